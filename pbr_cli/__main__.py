@@ -1,0 +1,5 @@
+"""`python -m pbr_cli` runs the command line."""
+
+from pbr_cli.cli import main
+
+main()

@@ -1,0 +1,105 @@
+"""Turn one cell's raw value into the column's type, or say exactly what is wrong with it.
+
+Returns are strict: a number typed as text or a date typed as text is reported, never
+guessed. The commissioner's register (often a CSV, where everything is text) is read with
+`from_text=True`, which accepts numbers and dates written as text.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pbr_cli.model.records import CodeList, Column
+
+_NUMBER_TEXT = re.compile(r"^\s*[-+]?£?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*$")
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y",
+                 "%d %b %Y")
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _number_from_text(text: str) -> Decimal | None:
+    if not _NUMBER_TEXT.match(text) or not re.search(r"\d", text):
+        return None
+    cleaned = text.replace(",", "").replace("£", "").replace(" ", "").strip()
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation:
+        return None
+
+
+def _date_from_text(text: str) -> date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _exact(value: float | int) -> Decimal:
+    # A float from the reader holds the shortest decimal that round-trips; repr gives exactly it.
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+def convert(value: Any, column: Column, codes: dict[str, CodeList],
+            from_text: bool = False) -> tuple[Any, str | None, str]:
+    """(typed value, problem code or None, message detail). Blank gives (None, None, "")."""
+    if is_blank(value):
+        return None, None, ""
+    kind = column.type
+    if kind == "text":
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value)), None, ""
+        if isinstance(value, (date, datetime)):
+            return value.isoformat(), None, ""
+        return str(value).strip(), None, ""
+    if kind in ("integer", "number", "money"):
+        if isinstance(value, bool):
+            return None, "not-a-number", f"'{value}' is not a number"
+        if isinstance(value, (int, float)):
+            number = _exact(value)
+        elif isinstance(value, str):
+            number = _number_from_text(value)
+            if number is None:
+                return None, "not-a-number", f"'{value}' is not a number"
+            if not from_text:
+                return None, "number-as-text", f"'{value}' is a number typed as text"
+        else:
+            return None, "not-a-number", f"'{value}' is not a number"
+        if kind == "integer":
+            if number != number.to_integral_value():
+                return None, "not-an-integer", f"{number} is not a whole number"
+            return int(number), None, ""
+        return number, None, ""
+    if kind == "date":
+        if isinstance(value, datetime):
+            return value.date(), None, ""
+        if isinstance(value, date):
+            return value, None, ""
+        if isinstance(value, str):
+            parsed = _date_from_text(value)
+            if parsed is None:
+                return None, "not-a-date", f"'{value}' is not a date"
+            if not from_text:
+                return None, "date-as-text", f"'{value}' is a date typed as text"
+            return parsed, None, ""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return None, "date-as-number", (f"{value:g} is a plain number, not a date (format "
+                                            "the cell as a date)")
+        return None, "not-a-date", f"'{value}' is not a date"
+    if kind == "code":
+        text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        code_list = codes[column.codes]  # type: ignore[index]
+        code = code_list.normalise(text)
+        if code is None:
+            allowed = list(code_list.values)
+            shown = ", ".join(allowed) if len(allowed) <= 8 else "see the Codes sheet"
+            return None, "unknown-code", f"'{text}' is not a {code_list.label.lower()} code ({shown})"
+        return code, None, ""
+    raise ValueError(f"unknown column type {kind}")

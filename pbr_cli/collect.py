@@ -1,0 +1,98 @@
+"""Find, read and check the returns a job needs.
+
+Returns are filed by month: RETURNS/YYYY-MM/*.xlsx (any file name; the Cover says whose it
+is). Reading and checking are the two stages before calculation; this room runs them over
+many files and gathers the results, printing nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pbr_cli.errors import PbrError
+from pbr_cli.model.records import Model
+from pbr_cli.periods import Month
+from pbr_cli.problems import ERROR, Problem
+from pbr_cli.register import Register
+from pbr_cli.returns.checks import CheckedReturn, check_return
+from pbr_cli.returns.layout import COVER_SHEET
+from pbr_cli.returns.package import UnreadableFile
+from pbr_cli.returns.reader import read_workbook
+
+RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
+
+
+@dataclass
+class Unreadable:
+    path: str
+    code: str
+    message: str
+
+    def problem(self) -> Problem:
+        return Problem(file=self.path, severity=ERROR, code=self.code, message=self.message)
+
+
+@dataclass
+class Collection:
+    returns: list[CheckedReturn] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+
+def return_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named directly, plus every return-like file under folders, sorted."""
+    out: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.is_file()
+                          and p.suffix.lower() in RETURN_SUFFIXES
+                          and not p.name.startswith((".", "~$")))
+        else:
+            out.append(path)
+    return out
+
+
+def month_of_folder(path: Path) -> Month | None:
+    try:
+        return Month.parse(path.parent.name)
+    except PbrError:
+        return None
+
+
+def read_and_check(files: list[Path], model: Model, register: Register,
+                   progress: Callable[[Path], None] | None = None) -> Collection:
+    wanted = [COVER_SHEET] + [s.name for s in model.sheets]
+    result = Collection()
+    for path in files:
+        if progress:
+            progress(path)
+        try:
+            raw = read_workbook(path, wanted)
+        except UnreadableFile as exc:
+            result.unreadable.append(Unreadable(str(path), exc.code, exc.why))
+            continue
+        result.returns.append(check_return(raw, model, register, month_of_folder(path)))
+    return result
+
+
+def returns_for_months(root: Path, months: list[Month]) -> list[Path]:
+    files: list[Path] = []
+    for month in months:
+        folder = Path(root) / str(month)
+        if folder.is_dir():
+            files += return_files([folder])
+    return files
+
+
+def latest_month(root: Path) -> Month | None:
+    months = []
+    if Path(root).is_dir():
+        for child in Path(root).iterdir():
+            try:
+                if child.is_dir() and any(return_files([child])):
+                    months.append(Month.parse(child.name))
+            except PbrError:
+                continue
+    return max(months) if months else None

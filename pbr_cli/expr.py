@@ -1,0 +1,210 @@
+"""Formulas in models: a small, safe, exact expression language.
+
+A model writes formulas such as ``min(1, utilisation / utilisation_target)`` or
+``IF(service_type == "ACC", a, b)``. They are parsed once, when the model loads, into a
+checked tree; nothing is ever handed to Python's ``eval``. Numbers are exact: ``0.95`` is
+the Fraction 19/20, never a binary float. Text is compared as text, dates as dates.
+
+Allowed: numbers, "text", names, + - * /, comparisons (== != < <= > >=), and / or / not,
+parentheses, and the functions listed in FUNCTIONS.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+FUNCTIONS: dict[str, str] = {
+    "min": "min(a, b, ...): the smallest of the values",
+    "max": "max(a, b, ...): the largest of the values",
+    "abs": "abs(a): a without its sign",
+    "IF": "IF(condition, then, otherwise): like Excel's IF; only the chosen branch is worked out",
+    "days_active": (
+        "days_active(start, end): days of the period month between start and end inclusive "
+        "(a blank end means open-ended)"
+    ),
+}
+
+
+class ExprError(ValueError):
+    """A formula that cannot be parsed, names something unknown, or cannot be worked out."""
+
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A parsed formula: its text, the names it reads, and its checked tree."""
+
+    text: str
+    tree: ast.expression
+    names: frozenset[str]
+
+    def evaluate(self, env: Mapping[str, Any], funcs: Mapping[str, Callable] | None = None) -> Any:
+        return _Evaluator(self.text, env, funcs or {}).visit(self.tree.body)
+
+
+def parse(text: str) -> Expr:
+    """Parse and check a formula; raise ExprError saying what is wrong."""
+    source = str(text).strip()
+    if not source:
+        raise ExprError("the formula is empty")
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise ExprError(f"cannot read the formula '{source}': {exc.msg}") from None
+    names: set[str] = set()
+    _check(tree.body, source, names)
+    return Expr(source, tree, frozenset(names))
+
+
+def _check(node: ast.AST, source: str, names: set[str]) -> None:
+    if isinstance(node, ast.Constant):
+        if not isinstance(node.value, (int, float, str)) or isinstance(node.value, bool):
+            raise ExprError(f"'{ast.get_source_segment(source, node)}' is not a number or text")
+        if isinstance(node.value, (int, float)):
+            # Keep the literal's own digits, so 0.95 becomes exactly 19/20.
+            node.value = Fraction(ast.get_source_segment(source, node) or str(node.value))
+        return
+    if isinstance(node, ast.Name):
+        if node.id in FUNCTIONS:
+            raise ExprError(f"'{node.id}' is a function; call it as {node.id}(...)")
+        names.add(node.id)
+        return
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        _check(node.left, source, names)
+        _check(node.right, source, names)
+        return
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
+        _check(node.operand, source, names)
+        return
+    if isinstance(node, ast.Compare) and all(type(op) in _CMPOPS for op in node.ops):
+        for part in [node.left, *node.comparators]:
+            _check(part, source, names)
+        return
+    if isinstance(node, ast.BoolOp):
+        for part in node.values:
+            _check(part, source, names)
+        return
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            name = ast.get_source_segment(source, node.func)
+            raise ExprError(
+                f"'{name}' is not a function pbr knows; known: {', '.join(sorted(FUNCTIONS))}"
+            )
+        if node.keywords:
+            raise ExprError(f"{node.func.id}() takes plain values, not name=value")
+        wanted = {"IF": 3, "abs": 1, "days_active": 2}.get(node.func.id)
+        if wanted is not None and len(node.args) != wanted:
+            raise ExprError(f"{node.func.id}() takes {wanted} values, not {len(node.args)}")
+        if node.func.id in ("min", "max") and len(node.args) < 2:
+            raise ExprError(f"{node.func.id}() needs at least two values")
+        for arg in node.args:
+            _check(arg, source, names)
+        return
+    segment = ast.get_source_segment(source, node) or type(node).__name__
+    raise ExprError(f"'{segment}' is not allowed in a formula")
+
+
+class _Evaluator:
+    def __init__(self, text: str, env: Mapping[str, Any], funcs: Mapping[str, Callable]):
+        self.text = text
+        self.env = env
+        self.funcs = funcs
+
+    def fail(self, why: str) -> ExprError:
+        return ExprError(f"{why} in '{self.text}'")
+
+    def visit(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id not in self.env:
+                raise self.fail(f"'{node.id}' has no value")
+            return self.env[node.id]
+        if isinstance(node, ast.BinOp):
+            left, right = self.number(node.left), self.number(node.right)
+            op = _BINOPS[type(node.op)]
+            if op == "+":
+                return left + right
+            if op == "-":
+                return left - right
+            if op == "*":
+                return left * right
+            if right == 0:
+                raise self.fail("division by zero")
+            return left / right
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return not self.truth(node.operand)
+            value = self.number(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.Compare):
+            left = self.visit(node.left)
+            for op, right_node in zip(node.ops, node.comparators, strict=True):
+                right = self.visit(right_node)
+                if not _compare(_CMPOPS[type(op)], left, right):
+                    return False
+                left = right
+            return True
+        if isinstance(node, ast.BoolOp):
+            if isinstance(node.op, ast.And):
+                return all(self.truth(v) for v in node.values)
+            return any(self.truth(v) for v in node.values)
+        if isinstance(node, ast.Call):
+            name = node.func.id  # type: ignore[attr-defined]
+            if name == "IF":
+                cond, then, other = node.args
+                return self.visit(then) if self.truth(cond) else self.visit(other)
+            args = [self.visit(a) for a in node.args]
+            if name == "min":
+                return min(self.as_number(a) for a in args)
+            if name == "max":
+                return max(self.as_number(a) for a in args)
+            if name == "abs":
+                return abs(self.as_number(args[0]))
+            if name in self.funcs:
+                return self.funcs[name](*args)
+            raise self.fail(f"{name}() cannot be used here")
+        raise self.fail("unsupported formula part")
+
+    def truth(self, node: ast.AST) -> bool:
+        value = self.visit(node)
+        if not isinstance(value, bool):
+            raise self.fail("a condition must be a comparison")
+        return value
+
+    def number(self, node: ast.AST) -> Fraction:
+        return self.as_number(self.visit(node))
+
+    def as_number(self, value: Any) -> Fraction:
+        if isinstance(value, bool) or value is None:
+            raise self.fail("a number is missing" if value is None else "a yes/no is not a number")
+        if isinstance(value, (int, Fraction)):
+            return Fraction(value)
+        raise self.fail(f"'{value}' is not a number")
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    if isinstance(left, (int, Fraction)) and isinstance(right, (int, Fraction)):
+        pass
+    elif isinstance(left, date) and isinstance(right, date):
+        pass
+    elif op in ("==", "!="):
+        return (left == right) == (op == "==")
+    else:
+        raise ExprError(f"cannot compare {left!r} with {right!r}")
+    return {
+        "==": left == right,
+        "!=": left != right,
+        "<": left < right,
+        "<=": left <= right,
+        ">": left > right,
+        ">=": left >= right,
+    }[op]

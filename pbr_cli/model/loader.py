@@ -1,0 +1,350 @@
+"""Load a model file: read YAML with lines, check it against the schema, then check what
+the schema cannot see (names that refer to nothing, duplicates), and build the Model.
+
+Every mistake is reported as `file:line: key.path: message`, all of them at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from pbr_cli import expr as formulas
+from pbr_cli.errors import PbrError
+from pbr_cli.model.records import (
+    PERIOD_FACTS,
+    CodeList,
+    Column,
+    Component,
+    GroupCheck,
+    Measure,
+    Model,
+    Parameter,
+    RegisterSpec,
+    RuleWarning,
+    Sheet,
+)
+from pbr_cli.model.schema import check_schema
+from pbr_cli.model.yamlread import Path as KeyPath
+from pbr_cli.model.yamlread import YamlProblem, read_yaml
+
+PLACEHOLDER_RE = re.compile(r"\{([a-z_][a-z0-9_]*)(\.window)?\}")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+MAX_MODEL_BYTES = 1_000_000
+
+
+def list_models(models_dir: Path) -> list[Path]:
+    return sorted(p for p in Path(models_dir).glob("*.yaml") if NAME_RE.match(p.stem))
+
+
+def find_model(name: str, models_dir: Path) -> Path:
+    """The file of the model called `name` (or `name` itself if it is a .yaml path)."""
+    if name.endswith((".yaml", ".yml")) and Path(name).is_file():
+        return Path(name)
+    if not NAME_RE.match(name):
+        raise PbrError(
+            f"'{name}' is not a model name: use lower-case letters, digits and hyphens "
+            "(see `pbr models list`)",
+            code="bad-model-name",
+        )
+    path = Path(models_dir) / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(p.stem for p in list_models(models_dir)) or "none"
+        raise PbrError(f"no model '{name}' in {models_dir} (models there: {known})",
+                       code="unknown-model")
+    return path
+
+
+class _Problems:
+    def __init__(self, file: Path, lines: dict[KeyPath, int]):
+        self.file, self.lines, self.items = file, lines, []
+
+    def add(self, path: KeyPath, message: str) -> None:
+        line = 0
+        for cut in range(len(path), -1, -1):
+            if path[:cut] in self.lines:
+                line = self.lines[path[:cut]]
+                break
+        dotted = _dotted(path)
+        self.items.append((line, f"{self.file}:{line}: {dotted}: {message}" if dotted
+                           else f"{self.file}:{line}: {message}"))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            shown = [text for _, text in sorted(self.items, key=lambda t: t[0])]
+            raise PbrError(
+                f"the model {self.file} has {len(shown)} mistake(s):\n  " + "\n  ".join(shown),
+                code="model-invalid",
+            )
+
+
+def _dotted(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_model(path: Path) -> Model:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PbrError(f"cannot read the model {path}: {exc.strerror}", code="unreadable-model")
+    if len(raw) > MAX_MODEL_BYTES:
+        raise PbrError(f"the model {path} is larger than 1 MB", code="model-invalid")
+    try:
+        text = raw.decode("utf-8")
+        data, lines = read_yaml(text)
+    except UnicodeDecodeError:
+        raise PbrError(f"{path}: the model is not UTF-8 text", code="model-invalid") from None
+    except YamlProblem as exc:
+        raise PbrError(f"{path}:{exc.line}: {exc.message}", code="model-invalid") from None
+    problems = _Problems(path, lines)
+    for p in check_schema(data):
+        problems.add(p.path, p.message)
+    problems.raise_if_any()
+    model = _Builder(path, data, problems).build(hashlib.sha256(raw).hexdigest())
+    problems.raise_if_any()
+    return model
+
+
+class _Builder:
+    def __init__(self, path: Path, data: dict[str, Any], problems: _Problems):
+        self.path, self.data, self.problems = path, data, problems
+
+    def fail(self, path: KeyPath, message: str) -> None:
+        self.problems.add(path, message)
+
+    def formula(self, text: Any, path: KeyPath, known: set[str]) -> formulas.Expr | None:
+        if text is None:
+            return None
+        try:
+            parsed = formulas.parse(str(text))
+        except formulas.ExprError as exc:
+            self.fail(path, str(exc))
+            return None
+        for name in sorted(parsed.names - known):
+            self.fail(path, f"the formula uses '{name}', which is not defined{_hint(name, known)}")
+        return parsed
+
+    def build(self, sha256: str) -> Model:
+        d = self.data
+        scheme = d["scheme"]
+        if scheme["name"] != self.path.stem:
+            self.fail(("scheme", "name"),
+                      f"the name '{scheme['name']}' must match the file name '{self.path.stem}'")
+        if scheme["end"] < scheme["start"]:
+            self.fail(("scheme", "end"), "the scheme ends before it starts")
+
+        params = {
+            name: Parameter(name, Fraction(spec["value"]), spec.get("label") or name)
+            for name, spec in (d.get("parameters") or {}).items()
+        }
+        codes = {
+            name: CodeList(name, spec.get("label") or name,
+                           {str(k): str(v) for k, v in spec["values"].items()})
+            for name, spec in (d.get("codes") or {}).items()
+        }
+        self.codes = codes
+        register = self.register(d["register"], set(params))
+        context = set(params) | {c.name for c in register.columns} | set(PERIOD_FACTS)
+        for name in params:
+            if register.column(name) or name in PERIOD_FACTS:
+                self.fail(("parameters", name), f"'{name}' is also a register column or fact")
+        sheets = tuple(self.sheet(s, ("return", "sheets", i), context)
+                       for i, s in enumerate(d["return"]["sheets"]))
+        checks = tuple(self.check(c, ("return", "checks", i), sheets)
+                       for i, c in enumerate(d["return"].get("checks") or []))
+        measures, known = self.measures(d.get("measures") or [], sheets, set(context))
+        payments = tuple(self.component(c, ("payments", i), known)
+                         for i, c in enumerate(d["payments"]))
+        self.unique([c.name for c in payments], ("payments",), "payment")
+        comparison = (self.component(d["comparison"], ("comparison",), known)
+                      if d.get("comparison") else None)
+        warnings = tuple(self.warning(w, ("warnings", i), known, measures)
+                         for i, w in enumerate(d.get("warnings") or []))
+        return Model(
+            name=scheme["name"], title=scheme["title"], version=str(scheme["version"]),
+            commissioner=scheme.get("commissioner") or "", start=scheme["start"],
+            end=scheme["end"], period=scheme["period"], virtual=scheme["payments"] == "virtual",
+            description=" ".join((scheme.get("description") or "").split()),
+            parameters=params, codes=codes, register=register, sheets=sheets, checks=checks,
+            measures=measures, payments=payments, comparison=comparison, warnings=warnings,
+            path=self.path, sha256=sha256,
+        )
+
+    def unique(self, names: list[str], path: KeyPath, what: str) -> None:
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                self.fail((*path, i), f"the {what} name '{name}' is used twice")
+            seen.add(name)
+
+    def column(self, spec: dict[str, Any], path: KeyPath, known: set[str]) -> Column:
+        kind = spec["type"]
+        if kind == "code":
+            if not spec.get("codes"):
+                self.fail((*path, "type"), "a code column needs `codes:` naming a code list")
+            elif spec["codes"] not in self.codes:
+                self.fail((*path, "codes"), f"no code list '{spec['codes']}' under `codes`"
+                          f"{_hint(spec['codes'], set(self.codes))}")
+        if spec.get("within") and kind != "date":
+            self.fail((*path, "within"), "`within` applies to date columns only")
+        if (spec.get("min") is not None or spec.get("max") is not None) and kind not in (
+                "integer", "number", "money"):
+            self.fail(path, "`min` and `max` apply to number columns only")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", spec["name"]):
+            self.fail((*path, "name"), "a column name is lower_case_words (letters, digits, _)")
+        return Column(
+            name=spec["name"],
+            header=spec.get("header") or spec["name"].replace("_", " ").capitalize(),
+            type=kind, codes=spec.get("codes"),
+            required=spec.get("required", True) and not spec.get("required_when"),
+            required_when=self.formula(spec.get("required_when"), (*path, "required_when"), known),
+            min=self.formula(spec.get("min"), (*path, "min"), known),
+            max=self.formula(spec.get("max"), (*path, "max"), known),
+            within=spec.get("within"), register=bool(spec.get("register")),
+            prefill=spec.get("prefill"), info=bool(spec.get("info")), help=spec.get("help") or "",
+        )
+
+    def register(self, spec: dict[str, Any], params: set[str]) -> RegisterSpec:
+        path: KeyPath = ("register",)
+        columns = tuple(self.column(c, (*path, "columns", i), params | set(PERIOD_FACTS))
+                        for i, c in enumerate(spec["columns"]))
+        names = {c.name for c in columns}
+        self.unique([c.name for c in columns], (*path, "columns"), "column")
+        for key in ("key", "provider", "provider_name", "label", "start", "end"):
+            if spec.get(key) and spec[key] not in names:
+                self.fail((*path, key), f"no register column '{spec[key]}'{_hint(spec[key], names)}")
+        for i, name in enumerate(spec.get("group_by") or []):
+            if name not in names:
+                self.fail((*path, "group_by", i), f"no register column '{name}'")
+        return RegisterSpec(
+            file=(self.path.parent / spec["file"]), entity=spec["entity"], key=spec["key"],
+            provider=spec["provider"], columns=columns, provider_name=spec.get("provider_name"),
+            label=spec.get("label"), start=spec.get("start"), end=spec.get("end"),
+            group_by=tuple(spec.get("group_by") or ()),
+        )
+
+    def sheet(self, spec: dict[str, Any], path: KeyPath, known: set[str]) -> Sheet:
+        columns = tuple(self.column(c, (*path, "columns", i), known)
+                        for i, c in enumerate(spec["columns"]))
+        names = {c.name for c in columns}
+        self.unique([c.name for c in columns], (*path, "columns"), "column")
+        if sum(c.register for c in columns) != 1:
+            self.fail((*path, "columns"),
+                      "exactly one column must have `register: true` (it links rows to entries)")
+        for i, col in enumerate(columns):
+            if col.prefill and col.prefill not in {c.name for c in self.data_register_columns()}:
+                self.fail((*path, "columns", i, "prefill"), f"no register column '{col.prefill}'")
+        for i, name in enumerate(spec.get("key") or []):
+            if name not in names:
+                self.fail((*path, "key", i), f"no column '{name}' on this sheet{_hint(name, names)}")
+        return Sheet(name=spec["name"], description=spec.get("description") or "",
+                     columns=columns, key=tuple(spec.get("key") or ()),
+                     one_row_per=spec.get("one_row_per"), rows=spec.get("rows") or 500)
+
+    def data_register_columns(self) -> list[Column]:
+        return [Column(c["name"], "", c["type"]) for c in self.data["register"]["columns"]]
+
+    def check(self, spec: dict[str, Any], path: KeyPath, sheets: tuple[Sheet, ...]) -> GroupCheck:
+        sheet = next((s for s in sheets if s.name == spec["sheet"]), None)
+        if sheet is None:
+            self.fail((*path, "sheet"), f"no return sheet '{spec['sheet']}'")
+        else:
+            for i, name in enumerate(spec["group_by"]):
+                if sheet.column(name) is None:
+                    self.fail((*path, "group_by", i), f"no column '{name}' on {sheet.name}")
+            if spec.get("column") and sheet.column(spec["column"]) is None:
+                self.fail((*path, "column"), f"no column '{spec['column']}' on {sheet.name}")
+        if spec["kind"] == "min-rows-per-group" and spec.get("min") is None:
+            self.fail(path, "min-rows-per-group needs `min`")
+        if spec["kind"] == "must-include-per-group" and not (spec.get("column") and spec.get("values")):
+            self.fail(path, "must-include-per-group needs `column` and `values`")
+        return GroupCheck(kind=spec["kind"], sheet=spec["sheet"], group_by=tuple(spec["group_by"]),
+                          group_noun=spec.get("group_noun") or "group",
+                          row_noun=spec.get("row_noun") or "rows",
+                          severity=spec.get("severity") or "warning", min=spec.get("min"),
+                          column=spec.get("column"),
+                          values=tuple(str(v) for v in spec.get("values") or ()))
+
+    def measures(self, specs: list[dict[str, Any]], sheets: tuple[Sheet, ...],
+                 known: set[str]) -> tuple[tuple[Measure, ...], set[str]]:
+        out = []
+        for i, spec in enumerate(specs):
+            path: KeyPath = ("measures", i)
+            name = spec["name"]
+            kinds = [k for k in ("expr", "sum", "count") if spec.get(k) is not None]
+            if len(kinds) != 1:
+                self.fail(path, "give exactly one of `expr`, `sum` or `count`")
+                continue
+            if name in known:
+                self.fail((*path, "name"), f"'{name}' is already defined (a parameter, register "
+                          "column, fact or earlier measure)")
+            kind = kinds[0]
+            sheet_name, column = None, None
+            if kind == "expr":
+                parsed = self.formula(spec["expr"], (*path, "expr"), known)
+            else:
+                parsed = None
+                target = str(spec[kind])
+                sheet_name, _, column = target.partition(".")
+                sheet = next((s for s in sheets if s.name == sheet_name), None)
+                if sheet is None:
+                    self.fail((*path, kind), f"no return sheet '{sheet_name}'")
+                elif kind == "sum":
+                    col = sheet.column(column)
+                    if col is None or not col.numeric:
+                        self.fail((*path, kind), f"'{target}' must name a number column as "
+                                  "Sheet.column")
+                elif column:
+                    self.fail((*path, kind), "count takes a sheet name only")
+                for col_name in (spec.get("where") or {}):
+                    if sheet is not None and sheet.column(col_name) is None:
+                        self.fail((*path, "where", col_name), f"no column '{col_name}' on "
+                                  f"{sheet_name}")
+            where = tuple(
+                (k, tuple(str(x) for x in (v if isinstance(v, list) else [v])))
+                for k, v in (spec.get("where") or {}).items()
+            )
+            window = spec.get("window", {}).get("months") if spec.get("window") else None
+            if window is not None and window < 1:
+                self.fail((*path, "window", "months"), "a window is at least 1 month")
+            out.append(Measure(name=name, label=spec.get("label") or name.replace("_", " "),
+                               kind=kind, expr=parsed, sheet=sheet_name, column=column or None,
+                               where=where, window_months=window,
+                               format=spec.get("format") or "number"))
+            known.add(name)
+        self.unique([m.name for m in out], ("measures",), "measure")
+        return tuple(out), known
+
+    def component(self, spec: dict[str, Any], path: KeyPath, known: set[str]) -> Component:
+        amount = self.formula(spec["amount"], (*path, "amount"), known)
+        for i, name in enumerate(spec.get("shows") or []):
+            if name not in known:
+                self.fail((*path, "shows", i), f"'{name}' is not a measure{_hint(name, known)}")
+        return Component(name=spec["name"], label=spec["label"], amount=amount,  # type: ignore[arg-type]
+                         shows=tuple(spec.get("shows") or ()),
+                         description=" ".join((spec.get("description") or "").split()))
+
+    def warning(self, spec: dict[str, Any], path: KeyPath, known: set[str],
+                measures: tuple[Measure, ...]) -> RuleWarning:
+        when = self.formula(spec["when"], (*path, "when"), known)
+        for name, window in PLACEHOLDER_RE.findall(spec["message"]):
+            measure = next((m for m in measures if m.name == name), None)
+            if name not in known:
+                self.fail((*path, "message"), f"the message uses {{{name}}}, which is not defined")
+            elif window and (measure is None or not measure.window_months):
+                self.fail((*path, "message"), f"'{name}' has no window")
+        return RuleWarning(when=when, code=spec["code"], message=spec["message"])  # type: ignore[arg-type]
+
+
+def _hint(name: str, known: set[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

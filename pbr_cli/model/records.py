@@ -1,0 +1,172 @@
+"""The Model and its parts: plain frozen records built from a checked model file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from pathlib import Path
+
+from pbr_cli.expr import Expr
+
+# Names every formula may use, whatever the model: facts of the period month being worked out.
+PERIOD_FACTS = {
+    "days_in_month": "the number of days in the period month",
+}
+
+
+@dataclass(frozen=True)
+class CodeList:
+    name: str
+    label: str
+    values: dict[str, str]  # code -> label
+
+    def normalise(self, raw: str) -> str | None:
+        """The code for `raw` given as a code or as its label (any case), else None."""
+        text = " ".join(str(raw).split()).casefold()
+        for code, label in self.values.items():
+            if text == code.casefold() or text == label.casefold():
+                return code
+        return None
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    header: str
+    type: str
+    codes: str | None = None
+    required: bool = True
+    required_when: Expr | None = None
+    min: Expr | None = None
+    max: Expr | None = None
+    within: str | None = None
+    register: bool = False
+    prefill: str | None = None
+    info: bool = False
+    help: str = ""
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in ("integer", "number", "money")
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    one_row_per: str | None = None
+    rows: int = 500
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    @property
+    def register_column(self) -> Column:
+        return next(c for c in self.columns if c.register)
+
+    @property
+    def read_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if not c.info)
+
+
+@dataclass(frozen=True)
+class GroupCheck:
+    kind: str
+    sheet: str
+    group_by: tuple[str, ...]
+    group_noun: str
+    row_noun: str
+    severity: str
+    min: int | None = None
+    column: str | None = None
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RegisterSpec:
+    file: Path
+    entity: str
+    key: str
+    provider: str
+    columns: tuple[Column, ...]
+    provider_name: str | None = None
+    label: str | None = None
+    start: str | None = None
+    end: str | None = None
+    group_by: tuple[str, ...] = ()
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    label: str
+    kind: str  # expr | sum | count
+    expr: Expr | None = None
+    sheet: str | None = None
+    column: str | None = None
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    window_months: int | None = None
+    format: str = "number"
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    label: str
+    amount: Expr
+    shows: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RuleWarning:
+    when: Expr
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    value: Fraction
+    label: str
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    title: str
+    version: str
+    commissioner: str
+    start: date
+    end: date
+    period: str
+    virtual: bool
+    description: str
+    parameters: dict[str, Parameter]
+    codes: dict[str, CodeList]
+    register: RegisterSpec
+    sheets: tuple[Sheet, ...]
+    checks: tuple[GroupCheck, ...]
+    measures: tuple[Measure, ...]
+    payments: tuple[Component, ...]
+    comparison: Component | None
+    warnings: tuple[RuleWarning, ...]
+    path: Path
+    sha256: str
+
+    def sheet(self, name: str) -> Sheet | None:
+        return next((s for s in self.sheets if s.name == name), None)
+
+    def measure(self, name: str) -> Measure | None:
+        return next((m for m in self.measures if m.name == name), None)
+
+    @property
+    def payment_note(self) -> str:
+        return "SHADOW PAYMENT — NOT FOR PAYMENT" if self.virtual else ""

@@ -1,0 +1,300 @@
+"""The model language's schema: every key, its type and its meaning, as data.
+
+The loader checks a model against this schema (unknown keys with a "did you mean", wrong
+types, missing keys), and the model reference in docs/models.md is generated from it, so
+the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pbr_cli.model.yamlread import Path
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    kind: Any  # a type word, a Section, ListOf or MapOf
+    doc: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    example: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    doc: str
+    keys: tuple[Key, ...]
+
+    def key(self, name: str) -> Key | None:
+        return next((k for k in self.keys if k.name == name), None)
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: Any
+
+
+@dataclass(frozen=True)
+class MapOf:
+    value: Any
+    doc: str = ""
+
+
+TYPE_WORDS = {
+    "text": "text",
+    "integer": "a whole number",
+    "number": "a number (exact; 0.95 means exactly 0.95)",
+    "date": "a date written YYYY-MM-DD",
+    "bool": "true or false",
+    "formula": "a formula (see Formulas)",
+    "names": "a list of names",
+    "texts": "a list of text values",
+    "text-or-texts": "a text value or a list of them",
+}
+
+COLUMN_TYPES = ("text", "integer", "number", "money", "date", "code")
+
+COLUMN = Section(
+    "Column",
+    "One column of a return sheet or of the contract register.",
+    (
+        Key("name", "text", "The column's name in formulas and outputs (lower_case_words).",
+            required=True, example="void_days"),
+        Key("header", "text", "The heading providers see in row 1 (default: the name in words).",
+            example="Void unit-days"),
+        Key("type", "text", "What the cells hold.", required=True, choices=COLUMN_TYPES),
+        Key("codes", "text", "For type code: the code list (a key under `codes`)."),
+        Key("required", "bool", "Every row must fill it (default true)."),
+        Key("required_when", "formula",
+            "Required only when this formula is true for the row's register entry.",
+            example='service_type == "ACC"'),
+        Key("min", "formula", "Smallest value allowed (a number or a formula).", example="0"),
+        Key("max", "formula", "Largest value allowed; may use register columns and period facts.",
+            example="capacity * days_in_month"),
+        Key("within", "text", "For dates: must fall inside the return's period.",
+            choices=("period",)),
+        Key("register", "bool", "This column holds the register key: the entry must exist and "
+            "belong to the return's provider."),
+        Key("prefill", "text", "Template: fill this column from this register column."),
+        Key("info", "bool", "Shown for the provider's reference; not read back or checked."),
+        Key("help", "text", "The input message providers see when they select the cell."),
+    ),
+)
+
+SHEET = Section(
+    "Sheet",
+    "One sheet of the provider's return.",
+    (
+        Key("name", "text", "The sheet's name in the workbook.", required=True,
+            example="Utilisation"),
+        Key("description", "text", "What the provider reports on this sheet."),
+        Key("one_row_per", "text",
+            "register-entry: exactly one row for each of the provider's register entries active "
+            "in the period (the template pre-fills them).", choices=("register-entry",)),
+        Key("key", "names", "Columns that together must be unique (duplicates are errors)."),
+        Key("rows", "integer", "Template: how many blank rows to prepare (default 500)."),
+        Key("columns", ListOf(COLUMN), "The sheet's columns, left to right.", required=True),
+    ),
+)
+
+CHECK = Section(
+    "Check",
+    "A check across rows of one sheet, per group of rows (e.g. per client).",
+    (
+        Key("kind", "text", "min-rows-per-group: each group has at least `min` rows. "
+            "must-include-per-group: each group has rows with all of `values` in `column`.",
+            required=True, choices=("min-rows-per-group", "must-include-per-group")),
+        Key("sheet", "text", "The sheet checked.", required=True),
+        Key("group_by", "names", "Columns whose values make a group.", required=True),
+        Key("group_noun", "text", "What a group is called in messages.", example="client"),
+        Key("row_noun", "text", "What a row is called in messages.", example="outcomes"),
+        Key("min", "integer", "For min-rows-per-group: the least number of rows."),
+        Key("column", "text", "For must-include-per-group: the column looked at."),
+        Key("values", "texts", "For must-include-per-group: values every group must have."),
+        Key("severity", "text", "error or warning (default warning).",
+            choices=("error", "warning")),
+    ),
+)
+
+WINDOW = Section(
+    "Window",
+    "A rolling window of whole months ending with the period month, never before the scheme "
+    "start.",
+    (Key("months", "integer", "How many months, including the period month.", required=True),),
+)
+
+MEASURE = Section(
+    "Measure",
+    "A named figure worked out for each register entry each month. Give exactly one of "
+    "`expr`, `sum` or `count`.",
+    (
+        Key("name", "text", "The measure's name, used in later formulas.", required=True),
+        Key("label", "text", "Its heading in schedules and reports."),
+        Key("expr", "formula", "A formula over parameters, register columns, period facts "
+            "and earlier measures.", example="min(1, utilisation / utilisation_target)"),
+        Key("sum", "text", "Sum a return column (Sheet.column) over the entry's rows.",
+            example="Utilisation.void_days"),
+        Key("count", "text", "Count the entry's rows of a return sheet.", example="Outcomes"),
+        Key("where", MapOf("text-or-texts"),
+            "For sum/count: only rows whose column has this value (or one of these values)."),
+        Key("window", WINDOW, "For sum/count: look back over a rolling window (default: the "
+            "period month only)."),
+        Key("format", "text", "How to show it.",
+            choices=("number", "integer", "money", "percent", "ratio")),
+    ),
+)
+
+COMPONENT = Section(
+    "Payment",
+    "One payment component, worked out for each register entry and rounded half-up to the penny.",
+    (
+        Key("name", "text", "Short name.", required=True, example="utilisation"),
+        Key("label", "text", "Heading in schedules.", required=True),
+        Key("amount", "formula", "The amount in pounds, before rounding.", required=True,
+            example="utilisation_share * monthly_value * utilisation_factor"),
+        Key("shows", "names", "Measures shown beside the amount as its evidence."),
+        Key("description", "text", "What this pays for, in words."),
+    ),
+)
+
+RULE_WARNING = Section(
+    "Warning",
+    "A warning put on the schedule for an entry when a formula is true.",
+    (
+        Key("when", "formula", "When to warn.", required=True, example="outcomes_assessed == 0"),
+        Key("code", "text", "A stable code for the warning.", required=True),
+        Key("message", "text", "The message; {name} is replaced by a measure's value and "
+            "{measure.window} by the dates of that measure's window.", required=True),
+    ),
+)
+
+MODEL = Section(
+    "Model",
+    "A model file: one scheme, completely.",
+    (
+        Key("pbr_model", "integer", "The model language version (1).", required=True),
+        Key("scheme", Section("Scheme", "Facts about the scheme.", (
+            Key("name", "text", "The model's name; must match the file name.", required=True),
+            Key("title", "text", "The scheme's title in outputs.", required=True),
+            Key("version", "text", "The model's version; templates record it.", required=True),
+            Key("commissioner", "text", "Who commissions the scheme."),
+            Key("start", "date", "First day of the scheme.", required=True),
+            Key("end", "date", "Last day of the scheme.", required=True),
+            Key("period", "text", "How often providers return.", required=True,
+                choices=("month",)),
+            Key("payments", "text", "real, or virtual (shadow payments, not for payment).",
+                required=True, choices=("real", "virtual")),
+            Key("description", "text", "What the scheme pays for, in words."),
+        )), "Scheme facts.", required=True),
+        Key("parameters", MapOf(Section("Parameter", "A named figure formulas can use.", (
+            Key("value", "number", "The figure.", required=True),
+            Key("label", "text", "What it means."),
+        ))), "Named figures used by formulas."),
+        Key("codes", MapOf(Section("Code list", "Allowed codes and their labels.", (
+            Key("label", "text", "What the list is."),
+            Key("values", MapOf("text"), "code: label pairs.", required=True),
+        ))), "Code lists for code columns."),
+        Key("register", Section("Register", "The commissioner's contract register.", (
+            Key("file", "text", "CSV or xlsx, relative to the model file.", required=True),
+            Key("entity", "text", "What one row is (e.g. service).", required=True),
+            Key("key", "text", "The column that identifies a row.", required=True),
+            Key("provider", "text", "The column holding the provider code.", required=True),
+            Key("provider_name", "text", "The column holding the provider's name."),
+            Key("label", "text", "The column naming an entry (e.g. service_name)."),
+            Key("start", "text", "The column holding the contract start date."),
+            Key("end", "text", "The column holding the contract end date."),
+            Key("group_by", "names", "Columns to break totals down by (e.g. client_group)."),
+            Key("columns", ListOf(COLUMN), "The register's columns.", required=True),
+        )), "Where commissioner-held facts live.", required=True),
+        Key("return", Section("Return", "The return providers fill in.", (
+            Key("sheets", ListOf(SHEET), "The sheets of the return.", required=True),
+            Key("checks", ListOf(CHECK), "Checks across rows."),
+        )), "The return layout.", required=True),
+        Key("measures", ListOf(MEASURE), "Figures worked out per entry per month, in order."),
+        Key("payments", ListOf(COMPONENT), "The payment components.", required=True),
+        Key("comparison", COMPONENT,
+            "What the existing contract pays, shown beside the PbR payment (e.g. block)."),
+        Key("warnings", ListOf(RULE_WARNING), "Warnings raised per entry."),
+    ),
+)
+
+
+@dataclass
+class SchemaProblem:
+    path: Path
+    message: str
+
+
+@dataclass
+class _Walker:
+    problems: list[SchemaProblem] = field(default_factory=list)
+
+    def fail(self, path: Path, message: str) -> None:
+        self.problems.append(SchemaProblem(path, message))
+
+    def walk(self, value: Any, kind: Any, path: Path) -> None:
+        if isinstance(kind, Section):
+            self.section(value, kind, path)
+        elif isinstance(kind, ListOf):
+            if not isinstance(value, list):
+                self.fail(path, "must be a list (lines starting with '- ')")
+                return
+            for i, item in enumerate(value):
+                self.walk(item, kind.item, (*path, i))
+        elif isinstance(kind, MapOf):
+            if not isinstance(value, dict):
+                self.fail(path, "must be a set of name: value lines")
+                return
+            for name, item in value.items():
+                self.walk(item, kind.value, (*path, name))
+        else:
+            self.scalar(value, kind, path)
+
+    def section(self, value: Any, section: Section, path: Path) -> None:
+        if not isinstance(value, dict):
+            self.fail(path, f"must be a set of keys ({section.title.lower()})")
+            return
+        names = [k.name for k in section.keys]
+        for name in value:
+            if section.key(name) is None:
+                close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(names)}"
+                self.fail((*path, name), f"unknown key '{name}'{hint}")
+        for key in section.keys:
+            if key.name not in value or value[key.name] is None:
+                if key.required:
+                    self.fail((*path, key.name), f"the key '{key.name}' is missing ({key.doc})")
+                continue
+            self.walk(value[key.name], key.kind, (*path, key.name))
+            if key.choices and isinstance(value[key.name], str) and value[key.name] not in key.choices:
+                self.fail((*path, key.name),
+                          f"'{value[key.name]}' is not one of: {', '.join(key.choices)}")
+
+    def scalar(self, value: Any, kind: str, path: Path) -> None:
+        ok = {
+            "text": lambda v: isinstance(v, str),
+            "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "number": lambda v: isinstance(v, (int, Decimal)) and not isinstance(v, bool),
+            "date": lambda v: isinstance(v, date),
+            "bool": lambda v: isinstance(v, bool),
+            "formula": lambda v: isinstance(v, (str, int, Decimal)) and not isinstance(v, bool),
+            "names": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+            "texts": lambda v: isinstance(v, list) and all(isinstance(x, (str, int)) for x in v),
+            "text-or-texts": lambda v: isinstance(v, (str, int))
+            or (isinstance(v, list) and all(isinstance(x, (str, int)) for x in v)),
+        }[kind]
+        if not ok(value):
+            self.fail(path, f"must be {TYPE_WORDS[kind]}, not {value!r}")
+
+
+def check_schema(data: Any) -> list[SchemaProblem]:
+    walker = _Walker()
+    walker.walk(data, MODEL, ())
+    return walker.problems

@@ -1,0 +1,99 @@
+"""Read YAML safely into plain values, remembering the line of every key.
+
+Only the standard YAML types are accepted: a `!!python/...` tag or any other custom tag
+is refused with its line. Numbers with a decimal point become `Decimal` (never float), so
+that `0.95` in a model means exactly 0.95.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import yaml
+
+Path = tuple[Any, ...]
+
+_STANDARD = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+class YamlProblem(ValueError):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def read_yaml(text: str) -> tuple[Any, dict[Path, int]]:
+    """Parse `text`; return the data and a map from key path to 1-based line number."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
+        raise YamlProblem(line, f"not valid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(0, f"not valid YAML: {exc}") from None
+    lines: dict[Path, int] = {}
+    if node is None:
+        return None, lines
+    return _value(node, (), lines), lines
+
+
+def _value(node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
+    line = node.start_mark.line + 1
+    lines.setdefault(path, line)
+    if node.tag not in _STANDARD:
+        raise YamlProblem(line, f"the tag {node.tag} is not allowed in a model")
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlProblem(key_node.start_mark.line + 1, "a key must be a plain word")
+            key = str(key_node.value)
+            if key == "<<":
+                raise YamlProblem(key_node.start_mark.line + 1, "merge keys (<<) are not allowed")
+            if key in out:
+                raise YamlProblem(key_node.start_mark.line + 1, f"the key '{key}' appears twice")
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            out[key] = _value(value_node, (*path, key), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_value(item, (*path, i), lines) for i, item in enumerate(node.value)]
+    return _scalar(node, line)
+
+
+def _scalar(node: yaml.ScalarNode, line: int) -> Any:
+    raw, tag = node.value, node.tag
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        return raw.lower() in ("true", "yes", "on")
+    if tag == "tag:yaml.org,2002:int":
+        try:
+            return int(raw.replace("_", ""), 0)
+        except ValueError:
+            raise YamlProblem(line, f"'{raw}' is not a whole number") from None
+    if tag == "tag:yaml.org,2002:float":
+        try:
+            value = Decimal(raw.replace("_", ""))
+        except InvalidOperation:
+            raise YamlProblem(line, f"'{raw}' is not a number pbr accepts") from None
+        if not value.is_finite():
+            raise YamlProblem(line, f"'{raw}' is not a finite number")
+        return value
+    if tag == "tag:yaml.org,2002:timestamp":
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            raise YamlProblem(line, f"'{raw}' must be a date written YYYY-MM-DD") from None
+    return str(raw)

@@ -1,0 +1,1 @@
+"""Outputs: workbooks (xlsxwriter, deterministic), console views (rich)."""

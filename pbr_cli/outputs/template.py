@@ -1,0 +1,224 @@
+"""The blank return for one provider and month, generated from the model.
+
+A Cover sheet (which model, version, provider and month; validation reads it back), one
+sheet per return sheet of the model with headings, input messages and drop-down lists,
+rows pre-filled from the contract register where the model says so, and a Codes sheet.
+The same writer fills in returns (used by the sample generator and tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pbr_cli.model.records import Column, Model, Sheet
+from pbr_cli.periods import Month
+from pbr_cli.register import Register, entry_active, provider_name
+from pbr_cli.returns.layout import CODES_SHEET, COVER_SHEET, TEMPLATE_LAYOUT
+from pbr_cli.outputs.xlsx import Formats, atomic_output, new_workbook, write_cell
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula to put in a filled return (for samples and tests of bad input)."""
+
+    text: str
+    value: Any = 0
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Merge this cell with the next `across` cells to its right (bad-input samples)."""
+
+    value: Any
+    across: int = 1
+
+
+def write_template(target: Path, model: Model, register: Register, provider: str,
+                   month: Month, rows: dict[str, list[dict[str, Any]]] | None = None,
+                   cover: dict[str, Any] | None = None,
+                   hidden: tuple[str, ...] = (), prefill: bool = True) -> None:
+    """Write the return for `provider` and `month` to `target` (filled with `rows` if given)."""
+    with atomic_output(Path(target)) as tmp:
+        wb = new_workbook(tmp, f"{model.title}: return", datetime(month.year, month.month, 1))
+        fmt = Formats(wb)
+        _cover(wb, fmt, model, register, provider, month, cover or {})
+        code_ranges = _codes(wb, fmt, model, write=False)
+        for sheet in model.sheets:
+            _sheet(wb, fmt, model, register, provider, month, sheet, code_ranges,
+                   (rows or {}).get(sheet.name), sheet.name in hidden, prefill)
+        _codes(wb, fmt, model, write=True)
+        wb.close()
+
+
+def _cover(wb, fmt: Formats, model: Model, register: Register, provider: str, month: Month,
+           overrides: dict[str, Any]) -> None:
+    ws = wb.add_worksheet(COVER_SHEET)
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 60)
+    ws.write_string(0, 0, f"{model.title}: monthly return", fmt.title)
+    ws.write_string(1, 0, "Fill in the yellow cells on each sheet. Do not rename sheets or "
+                    "headings; pbr reads them by name.", fmt.subtitle)
+    values = {
+        "Scheme": model.title,
+        "Model": model.name,
+        "Model version": model.version,
+        "Template layout": TEMPLATE_LAYOUT,
+        "Provider code": provider,
+        "Provider name": provider_name(model, register, provider),
+        "Month": str(month),
+        "Prepared by": "",
+    }
+    values.update(overrides)
+    for i, (label, value) in enumerate(values.items()):
+        ws.write_string(3 + i, 0, label, fmt.label)
+        if label == "Prepared by":
+            write_cell(ws, 3 + i, 1, value or None, fmt.input)
+            ws.data_validation(3 + i, 1, 3 + i, 1, {
+                "validate": "any", "input_title": "Prepared by",
+                "input_message": "Name and phone number of the person we can ask about this "
+                "return."})
+        else:
+            write_cell(ws, 3 + i, 1, value, fmt.text)
+    row = 4 + len(values)
+    ws.write_string(row, 0, "Month covered", fmt.label)
+    ws.write_string(row, 1, f"{month.first_day.isoformat()} to {month.last_day.isoformat()}")
+    row += 2
+    ws.write_string(row, 0, "Sheets", fmt.label)
+    for sheet in model.sheets:
+        ws.write_string(row, 1, f"{sheet.name}: {sheet.description}", fmt.wrap)
+        row += 1
+    if model.virtual:
+        row += 1
+        ws.write_string(row, 0, "Note", fmt.label)
+        ws.write_string(row, 1, "This scheme is a virtual (shadow) pilot: returns are used to "
+                        "work out what would be paid; they do not change what you are paid.",
+                        fmt.wrap)
+    ws.activate()
+
+
+def _codes(wb, fmt: Formats, model: Model, write: bool) -> dict[str, str]:
+    """Lay out every code list on the Codes sheet; return list name -> range for validation."""
+    ranges: dict[str, str] = {}
+    ws = wb.add_worksheet(CODES_SHEET) if write else None
+    if ws is not None:
+        ws.set_column(0, 0, 12)
+        ws.set_column(1, 1, 80)
+        ws.write_string(0, 0, "Code", fmt.header)
+        ws.write_string(0, 1, "Meaning", fmt.header)
+        ws.freeze_panes(1, 0)
+    row = 1
+    for code_list in model.codes.values():
+        if ws is not None:
+            ws.write_string(row, 0, code_list.label, fmt.label)
+        first = row + 1
+        for code, label in code_list.values.items():
+            if ws is not None:
+                ws.write_string(row + 1, 0, code)
+                ws.write_string(row + 1, 1, label)
+            row += 1
+        ranges[code_list.name] = f"={CODES_SHEET}!$A${first + 1}:$A${row + 1}"
+        row += 2
+    return ranges
+
+
+def _sheet(wb, fmt: Formats, model: Model, register: Register, provider: str, month: Month,
+           sheet: Sheet, code_ranges: dict[str, str], rows: list[dict[str, Any]] | None,
+           hidden: bool, prefill: bool = True) -> None:
+    ws = wb.add_worksheet(sheet.name)
+    for j, col in enumerate(sheet.columns):
+        ws.write_string(0, j, col.header, fmt.header)
+        ws.set_column(j, j, max(12, min(40, len(col.header) + 4)))
+    ws.set_row(0, 32)
+    ws.freeze_panes(1, 0)
+    prefilled = _prefill(model, register, provider, month, sheet) if prefill else []
+    data = _merge_rows(sheet, model, prefilled, rows or [])
+    last = max(len(data), sheet.rows if sheet.one_row_per is None else len(data))
+    for j, col in enumerate(sheet.columns):
+        cell_fmt = fmt.info if col.info or col.prefill else (
+            fmt.input_date if col.type == "date" else fmt.input)
+        for i in range(last):
+            value = data[i].get(col.name) if i < len(data) else None
+            _write_value(ws, fmt, 1 + i, j, value, cell_fmt, col)
+        if not col.info and last:
+            _validation(ws, 1, last, j, col, model, month, code_ranges)
+    if hidden:
+        ws.hide()
+
+
+def _prefill(model: Model, register: Register, provider: str, month: Month,
+             sheet: Sheet) -> list[dict[str, Any]]:
+    if sheet.one_row_per != "register-entry":
+        return []
+    out = []
+    for entry in register.provider_entries(provider):
+        if entry_active(model, entry, month):
+            out.append({c.name: entry.get(c.prefill) for c in sheet.columns if c.prefill})
+    return out
+
+
+def _merge_rows(sheet: Sheet, model: Model, prefilled: list[dict[str, Any]],
+                rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not prefilled:
+        return list(rows)
+    key = sheet.register_column.name
+    by_key = {r.get(key): r for r in rows}
+    merged = [{**p, **by_key.pop(p.get(key), {})} for p in prefilled]
+    return merged + list(by_key.values())
+
+
+def _write_value(ws, fmt: Formats, row: int, col: int, value: Any, cell_fmt, spec: Column) -> None:
+    if isinstance(value, Formula):
+        ws.write_formula(row, col, value.text, cell_fmt, value.value)
+    elif isinstance(value, Merge):
+        ws.merge_range(row, col, row, col + value.across, None, cell_fmt)
+        write_cell(ws, row, col, value.value, cell_fmt, kind="raw")
+    elif spec.type == "date" and isinstance(value, (int, Decimal)):
+        write_cell(ws, row, col, value, fmt.input)  # a bare serial in a General cell
+    elif spec.type == "money" and isinstance(value, (int, Decimal)):
+        write_cell(ws, row, col, value, fmt.money)
+    else:
+        write_cell(ws, row, col, value, cell_fmt, kind="raw")
+
+
+def _validation(ws, first: int, count: int, j: int, col: Column, model: Model, month: Month,
+                code_ranges: dict[str, str]) -> None:
+    options: dict[str, Any] = {"input_title": col.header[:32]}
+    message = col.help
+    if col.type == "code" and col.codes:
+        options.update(validate="list", source=code_ranges[col.codes])
+        message = message or f"Choose from the list ({model.codes[col.codes].label})."
+        options["error_message"] = "Choose a code from the list (see the Codes sheet)."
+    elif col.type == "integer":
+        minimum = _constant(col.min)
+        options.update(validate="integer", criteria=">=", value=minimum if minimum is not None
+                       else -(10**9))
+        options["error_message"] = "Enter a whole number."
+    elif col.type in ("number", "money"):
+        options.update(validate="decimal", criteria=">=", value=_constant(col.min) or 0)
+    elif col.type == "date":
+        if col.within == "period":
+            options.update(validate="date", criteria="between",
+                           minimum=datetime(month.year, month.month, 1),
+                           maximum=datetime(month.year, month.month, month.days))
+            message = message or f"A date in {month.label()}."
+            options["error_message"] = f"Enter a date in {month.label()}."
+        else:
+            options.update(validate="date", criteria=">=", value=datetime(1900, 1, 1))
+    else:
+        options["validate"] = "any"
+    if message:
+        options["input_message"] = message[:255]
+    if options.get("validate") == "any" and not message:
+        return
+    ws.data_validation(first, j, first + count - 1, j, options)
+
+
+def _constant(formula) -> int | None:
+    if formula is None or formula.names:
+        return None
+    value = formula.evaluate({})
+    return int(value) if value.denominator == 1 else None

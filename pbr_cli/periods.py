@@ -1,0 +1,154 @@
+"""Periods and windows: months, calendar and financial quarters, financial years, ranges.
+
+Accepted forms (brief §6): `2013-06`, `2013-Q2`, `2013/14`, `2013/14-Q1`, `2013-04..2013-09`.
+Every period knows the exact first and last day it covers.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from pbr_cli.errors import PbrError
+
+ACCEPTED_FORMS = (
+    "a month 2013-06; a calendar quarter 2013-Q2; a financial year 2013/14; "
+    "a financial-year quarter 2013/14-Q1; a range of months 2013-04..2013-09"
+)
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", str(text))
+        if not m or not 1 <= int(m.group(2)) <= 12:
+            raise PbrError(
+                f"'{text}' is not a month; write it as YYYY-MM, e.g. 2013-06",
+                code="bad-period",
+            )
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        return cls(day.year, day.month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self.year, self.month, self.days)
+
+    @property
+    def days(self) -> int:
+        return calendar.monthrange(self.year, self.month)[1]
+
+    def plus(self, months: int) -> Month:
+        index = self.year * 12 + (self.month - 1) + months
+        return Month(index // 12, index % 12 + 1)
+
+    def label(self) -> str:
+        return f"{calendar.month_name[self.month]} {self.year}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A run of whole months, with the words it was asked for in."""
+
+    text: str
+    kind: str  # month | quarter | financial-year | financial-quarter | range
+    first: Month
+    last: Month
+
+    @property
+    def start(self) -> date:
+        return self.first.first_day
+
+    @property
+    def end(self) -> date:
+        return self.last.last_day
+
+    def months(self) -> list[Month]:
+        out, m = [], self.first
+        while m <= self.last:
+            out.append(m)
+            m = m.plus(1)
+        return out
+
+    def describe(self) -> str:
+        return f"{self.text} ({self.start.isoformat()} to {self.end.isoformat()})"
+
+
+def parse_period(text: str) -> Period:
+    """Parse any accepted period form, or fail with a message listing the forms."""
+    raw = str(text).strip()
+    try:
+        if m := re.fullmatch(r"(\d{4})-(\d{1,2})", raw):
+            month = Month.parse(raw)
+            return Period(str(month), "month", month, month)
+        if m := re.fullmatch(r"(\d{4})-Q([1-4])", raw, re.IGNORECASE):
+            year, q = int(m.group(1)), int(m.group(2))
+            first = Month(year, 3 * q - 2)
+            return Period(f"{year}-Q{q}", "quarter", first, first.plus(2))
+        if m := re.fullmatch(r"(\d{4})/(\d{2})(?:-Q([1-4]))?", raw, re.IGNORECASE):
+            year, tail = int(m.group(1)), int(m.group(2))
+            if (year + 1) % 100 != tail:
+                raise ValueError
+            april = Month(year, 4)
+            if m.group(3):
+                q = int(m.group(3))
+                first = april.plus(3 * (q - 1))
+                return Period(f"{year}/{tail:02d}-Q{q}", "financial-quarter", first, first.plus(2))
+            return Period(f"{year}/{tail:02d}", "financial-year", april, april.plus(11))
+        if m := re.fullmatch(r"(\d{4}-\d{1,2})\s*\.\.\s*(\d{4}-\d{1,2})", raw):
+            first, last = Month.parse(m.group(1)), Month.parse(m.group(2))
+            if last < first:
+                raise ValueError
+            return Period(f"{first}..{last}", "range", first, last)
+    except (ValueError, PbrError):
+        pass
+    raise PbrError(f"'{text}' is not a period pbr understands. Accepted: {ACCEPTED_FORMS}.",
+                   code="bad-period")
+
+
+def days_active(month: Month, start: date | None, end: date | None) -> int:
+    """Days of `month` on which a contract running from `start` to `end` (inclusive) is active."""
+    first = month.first_day if start is None else max(month.first_day, start)
+    last = month.last_day if end is None else min(month.last_day, end)
+    return max(0, (last - first).days + 1)
+
+
+def financial_year_start(day: date) -> date:
+    """1 April of the UK financial year containing `day`."""
+    return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The months a rolling measure looks at for one period month, clipped at the scheme start."""
+
+    first: Month
+    last: Month
+
+    @classmethod
+    def ending(cls, month: Month, months: int, scheme_start: date | None) -> Window:
+        first = month.plus(-(months - 1))
+        if scheme_start is not None:
+            first = max(first, Month.of(scheme_start))
+        return cls(first, month)
+
+    def months(self) -> list[Month]:
+        return Period("", "range", self.first, self.last).months()
+
+    def __str__(self) -> str:
+        return f"{self.first.first_day.isoformat()} to {self.last.last_day.isoformat()}"

@@ -1,0 +1,110 @@
+"""Problems found in inputs: a plain record, and the catalogue of every stable code.
+
+Checks produce Problems; nothing here prints. The CLI renders them as a table or JSON.
+docs/problem-codes.md is generated from CATALOGUE (a test fails if they drift).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    severity: str
+    code: str
+    message: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None  # the column letter, e.g. "D"
+
+    @property
+    def cell(self) -> str | None:
+        """`Outcomes!D14`, `Outcomes!14` (a whole row) or `Outcomes` (a whole sheet)."""
+        if self.sheet is None:
+            return None
+        if self.row is None:
+            return self.sheet if self.column is None else f"{self.sheet}!{self.column}:{self.column}"
+        return f"{self.sheet}!{self.column or ''}{self.row}"
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["cell"] = self.cell
+        return out
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+# code -> (usual severity, meaning). Severity "fatal" means the file could not be used at all
+# (exit code 2).
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # The file itself
+    "file-not-found": ("fatal", "The file does not exist or cannot be opened."),
+    "not-a-workbook": ("fatal", "The file is not an xlsx workbook (e.g. a CSV or text renamed .xlsx)."),
+    "legacy-xls": ("fatal", "The file is an old-style .xls workbook; save it as .xlsx."),
+    "encrypted-workbook": ("fatal", "The workbook is password-protected; send it without a password."),
+    "corrupt-workbook": ("fatal", "The workbook is damaged or truncated and cannot be read."),
+    "workbook-too-large": ("fatal", "The workbook or a sheet is larger than pbr's documented limits."),
+    "empty-file": ("fatal", "The file is empty."),
+    # The return's cover and layout
+    "missing-cover": ("error", "The return has no Cover sheet saying which model, provider and month it is for."),
+    "cover-missing-field": ("error", "A field on the Cover sheet is blank."),
+    "wrong-model": ("error", "The return was made from another scheme's template."),
+    "wrong-template-version": ("error", "The return was made from an older or newer template version."),
+    "unknown-provider": ("error", "The provider code on the Cover sheet is not in the contract register."),
+    "period-mismatch": ("error", "The month on the Cover sheet is not a valid month or disagrees with the folder it is in."),
+    "period-outside-scheme": ("error", "The month is outside the scheme's start and end."),
+    "missing-sheet": ("error", "A sheet the template has is missing or renamed."),
+    "missing-column": ("error", "A column heading the template has is missing or changed."),
+    "unexpected-column": ("warning", "A column heading the template does not have; its values are ignored."),
+    "hidden-sheet": ("warning", "A sheet of the return is hidden; it is read, but should be visible."),
+    "merged-cells": ("error", "Merged cells inside the data area; unmerge them and fill each cell."),
+    # Values
+    "required-missing": ("error", "A cell that must be filled is blank."),
+    "not-a-number": ("error", "A number column holds something that is not a number."),
+    "number-as-text": ("error", "A number was typed as text (e.g. '12 or 12 stored as text)."),
+    "not-an-integer": ("error", "A whole-number column holds a fraction."),
+    "below-minimum": ("error", "A number is smaller than allowed."),
+    "above-maximum": ("error", "A number is larger than allowed."),
+    "not-a-date": ("error", "A date column holds something that is not a date."),
+    "date-as-text": ("error", "A date was typed as text (e.g. '01/06/2013'); enter it as a date."),
+    "date-as-number": ("error", "A date column holds a plain number (a date serial in a General cell)."),
+    "date-outside-period": ("error", "A date falls outside the month of the return."),
+    "unknown-code": ("error", "A code column holds a value that is not in its list."),
+    "formula-without-value": ("error", "A formula with no calculated value saved; open the file in Excel, let it calculate, and save."),
+    "error-value": ("error", "A cell holds an Excel error such as #N/A or #DIV/0!."),
+    "duplicate-row": ("error", "Two rows have the same key (e.g. the same client and outcome twice)."),
+    # The register
+    "unknown-entry": ("error", "The row names a register entry (e.g. a service) that is not in the contract register."),
+    "entry-of-other-provider": ("error", "The row names a register entry that belongs to another provider."),
+    "entry-not-active": ("warning", "The row names a register entry whose contract is not active in the month."),
+    "missing-entry": ("error", "One of the provider's active register entries has no row."),
+    # Checks across rows
+    "group-too-few-rows": ("warning", "A group (e.g. a client) has fewer rows than the model expects."),
+    "group-missing-values": ("warning", "A group (e.g. a client) lacks values the model makes mandatory."),
+    # Calculation
+    "no-return": ("warning", "No return was found for a provider and month the calculation needs."),
+    "return-has-errors": ("error", "The provider's return for the month has errors; nothing is paid until it is corrected."),
+    "history-return-excluded": ("warning", "An earlier month's return with errors is left out of a rolling window."),
+    "duplicate-return": ("error", "Two returns for the same provider and month."),
+    "calculation-failed": ("error", "A formula could not be worked out for an entry (e.g. a division by zero)."),
+}
+
+# Codes that models add for their own rule warnings are documented in the model itself.
+
+
+def severity_of(code: str) -> str:
+    return CATALOGUE.get(code, (WARNING, ""))[0]

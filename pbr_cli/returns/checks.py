@@ -1,0 +1,346 @@
+"""Check one return against its model and the contract register.
+
+Input: a RawWorkbook (values and positions). Output: a CheckedReturn holding the cover facts,
+one DataFrame per return sheet (typed values, plus `_row`, the Excel row), and every Problem
+found, each pointing at its sheet and cell. Nothing here prints or raises for bad data.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from pbr_cli.cells import convert, is_blank
+from pbr_cli.expr import ExprError
+from pbr_cli.model.records import Column, Model, Sheet
+from pbr_cli.periods import Month
+from pbr_cli.problems import ERROR, WARNING, Problem, column_letter, severity_of
+from pbr_cli.register import Register, entry_active
+from pbr_cli.returns.layout import COVER_FIELDS, COVER_SHEET, REQUIRED_COVER, TEMPLATE_LAYOUT
+from pbr_cli.returns.reader import RawSheet, RawWorkbook
+
+
+@dataclass
+class CheckedReturn:
+    path: str
+    sha256: str
+    provider: str | None
+    month: Month | None
+    tables: dict[str, Any]  # sheet name -> pandas DataFrame
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == WARNING]
+
+    @property
+    def status(self) -> str:
+        return "errors" if self.errors else ("warnings" if self.warnings else "clean")
+
+
+def norm(text: Any) -> str:
+    return " ".join(str(text or "").split()).casefold()
+
+
+class _Checker:
+    def __init__(self, raw: RawWorkbook, model: Model, register: Register,
+                 expected_month: Month | None):
+        self.raw, self.model, self.register = raw, model, register
+        self.expected_month = expected_month
+        self.problems: list[Problem] = []
+        self.params = {n: p.value for n, p in model.parameters.items()}
+
+    def add(self, code: str, message: str, sheet: str | None = None, row: int | None = None,
+            col: int | None = None, severity: str | None = None) -> None:
+        sev = severity or severity_of(code)
+        self.problems.append(Problem(
+            file=self.raw.path, severity=ERROR if sev == "fatal" else sev, code=code,
+            message=message, sheet=sheet, row=row,
+            column=column_letter(col) if col is not None else None))
+
+    # -- cover ---------------------------------------------------------------------------
+    def cover(self) -> tuple[str | None, Month | None]:
+        sheet = self.raw.sheets.get(COVER_SHEET)
+        if sheet is None:
+            self.add("missing-cover", f"there is no '{COVER_SHEET}' sheet; make the return from "
+                     f"the template (pbr template --model {self.model.name})")
+            return None, None
+        labels = {norm(label): key for label, key in COVER_FIELDS}
+        found: dict[str, tuple[Any, int]] = {}
+        for r, row in enumerate(sheet.rows):
+            if row and norm(row[0]) in labels:
+                found[labels[norm(row[0])]] = (row[1] if len(row) > 1 else None, r)
+        for key in REQUIRED_COVER:
+            label = next(lbl for lbl, k in COVER_FIELDS if k == key)
+            value, r = found.get(key, (None, None))
+            if is_blank(value):
+                self.add("cover-missing-field", f"'{label}' is blank", COVER_SHEET,
+                         None if r is None else r + 1, 1)
+
+        def text(key: str) -> str:
+            value = found.get(key, (None, 0))[0]
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            return "" if is_blank(value) else str(value).strip()
+
+        def where(key: str) -> int | None:
+            return found[key][1] + 1 if key in found else None
+
+        if text("model") and text("model") != self.model.name:
+            self.add("wrong-model", f"this return is for the model '{text('model')}', not "
+                     f"'{self.model.name}'", COVER_SHEET, where("model"), 1)
+        if text("model_version") and text("model_version") != self.model.version:
+            self.add("wrong-template-version",
+                     f"the template is for model version {text('model_version')}; the current "
+                     f"version is {self.model.version}: copy the figures into a new template",
+                     COVER_SHEET, where("model_version"), 1)
+        if text("layout") and text("layout") != TEMPLATE_LAYOUT:
+            self.add("wrong-template-version", f"template layout {text('layout')} is not "
+                     f"layout {TEMPLATE_LAYOUT}", COVER_SHEET, where("layout"), 1)
+        provider = text("provider") or None
+        if provider and provider not in self.register.providers():
+            self.add("unknown-provider", f"the provider code '{provider}' is not in the "
+                     "contract register", COVER_SHEET, where("provider"), 1)
+            provider = None
+        month = None
+        raw_month = found.get("month", (None, 0))[0]
+        if isinstance(raw_month, (date, datetime)):
+            month = Month(raw_month.year, raw_month.month)
+        elif text("month"):
+            try:
+                month = Month.parse(text("month"))
+            except Exception:
+                self.add("period-mismatch", f"'{text('month')}' is not a month written YYYY-MM",
+                         COVER_SHEET, where("month"), 1)
+        if month is not None:
+            if self.expected_month is not None and month != self.expected_month:
+                self.add("period-mismatch", f"the Cover says {month} but the file is filed under "
+                         f"{self.expected_month}", COVER_SHEET, where("month"), 1)
+            if month.last_day < self.model.start or month.first_day > self.model.end:
+                self.add("period-outside-scheme", f"{month} is outside the scheme "
+                         f"({self.model.start} to {self.model.end})", COVER_SHEET,
+                         where("month"), 1)
+        return provider, month
+
+    # -- sheets ----------------------------------------------------------------------------
+    def sheet(self, spec: Sheet, provider: str | None, month: Month | None):
+        import pandas as pd
+
+        names = [c.name for c in spec.read_columns]
+        raw = self.raw.sheets.get(spec.name)
+        if raw is None:
+            close = [n for n in self.raw.sheet_names if norm(n) == norm(spec.name)]
+            hint = f" (found '{close[0]}': rename it back)" if close else ""
+            self.add("missing-sheet", f"the sheet '{spec.name}' is missing{hint}")
+            return pd.DataFrame(columns=[*names, "_row"], dtype=object)
+        header = raw.rows[0] if raw.rows else []
+        positions: dict[str, int] = {}
+        by_header = {norm(h): j for j, h in enumerate(header) if not is_blank(h)}
+        for col in spec.columns:
+            j = by_header.get(norm(col.header))
+            if j is None:
+                if not col.info:
+                    self.add("missing-column", f"the column '{col.header}' is missing or its "
+                             "heading was changed", spec.name, 1)
+            else:
+                positions[col.name] = j
+        known = {norm(c.header) for c in spec.columns}
+        for h, j in by_header.items():
+            if h not in known:
+                self.add("unexpected-column", f"the column '{header[j]}' is not in the template; "
+                         "it is ignored", spec.name, 1, j)
+        self.merged(raw, spec, positions)
+        records = self.rows(raw, spec, positions, provider, month)
+        frame = pd.DataFrame(records, columns=[*names, "_row"], dtype=object)
+        self.keys(spec, frame, positions)
+        if spec.one_row_per == "register-entry" and provider and month:
+            self.missing_entries(spec, frame, provider, month)
+        return frame
+
+    def merged(self, raw: RawSheet, spec: Sheet, positions: dict[str, int]) -> None:
+        used = set(positions.values())
+        for (r0, c0), (r1, c1) in raw.merged:
+            if any(c0 <= j <= c1 for j in used):
+                ref = f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}"
+                self.add("merged-cells", f"cells {ref} are merged; unmerge them and fill each "
+                         "cell", spec.name, r0 + 1, c0)
+
+    def rows(self, raw: RawSheet, spec: Sheet, positions: dict[str, int],
+             provider: str | None, month: Month | None) -> list[list[Any]]:
+        reg_col = spec.register_column
+        columns = [c for c in spec.read_columns if c.name in positions]
+        out = []
+        for r in range(1, len(raw.rows)):
+            row = raw.rows[r]
+            cells = {c.name: (row[positions[c.name]] if positions[c.name] < len(row) else None)
+                     for c in columns}
+            specials = {c.name: raw.special.get((r, positions[c.name])) for c in columns}
+            if all(is_blank(v) for v in cells.values()) and not any(specials.values()):
+                continue
+            values: dict[str, Any] = {}
+            for col in columns:
+                j = positions[col.name]
+                if specials[col.name]:
+                    code = specials[col.name]
+                    self.add(code, "the cell holds an Excel error value" if code == "error-value"
+                             else "a formula with no saved value; open the file in Excel, let it "
+                             "calculate, and save", spec.name, r + 1, j)
+                    values[col.name] = None
+                    continue
+                value, code, detail = convert(cells[col.name], col, self.model.codes)
+                if code:
+                    self.add(code, f"{col.header}: {detail}", spec.name, r + 1, j)
+                values[col.name] = value
+            entry = self.entry_for(values.get(reg_col.name), spec, r, positions, provider, month)
+            context = self.context(entry, month)
+            for col in columns:
+                self.value_rules(col, values, context, entry, spec, r, positions[col.name], month)
+            out.append([values.get(c.name) for c in spec.read_columns] + [r + 1])
+        return out
+
+    def context(self, entry: dict[str, Any] | None, month: Month | None) -> dict[str, Any]:
+        ctx: dict[str, Any] = dict(self.params)
+        if month is not None:
+            ctx["days_in_month"] = month.days
+        if entry is not None:
+            ctx.update(entry)
+        return ctx
+
+    def entry_for(self, key: Any, spec: Sheet, r: int, positions: dict[str, int],
+                  provider: str | None, month: Month | None) -> dict[str, Any] | None:
+        if key is None:
+            return None
+        col = positions[spec.register_column.name]
+        entry = self.register.entry(str(key))
+        noun = self.model.register.entity
+        if entry is None:
+            self.add("unknown-entry", f"the {noun} '{key}' is not in the contract register",
+                     spec.name, r + 1, col)
+            return None
+        if provider and entry[self.model.register.provider] != provider:
+            self.add("entry-of-other-provider", f"the {noun} '{key}' belongs to provider "
+                     f"{entry[self.model.register.provider]}, not {provider}", spec.name, r + 1, col)
+            return None
+        if month and not entry_active(self.model, entry, month):
+            self.add("entry-not-active", f"the contract for {noun} '{key}' is not active in "
+                     f"{month}", spec.name, r + 1, col)
+        return entry
+
+    def value_rules(self, col: Column, values: dict[str, Any], context: dict[str, Any],
+                    entry: dict[str, Any] | None, spec: Sheet, r: int, j: int,
+                    month: Month | None) -> None:
+        value = values.get(col.name)
+        if value is None:
+            needed = col.required
+            if col.required_when is not None and entry is not None:
+                needed = self.formula_true(col.required_when, context)
+            if needed and not self.has_problem(spec.name, r + 1, j):
+                why = f" for this {self.model.register.entity}" if col.required_when else ""
+                self.add("required-missing", f"{col.header} must be filled{why}", spec.name,
+                         r + 1, j)
+            return
+        if col.within == "period" and month is not None and not (
+                month.first_day <= value <= month.last_day):
+            self.add("date-outside-period", f"{col.header}: {value.isoformat()} is not in "
+                     f"{month.label()}", spec.name, r + 1, j)
+        for bound, code, word in ((col.min, "below-minimum", "less than"),
+                                  (col.max, "above-maximum", "more than")):
+            if bound is None or (bound.names - set(context)):
+                continue
+            try:
+                limit = bound.evaluate(context)
+            except ExprError:
+                continue
+            if (value < limit) if code == "below-minimum" else (value > limit):
+                self.add(code, f"{col.header}: {value} is {word} the allowed {limit}",
+                         spec.name, r + 1, j)
+
+    def formula_true(self, formula, context: dict[str, Any]) -> bool:
+        try:
+            return bool(formula.evaluate(context))
+        except ExprError:
+            return False
+
+    def has_problem(self, sheet: str, row: int, j: int) -> bool:
+        letter = column_letter(j)
+        return any(p.sheet == sheet and p.row == row and p.column == letter for p in self.problems[-20:])
+
+    def keys(self, spec: Sheet, frame, positions: dict[str, int]) -> None:
+        if not spec.key or frame.empty:
+            return
+        first_seen: dict[tuple, int] = {}
+        key_cols = list(spec.key)
+        for values in frame[[*key_cols, "_row"]].itertuples(index=False, name=None):
+            key, row = values[:-1], values[-1]
+            if any(v is None for v in key):
+                continue
+            if key in first_seen:
+                shown = ", ".join(f"{spec.column(c).header} {v}" for c, v in zip(key_cols, key))
+                self.add("duplicate-row", f"the same row twice ({shown}); first on row "
+                         f"{first_seen[key]}", spec.name, row,
+                         positions.get(key_cols[0]))
+            else:
+                first_seen[key] = row
+
+    def missing_entries(self, spec: Sheet, frame, provider: str, month: Month) -> None:
+        reg = self.model.register
+        present = set(frame[spec.register_column.name].dropna())
+        for entry in self.register.provider_entries(provider):
+            if entry_active(self.model, entry, month) and entry[reg.key] not in present:
+                label = f" ({entry[reg.label]})" if reg.label else ""
+                self.add("missing-entry", f"no row for {reg.entity} {entry[reg.key]}{label}, whose "
+                         f"contract is active in {month}", spec.name)
+
+    def group_checks(self, tables: dict[str, Any]) -> None:
+        for check in self.model.checks:
+            frame = tables.get(check.sheet)
+            spec = self.model.sheet(check.sheet)
+            if frame is None or frame.empty or spec is None:
+                continue
+            groups: dict[tuple, list[tuple[int, Any]]] = defaultdict(list)
+            value_col = check.column
+            # Rows with errors are already reported; counting them would only add noise.
+            bad_rows = {p.row for p in self.problems if p.sheet == check.sheet and p.severity == ERROR}
+            for rec in frame.to_dict("records"):
+                key = tuple(rec[c] for c in check.group_by)
+                if any(v is None for v in key) or rec["_row"] in bad_rows:
+                    continue
+                groups[key].append((rec["_row"], rec.get(value_col) if value_col else None))
+            for key, rows in groups.items():
+                who = " ".join(str(v) for v in key)
+                first_row = min(r for r, _ in rows)
+                if check.kind == "min-rows-per-group" and len(rows) < (check.min or 0):
+                    self.add("group-too-few-rows", f"{check.group_noun} {who} has {len(rows)} "
+                             f"{check.row_noun}; at least {check.min} are expected",
+                             check.sheet, first_row, None, check.severity)
+                if check.kind == "must-include-per-group":
+                    have = {v for _, v in rows}
+                    missing = [v for v in check.values if v not in have]
+                    if missing:
+                        self.add("group-missing-values", f"{check.group_noun} {who} has no "
+                                 f"{' or '.join(missing)} among their {check.row_noun} "
+                                 f"({', '.join(check.values)} are mandatory)",
+                                 check.sheet, first_row, None, check.severity)
+
+
+def check_return(raw: RawWorkbook, model: Model, register: Register,
+                 expected_month: Month | None = None) -> CheckedReturn:
+    """Check a read workbook; never raises for bad data, returns every problem found."""
+    checker = _Checker(raw, model, register, expected_month)
+    provider, month = checker.cover()
+    for name in sorted(raw.hidden):
+        if model.sheet(name) is not None or name == COVER_SHEET:
+            checker.add("hidden-sheet", f"the sheet '{name}' is hidden; it was read, but unhide "
+                        "it so that what is paid on can be seen", name)
+    tables = {spec.name: checker.sheet(spec, provider, month) for spec in model.sheets}
+    checker.group_checks(tables)
+    order = {COVER_SHEET: 0, **{s.name: i + 1 for i, s in enumerate(model.sheets)}}
+    problems = sorted(checker.problems, key=lambda p: (
+        order.get(p.sheet or "", -1), p.row or 0, len(p.column or ""), p.column or ""))
+    return CheckedReturn(raw.path, raw.sha256, provider, month, tables, problems)

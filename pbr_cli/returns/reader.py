@@ -1,0 +1,98 @@
+"""Read a workbook's values once, fast, after the package gate.
+
+Values come from python-calamine. Where the gate's scan saw formulas or error cells in a
+sheet, that sheet's XML is also streamed once to find the cells calamine would show as blank
+(errors, formulas without saved values), so they are reported rather than read as blanks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pbr_cli.returns.package import (
+    MAX_CELLS,
+    MAX_COLUMNS,
+    UnreadableFile,
+    exact_cells,
+    open_package,
+)
+
+
+@dataclass
+class RawSheet:
+    name: str
+    rows: list[list[Any]]  # rows[i][j] is the value of Excel row i+1, column j+1
+    merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    special: dict[tuple[int, int], str] = field(default_factory=dict)  # (row0, col0) -> code
+
+    def value(self, row0: int, col0: int) -> Any:
+        if row0 < len(self.rows) and col0 < len(self.rows[row0]):
+            return self.rows[row0][col0]
+        return None
+
+
+@dataclass
+class RawWorkbook:
+    path: str
+    sha256: str
+    sheet_names: list[str]
+    hidden: set[str]
+    sheets: dict[str, RawSheet]
+
+
+def read_workbook(path: Path | str, wanted: list[str] | None = None) -> RawWorkbook:
+    """Read the named sheets (all if None) of the workbook at `path`."""
+    label = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UnreadableFile(label, "file-not-found", "no such file") from None
+    except IsADirectoryError:
+        raise UnreadableFile(label, "file-not-found", "this is a folder, not a file") from None
+    except OSError as exc:
+        raise UnreadableFile(label, "file-not-found", f"cannot open it ({exc.strerror})") from None
+    pkg = open_package(label, data)
+    names = list(pkg.sheets)
+    targets = [n for n in (wanted if wanted is not None else names) if n in pkg.sheets]
+    scans = {}
+    for name in targets:
+        scan = pkg.scan(name)
+        if scan.max_col > MAX_COLUMNS or scan.max_row * max(scan.max_col, 1) > MAX_CELLS:
+            raise UnreadableFile(
+                label, "workbook-too-large",
+                f"the sheet '{name}' uses {scan.max_row:,} rows and column {scan.max_col:,}; "
+                f"the limits are {MAX_COLUMNS} columns and {MAX_CELLS:,} cells a sheet")
+        scans[name] = scan
+
+    import python_calamine as calamine  # imported here: keeps `pbr --help` fast
+
+    try:
+        book = calamine.CalamineWorkbook.from_filelike(_bytes_io(data))
+    except calamine.PasswordError:
+        raise UnreadableFile(label, "encrypted-workbook", "the workbook is password-protected") from None
+    except Exception as exc:  # calamine reports damage with several exception types
+        raise UnreadableFile(label, "corrupt-workbook",
+                             f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
+    sheets: dict[str, RawSheet] = {}
+    for name in targets:
+        try:
+            sheet = book.get_sheet_by_name(name)
+            rows = sheet.to_python(skip_empty_area=False)
+            merged = list(sheet.merged_cell_ranges or [])
+        except Exception as exc:
+            raise UnreadableFile(label, "corrupt-workbook",
+                                 f"the sheet '{name}' cannot be read ({type(exc).__name__})") from None
+        raw = RawSheet(name, rows, merged)
+        if scans[name].has_formulas or scans[name].has_errors:
+            raw.special = exact_cells(pkg, scans[name].part)
+        sheets[name] = raw
+    return RawWorkbook(label, hashlib.sha256(data).hexdigest(), names, pkg.hidden, sheets)
+
+
+def _bytes_io(data: bytes):
+    from io import BytesIO
+
+    return BytesIO(data)
