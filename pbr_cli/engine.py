@@ -116,7 +116,6 @@ def calculate(model: Model, register: Register, month: Month,
     tables = _combine(model, chosen)
     aggregates = _Aggregates(model, tables, month)
     results = []
-    reg = model.register
     for provider in register.providers():
         entries = [e for e in register.provider_entries(provider)
                    if entry_active(model, e, month)]
@@ -134,6 +133,8 @@ def calculate(model: Model, register: Register, month: Month,
             problems.append(Problem(current.path, ERROR, "return-has-errors",
                                     f"provider {provider}: {reason}; nothing is paid until "
                                     "a corrected return is received"))
+        if current is not None:
+            problems.extend(current.problems)  # the month's own return: why it was (not) paid
         result = ProviderResult(provider, provider_name(model, register, provider), status,
                                 reason, current.path if current else None)
         for entry in entries:
@@ -215,10 +216,11 @@ class _Aggregates:
         return Window.ending(self.month, measure.window_months or 1, self.model.start)
 
     def value(self, measure: Measure, key: str) -> tuple[Any, Window]:
+        """(value, window); the value is None for a sum when no row reported the column."""
         if measure.name not in self.cache:
             self.cache[measure.name] = self._compute(measure)
         values, window = self.cache[measure.name]
-        return values.get(key, 0), window
+        return values.get(key, 0 if measure.kind == "count" else None), window
 
     def _compute(self, measure: Measure) -> tuple[dict[str, Any], Window]:
         window = self.window(measure)
@@ -250,14 +252,17 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
     env["days_in_month"] = Fraction(month.days)
     funcs = {"days_active": lambda start, end: Fraction(days_active(month, start, end))}
     windows: dict[str, Window] = {}
+    not_reported: set[str] = set()  # sums no row reported: 0 in formulas, blank when shown
     try:
         for measure in model.measures:
             if measure.kind == "expr":
                 env[measure.name] = measure.expr.evaluate(env, funcs)  # type: ignore[union-attr]
             else:
                 value, window = aggregates.value(measure, key)
-                env[measure.name] = Fraction(value)
+                env[measure.name] = Fraction(value or 0)
                 windows[measure.name] = window
+                if value is None:
+                    not_reported.add(measure.name)
     except ExprError as exc:
         problems.append(Problem(path, ERROR, "calculation-failed",
                                 f"{reg.entity} {key}: {exc}"))
@@ -276,7 +281,8 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
             problems.append(Problem(path, ERROR, "calculation-failed",
                                     f"{reg.entity} {key}, {component.label}: {exc}"))
             continue
-        figures = tuple(_figure(model, name, env, windows) for name in component.shows)
+        figures = tuple(_figure(model, name, env, windows, not_reported)
+                        for name in component.shows)
         lines.append(PaymentLine(component=component.name, component_label=component.label,
                                  kind=kind, amount=round_pence(exact), unrounded=exact,
                                  figures=figures, **common))
@@ -292,11 +298,13 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
     return lines
 
 
-def _figure(model: Model, name: str, env: dict[str, Any], windows: dict[str, Window]) -> Figure:
+def _figure(model: Model, name: str, env: dict[str, Any], windows: dict[str, Window],
+            not_reported: set[str]) -> Figure:
     measure = model.measure(name)
     column = model.register.column(name)
     if measure is not None:
-        return Figure(name, measure.label, env[name], measure.format, windows.get(name))
+        value = None if name in not_reported else env[name]
+        return Figure(name, measure.label, value, measure.format, windows.get(name))
     label = column.header if column else name
     fmt = "integer" if column is not None and column.type == "integer" else "number"
     return Figure(name, label, env[name], fmt)

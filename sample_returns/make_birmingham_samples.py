@@ -15,11 +15,11 @@ from __future__ import annotations
 import csv
 import random
 import re
-import zipfile
-from io import BytesIO
 import shutil
 import sys
+import zipfile
 from datetime import date, timedelta
+from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

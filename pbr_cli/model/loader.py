@@ -93,7 +93,7 @@ def load_model(path: Path) -> Model:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise PbrError(f"cannot read the model {path}: {exc.strerror}", code="unreadable-model")
+        raise PbrError(f"cannot read the model {path}: {exc.strerror}", code="unreadable-model") from None
     if len(raw) > MAX_MODEL_BYTES:
         raise PbrError(f"the model {path} is larger than 1 MB", code="model-invalid")
     try:

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli.model.records import Column, Model, Sheet
+from pbr_cli.outputs.xlsx import Formats, atomic_output, new_workbook, print_setup, write_cell
 from pbr_cli.periods import Month
 from pbr_cli.register import Register, entry_active, provider_name
 from pbr_cli.returns.layout import CODES_SHEET, COVER_SHEET, TEMPLATE_LAYOUT
-from pbr_cli.outputs.xlsx import Formats, atomic_output, new_workbook, write_cell
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ def _cover(wb, fmt: Formats, model: Model, register: Register, provider: str, mo
            overrides: dict[str, Any]) -> None:
     ws = wb.add_worksheet(COVER_SHEET)
     ws.set_column(0, 0, 22)
-    ws.set_column(1, 1, 60)
+    ws.set_column(1, 1, 80)
+    print_setup(ws, None, f"{provider} {month}")
     ws.write_string(0, 0, f"{model.title}: monthly return", fmt.title)
     ws.write_string(1, 0, "Fill in the yellow cells on each sheet. Do not rename sheets or "
                     "headings; pbr reads them by name.", fmt.subtitle)
@@ -129,13 +130,15 @@ def _sheet(wb, fmt: Formats, model: Model, register: Register, provider: str, mo
            sheet: Sheet, code_ranges: dict[str, str], rows: list[dict[str, Any]] | None,
            hidden: bool, prefill: bool = True) -> None:
     ws = wb.add_worksheet(sheet.name)
-    for j, col in enumerate(sheet.columns):
-        ws.write_string(0, j, col.header, fmt.header)
-        ws.set_column(j, j, max(12, min(40, len(col.header) + 4)))
-    ws.set_row(0, 32)
-    ws.freeze_panes(1, 0)
     prefilled = _prefill(model, register, provider, month, sheet) if prefill else []
     data = _merge_rows(sheet, model, prefilled, rows or [])
+    for j, col in enumerate(sheet.columns):
+        ws.write_string(0, j, col.header, fmt.header)
+        longest = max([len(str(r.get(col.name) or "")) for r in prefilled] + [len(col.header)])
+        ws.set_column(j, j, max(12, min(48, longest + 3)))
+    ws.set_row(0, 32)
+    ws.freeze_panes(1, 0)
+    print_setup(ws, 0, f"{provider} {month}")
     last = max(len(data), sheet.rows if sheet.one_row_per is None else len(data))
     for j, col in enumerate(sheet.columns):
         cell_fmt = fmt.info if col.info or col.prefill else (
@@ -156,8 +159,17 @@ def _prefill(model: Model, register: Register, provider: str, month: Month,
     out = []
     for entry in register.provider_entries(provider):
         if entry_active(model, entry, month):
-            out.append({c.name: entry.get(c.prefill) for c in sheet.columns if c.prefill})
+            out.append({c.name: _shown(model, c.prefill, entry.get(c.prefill))
+                        for c in sheet.columns if c.prefill})
     return out
+
+
+def _shown(model: Model, column: str, value: Any) -> Any:
+    """A register value as a provider reads it: codes of information columns as labels."""
+    spec = model.register.column(column)
+    if spec is not None and spec.codes and value in model.codes[spec.codes].values:
+        return model.codes[spec.codes].values[value]
+    return value
 
 
 def _merge_rows(sheet: Sheet, model: Model, prefilled: list[dict[str, Any]],

@@ -110,3 +110,14 @@ def write_cell(ws, row: int, col: int, value: Any, fmt=None, kind: str | None = 
         ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)
     else:
         ws.write_string(row, col, safe_text(value) if kind != "raw" else str(value), fmt)
+
+
+def print_setup(ws, header_rows: int | None = None, footer: str = "") -> None:
+    """Landscape A4, one page wide, headings repeated on every printed page."""
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    if header_rows is not None:
+        ws.repeat_rows(0, header_rows)
+    ws.set_footer(f"&L{footer}&RPage &P of &N" if footer else "&RPage &P of &N")

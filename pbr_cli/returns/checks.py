@@ -281,7 +281,7 @@ class _Checker:
             if any(v is None for v in key):
                 continue
             if key in first_seen:
-                shown = ", ".join(f"{spec.column(c).header} {v}" for c, v in zip(key_cols, key))
+                shown = ", ".join(f"{spec.column(c).header} {v}" for c, v in zip(key_cols, key, strict=True))
                 self.add("duplicate-row", f"the same row twice ({shown}); first on row "
                          f"{first_seen[key]}", spec.name, row,
                          positions.get(key_cols[0]))

@@ -182,13 +182,8 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
                 # Narrow columns are the rule; only refs of two or more letters need a look.
                 for m in _WIDE_REF_RE.finditer(buf):
                     max_col = max(max_col, _col_number(m.group(1)))
-                if max_col == 0:
-                    last = None
-                    for last in _REF_COL_RE.finditer(buf):
-                        pass
-                    if last is not None:
-                        max_col = max(max_col, _col_number(last.group(1)))
-                        max_row = max(max_row, int(last.group(2)))
+                if max_col == 0 and _REF_COL_RE.search(buf):
+                    max_col = 26  # only one-letter columns so far: at most Z
                 formulas = formulas or bool(_FORMULA_RE.search(buf))
                 errors = errors or bool(_ERROR_RE.search(buf))
                 if max_col > MAX_COLUMNS or max_row * max(max_col, 1) > MAX_CELLS:

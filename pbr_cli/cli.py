@@ -1,0 +1,239 @@
+"""The `pbr` command line: each command parses options, calls the library, renders.
+
+Heavy libraries (pandas, the Excel readers and writers, rich) are imported inside commands,
+so that `pbr --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from pbr_cli import __version__
+from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, PbrError
+
+EPILOG = (
+    "Exit codes: 0 all well; 1 errors found in returns, or a provider's payment withheld; "
+    "2 usage error, unreadable file, or broken model, register or config."
+)
+
+app = typer.Typer(
+    name="pbr",
+    help="Payment by Results batch calculator: check providers' monthly returns, work out what "
+    "each provider is owed under a scheme's model, and write payment schedules.",
+    epilog=EPILOG,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(help="List and describe the schemes' models.", no_args_is_help=True,
+                         rich_markup_mode=None)
+app.add_typer(models_app, name="models")
+
+ConfigOpt = typer.Option(None, "--config", help="Config file (default: ./pbr.yaml or $PBR_CONFIG).")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pbr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """Payment by Results batch calculator."""
+
+
+def _fail(exc: PbrError) -> None:
+    typer.echo(f"pbr: {exc.message}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _context(config: Path | None, model_name: str):
+    from pbr_cli.config import load_config
+    from pbr_cli.model import find_model, load_model
+
+    cfg = load_config(config)
+    model = load_model(find_model(model_name, cfg.models))
+    return cfg, model
+
+
+@app.command()
+def validate(
+    paths: list[Path] = typer.Argument(..., help="Return files, or folders of them.",
+                                       show_default=False),
+    model_name: str | None = typer.Option(
+        None, "--model", "-m", help="Model to check against (default: the one named on each "
+        "return's Cover sheet)."),
+    register_path: Path | None = typer.Option(None, "--register",
+                                                 help="Contract register (default: the model's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
+    config: Path | None = ConfigOpt,
+) -> None:
+    """Check returns: layout, values, codes, dates, duplicates, register cross-checks.
+
+    Every problem names its file, sheet and cell. Examples:
+
+      pbr validate sample_returns/faulty/P03-2013-06-many-problems.xlsx
+
+      pbr validate sample_returns/birmingham-90-10/2013-06 --json
+    """
+    try:
+        from pbr_cli.validate import validate_paths
+
+        report = validate_paths(paths, model_name, register_path, config)
+    except PbrError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
+    else:
+        from pbr_cli.outputs.console import console, validation_report
+
+        validation_report(console(), report)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def calculate(
+    model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model, e.g. "
+                                   "birmingham-90-10 (see `pbr models list`)."),
+    period: str | None = typer.Option(None, "--period", "-p", help="The month, e.g. 2013-06 "
+                                         "(default: the latest month that has returns)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Schedule workbook to "
+                                          "write (default: OUTPUT/<model>/<model>-<month>-"
+                                          "schedule.xlsx)."),
+    returns: Path | None = typer.Option(None, "--returns", help="Folder of returns filed as "
+                                           "YYYY-MM/*.xlsx (default: from the config)."),
+    register_path: Path | None = typer.Option(None, "--register",
+                                                 help="Contract register (default: the model's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the schedule as JSON."),
+    config: Path | None = ConfigOpt,
+) -> None:
+    """Work out what each provider is owed for a month and write the payment schedule.
+
+    Reads every return the model's rolling windows need, pays nothing to a provider whose
+    return is missing or has errors (exit code 1), and writes a workbook with Summary, Lines
+    (every figure behind every amount), Warnings and About (inputs and their SHA-256).
+
+    Examples:
+
+      pbr calculate --model birmingham-90-10 --period 2013-06
+
+      pbr calculate -m birmingham-90-10 -o june.xlsx
+    """
+    try:
+        from pbr_cli.jobs import run_calculation
+
+        cfg, model = _context(config, model_name)
+        result = run_calculation(cfg, model, period, output, returns, register_path,
+                                 progress=None if as_json else _progress_factory())
+    except PbrError as exc:
+        _fail(exc)
+    if as_json:
+        from pbr_cli.jobs import schedule_as_dict
+
+        typer.echo(json.dumps(schedule_as_dict(result.schedule, result.path), indent=2))
+    else:
+        from pbr_cli.outputs.console import console, schedule_summary
+
+        schedule_summary(console(), result.schedule, str(result.path))
+    raise typer.Exit(EXIT_PROBLEMS if result.schedule.withheld or any(
+        p.severity == "error" for p in result.schedule.problems) else EXIT_OK)
+
+
+def _progress_factory():
+    """A progress callback showing the file being read, on a terminal only."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+
+    con = Console(stderr=True)
+
+    def show(done: int, total: int, path: Path) -> None:
+        con.print(f"reading {done}/{total} {path.name}", end="\r", highlight=False)
+
+    return show
+
+
+@app.command()
+def template(
+    model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model."),
+    provider: str = typer.Option(..., "--provider", help="Provider code from the register."),
+    period: str = typer.Option(..., "--period", "-p", help="The month, e.g. 2013-06."),
+    output: Path = typer.Option(..., "--output", "-o", help="Workbook to write."),
+    register_path: Path | None = typer.Option(None, "--register",
+                                                 help="Contract register (default: the model's)."),
+    config: Path | None = ConfigOpt,
+) -> None:
+    """Write the blank return for one provider and month, made from the model.
+
+    Example:
+
+      pbr template --model birmingham-90-10 --provider P01 --period 2013-07 -o P01-2013-07.xlsx
+    """
+    try:
+        from pbr_cli.outputs.template import write_template
+        from pbr_cli.periods import Month
+        from pbr_cli.register import load_register
+
+        _, model = _context(config, model_name)
+        month = Month.parse(period)
+        register = load_register(model, register_path)
+        if provider not in register.providers():
+            raise PbrError(f"no provider '{provider}' in the contract register "
+                           f"({', '.join(register.providers())})", code="unknown-provider")
+        if month.last_day < model.start or month.first_day > model.end:
+            raise PbrError(f"{month} is outside the scheme ({model.start} to {model.end})",
+                           code="period-outside-scheme")
+        write_template(output, model, register, provider, month)
+    except PbrError as exc:
+        _fail(exc)
+    typer.echo(f"Template for {provider}, {month.label()} written to {output}")
+
+
+@models_app.command("list")
+def models_list(config: Path | None = ConfigOpt) -> None:
+    """List the models in the models folder."""
+    from pbr_cli.config import load_config
+    from pbr_cli.model import list_models, load_model
+
+    cfg = load_config(config)
+    found = list_models(cfg.models)
+    if not found:
+        typer.echo(f"No models in {cfg.models}.")
+        return
+    for path in found:
+        try:
+            m = load_model(path)
+            kind = "virtual" if m.virtual else "real"
+            typer.echo(f"{m.name:<24} {m.title} ({m.start} to {m.end}, {kind} payments)")
+        except PbrError as exc:
+            typer.echo(f"{path.stem:<24} BROKEN: {exc.message.splitlines()[0]}")
+
+
+@models_app.command("show")
+def models_show(name: str = typer.Argument(..., help="Model name."),
+                config: Path | None = ConfigOpt) -> None:
+    """Describe what a model pays for, in words."""
+    try:
+        from pbr_cli.describe import describe_model
+
+        _, model = _context(config, name)
+    except PbrError as exc:
+        _fail(exc)
+    typer.echo(describe_model(model))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("pbr: interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,70 @@
+"""`pbr models show`: a model described in words a commissioner understands."""
+
+from __future__ import annotations
+
+import textwrap
+
+from pbr_cli.model.records import Model
+from pbr_cli.money import fraction_to_decimal
+
+
+def _num(value) -> str:
+    text = str(fraction_to_decimal(value, 6)).rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def describe_model(m: Model) -> str:
+    out: list[str] = []
+    wrap = textwrap.TextWrapper(width=92, subsequent_indent="    ")
+    out.append(f"{m.title}  [{m.name}, version {m.version}]")
+    if m.commissioner:
+        out.append(f"Commissioner: {m.commissioner}")
+    out.append(f"Runs {m.start} to {m.end}; providers return every {m.period}.")
+    if m.virtual:
+        out.append("Payments are VIRTUAL: shadow figures shown beside the contract payment; "
+                   "not for payment.")
+    if m.description:
+        out.append("")
+        out += textwrap.wrap(m.description, 92)
+    out += ["", "What it pays, for each " + m.register.entity + " each month "
+            "(each part rounded half-up to the penny):"]
+    for c in m.payments:
+        out.append(wrap.fill(f"  - {c.label}: {c.description or ''} [= {c.amount.text}]"))
+    if m.comparison:
+        out.append(wrap.fill(f"  Shown beside: {m.comparison.label}: "
+                             f"{m.comparison.description} [= {m.comparison.amount.text}]"))
+    if m.parameters:
+        out += ["", "Figures (parameters):"]
+        for p in m.parameters.values():
+            out.append(wrap.fill(f"  - {p.name} = {_num(p.value)}: {p.label}"))
+    out += ["", "How each figure is worked out:"]
+    for ms in m.measures:
+        if ms.kind == "expr":
+            how = ms.expr.text if ms.expr else ""
+        else:
+            where = "".join(f" where {k} is {' or '.join(v)}" for k, v in ms.where)
+            what = f"sum of {ms.sheet}.{ms.column}" if ms.kind == "sum" else f"count of {ms.sheet} rows"
+            span = (f" over the {ms.window_months} months ending with the period month"
+                    if ms.window_months else " in the period month")
+            how = f"{what}{where}{span}"
+        out.append(wrap.fill(f"  - {ms.label} ({ms.name}) = {' '.join(how.split())}"))
+    out += ["", "The return providers fill in:"]
+    for s in m.sheets:
+        out.append(wrap.fill(f"  Sheet '{s.name}': {s.description}"))
+        for c in s.columns:
+            if c.info:
+                continue
+            need = "required" if c.required else (
+                f"required when {c.required_when.text}" if c.required_when else "optional")
+            codes = f", codes from '{m.codes[c.codes].label}'" if c.codes else ""
+            out.append(wrap.fill(f"    - {c.header} ({c.type}{codes}; {need})"))
+    if m.checks:
+        out += ["", "Checks across rows:"]
+        for ch in m.checks:
+            if ch.kind == "min-rows-per-group":
+                text = f"each {ch.group_noun} has at least {ch.min} {ch.row_noun}"
+            else:
+                text = f"each {ch.group_noun} has {', '.join(ch.values)} among their {ch.row_noun}"
+            out.append(f"  - {text} ({ch.severity})")
+    out += ["", f"Contract register: {m.register.file.name} (one row per {m.register.entity})."]
+    return "\n".join(out)

@@ -1,0 +1,113 @@
+"""Console views (rich): problem tables and the schedule summary. Plain text when piped."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from pbr_cli.engine import Schedule
+from pbr_cli.money import format_money
+from pbr_cli.problems import ERROR, Problem
+
+SHOW_PER_KIND = 8  # per file, code and column; the rest are counted (all are in --json)
+
+
+def console(stderr: bool = False) -> Console:
+    probe = Console(stderr=stderr)
+    # Piped or redirected: plain text, wide enough that tables do not fold.
+    width = None if probe.is_terminal else 140
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+
+
+def _box(con: Console):
+    return box.SIMPLE_HEAD if con.is_terminal else box.ASCII2
+
+
+def problem_table(con: Console, problems: list[Problem], title: str) -> None:
+    if not problems:
+        return
+    table = Table(title=title, box=_box(con), title_justify="left", show_lines=False,
+                  expand=False)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Cell", no_wrap=True)
+    table.add_column("Code", no_wrap=True)
+    table.add_column("Message", overflow="fold")
+    shown: Counter = Counter()
+    hidden: Counter = Counter()
+    for p in problems:
+        kind = (p.file, p.code, p.column)
+        shown[kind] += 1
+        if shown[kind] > SHOW_PER_KIND:
+            hidden[kind] += 1
+            continue
+        style = "red" if p.severity == ERROR else "yellow"
+        table.add_row(f"[{style}]{p.severity}[/]", p.cell or "", p.code, p.message)
+    for (_, code, column), n in hidden.items():
+        table.add_row("", f"column {column}" if column else "", code,
+                      f"... and {n} more like this (all are listed with --json)")
+    con.print(table)
+
+
+def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
+    m = s.model
+    con.print(f"[bold]{m.title}[/] — payment schedule for {s.month.label()} "
+              f"({s.month.first_day} to {s.month.last_day})")
+    if m.virtual:
+        con.print("[bold red]SHADOW PAYMENT — NOT FOR PAYMENT[/] (virtual pilot: PbR beside "
+                  f"{m.comparison.label.lower() if m.comparison else 'contract'})")
+    table = Table(box=_box(con))
+    table.add_column("Provider")
+    table.add_column("Name", overflow="ellipsis", max_width=40, no_wrap=True)
+    table.add_column("Status")
+    if m.comparison:
+        table.add_column(m.comparison.label, justify="right")
+    table.add_column("PbR", justify="right")
+    if m.comparison:
+        table.add_column("Variance", justify="right")
+    for p in s.providers:
+        status = "paid" if p.status == "paid" else "[red]WITHHELD[/]"
+        row = [p.provider, p.name, status]
+        if m.comparison:
+            row.append(format_money(p.total("comparison")))
+        row.append(format_money(p.total()))
+        if m.comparison:
+            v = p.variance
+            row.append(f"[red]{format_money(v)}[/]" if v < 0 else format_money(v))
+        table.add_row(*row)
+    total = ["Total", "", ""]
+    if m.comparison:
+        total.append(format_money(s.total("comparison")))
+    total.append(format_money(s.total()))
+    if m.comparison:
+        total.append(format_money(s.total() - s.total("comparison")))
+    table.add_row(*[f"[bold]{t}[/]" for t in total], end_section=True)
+    con.print(table)
+    errors = sum(1 for p in s.problems if p.severity == ERROR)
+    warnings = len(s.problems) - errors
+    con.print(f"{len(s.providers)} providers, {len(s.lines)} lines; {errors} error(s), "
+              f"{warnings} warning(s).")
+    for p in s.withheld:
+        con.print(f"[red]Withheld:[/] {p.provider} {p.name}: {p.reason}")
+    if path:
+        con.print(f"Schedule written to [bold]{path}[/]")
+
+
+def validation_report(con: Console, report) -> None:
+    table = Table(title="Returns checked", box=_box(con), title_justify="left")
+    for name in ("File", "Provider", "Month", "Status", "Errors", "Warnings"):
+        table.add_column(name, overflow="fold")
+    colours = {"clean": "green", "warnings": "yellow", "errors": "red", "unreadable": "red"}
+    for f in report.files:
+        errors = sum(1 for p in f.problems if p.severity == ERROR)
+        table.add_row(f.path, f.provider or "", f.month or "",
+                      f"[{colours[f.status]}]{f.status}[/]", str(errors),
+                      str(len(f.problems) - errors))
+    for f in report.files:
+        if f.problems:
+            problem_table(con, f.problems, f"{f.path}")
+    con.print(table)
+    counts = Counter(f.status for f in report.files)
+    con.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))

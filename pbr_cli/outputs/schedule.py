@@ -1,0 +1,214 @@
+"""The payment schedule workbook: Summary, Lines, Warnings, About.
+
+Every amount is a value (not a formula) worked out by pbr and rounded to the penny; the
+Lines sheet carries beside each amount the figures it came from; About records the model,
+every input file with its SHA-256, and the tool version. Virtual schemes say so on every
+sheet. The same schedule gives a byte-identical file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pbr_cli import __version__
+from pbr_cli.engine import Schedule
+from pbr_cli.outputs.xlsx import Formats, atomic_output, new_workbook, print_setup, write_cell
+
+TABLE_ROW = 4  # tables start on row 5, under the heading block
+
+
+def schedule_filename(schedule: Schedule) -> str:
+    return f"{schedule.model.name}-{schedule.month}-schedule.xlsx"
+
+
+def write_schedule(schedule: Schedule, target: Path) -> Path:
+    with atomic_output(Path(target)) as tmp:
+        wb = new_workbook(tmp, f"{schedule.model.title}: payment schedule {schedule.month}")
+        fmt = Formats(wb)
+        _summary(wb, fmt, schedule)
+        _lines(wb, fmt, schedule)
+        _warnings(wb, fmt, schedule)
+        _about(wb, fmt, schedule)
+        wb.close()
+    return Path(target)
+
+
+def _heading(ws, fmt: Formats, schedule: Schedule, what: str) -> None:
+    model, month = schedule.model, schedule.month
+    ws.write_string(0, 0, f"{model.title}: {what}, {month.label()}", fmt.title)
+    ws.write_string(1, 0, f"Period {month} ({month.first_day.isoformat()} to "
+                    f"{month.last_day.isoformat()}). Model {model.name} version {model.version}.",
+                    fmt.subtitle)
+    if model.virtual:
+        ws.write_string(2, 0, "SHADOW PAYMENT — NOT FOR PAYMENT. This pilot is virtual: the "
+                        "figures show what would be paid, beside what the contract pays.",
+                        fmt.banner)
+    ws.set_row(0, 20)
+    footer = "SHADOW PAYMENT - NOT FOR PAYMENT" if model.virtual else model.title
+    print_setup(ws, TABLE_ROW, footer)
+
+
+def _table(ws, fmt: Formats, headers: list[str], rows: list[list], formats: list,
+           widths: list[int], name: str) -> int:
+    """Write an Excel table at TABLE_ROW; return the row after it."""
+    for j, width in enumerate(widths):
+        ws.set_column(j, j, width)
+    last = TABLE_ROW + max(len(rows), 1)
+    ws.add_table(TABLE_ROW, 0, last, len(headers) - 1, {
+        "name": name, "style": "Table Style Light 9", "autofilter": True,
+        "columns": [{"header": h, "header_format": fmt.header} for h in headers],
+    })
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            write_cell(ws, TABLE_ROW + 1 + i, j, value, formats[j])
+    ws.freeze_panes(TABLE_ROW + 1, 0)
+    ws.set_row(TABLE_ROW, 30)
+    return last + 1
+
+
+def _summary(wb, fmt: Formats, s: Schedule) -> None:
+    ws = wb.add_worksheet("Summary")
+    _heading(ws, fmt, s, "payment schedule")
+    comparison = s.model.comparison
+    headers = ["Provider code", "Provider name", "Status", "Services"]
+    formats: list = [fmt.text, fmt.text, fmt.text, fmt.integer]
+    if comparison:
+        headers.append(comparison.label)
+        formats.append(fmt.money)
+    headers += [c.label for c in s.model.payments] + ["PbR total"]
+    formats += [fmt.money] * (len(s.model.payments) + 1)
+    if comparison:
+        headers += ["Variance", "Variance %"]
+        formats += [fmt.money, fmt.percent]
+    headers.append("Note")
+    formats.append(fmt.text)
+    rows = []
+    for p in s.providers:
+        row = [p.provider, p.name, "Paid" if p.status == "paid" else "WITHHELD",
+               len({ln.entry for ln in p.lines})]
+        if comparison:
+            row.append(p.total("comparison"))
+        row += [p.component_total(c.name) for c in s.model.payments] + [p.total()]
+        if comparison:
+            block = p.total("comparison")
+            row += [p.variance, (p.variance / block) if block else None]
+        row.append(p.reason)
+        rows.append(row)
+    widths = [10, 34, 11, 9] + [16] * (len(headers) - 5) + [40]
+    after = _table(ws, fmt, headers, rows, formats, widths, "Summary")
+    # Totals: sums of the rounded lines, written as values.
+    total = ["Total", "", "", len({ln.entry for ln in s.lines})]
+    if comparison:
+        total.append(s.total("comparison"))
+    total += [sum((p.component_total(c.name) for p in s.providers), start=_zero())
+              for c in s.model.payments] + [s.total()]
+    if comparison:
+        variance = s.total() - s.total("comparison")
+        total += [variance, (variance / s.total("comparison")) if s.total("comparison") else None]
+    for j, value in enumerate(total):
+        f = fmt.money_bold if formats[j] is fmt.money else fmt.bold
+        if formats[j] is fmt.percent:
+            f = fmt.percent
+        write_cell(ws, after, j, value, f)
+    note = after + 2
+    if s.withheld:
+        ws.write_string(note, 0, f"{len(s.withheld)} provider(s) withheld: nothing is paid to "
+                        "them until their return is received or corrected (see Warnings).",
+                        fmt.warning)
+        note += 1
+    ws.write_string(note, 0, "Amounts are rounded half-up to the penny per line; totals are "
+                    "sums of the rounded lines (see Lines).", fmt.subtitle)
+    ws.activate()
+
+
+def _zero():
+    from decimal import Decimal
+
+    return Decimal("0.00")
+
+
+def _figure_columns(s: Schedule) -> list[tuple[str, str, str]]:
+    seen: dict[str, tuple[str, str, str]] = {}
+    for line in s.lines:
+        for f in line.figures:
+            seen.setdefault(f.name, (f.name, f.label, f.format))
+    return list(seen.values())
+
+
+def _lines(wb, fmt: Formats, s: Schedule) -> None:
+    ws = wb.add_worksheet("Lines")
+    _heading(ws, fmt, s, "payment lines and evidence")
+    reg = s.model.register
+    group_headers = [(reg.column(g).header if reg.column(g) else g) for g in reg.group_by]
+    figures = _figure_columns(s)
+    fig_fmt = {"money": fmt.money, "percent": fmt.percent, "ratio": fmt.ratio,
+               "integer": fmt.integer, "number": fmt.number}
+    headers = (["Provider code", "Provider name", f"{reg.entity.capitalize()} ID",
+                f"{reg.entity.capitalize()} name", *group_headers, "Component", "Kind", "Amount",
+                "Exact amount before rounding"] + [label for _, label, _ in figures] + ["Window"])
+    formats = ([fmt.text] * (4 + len(group_headers)) + [fmt.text, fmt.text, fmt.money, fmt.ratio]
+               + [fig_fmt.get(f, fmt.number) for _, _, f in figures] + [fmt.text])
+    names = {p.provider: p.name for p in s.providers}
+    rows = []
+    for line in s.lines:
+        values = {f.name: f.value for f in line.figures}
+        windows = sorted({str(f.window) for f in line.figures if f.window is not None})
+        rows.append([line.provider, names.get(line.provider, ""), line.entry, line.entry_label,
+                     *[_code_label(s, g, code) for g, code in line.groups],
+                     line.component_label,
+                     "PbR" if line.kind == "payment" else "Comparison", line.amount,
+                     line.unrounded]
+                    + [values.get(name) for name, _, _ in figures] + ["; ".join(windows)])
+    widths = ([10, 30, 10, 34] + [18] * len(group_headers) + [20, 11, 14, 14]
+              + [13] * len(figures) + [26])
+    _table(ws, fmt, headers, rows, formats, widths, "Lines")
+
+
+def _code_label(s: Schedule, column: str, code: str) -> str:
+    col = s.model.register.column(column)
+    if col is not None and col.codes and code in s.model.codes[col.codes].values:
+        return s.model.codes[col.codes].values[code]
+    return code
+
+
+def _warnings(wb, fmt: Formats, s: Schedule) -> None:
+    ws = wb.add_worksheet("Warnings")
+    _heading(ws, fmt, s, "warnings and errors")
+    rows = [[p.severity, p.code, p.file, p.cell or "", p.message] for p in s.problems]
+    _table(ws, fmt, ["Severity", "Code", "File", "Cell", "Message"], rows,
+           [fmt.text] * 5, [10, 24, 52, 16, 90], "Warnings")
+
+
+def _about(wb, fmt: Formats, s: Schedule) -> None:
+    ws = wb.add_worksheet("About")
+    _heading(ws, fmt, s, "about this schedule")
+    ws.repeat_rows(0, 2)
+    m = s.model
+    facts = [
+        ("Scheme", m.title), ("Commissioner", m.commissioner), ("Model", m.name),
+        ("Model version", m.version), ("Model SHA-256", m.sha256),
+        ("Payments", "virtual (shadow) — not for payment" if m.virtual else "real"),
+        ("Period", str(s.month)), ("Period start", s.month.first_day.isoformat()),
+        ("Period end", s.month.last_day.isoformat()),
+        ("Months read", f"{s.history[0]} to {s.history[-1]}"),
+        ("Tool", f"pbr {__version__}"),
+    ]
+    ws.set_column(0, 0, 18)
+    ws.set_column(1, 1, 70)
+    ws.set_column(2, 2, 66)
+    ws.set_column(3, 5, 12)
+    row = 4
+    for label, value in facts:
+        ws.write_string(row, 0, label, fmt.label)
+        ws.write_string(row, 1, value)
+        row += 1
+    row += 1
+    ws.write_string(row, 0, "Input files", fmt.label)
+    row += 1
+    for j, h in enumerate(["Role", "File", "SHA-256", "Provider", "Month", "Used"]):
+        ws.write_string(row, j, h, fmt.header)
+    for f in s.inputs:
+        row += 1
+        for j, value in enumerate([f.role, f.path, f.sha256, f.provider, f.month,
+                                   "yes" if f.used else "no"]):
+            ws.write_string(row, j, value)

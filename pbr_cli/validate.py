@@ -1,0 +1,115 @@
+"""`pbr validate`: check return files or folders against their models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pbr_cli.collect import Unreadable, read_and_check, return_files
+from pbr_cli.config import load_config
+from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, PbrError
+from pbr_cli.model import find_model, load_model
+from pbr_cli.problems import ERROR, Problem
+from pbr_cli.register import load_register
+from pbr_cli.returns.layout import COVER_SHEET
+from pbr_cli.returns.package import UnreadableFile
+from pbr_cli.returns.reader import read_workbook
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # clean | warnings | errors | unreadable
+    model: str | None
+    provider: str | None
+    month: str | None
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class ValidationReport:
+    files: list[FileResult]
+
+    @property
+    def exit_code(self) -> int:
+        if any(f.status == "unreadable" for f in self.files):
+            return EXIT_UNUSABLE
+        if any(f.status == "errors" for f in self.files):
+            return EXIT_PROBLEMS
+        return EXIT_OK
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "exit_code": self.exit_code,
+            "files": [
+                {"file": f.path, "status": f.status, "model": f.model, "provider": f.provider,
+                 "month": f.month, "problems": [p.as_dict() for p in f.problems]}
+                for f in self.files
+            ],
+        }
+
+
+def _cover_model(path: Path) -> str | None:
+    """The model named on a return's Cover sheet, without checking anything else."""
+    raw = read_workbook(path, [COVER_SHEET])
+    sheet = raw.sheets.get(COVER_SHEET)
+    for row in (sheet.rows if sheet else []):
+        if row and str(row[0]).strip().casefold() == "model" and len(row) > 1:
+            return str(row[1]).strip() or None
+    return None
+
+
+def validate_paths(paths: list[Path], model_name: str | None, register_path: Path | None,
+                   config: Path | None,
+                   progress: Callable[[int, int, Path], None] | None = None) -> ValidationReport:
+    cfg = load_config(config)
+    files = return_files(paths)
+    if not files:
+        raise PbrError(f"no returns (.xlsx files) found in {', '.join(map(str, paths))}",
+                       code="file-not-found")
+    results: list[FileResult] = []
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        if model_name:
+            groups.setdefault(model_name, []).append(path)
+            continue
+        try:
+            name = _cover_model(path)
+        except UnreadableFile as exc:
+            results.append(_unreadable(Unreadable(str(path), exc.code, exc.why)))
+            continue
+        if not name:
+            results.append(FileResult(str(path), "errors", None, None, None, [Problem(
+                str(path), ERROR, "missing-cover", "cannot tell which scheme this return is "
+                "for: it has no Cover sheet naming the model; give --model")]))
+            continue
+        groups.setdefault(name, []).append(path)
+    done = 0
+    for name, group in groups.items():
+        model = load_model(find_model(name, cfg.models))
+        register = load_register(model, register_path)
+
+        def tick(path: Path, total: int = len(files)) -> None:
+            nonlocal done
+            done += 1
+            if progress:
+                progress(done, total, path)
+
+        collection = read_and_check(group, model, register, tick)
+        for bad in collection.unreadable:
+            results.append(_unreadable(bad))
+        for r in collection.returns:
+            results.append(FileResult(r.path, r.status, model.name, r.provider,
+                                      str(r.month) if r.month else None, r.problems))
+    order = {str(p): i for i, p in enumerate(files)}
+    results.sort(key=lambda f: order.get(f.path, 0))
+    return ValidationReport(results)
+
+
+def _unreadable(bad: Unreadable) -> FileResult:
+    return FileResult(bad.path, "unreadable", None, None, None, [bad.problem()])
