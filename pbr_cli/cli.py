@@ -81,9 +81,9 @@ def validate(
 
     Every problem names its file, sheet and cell. Examples:
 
-      pbr validate sample_returns/faulty/P03-2013-06-many-problems.xlsx
+      pbr validate P03-2013-06.xlsx
 
-      pbr validate sample_returns/birmingham-90-10/2013-06 --json
+      pbr validate returns/MODEL/2013-06 --json
     """
     try:
         from pbr_cli.validate import validate_paths
@@ -103,7 +103,7 @@ def validate(
 @app.command()
 def calculate(
     model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model, e.g. "
-                                   "birmingham-90-10 (see `pbr models list`)."),
+                                   "MODEL (see `pbr models list`)."),
     period: str | None = typer.Option(None, "--period", "-p", help="The month, e.g. 2013-06 "
                                          "(default: the latest month that has returns)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Schedule workbook to "
@@ -124,9 +124,9 @@ def calculate(
 
     Examples:
 
-      pbr calculate --model birmingham-90-10 --period 2013-06
+      pbr calculate --model MODEL --period 2013-06
 
-      pbr calculate -m birmingham-90-10 -o june.xlsx
+      pbr calculate -m MODEL -o june.xlsx
     """
     try:
         from pbr_cli.jobs import run_calculation
@@ -176,7 +176,7 @@ def template(
 
     Example:
 
-      pbr template --model birmingham-90-10 --provider P01 --period 2013-07 -o P01-2013-07.xlsx
+      pbr template --model MODEL --provider P01 --period 2013-07 -o P01-2013-07.xlsx
     """
     try:
         from pbr_cli.outputs.template import write_template

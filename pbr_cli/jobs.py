@@ -63,8 +63,8 @@ def _plain(value: Any) -> Any:
     from fractions import Fraction
 
     if isinstance(value, Fraction):
-        return str(value.numerator) if value.denominator == 1 else str(
-            fraction_to_decimal(value, 10))
+        # Whole numbers stay numbers; ratios are exact decimal strings (10 places).
+        return value.numerator if value.denominator == 1 else str(fraction_to_decimal(value, 10))
     return value if isinstance(value, (int, str, type(None))) else str(value)
 
 

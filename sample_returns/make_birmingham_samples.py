@@ -1,6 +1,6 @@
 """Regenerate the Birmingham 90/10 pilot samples byte for byte (seeded).
 
-    python sample_returns/make_birmingham_samples.py
+    python sample_returns/make_birmingham_samples.py [FOLDER]
 
 Writes the contract register (models/birmingham-90-10.register.csv), one return per
 provider per month April-September 2013 under sample_returns/birmingham-90-10/YYYY-MM/,
@@ -34,6 +34,9 @@ MODEL = ROOT / "models" / "birmingham-90-10.yaml"
 REGISTER = ROOT / "models" / "birmingham-90-10.register.csv"
 OUT = ROOT / "sample_returns" / "birmingham-90-10"
 FAULTY = ROOT / "sample_returns" / "faulty"
+if len(sys.argv) > 1:  # write into another folder (the tests compare it with the shipped files)
+    _base = Path(sys.argv[1]).resolve()
+    REGISTER, OUT, FAULTY = _base / REGISTER.name, _base / "birmingham-90-10", _base / "faulty"
 MONTHS = [Month(2013, m) for m in range(4, 10)]
 OUTCOMES = ["1a", "1b", "1c", "2a", "2b", "2c", "2d", "3a", "3b", "3c", "3d", "4a", "4b",
             "4c", "4d", "4e", "5a"]
@@ -204,7 +207,7 @@ def main() -> None:
         writer.writerow(HEADER)
         writer.writerows(rows)
     model = load_model(MODEL)
-    register = load_register(model)
+    register = load_register(model, REGISTER)
     for folder in (OUT, FAULTY):
         if folder.exists():
             shutil.rmtree(folder)
@@ -220,8 +223,7 @@ def main() -> None:
                            cover={"Prepared by": f"Returns officer, {provider}"})
     FAULTY.mkdir(parents=True, exist_ok=True)
     faulty_returns(model, register)
-    print(f"wrote {REGISTER.relative_to(ROOT)}, {OUT.relative_to(ROOT)} and "
-          f"{FAULTY.relative_to(ROOT)}")
+    print(f"wrote {REGISTER}, {OUT} and {FAULTY}")
 
 
 if __name__ == "__main__":

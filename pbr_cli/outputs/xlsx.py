@@ -102,6 +102,8 @@ def write_cell(ws, row: int, col: int, value: Any, fmt=None, kind: str | None = 
         ws.write_string(row, col, "yes" if value else "no", fmt)
     elif isinstance(value, (int, Decimal)):
         ws.write_number(row, col, value, fmt)  # the exact decimal digits go into the file
+    elif isinstance(value, float):  # a provider's own figure, as Excel holds it
+        ws.write_number(row, col, value, fmt)
     elif isinstance(value, Fraction):
         ws.write_number(row, col, fraction_to_decimal(value, 10), fmt)
     elif isinstance(value, datetime):

@@ -1,0 +1,143 @@
+"""Money, periods, formulas and model loading."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pbr_cli.errors import PbrError
+from pbr_cli.expr import ExprError, parse
+from pbr_cli.model import find_model, load_model
+from pbr_cli.money import round_pence
+from pbr_cli.periods import Month, Window, days_active, parse_period
+from tests.conftest import MODEL_PATH
+
+# -- money ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value,pence", [
+    (Fraction(1, 200), "0.01"), (Fraction(-1, 200), "-0.01"), (Fraction(149, 10000), "0.01"),
+    (Fraction(9000) * Fraction(37, 38), "8763.16"), (Fraction(10000, 3), "3333.33"),
+    (Decimal("2.675"), "2.68"), (Fraction(0), "0.00"),
+])
+def test_round_pence_half_up(value, pence):
+    assert round_pence(value) == Decimal(pence)
+
+
+@given(st.fractions(min_value=-10**7, max_value=10**7))
+def test_rounding_is_within_half_a_penny(value):
+    rounded = round_pence(value)
+    assert abs(Fraction(rounded) - value) <= Fraction(1, 200)
+    assert rounded == rounded.quantize(Decimal("0.01"))
+
+
+# -- periods ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,start,end", [
+    ("2013-06", date(2013, 6, 1), date(2013, 6, 30)),
+    ("2013-Q2", date(2013, 4, 1), date(2013, 6, 30)),
+    ("2013/14", date(2013, 4, 1), date(2014, 3, 31)),
+    ("2013/14-Q4", date(2014, 1, 1), date(2014, 3, 31)),
+    ("2013-04..2013-09", date(2013, 4, 1), date(2013, 9, 30)),
+])
+def test_periods_resolve_to_exact_dates(text, start, end):
+    period = parse_period(text)
+    assert (period.start, period.end) == (start, end)
+    assert start.isoformat() in period.describe()
+
+
+@pytest.mark.parametrize("bad", ["2013-13", "June", "2013/15", "2013-09..2013-04", ""])
+def test_bad_period_lists_accepted_forms(bad):
+    with pytest.raises(PbrError) as err:
+        parse_period(bad)
+    assert "2013/14-Q1" in err.value.message
+
+
+def test_window_never_reaches_before_scheme_start():
+    assert str(Window.ending(Month(2013, 6), 3, date(2013, 4, 1))) == "2013-04-01 to 2013-06-30"
+    assert str(Window.ending(Month(2013, 4), 3, date(2013, 4, 1))) == "2013-04-01 to 2013-04-30"
+    assert Window.ending(Month(2013, 6), 12, None).first == Month(2012, 7)
+
+
+def test_days_active():
+    june = Month(2013, 6)
+    assert days_active(june, date(2013, 6, 11), None) == 20
+    assert days_active(june, date(2012, 1, 1), date(2013, 6, 15)) == 15
+    assert days_active(june, date(2013, 7, 1), None) == 0
+
+
+# -- formulas ---------------------------------------------------------------------------
+
+
+def test_formula_numbers_are_exact():
+    assert parse("0.1 + 0.2").evaluate({}) == Fraction(3, 10)
+    assert parse("min(1, u / 0.95)").evaluate({"u": Fraction(555, 600)}) == Fraction(37, 38)
+
+
+def test_if_only_works_out_the_chosen_branch():
+    assert parse("IF(n == 0, 0, a / n)").evaluate({"n": Fraction(0), "a": Fraction(1)}) == 0
+    with pytest.raises(ExprError, match="division by zero"):
+        parse("a / n").evaluate({"n": Fraction(0), "a": Fraction(1)})
+
+
+@pytest.mark.parametrize("text", ["__import__('os')", "a.b", "x[0]", "lambda: 1", "open('f')",
+                                  "1 ** 2", "[1]", "a if b else c"])
+def test_formulas_refuse_anything_but_arithmetic(text):
+    with pytest.raises(ExprError):
+        parse(text)
+
+
+# -- models -----------------------------------------------------------------------------
+
+
+def test_shipped_model_loads(model):
+    assert model.name == "birmingham-90-10" and model.virtual
+    assert [c.name for c in model.payments] == ["utilisation", "outcomes"]
+    assert model.parameters["utilisation_target"].value == Fraction(19, 20)
+
+
+def _broken(tmp_path, old: str, new: str):
+    text = MODEL_PATH.read_text()
+    assert old in text
+    path = tmp_path / "birmingham-90-10.yaml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(PbrError) as err:
+        load_model(path)
+    return err.value.message
+
+
+def test_unknown_key_is_named_with_line_and_suggestion(tmp_path):
+    message = _broken(tmp_path, "    label: Utilisation\n", "    lable: Utilisation\n")
+    assert "did you mean 'label'" in message
+    assert "measures[4].lable" in message
+    line = next(i for i, t in enumerate(MODEL_PATH.read_text().splitlines(), 1)
+                if t == "    label: Utilisation")
+    assert f"birmingham-90-10.yaml:{line}:" in message
+
+
+def test_formula_naming_nothing_is_refused(tmp_path):
+    message = _broken(tmp_path, "min(1, utilisation / utilisation_target)",
+                      "min(1, utilisation / utilisaton_target)")
+    assert "utilisaton_target" in message and "did you mean 'utilisation_target'" in message
+
+
+def test_python_tags_are_refused(tmp_path):
+    message = _broken(tmp_path, "payments: virtual", "payments: !!python/object/apply:os.system ['id']")
+    assert "tag" in message and "not allowed" in message
+
+
+def test_missing_key_is_named(tmp_path):
+    message = _broken(tmp_path, "  period: month\n", "")
+    assert "scheme.period" in message and "missing" in message
+
+
+def test_model_names_cannot_be_paths(tmp_path):
+    with pytest.raises(PbrError) as err:
+        find_model("../../etc/passwd", tmp_path)
+    assert err.value.code == "bad-model-name"
