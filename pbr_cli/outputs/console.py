@@ -110,4 +110,7 @@ def validation_report(con: Console, report) -> None:
             problem_table(con, f.problems, f"{f.path}")
     con.print(table)
     counts = Counter(f.status for f in report.files)
-    con.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    words = {"clean": "clean", "warnings": "with warnings only", "errors": "with errors",
+             "unreadable": "unreadable"}
+    con.print(f"{len(report.files)} file(s): " + ", ".join(
+        f"{counts[s]} {words[s]}" for s in words if counts[s]))
