@@ -34,6 +34,7 @@ models_app = typer.Typer(help="List and describe the schemes' models.", no_args_
                          rich_markup_mode=None)
 app.add_typer(models_app, name="models")
 
+RegisterOpt = typer.Option(None, "--register", help="Contract register (default: the model's).")
 ConfigOpt = typer.Option(None, "--config", help="Config file (default: ./pbr.yaml or $PBR_CONFIG).")
 
 
@@ -72,8 +73,7 @@ def validate(
     model_name: str | None = typer.Option(
         None, "--model", "-m", help="Model to check against (default: the one named on each "
         "return's Cover sheet)."),
-    register_path: Path | None = typer.Option(None, "--register",
-                                                 help="Contract register (default: the model's)."),
+    register_path: Path | None = RegisterOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
     config: Path | None = ConfigOpt,
 ) -> None:
@@ -111,8 +111,7 @@ def calculate(
                                           "schedule.xlsx)."),
     returns: Path | None = typer.Option(None, "--returns", help="Folder of returns filed as "
                                            "YYYY-MM/*.xlsx (default: from the config)."),
-    register_path: Path | None = typer.Option(None, "--register",
-                                                 help="Contract register (default: the model's)."),
+    register_path: Path | None = RegisterOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the schedule as JSON."),
     config: Path | None = ConfigOpt,
 ) -> None:
@@ -168,8 +167,7 @@ def template(
     provider: str = typer.Option(..., "--provider", help="Provider code from the register."),
     period: str = typer.Option(..., "--period", "-p", help="The month, e.g. 2013-06."),
     output: Path = typer.Option(..., "--output", "-o", help="Workbook to write."),
-    register_path: Path | None = typer.Option(None, "--register",
-                                                 help="Contract register (default: the model's)."),
+    register_path: Path | None = RegisterOpt,
     config: Path | None = ConfigOpt,
 ) -> None:
     """Write the blank return for one provider and month, made from the model.

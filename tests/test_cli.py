@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -31,8 +30,8 @@ def test_help_lists_commands_and_exit_codes():
         assert word in result.output
 
 
-def test_models_list_and_show():
-    os.chdir(ROOT)
+def test_models_list_and_show(monkeypatch):
+    monkeypatch.chdir(ROOT)
     listed = invoke("models", "list")
     assert "birmingham-90-10" in listed.output and "virtual" in listed.output
     shown = invoke("models", "show", "birmingham-90-10")
@@ -41,8 +40,8 @@ def test_models_list_and_show():
     assert "utilisation_target = 0.95" in shown.output
 
 
-def test_unknown_model_and_bad_name_exit_2():
-    os.chdir(ROOT)
+def test_unknown_model_and_bad_name_exit_2(monkeypatch):
+    monkeypatch.chdir(ROOT)
     assert invoke("models", "show", "no-such-scheme").exit_code == 2
     result = invoke("calculate", "--model", "../../etc/passwd")
     assert result.exit_code == 2 and "not a model name" in result.output
@@ -74,8 +73,8 @@ def test_validate_table_output_and_folder():
     assert len(statuses) == 24 and set(statuses) <= {"clean", "warnings"}
 
 
-def test_calculate_on_samples_writes_schedule(tmp_path):
-    os.chdir(ROOT)
+def test_calculate_on_samples_writes_schedule(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
     out = tmp_path / "june.xlsx"
     result = invoke("calculate", "--model", "birmingham-90-10", "--period", "2013-06", "-o", str(out))
     assert result.exit_code == 0, result.output
@@ -106,14 +105,14 @@ def test_calculate_withholds_provider_with_faulty_return(tmp_path):
     assert any(p["code"] == "return-has-errors" for p in data["problems"])
 
 
-def test_calculate_default_period_is_latest_month(tmp_path):
-    os.chdir(ROOT)
+def test_calculate_default_period_is_latest_month(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
     result = invoke("calculate", "-m", "birmingham-90-10", "-o", str(tmp_path / "s.xlsx"), "--json")
     assert json.loads(result.stdout)["period"]["month"] == "2013-09"
 
 
-def test_template_has_cover_prefill_and_dropdowns(tmp_path):
-    os.chdir(ROOT)
+def test_template_has_cover_prefill_and_dropdowns(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
     out = tmp_path / "t.xlsx"
     result = invoke("template", "--model", "birmingham-90-10", "--provider", "P01", "--period",
                     "2013-07", "-o", str(out))
@@ -131,8 +130,8 @@ def test_template_has_cover_prefill_and_dropdowns(tmp_path):
     assert any(dv.type == "date" for dv in rules)
 
 
-def test_template_unknown_provider_exit_2(tmp_path):
-    os.chdir(ROOT)
+def test_template_unknown_provider_exit_2(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
     result = invoke("template", "-m", "birmingham-90-10", "--provider", "P99", "-p", "2013-07",
                     "-o", str(tmp_path / "t.xlsx"))
     assert result.exit_code == 2 and not (tmp_path / "t.xlsx").exists()

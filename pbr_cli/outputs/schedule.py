@@ -8,6 +8,7 @@ sheet. The same schedule gives a byte-identical file.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pbr_cli import __version__
@@ -100,7 +101,7 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
     total = ["Total", "", "", len({ln.entry for ln in s.lines})]
     if comparison:
         total.append(s.total("comparison"))
-    total += [sum((p.component_total(c.name) for p in s.providers), start=_zero())
+    total += [sum((p.component_total(c.name) for p in s.providers), start=Decimal("0.00"))
               for c in s.model.payments] + [s.total()]
     if comparison:
         variance = s.total() - s.total("comparison")
@@ -119,12 +120,6 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
     ws.write_string(note, 0, "Amounts are rounded half-up to the penny per line; totals are "
                     "sums of the rounded lines (see Lines).", fmt.subtitle)
     ws.activate()
-
-
-def _zero():
-    from decimal import Decimal
-
-    return Decimal("0.00")
 
 
 def _figure_columns(s: Schedule) -> list[tuple[str, str, str]]:

@@ -54,11 +54,13 @@ class _Checker:
         self.raw, self.model, self.register = raw, model, register
         self.expected_month = expected_month
         self.problems: list[Problem] = []
+        self.flagged: set[tuple[str | None, int | None, int | None]] = set()  # cells with a problem
         self.params = {n: p.value for n, p in model.parameters.items()}
 
     def add(self, code: str, message: str, sheet: str | None = None, row: int | None = None,
             col: int | None = None, severity: str | None = None) -> None:
         sev = severity or severity_of(code)
+        self.flagged.add((sheet, row, col))
         self.problems.append(Problem(
             file=self.raw.path, severity=ERROR if sev == "fatal" else sev, code=code,
             message=message, sheet=sheet, row=row,
@@ -240,7 +242,7 @@ class _Checker:
             needed = col.required
             if col.required_when is not None and entry is not None:
                 needed = self.formula_true(col.required_when, context)
-            if needed and not self.has_problem(spec.name, r + 1, j):
+            if needed and (spec.name, r + 1, j) not in self.flagged:
                 why = f" for this {self.model.register.entity}" if col.required_when else ""
                 self.add("required-missing", f"{col.header} must be filled{why}", spec.name,
                          r + 1, j)
@@ -266,10 +268,6 @@ class _Checker:
             return bool(formula.evaluate(context))
         except ExprError:
             return False
-
-    def has_problem(self, sheet: str, row: int, j: int) -> bool:
-        letter = column_letter(j)
-        return any(p.sheet == sheet and p.row == row and p.column == letter for p in self.problems[-20:])
 
     def keys(self, spec: Sheet, frame, positions: dict[str, int]) -> None:
         if not spec.key or frame.empty:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ def read_workbook(path: Path | str, wanted: list[str] | None = None) -> RawWorkb
     import python_calamine as calamine  # imported here: keeps `pbr --help` fast
 
     try:
-        book = calamine.CalamineWorkbook.from_filelike(_bytes_io(data))
+        book = calamine.CalamineWorkbook.from_filelike(BytesIO(data))
     except calamine.PasswordError:
         raise UnreadableFile(label, "encrypted-workbook", "the workbook is password-protected") from None
     except Exception as exc:  # calamine reports damage with several exception types
@@ -91,8 +92,3 @@ def read_workbook(path: Path | str, wanted: list[str] | None = None) -> RawWorkb
         sheets[name] = raw
     return RawWorkbook(label, hashlib.sha256(data).hexdigest(), names, pkg.hidden, sheets)
 
-
-def _bytes_io(data: bytes):
-    from io import BytesIO
-
-    return BytesIO(data)
