@@ -88,6 +88,7 @@ class Schedule:
     problems: list[Problem]
     inputs: list[InputFile]
     history: list[Month]
+    evidence: list[Any] = field(default_factory=list)  # cohort models: cohort.Evidence events
 
     @property
     def lines(self) -> list[PaymentLine]:
@@ -102,7 +103,12 @@ class Schedule:
 
 
 def history_months(model: Model, month: Month) -> list[Month]:
-    """The months whose returns a calculation for `month` reads (its longest window)."""
+    """The months whose returns a calculation for `month` reads: its longest window, or for
+    a cohort model every month since the scheme start (episodes can be years long)."""
+    if model.cohort is not None:
+        start = Month.of(model.start)
+        return Window.ending(month, (month.year - start.year) * 12 + month.month - start.month + 1,
+                             model.start).months()
     longest = max([m.window_months or 1 for m in model.measures] + [1])
     return Window.ending(month, longest, model.start).months()
 
@@ -113,6 +119,18 @@ def calculate(model: Model, register: Register, month: Month,
     problems: list[Problem] = list(extra_problems or [])
     months = history_months(model, month)
     chosen = _choose_returns(model, register, month, months, returns, problems)
+    all_inputs = [InputFile("model", str(model.path), model.sha256),
+                  InputFile("register", str(register.path), register.sha256)]
+    used = {id(r) for r in chosen.values()}
+    for r in sorted(returns, key=lambda r: (str(r.month), r.provider or "", r.path)):
+        all_inputs.append(InputFile("return", r.path, r.sha256, r.provider or "",
+                                    str(r.month or ""), id(r) in used))
+    all_inputs += inputs or []
+    if model.cohort is not None:
+        from pbr_cli.cohort_schedule import calculate_cohort
+
+        results, evidence = calculate_cohort(model, register, month, chosen, problems)
+        return Schedule(model, month, results, problems, all_inputs, months, evidence)
     tables = _combine(model, chosen)
     aggregates = _Aggregates(model, tables, month)
     results = []
@@ -122,33 +140,34 @@ def calculate(model: Model, register: Register, month: Month,
         if not entries:
             continue
         current = chosen.get((provider, month))
-        status, reason = PAID, ""
-        if current is None:
-            status, reason = WITHHELD, f"no return received for {month}"
-            problems.append(Problem("", ERROR, "no-return",
-                                    f"provider {provider}: {reason}; nothing is paid"))
-        elif current.errors:
-            status = WITHHELD
-            reason = f"the return has {len(current.errors)} error(s)"
-            problems.append(Problem(current.path, ERROR, "return-has-errors",
-                                    f"provider {provider}: {reason}; nothing is paid until "
-                                    "a corrected return is received"))
-        if current is not None:
-            problems.extend(current.problems)  # the month's own return: why it was (not) paid
-        result = ProviderResult(provider, provider_name(model, register, provider), status,
-                                reason, current.path if current else None)
+        result = provider_status(model, register, provider, month, current, problems)
+        status = result.status
         for entry in entries:
             result.lines += _entry_lines(model, entry, month, aggregates, status == PAID,
                                          problems, current.path if current else "")
         results.append(result)
-    all_inputs = [InputFile("model", str(model.path), model.sha256),
-                  InputFile("register", str(register.path), register.sha256)]
-    used = {id(r) for r in chosen.values()}
-    for r in sorted(returns, key=lambda r: (str(r.month), r.provider or "", r.path)):
-        all_inputs.append(InputFile("return", r.path, r.sha256, r.provider or "",
-                                    str(r.month or ""), id(r) in used))
-    all_inputs += inputs or []
     return Schedule(model, month, results, problems, all_inputs, months)
+
+
+def provider_status(model: Model, register: Register, provider: str, month: Month,
+                    current: CheckedReturn | None, problems: list[Problem]) -> ProviderResult:
+    """Paid, or withheld because the month's return is missing or has errors (said in
+    `problems`, with the return's own problems, which explain it)."""
+    status, reason = PAID, ""
+    if current is None:
+        status, reason = WITHHELD, f"no return received for {month}"
+        problems.append(Problem("", ERROR, "no-return",
+                                f"provider {provider}: {reason}; nothing is paid"))
+    elif current.errors:
+        status = WITHHELD
+        reason = f"the return has {len(current.errors)} error(s)"
+        problems.append(Problem(current.path, ERROR, "return-has-errors",
+                                f"provider {provider}: {reason}; nothing is paid until "
+                                "a corrected return is received"))
+    if current is not None:
+        problems.extend(current.problems)  # the month's own return: why it was (not) paid
+    return ProviderResult(provider, provider_name(model, register, provider), status,
+                          reason, current.path if current else None)
 
 
 def _choose_returns(model: Model, register: Register, month: Month, months: list[Month],
@@ -180,9 +199,11 @@ def _choose_returns(model: Model, register: Register, month: Month, months: list
             if when == month or (provider, when) in by_key:
                 continue
             if any(entry_active(model, e, when) for e in register.provider_entries(provider)):
+                assumed = ("assumed no presentations, discharges or reviews that month"
+                           if model.cohort is not None
+                           else "the rolling window counts nothing for that month")
                 problems.append(Problem("", WARNING, "no-return",
-                                        f"provider {provider}: no return for {when}; the rolling "
-                                        "window counts nothing for that month"))
+                                        f"provider {provider}: no return for {when}; {assumed}"))
     return chosen
 
 

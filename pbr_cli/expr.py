@@ -5,8 +5,8 @@ A model writes formulas such as ``min(1, utilisation / utilisation_target)`` or
 checked tree; nothing is ever handed to Python's ``eval``. Numbers are exact: ``0.95`` is
 the Fraction 19/20, never a binary float. Text is compared as text, dates as dates.
 
-Allowed: numbers, "text", names, + - * /, comparisons (== != < <= > >=), and / or / not,
-parentheses, and the functions listed in FUNCTIONS.
+Allowed: numbers, "text", names, + - * /, comparisons (== != < <= > >=), `in` and `not in`
+a bracketed list of values, and / or / not, parentheses, and the functions listed in FUNCTIONS.
 """
 
 from __future__ import annotations
@@ -88,6 +88,16 @@ def _check(node: ast.AST, source: str, names: set[str]) -> None:
         for part in [node.left, *node.comparators]:
             _check(part, source, names)
         return
+    if (isinstance(node, ast.Compare) and len(node.ops) == 1
+            and isinstance(node.ops[0], (ast.In, ast.NotIn))):
+        options = node.comparators[0]
+        if not isinstance(options, (ast.Tuple, ast.List)) or not all(
+                isinstance(e, ast.Constant) for e in options.elts):
+            raise ExprError(f"'{ast.get_source_segment(source, options)}' must be a list of "
+                            'values in brackets, e.g. ("A", "B")')
+        for part in [node.left, *options.elts]:
+            _check(part, source, names)
+        return
     if isinstance(node, ast.BoolOp):
         for part in node.values:
             _check(part, source, names)
@@ -145,6 +155,11 @@ class _Evaluator:
                 return not self.truth(node.operand)
             value = self.number(node.operand)
             return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.Compare) and isinstance(node.ops[0], (ast.In, ast.NotIn)):
+            value = self.visit(node.left)
+            found = any(_compare("==", value, e.value)  # type: ignore[attr-defined]
+                        for e in node.comparators[0].elts)  # type: ignore[attr-defined]
+            return found == isinstance(node.ops[0], ast.In)
         if isinstance(node, ast.Compare):
             left = self.visit(node.left)
             for op, right_node in zip(node.ops, node.comparators, strict=True):

@@ -83,11 +83,22 @@ def schedule_as_dict(s: Schedule, path: Path | None) -> dict[str, Any]:
             {"provider": p.provider, "name": p.name, "status": p.status, "reason": p.reason,
              "payment": str(p.total()), "comparison": str(p.total("comparison")),
              "variance": str(p.variance),
-             "lines": [{"entry": ln.entry, "component": ln.component, "kind": ln.kind,
+             "lines": [{"entry": ln.entry, "groups": dict(ln.groups),
+                        "component": ln.component, "kind": ln.kind,
                         "amount": str(ln.amount),
                         "figures": {f.name: _plain(f.value) for f in ln.figures}}
                        for ln in p.lines]}
             for p in s.providers
+        ],
+        "evidence": [
+            {"provider": e.provider, "client": e.client, "event": e.component,
+             "date": e.day.isoformat(), "group": e.group, "status": e.status,
+             "price": str(e.price), "amount": str(e.amount), "reason": e.reason,
+             "proportion": _plain(e.proportion), "numerator": e.numerator,
+             "denominator": e.denominator, "band": e.band,
+             "window": str(e.window) if e.window else None,
+             "source": {"file": e.source.file, "cell": e.source.cell}}
+            for e in s.evidence
         ],
         "problems": [p.as_dict() for p in s.problems],
         "inputs": [{"role": f.role, "file": f.path, "sha256": f.sha256, "provider": f.provider,

@@ -95,11 +95,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # Checks across rows
     "group-too-few-rows": ("warning", "A group (e.g. a client) has fewer rows than the model expects."),
     "group-missing-values": ("warning", "A group (e.g. a client) lacks values the model makes mandatory."),
+    # Client-level records (episodes are built across all of a scheme's returns)
+    "discharge-without-episode": ("error", "A discharge names an episode start on which the client did not present to this provider."),
+    "episode-already-discharged": ("error", "A second discharge for an episode that has already ended."),
+    "overlapping-episodes": ("error", "A client presents to a provider while an earlier episode there is still open."),
+    "review-outside-episode": ("error", "A review falls outside every episode of the client at this provider."),
+    "group-changed": ("error", "A record gives a different group (e.g. complexity) from the one set when its episode started."),
+    "episode-assumed": ("warning", "A discharge names an episode whose presentation month has no return; the episode is taken from the discharge row."),
+    "record-left-out": ("warning", "A client-level row is left out of the calculation (an earlier month's row with an error, or a row no episode can be found for)."),
     # Calculation
     "no-return": ("warning", "No return was found for a provider and month the calculation needs."),
     "return-has-errors": ("error", "The provider's return for the month has errors; nothing is paid until it is corrected."),
     "history-return-excluded": ("warning", "An earlier month's return with errors is left out of a rolling window."),
     "duplicate-return": ("error", "Two returns for the same provider and month."),
+    "cap-reached": ("warning", "A provider's payments reached its annual cap; the lines beyond it are reduced."),
     "calculation-failed": ("error", "A formula could not be worked out for an entry (e.g. a division by zero)."),
 }
 

@@ -101,6 +101,8 @@ def validate_paths(paths: list[Path], model_name: str | None, register_path: Pat
                 progress(done, total, path)
 
         collection = read_and_check(group, model, register, tick)
+        if model.cohort is not None:
+            check_episodes(model, collection.returns)
         for bad in collection.unreadable:
             results.append(_unreadable(bad))
         for r in collection.returns:
@@ -109,6 +111,23 @@ def validate_paths(paths: list[Path], model_name: str | None, register_path: Pat
     order = {str(p): i for i, p in enumerate(files)}
     results.sort(key=lambda f: order.get(f.path, 0))
     return ValidationReport(results)
+
+
+def check_episodes(model, returns) -> None:
+    """Client-level checks across the files being validated (a discharge needs its
+    presentation, reviews need an episode...). A check that needs a month not among the
+    files is not made: validate a provider's whole folder to check everything."""
+    from collections import defaultdict
+
+    from pbr_cli.cohort import build_history
+
+    covered: dict[str, set] = defaultdict(set)
+    usable = [r for r in returns if r.provider and r.month]
+    for r in usable:
+        covered[r.provider].add(r.month)
+    by_file = {r.path: r for r in usable}
+    for problem in build_history(model, usable, covered, report_assumed=False).problems:
+        by_file[problem.file].problems.append(problem)
 
 
 def _unreadable(bad: Unreadable) -> FileResult:

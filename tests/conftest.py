@@ -16,6 +16,13 @@ from pbr_cli.register import load_register
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_PATH = ROOT / "models" / "birmingham-90-10.yaml"
+COHORT_MODEL_PATH = ROOT / "models" / "wigan-cohort.yaml"
+COHORT_REGISTER_HEADER = ["Provider code", "Provider name", "Service", "Contract start",
+                          "Contract end", "Annual cap"]
+COHORT_REGISTER = [
+    ["P1", "First Recovery Service", "Community recovery", "2012-04-01", "", ""],
+    ["P2", "Second Recovery Service", "Leigh recovery", "2012-04-01", "", ""],
+]
 REGISTER_HEADER = ["Service ID", "Provider code", "Provider name", "Service name", "Client group",
                    "Service type", "Capacity", "Annual contract value", "Contract start",
                    "Contract end"]
@@ -34,10 +41,15 @@ def model():
     return load_model(MODEL_PATH)
 
 
-def write_register(path: Path, rows: list[list[str]]) -> Path:
+@pytest.fixture(scope="session")
+def cohort_model():
+    return load_model(COHORT_MODEL_PATH)
+
+
+def write_register(path: Path, rows: list[list[str]], header: list[str] | None = None) -> Path:
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(REGISTER_HEADER)
+        writer.writerow(header or REGISTER_HEADER)
         writer.writerows(rows)
     return path
 
@@ -52,10 +64,11 @@ def outcomes(service: str, client: str, day: date, achieved: int, total: int = 5
 class Workspace:
     """A temporary register and returns folder, filled by tests."""
 
-    def __init__(self, root: Path, model, register_rows: list[list[str]]):
+    def __init__(self, root: Path, model, register_rows: list[list[str]],
+                 header: list[str] | None = None):
         self.root = root
         self.model = model
-        self.register_path = write_register(root / "register.csv", register_rows)
+        self.register_path = write_register(root / "register.csv", register_rows, header)
         self.register = load_register(model, self.register_path)
         self.returns = root / "returns"
 
@@ -87,3 +100,83 @@ def worked_example(ws: Workspace) -> None:
         ws.add_return("P2", month, {
             "Utilisation": [{"service_id": "S002", "void_days": 0}],
             "Outcomes": outcomes("S002", f"D{m.month}", date(m.year, m.month, 10), 5)})
+
+
+@pytest.fixture
+def cohort_workspace(tmp_path, cohort_model):
+    return Workspace(tmp_path, cohort_model, COHORT_REGISTER, COHORT_REGISTER_HEADER)
+
+
+def months_between(first: str, last: str) -> list[Month]:
+    out, m = [], Month.parse(first)
+    while m <= Month.parse(last):
+        out.append(m)
+        m = m.plus(1)
+    return out
+
+
+class CohortReturns:
+    """Client-level rows collected per provider and month, then written as returns."""
+
+    def __init__(self):
+        self.rows: dict[tuple[str, Month], dict[str, list[dict]]] = {}
+
+    def _add(self, provider: str, day: date, sheet: str, row: dict) -> None:
+        key = (provider, Month.of(day))
+        self.rows.setdefault(key, {"Presentations": [], "Discharges": [], "Reviews": []})
+        self.rows[key][sheet].append(row)
+
+    def present(self, provider: str, client: str, day: date, complexity: str) -> None:
+        self._add(provider, day, "Presentations",
+                  {"client_id": client, "presentation_date": day, "complexity": complexity})
+
+    def discharge(self, provider: str, client: str, start: date, day: date, reason: str,
+                  complexity: str) -> None:
+        self._add(provider, day, "Discharges",
+                  {"client_id": client, "episode_start": start, "discharge_date": day,
+                   "discharge_reason": reason, "complexity": complexity})
+
+    def review(self, provider: str, client: str, day: date, complexity: str, opiate: int = 0,
+               crack: int = 0, offended: str = "N", ete: str = "N") -> None:
+        self._add(provider, day, "Reviews",
+                  {"client_id": client, "review_date": day, "complexity": complexity,
+                   "opiate_days": opiate, "crack_days": crack, "offended": offended,
+                   "in_ete": ete})
+
+    def write(self, ws: Workspace, first: str, last: str, providers=("P1", "P2")) -> None:
+        """One return per provider per month (empty months too: nothing to report)."""
+        for m in months_between(first, last):
+            for provider in providers:
+                ws.add_return(provider, str(m), self.rows.get((provider, m), {}))
+
+
+def wigan_worked_example() -> CohortReturns:
+    """The brief's Wigan worked example (June 2013, provider P1), §4.
+
+    Medium: 37 episodes presented July 2012 - May 2013 plus 3 new in June = 40 in treatment in
+    the window; 10 completed January - May 2013 and 2 in June = 12 (30%, band >=25%, GBP 450).
+    High: 20 episodes, 5 completed before June and 1 in June = 6 (exactly 30%, band >=30%,
+    GBP 800). Of the 3 June presentations, M-X had presented at P2 on 3 November 2012.
+    """
+    data = CohortReturns()
+    starts = months_between("2012-07", "2013-05")
+    for i in range(37):
+        m = starts[i % len(starts)]
+        start = date(m.year, m.month, 1 + i % 20)
+        data.present("P1", f"M{i:02d}", start, "M")
+        if i < 12:  # completions: 10 in January-May 2013, then 2 in June
+            day = date(2013, 6, 10 + i) if i >= 10 else date(2013, 1 + i % 5, 25)
+            if day > start:
+                data.discharge("P1", f"M{i:02d}", start, day, "TCDF" if i % 2 else "TCOU", "M")
+    for i in range(20):
+        m = starts[i % len(starts)]
+        start = date(m.year, m.month, 2 + i % 20)
+        data.present("P1", f"H{i:02d}", start, "H")
+        if i < 6:
+            day = date(2013, 6, 18) if i == 5 else date(2013, 2 + i % 4, 26)
+            data.discharge("P1", f"H{i:02d}", start, day, "TCDF", "H")
+    data.present("P2", "M-X", date(2012, 11, 3), "M")
+    data.discharge("P2", "M-X", date(2012, 11, 3), date(2013, 1, 15), "DO", "M")
+    for k, client in enumerate(["M-NEW1", "M-NEW2", "M-X"]):
+        data.present("P1", client, date(2013, 6, 4 + k), "M")
+    return data

@@ -16,16 +16,21 @@ from pbr_cli import expr as formulas
 from pbr_cli.errors import PbrError
 from pbr_cli.model.records import (
     PERIOD_FACTS,
+    Band,
     CodeList,
+    Cohort,
     Column,
     Component,
     GroupCheck,
     Measure,
     Model,
+    Outcome,
     Parameter,
     RegisterSpec,
     RuleWarning,
     Sheet,
+    SheetRef,
+    Tariff,
 )
 from pbr_cli.model.schema import check_schema
 from pbr_cli.model.yamlread import Path as KeyPath
@@ -160,8 +165,16 @@ class _Builder:
         checks = tuple(self.check(c, ("return", "checks", i), sheets)
                        for i, c in enumerate(d["return"].get("checks") or []))
         measures, known = self.measures(d.get("measures") or [], sheets, set(context))
+        cohort = self.cohort(d["cohort"], sheets, register, set(params)) if d.get("cohort") else None
         payments = tuple(self.component(c, ("payments", i), known)
-                         for i, c in enumerate(d["payments"]))
+                         for i, c in enumerate(d.get("payments") or []))
+        if cohort is not None:
+            if payments or d.get("measures"):
+                self.fail(("cohort",), "a cohort model prices events itself: leave out "
+                          "`payments` and `measures`")
+            payments = _cohort_components(cohort)
+        elif not payments:
+            self.fail(("payments",), "the key 'payments' is missing (the payment components)")
         self.unique([c.name for c in payments], ("payments",), "payment")
         comparison = (self.component(d["comparison"], ("comparison",), known)
                       if d.get("comparison") else None)
@@ -174,7 +187,7 @@ class _Builder:
             description=" ".join((scheme.get("description") or "").split()),
             parameters=params, codes=codes, register=register, sheets=sheets, checks=checks,
             measures=measures, payments=payments, comparison=comparison, warnings=warnings,
-            path=self.path, sha256=sha256,
+            path=self.path, sha256=sha256, cohort=cohort,
         )
 
     def unique(self, names: list[str], path: KeyPath, what: str) -> None:
@@ -195,8 +208,8 @@ class _Builder:
         if spec.get("within") and kind != "date":
             self.fail((*path, "within"), "`within` applies to date columns only")
         if (spec.get("min") is not None or spec.get("max") is not None) and kind not in (
-                "integer", "number", "money"):
-            self.fail(path, "`min` and `max` apply to number columns only")
+                "integer", "number", "money", "date"):
+            self.fail(path, "`min` and `max` apply to number and date columns only")
         if not re.fullmatch(r"[a-z][a-z0-9_]*", spec["name"]):
             self.fail((*path, "name"), "a column name is lower_case_words (letters, digits, _)")
         return Column(
@@ -231,13 +244,17 @@ class _Builder:
         )
 
     def sheet(self, spec: dict[str, Any], path: KeyPath, known: set[str]) -> Sheet:
-        columns = tuple(self.column(c, (*path, "columns", i), known)
+        own = {c.get("name") for c in spec["columns"] if isinstance(c, dict)}
+        columns = tuple(self.column(c, (*path, "columns", i), known | own)
                         for i, c in enumerate(spec["columns"]))
         names = {c.name for c in columns}
         self.unique([c.name for c in columns], (*path, "columns"), "column")
-        if sum(c.register for c in columns) != 1:
+        if sum(c.register for c in columns) > 1:
             self.fail((*path, "columns"),
-                      "exactly one column must have `register: true` (it links rows to entries)")
+                      "at most one column may have `register: true` (it links rows to entries)")
+        if spec.get("one_row_per") and not any(c.register for c in columns):
+            self.fail((*path, "one_row_per"), "one row per register entry needs a column with "
+                      "`register: true`")
         for i, col in enumerate(columns):
             if col.prefill and col.prefill not in {c.name for c in self.data_register_columns()}:
                 self.fail((*path, "columns", i, "prefill"), f"no register column '{col.prefill}'")
@@ -341,6 +358,119 @@ class _Builder:
             elif window and (measure is None or not measure.window_months):
                 self.fail((*path, "message"), f"'{name}' has no window")
         return RuleWarning(when=when, code=spec["code"], message=spec["message"])  # type: ignore[arg-type]
+
+
+    def cohort(self, spec: dict[str, Any], sheets: tuple[Sheet, ...], register: RegisterSpec,
+               params: set[str]) -> Cohort:
+        path: KeyPath = ("cohort",)
+        group, client = spec["group"], spec["client"]
+        refs: dict[str, SheetRef] = {}
+        for kind in ("presentations", "discharges", "reviews"):
+            ref = spec.get(kind)
+            if ref is None:
+                continue
+            sheet = next((s for s in sheets if s.name == ref["sheet"]), None)
+            where = (*path, kind)
+            if sheet is None:
+                self.fail((*where, "sheet"), f"no return sheet '{ref['sheet']}'"
+                          f"{_hint(ref['sheet'], {s.name for s in sheets})}")
+                continue
+            for key in ("date", "episode_start"):
+                col = sheet.column(ref[key]) if ref.get(key) else None
+                if ref.get(key) and (col is None or col.type != "date"):
+                    self.fail((*where, key), f"'{ref[key]}' must be a date column of {sheet.name}")
+            if sheet.column(client) is None:
+                self.fail((*path, "client"), f"no column '{client}' on {sheet.name}")
+            if kind == "presentations":
+                col = sheet.column(group)
+                if col is None or col.type != "code":
+                    self.fail((*path, "group"), f"'{group}' must be a code column of {sheet.name}")
+            if kind == "discharges" and not ref.get("episode_start"):
+                self.fail(where, "discharges need `episode_start`")
+            refs[kind] = SheetRef(ref["sheet"], ref["date"], ref.get("episode_start"))
+        pres = next((s for s in sheets if s.name == spec["presentations"]["sheet"]), None)
+        group_col = pres.column(group) if pres else None
+        group_codes = group_col.codes if group_col and group_col.codes else ""
+        codes = set(self.codes[group_codes].values) if group_codes in self.codes else set()
+        outcomes: list[Outcome] = []
+        for i, o in enumerate(spec["outcomes"]):
+            outcomes.append(self.outcome(o, (*path, "outcomes", i), sheets, refs, outcomes,
+                                         codes, params))
+        self.unique([o.name for o in outcomes], (*path, "outcomes"), "outcome")
+        tariff = None
+        if spec.get("tariff"):
+            t = spec["tariff"]
+            prices = {str(k): Fraction(v) for k, v in t["prices"].items()}
+            self.group_keys(prices, (*path, "tariff", "prices"), codes)
+            if t["churn_months"] < 0:
+                self.fail((*path, "tariff", "churn_months"), "must be 0 or more")
+            tariff = Tariff(t["name"], t["label"], prices, t["churn_months"],
+                            " ".join((t.get("description") or "").split()))
+        cap = spec.get("cap")
+        if cap and (register.column(cap) is None or register.column(cap).type != "money"):
+            self.fail((*path, "cap"), f"'{cap}' must be a money column of the register")
+        months = spec["window"]["months"]
+        if months < 1:
+            self.fail((*path, "window", "months"), "a window is at least 1 month")
+        return Cohort(client=client, group=group, group_codes=group_codes,
+                      presentations=refs.get("presentations") or SheetRef("", ""),
+                      discharges=refs.get("discharges") or SheetRef("", ""),
+                      reviews=refs.get("reviews"), window_months=months,
+                      outcomes=tuple(outcomes), tariff=tariff, cap=cap)
+
+    def group_keys(self, table: dict[str, Any], path: KeyPath, codes: set[str]) -> None:
+        for name in table:
+            if codes and name not in codes:
+                self.fail((*path, name), f"'{name}' is not a group code ({', '.join(sorted(codes))})")
+
+    def outcome(self, spec: dict[str, Any], path: KeyPath, sheets: tuple[Sheet, ...],
+                refs: dict[str, SheetRef], earlier: list[Outcome], codes: set[str],
+                params: set[str]) -> Outcome:
+        event = spec["event"]
+        when = None
+        source = {"discharge": "discharges", "first-review": "reviews"}.get(event)
+        if source is not None:
+            ref = refs.get(source)
+            sheet = next((s for s in sheets if ref and s.name == ref.sheet), None)
+            if ref is None:
+                self.fail((*path, "event"), f"a {event} outcome needs `cohort.{source}`")
+            elif spec.get("when") is None:
+                self.fail(path, f"a {event} outcome needs `when`")
+            else:
+                names = {c.name for c in sheet.columns} if sheet else set()
+                when = self.formula(spec["when"], (*path, "when"), names | params)
+        else:
+            after = next((o for o in earlier if o.name == spec.get("after")), None)
+            if after is None or after.event == "follow-up":
+                self.fail((*path, "after"), "a follow-up needs `after:` naming an earlier "
+                          "discharge or first-review outcome")
+            if not spec.get("months") or spec["months"] < 1:
+                self.fail((*path, "months"), "a follow-up needs `months:` of 1 or more")
+        bands: dict[str, tuple[Band, ...]] = {}
+        for group, rows in (spec.get("bands") or {}).items():
+            table = tuple(Band(Fraction(r["from"]), Fraction(r["price"])) for r in rows)
+            where = (*path, "bands", group)
+            if any(b.lower < 0 or b.lower > 1 or b.price < 0 for b in table):
+                self.fail(where, "bounds are proportions from 0 to 1 and prices are 0 or more")
+            if any(a.lower >= b.lower for a, b in zip(table, table[1:], strict=False)):
+                self.fail(where, "list the bands lowest first, each bound higher than the last")
+            bands[str(group)] = table
+        self.group_keys(bands, (*path, "bands"), codes)
+        return Outcome(name=spec["name"], label=spec["label"], event=event, when=when,
+                       bands=bands, after=spec.get("after"), months=spec.get("months") or 0,
+                       description=" ".join((spec.get("description") or "").split()))
+
+
+def _cohort_components(cohort: Cohort) -> tuple[Component, ...]:
+    """The schedule's columns for a cohort model: the tariff, then each outcome."""
+    out = []
+    if cohort.tariff is not None:
+        out.append(Component(cohort.tariff.name, cohort.tariff.label, None,
+                             description=cohort.tariff.description))
+    for o in cohort.outcomes:
+        out.append(Component(o.name, o.label, None, description=o.description,
+                             reported_only=o.reported_only))
+    return tuple(out)
 
 
 def _hint(name: str, known: set[str]) -> str:

@@ -64,8 +64,10 @@ class Sheet:
         return next((c for c in self.columns if c.name == name), None)
 
     @property
-    def register_column(self) -> Column:
-        return next(c for c in self.columns if c.register)
+    def register_column(self) -> Column | None:
+        """The column linking rows to register entries; None on client-level sheets, whose
+        rows belong to the return's provider."""
+        return next((c for c in self.columns if c.register), None)
 
     @property
     def read_columns(self) -> tuple[Column, ...]:
@@ -119,9 +121,82 @@ class Measure:
 class Component:
     name: str
     label: str
-    amount: Expr
+    amount: Expr | None  # None for cohort components, which are priced event by event
     shows: tuple[str, ...] = ()
     description: str = ""
+    reported_only: bool = False
+
+
+@dataclass(frozen=True)
+class Band:
+    """Proportions from `lower` (inclusive) up to the next band's lower bound earn `price`."""
+
+    lower: Fraction
+    price: Fraction
+
+    @property
+    def label(self) -> str:
+        return f"\u2265{_percent(self.lower)}"
+
+
+def _percent(value: Fraction) -> str:
+    shown = value * 100
+    return f"{shown.numerator}%" if shown.denominator == 1 else f"{shown.numerator / shown.denominator:.2f}%"
+
+
+@dataclass(frozen=True)
+class SheetRef:
+    """Where one kind of client-level record lives: a sheet and its date column."""
+
+    sheet: str
+    date: str
+    episode_start: str | None = None  # discharges: the column naming the episode's start
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A cohort outcome: an event per episode, a proportion over the window, bands of prices."""
+
+    name: str
+    label: str
+    event: str  # discharge | first-review | follow-up
+    when: Expr | None
+    bands: dict[str, tuple[Band, ...]]  # group code -> bands, lowest first; empty: reported only
+    after: str | None = None  # follow-up: the outcome whose event starts the follow-up
+    months: int = 0  # follow-up: its length in calendar months
+    description: str = ""
+
+    @property
+    def reported_only(self) -> bool:
+        return not self.bands
+
+
+@dataclass(frozen=True)
+class Tariff:
+    name: str
+    label: str
+    prices: dict[str, Fraction]  # group code -> price
+    churn_months: int  # no tariff if the client presented anywhere in this many months before
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Client-level rules: episodes from presentations and discharges, outcomes, tariff, cap."""
+
+    client: str
+    group: str  # the code column holding the episode's group, set at presentation
+    group_codes: str
+    presentations: SheetRef
+    discharges: SheetRef
+    reviews: SheetRef | None
+    window_months: int
+    outcomes: tuple[Outcome, ...]
+    tariff: Tariff | None
+    cap: str | None  # register column holding the provider's maximum per financial year
+
+    def outcome(self, name: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -160,6 +235,7 @@ class Model:
     warnings: tuple[RuleWarning, ...]
     path: Path
     sha256: str
+    cohort: Cohort | None = None
 
     def sheet(self, name: str) -> Sheet | None:
         return next((s for s in self.sheets if s.name == name), None)

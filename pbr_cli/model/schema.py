@@ -75,13 +75,15 @@ COLUMN = Section(
         Key("required_when", "formula",
             "Required only when this formula is true for the row's register entry.",
             example='service_type == "ACC"'),
-        Key("min", "formula", "Smallest value allowed (a number or a formula).", example="0"),
+        Key("min", "formula", "Smallest value allowed (a number or a formula; may use the row's "
+            "other columns, e.g. a date column's `min: episode_start`).", example="0"),
         Key("max", "formula", "Largest value allowed; may use register columns and period facts.",
             example="capacity * days_in_month"),
         Key("within", "text", "For dates: must fall inside the return's period.",
             choices=("period",)),
         Key("register", "bool", "This column holds the register key: the entry must exist and "
-            "belong to the return's provider."),
+            "belong to the return's provider. A sheet without one holds the provider's own "
+            "records (client-level sheets)."),
         Key("prefill", "text", "Template: fill this column from this register column."),
         Key("info", "bool", "Shown for the provider's reference; not read back or checked."),
         Key("help", "text", "The input message providers see when they select the cell."),
@@ -175,6 +177,81 @@ RULE_WARNING = Section(
     ),
 )
 
+SHEET_REF = Section(
+    "Record sheet",
+    "Where one kind of client-level record lives.",
+    (
+        Key("sheet", "text", "The return sheet.", required=True, example="Presentations"),
+        Key("date", "text", "The column holding the record's date.", required=True),
+        Key("episode_start", "text", "Discharges only: the column giving the start (presentation "
+            "date) of the episode that ends."),
+    ),
+)
+
+BAND = Section(
+    "Band",
+    "One band of an outcome's price table.",
+    (
+        Key("from", "number", "The lowest proportion in the band (inclusive), e.g. 0.25.",
+            required=True),
+        Key("price", "number", "The price per outcome event in pounds.", required=True),
+    ),
+)
+
+OUTCOME = Section(
+    "Outcome",
+    "A cohort outcome: one event per episode at most, a proportion per provider and group over "
+    "the window, and a price from that proportion's band.",
+    (
+        Key("name", "text", "Short name.", required=True, example="completion"),
+        Key("label", "text", "Heading in schedules.", required=True),
+        Key("event", "text",
+            "discharge: a discharge for which `when` is true; the proportion is such episodes / "
+            "episodes in treatment at any time in the window. first-review: the episode's first "
+            "review for which `when` is true; the proportion is episodes with such a review in "
+            "the window / episodes with any review in the window. follow-up: `months` after the "
+            "event of outcome `after`, if the client did not present again anywhere; the "
+            "proportion is such follow-ups ending in the window / all follow-ups ending in it.",
+            required=True, choices=("discharge", "first-review", "follow-up")),
+        Key("when", "formula", "For discharge and first-review: which records count, a formula "
+            "over the record's columns.", example='discharge_reason in ("TCDF", "TCOU")'),
+        Key("after", "text", "For follow-up: the outcome whose event starts it."),
+        Key("months", "integer", "For follow-up: its length in calendar months."),
+        Key("bands", MapOf(ListOf(BAND)), "Per group code, the price bands, lowest first. Below "
+            "the first band the price is 0. Leave out for an outcome that is reported, not paid."),
+        Key("description", "text", "What the outcome is, in words."),
+    ),
+)
+
+COHORT = Section(
+    "Cohort",
+    "Client-level rules. Returns list presentations, discharges and reviews per client; pbr "
+    "builds episodes (one client at one provider, from presentation to discharge) from every "
+    "return since the scheme start, across all providers.",
+    (
+        Key("client", "text", "The column holding the client id on every record sheet.",
+            required=True, example="client_id"),
+        Key("group", "text", "The code column holding the episode's group, set at presentation; "
+            "other record sheets that carry it must agree.", required=True, example="complexity"),
+        Key("presentations", SHEET_REF, "Presentations: each starts an episode.", required=True),
+        Key("discharges", SHEET_REF, "Discharges: each ends the episode that started on its "
+            "`episode_start`.", required=True),
+        Key("reviews", SHEET_REF, "Outcome reviews inside an episode."),
+        Key("window", WINDOW, "The rolling window proportions are measured over.", required=True),
+        Key("tariff", Section("Tariff", "A price for each new presentation.", (
+            Key("name", "text", "Short name.", required=True),
+            Key("label", "text", "Heading in schedules.", required=True),
+            Key("prices", MapOf("number"), "Price per group code.", required=True),
+            Key("churn_months", "integer", "No tariff when the client presented (anywhere) in "
+                "this many calendar months before.", required=True),
+            Key("description", "text", "In words."),
+        )), "The presentation tariff."),
+        Key("outcomes", ListOf(OUTCOME), "The outcomes, paid and reported-only.", required=True),
+        Key("cap", "text", "A register column (money) holding each provider's maximum payment "
+            "per financial year (1 April to 31 March); blank means no cap."),
+    ),
+)
+
 MODEL = Section(
     "Model",
     "A model file: one scheme, completely.",
@@ -218,10 +295,12 @@ MODEL = Section(
             Key("checks", ListOf(CHECK), "Checks across rows."),
         )), "The return layout.", required=True),
         Key("measures", ListOf(MEASURE), "Figures worked out per entry per month, in order."),
-        Key("payments", ListOf(COMPONENT), "The payment components.", required=True),
+        Key("payments", ListOf(COMPONENT), "The payment components (required unless the model "
+            "has a `cohort`)."),
         Key("comparison", COMPONENT,
             "What the existing contract pays, shown beside the PbR payment (e.g. block)."),
         Key("warnings", ListOf(RULE_WARNING), "Warnings raised per entry."),
+        Key("cohort", COHORT, "Client-level rules (episodes, banded outcomes, tariff, cap)."),
     ),
 )
 

@@ -28,6 +28,8 @@ def write_schedule(schedule: Schedule, target: Path) -> Path:
         fmt = Formats(wb)
         _summary(wb, fmt, schedule)
         _lines(wb, fmt, schedule)
+        if schedule.model.cohort is not None:
+            _evidence(wb, fmt, schedule)
         _warnings(wb, fmt, schedule)
         _about(wb, fmt, schedule)
         wb.close()
@@ -71,13 +73,14 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
     ws = wb.add_worksheet("Summary")
     _heading(ws, fmt, s, "payment schedule")
     comparison = s.model.comparison
-    headers = ["Provider code", "Provider name", "Status", "Services"]
+    paid = [c for c in s.model.payments if not c.reported_only]
+    headers = ["Provider code", "Provider name", "Status", f"{s.model.register.entity.capitalize()}s"]
     formats: list = [fmt.text, fmt.text, fmt.text, fmt.integer]
     if comparison:
         headers.append(comparison.label)
         formats.append(fmt.money)
-    headers += [c.label for c in s.model.payments] + ["PbR total"]
-    formats += [fmt.money] * (len(s.model.payments) + 1)
+    headers += [c.label for c in paid] + ["PbR total"]
+    formats += [fmt.money] * (len(paid) + 1)
     if comparison:
         headers += ["Variance", "Variance %"]
         formats += [fmt.money, fmt.percent]
@@ -89,7 +92,7 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
                len({ln.entry for ln in p.lines})]
         if comparison:
             row.append(p.total("comparison"))
-        row += [p.component_total(c.name) for c in s.model.payments] + [p.total()]
+        row += [p.component_total(c.name) for c in paid] + [p.total()]
         if comparison:
             block = p.total("comparison")
             row += [p.variance, (p.variance / block) if block else None]
@@ -102,7 +105,7 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
     if comparison:
         total.append(s.total("comparison"))
     total += [sum((p.component_total(c.name) for p in s.providers), start=Decimal("0.00"))
-              for c in s.model.payments] + [s.total()]
+              for c in paid] + [s.total()]
     if comparison:
         variance = s.total() - s.total("comparison")
         total += [variance, (variance / s.total("comparison")) if s.total("comparison") else None]
@@ -134,10 +137,10 @@ def _lines(wb, fmt: Formats, s: Schedule) -> None:
     ws = wb.add_worksheet("Lines")
     _heading(ws, fmt, s, "payment lines and evidence")
     reg = s.model.register
-    group_headers = [(reg.column(g).header if reg.column(g) else g) for g in reg.group_by]
+    group_headers = [_column_header(s, g) for g in _group_columns(s)]
     figures = _figure_columns(s)
     fig_fmt = {"money": fmt.money, "percent": fmt.percent, "ratio": fmt.ratio,
-               "integer": fmt.integer, "number": fmt.number}
+               "integer": fmt.integer, "number": fmt.number, "text": fmt.text}
     headers = (["Provider code", "Provider name", f"{reg.entity.capitalize()} ID",
                 f"{reg.entity.capitalize()} name", *group_headers, "Component", "Kind", "Amount",
                 "Exact amount before rounding"] + [label for _, label, _ in figures] + ["Window"])
@@ -159,11 +162,53 @@ def _lines(wb, fmt: Formats, s: Schedule) -> None:
     _table(ws, fmt, headers, rows, formats, widths, "Lines")
 
 
+def _group_columns(s: Schedule) -> tuple[str, ...]:
+    """What lines are broken down by: register columns, or a cohort's group."""
+    cohort = s.model.cohort
+    return (cohort.group,) if cohort is not None else s.model.register.group_by
+
+
+def _column_spec(s: Schedule, column: str):
+    spec = s.model.register.column(column)
+    for sheet in s.model.sheets:
+        spec = spec or sheet.column(column)
+    return spec
+
+
+def _column_header(s: Schedule, column: str) -> str:
+    spec = _column_spec(s, column)
+    return spec.header if spec is not None else column
+
+
 def _code_label(s: Schedule, column: str, code: str) -> str:
-    col = s.model.register.column(column)
+    col = _column_spec(s, column)
     if col is not None and col.codes and code in s.model.codes[col.codes].values:
         return s.model.codes[col.codes].values[code]
     return code
+
+
+def _evidence(wb, fmt: Formats, s: Schedule) -> None:
+    """Every event paid or refused, with the proportion, window and band that priced it and
+    the return row it came from."""
+    ws = wb.add_worksheet("Evidence")
+    _heading(ws, fmt, s, "evidence: each event paid or refused")
+    cohort = s.model.cohort
+    assert cohort is not None
+    headers = ["Provider code", "Client ID", "Event", "Date", _column_header(s, cohort.group),
+               "Status", "Price", "Amount", "Proportion", "Achieved", "Cohort", "Window", "Band",
+               "Reason", "Source file", "Source row"]
+    formats = [fmt.text, fmt.text, fmt.text, fmt.date, fmt.text, fmt.text, fmt.money, fmt.money,
+               fmt.percent, fmt.integer, fmt.integer, fmt.text, fmt.text, fmt.text, fmt.text,
+               fmt.text]
+    rows = []
+    for e in s.evidence:
+        rows.append([e.provider, e.client, e.component_label, e.day,
+                     _code_label(s, cohort.group, e.group),
+                     e.status.capitalize(), e.price, e.amount, e.proportion,
+                     e.numerator, e.denominator, str(e.window) if e.window else "", e.band,
+                     e.reason, e.source.file, e.source.cell])
+    _table(ws, fmt, headers, rows, formats,
+           [10, 12, 26, 11, 10, 9, 10, 10, 11, 9, 8, 27, 10, 60, 50, 16], "Evidence")
 
 
 def _warnings(wb, fmt: Formats, s: Schedule) -> None:

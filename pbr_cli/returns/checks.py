@@ -30,6 +30,12 @@ class CheckedReturn:
     month: Month | None
     tables: dict[str, Any]  # sheet name -> pandas DataFrame
     problems: list[Problem] = field(default_factory=list)
+    positions: dict[str, dict[str, int]] = field(default_factory=dict)  # sheet -> column -> index
+
+    def column_of(self, sheet: str, column: str) -> str | None:
+        """The Excel column letter a model column was found in, if it was."""
+        j = self.positions.get(sheet, {}).get(column)
+        return column_letter(j) if j is not None else None
 
     @property
     def errors(self) -> list[Problem]:
@@ -56,6 +62,7 @@ class _Checker:
         self.problems: list[Problem] = []
         self.flagged: set[tuple[str | None, int | None, int | None]] = set()  # cells with a problem
         self.params = {n: p.value for n, p in model.parameters.items()}
+        self.positions: dict[str, dict[str, int]] = {}
 
     def add(self, code: str, message: str, sheet: str | None = None, row: int | None = None,
             col: int | None = None, severity: str | None = None) -> None:
@@ -157,6 +164,7 @@ class _Checker:
             if h not in known:
                 self.add("unexpected-column", f"the column '{header[j]}' is not in the template; "
                          "it is ignored", spec.name, 1, j)
+        self.positions[spec.name] = positions
         self.merged(raw, spec, positions)
         records = self.rows(raw, spec, positions, provider, month)
         frame = pd.DataFrame(records, columns=[*names, "_row"], dtype=object)
@@ -199,8 +207,11 @@ class _Checker:
                 if code:
                     self.add(code, f"{col.header}: {detail}", spec.name, r + 1, j)
                 values[col.name] = value
-            entry = self.entry_for(values.get(reg_col.name), spec, r, positions, provider, month)
+            entry = (self.entry_for(values.get(reg_col.name), spec, r, positions, provider, month)
+                     if reg_col is not None else None)
             context = self.context(entry, month)
+            # min/max may name the row's other columns (e.g. a discharge after its start)
+            context.update({k: v for k, v in values.items() if v is not None and k not in context})
             for col in columns:
                 self.value_rules(col, values, context, entry, spec, r, positions[col.name], month)
             out.append([values.get(c.name) for c in spec.read_columns] + [r + 1])
@@ -259,7 +270,15 @@ class _Checker:
                 limit = bound.evaluate(context)
             except ExprError:
                 continue
+            if isinstance(value, date) != isinstance(limit, date):
+                continue
             if (value < limit) if code == "below-minimum" else (value > limit):
+                if isinstance(value, date):
+                    other = next((c.header for c in spec.columns if c.name in bound.names), "")
+                    word = "before" if code == "below-minimum" else "after"
+                    self.add(code, f"{col.header}: {value.isoformat()} is {word} the "
+                             f"{other or 'allowed date'} {limit.isoformat()}", spec.name, r + 1, j)
+                    continue
                 self.add(code, f"{col.header}: {value} is {word} the allowed {limit}",
                          spec.name, r + 1, j)
 
@@ -288,6 +307,7 @@ class _Checker:
 
     def missing_entries(self, spec: Sheet, frame, provider: str, month: Month) -> None:
         reg = self.model.register
+        assert spec.register_column is not None  # the model loader insists on it
         present = set(frame[spec.register_column.name].dropna())
         for entry in self.register.provider_entries(provider):
             if entry_active(self.model, entry, month) and entry[reg.key] not in present:
@@ -341,4 +361,4 @@ def check_return(raw: RawWorkbook, model: Model, register: Register,
     order = {COVER_SHEET: 0, **{s.name: i + 1 for i, s in enumerate(model.sheets)}}
     problems = sorted(checker.problems, key=lambda p: (
         order.get(p.sheet or "", -1), p.row or 0, len(p.column or ""), p.column or ""))
-    return CheckedReturn(raw.path, raw.sha256, provider, month, tables, problems)
+    return CheckedReturn(raw.path, raw.sha256, provider, month, tables, problems, checker.positions)

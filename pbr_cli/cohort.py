@@ -1,0 +1,505 @@
+"""Client-level cohort rules: episodes, rolling proportions, bands, events, tariff and cap.
+
+Input: a model's `cohort` rules and checked returns (every month since the scheme start, every
+provider, because re-presentation counts anywhere). Output: episodes, with the problems that
+only show across files (a discharge without an episode, overlapping episodes...), and for one
+period month the events each provider earned, each with the proportion, window and band that
+priced it. Proportions are exact Fractions, compared exactly with the band bounds; each event
+is rounded half-up to the penny, and a payment line is the sum of its events.
+
+No Excel, no Typer, no rich: plain records in, plain records out.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from pbr_cli.expr import ExprError
+from pbr_cli.model.records import Band, Cohort, Model, Outcome
+from pbr_cli.money import format_money, fraction_to_decimal, round_pence
+from pbr_cli.periods import Month, Window, financial_year_start
+from pbr_cli.problems import ERROR, WARNING, Problem
+from pbr_cli.returns.checks import CheckedReturn
+
+PAID, REFUSED, NIL = "paid", "refused", "nil"  # nil: an event whose band price is 0
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar months later (or earlier); the day is clipped to the month's end, so
+    31 August + 6 months is 28 February (29 in a leap year)."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class Source:
+    """The row of a return a record came from."""
+
+    file: str
+    sheet: str
+    row: int
+    column: str | None = None  # letter of the record's date column
+
+    @property
+    def cell(self) -> str:
+        return f"{self.sheet}!{self.column or ''}{self.row}"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One row of a client-level sheet."""
+
+    provider: str
+    client: str
+    day: date
+    values: dict[str, Any] = field(compare=False, hash=False)
+    source: Source = field(compare=False)
+
+
+@dataclass
+class Episode:
+    """One client at one provider, from presentation to discharge (or still open)."""
+
+    provider: str
+    client: str
+    group: str
+    start: date
+    presentation: Record | None  # None: assumed from a discharge row
+    discharge: Record | None = None
+    reviews: list[Record] = field(default_factory=list)
+
+    @property
+    def end(self) -> date | None:
+        return self.discharge.day if self.discharge else None
+
+    def in_treatment(self, first: date, last: date) -> bool:
+        return self.start <= last and (self.end is None or self.end >= first)
+
+    @property
+    def source(self) -> Source:
+        record = self.presentation or self.discharge
+        assert record is not None
+        return record.source
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One event: paid (perhaps reduced by the cap) or refused, and why."""
+
+    provider: str
+    client: str
+    component: str
+    component_label: str
+    day: date
+    group: str
+    status: str  # paid | refused
+    price: Decimal
+    amount: Decimal
+    reason: str
+    source: Source
+    proportion: Fraction | None = None
+    numerator: int | None = None
+    denominator: int | None = None
+    band: str = ""
+    window: Window | None = None
+    cap_reduction: Decimal = Decimal("0.00")
+
+
+@dataclass
+class History:
+    episodes: list[Episode]
+    presentations: dict[str, list[Record]]  # client -> presentations anywhere, by date
+    problems: list[Problem]
+
+
+# -- building episodes ---------------------------------------------------------------------
+
+def _records(cohort: Cohort, r: CheckedReturn, sheet: str, date_col: str) -> list[Record]:
+    frame = r.tables.get(sheet)
+    if frame is None or frame.empty or r.provider is None:
+        return []
+    bad = {p.row for p in r.problems if p.sheet == sheet and p.severity == ERROR}
+    letter = r.column_of(sheet, date_col)
+    out = []
+    for values in frame.to_dict("records"):
+        client, day = values.get(cohort.client), values.get(date_col)
+        if values["_row"] in bad or client is None or not isinstance(day, date):
+            continue
+        out.append(Record(r.provider, str(client), day, values,
+                          Source(r.path, sheet, values["_row"], letter)))
+    return out
+
+
+def _order(record: Record) -> tuple:
+    return (record.day, record.provider, record.client, record.source.file, record.source.row)
+
+
+def build_history(model: Model, returns: Iterable[CheckedReturn],
+                  covered: dict[str, set[Month]], report_assumed: bool = True) -> History:
+    """Episodes from every return given; `covered` says which months of each provider's
+    records are present, so that a check needing a missing month is not made."""
+    cohort = model.cohort
+    assert cohort is not None
+    returns = list(returns)
+    pres, dis, rev = [], [], []
+    for r in returns:
+        pres += _records(cohort, r, cohort.presentations.sheet, cohort.presentations.date)
+        dis += _records(cohort, r, cohort.discharges.sheet, cohort.discharges.date)
+        if cohort.reviews is not None:
+            rev += _records(cohort, r, cohort.reviews.sheet, cohort.reviews.date)
+    problems: list[Problem] = []
+    columns = {r.path: r for r in returns}
+
+    def problem(record: Record, code: str, message: str, column: str | None = None,
+                severity: str = ERROR) -> None:
+        letter = (columns[record.source.file].column_of(record.source.sheet, column)
+                  if column else record.source.column)
+        problems.append(Problem(record.source.file, severity, code,
+                                f"client {record.client}: {message}", record.source.sheet,
+                                record.source.row, letter))
+
+    def all_covered(provider: str, until: date) -> bool:
+        months = covered.get(provider, set())
+        first = Month.of(model.start)
+        return all(m in months for m in _months(first, Month.of(until)))
+
+    by_pc: dict[tuple[str, str], list[Episode]] = defaultdict(list)
+    for record in sorted(pres, key=_order):
+        group = str(record.values.get(cohort.group) or "")
+        by_pc[(record.provider, record.client)].append(
+            Episode(record.provider, record.client, group, record.day, record))
+    start_col = cohort.discharges.episode_start or ""
+    for record in sorted(dis, key=_order):
+        start = record.values.get(start_col)
+        if not isinstance(start, date):
+            continue
+        episodes = by_pc[(record.provider, record.client)]
+        episode = next((e for e in episodes if e.start == start), None)
+        group = str(record.values.get(cohort.group) or "")
+        if episode is None:
+            if Month.of(start) in covered.get(record.provider, set()):
+                problem(record, "discharge-without-episode", f"no presentation on "
+                        f"{start.isoformat()} (the episode start) at {record.provider}",
+                        start_col)
+                continue
+            if report_assumed:
+                problem(record, "episode-assumed", f"no return for {Month.of(start)} to show the "
+                        f"presentation on {start.isoformat()}; the episode is taken from this "
+                        "discharge", start_col, WARNING)
+            episode = Episode(record.provider, record.client, group, start, None)
+            episodes.append(episode)
+            episodes.sort(key=lambda e: e.start)
+        elif episode.discharge is not None:
+            problem(record, "episode-already-discharged", f"the episode that started on "
+                    f"{start.isoformat()} was already discharged on "
+                    f"{episode.discharge.day.isoformat()} ({episode.discharge.source.cell} of "
+                    f"{episode.discharge.source.file})", start_col)
+            continue
+        if group and episode.group and group != episode.group:
+            problem(record, "group-changed", f"{cohort.group} {group} here, but "
+                    f"{episode.group} when the episode started on {start.isoformat()}",
+                    cohort.group)
+        episode.discharge = record
+    for episodes in by_pc.values():
+        for before, after in zip(episodes, episodes[1:], strict=False):
+            if after.presentation is not None and (before.end is None or before.end > after.start):
+                still = ("is still open" if before.end is None
+                         else f"ran to {before.end.isoformat()}")
+                problem(after.presentation, "overlapping-episodes", f"presents again at "
+                        f"{after.provider} on {after.start.isoformat()}, but the episode that "
+                        f"started on {before.start.isoformat()} {still}; discharge it first")
+    for record in sorted(rev, key=_order):
+        episodes = by_pc.get((record.provider, record.client), [])
+        inside = [e for e in episodes if e.start <= record.day
+                  and (e.end is None or record.day <= e.end)]
+        if not inside:
+            if all_covered(record.provider, record.day):
+                problem(record, "review-outside-episode", f"the review on "
+                        f"{record.day.isoformat()} is outside every episode at {record.provider}")
+            elif report_assumed:
+                problem(record, "record-left-out", "no episode is known for this review (a "
+                        "month's return is missing); it is left out", None, WARNING)
+            continue
+        episode = inside[-1]
+        group = str(record.values.get(cohort.group) or "")
+        if group and episode.group and group != episode.group:
+            problem(record, "group-changed", f"{cohort.group} {group} here, but {episode.group} "
+                    f"when the episode started on {episode.start.isoformat()}", cohort.group)
+        episode.reviews.append(record)
+    all_episodes = sorted((e for eps in by_pc.values() for e in eps),
+                          key=lambda e: (e.provider, e.start, e.client))
+    presentations: dict[str, list[Record]] = defaultdict(list)
+    for record in sorted(pres, key=_order):
+        presentations[record.client].append(record)
+    return History(all_episodes, dict(presentations), problems)
+
+
+def _months(first: Month, last: Month) -> list[Month]:
+    out, m = [], first
+    while m <= last:
+        out.append(m)
+        m = m.plus(1)
+    return out
+
+
+# -- one month's events --------------------------------------------------------------------
+
+@dataclass
+class OutcomeFigures:
+    numerator: int
+    denominator: int
+    window: Window
+
+    @property
+    def proportion(self) -> Fraction | None:
+        return Fraction(self.numerator, self.denominator) if self.denominator else None
+
+
+def band_for(bands: tuple[Band, ...], proportion: Fraction | None) -> Band | None:
+    """The band with the greatest lower bound <= proportion (bounds inclusive), else None."""
+    chosen = None
+    if proportion is None:
+        return None
+    for band in bands:
+        if proportion >= band.lower:
+            chosen = band
+    return chosen
+
+
+class CohortMonth:
+    """Works out proportions and events for any month from one History."""
+
+    def __init__(self, model: Model, history: History):
+        assert model.cohort is not None
+        self.model, self.cohort, self.history = model, model.cohort, history
+        self.params = {n: p.value for n, p in model.parameters.items()}
+        self.by_provider: dict[str, list[Episode]] = defaultdict(list)
+        for e in history.episodes:
+            self.by_provider[e.provider].append(e)
+
+    def window(self, month: Month) -> Window:
+        return Window.ending(month, self.cohort.window_months, self.model.start)
+
+    def holds(self, outcome: Outcome, record: Record) -> bool:
+        if outcome.when is None:
+            return False
+        try:
+            return outcome.when.evaluate({**self.params, **{k: v for k, v in record.values.items()
+                                                            if v is not None}}) is True
+        except ExprError:
+            return False
+
+    def event_record(self, outcome: Outcome, episode: Episode) -> Record | None:
+        """The record of an episode's (discharge or first-review) event, if it has one."""
+        if outcome.event == "discharge":
+            d = episode.discharge
+            return d if d is not None and self.holds(outcome, d) else None
+        if outcome.event == "first-review":
+            return next((r for r in sorted(episode.reviews, key=_order)
+                         if self.holds(outcome, r)), None)
+        return None
+
+    def follow_up(self, outcome: Outcome, episode: Episode) -> tuple[date, date, Record | None] | None:
+        """(start, end, re-presentation or None) of an episode's follow-up, if it has one."""
+        after = self.cohort.outcome(outcome.after or "")
+        record = self.event_record(after, episode) if after else None
+        if record is None:
+            return None
+        end = add_months(record.day, outcome.months)
+        again = next((p for p in self.history.presentations.get(episode.client, [])
+                      if record.day < p.day <= end), None)
+        return record.day, end, again
+
+    def figures(self, outcome: Outcome, episodes: list[Episode], window: Window) -> OutcomeFigures:
+        first, last = window.first.first_day, window.last.last_day
+        num = den = 0
+        for e in episodes:
+            if outcome.event == "discharge":
+                if e.in_treatment(first, last):
+                    den += 1
+                    d = e.discharge
+                    num += bool(d and first <= d.day <= last and self.holds(outcome, d))
+            elif outcome.event == "first-review":
+                seen = [r for r in e.reviews if first <= r.day <= last]
+                if seen:
+                    den += 1
+                    num += any(self.holds(outcome, r) for r in seen)
+            else:
+                follow = self.follow_up(outcome, e)
+                if follow and first <= follow[1] <= last:
+                    den += 1
+                    num += follow[2] is None
+        return OutcomeFigures(num, den, window)
+
+    def events(self, provider: str, month: Month) -> tuple[list[Evidence], dict[tuple[str, str], dict[str, Any]]]:
+        """Every event of `provider` in `month` before the cap, and per (component, group)
+        the figures of its payment line."""
+        episodes = self.by_provider.get(provider, [])
+        window = self.window(month)
+        first, last = month.first_day, month.last_day
+        groups = sorted({e.group for e in episodes}, key=self.group_order)
+        events: list[Evidence] = []
+        lines: dict[tuple[str, str], dict[str, Any]] = {}
+        tariff = self.cohort.tariff
+        if tariff is not None:
+            for group in groups:
+                price = round_pence(tariff.prices.get(group, Fraction(0)))
+                new = [e for e in episodes if e.group == group and e.presentation is not None
+                       and first <= e.start <= last]
+                for e in new:
+                    assert e.presentation is not None
+                    before = self._presented_before(e)
+                    if before is None:
+                        events.append(self._event(e, tariff.name, tariff.label, e.start, PAID,
+                                                  price, "new presentation", e.presentation.source))
+                    else:
+                        events.append(self._event(
+                            e, tariff.name, tariff.label, e.start, REFUSED, price,
+                            f"presented within {tariff.churn_months} months "
+                            f"({before.day.isoformat()} at {before.provider})", e.presentation.source))
+                if new:
+                    lines[(tariff.name, group)] = {"price": price, "events": len(new)}
+        for outcome in self.cohort.outcomes:
+            for group in groups:
+                members = [e for e in episodes if e.group == group]
+                fig = self.figures(outcome, members, window)
+                band = band_for(outcome.bands.get(group, ()), fig.proportion)
+                price = round_pence(band.price) if band else Decimal("0.00")
+                if outcome.reported_only:
+                    band_text, price_note = "reported only", "reported, not paid"
+                elif band is None:
+                    lowest = outcome.bands.get(group, ())
+                    band_text = f"below {_pct(lowest[0].lower)}" if lowest else "no bands"
+                    price_note = f"proportion {_pct(fig.proportion)} is {band_text}"
+                else:
+                    band_text, price_note = band.label, ""
+                found = self._outcome_events(outcome, members, month)
+                if fig.denominator == 0 and not found:
+                    continue
+                lines[(outcome.name, group)] = {
+                    "numerator": fig.numerator, "denominator": fig.denominator,
+                    "proportion": fig.proportion, "band": band_text, "price": price,
+                    "events": sum(1 for _, _, status, _ in found if status == PAID),
+                    "window": window}
+                if outcome.reported_only:
+                    continue
+                for e, record, status, why in found:
+                    reason = why or price_note or (f"{outcome.label.lower()}: band {band_text} "
+                                                   f"at {_pct(fig.proportion)}")
+                    events.append(self._event(
+                        e, outcome.name, outcome.label, record.day, status, price, reason,
+                        record.source, fig, band_text))
+        return events, lines
+
+    def _outcome_events(self, outcome: Outcome, episodes: list[Episode],
+                        month: Month) -> list[tuple[Episode, Record, str, str]]:
+        first, last = month.first_day, month.last_day
+        out = []
+        for e in episodes:
+            if outcome.event == "discharge":
+                record = self.event_record(outcome, e)
+                if record and first <= record.day <= last:
+                    out.append((e, record, PAID, ""))
+            elif outcome.event == "first-review":
+                record = self.event_record(outcome, e)
+                if record is None:
+                    continue
+                if first <= record.day <= last:
+                    out.append((e, record, PAID, ""))
+                for later in e.reviews:
+                    if later is not record and first <= later.day <= last and record.day < later.day \
+                            and self.holds(outcome, later):
+                        out.append((e, later, REFUSED, f"already paid for this episode (first "
+                                    f"on {record.day.isoformat()})"))
+            else:
+                follow = self.follow_up(outcome, e)
+                if follow is None or not (first <= follow[1] <= last):
+                    continue
+                start, end, again = follow
+                assert e.discharge is not None or e.reviews
+                source = (e.discharge or e.reviews[0])
+                record = Record(e.provider, e.client, end, {}, source.source)
+                if again is None:
+                    out.append((e, record, PAID, f"no presentation from {start.isoformat()} to "
+                                f"{end.isoformat()}"))
+                else:
+                    out.append((e, record, REFUSED, f"presented again within {outcome.months} "
+                                f"months ({again.day.isoformat()} at {again.provider})"))
+        return sorted(out, key=lambda t: (t[1].day, t[0].client))
+
+    def _presented_before(self, episode: Episode) -> Record | None:
+        tariff = self.cohort.tariff
+        assert tariff is not None and episode.presentation is not None
+        since = add_months(episode.start, -tariff.churn_months)
+        earlier = [p for p in self.history.presentations.get(episode.client, [])
+                   if since <= p.day < episode.start]
+        return earlier[-1] if earlier else None
+
+    def _event(self, e: Episode, component: str, label: str, day: date, status: str,
+               price: Decimal, reason: str, source: Source, fig: OutcomeFigures | None = None,
+               band: str = "") -> Evidence:
+        if status == PAID and price == 0:
+            status = NIL
+        return Evidence(
+            provider=e.provider, client=e.client, component=component, component_label=label,
+            day=day, group=e.group, status=status, price=price,
+            amount=price if status == PAID else Decimal("0.00"), reason=reason, source=source,
+            proportion=fig.proportion if fig else None, numerator=fig.numerator if fig else None,
+            denominator=fig.denominator if fig else None, band=band,
+            window=fig.window if fig else None)
+
+    def group_order(self, code: str) -> tuple[int, str]:
+        codes = list(self.model.codes[self.cohort.group_codes].values) \
+            if self.cohort.group_codes in self.model.codes else []
+        return (codes.index(code) if code in codes else len(codes), code)
+
+
+def apply_cap(events: list[Evidence], cap: Decimal | None, paid_before: Decimal,
+              year: str) -> list[Evidence]:
+    """Reduce the month's events, in date order, to what the annual cap leaves."""
+    if cap is None:
+        return events
+    left = max(cap - paid_before, Decimal("0.00"))
+    out = []
+    for ev in sorted(events, key=lambda v: (v.day, v.component, v.client)):
+        if ev.status != PAID or ev.amount <= 0:
+            out.append(ev)
+        elif ev.amount <= left:
+            left -= ev.amount
+            out.append(ev)
+        elif left > 0:
+            out.append(replace(ev, amount=left, cap_reduction=ev.amount - left,
+                               reason=f"reduced by the annual cap of {format_money(cap)} for "
+                               f"{year}: {format_money(left)} of {format_money(ev.price)} paid"))
+            left = Decimal("0.00")
+        else:
+            out.append(replace(ev, status=REFUSED, amount=Decimal("0.00"),
+                               cap_reduction=ev.amount, reason=f"annual cap of {format_money(cap)} for {year} reached"))
+    return out
+
+
+def fy_label(month: Month) -> str:
+    start = financial_year_start(month.first_day)
+    return f"{start.year}/{str(start.year + 1)[-2:]}"
+
+
+def fy_months(model: Model, month: Month) -> list[Month]:
+    """The months of `month`'s financial year before it, from the scheme start."""
+    first = Month.of(max(financial_year_start(month.first_day), model.start))
+    return [m for m in _months(first, month) if m != month]
+
+
+def _pct(value: Fraction | None) -> str:
+    if value is None:
+        return "n/a"
+    shown = value * 100
+    return f"{shown.numerator}%" if shown.denominator == 1 else f"{fraction_to_decimal(shown, 1)}%"
