@@ -5,12 +5,40 @@ from __future__ import annotations
 import textwrap
 
 from pbr_cli.model.records import Model
-from pbr_cli.money import fraction_to_decimal
+from pbr_cli.money import format_money, fraction_to_decimal, round_pence
 
 
 def _num(value) -> str:
     text = str(fraction_to_decimal(value, 6)).rstrip("0").rstrip(".")
     return text or "0"
+
+
+def _cohort(m: Model, wrap: textwrap.TextWrapper) -> list[str]:
+    c = m.cohort
+    assert c is not None
+    groups = m.codes[c.group_codes].values if c.group_codes in m.codes else {}
+    out = [""] + textwrap.wrap(f"Client-level: episodes (one {c.client} at one provider, presentation to discharge) "
+           f"from every return since {m.start}; proportions per provider and {c.group} over the "
+           f"{c.window_months} months ending with the period month. Each event is paid at the "
+           "price of its band (lower bounds inclusive; below the first band the price is 0):", 92)
+    if c.tariff is not None:
+        prices = ", ".join(f"{groups.get(g, g)} {format_money(round_pence(p))}"
+                           for g, p in c.tariff.prices.items())
+        out.append(wrap.fill(f"  - {c.tariff.label}: {prices}; nothing if the client presented "
+                             f"anywhere in the {c.tariff.churn_months} months before."))
+    for o in c.outcomes:
+        how = {"discharge": "a discharge where", "first-review": "the episode's first review where"}
+        event = (f"{how[o.event]} {o.when.text}" if o.when is not None
+                 else f"{o.months} months after {o.after}, with no new presentation anywhere")
+        out.append(wrap.fill(f"  - {o.label}: {event}."))
+        if o.reported_only:
+            out.append("      reported, not paid")
+        for g, bands in o.bands.items():
+            shown = "; ".join(f"{b.label} {format_money(round_pence(b.price))}" for b in bands)
+            out.append(wrap.fill(f"      {groups.get(g, g)}: {shown}"))
+    if c.cap:
+        out.append(f"  Capped per provider per financial year by the register's '{c.cap}'.")
+    return out
 
 
 def describe_model(m: Model) -> str:
@@ -26,9 +54,12 @@ def describe_model(m: Model) -> str:
     if m.description:
         out.append("")
         out += textwrap.wrap(m.description, 92)
-    out += ["", "What it pays, for each " + m.register.entity + " each month "
-            "(each part rounded half-up to the penny):"]
-    for c in m.payments:
+    if m.cohort is not None:
+        out += _cohort(m, wrap)
+    else:
+        out += ["", "What it pays, for each " + m.register.entity + " each month "
+                "(each part rounded half-up to the penny):"]
+    for c in (m.payments if m.cohort is None else ()):
         out.append(wrap.fill(f"  - {c.label}: {c.description or ''} [= {c.amount.text}]"))
     if m.comparison:
         out.append(wrap.fill(f"  Shown beside: {m.comparison.label}: "
@@ -37,7 +68,7 @@ def describe_model(m: Model) -> str:
         out += ["", "Figures (parameters):"]
         for p in m.parameters.values():
             out.append(wrap.fill(f"  - {p.name} = {_num(p.value)}: {p.label}"))
-    out += ["", "How each figure is worked out:"]
+    out += ["", "How each figure is worked out:"] if m.measures else []
     for ms in m.measures:
         if ms.kind == "expr":
             how = ms.expr.text if ms.expr else ""

@@ -1,0 +1,350 @@
+"""The cohort model: the brief's Wigan worked example (§4) through the CLI, exact bands,
+client-level validation, anti-churn, follow-ups, the annual cap, and traceable evidence."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+import openpyxl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from pbr_cli.cli import app
+from pbr_cli.cohort import PAID, Evidence, Source, add_months, apply_cap, band_for
+from pbr_cli.model.records import Band
+from tests.conftest import COHORT_MODEL_PATH, CohortReturns, wigan_worked_example
+
+runner = CliRunner()
+
+
+def calculate(ws, period: str, out, *extra):
+    return runner.invoke(app, ["calculate", "--model", str(COHORT_MODEL_PATH), "--period", period,
+                               "--returns", str(ws.returns), "--register", str(ws.register_path),
+                               "-o", str(out), "--json", *extra])
+
+
+def provider(data, code):
+    p = next(p for p in data["providers"] if p["provider"] == code)
+    return p, {(ln["component"], ln["groups"]["complexity"]): ln for ln in p["lines"]}
+
+
+def test_wigan_worked_example_june_2013_provider_p1(cohort_workspace, tmp_path):
+    wigan_worked_example().write(cohort_workspace, "2012-04", "2013-06")
+    result = calculate(cohort_workspace, "2013-06", tmp_path / "june.xlsx")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    p1, lines = provider(data, "P1")
+
+    medium = lines[("completion", "M")]  # 12 of 40 = 30% -> band >=25% -> GBP 450 x 2
+    assert (medium["figures"]["numerator"], medium["figures"]["denominator"]) == (12, 40)
+    assert medium["figures"]["proportion"] == "0.3000000000"
+    assert medium["figures"]["band"] == "\u226525%"
+    assert medium["figures"]["price"] == "450.00" and medium["figures"]["events_paid"] == 2
+    assert medium["amount"] == "900.00"
+
+    high = lines[("completion", "H")]  # 6 of 20 is exactly 30%: the >=30% band, inclusive
+    assert (high["figures"]["numerator"], high["figures"]["denominator"]) == (6, 20)
+    assert high["figures"]["band"] == "\u226530%" and high["figures"]["price"] == "800.00"
+    assert high["amount"] == "800.00"
+
+    tariff = lines[("presentation", "M")]  # 3 new Medium presentations, one re-presenting
+    assert tariff["figures"]["events"] == 3 and tariff["figures"]["events_paid"] == 2
+    assert tariff["amount"] == "600.00"
+    assert p1["payment"] == "2300.00"
+
+    refused = [e for e in data["evidence"] if e["status"] == "refused"]
+    assert len(refused) == 1
+    assert refused[0]["client"] == "M-X" and refused[0]["amount"] == "0.00"
+    assert refused[0]["reason"] == "presented within 12 months (2012-11-03 at P2)"
+    assert refused[0]["source"]["cell"] == "Presentations!B4"
+
+    # The workbook says the same, cell by cell.
+    wb = openpyxl.load_workbook(tmp_path / "june.xlsx")
+    assert wb.sheetnames == ["Summary", "Lines", "Evidence", "Warnings", "About"]
+    ev = wb["Evidence"]
+    header = [c.value for c in ev[5]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in ev.iter_rows(min_row=6)]
+    mx = next(r for r in rows if r["Client ID"] == "M-X")
+    assert mx["Status"] == "Refused" and mx["Amount"] == 0 and mx["Price"] == 300
+    assert mx["Reason"].startswith("presented within 12 months (2012-11-03")
+    assert mx["Complexity"] == "Medium"
+    h05 = next(r for r in rows if r["Client ID"] == "H05")
+    assert (h05["Band"], h05["Amount"], h05["Achieved"], h05["Cohort"]) == ("\u226530%", 800, 6, 20)
+    assert h05["Window"] == "2012-07-01 to 2013-06-30"
+    summary = wb["Summary"]
+    p1_row = next(r for r in summary.iter_rows(min_row=6, values_only=True) if r[0] == "P1")
+    assert p1_row[4:7] == (600, 1700, 0)  # presentations, completions, abstinence
+    again = tmp_path / "again.xlsx"
+    calculate(cohort_workspace, "2013-06", again)
+    assert again.read_bytes() == (tmp_path / "june.xlsx").read_bytes()
+
+
+def test_band_bounds_are_exact_fractions(cohort_model):
+    completion = cohort_model.cohort.outcome("completion")
+    high = completion.bands["H"]
+    assert high[1].lower == Fraction(3, 10)  # "0.30" in the YAML is exactly 3/10
+    assert band_for(high, Fraction(6, 20)) is high[1]
+    assert band_for(high, Fraction(6, 20) - Fraction(1, 10**12)) is high[0]
+    # A bound of 29%: floating point makes 29 of 100 a hair under it, exact fractions do not.
+    bands = (Band(Fraction(29, 100), Fraction(500)),)
+    assert 29 / 100 * 100 < 29  # what a float implementation would compare
+    assert band_for(bands, Fraction(29, 100)) is bands[0]
+    # Shares summed across months: 0.1 + 0.2 is not 0.3 in floats.
+    assert 0.1 + 0.2 != 0.3
+    assert band_for((Band(Fraction(3, 10), Fraction(1)),), Fraction(1, 10) + Fraction(2, 10))
+    assert band_for(high, Fraction(1, 20)) is None  # below the first band: price 0
+
+
+@given(st.integers(1, 500), st.integers(1, 500), st.integers(2, 1000))
+def test_a_proportion_equal_to_a_bound_takes_that_band(n, d, k):
+    n = min(n, d)
+    bound = Fraction(n, d)
+    bands = (Band(Fraction(0), Fraction(1)), Band(bound, Fraction(2)))
+    if bound > 0:
+        assert band_for(bands, Fraction(n * k, d * k)).price == 2
+        assert band_for(bands, Fraction(n * k - 1, d * k)).price == 1
+
+
+def test_six_calendar_months():
+    assert add_months(date(2012, 8, 31), 6) == date(2013, 2, 28)
+    assert add_months(date(2015, 8, 31), 6) == date(2016, 2, 29)
+    assert add_months(date(2013, 6, 3), -12) == date(2012, 6, 3)
+
+
+def _event(amount: str, day: int, client: str) -> Evidence:
+    return Evidence("P1", client, "completion", "Completions", date(2013, 6, day), "M", PAID,
+                    Decimal(amount), Decimal(amount), "", Source("f.xlsx", "Discharges", day))
+
+
+@given(st.lists(st.sampled_from(["150.00", "300.00", "450.00", "800.00", "0.00"]), max_size=30),
+       st.integers(0, 5000), st.integers(0, 6000))
+def test_cap_is_never_exceeded_and_reconciles(prices, cap, before):
+    events = [_event(p, 1 + i % 28, f"C{i:03d}") for i, p in enumerate(prices)]
+    capped = apply_cap(events, Decimal(cap), Decimal(before), "2013/14")
+    paid = sum((e.amount for e in capped), Decimal(0))
+    assert paid <= max(Decimal(cap) - Decimal(before), Decimal(0))
+    assert paid + sum((e.cap_reduction for e in capped), Decimal(0)) == sum(
+        (e.amount for e in events), Decimal(0))
+    assert all(0 <= e.amount <= e.price for e in capped)
+    assert len(capped) == len(events)
+
+
+def test_cap_reduces_lines_and_says_so(cohort_workspace, tmp_path):
+    data = CohortReturns()
+    for i in range(6):
+        data.present("P1", f"A{i}", date(2013, 4, 2 + i), "H")  # 6 x 450 in April
+        data.present("P1", f"B{i}", date(2013, 5, 2 + i), "H")  # 6 x 450 in May
+    for row in cohort_workspace.register_path.read_text().splitlines()[1:]:
+        assert row.endswith(",")  # no caps in the fixture register: add one
+    text = cohort_workspace.register_path.read_text().replace(
+        "P1,First Recovery Service,Community recovery,2012-04-01,,", "P1,First Recovery Service,"
+        "Community recovery,2012-04-01,,4000")
+    cohort_workspace.register_path.write_text(text)
+    data.write(cohort_workspace, "2012-04", "2013-05")
+    data_out = json.loads(calculate(cohort_workspace, "2013-05", tmp_path / "may.xlsx").stdout)
+    _, lines = provider(data_out, "P1")
+    line = lines[("presentation", "H")]
+    assert line["amount"] == "1300.00"  # April paid 2,700; 1,300 of the 4,000 cap is left
+    assert line["figures"]["cap_reduction"] == "1400.00"
+    reasons = [e["reason"] for e in data_out["evidence"] if e["provider"] == "P1"]
+    assert sum("reduced by the annual cap" in r for r in reasons) == 1
+    assert sum("annual cap of £4,000.00 for 2013/14 reached" in r for r in reasons) == 3
+    assert any(p["code"] == "cap-reached" for p in data_out["problems"])
+
+
+def test_follow_up_abstinence_and_churn_rules(cohort_workspace, tmp_path):
+    data = CohortReturns()
+    # K1 completes on 31 August 2012; the follow-up ends 28 February 2013, no re-presentation.
+    data.present("P1", "K1", date(2012, 5, 2), "L")
+    data.discharge("P1", "K1", date(2012, 5, 2), date(2012, 8, 31), "TCDF", "L")
+    # K2 completes on 30 August and presents again at P2 in December: no follow-up payment.
+    data.present("P1", "K2", date(2012, 5, 3), "M")
+    data.discharge("P1", "K2", date(2012, 5, 3), date(2012, 8, 30), "TCOU", "M")
+    data.present("P2", "K2", date(2012, 12, 5), "M")
+    # K3: abstinent in January (first) and again in February (already paid).
+    data.present("P1", "K3", date(2012, 10, 1), "M")
+    data.review("P1", "K3", date(2012, 11, 5), "M", opiate=4)
+    data.review("P1", "K3", date(2013, 1, 7), "M")
+    data.review("P1", "K3", date(2013, 2, 7), "M")
+    data.write(cohort_workspace, "2012-04", "2013-02")
+    out = json.loads(calculate(cohort_workspace, "2013-02", tmp_path / "feb.xlsx").stdout)
+    events = {(e["client"], e["event"]): e for e in out["evidence"]}
+    k1 = events[("K1", "non_representation")]
+    assert k1["status"] == "paid" and k1["date"] == "2013-02-28"
+    assert (k1["amount"], k1["band"]) == ("250.00", "\u226585%")  # 1 of 1 Low follow-ups
+    assert k1["source"]["cell"] == "Discharges!C2"
+    k2 = events[("K2", "non_representation")]
+    assert k2["status"] == "refused"
+    assert k2["reason"] == "presented again within 6 months (2012-12-05 at P2)"
+    _, lines = provider(out, "P1")
+    follow = lines[("non_representation", "M")]["figures"]
+    assert (follow["numerator"], follow["denominator"], follow["events_paid"]) == (0, 1, 0)
+    k3 = events[("K3", "abstinence")]
+    assert k3["status"] == "refused" and "already paid for this episode (first on 2013-01-07)" in k3["reason"]
+    abst = lines[("abstinence", "M")]["figures"]
+    assert (abst["numerator"], abst["denominator"]) == (1, 1)
+    # January paid the first abstinent review.
+    jan = json.loads(calculate(cohort_workspace, "2013-01", tmp_path / "jan.xlsx").stdout)
+    assert [(e["client"], e["status"]) for e in jan["evidence"] if e["event"] == "abstinence"] == [
+        ("K3", "paid")]
+
+
+def test_missing_history_month_is_named_and_assumed(cohort_workspace, tmp_path):
+    data = CohortReturns()
+    data.present("P1", "Z1", date(2013, 3, 4), "M")
+    data.discharge("P1", "Z1", date(2013, 3, 4), date(2013, 6, 20), "TCDF", "M")
+    data.write(cohort_workspace, "2012-04", "2013-06")
+    (cohort_workspace.returns / "2013-03" / "P1-2013-03.xlsx").unlink()
+    out = json.loads(calculate(cohort_workspace, "2013-06", tmp_path / "june.xlsx").stdout)
+    messages = {p["code"]: p["message"] for p in out["problems"]}
+    assert "no return for 2013-03; assumed no presentations" in messages["no-return"]
+    assert "episode is taken from this discharge" in messages["episode-assumed"]
+    _, lines = provider(out, "P1")
+    assert lines[("completion", "M")]["figures"]["numerator"] == 1
+
+
+def test_episode_error_in_the_month_withholds_the_provider(cohort_workspace, tmp_path):
+    data = CohortReturns()
+    data.discharge("P1", "Q1", date(2013, 6, 1), date(2013, 6, 12), "TCDF", "M")
+    data.present("P2", "Q2", date(2013, 6, 3), "L")
+    data.write(cohort_workspace, "2012-04", "2013-06")
+    result = calculate(cohort_workspace, "2013-06", tmp_path / "june.xlsx")
+    assert result.exit_code == 1
+    out = json.loads(result.stdout)
+    p1, _ = provider(out, "P1")
+    assert p1["status"] == "withheld" and p1["payment"] == "0.00"
+    assert provider(out, "P2")[0]["payment"] == "150.00"
+    problem = next(p for p in out["problems"] if p["code"] == "discharge-without-episode")
+    assert problem["cell"] == "Discharges!B2" and problem["file"].endswith("P1-2013-06.xlsx")
+
+
+# -- client-level validation: one planted problem per case, with its cell ---------------------
+
+def _history() -> CohortReturns:
+    data = CohortReturns()
+    data.present("P1", "V1", date(2012, 4, 3), "M")
+    data.review("P1", "V1", date(2012, 5, 9), "M", opiate=2)
+    return data
+
+
+CASES = [
+    ("discharge before presentation", lambda d: d.discharge(
+        "P1", "V2", date(2012, 6, 20), date(2012, 6, 2), "DO", "L"), "below-minimum", "Discharges!C2"),
+    ("discharge without an episode", lambda d: d.discharge(
+        "P1", "V3", date(2012, 5, 2), date(2012, 6, 2), "DO", "L"), "discharge-without-episode",
+     "Discharges!B2"),
+    ("overlapping episodes", lambda d: d.present("P1", "V1", date(2012, 6, 5), "M"),
+     "overlapping-episodes", "Presentations!B2"),
+    ("review outside an episode", lambda d: d.review("P1", "V4", date(2012, 6, 7), "L"),
+     "review-outside-episode", "Reviews!B2"),
+    ("unknown discharge reason", lambda d: d.discharge(
+        "P1", "V1", date(2012, 4, 3), date(2012, 6, 2), "LEFT", "M"), "unknown-code", "Discharges!D2"),
+    ("unknown complexity", lambda d: d.present("P1", "V5", date(2012, 6, 5), "Extreme"),
+     "unknown-code", "Presentations!C2"),
+    ("complexity changed in the episode", lambda d: d.review("P1", "V1", date(2012, 6, 7), "H"),
+     "group-changed", "Reviews!C2"),
+    ("opiate days above 28", lambda d: d.review("P1", "V1", date(2012, 6, 7), "M", opiate=29),
+     "above-maximum", "Reviews!D2"),
+    ("crack days below 0", lambda d: d.review("P1", "V1", date(2012, 6, 7), "M", crack=-1),
+     "below-minimum", "Reviews!E2"),
+    ("second discharge of one episode", lambda d: (
+        d.discharge("P1", "V1", date(2012, 4, 3), date(2012, 5, 20), "DO", "M"),
+        d.discharge("P1", "V1", date(2012, 4, 3), date(2012, 6, 2), "DO", "M")),
+     "episode-already-discharged", "Discharges!B2"),
+]
+
+
+@pytest.mark.parametrize(("what", "plant", "code", "cell"), CASES, ids=[c[0] for c in CASES])
+def test_client_level_validation(cohort_workspace, what, plant, code, cell):
+    data = _history()
+    plant(data)
+    data.write(cohort_workspace, "2012-04", "2012-06", providers=("P1",))
+    result = runner.invoke(app, ["validate", str(cohort_workspace.returns), "--model",
+                                 str(COHORT_MODEL_PATH), "--register",
+                                 str(cohort_workspace.register_path), "--json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    june = next(f for f in report["files"] if f["month"] == "2012-06")
+    found = [(p["code"], p["cell"]) for p in june["problems"] if p["severity"] == "error"]
+    assert found == [(code, cell)], what
+    others = [f for f in report["files"] if f["month"] != "2012-06"]
+    assert all(f["status"] == "clean" for f in others), what
+
+
+def test_clean_history_validates_clean(cohort_workspace):
+    _history().write(cohort_workspace, "2012-04", "2012-06", providers=("P1",))
+    result = runner.invoke(app, ["validate", str(cohort_workspace.returns), "--model",
+                                 str(COHORT_MODEL_PATH), "--register",
+                                 str(cohort_workspace.register_path)])
+    assert result.exit_code == 0, result.output
+
+
+def test_every_evidence_row_traces_back_to_a_return_row(tmp_path):
+    """The shipped samples, through the installed script: each event's source row holds the
+    client and the date the event was paid for."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import ROOT
+
+    out = tmp_path / "june.xlsx"
+    proc = subprocess.run([sys.executable, "-m", "pbr_cli", "calculate", "--model", "wigan-cohort",
+                           "--period", "2013-06", "-o", str(out), "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    statuses = {(e["event"], e["status"]) for e in data["evidence"]}
+    reasons = " | ".join(e["reason"] for e in data["evidence"])
+    for expected in ("presented within 12 months", "already paid for this episode",
+                     "presented again within 6 months", "reduced by the annual cap"):
+        assert expected in reasons
+    assert ("presentation", "paid") in statuses and ("completion", "paid") in statuses
+    books: dict[str, openpyxl.Workbook] = {}
+    for e in data["evidence"]:
+        path = ROOT / e["source"]["file"] if not Path(e["source"]["file"]).is_absolute() \
+            else Path(e["source"]["file"])
+        wb = books.setdefault(str(path), openpyxl.load_workbook(path, read_only=True))
+        sheet, ref = e["source"]["cell"].split("!")
+        row = int("".join(ch for ch in ref if ch.isdigit()))
+        values = [c.value for c in next(wb[sheet].iter_rows(min_row=row, max_row=row))]
+        assert values[0] == e["client"], e
+        recorded = wb[sheet][ref].value.date()
+        if e["event"] == "non_representation":
+            assert add_months(recorded, 6).isoformat() == e["date"], e
+        else:
+            assert recorded.isoformat() == e["date"], e
+    assert len(data["evidence"]) > 100
+
+
+BAD_MODELS = [
+    ("bands out of order", "          - {from: 0.30, price: 200}\n          - {from: 0.45, price: 300}",
+     "          - {from: 0.45, price: 300}\n          - {from: 0.30, price: 200}",
+     "lowest first"),
+    ("unknown group in bands", "        L:\n          - {from: 0.30", "        X:\n          - {from: 0.30",
+     "'X' is not a group code"),
+    ("follow-up after nothing", "after: completion", "after: completed",
+     "a follow-up needs `after:`"),
+    ("when names no column", 'when: offended == "N"', 'when: offence == "N"',
+     "'offence', which is not defined; did you mean 'offended'?"),
+]
+
+
+@pytest.mark.parametrize(("what", "old", "new", "message"), BAD_MODELS, ids=[b[0] for b in BAD_MODELS])
+def test_cohort_model_mistakes_are_named_with_their_line(tmp_path, what, old, new, message):
+    from pbr_cli.errors import PbrError
+    from pbr_cli.model import load_model
+
+    text = COHORT_MODEL_PATH.read_text()
+    assert old in text
+    path = tmp_path / "wigan-cohort.yaml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(PbrError) as caught:
+        load_model(path)
+    assert message in str(caught.value)
+    assert f"{path}:" in str(caught.value)
