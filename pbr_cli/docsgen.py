@@ -58,10 +58,12 @@ def model_keys() -> str:
         out.append("")
     out += ["## Formulas", "",
             "Numbers (exact: `0.95` is exactly 95/100), \"text\", names, `+ - * /`, comparisons "
-            "`== != < <= > >=`, `and`, `or`, `not`, parentheses, and these functions:", ""]
+            "`== != < <= > >=`, `x in (\"A\", \"B\")` and `not in`, `and`, `or`, `not`, "
+            "parentheses, and these functions:", ""]
     out += [f"- `{name}`: {doc}" for name, doc in FUNCTIONS.items()]
     out += ["", "Names a formula may use: parameters, register columns, earlier measures, and "
-            "these period facts:", ""]
+            "these period facts (a cohort outcome's `when` uses its sheet's columns and the "
+            "parameters):", ""]
     out += [f"- `{name}`: {doc}" for name, doc in PERIOD_FACTS.items()]
     return "\n".join(out) + "\n"
 
