@@ -65,7 +65,9 @@ def _table(ws, fmt: Formats, headers: list[str], rows: list[list], formats: list
         for j, value in enumerate(row):
             write_cell(ws, TABLE_ROW + 1 + i, j, value, formats[j])
     ws.freeze_panes(TABLE_ROW + 1, 0)
-    ws.set_row(TABLE_ROW, 30)
+    # Room for three lines of heading where a long one wraps in its column.
+    ws.set_row(TABLE_ROW, 45 if any(len(h) > 2 * w for h, w in zip(headers, widths, strict=False))
+               else 30)
     return last + 1
 
 
