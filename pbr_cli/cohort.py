@@ -170,7 +170,7 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     def all_covered(provider: str, until: date) -> bool:
         months = covered.get(provider, set())
         first = Month.of(model.start)
-        return all(m in months for m in _months(first, Month.of(until)))
+        return all(m in months for m in Window(first, Month.of(until)).months())
 
     by_pc: dict[tuple[str, str], list[Episode]] = defaultdict(list)
     for record in sorted(pres, key=_order):
@@ -241,14 +241,6 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     for record in sorted(pres, key=_order):
         presentations[record.client].append(record)
     return History(all_episodes, dict(presentations), problems)
-
-
-def _months(first: Month, last: Month) -> list[Month]:
-    out, m = [], first
-    while m <= last:
-        out.append(m)
-        m = m.plus(1)
-    return out
 
 
 # -- one month's events --------------------------------------------------------------------
@@ -425,9 +417,10 @@ class CohortMonth:
                 if follow is None or not (first <= follow[1] <= last):
                     continue
                 start, end, again = follow
-                assert e.discharge is not None or e.reviews
-                source = (e.discharge or e.reviews[0])
-                record = Record(e.provider, e.client, end, {}, source.source)
+                # the follow-up is evidenced by the row of the event it follows
+                started = self.event_record(self.cohort.outcome(outcome.after or ""), e)  # type: ignore[arg-type]
+                assert started is not None
+                record = Record(e.provider, e.client, end, {}, started.source)
                 if again is None:
                     out.append((e, record, PAID, f"no presentation from {start.isoformat()} to "
                                 f"{end.isoformat()}"))
@@ -495,7 +488,7 @@ def fy_label(month: Month) -> str:
 def fy_months(model: Model, month: Month) -> list[Month]:
     """The months of `month`'s financial year before it, from the scheme start."""
     first = Month.of(max(financial_year_start(month.first_day), model.start))
-    return [m for m in _months(first, month) if m != month]
+    return [m for m in Window(first, month).months() if m != month]
 
 
 def _pct(value: Fraction | None) -> str:

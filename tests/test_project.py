@@ -6,6 +6,8 @@ import hashlib
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -14,28 +16,18 @@ def _digests(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_samples_regenerate_byte_for_byte(tmp_path):
-    script = ROOT / "sample_returns" / "make_birmingham_samples.py"
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
-                          text=True, timeout=240)
+@pytest.mark.parametrize(("script", "folders", "register"), [
+    ("make_birmingham_samples.py", ("birmingham-90-10", "faulty"), "birmingham-90-10.register.csv"),
+    ("make_wigan_samples.py", ("wigan-cohort", "faulty-wigan"), "wigan-cohort.register.csv"),
+])
+def test_samples_regenerate_byte_for_byte(tmp_path, script, folders, register):
+    proc = subprocess.run([sys.executable, str(ROOT / "sample_returns" / script), str(tmp_path)],
+                          capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
-    for name in ("birmingham-90-10", "faulty"):
+    for name in folders:
         shipped = _digests(ROOT / "sample_returns" / name)
         assert shipped and _digests(tmp_path / name) == shipped
-    assert (tmp_path / "birmingham-90-10.register.csv").read_bytes() == (
-        ROOT / "models" / "birmingham-90-10.register.csv").read_bytes()
-
-
-def test_cohort_samples_regenerate_byte_for_byte(tmp_path):
-    script = ROOT / "sample_returns" / "make_wigan_samples.py"
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
-                          text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr
-    for name in ("wigan-cohort", "faulty-wigan"):
-        shipped = _digests(ROOT / "sample_returns" / name)
-        assert shipped and _digests(tmp_path / name) == shipped
-    assert (tmp_path / "wigan-cohort.register.csv").read_bytes() == (
-        ROOT / "models" / "wigan-cohort.register.csv").read_bytes()
+    assert (tmp_path / register).read_bytes() == (ROOT / "models" / register).read_bytes()
 
 
 def test_no_scheme_name_or_code_in_python():
