@@ -191,7 +191,8 @@ def _choose_returns(model: Model, register: Register, month: Month, months: list
         if when != month and (best.errors or len(found) > 1):
             problems.append(Problem(best.path, WARNING, "history-return-excluded",
                                     f"provider {provider}: the {when} return has errors; its rows "
-                                    f"are left out of rolling windows"))
+                                    "are left out of " + ("the episodes" if model.cohort is not None
+                                                          else "rolling windows")))
             continue
         chosen[key] = best
     for provider in register.providers():
