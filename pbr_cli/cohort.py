@@ -23,7 +23,7 @@ from typing import Any
 
 from pbr_cli.expr import ExprError
 from pbr_cli.model.records import Band, Cohort, Model, Outcome
-from pbr_cli.money import format_money, fraction_to_decimal, round_pence
+from pbr_cli.money import format_money, format_percent, round_pence
 from pbr_cli.periods import Month, Window, financial_year_start
 from pbr_cli.problems import ERROR, WARNING, Problem
 from pbr_cli.returns.checks import CheckedReturn
@@ -370,8 +370,8 @@ class CohortMonth:
                     band_text, price_note = "reported only", "reported, not paid"
                 elif band is None:
                     lowest = outcome.bands.get(group, ())
-                    band_text = f"below {_pct(lowest[0].lower)}" if lowest else "no bands"
-                    price_note = f"proportion {_pct(fig.proportion)} is {band_text}"
+                    band_text = f"below {format_percent(lowest[0].lower)}" if lowest else "no bands"
+                    price_note = f"proportion {format_percent(fig.proportion)} is {band_text}"
                 else:
                     band_text, price_note = band.label, ""
                 found = self._outcome_events(outcome, members, month)
@@ -386,7 +386,7 @@ class CohortMonth:
                     continue
                 for e, record, status, why in found:
                     reason = why or price_note or (f"{outcome.label.lower()}: band {band_text} "
-                                                   f"at {_pct(fig.proportion)}")
+                                                   f"at {format_percent(fig.proportion)}")
                     events.append(self._event(
                         e, outcome.name, outcome.label, record.day, status, price, reason,
                         record.source, fig, band_text))
@@ -489,10 +489,3 @@ def fy_months(model: Model, month: Month) -> list[Month]:
     """The months of `month`'s financial year before it, from the scheme start."""
     first = Month.of(max(financial_year_start(month.first_day), model.start))
     return [m for m in Window(first, month).months() if m != month]
-
-
-def _pct(value: Fraction | None) -> str:
-    if value is None:
-        return "n/a"
-    shown = value * 100
-    return f"{shown.numerator}%" if shown.denominator == 1 else f"{fraction_to_decimal(shown, 1)}%"

@@ -51,3 +51,11 @@ def fraction_to_decimal(value: Fraction, places: int = 6) -> Decimal:
         whole += 1
     sign = -1 if value < 0 else 1
     return Decimal(sign * whole).scaleb(-places)
+
+
+def format_percent(value: Fraction | None) -> str:
+    """An exact proportion as a percentage: 3/10 -> "30%", 1/9 -> "11.1%" (no floats)."""
+    if value is None:
+        return "n/a"
+    shown = Fraction(value) * 100
+    return f"{shown.numerator}%" if shown.denominator == 1 else f"{fraction_to_decimal(shown, 1)}%"

@@ -11,7 +11,7 @@ import pytest
 
 from pbr_cli.model import load_model
 from pbr_cli.outputs.template import write_template
-from pbr_cli.periods import Month
+from pbr_cli.periods import Month, Window
 from pbr_cli.register import load_register
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +44,19 @@ def model():
 @pytest.fixture(scope="session")
 def cohort_model():
     return load_model(COHORT_MODEL_PATH)
+
+
+def broken_model(tmp_path: Path, model_path: Path, old: str, new: str) -> tuple[Path, str]:
+    """Copy a shipped model with `old` replaced by `new`; return (path, the load error)."""
+    from pbr_cli.errors import PbrError
+
+    text = model_path.read_text()
+    assert old in text
+    path = tmp_path / model_path.name
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(PbrError) as err:
+        load_model(path)
+    return path, err.value.message
 
 
 def write_register(path: Path, rows: list[list[str]], header: list[str] | None = None) -> Path:
@@ -108,11 +121,7 @@ def cohort_workspace(tmp_path, cohort_model):
 
 
 def months_between(first: str, last: str) -> list[Month]:
-    out, m = [], Month.parse(first)
-    while m <= Month.parse(last):
-        out.append(m)
-        m = m.plus(1)
-    return out
+    return Window(Month.parse(first), Month.parse(last)).months()
 
 
 class CohortReturns:

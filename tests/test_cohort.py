@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from pbr_cli.cli import app
 from pbr_cli.cohort import PAID, Evidence, Source, add_months, apply_cap, band_for
 from pbr_cli.model.records import Band
-from tests.conftest import COHORT_MODEL_PATH, CohortReturns, wigan_worked_example
+from tests.conftest import COHORT_MODEL_PATH, CohortReturns, broken_model, wigan_worked_example
 
 runner = CliRunner()
 
@@ -337,14 +337,6 @@ BAD_MODELS = [
 
 @pytest.mark.parametrize(("what", "old", "new", "message"), BAD_MODELS, ids=[b[0] for b in BAD_MODELS])
 def test_cohort_model_mistakes_are_named_with_their_line(tmp_path, what, old, new, message):
-    from pbr_cli.errors import PbrError
-    from pbr_cli.model import load_model
-
-    text = COHORT_MODEL_PATH.read_text()
-    assert old in text
-    path = tmp_path / "wigan-cohort.yaml"
-    path.write_text(text.replace(old, new, 1))
-    with pytest.raises(PbrError) as caught:
-        load_model(path)
-    assert message in str(caught.value)
-    assert f"{path}:" in str(caught.value)
+    path, error = broken_model(tmp_path, COHORT_MODEL_PATH, old, new)
+    assert message in error
+    assert f"{path}:" in error

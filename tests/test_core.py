@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from pbr_cli.errors import PbrError
 from pbr_cli.expr import ExprError, parse
-from pbr_cli.model import find_model, load_model
+from pbr_cli.model import find_model
 from pbr_cli.money import round_pence
 from pbr_cli.periods import Month, Window, days_active, parse_period
-from tests.conftest import MODEL_PATH
+from tests.conftest import MODEL_PATH, broken_model
 
 # -- money ------------------------------------------------------------------------------
 
@@ -103,13 +103,7 @@ def test_shipped_model_loads(model):
 
 
 def _broken(tmp_path, old: str, new: str):
-    text = MODEL_PATH.read_text()
-    assert old in text
-    path = tmp_path / "birmingham-90-10.yaml"
-    path.write_text(text.replace(old, new, 1))
-    with pytest.raises(PbrError) as err:
-        load_model(path)
-    return err.value.message
+    return broken_model(tmp_path, MODEL_PATH, old, new)[1]
 
 
 def test_unknown_key_is_named_with_line_and_suggestion(tmp_path):

@@ -8,6 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from pbr_cli.expr import Expr
+from pbr_cli.money import format_percent
 
 # Names every formula may use, whatever the model: facts of the period month being worked out.
 PERIOD_FACTS = {
@@ -136,12 +137,7 @@ class Band:
 
     @property
     def label(self) -> str:
-        return f"\u2265{_percent(self.lower)}"
-
-
-def _percent(value: Fraction) -> str:
-    shown = value * 100
-    return f"{shown.numerator}%" if shown.denominator == 1 else f"{shown.numerator / shown.denominator:.2f}%"
+        return f"\u2265{format_percent(self.lower)}"
 
 
 @dataclass(frozen=True)
