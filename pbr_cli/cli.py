@@ -144,7 +144,7 @@ def calculate(
 
         schedule_summary(console(), result.schedule, str(result.path))
     raise typer.Exit(EXIT_PROBLEMS if result.schedule.withheld or any(
-        p.severity == "error" for p in result.schedule.problems) else EXIT_OK)
+        p.is_error for p in result.schedule.problems) else EXIT_OK)
 
 
 def _progress_factory():

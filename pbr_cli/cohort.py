@@ -127,7 +127,7 @@ def _records(cohort: Cohort, r: CheckedReturn, sheet: str, date_col: str) -> lis
     frame = r.tables.get(sheet)
     if frame is None or frame.empty or r.provider is None:
         return []
-    bad = {p.row for p in r.problems if p.sheet == sheet and p.severity == ERROR}
+    bad = {p.row for p in r.problems if p.sheet == sheet and p.is_error}
     letter = r.column_of(sheet, date_col)
     out = []
     for values in frame.to_dict("records"):

@@ -14,7 +14,7 @@ from pathlib import Path
 from pbr_cli.errors import PbrError
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
-from pbr_cli.problems import ERROR, Problem
+from pbr_cli.problems import FATAL, Problem
 from pbr_cli.register import Register
 from pbr_cli.returns.checks import CheckedReturn, check_return
 from pbr_cli.returns.layout import COVER_SHEET
@@ -31,7 +31,7 @@ class Unreadable:
     message: str
 
     def problem(self) -> Problem:
-        return Problem(file=self.path, severity=ERROR, code=self.code, message=self.message)
+        return Problem(file=self.path, severity=FATAL, code=self.code, message=self.message)
 
 
 @dataclass

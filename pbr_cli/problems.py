@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+FATAL = "fatal"  # the file cannot be used at all (exit code 2)
 ERROR = "error"
 WARNING = "warning"
 
@@ -22,6 +23,11 @@ class Problem:
     sheet: str | None = None
     row: int | None = None
     column: str | None = None  # the column letter, e.g. "D"
+
+    @property
+    def is_error(self) -> bool:
+        """An error or worse: the return cannot be paid on as it is."""
+        return self.severity in (ERROR, FATAL)
 
     @property
     def cell(self) -> str | None:
@@ -59,11 +65,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "corrupt-workbook": ("fatal", "The workbook is damaged or truncated and cannot be read."),
     "workbook-too-large": ("fatal", "The workbook or a sheet is larger than pbr's documented limits."),
     "empty-file": ("fatal", "The file is empty."),
+    "unsafe-workbook": ("fatal", "The file looks hostile (a zip bomb, an XML bomb, thousands of parts) and is refused unread."),
+    "hidden-data": ("fatal", "Rows or columns of a return sheet are hidden but hold data; unhide them (or delete them) so that what is paid on can be seen."),
     # The return's cover and layout
     "missing-cover": ("error", "The return has no Cover sheet saying which model, provider and month it is for."),
     "cover-missing-field": ("error", "A field on the Cover sheet is blank."),
-    "wrong-model": ("error", "The return was made from another scheme's template."),
-    "wrong-template-version": ("error", "The return was made from an older or newer template version."),
+    "wrong-model": ("fatal", "The return was made from another scheme's template."),
+    "wrong-template-version": ("fatal", "The return was made from an older or newer template version."),
     "unknown-provider": ("error", "The provider code on the Cover sheet is not in the contract register."),
     "period-mismatch": ("error", "The month on the Cover sheet is not a valid month or disagrees with the folder it is in."),
     "period-outside-scheme": ("error", "The month is outside the scheme's start and end."),
@@ -71,6 +79,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "missing-column": ("error", "A column heading the template has is missing or changed."),
     "unexpected-column": ("warning", "A column heading the template does not have; its values are ignored."),
     "hidden-sheet": ("warning", "A sheet of the return is hidden; it is read, but should be visible."),
+    "hidden-extra-sheet": ("warning", "A hidden sheet that is not part of the template; it is not read."),
     "merged-cells": ("error", "Merged cells inside the data area; unmerge them and fill each cell."),
     # Values
     "required-missing": ("error", "A cell that must be filled is blank."),
@@ -108,6 +117,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "return-has-errors": ("error", "The provider's return for the month has errors; nothing is paid until it is corrected."),
     "history-return-excluded": ("warning", "An earlier month's return with errors is left out of a rolling window."),
     "duplicate-return": ("error", "Two returns for the same provider and month."),
+    "name-mismatch": ("error", "The file's name gives a provider or month that disagrees with its Cover sheet."),
+    "client-at-two-providers": ("warning", "A client presents to a provider while an episode at another provider is still open (two providers treating one client, or one id used for two people)."),
     "cap-reached": ("warning", "A provider's payments reached its annual cap; the lines beyond it are reduced."),
     "calculation-failed": ("error", "A formula could not be worked out for an entry (e.g. a division by zero)."),
 }

@@ -23,7 +23,7 @@ SCHEMA_VERSION = 1
 @dataclass
 class FileResult:
     path: str
-    status: str  # clean | warnings | errors | unreadable
+    status: str  # clean | warnings | errors | unusable
     model: str | None
     provider: str | None
     month: str | None
@@ -36,7 +36,7 @@ class ValidationReport:
 
     @property
     def exit_code(self) -> int:
-        if any(f.status == "unreadable" for f in self.files):
+        if any(f.status == "unusable" for f in self.files):
             return EXIT_UNUSABLE
         if any(f.status == "errors" for f in self.files):
             return EXIT_PROBLEMS
@@ -131,4 +131,4 @@ def check_episodes(model, returns) -> None:
 
 
 def _unreadable(bad: Unreadable) -> FileResult:
-    return FileResult(bad.path, "unreadable", None, None, None, [bad.problem()])
+    return FileResult(bad.path, "unusable", None, None, None, [bad.problem()])

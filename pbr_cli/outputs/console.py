@@ -10,7 +10,7 @@ from rich.table import Table
 
 from pbr_cli.engine import Schedule
 from pbr_cli.money import format_money
-from pbr_cli.problems import ERROR, Problem
+from pbr_cli.problems import Problem
 
 SHOW_PER_KIND = 8  # per file, code and column; the rest are counted (all are in --json)
 
@@ -43,7 +43,7 @@ def problem_table(con: Console, problems: list[Problem], title: str) -> None:
         if shown[kind] > SHOW_PER_KIND:
             hidden[kind] += 1
             continue
-        style = "red" if p.severity == ERROR else "yellow"
+        style = "red" if p.is_error else "yellow"
         table.add_row(f"[{style}]{p.severity}[/]", p.cell or "", p.code, p.message)
     for (_, code, column), n in hidden.items():
         table.add_row("", f"column {column}" if column else "", code,
@@ -85,7 +85,7 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
         total.append(format_money(s.total() - s.total("comparison")))
     table.add_row(*[f"[bold]{t}[/]" for t in total], end_section=True)
     con.print(table)
-    errors = sum(1 for p in s.problems if p.severity == ERROR)
+    errors = sum(1 for p in s.problems if p.is_error)
     warnings = len(s.problems) - errors
     con.print(f"{len(s.providers)} providers, {len(s.lines)} lines; {errors} error(s), "
               f"{warnings} warning(s).")
@@ -99,9 +99,9 @@ def validation_report(con: Console, report) -> None:
     table = Table(title="Returns checked", box=_box(con), title_justify="left")
     for name in ("File", "Provider", "Month", "Status", "Errors", "Warnings"):
         table.add_column(name, overflow="fold")
-    colours = {"clean": "green", "warnings": "yellow", "errors": "red", "unreadable": "red"}
+    colours = {"clean": "green", "warnings": "yellow", "errors": "red", "unusable": "bold red"}
     for f in report.files:
-        errors = sum(1 for p in f.problems if p.severity == ERROR)
+        errors = sum(1 for p in f.problems if p.is_error)
         table.add_row(f.path, f.provider or "", f.month or "",
                       f"[{colours[f.status]}]{f.status}[/]", str(errors),
                       str(len(f.problems) - errors))
@@ -111,6 +111,6 @@ def validation_report(con: Console, report) -> None:
     con.print(table)
     counts = Counter(f.status for f in report.files)
     words = {"clean": "clean", "warnings": "with warnings only", "errors": "with errors",
-             "unreadable": "unreadable"}
+             "unusable": "unusable (exit code 2)"}
     con.print(f"{len(report.files)} file(s): " + ", ".join(
         f"{counts[s]} {words[s]}" for s in words if counts[s]))

@@ -16,7 +16,7 @@ from pbr_cli.cells import convert, is_blank
 from pbr_cli.expr import ExprError
 from pbr_cli.model.records import Column, Model, Sheet
 from pbr_cli.periods import Month
-from pbr_cli.problems import ERROR, WARNING, Problem, column_letter, severity_of
+from pbr_cli.problems import FATAL, WARNING, Problem, column_letter, severity_of
 from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.layout import COVER_FIELDS, COVER_SHEET, REQUIRED_COVER, TEMPLATE_LAYOUT
 from pbr_cli.returns.reader import RawSheet, RawWorkbook
@@ -39,7 +39,7 @@ class CheckedReturn:
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == ERROR]
+        return [p for p in self.problems if p.is_error]
 
     @property
     def warnings(self) -> list[Problem]:
@@ -47,6 +47,8 @@ class CheckedReturn:
 
     @property
     def status(self) -> str:
+        if any(p.severity == FATAL for p in self.problems):
+            return "unusable"
         return "errors" if self.errors else ("warnings" if self.warnings else "clean")
 
 
@@ -69,7 +71,7 @@ class _Checker:
         sev = severity or severity_of(code)
         self.flagged.add((sheet, row, col))
         self.problems.append(Problem(
-            file=self.raw.path, severity=ERROR if sev == "fatal" else sev, code=code,
+            file=self.raw.path, severity=sev, code=code,
             message=message, sheet=sheet, row=row,
             column=column_letter(col) if col is not None else None))
 
@@ -165,6 +167,11 @@ class _Checker:
                 self.add("unexpected-column", f"the column '{header[j]}' is not in the template; "
                          "it is ignored", spec.name, 1, j)
         self.positions[spec.name] = positions
+        for name, j in positions.items():
+            if j + 1 in raw.hidden_columns and any(
+                    j < len(row) and not is_blank(row[j]) for row in raw.rows[1:]):
+                self.add("hidden-data", f"the column '{spec.column(name).header}' is hidden "
+                         "but holds data; unhide it", spec.name, None, j)
         self.merged(raw, spec, positions)
         records = self.rows(raw, spec, positions, provider, month)
         frame = pd.DataFrame(records, columns=[*names, "_row"], dtype=object)
@@ -193,6 +200,9 @@ class _Checker:
             specials = {c.name: raw.special.get((r, positions[c.name])) for c in columns}
             if all(is_blank(v) for v in cells.values()) and not any(specials.values()):
                 continue
+            if r + 1 in raw.hidden_rows:
+                self.add("hidden-data", f"row {r + 1} is hidden but holds data; unhide it, or "
+                         "delete the row if it should not be paid on", spec.name, r + 1)
             values: dict[str, Any] = {}
             for col in columns:
                 j = positions[col.name]
@@ -324,7 +334,7 @@ class _Checker:
             groups: dict[tuple, list[tuple[int, Any]]] = defaultdict(list)
             value_col = check.column
             # Rows with errors are already reported; counting them would only add noise.
-            bad_rows = {p.row for p in self.problems if p.sheet == check.sheet and p.severity == ERROR}
+            bad_rows = {p.row for p in self.problems if p.sheet == check.sheet and p.is_error}
             for rec in frame.to_dict("records"):
                 key = tuple(rec[c] for c in check.group_by)
                 if any(v is None for v in key) or rec["_row"] in bad_rows:
@@ -356,6 +366,10 @@ def check_return(raw: RawWorkbook, model: Model, register: Register,
         if model.sheet(name) is not None or name == COVER_SHEET:
             checker.add("hidden-sheet", f"the sheet '{name}' is hidden; it was read, but unhide "
                         "it so that what is paid on can be seen", name)
+        elif name in raw.sheet_names:
+            checker.add("hidden-extra-sheet", f"the hidden sheet '{name}' is not part of the "
+                        "template and is not read; anything to be paid on belongs in the "
+                        "template's sheets", name)
     tables = {spec.name: checker.sheet(spec, provider, month) for spec in model.sheets}
     checker.group_checks(tables)
     order = {COVER_SHEET: 0, **{s.name: i + 1 for i, s in enumerate(model.sheets)}}

@@ -28,6 +28,8 @@ class RawSheet:
     rows: list[list[Any]]  # rows[i][j] is the value of Excel row i+1, column j+1
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     special: dict[tuple[int, int], str] = field(default_factory=dict)  # (row0, col0) -> code
+    hidden_rows: frozenset[int] = frozenset()  # 1-based Excel rows marked hidden
+    hidden_columns: frozenset[int] = frozenset()  # 1-based columns marked hidden
 
     def value(self, row0: int, col0: int) -> Any:
         if row0 < len(self.rows) and col0 < len(self.rows[row0]):
@@ -86,7 +88,8 @@ def read_workbook(path: Path | str, wanted: list[str] | None = None) -> RawWorkb
         except Exception as exc:
             raise UnreadableFile(label, "corrupt-workbook",
                                  f"the sheet '{name}' cannot be read ({type(exc).__name__})") from None
-        raw = RawSheet(name, rows, merged)
+        raw = RawSheet(name, rows, merged, hidden_rows=scans[name].hidden_rows,
+                       hidden_columns=scans[name].hidden_columns)
         if scans[name].has_formulas or scans[name].has_errors:
             raw.special = exact_cells(pkg, scans[name].part)
         sheets[name] = raw
