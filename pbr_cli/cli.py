@@ -74,29 +74,59 @@ def validate(
         None, "--model", "-m", help="Model to check against (default: the one named on each "
         "return's Cover sheet)."),
     register_path: Path | None = RegisterOpt,
-    as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON "
+                                 "(schema: docs/json.md)."),
+    annotate: Path | None = typer.Option(
+        None, "--annotate", help="Write a copy of the return with every problem cell "
+        "highlighted and commented, and a Problems sheet linking to them, to send back to the "
+        "provider. With several returns, a folder for the copies."),
     config: Path | None = ConfigOpt,
 ) -> None:
-    """Check returns: layout, values, codes, dates, duplicates, register cross-checks.
+    """Check returns: layout, values, codes, dates, duplicates, register cross-checks,
+    and checks across files (two returns for one provider and month, client episodes).
 
     Every problem names its file, sheet and cell. Examples:
 
-      pbr validate P03-2013-06.xlsx
+      pbr validate P03-2013-06.xlsx --annotate P03-2013-06-checked.xlsx
 
       pbr validate returns/MODEL/2013-06 --json
+
+      pbr validate returns/MODEL --annotate checked/
     """
     try:
         from pbr_cli.validate import validate_paths
 
-        report = validate_paths(paths, model_name, register_path, config)
+        progress = None if as_json else _progress_factory()
+        try:
+            report = validate_paths(paths, model_name, register_path, config, progress)
+        finally:
+            if progress is not None:
+                progress.close()
     except PbrError as exc:
         _fail(exc)
+    written: list[tuple[str, Path]] = []
+    if annotate is not None:
+        try:
+            from pbr_cli.validate import write_annotations
+
+            written = write_annotations(report, paths, annotate)
+        except PbrError as exc:
+            _fail(exc)
     if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
+        out = report.as_dict()
+        out["annotated"] = [{"file": src, "copy": str(dst)} for src, dst in written]
+        typer.echo(json.dumps(out, indent=2, default=str))
     else:
         from pbr_cli.outputs.console import console, validation_report
 
-        validation_report(console(), report)
+        con = console()
+        validation_report(con, report)
+        for src, dst in written:
+            con.print(f"Annotated copy of {src} written to [bold]{dst}[/]")
+        if annotate is not None and not written:
+            con.print("No annotated copy written: " + (
+                "the file could not be read as a workbook." if len(report.files) == 1
+                else "no readable return has problems."))
     raise typer.Exit(report.exit_code)
 
 
@@ -131,8 +161,13 @@ def calculate(
         from pbr_cli.jobs import run_calculation
 
         cfg, model = _context(config, model_name)
-        result = run_calculation(cfg, model, period, output, returns, register_path,
-                                 progress=None if as_json else _progress_factory())
+        progress = None if as_json else _progress_factory()
+        try:
+            result = run_calculation(cfg, model, period, output, returns, register_path,
+                                     progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
     except PbrError as exc:
         _fail(exc)
     if as_json:
@@ -148,17 +183,12 @@ def calculate(
 
 
 def _progress_factory():
-    """A progress callback showing the file being read, on a terminal only."""
+    """A progress bar on stderr while files are read, on a terminal only."""
     if not sys.stderr.isatty():
         return None
-    from rich.console import Console
+    from pbr_cli.outputs.console import FileProgress
 
-    con = Console(stderr=True)
-
-    def show(done: int, total: int, path: Path) -> None:
-        con.print(f"reading {done}/{total} {path.name}", end="\r", highlight=False)
-
-    return show
+    return FileProgress()
 
 
 @app.command()

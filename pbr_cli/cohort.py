@@ -217,6 +217,7 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
                 problem(after.presentation, "overlapping-episodes", f"presents again at "
                         f"{after.provider} on {after.start.isoformat()}, but the episode that "
                         f"started on {before.start.isoformat()} {still}; discharge it first")
+    _two_providers(by_pc, problem, all_covered)
     for record in sorted(rev, key=_order):
         episodes = by_pc.get((record.provider, record.client), [])
         inside = [e for e in episodes if e.start <= record.day
@@ -241,6 +242,35 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     for record in sorted(pres, key=_order):
         presentations[record.client].append(record)
     return History(all_episodes, dict(presentations), problems)
+
+
+def _two_providers(by_pc, problem, all_covered) -> None:
+    """A client who presents to one provider while an episode at another is still open."""
+    by_client: dict[str, list[Episode]] = defaultdict(list)
+    for (_, client), episodes in by_pc.items():
+        by_client[client] += episodes
+    for episodes in by_client.values():
+        if len({e.provider for e in episodes}) < 2:
+            continue
+        episodes.sort(key=lambda e: (e.start, e.provider))
+        for i, after in enumerate(episodes):
+            if after.presentation is None:
+                continue
+            for before in episodes[:i]:
+                if before.provider == after.provider or before.start >= after.start:
+                    continue
+                if before.end is not None and before.end <= after.start:
+                    continue
+                if before.end is None and not all_covered(before.provider, after.start):
+                    continue  # its discharge may be in a month not among the files
+                still = ("is still open" if before.end is None
+                         else f"ran to {before.end.isoformat()}")
+                problem(after.presentation, "client-at-two-providers", f"presents to "
+                        f"{after.provider} on {after.start.isoformat()}, but their episode at "
+                        f"{before.provider} that started on {before.start.isoformat()} {still} "
+                        "(two providers treating one client, or one id used for two people)",
+                        None, WARNING)
+                break
 
 
 # -- one month's events --------------------------------------------------------------------

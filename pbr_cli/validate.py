@@ -28,6 +28,8 @@ class FileResult:
     provider: str | None
     month: str | None
     problems: list[Problem] = field(default_factory=list)
+    readable: bool = True  # False when the file could not be opened as a workbook at all
+    checked_against: str = ""  # "model NAME version V", for the annotated copy
 
 
 @dataclass
@@ -103,14 +105,33 @@ def validate_paths(paths: list[Path], model_name: str | None, register_path: Pat
         collection = read_and_check(group, model, register, tick)
         if model.cohort is not None:
             check_episodes(model, collection.returns)
+        duplicate_returns(collection.returns)
         for bad in collection.unreadable:
             results.append(_unreadable(bad))
         for r in collection.returns:
             results.append(FileResult(r.path, r.status, model.name, r.provider,
-                                      str(r.month) if r.month else None, r.problems))
+                                      str(r.month) if r.month else None, r.problems,
+                                      checked_against=f"the model {model.name} (version "
+                                      f"{model.version}, {model.title})"))
     order = {str(p): i for i, p in enumerate(files)}
     results.sort(key=lambda f: order.get(f.path, 0))
     return ValidationReport(results)
+
+
+def duplicate_returns(returns) -> None:
+    """Two returns for one provider and month: both are errors until one is withdrawn."""
+    from collections import defaultdict
+
+    seen: dict[tuple, list] = defaultdict(list)
+    for r in returns:
+        if r.provider and r.month:
+            seen[(r.provider, r.month)].append(r)
+    for (provider, month), found in seen.items():
+        for r in found if len(found) > 1 else []:
+            others = ", ".join(o.path for o in found if o is not r)
+            r.problems.append(Problem(r.path, ERROR, "duplicate-return", f"{provider} has "
+                                      f"another return for {month}: {others}; remove the one "
+                                      "that is not to be paid on", COVER_SHEET))
 
 
 def check_episodes(model, returns) -> None:
@@ -131,4 +152,34 @@ def check_episodes(model, returns) -> None:
 
 
 def _unreadable(bad: Unreadable) -> FileResult:
-    return FileResult(bad.path, "unusable", None, None, None, [bad.problem()])
+    return FileResult(bad.path, "unusable", None, None, None, [bad.problem()], readable=False)
+
+
+def write_annotations(report: ValidationReport, paths: list[Path], target: Path) -> list[tuple[str, Path]]:
+    """Annotated copies: `target` is the workbook when one file was given, else a folder that
+    gets a copy of every readable file with problems. Returns (source, copy) pairs."""
+    import os
+
+    from pbr_cli.outputs.annotate import write_annotated
+
+    single = len(paths) == 1 and not Path(paths[0]).is_dir()
+    if single:
+        f = report.files[0]
+        if not f.readable:
+            return []
+        write_annotated(Path(f.path), f.problems, target, f.checked_against or "no model")
+        return [(f.path, target)]
+    if target.suffix.lower() in (".xlsx", ".xlsm") or target.is_file():
+        raise PbrError(f"--annotate {target}: with several returns, give a folder for the "
+                       "annotated copies", code="usage")
+    chosen = [f for f in report.files if f.readable and f.problems]
+    if not chosen:
+        return []
+    base = Path(os.path.commonpath([str(Path(f.path).resolve().parent) for f in chosen]))
+    written = []
+    for f in chosen:
+        rel = Path(f.path).resolve().relative_to(base)
+        out = target / rel.parent / f"{rel.stem}-annotated.xlsx"
+        write_annotated(Path(f.path), f.problems, out, f.checked_against or "no model")
+        written.append((f.path, out))
+    return written

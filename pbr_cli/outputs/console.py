@@ -51,6 +51,28 @@ def problem_table(con: Console, problems: list[Problem], title: str) -> None:
     con.print(table)
 
 
+class FileProgress:
+    """A bar with the count of files read and the one being read; call it per file."""
+
+    def __init__(self, con: Console | None = None):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.progress = Progress(TextColumn("reading"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.description}"),
+                                 console=con or Console(stderr=True), transient=True)
+        self.task = None
+
+    def __call__(self, done: int, total: int, path) -> None:
+        if self.task is None:
+            self.progress.start()
+            self.task = self.progress.add_task("", total=total)
+        self.progress.update(self.task, completed=done, description=str(path.name))
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.progress.stop()
+
+
 def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
     m = s.model
     con.print(f"[bold]{m.title}[/] — payment schedule for {s.month.label()} "

@@ -33,8 +33,11 @@ def atomic_output(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~umask)  # as any new file would be, not mkstemp's 0600
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):

@@ -7,9 +7,11 @@ found, each pointing at its sheet and cell. Nothing here prints or raises for ba
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import PurePath
 from typing import Any
 
 from pbr_cli.cells import convert, is_blank
@@ -129,6 +131,7 @@ class _Checker:
             except Exception:
                 self.add("period-mismatch", f"'{text('month')}' is not a month written YYYY-MM",
                          COVER_SHEET, where("month"), 1)
+        self.name_agrees(provider or text("provider"), month, where)
         if month is not None:
             if self.expected_month is not None and month != self.expected_month:
                 self.add("period-mismatch", f"the Cover says {month} but the file is filed under "
@@ -138,6 +141,23 @@ class _Checker:
                          f"({self.model.start} to {self.model.end})", COVER_SHEET,
                          where("month"), 1)
         return provider, month
+
+    def name_agrees(self, provider: str | None, month: Month | None, where) -> None:
+        """A file name that gives a month (YYYY-MM) or a provider code must agree with the
+        Cover: a copied-forward return with last month's Cover is the usual cause."""
+        stem = PurePath(self.raw.path).stem
+        if month is not None:
+            named = {f"{y}-{m}" for y, m in re.findall(r"(?<!\d)(\d{4})-(\d{2})(?!\d)", stem)}
+            if named and str(month) not in named:
+                self.add("name-mismatch", f"the file name says {', '.join(sorted(named))} but "
+                         f"the Cover says {month}", COVER_SHEET, where("month"), 1)
+        if provider:
+            codes = set(self.register.providers())
+            named = {t for t in re.split(r"[^0-9A-Za-z]+", stem) if t in codes}
+            if named and provider not in named:
+                self.add("name-mismatch", f"the file name names provider "
+                         f"{', '.join(sorted(named))} but the Cover says {provider}",
+                         COVER_SHEET, where("provider"), 1)
 
     # -- sheets ----------------------------------------------------------------------------
     def sheet(self, spec: Sheet, provider: str | None, month: Month | None):
