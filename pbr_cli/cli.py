@@ -117,12 +117,14 @@ def validate(
         out["annotated"] = [{"file": src, "copy": str(dst)} for src, dst in written]
         typer.echo(json.dumps(out, indent=2, default=str))
     else:
+        from rich.markup import escape
+
         from pbr_cli.outputs.console import console, validation_report
 
         con = console()
         validation_report(con, report)
         for src, dst in written:
-            con.print(f"Annotated copy of {src} written to [bold]{dst}[/]")
+            con.print(f"Annotated copy of {escape(src)} written to [bold]{escape(str(dst))}[/]")
         if annotate is not None and not written:
             con.print("No annotated copy written: " + (
                 "the file could not be read as a workbook." if len(report.files) == 1

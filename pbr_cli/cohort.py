@@ -167,9 +167,9 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
                                 f"client {record.client}: {message}", record.source.sheet,
                                 record.source.row, letter))
 
-    def all_covered(provider: str, until: date) -> bool:
+    def all_covered(provider: str, until: date, since: date | None = None) -> bool:
         months = covered.get(provider, set())
-        first = Month.of(model.start)
+        first = Month.of(since or model.start)
         return all(m in months for m in Window(first, Month.of(until)).months())
 
     by_pc: dict[tuple[str, str], list[Episode]] = defaultdict(list)
@@ -261,7 +261,8 @@ def _two_providers(by_pc, problem, all_covered) -> None:
                     continue
                 if before.end is not None and before.end <= after.start:
                     continue
-                if before.end is None and not all_covered(before.provider, after.start):
+                if before.end is None and not all_covered(before.provider, after.start,
+                                                          before.start):
                     continue  # its discharge may be in a month not among the files
                 still = ("is still open" if before.end is None
                          else f"ran to {before.end.isoformat()}")

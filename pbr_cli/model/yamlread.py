@@ -46,11 +46,15 @@ def read_yaml(text: str) -> tuple[Any, dict[Path, int]]:
     lines: dict[Path, int] = {}
     if node is None:
         return None, lines
-    return _value(node, (), lines), lines
+    return _value(node, (), lines, set()), lines
 
 
-def _value(node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
+def _value(node: yaml.Node, path: Path, lines: dict[Path, int], seen: set[int]) -> Any:
     line = node.start_mark.line + 1
+    if id(node) in seen:
+        # An alias (*name) reuses a node: harmless once, a "billion laughs" when nested.
+        raise YamlProblem(line, "aliases (*name) are not allowed in a model; write the values out")
+    seen.add(id(node))
     lines.setdefault(path, line)
     if node.tag not in _STANDARD:
         raise YamlProblem(line, f"the tag {node.tag} is not allowed in a model")
@@ -65,10 +69,10 @@ def _value(node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
             if key in out:
                 raise YamlProblem(key_node.start_mark.line + 1, f"the key '{key}' appears twice")
             lines[(*path, key)] = key_node.start_mark.line + 1
-            out[key] = _value(value_node, (*path, key), lines)
+            out[key] = _value(value_node, (*path, key), lines, seen)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_value(item, (*path, i), lines) for i, item in enumerate(node.value)]
+        return [_value(item, (*path, i), lines, seen) for i, item in enumerate(node.value)]
     return _scalar(node, line)
 
 

@@ -6,6 +6,7 @@ from collections import Counter
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pbr_cli.engine import Schedule
@@ -44,7 +45,8 @@ def problem_table(con: Console, problems: list[Problem], title: str) -> None:
             hidden[kind] += 1
             continue
         style = "red" if p.is_error else "yellow"
-        table.add_row(f"[{style}]{p.severity}[/]", p.cell or "", p.code, p.message)
+        table.add_row(f"[{style}]{p.severity}[/]", escape(p.cell or ""), p.code,
+                      escape(p.message))
     for (_, code, column), n in hidden.items():
         table.add_row("", f"column {column}" if column else "", code,
                       f"... and {n} more like this (all are listed with --json)")
@@ -66,7 +68,7 @@ class FileProgress:
         if self.task is None:
             self.progress.start()
             self.task = self.progress.add_task("", total=total)
-        self.progress.update(self.task, completed=done, description=str(path.name))
+        self.progress.update(self.task, completed=done, description=escape(str(path.name)))
 
     def close(self) -> None:
         if self.task is not None:
@@ -75,7 +77,7 @@ class FileProgress:
 
 def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
     m = s.model
-    con.print(f"[bold]{m.title}[/] — payment schedule for {s.month.label()} "
+    con.print(f"[bold]{escape(m.title)}[/] — payment schedule for {s.month.label()} "
               f"({s.month.first_day} to {s.month.last_day})")
     if m.virtual:
         con.print("[bold red]SHADOW PAYMENT — NOT FOR PAYMENT[/] (virtual pilot: PbR beside "
@@ -91,7 +93,7 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
         table.add_column("Variance", justify="right")
     for p in s.providers:
         status = "paid" if p.status == "paid" else "[red]WITHHELD[/]"
-        row = [p.provider, p.name, status]
+        row = [escape(p.provider), escape(p.name), status]
         if m.comparison:
             row.append(format_money(p.total("comparison")))
         row.append(format_money(p.total()))
@@ -112,9 +114,9 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
     con.print(f"{len(s.providers)} providers, {len(s.lines)} lines; {errors} error(s), "
               f"{warnings} warning(s).")
     for p in s.withheld:
-        con.print(f"[red]Withheld:[/] {p.provider} {p.name}: {p.reason}")
+        con.print(f"[red]Withheld:[/] {escape(p.provider)} {escape(p.name)}: {escape(p.reason)}")
     if path:
-        con.print(f"Schedule written to [bold]{path}[/]")
+        con.print(f"Schedule written to [bold]{escape(path)}[/]")
 
 
 def validation_report(con: Console, report) -> None:
@@ -124,12 +126,12 @@ def validation_report(con: Console, report) -> None:
     colours = {"clean": "green", "warnings": "yellow", "errors": "red", "unusable": "bold red"}
     for f in report.files:
         errors = sum(1 for p in f.problems if p.is_error)
-        table.add_row(f.path, f.provider or "", f.month or "",
+        table.add_row(escape(f.path), escape(f.provider or ""), f.month or "",
                       f"[{colours[f.status]}]{f.status}[/]", str(errors),
                       str(len(f.problems) - errors))
     for f in report.files:
         if f.problems:
-            problem_table(con, f.problems, f"{f.path}")
+            problem_table(con, f.problems, escape(f.path))
     con.print(table)
     counts = Counter(f.status for f in report.files)
     words = {"clean": "clean", "warnings": "with warnings only", "errors": "with errors",

@@ -13,7 +13,14 @@ from pathlib import Path
 
 from pbr_cli import __version__
 from pbr_cli.engine import Schedule
-from pbr_cli.outputs.xlsx import Formats, atomic_output, new_workbook, print_setup, write_cell
+from pbr_cli.outputs.xlsx import (
+    Formats,
+    atomic_output,
+    new_workbook,
+    print_setup,
+    safe_text,
+    write_cell,
+)
 
 TABLE_ROW = 4  # tables start on row 5, under the heading block
 
@@ -242,7 +249,7 @@ def _about(wb, fmt: Formats, s: Schedule) -> None:
     row = 4
     for label, value in facts:
         ws.write_string(row, 0, label, fmt.label)
-        ws.write_string(row, 1, value)
+        ws.write_string(row, 1, safe_text(value))
         row += 1
     row += 1
     ws.write_string(row, 0, "Input files", fmt.label)
@@ -253,4 +260,4 @@ def _about(wb, fmt: Formats, s: Schedule) -> None:
         row += 1
         for j, value in enumerate([f.role, f.path, f.sha256, f.provider, f.month,
                                    "yes" if f.used else "no"]):
-            ws.write_string(row, j, value)
+            ws.write_string(row, j, safe_text(value))

@@ -244,9 +244,9 @@ _WIDE_REF_RE = re.compile(rb"<c[^>]*?\sr=\"([A-Z]{2,3})\d+\"")
 _REF_COL_RE = re.compile(rb"<c[^>]*?\sr=\"([A-Z]+)(\d+)\"")
 _FORMULA_RE = re.compile(rb"<f[\s>/]")
 _ERROR_RE = re.compile(rb"\st=\"e\"")
-_HIDDEN_ROW_RE = re.compile(rb"<row\s(?=[^>]*\shidden=\"(?:1|true)\")[^>]*?\sr=\"(\d+)\"")
+_HIDDEN_ROW_RE = re.compile(rb"<row(?=\s)(?=[^>]*\shidden=\"(?:1|true)\")(?=[^>]*\sr=\"(\d+)\")")
 _HIDDEN_COL_RE = re.compile(
-    rb"<col\s(?=[^>]*\shidden=\"(?:1|true)\")(?=[^>]*\smin=\"(\d+)\")(?=[^>]*\smax=\"(\d+)\")")
+    rb"<col(?=\s)(?=[^>]*\shidden=\"(?:1|true)\")(?=[^>]*\smin=\"(\d+)\")(?=[^>]*\smax=\"(\d+)\")")
 
 
 def _col_number(letters: bytes) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 from pbr_cli.returns.package import (
     MAX_CELLS,
     MAX_COLUMNS,
+    MAX_FILE_BYTES,
     UnreadableFile,
     exact_cells,
     open_package,
@@ -50,6 +51,10 @@ def read_workbook(path: Path | str, wanted: list[str] | None = None) -> RawWorkb
     """Read the named sheets (all if None) of the workbook at `path`."""
     label = str(path)
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES:  # refused before a byte is read
+            raise UnreadableFile(label, "workbook-too-large", f"the file is {size // 2**20:,} "
+                                 f"MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB")
         data = Path(path).read_bytes()
     except FileNotFoundError:
         raise UnreadableFile(label, "file-not-found", "no such file") from None
