@@ -23,6 +23,14 @@ SHEET_TITLE = "Problems"
 MAX_COMMENT = 2000  # characters per cell comment; the Problems sheet has every message
 
 
+def _text(value: str) -> str:
+    """Text openpyxl can write: neutralised against formulas, control characters shown as
+    \\x1b rather than refused."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return safe_text(ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group(0)):02x}", value))
+
+
 def _problems_sheet_name(existing: list[str]) -> str:
     name, n = SHEET_TITLE, 1
     while name.casefold() in {s.casefold() for s in existing}:
@@ -73,7 +81,7 @@ def write_annotated(source: Path, problems: list[Problem], target: Path,
         text = "\n".join(f"{p.severity}: {p.message} [{p.code}]" for p in found)
         if len(text) > MAX_COMMENT:
             text = text[:MAX_COMMENT - 40] + "\n... (see the Problems sheet)"
-        comment = Comment(text, "pbr")
+        comment = Comment(_text(text), "pbr")
         comment.width = 320
         comment.height = min(60 + 18 * text.count("\n") + len(text) // 3, 400)
         cell.comment = comment
@@ -85,7 +93,7 @@ def write_annotated(source: Path, problems: list[Problem], target: Path,
     bold = Font(bold=True)
     ws["A1"] = "Problems found in this return"
     ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"] = safe_text(f"File: {Path(source).name}. Checked against {checked_against}.")
+    ws["A2"] = _text(f"File: {Path(source).name}. Checked against {checked_against}.")
     ws["A3"] = ("Highlighted cells carry a comment with the problem. Correct your own return "
                 "(not this copy) and send it again." if problems else "No problems found.")
     headings = ("Severity", "Cell", "Code", "Message", "What it means")
@@ -96,7 +104,7 @@ def write_annotated(source: Path, problems: list[Problem], target: Path,
         ws.cell(row=i, column=1, value=p.severity).fill = PatternFill(
             "solid", start_color=FILLS.get(p.severity, FILLS["error"]),
             end_color=FILLS.get(p.severity, FILLS["error"]))
-        link = ws.cell(row=i, column=2, value=safe_text(p.cell or "(whole file)"))
+        link = ws.cell(row=i, column=2, value=_text(p.cell or "(whole file)"))
         if p.sheet in wb.sheetnames:
             row, col = _cell_of(p, wb[p.sheet])
             from openpyxl.utils import get_column_letter
@@ -106,7 +114,7 @@ def write_annotated(source: Path, problems: list[Problem], target: Path,
                                        display=p.cell)
             link.font = Font(color="0563C1", underline="single")
         ws.cell(row=i, column=3, value=p.code)
-        ws.cell(row=i, column=4, value=safe_text(p.message))
+        ws.cell(row=i, column=4, value=_text(p.message))
         meaning = CATALOGUE.get(p.code, ("", ""))[1]
         ws.cell(row=i, column=5, value=safe_text(meaning))
         lines = max(-(-len(p.message) // 66), -(-len(meaning) // 46), 1)

@@ -54,6 +54,14 @@ class CheckedReturn:
         return "errors" if self.errors else ("warnings" if self.warnings else "clean")
 
 
+SPECIAL_MESSAGES = {
+    "error-value": "the cell holds an Excel error value",
+    "formula-without-value": "a formula with no saved value; open the file in Excel, let it "
+                             "calculate, and save",
+    "not-a-date": "the cell is formatted as a date but holds a number no calendar date has",
+}
+
+
 def norm(text: Any) -> str:
     return " ".join(str(text or "").split()).casefold()
 
@@ -228,9 +236,7 @@ class _Checker:
                 j = positions[col.name]
                 if specials[col.name]:
                     code = specials[col.name]
-                    self.add(code, "the cell holds an Excel error value" if code == "error-value"
-                             else "a formula with no saved value; open the file in Excel, let it "
-                             "calculate, and save", spec.name, r + 1, j)
+                    self.add(code, SPECIAL_MESSAGES[code], spec.name, r + 1, j)
                     values[col.name] = None
                     continue
                 value, code, detail = convert(cells[col.name], col, self.model.codes)

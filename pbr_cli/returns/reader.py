@@ -47,6 +47,42 @@ class RawWorkbook:
     sheets: dict[str, RawSheet]
 
 
+def _reraise_if_not_a_reader_failure(exc: BaseException) -> None:
+    # The Rust reader's panics arrive as PanicException, which is not an Exception.
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)):
+        raise exc
+
+
+def _exact_sheet(label: str, data: bytes, name: str):
+    """One sheet read with openpyxl: (rows, merged ranges, {(row0, col0): code})."""
+    import warnings
+
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ws = openpyxl.load_workbook(BytesIO(data), data_only=True)[name]
+    except Exception as exc:
+        raise UnreadableFile(label, "corrupt-workbook", f"the sheet '{name}' cannot be read "
+                             f"({type(exc).__name__})") from None
+    rows: list[list[Any]] = []
+    special: dict[tuple[int, int], str] = {}
+    for r, row in enumerate(ws.iter_rows()):
+        values = []
+        for c, cell in enumerate(row):
+            if cell.data_type == "e":
+                # openpyxl marks a date serial outside every calendar as #VALUE!
+                special[(r, c)] = "error-value" if cell.value != "#VALUE!" else "not-a-date"
+                values.append(None)
+            else:
+                values.append(cell.value)
+        rows.append(values)
+    merged = [((m.min_row - 1, m.min_col - 1), (m.max_row - 1, m.max_col - 1))
+              for m in ws.merged_cells.ranges]
+    return rows, merged, special
+
+
 def read_workbook(path: Path | str, wanted: list[str] | None = None) -> RawWorkbook:
     """Read the named sheets (all if None) of the workbook at `path`."""
     label = str(path)
@@ -81,22 +117,31 @@ def read_workbook(path: Path | str, wanted: list[str] | None = None) -> RawWorkb
         book = calamine.CalamineWorkbook.from_filelike(BytesIO(data))
     except calamine.PasswordError:
         raise UnreadableFile(label, "encrypted-workbook", "the workbook is password-protected") from None
-    except Exception as exc:  # calamine reports damage with several exception types
+    except BaseException as exc:  # calamine reports damage with several exception types
+        _reraise_if_not_a_reader_failure(exc)
         raise UnreadableFile(label, "corrupt-workbook",
                              f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
     sheets: dict[str, RawSheet] = {}
     for name in targets:
+        special: dict[tuple[int, int], str] = {}
         try:
             sheet = book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
             merged = list(sheet.merged_cell_ranges or [])
-        except Exception as exc:
-            raise UnreadableFile(label, "corrupt-workbook",
-                                 f"the sheet '{name}' cannot be read ({type(exc).__name__})") from None
+        except BaseException as exc:
+            _reraise_if_not_a_reader_failure(exc)
+            if type(exc).__name__ != "PanicException":
+                raise UnreadableFile(label, "corrupt-workbook", f"the sheet '{name}' cannot be "
+                                     f"read ({type(exc).__name__})") from None
+            # The fast reader gives up on some values (a date-formatted cell holding a number
+            # no calendar has); the exact reader reads the sheet and marks those cells.
+            rows, merged, special = _exact_sheet(label, data, name)
         raw = RawSheet(name, rows, merged, hidden_rows=scans[name].hidden_rows,
                        hidden_columns=scans[name].hidden_columns)
         if scans[name].has_formulas or scans[name].has_errors:
             raw.special = exact_cells(pkg, scans[name].part)
+        for key, code in special.items():
+            raw.special.setdefault(key, code)
         sheets[name] = raw
     return RawWorkbook(label, hashlib.sha256(data).hexdigest(), names, pkg.hidden, sheets)
 

@@ -1,0 +1,82 @@
+"""How fast and in how much memory pbr refuses hostile files.
+
+Builds (from tests/corpus.py) a zip bomb that unpacks to 1 GiB with honest sizes, the same
+bomb with a lying header (declaring 1,000 bytes), and an XML "billion laughs" bomb; runs
+`pbr validate` on each in a fresh process, several times, and prints the time and the
+peak memory (max RSS) of the process.
+
+    python benchmarks/hostile.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.corpus import CASES, MODEL, Kit, bomb  # noqa: E402
+
+CHILD = """
+import resource, sys
+from pbr_cli.cli import app
+try:
+    app(sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+except Exception as exc:
+    print(type(exc).__name__, exc, file=sys.stderr)
+print("MAXRSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+
+def measure(args: list[str]) -> tuple[float, int, str]:
+    """(seconds, peak RSS in MiB, the problem code reported) for one run in a fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    seconds = time.perf_counter() - start
+    rss = int(proc.stderr.split("MAXRSS")[-1].strip()) // 1024
+    if "--json" not in args:
+        return seconds, rss, ""
+    codes = [p["code"] for f in json.loads(proc.stdout)["files"] for p in f["problems"]]
+    return seconds, rss, ",".join(codes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        kits = {name: Kit(Path(tmp) / name.replace(" ", "-")) for name in
+                ("1 GiB zip bomb", "1 GiB zip bomb, lying header", "billion laughs")}
+        files = {
+            "1 GiB zip bomb": bomb(kits["1 GiB zip bomb"], 2**30),
+            "1 GiB zip bomb, lying header": bomb(kits["1 GiB zip bomb, lying header"], 2**30,
+                                                 declared=1000),
+        }
+        laughs = next(c for c in CASES if c.name == "xml bomb (billion laughs)")
+        files["billion laughs"] = Path(laughs.build(kits["billion laughs"])[1])
+        print(f"{'file':<32} {'size':>9} {'median s':>9} {'max s':>7} {'peak MiB':>9}  code")
+        for name, path in files.items():
+            kit = kits[name]
+            args = ["validate", str(path), "--model", str(MODEL), "--register",
+                    str(kit.register), "--json"]
+            runs = [measure(args) for _ in range(opts.runs)]
+            times = [r[0] for r in runs]
+            print(f"{name:<32} {path.stat().st_size / 1024:>7.0f} K {statistics.median(times):>9.2f} "
+                  f"{max(times):>7.2f} {max(r[1] for r in runs):>9}  {runs[0][2]}")
+        seconds, rss, _ = measure(["--help"])
+        print(f"(for scale: `pbr --help` in a fresh process takes {seconds:.2f} s and peaks at "
+              f"{rss} MiB)")
+
+
+if __name__ == "__main__":
+    main()
