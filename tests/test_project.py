@@ -43,3 +43,52 @@ def test_generated_docs_match_the_code():
     for name, make in GENERATED.items():
         committed = (ROOT / "docs" / name).read_text(encoding="utf-8")
         assert committed == make(), f"docs/{name} is stale: run python -m pbr_cli.docsgen"
+
+
+def _documented_keys(section: str) -> set[str]:
+    import re
+
+    text = (ROOT / "docs" / "json.md").read_text()
+    body = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([^`]+)` \|", body, flags=re.M))
+
+
+def _keys(value, prefix: str = "") -> set[str]:
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if prefix.endswith("figures.") or prefix.endswith("groups."):
+                continue  # named by the model, not by pbr
+            found.add(prefix + key)
+            found |= _keys(item, prefix + key + ".")
+    elif isinstance(value, list):
+        for item in value:
+            found |= _keys(item, prefix[:-1] + "[].")
+    return found
+
+
+def test_json_output_matches_docs_json_md():
+    """Every key the commands print is documented, and every documented key is printed."""
+    import json
+    import subprocess
+    import sys
+
+    def run(*args: str) -> dict:
+        proc = subprocess.run([sys.executable, "-m", "pbr_cli", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        return json.loads(proc.stdout)
+
+    problem = _documented_keys("A problem")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        validate = run("validate", "sample_returns/faulty", "--json", "--annotate", folder)
+    calculate = run("calculate", "--model", "wigan-cohort", "--period", "2013-06", "--json",
+                    "-o", str(ROOT / "out" / "json-doc-test.xlsx"))
+    (ROOT / "out" / "json-doc-test.xlsx").unlink()
+    for output, section, lists in ((validate, "`pbr validate --json`", ["files[].problems"]),
+                                   (calculate, "`pbr calculate --json`", ["problems"])):
+        documented = _documented_keys(section)
+        for name in lists:
+            documented |= {f"{name}[].{k}" for k in problem}
+        assert _keys(output) == documented, section

@@ -29,9 +29,15 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 @contextlib.contextmanager
 def atomic_output(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; rename it over `target` only on success."""
+    from pbr_cli.errors import PbrError
+
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise PbrError(f"cannot write {target}: {exc.strerror or exc}",
+                       code="output-not-writable") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
