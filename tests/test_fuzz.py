@@ -48,8 +48,8 @@ def damaged_rows(draw, model):
     return rows
 
 
-@settings(max_examples=int(os.environ.get("PBR_FUZZ_EXAMPLES", "30")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.data_too_large])
+@settings(max_examples=int(os.environ.get("PBR_FUZZ_EXAMPLES", "30")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_random_cell_values_never_crash(workspace, data):
     rows = data.draw(damaged_rows(workspace.model))

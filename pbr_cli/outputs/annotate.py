@@ -61,8 +61,12 @@ def write_annotated(source: Path, problems: list[Problem], target: Path,
     if Path(target).resolve() == Path(source).resolve():
         raise PbrError(f"{target}: the annotated copy would overwrite the return itself; give "
                        "another file name", code="usage")
+    import warnings
+
     try:
-        wb = openpyxl.load_workbook(source, keep_vba=False, keep_links=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl's notes on odd cells; pbr reports them
+            wb = openpyxl.load_workbook(source, keep_vba=False, keep_links=False)
     except Exception as exc:  # the gate has passed it, but openpyxl may still refuse
         raise PbrError(f"{source}: cannot make an annotated copy ({type(exc).__name__}: "
                        f"{exc})", code="corrupt-workbook") from None
