@@ -17,7 +17,8 @@ from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, PbrError
 
 EPILOG = (
     "Exit codes: 0 all well; 1 errors found in returns, or a provider's payment withheld; "
-    "2 usage error, unreadable file, or broken model, register or config."
+    "2 usage error, unusable file, or broken model, register, config or ledger; "
+    "3 another run is using the ledger."
 )
 
 app = typer.Typer(
@@ -36,6 +37,10 @@ app.add_typer(models_app, name="models")
 
 RegisterOpt = typer.Option(None, "--register", help="Contract register (default: the model's).")
 ConfigOpt = typer.Option(None, "--config", help="Config file (default: ./pbr.yaml or $PBR_CONFIG).")
+DryRunOpt = typer.Option(False, "--dry-run", help="Calculate and show, but write no schedule and "
+                         "record nothing in the ledger.")
+WaitOpt = typer.Option(0.0, "--wait", help="If another run is using the ledger, wait up to this "
+                       "many seconds for it (default: refuse at once, exit code 3).")
 
 
 def _version(value: bool) -> None:
@@ -144,7 +149,10 @@ def calculate(
     returns: Path | None = typer.Option(None, "--returns", help="Folder of returns filed as "
                                            "YYYY-MM/*.xlsx (default: from the config)."),
     register_path: Path | None = RegisterOpt,
-    as_json: bool = typer.Option(False, "--json", help="Print the schedule as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the schedule as JSON "
+                                 "(schema: docs/json.md)."),
+    dry_run: bool = DryRunOpt,
+    wait: float = WaitOpt,
     config: Path | None = ConfigOpt,
 ) -> None:
     """Work out what each provider is owed for a month and write the payment schedule.
@@ -152,21 +160,29 @@ def calculate(
     Reads every return the model's rolling windows need, pays nothing to a provider whose
     return is missing or has errors (exit code 1), and writes a workbook with Summary, Lines
     (every figure behind every amount), Warnings and About (inputs and their SHA-256).
+    Earlier months already recorded in the ledger are worked out again: any change (a
+    resubmitted or late return, history that moves a window) is paid as a prior-period
+    adjustment on this month's schedule. The run is recorded in the ledger.
 
     Examples:
 
       pbr calculate --model MODEL --period 2013-06
 
       pbr calculate -m MODEL -o june.xlsx
+
+      pbr calculate -m MODEL --dry-run
     """
     try:
         from pbr_cli.jobs import run_calculation
+        from pbr_cli.lock import exclusive
 
         cfg, model = _context(config, model_name)
         progress = None if as_json else _progress_factory()
+        lock = exclusive(_lock_path(cfg), wait) if not dry_run else _no_lock()
         try:
-            result = run_calculation(cfg, model, period, output, returns, register_path,
-                                     progress=progress)
+            with lock:
+                result = run_calculation(cfg, model, period, output, returns, register_path,
+                                         progress=progress, dry_run=dry_run)
         finally:
             if progress is not None:
                 progress.close()
@@ -175,13 +191,32 @@ def calculate(
     if as_json:
         from pbr_cli.jobs import schedule_as_dict
 
-        typer.echo(json.dumps(schedule_as_dict(result.schedule, result.path), indent=2))
+        out = schedule_as_dict(result.schedule, result.path)
+        out["ledger"] = {"status": result.status, "run": result.run_id,
+                         "closed_by": result.closed_by}
+        typer.echo(json.dumps(out, indent=2))
     else:
-        from pbr_cli.outputs.console import console, schedule_summary
+        from pbr_cli.outputs.console import console, ledger_status, schedule_summary
 
-        schedule_summary(console(), result.schedule, str(result.path))
-    raise typer.Exit(EXIT_PROBLEMS if result.schedule.withheld or any(
-        p.is_error for p in result.schedule.problems) else EXIT_OK)
+        con = console()
+        schedule_summary(con, result.schedule, str(result.path) if result.path else None)
+        ledger_status(con, result)
+    raise typer.Exit(_exit_code(result.schedule))
+
+
+def _exit_code(schedule) -> int:
+    return EXIT_PROBLEMS if schedule.withheld or any(
+        p.is_error for p in schedule.problems) else EXIT_OK
+
+
+def _lock_path(cfg) -> Path:
+    return cfg.ledger.with_name(cfg.ledger.name + ".lock")
+
+
+def _no_lock():
+    import contextlib
+
+    return contextlib.nullcontext()
 
 
 def _progress_factory():

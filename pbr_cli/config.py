@@ -3,9 +3,13 @@
     models: models            # folder of model YAML files
     returns: sample_returns   # returns are filed as RETURNS/<model>/<YYYY-MM>/*.xlsx
     output: out               # schedules are written to OUTPUT/<model>/
+    ledger: out/ledger.sqlite # every recorded run (default: OUTPUT/ledger.sqlite)
+    log: out/pbr.log          # what `pbr run` did (default: OUTPUT/pbr.log)
+    schemes: [a, b]           # what `pbr run` calculates (default: every model)
 
 Paths are relative to the config file. Without a config file, the defaults above are taken
-relative to the working directory (returns default to ./returns).
+relative to the working directory (returns default to ./returns). $PBR_LEDGER, when set,
+names the ledger instead.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 
 from pbr_cli.errors import PbrError
 
-KEYS = ("models", "returns", "output")
+KEYS = ("models", "returns", "output", "ledger", "log", "schemes")
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,19 @@ class Config:
     returns: Path
     output: Path
     source: Path | None
+    ledger_file: Path | None = None
+    log_file: Path | None = None
+    schemes: tuple[str, ...] = ()
+
+    @property
+    def ledger(self) -> Path:
+        if os.environ.get("PBR_LEDGER"):
+            return Path(os.environ["PBR_LEDGER"])
+        return self.ledger_file or self.output / "ledger.sqlite"
+
+    @property
+    def log(self) -> Path:
+        return self.log_file or self.output / "pbr.log"
 
     def returns_for(self, model_name: str) -> Path:
         return self.returns / model_name
@@ -56,9 +73,15 @@ def load_config(path: Path | None = None) -> Config:
         raise PbrError(f"{chosen}: unknown key(s) {', '.join(unknown)}; known: "
                        f"{', '.join(KEYS)}", code="bad-config")
     base = Path(chosen).parent
+    schemes = data.get("schemes") or []
+    if not isinstance(schemes, list) or not all(isinstance(s, str) for s in schemes):
+        raise PbrError(f"{chosen}: schemes must be a list of model names", code="bad-config")
     return Config(
         models=base / str(data.get("models", "models")),
         returns=base / str(data.get("returns", "returns")),
         output=base / str(data.get("output", "out")),
         source=Path(chosen),
+        ledger_file=base / str(data["ledger"]) if data.get("ledger") else None,
+        log_file=base / str(data["log"]) if data.get("log") else None,
+        schemes=tuple(schemes),
     )

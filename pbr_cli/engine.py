@@ -12,6 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from pbr_cli.collect import latest_version
 from pbr_cli.expr import ExprError
 from pbr_cli.model.loader import PLACEHOLDER_RE
 from pbr_cli.model.records import Component, Measure, Model
@@ -89,6 +90,18 @@ class Schedule:
     inputs: list[InputFile]
     history: list[Month]
     evidence: list[Any] = field(default_factory=list)  # cohort models: cohort.Evidence events
+    adjustments: list[Any] = field(default_factory=list)  # ledger.Adjustment, earlier months
+
+    def adjustment_total(self, provider: str | None = None) -> Decimal:
+        return sum((a.difference for a in self.adjustments
+                    if provider is None or a.provider == provider), Decimal("0.00"))
+
+    def due(self, provider: str | None = None) -> Decimal:
+        """This month's entitlement plus prior-period adjustments."""
+        own = (self.total() if provider is None
+               else next((p.total() for p in self.providers if p.provider == provider),
+                         Decimal("0.00")))
+        return own + self.adjustment_total(provider)
 
     @property
     def lines(self) -> list[PaymentLine]:
@@ -179,16 +192,20 @@ def _choose_returns(model: Model, register: Register, month: Month, months: list
     chosen: dict[tuple[str, Month], CheckedReturn] = {}
     for key, found in sorted(by_key.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         provider, when = key
-        if len(found) > 1:
-            names = ", ".join(r.path for r in found)
-            problems.append(Problem(found[0].path, ERROR, "duplicate-return",
-                                    f"provider {provider} has {len(found)} returns for {when} "
-                                    f"({names}); keep one"))
-            for r in found:
+        best, replaced, clash = latest_version(found)
+        for old in replaced:
+            problems.append(Problem(old.path, WARNING, "resubmitted", f"provider {provider}: "
+                                    f"{best.path} replaces this {when} return"))
+        if clash:
+            same = [best, *clash]
+            names = ", ".join(r.path for r in same)
+            problems.append(Problem(best.path, ERROR, "duplicate-return",
+                                    f"provider {provider} has {len(same)} returns for {when} "
+                                    f"({names}); keep one, or name the corrected one -v2"))
+            for r in same:
                 r.problems.append(Problem(r.path, ERROR, "duplicate-return",
                                           f"another return for {provider} {when} exists"))
-        best = found[0]
-        if when != month and (best.errors or len(found) > 1):
+        if when != month and (best.errors or clash):
             problems.append(Problem(best.path, WARNING, "history-return-excluded",
                                     f"provider {provider}: the {when} return has errors; its rows "
                                     "are left out of " + ("the episodes" if model.cohort is not None

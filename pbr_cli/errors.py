@@ -6,6 +6,7 @@ from __future__ import annotations
 EXIT_OK = 0  # all well
 EXIT_PROBLEMS = 1  # inputs read, but errors were found (or a provider's payment was withheld)
 EXIT_UNUSABLE = 2  # usage error, unreadable input, broken model or register
+EXIT_LOCKED = 3  # another run holds the ledger's lock
 
 
 class PbrError(Exception):

@@ -2,32 +2,61 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pbr_cli.collect import latest_month, read_and_check, returns_for_months
+from pbr_cli import __version__
+from pbr_cli.collect import latest_month, month_of_folder, read_and_check, returns_for_months
 from pbr_cli.config import Config
 from pbr_cli.engine import Schedule, calculate, history_months
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger import Adjustment, Ledger, RunRecord, now_utc
 from pbr_cli.model.records import Model
 from pbr_cli.money import fraction_to_decimal
 from pbr_cli.periods import Month
 from pbr_cli.register import load_register
+from pbr_cli.returns.checks import CheckedReturn
 
 
 @dataclass
 class CalculationResult:
     schedule: Schedule
-    path: Path
+    path: Path | None  # None when nothing was written (a dry run, or a closed month)
+    status: str = "written"  # recorded | unchanged | dry-run | closed | written (no ledger)
+    run_id: int | None = None
+    closed_by: str | None = None
+
+
+def _copies(returns: list[CheckedReturn]) -> list[CheckedReturn]:
+    """Returns a calculation may add problems to, leaving the originals as read."""
+    return [dataclasses.replace(r, problems=list(r.problems)) for r in returns]
+
+
+def _month_schedule(model: Model, register, month: Month, collection) -> Schedule:
+    months = set(history_months(model, month))
+    returns = [r for r in collection.returns if r.month in months or
+               (r.month is None and month_of_folder(Path(r.path)) in months)]
+    unreadable = [u.problem() for u in collection.unreadable
+                  if month_of_folder(Path(u.path)) in months]
+    return calculate(model, register, month, _copies(returns), unreadable)
 
 
 def run_calculation(cfg: Config, model: Model, period: str | None, output: Path | None,
                     returns: Path | None, register_path: Path | None,
-                    progress: Callable[[int, int, Path], None] | None = None) -> CalculationResult:
+                    progress: Callable[[int, int, Path], None] | None = None,
+                    dry_run: bool = False, use_ledger: bool = True,
+                    command: str = "calculate") -> CalculationResult:
+    """Calculate a month, with prior-period adjustments for every earlier recorded month whose
+    figures have changed, write its schedule, and record the run in the ledger."""
     from pbr_cli.outputs.schedule import schedule_filename, write_schedule
 
+    started = now_utc()
     register = load_register(model, register_path)
     root = Path(returns) if returns else cfg.returns_for(model.name)
     if not root.is_dir():
@@ -43,20 +72,118 @@ def run_calculation(cfg: Config, model: Model, period: str | None, output: Path 
     if month.last_day < model.start or month.first_day > model.end:
         raise PbrError(f"{month} is outside the scheme {model.name} ({model.start} to "
                        f"{model.end})", code="period-outside-scheme")
-    files = returns_for_months(root, history_months(model, month))
-    counter = {"n": 0}
+    ledger = Ledger(cfg.ledger) if use_ledger and (not dry_run or cfg.ledger.exists()) else None
+    try:
+        recorded = [Month.parse(p) for p in ledger.periods(model.name)] if ledger else []
+        earlier = [m for m in recorded if m < month]
+        later = [m for m in recorded if m > month]
+        needed = set(history_months(model, month))
+        for e in earlier:
+            needed |= set(history_months(model, e))
+        files = returns_for_months(root, sorted(needed))
+        counter = {"n": 0}
 
-    def tick(path: Path) -> None:
-        counter["n"] += 1
-        if progress:
-            progress(counter["n"], len(files), path)
+        def tick(path: Path) -> None:
+            counter["n"] += 1
+            if progress:
+                progress(counter["n"], len(files), path)
 
-    collection = read_and_check(files, model, register, tick)
-    schedule = calculate(model, register, month, collection.returns,
-                         [u.problem() for u in collection.unreadable])
-    path = Path(output) if output else cfg.output_for(model.name) / schedule_filename(schedule)
-    write_schedule(schedule, path)
-    return CalculationResult(schedule, path)
+        collection = read_and_check(files, model, register, tick)
+        schedule = _month_schedule(model, register, month, collection)
+        for e in earlier:
+            schedule.adjustments += _adjustments(ledger, model, register, e, month, collection)
+
+        if later:
+            return CalculationResult(schedule, None, "closed", closed_by=str(max(later)))
+        if dry_run:
+            return CalculationResult(schedule, None, "dry-run")
+        path = Path(output) if output else cfg.output_for(model.name) / schedule_filename(schedule)
+        write_schedule(schedule, path)
+        if ledger is None:
+            return CalculationResult(schedule, path, "written")
+        record = _record(schedule, register, started, command, path)
+        latest = ledger.latest_run(model.name, str(month))
+        if latest is not None and latest["fingerprint"] == record.fingerprint:
+            return CalculationResult(schedule, path, "unchanged", latest["id"])
+        return CalculationResult(schedule, path, "recorded", ledger.record(record))
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+
+def _payments(schedule: Schedule) -> dict[tuple[str, str], Decimal]:
+    out: dict[tuple[str, str], Decimal] = {}
+    for p in schedule.providers:
+        for ln in p.lines:
+            if ln.kind == "payment":
+                out[(p.provider, ln.component)] = out.get((p.provider, ln.component),
+                                                          Decimal("0.00")) + ln.amount
+    return out
+
+
+def _adjustments(ledger: Ledger, model: Model, register, month: Month, current: Month,
+                 collection) -> list[Adjustment]:
+    """What `month` is worth now against what has been accounted for it before `current`."""
+    again = _month_schedule(model, register, month, collection)
+    accounted, last_run = ledger.accounted(model.name, str(month), str(current))
+    now = _payments(again)
+    before = {(i["provider"], i["period"]): i["sha256"] for i in ledger.inputs(last_run)
+              if i["role"] == "return" and i["used"]} if last_run else {}
+    after = {(i.provider, i.month): i.sha256 for i in again.inputs
+             if i.role == "return" and i.used}
+    run = ledger.run(last_run) if last_run else None
+    out = []
+    for key in sorted(set(now) | set(accounted)):
+        previous = accounted.get(key, Decimal("0.00"))
+        value = now.get(key, Decimal("0.00"))
+        if previous != value:
+            out.append(Adjustment(str(month), key[0], key[1], previous, value,
+                                  _reason(key[0], month, before, after, run, model, register)))
+    return out
+
+
+def _reason(provider: str, month: Month, before: dict, after: dict, run, model: Model,
+            register) -> str:
+    own = (provider, str(month))
+    if own in after and own not in before:
+        return f"{provider}'s {month} return arrived after {month} was calculated"
+    if own in after and before.get(own) != after[own]:
+        return f"{provider}'s {month} return was replaced (resubmitted)"
+    if own in before and own not in after:
+        return f"{provider}'s {month} return is no longer used"
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    mine = [m for p, m in changed if p == provider]
+    if mine:
+        return f"{provider}'s returns for {', '.join(mine)} changed since {month} was calculated"
+    if changed:
+        return ("other providers' returns changed (" + ", ".join(f"{p} {m}" for p, m in changed[:4])
+                + (", ..." if len(changed) > 4 else "") + ")")
+    if run is not None and run["model_sha256"] != model.sha256:
+        return "the model changed"
+    if run is not None and run["register_sha256"] != register.sha256:
+        return "the contract register changed"
+    return f"{month} worked out again"
+
+
+def _record(schedule: Schedule, register, started: str, command: str, path: Path) -> RunRecord:
+    inputs = [(i.role, i.path, i.sha256, i.provider, i.month, i.used) for i in schedule.inputs]
+    lines = [(p.provider, ln.entry, dict(ln.groups), ln.component, ln.kind, ln.amount)
+             for p in schedule.providers for ln in p.lines]
+    adjustments = schedule.adjustments
+    digest = {
+        "model": schedule.model.sha256, "register": register.sha256, "tool": __version__,
+        "period": str(schedule.month),
+        "inputs": sorted((i[0], i[2], i[3], i[4], i[5]) for i in inputs if i[0] == "return"),
+        "lines": sorted((p, e, json.dumps(g, sort_keys=True), c, k, str(a))
+                        for p, e, g, c, k, a in lines),
+        "adjustments": [(a.month, a.provider, a.component, str(a.previous), str(a.now))
+                        for a in adjustments],
+    }
+    fingerprint = hashlib.sha256(json.dumps(digest, sort_keys=True).encode()).hexdigest()
+    return RunRecord(schedule.model.name, schedule.model.sha256, register.sha256,
+                     str(schedule.month), __version__, started, command, fingerprint,
+                     schedule.total(), schedule.adjustment_total(), len(schedule.withheld),
+                     str(path), inputs, lines, adjustments)
 
 
 def _plain(value: Any) -> Any:
@@ -100,6 +227,13 @@ def schedule_as_dict(s: Schedule, path: Path | None) -> dict[str, Any]:
              "source": {"file": e.source.file, "cell": e.source.cell}}
             for e in s.evidence
         ],
+        "adjustments": [
+            {"month": a.month, "provider": a.provider, "component": a.component,
+             "previous": str(a.previous), "now": str(a.now), "difference": str(a.difference),
+             "reason": a.reason}
+            for a in s.adjustments
+        ],
+        "due": str(s.due()),
         "problems": [p.as_dict() for p in s.problems],
         "inputs": [{"role": f.role, "file": f.path, "sha256": f.sha256, "provider": f.provider,
                     "month": f.month, "used": f.used} for f in s.inputs],

@@ -11,7 +11,7 @@ from pbr_cli.collect import Unreadable, read_and_check, return_files
 from pbr_cli.config import load_config
 from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, PbrError
 from pbr_cli.model import find_model, load_model
-from pbr_cli.problems import ERROR, Problem
+from pbr_cli.problems import ERROR, WARNING, Problem
 from pbr_cli.register import load_register
 from pbr_cli.returns.layout import COVER_SHEET
 from pbr_cli.returns.package import UnreadableFile
@@ -126,12 +126,22 @@ def duplicate_returns(returns) -> None:
     for r in returns:
         if r.provider and r.month:
             seen[(r.provider, r.month)].append(r)
+    from pbr_cli.collect import latest_version
+
     for (provider, month), found in seen.items():
-        for r in found if len(found) > 1 else []:
-            others = ", ".join(o.path for o in found if o is not r)
+        if len(found) < 2:
+            continue
+        best, replaced, clash = latest_version(found)
+        for r in replaced:
+            r.problems.append(Problem(r.path, WARNING, "resubmitted", f"{best.path} replaces "
+                                      f"this {month} return of {provider}; it is not used",
+                                      COVER_SHEET))
+        for r in [best, *clash] if clash else []:
+            others = ", ".join(o.path for o in [best, *clash] if o is not r)
             r.problems.append(Problem(r.path, ERROR, "duplicate-return", f"{provider} has "
                                       f"another return for {month}: {others}; remove the one "
-                                      "that is not to be paid on", COVER_SHEET))
+                                      "that is not to be paid on, or name the corrected one -v2",
+                                      COVER_SHEET))
 
 
 def check_episodes(model, returns) -> None:

@@ -36,6 +36,14 @@ WORKED_REGISTER = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def own_ledger(tmp_path, monkeypatch):
+    """Each test records into a ledger of its own, never the working directory's."""
+    path = tmp_path / "ledger" / "ledger.sqlite"
+    monkeypatch.setenv("PBR_LEDGER", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def model():
     return load_model(MODEL_PATH)

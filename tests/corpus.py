@@ -608,10 +608,10 @@ def _(kit):
 
 @case("two returns for one provider and month", 1, "duplicate-return", "Cover",
       message="another return for 2013-06", outputs={"P1-2013-06-annotated.xlsx",
-                                                     "P1-2013-06-v2-annotated.xlsx"})
+                                                     "P1-2013-06-copy-annotated.xlsx"})
 def _(kit):
     kit.write_return()
-    kit.write_return(name="P1-2013-06-v2.xlsx")
+    kit.write_return(name="P1-2013-06-copy.xlsx")
     return kit.validate(kit.returns, annotate="")
 
 

@@ -41,6 +41,8 @@ def test_bad_input(case, tmp_path, monkeypatch):
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
+    ledger = kit.out / "ledger"
+    monkeypatch.setenv("PBR_LEDGER", str(ledger / "ledger.sqlite"))
     before = snapshot(tmp_path, skip=kit.out)
     shipped = snapshot(ROOT / "models")
 
@@ -66,8 +68,11 @@ def test_bad_input(case, tmp_path, monkeypatch):
     else:
         assert case.message in result.output, result.output[-2000:]
     # Outputs: exactly what the case allows, no temporary files; inputs and models untouched.
-    left = {str(p.relative_to(kit.out)) for p in kit.out.rglob("*") if p.is_file()}
+    left = {str(p.relative_to(kit.out)) for p in kit.out.rglob("*")
+            if p.is_file() and ledger not in p.parents}
     assert left == case.outputs, left
+    if case.exit_code == 2 or args[0] == "validate":
+        assert not ledger.exists()  # nothing recorded from an unusable input
     assert snapshot(tmp_path, skip=kit.out) == before
     assert snapshot(ROOT / "models") == shipped
     assert list(cwd.iterdir()) == []

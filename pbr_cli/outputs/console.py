@@ -113,10 +113,35 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
     warnings = len(s.problems) - errors
     con.print(f"{len(s.providers)} providers, {len(s.lines)} lines; {errors} error(s), "
               f"{warnings} warning(s).")
+    if s.adjustments:
+        adj = Table(title="Prior-period adjustments", box=_box(con), title_justify="left")
+        for name in ("Month", "Provider", "Component", "Previously", "Now", "Difference", "Reason"):
+            adj.add_column(name, justify="right" if name in ("Previously", "Now", "Difference")
+                           else "left", overflow="fold")
+        for a in s.adjustments:
+            adj.add_row(a.month, escape(a.provider), escape(a.component), format_money(a.previous),
+                        format_money(a.now), format_money(a.difference), escape(a.reason))
+        con.print(adj)
+        con.print(f"This month's entitlement {format_money(s.total())} + adjustments "
+                  f"{format_money(s.adjustment_total())} = [bold]{format_money(s.due())}[/] due.")
     for p in s.withheld:
         con.print(f"[red]Withheld:[/] {escape(p.provider)} {escape(p.name)}: {escape(p.reason)}")
     if path:
         con.print(f"Schedule written to [bold]{escape(path)}[/]")
+
+
+def ledger_status(con: Console, result) -> None:
+    month = result.schedule.month
+    words = {
+        "recorded": f"Recorded in the ledger as run {result.run_id}.",
+        "unchanged": f"Nothing changed since ledger run {result.run_id}: nothing new recorded.",
+        "dry-run": "Dry run: no schedule written, nothing recorded.",
+        "closed": f"{month} is closed ({result.closed_by} is recorded): nothing written or "
+                  "recorded; any change to it is paid as an adjustment on the latest month.",
+        "written": "",
+    }
+    if words[result.status]:
+        con.print(words[result.status])
 
 
 def validation_report(con: Console, report) -> None:

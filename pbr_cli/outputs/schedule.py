@@ -37,6 +37,8 @@ def write_schedule(schedule: Schedule, target: Path) -> Path:
         _lines(wb, fmt, schedule)
         if schedule.model.cohort is not None:
             _evidence(wb, fmt, schedule)
+        if schedule.adjustments:
+            _adjustments(wb, fmt, schedule)
         _warnings(wb, fmt, schedule)
         _about(wb, fmt, schedule)
         wb.close()
@@ -93,6 +95,9 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
     if comparison:
         headers += ["Variance", "Variance %"]
         formats += [fmt.money, fmt.percent]
+    if s.adjustments:
+        headers += ["Prior-period adjustments", "Due this month"]
+        formats += [fmt.money, fmt.money]
     headers.append("Note")
     formats.append(fmt.text)
     rows = []
@@ -105,6 +110,8 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
         if comparison:
             block = p.total("comparison")
             row += [p.variance, (p.variance / block) if block else None]
+        if s.adjustments:
+            row += [s.adjustment_total(p.provider), s.due(p.provider)]
         row.append(p.reason)
         rows.append(row)
     widths = [10, 34, 11, 9] + [16] * (len(headers) - 5) + [40]
@@ -118,6 +125,8 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
     if comparison:
         variance = s.total() - s.total("comparison")
         total += [variance, (variance / s.total("comparison")) if s.total("comparison") else None]
+    if s.adjustments:
+        total += [s.adjustment_total(), s.due()]
     for j, value in enumerate(total):
         f = fmt.money_bold if formats[j] is fmt.money else fmt.bold
         if formats[j] is fmt.percent:
@@ -132,6 +141,22 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
     ws.write_string(note, 0, "Amounts are rounded half-up to the penny per line; totals are "
                     "sums of the rounded lines (see Lines).", fmt.subtitle)
     ws.activate()
+
+
+def _adjustments(wb, fmt: Formats, s: Schedule) -> None:
+    ws = wb.add_worksheet("Adjustments")
+    _heading(ws, fmt, s, "prior-period adjustments")
+    headers = ["Month", "Provider code", "Component", "Previously calculated", "Now",
+               "Difference", "Reason"]
+    formats = [fmt.text, fmt.text, fmt.text, fmt.money, fmt.money, fmt.money, fmt.wrap]
+    rows = [[a.month, a.provider, a.component, a.previous, a.now, a.difference, a.reason]
+            for a in s.adjustments]
+    after = _table(ws, fmt, headers, rows, formats, [10, 10, 22, 14, 14, 14, 70], "Adjustments")
+    write_cell(ws, after, 0, "Total", fmt.bold)
+    write_cell(ws, after, 5, s.adjustment_total(), fmt.money_bold)
+    ws.write_string(after + 2, 0, "Each earlier month recorded in the ledger was worked out again "
+                    "from the returns as they are now; the difference from what was accounted "
+                    "for it is paid this month.", fmt.subtitle)
 
 
 def _figure_columns(s: Schedule) -> list[tuple[str, str, str]]:
