@@ -229,6 +229,76 @@ def _progress_factory():
 
 
 @app.command()
+def run(
+    dry_run: bool = DryRunOpt,
+    wait: float = WaitOpt,
+    config: Path | None = ConfigOpt,
+) -> None:
+    """The monthly job, fit for cron: calculate the latest complete month of every scheme.
+
+    For each scheme in the config's `schemes` (default: every model), takes the latest month
+    that has ended and has returns, calculates it with prior-period adjustments, writes its
+    schedule and records it in the ledger. Logs to the config's log file. Exit code 0 only
+    when every scheme is well; otherwise the worst: 1 payments withheld or errors in
+    returns, 2 a scheme could not be calculated, 3 another run holds the lock.
+
+    Example crontab line (06:00 on the 3rd of each month):
+
+      0 6 3 * * cd /srv/pbr && .venv/bin/pbr run
+    """
+    from pbr_cli.runner import run_all
+
+    try:
+        code = run_all(config, dry_run, wait, _progress_factory)
+    except PbrError as exc:
+        _fail(exc)
+    raise typer.Exit(code)
+
+
+ledger_app = typer.Typer(help="What has been calculated and recorded: runs, and each "
+                         "provider's payments across months.", no_args_is_help=True,
+                         rich_markup_mode=None)
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("list")
+def ledger_list(model_name: str | None = typer.Option(None, "--model", "-m"),
+                config: Path | None = ConfigOpt) -> None:
+    """List recorded runs (the current one for each month is marked *)."""
+    from pbr_cli.runner import ledger_view
+
+    try:
+        ledger_view(config, "list", model=model_name)
+    except PbrError as exc:
+        _fail(exc)
+
+
+@ledger_app.command("show")
+def ledger_show(run_id: int = typer.Argument(..., help="Run id (see `pbr ledger list`)."),
+                config: Path | None = ConfigOpt) -> None:
+    """Show one run: its inputs and SHA-256s, totals per provider, and adjustments."""
+    from pbr_cli.runner import ledger_view
+
+    try:
+        ledger_view(config, "show", run_id=run_id)
+    except PbrError as exc:
+        _fail(exc)
+
+
+@ledger_app.command("history")
+def ledger_history(provider: str = typer.Argument(..., help="Provider code."),
+                   model_name: str | None = typer.Option(None, "--model", "-m"),
+                   config: Path | None = ConfigOpt) -> None:
+    """A provider's payments month by month, from the current run of each month."""
+    from pbr_cli.runner import ledger_view
+
+    try:
+        ledger_view(config, "history", model=model_name, provider=provider)
+    except PbrError as exc:
+        _fail(exc)
+
+
+@app.command()
 def template(
     model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model."),
     provider: str = typer.Option(..., "--provider", help="Provider code from the register."),

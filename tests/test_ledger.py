@@ -1,0 +1,258 @@
+"""The ledger, resubmissions and prior-period adjustments, the lock, and runs killed midway."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from pbr_cli.cli import app
+from pbr_cli.collect import read_and_check
+from pbr_cli.engine import calculate
+from pbr_cli.ledger import Ledger
+from pbr_cli.lock import exclusive
+from pbr_cli.periods import Month
+from tests.conftest import MODEL_PATH, ROOT, worked_example
+
+runner = CliRunner()
+APRIL, MAY, JUNE = Month(2013, 4), Month(2013, 5), Month(2013, 6)
+CORRECTED_VOIDS = 60  # P1's April return said 10 void unit-days for S001; the correction says 60
+
+
+def args(ws, month: Month, *more: str) -> list[str]:
+    return ["calculate", "--model", str(MODEL_PATH), "--period", str(month), "--returns",
+            str(ws.returns), "--register", str(ws.register_path), "-o",
+            str(ws.root / "out" / f"{month}.xlsx"), "--json", *more]
+
+
+def calc(ws, month: Month, *more: str) -> dict:
+    result = runner.invoke(app, args(ws, month, *more))
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def resubmit_april(ws, voids: int = CORRECTED_VOIDS, version: int = 2) -> None:
+    from tests.conftest import outcomes
+
+    rows = {"Utilisation": [{"service_id": "S001", "void_days": voids}], "Outcomes": []}
+    for i, wins in enumerate([4, 4, 3]):
+        rows["Outcomes"] += outcomes("S001", f"C4{i}", date(2013, 4, 3 + i), wins)
+    ws.add_return("P1", "2013-04", rows, name=f"P1-2013-04-v{version}.xlsx")
+
+
+def april_alone(ws, use_version: int | None) -> dict[tuple[str, str], Decimal]:
+    """April worked out directly by the engine from one version of P1's return (no ledger)."""
+    files = [p for p in sorted((ws.returns / "2013-04").glob("*.xlsx"))
+             if not (p.name.startswith("P1-") and (("-v" in p.stem) != (use_version is not None)
+                                                   or (use_version and f"-v{use_version}" not in p.stem)))]
+    collection = read_and_check(files, ws.model, ws.register)
+    s = calculate(ws.model, ws.register, APRIL, collection.returns)
+    out: dict[tuple[str, str], Decimal] = {}
+    for p in s.providers:
+        for ln in p.lines:
+            if ln.kind == "payment":
+                out[(p.provider, ln.component)] = out.get((p.provider, ln.component),
+                                                          Decimal("0.00")) + ln.amount
+    return out
+
+
+def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, own_ledger):
+    worked_example(workspace)
+    april = calc(workspace, APRIL)
+    assert april["ledger"]["status"] == "recorded" and april["adjustments"] == []
+    calc(workspace, MAY)
+    before = april_alone(workspace, None)
+
+    resubmit_april(workspace)
+    after = april_alone(workspace, 2)
+    expected = {k: after[k] - before[k] for k in before if after[k] != before[k]}
+    assert expected  # more voids: a smaller utilisation payment for S001's provider
+    assert all(v < 0 for v in expected.values())
+
+    june = calc(workspace, JUNE)
+    april_lines = [a for a in june["adjustments"] if a["month"] == "2013-04"]
+    assert {(a["provider"], a["component"]): Decimal(a["difference"]) for a in april_lines} == expected
+    for a in april_lines:
+        assert Decimal(a["previous"]) == before[(a["provider"], a["component"])]
+        assert Decimal(a["now"]) == after[(a["provider"], a["component"])]
+        assert "2013-04 return was replaced (resubmitted)" in a["reason"]
+    total_adjustments = sum(Decimal(a["difference"]) for a in june["adjustments"])
+    assert Decimal(june["due"]) == Decimal(june["totals"]["payment"]) + total_adjustments
+    assert set(june["adjustments"][0]) == {"month", "provider", "component", "previous", "now",
+                                           "difference", "reason"}
+    # The ledger says which April file was used.
+    ledger = Ledger(own_ledger)
+    used = [i["file"] for i in ledger.inputs(june["ledger"]["run"])
+            if i["period"] == "2013-04" and i["provider"] == "P1" and i["used"]]
+    assert [os.path.basename(f) for f in used] == ["P1-2013-04-v2.xlsx"]
+    runs = len(ledger.runs())
+
+    # The schedule carries the adjustments, and the Summary what is due.
+    import openpyxl
+
+    wb = openpyxl.load_workbook(workspace.root / "out" / "2013-06.xlsx")
+    rows = [[c.value for c in r] for r in wb["Adjustments"].iter_rows(min_row=6)]
+    assert ["2013-04", "P1"] == rows[0][:2] and Decimal(str(rows[0][5])) == list(expected.values())[0]
+
+    # Running June again changes nothing and records nothing new.
+    first = (workspace.root / "out" / "2013-06.xlsx").read_bytes()
+    again = calc(workspace, JUNE)
+    assert again["ledger"] == {"status": "unchanged", "run": june["ledger"]["run"], "closed_by": None}
+    assert again["adjustments"] == june["adjustments"] and again["due"] == june["due"]
+    assert len(Ledger(own_ledger).runs()) == runs
+    assert (workspace.root / "out" / "2013-06.xlsx").read_bytes() == first
+
+    # A third version of April: June is recorded again, carrying the whole change since April
+    # was paid (not the difference from the superseded June run).
+    resubmit_april(workspace, voids=30, version=3)
+    third = april_alone(workspace, 3)
+    june3 = calc(workspace, JUNE)
+    assert june3["ledger"]["status"] == "recorded" and june3["ledger"]["run"] > june["ledger"]["run"]
+    assert {(a["provider"], a["component"]): Decimal(a["difference"]) for a in june3["adjustments"]
+            if a["month"] == "2013-04"} == {k: third[k] - before[k] for k in before
+                                            if third[k] != before[k]}
+
+
+def test_a_late_return_and_a_closed_month(workspace, own_ledger):
+    worked_example(workspace)
+    late = workspace.returns / "2013-04" / "P2-2013-04.xlsx"
+    held = late.read_bytes()
+    late.unlink()
+    april = calc(workspace, APRIL)
+    p2 = next(p for p in april["providers"] if p["provider"] == "P2")
+    assert p2["status"] == "withheld" and p2["payment"] == "0.00"
+    late.write_bytes(held)  # P2's April return arrives in May
+    may = calc(workspace, MAY)
+    late_lines = [a for a in may["adjustments"] if a["provider"] == "P2"]
+    assert late_lines and all("arrived after 2013-04 was calculated" in a["reason"] for a in late_lines)
+    assert sum(Decimal(a["difference"]) for a in late_lines) > 0
+    # April is closed now: calculating it again writes and records nothing.
+    april_schedule = (workspace.root / "out" / "2013-04.xlsx").read_bytes()
+    result = runner.invoke(app, args(workspace, APRIL)[:-1])
+    assert "2013-04 is closed (2013-05 is recorded)" in " ".join(result.output.split())
+    assert (workspace.root / "out" / "2013-04.xlsx").read_bytes() == april_schedule
+    assert [r["period"] for r in Ledger(own_ledger).runs()] == ["2013-04", "2013-05"]
+
+
+def test_dry_run_records_nothing_and_writes_nothing(workspace, own_ledger):
+    worked_example(workspace)
+    out = calc(workspace, JUNE, "--dry-run")
+    assert out["ledger"]["status"] == "dry-run" and out["output"] is None
+    assert not own_ledger.exists()
+    assert not (workspace.root / "out").exists()
+
+
+def test_a_second_run_waits_or_refuses(workspace, own_ledger):
+    worked_example(workspace)
+    lock = own_ledger.with_name(own_ledger.name + ".lock")
+    with exclusive(lock):
+        result = runner.invoke(app, args(workspace, JUNE))
+        assert result.exit_code == 3
+        assert f"another pbr run (process {os.getpid()}) is using the ledger" in result.output
+        started = time.monotonic()
+        result = runner.invoke(app, args(workspace, JUNE, "--wait", "0.5"))
+        assert result.exit_code == 3 and time.monotonic() - started >= 0.5
+    assert not own_ledger.exists() or not Ledger(own_ledger).runs()
+    assert calc(workspace, JUNE)["ledger"]["status"] == "recorded"  # free again
+
+
+def test_two_processes_started_together(workspace, own_ledger):
+    worked_example(workspace)
+    cmd = [sys.executable, "-m", "pbr_cli", *args(workspace, JUNE)]
+    procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outcomes = sorted(p.wait(timeout=120) for p in procs)
+    errors = [p.stderr.read() for p in procs]
+    # Either one refused (the other held the lock) or they ran one after the other.
+    assert outcomes in ([0, 0], [0, 3]), errors
+    if outcomes == [0, 3]:
+        assert any("another pbr run" in e for e in errors)
+    runs = Ledger(own_ledger).runs()
+    assert len(runs) == 1 and Ledger(own_ledger).check() == []
+
+
+def test_killed_runs_leave_the_ledger_consistent(workspace, own_ledger, tmp_path):
+    worked_example(workspace)
+    calc(workspace, APRIL)
+    calc(workspace, MAY)
+    resubmit_april(workspace)
+    snapshot = own_ledger.read_bytes()
+    cmd = [sys.executable, "-m", "pbr_cli", *args(workspace, JUNE)]
+    rng = random.Random(5)
+    schedule = workspace.root / "out" / "2013-06.xlsx"
+    for _ in range(8):
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        ledger = Ledger(own_ledger)
+        assert ledger.check() == []
+        assert [r["period"] for r in ledger.runs()] in (["2013-04", "2013-05"],
+                                                        ["2013-04", "2013-05", "2013-06"])
+        ledger.close()
+        if schedule.exists():  # never half a file
+            import zipfile
+
+            assert zipfile.ZipFile(schedule).testzip() is None
+    finished = calc(workspace, JUNE)
+    assert list(schedule.parent.glob(".*.tmp")) == []  # a killed run's temporary file is gone
+
+    # The same June from the same starting ledger, never interrupted.
+    fresh = tmp_path / "fresh.sqlite"
+    fresh.write_bytes(snapshot)
+    env = {**os.environ, "PBR_LEDGER": str(fresh)}
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    reference = json.loads(proc.stdout)
+    for key in ("totals", "adjustments", "due", "providers"):
+        assert finished[key] == reference[key], key
+    assert len([r for r in Ledger(own_ledger).runs() if r["period"] == "2013-06"]) == 1
+
+
+def test_ledger_is_append_only_and_versioned(workspace, own_ledger):
+    worked_example(workspace)
+    calc(workspace, JUNE)
+    db = sqlite3.connect(own_ledger)
+    for statement in ("UPDATE runs SET payment = '0'", "DELETE FROM lines"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute(statement)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    result = runner.invoke(app, args(workspace, JUNE))
+    assert result.exit_code == 2 and "written by a newer pbr" in result.output
+
+
+def test_ledger_commands(workspace, own_ledger):
+    worked_example(workspace)
+    calc(workspace, APRIL)
+    calc(workspace, MAY)
+    resubmit_april(workspace)
+    june = calc(workspace, JUNE)
+    listing = runner.invoke(app, ["ledger", "list"])
+    assert listing.exit_code == 0
+    text = " ".join(listing.output.split())
+    assert "2013-04" in text and "2013-06" in text
+    shown = runner.invoke(app, ["ledger", "show", str(june["ledger"]["run"])])
+    shown_text = " ".join(shown.output.split())
+    assert "Prior-period adjustments" in shown_text and "v2.xlsx" in shown_text
+    assert "resubmitted" in shown_text
+    history = runner.invoke(app, ["ledger", "history", "P1"])
+    assert history.exit_code == 0
+    due = {}
+    for month in ("2013-04", "2013-05", "2013-06"):
+        line = next(ln for ln in history.output.splitlines() if month in ln)
+        due[month] = line
+    total_line = next(ln for ln in history.output.splitlines() if "Total" in ln)
+    assert total_line.count("£") == 3
+    assert runner.invoke(app, ["ledger", "show", "999"]).exit_code == 2
