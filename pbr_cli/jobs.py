@@ -111,7 +111,7 @@ def run_calculation(cfg: Config, model: Model, period: str | None, output: Path 
             ledger.close()
 
 
-def _payments(schedule: Schedule) -> dict[tuple[str, str], Decimal]:
+def payments_by_component(schedule: Schedule) -> dict[tuple[str, str], Decimal]:
     out: dict[tuple[str, str], Decimal] = {}
     for p in schedule.providers:
         for ln in p.lines:
@@ -126,7 +126,7 @@ def _adjustments(ledger: Ledger, model: Model, register, month: Month, current: 
     """What `month` is worth now against what has been accounted for it before `current`."""
     again = _month_schedule(model, register, month, collection)
     accounted, last_run = ledger.accounted(model.name, str(month), str(current))
-    now = _payments(again)
+    now = payments_by_component(again)
     before = {(i["provider"], i["period"]): i["sha256"] for i in ledger.inputs(last_run)
               if i["role"] == "return" and i["used"]} if last_run else {}
     after = {(i.provider, i.month): i.sha256 for i in again.inputs

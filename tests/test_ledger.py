@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from pbr_cli.cli import app
 from pbr_cli.collect import read_and_check
 from pbr_cli.engine import calculate
+from pbr_cli.jobs import payments_by_component
 from pbr_cli.ledger import Ledger
 from pbr_cli.lock import exclusive
 from pbr_cli.periods import Month
@@ -56,14 +57,7 @@ def april_alone(ws, use_version: int | None) -> dict[tuple[str, str], Decimal]:
              if not (p.name.startswith("P1-") and (("-v" in p.stem) != (use_version is not None)
                                                    or (use_version and f"-v{use_version}" not in p.stem)))]
     collection = read_and_check(files, ws.model, ws.register)
-    s = calculate(ws.model, ws.register, APRIL, collection.returns)
-    out: dict[tuple[str, str], Decimal] = {}
-    for p in s.providers:
-        for ln in p.lines:
-            if ln.kind == "payment":
-                out[(p.provider, ln.component)] = out.get((p.provider, ln.component),
-                                                          Decimal("0.00")) + ln.amount
-    return out
+    return payments_by_component(calculate(ws.model, ws.register, APRIL, collection.returns))
 
 
 def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, own_ledger):
