@@ -6,6 +6,7 @@ so that `pbr --help` answers at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -178,7 +179,7 @@ def calculate(
 
         cfg, model = _context(config, model_name)
         progress = None if as_json else _progress_factory()
-        lock = exclusive(_lock_path(cfg), wait) if not dry_run else _no_lock()
+        lock = exclusive(cfg.lock, wait) if not dry_run else contextlib.nullcontext()
         try:
             with lock:
                 result = run_calculation(cfg, model, period, output, returns, register_path,
@@ -208,15 +209,6 @@ def _exit_code(schedule) -> int:
     return EXIT_PROBLEMS if schedule.withheld or any(
         p.is_error for p in schedule.problems) else EXIT_OK
 
-
-def _lock_path(cfg) -> Path:
-    return cfg.ledger.with_name(cfg.ledger.name + ".lock")
-
-
-def _no_lock():
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 def _progress_factory():

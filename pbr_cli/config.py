@@ -40,6 +40,11 @@ class Config:
         return self.ledger_file or self.output / "ledger.sqlite"
 
     @property
+    def lock(self) -> Path:
+        """The file whose lock one ledger writer holds at a time."""
+        return self.ledger.with_name(self.ledger.name + ".lock")
+
+    @property
     def log(self) -> Path:
         return self.log_file or self.output / "pbr.log"
 

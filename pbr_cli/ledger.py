@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from pbr_cli.errors import PbrError
 
@@ -250,6 +249,3 @@ class Ledger:
                 found.append(f"run {run['id']}: no inputs recorded")
         return found
 
-
-def plain(row: sqlite3.Row) -> dict[str, Any]:
-    return {k: row[k] for k in row.keys()}

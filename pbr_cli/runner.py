@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from pbr_cli.config import Config, load_config
-from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, PbrError
+from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, PbrError
 from pbr_cli.money import format_money
 from pbr_cli.periods import Month
 
@@ -64,7 +64,7 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory) -
     log.info("run started: %s%s", ", ".join(schemes) or "no schemes",
              " (dry run)" if dry_run else "")
     lock = (contextlib.nullcontext() if dry_run
-            else exclusive(cfg.ledger.with_name(cfg.ledger.name + ".lock"), wait))
+            else exclusive(cfg.lock, wait))
     worst = EXIT_OK
     try:
         with lock:
@@ -109,7 +109,7 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory) -
         log.error("stopped: %s", type(exc).__name__)
         raise
     log.info("run finished: exit code %d", worst)
-    return worst if worst in (EXIT_OK, EXIT_PROBLEMS) else EXIT_UNUSABLE if worst == 2 else worst
+    return worst
 
 
 def ledger_view(config: Path | None, what: str, model: str | None = None,
