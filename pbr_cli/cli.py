@@ -205,6 +205,97 @@ def calculate(
     raise typer.Exit(_exit_code(result.schedule))
 
 
+@app.command()
+def report(
+    period: str = typer.Option(..., "--period", "-p", help="A month 2013-06, a quarter 2013-Q2, "
+                               "a financial year 2013/14, its quarter 2013/14-Q1, or a range "
+                               "2013-04..2013-09."),
+    model_name: str | None = typer.Option(None, "--model", "-m", help="The scheme's model "
+                                          "(default: every scheme in the config)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Report workbook to write "
+                                       "(one model only; default: OUTPUT/<model>/<model>-"
+                                       "<period>-report.xlsx). The finance CSV goes beside it."),
+    publish: bool = typer.Option(False, "--publish", help="A copy for publication: counts below "
+                                 "the model's threshold (default 5) are suppressed with any "
+                                 "figure they could be worked out from; no client ids, no "
+                                 "ledger detail, no CSV."),
+    returns: Path | None = typer.Option(None, "--returns", help="Folder of returns filed as "
+                                        "YYYY-MM/*.xlsx (default: from the config)."),
+    register_path: Path | None = RegisterOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON "
+                                 "(schema: docs/json.md)."),
+    config: Path | None = ConfigOpt,
+) -> None:
+    """Report on a period: per provider and group, over the period and month by month.
+
+    Each month is worked out as `pbr calculate` works it out now; totals are the sums of the
+    monthly schedules. Shows PbR beside block (virtual schemes) with the variance, rates,
+    events and payments by outcome, caps, prior-period adjustments from the ledger, and flags:
+    providers losing more than the model's share of their block income (small ones said so),
+    and late, missing, faulty or resubmitted returns. Writes a workbook with charts and a CSV
+    of payments for a finance system; records nothing. The report states the exact dates
+    its period covers.
+
+    Examples:
+
+      pbr report --period 2013-Q2 --model MODEL
+
+      pbr report -p 2013/14
+
+      pbr report -p 2013-04..2013-09 -m MODEL --publish
+    """
+    try:
+        from pbr_cli.config import load_config
+        from pbr_cli.jobs import run_report
+        from pbr_cli.model import find_model, list_models, load_model
+        from pbr_cli.periods import parse_period
+
+        wanted = parse_period(period)
+        cfg = load_config(config)
+        names = ([model_name] if model_name else
+                 list(cfg.schemes) or [p.stem for p in list_models(cfg.models)])
+        if output is not None and len(names) != 1:
+            raise PbrError("--output names one workbook: give --model too", code="usage")
+        models = [load_model(find_model(n, cfg.models)) for n in names]
+        inside = [m for m in models if wanted.start <= m.end and wanted.end >= m.start]
+        if not inside:
+            raise PbrError(f"{wanted.describe()} is outside every scheme asked for ("
+                           + "; ".join(f"{m.name} {m.start} to {m.end}" for m in models) + ")",
+                           code="period-outside-scheme")
+        results = []
+        for model in inside:
+            progress = None if as_json else _progress_factory()
+            try:
+                results.append(run_report(cfg, model, wanted, returns, register_path, publish,
+                                          output, progress))
+            finally:
+                if progress is not None:
+                    progress.close()
+    except PbrError as exc:
+        _fail(exc)
+    skipped = [m for m in models if m not in inside]
+    if as_json:
+        from pbr_cli.outputs.report import report_as_dict
+
+        out = {"schema": 1, "reports": [
+            report_as_dict(r, paths[0], paths[1] if len(paths) > 1 else None)
+            for r, paths in results],
+            "skipped": [{"model": m.name, "reason": f"the scheme runs {m.start} to {m.end}"}
+                        for m in skipped]}
+        typer.echo(json.dumps(out, indent=2))
+    else:
+        from pbr_cli.outputs.console import console, report_view
+
+        con = console()
+        for i, (r, paths) in enumerate(results):
+            if i:
+                con.print()
+            report_view(con, r, [str(p) for p in paths])
+        for m in skipped:
+            con.print(f"{m.name}: not reported, the scheme runs {m.start} to {m.end}.")
+    raise typer.Exit(EXIT_OK)
+
+
 def _exit_code(schedule) -> int:
     return EXIT_PROBLEMS if schedule.withheld or any(
         p.is_error for p in schedule.problems) else EXIT_OK

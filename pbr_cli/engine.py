@@ -91,6 +91,8 @@ class Schedule:
     history: list[Month]
     evidence: list[Any] = field(default_factory=list)  # cohort models: cohort.Evidence events
     adjustments: list[Any] = field(default_factory=list)  # ledger.Adjustment, earlier months
+    # For reports: per register entry, the figures the model's report rates add up (exact).
+    rate_values: dict[str, dict[str, Fraction]] = field(default_factory=dict)
 
     def adjustment_total(self, provider: str | None = None) -> Decimal:
         return sum((a.difference for a in self.adjustments
@@ -147,6 +149,7 @@ def calculate(model: Model, register: Register, month: Month,
     tables = _combine(model, chosen)
     aggregates = _Aggregates(model, tables, month)
     results = []
+    rate_values: dict[str, dict[str, Fraction]] = {}
     for provider in register.providers():
         entries = [e for e in register.provider_entries(provider)
                    if entry_active(model, e, month)]
@@ -157,9 +160,10 @@ def calculate(model: Model, register: Register, month: Month,
         status = result.status
         for entry in entries:
             result.lines += _entry_lines(model, entry, month, aggregates, status == PAID,
-                                         problems, current.path if current else "")
+                                         problems, current.path if current else "", rate_values)
         results.append(result)
-    return Schedule(model, month, results, problems, all_inputs, months)
+    return Schedule(model, month, results, problems, all_inputs, months,
+                    rate_values=rate_values)
 
 
 def provider_status(model: Model, register: Register, provider: str, month: Month,
@@ -282,7 +286,8 @@ class _Aggregates:
 
 
 def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: _Aggregates,
-                 pay: bool, problems: list[Problem], path: str) -> list[PaymentLine]:
+                 pay: bool, problems: list[Problem], path: str,
+                 rate_values: dict[str, dict[str, Fraction]] | None = None) -> list[PaymentLine]:
     reg = model.register
     key = entry[reg.key]
     env: dict[str, Any] = {n: p.value for n, p in model.parameters.items()}
@@ -306,6 +311,9 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
         problems.append(Problem(path, ERROR, "calculation-failed",
                                 f"{reg.entity} {key}: {exc}"))
         return []
+    if pay and rate_values is not None:
+        names = {n for r in model.report.rates for n in (r.numerator, r.denominator)}
+        rate_values[key] = {n: Fraction(env[n]) for n in sorted(names)}
     common = dict(provider=entry[reg.provider], entry=key,
                   entry_label=str(entry.get(reg.label) or "") if reg.label else "",
                   groups=tuple((g, str(entry.get(g) or "")) for g in reg.group_by))

@@ -19,7 +19,7 @@ from pbr_cli.errors import PbrError
 from pbr_cli.ledger import Adjustment, Ledger, RunRecord, now_utc
 from pbr_cli.model.records import Model
 from pbr_cli.money import fraction_to_decimal
-from pbr_cli.periods import Month
+from pbr_cli.periods import Month, Period
 from pbr_cli.register import load_register
 from pbr_cli.returns.checks import CheckedReturn
 
@@ -109,6 +109,82 @@ def run_calculation(cfg: Config, model: Model, period: str | None, output: Path 
     finally:
         if ledger is not None:
             ledger.close()
+
+
+@dataclass
+class PeriodSchedules:
+    """Each month of a period worked out as `pbr calculate` would now, from one read."""
+
+    model: Model
+    period: Period
+    register: Any
+    schedules: list[Schedule]
+    excluded: list[tuple[Month, str]]  # months of the period not reported, and why
+    collection: Any
+
+
+def period_schedules(cfg: Config, model: Model, period: Period, returns: Path | None,
+                     register_path: Path | None,
+                     progress: Callable[[int, int, Path], None] | None = None) -> PeriodSchedules:
+    """Work out every month of `period` inside the scheme that has returns, reading each
+    file once. Months outside the scheme, or with no returns at all, are listed as excluded."""
+    register = load_register(model, register_path)
+    root = Path(returns) if returns else cfg.returns_for(model.name)
+    if not root.is_dir():
+        raise PbrError(f"no returns folder {root} (returns are filed as {root}/YYYY-MM/*.xlsx)",
+                       code="file-not-found")
+    wanted: list[Month] = []
+    excluded: list[tuple[Month, str]] = []
+    for month in period.months():
+        if month.last_day < model.start or month.first_day > model.end:
+            excluded.append((month, f"outside the scheme ({model.start} to {model.end})"))
+        elif not returns_for_months(root, [month]):
+            excluded.append((month, f"no returns in {root / str(month)}"))
+        else:
+            wanted.append(month)
+    if not wanted:
+        inside = [m for m, why in excluded if not why.startswith("outside")]
+        why = (f"no returns for any month of it in {root}" if inside
+               else f"the scheme {model.name} runs {model.start} to {model.end}")
+        raise PbrError(f"nothing to report for {period.describe()}: {why}",
+                       code="period-outside-scheme" if not inside else "file-not-found")
+    needed: set[Month] = set()
+    for month in wanted:
+        needed |= set(history_months(model, month))
+    files = returns_for_months(root, sorted(needed))
+    counter = {"n": 0}
+
+    def tick(path: Path) -> None:
+        counter["n"] += 1
+        if progress:
+            progress(counter["n"], len(files), path)
+
+    collection = read_and_check(files, model, register, tick)
+    schedules = [_month_schedule(model, register, m, collection) for m in wanted]
+    return PeriodSchedules(model, period, register, schedules, excluded, collection)
+
+
+def run_report(cfg: Config, model: Model, period: Period, returns: Path | None,
+               register_path: Path | None, publish: bool = False, output: Path | None = None,
+               progress: Callable[[int, int, Path], None] | None = None):
+    """Work out the period's months, build the report (with the ledger's record of them when
+    there is a ledger) and write the workbook, and the finance CSV unless it is for
+    publication. Returns the report and the files written."""
+    from pbr_cli.outputs.report import csv_filename, report_filename, write_csv, write_report
+    from pbr_cli.report import build_report
+
+    ps = period_schedules(cfg, model, period, returns, register_path, progress)
+    ledger = Ledger(cfg.ledger) if cfg.ledger.exists() else None
+    try:
+        report = build_report(ps, publish, ledger)
+    finally:
+        if ledger is not None:
+            ledger.close()
+    path = Path(output) if output else cfg.output_for(model.name) / report_filename(report)
+    written = [write_report(report, path)]
+    if not publish:
+        written.append(write_csv(report, path.with_name(csv_filename(report))))
+    return report, written
 
 
 def payments_by_component(schedule: Schedule) -> dict[tuple[str, str], Decimal]:

@@ -26,7 +26,9 @@ from pbr_cli.model.records import (
     Model,
     Outcome,
     Parameter,
+    Rate,
     RegisterSpec,
+    ReportSpec,
     RuleWarning,
     Sheet,
     SheetRef,
@@ -180,6 +182,7 @@ class _Builder:
                       if d.get("comparison") else None)
         warnings = tuple(self.warning(w, ("warnings", i), known, measures)
                          for i, w in enumerate(d.get("warnings") or []))
+        report = self.report(d.get("report") or {}, register, measures, cohort is not None)
         return Model(
             name=scheme["name"], title=scheme["title"], version=str(scheme["version"]),
             commissioner=scheme.get("commissioner") or "", start=scheme["start"],
@@ -187,7 +190,7 @@ class _Builder:
             description=" ".join((scheme.get("description") or "").split()),
             parameters=params, codes=codes, register=register, sheets=sheets, checks=checks,
             measures=measures, payments=payments, comparison=comparison, warnings=warnings,
-            path=self.path, sha256=sha256, cohort=cohort,
+            path=self.path, sha256=sha256, cohort=cohort, report=report,
         )
 
     def unique(self, names: list[str], path: KeyPath, what: str) -> None:
@@ -347,6 +350,37 @@ class _Builder:
         return Component(name=spec["name"], label=spec["label"], amount=amount,  # type: ignore[arg-type]
                          shows=tuple(spec.get("shows") or ()),
                          description=" ".join((spec.get("description") or "").split()))
+
+    def report(self, spec: dict[str, Any], register: RegisterSpec, measures: tuple[Measure, ...],
+               cohort: bool) -> ReportSpec:
+        numeric = {c.name for c in register.columns if c.type in ("integer", "number", "money")}
+        known = numeric | {m.name for m in measures}
+        rates = []
+        for i, r in enumerate(spec.get("rates") or []):
+            path: KeyPath = ("report", "rates", i)
+            if cohort:
+                self.fail(path, "a cohort model's report shows each outcome's proportion "
+                          "itself: leave out `rates`")
+            for key in ("numerator", "denominator"):
+                if r[key] not in known:
+                    self.fail((*path, key), f"'{r[key]}' is not a measure or number register "
+                              f"column{_hint(r[key], known)}")
+            rates.append(Rate(r["name"], r["label"], r["numerator"], r["denominator"],
+                              bool(r.get("counts", False))))
+        self.unique([r.name for r in rates], ("report", "rates"), "rate")
+        small = spec.get("small_provider")
+        money = {c.name for c in register.columns if c.type == "money"}
+        if small and small["column"] not in money:
+            self.fail(("report", "small_provider", "column"), f"'{small['column']}' is not a "
+                      f"money register column{_hint(small['column'], money)}")
+        loss = Fraction(spec["loss_share"]) if spec.get("loss_share") is not None else Fraction(1, 20)
+        if not 0 <= loss <= 1:
+            self.fail(("report", "loss_share"), "a share is between 0 and 1")
+        minimum = spec.get("publish_min_count", 5)
+        if minimum < 1:
+            self.fail(("report", "publish_min_count"), "the threshold is at least 1")
+        return ReportSpec(tuple(rates), loss, small["column"] if small else None,
+                          Fraction(small["below"]) if small else None, minimum)
 
     def warning(self, spec: dict[str, Any], path: KeyPath, known: set[str],
                 measures: tuple[Measure, ...]) -> RuleWarning:

@@ -196,6 +196,26 @@ class Cohort:
 
 
 @dataclass(frozen=True)
+class Rate:
+    """A report rate: sum(numerator) / sum(denominator) over a provider's entries."""
+
+    name: str
+    label: str
+    numerator: str
+    denominator: str
+    counts: bool = False
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    rates: tuple[Rate, ...] = ()
+    loss_share: Fraction = Fraction(1, 20)
+    small_column: str | None = None
+    small_below: Fraction | None = None
+    publish_min_count: int = 5
+
+
+@dataclass(frozen=True)
 class RuleWarning:
     when: Expr
     code: str
@@ -232,6 +252,7 @@ class Model:
     path: Path
     sha256: str
     cohort: Cohort | None = None
+    report: ReportSpec = ReportSpec()
 
     def sheet(self, name: str) -> Sheet | None:
         return next((s for s in self.sheets if s.name == name), None)

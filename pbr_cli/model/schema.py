@@ -252,6 +252,43 @@ COHORT = Section(
     ),
 )
 
+RATE = Section(
+    "Rate",
+    "A rate the period report shows month by month, per provider and for all providers: the "
+    "sum of a numerator over the provider's entries divided by the sum of a denominator.",
+    (
+        Key("name", "text", "Short name.", required=True, example="utilisation"),
+        Key("label", "text", "Heading in reports.", required=True),
+        Key("numerator", "text", "A measure or number register column, summed over entries.",
+            required=True, example="occupied_days"),
+        Key("denominator", "text", "A measure or number register column, summed over entries.",
+            required=True, example="capacity_days"),
+        Key("counts", "bool", "The numerator and denominator count people or their outcomes: "
+            "`pbr report --publish` suppresses them (and the rate) when small (default false)."),
+    ),
+)
+
+REPORT = Section(
+    "Report",
+    "How `pbr report` presents the scheme over a period. Every key has a default.",
+    (
+        Key("rates", ListOf(RATE), "Rates shown month by month (cohort models also show each "
+            "outcome's proportion)."),
+        Key("loss_share", "number", "Flag a provider whose PbR total over the period falls short "
+            "of the comparison (e.g. block) by more than this share of it (default 0.05).",
+            example="0.05"),
+        Key("small_provider", Section("Small provider", "Which providers count as small.", (
+            Key("column", "text", "A money register column, summed over the provider's entries.",
+                required=True, example="annual_value"),
+            Key("below", "number", "Small when the sum is below this.", required=True,
+                example="250000"),
+        )), "Which providers are small (their loss flags say so)."),
+        Key("publish_min_count", "integer", "`pbr report --publish`: counts from 1 to one less "
+            "than this are suppressed, with any figure they could be worked out from "
+            "(default 5).", example="5"),
+    ),
+)
+
 MODEL = Section(
     "Model",
     "A model file: one scheme, completely.",
@@ -301,6 +338,7 @@ MODEL = Section(
             "What the existing contract pays, shown beside the PbR payment (e.g. block)."),
         Key("warnings", ListOf(RULE_WARNING), "Warnings raised per entry."),
         Key("cohort", COHORT, "Client-level rules (episodes, banded outcomes, tariff, cap)."),
+        Key("report", REPORT, "How period reports present the scheme."),
     ),
 )
 

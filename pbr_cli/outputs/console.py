@@ -163,3 +163,148 @@ def validation_report(con: Console, report) -> None:
              "unusable": "unusable (exit code 2)"}
     con.print(f"{len(report.files)} file(s): " + ", ".join(
         f"{counts[s]} {words[s]}" for s in words if counts[s]))
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list) -> str:
+    """A row of block characters, lowest to highest; a gap for a missing value."""
+    nums = [v for v in values if v is not None]
+    if not nums:
+        return ""
+    low, high = min(nums), max(nums)
+    out = []
+    for v in values:
+        if v is None:
+            out.append(" ")
+        elif high == low:
+            out.append(SPARKS[3])
+        else:
+            out.append(SPARKS[int((v - low) * (len(SPARKS) - 1) / (high - low))])
+    return "".join(out)
+
+
+def _bar(share, widest, width: int = 10) -> str:
+    """A bar for a variance share: red to the left for a loss, green for a gain."""
+    if share is None or not widest:
+        return ""
+    n = max(1, round(abs(share) / widest * width)) if share else 0
+    return f"[red]{'█' * n}[/]" if share < 0 else f"[green]{'█' * n}[/]"
+
+
+def _shown(report, cell, kind: str) -> str:
+    from pbr_cli.money import format_percent
+    from pbr_cli.report import SUPPRESSED, Ratio
+
+    value = report.value(cell)
+    if value == SUPPRESSED or value is None:
+        return "" if value is None else SUPPRESSED
+    if isinstance(value, Ratio):
+        return format_percent(value.value) if value.value is not None else ""
+    if kind == "money":
+        text = format_money(value)
+        return f"[red]{text}[/]" if value < 0 else text
+    if kind == "percent":
+        return format_percent(value)
+    return escape(str(value))
+
+
+def _number(report, cell):
+    from pbr_cli.report import SUPPRESSED, Ratio
+
+    value = report.value(cell)
+    if value == SUPPRESSED or value is None:
+        return None
+    return value.value if isinstance(value, Ratio) else value
+
+
+def report_view(con: Console, report, written: list[str]) -> None:
+    m = report.model
+    con.print(f"[bold]{escape(m.title)}[/] — report for {escape(report.period.describe())}")
+    con.print(escape(report.describe_coverage()))
+    if m.virtual:
+        con.print("[bold red]SHADOW PAYMENT — NOT FOR PAYMENT[/] (virtual pilot: PbR beside "
+                  f"{m.comparison.label.lower() if m.comparison else 'contract'})")
+    if report.publish:
+        con.print(f"[bold]For publication:[/] counts below {report.threshold} suppressed "
+                  "([c]), with the figures they could be worked out from; no client ids.")
+    providers = report.tables["providers"]
+    trend = report.tables["provider_months"]
+    keys = [c.key for c in providers.columns]
+    table = Table(title="Providers over the period", box=_box(con), title_justify="left")
+    wanted = [k for k in ("provider", "name", "comparison", "payment", "variance",
+                          "variance_pct", "events_paid", "capped") if k in keys]
+    for k in wanted:
+        col = providers.columns[keys.index(k)]
+        table.add_column(col.header, justify="left" if col.kind == "text" else "right",
+                         no_wrap=True, max_width=34 if k == "name" else None,
+                         overflow="ellipsis")
+    if "variance_pct" in keys:
+        table.add_column("Loss / gain", no_wrap=True)
+    table.add_column("By month", no_wrap=True)
+    table.add_column("", no_wrap=True)  # ! when the provider has flags (listed below)
+    shares = [_number(report, r[keys.index("variance_pct")]) for r in providers.rows] \
+        if "variance_pct" in keys else []
+    widest = max((abs(s) for s in shares if s is not None), default=0)
+    months = len(report.months)
+    for i, row in enumerate([*providers.rows, providers.total]):
+        total = i == len(providers.rows)
+        cells = [_shown(report, row[keys.index(k)], providers.columns[keys.index(k)].kind)
+                 for k in wanted]
+        if "variance_pct" in keys:
+            cells.append(_bar(_number(report, row[keys.index("variance_pct")]), widest))
+        series = trend.total if total else trend.rows[i]
+        cells.append(sparkline([_number(report, c) for c in series[2:2 + months]]))
+        cells.append("[red]![/]" if row[-1] and not total else "")
+        if total:
+            cells = [f"[bold]{c}[/]" if c else c for c in cells]
+        table.add_row(*cells, end_section=i == len(providers.rows) - 1)
+    con.print(table)
+
+    monthly = report.tables["months"]
+    mt = Table(title="Month by month", box=_box(con), title_justify="left")
+    for col in monthly.columns:
+        mt.add_column(col.header, justify="left" if col.kind == "text" else "right",
+                      no_wrap=True)
+    for i, row in enumerate([*monthly.rows, monthly.total]):
+        cells = [_shown(report, c, col.kind) for c, col in zip(row, monthly.columns,
+                                                               strict=True)]
+        if i == len(monthly.rows):
+            cells = [f"[bold]{c}[/]" for c in cells]
+        mt.add_row(*cells)
+    con.print(mt)
+
+    rates = report.tables.get("rates")
+    if rates is not None:
+        rt = Table(title="Rates, all providers", box=_box(con), title_justify="left")
+        rt.add_column("Rate")
+        for col in rates.columns[2:]:
+            rt.add_column(col.header, justify="right", no_wrap=True)
+        rt.add_column("Trend", no_wrap=True)
+        for row in rates.rows:
+            if row[1] != "All providers":
+                continue
+            rt.add_row(escape(row[0]), *(_shown(report, c, "percent") for c in row[2:]),
+                       sparkline([_number(report, c) for c in row[2:2 + months]]))
+        con.print(rt)
+
+    if report.flags:
+        con.print("[bold]Flags[/]")
+        for f in report.flags:
+            con.print(f"  [red]{escape(f['provider'])}[/] {escape(f['name'])}: "
+                      f"{escape(f['flag'])} — {escape(f['detail'])}")
+    else:
+        con.print("No flags: no provider loses more than the set share, and every return "
+                  "came in.")
+    if report.ledger_note:
+        con.print(f"[yellow]Ledger:[/] {escape(report.ledger_note)}")
+    total = report.totals["payment"]
+    words = "PbR (shadow)" if m.virtual else "Paid"
+    line = f"{words} over the period: [bold]{format_money(total)}[/]"
+    if m.comparison:
+        line += (f"; {escape(m.comparison.label.lower())} {format_money(report.totals['comparison'])}"
+                 f"; variance {format_money(total - report.totals['comparison'])}")
+    con.print(line + f" — the sum of {months} monthly schedule(s).")
+    for path in written:
+        con.print(f"Written: [bold]{escape(path)}[/]")

@@ -1,0 +1,390 @@
+"""The period report: workbook (with native Excel charts), JSON and the finance CSV.
+
+Every output renders the same Report tables (pbr_cli.report), after publication
+suppression when it is asked for, so none can show more than another. Amounts are values
+worked out by pbr (never formulas); the same report gives a byte-identical workbook.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import textwrap
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from pbr_cli import __version__
+from pbr_cli.outputs.xlsx import Formats, atomic_output, new_workbook, print_setup, safe_text, write_cell
+from pbr_cli.report import SUPPRESSED, Ratio, Report, Table
+
+SHEETS = (  # sheet name, tables on it, in order
+    ("Summary", ("providers",)),
+    ("Flags", ("flags",)),
+    ("Months", ("months",)),
+    ("PbR by month", ("provider_months",)),
+    ("Variance by month", ("variance_months",)),
+    ("Groups", ("group_",)),
+    ("Rates", ("rates",)),
+    ("Events", ("events",)),
+    ("Bands", ("bands",)),
+    ("Returns", ("returns",)),
+    ("Adjustments", ("adjustments", "reconciliation")),
+)
+WRAPPED = ("detail", "reason")  # long text columns, wrapped in their cells
+SERIES = ["#1F4E78", "#ED7D31", "#70AD47", "#FFC000", "#5B9BD5", "#7030A0", "#A5A5A5"]
+
+
+def period_slug(report: Report) -> str:
+    return report.period.text.replace("/", "-").replace("..", "-to-")
+
+
+def report_filename(report: Report) -> str:
+    suffix = "-publication" if report.publish else ""
+    return f"{report.model.name}-{period_slug(report)}-report{suffix}.xlsx"
+
+
+def csv_filename(report: Report) -> str:
+    return f"{report.model.name}-{period_slug(report)}-payments.csv"
+
+
+# -- workbook ------------------------------------------------------------------------------------
+
+def write_report(report: Report, target: Path) -> Path:
+    with atomic_output(Path(target)) as tmp:
+        wb = new_workbook(tmp, f"{report.model.title}: report for {report.period.text}")
+        fmt = Formats(wb)
+        fmt.suppressed = wb.add_format({"align": "right", "font_color": "#595959"})
+        fmt.note = wb.add_format({"italic": True, "font_color": "#555555"})
+        fmt.table_title = wb.add_format({"bold": True, "font_size": 12})
+        fmt.flag = wb.add_format({"font_color": "#9C0006"})
+        for sheet, prefixes in SHEETS:
+            tables = [t for name, t in report.tables.items()
+                      if any(name == p or (p.endswith("_") and name.startswith(p))
+                             for p in prefixes)]
+            if tables:
+                _sheet(wb, fmt, report, sheet, tables)
+        _about(wb, fmt, report)
+        wb.close()
+    return Path(target)
+
+
+def _heading(ws, fmt: Formats, report: Report, what: str) -> int:
+    m = report.model
+    ws.write_string(0, 0, f"{m.title}: {what}, {report.period.text}", fmt.title)
+    ws.write_string(1, 0, report.describe_coverage(), fmt.subtitle)
+    row = 2
+    if m.virtual:
+        ws.write_string(row, 0, "SHADOW PAYMENT — NOT FOR PAYMENT. This pilot is virtual: the "
+                        "PbR figures show what would be paid, beside what the contract pays.",
+                        fmt.banner)
+        row += 1
+    if report.publish:
+        ws.write_string(row, 0, f"For publication: counts below {report.threshold} are "
+                        "suppressed ([c]), with any figure they could be worked out from; "
+                        "no client ids.", fmt.banner)
+        row += 1
+    ws.set_row(0, 20)
+    footer = "SHADOW PAYMENT - NOT FOR PAYMENT" if m.virtual else m.title
+    print_setup(ws, None, footer)
+    return row + 1
+
+
+def _widths(report: Report, table: Table) -> list[int]:
+    out = []
+    rows = report.rows(table)
+    for j, col in enumerate(table.columns):
+        if col.kind == "text":
+            longest = max([len(str(r[j] or "")) for r in rows] + [len(col.header) // 2, 8])
+            out.append(min(longest + 2, 90 if j == len(table.columns) - 1 else 52))
+        else:
+            out.append(max(13, min(len(col.header) // 2 + 2, 18)))
+    return out
+
+
+def _cell(ws, fmt: Formats, row: int, col: int, value: Any, kind: str, bold: bool = False) -> None:
+    if value == SUPPRESSED:
+        ws.write_string(row, col, SUPPRESSED, fmt.suppressed)
+        return
+    if isinstance(value, Ratio):
+        value = value.value
+    style = {"money": fmt.money_bold if bold else fmt.money, "percent": fmt.percent,
+             "wrap": fmt.wrap,
+             "count": fmt.integer, "integer": fmt.integer}.get(kind, fmt.bold if bold else fmt.text)
+    if kind == "text" and isinstance(value, str) and value and bold is False and \
+            (value.startswith(("losing", "small provider")) or value in ("missing", "faulty")):
+        style = fmt.flag
+    write_cell(ws, row, col, value, style)
+
+
+def _write_table(ws, fmt: Formats, report: Report, table: Table, top: int, index: int,
+                 widths: list[int]) -> tuple[int, int, int]:
+    """Write a titled table at `top`; return (header row, last data row, next free row)."""
+    ws.write_string(top, 0, table.title, fmt.table_title)
+    header = top + 1
+    rows = [[report.value(c) for c in r] for r in table.rows]
+    last = header + max(len(rows), 1)
+    ws.add_table(header, 0, last, len(table.columns) - 1, {
+        "name": f"{table.name.title().replace('_', '')}{index}", "style": "Table Style Light 9",
+        "autofilter": len(rows) > 1,
+        "columns": [{"header": c.header, "header_format": fmt.header} for c in table.columns],
+    })
+    ws.set_row(header, 45 if any(len(c.header) > 2 * w for c, w in
+                                 zip(table.columns, widths, strict=False)) else 30)
+    for i, r in enumerate(rows):
+        for j, (value, col) in enumerate(zip(r, table.columns, strict=True)):
+            _cell(ws, fmt, header + 1 + i, j, value,
+                  "wrap" if col.key in WRAPPED else col.kind)
+    nxt = last + 1
+    if table.total is not None:
+        for j, (value, col) in enumerate(zip(table.total, table.columns, strict=True)):
+            _cell(ws, fmt, nxt, j, report.value(value), col.kind, bold=True)
+        nxt += 1
+    for line in textwrap.wrap(table.note, 130):
+        ws.write_string(nxt, 0, line, fmt.note)  # flows over the empty cells beside it
+        nxt += 1
+    return header, last, nxt + 1
+
+
+def _sheet(wb, fmt: Formats, report: Report, name: str, tables: list[Table]) -> None:
+    ws = wb.add_worksheet(name)
+    top = _heading(ws, fmt, report, {"Summary": "report"}.get(name, name.lower()))
+    widths = [0] * max(len(t.columns) for t in tables)
+    for t in tables:
+        for j, w in enumerate(_widths(report, t)):
+            widths[j] = max(widths[j], w)
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
+    placed = []
+    for i, t in enumerate(tables):
+        header, last, top = _write_table(ws, fmt, report, t, top, i, widths)
+        placed.append((t, header, last))
+    charts = {"Summary": _provider_chart, "Months": _months_chart, "Rates": _rates_chart}
+    if name in charts:
+        table, header, last = placed[0]
+        chart, height = charts[name](wb, report, name, table, header, last)
+        if chart is not None:
+            if height > 450:
+                ws.set_h_pagebreaks([top])  # a tall chart prints on a page of its own
+            ws.insert_chart(top, 0, chart, {"x_offset": 5, "y_offset": 5})
+
+
+def _col(table: Table, key: str) -> int | None:
+    return next((j for j, c in enumerate(table.columns) if c.key == key), None)
+
+
+def _provider_chart(wb, report: Report, sheet: str, table: Table, header: int, last: int):
+    """PbR beside the comparison (or payments alone), one bar per provider."""
+    n = len(table.rows)
+    if n == 0:
+        return None, 0
+    chart = wb.add_chart({"type": "bar"})
+    cats = [sheet, header + 1, 1, last, 1]
+    comparison = report.model.comparison
+    series = []
+    if comparison:
+        series.append((comparison.label, _col(table, "comparison"), "#A5A5A5"))
+    series.append(("PbR" if comparison else "Paid", _col(table, "payment"), "#1F4E78"))
+    for label, j, colour in series:
+        chart.add_series({"name": label, "categories": cats,
+                          "values": [sheet, header + 1, j, last, j],
+                          "fill": {"color": colour}, "border": {"none": True}, "gap": 60})
+    what = (f"PbR beside {comparison.label.lower()} by provider" if comparison
+            else "Payments by provider")
+    chart.set_title({"name": f"{what}, {report.period.text}", "name_font": {"size": 12}})
+    chart.set_x_axis({"name": "£ over the period", "num_format": "£#,##0",
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_y_axis({"name": "Provider", "reverse": True, "crossing": "max",
+                      "num_font": {"size": 8}})
+    chart.set_legend({"position": "top"})
+    height = min(620, max(360, 120 + 22 * n))
+    chart.set_size({"width": 900, "height": height})
+    return chart, height
+
+
+def _months_chart(wb, report: Report, sheet: str, table: Table, header: int, last: int):
+    """Spend by component, stacked, month by month; the comparison as a line."""
+    chart = wb.add_chart({"type": "column", "subtype": "stacked"})
+    cats = [sheet, header + 1, 0, last, 0]
+    paid = [c for c in report.model.payments if not c.reported_only]
+    for i, c in enumerate(paid):
+        j = _col(table, c.name)
+        chart.add_series({"name": c.label, "categories": cats,
+                          "values": [sheet, header + 1, j, last, j],
+                          "fill": {"color": SERIES[i % len(SERIES)]}, "gap": 80})
+    comparison = report.model.comparison
+    if comparison:
+        line = wb.add_chart({"type": "line"})
+        j = _col(table, "comparison")
+        line.add_series({"name": comparison.label, "categories": cats,
+                         "values": [sheet, header + 1, j, last, j],
+                         "line": {"color": "#C00000", "width": 2.25},
+                         "marker": {"type": "diamond", "size": 7,
+                                    "fill": {"color": "#C00000"},
+                                    "border": {"color": "#C00000"}}})
+        chart.combine(line)
+    chart.set_title({"name": "Spend by component, month by month"
+                     + (f", against {comparison.label.lower()}" if comparison else ""),
+                     "name_font": {"size": 12}})
+    chart.set_x_axis({"name": "Month"})
+    chart.set_y_axis({"name": "£ in the month", "num_format": "£#,##0", "min": 0,
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 900, "height": 420})
+    return chart, 420
+
+
+def _rates_chart(wb, report: Report, sheet: str, table: Table, header: int, last: int):
+    """Each rate for all providers, month by month."""
+    months = len(report.months)
+    rows = [i for i, r in enumerate(table.rows) if r[1] == "All providers"]
+    if not rows:
+        return None, 0
+    chart = wb.add_chart({"type": "line"})
+    for n, i in enumerate(rows):
+        r = header + 1 + i
+        colour = SERIES[n % len(SERIES)]
+        chart.add_series({"name": [sheet, r, 0], "categories": [sheet, header, 2, header,
+                                                                 1 + months],
+                          "values": [sheet, r, 2, r, 1 + months],
+                          "line": {"color": colour, "width": 2.25},
+                          "marker": {"type": "circle", "size": 6, "fill": {"color": colour},
+                                     "border": {"color": colour}}})
+    what = ("Proportions achieving each outcome (rolling window), all providers"
+            if report.model.cohort is not None else "Rates month by month, all providers")
+    chart.set_title({"name": what, "name_font": {"size": 12}})
+    chart.set_x_axis({"name": "Month"})
+    chart.set_y_axis({"name": "Rate", "num_format": "0%", "min": 0,
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 900, "height": 420})
+    return chart, 420
+
+
+def _about(wb, fmt: Formats, report: Report) -> None:
+    ws = wb.add_worksheet("About")
+    top = _heading(ws, fmt, report, "about this report")
+    m = report.model
+    facts = [
+        ("Scheme", m.title),
+        ("Model", f"{m.name} version {m.version}"),
+        ("Model SHA-256", m.sha256),
+        ("Period asked for", report.period.describe()),
+        ("Months reported", f"{report.months[0]} to {report.months[-1]} ({report.covers})"),
+        ("Payments", "virtual (shadow): not for payment" if m.virtual else "real"),
+        ("How the figures were made", "Each month is worked out as `pbr calculate` works it "
+         "out now, from the returns as they stand; totals are sums of the monthly schedules' "
+         "lines, rounded to the penny per line."),
+        ("Publication", f"suppressed: counts below {report.threshold} and figures they could "
+         "be worked out from; client ids omitted" if report.publish else "not for publication: "
+         "use --publish for a copy with small counts suppressed"),
+        ("Written by", f"pbr {__version__}"),
+    ]
+    for m_, why in report.excluded:
+        facts.append((f"Not reported: {m_}", why))
+    if report.ledger_note:
+        facts.append(("Ledger", report.ledger_note))
+    for i, (k, v) in enumerate(facts):
+        ws.write_string(top + i, 0, k, fmt.label)
+        ws.merge_range(top + i, 1, top + i, 3, safe_text(v), fmt.wrap)
+        ws.set_row(top + i, 15 * (1 + len(v) // 110))
+    row = top + len(facts) + 1
+    inputs = {}
+    for s in report.schedules:
+        for f in s.inputs:
+            if f.role == "return" and f.used:
+                inputs[f.path] = (f.month, f.provider, f.sha256)
+    ws.write_string(row, 0, "Returns used", fmt.table_title)
+    row += 1
+    for j, h in enumerate(("Month", "File", "Provider", "SHA-256")):
+        ws.write_string(row, j, h, fmt.header)
+    ws.set_column(0, 0, 28)
+    ws.set_column(1, 1, 62)
+    ws.set_column(2, 2, 10)
+    ws.set_column(3, 3, 68)
+    for path, (month, provider, sha) in sorted(inputs.items(), key=lambda kv: (kv[1], kv[0])):
+        row += 1
+        for j, v in enumerate((month, path, provider, sha)):
+            ws.write_string(row, j, safe_text(v), fmt.text)
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    from pbr_cli.money import fraction_to_decimal
+
+    if isinstance(value, Ratio):
+        v = value.value
+        return None if v is None else str(fraction_to_decimal(v, 6))
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Fraction):
+        return str(fraction_to_decimal(value, 6))
+    return value
+
+
+def report_as_dict(report: Report, output: Path | None, csv_path: Path | None) -> dict[str, Any]:
+    def table(t: Table) -> dict[str, Any]:
+        keys = [c.key for c in t.columns]
+        rows = [dict(zip(keys, (_plain(report.value(c)) for c in r), strict=True))
+                for r in t.rows]
+        total = (dict(zip(keys, (_plain(report.value(c)) for c in t.total), strict=True))
+                 if t.total is not None else None)
+        return {"title": t.title, "columns": [{"key": c.key, "header": c.header,
+                                                 "kind": c.kind} for c in t.columns],
+                "rows": rows, "total": total, "note": t.note}
+
+    return {
+        "schema": 1,
+        "model": report.model.name,
+        "model_sha256": report.model.sha256,
+        "virtual": report.model.virtual,
+        "period": {"text": report.period.text, "kind": report.period.kind,
+                   "start": report.period.start.isoformat(),
+                   "end": report.period.end.isoformat(),
+                   "months": [str(m) for m in report.months],
+                   "excluded": [{"month": str(m), "reason": why} for m, why in report.excluded]},
+        "publish": report.publish,
+        "suppression_threshold": report.threshold if report.publish else None,
+        "totals": {"payment": str(report.totals["payment"]),
+                   "comparison": str(report.totals["comparison"])},
+        "flags": report.flags,
+        "ledger_note": report.ledger_note or None,
+        "tables": {name: table(t) for name, t in report.tables.items()},
+        "output": str(output) if output else None,
+        "csv": str(csv_path) if csv_path else None,
+    }
+
+
+# -- finance CSV ---------------------------------------------------------------------------------
+
+def payments_csv(report: Report) -> str:
+    """One row per payment (and comparison) line of each month, for a finance system."""
+    m = report.model
+    groups = list(m.register.group_by) if m.cohort is None else [m.cohort.group]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(["scheme", "month", "month_start", "month_end", "provider_code", "provider_name",
+                m.register.entity, f"{m.register.entity}_name", *groups, "component",
+                "component_label", "kind", "amount", "basis", "status"])
+    basis = "shadow - not for payment" if m.virtual else "payment"
+    for s in report.schedules:
+        for p in s.providers:
+            for ln in p.lines:
+                if ln.amount == 0 and ln.kind == "payment" and any(
+                        c.reported_only for c in m.payments if c.name == ln.component):
+                    continue  # reported, not paid
+                g = dict(ln.groups)
+                w.writerow([safe_text(v) for v in (
+                    m.name, str(s.month), s.month.first_day.isoformat(),
+                    s.month.last_day.isoformat(), p.provider, p.name, ln.entry,
+                    ln.entry_label, *(g.get(c, "") for c in groups), ln.component,
+                    ln.component_label, ln.kind)] + [str(ln.amount), basis, p.status])
+    return out.getvalue()
+
+
+def write_csv(report: Report, target: Path) -> Path:
+    with atomic_output(Path(target)) as tmp:
+        Path(tmp).write_text(payments_csv(report), encoding="utf-8", newline="")
+    return Path(target)
