@@ -743,8 +743,12 @@ def _suppress(figures: Figures, tables: dict[str, Table], k: int) -> set[tuple[s
                 continue
             parts = [key[:i] + (x,) + key[i + 1:] for x in sorted(figures.values[figures.dims[i]])]
             parts = [p for p in parts if p in figures.slices]
-            if parts and all(p in shown for p in parts):
-                lines.append((parts, key))
+            # Per measure: a part that is zero (e.g. an outcome only reported, never paid)
+            # adds nothing, so the sum's unknowns are the parts that are not zero.
+            for measure in ("payment", "events", "paid"):
+                nonzero = [p for p in parts if getattr(figures.slices[p], measure)]
+                if nonzero and all(p in shown for p in nonzero):
+                    lines.append((nonzero, key))
 
     def size(key):
         f = figures.slices[key]

@@ -199,7 +199,7 @@ def _shown(report, cell, kind: str) -> str:
 
     value = report.value(cell)
     if value == SUPPRESSED or value is None:
-        return "" if value is None else SUPPRESSED
+        return "" if value is None else escape(SUPPRESSED)
     if isinstance(value, Ratio):
         return format_percent(value.value) if value.value is not None else ""
     if kind == "money":
@@ -228,7 +228,7 @@ def report_view(con: Console, report, written: list[str]) -> None:
                   f"{m.comparison.label.lower() if m.comparison else 'contract'})")
     if report.publish:
         con.print(f"[bold]For publication:[/] counts below {report.threshold} suppressed "
-                  "([c]), with the figures they could be worked out from; no client ids.")
+                  "(\\[c]), with the figures they could be worked out from; no client ids.")
     providers = report.tables["providers"]
     trend = report.tables["provider_months"]
     keys = [c.key for c in providers.columns]

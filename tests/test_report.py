@@ -1,0 +1,392 @@
+"""`pbr report`: periods, totals that equal the monthly schedules, flags, the ledger's view,
+charts, publication suppression and the finance CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from pbr_cli.cli import app
+from pbr_cli.errors import PbrError
+from pbr_cli.periods import parse_period
+from tests.conftest import MODEL_PATH, ROOT, outcomes, worked_example
+
+runner = CliRunner()
+CONFIG = str(ROOT / "pbr.yaml")
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def money(value) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def sheet_table(ws, first_header: str) -> tuple[list[str], list[dict], dict | None]:
+    """The table whose heading row starts with `first_header`: (headers, rows, total row)."""
+    rows = list(ws.iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[0] == first_header)
+    headers = [h for h in rows[start] if h is not None]
+    body, total = [], None
+    for r in rows[start + 1:]:
+        if r[0] is None:
+            break
+        record = dict(zip(headers, r, strict=False))
+        if r[0] == "Total":
+            total = record
+            break
+        body.append(record)
+    return headers, body, total
+
+
+# -- periods -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, start, end, months", [
+    ("2013-06", date(2013, 6, 1), date(2013, 6, 30), 1),
+    ("2013-Q2", date(2013, 4, 1), date(2013, 6, 30), 3),
+    ("2013/14", date(2013, 4, 1), date(2014, 3, 31), 12),
+    ("2013/14-Q4", date(2014, 1, 1), date(2014, 3, 31), 3),
+    ("2013-04..2013-09", date(2013, 4, 1), date(2013, 9, 30), 6),
+    ("2012-02", date(2012, 2, 1), date(2012, 2, 29), 1),
+])
+def test_every_period_form_resolves_to_exact_dates(text, start, end, months):
+    p = parse_period(text)
+    assert (p.start, p.end, len(p.months())) == (start, end, months)
+    assert f"({start.isoformat()} to {end.isoformat()})" in p.describe()
+
+
+@pytest.mark.parametrize("bad", ["2013-13", "2013-Q5", "2013/15", "2013-09..2013-04", "June",
+                                 "2013/14-Q0", ""])
+def test_bad_period_lists_the_accepted_forms(bad):
+    with pytest.raises(PbrError) as err:
+        parse_period(bad)
+    for form in ("2013-06", "2013-Q2", "2013/14", "2013/14-Q1", "2013-04..2013-09"):
+        assert form in err.value.message
+    result = invoke("report", "--period", bad or " ", "--config", CONFIG)
+    assert result.exit_code == 2 and "Accepted:" in result.output
+
+
+def test_period_outside_every_scheme_exit_2():
+    result = invoke("report", "-p", "2016-Q1", "-m", "birmingham-90-10", "--config", CONFIG)
+    assert result.exit_code == 2
+    assert "outside every scheme" in result.output and "2013-04-01 to 2013-09-30" in result.output
+
+
+# -- totals equal the monthly schedules ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def birmingham(tmp_path_factory):
+    """The shipped samples: each month's schedule from `pbr calculate`, then the reports for
+    2013-Q2 (JSON and console) and 2013/14 (JSON)."""
+    folder = tmp_path_factory.mktemp("birmingham")
+    with pytest.MonkeyPatch.context() as mp:
+        schedules = {}
+        for month in ("2013-04", "2013-05", "2013-06", "2013-07", "2013-08", "2013-09"):
+            # A ledger of its own for each month: no earlier month to work out again.
+            mp.setenv("PBR_LEDGER", str(folder / f"ledger-{month}.sqlite"))
+            path = folder / f"{month}.xlsx"
+            result = invoke("calculate", "-m", "birmingham-90-10", "-p", month, "-o", str(path),
+                            "--config", CONFIG)
+            assert result.exit_code == 0, result.output
+            schedules[month] = path
+        mp.setenv("PBR_LEDGER", str(folder / "no-ledger.sqlite"))
+        reports = {}
+        for period in ("2013-Q2", "2013/14"):
+            path = folder / f"{period.replace('/', '-')}.xlsx"
+            shown = invoke("report", "-p", period, "-m", "birmingham-90-10", "-o", str(path),
+                           "--config", CONFIG, "--json")
+            assert shown.exit_code == 0, shown.output
+            reports[period] = (path, json.loads(shown.stdout)["reports"][0])
+        console = invoke("report", "-p", "2013-Q2", "-m", "birmingham-90-10", "-o",
+                         str(folder / "again.xlsx"), "--config", CONFIG)
+        assert console.exit_code == 0, console.output
+    return schedules, reports, console.output
+
+
+def schedule_totals(path: Path) -> tuple[dict[str, tuple[Decimal, Decimal]], Decimal, Decimal]:
+    ws = openpyxl.load_workbook(path)["Summary"]
+    _, rows, total = sheet_table(ws, "Provider code")
+    per = {r["Provider code"]: (money(r["PbR total"]), money(r["Block contract"])) for r in rows}
+    return per, money(total["PbR total"]), money(total["Block contract"])
+
+
+@pytest.mark.parametrize("period, months", [
+    ("2013-Q2", ["2013-04", "2013-05", "2013-06"]),
+    ("2013/14", ["2013-04", "2013-05", "2013-06", "2013-07", "2013-08", "2013-09"]),
+])
+def test_report_totals_equal_the_sum_of_the_monthly_schedules(birmingham, period, months):
+    schedules, reports, console = birmingham
+    path, data = reports[period]
+    want: dict[str, list[Decimal]] = {}
+    pbr = block = Decimal("0.00")
+    by_month = {}
+    for m in months:
+        per, t_pbr, t_block = schedule_totals(schedules[m])
+        by_month[m] = (t_pbr, t_block)
+        pbr += t_pbr
+        block += t_block
+        for p, (a, b) in per.items():
+            want.setdefault(p, [Decimal("0.00"), Decimal("0.00")])
+            want[p][0] += a
+            want[p][1] += b
+    # JSON
+    assert data["period"]["months"] == months
+    assert Decimal(data["totals"]["payment"]) == pbr
+    assert Decimal(data["totals"]["comparison"]) == block
+    for row in data["tables"]["providers"]["rows"]:
+        assert [Decimal(row["payment"]), Decimal(row["comparison"])] == want[row["provider"]]
+    for row in data["tables"]["months"]["rows"]:
+        assert (Decimal(row["payment"]), Decimal(row["comparison"])) == by_month[row["month"]]
+    # The workbook, read back cell by cell
+    wb = openpyxl.load_workbook(path)
+    _, rows, total = sheet_table(wb["Summary"], "Provider code")
+    for r in rows:
+        assert [money(r["PbR total"]), money(r["Block contract"])] == want[r["Provider code"]]
+        assert money(r["Variance"]) == money(r["PbR total"]) - money(r["Block contract"])
+    assert (money(total["PbR total"]), money(total["Block contract"])) == (pbr, block)
+    _, month_rows, _ = sheet_table(wb["Months"], "Month")
+    assert {r["Month"]: (money(r["PbR total"]), money(r["Block contract"]))
+            for r in month_rows} == by_month
+    # The finance CSV: its payment lines add up to the same total
+    rows = list(csv.DictReader(io.StringIO(Path(data["csv"]).read_text())))
+    assert sum(Decimal(r["amount"]) for r in rows if r["kind"] == "payment") == pbr
+    assert sum(Decimal(r["amount"]) for r in rows if r["kind"] == "comparison") == block
+    assert {r["basis"] for r in rows} == {"shadow - not for payment"}
+    assert data["period"]["start"] == "2013-04-01"
+    assert data["tables"].get("reconciliation") is None  # no ledger: nothing to reconcile
+    # The console
+    if period == "2013-Q2":
+        assert f"£{pbr:,.2f}" in console and f"£{block:,.2f}" in console
+        assert "SHADOW PAYMENT — NOT FOR PAYMENT" in console
+        assert "2013-Q2 (2013-04-01 to 2013-06-30)" in console
+
+
+def test_financial_year_states_its_dates_and_the_months_not_reported(birmingham):
+    _, reports, _ = birmingham
+    path, data = reports["2013/14"]
+    assert (data["period"]["start"], data["period"]["end"]) == ("2013-04-01", "2014-03-31")
+    assert [e["month"] for e in data["period"]["excluded"]] == [
+        "2013-10", "2013-11", "2013-12", "2014-01", "2014-02", "2014-03"]
+    assert "Not reported: 2013-10 to 2014-03 (outside the scheme)" in " ".join(
+        str(c) for c in next(openpyxl.load_workbook(path)["Summary"].iter_rows(
+            min_row=2, max_row=2, values_only=True)))
+    about = {r[0]: r[1] for r in openpyxl.load_workbook(path)["About"].iter_rows(
+        values_only=True) if r[0]}
+    assert about["Period asked for"] == "2013/14 (2013-04-01 to 2014-03-31)"
+    assert about["Months reported"] == "2013-04 to 2013-09 (2013-04-01 to 2013-09-30)"
+
+
+def test_loss_flags_follow_the_models_share_and_name_small_providers(birmingham):
+    _, reports, _ = birmingham
+    _, data = reports["2013-Q2"]
+    flagged = {f["provider"]: f for f in data["flags"] if "losing income" in f["flag"]}
+    for row in data["tables"]["providers"]["rows"]:
+        block, pbr = Decimal(row["comparison"]), Decimal(row["payment"])
+        assert (row["provider"] in flagged) == ((block - pbr) * 20 > block)  # more than 5%
+    # P23's contract is £45,500 a year: below the model's £150,000, so a small provider.
+    assert flagged["P23"]["flag"] == "small provider losing income"
+    assert "9.6% (£1,090.34)" in flagged["P23"]["detail"]
+    assert flagged["P01"]["flag"] == "losing income"
+
+
+def test_report_charts_have_titles_axes_and_legends(birmingham):
+    _, reports, _ = birmingham
+    path, _ = reports["2013-Q2"]
+    with zipfile.ZipFile(path) as z:
+        charts = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
+        xml = {n: z.read(n).decode() for n in charts}
+    assert len(charts) == 3
+    text = "".join(xml.values())
+    for title in ("PbR beside block contract by provider, 2013-Q2",
+                  "Spend by component, month by month, against block contract",
+                  "Rates month by month, all providers", "£ over the period", "£ in the month",
+                  "Provider", "Month", "Rate"):
+        assert f"<a:t>{title}</a:t>" in text, title
+    for chart in xml.values():
+        assert "<c:legend>" in chart and chart.count("<c:title>") >= 3  # chart and two axes
+
+
+# -- flags for returns, adjustments, late returns, determinism -----------------------------------
+
+def test_missing_late_and_resubmitted_returns_are_flagged_and_adjustments_shown(workspace):
+    ws = workspace
+    worked_example(ws)
+    may_p2 = ws.returns / "2013-05" / "P2-2013-05.xlsx"
+    held = may_p2.read_bytes()
+    may_p2.unlink()  # P2's May return is late
+    (ws.returns / "2013-06" / "P2-2013-06.xlsx").unlink()  # and June's never comes
+    base = ["-m", str(MODEL_PATH), "--returns", str(ws.returns), "--register",
+            str(ws.register_path)]
+    for month in ("2013-04", "2013-05"):
+        assert invoke("calculate", *base, "-p", month, "-o",
+                      str(ws.root / f"{month}.xlsx")).exit_code in (0, 1)
+    may_p2.write_bytes(held)
+    june = {"Utilisation": [{"service_id": "S001", "void_days": 45},
+                            {"service_id": "F010", "users_supported": 52}],
+            "Outcomes": outcomes("S001", "CX", date(2013, 6, 20), 4)}
+    ws.add_return("P1", "2013-06", june, name="P1-2013-06-v2.xlsx")
+    assert invoke("calculate", *base, "-p", "2013-06", "-o",
+                  str(ws.root / "2013-06.xlsx")).exit_code == 1  # P2 withheld
+    out = ws.root / "q2.xlsx"
+    result = invoke("report", *base, "-p", "2013-Q2", "-o", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)["reports"][0]
+    returns = {r["provider"]: r for r in data["tables"]["returns"]["rows"]}
+    assert (returns["P2"]["2013-04"], returns["P2"]["2013-05"], returns["P2"]["2013-06"]) == (
+        "paid", "late", "missing")
+    assert returns["P1"]["2013-06"] == "resubmitted"
+    flags = {(f["provider"], f["flag"]): f["detail"] for f in data["flags"]}
+    assert flags[("P2", "missing returns")] == "2013-06"
+    assert flags[("P2", "late returns")] == "2013-05"
+    assert flags[("P1", "resubmitted returns")] == "2013-06"
+    # P2 is paid nothing for June against a £5,000.00 block: a small provider losing income.
+    assert ("P2", "small provider losing income") in flags
+    # The late May return was paid as an adjustment on June's schedule.
+    adjustments = data["tables"]["adjustments"]["rows"]
+    assert {(a["paid_in"], a["month"], a["provider"]) for a in adjustments} == {
+        ("2013-06", "2013-05", "P2")}
+    rec = {r["month"]: r for r in data["tables"]["reconciliation"]["rows"]}
+    april, may = rec["2013-04"], rec["2013-05"]
+    assert april["entitlement"] == april["now"] and april["to_adjust"] == "0.00"
+    assert Decimal(rec["2013-06"]["due"]) == Decimal(rec["2013-06"]["entitlement"]) + Decimal(
+        rec["2013-06"]["adjustments"])
+    assert Decimal(may["now"]) - Decimal(may["entitlement"]) == Decimal(
+        data["tables"]["adjustments"]["total"]["difference"])
+    assert may["to_adjust"] == "0.00"
+    # The same report again: the same bytes.
+    first = out.read_bytes()
+    assert invoke("report", *base, "-p", "2013-Q2", "-o", str(out)).exit_code == 0
+    assert out.read_bytes() == first
+
+
+# -- publication ---------------------------------------------------------------------------------
+
+def _client_ids() -> set[str]:
+    ids = set()
+    for path in sorted((ROOT / "sample_returns" / "wigan-cohort" / "2013-06").glob("*.xlsx")):
+        ws = openpyxl.load_workbook(path, read_only=True)["Presentations"]
+        ids |= {str(r[0]) for r in ws.iter_rows(min_row=2, values_only=True) if r[0]}
+    return ids
+
+
+def _count_values(data: dict) -> list[tuple[str, str, object]]:
+    out = []
+    for name, t in data["tables"].items():
+        counts = [c["key"] for c in t["columns"] if c["kind"] == "count"]
+        for row in t["rows"] + ([t["total"]] if t["total"] else []):
+            out += [(name, k, row[k]) for k in counts]
+    return out
+
+
+def test_publish_suppresses_every_small_count_and_what_would_reveal_it(tmp_path):
+    from pbr_cli.config import load_config
+    from pbr_cli.jobs import period_schedules
+    from pbr_cli.model import load_model
+    from pbr_cli.outputs.report import report_as_dict
+    from pbr_cli.report import build_report
+
+    from pbr_cli.outputs.console import report_view
+    from pbr_cli.outputs.report import write_report
+    from rich.console import Console
+
+    model = load_model(ROOT / "models" / "wigan-cohort.yaml")
+    k = model.report.publish_min_count
+    ps = period_schedules(load_config(ROOT / "pbr.yaml"), model, parse_period("2013-Q2"), None,
+                          None)
+    # Unsuppressed, the period has small counts: the test below could fail.
+    plain = report_as_dict(build_report(ps), None, None)
+    assert any(isinstance(v, int) and 0 < v < k for _, _, v in _count_values(plain))
+
+    report = build_report(ps, publish=True)
+    out = write_report(report, tmp_path / "published.xlsx")
+    data = json.loads(json.dumps(report_as_dict(report, out, None)))
+    con = Console(record=True, width=140)
+    report_view(con, report, [])
+    console = con.export_text()
+    values = _count_values(data)
+    assert values and all(v == "[c]" or v == 0 or v >= k for _, _, v in values)
+    assert any(v == "[c]" for _, _, v in values)
+    # Nothing suppressed can be had by subtracting what is shown from a total that is shown.
+    for name, t in data["tables"].items():
+        if t["total"] is None:
+            continue
+        for col in t["columns"]:
+            if col["kind"] in ("count", "money") and t["total"][col["key"]] not in ("[c]", None):
+                hidden = [r for r in t["rows"] if r[col["key"]] == "[c]"]
+                assert len(hidden) != 1, (name, col["key"])
+    months = data["tables"]["months"]
+    parts = [c["key"] for c in months["columns"][1:-1]]
+    for row in months["rows"]:
+        if row["payment"] != "[c]":
+            assert sum(row[p] == "[c]" for p in parts) != 1, row
+    # Proportions from small numbers are suppressed too, and bands with them.
+    for row in data["tables"]["bands"]["rows"]:
+        if row["proportion"] == "[c]":
+            assert row["band"] == row["price"] == "[c]"
+    # The workbook: no client id anywhere, no Evidence, no ledger sheet, counts as above.
+    wb = openpyxl.load_workbook(out)
+    assert "Evidence" not in wb.sheetnames and "Adjustments" not in wb.sheetnames
+    cells = [str(c) for ws in wb for row in ws.iter_rows(values_only=True) for c in row
+             if c is not None]
+    text = "\n".join(cells) + json.dumps(data) + console
+    assert not any(cid in text for cid in _client_ids())
+    for ws in wb:
+        rows = list(ws.iter_rows(values_only=True))
+        for i, row in enumerate(rows):
+            for j, header in enumerate(row):
+                if header in ("Events", "Events paid"):
+                    below = [r[j] for r in rows[i + 1:] if len(r) > j and r[0] is not None]
+                    assert not any(isinstance(v, (int, float)) and 0 < v < k for v in below)
+    assert "For publication" in console
+
+
+def test_publish_from_the_command_line_writes_no_csv(tmp_path):
+    out = tmp_path / "published.xlsx"
+    result = invoke("report", "-p", "2013-06", "-m", "wigan-cohort", "--publish", "-o", str(out),
+                    "--config", CONFIG)
+    assert result.exit_code == 0, result.output
+    assert "For publication" in result.output and "[c]" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["published.xlsx"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["P1", "P2", "P3"]),
+                          st.sampled_from(["2013-04", "2013-05"]),
+                          st.sampled_from(["a", "b", "c"]), st.integers(0, 12)),
+                min_size=1, max_size=18))
+def test_suppression_leaves_no_small_count_and_no_lone_unknown(facts):
+    from pbr_cli.report import ALL, Figures, Ref, Table, _suppress
+
+    figures = Figures(["provider", "month", "component"])
+    for p, m, c, n in facts:
+        figures.add((p, m, c), Decimal(n * 300), Decimal(0), n, n)
+    keys = [key for key in figures.slices]
+    table = Table("t", "t", [], [[Ref("events", key) for key in keys]])
+    hidden = _suppress(figures, {"t": table}, 5)
+    for key in keys:
+        f = figures.slices[key]
+        if 0 < f.events < 5:
+            assert key in hidden
+    for key in keys:  # every shown sum: never exactly one hidden part, and not all but it
+        for i, v in enumerate(key):
+            if v != ALL:
+                continue
+            parts = [p for p in keys if all(p[j] == key[j] for j in range(3) if j != i)
+                     and p[i] != ALL and figures.slices[p].events]
+            unknown = [p for p in parts if p in hidden]
+            if key not in hidden:
+                assert len(unknown) != 1
+            elif parts:
+                assert unknown
