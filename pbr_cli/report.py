@@ -365,7 +365,7 @@ class _Builder:
         title = ("PbR by provider and month" if measure == "payment"
                  else f"Variance (PbR − {self.model.comparison.label.lower()}) by provider and "
                  "month")
-        return Table(f"provider_months" if measure == "payment" else "variance_months", title,
+        return Table("provider_months" if measure == "payment" else "variance_months", title,
                      cols, rows[:-1], rows[-1])
 
     def group_tables(self) -> list[Table]:
@@ -447,7 +447,7 @@ class _Builder:
                         f"{r.label}: {self._label(r.numerator)} / {self._label(r.denominator)}."
                         for r in self.model.report.rates))
         rows = []
-        for name, label, cell in self._rate_sources():
+        for _name, label, cell in self._rate_sources():
             for p in [ALL, *self.providers]:
                 per_month = [cell(p, m) for m in self.months]
                 if self.cohort:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -57,8 +58,10 @@ def _keys(value, prefix: str = "") -> set[str]:
     found: set[str] = set()
     if isinstance(value, dict):
         for key, item in value.items():
-            if prefix.endswith("figures.") or prefix.endswith("groups."):
-                continue  # named by the model, not by pbr
+            if prefix.endswith(("figures.", "groups.", "rows[].", "total.")):
+                continue  # named by the model (or a report table's columns), not by pbr
+            if prefix.endswith("tables."):
+                key = "<name>"  # each report table has the same keys
             found.add(prefix + key)
             found |= _keys(item, prefix + key + ".")
     elif isinstance(value, list):
@@ -85,13 +88,31 @@ def test_json_output_matches_docs_json_md():
         validate = run("validate", "sample_returns/faulty", "--json", "--annotate", folder)
     calculate = run("calculate", "--model", "wigan-cohort", "--period", "2013-06", "--json",
                     "-o", str(ROOT / "out" / "json-doc-test.xlsx"))
+    report = run("report", "--model", "wigan-cohort", "--period", "2013-06", "--json",
+                 "-o", str(ROOT / "out" / "json-doc-test.xlsx"))
     (ROOT / "out" / "json-doc-test.xlsx").unlink()
+    Path(report["reports"][0]["csv"]).unlink()
     for output, section, lists in ((validate, "`pbr validate --json`", ["files[].problems"]),
-                                   (calculate, "`pbr calculate --json`", ["problems"])):
+                                   (calculate, "`pbr calculate --json`", ["problems"]),
+                                   (report, "`pbr report --json`", [])):
         documented = _documented_keys(section)
         for name in lists:
             documented |= {f"{name}[].{k}" for k in problem}
         # An empty list shows no item keys here (tests/test_ledger.py checks adjustments').
-        empty = [k for k, v in output.items() if v == []]
+        empty = _empty_lists(output)
         documented = {k for k in documented if not any(k.startswith(f"{e}[].") for e in empty)}
         assert _keys(output) == documented, section
+
+
+def _empty_lists(value, prefix: str = "") -> set[str]:
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = "<name>" if prefix.endswith("tables.") else key
+            if item == []:
+                found.add(prefix + name)
+            found |= _empty_lists(item, prefix + name + ".")
+    elif isinstance(value, list):
+        for item in value:
+            found |= _empty_lists(item, prefix[:-1] + "[].")
+    return found

@@ -291,15 +291,14 @@ def _count_values(data: dict) -> list[tuple[str, str, object]]:
 
 
 def test_publish_suppresses_every_small_count_and_what_would_reveal_it(tmp_path):
+    from rich.console import Console
+
     from pbr_cli.config import load_config
     from pbr_cli.jobs import period_schedules
     from pbr_cli.model import load_model
-    from pbr_cli.outputs.report import report_as_dict
-    from pbr_cli.report import build_report
-
     from pbr_cli.outputs.console import report_view
-    from pbr_cli.outputs.report import write_report
-    from rich.console import Console
+    from pbr_cli.outputs.report import report_as_dict, write_report
+    from pbr_cli.report import build_report
 
     model = load_model(ROOT / "models" / "wigan-cohort.yaml")
     k = model.report.publish_min_count

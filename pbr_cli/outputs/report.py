@@ -336,7 +336,6 @@ def report_as_dict(report: Report, output: Path | None, csv_path: Path | None) -
                 "rows": rows, "total": total, "note": t.note}
 
     return {
-        "schema": 1,
         "model": report.model.name,
         "model_sha256": report.model.sha256,
         "virtual": report.model.virtual,
