@@ -149,7 +149,7 @@ def _write_table(ws, fmt: Formats, report: Report, table: Table, top: int, index
 
 def _sheet(wb, fmt: Formats, report: Report, name: str, tables: list[Table]) -> None:
     ws = wb.add_worksheet(name)
-    top = _heading(ws, fmt, report, {"Summary": "report"}.get(name, name.lower()))
+    top = _heading(ws, fmt, report, "report" if name == "Summary" else name)
     widths = [0] * max(len(t.columns) for t in tables)
     for t in tables:
         for j, w in enumerate(_widths(report, t)):
@@ -161,12 +161,14 @@ def _sheet(wb, fmt: Formats, report: Report, name: str, tables: list[Table]) -> 
         header, last, top = _write_table(ws, fmt, report, t, top, i, widths)
         placed.append((t, header, last))
     charts = {"Summary": _provider_chart, "Months": _months_chart, "Rates": _rates_chart}
+    if len(tables) == 1 and name not in charts:
+        ws.repeat_rows(placed[0][1])  # a long table's heading on every printed page
     if name in charts:
         table, header, last = placed[0]
         chart, height = charts[name](wb, report, name, table, header, last)
         if chart is not None:
-            if height > 450:
-                ws.set_h_pagebreaks([top])  # a tall chart prints on a page of its own
+            if height > 450 or top > 28:
+                ws.set_h_pagebreaks([top])  # the chart prints whole, on a page of its own
             ws.insert_chart(top, 0, chart, {"x_offset": 5, "y_offset": 5})
 
 
@@ -264,7 +266,7 @@ def _rates_chart(wb, report: Report, sheet: str, table: Table, header: int, last
 
 def _about(wb, fmt: Formats, report: Report) -> None:
     ws = wb.add_worksheet("About")
-    top = _heading(ws, fmt, report, "about this report")
+    top = _heading(ws, fmt, report, "About this report")
     m = report.model
     facts = [
         ("Scheme", m.title),
