@@ -48,7 +48,7 @@ def damaged_rows(draw, model):
     return rows
 
 
-@settings(max_examples=int(os.environ.get("PBR_FUZZ_EXAMPLES", "30")), deadline=None,
+@settings(max_examples=int(os.environ.get("PBR_FUZZ_EXAMPLES", "15")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_random_cell_values_never_crash(workspace, data):

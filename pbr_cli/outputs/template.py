@@ -183,7 +183,9 @@ def _merge_rows(sheet: Sheet, model: Model, prefilled: list[dict[str, Any]],
 
 
 def _write_value(ws, fmt: Formats, row: int, col: int, value: Any, cell_fmt, spec: Column) -> None:
-    if isinstance(value, Formula):
+    if value is None:
+        ws.write_blank(row, col, None, cell_fmt)  # most cells of a template: the quick way
+    elif isinstance(value, Formula):
         ws.write_formula(row, col, value.text, cell_fmt, value.value)
     elif isinstance(value, Merge):
         ws.merge_range(row, col, row, col + value.across, None, cell_fmt)
