@@ -151,6 +151,9 @@ def test_installed_script_runs_as_subprocess(tmp_path):
     bad = subprocess.run([*_script(), "validate", str(FAULTY / "P03-2013-06-really-a-csv.xlsx")],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stdout + bad.stderr
+    period = subprocess.run([*_script(), "report", "-m", "birmingham-90-10", "-p", "2013-Q5"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert period.returncode == 2 and "Accepted: a month 2013-06" in period.stderr
 
 
 def test_module_entry_point_and_lazy_imports():
@@ -162,3 +165,4 @@ def test_module_entry_point_and_lazy_imports():
     help_proc = subprocess.run([sys.executable, "-m", "pbr_cli", "--help"], capture_output=True,
                                text=True, timeout=60)
     assert help_proc.returncode == 0 and "calculate" in help_proc.stdout
+    assert "report" in help_proc.stdout
