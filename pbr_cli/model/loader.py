@@ -167,6 +167,10 @@ class _Builder:
         checks = tuple(self.check(c, ("return", "checks", i), sheets)
                        for i, c in enumerate(d["return"].get("checks") or []))
         measures, known = self.measures(d.get("measures") or [], sheets, set(context))
+        self.scheme_months = ((scheme["end"].year - scheme["start"].year) * 12
+                              + scheme["end"].month - scheme["start"].month + 1)
+        for i, m in enumerate(measures):
+            self.window_fits(m.window_months, ("measures", i, "window", "months"))
         cohort = self.cohort(d["cohort"], sheets, register, set(params)) if d.get("cohort") else None
         payments = tuple(self.component(c, ("payments", i), known)
                          for i, c in enumerate(d.get("payments") or []))
@@ -446,16 +450,29 @@ class _Builder:
         months = spec["window"]["months"]
         if months < 1:
             self.fail((*path, "window", "months"), "a window is at least 1 month")
+        self.window_fits(months, (*path, "window", "months"))
         return Cohort(client=client, group=group, group_codes=group_codes,
                       presentations=refs.get("presentations") or SheetRef("", ""),
                       discharges=refs.get("discharges") or SheetRef("", ""),
                       reviews=refs.get("reviews"), window_months=months,
                       outcomes=tuple(outcomes), tariff=tariff, cap=cap)
 
+    def window_fits(self, months: int | None, path: KeyPath) -> None:
+        """A window longer than the scheme could never be full: the returns it would look
+        back over are never kept."""
+        scheme = getattr(self, "scheme_months", None)
+        if months and scheme and months > scheme:
+            self.fail(path, f"a window of {months} months is longer than the scheme "
+                      f"({scheme} months): it would look back before the scheme start")
+
     def group_keys(self, table: dict[str, Any], path: KeyPath, codes: set[str]) -> None:
         for name in table:
             if codes and name not in codes:
                 self.fail((*path, name), f"'{name}' is not a group code ({', '.join(sorted(codes))})")
+        missing = sorted(codes - set(table)) if table else []
+        if missing:
+            self.fail(path, f"no price for group(s) {', '.join(missing)}: give every group "
+                      "its prices (0 where nothing is paid)")
 
     def outcome(self, spec: dict[str, Any], path: KeyPath, sheets: tuple[Sheet, ...],
                 refs: dict[str, SheetRef], earlier: list[Outcome], codes: set[str],

@@ -1,0 +1,73 @@
+"""`pbr models check`: each kind of mistake a commissioner makes in a model, caught without
+running it, with file, line and key path."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from pbr_cli.cli import app
+from tests.conftest import COHORT_MODEL_PATH, MODEL_PATH
+
+runner = CliRunner()
+
+CASES = [
+    # (model, text replaced, replacement, key path, words in the message, the text on the line
+    # the message must name)
+    (MODEL_PATH, "  commissioner: Birmingham", "  comissioner: Birmingham",
+     "scheme.comissioner", "unknown key 'comissioner'; did you mean 'commissioner'?",
+     "comissioner:"),
+    (MODEL_PATH, "    window: {months: 3}\n    format: integer\n  - name: outcomes_achieved",
+     "    window: {mnths: 3}\n    format: integer\n  - name: outcomes_achieved",
+     "measures[6].window.mnths", "did you mean 'months'?", "window: {mnths: 3}"),
+    (MODEL_PATH, "capacity, header: Capacity, type: integer, min: 1}",
+     "capacity, header: Capacity, type: integer, min: one}",
+     "register.columns[6].min", "the formula uses 'one', which is not defined", "min: one}"),
+    (MODEL_PATH, "  utilisation_share: {value: 0.90,", "  utilisation_share: {value: ninety,",
+     "parameters.utilisation_share.value", "must be a number", "{value: ninety,"),
+    (MODEL_PATH, "expr: min(1, utilisation / utilisation_target)",
+     "expr: min(1, utilisaton / utilisation_target)", "measures[5].expr",
+     "did you mean 'utilisation'?", "utilisaton /"),
+    (MODEL_PATH, "    sum: Utilisation.void_days", "    sum: Utilisation.void_dayz",
+     "measures[2].sum", "must name a number column", "void_dayz"),
+    (MODEL_PATH, "    window: {months: 3}\n    format: integer\n  - name: outcomes_achieved",
+     "    window: {months: 9}\n    format: integer\n  - name: outcomes_achieved",
+     "measures[6].window.months", "longer than the scheme (6 months)", "{months: 9}"),
+    (COHORT_MODEL_PATH, "          - {from: 0.45, price: 300}", "          - {from: 0.25, price: 300}",
+     "cohort.outcomes[0].bands.L", "each bound higher than the last", "        L:"),
+    (COHORT_MODEL_PATH, "prices: {L: 150, M: 300, H: 450}", "prices: {L: 150, M: 300}",
+     "cohort.tariff.prices", "no price for group(s) H", "prices: {L: 150, M: 300}"),
+    (COHORT_MODEL_PATH, "window: {months: 12}", "window: {months: 36}", "cohort.window.months",
+     "longer than the scheme (24 months)", "window: {months: 36}"),
+    (COHORT_MODEL_PATH, "      when: opiate_days == 0 and crack_days == 0",
+     "      when: opiate_days == 0 and crak_days == 0", "cohort.outcomes[1].when",
+     "did you mean 'crack_days'?", "crak_days"),
+]
+
+
+@pytest.mark.parametrize("model, old, new, path, words, anchor", CASES,
+                         ids=[c[3] for c in CASES])
+def test_models_check_names_file_line_and_key_path(tmp_path, model, old, new, path, words,
+                                                   anchor):
+    text = model.read_text()
+    assert old in text
+    changed = text.replace(old, new, 1)
+    target = tmp_path / model.name
+    target.write_text(changed)
+    register = model.with_name(model.stem + ".register.csv")
+    shutil.copy(register, tmp_path / register.name)
+    line = changed[:changed.index(anchor)].count("\n") + 1
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f"{target}:{line}: {path}: " in result.output, result.output
+    assert words in result.output
+
+
+def test_models_check_passes_the_shipped_models_and_says_what_they_hold():
+    result = runner.invoke(app, ["models", "check", str(MODEL_PATH), str(COHORT_MODEL_PATH)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": sound.") == 2
+    assert "register" in result.output and "58 row(s)" in result.output
