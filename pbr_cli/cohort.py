@@ -22,7 +22,7 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli.expr import ExprError
-from pbr_cli.model.records import Band, Cohort, Model, Outcome
+from pbr_cli.model.records import Band, Model, Outcome
 from pbr_cli.money import format_money, format_percent, round_pence
 from pbr_cli.periods import Month, Window, financial_year_start
 from pbr_cli.problems import ERROR, WARNING, Problem
@@ -123,7 +123,7 @@ class History:
 
 # -- building episodes ---------------------------------------------------------------------
 
-def _records(cohort: Cohort, r: CheckedReturn, sheet: str, date_col: str) -> list[Record]:
+def _records(client_col: str, r: CheckedReturn, sheet: str, date_col: str) -> list[Record]:
     frame = r.tables.get(sheet)
     if frame is None or frame.empty or r.provider is None:
         return []
@@ -131,7 +131,7 @@ def _records(cohort: Cohort, r: CheckedReturn, sheet: str, date_col: str) -> lis
     letter = r.column_of(sheet, date_col)
     out = []
     for values in frame.to_dict("records"):
-        client, day = values.get(cohort.client), values.get(date_col)
+        client, day = values.get(client_col), values.get(date_col)
         if values["_row"] in bad or client is None or not isinstance(day, date):
             continue
         out.append(Record(r.provider, str(client), day, values,
@@ -152,10 +152,10 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     returns = list(returns)
     pres, dis, rev = [], [], []
     for r in returns:
-        pres += _records(cohort, r, cohort.presentations.sheet, cohort.presentations.date)
-        dis += _records(cohort, r, cohort.discharges.sheet, cohort.discharges.date)
+        pres += _records(cohort.client, r, cohort.presentations.sheet, cohort.presentations.date)
+        dis += _records(cohort.client, r, cohort.discharges.sheet, cohort.discharges.date)
         if cohort.reviews is not None:
-            rev += _records(cohort, r, cohort.reviews.sheet, cohort.reviews.date)
+            rev += _records(cohort.client, r, cohort.reviews.sheet, cohort.reviews.date)
     problems: list[Problem] = []
     columns = {r.path: r for r in returns}
 

@@ -41,6 +41,41 @@ def _cohort(m: Model, wrap: textwrap.TextWrapper) -> list[str]:
     return out
 
 
+def _participants(m: Model, wrap: textwrap.TextWrapper) -> list[str]:
+    p = m.participants
+    assert p is not None
+    out = [""] + textwrap.wrap(
+        f"Per participant ({p.id}), from every return since {m.start}: each month's "
+        "attachments, then its claims, in date order. Each payment is rounded half-up to the "
+        "penny" + (f"; at most {format_money(round_pence(p.maximum))} per participant in all"
+                   if p.maximum is not None else "") + ":", 92)
+    for f in p.fees:
+        shares = ", ".join(f"{y} {_num(v * 100)}% ({format_money(round_pence(f.base * v))})"
+                           for y, v in f.shares.items())
+        out.append(wrap.fill(f"  - {f.label}: on attachment, a share of "
+                             f"{format_money(round_pence(f.base))} by the financial year of "
+                             f"the attachment date: {shares}."))
+    for r in p.results:
+        when = (" and ".join(r.codes) + " all claimed" if r.all_of
+                else " or ".join(r.codes) + " claimed")
+        price = (f"up to {format_money(round_pence(r.to_total))} in all with the fees"
+                 if r.to_total is not None else format_money(round_pence(r.amount)))
+        extra = []
+        if r.deflator:
+            extra.append(f"less a {_num(r.deflator * 100)}% deflator")
+        if r.every_weeks:
+            extra.append(f"again every {r.every_weeks} weeks, up to {r.up_to} times")
+        else:
+            extra.append("once per participant")
+        if r.once_in:
+            extra.append(f"one '{r.once_in}' payment per participant")
+        out.append(wrap.fill(f"  - {r.label}: when {when}: {price}; {'; '.join(extra)}."))
+    if p.claim_within_months is not None:
+        out.append(f"  A claim more than {p.claim_within_months} months after the result "
+                   "is not paid.")
+    return out
+
+
 def describe_model(m: Model) -> str:
     out: list[str] = []
     wrap = textwrap.TextWrapper(width=92, subsequent_indent="    ")
@@ -56,10 +91,12 @@ def describe_model(m: Model) -> str:
         out += textwrap.wrap(m.description, 92)
     if m.cohort is not None:
         out += _cohort(m, wrap)
+    elif m.participants is not None:
+        out += _participants(m, wrap)
     else:
         out += ["", "What it pays, for each " + m.register.entity + " each month "
                 "(each part rounded half-up to the penny):"]
-    for c in (m.payments if m.cohort is None else ()):
+    for c in (m.payments if not m.client_level else ()):
         out.append(wrap.fill(f"  - {c.label}: {c.description or ''} [= {c.amount.text}]"))
     if m.comparison:
         out.append(wrap.fill(f"  Shown beside: {m.comparison.label}: "

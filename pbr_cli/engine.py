@@ -120,7 +120,7 @@ class Schedule:
 def history_months(model: Model, month: Month) -> list[Month]:
     """The months whose returns a calculation for `month` reads: its longest window, or for
     a cohort model every month since the scheme start (episodes can be years long)."""
-    if model.cohort is not None:
+    if model.client_level:
         start = Month.of(model.start)
         return Window.ending(month, (month.year - start.year) * 12 + month.month - start.month + 1,
                              model.start).months()
@@ -145,6 +145,11 @@ def calculate(model: Model, register: Register, month: Month,
         from pbr_cli.cohort_schedule import calculate_cohort
 
         results, evidence = calculate_cohort(model, register, month, chosen, problems)
+        return Schedule(model, month, results, problems, all_inputs, months, evidence)
+    if model.participants is not None:
+        from pbr_cli.participants import calculate_participants
+
+        results, evidence = calculate_participants(model, register, month, chosen, problems)
         return Schedule(model, month, results, problems, all_inputs, months, evidence)
     tables = _combine(model, chosen)
     aggregates = _Aggregates(model, tables, month)
@@ -212,7 +217,7 @@ def _choose_returns(model: Model, register: Register, month: Month, months: list
         if when != month and (best.errors or clash):
             problems.append(Problem(best.path, WARNING, "history-return-excluded",
                                     f"provider {provider}: the {when} return has errors; its rows "
-                                    "are left out of " + ("the episodes" if model.cohort is not None
+                                    "are left out of " + ("the episodes" if model.client_level
                                                           else "rolling windows")))
             continue
         chosen[key] = best
@@ -222,7 +227,7 @@ def _choose_returns(model: Model, register: Register, month: Month, months: list
                 continue
             if any(entry_active(model, e, when) for e in register.provider_entries(provider)):
                 assumed = ("assumed no presentations, discharges or reviews that month"
-                           if model.cohort is not None
+                           if model.client_level
                            else "the rolling window counts nothing for that month")
                 problems.append(Problem("", WARNING, "no-return",
                                         f"provider {provider}: no return for {when}; {assumed}"))

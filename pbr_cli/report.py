@@ -182,8 +182,8 @@ def _small_ratio(r: Ratio, k: int) -> bool:
 def build_report(ps, publish: bool = False, ledger=None) -> Report:
     """The report of a period from its months' schedules (and the ledger, when given)."""
     model, schedules = ps.model, ps.schedules
-    cohort = model.cohort is not None
-    groups = list(model.register.group_by) if not cohort else [model.cohort.group]
+    cohort = model.client_level  # lines carry events
+    groups = (list(model.register.group_by) if model.cohort is None else [model.cohort.group])
     figures = Figures(["provider", "month", "component", *groups])
     names: dict[str, str] = {}
     for s in schedules:
@@ -228,6 +228,7 @@ class _Builder:
         self.groups, self.months, self.publish, self.k = groups, months, publish, k
         self.ledger = ledger
         self.cohort = model.cohort is not None
+        self.evented = model.client_level  # lines carry events (cohort or participant models)
         self.providers = sorted(names)
         self.components = [c for c in model.payments if not c.reported_only]
         self.flags: list[dict[str, str]] = []
@@ -281,8 +282,9 @@ class _Builder:
         rates = self.rates_table()
         if rates.rows:
             t["rates"] = rates
-        if self.cohort:
+        if self.evented:
             t["events"] = self.events_table()
+        if self.cohort:
             t["bands"] = self.bands_table()
         t["returns"] = self.returns_table(statuses)
         t["flags"] = self.flags_table(statuses)
@@ -302,11 +304,14 @@ class _Builder:
                 Column("months_paid", "Months paid", "integer"),
                 Column("months_withheld", "Months withheld", "integer")]
         cols += self.money_columns("PbR total")
-        if self.cohort:
+        if self.evented:
             cols.append(Column("events_paid", "Events paid", "count"))
-        capped = self.cohort and self.model.cohort.cap is not None
+        capped = ((self.cohort and self.model.cohort.cap is not None)
+                  or (self.model.participants is not None
+                      and self.model.participants.maximum is not None))
         if capped:
-            cols.append(Column("capped", "Reduced by the annual cap", "money"))
+            cols.append(Column("capped", "Reduced by the annual cap" if self.cohort
+                               else "Reduced by the maximum per participant", "money"))
         cols.append(Column("flags", "Flags", "text"))
         rows = []
         for p in self.providers:
@@ -314,14 +319,14 @@ class _Builder:
                                                                          "resubmitted"))
             withheld = sum(1 for m in self.months if statuses[(p, m)][0] in ("missing", "faulty"))
             row: list[Any] = [p, self.names[p], paid, withheld, *self.money(provider=p)]
-            if self.cohort:
+            if self.evented:
                 row.append(Ref("paid", self.key(provider=p)))
             if capped:
                 row.append(Ref("capped", self.key(provider=p)))
             row.append("")  # flags, filled in by flags_table
             rows.append(row)
         total: list[Any] = ["Total", "", None, None, *self.money()]
-        if self.cohort:
+        if self.evented:
             total.append(Ref("paid", self.key()))
         if capped:
             total.append(Ref("capped", self.key()))

@@ -21,14 +21,17 @@ from pbr_cli.model.records import (
     Cohort,
     Column,
     Component,
+    Fee,
     GroupCheck,
     Measure,
     Model,
     Outcome,
     Parameter,
+    Participants,
     Rate,
     RegisterSpec,
     ReportSpec,
+    Result,
     RuleWarning,
     Sheet,
     SheetRef,
@@ -172,13 +175,19 @@ class _Builder:
         for i, m in enumerate(measures):
             self.window_fits(m.window_months, ("measures", i, "window", "months"))
         cohort = self.cohort(d["cohort"], sheets, register, set(params)) if d.get("cohort") else None
+        people = (self.participants(d["participants"], sheets, scheme["start"], scheme["end"])
+                  if d.get("participants") else None)
         payments = tuple(self.component(c, ("payments", i), known)
                          for i, c in enumerate(d.get("payments") or []))
-        if cohort is not None:
+        if cohort is not None and people is not None:
+            self.fail(("participants",), "a model has `cohort` or `participants`, not both")
+        if cohort is not None or people is not None:
             if payments or d.get("measures"):
-                self.fail(("cohort",), "a cohort model prices events itself: leave out "
-                          "`payments` and `measures`")
-            payments = _cohort_components(cohort)
+                self.fail(("cohort" if cohort else "participants",), "this model prices events "
+                          "itself: leave out `payments` and `measures`")
+            payments = (_cohort_components(cohort) if cohort is not None
+                        else tuple(Component(x.name, x.label, None, description=x.description)
+                                   for x in (*people.fees, *people.results)))
         elif not payments:
             self.fail(("payments",), "the key 'payments' is missing (the payment components)")
         self.unique([c.name for c in payments], ("payments",), "payment")
@@ -194,7 +203,7 @@ class _Builder:
             description=" ".join((scheme.get("description") or "").split()),
             parameters=params, codes=codes, register=register, sheets=sheets, checks=checks,
             measures=measures, payments=payments, comparison=comparison, warnings=warnings,
-            path=self.path, sha256=sha256, cohort=cohort, report=report,
+            path=self.path, sha256=sha256, cohort=cohort, report=report, participants=people,
         )
 
     def unique(self, names: list[str], path: KeyPath, what: str) -> None:
@@ -457,6 +466,84 @@ class _Builder:
                       reviews=refs.get("reviews"), window_months=months,
                       outcomes=tuple(outcomes), tariff=tariff, cap=cap)
 
+    def participants(self, spec: dict[str, Any], sheets: tuple[Sheet, ...], start, end
+                     ) -> Participants:
+        path: KeyPath = ("participants",)
+        refs = {}
+        for kind in ("attachments", "claims"):
+            ref = spec[kind]
+            sheet = next((s for s in sheets if s.name == ref["sheet"]), None)
+            if sheet is None:
+                self.fail((*path, kind, "sheet"), f"no return sheet '{ref['sheet']}'"
+                          f"{_hint(ref['sheet'], {s.name for s in sheets})}")
+                continue
+            col = sheet.column(ref["date"])
+            if col is None or col.type != "date":
+                self.fail((*path, kind, "date"), f"'{ref['date']}' must be a date column of "
+                          f"{sheet.name}")
+            if sheet.column(spec["id"]) is None:
+                self.fail((*path, "id"), f"no column '{spec['id']}' on {sheet.name}")
+            refs[kind] = (sheet, SheetRef(ref["sheet"], ref["date"]))
+        codes: set[str] = set()
+        if "claims" in refs:
+            col = refs["claims"][0].column(spec["claims"]["outcome"])
+            if col is None or col.type != "code":
+                self.fail((*path, "claims", "outcome"), f"'{spec['claims']['outcome']}' must be "
+                          f"a code column of {refs['claims'][0].name}")
+            elif col.codes in self.codes:
+                codes = set(self.codes[col.codes].values)
+        years = _financial_years(start, end)
+        fees = []
+        for i, f in enumerate(spec.get("fees") or []):
+            shares = {str(k): Fraction(v) for k, v in f["shares"].items()}
+            where = (*path, "fees", i, "shares")
+            for year in shares:
+                if year not in years:
+                    self.fail((*where, year), f"'{year}' is not a financial year of the scheme "
+                              f"({', '.join(years)})")
+            missing = [y for y in years if y not in shares]
+            if missing:
+                self.fail(where, f"no share for {', '.join(missing)}: every financial year the "
+                          "scheme touches needs one")
+            if any(not 0 <= v <= 1 for v in shares.values()):
+                self.fail(where, "a share is between 0 and 1")
+            fees.append(Fee(f["name"], f["label"], Fraction(f["base"]), shares,
+                            " ".join((f.get("description") or "").split())))
+        results = []
+        for i, r in enumerate(spec["results"]):
+            where = (*path, "results", i)
+            if bool(r.get("when_all")) == bool(r.get("when_any")):
+                self.fail(where, "give one of `when_all` or `when_any` (the claim codes)")
+            chosen = [str(c) for c in (r.get("when_all") or r.get("when_any") or [])]
+            for c in chosen:
+                if codes and c not in codes:
+                    self.fail((*where, "when_all" if r.get("when_all") else "when_any"),
+                              f"'{c}' is not a claim code ({', '.join(sorted(codes))})")
+            if (r.get("amount") is None) == (r.get("to_total") is None):
+                self.fail(where, "give one of `amount` or `to_total`")
+            if r.get("to_total") is not None and (r.get("every_weeks") or r.get("deflator")):
+                self.fail(where, "`to_total` cannot repeat (`every_weeks`) or be deflated")
+            deflator = Fraction(r["deflator"]) if r.get("deflator") is not None else Fraction(0)
+            if not 0 <= deflator < 1:
+                self.fail((*where, "deflator"), "a deflator is a share from 0 up to (not) 1")
+            up_to = r.get("up_to") or 1
+            if r.get("up_to") and not r.get("every_weeks"):
+                self.fail((*where, "up_to"), "`up_to` goes with `every_weeks`")
+            results.append(Result(
+                r["name"], r["label"], tuple(chosen), bool(r.get("when_all")),
+                Fraction(r["amount"]) if r.get("amount") is not None else None,
+                Fraction(r["to_total"]) if r.get("to_total") is not None else None,
+                r.get("once_in"), deflator, r.get("every_weeks"), up_to,
+                " ".join((r.get("description") or "").split())))
+        names = [x.name for x in (*fees, *results)]
+        self.unique(names, (*path, "results"), "fee or result")
+        maximum = Fraction(spec["maximum"]) if spec.get("maximum") is not None else None
+        return Participants(
+            spec["id"], refs["attachments"][1] if "attachments" in refs else SheetRef("", ""),
+            refs["claims"][1] if "claims" in refs else SheetRef("", ""),
+            spec["claims"]["outcome"], maximum, spec.get("claim_within_months"),
+            tuple(fees), tuple(results))
+
     def window_fits(self, months: int | None, path: KeyPath) -> None:
         """A window longer than the scheme could never be full: the returns it would look
         back over are never kept."""
@@ -522,6 +609,13 @@ def _cohort_components(cohort: Cohort) -> tuple[Component, ...]:
         out.append(Component(o.name, o.label, None, description=o.description,
                              reported_only=o.reported_only))
     return tuple(out)
+
+
+def _financial_years(start, end) -> list[str]:
+    """The UK financial years (e.g. "2013/14") from `start` to `end`."""
+    first = start.year if start.month >= 4 else start.year - 1
+    last = end.year if end.month >= 4 else end.year - 1
+    return [f"{y}/{(y + 1) % 100:02d}" for y in range(first, last + 1)]
 
 
 def _hint(name: str, known: set[str]) -> str:

@@ -196,6 +196,49 @@ class Cohort:
 
 
 @dataclass(frozen=True)
+class Fee:
+    """A fee paid when a participant is attached: `base` x the share for the financial year
+    of the attachment date."""
+
+    name: str
+    label: str
+    base: Fraction
+    shares: dict[str, Fraction]  # financial year "2013/14" -> share
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    """A payment for a participant's result, claimed on the claims sheet."""
+
+    name: str
+    label: str
+    codes: tuple[str, ...]  # the claim codes that make the result
+    all_of: bool  # True: every code must be claimed; False: any one
+    amount: Fraction | None  # a price ...
+    to_total: Fraction | None  # ... or what brings the participant's fees + this group to it
+    once_in: str | None  # one payment per participant among results sharing this word
+    deflator: Fraction = Fraction(0)  # share of the price taken off (would have happened anyway)
+    every_weeks: int | None = None  # sustainment: paid again at least this many weeks later
+    up_to: int = 1  # ... up to this many times per participant
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Participants:
+    """Per-participant rules: attachment fees, results by routes, a maximum per participant."""
+
+    id: str
+    attachments: SheetRef
+    claims: SheetRef
+    outcome: str  # the claims sheet's code column naming what was achieved
+    maximum: Fraction | None
+    claim_within_months: int | None
+    fees: tuple[Fee, ...]
+    results: tuple[Result, ...]
+
+
+@dataclass(frozen=True)
 class Rate:
     """A report rate: sum(numerator) / sum(denominator) over a provider's entries."""
 
@@ -253,6 +296,12 @@ class Model:
     sha256: str
     cohort: Cohort | None = None
     report: ReportSpec = ReportSpec()
+    participants: Participants | None = None
+
+    @property
+    def client_level(self) -> bool:
+        """Priced event by event from every return since the scheme start."""
+        return self.cohort is not None or self.participants is not None
 
     def sheet(self, name: str) -> Sheet | None:
         return next((s for s in self.sheets if s.name == name), None)

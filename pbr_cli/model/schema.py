@@ -252,6 +252,69 @@ COHORT = Section(
     ),
 )
 
+FEE = Section(
+    "Fee",
+    "A fee paid when a participant is attached (e.g. an up-front attachment fee).",
+    (
+        Key("name", "text", "Short name.", required=True, example="attachment"),
+        Key("label", "text", "Heading in schedules.", required=True),
+        Key("base", "number", "The full fee in pounds, before the year's share.", required=True,
+            example="4000"),
+        Key("shares", MapOf("number"), "Per financial year (`\"2013/14\"`), the share of `base` "
+            "paid for a participant attached in that year. Every year the scheme touches needs "
+            "one.", required=True),
+        Key("description", "text", "In words."),
+    ),
+)
+
+RESULT = Section(
+    "Result",
+    "A payment for a result claimed for a participant.",
+    (
+        Key("name", "text", "Short name.", required=True, example="employment"),
+        Key("label", "text", "Heading in schedules.", required=True),
+        Key("when_all", "texts", "Claim codes that must all be claimed for the participant; the "
+            "result is paid on the claim that completes them."),
+        Key("when_any", "texts", "Claim codes any one of which is the result."),
+        Key("amount", "number", "The price in pounds."),
+        Key("to_total", "number", "Instead of a price: pays what brings the participant's fees "
+            "and this `once_in` group's payments up to this total."),
+        Key("once_in", "text", "A word naming a group of results of which a participant is paid "
+            "at most one (e.g. `results`)."),
+        Key("deflator", "number", "The share of the price taken off for results that would have "
+            "happened anyway (default 0)."),
+        Key("every_weeks", "integer", "Sustainment: paid again for a claim at least this many "
+            "weeks after the last one paid."),
+        Key("up_to", "integer", "With `every_weeks`: the most payments per participant "
+            "(default 1)."),
+        Key("description", "text", "In words."),
+    ),
+)
+
+PARTICIPANTS = Section(
+    "Participants",
+    "Per-participant rules (a family, a person): fees on attachment, results by routes, a "
+    "maximum per participant.",
+    (
+        Key("id", "text", "The column holding the participant's id on both sheets.",
+            required=True, example="family_id"),
+        Key("attachments", Section("Attachments", "The sheet of attachments.", (
+            Key("sheet", "text", "The return sheet.", required=True),
+            Key("date", "text", "Its attachment date column.", required=True),
+        )), "Attachments: a participant joins the programme.", required=True),
+        Key("claims", Section("Claims", "The sheet of result claims.", (
+            Key("sheet", "text", "The return sheet.", required=True),
+            Key("date", "text", "The date the result was achieved.", required=True),
+            Key("outcome", "text", "The code column naming what was achieved.", required=True),
+        )), "Claims: results achieved, one row per participant and code.", required=True),
+        Key("maximum", "number", "The most paid for one participant, fees and results together."),
+        Key("claim_within_months", "integer", "A claim in a return more than this many calendar "
+            "months after the month it was achieved in is not paid."),
+        Key("fees", ListOf(FEE), "Fees on attachment."),
+        Key("results", ListOf(RESULT), "Results.", required=True),
+    ),
+)
+
 RATE = Section(
     "Rate",
     "A rate the period report shows month by month, per provider and for all providers: the "
@@ -338,6 +401,8 @@ MODEL = Section(
             "What the existing contract pays, shown beside the PbR payment (e.g. block)."),
         Key("warnings", ListOf(RULE_WARNING), "Warnings raised per entry."),
         Key("cohort", COHORT, "Client-level rules (episodes, banded outcomes, tariff, cap)."),
+        Key("participants", PARTICIPANTS, "Per-participant rules (fees on attachment, results, "
+            "a maximum per participant)."),
         Key("report", REPORT, "How period reports present the scheme."),
     ),
 )

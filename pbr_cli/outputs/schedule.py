@@ -35,7 +35,7 @@ def write_schedule(schedule: Schedule, target: Path) -> Path:
         fmt = Formats(wb)
         _summary(wb, fmt, schedule)
         _lines(wb, fmt, schedule)
-        if schedule.model.cohort is not None:
+        if schedule.model.client_level:
             _evidence(wb, fmt, schedule)
         if schedule.adjustments:
             _adjustments(wb, fmt, schedule)
@@ -227,7 +227,9 @@ def _evidence(wb, fmt: Formats, s: Schedule) -> None:
     ws = wb.add_worksheet("Evidence")
     _heading(ws, fmt, s, "evidence: each event paid or refused")
     cohort = s.model.cohort
-    assert cohort is not None
+    if cohort is None:
+        _participant_evidence(ws, fmt, s)
+        return
     headers = ["Provider code", "Client ID", "Event", "Date", _column_header(s, cohort.group),
                "Status", "Price", "Amount", "Proportion", "Achieved", "Cohort", "Window", "Band",
                "Reason", "Source file", "Source row"]
@@ -243,6 +245,18 @@ def _evidence(wb, fmt: Formats, s: Schedule) -> None:
                      e.reason, e.source.file, e.source.cell])
     _table(ws, fmt, headers, rows, formats,
            [10, 12, 26, 11, 10, 9, 10, 10, 11, 9, 8, 27, 10, 60, 50, 16], "Evidence")
+
+
+def _participant_evidence(ws, fmt: Formats, s: Schedule) -> None:
+    headers = ["Provider code", "Participant ID", "Payment", "Date", "Status", "Price", "Amount",
+               "Reduced by the maximum", "Reason", "Source file", "Source row"]
+    formats = [fmt.text, fmt.text, fmt.text, fmt.date, fmt.text, fmt.money, fmt.money, fmt.money,
+               fmt.text, fmt.text, fmt.text]
+    rows = [[e.provider, e.client, e.component_label, e.day, e.status.capitalize(), e.price,
+             e.amount, e.cap_reduction, e.reason, e.source.file, e.source.cell]
+            for e in s.evidence]
+    _table(ws, fmt, headers, rows, formats, [10, 14, 30, 11, 9, 10, 10, 12, 60, 50, 16],
+           "Evidence")
 
 
 def _warnings(wb, fmt: Formats, s: Schedule) -> None:

@@ -1,0 +1,224 @@
+"""Per-participant rules: fees on attachment, results by routes, sustainment, a maximum.
+
+Input: a model's `participants` rules and the checked returns of every month since the scheme
+start (what a participant was paid before decides what is left). The months are replayed in
+order, each return's attachments then its claims, so every payment sees exactly what came
+before it. Output for one period month: the events each provider earned (paid, reduced or
+refused, with the reason and the return cell), one payment line per provider x fee or result.
+Money is exact until each event is rounded half-up to the penny; a line is the sum of its
+events. No Excel, no Typer, no rich.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from pbr_cli.cohort import NIL, PAID, REFUSED, Evidence, Record, _records
+from pbr_cli.engine import PAID as STATUS_PAID
+from pbr_cli.engine import Figure, PaymentLine, ProviderResult, provider_status
+from pbr_cli.model.records import Model, Participants, Result
+from pbr_cli.money import format_money, round_pence
+from pbr_cli.periods import Month
+from pbr_cli.problems import Problem
+from pbr_cli.register import Register, entry_active
+from pbr_cli.returns.checks import CheckedReturn
+
+ZERO = Decimal("0.00")
+
+
+def fy_label(day: date) -> str:
+    year = day.year if day.month >= 4 else day.year - 1
+    return f"{year}/{(year + 1) % 100:02d}"
+
+
+@dataclass
+class _Person:
+    """What one participant at one provider has been attached and paid so far."""
+
+    attached: Record | None = None
+    fees: Decimal = ZERO
+    total: Decimal = ZERO
+    claimed: dict[str, date] = field(default_factory=dict)  # code -> date first claimed
+    seen: dict[tuple[str, date], Record] = field(default_factory=dict)  # (code, day) -> claim
+    paid: dict[str, list[date]] = field(default_factory=lambda: defaultdict(list))
+    groups: dict[str, tuple[str, Decimal]] = field(default_factory=dict)  # once_in -> (result, £)
+
+
+class _Replay:
+    def __init__(self, model: Model, provider: str):
+        self.model = model
+        self.spec: Participants = model.participants  # type: ignore[assignment]
+        self.provider = provider
+        self.people: dict[str, _Person] = defaultdict(_Person)
+
+    def _event(self, record: Record, component: str, label: str, price: Decimal,
+               amount: Decimal, status: str, reason: str, reduction: Decimal = ZERO) -> Evidence:
+        return Evidence(self.provider, record.client, component, label, record.day, "", status,
+                        price, amount, reason, record.source, cap_reduction=reduction)
+
+    def _pay(self, person: _Person, price: Decimal) -> tuple[Decimal, Decimal, str]:
+        """(amount, reduction, reason) after the maximum per participant."""
+        if self.spec.maximum is None:
+            return price, ZERO, ""
+        left = max(ZERO, round_pence(self.spec.maximum) - person.total)
+        if price <= left:
+            return price, ZERO, ""
+        return left, price - left, (f"maximum of {format_money(round_pence(self.spec.maximum))} "
+                                    "per participant reached")
+
+    def attach(self, record: Record) -> list[Evidence]:
+        person = self.people[record.client]
+        out = []
+        if person.attached is not None:
+            for fee in self.spec.fees:
+                out.append(self._event(record, fee.name, fee.label, ZERO, ZERO, REFUSED,
+                                       f"already attached on {person.attached.day.isoformat()} "
+                                       f"({person.attached.source.cell})"))
+            return out
+        person.attached = record
+        for fee in self.spec.fees:
+            share = fee.shares.get(fy_label(record.day), Fraction(0))
+            price = round_pence(fee.base * share)
+            amount, reduction, why = self._pay(person, price)
+            person.fees += amount
+            person.total += amount
+            reason = why or (f"{fy_label(record.day)}: {share * 100}% of "
+                             f"{format_money(round_pence(fee.base))}".replace(".0%", "%"))
+            out.append(self._event(record, fee.name, fee.label, price, amount,
+                                   PAID if amount > 0 else (NIL if price == 0 else REFUSED),
+                                   reason, reduction))
+        return out
+
+    def claim(self, record: Record, month: Month) -> list[Evidence]:
+        spec = self.spec
+        person = self.people[record.client]
+        code = str(record.values.get(spec.outcome) or "")
+        mine = [r for r in spec.results if code in r.codes]
+
+        def refuse(reason: str) -> list[Evidence]:
+            return [self._event(record, r.name, r.label, ZERO, ZERO, REFUSED, reason)
+                    for r in (mine or spec.results[:1])]
+
+        if not mine:
+            return refuse(f"'{code}' pays for no result")
+        if person.attached is None or person.attached.day > record.day:
+            return refuse("the participant was not attached before this result")
+        if spec.claim_within_months is not None and \
+                Month.of(record.day).plus(spec.claim_within_months) < month:
+            return refuse(f"claimed in {month}, more than {spec.claim_within_months} months "
+                          f"after it was achieved ({record.day.isoformat()})")
+        earlier = person.seen.get((code, record.day))
+        if earlier is not None:
+            return refuse(f"already claimed ({earlier.source.file}, {earlier.source.cell})")
+        person.seen[(code, record.day)] = record
+        person.claimed.setdefault(code, record.day)
+        return [self._result(result, record, person) for result in mine]
+
+    def _result(self, result: Result, record: Record, person: _Person) -> Evidence:
+        def event(status: str, reason: str, price: Decimal = ZERO, amount: Decimal = ZERO,
+                  reduction: Decimal = ZERO) -> Evidence:
+            return self._event(record, result.name, result.label, price, amount, status, reason,
+                               reduction)
+
+        if result.all_of:
+            waiting = [c for c in result.codes if c not in person.claimed]
+            if waiting:
+                return event(NIL, f"counts towards this result; still to claim: "
+                                  f"{', '.join(waiting)}")
+        times = person.paid.get(result.name, [])
+        if times and result.every_weeks is None:
+            return event(REFUSED, "already paid for this participant")
+        if result.every_weeks is not None:
+            if len(times) >= result.up_to:
+                return event(REFUSED, f"paid {result.up_to} time(s) already, the most")
+            if times and record.day < times[-1] + timedelta(weeks=result.every_weeks):
+                return event(REFUSED, f"less than {result.every_weeks} weeks after the last "
+                                      f"payment ({times[-1].isoformat()})")
+        if result.once_in is not None and result.once_in in person.groups:
+            other, _ = person.groups[result.once_in]
+            if other != result.name:
+                return event(REFUSED, f"one '{result.once_in}' payment per participant: "
+                                      f"{other} was paid")
+        if result.to_total is not None:
+            before = person.fees + (person.groups.get(result.once_in or "", ("", ZERO))[1])
+            price = max(ZERO, round_pence(result.to_total) - before)
+            why = (f"to {format_money(round_pence(result.to_total))} in total, less "
+                   f"{format_money(before)} already paid")
+        else:
+            assert result.amount is not None
+            price = round_pence(result.amount * (1 - result.deflator))
+            why = (f"{format_money(round_pence(result.amount))} less {result.deflator * 100}% "
+                   "deflator".replace(".0%", "%") if result.deflator else "")
+        amount, reduction, limit = self._pay(person, price)
+        person.total += amount
+        person.paid[result.name].append(record.day)
+        if result.once_in is not None:
+            old = person.groups.get(result.once_in, (result.name, ZERO))[1]
+            person.groups[result.once_in] = (result.name, old + amount)
+        status = PAID if amount > 0 else (NIL if price == 0 else REFUSED)
+        return event(status, limit or why, price, amount, reduction)
+
+
+def calculate_participants(model: Model, register: Register, month: Month,
+                           chosen: dict[tuple[str, Month], CheckedReturn],
+                           problems: list[Problem]) -> tuple[list[ProviderResult], list[Any]]:
+    spec = model.participants
+    assert spec is not None
+    usable = {key: r for key, r in chosen.items() if not r.errors}
+    results: list[ProviderResult] = []
+    evidence: list[Evidence] = []
+    order = {c.name: i for i, c in enumerate(model.payments)}
+    for provider in register.providers():
+        entries = [e for e in register.provider_entries(provider) if entry_active(model, e, month)]
+        if not entries:
+            continue
+        result = provider_status(model, register, provider, month, chosen.get((provider, month)),
+                                 problems)
+        results.append(result)
+        if result.status != STATUS_PAID:
+            continue
+        replay = _Replay(model, provider)
+        events: list[Evidence] = []
+        for (who, when), r in sorted(usable.items(), key=lambda kv: (kv[0][1], kv[1].path)):
+            if who != provider or when > month:
+                continue
+            attached = sorted(_records(spec.id, r, spec.attachments.sheet, spec.attachments.date),
+                              key=_order)
+            claims = sorted(_records(spec.id, r, spec.claims.sheet, spec.claims.date), key=_order)
+            month_events = [e for rec in attached for e in replay.attach(rec)]
+            month_events += [e for rec in claims for e in replay.claim(rec, when)]
+            if when == month:
+                events = month_events
+        result.lines = _lines(model, entries[0], events)
+        evidence += sorted(events, key=lambda e: (order[e.component], e.day, e.client,
+                                                  e.source.cell))
+    return results, evidence
+
+
+def _order(record: Record) -> tuple:
+    return (record.day, record.client, record.source.row)
+
+
+def _lines(model: Model, entry: dict[str, Any], events: list[Evidence]) -> list[PaymentLine]:
+    reg = model.register
+    out = []
+    for component in model.payments:
+        mine = [e for e in events if e.component == component.name]
+        amount = sum((e.amount for e in mine), ZERO)
+        figures = (
+            Figure("events", "Events in month", len(mine), "integer"),
+            Figure("events_paid", "Events paid", sum(1 for e in mine if e.amount > 0), "integer"),
+            Figure("cap_reduction", "Reduced by the maximum", sum(
+                (e.cap_reduction for e in mine), ZERO), "money"),
+        )
+        out.append(PaymentLine(
+            provider=entry[reg.provider], entry=entry[reg.key],
+            entry_label=str(entry.get(reg.label) or "") if reg.label else "", groups=(),
+            component=component.name, component_label=component.label, kind="payment",
+            amount=amount, unrounded=Fraction(amount), figures=figures))
+    return out

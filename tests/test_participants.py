@@ -1,0 +1,208 @@
+"""Per-participant models: the Troubled Families phase 1 worked examples, to the penny, for
+families attached in each of the three years; and the other rule kinds (deflator,
+sustainment, claim deadline, de-duplication) on a scheme built from the same language."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pbr_cli.cli import app
+from pbr_cli.model import load_model
+from tests.conftest import ROOT, Workspace
+
+runner = CliRunner()
+TF = ROOT / "models" / "troubled-families.yaml"
+HEADER = ["Authority code", "Local authority", "Families to work with", "Start", "End"]
+LA = [["LA1", "Northtown Council", "120", "2012-04-01", ""]]
+
+
+def attach(family: str, day: date) -> dict:
+    return {"family_id": family, "attachment_date": day}
+
+
+def claim(family: str, result: str, day: date) -> dict:
+    return {"family_id": family, "result": result, "achieved_date": day}
+
+
+def month_of(ws: Workspace, model_path: Path, month: str) -> dict:
+    result = runner.invoke(app, ["calculate", "-m", str(model_path), "-p", month, "--returns",
+                                 str(ws.returns), "--register", str(ws.register_path), "--json",
+                                 "--dry-run"], catch_exceptions=False)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def paid(data: dict) -> dict[str, str]:
+    return {ln["component"]: ln["amount"] for p in data["providers"] for ln in p["lines"]
+            if ln["amount"] != "0.00"}
+
+
+def events(data: dict) -> list[tuple[str, str, str, str]]:
+    return [(e["client"], e["event"], e["status"], e["amount"]) for e in data["evidence"]]
+
+
+@pytest.fixture(scope="module")
+def families(tmp_path_factory):
+    """One authority's returns: two families attached in each financial year, each reaching
+    a result by one route or the other."""
+    ws = Workspace(tmp_path_factory.mktemp("tf"), load_model(TF), LA, HEADER)
+    plan = {
+        "2012-05": ([attach("F12A", date(2012, 5, 10))], []),
+        "2012-06": ([attach("F12B", date(2012, 6, 1))], []),
+        "2012-11": ([], [claim("F12A", "CRIME", date(2012, 11, 1))]),
+        "2013-01": ([], [claim("F12A", "EDU", date(2013, 1, 15)),
+                         claim("FX", "EDU", date(2013, 1, 20))]),
+        "2013-02": ([], [claim("F12A", "WORK", date(2013, 2, 4))]),
+        "2013-03": ([], [claim("F12B", "EMP", date(2013, 3, 1)),
+                         claim("F12A", "EMP", date(2013, 3, 8))]),
+        "2013-04": ([attach("F13A", date(2013, 4, 15))], []),
+        "2013-07": ([attach("F13B", date(2013, 7, 2))],
+                    [claim("F13A", "CRIME", date(2013, 6, 30)),
+                     claim("F13A", "EDU", date(2013, 7, 20))]),
+        "2013-09": ([], [claim("F13A", "WORK", date(2013, 9, 3)),
+                         claim("F13B", "EMP", date(2013, 9, 9))]),
+        "2013-10": ([attach("F12A", date(2013, 10, 1))],
+                    [claim("F13A", "WORK", date(2013, 9, 3))]),
+        "2014-05": ([attach("F14A", date(2014, 5, 6))], []),
+        "2014-06": ([attach("F14B", date(2014, 6, 16))], []),
+        "2014-09": ([], [claim("F14A", "CRIME", date(2014, 8, 1)),
+                         claim("F14A", "EDU", date(2014, 9, 1)),
+                         claim("F14A", "WORK", date(2014, 9, 2)),
+                         claim("F14B", "EMP", date(2014, 9, 5))]),
+    }
+    for month, (attachments, claims) in plan.items():
+        ws.add_return("LA1", month, {"Attachments": attachments, "Claims": claims})
+    return ws, {m: month_of(ws, TF, m) for m in plan}
+
+
+def test_attachment_fees_fall_by_financial_year(families):
+    _, months = families
+    # 80% / 60% / 40% of £4,000 for families attached in 2012/13, 2013/14, 2014/15.
+    assert paid(months["2012-05"]) == {"attachment": "3200.00"}
+    assert paid(months["2012-06"]) == {"attachment": "3200.00"}
+    assert paid(months["2013-04"]) == {"attachment": "2400.00"}
+    assert paid(months["2014-05"]) == {"attachment": "1600.00"}
+    assert paid(months["2014-06"]) == {"attachment": "1600.00"}
+
+
+def test_results_bring_each_family_to_the_published_totals(families):
+    _, months = families
+    # 2012/13 family: crime/ASB and education to £3,900 (£700), then £100 progress to work.
+    assert paid(months["2012-11"]) == {}  # CRIME alone: counts towards the result
+    assert ("F12A", "crime_education", "nil", "0.00") in events(months["2012-11"])
+    assert paid(months["2013-01"]) == {"crime_education": "700.00"}
+    assert paid(months["2013-02"]) == {"progress_to_work": "100.00"}
+    # 2012/13 family by the employment route: to £4,000 (£800).
+    assert paid(months["2013-03"]) == {"employment": "800.00"}
+    # 2013/14: £2,400 + £1,500 + £100, and £2,400 + £1,600.
+    assert paid(months["2013-07"]) == {"attachment": "2400.00", "crime_education": "1500.00"}
+    assert paid(months["2013-09"]) == {"progress_to_work": "100.00", "employment": "1600.00"}
+    # 2014/15: £1,600 + £2,300 + £100, and £1,600 + £2,400.
+    assert paid(months["2014-09"]) == {"crime_education": "2300.00",
+                                       "progress_to_work": "100.00", "employment": "2400.00"}
+    assert months["2014-09"]["totals"]["payment"] == "4800.00"
+    totals = {"F12A": 3200 + 700 + 100, "F12B": 3200 + 800, "F13A": 2400 + 1500 + 100,
+              "F13B": 2400 + 1600, "F14A": 1600 + 2300 + 100, "F14B": 1600 + 2400}
+    got: dict[str, float] = {}
+    for data in months.values():
+        for e in data["evidence"]:
+            got[e["client"]] = got.get(e["client"], 0) + float(e["amount"])
+    assert {k: got[k] for k in totals} == {k: float(v) for k, v in totals.items()}
+    assert max(totals.values()) == 4000
+
+
+def test_one_results_payment_per_family_and_claims_paid_once(families):
+    _, months = families
+    refused = {(c, ev): amount for c, ev, status, amount in events(months["2013-03"])
+               if status == "refused"}
+    assert refused == {("F12A", "employment"): "0.00"}
+    reasons = {e["client"]: e["reason"] for e in months["2013-03"]["evidence"]
+               if e["status"] == "refused"}
+    assert "one 'results' payment per participant" in reasons["F12A"]
+    later = {(e["client"], e["event"]): e for e in months["2013-10"]["evidence"]}
+    assert later[("F13A", "progress_to_work")]["status"] == "refused"
+    assert "already claimed" in later[("F13A", "progress_to_work")]["reason"]
+    assert later[("F12A", "attachment")]["status"] == "refused"
+    assert "already attached on 2012-05-10" in later[("F12A", "attachment")]["reason"]
+    unattached = next(e for e in months["2013-01"]["evidence"] if e["client"] == "FX")
+    assert unattached["status"] == "refused" and "not attached" in unattached["reason"]
+    assert paid(months["2013-10"]) == {}
+
+
+def test_schedule_evidence_sheet_traces_each_payment(families, tmp_path):
+    import openpyxl
+
+    ws, _ = families
+    out = tmp_path / "s.xlsx"
+    result = runner.invoke(app, ["calculate", "-m", str(TF), "-p", "2013-07", "--returns",
+                                 str(ws.returns), "--register", str(ws.register_path), "-o",
+                                 str(out), "--dry-run"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["calculate", "-m", str(TF), "-p", "2013-07", "--returns",
+                                 str(ws.returns), "--register", str(ws.register_path), "-o",
+                                 str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(out)["Evidence"]
+    rows = [r for r in sheet.iter_rows(min_row=6, values_only=True) if r[0]]
+    by = {(r[1], r[2]): r for r in rows}
+    assert by[("F13A", "Crime, anti-social behaviour and education results")][6] == 1500
+    assert by[("F13B", "Attachment fees")][6] == 2400
+    assert by[("F13B", "Attachment fees")][9].endswith("LA1-2013-07.xlsx")
+
+
+def test_deflator_sustainment_and_claim_deadline(tmp_path):
+    text = TF.read_text()
+    start = text.index("  results:\n")
+    text = text[:start] + """  claim_within_months: 3
+  results:
+    - name: work_start
+      label: Into work
+      when_any: [WORK]
+      amount: 1000
+      deflator: 0.15
+    - name: sustained
+      label: Still in work
+      when_any: [EMP]
+      amount: 250
+      every_weeks: 4
+      up_to: 3
+""" + text[text.index("\nreport:"):]
+    # Sustainment claims one result many times: a claim row is one participant, result and date.
+    text = text.replace("key: [family_id, result]", "key: [family_id, result, achieved_date]")
+    model_path = tmp_path / "troubled-families.yaml"
+    model_path.write_text(text)
+    (tmp_path / "troubled-families.register.csv").write_bytes(
+        (ROOT / "models" / "troubled-families.register.csv").read_bytes())
+    (tmp_path / "ws").mkdir()
+    ws = Workspace(tmp_path / "ws", load_model(model_path), LA, HEADER)
+    ws.add_return("LA1", "2013-05", {"Attachments": [attach("P1", date(2013, 5, 1))], "Claims": []})
+    ws.add_return("LA1", "2013-06", {"Attachments": [], "Claims": [
+        claim("P1", "WORK", date(2013, 6, 3)),
+        claim("P1", "EMP", date(2013, 6, 3))]})
+    ws.add_return("LA1", "2013-07", {"Attachments": [], "Claims": [
+        claim("P1", "EMP", date(2013, 6, 17)),   # 2 weeks after the last: too soon
+        claim("P1", "EMP", date(2013, 7, 1))]})  # 4 weeks: paid
+    ws.add_return("LA1", "2013-08", {"Attachments": [], "Claims": [
+        claim("P1", "EMP", date(2013, 7, 29)),   # the third: paid
+        claim("P1", "EMP", date(2013, 8, 26))]})  # a fourth: no more
+    ws.add_return("LA1", "2013-10", {"Attachments": [], "Claims": [
+        claim("P1", "WORK", date(2013, 6, 1))]})  # achieved June, claimed October: too late
+    june = month_of(ws, model_path, "2013-06")
+    # £1,000 less a 15% deflator = £850.00; the first sustainment payment £250.00.
+    assert paid(june) == {"work_start": "850.00", "sustained": "250.00"}
+    july = month_of(ws, model_path, "2013-07")
+    assert paid(july) == {"sustained": "250.00"}
+    assert any("less than 4 weeks after the last payment (2013-06-03)" in e["reason"]
+               for e in july["evidence"])
+    august = month_of(ws, model_path, "2013-08")
+    assert paid(august) == {"sustained": "250.00"}
+    assert any("paid 3 time(s) already" in e["reason"] for e in august["evidence"])
+    october = month_of(ws, model_path, "2013-10")
+    assert paid(october) == {}
+    late = [e for e in october["evidence"] if e["client"] == "P1"]
+    assert late and all("more than 3 months after it was achieved" in e["reason"] for e in late)
