@@ -20,6 +20,8 @@ def _digests(folder):
 @pytest.mark.parametrize(("script", "folders", "register"), [
     ("make_birmingham_samples.py", ("birmingham-90-10", "faulty"), "birmingham-90-10.register.csv"),
     ("make_wigan_samples.py", ("wigan-cohort", "faulty-wigan"), "wigan-cohort.register.csv"),
+    ("make_troubled_families_samples.py", ("troubled-families",),
+     "troubled-families.register.csv"),
 ])
 def test_samples_regenerate_byte_for_byte(tmp_path, script, folders, register):
     proc = subprocess.run([sys.executable, str(ROOT / "sample_returns" / script), str(tmp_path)],
