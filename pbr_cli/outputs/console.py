@@ -295,8 +295,8 @@ def report_view(con: Console, report, written: list[str]) -> None:
             con.print(f"  [red]{escape(f['provider'])}[/] {escape(f['name'])}: "
                       f"{escape(f['flag'])} — {escape(f['detail'])}")
     else:
-        con.print("No flags: no provider loses more than the set share, and every return "
-                  "came in.")
+        con.print("No flags: " + ("no provider loses more than the set share, and "
+                                  if m.comparison else "") + "every return came in.")
     if report.ledger_note:
         con.print(f"[yellow]Ledger:[/] {escape(report.ledger_note)}")
     total = report.totals["payment"]

@@ -85,7 +85,7 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
     _heading(ws, fmt, s, "payment schedule")
     comparison = s.model.comparison
     paid = [c for c in s.model.payments if not c.reported_only]
-    headers = ["Provider code", "Provider name", "Status", f"{s.model.register.entity.capitalize()}s"]
+    headers = ["Provider code", "Provider name", "Status", _plural(s.model.register.entity).capitalize()]
     formats: list = [fmt.text, fmt.text, fmt.text, fmt.integer]
     if comparison:
         headers.append(comparison.label)
@@ -141,6 +141,13 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
     ws.write_string(note, 0, "Amounts are rounded half-up to the penny per line; totals are "
                     "sums of the rounded lines (see Lines).", fmt.subtitle)
     ws.activate()
+
+
+def _plural(noun: str) -> str:
+    """service -> services, authority -> authorities."""
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 def _adjustments(wb, fmt: Formats, s: Schedule) -> None:
