@@ -36,8 +36,25 @@ def test_samples_regenerate_byte_for_byte(tmp_path, script, folders, register):
 def test_no_scheme_name_or_code_in_python():
     for path in (ROOT / "pbr_cli").rglob("*.py"):
         text = path.read_text().lower()
-        for word in ("birmingham", "wigan", "supporting people", "90/10", "opiate", "crack"):
+        for word in ("birmingham", "wigan", "supporting people", "90/10", "opiate", "crack",
+                     "troubled", "3900", "3,900", "crime_education"):
             assert word not in text, f"{word} in {path}"
+
+
+def test_models_md_explains_every_part_of_a_model():
+    """Every top-level key and rule kind of the schema is explained in docs/models.md (every
+    key, with its type and meaning, is in the generated model-keys.md)."""
+    from pbr_cli.model.schema import MODEL
+
+    text = (ROOT / "docs" / "models.md").read_text(encoding="utf-8")
+    for key in MODEL.keys:
+        if key.name != "pbr_model":
+            assert f"`{key.name}`" in text or f"{key.name}:" in text, key.name
+    for kind in ("expr", "sum", "count", "window", "where", "bands", "tariff", "cap", "fees",
+                 "shares", "when_all", "when_any", "to_total", "once_in", "deflator",
+                 "every_weeks", "up_to", "maximum", "claim_within_months", "rates",
+                 "loss_share", "small_provider", "publish_min_count"):
+        assert f"`{kind}" in text or f"{kind}:" in text, kind
 
 
 def test_generated_docs_match_the_code():
