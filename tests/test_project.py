@@ -107,7 +107,7 @@ def test_json_output_matches_docs_json_md():
         validate = run("validate", "sample_returns/faulty", "--json", "--annotate", folder)
     calculate = run("calculate", "--model", "wigan-cohort", "--period", "2013-06", "--json",
                     "-o", str(ROOT / "out" / "json-doc-test.xlsx"))
-    report = run("report", "--model", "wigan-cohort", "--period", "2013-06", "--json",
+    report = run("report", "--model", "birmingham-90-10", "--period", "2013-04", "--json",
                  "-o", str(ROOT / "out" / "json-doc-test.xlsx"))
     (ROOT / "out" / "json-doc-test.xlsx").unlink()
     Path(report["reports"][0]["csv"]).unlink()
