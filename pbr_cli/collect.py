@@ -82,19 +82,44 @@ def month_of_folder(path: Path) -> Month | None:
 
 
 def read_and_check(files: list[Path], model: Model, register: Register,
-                   progress: Callable[[Path], None] | None = None) -> Collection:
+                   progress: Callable[[Path], None] | None = None, cache=None) -> Collection:
+    """Read and check each file; with a cache (pbr_cli.cache), a file unchanged since it
+    was last checked against the same model and register is not read again."""
     wanted = [COVER_SHEET] + [s.name for s in model.sheets]
     result = Collection()
     for path in files:
         if progress:
             progress(path)
+        key = _cache_key(cache, Path(path), model, register)
+        found = cache.get(key) if key else None
+        if found is not None:
+            (result.unreadable if isinstance(found, Unreadable) else result.returns).append(found)
+            continue
         try:
             raw = read_workbook(path, wanted)
         except UnreadableFile as exc:
-            result.unreadable.append(Unreadable(str(path), exc.code, exc.why))
-            continue
-        result.returns.append(check_return(raw, model, register, month_of_folder(path)))
+            checked: Any = Unreadable(str(path), exc.code, exc.why)
+            result.unreadable.append(checked)
+        else:
+            checked = check_return(raw, model, register, month_of_folder(path))
+            result.returns.append(checked)
+        if key:
+            cache.put(key, checked)
     return result
+
+
+def _cache_key(cache, path: Path, model: Model, register: Register) -> str | None:
+    from pbr_cli.returns.reader import MAX_FILE_BYTES
+
+    if cache is None:
+        return None
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None  # refused from its size, before a byte is read
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return cache.key(data, path, model, register, month_of_folder(path))
 
 
 def returns_for_months(root: Path, months: list[Month]) -> list[Path]:

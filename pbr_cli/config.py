@@ -6,10 +6,11 @@
     ledger: out/ledger.sqlite # every recorded run (default: OUTPUT/ledger.sqlite)
     log: out/pbr.log          # what `pbr run` did (default: OUTPUT/pbr.log)
     schemes: [a, b]           # what `pbr run` calculates (default: every model)
+    cache: out/.cache         # checked returns, so unchanged files are not read again
 
 Paths are relative to the config file. Without a config file, the defaults above are taken
 relative to the working directory (returns default to ./returns). $PBR_LEDGER, when set,
-names the ledger instead.
+names the ledger instead; $PBR_CACHE the cache folder (`off` turns it off).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from pbr_cli.errors import PbrError
 
-KEYS = ("models", "returns", "output", "ledger", "log", "schemes")
+KEYS = ("models", "returns", "output", "ledger", "log", "schemes", "cache")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,14 @@ class Config:
     ledger_file: Path | None = None
     log_file: Path | None = None
     schemes: tuple[str, ...] = ()
+    cache_folder: Path | None = None
+
+    @property
+    def cache(self):
+        """The cache of checked returns ($PBR_CACHE, `cache:`, or OUTPUT/.cache), or None."""
+        from pbr_cli.cache import ReturnCache
+
+        return ReturnCache.for_folder(self.cache_folder or self.output / ".cache")
 
     @property
     def ledger(self) -> Path:
@@ -89,4 +98,5 @@ def load_config(path: Path | None = None) -> Config:
         ledger_file=base / str(data["ledger"]) if data.get("ledger") else None,
         log_file=base / str(data["log"]) if data.get("log") else None,
         schemes=tuple(schemes),
+        cache_folder=base / str(data["cache"]) if data.get("cache") else None,
     )

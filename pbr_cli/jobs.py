@@ -88,7 +88,7 @@ def run_calculation(cfg: Config, model: Model, period: str | None, output: Path 
             if progress:
                 progress(counter["n"], len(files), path)
 
-        collection = read_and_check(files, model, register, tick)
+        collection = read_and_check(files, model, register, tick, cfg.cache)
         schedule = _month_schedule(model, register, month, collection)
         for e in earlier:
             schedule.adjustments += _adjustments(ledger, model, register, e, month, collection)
@@ -159,7 +159,7 @@ def period_schedules(cfg: Config, model: Model, period: Period, returns: Path | 
         if progress:
             progress(counter["n"], len(files), path)
 
-    collection = read_and_check(files, model, register, tick)
+    collection = read_and_check(files, model, register, tick, cfg.cache)
     schedules = [_month_schedule(model, register, m, collection) for m in wanted]
     return PeriodSchedules(model, period, register, schedules, excluded, collection)
 

@@ -102,7 +102,7 @@ def validate_paths(paths: list[Path], model_name: str | None, register_path: Pat
             if progress:
                 progress(done, total, path)
 
-        collection = read_and_check(group, model, register, tick)
+        collection = read_and_check(group, model, register, tick, cfg.cache)
         if model.cohort is not None:
             check_episodes(model, collection.returns)
         duplicate_returns(collection.returns)

@@ -36,6 +36,17 @@ WORKED_REGISTER = [
 ]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def shared_cache(tmp_path_factory):
+    """One cache of checked returns for the whole run (subprocesses too): the samples are
+    read once. Its key covers everything checking depends on (tests/test_cache.py)."""
+    import os
+
+    os.environ["PBR_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    os.environ.pop("PBR_CACHE", None)
+
+
 @pytest.fixture(autouse=True)
 def own_ledger(tmp_path, monkeypatch):
     """Each test records into a ledger of its own, never the working directory's."""

@@ -1,0 +1,89 @@
+"""A cache of checked returns, so that a file is read and checked once while it is unchanged.
+
+A return's checked form depends only on its bytes, the model, the contract register, its path
+(problems name it), the month folder it is filed in, and pbr's version; the cache key is the
+SHA-256 of all of them, so any change to any of them is a miss and the file is read again.
+Entries are pickles written atomically into a folder only the user can write; an entry that
+cannot be loaded, or a folder or file others could have written, is ignored. Deleting the
+folder is always safe.
+
+The folder is `$PBR_CACHE`, else the config's `cache:`, else OUTPUT/.cache; `PBR_CACHE=off`
+turns the cache off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pbr_cli import __version__
+
+FORMAT = 1  # raised whenever what is stored changes shape
+
+
+class ReturnCache:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.hits = self.misses = 0
+
+    @classmethod
+    def for_folder(cls, folder: Path | None) -> ReturnCache | None:
+        override = os.environ.get("PBR_CACHE")
+        if override is not None:
+            if override.strip().lower() in ("", "off", "0", "no"):
+                return None
+            folder = Path(override)
+        return cls(folder) if folder is not None else None
+
+    def key(self, data: bytes, path: Path, model, register, folder_month: Any) -> str:
+        parts = [hashlib.sha256(data).hexdigest(), model.sha256, register.sha256, str(path),
+                 str(folder_month), __version__, FORMAT]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    def _file(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.pickle"
+
+    def _private(self, path: Path) -> bool:
+        """Written by this user alone: nobody else could have planted what it holds."""
+        try:
+            info = path.stat()
+        except OSError:
+            return False
+        return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+    def get(self, key: str) -> Any | None:
+        target = self._file(key)
+        if not (self._private(self.folder) and self._private(target.parent)
+                and self._private(target)):
+            self.misses += 1
+            return None
+        try:
+            with target.open("rb") as fh:
+                value = pickle.load(fh)  # noqa: S301 - our own private, atomically written file
+        except Exception:  # a truncated or foreign entry: read the return again
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        target = self._file(key)
+        try:
+            for folder in (self.folder, target.parent):
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=target.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, target)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError:
+            pass  # a cache that cannot be written only costs time

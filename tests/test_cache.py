@@ -1,0 +1,109 @@
+"""The cache of checked returns: a hit is exactly what reading gives, and anything that could
+change the result (the file, the model, the register, where it is filed) is a miss."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from pbr_cli.cache import ReturnCache
+from pbr_cli.collect import read_and_check
+from pbr_cli.model import load_model
+from pbr_cli.register import load_register
+from tests.conftest import MODEL_PATH, ROOT
+
+JUNE = ROOT / "sample_returns" / "birmingham-90-10" / "2013-06"
+FAULTY = ROOT / "sample_returns" / "faulty"
+
+
+@pytest.fixture
+def files(tmp_path):
+    folder = tmp_path / "2013-06"
+    folder.mkdir()
+    for path in sorted(JUNE.glob("*.xlsx"))[:3]:
+        shutil.copy(path, folder / path.name)
+    shutil.copy(FAULTY / "P03-2013-06-many-problems.xlsx", folder / "P03-2013-06-x.xlsx")
+    shutil.copy(FAULTY / "P03-2013-06-really-a-csv.xlsx", folder / "P03-2013-06-csv.xlsx")
+    return sorted(folder.iterdir())
+
+
+def same(a, b) -> None:
+    assert [r.path for r in a.returns] == [r.path for r in b.returns]
+    for x, y in zip(a.returns, b.returns, strict=True):
+        assert (x.sha256, x.provider, x.month, x.problems, x.positions) == (
+            y.sha256, y.provider, y.month, y.problems, y.positions)
+        assert x.tables.keys() == y.tables.keys()
+        for name in x.tables:
+            assert x.tables[name].equals(y.tables[name])
+    assert a.unreadable == b.unreadable
+
+
+def test_a_hit_is_exactly_what_reading_gives(tmp_path, files):
+    model = load_model(MODEL_PATH)
+    register = load_register(model)
+    cache = ReturnCache(tmp_path / "cache")
+    fresh = read_and_check(files, model, register)
+    cold = read_and_check(files, model, register, cache=cache)
+    assert (cache.hits, cache.misses) == (0, len(files))
+    warm = read_and_check(files, model, register, cache=cache)
+    assert cache.hits == len(files)
+    same(fresh, cold)
+    same(fresh, warm)
+    assert warm.returns[0] is not cold.returns[0]  # each caller gets its own copy
+    assert any(r.errors for r in warm.returns) and warm.unreadable  # problems kept too
+
+
+def test_anything_that_could_change_the_result_is_a_miss(tmp_path, files):
+    model = load_model(MODEL_PATH)
+    register = load_register(model)
+    cache = ReturnCache(tmp_path / "cache")
+    read_and_check(files, model, register, cache=cache)
+    # The file's bytes change: read again, and the new figures are used.
+    shutil.copy(FAULTY / "P03-2013-06-missing-service.xlsx", files[0])
+    again = read_and_check(files, model, register, cache=cache)
+    assert cache.misses == len(files) + 1
+    same(again, read_and_check(files, model, register))  # the new bytes, not the old entry
+    # Another register (or model): every file is a miss.
+    text = (ROOT / "models" / "birmingham-90-10.register.csv").read_text()
+    other = tmp_path / "register.csv"
+    other.write_text(text.replace("120000", "120001"))
+    before = cache.misses
+    read_and_check(files, model, load_register(model, other), cache=cache)
+    assert cache.misses == before + len(files)
+    # Filed in another month's folder: a miss (the month folder is checked against the Cover).
+    moved = tmp_path / "2013-07"
+    moved.mkdir()
+    shutil.copy(files[1], moved / files[1].name)
+    before = cache.misses
+    out = read_and_check([moved / files[1].name], model, register, cache=cache)
+    assert cache.misses == before + 1
+    assert any(p.code == "period-mismatch" for p in out.returns[0].problems)
+
+
+def test_broken_or_foreign_entries_are_ignored(tmp_path, files):
+    model = load_model(MODEL_PATH)
+    register = load_register(model)
+    folder = tmp_path / "cache"
+    cache = ReturnCache(folder)
+    read_and_check(files, model, register, cache=cache)
+    entries = sorted(folder.rglob("*.pickle"))
+    assert len(entries) == len(files)
+    entries[0].write_bytes(b"not a pickle")
+    os.chmod(entries[1], 0o666)  # anyone could have written it
+    again = read_and_check(files, model, register, cache=ReturnCache(folder))
+    same(again, read_and_check(files, model, register))
+    os.chmod(folder, 0o777)
+    third = ReturnCache(folder)
+    read_and_check(files, model, register, cache=third)
+    assert third.hits == 0
+
+
+def test_cache_can_be_turned_off_and_pointed_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.setenv("PBR_CACHE", "off")
+    assert ReturnCache.for_folder(tmp_path / "x") is None
+    monkeypatch.setenv("PBR_CACHE", str(tmp_path / "y"))
+    assert ReturnCache.for_folder(tmp_path / "x").folder == tmp_path / "y"
+    monkeypatch.delenv("PBR_CACHE")
+    assert ReturnCache.for_folder(tmp_path / "x").folder == tmp_path / "x"
