@@ -72,6 +72,8 @@ def convert(value: Any, column: Column, codes: dict[str, CodeList],
                 return None, "number-as-text", f"'{value}' is a number typed as text"
         else:
             return None, "not-a-number", f"'{value}' is not a number"
+        if not number.is_finite():  # an infinity or NaN: no figure can be made of it
+            return None, "not-a-number", f"'{value}' is not a finite number"
         if kind == "integer":
             if number != number.to_integral_value():
                 return None, "not-an-integer", f"{number} is not a whole number"

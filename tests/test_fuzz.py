@@ -65,3 +65,15 @@ def test_random_cell_values_never_crash(workspace, data):
     copy = workspace.root / "checked.xlsx"
     write_annotated(path, checked.problems, copy, "the model")
     assert copy.stat().st_size > 0
+
+
+def test_the_largest_float_is_reported_not_a_crash(workspace):
+    """Found by the test above: 1.7976931348623157e+308 in a whole-number cell is read back as
+    an infinity, which has no whole number."""
+    rows = clean_rows()
+    rows["Utilisation"][0]["void_days"] = 1.7976931348623157e+308
+    path = workspace.returns / "2013-06" / "P1-2013-06.xlsx"
+    write_template(path, workspace.model, workspace.register, "P1", JUNE, rows)
+    checked = read_and_check([path], workspace.model, workspace.register).returns[0]
+    bad = [(p.code, p.cell) for p in checked.problems if p.sheet == "Utilisation"]
+    assert bad == [("not-a-number", "Utilisation!E2")], checked.problems
