@@ -47,6 +47,23 @@ def _month_schedule(model: Model, register, month: Month, collection) -> Schedul
     return calculate(model, register, month, _copies(returns), unreadable)
 
 
+def _read_months(cfg: Config, model: Model, register, root: Path, months: list[Month],
+                 progress: Callable[[int, int, Path], None] | None):
+    """Read and check, once each, every return that working out `months` needs."""
+    needed: set[Month] = set()
+    for month in months:
+        needed |= set(history_months(model, month))
+    files = returns_for_months(root, sorted(needed))
+    counter = {"n": 0}
+
+    def tick(path: Path) -> None:
+        counter["n"] += 1
+        if progress:
+            progress(counter["n"], len(files), path)
+
+    return read_and_check(files, model, register, tick, cfg.cache)
+
+
 def run_calculation(cfg: Config, model: Model, period: str | None, output: Path | None,
                     returns: Path | None, register_path: Path | None,
                     progress: Callable[[int, int, Path], None] | None = None,
@@ -77,18 +94,7 @@ def run_calculation(cfg: Config, model: Model, period: str | None, output: Path 
         recorded = [Month.parse(p) for p in ledger.periods(model.name)] if ledger else []
         earlier = [m for m in recorded if m < month]
         later = [m for m in recorded if m > month]
-        needed = set(history_months(model, month))
-        for e in earlier:
-            needed |= set(history_months(model, e))
-        files = returns_for_months(root, sorted(needed))
-        counter = {"n": 0}
-
-        def tick(path: Path) -> None:
-            counter["n"] += 1
-            if progress:
-                progress(counter["n"], len(files), path)
-
-        collection = read_and_check(files, model, register, tick, cfg.cache)
+        collection = _read_months(cfg, model, register, root, [month, *earlier], progress)
         schedule = _month_schedule(model, register, month, collection)
         for e in earlier:
             schedule.adjustments += _adjustments(ledger, model, register, e, month, collection)
@@ -148,18 +154,7 @@ def period_schedules(cfg: Config, model: Model, period: Period, returns: Path | 
                else f"the scheme {model.name} runs {model.start} to {model.end}")
         raise PbrError(f"nothing to report for {period.describe()}: {why}",
                        code="period-outside-scheme" if not inside else "file-not-found")
-    needed: set[Month] = set()
-    for month in wanted:
-        needed |= set(history_months(model, month))
-    files = returns_for_months(root, sorted(needed))
-    counter = {"n": 0}
-
-    def tick(path: Path) -> None:
-        counter["n"] += 1
-        if progress:
-            progress(counter["n"], len(files), path)
-
-    collection = read_and_check(files, model, register, tick, cfg.cache)
+    collection = _read_months(cfg, model, register, root, wanted, progress)
     schedules = [_month_schedule(model, register, m, collection) for m in wanted]
     return PeriodSchedules(model, period, register, schedules, excluded, collection)
 

@@ -259,6 +259,18 @@ class _Builder:
         p = pay.payment if pay else ZERO
         return Ratio(Fraction(p - b), Fraction(b))
 
+    def component_columns(self) -> list[Column]:
+        """[comparison], each paid component, PbR total, [variance, variance %]."""
+        cols = self.money_columns("PbR total")
+        at = 1 if self.model.comparison else 0
+        return cols[:at] + [Column(c.name, c.label, "money") for c in self.components] + cols[at:]
+
+    def component_cells(self, **kw) -> list[Any]:
+        money = self.money(**kw)
+        at = 1 if self.model.comparison else 0
+        parts = [Ref("payment", self.key(component=c.name, **kw)) for c in self.components]
+        return money[:at] + parts + money[at:]
+
     def money_columns(self, pbr_label: str = "PbR") -> list[Column]:
         cols = []
         if self.model.comparison:
@@ -337,23 +349,9 @@ class _Builder:
                      "Totals are the sums of the monthly schedules' lines.")
 
     def months_table(self) -> Table:
-        cols = [Column("month", "Month", "text")]
-        if self.model.comparison:
-            cols.append(Column("comparison", self.model.comparison.label, "money"))
-        cols += [Column(c.name, c.label, "money") for c in self.components]
-        cols.append(Column("payment", "PbR total", "money"))
-        if self.model.comparison:
-            cols += [Column("variance", "Variance", "money"),
-                     Column("variance_pct", "Variance %", "percent")]
-        rows = []
-        for m in [*map(str, self.months), ALL]:
-            money = self.money(month=m)
-            row: list[Any] = [m if m != ALL else "Total"]
-            if self.model.comparison:
-                row.append(money[0])
-            row += [Ref("payment", self.key(month=m, component=c.name)) for c in self.components]
-            row += money[1:] if self.model.comparison else money
-            rows.append(row)
+        cols = [Column("month", "Month", "text"), *self.component_columns()]
+        rows = [[m if m != ALL else "Total", *self.component_cells(month=m)]
+                for m in [*map(str, self.months), ALL]]
         return Table("months", "Month by month: spend by component", cols, rows[:-1], rows[-1])
 
     def provider_months_table(self, measure: str) -> Table:
@@ -394,23 +392,10 @@ class _Builder:
                 total = ["Total", "", Ref("events", self.key()), Ref("paid", self.key()),
                          Ref("payment", self.key())]
             else:
-                if self.model.comparison:
-                    cols.append(Column("comparison", self.model.comparison.label, "money"))
-                cols += [Column(c.name, c.label, "money") for c in self.components]
-                cols.append(Column("payment", "PbR total", "money"))
-                if self.model.comparison:
-                    cols += [Column("variance", "Variance", "money"),
-                             Column("variance_pct", "Variance %", "percent")]
-                rows = []
-                for v in [*sorted(self.f.values[g], key=lambda c: self._order(g, c)), ALL]:
-                    money = self.money(**{g: v})
-                    row: list[Any] = [codes.get(v, v) if v != ALL else "Total"]
-                    if self.model.comparison:
-                        row.append(money[0])
-                    row += [Ref("payment", self.key(component=c.name, **{g: v}))
-                            for c in self.components]
-                    row += money[1:] if self.model.comparison else money
-                    rows.append(row)
+                cols += self.component_columns()
+                rows = [[codes.get(v, v) if v != ALL else "Total", *self.component_cells(**{g: v})]
+                        for v in [*sorted(self.f.values[g], key=lambda c: self._order(g, c)),
+                                  ALL]]
                 total = rows.pop()
             out.append(Table(f"group_{g}", f"By {self._group_label(g).lower()}", cols, rows,
                              total))
