@@ -6,7 +6,7 @@ Writes OUT/pbr.yaml, OUT/models/ (the shipped wigan-cohort model with a register
 PROVIDERS providers) and OUT/returns/wigan-cohort/YYYY-MM/*.xlsx: one return per provider per
 month for MONTHS months from April 2012. Each provider has about NEW new clients a month; each
 client's episode is a presentation, a review every two to four months and, for most, a
-discharge, so the default (200 x 18 x 70) makes about a million rows in 3,600 files. The files
+discharge, so the default (200 x 18 x 95) makes about a million rows in 3,600 files. The files
 are real returns, made by `pbr template`'s writer without its blank rows, and validate clean.
 Run `python benchmarks/run.py OUT` on them.
 """
@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--providers", type=int, default=200)
     parser.add_argument("--months", type=int, default=18)
-    parser.add_argument("--new", type=int, default=70, help="new clients a provider a month")
+    parser.add_argument("--new", type=int, default=95, help="new clients a provider a month")
     parser.add_argument("--seed", type=int, default=2012)
     args = parser.parse_args()
     began = time.perf_counter()
