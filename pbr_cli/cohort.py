@@ -123,7 +123,8 @@ class History:
 
 # -- building episodes ---------------------------------------------------------------------
 
-def _records(client_col: str, r: CheckedReturn, sheet: str, date_col: str) -> list[Record]:
+def records(client_col: str, r: CheckedReturn, sheet: str, date_col: str) -> list[Record]:
+    """The usable rows of a record sheet (rows with errors, no id or no date are left out)."""
     frame = r.tables.get(sheet)
     if frame is None or frame.empty or r.provider is None:
         return []
@@ -152,10 +153,10 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     returns = list(returns)
     pres, dis, rev = [], [], []
     for r in returns:
-        pres += _records(cohort.client, r, cohort.presentations.sheet, cohort.presentations.date)
-        dis += _records(cohort.client, r, cohort.discharges.sheet, cohort.discharges.date)
+        pres += records(cohort.client, r, cohort.presentations.sheet, cohort.presentations.date)
+        dis += records(cohort.client, r, cohort.discharges.sheet, cohort.discharges.date)
         if cohort.reviews is not None:
-            rev += _records(cohort.client, r, cohort.reviews.sheet, cohort.reviews.date)
+            rev += records(cohort.client, r, cohort.reviews.sheet, cohort.reviews.date)
     problems: list[Problem] = []
     columns = {r.path: r for r in returns}
 

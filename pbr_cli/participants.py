@@ -18,7 +18,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from pbr_cli.cohort import NIL, PAID, REFUSED, Evidence, Record, _records
+from pbr_cli.cohort import NIL, PAID, REFUSED, Evidence, Record, fy_label, records
 from pbr_cli.engine import PAID as STATUS_PAID
 from pbr_cli.engine import Figure, PaymentLine, ProviderResult, provider_status
 from pbr_cli.model.records import Model, Participants, Result
@@ -29,11 +29,6 @@ from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.checks import CheckedReturn
 
 ZERO = Decimal("0.00")
-
-
-def fy_label(day: date) -> str:
-    year = day.year if day.month >= 4 else day.year - 1
-    return f"{year}/{(year + 1) % 100:02d}"
 
 
 @dataclass
@@ -82,12 +77,12 @@ class _Replay:
             return out
         person.attached = record
         for fee in self.spec.fees:
-            share = fee.shares.get(fy_label(record.day), Fraction(0))
+            share = fee.shares.get(fy_label(Month.of(record.day)), Fraction(0))
             price = round_pence(fee.base * share)
             amount, reduction, why = self._pay(person, price)
             person.fees += amount
             person.total += amount
-            reason = why or (f"{fy_label(record.day)}: {share * 100}% of "
+            reason = why or (f"{fy_label(Month.of(record.day))}: {share * 100}% of "
                              f"{format_money(round_pence(fee.base))}".replace(".0%", "%"))
             out.append(self._event(record, fee.name, fee.label, price, amount,
                                    PAID if amount > 0 else (NIL if price == 0 else REFUSED),
@@ -187,9 +182,9 @@ def calculate_participants(model: Model, register: Register, month: Month,
         for (who, when), r in sorted(usable.items(), key=lambda kv: (kv[0][1], kv[1].path)):
             if who != provider or when > month:
                 continue
-            attached = sorted(_records(spec.id, r, spec.attachments.sheet, spec.attachments.date),
+            attached = sorted(records(spec.id, r, spec.attachments.sheet, spec.attachments.date),
                               key=_order)
-            claims = sorted(_records(spec.id, r, spec.claims.sheet, spec.claims.date), key=_order)
+            claims = sorted(records(spec.id, r, spec.claims.sheet, spec.claims.date), key=_order)
             month_events = [e for rec in attached for e in replay.attach(rec)]
             month_events += [e for rec in claims for e in replay.claim(rec, when)]
             if when == month:

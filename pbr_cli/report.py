@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from pbr_cli.money import format_money, format_percent
@@ -538,8 +539,6 @@ class _Builder:
         out: dict[tuple[str, Month], tuple[str, str]] = {}
         unreadable = defaultdict(list)
         for u in self.ps.collection.unreadable:
-            from pathlib import Path
-
             for p in self.providers:
                 if Path(u.path).name.startswith((f"{p}-", f"{p}_", f"{p} ")):
                     unreadable[(p, Path(u.path).parent.name)].append(Path(u.path).name)

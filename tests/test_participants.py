@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -108,11 +109,11 @@ def test_results_bring_each_family_to_the_published_totals(families):
     assert months["2014-09"]["totals"]["payment"] == "4800.00"
     totals = {"F12A": 3200 + 700 + 100, "F12B": 3200 + 800, "F13A": 2400 + 1500 + 100,
               "F13B": 2400 + 1600, "F14A": 1600 + 2300 + 100, "F14B": 1600 + 2400}
-    got: dict[str, float] = {}
+    got: dict[str, Decimal] = {}
     for data in months.values():
         for e in data["evidence"]:
-            got[e["client"]] = got.get(e["client"], 0) + float(e["amount"])
-    assert {k: got[k] for k in totals} == {k: float(v) for k, v in totals.items()}
+            got[e["client"]] = got.get(e["client"], Decimal(0)) + Decimal(e["amount"])
+    assert {k: got[k] for k in totals} == {k: Decimal(v) for k, v in totals.items()}
     assert max(totals.values()) == 4000
 
 
