@@ -40,7 +40,9 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-@dataclass(frozen=True)
+# Records are made for every row of every month's returns: plain slotted classes (not frozen,
+# which costs twice the time to make), hashed on their fields as before, and never changed.
+@dataclass(slots=True, unsafe_hash=True)
 class Source:
     """The row of a return a record came from."""
 
@@ -54,7 +56,7 @@ class Source:
         return f"{self.sheet}!{self.column or ''}{self.row}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Record:
     """One row of a client-level sheet."""
 
@@ -130,13 +132,16 @@ def records(client_col: str, r: CheckedReturn, sheet: str, date_col: str) -> lis
         return []
     bad = {p.row for p in r.problems if p.sheet == sheet and p.is_error}
     letter = r.column_of(sheet, date_col)
+    names = list(frame.columns)
+    at_client, at_day, at_row = names.index(client_col), names.index(date_col), names.index("_row")
+    provider, path = r.provider, r.path
     out = []
-    for values in frame.to_dict("records"):
-        client, day = values.get(client_col), values.get(date_col)
-        if values["_row"] in bad or client is None or not isinstance(day, date):
+    for row in frame.to_numpy(dtype=object).tolist():
+        client, day, number = row[at_client], row[at_day], row[at_row]
+        if number in bad or client is None or not isinstance(day, date):
             continue
-        out.append(Record(r.provider, str(client), day, values,
-                          Source(r.path, sheet, values["_row"], letter)))
+        out.append(Record(provider, str(client), day, dict(zip(names, row, strict=True)),
+                          Source(path, sheet, number, letter)))
     return out
 
 
@@ -299,8 +304,35 @@ def band_for(bands: tuple[Band, ...], proportion: Fraction | None) -> Band | Non
     return chosen
 
 
+class _Facts:
+    """One provider's episodes as arrays (day ordinals; -1: none), built once and reused for
+    every month and window asked about."""
+
+    def __init__(self, episodes: list[Episode], groups: list[str]):
+        import numpy as np
+
+        self.episodes = episodes
+        self.groups = groups
+        index = {g: i for i, g in enumerate(groups)}
+        self.group = np.fromiter((index[e.group] for e in episodes), np.int64, len(episodes))
+        self.start = np.fromiter((e.start.toordinal() for e in episodes), np.int64,
+                                 len(episodes))
+        self.end = np.fromiter((e.end.toordinal() if e.end else _OPEN for e in episodes),
+                               np.int64, len(episodes))
+        self.presented = np.fromiter((e.presentation is not None for e in episodes), bool,
+                                     len(episodes))
+        self.outcomes: dict[str, dict[str, Any]] = {}
+
+
+_OPEN = date.max.toordinal()  # the end of an episode still open
+
+
 class CohortMonth:
-    """Works out proportions and events for any month from one History."""
+    """Works out proportions and events for any month from one History.
+
+    Each episode's facts for an outcome (its event record, whether the rule holds, when its
+    follow-up ends and whether the client came back) are found once, in Python; a window's
+    counts and a month's events are then array comparisons over the provider's episodes."""
 
     def __init__(self, model: Model, history: History):
         assert model.cohort is not None
@@ -309,13 +341,34 @@ class CohortMonth:
         self.by_provider: dict[str, list[Episode]] = defaultdict(list)
         for e in history.episodes:
             self.by_provider[e.provider].append(e)
+        self._held: dict[tuple, bool] = {}
+        self._reads: dict[str, tuple[str, ...]] = {}
+        self._facts: dict[str, _Facts] = {}
 
     def window(self, month: Month) -> Window:
         return Window.ending(month, self.cohort.window_months, self.model.start)
 
     def holds(self, outcome: Outcome, record: Record) -> bool:
+        """Whether the outcome's rule holds for the record; worked out once for each distinct
+        set of the values the rule reads."""
         if outcome.when is None:
             return False
+        names = self._reads.get(outcome.name)
+        if names is None:
+            names = self._reads[outcome.name] = tuple(sorted(outcome.when.names))
+        get = record.values.get
+        key = (outcome.name, *[get(n) for n in names])
+        try:
+            return self._held[key]
+        except KeyError:
+            pass
+        except TypeError:  # a value that cannot be a key: work it out each time
+            return self._evaluate(outcome, record)
+        self._held[key] = held = self._evaluate(outcome, record)
+        return held
+
+    def _evaluate(self, outcome: Outcome, record: Record) -> bool:
+        assert outcome.when is not None
         try:
             return outcome.when.evaluate({**self.params, **{k: v for k, v in record.values.items()
                                                             if v is not None}}) is True
@@ -327,15 +380,18 @@ class CohortMonth:
         if outcome.event == "discharge":
             d = episode.discharge
             return d if d is not None and self.holds(outcome, d) else None
-        if outcome.event == "first-review":
-            return next((r for r in sorted(episode.reviews, key=_order)
-                         if self.holds(outcome, r)), None)
+        if outcome.event == "first-review":  # reviews are kept in date order
+            return next((r for r in episode.reviews if self.holds(outcome, r)), None)
         return None
 
     def follow_up(self, outcome: Outcome, episode: Episode) -> tuple[date, date, Record | None] | None:
         """(start, end, re-presentation or None) of an episode's follow-up, if it has one."""
         after = self.cohort.outcome(outcome.after or "")
-        record = self.event_record(after, episode) if after else None
+        return self._follow(outcome, episode,
+                            self.event_record(after, episode) if after else None)
+
+    def _follow(self, outcome: Outcome, episode: Episode,
+                record: Record | None) -> tuple[date, date, Record | None] | None:
         if record is None:
             return None
         end = add_months(record.day, outcome.months)
@@ -343,42 +399,98 @@ class CohortMonth:
                       if record.day < p.day <= end), None)
         return record.day, end, again
 
-    def figures(self, outcome: Outcome, episodes: list[Episode], window: Window) -> OutcomeFigures:
-        first, last = window.first.first_day, window.last.last_day
-        num = den = 0
-        for e in episodes:
-            if outcome.event == "discharge":
-                if e.in_treatment(first, last):
-                    den += 1
-                    d = e.discharge
-                    num += bool(d and first <= d.day <= last and self.holds(outcome, d))
-            elif outcome.event == "first-review":
-                seen = [r for r in e.reviews if first <= r.day <= last]
-                if seen:
-                    den += 1
-                    num += any(self.holds(outcome, r) for r in seen)
-            else:
-                follow = self.follow_up(outcome, e)
-                if follow and first <= follow[1] <= last:
-                    den += 1
-                    num += follow[2] is None
-        return OutcomeFigures(num, den, window)
+    # -- facts, once per provider and outcome ------------------------------------------------
+    def facts(self, provider: str) -> _Facts:
+        found = self._facts.get(provider)
+        if found is None:
+            episodes = self.by_provider.get(provider, [])
+            groups = sorted({e.group for e in episodes}, key=self.group_order)
+            found = self._facts[provider] = _Facts(episodes, groups)
+        return found
+
+    def outcome_facts(self, outcome: Outcome, facts: _Facts) -> dict[str, Any]:
+        import numpy as np
+
+        done = facts.outcomes.get(outcome.name)
+        if done is not None:
+            return done
+        n = len(facts.episodes)
+        out: dict[str, Any] = {}
+        if outcome.event in ("discharge", "first-review"):
+            records = [self.event_record(outcome, e) for e in facts.episodes]
+            out["record"] = records
+            out["day"] = np.fromiter((r.day.toordinal() if r else -1 for r in records),
+                                     np.int64, n)
+        if outcome.event == "first-review":
+            # every review, flattened: its episode, its day, whether the rule holds
+            owner, day, held, rows = [], [], [], []
+            for i, e in enumerate(facts.episodes):
+                for r in e.reviews:
+                    owner.append(i)
+                    day.append(r.day.toordinal())
+                    held.append(self.holds(outcome, r))
+                    rows.append(r)
+            out["review_owner"] = np.array(owner, np.int64)
+            out["review_day"] = np.array(day, np.int64)
+            out["review_holds"] = np.array(held, bool)
+            out["reviews"] = rows
+        if outcome.event not in ("discharge", "first-review"):
+            after = self.cohort.outcome(outcome.after or "")
+            started = (self.outcome_facts(after, facts).get("record", [None] * n) if after
+                       else [None] * n)
+            follows = [self._follow(outcome, e, record)
+                       for e, record in zip(facts.episodes, started, strict=True)]
+            out["follow"] = follows
+            out["end"] = np.fromiter((f[1].toordinal() if f else -1 for f in follows),
+                                     np.int64, n)
+            out["again"] = np.fromiter((f is not None and f[2] is not None for f in follows),
+                                       bool, n)
+        facts.outcomes[outcome.name] = out
+        return out
+
+    def figures_by_group(self, outcome: Outcome, facts: _Facts,
+                         window: Window) -> list[OutcomeFigures]:
+        """The outcome's numerator and denominator over the window, for each of the
+        provider's groups (in facts.groups order)."""
+        import numpy as np
+
+        first, last = window.first.first_day.toordinal(), window.last.last_day.toordinal()
+        size = len(facts.groups)
+        of = self.outcome_facts(outcome, facts)
+        if outcome.event == "discharge":
+            den = (facts.start <= last) & (facts.end >= first)
+            num = den & (of["day"] >= first) & (of["day"] <= last)
+            dens = np.bincount(facts.group[den], minlength=size)
+            nums = np.bincount(facts.group[num], minlength=size)
+        elif outcome.event == "first-review":
+            seen = (of["review_day"] >= first) & (of["review_day"] <= last)
+            owners = np.unique(of["review_owner"][seen])
+            holding = np.unique(of["review_owner"][seen & of["review_holds"]])
+            dens = np.bincount(facts.group[owners], minlength=size)
+            nums = np.bincount(facts.group[holding], minlength=size)
+        else:
+            den = (of["end"] >= first) & (of["end"] <= last)
+            dens = np.bincount(facts.group[den], minlength=size)
+            nums = np.bincount(facts.group[den & ~of["again"]], minlength=size)
+        return [OutcomeFigures(int(nums[i]), int(dens[i]), window) for i in range(size)]
 
     def events(self, provider: str, month: Month) -> tuple[list[Evidence], dict[tuple[str, str], dict[str, Any]]]:
         """Every event of `provider` in `month` before the cap, and per (component, group)
         the figures of its payment line."""
-        episodes = self.by_provider.get(provider, [])
+        import numpy as np
+
+        facts = self.facts(provider)
+        episodes = facts.episodes
         window = self.window(month)
-        first, last = month.first_day, month.last_day
-        groups = sorted({e.group for e in episodes}, key=self.group_order)
+        first, last = month.first_day.toordinal(), month.last_day.toordinal()
         events: list[Evidence] = []
         lines: dict[tuple[str, str], dict[str, Any]] = {}
         tariff = self.cohort.tariff
         if tariff is not None:
-            for group in groups:
+            new_mask = facts.presented & (facts.start >= first) & (facts.start <= last)
+            for gi, group in enumerate(facts.groups):
                 price = round_pence(tariff.prices.get(group, Fraction(0)))
-                new = [e for e in episodes if e.group == group and e.presentation is not None
-                       and first <= e.start <= last]
+                new = [episodes[i] for i in np.flatnonzero(new_mask & (facts.group == gi))]
                 for e in new:
                     assert e.presentation is not None
                     before = self._presented_before(e)
@@ -393,9 +505,10 @@ class CohortMonth:
                 if new:
                     lines[(tariff.name, group)] = {"price": price, "events": len(new)}
         for outcome in self.cohort.outcomes:
-            for group in groups:
-                members = [e for e in episodes if e.group == group]
-                fig = self.figures(outcome, members, window)
+            figs = self.figures_by_group(outcome, facts, window)
+            found_all = self._outcome_events(outcome, facts, first, last)
+            for gi, group in enumerate(facts.groups):
+                fig = figs[gi]
                 band = band_for(outcome.bands.get(group, ()), fig.proportion)
                 price = round_pence(band.price) if band else Decimal("0.00")
                 if outcome.reported_only:
@@ -406,7 +519,8 @@ class CohortMonth:
                     price_note = f"proportion {format_percent(fig.proportion)} is {band_text}"
                 else:
                     band_text, price_note = band.label, ""
-                found = self._outcome_events(outcome, members, month)
+                found = sorted((t for t in found_all if t[0].group == group),
+                               key=lambda t: (t[1].day, t[0].client))
                 if fig.denominator == 0 and not found:
                     continue
                 lines[(outcome.name, group)] = {
@@ -424,31 +538,38 @@ class CohortMonth:
                         record.source, fig, band_text))
         return events, lines
 
-    def _outcome_events(self, outcome: Outcome, episodes: list[Episode],
-                        month: Month) -> list[tuple[Episode, Record, str, str]]:
-        first, last = month.first_day, month.last_day
-        out = []
-        for e in episodes:
-            if outcome.event == "discharge":
-                record = self.event_record(outcome, e)
-                if record and first <= record.day <= last:
+    def _outcome_events(self, outcome: Outcome, facts: _Facts, first: int,
+                        last: int) -> list[tuple[Episode, Record, str, str]]:
+        """The month's events of an outcome, in episode order (first, last: day ordinals)."""
+        import numpy as np
+
+        of = self.outcome_facts(outcome, facts)
+        episodes = facts.episodes
+        out: list[tuple[Episode, Record, str, str]] = []
+        if outcome.event == "discharge":
+            for i in np.flatnonzero((of["day"] >= first) & (of["day"] <= last)):
+                out.append((episodes[i], of["record"][i], PAID, ""))
+        elif outcome.event == "first-review":
+            firsts = of["day"]
+            # a holding review in the month, after the episode's first holding review
+            owner, day = of["review_owner"], of["review_day"]
+            later = ((day >= first) & (day <= last) & of["review_holds"]
+                     & (firsts[owner] >= 0) & (day > firsts[owner]))
+            refused: dict[int, list[int]] = defaultdict(list)
+            for k in np.flatnonzero(later):
+                refused[int(owner[k])].append(int(k))
+            paid = set(np.flatnonzero((firsts >= first) & (firsts <= last)).tolist())
+            for i in sorted(paid | set(refused)):
+                e, record = episodes[i], of["record"][i]
+                if i in paid:
                     out.append((e, record, PAID, ""))
-            elif outcome.event == "first-review":
-                record = self.event_record(outcome, e)
-                if record is None:
-                    continue
-                if first <= record.day <= last:
-                    out.append((e, record, PAID, ""))
-                for later in e.reviews:
-                    if later is not record and first <= later.day <= last and record.day < later.day \
-                            and self.holds(outcome, later):
-                        out.append((e, later, REFUSED, f"already paid for this episode (first "
-                                    f"on {record.day.isoformat()})"))
-            else:
-                follow = self.follow_up(outcome, e)
-                if follow is None or not (first <= follow[1] <= last):
-                    continue
-                start, end, again = follow
+                for k in refused.get(i, []):
+                    out.append((e, of["reviews"][k], REFUSED, f"already paid for this episode "
+                                f"(first on {record.day.isoformat()})"))
+        else:
+            for i in np.flatnonzero((of["end"] >= first) & (of["end"] <= last)):
+                e = episodes[i]
+                start, end, again = of["follow"][i]
                 # the follow-up is evidenced by the row of the event it follows
                 started = self.event_record(self.cohort.outcome(outcome.after or ""), e)  # type: ignore[arg-type]
                 assert started is not None
@@ -459,7 +580,7 @@ class CohortMonth:
                 else:
                     out.append((e, record, REFUSED, f"presented again within {outcome.months} "
                                 f"months ({again.day.isoformat()} at {again.provider})"))
-        return sorted(out, key=lambda t: (t[1].day, t[0].client))
+        return out
 
     def _presented_before(self, episode: Episode) -> Record | None:
         tariff = self.cohort.tariff

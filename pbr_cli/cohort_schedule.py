@@ -58,7 +58,7 @@ def calculate_cohort(model: Model, register: Register, month: Month,
         cap = round_pence(to_fraction(cap)) if cap is not None else None
         year = fy_label(month)
         paid_before = Decimal("0.00")
-        for earlier in fy_months(model, month):
+        for earlier in fy_months(model, month) if cap is not None else []:
             r = usable.get((provider, earlier))
             if r is None or r.errors:
                 continue  # withheld that month: nothing was paid
