@@ -66,6 +66,65 @@ def norm(text: Any) -> str:
     return " ".join(str(text or "").split()).casefold()
 
 
+_SLOW = object()  # a cell the fast path leaves to cells.convert
+
+
+def _fast_date(value: Any) -> Any:
+    kind = type(value)
+    if kind is datetime:
+        return value.date()
+    if kind is date or value is None:
+        return value
+    return _SLOW
+
+
+def _fast_integer(value: Any) -> Any:
+    kind = type(value)
+    if kind is int or value is None:
+        return value
+    if kind is float and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return _SLOW
+
+
+def _fast_text(value: Any) -> Any:
+    if type(value) is str:
+        return value.strip() or None
+    return None if value is None else _SLOW
+
+
+# Cells of the usual types for their column, converted exactly as cells.convert would.
+_FAST = {"date": _fast_date, "integer": _fast_integer, "text": _fast_text}
+
+
+class _Same:
+    """The same limit for every row."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __getitem__(self, k: int) -> Any:
+        return self.value
+
+
+class _PerRow:
+    """A limit worked out for each row from the row's values (None where it cannot be)."""
+
+    def __init__(self, bound, constant: dict[str, Any], typed: dict[str, list[Any]]):
+        self.bound, self.constant, self.typed = bound, constant, typed
+
+    def __getitem__(self, k: int) -> Any:
+        context = dict(self.constant)
+        context.update({n: v[k] for n, v in self.typed.items()
+                        if v[k] is not None and n not in context})
+        if self.bound.names - set(context):
+            return None
+        try:
+            return self.bound.evaluate(context)
+        except ExprError:
+            return None
+
+
 class _Checker:
     def __init__(self, raw: RawWorkbook, model: Model, register: Register,
                  expected_month: Month | None):
@@ -201,8 +260,8 @@ class _Checker:
                 self.add("hidden-data", f"the column '{spec.column(name).header}' is hidden "
                          "but holds data; unhide it", spec.name, None, j)
         self.merged(raw, spec, positions)
-        records = self.rows(raw, spec, positions, provider, month)
-        frame = pd.DataFrame(records, columns=[*names, "_row"], dtype=object)
+        frame = pd.DataFrame(self.rows(raw, spec, positions, provider, month),
+                             columns=[*names, "_row"], dtype=object)
         self.keys(spec, frame, positions)
         if spec.one_row_per == "register-entry" and provider and month:
             self.missing_entries(spec, frame, provider, month)
@@ -217,41 +276,141 @@ class _Checker:
                          "cell", spec.name, r0 + 1, c0)
 
     def rows(self, raw: RawSheet, spec: Sheet, positions: dict[str, int],
-             provider: str | None, month: Month | None) -> list[list[Any]]:
-        reg_col = spec.register_column
+             provider: str | None, month: Month | None) -> dict[str, list[Any]]:
+        """The sheet's rows that hold anything, typed, as columns (plus `_row`), with every
+        problem of their cells. Column by column: each cell is converted once, and a rule
+        whose limit does not change from row to row is worked out once."""
         columns = [c for c in spec.read_columns if c.name in positions]
-        out = []
-        for r in range(1, len(raw.rows)):
-            row = raw.rows[r]
-            cells = {c.name: (row[positions[c.name]] if positions[c.name] < len(row) else None)
-                     for c in columns}
-            specials = {c.name: raw.special.get((r, positions[c.name])) for c in columns}
-            if all(is_blank(v) for v in cells.values()) and not any(specials.values()):
-                continue
+        body = raw.rows
+        special = raw.special
+        cols_raw = {c.name: [row[positions[c.name]] if positions[c.name] < len(row) else None
+                             for row in body] for c in columns}
+        specials_at = {r for r, j in special if j in {positions[c.name] for c in columns}}
+        blank = [[v is None or (type(v) is str and not v.strip()) for v in cols_raw[c.name]]
+                 for c in columns]
+        kept = [r for r, flags in enumerate(zip(*blank, strict=True))
+                if r and (not all(flags) or r in specials_at)]
+        for r in kept:
             if r + 1 in raw.hidden_rows:
                 self.add("hidden-data", f"row {r + 1} is hidden but holds data; unhide it, or "
                          "delete the row if it should not be paid on", spec.name, r + 1)
-            values: dict[str, Any] = {}
-            for col in columns:
-                j = positions[col.name]
-                if specials[col.name]:
-                    code = specials[col.name]
-                    self.add(code, SPECIAL_MESSAGES[code], spec.name, r + 1, j)
-                    values[col.name] = None
-                    continue
-                value, code, detail = convert(cells[col.name], col, self.model.codes)
+        typed: dict[str, list[Any]] = {}
+        for col in columns:
+            j = positions[col.name]
+            values = [cols_raw[col.name][r] for r in kept]
+            typed[col.name] = self.convert_column(col, values, kept, j, spec.name, special)
+        if spec.register_column is not None:
+            self.row_rules(spec, columns, typed, kept, positions, provider, month)
+        else:
+            self.column_rules(spec, columns, typed, kept, positions, month)
+        out = {c.name: typed.get(c.name) or [None] * len(kept) for c in spec.read_columns}
+        out["_row"] = [r + 1 for r in kept]
+        return out
+
+    def convert_column(self, col: Column, values: list[Any], kept: list[int], j: int,
+                       sheet: str, special: dict[tuple[int, int], str]) -> list[Any]:
+        """Each cell of a column as the column's type; a cell that cannot be, or that the
+        reader marked (an error value, a formula without a value), is None and a problem."""
+        fast = _FAST.get(col.type)
+        codes = self.model.codes
+        seen: dict[Any, tuple[Any, str | None, str]] = {}
+        out: list[Any] = []
+        append = out.append
+        for k, value in enumerate(values):
+            if special:
+                code = special.get((kept[k], j))
                 if code:
-                    self.add(code, f"{col.header}: {detail}", spec.name, r + 1, j)
-                values[col.name] = value
-            entry = (self.entry_for(values.get(reg_col.name), spec, r, positions, provider, month)
-                     if reg_col is not None else None)
+                    self.add(code, SPECIAL_MESSAGES[code], sheet, kept[k] + 1, j)
+                    append(None)
+                    continue
+            if fast is not None:
+                done = fast(value)
+                if done is not _SLOW:
+                    append(done)
+                    continue
+            key = (type(value), value) if isinstance(value, (str, int, float)) else None
+            found = seen.get(key) if key is not None else None
+            if found is None:
+                found = convert(value, col, codes)
+                if key is not None:
+                    seen[key] = found
+            result, code, detail = found
+            if code:
+                self.add(code, f"{col.header}: {detail}", sheet, kept[k] + 1, j)
+            append(result)
+        return out
+
+    def column_rules(self, spec: Sheet, columns: list[Column], typed: dict[str, list[Any]],
+                     kept: list[int], positions: dict[str, int], month: Month | None) -> None:
+        """The value rules of a sheet whose rows are not register entries, column by column:
+        required, within the period, and min/max limits (worked out once when they read only
+        parameters; compared with the row's own value when they name one of its columns)."""
+        constant = self.context(None, month)
+        for col in columns:
+            j = positions[col.name]
+            values = typed[col.name]
+            if col.required:
+                why = f" for this {self.model.register.entity}" if col.required_when else ""
+                for k, value in enumerate(values):
+                    if value is None and (spec.name, kept[k] + 1, j) not in self.flagged:
+                        self.add("required-missing", f"{col.header} must be filled{why}",
+                                 spec.name, kept[k] + 1, j)
+            if col.within == "period" and month is not None:
+                first, last = month.first_day, month.last_day
+                for k, value in enumerate(values):
+                    if value is not None and not (first <= value <= last):
+                        self.add("date-outside-period", f"{col.header}: {value.isoformat()} "
+                                 f"is not in {month.label()}", spec.name, kept[k] + 1, j)
+            for bound, code in ((col.min, "below-minimum"), (col.max, "above-maximum")):
+                if bound is None:
+                    continue
+                if bound.names <= set(constant):
+                    try:
+                        fixed = bound.evaluate(constant)
+                    except ExprError:
+                        continue
+                    limits: Any = _Same(fixed)
+                elif (len(bound.names) == 1 and bound.text.strip() in typed
+                      and bound.text.strip() not in constant):
+                    limits = typed[bound.text.strip()]
+                else:
+                    limits = _PerRow(bound, constant, typed)
+                for k, value in enumerate(values):
+                    if value is None:
+                        continue
+                    limit = limits[k]
+                    if limit is None or isinstance(value, date) != isinstance(limit, date):
+                        continue
+                    if (value < limit) if code == "below-minimum" else (value > limit):
+                        self.out_of_bounds(col, code, value, limit, bound, spec,
+                                           kept[k], j)
+
+    def out_of_bounds(self, col: Column, code: str, value: Any, limit: Any, bound, spec: Sheet,
+                      r: int, j: int) -> None:
+        if isinstance(value, date):
+            other = next((c.header for c in spec.columns if c.name in bound.names), "")
+            word = "before" if code == "below-minimum" else "after"
+            self.add(code, f"{col.header}: {value.isoformat()} is {word} the "
+                     f"{other or 'allowed date'} {limit.isoformat()}", spec.name, r + 1, j)
+            return
+        word = "less than" if code == "below-minimum" else "more than"
+        self.add(code, f"{col.header}: {value} is {word} the allowed {limit}", spec.name, r + 1, j)
+
+    def row_rules(self, spec: Sheet, columns: list[Column], typed: dict[str, list[Any]],
+                  kept: list[int], positions: dict[str, int], provider: str | None,
+                  month: Month | None) -> None:
+        """The value rules of a sheet of register entries, row by row: a rule may read the
+        row's entry in the register."""
+        reg_col = spec.register_column
+        assert reg_col is not None
+        for k, r in enumerate(kept):
+            values = {c.name: typed[c.name][k] for c in columns}
+            entry = self.entry_for(values.get(reg_col.name), spec, r, positions, provider, month)
             context = self.context(entry, month)
             # min/max may name the row's other columns (e.g. a discharge after its start)
             context.update({k: v for k, v in values.items() if v is not None and k not in context})
             for col in columns:
                 self.value_rules(col, values, context, entry, spec, r, positions[col.name], month)
-            out.append([values.get(c.name) for c in spec.read_columns] + [r + 1])
-        return out
 
     def context(self, entry: dict[str, Any] | None, month: Month | None) -> dict[str, Any]:
         ctx: dict[str, Any] = dict(self.params)
@@ -298,8 +457,7 @@ class _Checker:
                 month.first_day <= value <= month.last_day):
             self.add("date-outside-period", f"{col.header}: {value.isoformat()} is not in "
                      f"{month.label()}", spec.name, r + 1, j)
-        for bound, code, word in ((col.min, "below-minimum", "less than"),
-                                  (col.max, "above-maximum", "more than")):
+        for bound, code in ((col.min, "below-minimum"), (col.max, "above-maximum")):
             if bound is None or (bound.names - set(context)):
                 continue
             try:
@@ -309,14 +467,7 @@ class _Checker:
             if isinstance(value, date) != isinstance(limit, date):
                 continue
             if (value < limit) if code == "below-minimum" else (value > limit):
-                if isinstance(value, date):
-                    other = next((c.header for c in spec.columns if c.name in bound.names), "")
-                    word = "before" if code == "below-minimum" else "after"
-                    self.add(code, f"{col.header}: {value.isoformat()} is {word} the "
-                             f"{other or 'allowed date'} {limit.isoformat()}", spec.name, r + 1, j)
-                    continue
-                self.add(code, f"{col.header}: {value} is {word} the allowed {limit}",
-                         spec.name, r + 1, j)
+                self.out_of_bounds(col, code, value, limit, bound, spec, r, j)
 
     def formula_true(self, formula, context: dict[str, Any]) -> bool:
         try:
@@ -327,8 +478,12 @@ class _Checker:
     def keys(self, spec: Sheet, frame, positions: dict[str, int]) -> None:
         if not spec.key or frame.empty:
             return
-        first_seen: dict[tuple, int] = {}
         key_cols = list(spec.key)
+        keys = [k for k in zip(*(frame[c].tolist() for c in key_cols), strict=True)
+                if None not in k]
+        if len(set(keys)) == len(keys):
+            return  # the usual case, found at once; the rows are walked only to say where
+        first_seen: dict[tuple, int] = {}
         for values in frame[[*key_cols, "_row"]].itertuples(index=False, name=None):
             key, row = values[:-1], values[-1]
             if any(v is None for v in key):
