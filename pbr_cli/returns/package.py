@@ -240,7 +240,8 @@ def _sheet_parts(path: str, archive: zipfile.ZipFile) -> tuple[dict[str, str], s
 
 
 _ROW_RE = re.compile(rb"<row[^>]*?\sr=\"(\d+)\"")
-_WIDE_REF_RE = re.compile(rb"<c[^>]*?\sr=\"([A-Z]{2,3})\d+\"")
+# A cell reference of two or three letters (only cells' r= attributes start with a letter).
+_WIDE_REF_RE = re.compile(rb"\sr=\"([A-Z]{2,3})\d")
 _REF_COL_RE = re.compile(rb"<c[^>]*?\sr=\"([A-Z]+)(\d+)\"")
 _FORMULA_RE = re.compile(rb"<f[\s>/]")
 _ERROR_RE = re.compile(rb"\st=\"e\"")
@@ -270,15 +271,18 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
         raise UnreadableFile(pkg.path, "corrupt-workbook", f"the sheet part {part} is missing") from None
     for chunk in stream_part(pkg.path, memoryview(pkg.data), info):
         buf = tail + chunk
-        for m in _ROW_RE.finditer(buf):
-            max_row = max(max_row, int(m.group(1)))
+        rows = _ROW_RE.findall(buf)
+        if rows:
+            max_row = max(max_row, *map(int, rows))
         # Narrow columns are the rule; only refs of two or more letters need a look.
-        for m in _WIDE_REF_RE.finditer(buf):
-            max_col = max(max_col, _col_number(m.group(1)))
+        wide = _WIDE_REF_RE.findall(buf)
+        if wide:
+            max_col = max(max_col, *map(_col_number, wide))
         if max_col == 0 and _REF_COL_RE.search(buf):
             max_col = 26  # only one-letter columns so far: at most Z
-        formulas = formulas or bool(_FORMULA_RE.search(buf))
-        errors = errors or bool(_ERROR_RE.search(buf))
+        # a plain search for the literal first: most sheets have neither
+        formulas = formulas or (b"<f" in buf and bool(_FORMULA_RE.search(buf)))
+        errors = errors or (b't="e"' in buf and bool(_ERROR_RE.search(buf)))
         if b"hidden=" in buf:
             for m in _HIDDEN_ROW_RE.finditer(buf):
                 hidden_rows.add(int(m.group(1)))
