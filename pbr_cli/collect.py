@@ -81,31 +81,96 @@ def month_of_folder(path: Path) -> Month | None:
         return None
 
 
+PARALLEL_FROM = 48  # files to read before it pays to start worker processes
+
+
+def worker_count(files: int) -> int:
+    """How many processes read `files` returns: `$PBR_WORKERS` if set (1: none), else one a
+    CPU core, up to 8; but none for fewer than PARALLEL_FROM files, where starting them
+    costs more than it saves."""
+    import os
+
+    wanted = os.environ.get("PBR_WORKERS", "").strip()
+    if wanted.isdigit() and int(wanted) >= 1:
+        count = int(wanted)
+    else:
+        count = min(os.cpu_count() or 1, 8) if files >= PARALLEL_FROM else 1
+    return max(1, min(count, files))
+
+
 def read_and_check(files: list[Path], model: Model, register: Register,
                    progress: Callable[[Path], None] | None = None, cache=None) -> Collection:
     """Read and check each file; with a cache (pbr_cli.cache), a file unchanged since it
-    was last checked against the same model and register is not read again."""
-    wanted = [COVER_SHEET] + [s.name for s in model.sheets]
-    result = Collection()
-    for path in files:
-        if progress:
-            progress(path)
+    was last checked against the same model and register is not read again. The files left
+    to read are shared among worker processes (see worker_count); the result is the same,
+    in the same order, however many there are."""
+    done: list[Any] = [None] * len(files)
+    todo: list[tuple[int, Path, str | None]] = []
+    for i, path in enumerate(files):
         key = _cache_key(cache, Path(path), model, register)
         found = cache.get(key) if key else None
         if found is not None:
-            (result.unreadable if isinstance(found, Unreadable) else result.returns).append(found)
-            continue
-        try:
-            raw = read_workbook(path, wanted)
-        except UnreadableFile as exc:
-            checked: Any = Unreadable(str(path), exc.code, exc.why)
-            result.unreadable.append(checked)
+            done[i] = found
+            if progress:
+                progress(path)
         else:
-            checked = check_return(raw, model, register, month_of_folder(path))
-            result.returns.append(checked)
-        if key:
-            cache.put(key, checked)
+            todo.append((i, Path(path), key))
+    workers = worker_count(len(todo))
+    if workers > 1:
+        results = _in_workers(todo, model, register, cache, workers)
+    else:
+        _start(model, register, cache)
+        results = (_read_one(job) for job in todo)
+    for (i, path, _), checked in zip(todo, results, strict=True):
+        done[i] = checked
+        if progress:
+            progress(path)
+    result = Collection()
+    for checked in done:
+        (result.unreadable if isinstance(checked, Unreadable) else result.returns).append(checked)
     return result
+
+
+_JOB: dict[str, Any] = {}  # what every file of a run is checked against, in each process
+
+
+def _start(model: Model, register: Register, cache) -> None:
+    _JOB.update(model=model, register=register, cache=cache,
+                wanted=[COVER_SHEET] + [s.name for s in model.sheets])
+
+
+def _read_one(job: tuple[int, Path, str | None]) -> Any:
+    _, path, key = job
+    model, register, cache = _JOB["model"], _JOB["register"], _JOB["cache"]
+    try:
+        raw = read_workbook(path, _JOB["wanted"])
+    except UnreadableFile as exc:
+        checked: Any = Unreadable(str(path), exc.code, exc.why)
+    else:
+        checked = check_return(raw, model, register, month_of_folder(path))
+    if key:
+        cache.put(key, checked)
+    return checked
+
+
+def _in_workers(todo: list, model: Model, register: Register, cache, workers: int):
+    """The checked files, in order, read by `workers` processes: forked where the system
+    forks safely (Linux), else started afresh (spawned) and given the model, register and
+    cache."""
+    import multiprocessing
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context = multiprocessing.get_context(method)
+    chunk = max(1, min(16, len(todo) // (workers * 8)))
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
+                             initargs=(model, register, cache)) as pool:
+        try:
+            yield from pool.map(_read_one, todo, chunksize=chunk)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _cache_key(cache, path: Path, model: Model, register: Register) -> str | None:
