@@ -1,6 +1,6 @@
 """Time pbr on a folder made by benchmarks/national.py, beside the raw readers' time.
 
-    python benchmarks/run.py OUT [--runs 3]
+    python benchmarks/run.py OUT [--runs 3] [--skip-pandas] [--skip-report]
 
 Each measurement runs in a fresh process, RUNS times; it prints the median wall time and the
 largest peak memory (max RSS). Beside pbr's commands it times, on the same files, the fastest
@@ -8,16 +8,22 @@ reader here (python-calamine, every sheet to Python values: the limit) and a pla
 `read_excel(engine="openpyxl")` of every sheet (what a user's own script would do), and
 prints pbr's time as a ratio of each:
 
-- `pbr validate` of the last month, and of all months;
-- `pbr calculate` of the last month, cold (an empty cache) and warm (history unchanged);
-- `pbr report` of the first financial year;
+- `pbr validate` of the last month, and of all months (an empty cache);
+- `pbr calculate` of the last month: cold (an empty cache: every file of the history is
+  read and checked, as `pbr validate` would, then worked out), after `pbr validate` of all
+  months (the monthly routine: validate, then calculate), and warm (the cache holds every
+  earlier month, as the previous month's run left it: only the new month's files are read);
+- `pbr report` of the first financial year (after the runs above);
 - `pbr --help`.
+
+The scheme is the one OUT/pbr.yaml names (`schemes: [...]`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -80,9 +86,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="a folder made by benchmarks/national.py")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-pandas", action="store_true",
+                        help="leave out the pandas+openpyxl read (minutes at national scale)")
+    parser.add_argument("--skip-report", action="store_true")
     args = parser.parse_args()
     out = args.out.resolve()
-    returns = out / "returns" / "wigan-cohort"
+    found = re.search(r"schemes:\s*\[\s*([\w.-]+)", (out / "pbr.yaml").read_text())
+    if not found:
+        raise SystemExit(f"{out / 'pbr.yaml'} names no scheme; make OUT with national.py")
+    model = found.group(1)
+    returns = out / "returns" / model
     months = sorted(p.name for p in returns.iterdir() if p.is_dir())
     files = sorted(str(p) for p in returns.rglob("*.xlsx"))
     last = sorted(str(p) for p in (returns / months[-1]).glob("*.xlsx"))
@@ -112,25 +125,46 @@ def main() -> None:
     row("limit: python-calamine, all months", limit_all)
     limit_last = measure(["-c", READ_CALAMINE, *last], out, env, args.runs)
     row("limit: python-calamine, last month", limit_last)
-    plain_all = measure(["-c", READ_PANDAS, *files], out, env, 1)
-    row("pandas read_excel (openpyxl), all months, 1 run", plain_all)
+    plain = None
+    if not args.skip_pandas:
+        plain_all = measure(["-c", READ_PANDAS, *files], out, env, 1)
+        row("pandas read_excel (openpyxl), all months, 1 run", plain_all)
+        plain = plain_all[0]
     pbr = ["pbr_cli"]
+    validate_all = [*pbr, "validate", str(returns), "-m", model]
+    calculate = [*pbr, "calculate", "-m", model, "-p", months[-1], "--dry-run"]
     row("pbr validate, last month (cold)",
-        measure([*pbr, "validate", str(returns / months[-1]), "-m", "wigan-cohort"], out, env,
+        measure([*pbr, "validate", str(returns / months[-1]), "-m", model], out, env,
                 args.runs, empty_cache), limit_last[0])
-    row("pbr validate, all months (cold)",
-        measure([*pbr, "validate", str(returns), "-m", "wigan-cohort"], out, env, args.runs,
-                empty_cache), limit_all[0], plain_all[0])
-    cold = measure([*pbr, "calculate", "-m", "wigan-cohort", "-p", months[-1], "--dry-run"],
-                   out, env, args.runs, empty_cache)
-    row("pbr calculate, last month, cold", cold, limit_all[0], plain_all[0])
-    warm = measure([*pbr, "calculate", "-m", "wigan-cohort", "-p", months[-1], "--dry-run"],
-                   out, env, args.runs)
-    row("pbr calculate, last month, warm", warm)
-    print(f"{'warm / cold':<46} {warm[0] / cold[0]:8.2f}")
-    row(f"pbr report {year}/{(year + 1) % 100:02d} (warm)",
-        measure([*pbr, "report", "-m", "wigan-cohort", "-p", f"{year}/{(year + 1) % 100:02d}",
-                 "-o", str(out / "bench-report.xlsx")], out, env, args.runs))
+    validated = measure(validate_all, out, env, args.runs, empty_cache)
+    row("pbr validate, all months (cold)", validated, limit_all[0], plain)
+    cold = measure(calculate, out, env, args.runs, empty_cache)
+    row("pbr calculate, last month, cold", cold, limit_all[0], plain)
+
+    def validate_first() -> None:
+        empty_cache()
+        subprocess.run([sys.executable, "-m", *validate_all], cwd=out, env=env,
+                       capture_output=True, check=False)
+
+    after = measure(calculate, out, env, args.runs, validate_first)
+    row("pbr calculate, last month, after validate", after)
+    both = (validated[0] + after[0], max(validated[1], after[1]))
+    row("validate all + calculate, from cold", both, limit_all[0], plain)
+
+    def previous_month_run() -> None:
+        empty_cache()
+        subprocess.run([sys.executable, "-m", *pbr, "calculate", "-m", model, "-p",
+                        months[-2], "--dry-run"], cwd=out, env=env, capture_output=True,
+                       check=False)
+
+    warm = measure(calculate, out, env, args.runs, previous_month_run)
+    row("pbr calculate, last month, warm (new month only)", warm)
+    print(f"{'warm / cold':<46} {warm[0] / cold[0]:8.2f}", flush=True)
+    if not args.skip_report:
+        fy = f"{year}/{(year + 1) % 100:02d}"
+        row(f"pbr report {fy} (warm)",
+            measure([*pbr, "report", "-m", model, "-p", fy, "-o",
+                     str(out / "bench-report.xlsx")], out, env, args.runs))
     row("pbr --help", measure([*pbr, "--help"], out, env, max(args.runs, 5)))
     shutil.rmtree(cache, ignore_errors=True)
 
