@@ -41,9 +41,15 @@ class ReturnCache:
             folder = Path(override)
         return cls(folder) if folder is not None else None
 
-    def key(self, data: bytes, path: Path, model, register, folder_month: Any) -> str:
-        parts = [hashlib.sha256(data).hexdigest(), model.sha256, register.sha256, str(path),
-                 str(folder_month), __version__, FORMAT]
+    def key_of(self, sha256: str, path: Path, model, register, folder_month: Any) -> str:
+        """The key of a file's checked form, from the SHA-256 of its bytes."""
+        parts = [sha256, model.sha256, register.sha256, str(path), str(folder_month),
+                 __version__, FORMAT]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    def cover_key(self, sha256: str, path: Path) -> str:
+        """The key of the model name a file's Cover gives (it depends on the bytes alone)."""
+        parts = ["cover", sha256, str(path), __version__, FORMAT]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
     def _file(self, key: str) -> Path:

@@ -40,6 +40,8 @@ class Unreadable:
 class Collection:
     returns: list[CheckedReturn] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
+    model_of: dict[str, str] = field(default_factory=dict)  # path -> model (no model given)
+    nameless: list[str] = field(default_factory=list)  # no model given, none on the Cover
 
 
 def return_files(paths: Iterable[Path]) -> list[Path]:
@@ -98,62 +100,128 @@ def worker_count(files: int) -> int:
     return max(1, min(count, files))
 
 
-def read_and_check(files: list[Path], model: Model, register: Register,
-                   progress: Callable[[Path], None] | None = None, cache=None) -> Collection:
+def read_and_check(files: list[Path], model: Model | None, register: Register | None,
+                   progress: Callable[[Path], None] | None = None, cache=None,
+                   choose: Callable[[str], tuple[Model, Register]] | None = None) -> Collection:
     """Read and check each file; with a cache (pbr_cli.cache), a file unchanged since it
     was last checked against the same model and register is not read again. The files left
     to read are shared among worker processes (see worker_count); the result is the same,
-    in the same order, however many there are."""
+    in the same order, however many there are.
+
+    With no model, each file is checked against the model its Cover names, `choose(name)`
+    giving that model and its register (or raising PbrError); the file is still read once.
+    Collection.model_of then says which model each return was checked against, and
+    Collection.nameless lists the files whose Cover names none."""
     done: list[Any] = [None] * len(files)
     todo: list[tuple[int, Path, str | None]] = []
     for i, path in enumerate(files):
-        key = _cache_key(cache, Path(path), model, register)
+        key, name = _cache_key(cache, Path(path), model, register, choose)
         found = cache.get(key) if key else None
         if found is not None:
-            done[i] = found
+            done[i] = found if model is not None else Chosen(name, found)
             if progress:
                 progress(path)
         else:
             todo.append((i, Path(path), key))
     workers = worker_count(len(todo))
     if workers > 1:
-        results = _in_workers(todo, model, register, cache, workers)
+        results = _in_workers(todo, model, register, cache, choose, workers)
     else:
-        _start(model, register, cache)
+        _start(model, register, cache, choose)
         results = (_read_one(job) for job in todo)
     for (i, path, _), checked in zip(todo, results, strict=True):
         done[i] = checked
         if progress:
             progress(path)
     result = Collection()
-    for checked in done:
+    for path, checked in zip(files, done, strict=True):
+        if isinstance(checked, Chosen):
+            if checked.error is not None:
+                raise checked.error
+            if checked.name is None:
+                result.nameless.append(str(path))
+                continue
+            if checked.name:
+                result.model_of[str(path)] = checked.name
+            checked = checked.checked
         (result.unreadable if isinstance(checked, Unreadable) else result.returns).append(checked)
     return result
+
+
+@dataclass
+class Chosen:
+    """A file checked against the model its Cover names (name None: it names none)."""
+
+    name: str | None
+    checked: Any = None
+    error: PbrError | None = None  # the named model cannot be loaded
 
 
 _JOB: dict[str, Any] = {}  # what every file of a run is checked against, in each process
 
 
-def _start(model: Model, register: Register, cache) -> None:
-    _JOB.update(model=model, register=register, cache=cache,
-                wanted=[COVER_SHEET] + [s.name for s in model.sheets])
+def _start(model: Model | None, register: Register | None, cache, choose=None) -> None:
+    _JOB.update(model=model, register=register, cache=cache, choose=choose,
+                wanted=[COVER_SHEET] + [s.name for s in model.sheets] if model else None)
 
 
 def _read_one(job: tuple[int, Path, str | None]) -> Any:
     _, path, key = job
     model, register, cache = _JOB["model"], _JOB["register"], _JOB["cache"]
     try:
-        raw = read_workbook(path, _JOB["wanted"])
+        raw = read_workbook(path, _JOB["wanted"] if model is not None else _sheets_named)
     except UnreadableFile as exc:
         checked: Any = Unreadable(str(path), exc.code, exc.why)
+        if model is None:
+            return Chosen("", checked)  # not cached: no model to key it by
     else:
+        if model is None:
+            return _read_chosen(path, raw, cache)
         checked = check_return(raw, model, register, month_of_folder(path))
     if key:
         cache.put(key, checked)
     return checked
 
 
-def _in_workers(todo: list, model: Model, register: Register, cache, workers: int):
+def _sheets_named(cover) -> list[str]:
+    """The sheets of the model a Cover names (none if it names none that loads)."""
+    name = cover_model(cover)
+    if not name:
+        return []
+    try:
+        model, _ = _JOB["choose"](name)
+    except PbrError:
+        return []
+    return [s.name for s in model.sheets]
+
+
+def _read_chosen(path: Path, raw, cache) -> Chosen:
+    name = cover_model(raw.sheets.get(COVER_SHEET))
+    if cache is not None:
+        cache.put(cache.cover_key(raw.sha256, path), name or "")
+    if not name:
+        return Chosen(None)
+    try:
+        model, register = _JOB["choose"](name)
+    except PbrError as exc:
+        return Chosen(name, error=exc)
+    checked = check_return(raw, model, register, month_of_folder(path))
+    if cache is not None:
+        cache.put(cache.key_of(raw.sha256, path, model, register, month_of_folder(path)),
+                  checked)
+    return Chosen(name, checked)
+
+
+def cover_model(sheet) -> str | None:
+    """The model a Cover sheet (a RawSheet, or None) names in column B beside 'Model'."""
+    for row in (sheet.rows if sheet else []):
+        if row and str(row[0]).strip().casefold() == "model" and len(row) > 1:
+            return str(row[1]).strip() or None
+    return None
+
+
+def _in_workers(todo: list, model: Model | None, register: Register | None, cache, choose,
+                workers: int):
     """The checked files, in order, read by `workers` processes: forked where the system
     forks safely (Linux), else started afresh (spawned) and given the model, register and
     cache."""
@@ -165,7 +233,7 @@ def _in_workers(todo: list, model: Model, register: Register, cache, workers: in
     context = multiprocessing.get_context(method)
     chunk = max(1, min(16, len(todo) // (workers * 8)))
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
-                             initargs=(model, register, cache)) as pool:
+                             initargs=(model, register, cache, choose)) as pool:
         try:
             yield from pool.map(_read_one, todo, chunksize=chunk)
         except BaseException:
@@ -173,18 +241,34 @@ def _in_workers(todo: list, model: Model, register: Register, cache, workers: in
             raise
 
 
-def _cache_key(cache, path: Path, model: Model, register: Register) -> str | None:
+def _cache_key(cache, path: Path, model: Model | None, register: Register | None,
+               choose=None) -> tuple[str | None, str | None]:
+    """(the key of the file's checked form, the model its Cover names): with no model
+    given, the key is found through the model the Cover was seen to name when the file was
+    last read (None when it has not been)."""
+    import hashlib
+
     from pbr_cli.returns.reader import MAX_FILE_BYTES
 
     if cache is None:
-        return None
+        return None, None
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            return None  # refused from its size, before a byte is read
+            return None, None  # refused from its size, before a byte is read
         data = path.read_bytes()
     except OSError:
-        return None
-    return cache.key(data, path, model, register, month_of_folder(path))
+        return None, None
+    sha = hashlib.sha256(data).hexdigest()
+    name = None
+    if model is None:
+        name = cache.get(cache.cover_key(sha, path))
+        if not name:
+            return None, None
+        try:
+            model, register = choose(name)
+        except PbrError:
+            return None, None  # read it, and say what is wrong with the model
+    return cache.key_of(sha, path, model, register, month_of_folder(path)), name
 
 
 def returns_for_months(root: Path, months: list[Month]) -> list[Path]:

@@ -14,8 +14,6 @@ from pbr_cli.model import find_model, load_model
 from pbr_cli.problems import ERROR, WARNING, Problem
 from pbr_cli.register import load_register
 from pbr_cli.returns.layout import COVER_SHEET
-from pbr_cli.returns.package import UnreadableFile
-from pbr_cli.returns.reader import read_workbook
 
 SCHEMA_VERSION = 1
 
@@ -56,14 +54,18 @@ class ValidationReport:
         }
 
 
-def _cover_model(path: Path) -> str | None:
-    """The model named on a return's Cover sheet, without checking anything else."""
-    raw = read_workbook(path, [COVER_SHEET])
-    sheet = raw.sheets.get(COVER_SHEET)
-    for row in (sheet.rows if sheet else []):
-        if row and str(row[0]).strip().casefold() == "model" and len(row) > 1:
-            return str(row[1]).strip() or None
-    return None
+class ModelChooser:
+    """The model a Cover names and its register, each loaded once."""
+
+    def __init__(self, models: Path, register_path: Path | None):
+        self.models, self.register_path = models, register_path
+        self.loaded: dict[str, Any] = {}
+
+    def __call__(self, name: str):
+        if name not in self.loaded:
+            model = load_model(find_model(name, self.models))
+            self.loaded[name] = (model, load_register(model, self.register_path))
+        return self.loaded[name]
 
 
 def validate_paths(paths: list[Path], model_name: str | None, register_path: Path | None,
@@ -75,40 +77,38 @@ def validate_paths(paths: list[Path], model_name: str | None, register_path: Pat
         raise PbrError(f"no returns (.xlsx files) found in {', '.join(map(str, paths))}",
                        code="file-not-found")
     results: list[FileResult] = []
-    groups: dict[str, list[Path]] = {}
-    for path in files:
-        if model_name:
-            groups.setdefault(model_name, []).append(path)
-            continue
-        try:
-            name = _cover_model(path)
-        except UnreadableFile as exc:
-            results.append(_unreadable(Unreadable(str(path), exc.code, exc.why)))
-            continue
-        if not name:
-            results.append(FileResult(str(path), "errors", None, None, None, [Problem(
-                str(path), ERROR, "missing-cover", "cannot tell which scheme this return is "
-                "for: it has no Cover sheet naming the model; give --model")]))
-            continue
-        groups.setdefault(name, []).append(path)
     done = 0
-    for name, group in groups.items():
-        model = load_model(find_model(name, cfg.models))
+
+    def tick(path: Path, total: int = len(files)) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total, path)
+
+    if model_name:
+        model = load_model(find_model(model_name, cfg.models))
         register = load_register(model, register_path)
-
-        def tick(path: Path, total: int = len(files)) -> None:
-            nonlocal done
-            done += 1
-            if progress:
-                progress(done, total, path)
-
-        collection = read_and_check(group, model, register, tick, cfg.cache)
-        if model.cohort is not None:
-            check_episodes(model, collection.returns)
-        duplicate_returns(collection.returns)
-        for bad in collection.unreadable:
-            results.append(_unreadable(bad))
+        collection = read_and_check(files, model, register, tick, cfg.cache)
+        groups = {model.name: (model, collection.returns)}
+    else:
+        # each file once: its Cover names the model it is checked against
+        choose = ModelChooser(cfg.models, register_path)
+        collection = read_and_check(files, None, None, tick, cfg.cache, choose)
+        for path in collection.nameless:
+            results.append(FileResult(path, "errors", None, None, None, [Problem(
+                path, ERROR, "missing-cover", "cannot tell which scheme this return is "
+                "for: it has no Cover sheet naming the model; give --model")]))
+        groups = {}
         for r in collection.returns:
+            model = choose(collection.model_of[r.path])[0]
+            groups.setdefault(model.name, (model, []))[1].append(r)
+    for bad in collection.unreadable:
+        results.append(_unreadable(bad))
+    for model, returns in groups.values():
+        if model.cohort is not None:
+            check_episodes(model, returns)
+        duplicate_returns(returns)
+        for r in returns:
             results.append(FileResult(r.path, r.status, model.name, r.provider,
                                       str(r.month) if r.month else None, r.problems,
                                       checked_against=f"the model {model.name} (version "

@@ -107,3 +107,50 @@ def test_cache_can_be_turned_off_and_pointed_elsewhere(tmp_path, monkeypatch):
     assert ReturnCache.for_folder(tmp_path / "x").folder == tmp_path / "y"
     monkeypatch.delenv("PBR_CACHE")
     assert ReturnCache.for_folder(tmp_path / "x").folder == tmp_path / "x"
+
+
+def test_worker_processes_give_what_one_process_gives(tmp_path, files, monkeypatch):
+    model = load_model(MODEL_PATH)
+    register = load_register(model)
+    more = files + sorted((ROOT / "sample_returns" / "faulty").glob("*.xlsx"))
+    monkeypatch.setenv("PBR_WORKERS", "1")
+    alone = read_and_check(more, model, register)
+    monkeypatch.setenv("PBR_WORKERS", "2")
+    cache = ReturnCache(tmp_path / "cache")
+    ticks = []
+    shared = read_and_check(more, model, register, ticks.append, cache)
+    same(alone, shared)
+    assert sorted(map(str, ticks)) == sorted(map(str, more))  # every file counted once
+    again = read_and_check(more, model, register, cache=ReturnCache(tmp_path / "cache"))
+    same(alone, again)  # the workers' cache entries are sound
+
+
+def test_without_a_model_each_file_is_read_once_and_cached_by_its_cover(tmp_path, files,
+                                                                         monkeypatch):
+    import pbr_cli.returns.reader as reader
+    from pbr_cli.validate import ModelChooser
+
+    model = load_model(MODEL_PATH)
+    register = load_register(model)
+    calls = []
+    real = reader.read_workbook
+
+    def counted(path, wanted=None):
+        calls.append(path)
+        return real(path, wanted)
+
+    monkeypatch.setattr("pbr_cli.collect.read_workbook", counted)
+    monkeypatch.setenv("PBR_WORKERS", "1")
+    choose = ModelChooser(ROOT / "models", None)
+    cache = ReturnCache(tmp_path / "cache")
+    named = read_and_check(files, None, None, cache=cache, choose=choose)
+    assert sorted(calls) == sorted(files)  # once each
+    same(named, read_and_check(files, model, register))
+    assert set(named.model_of.values()) == {"birmingham-90-10"}
+    assert len(named.model_of) == len(named.returns)
+    calls.clear()
+    warm = read_and_check(files, None, None, cache=ReturnCache(tmp_path / "cache"),
+                          choose=choose)
+    same(named, warm)
+    # only the file that is not a workbook (its model is not known) is read again
+    assert calls == [f for f in files if f.name.endswith("-csv.xlsx")]

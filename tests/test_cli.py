@@ -73,6 +73,22 @@ def test_validate_table_output_and_folder():
     assert len(statuses) == 24 and set(statuses) <= {"clean", "warnings"}
 
 
+def test_validate_of_many_files_lists_only_those_with_problems():
+    """Beyond 50 files the table leaves out the clean returns and says how many; --json
+    still lists every one."""
+    result = invoke("validate", str(SAMPLES))  # 144 returns, April to September 2013
+    assert result.exit_code == 0, result.output  # warnings only
+    data = json.loads(invoke("validate", str(SAMPLES), "--json").stdout)["files"]
+    clean = [f["file"] for f in data if f["status"] == "clean"]
+    flagged = [f["file"] for f in data if f["status"] != "clean"]
+    assert len(data) == 144 and clean and flagged
+    text = " ".join(result.output.split())
+    assert f"{len(clean)} clean returns (2013-04 to 2013-09) are not listed" in text
+    assert not any(Path(f).name in result.output for f in clean)
+    assert all(Path(f).name in result.output for f in flagged)
+    assert f"144 file(s): {len(clean)} clean" in text
+
+
 def test_calculate_on_samples_writes_schedule(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     out = tmp_path / "june.xlsx"

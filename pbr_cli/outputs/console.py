@@ -144,12 +144,18 @@ def ledger_status(con: Console, result) -> None:
         con.print(words[result.status])
 
 
+LIST_EVERY_FILE_UP_TO = 50  # beyond this, the table of returns leaves out the clean ones
+
+
 def validation_report(con: Console, report) -> None:
     table = Table(title="Returns checked", box=_box(con), title_justify="left")
     for name in ("File", "Provider", "Month", "Status", "Errors", "Warnings"):
         table.add_column(name, overflow="fold")
     colours = {"clean": "green", "warnings": "yellow", "errors": "red", "unusable": "bold red"}
-    for f in report.files:
+    listed = report.files
+    if len(listed) > LIST_EVERY_FILE_UP_TO:
+        listed = [f for f in report.files if f.status != "clean"]
+    for f in listed:
         errors = sum(1 for p in f.problems if p.is_error)
         table.add_row(escape(f.path), escape(f.provider or ""), f.month or "",
                       f"[{colours[f.status]}]{f.status}[/]", str(errors),
@@ -157,12 +163,19 @@ def validation_report(con: Console, report) -> None:
     for f in report.files:
         if f.problems:
             problem_table(con, f.problems, escape(f.path))
-    con.print(table)
+    if listed:
+        con.print(table)
+    if len(listed) < len(report.files):
+        months = sorted({f.month for f in report.files if f.status == "clean" and f.month})
+        span = f" ({months[0]} to {months[-1]})" if len(months) > 1 else (
+            f" ({months[0]})" if months else "")
+        con.print(f"{len(report.files) - len(listed):,} clean returns{span} are not listed: "
+                  f"more than {LIST_EVERY_FILE_UP_TO} were checked (--json lists every file).")
     counts = Counter(f.status for f in report.files)
     words = {"clean": "clean", "warnings": "with warnings only", "errors": "with errors",
              "unusable": "unusable (exit code 2)"}
-    con.print(f"{len(report.files)} file(s): " + ", ".join(
-        f"{counts[s]} {words[s]}" for s in words if counts[s]))
+    con.print(f"{len(report.files):,} file(s): " + ", ".join(
+        f"{counts[s]:,} {words[s]}" for s in words if counts[s]))
 
 
 SPARKS = "▁▂▃▄▅▆▇█"

@@ -8,11 +8,13 @@ sheet, that sheet's XML is also streamed once to find the cells calamine would s
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from pbr_cli.returns.layout import COVER_SHEET
 from pbr_cli.returns.package import (
     MAX_CELLS,
     MAX_COLUMNS,
@@ -83,8 +85,11 @@ def _exact_sheet(label: str, data: bytes, name: str):
     return rows, merged, special
 
 
-def read_workbook(path: Path | str, wanted: list[str] | None = None) -> RawWorkbook:
-    """Read the named sheets (all if None) of the workbook at `path`."""
+def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | None], list[str]]
+                  | None = None) -> RawWorkbook:
+    """Read the named sheets (all if None) of the workbook at `path`. `wanted` may instead
+    be a function of the Cover sheet (None if there is none), read first, that names the
+    other sheets to read: the sheets of the model the Cover names."""
     label = str(path)
     try:
         size = Path(path).stat().st_size
@@ -100,9 +105,34 @@ def read_workbook(path: Path | str, wanted: list[str] | None = None) -> RawWorkb
         raise UnreadableFile(label, "file-not-found", f"cannot open it ({exc.strerror})") from None
     pkg = open_package(label, data)
     names = list(pkg.sheets)
+    choose = wanted if callable(wanted) else None
+    if choose is not None:
+        wanted = [COVER_SHEET]
     targets = [n for n in (wanted if wanted is not None else names) if n in pkg.sheets]
-    scans = {}
+    scans: dict[str, Any] = {}
+    book = None
+    sheets: dict[str, RawSheet] = {}
+    while True:
+        _scan(label, pkg, targets, scans)
+        if book is None:
+            book = _open_book(label, data)
+        for name in targets:
+            if name not in sheets:
+                sheets[name] = _read_sheet(label, data, pkg, book, name, scans[name])
+        if choose is None:
+            break
+        more = [n for n in choose(sheets.get(COVER_SHEET)) if n in pkg.sheets and n not in sheets]
+        choose = None
+        if not more:
+            break
+        targets += more
+    return RawWorkbook(label, hashlib.sha256(data).hexdigest(), names, pkg.hidden, sheets)
+
+
+def _scan(label: str, pkg, targets: list[str], scans: dict[str, Any]) -> None:
     for name in targets:
+        if name in scans:
+            continue
         scan = pkg.scan(name)
         if scan.max_col > MAX_COLUMNS or scan.max_row * max(scan.max_col, 1) > MAX_CELLS:
             raise UnreadableFile(
@@ -111,37 +141,38 @@ def read_workbook(path: Path | str, wanted: list[str] | None = None) -> RawWorkb
                 f"the limits are {MAX_COLUMNS} columns and {MAX_CELLS:,} cells a sheet")
         scans[name] = scan
 
+
+def _open_book(label: str, data: bytes):
     import python_calamine as calamine  # imported here: keeps `pbr --help` fast
 
     try:
-        book = calamine.CalamineWorkbook.from_filelike(BytesIO(data))
+        return calamine.CalamineWorkbook.from_filelike(BytesIO(data))
     except calamine.PasswordError:
         raise UnreadableFile(label, "encrypted-workbook", "the workbook is password-protected") from None
     except BaseException as exc:  # calamine reports damage with several exception types
         _reraise_if_not_a_reader_failure(exc)
         raise UnreadableFile(label, "corrupt-workbook",
                              f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
-    sheets: dict[str, RawSheet] = {}
-    for name in targets:
-        special: dict[tuple[int, int], str] = {}
-        try:
-            sheet = book.get_sheet_by_name(name)
-            rows = sheet.to_python(skip_empty_area=False)
-            merged = list(sheet.merged_cell_ranges or [])
-        except BaseException as exc:
-            _reraise_if_not_a_reader_failure(exc)
-            if type(exc).__name__ != "PanicException":
-                raise UnreadableFile(label, "corrupt-workbook", f"the sheet '{name}' cannot be "
-                                     f"read ({type(exc).__name__})") from None
-            # The fast reader gives up on some values (a date-formatted cell holding a number
-            # no calendar has); the exact reader reads the sheet and marks those cells.
-            rows, merged, special = _exact_sheet(label, data, name)
-        raw = RawSheet(name, rows, merged, hidden_rows=scans[name].hidden_rows,
-                       hidden_columns=scans[name].hidden_columns)
-        if scans[name].has_formulas or scans[name].has_errors:
-            raw.special = exact_cells(pkg, scans[name].part)
-        for key, code in special.items():
-            raw.special.setdefault(key, code)
-        sheets[name] = raw
-    return RawWorkbook(label, hashlib.sha256(data).hexdigest(), names, pkg.hidden, sheets)
 
+
+def _read_sheet(label: str, data: bytes, pkg, book, name: str, scan) -> RawSheet:
+    special: dict[tuple[int, int], str] = {}
+    try:
+        sheet = book.get_sheet_by_name(name)
+        rows = sheet.to_python(skip_empty_area=False)
+        merged = list(sheet.merged_cell_ranges or [])
+    except BaseException as exc:
+        _reraise_if_not_a_reader_failure(exc)
+        if type(exc).__name__ != "PanicException":
+            raise UnreadableFile(label, "corrupt-workbook", f"the sheet '{name}' cannot be "
+                                 f"read ({type(exc).__name__})") from None
+        # The fast reader gives up on some values (a date-formatted cell holding a number
+        # no calendar has); the exact reader reads the sheet and marks those cells.
+        rows, merged, special = _exact_sheet(label, data, name)
+    raw = RawSheet(name, rows, merged, hidden_rows=scan.hidden_rows,
+                   hidden_columns=scan.hidden_columns)
+    if scan.has_formulas or scan.has_errors:
+        raw.special = exact_cells(pkg, scan.part)
+    for key, code in special.items():
+        raw.special.setdefault(key, code)
+    return raw
