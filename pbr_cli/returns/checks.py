@@ -67,6 +67,7 @@ def norm(text: Any) -> str:
 
 
 _SLOW = object()  # a cell the fast path leaves to cells.convert
+_ABSENT = object()  # a name with no value
 
 
 def _fast_date(value: Any) -> Any:
@@ -134,6 +135,10 @@ class _Checker:
         self.flagged: set[tuple[str | None, int | None, int | None]] = set()  # cells with a problem
         self.params = {n: p.value for n, p in model.parameters.items()}
         self.positions: dict[str, dict[str, int]] = {}
+        self.entries: dict[str, tuple[dict[str, Any] | None, str, str]] = {}  # key -> look_up
+        self.contexts: dict[tuple, tuple[Any, dict[str, Any]]] = {}  # (entry, month) -> names
+        self.reads: dict[str, tuple[str, ...]] = {}  # formula -> the names it reads
+        self.worked: dict[tuple, Any] = {}  # (formula, values read) -> value or ExprError
 
     def add(self, code: str, message: str, sheet: str | None = None, row: int | None = None,
             col: int | None = None, severity: str | None = None) -> None:
@@ -413,32 +418,46 @@ class _Checker:
                 self.value_rules(col, values, context, entry, spec, r, positions[col.name], month)
 
     def context(self, entry: dict[str, Any] | None, month: Month | None) -> dict[str, Any]:
-        ctx: dict[str, Any] = dict(self.params)
-        if month is not None:
-            ctx["days_in_month"] = month.days
-        if entry is not None:
-            ctx.update(entry)
-        return ctx
+        """The names a rule may read: parameters, period facts and the register entry (a
+        fresh dict each time: callers add the row's values)."""
+        key = (id(entry), month)
+        base = self.contexts.get(key)
+        if base is None or base[0] is not entry:
+            ctx: dict[str, Any] = dict(self.params)
+            if month is not None:
+                ctx["days_in_month"] = month.days
+            if entry is not None:
+                ctx.update(entry)
+            base = self.contexts[key] = (entry, ctx)
+        return dict(base[1])
 
     def entry_for(self, key: Any, spec: Sheet, r: int, positions: dict[str, int],
                   provider: str | None, month: Month | None) -> dict[str, Any] | None:
         if key is None:
             return None
-        col = positions[spec.register_column.name]
+        found = self.entries.get(str(key))
+        if found is None:
+            found = self.entries[str(key)] = self.look_up(key, provider, month)
+        entry, code, message = found
+        if code:
+            self.add(code, message, spec.name, r + 1, positions[spec.register_column.name])
+        return entry
+
+    def look_up(self, key: Any, provider: str | None,
+                month: Month | None) -> tuple[dict[str, Any] | None, str, str]:
+        """(the entry to check the row against, and a problem code and message, or "")."""
         entry = self.register.entry(str(key))
         noun = self.model.register.entity
         if entry is None:
-            self.add("unknown-entry", f"the {noun} '{key}' is not in the contract register",
-                     spec.name, r + 1, col)
-            return None
+            return None, "unknown-entry", f"the {noun} '{key}' is not in the contract register"
         if provider and entry[self.model.register.provider] != provider:
-            self.add("entry-of-other-provider", f"the {noun} '{key}' belongs to provider "
-                     f"{entry[self.model.register.provider]}, not {provider}", spec.name, r + 1, col)
-            return None
+            return None, "entry-of-other-provider", (
+                f"the {noun} '{key}' belongs to provider "
+                f"{entry[self.model.register.provider]}, not {provider}")
         if month and not entry_active(self.model, entry, month):
-            self.add("entry-not-active", f"the contract for {noun} '{key}' is not active in "
-                     f"{month}", spec.name, r + 1, col)
-        return entry
+            return entry, "entry-not-active", (f"the contract for {noun} '{key}' is not active "
+                                               f"in {month}")
+        return entry, "", ""
 
     def value_rules(self, col: Column, values: dict[str, Any], context: dict[str, Any],
                     entry: dict[str, Any] | None, spec: Sheet, r: int, j: int,
@@ -461,7 +480,7 @@ class _Checker:
             if bound is None or (bound.names - set(context)):
                 continue
             try:
-                limit = bound.evaluate(context)
+                limit = self.evaluate(bound, context)
             except ExprError:
                 continue
             if isinstance(value, date) != isinstance(limit, date):
@@ -471,9 +490,30 @@ class _Checker:
 
     def formula_true(self, formula, context: dict[str, Any]) -> bool:
         try:
-            return bool(formula.evaluate(context))
+            return bool(self.evaluate(formula, context))
         except ExprError:
             return False
+
+    def evaluate(self, formula, context: dict[str, Any]) -> Any:
+        """The formula's value, worked out once for each distinct set of the values it reads
+        (rows of one register entry share them); raises ExprError as Expr.evaluate does."""
+        names = self.reads.get(formula.text)
+        if names is None:
+            names = self.reads[formula.text] = tuple(sorted(formula.names))
+        try:
+            key = (formula.text, *[context.get(n, _ABSENT) for n in names])
+            found = self.worked.get(key, _ABSENT)
+        except TypeError:  # a value that cannot be a key
+            return formula.evaluate(context)
+        if found is _ABSENT:
+            try:
+                found = formula.evaluate(context)
+            except ExprError as exc:
+                found = exc
+            self.worked[key] = found
+        if isinstance(found, ExprError):
+            raise found
+        return found
 
     def keys(self, spec: Sheet, frame, positions: dict[str, int]) -> None:
         if not spec.key or frame.empty:
@@ -516,11 +556,13 @@ class _Checker:
             value_col = check.column
             # Rows with errors are already reported; counting them would only add noise.
             bad_rows = {p.row for p in self.problems if p.sheet == check.sheet and p.is_error}
-            for rec in frame.to_dict("records"):
-                key = tuple(rec[c] for c in check.group_by)
-                if any(v is None for v in key) or rec["_row"] in bad_rows:
+            rows = frame["_row"].tolist()
+            keys = zip(*(frame[c].tolist() for c in check.group_by), strict=True)
+            values = frame[value_col].tolist() if value_col else [None] * len(rows)
+            for key, row, value in zip(keys, rows, values, strict=True):
+                if None in key or row in bad_rows:
                     continue
-                groups[key].append((rec["_row"], rec.get(value_col) if value_col else None))
+                groups[key].append((row, value))
             for key, rows in groups.items():
                 who = " ".join(str(v) for v in key)
                 first_row = min(r for r, _ in rows)
