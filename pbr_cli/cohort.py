@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -140,7 +140,8 @@ def records(client_col: str, r: CheckedReturn, sheet: str, date_col: str) -> lis
         client, day, number = row[at_client], row[at_day], row[at_row]
         if number in bad or client is None or not isinstance(day, date):
             continue
-        out.append(Record(provider, str(client), day, dict(zip(names, row, strict=True)),
+        out.append(Record(provider, client if type(client) is str else str(client), day,
+                          dict(zip(names, row, strict=True)),
                           Source(path, sheet, number, letter)))
     return out
 
@@ -179,7 +180,8 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
         return all(m in months for m in Window(first, Month.of(until)).months())
 
     by_pc: dict[tuple[str, str], list[Episode]] = defaultdict(list)
-    for record in sorted(pres, key=_order):
+    pres.sort(key=_order)
+    for record in pres:
         group = str(record.values.get(cohort.group) or "")
         by_pc[(record.provider, record.client)].append(
             Episode(record.provider, record.client, group, record.day, record))
@@ -245,7 +247,7 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     all_episodes = sorted((e for eps in by_pc.values() for e in eps),
                           key=lambda e: (e.provider, e.start, e.client))
     presentations: dict[str, list[Record]] = defaultdict(list)
-    for record in sorted(pres, key=_order):
+    for record in pres:  # in date order
         presentations[record.client].append(record)
     return History(all_episodes, dict(presentations), problems)
 
@@ -341,37 +343,47 @@ class CohortMonth:
         self.by_provider: dict[str, list[Episode]] = defaultdict(list)
         for e in history.episodes:
             self.by_provider[e.provider].append(e)
-        self._held: dict[tuple, bool] = {}
-        self._reads: dict[str, tuple[str, ...]] = {}
+        self._rules: dict[str, Callable[[dict[str, Any]], bool]] = {}
         self._facts: dict[str, _Facts] = {}
 
     def window(self, month: Month) -> Window:
         return Window.ending(month, self.cohort.window_months, self.model.start)
 
     def holds(self, outcome: Outcome, record: Record) -> bool:
-        """Whether the outcome's rule holds for the record; worked out once for each distinct
-        set of the values the rule reads."""
-        if outcome.when is None:
-            return False
-        names = self._reads.get(outcome.name)
-        if names is None:
-            names = self._reads[outcome.name] = tuple(sorted(outcome.when.names))
-        get = record.values.get
-        key = (outcome.name, *[get(n) for n in names])
-        try:
-            return self._held[key]
-        except KeyError:
-            pass
-        except TypeError:  # a value that cannot be a key: work it out each time
-            return self._evaluate(outcome, record)
-        self._held[key] = held = self._evaluate(outcome, record)
-        return held
+        """Whether the outcome's rule holds for the record."""
+        return self.rule(outcome)(record.values)
 
-    def _evaluate(self, outcome: Outcome, record: Record) -> bool:
-        assert outcome.when is not None
+    def rule(self, outcome: Outcome) -> Callable[[dict[str, Any]], bool]:
+        """The outcome's rule as a test of a record's values, worked out once for each
+        distinct set of the values it reads."""
+        test = self._rules.get(outcome.name)
+        if test is not None:
+            return test
+        when = outcome.when
+        if when is None:
+            def test(values: dict[str, Any]) -> bool:
+                return False
+        else:
+            names = tuple(sorted(when.names))
+            memo: dict[Any, bool] = {}
+            one = names[0] if len(names) == 1 else None
+
+            def test(values: dict[str, Any]) -> bool:
+                key = values.get(one) if one is not None else tuple(map(values.get, names))
+                try:
+                    return memo[key]
+                except KeyError:
+                    memo[key] = held = self._evaluate(when, values)
+                    return held
+                except TypeError:  # a value that cannot be a key: work it out each time
+                    return self._evaluate(when, values)
+        self._rules[outcome.name] = test
+        return test
+
+    def _evaluate(self, when, values: dict[str, Any]) -> bool:
         try:
-            return outcome.when.evaluate({**self.params, **{k: v for k, v in record.values.items()
-                                                            if v is not None}}) is True
+            return when.evaluate({**self.params, **{k: v for k, v in values.items()
+                                                    if v is not None}}) is True
         except ExprError:
             return False
 
@@ -416,24 +428,34 @@ class CohortMonth:
             return done
         n = len(facts.episodes)
         out: dict[str, Any] = {}
-        if outcome.event in ("discharge", "first-review"):
-            records = [self.event_record(outcome, e) for e in facts.episodes]
-            out["record"] = records
-            out["day"] = np.fromiter((r.day.toordinal() if r else -1 for r in records),
-                                     np.int64, n)
+        test = self.rule(outcome)
+        if outcome.event == "discharge":
+            records = [d if (d := e.discharge) is not None and test(d.values) else None
+                       for e in facts.episodes]
         if outcome.event == "first-review":
-            # every review, flattened: its episode, its day, whether the rule holds
+            # every review, flattened: its episode, its day, whether the rule holds; and each
+            # episode's first review for which it holds (reviews are kept in date order)
             owner, day, held, rows = [], [], [], []
+            records = []
             for i, e in enumerate(facts.episodes):
+                first = None
                 for r in e.reviews:
+                    ok = test(r.values)
                     owner.append(i)
                     day.append(r.day.toordinal())
-                    held.append(self.holds(outcome, r))
+                    held.append(ok)
                     rows.append(r)
+                    if ok and first is None:
+                        first = r
+                records.append(first)
             out["review_owner"] = np.array(owner, np.int64)
             out["review_day"] = np.array(day, np.int64)
             out["review_holds"] = np.array(held, bool)
             out["reviews"] = rows
+        if outcome.event in ("discharge", "first-review"):
+            out["record"] = records
+            out["day"] = np.fromiter((r.day.toordinal() if r else -1 for r in records),
+                                     np.int64, n)
         if outcome.event not in ("discharge", "first-review"):
             after = self.cohort.outcome(outcome.after or "")
             started = (self.outcome_facts(after, facts).get("record", [None] * n) if after
