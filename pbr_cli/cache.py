@@ -63,6 +63,14 @@ class ReturnCache:
             return False
         return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
+    def has(self, key: str) -> bool:
+        """Whether there is an entry for the key (it may still fail to load); no entry
+        counts as a miss."""
+        if self._file(key).is_file():
+            return True
+        self.misses += 1
+        return False
+
     def get(self, key: str) -> Any | None:
         target = self._file(key)
         if not (self._private(self.folder) and self._private(target.parent)

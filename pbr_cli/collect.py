@@ -7,6 +7,7 @@ many files and gathers the results, printing nothing.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -113,26 +114,39 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     Collection.model_of then says which model each return was checked against, and
     Collection.nameless lists the files whose Cover names none."""
     done: list[Any] = [None] * len(files)
-    todo: list[tuple[int, Path, str | None]] = []
+    todo: list[tuple[int, Path, str | None]] = []  # to read
+    kept: list[tuple[int, Path, str, str | None]] = []  # in the cache
     for i, path in enumerate(files):
         key, name = _cache_key(cache, Path(path), model, register, choose)
-        found = cache.get(key) if key else None
-        if found is not None:
+        if key and cache.has(key):
+            kept.append((i, Path(path), key, name))
+        else:
+            todo.append((i, Path(path), key))
+    # The workers start first, while this process is small, and read while it loads the
+    # cached files.
+    workers = worker_count(len(todo))
+    given = len(todo) if workers > 1 else 0
+    pool, results = (_in_workers(todo, model, register, cache, choose, workers) if given
+                     else (None, iter(())))
+    try:
+        for i, path, key, name in kept:
+            found = cache.get(key)
+            if found is None:  # unreadable after all: read it here
+                todo.append((i, path, key))
+                continue
+            found = _named_as(found, str(path))
             done[i] = found if model is not None else Chosen(name, found)
             if progress:
                 progress(path)
-        else:
-            todo.append((i, Path(path), key))
-    workers = worker_count(len(todo))
-    if workers > 1:
-        results = _in_workers(todo, model, register, cache, choose, workers)
-    else:
         _start(model, register, cache, choose)
-        results = (_read_one(job) for job in todo)
-    for (i, path, _), checked in zip(todo, results, strict=True):
-        done[i] = checked
-        if progress:
-            progress(path)
+        results = itertools.chain(results, map(_read_one, todo[given:]))
+        for (i, path, _), checked in zip(todo, results, strict=True):
+            done[i] = checked
+            if progress:
+                progress(path)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     result = Collection()
     for path, checked in zip(files, done, strict=True):
         if isinstance(checked, Chosen):
@@ -198,7 +212,7 @@ def _sheets_named(cover) -> list[str]:
 def _read_chosen(path: Path, raw, cache) -> Chosen:
     name = cover_model(raw.sheets.get(COVER_SHEET))
     if cache is not None:
-        cache.put(cache.cover_key(raw.sha256, path), name or "")
+        cache.put(cache.cover_key(raw.sha256, _absolute(path)), name or "")
     if not name:
         return Chosen(None)
     try:
@@ -207,8 +221,8 @@ def _read_chosen(path: Path, raw, cache) -> Chosen:
         return Chosen(name, error=exc)
     checked = check_return(raw, model, register, month_of_folder(path))
     if cache is not None:
-        cache.put(cache.key_of(raw.sha256, path, model, register, month_of_folder(path)),
-                  checked)
+        cache.put(cache.key_of(raw.sha256, _absolute(path), model, register,
+                               month_of_folder(path)), checked)
     return Chosen(name, checked)
 
 
@@ -222,9 +236,10 @@ def cover_model(sheet) -> str | None:
 
 def _in_workers(todo: list, model: Model | None, register: Register | None, cache, choose,
                 workers: int):
-    """The checked files, in order, read by `workers` processes: forked where the system
-    forks safely (Linux), else started afresh (spawned) and given the model, register and
-    cache."""
+    """(the pool, the checked files in order), read by `workers` processes: forked where
+    the system forks safely (Linux), else started afresh (spawned) and given the model,
+    register and cache. All the work is handed out at once."""
+    import gc
     import multiprocessing
     import sys
     from concurrent.futures import ProcessPoolExecutor
@@ -232,13 +247,39 @@ def _in_workers(todo: list, model: Model | None, register: Register | None, cach
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context = multiprocessing.get_context(method)
     chunk = max(1, min(16, len(todo) // (workers * 8)))
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
-                             initargs=(model, register, cache, choose)) as pool:
-        try:
-            yield from pool.map(_read_one, todo, chunksize=chunk)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
+                               initargs=(model, register, cache, choose))
+    gc.freeze()  # a forked worker's collector leaves what it inherits alone
+    try:
+        results = pool.map(_read_one, list(todo), chunksize=chunk)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        gc.unfreeze()
+    return pool, results
+
+
+def _absolute(path: Path) -> Path:
+    """The path from the root, as given (symbolic links are not followed: the month folder
+    a file is filed in is part of what it is checked against)."""
+    import os
+
+    return Path(os.path.abspath(path))
+
+
+def _named_as(found: Any, label: str) -> Any:
+    """A cached result for the same file given by another path (relative, absolute): the
+    problems name the file as this run was given it."""
+    from dataclasses import replace
+
+    if found.path == label:
+        return found
+    if isinstance(found, Unreadable):
+        return replace(found, path=label)
+    old, found.path = found.path, label
+    found.problems = [replace(p, file=label) if p.file == old else p for p in found.problems]
+    return found
 
 
 def _cache_key(cache, path: Path, model: Model | None, register: Register | None,
@@ -259,6 +300,8 @@ def _cache_key(cache, path: Path, model: Model | None, register: Register | None
     except OSError:
         return None, None
     sha = hashlib.sha256(data).hexdigest()
+    month = month_of_folder(path)
+    path = _absolute(path)  # the same file however it is given
     name = None
     if model is None:
         name = cache.get(cache.cover_key(sha, path))
@@ -268,7 +311,7 @@ def _cache_key(cache, path: Path, model: Model | None, register: Register | None
             model, register = choose(name)
         except PbrError:
             return None, None  # read it, and say what is wrong with the model
-    return cache.key_of(sha, path, model, register, month_of_folder(path)), name
+    return cache.key_of(sha, path, model, register, month), name
 
 
 def returns_for_months(root: Path, months: list[Month]) -> list[Path]:
