@@ -349,10 +349,6 @@ class CohortMonth:
     def window(self, month: Month) -> Window:
         return Window.ending(month, self.cohort.window_months, self.model.start)
 
-    def holds(self, outcome: Outcome, record: Record) -> bool:
-        """Whether the outcome's rule holds for the record."""
-        return self.rule(outcome)(record.values)
-
     def rule(self, outcome: Outcome) -> Callable[[dict[str, Any]], bool]:
         """The outcome's rule as a test of a record's values, worked out once for each
         distinct set of the values it reads."""
@@ -387,23 +383,10 @@ class CohortMonth:
         except ExprError:
             return False
 
-    def event_record(self, outcome: Outcome, episode: Episode) -> Record | None:
-        """The record of an episode's (discharge or first-review) event, if it has one."""
-        if outcome.event == "discharge":
-            d = episode.discharge
-            return d if d is not None and self.holds(outcome, d) else None
-        if outcome.event == "first-review":  # reviews are kept in date order
-            return next((r for r in episode.reviews if self.holds(outcome, r)), None)
-        return None
-
-    def follow_up(self, outcome: Outcome, episode: Episode) -> tuple[date, date, Record | None] | None:
-        """(start, end, re-presentation or None) of an episode's follow-up, if it has one."""
-        after = self.cohort.outcome(outcome.after or "")
-        return self._follow(outcome, episode,
-                            self.event_record(after, episode) if after else None)
-
     def _follow(self, outcome: Outcome, episode: Episode,
                 record: Record | None) -> tuple[date, date, Record | None] | None:
+        """(start, end, re-presentation or None) of the follow-up after an episode's event
+        record (None without one)."""
         if record is None:
             return None
         end = add_months(record.day, outcome.months)
@@ -589,11 +572,14 @@ class CohortMonth:
                     out.append((e, of["reviews"][k], REFUSED, f"already paid for this episode "
                                 f"(first on {record.day.isoformat()})"))
         else:
+            after = self.cohort.outcome(outcome.after or "")
+            assert after is not None  # a follow-up has an event to follow
+            started_by = self.outcome_facts(after, facts)["record"]
             for i in np.flatnonzero((of["end"] >= first) & (of["end"] <= last)):
                 e = episodes[i]
                 start, end, again = of["follow"][i]
                 # the follow-up is evidenced by the row of the event it follows
-                started = self.event_record(self.cohort.outcome(outcome.after or ""), e)  # type: ignore[arg-type]
+                started = started_by[i]
                 assert started is not None
                 record = Record(e.provider, e.client, end, {}, started.source)
                 if again is None:
