@@ -109,30 +109,21 @@ def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | Non
     if choose is not None:
         wanted = [COVER_SHEET]
     targets = [n for n in (wanted if wanted is not None else names) if n in pkg.sheets]
-    scans: dict[str, Any] = {}
-    book = None
-    sheets: dict[str, RawSheet] = {}
-    while True:
-        _scan(label, pkg, targets, scans)
-        if book is None:
-            book = _open_book(label, data)
-        for name in targets:
-            if name not in sheets:
-                sheets[name] = _read_sheet(label, data, pkg, book, name, scans[name])
-        if choose is None:
-            break
+    scans = _scans(label, pkg, targets)  # the gate passes every sheet before any is read
+    book = _open_book(label, data)
+    sheets = {name: _read_sheet(label, data, pkg, book, name, scans[name]) for name in targets}
+    if choose is not None:
         more = [n for n in choose(sheets.get(COVER_SHEET)) if n in pkg.sheets and n not in sheets]
-        choose = None
-        if not more:
-            break
-        targets += more
+        scans = _scans(label, pkg, more)
+        sheets.update((name, _read_sheet(label, data, pkg, book, name, scans[name]))
+                      for name in more)
     return RawWorkbook(label, hashlib.sha256(data).hexdigest(), names, pkg.hidden, sheets)
 
 
-def _scan(label: str, pkg, targets: list[str], scans: dict[str, Any]) -> None:
+def _scans(label: str, pkg, targets: list[str]) -> dict[str, Any]:
+    """Each sheet's scan, or UnreadableFile for the first beyond the limits."""
+    scans: dict[str, Any] = {}
     for name in targets:
-        if name in scans:
-            continue
         scan = pkg.scan(name)
         if scan.max_col > MAX_COLUMNS or scan.max_row * max(scan.max_col, 1) > MAX_CELLS:
             raise UnreadableFile(
@@ -140,6 +131,7 @@ def _scan(label: str, pkg, targets: list[str], scans: dict[str, Any]) -> None:
                 f"the sheet '{name}' uses {scan.max_row:,} rows and column {scan.max_col:,}; "
                 f"the limits are {MAX_COLUMNS} columns and {MAX_CELLS:,} cells a sheet")
         scans[name] = scan
+    return scans
 
 
 def _open_book(label: str, data: bytes):
