@@ -181,3 +181,33 @@ def test_unreadable_files_get_a_clear_code(workspace, code, data, word):
     checked, bad = check(workspace, path)
     assert checked is None and bad.code == code
     assert word.lower() in bad.message.lower()
+
+
+def test_a_limit_reading_the_rows_own_columns_is_worked_out_row_by_row(tmp_path):
+    """A min/max that is a formula of the row's other columns (not a fixed limit, not a
+    single column's name) is worked out for each row, and not where a value it reads is
+    blank."""
+    from pbr_cli.model import load_model
+    from tests.conftest import COHORT_MODEL_PATH, COHORT_REGISTER, COHORT_REGISTER_HEADER, Workspace
+
+    text = COHORT_MODEL_PATH.read_text()
+    old = "{name: crack_days, header: Days of crack use (past 28 days), type: integer,\n           min: 0, max: 28}"
+    assert old in text
+    path = tmp_path / "models" / COHORT_MODEL_PATH.name
+    path.parent.mkdir()
+    path.write_text(text.replace(old, old.replace("max: 28", "max: 28 - opiate_days")))
+    (path.parent / "wigan-cohort.register.csv").write_text(
+        (COHORT_MODEL_PATH.parent / "wigan-cohort.register.csv").read_text())
+    ws = Workspace(tmp_path, load_model(path), COHORT_REGISTER, COHORT_REGISTER_HEADER)
+
+    def review(client: str, opiate, crack) -> dict:
+        return {"client_id": client, "review_date": date(2013, 6, 10), "complexity": "L",
+                "opiate_days": opiate, "crack_days": crack, "offended": "N", "in_ete": "N"}
+
+    rows = {"Reviews": [review("A", 20, 9), review("B", 20, 8), review("C", None, 27)]}
+    checked, _ = check(ws, ws.add_return("P1", JUNE, rows))
+    above = [(p.code, p.cell, p.message) for p in checked.problems if p.code == "above-maximum"]
+    assert above == [("above-maximum", "Reviews!E2", "Days of crack use (past 28 days): 9 is "
+                      "more than the allowed 8")]
+    assert [(p.code, p.cell) for p in checked.problems if p.row == 4] == [
+        ("required-missing", "Reviews!D4")]  # C's limit cannot be worked out: no opiate days
