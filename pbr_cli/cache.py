@@ -24,7 +24,7 @@ from typing import Any
 
 from pbr_cli import __version__
 
-FORMAT = 1  # raised whenever what is stored changes shape
+FORMAT = 2  # raised whenever what is stored changes shape
 
 
 class ReturnCache:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -40,9 +40,42 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-# Records are made for every row of every month's returns: plain slotted classes (not frozen,
-# which costs twice the time to make), hashed on their fields as before, and never changed.
-@dataclass(slots=True, unsafe_hash=True)
+_DAYS = date.max.toordinal() + 2  # more than any day ordinal: (code, day) pairs as one number
+_OPEN = date.max.toordinal()  # the end of an episode still open
+_NONE = -1  # no record, no day
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def add_months_to(days, months: int):
+    """add_months over an array of day ordinals (all real days), as day ordinals."""
+    import numpy as np
+
+    day = (np.asarray(days, np.int64) - _EPOCH).astype("datetime64[D]")
+    month = day.astype("datetime64[M]")
+    into = (day - month.astype("datetime64[D]")).astype(np.int64)  # 0 on the 1st
+    target = month + months
+    first = target.astype("datetime64[D]")
+    length = ((target + 1).astype("datetime64[D]") - first).astype(np.int64)
+    return (first + np.minimum(into, length - 1)).astype(np.int64) + _EPOCH
+
+
+def _month_numbers(days):
+    """Months since January 1970 of an array of day ordinals."""
+    import numpy as np
+
+    return (np.asarray(days, np.int64) - _EPOCH).astype("datetime64[D]").astype(
+        "datetime64[M]").astype(np.int64)
+
+
+def _month_number(month: Month) -> int:
+    return (month.year - 1970) * 12 + month.month - 1
+
+
+def _iso(day: int) -> str:
+    return date.fromordinal(int(day)).isoformat()
+
+
+@dataclass(frozen=True)
 class Source:
     """The row of a return a record came from."""
 
@@ -54,43 +87,6 @@ class Source:
     @property
     def cell(self) -> str:
         return f"{self.sheet}!{self.column or ''}{self.row}"
-
-
-@dataclass(slots=True, unsafe_hash=True)
-class Record:
-    """One row of a client-level sheet."""
-
-    provider: str
-    client: str
-    day: date
-    values: dict[str, Any] = field(compare=False, hash=False)
-    source: Source = field(compare=False)
-
-
-@dataclass
-class Episode:
-    """One client at one provider, from presentation to discharge (or still open)."""
-
-    provider: str
-    client: str
-    group: str
-    start: date
-    presentation: Record | None  # None: assumed from a discharge row
-    discharge: Record | None = None
-    reviews: list[Record] = field(default_factory=list)
-
-    @property
-    def end(self) -> date | None:
-        return self.discharge.day if self.discharge else None
-
-    def in_treatment(self, first: date, last: date) -> bool:
-        return self.start <= last and (self.end is None or self.end >= first)
-
-    @property
-    def source(self) -> Source:
-        record = self.presentation or self.discharge
-        assert record is not None
-        return record.source
 
 
 @dataclass(frozen=True)
@@ -116,170 +112,473 @@ class Evidence:
     cap_reduction: Decimal = Decimal("0.00")
 
 
-@dataclass
-class History:
-    episodes: list[Episode]
-    presentations: dict[str, list[Record]]  # client -> presentations anywhere, by date
-    problems: list[Problem]
+# -- each return's rows, as columns ---------------------------------------------------------
+
+KINDS = ("presentations", "discharges", "reviews")
+_EVENT_OF = {"discharges": "discharge", "reviews": "first-review"}
 
 
-# -- building episodes ---------------------------------------------------------------------
+def record_columns(model: Model, r: CheckedReturn) -> dict[str, dict[str, Any]]:
+    """A return's client-level rows, for each record sheet (presentations, discharges,
+    reviews): the rows with a client and a date (for a discharge, an episode start too), as
+    columns: Excel row, client, day (an ordinal), group and episode start; and for each
+    outcome whose events are that sheet's rows, whether its rule holds. Worked out when the
+    return is checked and kept with it (the cache holds it too), so a month's run reads
+    these columns, not the return's tables."""
+    import numpy as np
 
-def records(client_col: str, r: CheckedReturn, sheet: str, date_col: str) -> list[Record]:
-    """The usable rows of a record sheet (rows with errors, no id or no date are left out)."""
-    frame = r.tables.get(sheet)
-    if frame is None or frame.empty or r.provider is None:
-        return []
-    bad = {p.row for p in r.problems if p.sheet == sheet and p.is_error}
-    letter = r.column_of(sheet, date_col)
-    names = list(frame.columns)
-    at_client, at_day, at_row = names.index(client_col), names.index(date_col), names.index("_row")
-    provider, path = r.provider, r.path
-    out = []
-    for row in frame.to_numpy(dtype=object).tolist():
-        client, day, number = row[at_client], row[at_day], row[at_row]
-        if number in bad or client is None or not isinstance(day, date):
+    cohort = model.cohort
+    assert cohort is not None
+    out: dict[str, dict[str, Any]] = {}
+    if r.provider is None:
+        return out
+    for kind in KINDS:
+        ref = getattr(cohort, kind)
+        frame = r.tables.get(ref.sheet) if ref is not None else None
+        if frame is None or frame.empty:
             continue
-        out.append(Record(provider, client if type(client) is str else str(client), day,
-                          dict(zip(names, row, strict=True)),
-                          Source(path, sheet, number, letter)))
+        n = len(frame)
+
+        def column(name: str | None, frame=frame, n=n) -> list[Any]:
+            if name and name in frame.columns:
+                return frame[name].to_numpy(dtype=object).tolist()
+            return [None] * n
+
+        clients, days, rows = column(cohort.client), column(ref.date), column("_row")
+        starts = column(ref.episode_start) if kind == "discharges" else days
+        keep = [i for i in range(n) if clients[i] is not None and isinstance(days[i], date)
+                and isinstance(starts[i], date)]
+        groups = column(cohort.group)
+        part: dict[str, Any] = {
+            "row": np.array([rows[i] for i in keep], np.int64),
+            "client": [c if type(c) is str else str(c) for c in (clients[i] for i in keep)],
+            "day": np.array([days[i].toordinal() for i in keep], np.int64),
+            "group": [str(groups[i] or "") for i in keep],
+            "holds": {},
+        }
+        if kind == "discharges":
+            part["start"] = np.array([starts[i].toordinal() for i in keep], np.int64)
+        for outcome in cohort.outcomes:
+            if outcome.event == _EVENT_OF.get(kind):
+                names = sorted(outcome.when.names) if outcome.when is not None else []
+                values = [column(name) for name in names]
+                part["holds"][outcome.name] = rule_holds(
+                    model, outcome, names, [[v[i] for i in keep] for v in values], len(keep))
+        out[kind] = part
     return out
 
 
-def _order(record: Record) -> tuple:
-    return (record.day, record.provider, record.client, record.source.file, record.source.row)
+_RULES: dict[tuple, dict[Any, bool]] = {}  # (rule, parameters it reads) -> values -> holds
+
+
+def rule_holds(model: Model, outcome: Outcome, names: list[str], values: list[list[Any]],
+               n: int):
+    """Whether an outcome's rule holds for each of n rows, given the columns it reads (a
+    blank value leaves the name to the parameters). Worked out once for each distinct set
+    of values, in each process."""
+    import numpy as np
+
+    when = outcome.when
+    if when is None or not n:
+        return np.zeros(n, bool)
+    params = {k: p.value for k, p in model.parameters.items()}
+    memo = _RULES.setdefault((when.text, *((k, params.get(k)) for k in sorted(when.names))), {})
+
+    def holds(key: tuple) -> bool:
+        found = memo.get(key) if _hashable(key) else None
+        if found is None:
+            context = {**params, **{k: v for k, v in zip(names, key, strict=True)
+                                    if v is not None}}
+            try:
+                found = when.evaluate(context) is True
+            except ExprError:
+                found = False
+            if _hashable(key):
+                memo[key] = found
+        return found
+
+    return np.fromiter((holds(key) for key in zip(*values, strict=True)), bool, n)
+
+
+def _hashable(key: tuple) -> bool:
+    try:
+        hash(key)
+    except TypeError:
+        return False
+    return True
+
+
+class _Rows:
+    """One record sheet's usable rows from every return, in date order (then provider,
+    client, file, row), as arrays: provider, client and file are codes (indexes into
+    History.providers, .clients and .files)."""
+
+    def __init__(self, parts: list[tuple[int, int, dict[str, Any]]], kind: str,
+                 holds: list[str]):
+        import numpy as np
+
+        def cat(name: str, dtype=np.int64):
+            arrays = [np.asarray(part[name], dtype) for _, _, part in parts]
+            return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
+
+        sizes = [len(part["row"]) for _, _, part in parts]
+        self.file = np.repeat(np.array([f for f, _, _ in parts], np.int64), sizes)
+        self.provider = np.repeat(np.array([p for _, p, _ in parts], np.int64), sizes)
+        self.row = cat("row")
+        self.day = cat("day")
+        self.start = cat("start") if kind == "discharges" else self.day
+        self.client_names = [c for _, _, part in parts for c in part["client"]]
+        self.group = cat("group", object)
+        self.holds = {name: cat_holds(parts, name) for name in holds}
+        self.client = np.zeros(len(self.row), np.int64)  # set by History
+
+    def sort(self) -> None:
+        """Into date order (then provider, client, file and row)."""
+        import numpy as np
+
+        order = np.lexsort((self.row, self.file, self.client, self.provider, self.day))
+        for name in ("file", "provider", "row", "day", "start", "client", "group"):
+            setattr(self, name, getattr(self, name)[order])
+        self.holds = {k: v[order] for k, v in self.holds.items()}
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+
+def cat_holds(parts, name: str):
+    import numpy as np
+
+    arrays = [part["holds"].get(name, np.zeros(len(part["row"]), bool)) for _, _, part in parts]
+    return np.concatenate(arrays) if arrays else np.zeros(0, bool)
+
+
+def _dense(*columns):
+    """Codes 0..k-1 for the distinct rows of the given integer columns, in their order."""
+    import numpy as np
+
+    code = np.zeros(len(columns[0]), np.int64)
+    for column in columns:
+        column = np.asarray(column, np.int64)
+        if not len(column):
+            return code
+        low = int(column.min())
+        code = code * (int(column.max()) - low + 1) + (column - low)
+        code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
+    return code
+
+
+class History:
+    """Every episode, from the records of every return given, as arrays in episode order
+    (provider, start, client); with the problems only seen across files."""
+
+    def __init__(self, model: Model, returns: list[CheckedReturn], tables: dict[str, _Rows],
+                 providers: list[str], clients: list[str]):
+        self.model, self.files, self.tables = model, returns, tables
+        self.providers, self.clients = providers, clients
+        self.problems: list[Problem] = []
+        self.sheets = {kind: getattr(model.cohort, kind) for kind in KINDS}
+        self.letters = {kind: [r.column_of(ref.sheet, ref.date) if ref else None
+                               for r in returns] for kind, ref in self.sheets.items()}
+
+    def source(self, kind: str, i: int) -> Source:
+        rows = self.tables[kind]
+        f = int(rows.file[i])
+        return Source(self.files[f].path, self.sheets[kind].sheet, int(rows.row[i]),
+                      self.letters[kind][f])
+
+    def problem(self, kind: str, i: int, code: str, message: str, column: str | None = None,
+                severity: str = ERROR) -> Problem:
+        rows = self.tables[kind]
+        r = self.files[int(rows.file[i])]
+        sheet = self.sheets[kind].sheet
+        letter = (r.column_of(sheet, column) if column
+                  else self.letters[kind][int(rows.file[i])])
+        return Problem(r.path, severity, code, f"client {self.clients[rows.client[i]]}: "
+                       f"{message}", sheet, int(rows.row[i]), letter)
+
+
+def _gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int]):
+    """Each record sheet's rows from every return, leaving out rows with errors."""
+    import numpy as np
+
+    cohort = model.cohort
+    assert cohort is not None
+    parts: dict[str, list] = {kind: [] for kind in KINDS}
+    for f, r in enumerate(returns):
+        columns = r.cohort if r.cohort is not None else record_columns(model, r)
+        for kind, part in columns.items():
+            sheet = getattr(cohort, kind).sheet
+            bad = {p.row for p in r.problems if p.sheet == sheet and p.is_error}
+            if bad:
+                keep = ~np.isin(part["row"], list(bad))
+                part = {**{k: [v for v, ok in zip(part[k], keep, strict=True) if ok]
+                           if isinstance(part[k], list) else part[k][keep]
+                           for k in ("row", "client", "day", "group", "start") if k in part},
+                        "holds": {k: v[keep] for k, v in part["holds"].items()}}
+            if len(part["row"]):
+                parts[kind].append((f, providers[r.provider or ""], part))
+    return {kind: _Rows(parts[kind], kind, [o.name for o in cohort.outcomes
+                                           if o.event == _EVENT_OF.get(kind)])
+            for kind in KINDS}
 
 
 def build_history(model: Model, returns: Iterable[CheckedReturn],
                   covered: dict[str, set[Month]], report_assumed: bool = True) -> History:
     """Episodes from every return given; `covered` says which months of each provider's
-    records are present, so that a check needing a missing month is not made."""
+    records are present, so that a check needing a missing month is not made.
+
+    A presentation starts an episode; a discharge closes the episode of its client at its
+    provider that started on its episode start (with no such presentation in a month that
+    is present, it is an error; in a missing month, the episode is assumed); a review
+    belongs to the latest episode it falls in."""
+    import numpy as np
+    import pandas as pd
+
     cohort = model.cohort
     assert cohort is not None
-    returns = list(returns)
-    pres, dis, rev = [], [], []
-    for r in returns:
-        pres += records(cohort.client, r, cohort.presentations.sheet, cohort.presentations.date)
-        dis += records(cohort.client, r, cohort.discharges.sheet, cohort.discharges.date)
-        if cohort.reviews is not None:
-            rev += records(cohort.client, r, cohort.reviews.sheet, cohort.reviews.date)
-    problems: list[Problem] = []
-    columns = {r.path: r for r in returns}
+    files = sorted((r for r in returns if r.provider is not None), key=lambda r: r.path)
+    provider_names = sorted({r.provider for r in files if r.provider is not None})
+    tables = _gather(model, files, {p: i for i, p in enumerate(provider_names)})
+    everyone = [c for kind in KINDS for c in tables[kind].client_names]
+    codes, uniques = pd.factorize(np.array(everyone, dtype=object), sort=True)
+    at = 0
+    for kind in KINDS:
+        rows = tables[kind]
+        rows.client = codes[at:at + len(rows)].astype(np.int64)
+        at += len(rows)
+        rows.client_names = []
+        rows.sort()
+    history = History(model, files, tables, provider_names, list(uniques))
+    _episodes(history, covered, report_assumed)
+    return history
 
-    def problem(record: Record, code: str, message: str, column: str | None = None,
-                severity: str = ERROR) -> None:
-        letter = (columns[record.source.file].column_of(record.source.sheet, column)
-                  if column else record.source.column)
-        problems.append(Problem(record.source.file, severity, code,
-                                f"client {record.client}: {message}", record.source.sheet,
-                                record.source.row, letter))
 
-    def all_covered(provider: str, until: date, since: date | None = None) -> bool:
-        months = covered.get(provider, set())
-        first = Month.of(since or model.start)
-        return all(m in months for m in Window(first, Month.of(until)).months())
+def _covered_array(history: History, covered: dict[str, set[Month]]):
+    """(provider code, month number) of the months present, as sorted numbers."""
+    import numpy as np
 
-    by_pc: dict[tuple[str, str], list[Episode]] = defaultdict(list)
-    pres.sort(key=_order)
-    for record in pres:
-        group = str(record.values.get(cohort.group) or "")
-        by_pc[(record.provider, record.client)].append(
-            Episode(record.provider, record.client, group, record.day, record))
+    return np.unique(np.array([i * 100_000 + _month_number(m)
+                               for i, p in enumerate(history.providers)
+                               for m in covered.get(p, ())], np.int64))
+
+
+def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) -> None:
+    import numpy as np
+
+    cohort = h.model.cohort
+    assert cohort is not None
+    P, D, R = h.tables["presentations"], h.tables["discharges"], h.tables["reviews"]
+    n_p, n_d = len(P), len(D)
+    present = _covered_array(h, covered)
+    start_month = _month_number(Month.of(h.model.start))
+    # all_covered(provider, until): every month from the scheme start to until's is present
+    first_missing = np.empty(len(h.providers), np.int64)
+    for i, p in enumerate(h.providers):
+        m, months = start_month, {_month_number(x) for x in covered.get(p, ())}
+        while m in months:
+            m += 1
+        first_missing[i] = m
+    found: list[tuple[tuple, Problem]] = []  # (order, problem): sorted at the end
+
+    # -- discharges: each closes the episode its start names -------------------------------
+    key = _dense(np.concatenate([P.provider, D.provider]),
+                 np.concatenate([P.client, D.client]), np.concatenate([P.day, D.start]))
+    key_p, key_d = key[:n_p], key[n_p:]
+    first_p = np.full(int(key.max()) + 1 if len(key) else 0, _NONE, np.int64)
+    unique, index = np.unique(key_p, return_index=True)
+    first_p[unique] = index
+    order = np.argsort(key_d, kind="stable")
+    new_run = np.r_[True, key_d[order][1:] != key_d[order][:-1]] if n_d else np.zeros(0, bool)
+    run = np.cumsum(new_run) - 1
+    run_start = np.flatnonzero(new_run)
+    rank, first_d = np.empty(n_d, np.int64), np.empty(n_d, np.int64)
+    rank[order] = np.arange(n_d) - run_start[run]
+    first_d[order] = order[run_start][run]
+    matched = first_p[key_d] if n_d else np.zeros(0, np.int64)
+    start_present = np.isin(D.provider * 100_000 + _month_numbers(D.start), present)
+    assumed = (matched < 0) & ~start_present & (rank == 0)
+    # episodes: one a presentation, then one a discharge whose presentation is not among
+    # the returns
+    ep_pres = np.r_[np.arange(n_p), np.full(int(assumed.sum()), _NONE)]
+    ep_dis = np.full(len(ep_pres), _NONE, np.int64)
+    closes = (matched >= 0) & (rank == 0)
+    ep_dis[matched[closes]] = np.flatnonzero(closes)
+    ep_dis[n_p:] = np.flatnonzero(assumed)
+    ep = {
+        "provider": np.r_[P.provider, D.provider[assumed]],
+        "client": np.r_[P.client, D.client[assumed]],
+        "start": np.r_[P.day, D.start[assumed]],
+        "group": np.r_[P.group, D.group[assumed]],
+        "tie": np.r_[np.arange(n_p), n_p + np.flatnonzero(assumed)],
+        "pres": ep_pres,
+        "dis": ep_dis,
+    }
+    ep["end"] = np.where(ep_dis >= 0, _take(D.day, ep_dis), _OPEN)
     start_col = cohort.discharges.episode_start or ""
-    for record in sorted(dis, key=_order):
-        start = record.values.get(start_col)
-        if not isinstance(start, date):
-            continue
-        episodes = by_pc[(record.provider, record.client)]
-        episode = next((e for e in episodes if e.start == start), None)
-        group = str(record.values.get(cohort.group) or "")
-        if episode is None:
-            if Month.of(start) in covered.get(record.provider, set()):
-                problem(record, "discharge-without-episode", f"no presentation on "
-                        f"{start.isoformat()} (the episode start) at {record.provider}",
-                        start_col)
-                continue
-            if report_assumed:
-                problem(record, "episode-assumed", f"no return for {Month.of(start)} to show the "
-                        f"presentation on {start.isoformat()}; the episode is taken from this "
-                        "discharge", start_col, WARNING)
-            episode = Episode(record.provider, record.client, group, start, None)
-            episodes.append(episode)
-            episodes.sort(key=lambda e: e.start)
-        elif episode.discharge is not None:
-            problem(record, "episode-already-discharged", f"the episode that started on "
-                    f"{start.isoformat()} was already discharged on "
-                    f"{episode.discharge.day.isoformat()} ({episode.discharge.source.cell} of "
-                    f"{episode.discharge.source.file})", start_col)
-            continue
-        if group and episode.group and group != episode.group:
-            problem(record, "group-changed", f"{cohort.group} {group} here, but "
-                    f"{episode.group} when the episode started on {start.isoformat()}",
-                    cohort.group)
-        episode.discharge = record
-    for episodes in by_pc.values():
-        for before, after in zip(episodes, episodes[1:], strict=False):
-            if after.presentation is not None and (before.end is None or before.end > after.start):
-                still = ("is still open" if before.end is None
-                         else f"ran to {before.end.isoformat()}")
-                problem(after.presentation, "overlapping-episodes", f"presents again at "
-                        f"{after.provider} on {after.start.isoformat()}, but the episode that "
-                        f"started on {before.start.isoformat()} {still}; discharge it first")
-    _two_providers(by_pc, problem, all_covered)
-    for record in sorted(rev, key=_order):
-        episodes = by_pc.get((record.provider, record.client), [])
-        inside = [e for e in episodes if e.start <= record.day
-                  and (e.end is None or record.day <= e.end)]
-        if not inside:
-            if all_covered(record.provider, record.day):
-                problem(record, "review-outside-episode", f"the review on "
-                        f"{record.day.isoformat()} is outside every episode at {record.provider}")
-            elif report_assumed:
-                problem(record, "record-left-out", "no episode is known for this review (a "
-                        "month's return is missing); it is left out", None, WARNING)
-            continue
-        episode = inside[-1]
-        group = str(record.values.get(cohort.group) or "")
-        if group and episode.group and group != episode.group:
-            problem(record, "group-changed", f"{cohort.group} {group} here, but {episode.group} "
-                    f"when the episode started on {episode.start.isoformat()}", cohort.group)
-        episode.reviews.append(record)
-    all_episodes = sorted((e for eps in by_pc.values() for e in eps),
-                          key=lambda e: (e.provider, e.start, e.client))
-    presentations: dict[str, list[Record]] = defaultdict(list)
-    for record in pres:  # in date order
-        presentations[record.client].append(record)
-    return History(all_episodes, dict(presentations), problems)
+    group_col = cohort.group
+    was = P.group[np.maximum(matched, 0)] if n_p else np.full(n_d, "", object)
+    changed = closes & (D.group != "") & (was != "") & (was != D.group)
+    for d in np.flatnonzero((rank > 0) | ((matched < 0) & start_present) | changed):
+        start = _iso(D.start[d])
+        if rank[d] > 0 and (matched[d] >= 0 or not start_present[d]):
+            first = int(first_d[d])
+            source = h.source("discharges", first)
+            problem = h.problem("discharges", d, "episode-already-discharged", f"the episode "
+                                f"that started on {start} was already discharged on "
+                                f"{_iso(D.day[first])} ({source.cell} of {source.file})",
+                                start_col)
+        elif matched[d] < 0:
+            problem = h.problem("discharges", d, "discharge-without-episode", f"no presentation "
+                                f"on {start} (the episode start) at "
+                                f"{h.providers[D.provider[d]]}", start_col)
+        else:
+            group = P.group[matched[d]]
+            problem = h.problem("discharges", d, "group-changed", f"{group_col} {D.group[d]} "
+                                f"here, but {group} when the episode started on {start}",
+                                group_col)
+        found.append(((1, int(d)), problem))
+    if report_assumed:
+        for d in np.flatnonzero(assumed):
+            found.append(((1, int(d)), h.problem(
+                "discharges", d, "episode-assumed", f"no return for "
+                f"{Month.of(date.fromordinal(int(D.start[d])))} to show the presentation on "
+                f"{_iso(D.start[d])}; the episode is taken from this discharge", start_col,
+                WARNING)))
+
+    # -- each client's episodes at a provider, in start order ------------------------------
+    n_e = len(ep_pres)
+    pc = _dense(np.r_[ep["provider"], R.provider, D.provider],
+                np.r_[ep["client"], R.client, D.client])
+    ep["pc"], review_pc, discharge_pc = pc[:n_e], pc[n_e:n_e + len(R)], pc[n_e + len(R):]
+    in_list = np.lexsort((ep["tie"], ep["start"], ep["pc"]))  # each pc's episodes, in order
+    position = np.empty(n_e, np.int64)
+    position[in_list] = np.arange(n_e)
+    # the order pbr first met each (provider, client): at a presentation, else a discharge
+    met = np.full(int(pc.max()) + 1 if len(pc) else 0, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(met, ep["pc"][:n_p], np.arange(n_p))
+    np.minimum.at(met, discharge_pc, n_p + np.arange(n_d))
+    before, after = in_list[:-1], in_list[1:]
+    overlap = ((ep["pc"][before] == ep["pc"][after]) & (ep["pres"][after] >= 0)
+               & (ep["end"][before] > ep["start"][after]))
+    for b, a in zip(before[overlap], after[overlap], strict=True):
+        still = _still(ep["end"][b])
+        found.append(((2, int(met[ep["pc"][a]]), int(position[a])), h.problem(
+            "presentations", ep["pres"][a], "overlapping-episodes", f"presents again at "
+            f"{h.providers[ep['provider'][a]]} on {_iso(ep['start'][a])}, but the episode that "
+            f"started on {_iso(ep['start'][b])} {still}; discharge it first")))
+    found += _two_providers(h, ep, met, position, covered)
+
+    # -- reviews: each belongs to the latest episode it falls in ---------------------------
+    at_key = ep["pc"][in_list] * _DAYS + ep["start"][in_list]
+    high = np.searchsorted(at_key, review_pc * _DAYS + R.day, "right")
+    low = np.searchsorted(at_key, review_pc * _DAYS, "left")
+    owner = np.full(len(R), _NONE, np.int64)
+    k = high - 1
+    while True:
+        looking = (owner < 0) & (k >= low)
+        if not looking.any():
+            break
+        candidate = in_list[np.where(looking, k, 0)]
+        hit = looking & (ep["end"][candidate] >= R.day)
+        owner[hit] = candidate[hit]
+        k = k - 1
+    outside = owner < 0
+    all_present = _month_numbers(R.day) < first_missing[R.provider]
+    for i in np.flatnonzero(outside & (all_present | report_assumed)):
+        if all_present[i]:
+            problem = h.problem("reviews", i, "review-outside-episode", f"the review on "
+                                f"{_iso(R.day[i])} is outside every episode at "
+                                f"{h.providers[R.provider[i]]}")
+        else:
+            problem = h.problem("reviews", i, "record-left-out", "no episode is known for this "
+                                "review (a month's return is missing); it is left out", None,
+                                WARNING)
+        found.append(((4, int(i)), problem))
+    owned = np.flatnonzero(~outside)
+    was = ep["group"][owner[owned]]
+    said = R.group[owned]
+    for i in owned[(said != "") & (was != "") & (said != was)]:
+        group = ep["group"][owner[i]]
+        start = _iso(ep["start"][owner[i]])
+        found.append(((4, int(i)), h.problem(
+            "reviews", i, "group-changed", f"{group_col} {R.group[i]} here, but {group} "
+            f"when the episode started on {start}", group_col)))
+
+    # -- episode order: provider, start, client ---------------------------------------------
+    final = np.lexsort((position, ep["client"], ep["start"], ep["provider"]))
+    renumber = np.empty(n_e, np.int64)
+    renumber[final] = np.arange(n_e)
+    h.episodes = {name: ep[name][final] for name in
+                  ("provider", "client", "start", "end", "group", "pres", "dis")}
+    owner_final = np.where(owner >= 0, renumber[np.maximum(owner, 0)], _NONE)
+    reviewed = np.flatnonzero(owner_final >= 0)
+    by_owner = reviewed[np.argsort(owner_final[reviewed], kind="stable")]
+    h.reviews = by_owner  # review rows, by episode (then date order)
+    h.review_owner = owner_final[by_owner]
+    h.problems = [p for _, p in sorted(found, key=lambda t: t[0])]
+    # presentations by client, then day (then date order): for re-presentation
+    h.by_client = np.lexsort((np.arange(n_p), P.day, P.client))
+    h.client_day = P.client[h.by_client] * _DAYS + P.day[h.by_client]
 
 
-def _two_providers(by_pc, problem, all_covered) -> None:
+def _take(values, index):
+    """values[index] where index is a row (>= 0), else _NONE."""
+    import numpy as np
+
+    index = np.asarray(index, np.int64)
+    if not len(values):
+        return np.full(len(index), _NONE, np.int64)
+    return np.where(index >= 0, values[np.maximum(index, 0)], _NONE)
+
+
+def _still(end: int) -> str:
+    return "is still open" if end == _OPEN else f"ran to {_iso(end)}"
+
+
+def _two_providers(h: History, ep: dict[str, Any], met, position,
+                   covered: dict[str, set[Month]]) -> list[tuple[tuple, Problem]]:
     """A client who presents to one provider while an episode at another is still open."""
-    by_client: dict[str, list[Episode]] = defaultdict(list)
-    for (_, client), episodes in by_pc.items():
-        by_client[client] += episodes
-    for episodes in by_client.values():
-        if len({e.provider for e in episodes}) < 2:
-            continue
-        episodes.sort(key=lambda e: (e.start, e.provider))
-        for i, after in enumerate(episodes):
-            if after.presentation is None:
+    import numpy as np
+
+    found: list[tuple[tuple, Problem]] = []
+    n = len(ep["client"])
+    if not n:
+        return found
+    by_client = np.lexsort((ep["provider"], ep["client"]))
+    client, provider = ep["client"][by_client], ep["provider"][by_client]
+    edges = np.flatnonzero(np.r_[True, client[1:] != client[:-1], True])
+    several = [(edges[j], edges[j + 1]) for j in range(len(edges) - 1)
+               if provider[edges[j]] != provider[edges[j + 1] - 1]]
+    for lo, hi in several:
+        mine = by_client[lo:hi]
+        mine = mine[np.lexsort((position[mine], ep["provider"][mine], ep["start"][mine]))]
+        rank = int(min(met[ep["pc"][mine]]))
+        for i, a in enumerate(mine):
+            if ep["pres"][a] < 0:
                 continue
-            for before in episodes[:i]:
-                if before.provider == after.provider or before.start >= after.start:
+            for b in mine[:i]:
+                if ep["provider"][b] == ep["provider"][a] or ep["start"][b] >= ep["start"][a]:
                     continue
-                if before.end is not None and before.end <= after.start:
+                if ep["end"][b] != _OPEN and ep["end"][b] <= ep["start"][a]:
                     continue
-                if before.end is None and not all_covered(before.provider, after.start,
-                                                          before.start):
+                if ep["end"][b] == _OPEN and not _all_covered(
+                        covered, h.providers[ep["provider"][b]], ep["start"][b], ep["start"][a]):
                     continue  # its discharge may be in a month not among the files
-                still = ("is still open" if before.end is None
-                         else f"ran to {before.end.isoformat()}")
-                problem(after.presentation, "client-at-two-providers", f"presents to "
-                        f"{after.provider} on {after.start.isoformat()}, but their episode at "
-                        f"{before.provider} that started on {before.start.isoformat()} {still} "
-                        "(two providers treating one client, or one id used for two people)",
-                        None, WARNING)
+                found.append(((3, rank, i), h.problem(
+                    "presentations", ep["pres"][a], "client-at-two-providers", f"presents to "
+                    f"{h.providers[ep['provider'][a]]} on {_iso(ep['start'][a])}, but their "
+                    f"episode at {h.providers[ep['provider'][b]]} that started on "
+                    f"{_iso(ep['start'][b])} {_still(ep['end'][b])} (two providers treating "
+                    "one client, or one id used for two people)", None, WARNING)))
                 break
+    return found
+
+
+def _all_covered(covered: dict[str, set[Month]], provider: str, since: int, until: int) -> bool:
+    months = covered.get(provider, set())
+    window = Window(Month.of(date.fromordinal(int(since))),
+                    Month.of(date.fromordinal(int(until))))
+    return all(m in months for m in window.months())
 
 
 # -- one month's events --------------------------------------------------------------------
@@ -307,151 +606,108 @@ def band_for(bands: tuple[Band, ...], proportion: Fraction | None) -> Band | Non
 
 
 class _Facts:
-    """One provider's episodes as arrays (day ordinals; -1: none), built once and reused for
-    every month and window asked about."""
+    """One provider's episodes: a slice of the history's, with its groups."""
 
-    def __init__(self, episodes: list[Episode], groups: list[str]):
-        import numpy as np
-
-        self.episodes = episodes
-        self.groups = groups
-        index = {g: i for i, g in enumerate(groups)}
-        self.group = np.fromiter((index[e.group] for e in episodes), np.int64, len(episodes))
-        self.start = np.fromiter((e.start.toordinal() for e in episodes), np.int64,
-                                 len(episodes))
-        self.end = np.fromiter((e.end.toordinal() if e.end else _OPEN for e in episodes),
-                               np.int64, len(episodes))
-        self.presented = np.fromiter((e.presentation is not None for e in episodes), bool,
-                                     len(episodes))
-        self.outcomes: dict[str, dict[str, Any]] = {}
-
-
-_OPEN = date.max.toordinal()  # the end of an episode still open
+    def __init__(self, span: slice, groups: list[str], group):
+        self.span, self.groups, self.group = span, groups, group
 
 
 class CohortMonth:
     """Works out proportions and events for any month from one History.
 
-    Each episode's facts for an outcome (its event record, whether the rule holds, when its
-    follow-up ends and whether the client came back) are found once, in Python; a window's
-    counts and a month's events are then array comparisons over the provider's episodes."""
+    Each episode's facts for an outcome (its event record, when its follow-up ends and
+    whether the client came back) are array operations over every episode, done once; a
+    window's counts and a month's events are then comparisons over a provider's slice."""
 
     def __init__(self, model: Model, history: History):
+        import numpy as np
+
         assert model.cohort is not None
         self.model, self.cohort, self.history = model, model.cohort, history
-        self.params = {n: p.value for n, p in model.parameters.items()}
-        self.by_provider: dict[str, list[Episode]] = defaultdict(list)
-        for e in history.episodes:
-            self.by_provider[e.provider].append(e)
-        self._rules: dict[str, Callable[[dict[str, Any]], bool]] = {}
+        provider = history.episodes["provider"]
+        self.spans = {}
+        for i, name in enumerate(history.providers):
+            lo, hi = np.searchsorted(provider, [i, i + 1])
+            self.spans[name] = slice(int(lo), int(hi))
         self._facts: dict[str, _Facts] = {}
+        self._outcomes: dict[str, dict[str, Any]] = {}
+        codes = (list(self.model.codes[self.cohort.group_codes].values)
+                 if self.cohort.group_codes in self.model.codes else [])
+        self._codes = {c: i for i, c in enumerate(codes)}
 
     def window(self, month: Month) -> Window:
         return Window.ending(month, self.cohort.window_months, self.model.start)
 
-    def rule(self, outcome: Outcome) -> Callable[[dict[str, Any]], bool]:
-        """The outcome's rule as a test of a record's values, worked out once for each
-        distinct set of the values it reads."""
-        test = self._rules.get(outcome.name)
-        if test is not None:
-            return test
-        when = outcome.when
-        if when is None:
-            def test(values: dict[str, Any]) -> bool:
-                return False
-        else:
-            names = tuple(sorted(when.names))
-            memo: dict[Any, bool] = {}
-            one = names[0] if len(names) == 1 else None
-
-            def test(values: dict[str, Any]) -> bool:
-                key = values.get(one) if one is not None else tuple(map(values.get, names))
-                try:
-                    return memo[key]
-                except KeyError:
-                    memo[key] = held = self._evaluate(when, values)
-                    return held
-                except TypeError:  # a value that cannot be a key: work it out each time
-                    return self._evaluate(when, values)
-        self._rules[outcome.name] = test
-        return test
-
-    def _evaluate(self, when, values: dict[str, Any]) -> bool:
-        try:
-            return when.evaluate({**self.params, **{k: v for k, v in values.items()
-                                                    if v is not None}}) is True
-        except ExprError:
-            return False
-
-    def _follow(self, outcome: Outcome, episode: Episode,
-                record: Record | None) -> tuple[date, date, Record | None] | None:
-        """(start, end, re-presentation or None) of the follow-up after an episode's event
-        record (None without one)."""
-        if record is None:
-            return None
-        end = add_months(record.day, outcome.months)
-        again = next((p for p in self.history.presentations.get(episode.client, [])
-                      if record.day < p.day <= end), None)
-        return record.day, end, again
-
-    # -- facts, once per provider and outcome ------------------------------------------------
     def facts(self, provider: str) -> _Facts:
-        found = self._facts.get(provider)
-        if found is None:
-            episodes = self.by_provider.get(provider, [])
-            groups = sorted({e.group for e in episodes}, key=self.group_order)
-            found = self._facts[provider] = _Facts(episodes, groups)
-        return found
-
-    def outcome_facts(self, outcome: Outcome, facts: _Facts) -> dict[str, Any]:
         import numpy as np
 
-        done = facts.outcomes.get(outcome.name)
+        found = self._facts.get(provider)
+        if found is None:
+            span = self.spans.get(provider, slice(0, 0))
+            mine = self.history.episodes["group"][span]
+            groups = sorted(set(mine.tolist()), key=self.group_order)
+            index = {g: i for i, g in enumerate(groups)}
+            group = np.fromiter((index[g] for g in mine), np.int64, len(mine))
+            found = self._facts[provider] = _Facts(span, groups, group)
+        return found
+
+    def outcome_facts(self, outcome: Outcome) -> dict[str, Any]:
+        """For every episode: its event record and day (_NONE: none); for a first-review
+        outcome, every review flattened (its episode, day, whether the rule holds); for a
+        follow-up, when it ends and the first presentation within it."""
+        import numpy as np
+
+        done = self._outcomes.get(outcome.name)
         if done is not None:
             return done
-        n = len(facts.episodes)
+        h, ep = self.history, self.history.episodes
+        n = len(ep["start"])
         out: dict[str, Any] = {}
-        test = self.rule(outcome)
         if outcome.event == "discharge":
-            records = [d if (d := e.discharge) is not None and test(d.values) else None
-                       for e in facts.episodes]
-        if outcome.event == "first-review":
-            # every review, flattened: its episode, its day, whether the rule holds; and each
-            # episode's first review for which it holds (reviews are kept in date order)
-            owner, day, held, rows = [], [], [], []
-            records = []
-            for i, e in enumerate(facts.episodes):
-                first = None
-                for r in e.reviews:
-                    ok = test(r.values)
-                    owner.append(i)
-                    day.append(r.day.toordinal())
-                    held.append(ok)
-                    rows.append(r)
-                    if ok and first is None:
-                        first = r
-                records.append(first)
-            out["review_owner"] = np.array(owner, np.int64)
-            out["review_day"] = np.array(day, np.int64)
-            out["review_holds"] = np.array(held, bool)
+            D = h.tables["discharges"]
+            dis = ep["dis"]
+            holds = np.zeros(n, bool)
+            holds[dis >= 0] = D.holds[outcome.name][dis[dis >= 0]]
+            record = np.where(holds, dis, _NONE)
+            out["record"] = record
+            out["day"] = _take(D.day, record)
+        elif outcome.event == "first-review":
+            R = h.tables["reviews"]
+            rows = h.reviews
             out["reviews"] = rows
-        if outcome.event in ("discharge", "first-review"):
-            out["record"] = records
-            out["day"] = np.fromiter((r.day.toordinal() if r else -1 for r in records),
-                                     np.int64, n)
-        if outcome.event not in ("discharge", "first-review"):
+            out["review_owner"] = h.review_owner
+            out["review_day"] = R.day[rows]
+            out["review_holds"] = R.holds[outcome.name][rows]
+            record = np.full(n, _NONE, np.int64)
+            holding = np.flatnonzero(out["review_holds"])
+            owners, first = np.unique(h.review_owner[holding], return_index=True)
+            record[owners] = rows[holding[first]]
+            out["record"] = record
+            out["day"] = _take(R.day, record)
+        else:
             after = self.cohort.outcome(outcome.after or "")
-            started = (self.outcome_facts(after, facts).get("record", [None] * n) if after
-                       else [None] * n)
-            follows = [self._follow(outcome, e, record)
-                       for e, record in zip(facts.episodes, started, strict=True)]
-            out["follow"] = follows
-            out["end"] = np.fromiter((f[1].toordinal() if f else -1 for f in follows),
-                                     np.int64, n)
-            out["again"] = np.fromiter((f is not None and f[2] is not None for f in follows),
-                                       bool, n)
-        facts.outcomes[outcome.name] = out
+            started = (self.outcome_facts(after)["day"] if after is not None
+                       else np.full(n, _NONE, np.int64))
+            has = started >= 0
+            end = np.full(n, _NONE, np.int64)
+            end[has] = add_months_to(started[has], outcome.months)
+            # the first presentation anywhere after the event, up to the follow-up's end
+            lo = np.searchsorted(h.client_day, ep["client"] * _DAYS + started, "right")
+            hi = np.searchsorted(h.client_day, ep["client"] * _DAYS + end, "right")
+            again = has & (hi > lo)
+            out["started"] = started
+            out["end"] = end
+            out["again"] = again
+            out["again_record"] = np.where(again, h.by_client[np.minimum(lo, max(len(
+                h.by_client) - 1, 0))] if len(h.by_client) else _NONE, _NONE)
+        self._outcomes[outcome.name] = out
         return out
+
+    def _review_span(self, of: dict[str, Any], span: slice) -> slice:
+        import numpy as np
+
+        lo, hi = np.searchsorted(of["review_owner"], [span.start, span.stop])
+        return slice(int(lo), int(hi))
 
     def figures_by_group(self, outcome: Outcome, facts: _Facts,
                          window: Window) -> list[OutcomeFigures]:
@@ -460,23 +716,28 @@ class CohortMonth:
         import numpy as np
 
         first, last = window.first.first_day.toordinal(), window.last.last_day.toordinal()
-        size = len(facts.groups)
-        of = self.outcome_facts(outcome, facts)
+        size, span, ep = len(facts.groups), facts.span, self.history.episodes
+        of = self.outcome_facts(outcome)
         if outcome.event == "discharge":
-            den = (facts.start <= last) & (facts.end >= first)
-            num = den & (of["day"] >= first) & (of["day"] <= last)
+            den = (ep["start"][span] <= last) & (ep["end"][span] >= first)
+            day = of["day"][span]
+            num = den & (day >= first) & (day <= last)
             dens = np.bincount(facts.group[den], minlength=size)
             nums = np.bincount(facts.group[num], minlength=size)
         elif outcome.event == "first-review":
-            seen = (of["review_day"] >= first) & (of["review_day"] <= last)
-            owners = np.unique(of["review_owner"][seen])
-            holding = np.unique(of["review_owner"][seen & of["review_holds"]])
+            part = self._review_span(of, span)
+            day = of["review_day"][part]
+            seen = (day >= first) & (day <= last)
+            owner = of["review_owner"][part] - span.start
+            owners = np.unique(owner[seen])
+            holding = np.unique(owner[seen & of["review_holds"][part]])
             dens = np.bincount(facts.group[owners], minlength=size)
             nums = np.bincount(facts.group[holding], minlength=size)
         else:
-            den = (of["end"] >= first) & (of["end"] <= last)
+            end = of["end"][span]
+            den = (end >= first) & (end <= last)
             dens = np.bincount(facts.group[den], minlength=size)
-            nums = np.bincount(facts.group[den & ~of["again"]], minlength=size)
+            nums = np.bincount(facts.group[den & ~of["again"][span]], minlength=size)
         return [OutcomeFigures(int(nums[i]), int(dens[i]), window) for i in range(size)]
 
     def events(self, provider: str, month: Month) -> tuple[list[Evidence], dict[tuple[str, str], dict[str, Any]]]:
@@ -484,30 +745,34 @@ class CohortMonth:
         the figures of its payment line."""
         import numpy as np
 
+        h, ep = self.history, self.history.episodes
         facts = self.facts(provider)
-        episodes = facts.episodes
+        span = facts.span
         window = self.window(month)
         first, last = month.first_day.toordinal(), month.last_day.toordinal()
         events: list[Evidence] = []
         lines: dict[tuple[str, str], dict[str, Any]] = {}
         tariff = self.cohort.tariff
         if tariff is not None:
-            new_mask = facts.presented & (facts.start >= first) & (facts.start <= last)
+            start = ep["start"][span]
+            new_mask = (ep["pres"][span] >= 0) & (start >= first) & (start <= last)
             for gi, group in enumerate(facts.groups):
                 price = round_pence(tariff.prices.get(group, Fraction(0)))
-                new = [episodes[i] for i in np.flatnonzero(new_mask & (facts.group == gi))]
-                for e in new:
-                    assert e.presentation is not None
-                    before = self._presented_before(e)
+                new = span.start + np.flatnonzero(new_mask & (facts.group == gi))
+                for i in new:
+                    source = h.source("presentations", ep["pres"][i])
+                    before = self._presented_before(int(i))
                     if before is None:
-                        events.append(self._event(e, tariff.name, tariff.label, e.start, PAID,
-                                                  price, "new presentation", e.presentation.source))
+                        events.append(self._event(i, tariff.name, tariff.label, ep["start"][i],
+                                                  PAID, price, "new presentation", source))
                     else:
+                        P = h.tables["presentations"]
                         events.append(self._event(
-                            e, tariff.name, tariff.label, e.start, REFUSED, price,
+                            i, tariff.name, tariff.label, ep["start"][i], REFUSED, price,
                             f"presented within {tariff.churn_months} months "
-                            f"({before.day.isoformat()} at {before.provider})", e.presentation.source))
-                if new:
+                            f"({_iso(P.day[before])} at {h.providers[P.provider[before]]})",
+                            source))
+                if len(new):
                     lines[(tariff.name, group)] = {"price": price, "events": len(new)}
         for outcome in self.cohort.outcomes:
             figs = self.figures_by_group(outcome, facts, window)
@@ -524,97 +789,113 @@ class CohortMonth:
                     price_note = f"proportion {format_percent(fig.proportion)} is {band_text}"
                 else:
                     band_text, price_note = band.label, ""
-                found = sorted((t for t in found_all if t[0].group == group),
-                               key=lambda t: (t[1].day, t[0].client))
+                found = sorted((t for t in found_all if ep["group"][t[0]] == group),
+                               key=lambda t: (t[1], h.clients[ep["client"][t[0]]]))
                 if fig.denominator == 0 and not found:
                     continue
                 lines[(outcome.name, group)] = {
                     "numerator": fig.numerator, "denominator": fig.denominator,
                     "proportion": fig.proportion, "band": band_text, "price": price,
-                    "events": sum(1 for _, _, status, _ in found if status == PAID),
+                    "events": sum(1 for t in found if t[3] == PAID),
                     "window": window}
                 if outcome.reported_only:
                     continue
-                for e, record, status, why in found:
+                for i, day, source, status, why in found:
                     reason = why or price_note or (f"{outcome.label.lower()}: band {band_text} "
                                                    f"at {format_percent(fig.proportion)}")
-                    events.append(self._event(
-                        e, outcome.name, outcome.label, record.day, status, price, reason,
-                        record.source, fig, band_text))
+                    events.append(self._event(i, outcome.name, outcome.label, day, status,
+                                              price, reason, source, fig, band_text))
         return events, lines
 
     def _outcome_events(self, outcome: Outcome, facts: _Facts, first: int,
-                        last: int) -> list[tuple[Episode, Record, str, str]]:
-        """The month's events of an outcome, in episode order (first, last: day ordinals)."""
+                        last: int) -> list[tuple[int, int, Source, str, str]]:
+        """The month's events of an outcome, in episode order (first, last: day ordinals):
+        (episode, day, source, status, why)."""
         import numpy as np
 
-        of = self.outcome_facts(outcome, facts)
-        episodes = facts.episodes
-        out: list[tuple[Episode, Record, str, str]] = []
+        h, span = self.history, facts.span
+        of = self.outcome_facts(outcome)
+        out: list[tuple[int, int, Source, str, str]] = []
         if outcome.event == "discharge":
-            for i in np.flatnonzero((of["day"] >= first) & (of["day"] <= last)):
-                out.append((episodes[i], of["record"][i], PAID, ""))
+            day = of["day"][span]
+            for i in span.start + np.flatnonzero((day >= first) & (day <= last)):
+                record = of["record"][i]
+                out.append((int(i), int(of["day"][i]), h.source("discharges", record), PAID, ""))
         elif outcome.event == "first-review":
             firsts = of["day"]
+            part = self._review_span(of, span)
             # a holding review in the month, after the episode's first holding review
-            owner, day = of["review_owner"], of["review_day"]
-            later = ((day >= first) & (day <= last) & of["review_holds"]
+            owner, day = of["review_owner"][part], of["review_day"][part]
+            later = ((day >= first) & (day <= last) & of["review_holds"][part]
                      & (firsts[owner] >= 0) & (day > firsts[owner]))
             refused: dict[int, list[int]] = defaultdict(list)
-            for k in np.flatnonzero(later):
-                refused[int(owner[k])].append(int(k))
-            paid = set(np.flatnonzero((firsts >= first) & (firsts <= last)).tolist())
+            for k in part.start + np.flatnonzero(later):
+                refused[int(of["review_owner"][k])].append(int(k))
+            mine = firsts[span]
+            paid = set((span.start + np.flatnonzero((mine >= first) & (mine <= last))).tolist())
+            R = h.tables["reviews"]
             for i in sorted(paid | set(refused)):
-                e, record = episodes[i], of["record"][i]
                 if i in paid:
-                    out.append((e, record, PAID, ""))
+                    out.append((i, int(firsts[i]), h.source("reviews", of["record"][i]), PAID,
+                                ""))
                 for k in refused.get(i, []):
-                    out.append((e, of["reviews"][k], REFUSED, f"already paid for this episode "
-                                f"(first on {record.day.isoformat()})"))
+                    row = of["reviews"][k]
+                    out.append((i, int(R.day[row]), h.source("reviews", row), REFUSED,
+                                f"already paid for this episode (first on {_iso(firsts[i])})"))
         else:
             after = self.cohort.outcome(outcome.after or "")
             assert after is not None  # a follow-up has an event to follow
-            started_by = self.outcome_facts(after, facts)["record"]
-            for i in np.flatnonzero((of["end"] >= first) & (of["end"] <= last)):
-                e = episodes[i]
-                start, end, again = of["follow"][i]
+            started_by = self.outcome_facts(after)["record"]
+            kind = "discharges" if after.event == "discharge" else "reviews"
+            end = of["end"][span]
+            P = h.tables["presentations"]
+            for i in span.start + np.flatnonzero((end >= first) & (end <= last)):
                 # the follow-up is evidenced by the row of the event it follows
-                started = started_by[i]
-                assert started is not None
-                record = Record(e.provider, e.client, end, {}, started.source)
-                if again is None:
-                    out.append((e, record, PAID, f"no presentation from {start.isoformat()} to "
-                                f"{end.isoformat()}"))
+                source = h.source(kind, started_by[i])
+                start, stop = _iso(of["started"][i]), _iso(of["end"][i])
+                if not of["again"][i]:
+                    out.append((int(i), int(of["end"][i]), source, PAID,
+                                f"no presentation from {start} to {stop}"))
                 else:
-                    out.append((e, record, REFUSED, f"presented again within {outcome.months} "
-                                f"months ({again.day.isoformat()} at {again.provider})"))
+                    again = of["again_record"][i]
+                    out.append((int(i), int(of["end"][i]), source, REFUSED,
+                                f"presented again within {outcome.months} months "
+                                f"({_iso(P.day[again])} at {h.providers[P.provider[again]]})"))
         return out
 
-    def _presented_before(self, episode: Episode) -> Record | None:
-        tariff = self.cohort.tariff
-        assert tariff is not None and episode.presentation is not None
-        since = add_months(episode.start, -tariff.churn_months)
-        earlier = [p for p in self.history.presentations.get(episode.client, [])
-                   if since <= p.day < episode.start]
-        return earlier[-1] if earlier else None
+    def _presented_before(self, i: int) -> int | None:
+        """The latest presentation of episode i's client, anywhere, in the churn months
+        before its start (a row of the presentations), or None."""
+        import numpy as np
 
-    def _event(self, e: Episode, component: str, label: str, day: date, status: str,
+        tariff = self.cohort.tariff
+        assert tariff is not None
+        h, ep = self.history, self.history.episodes
+        start = int(ep["start"][i])
+        since = date.fromordinal(start)
+        since = add_months(since, -tariff.churn_months).toordinal()
+        client = int(ep["client"][i]) * _DAYS
+        lo, hi = np.searchsorted(h.client_day, [client + since, client + start])
+        return int(h.by_client[hi - 1]) if hi > lo else None
+
+    def _event(self, i: int, component: str, label: str, day: int, status: str,
                price: Decimal, reason: str, source: Source, fig: OutcomeFigures | None = None,
                band: str = "") -> Evidence:
+        ep = self.history.episodes
         if status == PAID and price == 0:
             status = NIL
         return Evidence(
-            provider=e.provider, client=e.client, component=component, component_label=label,
-            day=day, group=e.group, status=status, price=price,
-            amount=price if status == PAID else Decimal("0.00"), reason=reason, source=source,
-            proportion=fig.proportion if fig else None, numerator=fig.numerator if fig else None,
+            provider=self.history.providers[ep["provider"][i]],
+            client=self.history.clients[ep["client"][i]], component=component,
+            component_label=label, day=date.fromordinal(int(day)), group=ep["group"][i],
+            status=status, price=price, amount=price if status == PAID else Decimal("0.00"),
+            reason=reason, source=source, proportion=fig.proportion if fig else None,
+            numerator=fig.numerator if fig else None,
             denominator=fig.denominator if fig else None, band=band,
             window=fig.window if fig else None)
 
     def group_order(self, code: str) -> tuple[int, str]:
-        codes = list(self.model.codes[self.cohort.group_codes].values) \
-            if self.cohort.group_codes in self.model.codes else []
-        return (codes.index(code) if code in codes else len(codes), code)
+        return (self._codes.get(code, len(self._codes)), code)
 
 
 def apply_cap(events: list[Evidence], cap: Decimal | None, paid_before: Decimal,

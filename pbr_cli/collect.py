@@ -191,9 +191,20 @@ def _read_one(job: tuple[int, Path, str | None]) -> Any:
     else:
         if model is None:
             return _read_chosen(path, raw, cache)
-        checked = check_return(raw, model, register, month_of_folder(path))
+        checked = _check(raw, model, register, path)
     if key:
         cache.put(key, checked)
+    return checked
+
+
+def _check(raw, model: Model, register: Register, path: Path) -> CheckedReturn:
+    """Check a return; for a client-level model, also find its rows as columns, here (in a
+    worker, and kept in the cache) rather than at every run that uses the return."""
+    checked = check_return(raw, model, register, month_of_folder(path))
+    if model.cohort is not None:
+        from pbr_cli.cohort import record_columns
+
+        checked.cohort = record_columns(model, checked)
     return checked
 
 
@@ -219,7 +230,7 @@ def _read_chosen(path: Path, raw, cache) -> Chosen:
         model, register = _JOB["choose"](name)
     except PbrError as exc:
         return Chosen(name, error=exc)
-    checked = check_return(raw, model, register, month_of_folder(path))
+    checked = _check(raw, model, register, path)
     if cache is not None:
         cache.put(cache.key_of(raw.sha256, _absolute(path), model, register,
                                month_of_folder(path)), checked)

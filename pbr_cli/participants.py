@@ -18,7 +18,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from pbr_cli.cohort import NIL, PAID, REFUSED, Evidence, Record, fy_label, records
+from pbr_cli.cohort import NIL, PAID, REFUSED, Evidence, Source, fy_label
 from pbr_cli.engine import PAID as STATUS_PAID
 from pbr_cli.engine import Figure, PaymentLine, ProviderResult, provider_status
 from pbr_cli.model.records import Model, Participants, Result
@@ -29,6 +29,37 @@ from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.checks import CheckedReturn
 
 ZERO = Decimal("0.00")
+
+
+@dataclass
+class Record:
+    """One row of an attachments or claims sheet."""
+
+    provider: str
+    client: str
+    day: date
+    values: dict[str, Any] = field(compare=False)
+    source: Source = field(compare=False)
+
+
+def records(client_col: str, r: CheckedReturn, sheet: str, date_col: str) -> list[Record]:
+    """The usable rows of a record sheet (rows with errors, no id or no date are left out)."""
+    frame = r.tables.get(sheet)
+    if frame is None or frame.empty or r.provider is None:
+        return []
+    bad = {p.row for p in r.problems if p.sheet == sheet and p.is_error}
+    letter = r.column_of(sheet, date_col)
+    names = list(frame.columns)
+    at_client, at_day, at_row = names.index(client_col), names.index(date_col), names.index("_row")
+    out = []
+    for row in frame.to_numpy(dtype=object).tolist():
+        client, day, number = row[at_client], row[at_day], row[at_row]
+        if number in bad or client is None or not isinstance(day, date):
+            continue
+        out.append(Record(r.provider, client if type(client) is str else str(client), day,
+                          dict(zip(names, row, strict=True)),
+                          Source(r.path, sheet, number, letter)))
+    return out
 
 
 @dataclass

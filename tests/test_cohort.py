@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pbr_cli.cli import app
-from pbr_cli.cohort import PAID, Evidence, Source, add_months, apply_cap, band_for
+from pbr_cli.cohort import PAID, Evidence, Source, add_months, add_months_to, apply_cap, band_for
 from pbr_cli.model.records import Band
 from tests.conftest import COHORT_MODEL_PATH, CohortReturns, broken_model, wigan_worked_example
 
@@ -114,6 +114,17 @@ def test_six_calendar_months():
     assert add_months(date(2012, 8, 31), 6) == date(2013, 2, 28)
     assert add_months(date(2015, 8, 31), 6) == date(2016, 2, 29)
     assert add_months(date(2013, 6, 3), -12) == date(2012, 6, 3)
+
+
+def test_calendar_months_over_arrays_agree_with_one_day_at_a_time():
+    # every day of 2011 to 2016 (month ends, leap days), months back and forward
+    first, last = date(2011, 1, 1).toordinal(), date(2016, 12, 31).toordinal()
+    days = list(range(first, last + 1))
+    for months in (-12, -1, 0, 1, 6, 13, 18):
+        got = add_months_to(days, months).tolist()
+        assert got == [add_months(date.fromordinal(d), months).toordinal() for d in days]
+    assert add_months_to([date(2012, 8, 31).toordinal()], 6).tolist() == [
+        date(2013, 2, 28).toordinal()]
 
 
 def _event(amount: str, day: int, client: str) -> Evidence:

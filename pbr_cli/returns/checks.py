@@ -33,6 +33,8 @@ class CheckedReturn:
     tables: dict[str, Any]  # sheet name -> pandas DataFrame
     problems: list[Problem] = field(default_factory=list)
     positions: dict[str, dict[str, int]] = field(default_factory=dict)  # sheet -> column -> index
+    # a client-level model's rows as columns (pbr_cli.cohort.record_columns), when worked out
+    cohort: dict[str, Any] | None = None
 
     def column_of(self, sheet: str, column: str) -> str | None:
         """The Excel column letter a model column was found in, if it was."""
