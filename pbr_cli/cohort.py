@@ -800,11 +800,11 @@ class CohortMonth:
                     "window": window}
                 if outcome.reported_only:
                     continue
+                said = price_note or (f"{outcome.label.lower()}: band {band_text} at "
+                                      f"{format_percent(fig.proportion)}")
                 for i, day, source, status, why in found:
-                    reason = why or price_note or (f"{outcome.label.lower()}: band {band_text} "
-                                                   f"at {format_percent(fig.proportion)}")
                     events.append(self._event(i, outcome.name, outcome.label, day, status,
-                                              price, reason, source, fig, band_text))
+                                              price, why or said, source, fig, band_text))
         return events, lines
 
     def _outcome_events(self, outcome: Outcome, facts: _Facts, first: int,

@@ -154,3 +154,53 @@ def test_without_a_model_each_file_is_read_once_and_cached_by_its_cover(tmp_path
     same(named, warm)
     # only the file that is not a workbook (its model is not known) is read again
     assert calls == [f for f in files if f.name.endswith("-csv.xlsx")]
+
+
+def test_tables_travel_packed_and_open_when_looked_at(files):
+    import pickle
+
+    from pbr_cli.returns.checks import PackedTables
+
+    model = load_model(MODEL_PATH)
+    checked = read_and_check(files[:1], model, load_register(model)).returns[0]
+    copy = pickle.loads(pickle.dumps(checked))
+    assert isinstance(copy.tables, PackedTables)
+    assert copy.tables.keys() == checked.tables.keys()
+    for name in checked.tables:
+        assert copy.tables[name].equals(checked.tables[name])
+    again = pickle.loads(pickle.dumps(copy))  # opened, then packed again
+    first = next(iter(checked.tables))
+    assert again.tables[first].equals(checked.tables[first])
+    again.tables["extra"] = 1
+    assert "extra" in again.tables and len(again.tables) == len(checked.tables) + 1
+
+
+def test_client_level_rows_are_kept_as_columns_in_the_cache(tmp_path, monkeypatch):
+    import numpy as np
+
+    from pbr_cli.cohort import record_columns
+    from tests.conftest import COHORT_MODEL_PATH
+
+    model = load_model(COHORT_MODEL_PATH)
+    register = load_register(model)
+    paths = sorted((ROOT / "sample_returns" / "wigan-cohort").rglob("*.xlsx"))[:60]
+    monkeypatch.setenv("PBR_WORKERS", "2")
+    read_and_check(paths, model, register, cache=ReturnCache(tmp_path / "cache"))
+    cached = read_and_check(paths, model, register, cache=ReturnCache(tmp_path / "cache"))
+    rows = 0
+    for r in cached.returns:
+        fresh = record_columns(model, r)  # from the tables, as read
+        assert r.cohort is not None and r.cohort.keys() == fresh.keys()
+        for kind, part in fresh.items():
+            kept = r.cohort[kind]
+            for name in ("row", "day", "start"):
+                if name in part:
+                    assert np.array_equal(kept[name], part[name])
+            assert kept["client"] == part["client"] and kept["group"] == part["group"]
+            assert kept["holds"].keys() == part["holds"].keys()
+            for outcome, holds in part["holds"].items():
+                assert np.array_equal(kept["holds"][outcome], holds)
+            rows += len(part["row"])
+    assert rows > 100
+    some = next(r.cohort["discharges"] for r in cached.returns if "discharges" in r.cohort)
+    assert set(some["holds"]) == {"completion"}
