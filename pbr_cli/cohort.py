@@ -340,7 +340,13 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     provider_names = sorted({r.provider for r in files if r.provider is not None})
     tables = _gather(model, files, {p: i for i, p in enumerate(provider_names)})
     everyone = [c for kind in KINDS for c in tables[kind].client_names]
-    codes, uniques = pd.factorize(np.array(everyone, dtype=object), sort=True)
+    codes, uniques = pd.factorize(np.array(everyone, dtype=object))
+    # in the order of the ids (as Python orders strings: by code point)
+    order = (np.argsort(uniques, kind="stable") if any(u.endswith("\x00") for u in uniques)
+             else np.argsort(np.array(uniques, dtype=str), kind="stable"))
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    codes, uniques = rank[codes], uniques[order]
     at = 0
     for kind in KINDS:
         rows = tables[kind]
@@ -547,9 +553,9 @@ def _two_providers(h: History, ep: dict[str, Any], met, position,
     by_client = np.lexsort((ep["provider"], ep["client"]))
     client, provider = ep["client"][by_client], ep["provider"][by_client]
     edges = np.flatnonzero(np.r_[True, client[1:] != client[:-1], True])
-    several = [(edges[j], edges[j + 1]) for j in range(len(edges) - 1)
-               if provider[edges[j]] != provider[edges[j + 1] - 1]]
-    for lo, hi in several:
+    starts, ends = edges[:-1], edges[1:]
+    several = provider[starts] != provider[ends - 1]
+    for lo, hi in zip(starts[several].tolist(), ends[several].tolist(), strict=True):
         mine = by_client[lo:hi]
         mine = mine[np.lexsort((position[mine], ep["provider"][mine], ep["start"][mine]))]
         rank = int(min(met[ep["pc"][mine]]))
@@ -729,10 +735,12 @@ class CohortMonth:
             day = of["review_day"][part]
             seen = (day >= first) & (day <= last)
             owner = of["review_owner"][part] - span.start
-            owners = np.unique(owner[seen])
-            holding = np.unique(owner[seen & of["review_holds"][part]])
-            dens = np.bincount(facts.group[owners], minlength=size)
-            nums = np.bincount(facts.group[holding], minlength=size)
+            reviewed = np.zeros(len(facts.group), bool)
+            reviewed[owner[seen]] = True
+            held = np.zeros(len(facts.group), bool)
+            held[owner[seen & of["review_holds"][part]]] = True
+            dens = np.bincount(facts.group[reviewed], minlength=size)
+            nums = np.bincount(facts.group[held], minlength=size)
         else:
             end = of["end"][span]
             den = (end >= first) & (end <= last)
@@ -756,17 +764,17 @@ class CohortMonth:
         if tariff is not None:
             start = ep["start"][span]
             new_mask = (ep["pres"][span] >= 0) & (start >= first) & (start <= last)
+            P = h.tables["presentations"]
             for gi, group in enumerate(facts.groups):
                 price = round_pence(tariff.prices.get(group, Fraction(0)))
                 new = span.start + np.flatnonzero(new_mask & (facts.group == gi))
-                for i in new:
+                befores = self._presented_before(new).tolist()
+                for i, before in zip(new.tolist(), befores, strict=True):
                     source = h.source("presentations", ep["pres"][i])
-                    before = self._presented_before(int(i))
-                    if before is None:
+                    if before < 0:
                         events.append(self._event(i, tariff.name, tariff.label, ep["start"][i],
                                                   PAID, price, "new presentation", source))
                     else:
-                        P = h.tables["presentations"]
                         events.append(self._event(
                             i, tariff.name, tariff.label, ep["start"][i], REFUSED, price,
                             f"presented within {tariff.churn_months} months "
@@ -796,31 +804,33 @@ class CohortMonth:
                 lines[(outcome.name, group)] = {
                     "numerator": fig.numerator, "denominator": fig.denominator,
                     "proportion": fig.proportion, "band": band_text, "price": price,
-                    "events": sum(1 for t in found if t[3] == PAID),
+                    "events": sum(1 for t in found if t[4] == PAID),
                     "window": window}
                 if outcome.reported_only:
                     continue
                 said = price_note or (f"{outcome.label.lower()}: band {band_text} at "
                                       f"{format_percent(fig.proportion)}")
-                for i, day, source, status, why in found:
+                for i, day, kind, row, status, why in found:
                     events.append(self._event(i, outcome.name, outcome.label, day, status,
-                                              price, why or said, source, fig, band_text))
+                                              price, why or said, h.source(kind, row), fig,
+                                              band_text))
         return events, lines
 
     def _outcome_events(self, outcome: Outcome, facts: _Facts, first: int,
-                        last: int) -> list[tuple[int, int, Source, str, str]]:
+                        last: int) -> list[tuple[int, int, str, int, str, str]]:
         """The month's events of an outcome, in episode order (first, last: day ordinals):
-        (episode, day, source, status, why)."""
+        (episode, day, sheet kind and row of its evidence, status, why)."""
         import numpy as np
 
         h, span = self.history, facts.span
         of = self.outcome_facts(outcome)
-        out: list[tuple[int, int, Source, str, str]] = []
+        out: list[tuple[int, int, str, int, str, str]] = []
         if outcome.event == "discharge":
             day = of["day"][span]
-            for i in span.start + np.flatnonzero((day >= first) & (day <= last)):
-                record = of["record"][i]
-                out.append((int(i), int(of["day"][i]), h.source("discharges", record), PAID, ""))
+            found = (span.start + np.flatnonzero((day >= first) & (day <= last))).tolist()
+            for i, record, on in zip(found, of["record"][found].tolist(),
+                                     of["day"][found].tolist(), strict=True):
+                out.append((i, on, "discharges", record, PAID, ""))
         elif outcome.event == "first-review":
             firsts = of["day"]
             part = self._review_span(of, span)
@@ -836,11 +846,10 @@ class CohortMonth:
             R = h.tables["reviews"]
             for i in sorted(paid | set(refused)):
                 if i in paid:
-                    out.append((i, int(firsts[i]), h.source("reviews", of["record"][i]), PAID,
-                                ""))
+                    out.append((i, int(firsts[i]), "reviews", int(of["record"][i]), PAID, ""))
                 for k in refused.get(i, []):
-                    row = of["reviews"][k]
-                    out.append((i, int(R.day[row]), h.source("reviews", row), REFUSED,
+                    row = int(of["reviews"][k])
+                    out.append((i, int(R.day[row]), "reviews", row, REFUSED,
                                 f"already paid for this episode (first on {_iso(firsts[i])})"))
         else:
             after = self.cohort.outcome(outcome.after or "")
@@ -851,32 +860,32 @@ class CohortMonth:
             P = h.tables["presentations"]
             for i in span.start + np.flatnonzero((end >= first) & (end <= last)):
                 # the follow-up is evidenced by the row of the event it follows
-                source = h.source(kind, started_by[i])
+                row = int(started_by[i])
                 start, stop = _iso(of["started"][i]), _iso(of["end"][i])
                 if not of["again"][i]:
-                    out.append((int(i), int(of["end"][i]), source, PAID,
+                    out.append((int(i), int(of["end"][i]), kind, row, PAID,
                                 f"no presentation from {start} to {stop}"))
                 else:
                     again = of["again_record"][i]
-                    out.append((int(i), int(of["end"][i]), source, REFUSED,
+                    out.append((int(i), int(of["end"][i]), kind, row, REFUSED,
                                 f"presented again within {outcome.months} months "
                                 f"({_iso(P.day[again])} at {h.providers[P.provider[again]]})"))
         return out
 
-    def _presented_before(self, i: int) -> int | None:
-        """The latest presentation of episode i's client, anywhere, in the churn months
-        before its start (a row of the presentations), or None."""
+    def _presented_before(self, episodes):
+        """For each of the episodes, the latest presentation of its client, anywhere, in the
+        churn months before its start (a row of the presentations), or _NONE."""
         import numpy as np
 
         tariff = self.cohort.tariff
         assert tariff is not None
         h, ep = self.history, self.history.episodes
-        start = int(ep["start"][i])
-        since = date.fromordinal(start)
-        since = add_months(since, -tariff.churn_months).toordinal()
-        client = int(ep["client"][i]) * _DAYS
-        lo, hi = np.searchsorted(h.client_day, [client + since, client + start])
-        return int(h.by_client[hi - 1]) if hi > lo else None
+        start = ep["start"][episodes]
+        client = ep["client"][episodes] * _DAYS
+        lo = np.searchsorted(h.client_day, client + add_months_to(start, -tariff.churn_months))
+        hi = np.searchsorted(h.client_day, client + start)
+        return np.where(hi > lo, h.by_client[np.maximum(hi - 1, 0)] if len(h.by_client) else
+                        _NONE, _NONE)
 
     def _event(self, i: int, component: str, label: str, day: int, status: str,
                price: Decimal, reason: str, source: Source, fig: OutcomeFigures | None = None,
