@@ -24,13 +24,14 @@ from typing import Any
 
 from pbr_cli import __version__
 
-FORMAT = 2  # raised whenever what is stored changes shape
+FORMAT = 3  # raised whenever what is stored changes shape
 
 
 class ReturnCache:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.hits = self.misses = 0
+        self._checked: dict[str, bool] = {}  # folders found private this run
 
     @classmethod
     def for_folder(cls, folder: Path | None) -> ReturnCache | None:
@@ -55,6 +56,16 @@ class ReturnCache:
     def _file(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.pickle"
 
+    def _private_folder(self, folder: Path) -> bool:
+        """_private, remembered for the run once it is true."""
+        text = str(folder)
+        if text in self._checked:
+            return True
+        if self._private(folder):
+            self._checked[text] = True
+            return True
+        return False
+
     def _private(self, path: Path) -> bool:
         """Written by this user alone: nobody else could have planted what it holds."""
         try:
@@ -73,7 +84,7 @@ class ReturnCache:
 
     def get(self, key: str) -> Any | None:
         target = self._file(key)
-        if not (self._private(self.folder) and self._private(target.parent)
+        if not (self._private_folder(self.folder) and self._private_folder(target.parent)
                 and self._private(target)):
             self.misses += 1
             return None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -124,7 +124,8 @@ def record_columns(model: Model, r: CheckedReturn) -> dict[str, dict[str, Any]]:
     columns: Excel row, client, day (an ordinal), group and episode start; and for each
     outcome whose events are that sheet's rows, whether its rule holds. Worked out when the
     return is checked and kept with it (the cache holds it too), so a month's run reads
-    these columns, not the return's tables."""
+    these columns, not the return's tables. Numbers are kept as the bytes of int64 arrays
+    (Excel row, day ordinals) and of bool arrays (holds), which load fastest."""
     import numpy as np
 
     cohort = model.cohort
@@ -150,20 +151,22 @@ def record_columns(model: Model, r: CheckedReturn) -> dict[str, dict[str, Any]]:
                 and isinstance(starts[i], date)]
         groups = column(cohort.group)
         part: dict[str, Any] = {
-            "row": np.array([rows[i] for i in keep], np.int64),
+            "n": len(keep),
+            "row": np.array([rows[i] for i in keep], np.int64).tobytes(),
             "client": [c if type(c) is str else str(c) for c in (clients[i] for i in keep)],
-            "day": np.array([days[i].toordinal() for i in keep], np.int64),
+            "day": np.array([days[i].toordinal() for i in keep], np.int64).tobytes(),
             "group": [str(groups[i] or "") for i in keep],
             "holds": {},
         }
         if kind == "discharges":
-            part["start"] = np.array([starts[i].toordinal() for i in keep], np.int64)
+            part["start"] = np.array([starts[i].toordinal() for i in keep], np.int64).tobytes()
         for outcome in cohort.outcomes:
             if outcome.event == _EVENT_OF.get(kind):
                 names = sorted(outcome.when.names) if outcome.when is not None else []
                 values = [column(name) for name in names]
                 part["holds"][outcome.name] = rule_holds(
-                    model, outcome, names, [[v[i] for i in keep] for v in values], len(keep))
+                    model, outcome, names, [[v[i] for i in keep] for v in values],
+                    len(keep)).tobytes()
         out[kind] = part
     return out
 
@@ -217,19 +220,20 @@ class _Rows:
                  holds: list[str]):
         import numpy as np
 
-        def cat(name: str, dtype=np.int64):
-            arrays = [np.asarray(part[name], dtype) for _, _, part in parts]
-            return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
+        def cat(name: str):
+            return np.frombuffer(b"".join(part[name] for _, _, part in parts), np.int64).copy()
 
-        sizes = [len(part["row"]) for _, _, part in parts]
+        sizes = [part["n"] for _, _, part in parts]
         self.file = np.repeat(np.array([f for f, _, _ in parts], np.int64), sizes)
         self.provider = np.repeat(np.array([p for _, p, _ in parts], np.int64), sizes)
         self.row = cat("row")
         self.day = cat("day")
         self.start = cat("start") if kind == "discharges" else self.day
         self.client_names = [c for _, _, part in parts for c in part["client"]]
-        self.group = cat("group", object)
-        self.holds = {name: cat_holds(parts, name) for name in holds}
+        self.group = np.array([g for _, _, part in parts for g in part["group"]], object)
+        self.holds = {name: np.frombuffer(b"".join(part["holds"].get(name) or bytes(part["n"])
+                                                   for _, _, part in parts), bool).copy()
+                      for name in holds}
         self.client = np.zeros(len(self.row), np.int64)  # set by History
 
     def sort(self) -> None:
@@ -245,26 +249,23 @@ class _Rows:
         return len(self.row)
 
 
-def cat_holds(parts, name: str):
-    import numpy as np
-
-    arrays = [part["holds"].get(name, np.zeros(len(part["row"]), bool)) for _, _, part in parts]
-    return np.concatenate(arrays) if arrays else np.zeros(0, bool)
-
-
 def _dense(*columns):
     """Codes 0..k-1 for the distinct rows of the given integer columns, in their order."""
     import numpy as np
 
     code = np.zeros(len(columns[0]), np.int64)
+    if not len(code):
+        return code
+    size = 1  # how many values code can take
     for column in columns:
         column = np.asarray(column, np.int64)
-        if not len(column):
-            return code
-        low = int(column.min())
-        code = code * (int(column.max()) - low + 1) + (column - low)
-        code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
-    return code
+        low, high = int(column.min()), int(column.max())
+        if size * (high - low + 1) >= 2 ** 62:  # too many to number at once: renumber first
+            code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
+            size = int(code.max()) + 1
+        code = code * (high - low + 1) + (column - low)
+        size *= high - low + 1
+    return np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
 
 
 class History:
@@ -299,7 +300,6 @@ class History:
 
 def _gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int]):
     """Each record sheet's rows from every return, leaving out rows with errors."""
-    import numpy as np
 
     cohort = model.cohort
     assert cohort is not None
@@ -310,16 +310,27 @@ def _gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int
             sheet = getattr(cohort, kind).sheet
             bad = {p.row for p in r.problems if p.sheet == sheet and p.is_error}
             if bad:
-                keep = ~np.isin(part["row"], list(bad))
-                part = {**{k: [v for v, ok in zip(part[k], keep, strict=True) if ok]
-                           if isinstance(part[k], list) else part[k][keep]
-                           for k in ("row", "client", "day", "group", "start") if k in part},
-                        "holds": {k: v[keep] for k, v in part["holds"].items()}}
-            if len(part["row"]):
+                part = _without(part, bad)
+            if part["n"]:
                 parts[kind].append((f, providers[r.provider or ""], part))
     return {kind: _Rows(parts[kind], kind, [o.name for o in cohort.outcomes
                                            if o.event == _EVENT_OF.get(kind)])
             for kind in KINDS}
+
+
+def _without(part: dict[str, Any], bad: set[int]) -> dict[str, Any]:
+    """record_columns' part without the given Excel rows."""
+    import numpy as np
+
+    keep = ~np.isin(np.frombuffer(part["row"], np.int64), list(bad))
+    out: dict[str, Any] = {"n": int(keep.sum())}
+    for name in ("client", "group"):
+        out[name] = [v for v, ok in zip(part[name], keep.tolist(), strict=True) if ok]
+    for name in ("row", "day", "start"):
+        if name in part:
+            out[name] = np.frombuffer(part[name], np.int64)[keep].tobytes()
+    out["holds"] = {k: np.frombuffer(v, bool)[keep].tobytes() for k, v in part["holds"].items()}
+    return out
 
 
 def build_history(model: Model, returns: Iterable[CheckedReturn],
@@ -342,7 +353,8 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     everyone = [c for kind in KINDS for c in tables[kind].client_names]
     codes, uniques = pd.factorize(np.array(everyone, dtype=object))
     # in the order of the ids (as Python orders strings: by code point)
-    order = (np.argsort(uniques, kind="stable") if any(u.endswith("\x00") for u in uniques)
+    # (numpy strings drop a trailing NUL: then sort them as Python objects)
+    order = (np.argsort(uniques, kind="stable") if "\x00" in "".join(uniques)
              else np.argsort(np.array(uniques, dtype=str), kind="stable"))
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
@@ -594,10 +606,11 @@ class OutcomeFigures:
     numerator: int
     denominator: int
     window: Window
+    proportion: Fraction | None = field(init=False)
 
-    @property
-    def proportion(self) -> Fraction | None:
-        return Fraction(self.numerator, self.denominator) if self.denominator else None
+    def __post_init__(self) -> None:
+        self.proportion = (Fraction(self.numerator, self.denominator) if self.denominator
+                           else None)
 
 
 def band_for(bands: tuple[Band, ...], proportion: Fraction | None) -> Band | None:
@@ -614,8 +627,10 @@ def band_for(bands: tuple[Band, ...], proportion: Fraction | None) -> Band | Non
 class _Facts:
     """One provider's episodes: a slice of the history's, with its groups."""
 
-    def __init__(self, span: slice, groups: list[str], group):
+    def __init__(self, span: slice, groups: list[str], group, clients: list[str],
+                 group_names: list[str]):
         self.span, self.groups, self.group = span, groups, group
+        self.clients, self.group_names = clients, group_names  # each episode's, as text
 
 
 class CohortMonth:
@@ -653,8 +668,12 @@ class CohortMonth:
             mine = self.history.episodes["group"][span]
             groups = sorted(set(mine.tolist()), key=self.group_order)
             index = {g: i for i, g in enumerate(groups)}
-            group = np.fromiter((index[g] for g in mine), np.int64, len(mine))
-            found = self._facts[provider] = _Facts(span, groups, group)
+            names = mine.tolist()
+            group = np.fromiter((index[g] for g in names), np.int64, len(names))
+            clients = self.history.clients
+            found = self._facts[provider] = _Facts(
+                span, groups, group, [clients[c] for c in
+                                      self.history.episodes["client"][span].tolist()], names)
         return found
 
     def outcome_facts(self, outcome: Outcome) -> dict[str, Any]:
@@ -772,14 +791,13 @@ class CohortMonth:
                 for i, before in zip(new.tolist(), befores, strict=True):
                     source = h.source("presentations", ep["pres"][i])
                     if before < 0:
-                        events.append(self._event(i, tariff.name, tariff.label, ep["start"][i],
-                                                  PAID, price, "new presentation", source))
+                        status, why = PAID, "new presentation"
                     else:
-                        events.append(self._event(
-                            i, tariff.name, tariff.label, ep["start"][i], REFUSED, price,
+                        status, why = REFUSED, (
                             f"presented within {tariff.churn_months} months "
-                            f"({_iso(P.day[before])} at {h.providers[P.provider[before]]})",
-                            source))
+                            f"({_iso(P.day[before])} at {h.providers[P.provider[before]]})")
+                    events.append(self._event(provider, facts, i, tariff.name, tariff.label,
+                                              ep["start"][i], status, price, why, source))
                 if len(new):
                     lines[(tariff.name, group)] = {"price": price, "events": len(new)}
         for outcome in self.cohort.outcomes:
@@ -797,8 +815,9 @@ class CohortMonth:
                     price_note = f"proportion {format_percent(fig.proportion)} is {band_text}"
                 else:
                     band_text, price_note = band.label, ""
-                found = sorted((t for t in found_all if ep["group"][t[0]] == group),
-                               key=lambda t: (t[1], h.clients[ep["client"][t[0]]]))
+                at, names, clients = span.start, facts.group_names, facts.clients
+                found = sorted((t for t in found_all if names[t[0] - at] == group),
+                               key=lambda t: (t[1], clients[t[0] - at]))
                 if fig.denominator == 0 and not found:
                     continue
                 lines[(outcome.name, group)] = {
@@ -811,9 +830,9 @@ class CohortMonth:
                 said = price_note or (f"{outcome.label.lower()}: band {band_text} at "
                                       f"{format_percent(fig.proportion)}")
                 for i, day, kind, row, status, why in found:
-                    events.append(self._event(i, outcome.name, outcome.label, day, status,
-                                              price, why or said, h.source(kind, row), fig,
-                                              band_text))
+                    events.append(self._event(provider, facts, i, outcome.name, outcome.label,
+                                              day, status, price, why or said,
+                                              h.source(kind, row), fig, band_text))
         return events, lines
 
     def _outcome_events(self, outcome: Outcome, facts: _Facts, first: int,
@@ -887,16 +906,15 @@ class CohortMonth:
         return np.where(hi > lo, h.by_client[np.maximum(hi - 1, 0)] if len(h.by_client) else
                         _NONE, _NONE)
 
-    def _event(self, i: int, component: str, label: str, day: int, status: str,
-               price: Decimal, reason: str, source: Source, fig: OutcomeFigures | None = None,
-               band: str = "") -> Evidence:
-        ep = self.history.episodes
+    def _event(self, provider: str, facts: _Facts, i: int, component: str, label: str,
+               day: int, status: str, price: Decimal, reason: str, source: Source,
+               fig: OutcomeFigures | None = None, band: str = "") -> Evidence:
         if status == PAID and price == 0:
             status = NIL
+        at = i - facts.span.start
         return Evidence(
-            provider=self.history.providers[ep["provider"][i]],
-            client=self.history.clients[ep["client"][i]], component=component,
-            component_label=label, day=date.fromordinal(int(day)), group=ep["group"][i],
+            provider=provider, client=facts.clients[at], component=component,
+            component_label=label, day=date.fromordinal(int(day)), group=facts.group_names[at],
             status=status, price=price, amount=price if status == PAID else Decimal("0.00"),
             reason=reason, source=source, proportion=fig.proportion if fig else None,
             numerator=fig.numerator if fig else None,
