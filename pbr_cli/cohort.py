@@ -187,28 +187,28 @@ def rule_holds(model: Model, outcome: Outcome, names: list[str], values: list[li
     params = {k: p.value for k, p in model.parameters.items()}
     memo = _RULES.setdefault((when.text, *((k, params.get(k)) for k in sorted(when.names))), {})
 
+    def evaluate(key: tuple) -> bool:
+        context = {**params, **{k: v for k, v in zip(names, key, strict=True) if v is not None}}
+        try:
+            return when.evaluate(context) is True
+        except ExprError:
+            return False
+
     def holds(key: tuple) -> bool:
-        found = memo.get(key) if _hashable(key) else None
-        if found is None:
-            context = {**params, **{k: v for k, v in zip(names, key, strict=True)
-                                    if v is not None}}
-            try:
-                found = when.evaluate(context) is True
-            except ExprError:
-                found = False
-            if _hashable(key):
-                memo[key] = found
-        return found
+        try:
+            return memo[key]
+        except KeyError:
+            found = memo[key] = evaluate(key)
+            return found
+        except TypeError:  # a value that cannot be a key: work it out each time
+            return evaluate(key)
 
-    return np.fromiter((holds(key) for key in zip(*values, strict=True)), bool, n)
-
-
-def _hashable(key: tuple) -> bool:
+    keys = list(zip(*values, strict=True))
     try:
-        hash(key)
-    except TypeError:
-        return False
-    return True
+        found = [memo[key] for key in keys]  # every set of values seen before
+    except (KeyError, TypeError):
+        found = [holds(key) for key in keys]
+    return np.array(found, bool)
 
 
 class _Rows:

@@ -19,7 +19,7 @@ from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
 from pbr_cli.problems import FATAL, Problem
 from pbr_cli.register import Register
-from pbr_cli.returns.checks import CheckedReturn, check_return
+from pbr_cli.returns.checks import CheckedReturn, PackedTables, check_return
 from pbr_cli.returns.layout import COVER_SHEET
 from pbr_cli.returns.package import UnreadableFile
 from pbr_cli.returns.reader import read_workbook
@@ -174,8 +174,9 @@ class Chosen:
 _JOB: dict[str, Any] = {}  # what every file of a run is checked against, in each process
 
 
-def _start(model: Model | None, register: Register | None, cache, choose=None) -> None:
-    _JOB.update(model=model, register=register, cache=cache, choose=choose,
+def _start(model: Model | None, register: Register | None, cache, choose=None,
+           worker: bool = False) -> None:
+    _JOB.update(model=model, register=register, cache=cache, choose=choose, worker=worker,
                 wanted=[COVER_SHEET] + [s.name for s in model.sheets] if model else None)
 
 
@@ -205,6 +206,8 @@ def _check(raw, model: Model, register: Register, path: Path) -> CheckedReturn:
         from pbr_cli.cohort import record_columns
 
         checked.cohort = record_columns(model, checked)
+    if _JOB.get("worker"):  # pickled for the cache and for the collector: pack them once
+        checked.tables = PackedTables.of(checked.tables)
     return checked
 
 
@@ -259,7 +262,7 @@ def _in_workers(todo: list, model: Model | None, register: Register | None, cach
     context = multiprocessing.get_context(method)
     chunk = max(1, min(16, len(todo) // (workers * 8)))
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
-                               initargs=(model, register, cache, choose))
+                               initargs=(model, register, cache, choose, True))
     gc.freeze()  # a forked worker's collector leaves what it inherits alone
     try:
         results = pool.map(_read_one, list(todo), chunksize=chunk)

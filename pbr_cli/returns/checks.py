@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from fractions import Fraction
 from pathlib import PurePath
 from typing import Any
 
@@ -146,16 +147,6 @@ def _fast_text(value: Any) -> Any:
 
 # Cells of the usual types for their column, converted exactly as cells.convert would.
 _FAST = {"date": _fast_date, "integer": _fast_integer, "text": _fast_text}
-
-
-class _Same:
-    """The same limit for every row."""
-
-    def __init__(self, value: Any):
-        self.value = value
-
-    def __getitem__(self, k: int) -> Any:
-        return self.value
 
 
 class _PerRow:
@@ -424,10 +415,11 @@ class _Checker:
                         fixed = bound.evaluate(constant)
                     except ExprError:
                         continue
-                    limits: Any = _Same(fixed)
+                    self.fixed_bound(col, code, values, fixed, bound, spec, kept, j)
+                    continue
                 elif (len(bound.names) == 1 and bound.text.strip() in typed
                       and bound.text.strip() not in constant):
-                    limits = typed[bound.text.strip()]
+                    limits: Any = typed[bound.text.strip()]
                 else:
                     limits = _PerRow(bound, constant, typed)
                 for k, value in enumerate(values):
@@ -439,6 +431,23 @@ class _Checker:
                     if (value < limit) if code == "below-minimum" else (value > limit):
                         self.out_of_bounds(col, code, value, limit, bound, spec,
                                            kept[k], j)
+
+    def fixed_bound(self, col: Column, code: str, values: list[Any], limit: Any, bound,
+                    spec: Sheet, kept: list[int], j: int) -> None:
+        """A min/max that is the same for every row (it reads only parameters)."""
+        if limit is None:
+            return
+        if isinstance(limit, Fraction) and limit.denominator == 1:
+            limit = int(limit)  # the same comparisons, with whole numbers
+        is_date = isinstance(limit, date)
+        if code == "below-minimum":
+            outside = [k for k, v in enumerate(values)
+                       if v is not None and isinstance(v, date) == is_date and v < limit]
+        else:
+            outside = [k for k, v in enumerate(values)
+                       if v is not None and isinstance(v, date) == is_date and v > limit]
+        for k in outside:
+            self.out_of_bounds(col, code, values[k], limit, bound, spec, kept[k], j)
 
     def out_of_bounds(self, col: Column, code: str, value: Any, limit: Any, bound, spec: Sheet,
                       r: int, j: int) -> None:
