@@ -12,7 +12,6 @@ No Excel, no Typer, no rich: plain records in, plain records out.
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -31,15 +30,6 @@ from pbr_cli.returns.checks import CheckedReturn
 PAID, REFUSED, NIL = "paid", "refused", "nil"  # nil: an event whose band price is 0
 
 
-def add_months(day: date, months: int) -> date:
-    """Calendar months later (or earlier); the day is clipped to the month's end, so
-    31 August + 6 months is 28 February (29 in a leap year)."""
-    total = day.year * 12 + day.month - 1 + months
-    year, month = divmod(total, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 _DAYS = date.max.toordinal() + 2  # more than any day ordinal: (code, day) pairs as one number
 _OPEN = date.max.toordinal()  # the end of an episode still open
 _NONE = -1  # no record, no day
@@ -47,7 +37,9 @@ _EPOCH = date(1970, 1, 1).toordinal()
 
 
 def add_months_to(days, months: int):
-    """add_months over an array of day ordinals (all real days), as day ordinals."""
+    """Calendar months later (or earlier) of an array of day ordinals (all real days), as
+    day ordinals; the day is clipped to the month's end, so 31 August + 6 months is 28
+    February (29 in a leap year)."""
     import numpy as np
 
     day = (np.asarray(days, np.int64) - _EPOCH).astype("datetime64[D]")
