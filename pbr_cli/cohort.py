@@ -12,6 +12,7 @@ No Excel, no Typer, no rich: plain records in, plain records out.
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -36,10 +37,16 @@ _NONE = -1  # no record, no day
 _EPOCH = date(1970, 1, 1).toordinal()
 
 
+def add_months(day: date, months: int) -> date:
+    """Calendar months later (or earlier); the day is clipped to the month's end, so
+    31 August + 6 months is 28 February (29 in a leap year)."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
 def add_months_to(days, months: int):
-    """Calendar months later (or earlier) of an array of day ordinals (all real days), as
-    day ordinals; the day is clipped to the month's end, so 31 August + 6 months is 28
-    February (29 in a leap year)."""
+    """add_months over an array of day ordinals (all real days), as day ordinals."""
     import numpy as np
 
     day = (np.asarray(days, np.int64) - _EPOCH).astype("datetime64[D]")

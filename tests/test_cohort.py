@@ -3,7 +3,6 @@ client-level validation, anti-churn, follow-ups, the annual cap, and traceable e
 
 from __future__ import annotations
 
-import calendar
 import json
 from datetime import date
 from decimal import Decimal
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pbr_cli.cli import app
-from pbr_cli.cohort import PAID, Evidence, Source, add_months_to, apply_cap, band_for
+from pbr_cli.cohort import PAID, Evidence, Source, add_months, add_months_to, apply_cap, band_for
 from pbr_cli.model.records import Band
 from tests.conftest import COHORT_MODEL_PATH, CohortReturns, broken_model, wigan_worked_example
 
@@ -109,13 +108,6 @@ def test_a_proportion_equal_to_a_bound_takes_that_band(n, d, k):
     if bound > 0:
         assert band_for(bands, Fraction(n * k, d * k)).price == 2
         assert band_for(bands, Fraction(n * k - 1, d * k)).price == 1
-
-
-def add_months(day: date, months: int) -> date:
-    """One day at a time, by the calendar: the reference add_months_to is checked against."""
-    total = day.year * 12 + day.month - 1 + months
-    year, month = divmod(total, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def test_six_calendar_months():
