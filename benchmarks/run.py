@@ -143,10 +143,13 @@ def main() -> None:
     cold = measure(calculate, out, env, args.runs, empty_cache)
     row("pbr calculate, last month, cold", cold, limit_all[0], plain)
 
+    def run_pbr(args: list[str]) -> None:
+        subprocess.run([sys.executable, "-m", *args], cwd=out, env=env, capture_output=True,
+                       check=False)
+
     def validate_first() -> None:
         empty_cache()
-        subprocess.run([sys.executable, "-m", *validate_all], cwd=out, env=env,
-                       capture_output=True, check=False)
+        run_pbr(validate_all)
 
     after = measure(calculate, out, env, args.runs, validate_first)
     row("pbr calculate, last month, after validate", after)
@@ -155,9 +158,7 @@ def main() -> None:
 
     def previous_month_run() -> None:
         empty_cache()
-        subprocess.run([sys.executable, "-m", *pbr, "calculate", "-m", model, "-p",
-                        months[-2], "--dry-run"], cwd=out, env=env, capture_output=True,
-                       check=False)
+        run_pbr([*pbr, "calculate", "-m", model, "-p", months[-2], "--dry-run"])
 
     warm = measure(calculate, out, env, args.runs, previous_month_run)
     row("pbr calculate, last month, warm (new month only)", warm)
@@ -169,8 +170,7 @@ def main() -> None:
 
     def new_month_validated() -> None:
         previous_month_run()
-        subprocess.run([sys.executable, "-m", *validate_new], cwd=out, env=env,
-                       capture_output=True, check=False)
+        run_pbr(validate_new)
 
     then = measure(calculate, out, env, args.runs, new_month_validated)
     row("pbr calculate, last month, after that", then)
