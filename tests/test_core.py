@@ -135,3 +135,71 @@ def test_model_names_cannot_be_paths(tmp_path):
     with pytest.raises(PbrError) as err:
         find_model("../../etc/passwd", tmp_path)
     assert err.value.code == "bad-model-name"
+
+
+# -- workbook tables ----------------------------------------------------------------------
+
+
+def _table_workbook(path, rows, by_rows: bool):
+    """A sheet with a heading, `rows` as a table under it, and a total row: written by
+    write_rows, or cell by cell."""
+    from pbr_cli.outputs.xlsx import Formats, new_workbook, write_cell, write_rows
+
+    wb = new_workbook(path, "table")
+    fmt = Formats(wb)
+    ws = wb.add_worksheet("Table")
+    ws.write_string(0, 0, "Heading", fmt.title)
+    formats = [fmt.text, fmt.money, fmt.date, fmt.percent, fmt.integer, fmt.wrap]
+    ws.add_table(2, 0, 2 + len(rows), len(formats) - 1, {
+        "name": "T", "columns": [{"header": f"Column {j}"} for j in range(len(formats))]})
+    if by_rows:
+        write_rows(ws, 3, rows, formats)
+    else:
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                write_cell(ws, 3 + i, j, value, formats[j])
+    write_cell(ws, 3 + len(rows), 1, Decimal("1.10"), fmt.money_bold)
+    wb.close()
+
+
+def _cells(path):
+    import openpyxl
+
+    ws = openpyxl.load_workbook(path)["Table"]
+    return [[(c.value, c.data_type, c.number_format, c.font.b, c.alignment.wrap_text)
+             for c in row] for row in ws.iter_rows()]
+
+
+def test_tables_written_by_rows_hold_what_cell_by_cell_writing_holds(tmp_path):
+    from datetime import datetime
+
+    rows = [
+        ["plain", Decimal("12.50"), date(2013, 4, 1), Fraction(1, 3), 7, "x" * 40_000],
+        ["=SUM(A1)", Decimal("-0.01"), datetime(2013, 4, 1, 9, 30), None, True, "a & b < c"],
+        ["plain", 3, None, 0.25, False, "bell \x07 and tab\t"],
+        [None, Decimal("1E+3"), date(1900, 3, 1), Decimal("0.9"), 0, "plain"],
+    ]
+    _table_workbook(tmp_path / "rows.xlsx", rows, by_rows=True)
+    _table_workbook(tmp_path / "cells.xlsx", rows, by_rows=False)
+    by_rows, by_cells = _cells(tmp_path / "rows.xlsx"), _cells(tmp_path / "cells.xlsx")
+    assert by_rows == by_cells
+    assert [c[0] for c in by_rows[3]] == ["plain", 12.5, datetime(2013, 4, 1),
+                                          0.3333333333, 7,
+                                          "x" * 32_767]
+    assert by_rows[4][0][:2] == ("'=SUM(A1)", "s")  # text stays text
+    assert by_rows[4][4][0] == "yes" and by_rows[5][4][0] == "no"
+    assert [c[2] for c in by_rows[3]] == ["General", "£#,##0.00;[Red]-£#,##0.00", "yyyy-mm-dd",
+                                          "0.00%", "#,##0", "General"]
+    assert by_rows[7][1][:2] == (1.1, "n") and by_rows[7][1][3] is True  # the total row
+
+
+def test_a_table_too_long_for_a_sheet_is_refused(tmp_path):
+    from pbr_cli.outputs.xlsx import Formats, new_workbook, write_rows
+
+    wb = new_workbook(tmp_path / "big.xlsx", "big")
+    ws = wb.add_worksheet("Big")
+    ws.xls_rowmax = 10  # as if the sheet held ten rows
+    with pytest.raises(PbrError) as err:
+        write_rows(ws, 3, [["a"]] * 8, [Formats(wb).text])  # rows 4 to 11
+    assert err.value.code == "output-too-large" and "8 rows" in str(err.value)
+    wb.close()

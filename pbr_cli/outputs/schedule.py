@@ -20,6 +20,7 @@ from pbr_cli.outputs.xlsx import (
     print_setup,
     safe_text,
     write_cell,
+    write_rows,
 )
 
 TABLE_ROW = 4  # tables start on row 5, under the heading block
@@ -70,9 +71,7 @@ def _table(ws, fmt: Formats, headers: list[str], rows: list[list], formats: list
         "name": name, "style": "Table Style Light 9", "autofilter": True,
         "columns": [{"header": h, "header_format": fmt.header} for h in headers],
     })
-    for i, row in enumerate(rows):
-        for j, value in enumerate(row):
-            write_cell(ws, TABLE_ROW + 1 + i, j, value, formats[j])
+    write_rows(ws, TABLE_ROW + 1, rows, formats)
     ws.freeze_panes(TABLE_ROW + 1, 0)
     # Room for three lines of heading where a long one wraps in its column.
     ws.set_row(TABLE_ROW, 45 if any(len(h) > 2 * w for h, w in zip(headers, widths, strict=False))
@@ -243,13 +242,21 @@ def _evidence(wb, fmt: Formats, s: Schedule) -> None:
     formats = [fmt.text, fmt.text, fmt.text, fmt.date, fmt.text, fmt.text, fmt.money, fmt.money,
                fmt.percent, fmt.integer, fmt.integer, fmt.text, fmt.text, fmt.text, fmt.text,
                fmt.text]
+    labels: dict[str, str] = {}  # group code -> label
+    windows: dict = {None: ""}
     rows = []
     for e in s.evidence:
-        rows.append([e.provider, e.client, e.component_label, e.day,
-                     _code_label(s, cohort.group, e.group),
-                     e.status.capitalize(), e.price, e.amount, e.proportion,
-                     e.numerator, e.denominator, str(e.window) if e.window else "", e.band,
-                     e.reason, e.source.file, e.source.cell])
+        label = labels.get(e.group)
+        if label is None:
+            label = labels[e.group] = _code_label(s, cohort.group, e.group)
+        window = windows.get(e.window)
+        if window is None:
+            window = windows[e.window] = str(e.window)
+        source = e.source
+        rows.append([e.provider, e.client, e.component_label, e.day, label,
+                     "Paid" if e.status == "paid" else e.status.capitalize(), e.price,
+                     e.amount, e.proportion, e.numerator, e.denominator, window, e.band,
+                     e.reason, source.file, f"{source.sheet}!{source.column or ''}{source.row}"])
     _table(ws, fmt, headers, rows, formats,
            [10, 12, 26, 11, 10, 9, 10, 10, 11, 9, 8, 27, 10, 60, 50, 16], "Evidence")
 

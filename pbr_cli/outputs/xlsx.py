@@ -126,6 +126,139 @@ def write_cell(ws, row: int, col: int, value: Any, fmt=None, kind: str | None = 
         ws.write_string(row, col, safe_text(value) if kind != "raw" else str(value), fmt)
 
 
+def write_rows(ws, top: int, rows: list[list], formats: list) -> None:
+    """Write `rows` from row `top`, column A on, each value by type as `write_cell` writes
+    it and each column in its format.
+
+    A schedule's evidence runs to tens of thousands of rows, and xlsxwriter keeps an object
+    for every cell and writes each through several layers: cell by cell, most of a national
+    run went there. Here a column's values are turned into XML together (a text once however
+    often it appears) and each row is kept as one piece of XML that xlsxwriter copies into
+    the sheet when it writes it; its rows and columns are still xlsxwriter's to lay out."""
+    from pbr_cli.errors import PbrError
+
+    if not rows:
+        return
+    width = len(formats)
+    last = top + len(rows) - 1
+    if last >= ws.xls_rowmax:
+        raise PbrError(f"a table of {len(rows):,} rows does not fit on an Excel sheet "
+                       f"({ws.xls_rowmax:,} rows)", code="output-too-large")
+    for i, values in enumerate(rows):
+        if len(values) != width:
+            raise ValueError(f"row {i} has {len(values)} values for {width} columns")
+    # A format's number is only its place in the workbook's list of styles: number them now.
+    starts = [f'<c r="{_column_letters(j)}' for j in range(width)]
+    styles = [f'" s="{f._get_xf_index()}"' for f in formats]
+    cell = _CellText(ws)
+    table = ws.table
+    for first in range(0, len(rows), _CHUNK):
+        chunk = rows[first:first + _CHUNK]
+        numbers = range(top + first + 1, top + first + len(chunk) + 1)
+        columns = zip(*chunk, strict=True)
+        cells = [[f"{start}{n}{style}{tail}"
+                  for n, tail in zip(numbers, cell.column(values), strict=True)]
+                 for start, style, values in zip(starts, styles, columns, strict=True)]
+        for i, parts in enumerate(zip(*cells, strict=True), start=top + first):
+            table[i] = {0: _Row("".join(parts)), width - 1: _ROW_END} if width > 1 \
+                else {0: _Row("".join(parts))}
+    ws._check_dimensions(top, 0)
+    ws._check_dimensions(last, width - 1)
+    if not getattr(ws, "_pbr_rows", False):
+        ws._pbr_rows = True
+        original = ws._write_cell
+
+        def write_cell_or_row(row: int, col: int, value) -> None:
+            if type(value) is _Row:
+                ws.fh.write(value.xml)
+            elif value is not _ROW_END:
+                original(row, col, value)
+
+        ws._write_cell = write_cell_or_row
+
+
+_CHUNK = 4096  # rows turned into XML at a time
+
+
+class _Row:
+    """A row's cells as XML, written into the sheet as they are."""
+
+    __slots__ = ("xml",)
+
+    def __init__(self, xml: str) -> None:
+        self.xml = xml
+
+
+_ROW_END = object()  # the last column of a row written as a _Row: nothing more to write
+
+
+class _CellText:
+    """The part of a cell's XML after its address and style, for a value as `write_cell`
+    would write it: text as a shared string (from the workbook's table), numbers and dates
+    as numbers, nothing as a blank cell."""
+
+    def __init__(self, ws) -> None:
+        from decimal import Decimal
+        from fractions import Fraction
+
+        self.ws = ws
+        self.shared = ws.str_table._get_shared_string_index
+        self.dates: dict[Any, str] = {}
+        self.numbers = {int, Decimal}
+        self.Decimal, self.Fraction = Decimal, Fraction
+
+    def column(self, values: tuple) -> list[str]:
+        kinds = set(map(type, values))
+        if kinds == {str}:
+            found = {v: self.text(safe_text(v)) for v in dict.fromkeys(values)}
+            return [found[v] for v in values]
+        if kinds <= self.numbers:
+            return [f"><v>{v:.16G}</v></c>" for v in values]
+        return [self(v) for v in values]
+
+    def __call__(self, value: Any) -> str:
+        if value is None:
+            return "/>"
+        if isinstance(value, bool):
+            return self.text("yes" if value else "no")
+        if isinstance(value, (int, self.Decimal)):
+            return f"><v>{value:.16G}</v></c>"
+        if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                return self.text(str(value))
+            return f"><v>{value:.16G}</v></c>"
+        if isinstance(value, self.Fraction):
+            from pbr_cli.money import fraction_to_decimal
+
+            return f"><v>{fraction_to_decimal(value, 10):.16G}</v></c>"
+        if isinstance(value, date):
+            serial = self.dates.get(value)
+            if serial is None:
+                moment = value if isinstance(value, datetime) else \
+                    datetime(value.year, value.month, value.day)
+                serial = self.dates[value] = \
+                    f"><v>{self.ws._convert_date_time(moment):.16G}</v></c>"
+            return serial
+        return self.text(safe_text(value))
+
+    def text(self, text: str) -> str:
+        if len(text) > 16383:  # may pass Excel's 32,767 UTF-16 units: cut as xlsxwriter does
+            import xlsxwriter.worksheet as sheet
+
+            if sheet._utf16_len(text) > self.ws.xls_strmax:
+                text = sheet._utf16_truncate(text, self.ws.xls_strmax)
+        return f' t="s"><v>{self.shared(text)}</v></c>'
+
+
+def _column_letters(j: int) -> str:
+    letters = ""
+    j += 1
+    while j:
+        j, rest = divmod(j - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def print_setup(ws, header_rows: int | None = None, footer: str = "") -> None:
     """Landscape A4, one page wide, headings repeated on every printed page."""
     ws.set_landscape()
