@@ -38,13 +38,40 @@ def _copies(returns: list[CheckedReturn]) -> list[CheckedReturn]:
     return [dataclasses.replace(r, problems=list(r.problems)) for r in returns]
 
 
-def _month_schedule(model: Model, register, month: Month, collection) -> Schedule:
+def _month_inputs(model: Model, month: Month, collection) -> tuple[list[CheckedReturn], list]:
+    """The returns a calculation of `month` reads, and the problems of the unreadable files
+    among them."""
     months = set(history_months(model, month))
     returns = [r for r in collection.returns if r.month in months or
                (r.month is None and month_of_folder(Path(r.path)) in months)]
     unreadable = [u.problem() for u in collection.unreadable
                   if month_of_folder(Path(u.path)) in months]
+    return returns, unreadable
+
+
+def _month_schedule(model: Model, register, month: Month, collection) -> Schedule:
+    returns, unreadable = _month_inputs(model, month, collection)
     return calculate(model, register, month, _copies(returns), unreadable)
+
+
+def _result_key(cache, model: Model, register, month: Month, collection) -> str | None:
+    """The cache key of what `month` is worth: its payments depend on nothing but the model,
+    the register, pbr's version and the returns it reads (their bytes, paths and folders)."""
+    if cache is None:
+        return None
+    returns, unreadable = _month_inputs(model, month, collection)
+    parts = ["month", str(month), model.sha256, register.sha256, __version__,
+             sorted((r.path, r.sha256, str(r.month)) for r in returns),
+             sorted((p.file, p.code, p.message) for p in unreadable)]
+    return "m" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _worth(schedule: Schedule) -> dict[str, Any]:
+    """What prior-period adjustments compare: the month's payments by provider and
+    component, and the returns used (for the reason an amount changed)."""
+    return {"payments": payments_by_component(schedule),
+            "used": {(i.provider, i.month): i.sha256 for i in schedule.inputs
+                     if i.role == "return" and i.used}}
 
 
 def _read_months(cfg: Config, model: Model, register, root: Path, months: list[Month],
@@ -96,8 +123,13 @@ def run_calculation(cfg: Config, model: Model, period: str | None, output: Path 
         later = [m for m in recorded if m > month]
         collection = _read_months(cfg, model, register, root, [month, *earlier], progress)
         schedule = _month_schedule(model, register, month, collection)
+        cache = cfg.cache
+        key = _result_key(cache, model, register, month, collection)
+        if key:  # next month, this one is an earlier month to check for adjustments
+            cache.put(key, _worth(schedule))
         for e in earlier:
-            schedule.adjustments += _adjustments(ledger, model, register, e, month, collection)
+            schedule.adjustments += _adjustments(ledger, model, register, e, month, collection,
+                                                 cache)
 
         if later:
             return CalculationResult(schedule, None, "closed", closed_by=str(max(later)))
@@ -193,15 +225,20 @@ def payments_by_component(schedule: Schedule) -> dict[tuple[str, str], Decimal]:
 
 
 def _adjustments(ledger: Ledger, model: Model, register, month: Month, current: Month,
-                 collection) -> list[Adjustment]:
-    """What `month` is worth now against what has been accounted for it before `current`."""
-    again = _month_schedule(model, register, month, collection)
+                 collection, cache=None) -> list[Adjustment]:
+    """What `month` is worth now against what has been accounted for it before `current`.
+    What it is worth is worked out again, unless the cache holds it for the same inputs."""
+    key = _result_key(cache, model, register, month, collection)
+    worth = cache.get(key) if key else None
+    if not (isinstance(worth, dict) and set(worth) == {"payments", "used"}):
+        worth = _worth(_month_schedule(model, register, month, collection))
+        if key:
+            cache.put(key, worth)
     accounted, last_run = ledger.accounted(model.name, str(month), str(current))
-    now = payments_by_component(again)
+    now = worth["payments"]
     before = {(i["provider"], i["period"]): i["sha256"] for i in ledger.inputs(last_run)
               if i["role"] == "return" and i["used"]} if last_run else {}
-    after = {(i.provider, i.month): i.sha256 for i in again.inputs
-             if i.role == "return" and i.used}
+    after = worth["used"]
     run = ledger.run(last_run) if last_run else None
     out = []
     for key in sorted(set(now) | set(accounted)):

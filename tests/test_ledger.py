@@ -117,6 +117,42 @@ def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, own_ledge
                                             if third[k] != before[k]}
 
 
+def test_earlier_months_are_worked_out_again_only_when_what_they_read_changes(
+        workspace, own_ledger, monkeypatch, tmp_path):
+    import pbr_cli.jobs as jobs
+
+    monkeypatch.setenv("PBR_CACHE", str(tmp_path / "cache"))
+    worked: list[str] = []
+    real = jobs.calculate
+
+    def counted(model, register, month, *more, **named):
+        worked.append(str(month))
+        return real(model, register, month, *more, **named)
+
+    monkeypatch.setattr(jobs, "calculate", counted)
+    worked_example(workspace)
+    calc(workspace, APRIL)
+    calc(workspace, MAY)
+    assert worked == ["2013-04", "2013-05"]  # April's worth was kept when it was calculated
+    worked.clear()
+    june = calc(workspace, JUNE)
+    assert worked == ["2013-06"] and june["adjustments"] == []
+
+    worked.clear()
+    resubmit_april(workspace)
+    june = calc(workspace, JUNE)
+    assert sorted(worked) == ["2013-04", "2013-05", "2013-06"]  # May's window holds April
+    assert any(a["month"] == "2013-04" and "resubmitted" in a["reason"]
+               for a in june["adjustments"])
+    # Worked out from scratch, the adjustments are the same.
+    monkeypatch.setenv("PBR_CACHE", "off")
+    worked.clear()
+    again = calc(workspace, JUNE)
+    assert sorted(worked) == ["2013-04", "2013-05", "2013-06"]
+    assert again["adjustments"] == june["adjustments"]
+    assert again["ledger"]["status"] == "unchanged"
+
+
 def test_a_late_return_and_a_closed_month(workspace, own_ledger):
     worked_example(workspace)
     late = workspace.returns / "2013-04" / "P2-2013-04.xlsx"
