@@ -9,12 +9,14 @@ reader here (python-calamine, every sheet to Python values: the limit) and a pla
 prints pbr's time as a ratio of each:
 
 - `pbr validate` of the last month, and of all months (an empty cache);
-- `pbr calculate` of the last month: cold (an empty cache: every file of the history is
-  read and checked, as `pbr validate` would, then worked out), after `pbr validate` of all
-  months (the monthly routine: validate, then calculate), and warm (the cache holds every
-  earlier month, as the previous month's run left it: only the new month's files are read);
-- the warm monthly routine: `pbr validate` of the new month, then `pbr calculate`, after the
-  previous month's run, beside the same routine from cold (validate all, then calculate);
+- `pbr calculate` of the last month, writing its schedule and recording it in a ledger of
+  its own: cold (an empty cache and ledger: every file of the history is read and checked,
+  as `pbr validate` would, then worked out), and after `pbr validate` of all months;
+- the monthly run after a year and a half of them: every earlier month calculated in turn
+  and recorded, as the monthly runs leave the ledger and the cache; then `pbr calculate` of
+  the last month alone, and `pbr validate` of the new month followed by `pbr calculate`
+  (the warm monthly run), beside the same calculation with the cache emptied (every file
+  read again and every recorded month worked out again for prior-period adjustments);
 - `pbr report` of the first financial year (after the runs above);
 - `pbr --help`.
 
@@ -115,7 +117,7 @@ def main() -> None:
     def row(label: str, result: tuple[float, int], limit: float | None = None,
             plain: float | None = None) -> None:
         seconds, peak = result
-        text = f"{label:<46} {seconds:8.2f} s {peak:7,} MiB"
+        text = f"{label:<52} {seconds:8.2f} s {peak:7,} MiB"
         if limit:
             text += f"   {seconds / limit:5.2f}x the limit"
         if plain:
@@ -133,51 +135,85 @@ def main() -> None:
         row("pandas read_excel (openpyxl), all months, 1 run", plain_all)
         plain = plain_all[0]
     pbr = ["pbr_cli"]
-    validate_all = [*pbr, "validate", str(returns), "-m", model]
-    calculate = [*pbr, "calculate", "-m", model, "-p", months[-1], "--dry-run"]
-    row("pbr validate, last month (cold)",
-        measure([*pbr, "validate", str(returns / months[-1]), "-m", model], out, env,
-                args.runs, empty_cache), limit_last[0])
-    validated = measure(validate_all, out, env, args.runs, empty_cache)
-    row("pbr validate, all months (cold)", validated, limit_all[0], plain)
-    cold = measure(calculate, out, env, args.runs, empty_cache)
-    row("pbr calculate, last month, cold", cold, limit_all[0], plain)
+    ledger = Path(env["PBR_LEDGER"])
+
+    def empty_ledger() -> None:
+        for old in ledger.parent.glob(ledger.name + "*"):
+            old.unlink()
+
+    def from_scratch() -> None:
+        empty_cache()
+        empty_ledger()
 
     def run_pbr(args: list[str]) -> None:
-        subprocess.run([sys.executable, "-m", *args], cwd=out, env=env, capture_output=True,
-                       check=False)
+        proc = subprocess.run([sys.executable, "-m", *args], cwd=out, env=env,
+                              capture_output=True, text=True, check=False)
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+
+    schedule = out / "bench-schedule.xlsx"
+    validate_all = [*pbr, "validate", str(returns), "-m", model]
+    validate_new = [*pbr, "validate", str(returns / months[-1]), "-m", model]
+    calculate = [*pbr, "calculate", "-m", model, "-p", months[-1], "-o", str(schedule)]
+    row("pbr validate, last month (cold)",
+        measure(validate_new, out, env, args.runs, from_scratch), limit_last[0])
+    validated = measure(validate_all, out, env, args.runs, from_scratch)
+    row("pbr validate, all months (cold)", validated, limit_all[0], plain)
+    cold = measure(calculate, out, env, args.runs, from_scratch)
+    row("pbr calculate, last month, cold", cold, limit_all[0], plain)
 
     def validate_first() -> None:
-        empty_cache()
+        from_scratch()
         run_pbr(validate_all)
 
     after = measure(calculate, out, env, args.runs, validate_first)
-    row("pbr calculate, last month, after validate", after)
+    row("pbr calculate, after validate", after)
     both = (validated[0] + after[0], max(validated[1], after[1]))
     row("validate all + calculate, from cold", both, limit_all[0], plain)
 
-    def previous_month_run() -> None:
-        empty_cache()
-        run_pbr([*pbr, "calculate", "-m", model, "-p", months[-2], "--dry-run"])
+    # The state the previous months' runs leave: each month calculated in turn, its schedule
+    # written and recorded in the ledger, and the cache as they left it.
+    print(f"(calculating {months[0]} to {months[-2]} in turn, as monthly runs would ...)",
+          flush=True)
+    from_scratch()
+    for month in months[:-1]:
+        run_pbr([*pbr, "calculate", "-m", model, "-p", month, "-o", str(schedule)])
+    saved = Path(tempfile.mkdtemp(prefix="pbr-bench-state-"))
+    shutil.copytree(cache, saved / "cache")
+    shutil.copy2(ledger, saved / "ledger")
 
-    warm = measure(calculate, out, env, args.runs, previous_month_run)
-    row("pbr calculate, last month, warm (new month only)", warm)
-    rows.append(f"{'warm / cold':<46} {warm[0] / cold[0]:8.2f}")
-    print(rows[-1], flush=True)
-    validate_new = [*pbr, "validate", str(returns / months[-1]), "-m", model]
-    checked_new = measure(validate_new, out, env, args.runs, previous_month_run)
+    def previous_months_run() -> None:
+        from_scratch()
+        shutil.copytree(saved / "cache", cache)
+        shutil.copy2(saved / "ledger", ledger)
+
+    def ledger_only() -> None:
+        previous_months_run()
+        empty_cache()
+
+    recorded = f"{len(months) - 1} earlier months in the ledger"
+    warm = measure(calculate, out, env, args.runs, previous_months_run)
+    row(f"pbr calculate, warm ({recorded})", warm)
+    checked_new = measure(validate_new, out, env, args.runs, previous_months_run)
     row("pbr validate, new month (after last month's run)", checked_new)
 
     def new_month_validated() -> None:
-        previous_month_run()
+        previous_months_run()
         run_pbr(validate_new)
 
     then = measure(calculate, out, env, args.runs, new_month_validated)
-    row("pbr calculate, last month, after that", then)
+    row("pbr calculate, after that", then)
     routine = (checked_new[0] + then[0], max(checked_new[1], then[1]))
-    row("warm monthly routine: validate new + calculate", routine)
-    rows.append(f"{'warm routine / routine from cold':<46} {routine[0] / both[0]:8.2f}")
+    row("warm monthly run: validate new + calculate", routine)
+    ratio = f"{routine[0] / both[0]:8.2f}"
+    rows.append(f"{'warm run / validate + calculate from cold':<52} {ratio}")
     print(rows[-1], flush=True)
+    cold_run = measure(calculate, out, env, args.runs, ledger_only)
+    row(f"pbr calculate, cold ({recorded})", cold_run, limit_all[0], plain)
+    ratio = f"{routine[0] / cold_run[0]:8.2f}"
+    rows.append(f"{'warm run / the same run cold':<52} {ratio}")
+    print(rows[-1], flush=True)
+    shutil.rmtree(saved, ignore_errors=True)
     if not args.skip_report:
         fy = f"{year}/{(year + 1) % 100:02d}"
         row(f"pbr report {fy} (warm)",
@@ -185,6 +221,7 @@ def main() -> None:
                      str(out / "bench-report.xlsx")], out, env, args.runs))
     row("pbr --help", measure([*pbr, "--help"], out, env, max(args.runs, 5)))
     shutil.rmtree(cache, ignore_errors=True)
+    empty_ledger()
 
 
 if __name__ == "__main__":
