@@ -193,6 +193,17 @@ def test_tables_written_by_rows_hold_what_cell_by_cell_writing_holds(tmp_path):
     assert by_rows[7][1][:2] == (1.1, "n") and by_rows[7][1][3] is True  # the total row
 
 
+def test_a_cell_written_over_a_table_written_by_rows_is_a_mistake_caught(tmp_path):
+    from pbr_cli.outputs.xlsx import Formats, new_workbook, write_rows
+
+    wb = new_workbook(tmp_path / "twice.xlsx", "twice")
+    ws = wb.add_worksheet("Twice")
+    write_rows(ws, 3, [["a"], ["b"]], [Formats(wb).text])
+    ws.write_string(4, 0, "over b")
+    with pytest.raises(ValueError, match="row 5 was written twice"):
+        wb.close()
+
+
 def test_a_table_too_long_for_a_sheet_is_refused(tmp_path):
     from pbr_cli.outputs.xlsx import Formats, new_workbook, write_rows
 

@@ -133,8 +133,8 @@ def write_rows(ws, top: int, rows: list[list], formats: list) -> None:
     A schedule's evidence runs to tens of thousands of rows, and xlsxwriter keeps an object
     for every cell and writes each through several layers: cell by cell, most of a national
     run went there. Here a column's values are turned into XML together (a text once however
-    often it appears) and each row is kept as one piece of XML that xlsxwriter copies into
-    the sheet when it writes it; its rows and columns are still xlsxwriter's to lay out."""
+    often it appears), and the rows are written into the sheet as XML, between the rows
+    xlsxwriter writes itself (which must not overlap them)."""
     from pbr_cli.errors import PbrError
 
     if not rows:
@@ -151,7 +151,7 @@ def write_rows(ws, top: int, rows: list[list], formats: list) -> None:
     starts = [f'<c r="{_column_letters(j)}' for j in range(width)]
     styles = [f'" s="{f._get_xf_index()}"' for f in formats]
     cell = _CellText(ws)
-    table = ws.table
+    xml: list[str] = []
     for first in range(0, len(rows), _CHUNK):
         chunk = rows[first:first + _CHUNK]
         numbers = range(top + first + 1, top + first + len(chunk) + 1)
@@ -159,37 +159,42 @@ def write_rows(ws, top: int, rows: list[list], formats: list) -> None:
         cells = [[f"{start}{n}{style}{tail}"
                   for n, tail in zip(numbers, cell.column(values), strict=True)]
                  for start, style, values in zip(starts, styles, columns, strict=True)]
-        for i, parts in enumerate(zip(*cells, strict=True), start=top + first):
-            table[i] = {0: _Row("".join(parts)), width - 1: _ROW_END} if width > 1 \
-                else {0: _Row("".join(parts))}
+        xml += [f'<row r="{n}" spans="1:{width}">{"".join(parts)}</row>'
+                for n, parts in zip(numbers, zip(*cells, strict=True), strict=True)]
     ws._check_dimensions(top, 0)
     ws._check_dimensions(last, width - 1)
-    if not getattr(ws, "_pbr_rows", False):
-        ws._pbr_rows = True
-        original = ws._write_cell
-
-        def write_cell_or_row(row: int, col: int, value) -> None:
-            if type(value) is _Row:
-                ws.fh.write(value.xml)
-            elif value is not _ROW_END:
-                original(row, col, value)
-
-        ws._write_cell = write_cell_or_row
+    blocks = getattr(ws, "_pbr_blocks", None)
+    if blocks is None:
+        blocks = ws._pbr_blocks = []
+        original = ws._write_rows
+        ws._write_rows = lambda: _write_rows_around(ws, original, blocks)
+    blocks.append((top, last, xml))
 
 
 _CHUNK = 4096  # rows turned into XML at a time
 
 
-class _Row:
-    """A row's cells as XML, written into the sheet as they are."""
-
-    __slots__ = ("xml",)
-
-    def __init__(self, xml: str) -> None:
-        self.xml = xml
-
-
-_ROW_END = object()  # the last column of a row written as a _Row: nothing more to write
+def _write_rows_around(ws, original, blocks: list[tuple[int, int, list[str]]]) -> None:
+    """Write a sheet's rows: xlsxwriter's own, before, between and after the blocks of rows
+    write_rows made, and those as they are."""
+    lo, hi = ws.dim_rowmin, ws.dim_rowmax
+    start = lo
+    try:
+        for top, last, xml in sorted(blocks, key=lambda b: b[0]):
+            clash = [r for r in range(top, last + 1) if ws.table.get(r) or r in ws.row_info
+                     or r in ws.comments]
+            if clash or top < start:
+                raise ValueError(f"row {(clash or [top])[0] + 1} was written twice")
+            if start < top:
+                ws.dim_rowmin, ws.dim_rowmax = start, top - 1
+                original()
+            ws.fh.write("".join(xml))
+            start = last + 1
+        if start <= hi:
+            ws.dim_rowmin, ws.dim_rowmax = start, hi
+            original()
+    finally:
+        ws.dim_rowmin, ws.dim_rowmax = lo, hi
 
 
 class _CellText:
