@@ -239,8 +239,8 @@ def _evidence(wb, fmt: Formats, s: Schedule) -> None:
     headers = ["Provider code", "Client ID", "Event", "Date", _column_header(s, cohort.group),
                "Status", "Price", "Amount", "Proportion", "Achieved", "Cohort", "Window", "Band",
                "Reason", "Source file", "Source row"]
-    formats = [fmt.text, fmt.text, fmt.text, fmt.date, fmt.text, fmt.text, fmt.money, fmt.money,
-               fmt.percent, fmt.integer, fmt.integer, fmt.text, fmt.text, fmt.text, fmt.text,
+    formats = [fmt.text, fmt.text, fmt.text, fmt.date, fmt.indented, fmt.text, fmt.money, fmt.money,
+               fmt.percent, fmt.integer, fmt.integer, fmt.indented, fmt.text, fmt.text, fmt.text,
                fmt.text]
     labels: dict[str, str] = {}  # group code -> label
     windows: dict = {None: ""}

@@ -76,6 +76,7 @@ class Formats:
                          "text_wrap": True, "valign": "top", "border": 1})
         self.label = f({"bold": True})
         self.text = f({})
+        self.indented = f({"indent": 1})  # text right of a column of numbers
         self.wrap = f({"text_wrap": True, "valign": "top"})
         self.money = f({"num_format": MONEY})
         self.money_bold = f({"num_format": MONEY, "bold": True, "top": 1})
