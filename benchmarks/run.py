@@ -99,6 +99,8 @@ def main() -> None:
     if not found:
         raise SystemExit(f"{out / 'pbr.yaml'} names no scheme; make OUT with national.py")
     model = found.group(1)
+    # A client-level (cohort) calculation reads every month; a service-level one its window.
+    reads_all = re.search(r"^cohort:", (out / "models" / f"{model}.yaml").read_text(), re.M)
     returns = out / "returns" / model
     months = sorted(p.name for p in returns.iterdir() if p.is_dir())
     files = sorted(str(p) for p in returns.rglob("*.xlsx"))
@@ -160,7 +162,10 @@ def main() -> None:
     validated = measure(validate_all, out, env, args.runs, from_scratch)
     row("pbr validate, all months (cold)", validated, limit_all[0], plain)
     cold = measure(calculate, out, env, args.runs, from_scratch)
-    row("pbr calculate, last month, cold", cold, limit_all[0], plain)
+    if reads_all:
+        row("pbr calculate, last month, cold", cold, limit_all[0], plain)
+    else:  # it reads its window's months, so the limit of all months is no yardstick
+        row("pbr calculate, last month, cold (its window)", cold)
 
     def validate_first() -> None:
         from_scratch()
