@@ -76,6 +76,8 @@ def test_wigan_worked_example_june_2013_provider_p1(cohort_workspace, tmp_path):
     h05 = next(r for r in rows if r["Client ID"] == "H05")
     assert (h05["Band"], h05["Amount"], h05["Achieved"], h05["Cohort"]) == ("\u226530%", 800, 6, 20)
     assert h05["Window"] == "2012-07-01 to 2013-06-30"
+    # The group and window columns sit right of number columns: indented, they print apart.
+    assert [ev.cell(6, col).alignment.indent for col in (4, 5, 11, 12)] == [0, 1, 0, 1]
     summary = wb["Summary"]
     p1_row = next(r for r in summary.iter_rows(min_row=6, values_only=True) if r[0] == "P1")
     assert p1_row[4:7] == (600, 1700, 0)  # presentations, completions, abstinence

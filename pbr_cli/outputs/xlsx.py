@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -229,8 +230,8 @@ class _CellText:
             return self.text("yes" if value else "no")
         if isinstance(value, (int, self.Decimal)):
             return f"><v>{value:.16G}</v></c>"
-        if isinstance(value, float):
-            if value != value or value in (float("inf"), float("-inf")):
+        if isinstance(value, float):  # never money (that is Decimal); kept as the reader gave it
+            if not math.isfinite(value):  # NaN and infinity are no number Excel can hold
                 return self.text(str(value))
             return f"><v>{value:.16G}</v></c>"
         if isinstance(value, self.Fraction):
