@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, PbrError
 
 EPILOG = (
     "Exit codes: 0 all well; 1 errors found in returns, or a provider's payment withheld; "
-    "2 usage error, unusable file, or broken model, register, config or ledger; "
-    "3 another run is using the ledger."
+    "2 usage error, unusable file, broken model, register or config, a ledger that is missing, "
+    "empty or does not verify, or nothing to do; 3 another run is using the ledger; "
+    "70 pbr failed unexpectedly (traceback in a crash file); 130 interrupted. "
+    "See docs/exit-codes.md."
 )
 
 app = typer.Typer(
@@ -42,6 +45,9 @@ DryRunOpt = typer.Option(False, "--dry-run", help="Calculate and show, but write
                          "record nothing in the ledger.")
 WaitOpt = typer.Option(0.0, "--wait", help="If another run is using the ledger, wait up to this "
                        "many seconds for it (default: refuse at once, exit code 3).")
+LedgerOpt = typer.Option(None, "--ledger", help="The ledger to use instead of the config's (a "
+                         "what-if with other returns, register or model is recorded only in "
+                         "a ledger named here).")
 
 
 def _version(value: bool) -> None:
@@ -70,6 +76,12 @@ def _context(config: Path | None, model_name: str):
     cfg = load_config(config)
     model = load_model(find_model(model_name, cfg.models))
     return cfg, model
+
+
+def _from_config(cfg, model) -> bool:
+    """The model is the config's own (not a draft or a copy elsewhere)."""
+    own = cfg.models / f"{model.name}.yaml"
+    return own.is_file() and Path(model.path).resolve() == own.resolve()
 
 
 @app.command()
@@ -154,36 +166,49 @@ def calculate(
                                  "(schema: docs/json.md)."),
     dry_run: bool = DryRunOpt,
     wait: float = WaitOpt,
+    ledger: Path | None = LedgerOpt,
     config: Path | None = ConfigOpt,
 ) -> None:
-    """Work out what each provider is owed for a month and write the payment schedule.
+    """Work out what each provider is owed for a month and write its DRAFT schedule.
 
     Reads every return the model's rolling windows need, pays nothing to a provider whose
     return is missing or has errors (exit code 1), and writes a workbook with Summary, Lines
-    (every figure behind every amount), Warnings and About (inputs and their SHA-256).
-    Earlier months already recorded in the ledger are worked out again: any change (a
-    resubmitted or late return, history that moves a window) is paid as a prior-period
-    adjustment on this month's schedule. The run is recorded in the ledger.
+    (every figure behind every amount), Warnings and About (inputs and their SHA-256). The
+    calculation is recorded in the ledger as the month's draft, to be approved with `pbr
+    approve` (or approved at once where the config says the scheme approves automatically).
+    The draft of the next month to approve carries prior-period adjustments: any change to
+    an approved month (a resubmitted or late return) since it was paid. An approved month is
+    never calculated into the ledger again. With other returns (--returns), another register
+    or a model file that is not the config's, it is a what-if: nothing is recorded unless
+    --ledger names a separate ledger.
 
     Examples:
 
       pbr calculate --model MODEL --period 2013-06
 
-      pbr calculate -m MODEL -o june.xlsx
+      pbr calculate -m MODEL --returns copy/ -o what-if.xlsx
 
       pbr calculate -m MODEL --dry-run
     """
     try:
         from pbr_cli.jobs import run_calculation
         from pbr_cli.lock import exclusive
+        from pbr_cli.runlog import RunLog
 
         cfg, model = _context(config, model_name)
+        from_config = _from_config(cfg, model)
+        what_if = (returns is not None or register_path is not None or not from_config) \
+            and ledger is None
         progress = None if as_json else _progress_factory()
-        lock = exclusive(cfg.lock, wait) if not dry_run else contextlib.nullcontext()
+        recording = not dry_run and not what_if
+        lock_path = (ledger.with_name(ledger.name + ".lock") if ledger else cfg.lock)
+        lock = exclusive(lock_path, wait) if recording else contextlib.nullcontext()
         try:
             with lock:
                 result = run_calculation(cfg, model, period, output, returns, register_path,
-                                         progress=progress, dry_run=dry_run)
+                                         progress=progress, dry_run=dry_run, ledger_path=ledger,
+                                         log=RunLog(cfg.log) if recording else None,
+                                         model_from_config=from_config)
         finally:
             if progress is not None:
                 progress.close()
@@ -193,8 +218,7 @@ def calculate(
         from pbr_cli.jobs import schedule_as_dict
 
         out = schedule_as_dict(result.schedule, result.path)
-        out["ledger"] = {"status": result.status, "run": result.run_id,
-                         "closed_by": result.closed_by}
+        out["ledger"] = {"status": result.status, "run": result.run_id, "note": result.note}
         typer.echo(json.dumps(out, indent=2))
     else:
         from pbr_cli.outputs.console import console, ledger_status, schedule_summary
@@ -317,13 +341,18 @@ def run(
     wait: float = WaitOpt,
     config: Path | None = ConfigOpt,
 ) -> None:
-    """The monthly job, fit for cron: calculate the latest complete month of every scheme.
+    """The monthly job, fit for cron: bring every scheme's months up to date.
 
-    For each scheme in the config's `schemes` (default: every model), takes the latest month
-    that has ended and has returns, calculates it with prior-period adjustments, writes its
-    schedule and records it in the ledger. Logs to the config's log file. Exit code 0 only
-    when every scheme is well; otherwise the worst: 1 payments withheld or errors in
-    returns, 2 a scheme could not be calculated, 3 another run holds the lock.
+    For each scheme in the config's `schemes` (default: every model), every month from its
+    go-live month (the config's `go_live`, else the scheme's start) to the latest month that
+    has ended and has returns, and is not approved yet, is calculated in order: a draft to
+    approve with `pbr approve`, or approved at once where the config says `approval:
+    automatic`. No month is skipped: a month whose returns came late is drafted when they
+    come. Logs every step, and the ledger's head, to the config's log file. Refuses to run
+    on a ledger that does not verify, or that is missing while earlier runs are recorded.
+    Exit code 0 only when every scheme is well; otherwise the worst: 1 payments withheld or
+    errors in returns, 2 a scheme could not be calculated or nothing was found to run, 3
+    another run holds the lock.
 
     Example crontab line (06:00 on the 3rd of each month):
 
@@ -332,53 +361,213 @@ def run(
     from pbr_cli.runner import run_all
 
     try:
-        code = run_all(config, dry_run, wait, _progress_factory)
+        from pbr_cli.outputs.console import console
+
+        con = console()
+
+        def out(line: str, style: str) -> None:
+            from rich.markup import escape
+
+            con.print(f"[{style}]{escape(line)}[/]" if style else escape(line), highlight=False,
+                      soft_wrap=True)
+
+        code = run_all(config, dry_run, wait, _progress_factory, out)
     except PbrError as exc:
         _fail(exc)
     raise typer.Exit(code)
 
 
-ledger_app = typer.Typer(help="What has been calculated and recorded: runs, and each "
-                         "provider's payments across months.", no_args_is_help=True,
-                         rich_markup_mode=None)
+@app.command()
+def approve(
+    model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model."),
+    period: str = typer.Option(..., "--period", "-p", help="The month, e.g. 2013-06."),
+    run_id: int | None = typer.Option(None, "--run", help="The draft's ledger run number, as "
+                                      "shown on the draft schedule."),
+    sha256: str | None = typer.Option(None, "--sha256", help="Or the draft schedule's SHA-256 "
+                                      "(at least its first 12 hex digits)."),
+    by: str | None = typer.Option(None, "--by", help="Who approves (default: $PBR_USER, "
+                                  "else the login name)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Approved schedule to write "
+                                       "(default: OUTPUT/<model>/<model>-<month>-"
+                                       "schedule.xlsx)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the approved schedule as JSON."),
+    returns: Path | None = typer.Option(None, "--returns", help="Folder of returns (a what-if "
+                                        "kept in a separate --ledger only)."),
+    register_path: Path | None = RegisterOpt,
+    wait: float = WaitOpt,
+    ledger: Path | None = LedgerOpt,
+    config: Path | None = ConfigOpt,
+) -> None:
+    """Approve a month's draft schedule for payment: what is approved is what is paid.
+
+    The draft is the one `pbr calculate` or `pbr run` wrote (OUTPUT/<model>/<model>-<month>-
+    draft.xlsx), whose run number and SHA-256 it shows.
+
+    Name the draft you reviewed by its run number (or its schedule's SHA-256): if it has
+    been replaced by a later calculation, or its returns have changed since, approval is
+    refused. Months are approved in order from the scheme's go-live month, once each; the
+    approval records who, when and exactly which schedule, and writes the schedule again
+    saying APPROVED. Later changes to an approved month are paid as adjustments on the next.
+
+    Example:
+
+      pbr approve -m MODEL -p 2013-06 --run 7 --by "J. Smith"
+    """
+    try:
+        from pbr_cli.jobs import approve_month
+        from pbr_cli.lock import exclusive
+        from pbr_cli.runlog import RunLog
+
+        cfg, model = _context(config, model_name)
+        lock_path = (ledger.with_name(ledger.name + ".lock") if ledger else cfg.lock)
+        with exclusive(lock_path, wait):
+            result = approve_month(cfg, model, period, run_id, sha256, by, output, ledger,
+                                   RunLog(cfg.log), returns, register_path)
+    except PbrError as exc:
+        _fail(exc)
+    if as_json:
+        from pbr_cli.jobs import schedule_as_dict
+
+        out = schedule_as_dict(result.schedule, result.path)
+        out["ledger"] = {"status": result.status, "run": result.run_id, "note": result.note}
+        typer.echo(json.dumps(out, indent=2))
+    else:
+        from pbr_cli.outputs.console import console, schedule_summary
+
+        con = console()
+        schedule_summary(con, result.schedule, str(result.path))
+    raise typer.Exit(EXIT_OK)
+
+
+ledger_app = typer.Typer(help="What has been calculated, approved and paid: the state of each "
+                         "month, runs, a provider's payments, and checks that nobody has "
+                         "changed the record.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(ledger_app, name="ledger")
+JsonOpt = typer.Option(False, "--json", help="Print as JSON.")
+
+
+def _ledger_out(data: dict, as_json: bool, view: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    from pbr_cli.outputs.console import console, ledger_view
+
+    ledger_view(console(), data, view)
+
+
+@ledger_app.command("status")
+def ledger_status_cmd(model_name: str | None = typer.Option(None, "--model", "-m"),
+                      as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
+                      config: Path | None = ConfigOpt) -> None:
+    """Each scheme's months from go-live: no returns, not calculated, draft or approved (and
+    adjusted later), what is owed but not yet approved, and the ledger's head."""
+    from pbr_cli.runner import ledger_status
+
+    try:
+        data = ledger_status(config, model_name, ledger)
+    except PbrError as exc:
+        _fail(exc)
+    _ledger_out(data, as_json, "status")
+
+
+@ledger_app.command("verify")
+def ledger_verify_cmd(as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
+                      config: Path | None = ConfigOpt) -> None:
+    """Recompute the ledger's chain, every total and every run's fingerprint; name the first
+    record that does not match. Exit code 0 when sound, 2 otherwise."""
+    from pbr_cli.runner import ledger_verify
+
+    try:
+        data = ledger_verify(config, ledger)
+    except PbrError as exc:
+        _fail(exc)
+    _ledger_out(data, as_json, "verify")
+    raise typer.Exit(EXIT_OK if data["sound"] else 2)
+
+
+@ledger_app.command("export")
+def ledger_export_cmd(run_id: int = typer.Argument(..., help="Run number (see `pbr ledger "
+                                                   "list`)."),
+                      output: Path = typer.Option(..., "--output", "-o", help="Workbook to "
+                                                  "write."),
+                      ledger: Path | None = LedgerOpt,
+                      config: Path | None = ConfigOpt) -> None:
+    """Make a recorded run's schedule again, from the same returns, model and register (refused
+    if they have changed), saying whether it is byte-identical to the file recorded."""
+    from pbr_cli.jobs import export_run
+
+    try:
+        path, same, sha = export_run(_config(config), run_id, output, ledger)
+    except PbrError as exc:
+        _fail(exc)
+    typer.echo(f"Run {run_id} written to {path}: " + (
+        f"byte-identical to the schedule recorded (SHA-256 {sha})." if same else
+        f"not byte-identical to the schedule recorded (SHA-256 {sha[:16]}...)."))
+
+
+@ledger_app.command("init")
+def ledger_init_cmd(force: bool = typer.Option(False, "--force", help="Start a new ledger even "
+                                               "though the log or the output folder show "
+                                               "earlier runs."),
+                    ledger: Path | None = LedgerOpt, config: Path | None = ConfigOpt) -> None:
+    """Start a new, empty ledger (pbr also starts one by itself on a first run with no
+    earlier outputs). Never replaces a ledger that holds records."""
+    from pbr_cli.runner import ledger_init
+
+    try:
+        typer.echo(ledger_init(config, force, ledger))
+    except PbrError as exc:
+        _fail(exc)
+
+
+def _config(config: Path | None):
+    from pbr_cli.config import load_config
+
+    return load_config(config)
 
 
 @ledger_app.command("list")
 def ledger_list(model_name: str | None = typer.Option(None, "--model", "-m"),
+                as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
                 config: Path | None = ConfigOpt) -> None:
-    """List recorded runs (the current one for each month is marked *)."""
-    from pbr_cli.runner import ledger_view
+    """List recorded runs: approved, the current draft, or superseded."""
+    from pbr_cli.runner import ledger_rows
 
     try:
-        ledger_view(config, "list", model=model_name)
+        data = ledger_rows(config, "list", model=model_name, ledger_path=ledger)
     except PbrError as exc:
         _fail(exc)
+    _ledger_out(data, as_json, "list")
 
 
 @ledger_app.command("show")
 def ledger_show(run_id: int = typer.Argument(..., help="Run id (see `pbr ledger list`)."),
+                as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
                 config: Path | None = ConfigOpt) -> None:
-    """Show one run: its inputs and SHA-256s, totals per provider, and adjustments."""
-    from pbr_cli.runner import ledger_view
+    """Show one run: its state, inputs and SHA-256s, totals per provider, and adjustments."""
+    from pbr_cli.runner import ledger_rows
 
     try:
-        ledger_view(config, "show", run_id=run_id)
+        data = ledger_rows(config, "show", run_id=run_id, ledger_path=ledger)
     except PbrError as exc:
         _fail(exc)
+    _ledger_out(data, as_json, "show")
 
 
 @ledger_app.command("history")
 def ledger_history(provider: str = typer.Argument(..., help="Provider code."),
                    model_name: str | None = typer.Option(None, "--model", "-m"),
+                   as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
                    config: Path | None = ConfigOpt) -> None:
-    """A provider's payments month by month, from the current run of each month."""
-    from pbr_cli.runner import ledger_view
+    """A provider's payments month by month: the approved run of each month (or its draft)."""
+    from pbr_cli.runner import ledger_rows
 
     try:
-        ledger_view(config, "history", model=model_name, provider=provider)
+        data = ledger_rows(config, "history", model=model_name, provider=provider,
+                           ledger_path=ledger)
     except PbrError as exc:
         _fail(exc)
+    _ledger_out(data, as_json, "history")
 
 
 @app.command()
@@ -485,8 +674,59 @@ def models_show(name: str = typer.Argument(..., help="Model name."),
 
 
 def main() -> None:
+    """The console script: signals become a clean stop, and a failure pbr did not expect
+    gets one line on stderr, its traceback in a crash file, and its own exit code."""
+    import signal
+
+    from pbr_cli.errors import EXIT_INTERRUPTED, Interrupted
+
+    def stop(signum, _frame):
+        raise Interrupted(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, stop)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, stop)
     try:
-        app()
+        app(standalone_mode=True)
+    except Interrupted as exc:
+        _interrupted(exc.signal_name)
+        sys.exit(EXIT_INTERRUPTED)
     except KeyboardInterrupt:
-        typer.echo("pbr: interrupted", err=True)
-        sys.exit(130)
+        _interrupted("SIGINT")
+        sys.exit(EXIT_INTERRUPTED)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the edge: every other failure ends here
+        sys.exit(_crash(exc))
+
+
+def _interrupted(name: str) -> None:
+    try:
+        sys.stderr.write(f"pbr: interrupted ({name}); nothing half-written\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+
+
+def _crash(exc: BaseException) -> int:
+    """Write the traceback to a crash file; say where in one line; return EXIT_CRASH."""
+    import tempfile
+    import time
+    import traceback
+
+    from pbr_cli.errors import EXIT_CRASH
+
+    text = "".join(traceback.format_exception(exc))
+    where = ""
+    try:
+        fd, where = tempfile.mkstemp(prefix=f"pbr-crash-{time.strftime('%Y%m%dT%H%M%S')}-",
+                                     suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(f"pbr {__version__}\n{' '.join(sys.argv)}\n\n{text}")
+    except OSError:
+        where = ""
+    first = f"{type(exc).__name__}: {exc}".splitlines()[0][:300] if str(exc) else type(exc).__name__
+    sys.stderr.write(f"pbr: unexpected failure ({first}); "
+                     + (f"the details are in {where}" if where else "no crash file could be "
+                        "written") + "; please report it\n")
+    return EXIT_CRASH

@@ -71,7 +71,8 @@ def calculate_cohort(model: Model, register: Register, month: Month,
             problems.append(Problem("", WARNING, "cap-reached", f"provider {provider}: the annual "
                                     f"cap of {format_money(cap)} for {year} is reached "
                                     f"({format_money(paid_before)} paid earlier in the year); "
-                                    "the events beyond it are reduced (see Evidence)"))
+                                    "the events beyond it are reduced (see Evidence)",
+                                    provider=provider, affects_payment=True))
         result.lines = _lines(model, entry, register, events, figures)
         order = {c.name: i for i, c in enumerate(model.payments)}
         evidence += sorted(events, key=lambda e: (order[e.component], calc.group_order(e.group),

@@ -16,6 +16,7 @@ from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.model.records import Model
+from pbr_cli.names import shown
 from pbr_cli.periods import Month
 from pbr_cli.problems import FATAL, Problem
 from pbr_cli.register import Register
@@ -149,6 +150,12 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
             pool.shutdown(wait=True, cancel_futures=True)
     result = Collection()
     for path, checked in zip(files, done, strict=True):
+        label = shown(path)
+        if label != str(path):  # a name that cannot be printed as it is: shown escaped
+            if isinstance(checked, Chosen):
+                checked.checked = _named_as(checked.checked, label)
+            elif checked is not None:
+                checked = _named_as(checked, label)
         if isinstance(checked, Chosen):
             if checked.error is not None:
                 raise checked.error
@@ -328,22 +335,52 @@ def _cache_key(cache, path: Path, model: Model | None, register: Register | None
     return cache.key_of(sha, path, model, register, month), name
 
 
+MONTH_FOLDER_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def month_folders(root: Path) -> tuple[dict[Month, Path], list[str]]:
+    """The month folders under a returns folder, and everything else there that is not
+    hidden: folders not named exactly YYYY-MM, and return files filed outside a month."""
+    found: dict[Month, Path] = {}
+    misfiled: list[str] = []
+    if not Path(root).is_dir():
+        return found, misfiled
+    for child in sorted(Path(root).iterdir()):
+        if child.name.startswith((".", "~$")):
+            continue
+        if child.is_dir() and MONTH_FOLDER_RE.fullmatch(child.name):
+            found[Month.parse(child.name)] = child
+        elif child.is_dir() or child.suffix.lower() in RETURN_SUFFIXES:
+            misfiled.append(shown(child.name))
+    return found, misfiled
+
+
+def check_month_folders(root: Path) -> None:
+    """Refuse a returns folder holding a month folder not named exactly YYYY-MM (a `2013-8`
+    would leave August's returns unread and every provider withheld) or a return filed
+    outside any month."""
+    _, misfiled = month_folders(root)
+    if misfiled:
+        raise PbrError(f"{shown(root)}: not a month folder: {', '.join(misfiled)}; returns are "
+                       f"filed in folders named exactly YYYY-MM (e.g. 2013-08)",
+                       code="bad-month-folder")
+
+
 def returns_for_months(root: Path, months: list[Month]) -> list[Path]:
+    folders, _ = month_folders(root)
     files: list[Path] = []
     for month in months:
-        folder = Path(root) / str(month)
-        if folder.is_dir():
+        folder = folders.get(month)
+        if folder is not None:
             files += return_files([folder])
     return files
 
 
+def months_with_returns(root: Path) -> list[Month]:
+    folders, _ = month_folders(root)
+    return [m for m, folder in sorted(folders.items()) if return_files([folder])]
+
+
 def latest_month(root: Path) -> Month | None:
-    months = []
-    if Path(root).is_dir():
-        for child in Path(root).iterdir():
-            try:
-                if child.is_dir() and any(return_files([child])):
-                    months.append(Month.parse(child.name))
-            except PbrError:
-                continue
+    months = months_with_returns(root)
     return max(months) if months else None

@@ -8,6 +8,13 @@
     schemes: [a, b]           # what `pbr run` calculates (default: every model)
     cache: out/.cache         # checked returns, so unchanged files are not read again
 
+`schemes` may also be a mapping that says, per scheme, from which month the ledger accounts
+for it and how its months are approved (see docs/payment-cycle.md):
+
+    schemes:
+      pilot-scheme: {approval: automatic}   # a virtual pilot: nothing is really paid
+      real-scheme: {go_live: 2013-04}       # approval: manual (the default)
+
 Paths are relative to the config file. Without a config file, the defaults above are taken
 relative to the working directory (returns default to ./returns). $PBR_LEDGER, when set,
 names the ledger instead; $PBR_CACHE the cache folder (`off` turns it off).
@@ -16,12 +23,32 @@ names the ledger instead; $PBR_CACHE the cache folder (`off` turns it off).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pbr_cli.errors import PbrError
+from pbr_cli.periods import Month
 
 KEYS = ("models", "returns", "output", "ledger", "log", "schemes", "cache")
+SCHEME_KEYS = ("go_live", "approval")
+APPROVALS = ("manual", "automatic")
+MAX_CONFIG_BYTES = 1024 * 1024
+LOOKED_FOR = "--config, $PBR_CONFIG, ./pbr.yaml"
+
+
+@dataclass(frozen=True)
+class SchemeSettings:
+    """How the ledger accounts for one scheme: from which month (default: the scheme's
+    start), and whether its months are approved by a person (`pbr approve`) or as they are
+    calculated."""
+
+    go_live: Month | None = None
+    approval: str = "manual"
+
+    @property
+    def automatic(self) -> bool:
+        return self.approval == "automatic"
 
 
 @dataclass(frozen=True)
@@ -34,6 +61,15 @@ class Config:
     log_file: Path | None = None
     schemes: tuple[str, ...] = ()
     cache_folder: Path | None = None
+    settings: dict[str, SchemeSettings] = field(default_factory=dict)
+
+    def scheme(self, name: str) -> SchemeSettings:
+        return self.settings.get(name, SchemeSettings())
+
+    @property
+    def ledger_overridden(self) -> bool:
+        """The ledger named by $PBR_LEDGER rather than by the config."""
+        return bool(os.environ.get("PBR_LEDGER"))
 
     @property
     def cache(self):
@@ -64,32 +100,42 @@ class Config:
         return self.output / model_name
 
 
-def load_config(path: Path | None = None) -> Config:
+def load_config(path: Path | None = None, required: bool = False) -> Config:
+    """The config from `path`, $PBR_CONFIG or ./pbr.yaml. Without one, the defaults relative
+    to the working directory; unless `required` (the unattended run), which refuses."""
     chosen = path or (Path(os.environ["PBR_CONFIG"]) if os.environ.get("PBR_CONFIG") else None)
     if chosen is None and Path("pbr.yaml").is_file():
         chosen = Path("pbr.yaml")
     if chosen is None:
+        if required:
+            raise PbrError(f"no config file: looked for {LOOKED_FOR} in {Path.cwd()}; write a "
+                           "pbr.yaml (see README) or give --config", code="bad-config")
         return Config(Path("models"), Path("returns"), Path("out"), None)
     from pbr_cli.model.yamlread import YamlProblem, read_yaml
 
     try:
-        data, _ = read_yaml(Path(chosen).read_text(encoding="utf-8"))
+        with open(chosen, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise PbrError(f"{chosen}: a config file is at most 1 MB", code="bad-config")
+        text = raw.decode("utf-8")
+        data, _ = read_yaml(text)
     except OSError as exc:
         raise PbrError(f"cannot read the config file {chosen}: {exc.strerror}",
                        code="bad-config") from None
+    except UnicodeDecodeError as exc:
+        raise PbrError(f"{chosen}: not UTF-8 text (byte {exc.start})", code="bad-config") from None
     except YamlProblem as exc:
         raise PbrError(f"{chosen}:{exc.line}: {exc.message}", code="bad-config") from None
     data = data or {}
     if not isinstance(data, dict):
         raise PbrError(f"{chosen}: expected keys {', '.join(KEYS)}", code="bad-config")
-    unknown = sorted(set(data) - set(KEYS))
+    unknown = sorted(str(k) for k in set(data) - set(KEYS))
     if unknown:
         raise PbrError(f"{chosen}: unknown key(s) {', '.join(unknown)}; known: "
                        f"{', '.join(KEYS)}", code="bad-config")
     base = Path(chosen).parent
-    schemes = data.get("schemes") or []
-    if not isinstance(schemes, list) or not all(isinstance(s, str) for s in schemes):
-        raise PbrError(f"{chosen}: schemes must be a list of model names", code="bad-config")
+    schemes, settings = _schemes(chosen, data.get("schemes"))
     return Config(
         models=base / str(data.get("models", "models")),
         returns=base / str(data.get("returns", "returns")),
@@ -97,6 +143,40 @@ def load_config(path: Path | None = None) -> Config:
         source=Path(chosen),
         ledger_file=base / str(data["ledger"]) if data.get("ledger") else None,
         log_file=base / str(data["log"]) if data.get("log") else None,
-        schemes=tuple(schemes),
+        schemes=schemes,
         cache_folder=base / str(data["cache"]) if data.get("cache") else None,
+        settings=settings,
     )
+
+
+def _schemes(chosen: Path, value) -> tuple[tuple[str, ...], dict[str, SchemeSettings]]:
+    if not value:
+        return (), {}
+    if isinstance(value, list) and all(isinstance(s, str) for s in value):
+        return tuple(value), {}
+    if not isinstance(value, dict):
+        raise PbrError(f"{chosen}: schemes must be a list of model names, or a mapping of "
+                       "model names to their settings (go_live, approval)", code="bad-config")
+    settings: dict[str, SchemeSettings] = {}
+    for name, spec in value.items():
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            raise PbrError(f"{chosen}: schemes: {name}: expected go_live and approval",
+                           code="bad-config")
+        unknown = sorted(str(k) for k in set(spec) - set(SCHEME_KEYS))
+        if unknown:
+            raise PbrError(f"{chosen}: schemes: {name}: unknown key(s) {', '.join(unknown)}; "
+                           f"known: {', '.join(SCHEME_KEYS)}", code="bad-config")
+        go_live = spec.get("go_live")
+        if go_live is not None:
+            text = str(go_live)
+            if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+                raise PbrError(f"{chosen}: schemes: {name}: go_live must be a month written "
+                               f"YYYY-MM, e.g. 2013-04, not '{text}'", code="bad-config")
+            go_live = Month.parse(text)
+        approval = str(spec.get("approval", "manual"))
+        if approval not in APPROVALS:
+            raise PbrError(f"{chosen}: schemes: {name}: approval is manual or automatic, not "
+                           f"'{approval}'", code="bad-config")
+        settings[str(name)] = SchemeSettings(go_live, approval)
+    return tuple(settings), settings

@@ -81,6 +81,34 @@ class ProviderResult:
         return self.total("payment") - self.total("comparison")
 
 
+@dataclass(frozen=True)
+class Standing:
+    """Where a schedule stands in the payment cycle, as every output says it."""
+
+    state: str  # DRAFT | APPROVED | SUPERSEDED | WHAT-IF | DRY RUN | NOT RECORDED
+    run: int | None = None
+    approved_by: str = ""
+    approved_at: str = ""
+    how: str = ""  # approved | automatic
+
+    def describe(self) -> str:
+        if self.state == "APPROVED":
+            who = ("approved automatically (the scheme's setting)" if self.how == "automatic"
+                   else f"approved by {self.approved_by}")
+            return f"APPROVED — ledger run {self.run}, {who} at {self.approved_at}"
+        if self.state == "DRAFT":
+            return (f"DRAFT — ledger run {self.run}: not approved for payment (approve it with "
+                    "`pbr approve`)")
+        if self.state == "SUPERSEDED":
+            return (f"SUPERSEDED DRAFT — ledger run {self.run}, replaced by a later calculation: "
+                    "not for payment")
+        if self.state == "WHAT-IF":
+            return "WHAT-IF — not recorded in the ledger, not for payment"
+        if self.state == "DRY RUN":
+            return "DRY RUN — not recorded in the ledger, not for payment"
+        return "NOT RECORDED — not in any ledger, not for payment"
+
+
 @dataclass
 class Schedule:
     model: Model
@@ -93,6 +121,15 @@ class Schedule:
     adjustments: list[Any] = field(default_factory=list)  # ledger.Adjustment, earlier months
     # For reports: per register entry, the figures the model's report rates add up (exact).
     rate_values: dict[str, dict[str, Fraction]] = field(default_factory=dict)
+    standing: Standing | None = None  # set once the ledger has placed it in the cycle
+
+    def payment_notes(self, provider: str) -> list[str]:
+        """What changed or stopped this provider's payment (caps, factors of 0, withheld)."""
+        out: list[str] = []
+        for p in self.problems:
+            if p.affects_payment and p.provider == provider and p.message not in out:
+                out.append(p.message)
+        return out
 
     def adjustment_total(self, provider: str | None = None) -> Decimal:
         return sum((a.difference for a in self.adjustments
@@ -179,13 +216,15 @@ def provider_status(model: Model, register: Register, provider: str, month: Mont
     if current is None:
         status, reason = WITHHELD, f"no return received for {month}"
         problems.append(Problem("", ERROR, "no-return",
-                                f"provider {provider}: {reason}; nothing is paid"))
+                                f"provider {provider}: {reason}; nothing is paid",
+                                provider=provider, affects_payment=True))
     elif current.errors:
         status = WITHHELD
         reason = f"the return has {len(current.errors)} error(s)"
         problems.append(Problem(current.path, ERROR, "return-has-errors",
                                 f"provider {provider}: {reason}; nothing is paid until "
-                                "a corrected return is received"))
+                                "a corrected return is received", provider=provider,
+                                affects_payment=True))
     if current is not None:
         problems.extend(current.problems)  # the month's own return: why it was (not) paid
     return ProviderResult(provider, provider_name(model, register, provider), status,
@@ -346,7 +385,8 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
                 fire = False
             if fire:
                 problems.append(Problem(path, WARNING, rule.code, f"{reg.entity} {key}: "
-                                        + _message(rule.message, env, windows)))
+                                        + _message(rule.message, env, windows),
+                                        provider=entry[reg.provider], affects_payment=True))
     return lines
 
 

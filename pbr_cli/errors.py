@@ -5,8 +5,23 @@ from __future__ import annotations
 # Exit codes (documented in docs/exit-codes.md and `pbr --help`).
 EXIT_OK = 0  # all well
 EXIT_PROBLEMS = 1  # inputs read, but errors were found (or a provider's payment was withheld)
-EXIT_UNUSABLE = 2  # usage error, unreadable input, broken model or register
+EXIT_UNUSABLE = 2  # usage error, unreadable input, broken model, register, config or ledger
 EXIT_LOCKED = 3  # another run holds the ledger's lock
+EXIT_CRASH = 70  # an unexpected failure inside pbr: the traceback is in a crash file
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C or a termination signal; nothing half-written
+
+EXIT_CODES = {
+    EXIT_OK: "all well (warnings may have been reported)",
+    EXIT_PROBLEMS: "returns have errors, or a provider's payment was withheld (missing or "
+                   "faulty return); the rest was calculated",
+    EXIT_UNUSABLE: "usage error; a file that cannot be used; a broken model, register or "
+                   "config; a ledger that is missing, empty or does not verify; nothing to do",
+    EXIT_LOCKED: "another run is using the ledger (give --wait to wait)",
+    EXIT_CRASH: "pbr itself failed unexpectedly: one line on stderr, the traceback in a crash "
+                "file whose path is printed",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM): nothing half-written, the ledger as "
+                      "before",
+}
 
 
 class PbrError(Exception):
@@ -21,3 +36,12 @@ class PbrError(Exception):
         self.message = message
         self.code = code
         self.exit_code = exit_code
+
+
+class Interrupted(BaseException):  # noqa: N818 - it is what happened, not an error
+    """SIGINT or SIGTERM arrived: unwind (temporary files removed, transactions rolled
+    back) and exit with EXIT_INTERRUPTED."""
+
+    def __init__(self, signal_name: str):
+        super().__init__(signal_name)
+        self.signal_name = signal_name

@@ -1,10 +1,16 @@
-"""Jobs the CLI runs: find inputs, run the stages, write outputs. No printing."""
+"""Jobs the CLI runs: find inputs, run the stages, write outputs, keep the ledger. No printing.
+
+A calculation that is recorded makes or replaces its month's draft (or, for a scheme that
+approves automatically, records and approves it at once); `approve_month` approves a draft;
+`export_run` makes a recorded run's schedule again. The schedule file is written to a
+temporary file, recorded with its SHA-256 in the same ledger transaction, then renamed: no
+schedule without its run, no run without its schedule.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,141 +18,491 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli import __version__
-from pbr_cli.collect import latest_month, month_of_folder, read_and_check, returns_for_months
+from pbr_cli.adjustments import adjustments_for
+from pbr_cli.collect import check_month_folders, latest_month, returns_for_months
 from pbr_cli.config import Config
-from pbr_cli.engine import Schedule, calculate, history_months
+from pbr_cli.cycle import (
+    chosen_ledger,
+    default_user,
+    first_unapproved,
+    go_live,
+    month_has_ended,
+    open_ledger,
+)
+from pbr_cli.engine import Schedule, Standing
 from pbr_cli.errors import PbrError
-from pbr_cli.ledger import Adjustment, Ledger, RunRecord, now_utc
+from pbr_cli.ledger import Adjustment, ApprovalRecord, Ledger, RunRecord, now_utc
 from pbr_cli.model.records import Model
 from pbr_cli.money import fraction_to_decimal
+from pbr_cli.names import shown
 from pbr_cli.periods import Month, Period
 from pbr_cli.register import load_register
-from pbr_cli.returns.checks import CheckedReturn
+from pbr_cli.runlog import RunLog
+from pbr_cli.worth import (
+    month_schedule,
+    payments_by_component,
+    read_months,
+    remember,
+)
+
+__all__ = ["payments_by_component"]
+
+# What a calculation did with the ledger.
+DRAFT = "draft"  # recorded as the month's draft (replacing an earlier one)
+UNCHANGED = "unchanged"  # the month's draft stands: nothing changed since it was recorded
+APPROVED = "approved"  # recorded and approved at once (the scheme approves automatically)
+ALREADY_APPROVED = "already-approved"  # the month was approved earlier: shown, not recorded
+BEFORE_GO_LIVE = "before-go-live"  # before the ledger accounts for the scheme: shown only
+DRY_RUN = "dry-run"  # --dry-run: shown only
+WHAT_IF = "what-if"  # other returns, register or model than the config's: not recorded
 
 
 @dataclass
 class CalculationResult:
     schedule: Schedule
-    path: Path | None  # None when nothing was written (a dry run, or a closed month)
-    status: str = "written"  # recorded | unchanged | dry-run | closed | written (no ledger)
+    path: Path | None  # the schedule written (None when nothing was written)
+    status: str
     run_id: int | None = None
-    closed_by: str | None = None
+    note: str = ""  # what the status means for this month, in words
+    ledger: Path | None = None
 
 
-def _copies(returns: list[CheckedReturn]) -> list[CheckedReturn]:
-    """Returns a calculation may add problems to, leaving the originals as read."""
-    return [dataclasses.replace(r, problems=list(r.problems)) for r in returns]
+def draft_filename(model: Model, month: Month) -> str:
+    return f"{model.name}-{month}-draft.xlsx"
 
 
-def _month_inputs(model: Model, month: Month, collection) -> tuple[list[CheckedReturn], list]:
-    """The returns a calculation of `month` reads, and the problems of the unreadable files
-    among them."""
-    months = set(history_months(model, month))
-    returns = [r for r in collection.returns if r.month in months or
-               (r.month is None and month_of_folder(Path(r.path)) in months)]
-    unreadable = [u.problem() for u in collection.unreadable
-                  if month_of_folder(Path(u.path)) in months]
-    return returns, unreadable
+def approved_filename(model: Model, month: Month) -> str:
+    return f"{model.name}-{month}-schedule.xlsx"
 
 
-def _month_schedule(model: Model, register, month: Month, collection) -> Schedule:
-    returns, unreadable = _month_inputs(model, month, collection)
-    return calculate(model, register, month, _copies(returns), unreadable)
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def _result_key(cache, model: Model, register, month: Month, collection) -> str | None:
-    """The cache key of what `month` is worth: its payments depend on nothing but the model,
-    the register, pbr's version and the returns it reads (their bytes, paths and folders)."""
-    if cache is None:
-        return None
-    returns, unreadable = _month_inputs(model, month, collection)
-    parts = ["month", str(month), model.sha256, register.sha256, __version__,
-             sorted((r.path, r.sha256, str(r.month)) for r in returns),
-             sorted((p.file, p.code, p.message) for p in unreadable)]
-    return "m" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+class PendingFile:
+    """A file written beside its target and renamed over it only when committed (the
+    file and its folder flushed to disk first); discarded otherwise."""
+
+    def __init__(self, target: Path):
+        import tempfile
+
+        self.target = Path(target)
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp",
+                                       dir=self.target.parent)
+        except OSError as exc:
+            raise PbrError(f"cannot write {shown(self.target)}: {exc.strerror or exc}",
+                           code="output-not-writable") from None
+        os.close(fd)
+        self.tmp = Path(tmp)
+
+    def commit(self) -> None:
+        umask = os.umask(0)
+        os.umask(umask)
+        try:
+            fd = os.open(self.tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.chmod(self.tmp, 0o666 & ~umask)
+            os.replace(self.tmp, self.target)
+            if hasattr(os, "O_DIRECTORY"):
+                dfd = os.open(self.target.parent, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    os.fsync(dfd)
+                finally:
+                    os.close(dfd)
+        except OSError as exc:
+            raise PbrError(f"cannot write {shown(self.target)}: {exc.strerror or exc}",
+                           code="output-not-writable") from None
+
+    def discard(self) -> None:
+        try:
+            self.tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
-def _worth(schedule: Schedule) -> dict[str, Any]:
-    """What prior-period adjustments compare: the month's payments by provider and
-    component, and the returns used (for the reason an amount changed)."""
-    return {"payments": payments_by_component(schedule),
-            "used": {(i.provider, i.month): i.sha256 for i in schedule.inputs
-                     if i.role == "return" and i.used}}
+def _render(schedule: Schedule, path: Path) -> str:
+    from pbr_cli.outputs.schedule import render_schedule
+
+    render_schedule(schedule, path)
+    return _sha256(path)
 
 
-def _read_months(cfg: Config, model: Model, register, root: Path, months: list[Month],
-                 progress: Callable[[int, int, Path], None] | None):
-    """Read and check, once each, every return that working out `months` needs."""
-    needed: set[Month] = set()
-    for month in months:
-        needed |= set(history_months(model, month))
-    files = returns_for_months(root, sorted(needed))
-    counter = {"n": 0}
+def _record(schedule: Schedule, register, started: str, command: str, path: Path | None,
+            basis: int) -> RunRecord:
+    inputs = [(i.role, i.path, i.sha256, i.provider, i.month, i.used) for i in schedule.inputs]
+    lines = [(p.provider, ln.entry, dict(ln.groups), ln.component, ln.kind, ln.amount)
+             for p in schedule.providers for ln in p.lines]
+    return RunRecord(schedule.model.name, schedule.model.sha256, register.sha256,
+                     str(schedule.month), __version__, started, command,
+                     schedule.total(), schedule.adjustment_total(), len(schedule.withheld),
+                     shown(path) if path else None, inputs, lines, list(schedule.adjustments),
+                     basis)
 
-    def tick(path: Path) -> None:
-        counter["n"] += 1
-        if progress:
-            progress(counter["n"], len(files), path)
 
-    return read_and_check(files, model, register, tick, cfg.cache)
+def _root(cfg: Config, model: Model, returns: Path | None) -> Path:
+    root = Path(returns) if returns else cfg.returns_for(model.name)
+    if not root.is_dir():
+        raise PbrError(f"no returns folder {shown(root)} (returns are filed as "
+                       f"{shown(root)}/YYYY-MM/*.xlsx)", code="file-not-found")
+    check_month_folders(root)
+    return root
+
+
+def _inside(model: Model, month: Month) -> None:
+    if month.last_day < model.start or month.first_day > model.end:
+        raise PbrError(f"{month} is outside the scheme {model.name} ({model.start} to "
+                       f"{model.end})", code="period-outside-scheme")
 
 
 def run_calculation(cfg: Config, model: Model, period: str | None, output: Path | None,
                     returns: Path | None, register_path: Path | None,
                     progress: Callable[[int, int, Path], None] | None = None,
-                    dry_run: bool = False, use_ledger: bool = True,
-                    command: str = "calculate") -> CalculationResult:
-    """Calculate a month, with prior-period adjustments for every earlier recorded month whose
-    figures have changed, write its schedule, and record the run in the ledger."""
-    from pbr_cli.outputs.schedule import schedule_filename, write_schedule
-
+                    dry_run: bool = False, ledger_path: Path | None = None,
+                    command: str = "calculate", log: RunLog | None = None,
+                    model_from_config: bool = True, ledger: Ledger | None = None,
+                    ) -> CalculationResult:
+    """Calculate a month and, unless it is a dry run or a what-if, record it in the ledger
+    as the month's draft (approved at once where the scheme approves automatically). The
+    next month to approve carries prior-period adjustments for every approved month whose
+    figures have changed since it was paid."""
     started = now_utc()
     register = load_register(model, register_path)
-    root = Path(returns) if returns else cfg.returns_for(model.name)
-    if not root.is_dir():
-        raise PbrError(f"no returns folder {root} (returns are filed as {root}/YYYY-MM/*.xlsx)",
-                       code="file-not-found")
+    root = _root(cfg, model, returns)
     if period:
         month = Month.parse(period)
     else:
         found = latest_month(root)
         if found is None:
-            raise PbrError(f"no returns in {root}: nothing to calculate", code="file-not-found")
+            raise PbrError(f"no returns in {shown(root)}: nothing to calculate",
+                           code="file-not-found")
         month = found
-    if month.last_day < model.start or month.first_day > model.end:
-        raise PbrError(f"{month} is outside the scheme {model.name} ({model.start} to "
-                       f"{model.end})", code="period-outside-scheme")
-    ledger = Ledger(cfg.ledger) if use_ledger and (not dry_run or cfg.ledger.exists()) else None
+    _inside(model, month)
+    what_if = (returns is not None or register_path is not None or not model_from_config) \
+        and ledger_path is None
+    recording = not dry_run and not what_if
+    path_l, own = chosen_ledger(cfg, ledger_path)
+    opened = ledger is None
+    if opened:
+        ledger = open_ledger(cfg, path_l, own, log if recording else None, create=recording)
     try:
-        recorded = [Month.parse(p) for p in ledger.periods(model.name)] if ledger else []
-        earlier = [m for m in recorded if m < month]
-        later = [m for m in recorded if m > month]
-        collection = _read_months(cfg, model, register, root, [month, *earlier], progress)
-        schedule = _month_schedule(model, register, month, collection)
-        cache = cfg.cache
-        key = _result_key(cache, model, register, month, collection)
-        if key:  # next month, this one is an earlier month to check for adjustments
-            cache.put(key, _worth(schedule))
-        for e in earlier:
-            schedule.adjustments += _adjustments(ledger, model, register, e, month, collection,
-                                                 cache)
-
-        if later:
-            return CalculationResult(schedule, None, "closed", closed_by=str(max(later)))
-        if dry_run:
-            return CalculationResult(schedule, None, "dry-run")
-        path = Path(output) if output else cfg.output_for(model.name) / schedule_filename(schedule)
-        write_schedule(schedule, path)
-        if ledger is None:
-            return CalculationResult(schedule, path, "written")
-        record = _record(schedule, register, started, command, path)
-        latest = ledger.latest_run(model.name, str(month))
-        if latest is not None and latest["fingerprint"] == record.fingerprint:
-            return CalculationResult(schedule, path, "unchanged", latest["id"])
-        return CalculationResult(schedule, path, "recorded", ledger.record(record))
+        return _calculate(cfg, model, register, root, month, output, progress, started,
+                          command, log, ledger, path_l,
+                          DRY_RUN if dry_run else WHAT_IF if what_if else None)
     finally:
-        if ledger is not None:
+        if opened and ledger is not None:
             ledger.close()
+
+
+def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
+               output: Path | None, progress, started: str, command: str,
+               log: RunLog | None, ledger: Ledger | None, ledger_path: Path,
+               not_recorded: str | None) -> CalculationResult:
+    start = go_live(cfg, model)
+    approved = set(ledger.approved_periods(model.name)) if ledger else set()
+    nxt = first_unapproved(ledger, model, start)
+    earlier = sorted(Month.parse(p) for p in approved if Month.parse(p) < month) \
+        if month == nxt and ledger is not None else []
+    collection = read_months(cfg, model, register, root, [month, *earlier], progress)
+    schedule = month_schedule(model, register, month, collection)
+    cache = cfg.cache
+    remember(cache, model, register, month, collection, schedule)
+    for e in earlier:
+        schedule.adjustments += adjustments_for(ledger, model, register, e, collection, cache)
+    later_note = (f"adjustments to approved months are worked out on the draft of {nxt}, the "
+                  "next month to approve" if month > nxt else "")
+
+    if not_recorded is not None:
+        schedule.standing = Standing("DRY RUN" if not_recorded == DRY_RUN else "WHAT-IF")
+        note = ("dry run: no schedule written, nothing recorded" if not_recorded == DRY_RUN
+                else "what-if (returns, register or model other than the config's): nothing "
+                "recorded in the ledger; name a separate ledger with --ledger to record it")
+        path = None
+        if not_recorded == WHAT_IF and output is not None:
+            from pbr_cli.outputs.schedule import write_schedule
+
+            path = write_schedule(schedule, Path(output))
+        return CalculationResult(schedule, path, not_recorded, note=note)
+    assert ledger is not None
+    if month < start:
+        schedule.standing = Standing("NOT RECORDED")
+        return CalculationResult(schedule, None, BEFORE_GO_LIVE, note=(
+            f"{month} is before {model.name} goes live in the ledger ({start}): shown, nothing "
+            "written or recorded"))
+    if str(month) in approved:
+        approval = ledger.approval_of(model.name, str(month))
+        schedule.standing = Standing("NOT RECORDED")
+        return CalculationResult(schedule, None, ALREADY_APPROVED, approval["run_id"], note=(
+            f"{month} was approved (run {approval['run_id']}, by {approval['approved_by']} at "
+            f"{approval['approved_at']}): these are its figures worked out now; nothing written "
+            f"or recorded. Any difference from what was paid is an adjustment on {nxt}, the "
+            "next month to approve"))
+
+    # The draft of the next month to approve is worked out against the approvals so far (it
+    # carries the adjustments); a later month's draft carries none and waits (basis -1).
+    basis = ledger.basis(model.name) if month == nxt else -1
+    automatic = cfg.scheme(model.name).automatic and month == nxt and month_has_ended(month)
+    folder = cfg.output_for(model.name)
+    target = Path(output) if output else folder / (
+        approved_filename(model, month) if automatic else draft_filename(model, month))
+    record = _record(schedule, register, started, command, target, basis)
+    latest = ledger.latest_run(model.name, str(month))
+    if not automatic and latest is not None and latest["fingerprint"] == record.fingerprint:
+        schedule.standing = Standing("DRAFT", latest["id"])
+        kept = Path(latest["output"]) if latest["output"] else target
+        _restore(schedule, kept, latest["schedule_sha256"])
+        return CalculationResult(schedule, kept, UNCHANGED, latest["id"], note=(
+            f"nothing changed since draft run {latest['id']}: nothing new recorded"
+            + (f"; {later_note}" if later_note else "")), ledger=ledger_path)
+    if automatic and target.exists():
+        raise PbrError(f"{shown(target)} exists but {month} is not approved in the ledger "
+                       f"{shown(ledger_path)}: it is not pbr's approved schedule. Move it away",
+                       code="output-exists")
+    approved_at = now_utc()
+    pending = PendingFile(target)
+
+    def write(run_id: int) -> str:
+        schedule.standing = (Standing("APPROVED", run_id, "pbr", approved_at, "automatic")
+                             if automatic else Standing("DRAFT", run_id))
+        return _render(schedule, pending.tmp)
+
+    def approve(run_id: int, sha: str) -> ApprovalRecord:
+        return ApprovalRecord(run_id, model.name, str(month), "pbr", approved_at, "",
+                              shown(target), sha, "automatic")
+
+    try:
+        run_id = ledger.record(record, write, approve if automatic else None)
+        pending.commit()
+    finally:
+        pending.discard()
+    if automatic:
+        _remove_draft(ledger, model, month, folder, keep=target)
+    status = APPROVED if automatic else DRAFT
+    if log is not None:
+        _log_month(log, schedule, status, run_id, target)
+        log.head(ledger_path, ledger.head())
+    note = ("approved automatically (the scheme's setting)" if automatic else
+            f"recorded as draft run {run_id}; approve it with `pbr approve -m {model.name} -p "
+            f"{month} --run {run_id}`" + (f"; {later_note}" if later_note else ""))
+    return CalculationResult(schedule, target, status, run_id, note=note, ledger=ledger_path)
+
+
+def _restore(schedule: Schedule, path: Path, sha: str) -> None:
+    """A recorded run's schedule file missing or changed (a run stopped between recording
+    and renaming, or a file edited): written again, when it comes out the same."""
+    try:
+        if path.exists() and _sha256(path) == sha:
+            return
+    except OSError:
+        pass
+    pending = PendingFile(path)
+    try:
+        if _render(schedule, pending.tmp) == sha:
+            pending.commit()
+    finally:
+        pending.discard()
+
+
+def _remove_draft(ledger: Ledger, model: Model, month: Month, folder: Path, keep: Path) -> None:
+    """The draft files of an approved month are gone once it is approved (each is pbr's own:
+    its SHA-256 is a recorded draft's)."""
+    shas = {r["schedule_sha256"] for r in ledger.runs(model.name) if r["period"] == str(month)}
+    for candidate in {folder / draft_filename(model, month),
+                      *(Path(r["output"]) for r in ledger.runs(model.name)
+                        if r["period"] == str(month) and r["output"])}:
+        try:
+            if candidate != keep and candidate.is_file() and _sha256(candidate) in shas:
+                candidate.unlink()
+        except OSError:
+            pass
+
+
+def _log_month(log: RunLog, schedule: Schedule, status: str, run_id: int | None,
+               path: Path | None) -> None:
+    from pbr_cli.money import format_money
+
+    s = schedule
+    state = {DRAFT: "DRAFT", APPROVED: "APPROVED", UNCHANGED: "DRAFT (unchanged)"}.get(status,
+                                                                                     status)
+    errors = sum(1 for p in s.problems if p.is_error)
+    line = (f"{s.model.name} {s.month}: {state} run {run_id}: PbR {format_money(s.total())}, "
+            f"adjustments {format_money(s.adjustment_total())}, due {format_money(s.due())}; "
+            f"{len(s.withheld)} withheld, {errors} error(s)"
+            + (f"; schedule {path}" if path else ""))
+    (log.warning if s.withheld or errors else log.info)(line)
+    for p in s.withheld:
+        log.warning(f"{s.model.name} {s.month}: withheld {p.provider} ({p.name}): {p.reason}")
+    for p in s.providers:
+        for note in s.payment_notes(p.provider):
+            if p.status == "paid":
+                log.info(f"{s.model.name} {s.month}: {p.provider}: {note}")
+
+
+def reproduce(cfg: Config, ledger: Ledger, run, returns: Path | None = None,
+              register_path: Path | None = None, model: Model | None = None) -> Schedule:
+    """A recorded run's schedule made again from the returns as they are now, refused when
+    they (or the model or register) are no longer those the run recorded."""
+    from pbr_cli.model import find_model, load_model
+
+    if model is None:
+        model = load_model(find_model(run["model"], cfg.models))
+    if model.sha256 != run["model_sha256"]:
+        raise PbrError(f"the model {run['model']} has changed since run {run['id']} (SHA-256 "
+                       f"{run['model_sha256'][:16]}... then, {model.sha256[:16]}... now): its "
+                       "schedule cannot be made again from it", code="inputs-changed")
+    register = load_register(model, register_path)
+    if register.sha256 != run["register_sha256"]:
+        raise PbrError(f"the contract register has changed since run {run['id']}: its schedule "
+                       "cannot be made again from it", code="inputs-changed")
+    root = _root(cfg, model, returns)
+    month = Month.parse(run["period"])
+    collection = read_months(cfg, model, register, root, [month], None)
+    schedule = month_schedule(model, register, month, collection)
+    schedule.adjustments = [Adjustment(a["month"], a["provider"], a["component"],
+                                       Decimal(a["previous"]), Decimal(a["now"]), a["reason"])
+                            for a in ledger.adjustments(run["id"])]
+    again = _record(schedule, register, run["started_at"], run["command"], None, run["basis"])
+    if again.fingerprint != run["fingerprint"]:
+        then = {(i["provider"], i["period"], i["sha256"]) for i in ledger.inputs(run["id"])
+                if i["role"] == "return" and i["used"]}
+        now = {(i.provider, i.month, i.sha256) for i in schedule.inputs
+               if i.role == "return" and i.used}
+        changed = sorted({f"{p} {m}" for p, m, _ in then ^ now})
+        raise PbrError(f"the returns of {run['model']} {run['period']} are not those run "
+                       f"{run['id']} used" + (f" ({', '.join(changed[:6])} changed)" if changed
+                                               else "") + ": calculate the month again and "
+                       "review the new draft", code="inputs-changed")
+    return schedule
+
+
+def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
+                  sha: str | None, by: str | None, output: Path | None,
+                  ledger_path: Path | None, log: RunLog | None, returns: Path | None = None,
+                  register_path: Path | None = None) -> CalculationResult:
+    """Approve the month's current draft, named by its run number or its schedule's
+    SHA-256 as shown to the approver: the approval is recorded with who, when and exactly
+    which schedule, and the schedule is written again saying APPROVED."""
+    month = Month.parse(period)
+    _inside(model, month)
+    if run_id is None and not sha:
+        raise PbrError("say which draft is approved: --run N or --sha256 HASH, as shown on the "
+                       "draft schedule", code="usage")
+    if sha is not None and (len(sha) < 12 or any(c not in "0123456789abcdef" for c in sha.lower())):
+        raise PbrError("--sha256 takes the schedule's SHA-256 (at least its first 12 hex digits)",
+                       code="usage")
+    if (returns is not None or register_path is not None) and ledger_path is None:
+        raise PbrError("--returns and --register approve a what-if kept in a separate ledger: "
+                       "give --ledger too (the config's ledger is approved from the config's "
+                       "returns and register)", code="usage")
+    path_l, own = chosen_ledger(cfg, ledger_path)
+    ledger = open_ledger(cfg, path_l, own, log, create=False)
+    if ledger is None:
+        raise PbrError(f"no ledger at {shown(path_l)}: nothing has been calculated to approve",
+                       code="file-not-found")
+    try:
+        done = ledger.approval_of(model.name, str(month))
+        if done is not None:
+            raise PbrError(f"{model.name} {month} is already approved (run {done['run_id']}, by "
+                           f"{done['approved_by']} at {done['approved_at']}); an approved month "
+                           "is never approved again", code="already-approved")
+        draft = ledger.latest_run(model.name, str(month))
+        if draft is None:
+            raise PbrError(f"{model.name} {month} has no draft: calculate it first "
+                           f"(`pbr calculate -m {model.name} -p {month}`)", code="no-draft")
+        named = f"run {run_id}" if run_id is not None else f"SHA-256 {sha}"
+        if (run_id is not None and run_id != draft["id"]) or (
+                sha is not None and not draft["schedule_sha256"].startswith(sha.lower())):
+            raise PbrError(f"{named} is not the current draft of {model.name} {month}: that is "
+                           f"run {draft['id']} (schedule SHA-256 {draft['schedule_sha256'][:16]}"
+                           "...). Review it, then approve it by its run number",
+                           code="not-the-draft")
+        if not month_has_ended(month):
+            raise PbrError(f"{month} has not ended: a month is approved once it is over",
+                           code="month-not-ended")
+        start = go_live(cfg, model)
+        nxt = first_unapproved(ledger, model, start)
+        if month != nxt:
+            raise PbrError(f"{nxt} is not approved yet: months are approved in order from "
+                           f"{start}, so approve {nxt} first" if month > nxt else
+                           f"{month} is before {model.name} goes live in the ledger ({start})",
+                           code="approve-in-order")
+        if draft["basis"] != ledger.basis(model.name):
+            why = ("while earlier months were not approved, so it carries no adjustments"
+                   if draft["basis"] < 0 else "before the months approved since")
+            raise PbrError(f"draft run {draft['id']} was worked out {why}: calculate {month} "
+                           f"again (`pbr calculate -m {model.name} -p {month}`, or `pbr run`) "
+                           "and approve the new draft", code="stale-draft")
+        schedule = reproduce(cfg, ledger, draft, returns, register_path, model)
+        target = Path(output) if output else cfg.output_for(model.name) / approved_filename(
+            model, month)
+        if target.exists():
+            raise PbrError(f"{shown(target)} exists and is not an approved schedule of this "
+                           "ledger: move it away, or give --output", code="output-exists")
+        who = by or default_user()
+        at = now_utc()
+        schedule.standing = Standing("APPROVED", draft["id"], who, at, "approved")
+        pending = PendingFile(target)
+        try:
+            sha_now = _render(schedule, pending.tmp)
+            ledger.approve(ApprovalRecord(draft["id"], model.name, str(month), who, at,
+                                          draft["schedule_sha256"], shown(target), sha_now,
+                                          "approved"))
+            pending.commit()
+        finally:
+            pending.discard()
+        _remove_draft(ledger, model, month, cfg.output_for(model.name), keep=target)
+        if log is not None:
+            _log_month(log, schedule, APPROVED, draft["id"], target)
+            log.info(f"{model.name} {month}: approved by {who}: run {draft['id']}, draft "
+                     f"schedule sha256 {draft['schedule_sha256']}")
+            log.head(path_l, ledger.head())
+        return CalculationResult(schedule, target, APPROVED, draft["id"], note=(
+            f"approved by {who} at {at}"), ledger=path_l)
+    finally:
+        ledger.close()
+
+
+def export_run(cfg: Config, run_id: int, output: Path, ledger_path: Path | None = None,
+               returns: Path | None = None) -> tuple[Path, bool, str]:
+    """A recorded run's schedule made again (from the returns, the model and the register,
+    which must be those it recorded) saying what it is: approved, the current draft, or a
+    superseded draft. Returns (path, whether it is byte-identical to the file recorded,
+    the recorded SHA-256)."""
+    path_l, own = chosen_ledger(cfg, ledger_path)
+    ledger = open_ledger(cfg, path_l, own, None, create=False)
+    if ledger is None:
+        raise PbrError(f"no ledger at {shown(path_l)}", code="file-not-found")
+    try:
+        run = ledger.run(run_id)
+        if run is None:
+            raise PbrError(f"no run {run_id} in the ledger {shown(path_l)}", code="usage")
+        schedule = reproduce(cfg, ledger, run, returns)
+        approval = ledger.approval_of_run(run_id)
+        if approval is not None:
+            schedule.standing = Standing("APPROVED", run_id, approval["approved_by"],
+                                         approval["approved_at"], approval["how"])
+            recorded = approval["schedule_sha256"]
+        else:
+            current = ledger.is_current(run_id)
+            schedule.standing = Standing("DRAFT" if current else "SUPERSEDED", run_id)
+            recorded = run["schedule_sha256"]
+        pending = PendingFile(Path(output))
+        try:
+            sha = _render(schedule, pending.tmp)
+            pending.commit()
+        finally:
+            pending.discard()
+        return Path(output), sha == recorded, recorded
+    finally:
+        ledger.close()
 
 
 @dataclass
@@ -169,8 +525,9 @@ def period_schedules(cfg: Config, model: Model, period: Period, returns: Path | 
     register = load_register(model, register_path)
     root = Path(returns) if returns else cfg.returns_for(model.name)
     if not root.is_dir():
-        raise PbrError(f"no returns folder {root} (returns are filed as {root}/YYYY-MM/*.xlsx)",
-                       code="file-not-found")
+        raise PbrError(f"no returns folder {shown(root)} (returns are filed as "
+                       f"{shown(root)}/YYYY-MM/*.xlsx)", code="file-not-found")
+    check_month_folders(root)
     wanted: list[Month] = []
     excluded: list[tuple[Month, str]] = []
     for month in period.months():
@@ -186,8 +543,8 @@ def period_schedules(cfg: Config, model: Model, period: Period, returns: Path | 
                else f"the scheme {model.name} runs {model.start} to {model.end}")
         raise PbrError(f"nothing to report for {period.describe()}: {why}",
                        code="period-outside-scheme" if not inside else "file-not-found")
-    collection = _read_months(cfg, model, register, root, wanted, progress)
-    schedules = [_month_schedule(model, register, m, collection) for m in wanted]
+    collection = read_months(cfg, model, register, root, wanted, progress)
+    schedules = [month_schedule(model, register, m, collection) for m in wanted]
     return PeriodSchedules(model, period, register, schedules, excluded, collection)
 
 
@@ -201,9 +558,10 @@ def run_report(cfg: Config, model: Model, period: Period, returns: Path | None,
     from pbr_cli.report import build_report
 
     ps = period_schedules(cfg, model, period, returns, register_path, progress)
-    ledger = Ledger(cfg.ledger) if cfg.ledger.exists() else None
+    path_l, own = chosen_ledger(cfg, None)
+    ledger = open_ledger(cfg, path_l, own, None, create=False)
     try:
-        report = build_report(ps, publish, ledger)
+        report = build_report(ps, publish, ledger, go_live(cfg, model))
     finally:
         if ledger is not None:
             ledger.close()
@@ -212,86 +570,6 @@ def run_report(cfg: Config, model: Model, period: Period, returns: Path | None,
     if not publish:
         written.append(write_csv(report, path.with_name(csv_filename(report))))
     return report, written
-
-
-def payments_by_component(schedule: Schedule) -> dict[tuple[str, str], Decimal]:
-    out: dict[tuple[str, str], Decimal] = {}
-    for p in schedule.providers:
-        for ln in p.lines:
-            if ln.kind == "payment":
-                out[(p.provider, ln.component)] = out.get((p.provider, ln.component),
-                                                          Decimal("0.00")) + ln.amount
-    return out
-
-
-def _adjustments(ledger: Ledger, model: Model, register, month: Month, current: Month,
-                 collection, cache=None) -> list[Adjustment]:
-    """What `month` is worth now against what has been accounted for it before `current`.
-    What it is worth is worked out again, unless the cache holds it for the same inputs."""
-    key = _result_key(cache, model, register, month, collection)
-    worth = cache.get(key) if key else None
-    if not (isinstance(worth, dict) and set(worth) == {"payments", "used"}):
-        worth = _worth(_month_schedule(model, register, month, collection))
-        if key:
-            cache.put(key, worth)
-    accounted, last_run = ledger.accounted(model.name, str(month), str(current))
-    now = worth["payments"]
-    before = {(i["provider"], i["period"]): i["sha256"] for i in ledger.inputs(last_run)
-              if i["role"] == "return" and i["used"]} if last_run else {}
-    after = worth["used"]
-    run = ledger.run(last_run) if last_run else None
-    out = []
-    for key in sorted(set(now) | set(accounted)):
-        previous = accounted.get(key, Decimal("0.00"))
-        value = now.get(key, Decimal("0.00"))
-        if previous != value:
-            out.append(Adjustment(str(month), key[0], key[1], previous, value,
-                                  _reason(key[0], month, before, after, run, model, register)))
-    return out
-
-
-def _reason(provider: str, month: Month, before: dict, after: dict, run, model: Model,
-            register) -> str:
-    own = (provider, str(month))
-    if own in after and own not in before:
-        return f"{provider}'s {month} return arrived after {month} was calculated"
-    if own in after and before.get(own) != after[own]:
-        return f"{provider}'s {month} return was replaced (resubmitted)"
-    if own in before and own not in after:
-        return f"{provider}'s {month} return is no longer used"
-    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-    mine = [m for p, m in changed if p == provider]
-    if mine:
-        return f"{provider}'s returns for {', '.join(mine)} changed since {month} was calculated"
-    if changed:
-        return ("other providers' returns changed (" + ", ".join(f"{p} {m}" for p, m in changed[:4])
-                + (", ..." if len(changed) > 4 else "") + ")")
-    if run is not None and run["model_sha256"] != model.sha256:
-        return "the model changed"
-    if run is not None and run["register_sha256"] != register.sha256:
-        return "the contract register changed"
-    return f"{month} worked out again"
-
-
-def _record(schedule: Schedule, register, started: str, command: str, path: Path) -> RunRecord:
-    inputs = [(i.role, i.path, i.sha256, i.provider, i.month, i.used) for i in schedule.inputs]
-    lines = [(p.provider, ln.entry, dict(ln.groups), ln.component, ln.kind, ln.amount)
-             for p in schedule.providers for ln in p.lines]
-    adjustments = schedule.adjustments
-    digest = {
-        "model": schedule.model.sha256, "register": register.sha256, "tool": __version__,
-        "period": str(schedule.month),
-        "inputs": sorted((i[0], i[2], i[3], i[4], i[5]) for i in inputs if i[0] == "return"),
-        "lines": sorted((p, e, json.dumps(g, sort_keys=True), c, k, str(a))
-                        for p, e, g, c, k, a in lines),
-        "adjustments": [(a.month, a.provider, a.component, str(a.previous), str(a.now))
-                        for a in adjustments],
-    }
-    fingerprint = hashlib.sha256(json.dumps(digest, sort_keys=True).encode()).hexdigest()
-    return RunRecord(schedule.model.name, schedule.model.sha256, register.sha256,
-                     str(schedule.month), __version__, started, command, fingerprint,
-                     schedule.total(), schedule.adjustment_total(), len(schedule.withheld),
-                     str(path), inputs, lines, adjustments)
 
 
 def _plain(value: Any) -> Any:
@@ -312,12 +590,17 @@ def schedule_as_dict(s: Schedule, path: Path | None) -> dict[str, Any]:
         "virtual": s.model.virtual,
         "period": {"month": str(s.month), "start": s.month.first_day.isoformat(),
                    "end": s.month.last_day.isoformat()},
-        "output": str(path) if path else None,
+        "output": shown(path) if path else None,
+        "standing": ({"state": s.standing.state, "run": s.standing.run,
+                      "approved_by": s.standing.approved_by or None,
+                      "approved_at": s.standing.approved_at or None,
+                      "text": s.standing.describe()} if s.standing is not None else None),
         "totals": {"payment": str(s.total()), "comparison": str(s.total("comparison"))},
         "providers": [
             {"provider": p.provider, "name": p.name, "status": p.status, "reason": p.reason,
              "payment": str(p.total()), "comparison": str(p.total("comparison")),
              "variance": str(p.variance),
+             "notes": s.payment_notes(p.provider) if p.status == "paid" else [],
              "lines": [{"entry": ln.entry, "groups": dict(ln.groups),
                         "component": ln.component, "kind": ln.kind,
                         "amount": str(ln.amount),

@@ -1,25 +1,45 @@
-"""The ledger: an append-only SQLite record of every calculation that was not a dry run.
+"""The ledger: an append-only, hash-chained SQLite record of what was calculated and approved.
 
-A run records its model (and SHA-256), period, tool version, time, every input file with its
-SHA-256, every payment line and every prior-period adjustment, in one transaction: a run is
-there completely or not at all. Nothing is ever updated or deleted (triggers refuse it); a
-later run for the same period supersedes an earlier one. The schema is versioned and
-migrated forward when a newer pbr opens an older ledger.
+Two kinds of record, in one chain:
+
+- a **run**: a calculation of one scheme-month (a draft), with its model (and SHA-256), period,
+  tool version, times, every input file with its SHA-256, every payment line, every
+  prior-period adjustment, and the SHA-256 of the schedule workbook written for it;
+- an **approval**: who approved which run (and exactly which schedule file), and when. An
+  approved run is what was paid for its month; a month is approved once.
+
+Every record carries a SHA-256 over its canonical content (the row and all its inputs, lines
+and adjustments) and the hash of the record before it, so that any row inserted, changed or
+deleted outside pbr breaks the chain from that record on. `verify()` recomputes the chain,
+every total and every run's fingerprint and names the first record that does not match.
+Nothing is ever updated or deleted (triggers refuse it); a later draft for the same month
+supersedes an earlier one until the month is approved. The schema is versioned and migrated
+forward when a newer pbr opens an older ledger.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sqlite3
-from dataclasses import dataclass
+import stat
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from pbr_cli.errors import PbrError
 
-SCHEMA_VERSION = 1
-TABLES = ("runs", "inputs", "lines", "adjustments")
+SCHEMA_VERSION = 2
+TABLES = ("runs", "inputs", "lines", "adjustments", "approvals", "chain")
+ZERO = Decimal("0.00")
+
+_APPEND_ONLY = [f"""CREATE TRIGGER IF NOT EXISTS {t}_append_only_{op} BEFORE {op} ON {t}
+                    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END"""
+                for t in TABLES for op in ("UPDATE", "DELETE")]
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -45,16 +65,29 @@ MIGRATIONS: dict[int, list[str]] = {
             provider TEXT NOT NULL, component TEXT NOT NULL, previous TEXT NOT NULL,
             now TEXT NOT NULL, difference TEXT NOT NULL, reason TEXT NOT NULL)""",
         "CREATE INDEX adjustments_by_run ON adjustments (run_id)",
-        *[f"""CREATE TRIGGER {t}_append_only_{op} BEFORE {op} ON {t}
-              BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END"""
-          for t in TABLES for op in ("UPDATE", "DELETE")],
+    ],
+    2: [
+        # The schedule file written for a run and its SHA-256; the approvals the draft was
+        # worked out after (adjustments depend on them).
+        "ALTER TABLE runs ADD COLUMN schedule_sha256 TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE runs ADD COLUMN basis INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE approvals (
+            id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id),
+            model TEXT NOT NULL, period TEXT NOT NULL, approved_by TEXT NOT NULL,
+            approved_at TEXT NOT NULL, draft_sha256 TEXT NOT NULL, schedule TEXT NOT NULL,
+            schedule_sha256 TEXT NOT NULL, how TEXT NOT NULL)""",
+        "CREATE UNIQUE INDEX approvals_once ON approvals (model, period)",
+        """CREATE TABLE chain (
+            seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref INTEGER NOT NULL,
+            prev TEXT NOT NULL, hash TEXT NOT NULL)""",
+        "CREATE UNIQUE INDEX chain_refs ON chain (kind, ref)",
     ],
 }
 
 
 @dataclass(frozen=True)
 class Adjustment:
-    """A prior-period adjustment: what `month` is worth now against what was accounted for."""
+    """A prior-period adjustment: what `month` is worth now against what was paid for it."""
 
     month: str
     provider: str
@@ -77,7 +110,6 @@ class RunRecord:
     tool_version: str
     started_at: str
     command: str
-    fingerprint: str
     entitlement: Decimal
     adjustments_total: Decimal
     withheld: int
@@ -85,21 +117,128 @@ class RunRecord:
     inputs: list[tuple[str, str, str, str, str, bool]]  # role, file, sha256, provider, period, used
     lines: list[tuple[str, str, dict, str, str, Decimal]]  # provider, entry, groups, component, kind, amount
     adjustments: list[Adjustment]
+    basis: int = 0  # the chain position of the scheme's last approval when this was worked out
+    schedule_sha256: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.model_sha256, self.register_sha256, self.tool_version,
+                           self.period, self.basis,
+                           [(i[0], i[2], i[3], i[4], bool(i[5])) for i in self.inputs],
+                           [(p, e, json.dumps(g, sort_keys=True), c, k, str(a))
+                            for p, e, g, c, k, a in self.lines],
+                           [(a.month, a.provider, a.component, str(a.previous), str(a.now))
+                            for a in self.adjustments])
+
+
+def fingerprint(model_sha: str, register_sha: str, tool: str, period: str, basis: int,
+                inputs: list, lines: list, adjustments: list) -> str:
+    """What a run's figures depend on and are: two runs with the same fingerprint would give
+    the same schedule. Worked out from the stored rows again by `verify`."""
+    digest = {
+        "model": model_sha, "register": register_sha, "tool": tool, "period": period,
+        "basis": basis,
+        "inputs": sorted([list(i) for i in inputs if i[0] == "return"]),
+        "lines": sorted([list(ln) for ln in lines]),
+        "adjustments": [list(a) for a in adjustments],
+    }
+    return hashlib.sha256(json.dumps(digest, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    run_id: int
+    model: str
+    period: str
+    approved_by: str
+    approved_at: str
+    draft_sha256: str  # the schedule the approver was shown ('' when approved automatically)
+    schedule: str  # the approved schedule file
+    schedule_sha256: str
+    how: str  # "approved" | "automatic" | "schema 1"
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last record of the chain: its position and hash (0 and the genesis when empty)."""
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"record {self.seq} sha256 {self.hash}"
+
+
+@dataclass
+class MonthState:
+    """Where one scheme-month stands in the ledger."""
+
+    period: str
+    state: str  # approved | draft | none
+    run: sqlite3.Row | None = None  # the approved run, or the current draft
+    approval: sqlite3.Row | None = None
+    adjusted_later: Decimal = ZERO  # adjustments for it carried by later approved runs
+    adjusted_in: list[str] = field(default_factory=list)
 
 
 def now_utc() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Ledger:
-    def __init__(self, path: Path):
-        self.path = Path(path)
+def _refuse_link(path: Path, what: str) -> None:
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise PbrError(f"cannot use the {what} {path}: {exc.strerror}", code="bad-ledger") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise PbrError(f"the {what} {path} is a symbolic link; pbr does not follow links for "
+                       "its own files: give the real path", code="bad-ledger")
+    if not stat.S_ISREG(info.st_mode):
+        raise PbrError(f"the {what} {path} is not a regular file", code="bad-ledger")
+
+
+def ledger_state(path: Path) -> str:
+    """'missing', 'empty' (no bytes, or not a pbr ledger: no tables of its own) or 'present'
+    (a pbr ledger, started by pbr, with or without records), without creating anything."""
+    path = Path(path)
+    _refuse_link(path, "ledger")
+    if not path.exists():
+        return "missing"
+    if path.stat().st_size == 0:
+        return "empty"
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA synchronous = FULL")
+            has = db.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchall()
+            return "present" if has else "empty"
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise PbrError(f"the ledger {path} cannot be used: {exc}", code="bad-ledger") from None
+
+
+class Ledger:
+    def __init__(self, path: Path, readonly: bool = False):
+        self.path = Path(path)
+        _refuse_link(self.path, "ledger")
+        try:
+            if readonly:
+                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                          isolation_level=None)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                self.db.execute("PRAGMA synchronous = FULL")
             self.db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            self.db.row_factory = sqlite3.Row
+            if not readonly:
+                self._migrate()
+            elif self.version() != SCHEMA_VERSION:
+                raise PbrError(f"the ledger {self.path} is at schema {self.version()}; run a "
+                               "command that records (e.g. `pbr ledger verify`) to bring it "
+                               f"to schema {SCHEMA_VERSION}", code="bad-ledger")
         except sqlite3.DatabaseError as exc:
             raise PbrError(f"the ledger {self.path} cannot be used: {exc}", code="bad-ledger") from None
         except OSError as exc:
@@ -117,6 +256,10 @@ class Ledger:
         found = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return int(found[0]) if found else 0
 
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
     def _migrate(self) -> None:
         current = self.version()
         if current > SCHEMA_VERSION:
@@ -130,20 +273,187 @@ class Ledger:
             if current == 0:
                 self.db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+                self.db.execute("INSERT INTO meta VALUES ('ledger_id', ?)", (uuid.uuid4().hex,))
+            elif self._meta("ledger_id") is None:
+                self.db.execute("INSERT INTO meta VALUES ('ledger_id', ?)", (uuid.uuid4().hex,))
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[version]:
                     self.db.execute(statement)
+            if current == 1:
+                self._chain_schema_1_runs()
+            for statement in _APPEND_ONLY:
+                self.db.execute(statement)
             # meta is the one table whose row changes: the schema version.
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                             (str(SCHEMA_VERSION),))
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
+
+    def _chain_schema_1_runs(self) -> None:
+        """A schema-1 ledger had no approvals: every month's current run was what was paid.
+        Its runs join the chain in order, and each month's current run is approved as such."""
+        for (run_id,) in self.db.execute("SELECT id FROM runs ORDER BY id").fetchall():
+            self._chain("run", run_id)
+        current = self.db.execute("SELECT max(id) AS id, model, period FROM runs GROUP BY model, "
+                                  "period ORDER BY model, period").fetchall()
+        for row in current:
+            run = self.run(row["id"])
+            self._insert_approval(ApprovalRecord(
+                row["id"], run["model"], run["period"], "(recorded before approvals)",
+                run["finished_at"], "", run["output"] or "", "", "schema 1"))
+
+    # -- the chain ------------------------------------------------------------------------------
+    def genesis(self) -> str:
+        return hashlib.sha256(f"pbr ledger {self._meta('ledger_id')}".encode()).hexdigest()
+
+    def head(self) -> Head:
+        row = self.db.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
+        return Head(row["seq"], row["hash"]) if row else Head(0, self.genesis())
+
+    def _content(self, kind: str, ref: int) -> bytes | None:
+        """The canonical bytes of one record: its row and every row that belongs to it."""
+        if kind == "run":
+            row = self.db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()
+            if row is None:
+                return None
+            body = {"run": dict(row),
+                    "inputs": [list(r) for r in self.db.execute(
+                        "SELECT role, file, sha256, provider, period, used FROM inputs WHERE "
+                        "run_id = ? ORDER BY rowid", (ref,))],
+                    "lines": [list(r) for r in self.db.execute(
+                        "SELECT provider, entry, groups, component, kind, amount FROM lines "
+                        "WHERE run_id = ? ORDER BY rowid", (ref,))],
+                    "adjustments": [list(r) for r in self.db.execute(
+                        "SELECT month, provider, component, previous, now, difference, reason "
+                        "FROM adjustments WHERE run_id = ? ORDER BY rowid", (ref,))]}
+        else:
+            row = self.db.execute("SELECT * FROM approvals WHERE id = ?", (ref,)).fetchone()
+            if row is None:
+                return None
+            body = {"approval": dict(row)}
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+    @staticmethod
+    def _link(prev: str, kind: str, content: bytes) -> str:
+        return hashlib.sha256(prev.encode() + b"\n" + kind.encode() + b"\n" + content).hexdigest()
+
+    def _chain(self, kind: str, ref: int) -> Head:
+        head = self.head()
+        content = self._content(kind, ref)
+        assert content is not None
+        digest = self._link(head.hash, kind, content)
+        self.db.execute("INSERT INTO chain (seq, kind, ref, prev, hash) VALUES (?, ?, ?, ?, ?)",
+                        (head.seq + 1, kind, ref, head.hash, digest))
+        return Head(head.seq + 1, digest)
+
+    def verify(self) -> list[str]:
+        """Everything that does not match, first record first (empty when sound): the chain
+        recomputed over every record's content, every run's totals and fingerprint, rows that
+        belong to no record, approvals, and SQLite's own check."""
+        found: list[str] = [f"SQLite: {row[0]}" for row in self.db.execute("PRAGMA quick_check")
+                            if row[0] != "ok"]
+        if found:
+            return found
+        prev = self.genesis()
+        expected = 1
+        chained: dict[str, set[int]] = {"run": set(), "approval": set()}
+        for row in self.db.execute("SELECT * FROM chain ORDER BY seq").fetchall():
+            where = f"record {row['seq']} ({row['kind']} {row['ref']})"
+            if row["seq"] != expected:
+                found.append(f"record {expected} is missing from the chain (next is {row['seq']})")
+                return found
+            expected += 1
+            if row["kind"] not in chained:
+                found.append(f"{where}: unknown kind of record")
+                return found
+            chained[row["kind"]].add(row["ref"])
+            if row["prev"] != prev:
+                found.append(f"{where}: does not follow the record before it")
+                return found
+            content = self._content(row["kind"], row["ref"])
+            if content is None:
+                found.append(f"{where}: the {row['kind']} it records has been deleted")
+                return found
+            if self._link(prev, row["kind"], content) != row["hash"]:
+                found.append(f"{where}: its content has changed since it was recorded "
+                             "(a row of it inserted, changed or deleted outside pbr)")
+                return found
+            prev = row["hash"]
+        for kind, table in (("run", "runs"), ("approval", "approvals")):
+            ids = {r[0] for r in self.db.execute(f"SELECT id FROM {table}")}
+            outside = sorted(ids - chained[kind])
+            if outside:
+                found.append(f"{kind} {outside[0]} is not in the chain (added outside pbr)")
+        for table in ("inputs", "lines", "adjustments"):
+            stray = self.db.execute(f"SELECT count(*) FROM {table} WHERE run_id NOT IN "
+                                    "(SELECT id FROM runs)").fetchone()[0]
+            if stray:
+                found.append(f"{stray} row(s) of {table} belong to no run (added outside pbr)")
+        if found:
+            return found
+        for run in self.runs():
+            found += self._check_run(run)
+        for a in self.approvals():
+            run = self.run(a["run_id"])
+            if run is None or (run["model"], run["period"]) != (a["model"], a["period"]):
+                found.append(f"approval {a['id']}: run {a['run_id']} is not a run of "
+                             f"{a['model']} {a['period']}")
+        triggers = {r[0] for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        missing = [f"{t}_append_only_{op}" for t in TABLES for op in ("UPDATE", "DELETE")
+                   if f"{t}_append_only_{op}" not in triggers]
+        if missing:
+            found.append(f"the append-only rules were removed outside pbr ({missing[0]}, ...)")
+        return found
+
+    def _check_run(self, run: sqlite3.Row) -> list[str]:
+        found = []
+        lines = self.lines(run["id"])
+        adjustments = self.adjustments(run["id"])
+        total = sum((Decimal(ln["amount"]) for ln in lines if ln["kind"] == "payment"), ZERO)
+        if total != Decimal(run["entitlement"]):
+            found.append(f"run {run['id']}: lines sum to {total}, not {run['entitlement']}")
+        adj = sum((Decimal(a["difference"]) for a in adjustments), ZERO)
+        if adj != Decimal(run["adjustments"]):
+            found.append(f"run {run['id']}: adjustments sum to {adj}, not {run['adjustments']}")
+        if Decimal(run["payment"]) != Decimal(run["entitlement"]) + Decimal(run["adjustments"]):
+            found.append(f"run {run['id']}: due {run['payment']} is not PbR + adjustments")
+        for a in adjustments:
+            if Decimal(a["now"]) - Decimal(a["previous"]) != Decimal(a["difference"]):
+                found.append(f"run {run['id']}: an adjustment's difference is not now − previously")
+        inputs = self.inputs(run["id"])
+        if not inputs:
+            found.append(f"run {run['id']}: no inputs recorded")
+        again = fingerprint(run["model_sha256"], run["register_sha256"], run["tool_version"],
+                            run["period"], run["basis"],
+                            [(i["role"], i["sha256"], i["provider"], i["period"], bool(i["used"]))
+                             for i in inputs],
+                            [(ln["provider"], ln["entry"], ln["groups"], ln["component"],
+                              ln["kind"], ln["amount"]) for ln in lines],
+                            [(a["month"], a["provider"], a["component"], a["previous"], a["now"])
+                             for a in adjustments])
+        if again != run["fingerprint"]:
+            found.append(f"run {run['id']}: its fingerprint does not match its inputs and lines")
+        return found
+
+    def require_sound(self) -> None:
+        """Refuse (exit code 2) a ledger that does not verify, naming the first mismatch."""
+        found = self.verify()
+        if found:
+            raise PbrError(f"the ledger {self.path} does not verify: {found[0]}"
+                           + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
+                           + "; nothing is calculated or paid on it. Restore it from a copy "
+                           "(`pbr ledger verify` lists what does not match)",
+                           code="ledger-tampered")
+
+    def has_record(self, head: Head) -> bool:
+        row = self.db.execute("SELECT hash FROM chain WHERE seq = ?", (head.seq,)).fetchone()
+        return row is not None and row["hash"] == head.hash
 
     # -- reading --------------------------------------------------------------------------------
     def latest_run(self, model: str, period: str) -> sqlite3.Row | None:
-        self.db.row_factory = sqlite3.Row
         return self.db.execute("SELECT * FROM runs WHERE model = ? AND period = ? ORDER BY id "
                                "DESC LIMIT 1", (model, period)).fetchone()
 
@@ -151,101 +461,177 @@ class Ledger:
         return [r[0] for r in self.db.execute(
             "SELECT DISTINCT period FROM runs WHERE model = ? ORDER BY period", (model,))]
 
-    def accounted(self, model: str, month: str, before: str) -> tuple[dict[tuple[str, str], Decimal], int | None]:
-        """What `month` has been accounted for, by (provider, component), before the run of
-        `before`: its own latest run's lines plus the adjustments for it carried by the
-        latest runs of the months between. Also the id of the latest of those runs."""
+    def approvals(self, model: str | None = None) -> list[sqlite3.Row]:
+        if model:
+            return self.db.execute("SELECT * FROM approvals WHERE model = ? ORDER BY id",
+                                   (model,)).fetchall()
+        return self.db.execute("SELECT * FROM approvals ORDER BY id").fetchall()
+
+    def approval_of(self, model: str, period: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM approvals WHERE model = ? AND period = ?",
+                               (model, period)).fetchone()
+
+    def approval_of_run(self, run_id: int) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM approvals WHERE run_id = ?", (run_id,)).fetchone()
+
+    def approved_periods(self, model: str) -> list[str]:
+        return [r["period"] for r in self.db.execute(
+            "SELECT period FROM approvals WHERE model = ? ORDER BY period", (model,))]
+
+    def basis(self, model: str) -> int:
+        """The chain position of the scheme's last approval (0 when none): a draft's
+        adjustments are worked out against the approvals up to it."""
+        row = self.db.execute("SELECT max(seq) FROM chain WHERE kind = 'approval' AND ref IN "
+                              "(SELECT id FROM approvals WHERE model = ?)", (model,)).fetchone()
+        return int(row[0] or 0)
+
+    def paid(self, model: str, month: str) -> tuple[dict[tuple[str, str], Decimal], int | None]:
+        """What has been paid for `month`, by (provider, component): its approved run's lines
+        plus the adjustments for it carried by later approved runs. Also the id of the latest
+        of those runs (None when the month is not approved)."""
         amounts: dict[tuple[str, str], Decimal] = {}
-        own = self.latest_run(model, month)
-        if own is None:
+        approval = self.approval_of(model, month)
+        if approval is None:
             return amounts, None
-        latest = own["id"]
+        latest = approval["run_id"]
         for provider, component, amount in self.db.execute(
                 "SELECT provider, component, amount FROM lines WHERE run_id = ? AND kind = "
-                "'payment'", (own["id"],)):
+                "'payment'", (latest,)):
             key = (provider, component)
-            amounts[key] = amounts.get(key, Decimal("0.00")) + Decimal(amount)
-        for period in self.periods(model):
-            if not (month < period < before):
-                continue
-            run = self.latest_run(model, period)
-            latest = max(latest, run["id"])
-            for provider, component, difference in self.db.execute(
-                    "SELECT provider, component, difference FROM adjustments WHERE run_id = ? "
-                    "AND month = ?", (run["id"], month)):
-                key = (provider, component)
-                amounts[key] = amounts.get(key, Decimal("0.00")) + Decimal(difference)
+            amounts[key] = amounts.get(key, ZERO) + Decimal(amount)
+        for provider, component, difference, run_id in self.db.execute(
+                "SELECT a.provider, a.component, a.difference, a.run_id FROM adjustments a "
+                "JOIN approvals p ON p.run_id = a.run_id WHERE p.model = ? AND a.month = ? "
+                "ORDER BY a.rowid", (model, month)):
+            key = (provider, component)
+            amounts[key] = amounts.get(key, ZERO) + Decimal(difference)
+            latest = max(latest, run_id)
         return amounts, latest
 
+    def month_states(self, model: str) -> dict[str, MonthState]:
+        """Each month that has a run: approved (with what later approvals adjusted) or draft."""
+        out: dict[str, MonthState] = {}
+        for period in self.periods(model):
+            approval = self.approval_of(model, period)
+            if approval is not None:
+                out[period] = MonthState(period, "approved", self.run(approval["run_id"]),
+                                         approval)
+            else:
+                out[period] = MonthState(period, "draft", self.latest_run(model, period))
+        for row in self.db.execute(
+                "SELECT a.month, a.difference, r.period FROM adjustments a JOIN approvals p ON "
+                "p.run_id = a.run_id JOIN runs r ON r.id = a.run_id WHERE p.model = ? ORDER BY "
+                "a.rowid", (model,)):
+            state = out.get(row["month"])
+            if state is not None:
+                state.adjusted_later += Decimal(row["difference"])
+                if row["period"] not in state.adjusted_in:
+                    state.adjusted_in.append(row["period"])
+        return out
+
     def inputs(self, run_id: int) -> list[sqlite3.Row]:
-        self.db.row_factory = sqlite3.Row
         return self.db.execute("SELECT * FROM inputs WHERE run_id = ? ORDER BY period, provider, "
                                "file", (run_id,)).fetchall()
 
     def runs(self, model: str | None = None) -> list[sqlite3.Row]:
-        self.db.row_factory = sqlite3.Row
         if model:
             return self.db.execute("SELECT * FROM runs WHERE model = ? ORDER BY id", (model,)).fetchall()
         return self.db.execute("SELECT * FROM runs ORDER BY id").fetchall()
 
     def run(self, run_id: int) -> sqlite3.Row | None:
-        self.db.row_factory = sqlite3.Row
         return self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
 
     def lines(self, run_id: int) -> list[sqlite3.Row]:
-        self.db.row_factory = sqlite3.Row
         return self.db.execute("SELECT * FROM lines WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
 
     def adjustments(self, run_id: int) -> list[sqlite3.Row]:
-        self.db.row_factory = sqlite3.Row
         return self.db.execute("SELECT * FROM adjustments WHERE run_id = ? ORDER BY rowid",
                                (run_id,)).fetchall()
 
     def is_current(self, run_id: int) -> bool:
+        """The run that stands for its month: the approved one, or else the latest draft."""
         run = self.run(run_id)
-        return run is not None and self.latest_run(run["model"], run["period"])["id"] == run_id
+        if run is None:
+            return False
+        approval = self.approval_of(run["model"], run["period"])
+        if approval is not None:
+            return approval["run_id"] == run_id
+        return self.latest_run(run["model"], run["period"])["id"] == run_id
+
+    def next_run_id(self) -> int:
+        row = self.db.execute("SELECT max(id) FROM runs").fetchone()
+        return int(row[0] or 0) + 1
 
     # -- writing --------------------------------------------------------------------------------
-    def record(self, r: RunRecord) -> int:
-        """Append one run, all of it or nothing."""
+    def _rollback(self) -> None:
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the real error is the one being raised
+
+    def _insert_run(self, run_id: int, r: RunRecord) -> None:
+        self.db.execute(
+            "INSERT INTO runs (id, model, model_sha256, register_sha256, period, tool_version, "
+            "started_at, finished_at, command, fingerprint, entitlement, adjustments, payment, "
+            "withheld, output, schedule_sha256, basis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?)",
+            (run_id, r.model, r.model_sha256, r.register_sha256, r.period, r.tool_version,
+             r.started_at, now_utc(), r.command, r.fingerprint, str(r.entitlement),
+             str(r.adjustments_total), str(r.entitlement + r.adjustments_total), r.withheld,
+             r.output, r.schedule_sha256, r.basis))
+        self.db.executemany("INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [(run_id, *i[:5], int(i[5])) for i in r.inputs])
+        self.db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [(run_id, p, e, json.dumps(g, sort_keys=True), c, k, str(a))
+                             for p, e, g, c, k, a in r.lines])
+        self.db.executemany("INSERT INTO adjustments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            [(run_id, a.month, a.provider, a.component, str(a.previous),
+                              str(a.now), str(a.difference), a.reason) for a in r.adjustments])
+        self._chain("run", run_id)
+
+    def _insert_approval(self, a: ApprovalRecord) -> int:
+        cur = self.db.execute(
+            "INSERT INTO approvals (run_id, model, period, approved_by, approved_at, "
+            "draft_sha256, schedule, schedule_sha256, how) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (a.run_id, a.model, a.period, a.approved_by, a.approved_at, a.draft_sha256,
+             a.schedule, a.schedule_sha256, a.how))
+        approval_id = int(cur.lastrowid)
+        self._chain("approval", approval_id)
+        return approval_id
+
+    def _write(self, action: Callable[[], int]) -> int:
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            cur = self.db.execute(
-                "INSERT INTO runs (model, model_sha256, register_sha256, period, tool_version, "
-                "started_at, finished_at, command, fingerprint, entitlement, adjustments, payment, "
-                "withheld, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (r.model, r.model_sha256, r.register_sha256, r.period, r.tool_version,
-                 r.started_at, now_utc(), r.command, r.fingerprint, str(r.entitlement),
-                 str(r.adjustments_total), str(r.entitlement + r.adjustments_total), r.withheld,
-                 r.output))
-            run_id = int(cur.lastrowid)
-            self.db.executemany("INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                [(run_id, *i[:5], int(i[5])) for i in r.inputs])
-            self.db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                [(run_id, p, e, json.dumps(g, sort_keys=True), c, k, str(a))
-                                 for p, e, g, c, k, a in r.lines])
-            self.db.executemany("INSERT INTO adjustments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                [(run_id, a.month, a.provider, a.component, str(a.previous),
-                                  str(a.now), str(a.difference), a.reason) for a in r.adjustments])
+            result = action()
             self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise PbrError(f"cannot record in the ledger {self.path}: {exc}; nothing was "
+                           "recorded", code="ledger-not-writable") from None
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
-        return run_id
+        return result
 
-    def check(self) -> list[str]:
-        """Consistency problems (empty when sound): SQLite's own check, and every run whole."""
-        found = [row[0] for row in self.db.execute("PRAGMA integrity_check") if row[0] != "ok"]
-        for run in self.runs():
-            total = sum((Decimal(ln["amount"]) for ln in self.lines(run["id"])
-                         if ln["kind"] == "payment"), Decimal("0.00"))
-            if total != Decimal(run["entitlement"]):
-                found.append(f"run {run['id']}: lines sum to {total}, not {run['entitlement']}")
-            adj = sum((Decimal(a["difference"]) for a in self.adjustments(run["id"])),
-                      Decimal("0.00"))
-            if adj != Decimal(run["adjustments"]):
-                found.append(f"run {run['id']}: adjustments sum to {adj}, not {run['adjustments']}")
-            if not self.inputs(run["id"]):
-                found.append(f"run {run['id']}: no inputs recorded")
-        return found
+    def record(self, r: RunRecord, write_schedule: Callable[[int], str] | None = None,
+               approve: Callable[[int, str], ApprovalRecord] | None = None) -> int:
+        """Append one run (and its approval, when approved as it is recorded), all of it or
+        nothing. `write_schedule(run_id)` writes the schedule to a temporary file and returns
+        its SHA-256, inside the transaction, so that the run records the file it made."""
 
+        def action() -> int:
+            run_id = self.next_run_id()
+            if write_schedule is not None:
+                r.schedule_sha256 = write_schedule(run_id)
+            self._insert_run(run_id, r)
+            if approve is not None:
+                self._insert_approval(approve(run_id, r.schedule_sha256))
+            return run_id
+
+        return self._write(action)
+
+    def approve(self, a: ApprovalRecord) -> int:
+        if self.approval_of(a.model, a.period) is not None:
+            raise PbrError(f"{a.model} {a.period} is already approved", code="already-approved")
+        return self._write(lambda: self._insert_approval(a))

@@ -19,8 +19,16 @@ from pbr_cli.errors import EXIT_LOCKED, PbrError
 @contextlib.contextmanager
 def exclusive(path: Path, wait: float = 0.0) -> Iterator[None]:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Never through a symbolic link: a link planted here would have pbr empty its target.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise PbrError(f"the lock file {path} is a symbolic link; pbr does not follow links "
+                           "for its own files: remove it", code="bad-ledger") from None
+        raise PbrError(f"cannot open the lock file {path}: {exc.strerror}",
+                       code="output-not-writable") from None
     deadline = time.monotonic() + wait
     try:
         while True:

@@ -23,6 +23,8 @@ class Problem:
     sheet: str | None = None
     row: int | None = None
     column: str | None = None  # the column letter, e.g. "D"
+    provider: str | None = None  # the provider whose payment it concerns, when one does
+    affects_payment: bool = False  # it changed or stopped a payment (cap, £0 factor, withheld)
 
     @property
     def is_error(self) -> bool:

@@ -133,6 +133,28 @@ class Report:
     suppressed: set[tuple[str, ...]]
     schedules: list[Any]
     ledger_note: str = ""
+    # Per month of the period, where it stands in the ledger: month, state (approved |
+    # draft | not calculated | before go-live | no ledger), run, due on that schedule.
+    payments: list[dict[str, Any]] = field(default_factory=list)
+
+    def describe_payments(self) -> str:
+        """Which months the period's money has been approved (paid) for, and which not."""
+        if not self.payments or all(p["state"] == "no ledger" for p in self.payments):
+            return ("No ledger: nothing is known to be approved or paid; the figures are the "
+                    "months worked out now.")
+        parts = []
+        for state, words in (("approved", "Approved (paid)"), ("draft", "Draft, not approved"),
+                             ("not calculated", "Not calculated"),
+                             ("before go-live", "Before the ledger's go-live")):
+            months = [p for p in self.payments if p["state"] == state]
+            if not months:
+                continue
+            text = f"{words}: {', '.join(p['month'] for p in months)}"
+            if state in ("approved", "draft"):
+                total = sum((p["due"] for p in months), ZERO)
+                text += f" ({format_money(total)} due on those schedules)"
+            parts.append(text)
+        return "; ".join(parts) + "."
 
     def value(self, cell: Any) -> Any:
         """What a cell shows: a figure, a rate, text, or SUPPRESSED."""
@@ -180,7 +202,7 @@ def _small_ratio(r: Ratio, k: int) -> bool:
     return _small(int(r.numerator), k) or _small(int(r.denominator - r.numerator), k)
 
 
-def build_report(ps, publish: bool = False, ledger=None) -> Report:
+def build_report(ps, publish: bool = False, ledger=None, go_live: Month | None = None) -> Report:
     """The report of a period from its months' schedules (and the ledger, when given)."""
     model, schedules = ps.model, ps.schedules
     cohort = model.client_level  # lines carry events
@@ -214,12 +236,37 @@ def build_report(ps, publish: bool = False, ledger=None) -> Report:
     totals = {"payment": sum((s.total() for s in schedules), ZERO),
               "comparison": sum((s.total("comparison") for s in schedules), ZERO)}
     report = Report(model, ps.period, months, ps.excluded, publish, k, tables, builder.flags,
-                    totals, figures, suppressed, schedules, builder.ledger_note)
+                    totals, figures, suppressed, schedules, builder.ledger_note,
+                    _payments(model, months, ledger, go_live))
     if publish:
         for t in tables.values():
             if any(isinstance(c, (Ref, Ratio)) for row in t.rows for c in row):
                 t.note = (t.note + " " if t.note else "") + SUPPRESSED_NOTE.format(k=k)
     return report
+
+
+def _payments(model, months: list[Month], ledger, go_live: Month | None) -> list[dict[str, Any]]:
+    out = []
+    for m in months:
+        if ledger is None:
+            out.append({"month": str(m), "state": "no ledger", "run": None, "due": None})
+            continue
+        approval = ledger.approval_of(model.name, str(m))
+        run = (ledger.run(approval["run_id"]) if approval is not None
+               else ledger.latest_run(model.name, str(m)))
+        if approval is not None:
+            state = "approved"
+        elif run is not None:
+            state = "draft"
+        elif go_live is not None and m < go_live:
+            state = "before go-live"
+        else:
+            state = "not calculated"
+        out.append({"month": str(m), "state": state, "run": run["id"] if run else None,
+                    "due": Decimal(run["payment"]) if run else None,
+                    "approved_by": approval["approved_by"] if approval is not None else None,
+                    "approved_at": approval["approved_at"] if approval is not None else None})
+    return out
 
 
 class _Builder:
@@ -314,7 +361,7 @@ class _Builder:
     def providers_table(self, statuses) -> Table:
         cols = [Column("provider", "Provider code", "text"),
                 Column("name", "Provider name", "text"),
-                Column("months_paid", "Months paid", "integer"),
+                Column("months_due", "Months due", "integer"),
                 Column("months_withheld", "Months withheld", "integer")]
         cols += self.money_columns("PbR total")
         if self.evented:
@@ -328,7 +375,7 @@ class _Builder:
         cols.append(Column("flags", "Flags", "text"))
         rows = []
         for p in self.providers:
-            paid = sum(1 for m in self.months if statuses[(p, m)][0] in ("paid", "late",
+            paid = sum(1 for m in self.months if statuses[(p, m)][0] in ("used", "late",
                                                                          "resubmitted"))
             withheld = sum(1 for m in self.months if statuses[(p, m)][0] in ("missing", "faulty"))
             row: list[Any] = [p, self.names[p], paid, withheld, *self.money(provider=p)]
@@ -534,7 +581,7 @@ class _Builder:
 
     # -- returns and flags -------------------------------------------------------------------
     def return_statuses(self) -> dict[tuple[str, Month], tuple[str, str]]:
-        """(provider, month) -> (status, detail): paid | late | resubmitted | missing | faulty
+        """(provider, month) -> (status, detail): used | late | resubmitted | missing | faulty
         | none (no active contract)."""
         out: dict[tuple[str, Month], tuple[str, str]] = {}
         unreadable = defaultdict(list)
@@ -564,7 +611,7 @@ class _Builder:
                 elif resubmitted.get(p.provider):
                     out[key] = ("resubmitted", f"replaced {resubmitted[p.provider]} time(s)")
                 else:
-                    out[key] = ("paid", "")
+                    out[key] = ("used", "")
             for p in self.providers:
                 if p not in seen:
                     out[(p, s.month)] = ("none", "no active contract")
@@ -594,7 +641,7 @@ class _Builder:
         cols += [Column(str(m), m.label()[:3] + " " + str(m.year), "text") for m in self.months]
         rows = [[p, *(statuses[(p, m)][0] if statuses[(p, m)][0] != "none" else ""
                       for m in self.months)] for p in self.providers]
-        note = ("paid: received and used; late: arrived after the month was first calculated "
+        note = ("used: received and used; late: arrived after the month was first calculated "
                 "(from the ledger); resubmitted: replaced by a corrected version; missing: no "
                 "return, nothing paid; faulty: a return with errors or one that could not be "
                 "read, nothing paid.")
@@ -662,51 +709,63 @@ class _Builder:
                     Column("component", "Component", "text"),
                     Column("previous", "Previously", "money"), Column("now", "Now", "money"),
                     Column("difference", "Difference", "money"), Column("reason", "Reason", "text")]
-        rec_cols = [Column("month", "Month", "text"), Column("run", "Ledger run", "integer"),
-                    Column("recorded", "Recorded at (UTC)", "text"),
+        rec_cols = [Column("month", "Month", "text"), Column("state", "State", "text"),
+                    Column("run", "Ledger run", "integer"),
+                    Column("approved", "Approved by, at (UTC)", "text"),
                     Column("entitlement", "PbR on the schedule", "money"),
                     Column("adjustments", "Adjustments on the schedule", "money"),
                     Column("due", "Due on the schedule", "money"),
                     Column("now", "PbR worked out now", "money"),
-                    Column("to_adjust", "Not yet adjusted", "money")]
+                    Column("to_adjust", "Not yet paid", "money")]
         labels = {c.name: c.label for c in self.model.payments}
         adj_rows, rec_rows = [], []
         sums = [ZERO] * 5
         for s in self.ps.schedules:
-            run = self.ledger.latest_run(self.model.name, str(s.month))
+            approval = self.ledger.approval_of(self.model.name, str(s.month))
+            run = (self.ledger.run(approval["run_id"]) if approval is not None
+                   else self.ledger.latest_run(self.model.name, str(s.month)))
             if run is None:
-                rec_rows.append([str(s.month), None, "not recorded", None, None, None, s.total(),
-                                 None])
+                rec_rows.append([str(s.month), "not calculated", None, "", None, None, None,
+                                 s.total(), s.total()])
+                sums[3] += s.total()
+                sums[4] += s.total()
                 continue
-            for a in self.ledger.adjustments(run["id"]):
-                adj_rows.append([str(s.month), a["month"], a["provider"],
-                                 labels.get(a["component"], a["component"]),
-                                 Decimal(a["previous"]), Decimal(a["now"]),
-                                 Decimal(a["difference"]), a["reason"]])
-            accounted, _ = self.ledger.accounted(self.model.name, str(s.month), "9999-12")
-            to_adjust = s.total() - sum(accounted.values(), ZERO)
-            row = [str(s.month), run["id"], run["finished_at"][:19].replace("T", " "),
-                   Decimal(run["entitlement"]), Decimal(run["adjustments"]),
-                   Decimal(run["payment"]), s.total(), to_adjust]
+            if approval is not None:
+                for a in self.ledger.adjustments(run["id"]):
+                    adj_rows.append([str(s.month), a["month"], a["provider"],
+                                     labels.get(a["component"], a["component"]),
+                                     Decimal(a["previous"]), Decimal(a["now"]),
+                                     Decimal(a["difference"]), a["reason"]])
+                paid, _ = self.ledger.paid(self.model.name, str(s.month))
+                to_pay = s.total() - sum(paid.values(), ZERO)
+                who = f"{approval['approved_by']}, {approval['approved_at'][:19].replace('T', ' ')}"
+                state = "approved"
+            else:
+                to_pay, who, state = s.total(), "", "draft"
+            row = [str(s.month), state, run["id"], who, Decimal(run["entitlement"]),
+                   Decimal(run["adjustments"]), Decimal(run["payment"]), s.total(), to_pay]
             rec_rows.append(row)
-            for i, v in enumerate(row[3:]):
+            for i, v in enumerate(row[4:]):
                 sums[i] += v
-        if any(r[7] for r in rec_rows if r[7] is not None):
-            self.ledger_note = ("Some months' figures have changed since they were recorded: "
-                                "the next calculation pays the differences as adjustments.")
-        elif any(r[1] is None for r in rec_rows):
-            self.ledger_note = "Some months of the period are not recorded in the ledger yet."
+        if any(r[1] == "approved" and r[8] for r in rec_rows):
+            self.ledger_note = ("Some approved months' figures have changed since they were "
+                                "paid: the next month approved pays the differences as "
+                                "adjustments.")
+        elif any(r[1] != "approved" for r in rec_rows):
+            self.ledger_note = "Some months of the period are not approved yet: not paid."
         adj_total = ["Total", "", "", "", None, None,
                      sum((r[6] for r in adj_rows), ZERO), ""] if adj_rows else None
-        return (Table("adjustments", "Prior-period adjustments paid on the period's schedules",
-                      adj_cols, adj_rows, adj_total,
+        return (Table("adjustments", "Prior-period adjustments paid on the period's approved "
+                      "schedules", adj_cols, adj_rows, adj_total,
                       "From the ledger: changes to earlier months, paid in full on a later "
-                      "month's schedule."),
-                Table("reconciliation", "The period's schedules as recorded in the ledger",
-                      rec_cols, rec_rows, ["Total", None, "", *sums],
-                      "Due on the schedule = PbR on the schedule + adjustments. Not yet "
-                      "adjusted: PbR worked out now − everything accounted for the month so "
-                      "far; the next calculation pays it as an adjustment."))
+                      "approved month's schedule."),
+                Table("reconciliation", "The period's months in the ledger: approved (paid), "
+                      "draft or not calculated", rec_cols, rec_rows, ["Total", "", None, "",
+                                                                     *sums],
+                      "Paid means approved. Due on the schedule = PbR on the schedule + "
+                      "adjustments. Not yet paid: for an approved month, PbR worked out now − "
+                      "everything paid for it so far (the next month approved pays it as an "
+                      "adjustment); for a draft or a month not calculated, all of it."))
 
 
 # -- publication suppression ---------------------------------------------------------------------

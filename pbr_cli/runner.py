@@ -2,209 +2,313 @@
 
 from __future__ import annotations
 
-import logging
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pbr_cli.config import Config, load_config
-from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, PbrError
+from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, PbrError
 from pbr_cli.money import format_money
+from pbr_cli.names import shown
 from pbr_cli.periods import Month
+from pbr_cli.runlog import RunLog
 
 
-def latest_complete_month(root: Path, today: date | None = None) -> Month | None:
-    """The latest month that has ended and has returns filed for it."""
-    from pbr_cli.collect import return_files
+def _schemes(cfg: Config) -> list[str]:
+    from pbr_cli.model import list_models
 
-    today = today or date.today()
-    found = []
-    if Path(root).is_dir():
-        for child in Path(root).iterdir():
-            try:
-                month = Month.parse(child.name)
-            except PbrError:
-                continue
-            if child.is_dir() and month.last_day < today and return_files([child]):
-                found.append(month)
-    return max(found) if found else None
+    if cfg.schemes:
+        return list(cfg.schemes)
+    found = [p.stem for p in list_models(cfg.models)]
+    if not found:
+        raise PbrError(f"nothing to run: no schemes listed in {shown(cfg.source)} and no models "
+                       f"in {shown(cfg.models)}", code="nothing-to-do")
+    return found
 
 
-def _logger(cfg: Config) -> logging.Logger:
-    log = logging.getLogger("pbr.run")
-    log.setLevel(logging.INFO)
-    for handler in list(log.handlers):
-        log.removeHandler(handler)
-        handler.close()
-    try:
-        cfg.log.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(cfg.log, encoding="utf-8")
-    except OSError as exc:
-        raise PbrError(f"cannot write the log {cfg.log}: {exc.strerror}",
-                       code="output-not-writable") from None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
-                                           "%Y-%m-%dT%H:%M:%S"))
-    log.addHandler(handler)
-    log.propagate = False
-    return log
-
-
-def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory) -> int:
+def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, out) -> int:
+    """Every scheme of the config: every month from its go-live to the latest complete one
+    that is not approved yet, in order (drafts, or approved at once where the scheme says
+    so). `out(line, style)` shows a line; the log gets the same."""
     import contextlib
 
-    from pbr_cli.jobs import run_calculation
+    from pbr_cli.cycle import (
+        chosen_ledger,
+        first_unapproved,
+        go_live,
+        latest_complete_month,
+        open_ledger,
+    )
     from pbr_cli.lock import exclusive
-    from pbr_cli.model import find_model, list_models, load_model
-    from pbr_cli.outputs.console import console
+    from pbr_cli.model import find_model, load_model
 
-    cfg = load_config(config)
-    log = _logger(cfg)
-    con = console()
-    schemes = list(cfg.schemes) or [p.stem for p in list_models(cfg.models)]
-    log.info("run started: %s%s", ", ".join(schemes) or "no schemes",
-             " (dry run)" if dry_run else "")
-    lock = (contextlib.nullcontext() if dry_run
-            else exclusive(cfg.lock, wait))
+    cfg = load_config(config, required=True)
+    log = RunLog(cfg.log)
+    schemes = _schemes(cfg)
+    log.info(f"run started: {', '.join(schemes)}" + (" (dry run)" if dry_run else ""))
+    path_l, own = chosen_ledger(cfg, None)
+    lock = contextlib.nullcontext() if dry_run else exclusive(cfg.lock, wait)
     worst = EXIT_OK
     try:
         with lock:
-            for name in schemes:
-                try:
-                    model = load_model(find_model(name, cfg.models))
-                    month = latest_complete_month(cfg.returns_for(name))
-                    if month is None:
-                        raise PbrError(f"no complete month with returns in "
-                                       f"{cfg.returns_for(name)}", code="file-not-found")
-                    progress = progress_factory()
+            ledger = open_ledger(cfg, path_l, own, None if dry_run else log, create=not dry_run)
+            try:
+                for name in schemes:
                     try:
-                        result = run_calculation(cfg, model, str(month), None, None, None,
-                                                 progress=progress, dry_run=dry_run,
-                                                 command="run")
-                    finally:
-                        if progress is not None:
-                            progress.close()
-                except PbrError as exc:
-                    log.error("%s: %s", name, exc.message)
-                    con.print(f"[red]{name}: {exc.message}[/]", highlight=False)
-                    worst = max(worst, exc.exit_code)
-                    continue
-                s = result.schedule
-                errors = sum(1 for p in s.problems if p.is_error)
-                code = EXIT_PROBLEMS if s.withheld or errors else EXIT_OK
-                worst = max(worst, code)
-                where = f"; schedule {result.path}" if result.path else ""
-                ledger = {"recorded": f"recorded as run {result.run_id}",
-                          "unchanged": f"unchanged since run {result.run_id}",
-                          "dry-run": "dry run", "closed": f"closed by {result.closed_by}",
-                          "written": "written"}[result.status]
-                line = (f"{name} {month}: PbR {format_money(s.total())}, adjustments "
-                        f"{format_money(s.adjustment_total())}, due {format_money(s.due())}; "
-                        f"{len(s.withheld)} withheld, {errors} error(s); {ledger}{where}")
-                (log.warning if code else log.info)("%s", line)
-                con.print(line, highlight=False)
+                        model = load_model(find_model(name, cfg.models))
+                        root = cfg.returns_for(name)
+                        if not root.is_dir():
+                            raise PbrError(f"no returns folder {shown(root)} (returns are filed "
+                                           f"as {shown(root)}/YYYY-MM/*.xlsx)",
+                                           code="file-not-found")
+                        from pbr_cli.collect import check_month_folders
+
+                        check_month_folders(root)
+                        last = latest_complete_month(root, model)
+                        if last is None:
+                            raise PbrError(f"no complete month with returns in {shown(root)}",
+                                           code="file-not-found")
+                        start = go_live(cfg, model)
+                        nxt = first_unapproved(ledger, model, start)
+                        todo = []
+                        month = nxt
+                        while month <= last:
+                            if ledger is None or ledger.approval_of(name, str(month)) is None:
+                                todo.append(month)
+                            month = month.plus(1)
+                        if not todo:
+                            line = (f"{name}: every month from {start} to {last} is approved; "
+                                    "nothing to do")
+                            log.info(line)
+                            out(line, "")
+                        for month in todo:
+                            worst = max(worst, _one_month(cfg, model, month, dry_run, ledger, log,
+                                                          progress_factory, out))
+                    except PbrError as exc:
+                        log.error(f"{name}: {exc.message}")
+                        out(f"{name}: {exc.message}", "red")
+                        worst = max(worst, exc.exit_code)
+                if ledger is not None:
+                    head = ledger.head()
+                    out(f"Ledger {shown(path_l)}: head {head}", "")
+                    if not dry_run:
+                        log.head(path_l, head)
+            finally:
+                if ledger is not None:
+                    ledger.close()
     except PbrError as exc:
-        log.error("refused: %s", exc.message)
+        log.error(f"refused: {exc.message}")
         raise
     except BaseException as exc:  # logged, then as it would be anyway
-        log.error("stopped: %s", type(exc).__name__)
+        log.error(f"stopped: {getattr(exc, 'signal_name', type(exc).__name__)}")
         raise
-    log.info("run finished: exit code %d", worst)
+    log.info(f"run finished: exit code {worst}")
     return worst
 
 
-def ledger_view(config: Path | None, what: str, model: str | None = None,
-                run_id: int | None = None, provider: str | None = None) -> None:
-    from rich.table import Table
+def _one_month(cfg: Config, model, month: Month, dry_run: bool, ledger, log: RunLog,
+               progress_factory, out) -> int:
+    from pbr_cli.jobs import run_calculation
 
-    from pbr_cli.ledger import Ledger
-    from pbr_cli.outputs.console import console
+    progress = progress_factory()
+    try:
+        result = run_calculation(cfg, model, str(month), None, None, None, progress=progress,
+                                 dry_run=dry_run, command="run", log=None if dry_run else log,
+                                 ledger=ledger)
+    finally:
+        if progress is not None:
+            progress.close()
+    s = result.schedule
+    errors = sum(1 for p in s.problems if p.is_error)
+    code = EXIT_PROBLEMS if s.withheld or errors else EXIT_OK
+    state = s.standing.describe().split(" — ")[0] if s.standing else result.status
+    run = f" run {result.run_id}" if result.run_id else ""
+    line = (f"{model.name} {month}: {state}{run}: PbR {format_money(s.total())}, adjustments "
+            f"{format_money(s.adjustment_total())}, due {format_money(s.due())}; "
+            f"{len(s.withheld)} withheld, {errors} error(s)"
+            + (f"; schedule {shown(result.path)}" if result.path else ""))
+    out(line, "yellow" if code else "")
+    for p in s.withheld:
+        out(f"  withheld {p.provider} ({p.name}): {p.reason}", "red")
+    for p in s.providers:
+        if p.status == "paid":
+            for note in s.payment_notes(p.provider):
+                out(f"  {p.provider}: {note}", "yellow")
+    if result.status == "unchanged":
+        log.info(f"{model.name} {month}: DRAFT run {result.run_id} unchanged")
+    return code
+
+
+def _open(config: Path | None, ledger_path: Path | None = None):
+    from pbr_cli.cycle import chosen_ledger, open_ledger
 
     cfg = load_config(config)
-    con = console()
-    if not cfg.ledger.exists():
-        con.print(f"No ledger yet at {cfg.ledger}: nothing has been recorded.", highlight=False)
-        return
-    ledger = Ledger(cfg.ledger)
+    path, own = chosen_ledger(cfg, ledger_path)
+    return cfg, path, open_ledger(cfg, path, own, RunLog(cfg.log), create=False)
+
+
+def ledger_status(config: Path | None, model_name: str | None,
+                  ledger_path: Path | None = None) -> dict[str, Any]:
+    """Each scheme's months from go-live: no returns, not calculated, draft or approved
+    (and adjusted later), with what is owed but not yet approved, and the chain head."""
+    from pbr_cli.cycle import scheme_status
+    from pbr_cli.model import find_model, load_model
+
+    cfg, path, ledger = _open(config, ledger_path)
+    try:
+        names = [model_name] if model_name else _schemes(cfg)
+        schemes = []
+        for name in names:
+            model = load_model(find_model(name, cfg.models))
+            st = scheme_status(cfg, model, ledger)
+            schemes.append({
+                "model": st.model, "go_live": st.go_live, "approval": st.approval,
+                "next_to_approve": st.first_unapproved,
+                "approved_total": str(st.approved_total), "owed_unapproved": str(st.unpaid),
+                "months": [{
+                    "month": r.month, "state": r.state, "run": r.run,
+                    "pbr": None if r.entitlement is None else str(r.entitlement),
+                    "adjustments": None if r.adjustments is None else str(r.adjustments),
+                    "due": None if r.due is None else str(r.due),
+                    "approved_by": r.approved_by or None, "approved_at": r.approved_at or None,
+                    "adjusted_later": str(r.adjusted_later), "adjusted_in": r.adjusted_in,
+                    "schedule": r.schedule or None} for r in st.months]})
+        head = ledger.head() if ledger else None
+        return {"schema": 1, "ledger": shown(path), "exists": ledger is not None,
+                "head": {"record": head.seq, "sha256": head.hash} if head else None,
+                "schemes": schemes}
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+
+def ledger_verify(config: Path | None, ledger_path: Path | None = None) -> dict[str, Any]:
+    from pbr_cli.cycle import chosen_ledger
+    from pbr_cli.ledger import Head, Ledger, ledger_state
+
+    cfg = load_config(config)
+    path, _ = chosen_ledger(cfg, ledger_path)
+    state = ledger_state(path)
+    if state == "missing":
+        raise PbrError(f"no ledger at {shown(path)}", code="file-not-found")
+    ledger = Ledger(path)
+    try:
+        found = ledger.verify()
+        head = ledger.head()
+        log_head = RunLog(cfg.log).last_head(path)
+        if not found and log_head is not None and log_head[0] > 0 and not ledger.has_record(
+                Head(log_head[0], log_head[1])):
+            found.append(f"the log {shown(cfg.log)} recorded record {log_head[0]} (sha256 "
+                         f"{log_head[1][:16]}...), which this ledger does not hold: it was "
+                         "replaced or rewritten")
+        return {"schema": 1, "ledger": shown(path), "sound": not found, "problems": found,
+                "records": head.seq, "runs": len(ledger.runs()),
+                "approvals": len(ledger.approvals()),
+                "head": {"record": head.seq, "sha256": head.hash}}
+    finally:
+        ledger.close()
+
+
+def ledger_init(config: Path | None, force: bool, ledger_path: Path | None = None) -> str:
+    """Start a ledger explicitly. Refused where one with records is there; where the log or
+    the output folder show earlier runs, only with --force (and the log says so)."""
+    from pbr_cli.cycle import chosen_ledger, earlier_records
+    from pbr_cli.ledger import Ledger, ledger_state
+
+    cfg = load_config(config)
+    path, own = chosen_ledger(cfg, ledger_path)
+    log = RunLog(cfg.log)
+    state = ledger_state(path)
+    if state == "present":
+        raise PbrError(f"the ledger {shown(path)} already exists: a ledger is never started "
+                       "again over one", code="ledger-exists")
+    evidence = earlier_records(cfg, path, own, log)
+    if evidence and not force:
+        raise PbrError(f"earlier runs were recorded ({'; '.join(evidence)}): restore the ledger "
+                       "from a copy, or give --force to start a new one anyway",
+                       code="ledger-missing")
+    if state == "empty":
+        path.unlink()
+    ledger = Ledger(path)
+    try:
+        head = ledger.head()
+    finally:
+        ledger.close()
+    log.warning(f"ledger {shown(path)} started anew" + (f" (earlier: {'; '.join(evidence)})"
+                                                        if evidence else ""))
+    log.head(path, head)
+    return f"New ledger at {shown(path)}; head {head}"
+
+
+def ledger_rows(config: Path | None, what: str, model: str | None = None,
+                run_id: int | None = None, provider: str | None = None,
+                ledger_path: Path | None = None) -> dict[str, Any]:
+    """The data `pbr ledger list|show|history` print (and give as JSON)."""
+    cfg, path, ledger = _open(config, ledger_path)
+    if ledger is None:
+        return {"schema": 1, "ledger": shown(path), "exists": False}
     try:
         if what == "list":
-            table = Table(title=f"Runs recorded in {cfg.ledger}", title_justify="left")
-            for col in ("Run", "Model", "Month", "Current", "Recorded (UTC)", "Tool", "PbR",
-                        "Adjustments", "Due", "Withheld", "Inputs"):
-                table.add_column(col, justify="right" if col in ("PbR", "Adjustments", "Due")
-                                 else "left")
-            for r in ledger.runs(model):
-                table.add_row(str(r["id"]), r["model"], r["period"],
-                              "*" if ledger.is_current(r["id"]) else "", r["finished_at"],
-                              r["tool_version"], format_money(Decimal(r["entitlement"])),
-                              format_money(Decimal(r["adjustments"])),
-                              format_money(Decimal(r["payment"])), str(r["withheld"]),
-                              str(len(ledger.inputs(r["id"]))))
-            con.print(table)
-        elif what == "show":
+            return {"schema": 1, "ledger": shown(path), "exists": True, "runs": [
+                _run_dict(ledger, r) for r in ledger.runs(model)]}
+        if what == "show":
             r = ledger.run(run_id)
             if r is None:
-                raise PbrError(f"no run {run_id} in the ledger {cfg.ledger}", code="usage")
-            current = "current" if ledger.is_current(r["id"]) else "superseded by a later run"
-            con.print(f"Run {r['id']} ({current}): {r['model']} {r['period']}, pbr "
-                      f"{r['tool_version']}, {r['started_at']} to {r['finished_at']}, by "
-                      f"`pbr {r['command']}`", highlight=False)
-            con.print(f"Model SHA-256 {r['model_sha256']}; register SHA-256 "
-                      f"{r['register_sha256']}; schedule {r['output']}", highlight=False)
+                raise PbrError(f"no run {run_id} in the ledger {shown(path)}", code="usage")
+            out = _run_dict(ledger, r)
             totals: dict[str, Decimal] = {}
             for ln in ledger.lines(r["id"]):
                 if ln["kind"] == "payment":
                     totals[ln["provider"]] = totals.get(ln["provider"], Decimal("0.00")) + Decimal(ln["amount"])
-            table = Table(title="Payments", title_justify="left")
-            table.add_column("Provider")
-            table.add_column("PbR", justify="right")
-            for p, amount in sorted(totals.items()):
-                table.add_row(p, format_money(amount))
-            table.add_row("Total", format_money(Decimal(r["entitlement"])), end_section=True)
-            con.print(table)
-            adjustments = ledger.adjustments(r["id"])
-            if adjustments:
-                adj = Table(title="Prior-period adjustments", title_justify="left")
-                for col in ("Month", "Provider", "Component", "Previously", "Now", "Difference",
-                            "Reason"):
-                    adj.add_column(col)
-                for a in adjustments:
-                    adj.add_row(a["month"], a["provider"], a["component"],
-                                format_money(Decimal(a["previous"])), format_money(Decimal(a["now"])),
-                                format_money(Decimal(a["difference"])), a["reason"])
-                con.print(adj)
-            inputs = Table(title="Inputs", title_justify="left")
-            for col in ("Role", "Provider", "Month", "Used", "SHA-256", "File"):
-                inputs.add_column(col, overflow="fold")
-            for i in ledger.inputs(r["id"]):
-                inputs.add_row(i["role"], i["provider"], i["period"], "yes" if i["used"] else "no",
-                               i["sha256"][:16], i["file"])
-            con.print(inputs)
-        else:
-            table = Table(title=f"Payments to {provider} (current run of each month)",
-                          title_justify="left")
-            for col in ("Model", "Month", "Run", "PbR", "Adjustments", "Due"):
-                table.add_column(col, justify="right" if col in ("PbR", "Adjustments", "Due")
-                                 else "left")
-            sums = [Decimal("0.00")] * 3
-            found = False
-            models = [model] if model else sorted({r["model"] for r in ledger.runs()})
-            for m in models:
-                for period in ledger.periods(m):
-                    r = ledger.latest_run(m, period)
-                    own = sum((Decimal(ln["amount"]) for ln in ledger.lines(r["id"])
-                               if ln["provider"] == provider and ln["kind"] == "payment"),
-                              Decimal("0.00"))
-                    adj = sum((Decimal(a["difference"]) for a in ledger.adjustments(r["id"])
-                               if a["provider"] == provider), Decimal("0.00"))
-                    if not any(ln["provider"] == provider for ln in ledger.lines(r["id"])) and not adj:
-                        continue
-                    found = True
-                    table.add_row(m, period, str(r["id"]), format_money(own), format_money(adj),
-                                  format_money(own + adj))
-                    sums = [sums[0] + own, sums[1] + adj, sums[2] + own + adj]
-            if not found:
-                raise PbrError(f"no payments to {provider} in the ledger", code="usage")
-            table.add_row("Total", "", "", *map(format_money, sums), end_section=True)
-            con.print(table)
+            out.update({
+                "model_sha256": r["model_sha256"], "register_sha256": r["register_sha256"],
+                "started_at": r["started_at"], "command": r["command"], "output": r["output"],
+                "schedule_sha256": r["schedule_sha256"],
+                "providers": [{"provider": p, "pbr": str(a)} for p, a in sorted(totals.items())],
+                "adjustments": [{k: a[k] for k in ("month", "provider", "component", "previous",
+                                                   "now", "difference", "reason")}
+                                for a in ledger.adjustments(r["id"])],
+                "inputs": [{"role": i["role"], "provider": i["provider"], "month": i["period"],
+                            "used": bool(i["used"]), "sha256": i["sha256"], "file": i["file"]}
+                           for i in ledger.inputs(r["id"])]})
+            return {"schema": 1, "ledger": shown(path), "exists": True, "run": out}
+        rows = []
+        models = [model] if model else sorted({r["model"] for r in ledger.runs()})
+        for m in models:
+            states = ledger.month_states(m)
+            for period in ledger.periods(m):
+                st = states[period]
+                r = st.run
+                own = sum((Decimal(ln["amount"]) for ln in ledger.lines(r["id"])
+                           if ln["provider"] == provider and ln["kind"] == "payment"),
+                          Decimal("0.00"))
+                adj = sum((Decimal(a["difference"]) for a in ledger.adjustments(r["id"])
+                           if a["provider"] == provider), Decimal("0.00"))
+                if not any(ln["provider"] == provider for ln in ledger.lines(r["id"])) and not adj:
+                    continue
+                rows.append({"model": m, "month": period, "run": r["id"], "state": st.state,
+                             "pbr": str(own), "adjustments": str(adj), "due": str(own + adj)})
+        if not rows:
+            raise PbrError(f"no payments to {provider} in the ledger", code="usage")
+        return {"schema": 1, "ledger": shown(path), "exists": True, "provider": provider,
+                "months": rows}
     finally:
         ledger.close()
+
+
+def _run_dict(ledger, r) -> dict[str, Any]:
+    approval = ledger.approval_of_run(r["id"])
+    if approval is not None:
+        state = "approved"
+    else:
+        state = "draft" if ledger.is_current(r["id"]) else "superseded"
+    return {"run": r["id"], "model": r["model"], "month": r["period"], "state": state,
+            "approved_by": approval["approved_by"] if approval is not None else None,
+            "approved_at": approval["approved_at"] if approval is not None else None,
+            "recorded_at": r["finished_at"], "tool": r["tool_version"],
+            "pbr": r["entitlement"], "adjustments": r["adjustments"], "due": r["payment"],
+            "withheld": r["withheld"], "inputs": len(ledger.inputs(r["id"]))}
+
+
+def exit_for_status(status: dict[str, Any]) -> int:
+    return EXIT_OK if status.get("exists") else EXIT_UNUSABLE

@@ -48,9 +48,17 @@ def shared_cache(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def own_ledger(tmp_path, monkeypatch):
-    """Each test records into a ledger of its own, never the working directory's."""
+def own_ledger(tmp_path, tmp_path_factory, monkeypatch):
+    """Each test records into a ledger of its own, never the working directory's, and logs
+    and writes outputs under its own folder: $PBR_CONFIG names a config like the shipped one
+    (the shipped models and samples) with its outputs in the test's folder."""
     path = tmp_path / "ledger" / "ledger.sqlite"
+    home = tmp_path_factory.mktemp("config")
+    config = home / "pbr.yaml"
+    config.write_text(f"models: {ROOT / 'models'}\nreturns: {ROOT / 'sample_returns'}\n"
+                      f"output: {home / 'out'}\nledger: {path}\nlog: {home / 'pbr.log'}\n"
+                      "schemes: [birmingham-90-10, wigan-cohort]\n")
+    monkeypatch.setenv("PBR_CONFIG", str(config))
     monkeypatch.setenv("PBR_LEDGER", str(path))
     return path
 

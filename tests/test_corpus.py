@@ -62,7 +62,7 @@ def test_bad_input(case, tmp_path, monkeypatch):
                 assert case.cell in [p["cell"] for p in found], [p["cell"] for p in found]
             assert all(case.message in p["message"] for p in found[:1]), found[0]["message"]
             assert all(set(p) == {"file", "severity", "code", "message", "sheet", "row",
-                                  "column", "cell"} for p in problems)
+                                  "column", "cell", "provider", "affects_payment"} for p in problems)
         else:
             assert not [p for p in problems if p["severity"] in ("error", "fatal")], problems
     else:

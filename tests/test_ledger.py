@@ -1,4 +1,8 @@
-"""The ledger, resubmissions and prior-period adjustments, the lock, and runs killed midway."""
+"""The ledger, resubmissions and prior-period adjustments, the lock, and runs killed midway.
+
+These tests work in a workspace of their own (a register and returns made by the test), so
+every calculation names its ledger with --ledger: without it, other returns than the
+config's are a what-if and nothing is recorded (tests/test_cycle.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from typer.testing import CliRunner
 from pbr_cli.cli import app
 from pbr_cli.collect import read_and_check
 from pbr_cli.engine import calculate
-from pbr_cli.jobs import payments_by_component
+from pbr_cli.worth import payments_by_component
 from pbr_cli.ledger import Ledger
 from pbr_cli.lock import exclusive
 from pbr_cli.periods import Month
@@ -30,16 +34,33 @@ APRIL, MAY, JUNE = Month(2013, 4), Month(2013, 5), Month(2013, 6)
 CORRECTED_VOIDS = 60  # P1's April return said 10 void unit-days for S001; the correction says 60
 
 
-def args(ws, month: Month, *more: str) -> list[str]:
+def args(ws, month: Month, *more: str, ledger=None) -> list[str]:
     return ["calculate", "--model", str(MODEL_PATH), "--period", str(month), "--returns",
             str(ws.returns), "--register", str(ws.register_path), "-o",
-            str(ws.root / "out" / f"{month}.xlsx"), "--json", *more]
+            str(ws.root / "out" / f"{month}.xlsx"), "--ledger",
+            str(ledger or os.environ["PBR_LEDGER"]), "--json", *more]
 
 
 def calc(ws, month: Month, *more: str) -> dict:
     result = runner.invoke(app, args(ws, month, *more))
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.stdout)
+
+
+def approve(ws, month: Month, run: int) -> dict:
+    result = runner.invoke(app, ["approve", "--model", str(MODEL_PATH), "--period", str(month),
+                                 "--run", str(run), "--by", "test", "--returns", str(ws.returns),
+                                 "--register", str(ws.register_path), "--ledger",
+                                 os.environ["PBR_LEDGER"], "-o",
+                                 str(ws.root / "out" / f"{month}-approved.xlsx"), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def calc_and_approve(ws, month: Month) -> dict:
+    out = calc(ws, month)
+    assert out["ledger"]["status"] == "draft", out["ledger"]
+    return approve(ws, month, out["ledger"]["run"])
 
 
 def resubmit_april(ws, voids: int = CORRECTED_VOIDS, version: int = 2) -> None:
@@ -62,9 +83,9 @@ def april_alone(ws, use_version: int | None) -> dict[tuple[str, str], Decimal]:
 
 def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, own_ledger):
     worked_example(workspace)
-    april = calc(workspace, APRIL)
-    assert april["ledger"]["status"] == "recorded" and april["adjustments"] == []
-    calc(workspace, MAY)
+    april = calc_and_approve(workspace, APRIL)
+    assert april["ledger"]["status"] == "approved" and april["adjustments"] == []
+    calc_and_approve(workspace, MAY)
     before = april_alone(workspace, None)
 
     resubmit_april(workspace)
@@ -101,7 +122,8 @@ def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, own_ledge
     # Running June again changes nothing and records nothing new.
     first = (workspace.root / "out" / "2013-06.xlsx").read_bytes()
     again = calc(workspace, JUNE)
-    assert again["ledger"] == {"status": "unchanged", "run": june["ledger"]["run"], "closed_by": None}
+    assert (again["ledger"]["status"], again["ledger"]["run"]) == ("unchanged",
+                                                                   june["ledger"]["run"])
     assert again["adjustments"] == june["adjustments"] and again["due"] == june["due"]
     assert len(Ledger(own_ledger).runs()) == runs
     assert (workspace.root / "out" / "2013-06.xlsx").read_bytes() == first
@@ -111,7 +133,7 @@ def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, own_ledge
     resubmit_april(workspace, voids=30, version=3)
     third = april_alone(workspace, 3)
     june3 = calc(workspace, JUNE)
-    assert june3["ledger"]["status"] == "recorded" and june3["ledger"]["run"] > june["ledger"]["run"]
+    assert june3["ledger"]["status"] == "draft" and june3["ledger"]["run"] > june["ledger"]["run"]
     assert {(a["provider"], a["component"]): Decimal(a["difference"]) for a in june3["adjustments"]
             if a["month"] == "2013-04"} == {k: third[k] - before[k] for k in before
                                             if third[k] != before[k]}
@@ -119,21 +141,24 @@ def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, own_ledge
 
 def test_earlier_months_are_worked_out_again_only_when_what_they_read_changes(
         workspace, own_ledger, monkeypatch, tmp_path):
-    import pbr_cli.jobs as jobs
+    import pbr_cli.worth as worth
 
     monkeypatch.setenv("PBR_CACHE", str(tmp_path / "cache"))
     worked: list[str] = []
-    real = jobs.calculate
+    real = worth.calculate
 
     def counted(model, register, month, *more, **named):
         worked.append(str(month))
         return real(model, register, month, *more, **named)
 
-    monkeypatch.setattr(jobs, "calculate", counted)
+    monkeypatch.setattr(worth, "calculate", counted)
     worked_example(workspace)
-    calc(workspace, APRIL)
-    calc(workspace, MAY)
-    assert worked == ["2013-04", "2013-05"]  # April's worth was kept when it was calculated
+    april = calc(workspace, APRIL)
+    approve(workspace, APRIL, april["ledger"]["run"])
+    worked.clear()
+    may = calc(workspace, MAY)
+    assert worked == ["2013-05"]  # April's worth was kept when it was calculated
+    approve(workspace, MAY, may["ledger"]["run"])
     worked.clear()
     june = calc(workspace, JUNE)
     assert worked == ["2013-06"] and june["adjustments"] == []
@@ -158,19 +183,20 @@ def test_a_late_return_and_a_closed_month(workspace, own_ledger):
     late = workspace.returns / "2013-04" / "P2-2013-04.xlsx"
     held = late.read_bytes()
     late.unlink()
-    april = calc(workspace, APRIL)
+    april = calc_and_approve(workspace, APRIL)
     p2 = next(p for p in april["providers"] if p["provider"] == "P2")
     assert p2["status"] == "withheld" and p2["payment"] == "0.00"
     late.write_bytes(held)  # P2's April return arrives in May
     may = calc(workspace, MAY)
     late_lines = [a for a in may["adjustments"] if a["provider"] == "P2"]
-    assert late_lines and all("arrived after 2013-04 was calculated" in a["reason"] for a in late_lines)
+    assert late_lines and all("arrived after 2013-04 was approved" in a["reason"] for a in late_lines)
     assert sum(Decimal(a["difference"]) for a in late_lines) > 0
-    # April is closed now: calculating it again writes and records nothing.
-    april_schedule = (workspace.root / "out" / "2013-04.xlsx").read_bytes()
+    # April is approved: calculating it again writes and records nothing.
+    april_schedule = (workspace.root / "out" / "2013-04-approved.xlsx").read_bytes()
     result = runner.invoke(app, args(workspace, APRIL)[:-1])
-    assert "2013-04 is closed (2013-05 is recorded)" in " ".join(result.output.split())
-    assert (workspace.root / "out" / "2013-04.xlsx").read_bytes() == april_schedule
+    assert "2013-04 was approved (run 1, by test at" in " ".join(result.output.split())
+    assert "adjustment on 2013-05" in " ".join(result.output.split())
+    assert (workspace.root / "out" / "2013-04-approved.xlsx").read_bytes() == april_schedule
     assert [r["period"] for r in Ledger(own_ledger).runs()] == ["2013-04", "2013-05"]
 
 
@@ -193,7 +219,7 @@ def test_a_second_run_waits_or_refuses(workspace, own_ledger):
         result = runner.invoke(app, args(workspace, JUNE, "--wait", "0.5"))
         assert result.exit_code == 3 and time.monotonic() - started >= 0.5
     assert not own_ledger.exists() or not Ledger(own_ledger).runs()
-    assert calc(workspace, JUNE)["ledger"]["status"] == "recorded"  # free again
+    assert calc(workspace, JUNE)["ledger"]["status"] == "draft"  # free again
 
 
 def test_two_processes_started_together(workspace, own_ledger):
@@ -208,13 +234,13 @@ def test_two_processes_started_together(workspace, own_ledger):
     if outcomes == [0, 3]:
         assert any("another pbr run" in e for e in errors)
     runs = Ledger(own_ledger).runs()
-    assert len(runs) == 1 and Ledger(own_ledger).check() == []
+    assert len(runs) == 1 and Ledger(own_ledger).verify() == []
 
 
 def test_killed_runs_leave_the_ledger_consistent(workspace, own_ledger, tmp_path):
     worked_example(workspace)
-    calc(workspace, APRIL)
-    calc(workspace, MAY)
+    calc_and_approve(workspace, APRIL)
+    calc_and_approve(workspace, MAY)
     resubmit_april(workspace)
     snapshot = own_ledger.read_bytes()
     cmd = [sys.executable, "-m", "pbr_cli", *args(workspace, JUNE)]
@@ -226,7 +252,7 @@ def test_killed_runs_leave_the_ledger_consistent(workspace, own_ledger, tmp_path
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         ledger = Ledger(own_ledger)
-        assert ledger.check() == []
+        assert ledger.verify() == []
         assert [r["period"] for r in ledger.runs()] in (["2013-04", "2013-05"],
                                                         ["2013-04", "2013-05", "2013-06"])
         ledger.close()
@@ -240,8 +266,8 @@ def test_killed_runs_leave_the_ledger_consistent(workspace, own_ledger, tmp_path
     # The same June from the same starting ledger, never interrupted.
     fresh = tmp_path / "fresh.sqlite"
     fresh.write_bytes(snapshot)
-    env = {**os.environ, "PBR_LEDGER": str(fresh)}
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    cmd = [sys.executable, "-m", "pbr_cli", *args(workspace, JUNE, ledger=fresh)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     reference = json.loads(proc.stdout)
     for key in ("totals", "adjustments", "due", "providers"):
         assert finished[key] == reference[key], key
@@ -255,7 +281,7 @@ def test_ledger_is_append_only_and_versioned(workspace, own_ledger):
     for statement in ("UPDATE runs SET payment = '0'", "DELETE FROM lines"):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute(statement)
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
     db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     db.commit()
     db.close()
@@ -265,8 +291,8 @@ def test_ledger_is_append_only_and_versioned(workspace, own_ledger):
 
 def test_ledger_commands(workspace, own_ledger):
     worked_example(workspace)
-    calc(workspace, APRIL)
-    calc(workspace, MAY)
+    calc_and_approve(workspace, APRIL)
+    calc_and_approve(workspace, MAY)
     resubmit_april(workspace)
     june = calc(workspace, JUNE)
     listing = runner.invoke(app, ["ledger", "list"])
@@ -283,6 +309,7 @@ def test_ledger_commands(workspace, own_ledger):
     for month in ("2013-04", "2013-05", "2013-06"):
         line = next(ln for ln in history.output.splitlines() if month in ln)
         due[month] = line
-    total_line = next(ln for ln in history.output.splitlines() if "Total" in ln)
+    total_line = next(ln for ln in history.output.splitlines() if "Total approved" in ln)
     assert total_line.count("£") == 3
+    assert "approved" in due["2013-04"] and "draft" in due["2013-06"]
     assert runner.invoke(app, ["ledger", "show", "999"]).exit_code == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -229,23 +230,34 @@ def test_missing_late_and_resubmitted_returns_are_flagged_and_adjustments_shown(
     (ws.returns / "2013-06" / "P2-2013-06.xlsx").unlink()  # and June's never comes
     base = ["-m", str(MODEL_PATH), "--returns", str(ws.returns), "--register",
             str(ws.register_path)]
+    ledger = ["--ledger", os.environ["PBR_LEDGER"]]
+
+    def approve(month: str, result) -> None:
+        run = json.loads(result.stdout)["ledger"]["run"]
+        assert invoke("approve", *base, *ledger, "-p", month, "--run", str(run), "-o",
+                      str(ws.root / f"{month}-approved.xlsx")).exit_code == 0
+
     for month in ("2013-04", "2013-05"):
-        assert invoke("calculate", *base, "-p", month, "-o",
-                      str(ws.root / f"{month}.xlsx")).exit_code in (0, 1)
+        result = invoke("calculate", *base, *ledger, "-p", month, "-o",
+                        str(ws.root / f"{month}.xlsx"), "--json")
+        assert result.exit_code in (0, 1)
+        approve(month, result)
     may_p2.write_bytes(held)
     june = {"Utilisation": [{"service_id": "S001", "void_days": 45},
                             {"service_id": "F010", "users_supported": 52}],
             "Outcomes": outcomes("S001", "CX", date(2013, 6, 20), 4)}
     ws.add_return("P1", "2013-06", june, name="P1-2013-06-v2.xlsx")
-    assert invoke("calculate", *base, "-p", "2013-06", "-o",
-                  str(ws.root / "2013-06.xlsx")).exit_code == 1  # P2 withheld
+    result = invoke("calculate", *base, *ledger, "-p", "2013-06", "-o",
+                    str(ws.root / "2013-06.xlsx"), "--json")
+    assert result.exit_code == 1  # P2 withheld
+    approve("2013-06", result)
     out = ws.root / "q2.xlsx"
     result = invoke("report", *base, "-p", "2013-Q2", "-o", str(out), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)["reports"][0]
     returns = {r["provider"]: r for r in data["tables"]["returns"]["rows"]}
     assert (returns["P2"]["2013-04"], returns["P2"]["2013-05"], returns["P2"]["2013-06"]) == (
-        "paid", "late", "missing")
+        "used", "late", "missing")
     assert returns["P1"]["2013-06"] == "resubmitted"
     flags = {(f["provider"], f["flag"]): f["detail"] for f in data["flags"]}
     assert flags[("P2", "missing returns")] == "2013-06"
@@ -265,6 +277,7 @@ def test_missing_late_and_resubmitted_returns_are_flagged_and_adjustments_shown(
     assert Decimal(may["now"]) - Decimal(may["entitlement"]) == Decimal(
         data["tables"]["adjustments"]["total"]["difference"])
     assert may["to_adjust"] == "0.00"
+    assert [p["state"] for p in data["payments"]] == ["approved"] * 3
     # The same report again: the same bytes.
     first = out.read_bytes()
     assert invoke("report", *base, "-p", "2013-Q2", "-o", str(out)).exit_code == 0

@@ -79,6 +79,9 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
     m = s.model
     con.print(f"[bold]{escape(m.title)}[/] — payment schedule for {s.month.label()} "
               f"({s.month.first_day} to {s.month.last_day})")
+    if s.standing is not None:
+        style = "bold green" if s.standing.state == "APPROVED" else "bold yellow"
+        con.print(f"[{style}]{escape(s.standing.describe())}[/]")
     if m.virtual:
         con.print("[bold red]SHADOW PAYMENT — NOT FOR PAYMENT[/] (virtual pilot: PbR beside "
                   f"{m.comparison.label.lower() if m.comparison else 'contract'})")
@@ -126,22 +129,18 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
                   f"{format_money(s.adjustment_total())} = [bold]{format_money(s.due())}[/] due.")
     for p in s.withheld:
         con.print(f"[red]Withheld:[/] {escape(p.provider)} {escape(p.name)}: {escape(p.reason)}")
+    notes = [(p, n) for p in s.providers if p.status == "paid" for n in s.payment_notes(p.provider)]
+    if notes:
+        con.print("[bold]What changed payments:[/]")
+        for p, note in notes:
+            con.print(f"  [yellow]{escape(p.provider)}[/]: {escape(note)}")
     if path:
         con.print(f"Schedule written to [bold]{escape(path)}[/]")
 
 
 def ledger_status(con: Console, result) -> None:
-    month = result.schedule.month
-    words = {
-        "recorded": f"Recorded in the ledger as run {result.run_id}.",
-        "unchanged": f"Nothing changed since ledger run {result.run_id}: nothing new recorded.",
-        "dry-run": "Dry run: no schedule written, nothing recorded.",
-        "closed": f"{month} is closed ({result.closed_by} is recorded): nothing written or "
-                  "recorded; any change to it is paid as an adjustment on the latest month.",
-        "written": "",
-    }
-    if words[result.status]:
-        con.print(words[result.status])
+    if result.note:
+        con.print(escape(result.note[0].upper() + result.note[1:]) + ".")
 
 
 LIST_EVERY_FILE_UP_TO = 50  # beyond this, the table of returns leaves out the clean ones
@@ -313,11 +312,131 @@ def report_view(con: Console, report, written: list[str]) -> None:
     if report.ledger_note:
         con.print(f"[yellow]Ledger:[/] {escape(report.ledger_note)}")
     total = report.totals["payment"]
-    words = "PbR (shadow)" if m.virtual else "Paid"
+    words = "PbR (shadow), worked out now" if m.virtual else "Due, worked out now"
     line = f"{words} over the period: [bold]{format_money(total)}[/]"
     if m.comparison:
         line += (f"; {escape(m.comparison.label.lower())} {format_money(report.totals['comparison'])}"
                  f"; variance {format_money(total - report.totals['comparison'])}")
-    con.print(line + f" — the sum of {months} monthly schedule(s).")
+    con.print(line + f" — the sum of {months} monthly schedule(s) "
+              f"({report.months[0]} to {report.months[-1]}).")
+    if not report.publish:
+        con.print(escape(report.describe_payments()))
     for path in written:
         con.print(f"Written: [bold]{escape(path)}[/]")
+
+
+def _money_text(value) -> str:
+    from decimal import Decimal
+
+    return "" if value is None else format_money(Decimal(value))
+
+
+def ledger_view(con: Console, data: dict, view: str) -> None:
+    """`pbr ledger status|verify|list|show|history` from the data their --json prints."""
+    if not data.get("exists", True):
+        con.print(f"No ledger yet at {escape(data['ledger'])}: nothing has been recorded.")
+        return
+    if view == "verify":
+        if data["sound"]:
+            con.print(f"[green]The ledger {escape(data['ledger'])} verifies[/]: {data['records']} "
+                      f"record(s) ({data['runs']} run(s), {data['approvals']} approval(s)); every "
+                      "total and fingerprint matches.")
+        else:
+            con.print(f"[bold red]The ledger {escape(data['ledger'])} does not verify.[/]")
+            for p in data["problems"]:
+                con.print(f"  {escape(p)}")
+        con.print(f"Head: record {data['head']['record']} sha256 {data['head']['sha256']}")
+        return
+    if view == "status":
+        for s in data["schemes"]:
+            table = Table(title=f"{s['model']}: from {s['go_live']}, approval {s['approval']}",
+                          box=_box(con), title_justify="left")
+            for col, right in (("Month", False), ("State", False), ("Run", True), ("PbR", True),
+                               ("Adjustments", True), ("Due", True), ("Approved by", False),
+                               ("Adjusted later", True)):
+                table.add_column(col, justify="right" if right else "left",
+                                 overflow="fold" if col == "Approved by" else "ellipsis",
+                                 no_wrap=col != "Approved by")
+            for m in s["months"]:
+                later = ""
+                if m["adjusted_in"]:
+                    later = f"{_money_text(m['adjusted_later'])} in {', '.join(m['adjusted_in'])}"
+                style = {"approved": "green", "draft": "yellow", "not calculated": "red"}.get(
+                    m["state"], "")
+                state = f"[{style}]{m['state']}[/]" if style else m["state"]
+                table.add_row(m["month"], state, str(m["run"] or ""), _money_text(m["pbr"]),
+                              _money_text(m["adjustments"]), _money_text(m["due"]),
+                              escape(m["approved_by"] or ""), later)
+            con.print(table)
+            con.print(f"Approved (paid): {_money_text(s['approved_total'])}. Owed but not yet "
+                      f"approved (drafts): {_money_text(s['owed_unapproved'])}. Next month to "
+                      f"approve: {s['next_to_approve']}.")
+        head = data["head"]
+        con.print(f"Ledger {escape(data['ledger'])}: head record {head['record']} sha256 "
+                  f"{head['sha256']}" if head else f"No ledger yet at {escape(data['ledger'])}.")
+        return
+    if view == "list":
+        table = Table(title=f"Runs recorded in {escape(data['ledger'])}", box=_box(con),
+                      title_justify="left")
+        for col in ("Run", "Model", "Month", "State", "Recorded (UTC)", "PbR", "Adjustments",
+                    "Due", "Withheld"):
+            table.add_column(col, justify="right" if col in ("Run", "PbR", "Adjustments", "Due")
+                             else "left", no_wrap=True)
+        for r in data["runs"]:
+            table.add_row(str(r["run"]), r["model"], r["month"], r["state"], r["recorded_at"],
+                          _money_text(r["pbr"]), _money_text(r["adjustments"]),
+                          _money_text(r["due"]), str(r["withheld"]))
+        con.print(table)
+        return
+    if view == "show":
+        r = data["run"]
+        who = (f", approved by {r['approved_by']} at {r['approved_at']}" if r["approved_by"]
+               else "")
+        con.print(f"Run {r['run']} ({r['state'].upper()}{escape(who)}): {r['model']} {r['month']}, "
+                  f"pbr {r['tool']}, {r['started_at']} to {r['recorded_at']}, by `pbr "
+                  f"{r['command']}`", highlight=False)
+        con.print(f"Model SHA-256 {r['model_sha256']}; register SHA-256 {r['register_sha256']}; "
+                  f"schedule {escape(r['output'] or '')} (SHA-256 {r['schedule_sha256']})",
+                  highlight=False)
+        table = Table(title="Payments", box=_box(con), title_justify="left")
+        table.add_column("Provider")
+        table.add_column("PbR", justify="right", no_wrap=True)
+        for p in r["providers"]:
+            table.add_row(escape(p["provider"]), _money_text(p["pbr"]))
+        table.add_row("Total", _money_text(r["pbr"]), end_section=True)
+        con.print(table)
+        if r["adjustments"]:
+            adj = Table(title="Prior-period adjustments", box=_box(con), title_justify="left")
+            for col in ("Month", "Provider", "Component", "Previously", "Now", "Difference",
+                        "Reason"):
+                adj.add_column(col, justify="right" if col in ("Previously", "Now", "Difference")
+                               else "left", no_wrap=col != "Reason", overflow="fold")
+            for a in r["adjustments"]:
+                adj.add_row(a["month"], escape(a["provider"]), escape(a["component"]),
+                            _money_text(a["previous"]), _money_text(a["now"]),
+                            _money_text(a["difference"]), escape(a["reason"]))
+            con.print(adj)
+        inputs = Table(title="Inputs", box=_box(con), title_justify="left")
+        for col in ("Role", "Provider", "Month", "Used", "SHA-256", "File"):
+            inputs.add_column(col, overflow="fold")
+        for i in r["inputs"]:
+            inputs.add_row(i["role"], escape(i["provider"]), i["month"],
+                           "yes" if i["used"] else "no", i["sha256"][:16], escape(i["file"]))
+        con.print(inputs)
+        return
+    table = Table(title=f"Payments to {escape(data['provider'])} (the approved run of each month, "
+                  "else its draft)", box=_box(con), title_justify="left")
+    for col in ("Model", "Month", "Run", "State", "PbR", "Adjustments", "Due"):
+        table.add_column(col, justify="right" if col in ("PbR", "Adjustments", "Due") else "left",
+                         no_wrap=True)
+    from decimal import Decimal
+
+    sums = [Decimal("0.00")] * 3
+    for m in data["months"]:
+        table.add_row(m["model"], m["month"], str(m["run"]), m["state"], _money_text(m["pbr"]),
+                      _money_text(m["adjustments"]), _money_text(m["due"]))
+        if m["state"] == "approved":
+            sums = [sums[0] + Decimal(m["pbr"]), sums[1] + Decimal(m["adjustments"]),
+                    sums[2] + Decimal(m["due"])]
+    table.add_row("Total approved", "", "", "", *map(format_money, sums), end_section=True)
+    con.print(table)

@@ -285,6 +285,8 @@ def _about(wb, fmt: Formats, report: Report) -> None:
     ]
     for m_, why in report.excluded:
         facts.append((f"Not reported: {m_}", why))
+    if not report.publish:
+        facts.append(("Paid (approved)", report.describe_payments()))
     if report.ledger_note:
         facts.append(("Ledger", report.ledger_note))
     for i, (k, v) in enumerate(facts):
@@ -352,6 +354,11 @@ def report_as_dict(report: Report, output: Path | None, csv_path: Path | None) -
                    "comparison": str(report.totals["comparison"])},
         "flags": report.flags,
         "ledger_note": report.ledger_note or None,
+        "payments": None if report.publish else [
+            {"month": p["month"], "state": p["state"], "run": p["run"],
+             "due": None if p["due"] is None else str(p["due"]),
+             "approved_by": p.get("approved_by"), "approved_at": p.get("approved_at")}
+            for p in report.payments],
         "tables": {name: table(t) for name, t in report.tables.items()},
         "output": str(output) if output else None,
         "csv": str(csv_path) if csv_path else None,

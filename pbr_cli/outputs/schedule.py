@@ -31,33 +31,49 @@ def schedule_filename(schedule: Schedule) -> str:
 
 
 def write_schedule(schedule: Schedule, target: Path) -> Path:
+    """Write the schedule to `target` through a temporary file (never half a file)."""
     with atomic_output(Path(target)) as tmp:
-        wb = new_workbook(tmp, f"{schedule.model.title}: payment schedule {schedule.month}")
-        fmt = Formats(wb)
-        _summary(wb, fmt, schedule)
-        _lines(wb, fmt, schedule)
-        if schedule.model.client_level:
-            _evidence(wb, fmt, schedule)
-        if schedule.adjustments:
-            _adjustments(wb, fmt, schedule)
-        _warnings(wb, fmt, schedule)
-        _about(wb, fmt, schedule)
-        wb.close()
+        render_schedule(schedule, tmp)
     return Path(target)
+
+
+def render_schedule(schedule: Schedule, path: Path) -> None:
+    """Write the schedule workbook to `path` itself (the caller renames it into place)."""
+    wb = new_workbook(path, f"{schedule.model.title}: payment schedule {schedule.month}")
+    fmt = Formats(wb)
+    _summary(wb, fmt, schedule)
+    _lines(wb, fmt, schedule)
+    if schedule.model.client_level:
+        _evidence(wb, fmt, schedule)
+    if schedule.adjustments:
+        _adjustments(wb, fmt, schedule)
+    _warnings(wb, fmt, schedule)
+    _about(wb, fmt, schedule)
+    wb.close()
+
+
+def standing_text(schedule: Schedule) -> str:
+    standing = schedule.standing
+    return standing.describe() if standing is not None else "NOT RECORDED — not for payment"
 
 
 def _heading(ws, fmt: Formats, schedule: Schedule, what: str) -> None:
     model, month = schedule.model, schedule.month
     ws.write_string(0, 0, f"{model.title}: {what}, {month.label()}", fmt.title)
     ws.write_string(1, 0, f"Period {month} ({month.first_day.isoformat()} to "
-                    f"{month.last_day.isoformat()}). Model {model.name} version {model.version}.",
-                    fmt.subtitle)
+                    f"{month.last_day.isoformat()}). Model {model.name} version {model.version}. "
+                    f"{standing_text(schedule)}.", fmt.subtitle)
     if model.virtual:
         ws.write_string(2, 0, "SHADOW PAYMENT — NOT FOR PAYMENT. This pilot is virtual: the "
                         "figures show what would be paid, beside what the contract pays.",
                         fmt.banner)
+    elif schedule.standing is None or schedule.standing.state != "APPROVED":
+        ws.write_string(2, 0, f"{standing_text(schedule)}.", fmt.banner)
     ws.set_row(0, 20)
-    footer = "SHADOW PAYMENT - NOT FOR PAYMENT" if model.virtual else model.title
+    state = schedule.standing.state if schedule.standing is not None else "NOT RECORDED"
+    run = f" run {schedule.standing.run}" if schedule.standing and schedule.standing.run else ""
+    footer = (f"SHADOW PAYMENT - NOT FOR PAYMENT - {state}{run}" if model.virtual
+              else f"{model.title} - {state}{run}")
     print_setup(ws, TABLE_ROW, footer)
 
 
@@ -111,7 +127,8 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
             row += [p.variance, (p.variance / block) if block else None]
         if s.adjustments:
             row += [s.adjustment_total(p.provider), s.due(p.provider)]
-        row.append(p.reason)
+        row.append("; ".join([p.reason] * bool(p.reason) + s.payment_notes(p.provider)
+                             if p.status == "paid" else [p.reason]))
         rows.append(row)
     widths = [10, 34, 11, 9] + [16] * (len(headers) - 5) + [40]
     after = _table(ws, fmt, headers, rows, formats, widths, "Summary")
@@ -294,6 +311,7 @@ def _about(wb, fmt: Formats, s: Schedule) -> None:
         ("Period end", s.month.last_day.isoformat()),
         ("Months read", f"{s.history[0]} to {s.history[-1]}"),
         ("Tool", f"pbr {__version__}"),
+        ("Standing", standing_text(s)),
     ]
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 70)
