@@ -28,7 +28,7 @@ from pbr_cli.model import load_model
 from pbr_cli.outputs.template import write_template
 from pbr_cli.periods import Month
 from pbr_cli.register import load_register
-from tests.conftest import MODEL_PATH, ROOT, WORKED_REGISTER, outcomes, write_register
+from tests.conftest import MODEL_PATH, WORKED_REGISTER, outcomes, write_register
 
 runner = CliRunner()
 SCHEME = "birmingham-90-10"
