@@ -470,6 +470,45 @@ def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
         ledger.close()
 
 
+def restore_approved(cfg: Config, ledger: Ledger, model: Model) -> list[str]:
+    """Approved schedules missing from disk (a run stopped between recording and renaming,
+    or a file removed) made again where their inputs are unchanged. What was done, or why
+    not, one line each."""
+    said = []
+    for approval in ledger.approvals(model.name):
+        if approval["how"] == "schema 1" or not approval["schedule"]:
+            continue
+        target = Path(approval["schedule"])
+        try:
+            if target.is_file() and _sha256(target) == approval["schedule_sha256"]:
+                continue
+        except OSError:
+            pass
+        if target.exists():
+            said.append(f"{model.name} {approval['period']}: the approved schedule "
+                        f"{shown(target)} is not the file approved (its SHA-256 differs); "
+                        f"`pbr ledger export {approval['run_id']} -o FILE` makes it again")
+            continue
+        run = ledger.run(approval["run_id"])
+        try:
+            schedule = reproduce(cfg, ledger, run, model=model)
+        except PbrError as exc:
+            said.append(f"{model.name} {approval['period']}: the approved schedule "
+                        f"{shown(target)} is missing and cannot be made again: {exc.message}")
+            continue
+        schedule.standing = Standing("APPROVED", run["id"], approval["approved_by"],
+                                     approval["approved_at"], approval["how"])
+        pending = PendingFile(target)
+        try:
+            if _render(schedule, pending.tmp) == approval["schedule_sha256"]:
+                pending.commit()
+                said.append(f"{model.name} {approval['period']}: the approved schedule "
+                            f"{shown(target)} was missing; made again, byte-identical")
+        finally:
+            pending.discard()
+    return said
+
+
 def export_run(cfg: Config, run_id: int, output: Path, ledger_path: Path | None = None,
                returns: Path | None = None) -> tuple[Path, bool, str]:
     """A recorded run's schedule made again (from the returns, the model and the register,

@@ -68,6 +68,12 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
                         if last is None:
                             raise PbrError(f"no complete month with returns in {shown(root)}",
                                            code="file-not-found")
+                        if ledger is not None and not dry_run:
+                            from pbr_cli.jobs import restore_approved
+
+                            for line in restore_approved(cfg, ledger, model):
+                                log.warning(line)
+                                out(line, "yellow")
                         start = go_live(cfg, model)
                         nxt = first_unapproved(ledger, model, start)
                         todo = []
