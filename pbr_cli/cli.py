@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -674,59 +673,7 @@ def models_show(name: str = typer.Argument(..., help="Model name."),
 
 
 def main() -> None:
-    """The console script: signals become a clean stop, and a failure pbr did not expect
-    gets one line on stderr, its traceback in a crash file, and its own exit code."""
-    import signal
+    """The console script (kept here for `from pbr_cli.cli import main`)."""
+    from pbr_cli.main import main as entry
 
-    from pbr_cli.errors import EXIT_INTERRUPTED, Interrupted
-
-    def stop(signum, _frame):
-        raise Interrupted(signal.Signals(signum).name)
-
-    signal.signal(signal.SIGINT, stop)
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, stop)
-    try:
-        app(standalone_mode=True)
-    except Interrupted as exc:
-        _interrupted(exc.signal_name)
-        sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
-        _interrupted("SIGINT")
-        sys.exit(EXIT_INTERRUPTED)
-    except SystemExit:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - the edge: every other failure ends here
-        sys.exit(_crash(exc))
-
-
-def _interrupted(name: str) -> None:
-    try:
-        sys.stderr.write(f"pbr: interrupted ({name}); nothing half-written\n")
-        sys.stderr.flush()
-    except OSError:
-        pass
-
-
-def _crash(exc: BaseException) -> int:
-    """Write the traceback to a crash file; say where in one line; return EXIT_CRASH."""
-    import tempfile
-    import time
-    import traceback
-
-    from pbr_cli.errors import EXIT_CRASH
-
-    text = "".join(traceback.format_exception(exc))
-    where = ""
-    try:
-        fd, where = tempfile.mkstemp(prefix=f"pbr-crash-{time.strftime('%Y%m%dT%H%M%S')}-",
-                                     suffix=".txt")
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
-            fh.write(f"pbr {__version__}\n{' '.join(sys.argv)}\n\n{text}")
-    except OSError:
-        where = ""
-    first = f"{type(exc).__name__}: {exc}".splitlines()[0][:300] if str(exc) else type(exc).__name__
-    sys.stderr.write(f"pbr: unexpected failure ({first}); "
-                     + (f"the details are in {where}" if where else "no crash file could be "
-                        "written") + "; please report it\n")
-    return EXIT_CRASH
+    entry()

@@ -127,8 +127,10 @@ class Schedule:
         """What changed or stopped this provider's payment (caps, factors of 0, withheld)."""
         out: list[str] = []
         for p in self.problems:
-            if p.affects_payment and p.provider == provider and p.message not in out:
-                out.append(p.message)
+            if p.affects_payment and p.provider == provider:
+                note = p.message.removeprefix(f"provider {provider}: ")
+                if note not in out:
+                    out.append(note)
         return out
 
     def adjustment_total(self, provider: str | None = None) -> Decimal:

@@ -45,3 +45,27 @@ class Interrupted(BaseException):  # noqa: N818 - it is what happened, not an er
     def __init__(self, signal_name: str):
         super().__init__(signal_name)
         self.signal_name = signal_name
+
+
+class _StopRequest:
+    """The one fact a signal leaves behind. A signal raises Interrupted where the program
+    happens to be; should that exception be lost (CPython can drop one raised while it
+    compiles a module being imported), `check_stop()` at the next safe point raises it
+    again. Process-wide because signals are."""
+
+    signal_name: str | None = None
+
+
+STOP = _StopRequest()
+
+
+def request_stop(signal_name: str) -> None:
+    STOP.signal_name = signal_name
+    raise Interrupted(signal_name)
+
+
+def check_stop() -> None:
+    """Raise Interrupted if a signal asked pbr to stop (called between files and months and
+    before anything is recorded)."""
+    if STOP.signal_name is not None:
+        raise Interrupted(STOP.signal_name)

@@ -112,6 +112,8 @@ class PendingFile:
                 os.close(fd)
             os.chmod(self.tmp, 0o666 & ~umask)
             os.replace(self.tmp, self.target)
+            for stale in leftovers(self.target):  # from runs stopped before they renamed
+                stale.unlink(missing_ok=True)
             if hasattr(os, "O_DIRECTORY"):
                 dfd = os.open(self.target.parent, os.O_RDONLY | os.O_DIRECTORY)
                 try:
@@ -127,6 +129,13 @@ class PendingFile:
             self.tmp.unlink(missing_ok=True)
         except OSError:
             pass
+
+
+def leftovers(target: Path) -> list[Path]:
+    """Temporary files of `target` left by runs that were stopped before renaming them."""
+    import glob
+
+    return sorted(target.parent.glob(f".{glob.escape(target.name)}.*.tmp"))
 
 
 def _render(schedule: Schedule, path: Path) -> str:
@@ -318,8 +327,12 @@ def _remove_draft(ledger: Ledger, model: Model, month: Month, folder: Path, keep
     for candidate in {folder / draft_filename(model, month),
                       *(Path(r["output"]) for r in ledger.runs(model.name)
                         if r["period"] == str(month) and r["output"])}:
+        if candidate == keep:
+            continue
         try:
-            if candidate != keep and candidate.is_file() and _sha256(candidate) in shas:
+            for stale in leftovers(candidate):
+                stale.unlink(missing_ok=True)
+            if candidate.is_file() and _sha256(candidate) in shas:
                 candidate.unlink()
         except OSError:
             pass
@@ -488,6 +501,12 @@ def restore_approved(cfg: Config, ledger: Ledger, model: Model) -> list[str]:
             said.append(f"{model.name} {approval['period']}: the approved schedule "
                         f"{shown(target)} is not the file approved (its SHA-256 differs); "
                         f"`pbr ledger export {approval['run_id']} -o FILE` makes it again")
+            continue
+        kept = [t for t in leftovers(target) if _sha256(t) == approval["schedule_sha256"]]
+        if kept:  # written and recorded, but stopped before it was renamed into place
+            os.replace(kept[0], target)
+            said.append(f"{model.name} {approval['period']}: the approved schedule "
+                        f"{shown(target)} was left unrenamed by a stopped run; put in place")
             continue
         run = ledger.run(approval["run_id"])
         try:

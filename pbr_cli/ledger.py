@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from pbr_cli.errors import PbrError
+from pbr_cli.errors import PbrError, check_stop
 
 SCHEMA_VERSION = 2
 TABLES = ("runs", "inputs", "lines", "adjustments", "approvals", "chain")
@@ -312,22 +312,37 @@ class Ledger:
         row = self.db.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
         return Head(row["seq"], row["hash"]) if row else Head(0, self.genesis())
 
+    def _parts(self, ref: int) -> tuple[sqlite3.Row, list, list, list] | None:
+        """A run's row, and its inputs, lines and adjustments as tuples in recorded order."""
+        row = self.db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()
+        if row is None:
+            return None
+        db = self.db
+        db.row_factory = None
+        try:
+            inputs = db.execute("SELECT role, file, sha256, provider, period, used FROM inputs "
+                                "WHERE run_id = ? ORDER BY rowid", (ref,)).fetchall()
+            lines = db.execute("SELECT provider, entry, groups, component, kind, amount FROM "
+                               "lines WHERE run_id = ? ORDER BY rowid", (ref,)).fetchall()
+            adjustments = db.execute("SELECT month, provider, component, previous, now, "
+                                     "difference, reason FROM adjustments WHERE run_id = ? "
+                                     "ORDER BY rowid", (ref,)).fetchall()
+        finally:
+            db.row_factory = sqlite3.Row
+        return row, inputs, lines, adjustments
+
+    @staticmethod
+    def _run_content(parts) -> bytes:
+        row, inputs, lines, adjustments = parts
+        body = {"run": dict(row), "inputs": [list(r) for r in inputs],
+                "lines": [list(r) for r in lines], "adjustments": [list(r) for r in adjustments]}
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
     def _content(self, kind: str, ref: int) -> bytes | None:
         """The canonical bytes of one record: its row and every row that belongs to it."""
         if kind == "run":
-            row = self.db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()
-            if row is None:
-                return None
-            body = {"run": dict(row),
-                    "inputs": [list(r) for r in self.db.execute(
-                        "SELECT role, file, sha256, provider, period, used FROM inputs WHERE "
-                        "run_id = ? ORDER BY rowid", (ref,))],
-                    "lines": [list(r) for r in self.db.execute(
-                        "SELECT provider, entry, groups, component, kind, amount FROM lines "
-                        "WHERE run_id = ? ORDER BY rowid", (ref,))],
-                    "adjustments": [list(r) for r in self.db.execute(
-                        "SELECT month, provider, component, previous, now, difference, reason "
-                        "FROM adjustments WHERE run_id = ? ORDER BY rowid", (ref,))]}
+            parts = self._parts(ref)
+            return None if parts is None else self._run_content(parts)
         else:
             row = self.db.execute("SELECT * FROM approvals WHERE id = ?", (ref,)).fetchone()
             if row is None:
@@ -359,6 +374,7 @@ class Ledger:
         prev = self.genesis()
         expected = 1
         chained: dict[str, set[int]] = {"run": set(), "approval": set()}
+        checks: list[str] = []
         for row in self.db.execute("SELECT * FROM chain ORDER BY seq").fetchall():
             where = f"record {row['seq']} ({row['kind']} {row['ref']})"
             if row["seq"] != expected:
@@ -372,7 +388,13 @@ class Ledger:
             if row["prev"] != prev:
                 found.append(f"{where}: does not follow the record before it")
                 return found
-            content = self._content(row["kind"], row["ref"])
+            if row["kind"] == "run":
+                parts = self._parts(row["ref"])
+                content = None if parts is None else self._run_content(parts)
+                if parts is not None:
+                    checks += self._check_run(*parts)
+            else:
+                content = self._content(row["kind"], row["ref"])
             if content is None:
                 found.append(f"{where}: the {row['kind']} it records has been deleted")
                 return found
@@ -393,8 +415,7 @@ class Ledger:
                 found.append(f"{stray} row(s) of {table} belong to no run (added outside pbr)")
         if found:
             return found
-        for run in self.runs():
-            found += self._check_run(run)
+        found += checks
         for a in self.approvals():
             run = self.run(a["run_id"])
             if run is None or (run["model"], run["period"]) != (a["model"], a["period"]):
@@ -408,32 +429,26 @@ class Ledger:
             found.append(f"the append-only rules were removed outside pbr ({missing[0]}, ...)")
         return found
 
-    def _check_run(self, run: sqlite3.Row) -> list[str]:
+    @staticmethod
+    def _check_run(run: sqlite3.Row, inputs: list, lines: list, adjustments: list) -> list[str]:
         found = []
-        lines = self.lines(run["id"])
-        adjustments = self.adjustments(run["id"])
-        total = sum((Decimal(ln["amount"]) for ln in lines if ln["kind"] == "payment"), ZERO)
+        total = sum((Decimal(ln[5]) for ln in lines if ln[4] == "payment"), ZERO)
         if total != Decimal(run["entitlement"]):
             found.append(f"run {run['id']}: lines sum to {total}, not {run['entitlement']}")
-        adj = sum((Decimal(a["difference"]) for a in adjustments), ZERO)
+        adj = sum((Decimal(a[5]) for a in adjustments), ZERO)
         if adj != Decimal(run["adjustments"]):
             found.append(f"run {run['id']}: adjustments sum to {adj}, not {run['adjustments']}")
         if Decimal(run["payment"]) != Decimal(run["entitlement"]) + Decimal(run["adjustments"]):
             found.append(f"run {run['id']}: due {run['payment']} is not PbR + adjustments")
         for a in adjustments:
-            if Decimal(a["now"]) - Decimal(a["previous"]) != Decimal(a["difference"]):
+            if Decimal(a[4]) - Decimal(a[3]) != Decimal(a[5]):
                 found.append(f"run {run['id']}: an adjustment's difference is not now − previously")
-        inputs = self.inputs(run["id"])
         if not inputs:
             found.append(f"run {run['id']}: no inputs recorded")
         again = fingerprint(run["model_sha256"], run["register_sha256"], run["tool_version"],
                             run["period"], run["basis"],
-                            [(i["role"], i["sha256"], i["provider"], i["period"], bool(i["used"]))
-                             for i in inputs],
-                            [(ln["provider"], ln["entry"], ln["groups"], ln["component"],
-                              ln["kind"], ln["amount"]) for ln in lines],
-                            [(a["month"], a["provider"], a["component"], a["previous"], a["now"])
-                             for a in adjustments])
+                            [(i[0], i[2], i[3], i[4], bool(i[5])) for i in inputs],
+                            list(lines), [a[:5] for a in adjustments])
         if again != run["fingerprint"]:
             found.append(f"run {run['id']}: its fingerprint does not match its inputs and lines")
         return found
@@ -601,6 +616,7 @@ class Ledger:
         return approval_id
 
     def _write(self, action: Callable[[], int]) -> int:
+        check_stop()
         self.db.execute("BEGIN IMMEDIATE")
         try:
             result = action()

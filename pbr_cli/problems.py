@@ -124,6 +124,24 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "client-at-two-providers": ("warning", "A client presents to a provider while an episode at another provider is still open (two providers treating one client, or one id used for two people)."),
     "cap-reached": ("warning", "A provider's payments reached its annual cap; the lines beyond it are reduced."),
     "calculation-failed": ("error", "A formula could not be worked out for an entry (e.g. a division by zero)."),
+    # The payment cycle and the ledger (docs/payment-cycle.md); each stops the command, exit code 2
+    "bad-month-folder": ("fatal", "The returns folder holds a folder not named exactly YYYY-MM (e.g. 2013-8), or a return filed outside any month folder."),
+    "nothing-to-do": ("fatal", "`pbr run` found no scheme to run: none listed in the config and no models in its models folder."),
+    "bad-config": ("fatal", "The config file (pbr.yaml) cannot be read, or has an unknown key or a wrong value."),
+    "bad-ledger": ("fatal", "The ledger, its lock or its log is not a regular file (a symbolic link, a folder), or cannot be opened."),
+    "ledger-tampered": ("fatal", "The ledger does not verify: a record's content, a total or a fingerprint does not match its hash chain, or it lacks the head the log recorded."),
+    "ledger-missing": ("fatal", "The ledger is missing or empty while the log or the output folder show earlier runs; restore it, or start a new one with `pbr ledger init --force`."),
+    "ledger-exists": ("fatal", "`pbr ledger init` where a ledger already exists."),
+    "ledger-not-writable": ("fatal", "The ledger could not record the run (a full disk, a read-only folder); nothing was recorded and no schedule written."),
+    "output-not-writable": ("fatal", "A schedule, report or the log cannot be written."),
+    "output-exists": ("fatal", "The approved schedule's file exists already but is not one this ledger approved."),
+    "no-draft": ("fatal", "`pbr approve` for a month that has no draft: calculate it first."),
+    "not-the-draft": ("fatal", "`pbr approve` names a run or SHA-256 that is not the month's current draft."),
+    "stale-draft": ("fatal", "The draft was worked out before the approvals since (or while earlier months were unapproved): calculate the month again."),
+    "already-approved": ("fatal", "The month is approved already; an approved month is never approved or rewritten again."),
+    "approve-in-order": ("fatal", "An earlier month is not approved yet: months are approved in order from go-live."),
+    "month-not-ended": ("fatal", "The month has not ended yet: it is approved once it is over."),
+    "inputs-changed": ("fatal", "The returns, model or register are not those the run recorded: its schedule cannot be approved or made again."),
 }
 
 # Codes that models add for their own rule warnings are documented in the model itself.

@@ -677,7 +677,7 @@ class _Builder:
                 if hit:
                     mine.append((word, ", ".join(str(m) for m in hit)))
             caps = [str(s.month) for s in self.ps.schedules for prob in s.problems
-                    if prob.code == "cap-reached" and prob.message.startswith(f"provider {p}:")]
+                    if prob.code == "cap-reached" and prob.provider == p]
             if caps:
                 mine.append(("annual cap reached", ", ".join(caps)))
             for flag, detail in mine:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli.config import Config, load_config
-from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, PbrError
+from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, PbrError, check_stop
 from pbr_cli.money import format_money
 from pbr_cli.names import shown
 from pbr_cli.periods import Month
@@ -88,6 +88,7 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
                             log.info(line)
                             out(line, "")
                         for month in todo:
+                            check_stop()
                             worst = max(worst, _one_month(cfg, model, month, dry_run, ledger, log,
                                                           progress_factory, out))
                     except PbrError as exc:

@@ -14,6 +14,7 @@ from typing import Any
 from pbr_cli import __version__
 from pbr_cli.collect import month_of_folder, read_and_check, returns_for_months
 from pbr_cli.engine import Schedule, calculate, history_months
+from pbr_cli.errors import check_stop
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
 from pbr_cli.returns.checks import CheckedReturn
@@ -99,6 +100,7 @@ def read_months(cfg, model: Model, register, root: Path, months: list[Month],
     counter = {"n": 0}
 
     def tick(path: Path) -> None:
+        check_stop()
         counter["n"] += 1
         if progress:
             progress(counter["n"], len(files), path)

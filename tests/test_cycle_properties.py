@@ -44,11 +44,12 @@ def _killing(monkeypatch, where: str):
             raise Interrupted("SIGKILL")
 
         monkeypatch.setattr(ledger_module.Ledger, "_insert_run", stop)
-    else:
+    else:  # a killed process leaves its temporary file where it was
         def stop_commit(self):
             raise Interrupted("SIGKILL")
 
         monkeypatch.setattr(jobs.PendingFile, "commit", stop_commit)
+        monkeypatch.setattr(jobs.PendingFile, "discard", lambda self: None)
 
 
 def _approve_next(a: Authority) -> None:

@@ -114,7 +114,7 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
         headers += ["Prior-period adjustments", "Due this month"]
         formats += [fmt.money, fmt.money]
     headers.append("Note")
-    formats.append(fmt.text)
+    formats.append(fmt.wrap)  # what changed the payment, in words
     rows = []
     for p in s.providers:
         row = [p.provider, p.name, "Paid" if p.status == "paid" else "WITHHELD",
@@ -130,7 +130,7 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
         row.append("; ".join([p.reason] * bool(p.reason) + s.payment_notes(p.provider)
                              if p.status == "paid" else [p.reason]))
         rows.append(row)
-    widths = [10, 34, 11, 9] + [16] * (len(headers) - 5) + [40]
+    widths = [10, 34, 11, 9] + [16] * (len(headers) - 5) + [60]
     after = _table(ws, fmt, headers, rows, formats, widths, "Summary")
     # Totals: sums of the rounded lines, written as values.
     total = ["Total", "", "", len({ln.entry for ln in s.lines})]

@@ -51,7 +51,9 @@ class RawWorkbook:
 
 def _reraise_if_not_a_reader_failure(exc: BaseException) -> None:
     # The Rust reader's panics arrive as PanicException, which is not an Exception.
-    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)):
+    from pbr_cli.errors import Interrupted
+
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError, Interrupted)):
         raise exc
 
 
