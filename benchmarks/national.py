@@ -161,8 +161,10 @@ def main() -> None:
             for i in range(1, args.providers + 1):
                 w.writerow([f"P{i:04d}", f"Treatment service {i}", "Community recovery",
                             "2012-04-01", "", ""])
+    # Each month approved as it is calculated, so that a month's run carries the adjustments
+    # for every earlier one, as a live scheme's does.
     (out / "pbr.yaml").write_text("models: models\nreturns: returns\noutput: out\n"
-                                  f"schemes: [{name}]\n")
+                                  f"schemes:\n  {name}: {{approval: automatic}}\n")
     model = load_model(out / "models" / f"{name}.yaml")
     # Only the rows given: no blank rows for providers to fill in.
     model = dataclasses.replace(model, sheets=tuple(dataclasses.replace(s, rows=0)

@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--skip-report", action="store_true")
     args = parser.parse_args()
     out = args.out.resolve()
-    found = re.search(r"schemes:\s*\[\s*([\w.-]+)", (out / "pbr.yaml").read_text())
+    found = re.search(r"schemes:\s*(?:\[\s*)?([\w.-]+)", (out / "pbr.yaml").read_text())
     if not found:
         raise SystemExit(f"{out / 'pbr.yaml'} names no scheme; make OUT with national.py")
     model = found.group(1)
@@ -139,9 +139,13 @@ def main() -> None:
     pbr = ["pbr_cli"]
     ledger = Path(env["PBR_LEDGER"])
 
+    outputs = out / "out"  # schedules (out/out/<model>/) and the run log, from pbr.yaml
+
     def empty_ledger() -> None:
+        """The ledger, and the schedules and log lines that show it held runs."""
         for old in ledger.parent.glob(ledger.name + "*"):
             old.unlink()
+        shutil.rmtree(outputs, ignore_errors=True)
 
     def from_scratch() -> None:
         empty_cache()
@@ -153,10 +157,9 @@ def main() -> None:
         if proc.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr[-2000:]}")
 
-    schedule = out / "bench-schedule.xlsx"
     validate_all = [*pbr, "validate", str(returns), "-m", model]
     validate_new = [*pbr, "validate", str(returns / months[-1]), "-m", model]
-    calculate = [*pbr, "calculate", "-m", model, "-p", months[-1], "-o", str(schedule)]
+    calculate = [*pbr, "calculate", "-m", model, "-p", months[-1]]
     row("pbr validate, last month (cold)",
         measure(validate_new, out, env, args.runs, from_scratch), limit_last[0])
     validated = measure(validate_all, out, env, args.runs, from_scratch)
@@ -177,20 +180,23 @@ def main() -> None:
     row("validate all + calculate, from cold", both, limit_all[0], plain)
 
     # The state the previous months' runs leave: each month calculated in turn, its schedule
-    # written and recorded in the ledger, and the cache as they left it.
+    # written and recorded (and approved: pbr.yaml says so) in the ledger, and the cache,
+    # the schedules and the log as they left them.
     print(f"(calculating {months[0]} to {months[-2]} in turn, as monthly runs would ...)",
           flush=True)
     from_scratch()
     for month in months[:-1]:
-        run_pbr([*pbr, "calculate", "-m", model, "-p", month, "-o", str(schedule)])
+        run_pbr([*pbr, "calculate", "-m", model, "-p", month])
     saved = Path(tempfile.mkdtemp(prefix="pbr-bench-state-"))
     shutil.copytree(cache, saved / "cache")
     shutil.copy2(ledger, saved / "ledger")
+    shutil.copytree(outputs, saved / "outputs")
 
     def previous_months_run() -> None:
         from_scratch()
         shutil.copytree(saved / "cache", cache)
         shutil.copy2(saved / "ledger", ledger)
+        shutil.copytree(saved / "outputs", outputs)
 
     def ledger_only() -> None:
         previous_months_run()
