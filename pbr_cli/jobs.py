@@ -241,19 +241,27 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
             path = write_schedule(schedule, Path(output))
         return CalculationResult(schedule, path, not_recorded, note=note)
     assert ledger is not None
-    if month < start:
+    if month < start or str(month) in approved:
+        # Shown as it is worked out now, never recorded; written only where -o asks, and
+        # then marked NOT RECORDED.
         schedule.standing = Standing("NOT RECORDED")
-        return CalculationResult(schedule, None, BEFORE_GO_LIVE, note=(
-            f"{month} is before {model.name} goes live in the ledger ({start}): shown, nothing "
-            "written or recorded"))
-    if str(month) in approved:
+        path = None
+        if output is not None:
+            from pbr_cli.outputs.schedule import write_schedule
+
+            path = write_schedule(schedule, Path(output))
+        written = (f"written to {shown(path)} marked NOT RECORDED, nothing recorded" if path
+                   else "nothing written or recorded")
+        if month < start:
+            return CalculationResult(schedule, path, BEFORE_GO_LIVE, note=(
+                f"{month} is before {model.name} goes live in the ledger ({start}): shown, "
+                f"{written}"))
         approval = ledger.approval_of(model.name, str(month))
-        schedule.standing = Standing("NOT RECORDED")
-        return CalculationResult(schedule, None, ALREADY_APPROVED, approval["run_id"], note=(
+        return CalculationResult(schedule, path, ALREADY_APPROVED, approval["run_id"], note=(
             f"{month} was approved (run {approval['run_id']}, by {approval['approved_by']} at "
-            f"{approval['approved_at']}): these are its figures worked out now; nothing written "
-            f"or recorded. Any difference from what was paid is an adjustment on {nxt}, the "
-            "next month to approve"))
+            f"{approval['approved_at']}): these are its figures worked out now; {written}. "
+            f"Any difference from what was paid is an adjustment on {nxt}, the next month to "
+            "approve"))
 
     # The draft of the next month to approve is worked out against the approvals so far (it
     # carries the adjustments); a later month's draft carries none and waits (basis -1).

@@ -149,7 +149,8 @@ class Report:
             months = [p for p in self.payments if p["state"] == state]
             if not months:
                 continue
-            text = f"{words}: {', '.join(p['month'] for p in months)}"
+            text = f"{words}: " + ", ".join(
+                p["month"] + (f" (run {p['run']})" if p["run"] else "") for p in months)
             if state in ("approved", "draft"):
                 total = sum((p["due"] for p in months), ZERO)
                 text += f" ({format_money(total)} due on those schedules)"

@@ -55,6 +55,17 @@ class Authority:
         self.ledger = root / "out" / "ledger.sqlite"
         self.log = root / "out" / "pbr.log"
 
+    @classmethod
+    def copied(cls, root: Path) -> Authority:
+        """An authority's folder copied from another (its ledger, log and outputs too)."""
+        a = cls.__new__(cls)
+        a.root, a.config = root, root / "pbr.yaml"
+        a.model = load_model(root / "models" / MODEL_PATH.name)
+        a.register = load_register(a.model)
+        a.returns = root / "returns" / SCHEME
+        a.ledger, a.log = root / "out" / "ledger.sqlite", root / "out" / "pbr.log"
+        return a
+
     def file(self, provider: str, month: str, voids: int = 10, version: int = 1,
              achieved: int = 4) -> Path:
         """A return: P1 runs S001 (and F010 from June), P2 runs S002."""
@@ -220,6 +231,33 @@ def test_an_approved_schedule_is_never_rewritten(authority):
     assert f"DRAFT — ledger run {may['ledger']['run']}" in " ".join(shown.output.split())
 
 
+def test_a_recorded_schedule_is_made_again_byte_for_byte(authority, tmp_path):
+    for month in ("2013-04", "2013-05"):
+        authority.month(month)
+    authority.pbr("run")
+    first_draft = authority.status()["months"][0]["run"]
+    authority.file("P2", "2013-05", voids=30, version=2)
+    authority.approve("2013-04")
+    approved = authority.root / "out" / SCHEME / f"{SCHEME}-2013-04-schedule.xlsx"
+    copy = tmp_path / "copy.xlsx"
+    result = authority.pbr("ledger", "export", str(first_draft), "-o", str(copy))
+    assert result.exit_code == 0, result.output
+    assert "byte-identical to the schedule recorded" in " ".join(result.output.split())
+    assert copy.read_bytes() == approved.read_bytes()
+    # A month approved: calculating it again with -o writes a copy marked NOT RECORDED.
+    shown = authority.pbr_json("calculate", "-m", SCHEME, "-p", "2013-04", "-o",
+                               str(tmp_path / "now.xlsx"))
+    assert shown["ledger"]["status"] == "already-approved" and (tmp_path / "now.xlsx").exists()
+    assert approved.read_bytes() == copy.read_bytes()
+    # A draft superseded since: made again, saying so; its returns changed: refused.
+    may_runs = [r for r in authority.pbr_json("ledger", "list")["runs"]
+                if r["month"] == "2013-05"]
+    authority.file("P1", "2013-04", voids=90, version=2)
+    refused = authority.pbr("ledger", "export", str(first_draft), "-o", str(tmp_path / "x.xlsx"))
+    assert refused.exit_code == 2 and "are not those run" in " ".join(refused.output.split())
+    assert may_runs and all(r["state"] in ("draft", "superseded") for r in may_runs)
+
+
 def test_approval_names_the_draft_and_goes_in_order(authority):
     for month in ("2013-04", "2013-05"):
         authority.month(month)
@@ -268,11 +306,11 @@ def test_reports_say_what_was_approved(authority):
     status = {m["month"]: m for m in authority.status()["months"]}
     approved = Decimal(status["2013-04"]["due"]) + Decimal(status["2013-05"]["due"])
     text = " ".join(authority.pbr("report", "-p", "2013-Q2", "-m", SCHEME).output.split())
-    assert "Approved (paid): 2013-04, 2013-05 (" in text
     from pbr_cli.money import format_money
 
-    assert f"Approved (paid): 2013-04, 2013-05 ({format_money(approved)} due" in text
-    assert "Draft, not approved: 2013-06" in text
+    runs = f"2013-04 (run {status['2013-04']['run']}), 2013-05 (run {status['2013-05']['run']})"
+    assert f"Approved (paid): {runs} ({format_money(approved)} due" in text
+    assert f"Draft, not approved: 2013-06 (run {status['2013-06']['run']})" in text
     rec = {r["month"]: r for r in report["tables"]["reconciliation"]["rows"]}
     assert rec["2013-06"]["state"] == "draft" and rec["2013-06"]["to_adjust"] == rec["2013-06"]["now"]
     assert "Paid over the period" not in text
@@ -350,12 +388,28 @@ TAMPERING = {
 }
 
 
+@pytest.fixture(scope="module")
+def two_approved(tmp_path_factory):
+    """An authority with April and May approved and June drafted, made once for the
+    tampering tests (each works on its own copy)."""
+    mp = pytest.MonkeyPatch()
+    mp.delenv("PBR_LEDGER", raising=False)
+    mp.delenv("PBR_CONFIG", raising=False)
+    try:
+        a = Authority(tmp_path_factory.mktemp("approved") / "council")
+        _two_approved(a)
+    finally:
+        mp.undo()
+    return a.root
+
+
 @pytest.mark.parametrize("what", sorted(TAMPERING))
-def test_a_ledger_changed_outside_pbr_is_detected_and_refused(authority, tmp_path, what):
-    if what == "runs insert" or what == "adjustments insert":
-        pytest.importorskip("sqlite3")
-    _prepared = tmp_path / "prepared.sqlite"
-    _two_approved(authority)
+def test_a_ledger_changed_outside_pbr_is_detected_and_refused(two_approved, tmp_path,
+                                                               monkeypatch, what):
+    monkeypatch.delenv("PBR_LEDGER", raising=False)
+    monkeypatch.delenv("PBR_CONFIG", raising=False)
+    shutil.copytree(two_approved, tmp_path / "council")
+    authority = Authority.copied(tmp_path / "council")
     assert authority.pbr("ledger", "verify").exit_code == 0
     db = sqlite3.connect(authority.ledger)
     db.executescript("PRAGMA foreign_keys = OFF;" + "".join(
