@@ -712,12 +712,12 @@ class _Builder:
                     Column("difference", "Difference", "money"), Column("reason", "Reason", "text")]
         rec_cols = [Column("month", "Month", "text"), Column("state", "State", "text"),
                     Column("run", "Ledger run", "integer"),
-                    Column("approved", "Approved by, at (UTC)", "text"),
                     Column("entitlement", "PbR on the schedule", "money"),
                     Column("adjustments", "Adjustments on the schedule", "money"),
                     Column("due", "Due on the schedule", "money"),
                     Column("now", "PbR worked out now", "money"),
-                    Column("to_adjust", "Not yet paid", "money")]
+                    Column("to_adjust", "Not yet paid", "money"),
+                    Column("approved", "Approved by, at (UTC)", "text")]
         labels = {c.name: c.label for c in self.model.payments}
         adj_rows, rec_rows = [], []
         sums = [ZERO] * 5
@@ -726,8 +726,8 @@ class _Builder:
             run = (self.ledger.run(approval["run_id"]) if approval is not None
                    else self.ledger.latest_run(self.model.name, str(s.month)))
             if run is None:
-                rec_rows.append([str(s.month), "not calculated", None, "", None, None, None,
-                                 s.total(), s.total()])
+                rec_rows.append([str(s.month), "not calculated", None, None, None, None,
+                                 s.total(), s.total(), ""])
                 sums[3] += s.total()
                 sums[4] += s.total()
                 continue
@@ -743,12 +743,12 @@ class _Builder:
                 state = "approved"
             else:
                 to_pay, who, state = s.total(), "", "draft"
-            row = [str(s.month), state, run["id"], who, Decimal(run["entitlement"]),
-                   Decimal(run["adjustments"]), Decimal(run["payment"]), s.total(), to_pay]
+            row = [str(s.month), state, run["id"], Decimal(run["entitlement"]),
+                   Decimal(run["adjustments"]), Decimal(run["payment"]), s.total(), to_pay, who]
             rec_rows.append(row)
-            for i, v in enumerate(row[4:]):
+            for i, v in enumerate(row[3:8]):
                 sums[i] += v
-        if any(r[1] == "approved" and r[8] for r in rec_rows):
+        if any(r[1] == "approved" and r[7] for r in rec_rows):
             self.ledger_note = ("Some approved months' figures have changed since they were "
                                 "paid: the next month approved pays the differences as "
                                 "adjustments.")
@@ -761,8 +761,8 @@ class _Builder:
                       "From the ledger: changes to earlier months, paid in full on a later "
                       "approved month's schedule."),
                 Table("reconciliation", "The period's months in the ledger: approved (paid), "
-                      "draft or not calculated", rec_cols, rec_rows, ["Total", "", None, "",
-                                                                     *sums],
+                      "draft or not calculated", rec_cols, rec_rows, ["Total", "", None, *sums,
+                                                                     ""],
                       "Paid means approved. Due on the schedule = PbR on the schedule + "
                       "adjustments. Not yet paid: for an approved month, PbR worked out now − "
                       "everything paid for it so far (the next month approved pays it as an "

@@ -75,7 +75,7 @@ class Formats:
                          "font_size": 12})
         self.header = f({"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF",
                          "text_wrap": True, "valign": "top", "border": 1})
-        self.label = f({"bold": True})
+        self.label = f({"bold": True, "valign": "top"})  # level with a value that wraps
         self.text = f({})
         self.indented = f({"indent": 1})  # text right of a column of numbers
         self.wrap = f({"text_wrap": True, "valign": "top"})
