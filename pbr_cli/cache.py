@@ -1,8 +1,10 @@
 """A cache of checked returns, so that a file is read and checked once while it is unchanged.
 
 A return's checked form depends only on its bytes, the model, the contract register, its path
-(problems name it), the month folder it is filed in, and pbr's version; the cache key is the
-SHA-256 of all of them, so any change to any of them is a miss and the file is read again.
+(problems name it), the month folder it is filed in, and pbr's own code; the cache key is the
+SHA-256 of all of them (the code as the SHA-256 of every file of the package, not the version
+string, which a fix need not change), so any change to any of them is a miss and the file is
+read again.
 Entries are pickles written atomically into a folder only the user can write; an entry that
 cannot be loaded, or a folder or file others could have written, is ignored. Deleting the
 folder is always safe.
@@ -22,9 +24,27 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pbr_cli import __version__
-
 FORMAT = 3  # raised whenever what is stored changes shape
+
+
+def code_sha256() -> str:
+    """The SHA-256 of pbr's own code: every file of the package, by name and bytes. Worked
+    out once a process (a few milliseconds)."""
+    if _CODE.digest is None:
+        root = Path(__file__).resolve().parent
+        digest = hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+        _CODE.digest = digest.hexdigest()
+    return _CODE.digest
+
+
+class _Code:
+    digest: str | None = None
+
+
+_CODE = _Code()
 
 
 class ReturnCache:
@@ -45,12 +65,12 @@ class ReturnCache:
     def key_of(self, sha256: str, path: Path, model, register, folder_month: Any) -> str:
         """The key of a file's checked form, from the SHA-256 of its bytes."""
         parts = [sha256, model.sha256, register.sha256, str(path), str(folder_month),
-                 __version__, FORMAT]
+                 code_sha256(), FORMAT]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
     def cover_key(self, sha256: str, path: Path) -> str:
         """The key of the model name a file's Cover gives (it depends on the bytes alone)."""
-        parts = ["cover", sha256, str(path), __version__, FORMAT]
+        parts = ["cover", sha256, str(path), code_sha256(), FORMAT]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
     def _file(self, key: str) -> Path:
@@ -112,3 +132,26 @@ class ReturnCache:
                     os.unlink(tmp)
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+def clear(folder: Path) -> int:
+    """Remove the cache's entries (and only them: files named as pbr names them, in folders
+    named as it names them). Returns how many were removed."""
+    import re
+
+    removed = 0
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    for sub in folder.iterdir():
+        if not (sub.is_dir() and not sub.is_symlink() and re.fullmatch(r"[0-9a-f]{2}", sub.name)):
+            continue
+        for entry in sub.iterdir():
+            if entry.is_file() and re.fullmatch(r"[0-9a-f]{64}\.pickle|\..*\.tmp", entry.name):
+                entry.unlink()
+                removed += 1
+        try:
+            sub.rmdir()
+        except OSError:
+            pass  # something else is in it: left alone
+    return removed

@@ -569,6 +569,30 @@ def ledger_history(provider: str = typer.Argument(..., help="Provider code."),
     _ledger_out(data, as_json, "history")
 
 
+cache_app = typer.Typer(help="The cache of checked returns.", no_args_is_help=True,
+                        rich_markup_mode=None)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("clear")
+def cache_clear(config: Path | None = ConfigOpt) -> None:
+    """Remove every entry of the cache of checked returns ($PBR_CACHE, the config's `cache:`,
+    or OUTPUT/.cache). Always safe: the next run reads the returns again."""
+    from pbr_cli.cache import clear
+    from pbr_cli.config import load_config
+
+    try:
+        cfg = load_config(config)
+    except PbrError as exc:
+        _fail(exc)
+    cache = cfg.cache
+    if cache is None:
+        typer.echo("The cache is off ($PBR_CACHE=off): nothing to clear.")
+        return
+    removed = clear(cache.folder)
+    typer.echo(f"Cache {cache.folder}: {removed} entr{'y' if removed == 1 else 'ies'} removed.")
+
+
 @app.command()
 def template(
     model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model."),

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pbr_cli import __version__
+from pbr_cli.cache import code_sha256
 from pbr_cli.collect import month_of_folder, read_and_check, returns_for_months
 from pbr_cli.engine import Schedule, calculate, history_months
 from pbr_cli.errors import check_stop
@@ -43,11 +43,11 @@ def month_schedule(model: Model, register, month: Month, collection) -> Schedule
 
 def result_key(cache, model: Model, register, month: Month, collection) -> str | None:
     """The cache key of what `month` is worth: its payments depend on nothing but the model,
-    the register, pbr's version and the returns it reads (their bytes, paths and folders)."""
+    the register, pbr's code and the returns it reads (their bytes, paths and folders)."""
     if cache is None:
         return None
     returns, unreadable = month_inputs(model, month, collection)
-    parts = ["month", str(month), model.sha256, register.sha256, __version__,
+    parts = ["month", str(month), model.sha256, register.sha256, code_sha256(),
              sorted((r.path, r.sha256, str(r.month)) for r in returns),
              sorted((p.file, p.code, p.message) for p in unreadable)]
     return "m" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()

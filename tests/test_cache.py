@@ -83,6 +83,45 @@ def test_anything_that_could_change_the_result_is_a_miss(tmp_path, files):
     assert any(p.code == "period-mismatch" for p in out.returns[0].problems)
 
 
+def test_a_change_to_pbrs_code_is_a_miss_though_the_version_is_the_same(tmp_path, files,
+                                                                          monkeypatch):
+    """A fixed check must not be answered by the old code's cached 'clean': the key holds the
+    SHA-256 of the package's files, not the version string."""
+    import pbr_cli.cache as cache_module
+    from pbr_cli import __version__
+
+    model = load_model(MODEL_PATH)
+    register = load_register(model)
+    cache = ReturnCache(tmp_path / "cache")
+    read_and_check(files, model, register, cache=cache)
+    assert cache_module.code_sha256() == cache_module.code_sha256()  # worked out once
+    monkeypatch.setattr(cache_module._CODE, "digest", "0" * 64)  # the code changed
+    again = ReturnCache(tmp_path / "cache")
+    read_and_check(files, model, register, cache=again)
+    assert (again.hits, again.misses) == (0, len(files))
+    assert __version__  # unchanged throughout
+
+
+def test_cache_clear_removes_its_entries_and_nothing_else(tmp_path, files, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pbr_cli.cli import app
+
+    model = load_model(MODEL_PATH)
+    register = load_register(model)
+    folder = tmp_path / "cache"
+    read_and_check(files, model, register, cache=ReturnCache(folder))
+    keep = folder / "notes.txt"
+    keep.write_text("mine")
+    monkeypatch.setenv("PBR_CACHE", str(folder))
+    result = CliRunner().invoke(app, ["cache", "clear"])
+    assert result.exit_code == 0 and f"{len(files)} entries removed" in result.output
+    assert not list(folder.rglob("*.pickle")) and keep.read_text() == "mine"
+    cold = ReturnCache(folder)
+    read_and_check(files, model, register, cache=cold)
+    assert cold.hits == 0
+
+
 def test_broken_or_foreign_entries_are_ignored(tmp_path, files):
     model = load_model(MODEL_PATH)
     register = load_register(model)
