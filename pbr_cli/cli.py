@@ -634,7 +634,10 @@ def models_list(config: Path | None = ConfigOpt) -> None:
     from pbr_cli.config import load_config
     from pbr_cli.model import list_models, load_model
 
-    cfg = load_config(config)
+    try:
+        cfg = load_config(config)
+    except PbrError as exc:
+        _fail(exc)
     found = list_models(cfg.models)
     if not found:
         typer.echo(f"No models in {cfg.models}.")

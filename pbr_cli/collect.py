@@ -314,11 +314,11 @@ def _cache_key(cache, path: Path, model: Model | None, register: Register | None
 
     if cache is None:
         return None, None
+    from pbr_cli.files import read_bounded
+
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None, None  # refused from its size, before a byte is read
-        data = path.read_bytes()
-    except OSError:
+        data = read_bounded(path, MAX_FILE_BYTES)
+    except OSError:  # too large, not a regular file, unreadable: the reader says which
         return None, None
     sha = hashlib.sha256(data).hexdigest()
     month = month_of_folder(path)

@@ -111,15 +111,15 @@ def load_config(path: Path | None = None, required: bool = False) -> Config:
             raise PbrError(f"no config file: looked for {LOOKED_FOR} in {Path.cwd()}; write a "
                            "pbr.yaml (see README) or give --config", code="bad-config")
         return Config(Path("models"), Path("returns"), Path("out"), None)
+    from pbr_cli.files import TooLarge, read_bounded
     from pbr_cli.model.yamlread import YamlProblem, read_yaml
 
     try:
-        with open(chosen, "rb") as fh:
-            raw = fh.read(MAX_CONFIG_BYTES + 1)
-        if len(raw) > MAX_CONFIG_BYTES:
-            raise PbrError(f"{chosen}: a config file is at most 1 MB", code="bad-config")
+        raw = read_bounded(chosen, MAX_CONFIG_BYTES)
         text = raw.decode("utf-8")
         data, _ = read_yaml(text)
+    except TooLarge:
+        raise PbrError(f"{chosen}: a config file is at most 1 MB", code="bad-config") from None
     except OSError as exc:
         raise PbrError(f"cannot read the config file {chosen}: {exc.strerror}",
                        code="bad-config") from None

@@ -50,18 +50,40 @@ class Expr:
         return _Evaluator(self.text, env, funcs or {}).visit(self.tree.body)
 
 
+MAX_FORMULA = 2_000  # characters: a real formula is a line or two
+MAX_DIGITS = 30  # a number literal's digits, and the size of its exponent
+
+
 def parse(text: str) -> Expr:
     """Parse and check a formula; raise ExprError saying what is wrong."""
     source = str(text).strip()
     if not source:
         raise ExprError("the formula is empty")
+    if len(source) > MAX_FORMULA:
+        raise ExprError(f"the formula is {len(source):,} characters long; a formula is at most "
+                        f"{MAX_FORMULA:,} (split it into measures)")
     try:
         tree = ast.parse(source, mode="eval")
+        names: set[str] = set()
+        _check(tree.body, source, names)
     except SyntaxError as exc:
         raise ExprError(f"cannot read the formula '{source}': {exc.msg}") from None
-    names: set[str] = set()
-    _check(tree.body, source, names)
+    except (RecursionError, MemoryError):
+        raise ExprError("the formula is nested too deeply to read; split it into measures") from None
     return Expr(source, tree, frozenset(names))
+
+
+def exact_number(literal: str) -> Fraction:
+    """A number as written, exactly; refused when it has more digits than any payment rule
+    needs (`1e999999999` would take for ever to write out)."""
+    import re
+
+    m = re.fullmatch(r"(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?", literal.replace("_", ""))
+    if not m or len((m.group(1) or "") + (m.group(2) or "")) > MAX_DIGITS or (
+            m.group(3) and abs(int(m.group(3))) > MAX_DIGITS):
+        raise ExprError(f"'{literal[:40]}' is not a number a payment rule needs: write it with "
+                        f"at most {MAX_DIGITS} digits and no exponent beyond e{MAX_DIGITS}")
+    return Fraction(literal.replace("_", ""))
 
 
 def _check(node: ast.AST, source: str, names: set[str]) -> None:
@@ -70,7 +92,7 @@ def _check(node: ast.AST, source: str, names: set[str]) -> None:
             raise ExprError(f"'{ast.get_source_segment(source, node)}' is not a number or text")
         if isinstance(node.value, (int, float)):
             # Keep the literal's own digits, so 0.95 becomes exactly 19/20.
-            node.value = Fraction(ast.get_source_segment(source, node) or str(node.value))
+            node.value = exact_number(ast.get_source_segment(source, node) or str(node.value))
         return
     if isinstance(node, ast.Name):
         if node.id in FUNCTIONS:

@@ -60,10 +60,15 @@ def provider_name(model: Model, register: Register, provider: str) -> str:
     return ""
 
 
+MAX_REGISTER_BYTES = 64 * 1024 * 1024  # a register is a few hundred rows; this is far beyond
+
+
 def load_register(model: Model, path: Path | None = None) -> Register:
     path = Path(path or model.register.file)
+    from pbr_cli.files import read_bounded
+
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_REGISTER_BYTES)
     except OSError as exc:
         raise PbrError(f"cannot read the contract register {path}: {exc.strerror}",
                        code="register-invalid") from None

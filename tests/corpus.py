@@ -727,6 +727,70 @@ def _(kit):
     return kit.calculate(path)
 
 
+@case("a return that is a named pipe", 2, "not-a-workbook", message="not a regular file")
+def _(kit):
+    import os
+
+    path = kit.path("P1-2013-06.xlsx")
+    os.mkfifo(path)  # reading it would block for ever
+    return kit.validate(path)
+
+
+@case("a return that is a device", 2, "not-a-workbook", message="not a regular file")
+def _(kit):
+    return kit.validate(Path("/dev/zero"))
+
+
+@case("users supported far beyond the places", 1, "above-maximum", "Utilisation!F3",
+      outputs={"checked.xlsx"})
+def _(kit):
+    rows = clean_rows()
+    rows["Utilisation"][1]["users_supported"] = 10**300  # 1E+300 paid full utilisation
+    return kit.validate(kit.write_return(rows))
+
+
+@case("model price with a fraction of a penny", 2, message="at most two decimal places")
+def _(kit):
+    path = kit.model_copy("{from: 0.45, price: 300}", "{from: 0.45, price: 300.005}",
+                          source=COHORT_MODEL)
+    kit.write_cohort_return(_cohort_rows(), "P1", JUNE)
+    return kit.calculate(path, kit.cohort_register)
+
+
+@case("model formula with a number of a billion digits", 2, message="at most 30 digits")
+def _(kit):
+    return kit.calculate(kit.model_copy("amount: monthly_value\n",
+                                        "amount: monthly_value * 1e999999999\n"))
+
+
+@case("model formula of 200,000 terms", 2, message="characters long")
+def _(kit):
+    return kit.calculate(kit.model_copy("amount: monthly_value\n", "amount: monthly_value"
+                                        + " + 1" * 200_000 + "\n"))
+
+
+@case("model nested 50,000 deep", 2, message="nested too deeply")
+def _(kit):
+    path = kit.inputs / "deep.yaml"
+    path.write_text("scheme: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    return kit.calculate(path)
+
+
+@case("config that is not UTF-8", 2, message="not UTF-8")
+def _(kit):
+    config = kit.inputs / "pbr.yaml"
+    config.write_bytes("models: mod\xe8les\n".encode("latin-1"))
+    return ["models", "list", "--config", str(config)]
+
+
+@case("config of 200 MB", 2, message="at most 1 MB")
+def _(kit):
+    config = kit.inputs / "pbr.yaml"
+    with config.open("wb") as fh:
+        fh.truncate(200 * 2**20)  # sparse: costs nothing on disk
+    return ["models", "list", "--config", str(config)]
+
+
 def main(target: str) -> None:
     """Write every case's inputs under TARGET/<case>/ to look at."""
     import re

@@ -100,12 +100,14 @@ def _dotted(path: KeyPath) -> str:
 
 def load_model(path: Path) -> Model:
     path = Path(path)
+    from pbr_cli.files import TooLarge, read_bounded
+
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_MODEL_BYTES)
+    except TooLarge:
+        raise PbrError(f"the model {path} is larger than 1 MB", code="model-invalid") from None
     except OSError as exc:
         raise PbrError(f"cannot read the model {path}: {exc.strerror}", code="unreadable-model") from None
-    if len(raw) > MAX_MODEL_BYTES:
-        raise PbrError(f"the model {path} is larger than 1 MB", code="model-invalid")
     try:
         text = raw.decode("utf-8")
         data, lines = read_yaml(text)

@@ -51,6 +51,7 @@ TYPE_WORDS = {
     "text": "text",
     "integer": "a whole number",
     "number": "a number (exact; 0.95 means exactly 0.95)",
+    "money": "an amount in pounds and pence (a number with at most two decimal places, e.g. 150.25)",
     "date": "a date written YYYY-MM-DD",
     "bool": "true or false",
     "formula": "a formula (see Formulas)",
@@ -194,7 +195,7 @@ BAND = Section(
     (
         Key("from", "number", "The lowest proportion in the band (inclusive), e.g. 0.25.",
             required=True),
-        Key("price", "number", "The price per outcome event in pounds.", required=True),
+        Key("price", "money", "The price per outcome event in pounds.", required=True),
     ),
 )
 
@@ -241,7 +242,7 @@ COHORT = Section(
         Key("tariff", Section("Tariff", "A price for each new presentation.", (
             Key("name", "text", "Short name.", required=True),
             Key("label", "text", "Heading in schedules.", required=True),
-            Key("prices", MapOf("number"), "Price per group code.", required=True),
+            Key("prices", MapOf("money"), "Price per group code.", required=True),
             Key("churn_months", "integer", "No tariff when the client presented (anywhere) in "
                 "this many calendar months before.", required=True),
             Key("description", "text", "In words."),
@@ -276,8 +277,8 @@ RESULT = Section(
         Key("when_all", "texts", "Claim codes that must all be claimed for the participant; the "
             "result is paid on the claim that completes them."),
         Key("when_any", "texts", "Claim codes any one of which is the result."),
-        Key("amount", "number", "The price in pounds."),
-        Key("to_total", "number", "Instead of a price: pays what brings the participant's fees "
+        Key("amount", "money", "The price in pounds."),
+        Key("to_total", "money", "Instead of a price: pays what brings the participant's fees "
             "and this `once_in` group's payments up to this total."),
         Key("once_in", "text", "A word naming a group of results of which a participant is paid "
             "at most one (e.g. `results`)."),
@@ -464,6 +465,8 @@ class _Walker:
             "text": lambda v: isinstance(v, str),
             "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
             "number": lambda v: isinstance(v, (int, Decimal)) and not isinstance(v, bool),
+            "money": lambda v: isinstance(v, (int, Decimal)) and not isinstance(v, bool)
+            and (isinstance(v, int) or v.as_tuple().exponent >= -2),
             "date": lambda v: isinstance(v, date),
             "bool": lambda v: isinstance(v, bool),
             "formula": lambda v: isinstance(v, (str, int, Decimal)) and not isinstance(v, bool),
@@ -473,7 +476,8 @@ class _Walker:
             or (isinstance(v, list) and all(isinstance(x, (str, int)) for x in v)),
         }[kind]
         if not ok(value):
-            self.fail(path, f"must be {TYPE_WORDS[kind]}, not {value!r}")
+            shown = str(value) if isinstance(value, Decimal) else repr(value)
+            self.fail(path, f"must be {TYPE_WORDS[kind]}, not {shown}")
 
 
 def check_schema(data: Any) -> list[SchemaProblem]:

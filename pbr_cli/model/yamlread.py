@@ -38,6 +38,8 @@ def read_yaml(text: str) -> tuple[Any, dict[Path, int]]:
     """Parse `text`; return the data and a map from key path to 1-based line number."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise YamlProblem(0, "nested too deeply (a model is a few levels deep)") from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
         raise YamlProblem(line, f"not valid YAML: {exc.problem}") from None
@@ -46,7 +48,10 @@ def read_yaml(text: str) -> tuple[Any, dict[Path, int]]:
     lines: dict[Path, int] = {}
     if node is None:
         return None, lines
-    return _value(node, (), lines, set()), lines
+    try:
+        return _value(node, (), lines, set()), lines
+    except RecursionError:
+        raise YamlProblem(0, "nested too deeply (a model is a few levels deep)") from None
 
 
 def _value(node: yaml.Node, path: Path, lines: dict[Path, int], seen: set[int]) -> Any:

@@ -14,6 +14,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from pbr_cli.files import NotAFile, TooLarge, read_bounded
 from pbr_cli.returns.layout import COVER_SHEET
 from pbr_cli.returns.package import (
     MAX_CELLS,
@@ -94,11 +95,12 @@ def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | Non
     other sheets to read: the sheets of the model the Cover names."""
     label = str(path)
     try:
-        size = Path(path).stat().st_size
-        if size > MAX_FILE_BYTES:  # refused before a byte is read
-            raise UnreadableFile(label, "workbook-too-large", f"the file is {size // 2**20:,} "
-                                 f"MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB")
-        data = Path(path).read_bytes()
+        data = read_bounded(path, MAX_FILE_BYTES)  # refused from its size before it is read
+    except TooLarge as exc:
+        raise UnreadableFile(label, "workbook-too-large", f"the file is {exc.strerror}") from None
+    except NotAFile:  # a pipe would block for ever, a device never end
+        raise UnreadableFile(label, "not-a-workbook", "this is not a regular file (a pipe, a "
+                             "socket or a device); send the return as an .xlsx file") from None
     except FileNotFoundError:
         raise UnreadableFile(label, "file-not-found", "no such file") from None
     except IsADirectoryError:
