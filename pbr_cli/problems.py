@@ -97,6 +97,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "unknown-code": ("error", "A code column holds a value that is not in its list."),
     "formula-without-value": ("error", "A formula with no calculated value saved; open the file in Excel, let it calculate, and save."),
     "error-value": ("error", "A cell holds an Excel error such as #N/A or #DIV/0!."),
+    "formula-in-input": ("error", "A cell of a return holds a formula: pbr never pays on a saved formula value (it may not be what the formula gives); type the value."),
+    "invisible-value": ("fatal", "A cell holds a value its number format hides (;;;): nobody looking at the return can see what would be paid on."),
     "duplicate-row": ("error", "Two rows have the same key (e.g. the same client and outcome twice)."),
     # The register
     "unknown-entry": ("error", "The row names a register entry (e.g. a service) that is not in the contract register."),

@@ -791,6 +791,117 @@ def _(kit):
     return ["models", "list", "--config", str(config)]
 
 
+# -- what Excel shows, and what it hides (every spelling XML allows) -----------------------------
+
+@case("row hidden with single quotes", 2, "hidden-data", "Outcomes!4", message="row 4 is hidden",
+      outputs={"checked.xlsx"})
+def _(kit):
+    path = kit.write_return()
+    replace_in(path, "Outcomes", b'<row r="4"', b"<row r='4' hidden='1'")
+    return kit.validate(path)
+
+
+@case("row of zero height", 2, "hidden-data", "Outcomes!4", message="row 4 is hidden",
+      outputs={"checked.xlsx"})
+def _(kit):
+    path = kit.write_return()
+    replace_in(path, "Outcomes", b'<row r="4"', b'<row r="4" ht="0" customHeight="1"')
+    return kit.validate(path)
+
+
+@case("column of zero width", 2, "hidden-data", "Outcomes!F:F", message="'Result' is hidden",
+      outputs={"checked.xlsx"})
+def _(kit):
+    import re
+
+    path = kit.write_return()
+    body = zipfile.ZipFile(BytesIO(path.read_bytes())).read(sheet_part(path.read_bytes(),
+                                                                       "Outcomes"))
+    col = re.search(rb'<col min="6" max="6" width="[\d.]+"', body).group(0)
+    replace_in(path, "Outcomes", col, b'<col min="6" max="6" width="0"')
+    return kit.validate(path)
+
+
+def _with_style(path: Path, code: str) -> int:
+    """Add a number format `code` and a cell style using it; return the style's index."""
+    import re
+
+    data = path.read_bytes()
+    styles = zipfile.ZipFile(BytesIO(data)).read("xl/styles.xml")
+    xfs = re.search(rb'<cellXfs count="(\d+)">', styles)
+    index = int(xfs.group(1))
+    fmt = f'<numFmt numFmtId="200" formatCode="{code}"/>'.encode()
+    if b"<numFmts" in styles:
+        styles = re.sub(rb"<numFmts count=\"(\d+)\">", lambda m: b'<numFmts count="'
+                        + str(int(m.group(1)) + 1).encode() + b'">' + fmt, styles, count=1)
+    else:
+        styles = styles.replace(b"<fonts", b'<numFmts count="1">' + fmt + b"</numFmts><fonts", 1)
+    styles = styles.replace(xfs.group(0), f'<cellXfs count="{index + 1}">'.encode(), 1)
+    styles = styles.replace(b"</cellXfs>", b'<xf numFmtId="200" fontId="0" fillId="0" '
+                            b'borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>', 1)
+    path.write_bytes(rewrite_zip(data, lambda n, b: styles if n == "xl/styles.xml" else b))
+    return index
+
+
+@case("a value hidden by its number format ;;;", 2, "invisible-value", "Utilisation!E2",
+      message="number format hides", outputs={"checked.xlsx"})
+def _(kit):
+    path = kit.write_return()
+    style = _with_style(path, ";;;")
+    replace_in(path, "Utilisation", b'<c r="E2" s="5"><v>12</v>',
+               f'<c r="E2" s="{style}"><v>12</v>'.encode())
+    return kit.validate(path)
+
+
+@case("two sheets with one name", 2, "unsafe-workbook", message="two sheets are named")
+def _(kit):
+    path = kit.write_return()
+    replace_in(path, "xl/workbook.xml", b'name="Outcomes"', b'name="utilisation"')
+    return kit.validate(path)
+
+
+@case("a formula's saved value", 1, "formula-in-input", "Utilisation!E2",
+      message="type the value itself", outputs={"checked.xlsx"})
+def _(kit):
+    path = kit.write_return()  # Excel would show 300; the saved value says 12
+    replace_in(path, "Utilisation", b'<c r="E2" s="5"><v>12</v>',
+               b'<c r="E2" s="5"><f>300</f><v>12</v>')
+    return kit.validate(path)
+
+
+@case("a prefixed formula without a value", 1, "formula-without-value", "Utilisation!E2",
+      outputs={"checked.xlsx"})
+def _(kit):
+    path = kit.write_return()
+    replace_in(path, "Utilisation", b'<c r="E2" s="5"><v>12</v></c>',
+               b'<c r="E2" s="5"><x:f xmlns:x="http://schemas.openxmlformats.org/'
+               b'spreadsheetml/2006/main">10+2</x:f></c>')
+    return kit.validate(path)
+
+
+@case("an error cell in single quotes", 1, "error-value", "Utilisation!E2",
+      outputs={"checked.xlsx"})
+def _(kit):
+    path = kit.write_return()
+    replace_in(path, "Utilisation", b'<c r="E2" s="5"><v>12</v>',
+               b"<c r='E2' s='5' t='e'><v>#N/A</v>")
+    return kit.validate(path)
+
+
+for _name, _ref in (("far cell in single quotes", b"r='XFD1048576'"),
+                    ("far cell with spaces round =", b'r = "XFD1048576"'),
+                    ("far cell of four letters", b'r="AAAA900000"'),
+                    ("cell of four letters", b'r="AAAA3000"')):
+    def _far(kit, ref=_ref):
+        path = kit.write_return()
+        replace_in(path, "Outcomes", b"</sheetData>",
+                   b"<row r='40'><c " + ref + b' t="inlineStr"><is><t>x</t></is></c></row>'
+                   b"</sheetData>")
+        return kit.validate(path)
+
+    case(_name, 2, "workbook-too-large", message="the limits are")(_far)
+
+
 def main(target: str) -> None:
     """Write every case's inputs under TARGET/<case>/ to look at."""
     import re

@@ -37,6 +37,15 @@ NS = {
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
     "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
 }
+# Strict Open XML (Excel can save it) names the same elements in other namespaces; pbr
+# matches elements and attributes by their local names, whatever the namespace or prefix.
+R_NAMESPACES = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+                "http://purl.oclc.org/ooxml/officeDocument/relationships")
+
+
+def local(tag: str) -> str:
+    """An element's or attribute's name without its namespace."""
+    return tag.rsplit("}", 1)[-1]
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTED_MARK = "EncryptionInfo".encode("utf-16-le")
 
@@ -57,8 +66,9 @@ class SheetScan:
     max_col: int  # 1-based
     has_formulas: bool
     has_errors: bool
-    hidden_rows: frozenset[int] = frozenset()  # 1-based rows marked hidden (or filtered out)
-    hidden_columns: frozenset[int] = frozenset()  # 1-based columns marked hidden
+    hidden_rows: frozenset[int] = frozenset()  # 1-based rows hidden, or of zero height
+    hidden_columns: frozenset[int] = frozenset()  # 1-based columns hidden, or of zero width
+    invisible: frozenset[tuple[int, int]] = frozenset()  # (row0, col0): a format showing nothing
 
 
 @dataclass
@@ -68,6 +78,7 @@ class Package:
     zip: zipfile.ZipFile
     sheets: dict[str, str]  # sheet name -> part name, in workbook order
     hidden: set[str] = field(default_factory=set)
+    invisible: frozenset[int] = frozenset()  # cell styles (s=) whose number format shows nothing
 
     def scan(self, sheet: str) -> SheetScan:
         return scan_sheet(self, self.sheets[sheet])
@@ -133,7 +144,9 @@ def open_package(path: str, data: bytes) -> Package:
             for _ in stream_part(path, view, info):
                 pass
     sheets, hidden = _sheet_parts(path, archive)
-    return Package(path=path, data=data, zip=archive, sheets=sheets, hidden=hidden)
+    invisible = _invisible_styles(path, archive) if "xl/styles.xml" in names else frozenset()
+    return Package(path=path, data=data, zip=archive, sheets=sheets, hidden=hidden,
+                   invisible=invisible)
 
 
 _UNSAFE_XML = (b"<!DOCTYPE", b"<!ENTITY")
@@ -219,35 +232,116 @@ def _parse_xml(path: str, body: bytes, name: str):
 
 
 def _sheet_parts(path: str, archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str]]:
+    """Every sheet workbook.xml lists, by name, with its part. Two sheets of one name (Excel
+    compares names without case) are refused: readers disagree on which one they read."""
     book = _parse_xml(path, _read_part(path, archive, "xl/workbook.xml"), "xl/workbook.xml")
     rels_name = "xl/_rels/workbook.xml.rels"
     rels = _parse_xml(path, _read_part(path, archive, rels_name), rels_name)
     targets = {}
-    for rel in rels.findall("rel:Relationship", NS):
+    for rel in rels.iter():
+        if local(rel.tag) != "Relationship":
+            continue
         target = rel.get("Target", "")
         target = target.lstrip("/") if target.startswith("/") else "xl/" + target
         targets[rel.get("Id")] = target
     sheets: dict[str, str] = {}
     hidden: set[str] = set()
-    for node in book.findall("m:sheets/m:sheet", NS):
+    seen: dict[str, str] = {}
+    for node in book.iter():
+        if local(node.tag) != "sheet":
+            continue
         name = node.get("name", "")
-        rid = node.get(f"{{{NS['r']}}}id")
-        if rid in targets:
-            sheets[name] = targets[rid]
+        if name.casefold() in seen:
+            raise UnreadableFile(path, "unsafe-workbook", f"two sheets are named '{name}'; a "
+                                 "workbook Excel saved never has that (readers disagree on "
+                                 "which one they read): send the return made from the template")
+        seen[name.casefold()] = name
+        rid = next((node.get(f"{{{ns}}}id") for ns in R_NAMESPACES
+                    if node.get(f"{{{ns}}}id") is not None), None)
+        if rid not in targets:
+            raise UnreadableFile(path, "corrupt-workbook", f"the sheet '{name}' has no part in "
+                                 "the workbook")
+        sheets[name] = targets[rid]
         if node.get("state") in ("hidden", "veryHidden"):
             hidden.add(name)
     return sheets, hidden
 
 
-_ROW_RE = re.compile(rb"<row[^>]*?\sr=\"(\d+)\"")
-# A cell reference of two or three letters (only cells' r= attributes start with a letter).
-_WIDE_REF_RE = re.compile(rb"\sr=\"([A-Z]{2,3})\d")
-_REF_COL_RE = re.compile(rb"<c[^>]*?\sr=\"([A-Z]+)(\d+)\"")
-_FORMULA_RE = re.compile(rb"<f[\s>/]")
-_ERROR_RE = re.compile(rb"\st=\"e\"")
-_HIDDEN_ROW_RE = re.compile(rb"<row(?=\s)(?=[^>]*\shidden=\"(?:1|true)\")(?=[^>]*\sr=\"(\d+)\")")
-_HIDDEN_COL_RE = re.compile(
-    rb"<col(?=\s)(?=[^>]*\shidden=\"(?:1|true)\")(?=[^>]*\smin=\"(\d+)\")(?=[^>]*\smax=\"(\d+)\")")
+def _invisible_styles(path: str, archive: zipfile.ZipFile) -> frozenset[int]:
+    """The cell styles whose number format shows nothing (`;;;`, `;;`, `"";""`): a value in
+    such a cell is there, and would be paid on, but nobody looking at the return sees it."""
+    styles = _parse_xml(path, _read_part(path, archive, "xl/styles.xml"), "xl/styles.xml")
+    codes: dict[str, str] = {}
+    xfs: list[str] = []
+    for node in styles.iter():
+        tag = local(node.tag)
+        if tag == "numFmt":
+            codes[node.get("numFmtId", "")] = node.get("formatCode", "")
+        elif tag == "cellXfs":
+            xfs = [x.get("numFmtId", "0") for x in node if local(x.tag) == "xf"]
+    blank = {i for i, code in codes.items() if _shows_nothing(code)}
+    return frozenset(n for n, fmt in enumerate(xfs) if fmt in blank)
+
+
+def _shows_nothing(code: str) -> bool:
+    """A number format every section of which is empty (or an empty literal)."""
+    sections = code.split(";")
+    return len(sections) >= 2 and all(part.strip().strip('"') == "" for part in sections)
+
+
+# Patterns over the sheet's XML that allow every spelling XML does: any namespace prefix,
+# single or double quotes, spaces around "=". They run at the regular-expression engine's
+# speed; Python looks only at what they find, which in a usual return is one match a row.
+_Q = rb"""\s*=\s*["']"""
+_ROW_NUMBER_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?\br" + _Q + rb"(\d+)")
+# Only references of two or more letters, or of six or more digits, can pass the limits
+# (MAX_COLUMNS x 99,999 rows is within MAX_CELLS): the rest need no look.
+_WIDE_REF_RE = re.compile(rb"\sr" + _Q + rb"([A-Za-z]{2,})(\d*)")
+_LONG_REF_RE = re.compile(rb"\sr" + _Q + rb"([A-Za-z]*)(\d{6,})")
+_ANY_REF_RE = re.compile(rb"\sr" + _Q + rb"[A-Za-z]")
+_FORMULA_RE = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
+# The spelling Excel and every usual writer use: double quotes, one space before each
+# attribute, no spaces round "=", no prefixes on cells, rows, columns or formulas, no
+# character references, upper-case references. A chunk written that way is read with the
+# quick patterns below (each starts with a literal, which the engine finds fast); any other
+# chunk goes through the patterns above.
+_UNUSUAL_PROBES = (b"='", b" =", b"= ", b"\t", b"\r", b"&#", b":c", b":row", b":f")
+# A newline inside a tag (before an attribute or round "="), or a lower-case reference; each
+# pattern starts with a literal, so the engine finds the few candidates fast.
+_NEWLINE_IN_TAG_RE = re.compile(rb"\n[^<>]*=")
+_LOWER_REF_RE = re.compile(rb' r="[a-z]')
+
+
+def _unusual(buf: bytes) -> bool:
+    """Whether a chunk is spelt otherwise than the usual way (byte probes: fast)."""
+    return (any(p in buf for p in _UNUSUAL_PROBES) or bool(_NEWLINE_IN_TAG_RE.search(buf))
+            or bool(_LOWER_REF_RE.search(buf)))
+
+
+_QUICK_ROW_RE = re.compile(rb'<row[^>]*? r="(\d+)"')
+_QUICK_WIDE_RE = re.compile(rb' r="([A-Z]{2,})(\d*)')
+_QUICK_LONG_RE = re.compile(rb' r="([A-Z]*)(\d{6,})')
+_QUICK_ERROR = b't="e"'
+_QUICK_HIDDEN_ROW_RE = re.compile(rb'<row [^>]*?(?: hidden="(?:1|true)"| ht="0*\.?0*")[^>]*>')
+_CHAR_REF_IN_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?(?:c|row|col)\s[^>]*&#")
+_ERROR_RE = re.compile(rb"\st" + _Q + rb"e[\"']")
+_HIDDEN_ROW_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?(?:\shidden" + _Q + rb"(?:1|true)[\"']"
+                            rb"|\sht" + _Q + rb"0*\.?0*[\"'])[^>]*>")
+_COL_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?col(\s[^>]*)?/?>")
+_ATTR_RE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_STYLED_CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c(\s[^>]*)>")
+
+
+def _attrs(tag_body: bytes | None) -> dict[bytes, bytes]:
+    return {m.group(1).split(b":")[-1]: m.group(2) if m.group(2) is not None else m.group(3)
+            for m in _ATTR_RE.finditer(tag_body or b"")}
+
+
+def _zero(value: bytes | None) -> bool:
+    try:
+        return value is not None and float(value) == 0
+    except ValueError:
+        return False
 
 
 def _col_number(letters: bytes) -> int:
@@ -258,12 +352,15 @@ def _col_number(letters: bytes) -> int:
 
 
 def scan_sheet(pkg: Package, part: str) -> SheetScan:
-    """Stream one sheet's XML once: its true used range, formulas/error cells present, and
-    the rows and columns marked hidden."""
+    """Stream one sheet's XML once: its true used range (from every reference, of any
+    length, however it is quoted), formulas and error cells present, the rows and columns
+    Excel would not show (hidden, of zero height or width), and the cells whose number
+    format shows nothing."""
     max_row = max_col = 0
     formulas = errors = False
     hidden_rows: set[int] = set()
     hidden_cols: set[int] = set()
+    invisible: set[tuple[int, int]] = set()
     tail = b""
     try:
         info = pkg.zip.getinfo(part)
@@ -271,57 +368,88 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
         raise UnreadableFile(pkg.path, "corrupt-workbook", f"the sheet part {part} is missing") from None
     for chunk in stream_part(pkg.path, memoryview(pkg.data), info):
         buf = tail + chunk
-        rows = _ROW_RE.findall(buf)
+        usual = not _unusual(buf)
+        if not usual and _CHAR_REF_IN_TAG_RE.search(buf):
+            raise UnreadableFile(pkg.path, "unsafe-workbook", f"the sheet {part} spells cell "
+                                 "references with character codes (&#...;), which no "
+                                 "spreadsheet writes; refused")
+        rows = (_QUICK_ROW_RE if usual else _ROW_NUMBER_RE).findall(buf)
         if rows:
-            max_row = max(max_row, *map(int, rows))
-        # Narrow columns are the rule; only refs of two or more letters need a look.
-        wide = _WIDE_REF_RE.findall(buf)
-        if wide:
-            max_col = max(max_col, *map(_col_number, wide))
-        if max_col == 0 and _REF_COL_RE.search(buf):
+            max_row = max(max_row, max(int(r) if len(r) < 12 else 10**12 for r in rows))
+        for letters, digits in (_QUICK_WIDE_RE if usual else _WIDE_REF_RE).findall(buf):
+            max_col = max(max_col, _col_number(letters.upper()) if len(letters) < 8 else 10**9)
+            if digits:
+                max_row = max(max_row, int(digits) if len(digits) < 12 else 10**12)
+        for letters, digits in (_QUICK_LONG_RE if usual else _LONG_REF_RE).findall(buf):
+            max_row = max(max_row, int(digits) if len(digits) < 12 else 10**12)
+            if letters:
+                max_col = max(max_col, _col_number(letters.upper()) if len(letters) < 8
+                              else 10**9)
+        if max_col == 0 and (b' r="' in buf if usual else _ANY_REF_RE.search(buf)):
             max_col = 26  # only one-letter columns so far: at most Z
-        # a plain search for the literal first: most sheets have neither
-        formulas = formulas or (b"<f" in buf and bool(_FORMULA_RE.search(buf)))
-        errors = errors or (b't="e"' in buf and bool(_ERROR_RE.search(buf)))
-        if b"hidden=" in buf:
-            for m in _HIDDEN_ROW_RE.finditer(buf):
-                hidden_rows.add(int(m.group(1)))
-            for m in _HIDDEN_COL_RE.finditer(buf):
-                lo, hi = int(m.group(1)), int(m.group(2))
-                if lo <= MAX_COLUMNS:
-                    hidden_cols.update(range(lo, min(hi, MAX_COLUMNS) + 1))
+        if usual:
+            formulas = formulas or b"<f>" in buf or b"<f " in buf or b"<f/" in buf
+            errors = errors or _QUICK_ERROR in buf
+            hidden = (_QUICK_HIDDEN_ROW_RE.finditer(buf)
+                      if b' hidden="' in buf or b' ht="0' in buf else ())
+        else:
+            formulas = formulas or bool(_FORMULA_RE.search(buf))
+            errors = errors or bool(_ERROR_RE.search(buf))
+            hidden = _HIDDEN_ROW_RE.finditer(buf)
+        for m in hidden:
+            number = _attrs(m.group(0)).get(b"r", b"")
+            if number.isdigit():
+                hidden_rows.add(int(number))
+        if b"col" in buf:
+            for m in _COL_TAG_RE.finditer(buf):
+                attrs = _attrs(m.group(1))
+                if attrs.get(b"hidden") in (b"1", b"true") or _zero(attrs.get(b"width")):
+                    lo, hi = attrs.get(b"min", b""), attrs.get(b"max", b"")
+                    if lo.isdigit() and hi.isdigit() and int(lo) <= MAX_COLUMNS:
+                        hidden_cols.update(range(int(lo), min(int(hi), MAX_COLUMNS) + 1))
+        if pkg.invisible:
+            for m in _STYLED_CELL_RE.finditer(buf):
+                attrs = _attrs(m.group(1))
+                style, ref = attrs.get(b"s", b""), attrs.get(b"r", b"")
+                cell = re.fullmatch(rb"([A-Za-z]{1,3})(\d{1,7})", ref)
+                if style.isdigit() and int(style) in pkg.invisible and cell:
+                    invisible.add((int(cell.group(2)) - 1, _col_number(cell.group(1).upper()) - 1))
         if max_col > MAX_COLUMNS or max_row * max(max_col, 1) > MAX_CELLS:
             break
-        tail = buf[-256:]
+        tail = buf[-512:]
     return SheetScan(part, max_row, max_col, formulas, errors, frozenset(hidden_rows),
-                     frozenset(hidden_cols))
+                     frozenset(hidden_cols), frozenset(invisible))
 
 
 def exact_cells(pkg: Package, part: str) -> dict[tuple[int, int], str]:
-    """Cells the fast reader would show as blank but are not: {(row0, col0): code}.
+    """Cells whose value the fast reader gives is not one to pay on: {(row0, col0): code}.
 
-    `error-value` for a cell holding an Excel error (#N/A, #DIV/0!), `formula-without-value`
-    for a formula saved without its calculated value. Streams the sheet with defusedxml.
+    `error-value` for a cell holding an Excel error (#N/A, #DIV/0!); `formula-without-value`
+    for a formula saved without its calculated value; `formula-in-input` for a formula saved
+    with one (that value is whatever the file says, not necessarily what the formula gives:
+    pbr never pays on it). Streams the sheet with defusedxml, matching elements by their
+    local names (any prefix, Strict Open XML too).
     """
     found: dict[tuple[int, int], str] = {}
-    main = f"{{{NS['m']}}}"
     try:
         with pkg.zip.open(part) as fh:
             for _, node in SafeET.iterparse(fh, events=("end",)):
-                if node.tag != main + "c":
-                    if node.tag == main + "row":
+                tag = local(node.tag)
+                if tag != "c":
+                    if tag == "row":
                         node.clear()
                     continue
-                ref = node.get("r", "")
-                m = re.fullmatch(r"([A-Z]+)(\d+)", ref)
+                m = re.fullmatch(r"([A-Za-z]{1,3})(\d{1,7})", node.get("r", ""))
                 if not m:
                     continue
-                key = (int(m.group(2)) - 1, _col_number(m.group(1).encode()) - 1)
-                value = node.find(main + "v")
+                key = (int(m.group(2)) - 1, _col_number(m.group(1).upper().encode()) - 1)
+                children = {local(child.tag): child for child in node}
+                value = children.get("v")
                 if node.get("t") == "e":
                     found[key] = "error-value"
-                elif node.find(main + "f") is not None and (value is None or value.text is None):
-                    found[key] = "formula-without-value"
+                elif "f" in children:
+                    found[key] = ("formula-without-value" if value is None or value.text is None
+                                  else "formula-in-input")
     except Exception as exc:  # refused or broken XML
         raise UnreadableFile(pkg.path, "corrupt-workbook",
                              f"the sheet {part} is not valid or safe XML ({type(exc).__name__})") from None

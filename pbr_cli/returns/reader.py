@@ -171,4 +171,7 @@ def _read_sheet(label: str, data: bytes, pkg, book, name: str, scan) -> RawSheet
         raw.special = exact_cells(pkg, scan.part)
     for key, code in special.items():
         raw.special.setdefault(key, code)
+    for r, c in scan.invisible:  # a value nobody looking at the return can see
+        if r < len(rows) and c < len(rows[r]) and rows[r][c] not in (None, ""):
+            raw.special[(r, c)] = "invisible-value"
     return raw
