@@ -124,9 +124,10 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
         else:
             todo.append((i, Path(path), key))
     # The workers start first, while this process is small, and read while it loads the
-    # cached files.
+    # cached files. Every file is read in a worker process, never in this one: a file that
+    # makes the reader crash or run out of its memory limit costs that file, not the run.
     workers = worker_count(len(todo))
-    given = len(todo) if workers > 1 else 0
+    given = len(todo)
     pool, results = (_in_workers(todo, model, register, cache, choose, workers) if given
                      else (None, iter(())))
     try:
@@ -140,14 +141,17 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
             if progress:
                 progress(path)
         _start(model, register, cache, choose)
-        results = itertools.chain(results, map(_read_one, todo[given:]))
+        job = (model, register, cache, choose)
+        pools = [pool] if pool is not None else []
+        results = itertools.chain(_surviving(todo[:given], results, job, workers, pools),
+                                  (_isolated(t, job) for t in todo[given:]))
         for (i, path, _), checked in zip(todo, results, strict=True):
             done[i] = checked
             if progress:
                 progress(path)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for each in locals().get("pools") or ([pool] if pool is not None else []):
+            each.shutdown(wait=True, cancel_futures=True)
     result = Collection()
     for path, checked in zip(files, done, strict=True):
         label = shown(path)
@@ -185,6 +189,126 @@ def _start(model: Model | None, register: Register | None, cache, choose=None,
            worker: bool = False) -> None:
     _JOB.update(model=model, register=register, cache=cache, choose=choose, worker=worker,
                 wanted=[COVER_SHEET] + [s.name for s in model.sheets] if model else None)
+    if worker:
+        _limit_memory()
+        _quiet()
+
+
+READER_MEMORY = 2 * 2**30  # what reading one file may take beyond what pbr already holds
+READER_SECONDS = 120  # how long one file may take to read, when it is read on its own
+
+
+def _limit_memory() -> None:
+    """Bound this worker's address space: a file that makes the reader allocate without
+    end fails the allocation (the worker dies, the file is unusable), not the machine."""
+    try:
+        import resource
+
+        with open("/proc/self/status", "rb") as fh:
+            size = next(int(ln.split()[1]) * 1024 for ln in fh if ln.startswith(b"VmSize:"))
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = size + READER_MEMORY
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, OSError, ValueError, StopIteration):
+        pass  # no such limit on this system: the time limit and the gate still hold
+
+
+def _quiet() -> None:
+    """A worker says nothing on the terminal: what a crashing reader prints on its way down
+    (an allocation failure, a panic) is not pbr's message; pbr names the file instead."""
+    import faulthandler
+    import os
+
+    faulthandler.disable()
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def _surviving(todo: list, results, job: tuple, workers: int, pools: list):
+    """The workers' results in order. When a worker dies (the reader crashed on a file, or
+    ran out of its memory limit), the files that were in hand are read again each in a
+    process of its own, so that the one that kills its reader is named, and new workers
+    read the rest."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    done = 0
+    try:
+        for checked in results:
+            done += 1
+            yield checked
+    except BrokenProcessPool:
+        left = todo[done:]
+        in_hand = left[:workers * _chunk(len(todo), workers)]
+        for t in in_hand:
+            yield _isolated(t, job)
+        rest = left[len(in_hand):]
+        if rest:
+            pool, more = _in_workers(rest, *job, workers)
+            pools.append(pool)
+            yield from _surviving(rest, more, job, workers, pools)
+
+
+def _chunk(files: int, workers: int) -> int:
+    return max(1, min(16, files // (workers * 8)))
+
+
+def _isolated(job_item: tuple, job: tuple) -> Any:
+    """Read one file in a process of its own, with the memory and time limits: its result,
+    or Unreadable saying how the reader failed."""
+    import multiprocessing
+    import signal
+    import sys
+
+    model, register, cache, choose = job
+    _, path, _ = job_item
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context = multiprocessing.get_context(method)
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_isolated_child,
+                            args=(job_item, send, model, register, cache, choose))
+    child.start()
+    send.close()
+    result = None
+    timed_out = False
+    try:
+        if receive.poll(READER_SECONDS):
+            result = receive.recv()
+        else:
+            timed_out = True
+    except (EOFError, OSError):
+        result = None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receive.close()
+    if result is not None:
+        return result
+    if timed_out:
+        how = f"reading it took longer than {READER_SECONDS} s"
+    elif child.exitcode is not None and child.exitcode < 0:
+        how = f"the reader crashed on it ({signal.Signals(-child.exitcode).name})"
+    else:
+        how = f"the reader stopped on it (exit code {child.exitcode})"
+    checked = Unreadable(str(path), "reader-failed", f"{how}; the file cannot be used (every "
+                         "other return is read as usual): send it again saved from Excel")
+    return checked if model is not None else Chosen("", checked)
+
+
+def _isolated_child(job_item, send, model, register, cache, choose) -> None:
+    _start(model, register, cache, choose, worker=True)
+    try:
+        send.send(_read_one(job_item))
+    except Exception:  # noqa: BLE001 - said by the parent as "the reader stopped on it"
+        pass
+    finally:
+        send.close()
 
 
 def _read_one(job: tuple[int, Path, str | None]) -> Any:
@@ -267,7 +391,7 @@ def _in_workers(todo: list, model: Model | None, register: Register | None, cach
 
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context = multiprocessing.get_context(method)
-    chunk = max(1, min(16, len(todo) // (workers * 8)))
+    chunk = _chunk(len(todo), workers)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
                                initargs=(model, register, cache, choose, True))
     gc.freeze()  # a forked worker's collector leaves what it inherits alone

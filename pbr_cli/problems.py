@@ -67,6 +67,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "corrupt-workbook": ("fatal", "The workbook is damaged or truncated and cannot be read."),
     "workbook-too-large": ("fatal", "The workbook or a sheet is larger than pbr's documented limits."),
     "empty-file": ("fatal", "The file is empty."),
+    "reader-failed": ("fatal", "Reading the file made the spreadsheet reader crash, run out of its memory limit or its time limit; the file cannot be used, and every other return is read as usual."),
     "unsafe-workbook": ("fatal", "The file looks hostile (a zip bomb, an XML bomb, thousands of parts) and is refused unread."),
     "hidden-data": ("fatal", "Rows or columns of a return sheet are hidden but hold data; unhide them (or delete them) so that what is paid on can be seen."),
     # The return's cover and layout

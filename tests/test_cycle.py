@@ -645,3 +645,55 @@ def test_money_changing_warnings_are_seen(authority):
     assert "no return received" in rows["P2"][-1]
     log = authority.log.read_text()
     assert "withheld P2 (Second Provider): no return received for 2013-06" in log
+
+
+def test_a_file_that_kills_its_reader_costs_only_its_provider(tmp_path, monkeypatch):
+    """200 providers; one return makes the reader abort the process (as calamine does when
+    it tries to allocate 512 GiB). The run pays the other 199, names the file, and exits 1
+    (a provider withheld), never a crash."""
+    import pbr_cli.returns.reader as reader
+
+    monkeypatch.delenv("PBR_LEDGER", raising=False)
+    monkeypatch.delenv("PBR_CONFIG", raising=False)
+    monkeypatch.setenv("PBR_CACHE", "off")
+    a = Authority(tmp_path / "council", approval="automatic")
+    rows = [[f"S{i:03d}", f"P{i:03d}", f"Provider {i}", f"Service {i}", "SE", "ACC", "10",
+             "12000", "2012-04-01", ""] for i in range(200)]
+    write_register(a.root / "models" / f"{SCHEME}.register.csv", rows)
+    a.register = load_register(a.model)
+    m = Month(2013, 4)
+    first = a.returns / str(m) / f"P000-{m}.xlsx"
+    write_template(first, a.model, a.register, "P000", m, {
+        "Utilisation": [{"service_id": "S000", "void_days": 12}],
+        "Outcomes": outcomes("S000", "C1", date(2013, 4, 3), 4)})
+    from tests.corpus import rewrite_zip
+
+    made = first.read_bytes()
+    for i in range(1, 200):  # the same return for each provider: its codes changed
+        (a.returns / str(m) / f"P{i:03d}-{m}.xlsx").write_bytes(rewrite_zip(
+            made, lambda _n, body, i=i: body.replace(b"P000", f"P{i:03d}".encode())
+            .replace(b"S000", f"S{i:03d}".encode())))
+    real = reader._open_book
+
+    def aborting(label, data):
+        if "P077-" in label:
+            os.abort()  # the reader takes the whole process down
+        return real(label, data)
+
+    monkeypatch.setattr(reader, "_open_book", aborting)  # forked workers inherit it
+    result = a.pbr("run")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1, text
+    assert "1 withheld" in text and "withheld P077" in text
+    ledger = Ledger(a.ledger)
+    run = ledger.runs()[0]
+    paid_to = {ln["provider"] for ln in ledger.lines(run["id"])
+               if ln["kind"] == "payment" and Decimal(ln["amount"]) > 0}
+    ledger.close()
+    assert len(paid_to) == 199 and "P077" not in paid_to
+    validated = a.pbr("validate", str(a.returns / "2013-04"), "-m", SCHEME, "--json")
+    assert validated.exit_code == 2  # an unusable file
+    bad = [f for f in json.loads(validated.stdout)["files"] if f["status"] == "unusable"]
+    assert [f["file"].rsplit("/", 1)[-1] for f in bad] == ["P077-2013-04.xlsx"]
+    assert bad[0]["problems"][0]["code"] == "reader-failed"
+    assert "the reader crashed on it (SIGABRT)" in bad[0]["problems"][0]["message"]
