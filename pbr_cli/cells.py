@@ -58,7 +58,38 @@ def convert(value: Any, column: Column, codes: dict[str, CodeList],
             return str(int(value)), None, ""
         if isinstance(value, (date, datetime)):
             return value.isoformat(), None, ""
-        return str(value).strip(), None, ""
+        text = str(value)
+        if text.isascii() and text.isprintable() and (from_text or " " not in text.strip()):
+            return text.strip(), None, ""
+        return identifier(text, strict=not from_text)
+    return _convert_other(value, column, codes, from_text, kind)
+
+
+def identifier(text: str, strict: bool) -> tuple[Any, str | None, str]:
+    """Text as pbr compares it: Unicode NFKC (fullwidth letters become plain ones) without
+    surrounding spaces. A character nobody can see (a zero-width space, a soft hyphen, a
+    control or direction mark) is refused in any text; in a return (`strict`), where text
+    holds identifiers (client, service, family), so is any character but printable ASCII
+    without spaces: a Cyrillic С looks like C and would make one client two."""
+    import unicodedata
+
+    clean = unicodedata.normalize("NFKC", text).strip()
+    for ch in clean:
+        category = unicodedata.category(ch)
+        invisible = category in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp") or (
+            category == "Zs" and ch != " ")
+        if invisible or (strict and (not ch.isascii() or ch == " ")):
+            name = unicodedata.name(ch, "an unnamed character")
+            what = ("which cannot be seen" if invisible else "a space inside an identifier"
+                    if ch == " " else "which looks like a plain letter but is not one")
+            return None, "suspicious-characters", (f"'{text.strip()}' holds U+{ord(ch):04X} "
+                                                   f"{name}, {what}; type it again in plain "
+                                                   "letters and digits")
+    return clean, None, ""
+
+
+def _convert_other(value: Any, column: Column, codes: dict[str, CodeList], from_text: bool,
+                   kind: str) -> tuple[Any, str | None, str]:
     if kind in ("integer", "number", "money"):
         if isinstance(value, bool):
             return None, "not-a-number", f"'{value}' is not a number"

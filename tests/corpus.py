@@ -902,6 +902,29 @@ for _name, _ref in (("far cell in single quotes", b"r='XFD1048576'"),
     case(_name, 2, "workbook-too-large", message="the limits are")(_far)
 
 
+# -- identifiers that only look the same -----------------------------------------------------------
+
+for _name, _id, _what in (("client id with a zero-width space", "C\u200b1", "U+200B"),
+                          ("client id with a Cyrillic letter", "\u04211", "U+0421"),
+                          ("client id with a soft hyphen", "C\u00ad1", "U+00AD"),
+                          ("client id with a space inside", "C\u00a01", "U+0020")):
+    def _lookalike(kit, ident=_id):
+        rows = clean_rows()
+        rows["Outcomes"][0]["client_id"] = ident
+        return kit.validate(kit.write_return(rows))
+
+    case(_name, 1, "suspicious-characters", message=_what, outputs={"checked.xlsx"})(_lookalike)
+
+
+@case("client id in fullwidth letters is the plain id", 0, outputs=set())
+def _(kit):
+    rows = clean_rows()
+    for row in rows["Outcomes"][:5]:  # C1's five outcomes, its id typed in fullwidth
+        row["client_id"] = "\uff23\uff11"
+    return ["validate", str(kit.write_return(rows)), "--model", str(MODEL), "--register",
+            str(kit.register), "--json"]
+
+
 def main(target: str) -> None:
     """Write every case's inputs under TARGET/<case>/ to look at."""
     import re

@@ -357,3 +357,32 @@ def test_cohort_model_mistakes_are_named_with_their_line(tmp_path, what, old, ne
     path, error = broken_model(tmp_path, COHORT_MODEL_PATH, old, new)
     assert message in error
     assert f"{path}:" in error
+
+
+def test_a_look_alike_id_is_the_same_client_or_an_error(cohort_workspace, tmp_path):
+    """C100 presents at P1 in January 2013. In June it presents at P2 again, its id typed in
+    fullwidth letters ('Ｃ１００'): that is C100 (Unicode NFKC), so the anti-churn rule refuses
+    the tariff, as for the plain id. Typed with a zero-width space it is an error naming the
+    cell, and P2 is withheld; it is never paid as a new client."""
+    data = CohortReturns()
+    data.present("P1", "C100", date(2013, 1, 10), "M")
+    data.present("P2", "\uff23\uff11\uff10\uff10", date(2013, 6, 5), "M")
+    data.write(cohort_workspace, "2012-04", "2013-06")
+    out = json.loads(calculate(cohort_workspace, "2013-06", tmp_path / "june.xlsx").stdout)
+    tariff = [e for e in out["evidence"] if e["provider"] == "P2"
+              and e["event"] == "presentation"]
+    assert [(e["client"], e["status"], e["amount"]) for e in tariff] == [("C100", "refused",
+                                                                          "0.00")]
+    assert tariff[0]["reason"] == "presented within 12 months (2013-01-10 at P1)"
+    june = cohort_workspace.returns / "2013-06" / "P2-2013-06.xlsx"
+    from pbr_cli.periods import Month
+
+    rows = data.rows[("P2", Month(2013, 6))]
+    rows["Presentations"][0]["client_id"] = "C\u200b100"
+    june.unlink()
+    cohort_workspace.add_return("P2", "2013-06", rows)
+    out = json.loads(calculate(cohort_workspace, "2013-06", tmp_path / "june2.xlsx").stdout)
+    p2 = next(p for p in out["providers"] if p["provider"] == "P2")
+    assert p2["status"] == "withheld" and p2["payment"] == "0.00"
+    bad = [p for p in out["problems"] if p["code"] == "suspicious-characters"]
+    assert bad and bad[0]["cell"].startswith("Presentations!") and "U+200B" in bad[0]["message"]

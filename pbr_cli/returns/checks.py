@@ -145,8 +145,9 @@ def _fast_integer(value: Any) -> Any:
 
 
 def _fast_text(value: Any) -> Any:
-    if type(value) is str:
-        return value.strip() or None
+    if type(value) is str and value.isascii() and value.isprintable():
+        text = value.strip()
+        return (text or None) if " " not in text else _SLOW  # a space inside: looked at
     return None if value is None else _SLOW
 
 
