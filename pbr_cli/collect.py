@@ -85,13 +85,13 @@ def month_of_folder(path: Path) -> Month | None:
         return None
 
 
-PARALLEL_FROM = 48  # files to read before it pays to start worker processes
+PARALLEL_FROM = 48  # files to read before it pays to start more than one worker process
 
 
 def worker_count(files: int) -> int:
-    """How many processes read `files` returns: `$PBR_WORKERS` if set (1: none), else one a
-    CPU core, up to 8; but none for fewer than PARALLEL_FROM files, where starting them
-    costs more than it saves."""
+    """How many worker processes read `files` returns (every return is read in one, never in
+    pbr's own process): `$PBR_WORKERS` if set, else one a CPU core, up to 8; but one for
+    fewer than PARALLEL_FROM files, where starting more costs more than it saves."""
     import os
 
     wanted = os.environ.get("PBR_WORKERS", "").strip()
