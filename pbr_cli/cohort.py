@@ -789,7 +789,13 @@ class CohortMonth:
                 befores = self._presented_before(new).tolist()
                 for i, before in zip(new.tolist(), befores, strict=True):
                     source = h.source("presentations", ep["pres"][i])
-                    if before < 0:
+                    rival = (self._same_day_rival(i) if before < 0 and tariff.same_day_once
+                             else _NONE)
+                    if rival >= 0:
+                        status, why = REFUSED, (
+                            f"presented the same day at {h.providers[P.provider[rival]]} "
+                            "(one tariff a client a day)")
+                    elif before < 0:
                         status, why = PAID, "new presentation"
                     else:
                         status, why = REFUSED, (
@@ -904,6 +910,27 @@ class CohortMonth:
         hi = np.searchsorted(h.client_day, client + start)
         return np.where(hi > lo, h.by_client[np.maximum(hi - 1, 0)] if len(h.by_client) else
                         _NONE, _NONE)
+
+    def _same_day_rival(self, i: int) -> int:
+        """A presentation of episode i's client on the same day at another provider that
+        comes first (by provider code, then row): that one earns the day's tariff. Its row
+        of the presentations, or _NONE."""
+        import numpy as np
+
+        h, ep = self.history, self.history.episodes
+        P = h.tables["presentations"]
+        own = int(ep["pres"][i])
+        key = int(ep["client"][i]) * _DAYS + int(ep["start"][i])
+        lo, hi = np.searchsorted(h.client_day, [key, key + 1])
+        mine = (h.providers[P.provider[own]], own)
+        best = _NONE
+        for k in range(int(lo), int(hi)):
+            row = int(h.by_client[k])
+            theirs = (h.providers[P.provider[row]], row)
+            if row != own and theirs[0] != mine[0] and theirs < mine:
+                if best == _NONE or theirs < (h.providers[P.provider[best]], best):
+                    best = row
+        return best
 
     def _event(self, provider: str, facts: _Facts, i: int, component: str, label: str,
                day: int, status: str, price: Decimal, reason: str, source: Source,

@@ -386,3 +386,34 @@ def test_a_look_alike_id_is_the_same_client_or_an_error(cohort_workspace, tmp_pa
     assert p2["status"] == "withheld" and p2["payment"] == "0.00"
     bad = [p for p in out["problems"] if p["code"] == "suspicious-characters"]
     assert bad and bad[0]["cell"].startswith("Presentations!") and "U+200B" in bad[0]["message"]
+
+
+def test_one_tariff_a_client_a_day_across_providers(cohort_workspace, tmp_path):
+    """Z9 presents at P1 and at P2 on 5 June 2013, never before: P1 (first by code) earns
+    the Medium tariff (GBP 300), P2's is refused, saying why; a presentation five days later
+    was already refused by the 12-month rule. With `same_day: each` both are paid."""
+    data = CohortReturns()
+    data.present("P2", "Z9", date(2013, 6, 5), "M")
+    data.present("P1", "Z9", date(2013, 6, 5), "M")
+    data.write(cohort_workspace, "2012-04", "2013-06")
+    out = json.loads(calculate(cohort_workspace, "2013-06", tmp_path / "june.xlsx").stdout)
+    tariffs = {e["provider"]: e for e in out["evidence"] if e["client"] == "Z9"
+               and e["event"] == "presentation"}
+    assert (tariffs["P1"]["status"], tariffs["P1"]["amount"]) == ("paid", "300.00")
+    assert (tariffs["P2"]["status"], tariffs["P2"]["amount"]) == ("refused", "0.00")
+    assert tariffs["P2"]["reason"] == "presented the same day at P1 (one tariff a client a day)"
+    text = COHORT_MODEL_PATH.read_text()
+    assert "churn_months: 12\n" in text
+    each = tmp_path / "each" / COHORT_MODEL_PATH.name
+    each.parent.mkdir()
+    each.write_text(text.replace("churn_months: 12\n", "churn_months: 12\n    same_day: each\n"))
+    import shutil
+
+    shutil.copy(COHORT_MODEL_PATH.with_name("wigan-cohort.register.csv"), each.parent)
+    result = runner.invoke(app, ["calculate", "--model", str(each), "--period", "2013-06",
+                                 "--returns", str(cohort_workspace.returns), "--register",
+                                 str(cohort_workspace.register_path), "-o",
+                                 str(tmp_path / "each.xlsx"), "--json"])
+    both = {e["provider"]: e["status"] for e in json.loads(result.stdout)["evidence"]
+            if e["client"] == "Z9" and e["event"] == "presentation"}
+    assert both == {"P1": "paid", "P2": "paid"}

@@ -453,8 +453,12 @@ class _Builder:
             self.group_keys(prices, (*path, "tariff", "prices"), codes)
             if t["churn_months"] < 0:
                 self.fail((*path, "tariff", "churn_months"), "must be 0 or more")
+            same_day = t.get("same_day") or "once"
+            if same_day not in ("once", "each"):
+                self.fail((*path, "tariff", "same_day"), f"must be once or each, not '{same_day}'")
             tariff = Tariff(t["name"], t["label"], prices, t["churn_months"],
-                            " ".join((t.get("description") or "").split()))
+                            " ".join((t.get("description") or "").split()),
+                            same_day_once=same_day == "once")
         cap = spec.get("cap")
         if cap and (register.column(cap) is None or register.column(cap).type != "money"):
             self.fail((*path, "cap"), f"'{cap}' must be a money column of the register")

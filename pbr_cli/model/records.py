@@ -174,6 +174,7 @@ class Tariff:
     prices: dict[str, Fraction]  # group code -> price
     churn_months: int  # no tariff if the client presented anywhere in this many months before
     description: str = ""
+    same_day_once: bool = True  # one tariff a client a day across providers
 
 
 @dataclass(frozen=True)

@@ -245,6 +245,10 @@ COHORT = Section(
             Key("prices", MapOf("money"), "Price per group code.", required=True),
             Key("churn_months", "integer", "No tariff when the client presented (anywhere) in "
                 "this many calendar months before.", required=True),
+            Key("same_day", "text", "`once` (the default): one tariff a client a day across "
+                "providers, to the provider first by code, the others refused (two providers "
+                "on one day is the easy way round the churn rule); `each`: every provider's "
+                "presentation is paid on its own merits."),
             Key("description", "text", "In words."),
         )), "The presentation tariff."),
         Key("outcomes", ListOf(OUTCOME), "The outcomes, paid and reported-only.", required=True),
