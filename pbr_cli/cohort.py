@@ -533,9 +533,15 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     h.reviews = by_owner  # review rows, by episode (then date order)
     h.review_owner = owner_final[by_owner]
     h.problems = [p for _, p in sorted(found, key=lambda t: t[0])]
-    # presentations by client, then day (then date order): for re-presentation
-    h.by_client = np.lexsort((np.arange(n_p), P.day, P.client))
-    h.client_day = P.client[h.by_client] * _DAYS + P.day[h.by_client]
+    # Every presentation pbr knows of, by client, then day (then row): the presentations'
+    # rows, then the starts of episodes known only from a discharge (their presentation's
+    # month has no return, or came before the scheme began). The anti-churn rule and the
+    # follow-up's "no re-presentation" look at all of them, wherever pbr learnt of them.
+    known_client = np.r_[P.client, D.client[assumed]]
+    h.known_day = np.r_[P.day, D.start[assumed]]
+    h.known_provider = np.r_[P.provider, D.provider[assumed]]
+    h.by_client = np.lexsort((np.arange(len(h.known_day)), h.known_day, known_client))
+    h.client_day = known_client[h.by_client] * _DAYS + h.known_day[h.by_client]
 
 
 def _take(values, index):
@@ -782,7 +788,6 @@ class CohortMonth:
         if tariff is not None:
             start = ep["start"][span]
             new_mask = (ep["pres"][span] >= 0) & (start >= first) & (start <= last)
-            P = h.tables["presentations"]
             for gi, group in enumerate(facts.groups):
                 price = round_pence(tariff.prices.get(group, Fraction(0)))
                 new = span.start + np.flatnonzero(new_mask & (facts.group == gi))
@@ -793,14 +798,14 @@ class CohortMonth:
                              else _NONE)
                     if rival >= 0:
                         status, why = REFUSED, (
-                            f"presented the same day at {h.providers[P.provider[rival]]} "
+                            f"presented the same day at {h.providers[h.known_provider[rival]]} "
                             "(one tariff a client a day)")
                     elif before < 0:
                         status, why = PAID, "new presentation"
                     else:
                         status, why = REFUSED, (
                             f"presented within {tariff.churn_months} months "
-                            f"({_iso(P.day[before])} at {h.providers[P.provider[before]]})")
+                            f"({_iso(h.known_day[before])} at {h.providers[h.known_provider[before]]})")
                     events.append(self._event(provider, facts, i, tariff.name, tariff.label,
                                               ep["start"][i], status, price, why, source))
                 if len(new):
@@ -881,7 +886,6 @@ class CohortMonth:
             started_by = self.outcome_facts(after)["record"]
             kind = "discharges" if after.event == "discharge" else "reviews"
             end = of["end"][span]
-            P = h.tables["presentations"]
             for i in span.start + np.flatnonzero((end >= first) & (end <= last)):
                 # the follow-up is evidenced by the row of the event it follows
                 row = int(started_by[i])
@@ -893,7 +897,7 @@ class CohortMonth:
                     again = of["again_record"][i]
                     out.append((int(i), int(of["end"][i]), kind, row, REFUSED,
                                 f"presented again within {outcome.months} months "
-                                f"({_iso(P.day[again])} at {h.providers[P.provider[again]]})"))
+                                f"({_iso(h.known_day[again])} at {h.providers[h.known_provider[again]]})"))
         return out
 
     def _presented_before(self, episodes):
@@ -918,17 +922,16 @@ class CohortMonth:
         import numpy as np
 
         h, ep = self.history, self.history.episodes
-        P = h.tables["presentations"]
         own = int(ep["pres"][i])
         key = int(ep["client"][i]) * _DAYS + int(ep["start"][i])
         lo, hi = np.searchsorted(h.client_day, [key, key + 1])
-        mine = (h.providers[P.provider[own]], own)
+        mine = (h.providers[h.known_provider[own]], own)
         best = _NONE
         for k in range(int(lo), int(hi)):
             row = int(h.by_client[k])
-            theirs = (h.providers[P.provider[row]], row)
+            theirs = (h.providers[h.known_provider[row]], row)
             if row != own and theirs[0] != mine[0] and theirs < mine:
-                if best == _NONE or theirs < (h.providers[P.provider[best]], best):
+                if best == _NONE or theirs < (h.providers[h.known_provider[best]], best):
                     best = row
         return best
 

@@ -417,3 +417,31 @@ def test_one_tariff_a_client_a_day_across_providers(cohort_workspace, tmp_path):
     both = {e["provider"]: e["status"] for e in json.loads(result.stdout)["evidence"]
             if e["client"] == "Z9" and e["event"] == "presentation"}
     assert both == {"P1": "paid", "P2": "paid"}
+
+
+def test_every_known_presentation_counts_wherever_pbr_learnt_it(cohort_workspace, tmp_path):
+    """Presentations known only from a discharge's episode start count for the anti-churn
+    rule and for re-presentation, as the brief says 'presented (at any provider)'.
+
+    Y was in treatment at P1 before the scheme began (episode start 1 February 2012, known
+    from P1's April discharge) and presents at P2 on 3 May 2012: no tariff (the brief pays
+    £0; pbr paid £450). W completes at P1 on 15 May 2012; P2's August return never came, but
+    its September return discharges W from an episode that began on 1 August 2012: W's
+    follow-up ending 15 November 2012 is refused (pbr paid it)."""
+    data = CohortReturns()
+    data.discharge("P1", "Y", date(2012, 2, 1), date(2012, 4, 20), "DO", "H")
+    data.present("P2", "Y", date(2012, 5, 3), "H")
+    data.present("P1", "W", date(2012, 4, 2), "L")
+    data.discharge("P1", "W", date(2012, 4, 2), date(2012, 5, 15), "TCDF", "L")
+    data.discharge("P2", "W", date(2012, 8, 1), date(2012, 9, 20), "DO", "L")
+    data.write(cohort_workspace, "2012-04", "2012-11")
+    (cohort_workspace.returns / "2012-08" / "P2-2012-08.xlsx").unlink()
+    may = json.loads(calculate(cohort_workspace, "2012-05", tmp_path / "may.xlsx").stdout)
+    y = next(e for e in may["evidence"] if e["client"] == "Y" and e["event"] == "presentation")
+    assert (y["status"], y["amount"]) == ("refused", "0.00")
+    assert y["reason"] == "presented within 12 months (2012-02-01 at P1)"
+    nov = json.loads(calculate(cohort_workspace, "2012-11", tmp_path / "nov.xlsx").stdout)
+    w = next(e for e in nov["evidence"] if e["client"] == "W"
+             and e["event"] == "non_representation")
+    assert (w["status"], w["amount"]) == ("refused", "0.00")
+    assert w["reason"] == "presented again within 6 months (2012-08-01 at P2)"
