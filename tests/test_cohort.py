@@ -445,3 +445,34 @@ def test_every_known_presentation_counts_wherever_pbr_learnt_it(cohort_workspace
              and e["event"] == "non_representation")
     assert (w["status"], w["amount"]) == ("refused", "0.00")
     assert w["reason"] == "presented again within 6 months (2012-08-01 at P2)"
+
+
+def test_records_before_a_mid_month_start_never_count(cohort_workspace, tmp_path):
+    """The scheme starts on 15 April 2012. Presentations on 3 and 10 April are before it:
+    left out with a warning each, so April pays no tariff for them (pbr paid 2 x £300); one
+    on 20 April is paid."""
+    import shutil
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    text = COHORT_MODEL_PATH.read_text()
+    assert "  start: 2012-04-01\n" in text
+    model = folder / COHORT_MODEL_PATH.name
+    model.write_text(text.replace("  start: 2012-04-01\n", "  start: 2012-04-15\n", 1))
+    shutil.copy(COHORT_MODEL_PATH.with_name("wigan-cohort.register.csv"), folder)
+    data = CohortReturns()
+    data.present("P1", "EARLY1", date(2012, 4, 3), "M")
+    data.present("P1", "EARLY2", date(2012, 4, 10), "M")
+    data.present("P1", "ON-TIME", date(2012, 4, 20), "M")
+    data.write(cohort_workspace, "2012-04", "2012-04")
+    result = runner.invoke(app, ["calculate", "--model", str(model), "--period", "2012-04",
+                                 "--returns", str(cohort_workspace.returns), "--register",
+                                 str(cohort_workspace.register_path), "-o",
+                                 str(tmp_path / "apr.xlsx"), "--json"])
+    out = json.loads(result.stdout)
+    paid = [(e["client"], e["amount"]) for e in out["evidence"] if e["provider"] == "P1"
+            and e["event"] == "presentation"]
+    assert paid == [("ON-TIME", "300.00")]
+    early = [p for p in out["problems"] if p["code"] == "before-scheme-start"]
+    assert [p["cell"] for p in early] == ["Presentations!B2", "Presentations!B3"]
+    assert "2012-04-03 is before the scheme starts (2012-04-15)" in early[0]["message"]

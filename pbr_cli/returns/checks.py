@@ -355,9 +355,31 @@ class _Checker:
             self.row_rules(spec, columns, typed, kept, positions, provider, month)
         else:
             self.column_rules(spec, columns, typed, kept, positions, month)
+        kept, typed = self.before_start(spec, columns, typed, kept, positions)
         out = {c.name: typed.get(c.name) or [None] * len(kept) for c in spec.read_columns}
         out["_row"] = [r + 1 for r in kept]
         return out
+
+    def before_start(self, spec: Sheet, columns: list[Column], typed: dict[str, list[Any]],
+                     kept: list[int], positions: dict[str, int]):
+        """Rows whose own date (a column dated within the return's month) falls before the
+        scheme starts never count: left out, with a warning (a scheme starting mid-month)."""
+        start = self.model.start
+        drop: set[int] = set()
+        for col in columns:
+            if col.type != "date" or col.within != "period":
+                continue
+            for k, value in enumerate(typed[col.name]):
+                if value is not None and value < start and k not in drop:
+                    drop.add(k)
+                    self.add("before-scheme-start", f"{col.header}: {value.isoformat()} is "
+                             f"before the scheme starts ({start.isoformat()}); the row is left "
+                             "out", spec.name, kept[k] + 1, positions[col.name])
+        if not drop:
+            return kept, typed
+        keep = [k for k in range(len(kept)) if k not in drop]
+        return ([kept[k] for k in keep],
+                {name: [values[k] for k in keep] for name, values in typed.items()})
 
     def convert_column(self, col: Column, values: list[Any], kept: list[int], j: int,
                        sheet: str, special: dict[tuple[int, int], str]) -> list[Any]:
