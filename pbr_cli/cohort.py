@@ -152,7 +152,7 @@ def record_columns(model: Model, r: CheckedReturn) -> dict[str, dict[str, Any]]:
         part: dict[str, Any] = {
             "n": len(keep),
             "row": np.array([rows[i] for i in keep], np.int64).tobytes(),
-            "client": [c if type(c) is str else str(c) for c in (clients[i] for i in keep)],
+            "client": [_client_id(c, cohort.client_case) for c in (clients[i] for i in keep)],
             "day": np.array([days[i].toordinal() for i in keep], np.int64).tobytes(),
             "group": [str(groups[i] or "") for i in keep],
             "holds": {},
@@ -295,6 +295,11 @@ class History:
                   else self.letters[kind][int(rows.file[i])])
         return Problem(r.path, severity, code, f"client {self.clients[rows.client[i]]}: "
                        f"{message}", sheet, int(rows.row[i]), letter)
+
+
+def _client_id(value: Any, case: str) -> str:
+    text = value if type(value) is str else str(value)
+    return text.upper() if case == "same" else text
 
 
 def _gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int]):
@@ -532,6 +537,8 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     by_owner = reviewed[np.argsort(owner_final[reviewed], kind="stable")]
     h.reviews = by_owner  # review rows, by episode (then date order)
     h.review_owner = owner_final[by_owner]
+    if h.model.cohort.client_case == "distinct":
+        found += _case_twins(h, P)
     h.problems = [p for _, p in sorted(found, key=lambda t: t[0])]
     # Every presentation pbr knows of, by client, then day (then row): the presentations'
     # rows, then the starts of episodes known only from a discharge (their presentation's
@@ -542,6 +549,27 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     h.known_provider = np.r_[P.provider, D.provider[assumed]]
     h.by_client = np.lexsort((np.arange(len(h.known_day)), h.known_day, known_client))
     h.client_day = known_client[h.by_client] * _DAYS + h.known_day[h.by_client]
+
+
+def _case_twins(h: History, P) -> list:
+    """Client ids that differ only in case (C100, c100): two clients, as the model says, but
+    probably one typed twice; a warning at the first presentation of the later spelling."""
+    import numpy as np
+
+    first: dict[str, int] = {}
+    out = []
+    for index, name in enumerate(h.clients):
+        other = first.setdefault(name.casefold(), index)
+        if other == index:
+            continue
+        rows = np.flatnonzero(P.client == index)
+        if len(rows):
+            out.append(((5, int(rows[0])), h.problem(
+                "presentations", int(rows[0]), "ids-differ-in-case",
+                f"this id and '{h.clients[other]}' differ only in case; they are taken as two "
+                "clients (the model's cohort.client_case: same makes them one)",
+                h.model.cohort.client, severity=WARNING)))
+    return out
 
 
 def _take(values, index):

@@ -126,6 +126,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "duplicate-return": ("error", "Two returns for the same provider and month, neither named as the later version (-v2, -v3...)."),
     "resubmitted": ("warning", "A corrected return (named -v2, -v3...) replaces an earlier one for the same provider and month; the earlier one is not used."),
     "name-mismatch": ("error", "The file's name gives a provider or month that disagrees with its Cover sheet."),
+    "ids-differ-in-case": ("warning", "Two client ids differ only in case (C100, c100): they are taken as two clients unless the model says cohort.client_case: same."),
     "client-at-two-providers": ("warning", "A client presents to a provider while an episode at another provider is still open (two providers treating one client, or one id used for two people)."),
     "cap-reached": ("warning", "A provider's payments reached its annual cap; the lines beyond it are reduced."),
     "calculation-failed": ("error", "A formula could not be worked out for an entry (e.g. a division by zero)."),

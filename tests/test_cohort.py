@@ -476,3 +476,36 @@ def test_records_before_a_mid_month_start_never_count(cohort_workspace, tmp_path
     early = [p for p in out["problems"] if p["code"] == "before-scheme-start"]
     assert [p["cell"] for p in early] == ["Presentations!B2", "Presentations!B3"]
     assert "2012-04-03 is before the scheme starts (2012-04-15)" in early[0]["message"]
+
+
+def test_ids_that_differ_only_in_case(cohort_workspace, tmp_path):
+    """c100 presents at P2 in June 2013; C100 presented at P1 in January. As two clients (the
+    default) P2 earns the tariff and pbr warns at the cell; with cohort.client_case: same
+    they are one client and the anti-churn rule refuses it."""
+    import shutil
+
+    data = CohortReturns()
+    data.present("P1", "C100", date(2013, 1, 10), "M")
+    data.present("P2", "c100", date(2013, 6, 5), "M")
+    data.write(cohort_workspace, "2012-04", "2013-06")
+    out = json.loads(calculate(cohort_workspace, "2013-06", tmp_path / "june.xlsx").stdout)
+    c = next(e for e in out["evidence"] if e["provider"] == "P2" and e["event"] == "presentation")
+    assert (c["client"], c["status"]) == ("c100", "paid")
+    twins = [p for p in out["problems"] if p["code"] == "ids-differ-in-case"]
+    assert len(twins) == 1 and twins[0]["cell"].startswith("Presentations!A")
+    assert "'C100' differ only in case" in twins[0]["message"]
+    folder = tmp_path / "same"
+    folder.mkdir()
+    text = COHORT_MODEL_PATH.read_text()
+    assert "  client: client_id\n" in text
+    model = folder / COHORT_MODEL_PATH.name
+    model.write_text(text.replace("  client: client_id\n",
+                                  "  client: client_id\n  client_case: same\n", 1))
+    shutil.copy(COHORT_MODEL_PATH.with_name("wigan-cohort.register.csv"), folder)
+    result = runner.invoke(app, ["calculate", "--model", str(model), "--period", "2013-06",
+                                 "--returns", str(cohort_workspace.returns), "--register",
+                                 str(cohort_workspace.register_path), "-o",
+                                 str(tmp_path / "same.xlsx"), "--json"])
+    out = json.loads(result.stdout)
+    c = next(e for e in out["evidence"] if e["provider"] == "P2" and e["event"] == "presentation")
+    assert (c["client"], c["status"]) == ("C100", "refused")

@@ -466,11 +466,15 @@ class _Builder:
         if months < 1:
             self.fail((*path, "window", "months"), "a window is at least 1 month")
         self.window_fits(months, (*path, "window", "months"))
+        client_case = spec.get("client_case") or "distinct"
+        if client_case not in ("distinct", "same"):
+            self.fail((*path, "client_case"), f"must be distinct or same, not '{client_case}'")
         return Cohort(client=client, group=group, group_codes=group_codes,
                       presentations=refs.get("presentations") or SheetRef("", ""),
                       discharges=refs.get("discharges") or SheetRef("", ""),
                       reviews=refs.get("reviews"), window_months=months,
-                      outcomes=tuple(outcomes), tariff=tariff, cap=cap)
+                      outcomes=tuple(outcomes), tariff=tariff, cap=cap,
+                      client_case=client_case)
 
     def participants(self, spec: dict[str, Any], sheets: tuple[Sheet, ...], start, end
                      ) -> Participants:

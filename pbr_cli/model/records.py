@@ -191,6 +191,7 @@ class Cohort:
     outcomes: tuple[Outcome, ...]
     tariff: Tariff | None
     cap: str | None  # register column holding the provider's maximum per financial year
+    client_case: str = "distinct"  # "same": ids differing only in case are one client
 
     def outcome(self, name: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.name == name), None)

@@ -232,6 +232,9 @@ COHORT = Section(
     (
         Key("client", "text", "The column holding the client id on every record sheet.",
             required=True, example="client_id"),
+        Key("client_case", "text", "`distinct` (the default): client ids that differ only in "
+            "case are two clients, and pbr warns (`ids-differ-in-case`); `same`: they are one "
+            "client (compared in capitals)."),
         Key("group", "text", "The code column holding the episode's group, set at presentation; "
             "other record sheets that carry it must agree.", required=True, example="complexity"),
         Key("presentations", SHEET_REF, "Presentations: each starts an episode.", required=True),
