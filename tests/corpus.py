@@ -853,6 +853,16 @@ def _(kit):
     return kit.validate(path)
 
 
+@case("a duration cell holding 1E+10", 1, "above-maximum", "Utilisation!E2",
+      outputs={"checked.xlsx"})
+def _(kit):
+    path = kit.write_return()  # [h]:mm:ss of ten billion days: no duration has it
+    style = _with_style(path, "[h]:mm:ss")
+    replace_in(path, "Utilisation", b'<c r="E2" s="5"><v>12</v>',
+               f'<c r="E2" s="{style}"><v>1E+10</v>'.encode())
+    return kit.validate(path)
+
+
 @case("two sheets with one name", 2, "unsafe-workbook", message="two sheets are named")
 def _(kit):
     path = kit.write_return()

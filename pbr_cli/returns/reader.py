@@ -151,6 +151,29 @@ def _open_book(label: str, data: bytes):
                              f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
 
 
+def _without_durations(label: str, pkg, name: str):
+    """The sheet's rows read from a copy of the workbook whose duration number formats
+    ([h], [m], [s]) are plain numbers."""
+    import re
+    import zipfile
+
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in pkg.zip.infolist():
+            body = pkg.zip.read(info)
+            if info.filename == "xl/styles.xml":
+                body = re.sub(rb"""formatCode\s*=\s*(["'])[^"']*\[(?:h+|m+|s+)\][^"']*\1""",
+                              b'formatCode="0.00"', body, flags=re.IGNORECASE)
+            copy.writestr(info, body)
+    try:
+        sheet = _open_book(label, out.getvalue()).get_sheet_by_name(name)
+        return sheet.to_python(skip_empty_area=False), list(sheet.merged_cell_ranges or [])
+    except BaseException as exc:
+        _reraise_if_not_a_reader_failure(exc)
+        raise UnreadableFile(label, "corrupt-workbook", f"the sheet '{name}' cannot be read "
+                             f"({type(exc).__name__})") from None
+
+
 def _read_sheet(label: str, data: bytes, pkg, book, name: str, scan) -> RawSheet:
     special: dict[tuple[int, int], str] = {}
     try:
@@ -159,12 +182,18 @@ def _read_sheet(label: str, data: bytes, pkg, book, name: str, scan) -> RawSheet
         merged = list(sheet.merged_cell_ranges or [])
     except BaseException as exc:
         _reraise_if_not_a_reader_failure(exc)
-        if type(exc).__name__ != "PanicException":
+        if isinstance(exc, OverflowError):
+            # A cell formatted as a duration ([h]:mm:ss) holding a number no duration has:
+            # read the sheet again with durations shown as the numbers they are, so the
+            # problem stays with its cell (the column's type and limits judge it).
+            rows, merged = _without_durations(label, pkg, name)
+        elif type(exc).__name__ != "PanicException":
             raise UnreadableFile(label, "corrupt-workbook", f"the sheet '{name}' cannot be "
                                  f"read ({type(exc).__name__})") from None
-        # The fast reader gives up on some values (a date-formatted cell holding a number
-        # no calendar has); the exact reader reads the sheet and marks those cells.
-        rows, merged, special = _exact_sheet(label, data, name)
+        else:
+            # The fast reader gives up on some values (a date-formatted cell holding a
+            # number no calendar has); the exact reader reads the sheet and marks those.
+            rows, merged, special = _exact_sheet(label, data, name)
     raw = RawSheet(name, rows, merged, hidden_rows=scan.hidden_rows,
                    hidden_columns=scan.hidden_columns)
     if scan.has_formulas or scan.has_errors:
