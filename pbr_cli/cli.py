@@ -697,10 +697,3 @@ def models_show(name: str = typer.Argument(..., help="Model name."),
     except PbrError as exc:
         _fail(exc)
     typer.echo(describe_model(model))
-
-
-def main() -> None:
-    """The console script (kept here for `from pbr_cli.cli import main`)."""
-    from pbr_cli.main import main as entry
-
-    entry()
