@@ -257,11 +257,14 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
                 f"{month} is before {model.name} goes live in the ledger ({start}): shown, "
                 f"{written}"))
         approval = ledger.approval_of(model.name, str(month))
+        later = (f"Any difference from what was paid is an adjustment on {nxt}, the next "
+                 "month to approve" if nxt.first_day <= model.end else
+                 "Every month of the scheme is approved and it has ended: a difference from "
+                 "what was paid is shown here, and is not paid by adjustment")
         return CalculationResult(schedule, path, ALREADY_APPROVED, approval["run_id"], note=(
             f"{month} was approved (run {approval['run_id']}, by {approval['approved_by']} at "
             f"{approval['approved_at']}): these are its figures worked out now; {written}. "
-            f"Any difference from what was paid is an adjustment on {nxt}, the next month to "
-            "approve"))
+            + later))
 
     # The draft of the next month to approve is worked out against the approvals so far (it
     # carries the adjustments); a later month's draft carries none and waits (basis -1).
