@@ -399,8 +399,8 @@ def approve(
 ) -> None:
     """Approve a month's draft schedule for payment: what is approved is what is paid.
 
-    The draft is the workbook `pbr calculate` or `pbr run` wrote, OUTPUT/<model>/
-    <model>-<month>-draft.xlsx: it shows its ledger run number (its SHA-256 is in `pbr
+    The draft is the workbook <model>-<month>-draft.xlsx that `pbr calculate` or `pbr run`
+    wrote in the output folder: it shows its ledger run number (its SHA-256 is in `pbr
     ledger show RUN`).
 
     Name the draft you reviewed by its run number (or its schedule's SHA-256): if it has
