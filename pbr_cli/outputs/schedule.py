@@ -114,7 +114,7 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
         headers += ["Prior-period adjustments", "Due this month"]
         formats += [fmt.money, fmt.money]
     headers.append("Note")
-    formats.append(fmt.wrap)  # what changed the payment, in words
+    formats.append(fmt.text)  # what changed the payment, in words (runs on to the right)
     rows = []
     for p in s.providers:
         row = [p.provider, p.name, "Paid" if p.status == "paid" else "WITHHELD",
