@@ -213,19 +213,25 @@ def calculate(
                 progress.close()
     except PbrError as exc:
         _fail(exc)
+    _show_result(result, as_json)
+    raise typer.Exit(_exit_code(result.schedule))
+
+
+def _show_result(result, as_json: bool) -> None:
+    """A calculation's or an approval's schedule: as JSON, or the console summary and
+    what happened in the ledger."""
     if as_json:
         from pbr_cli.jobs import schedule_as_dict
 
         out = schedule_as_dict(result.schedule, result.path)
         out["ledger"] = {"status": result.status, "run": result.run_id, "note": result.note}
         typer.echo(json.dumps(out, indent=2))
-    else:
-        from pbr_cli.outputs.console import console, ledger_status, schedule_summary
+        return
+    from pbr_cli.outputs.console import console, ledger_status, schedule_summary
 
-        con = console()
-        schedule_summary(con, result.schedule, str(result.path) if result.path else None)
-        ledger_status(con, result)
-    raise typer.Exit(_exit_code(result.schedule))
+    con = console()
+    schedule_summary(con, result.schedule, str(result.path) if result.path else None)
+    ledger_status(con, result)
 
 
 @app.command()
@@ -425,17 +431,7 @@ def approve(
                                    RunLog(cfg.log), returns, register_path)
     except PbrError as exc:
         _fail(exc)
-    if as_json:
-        from pbr_cli.jobs import schedule_as_dict
-
-        out = schedule_as_dict(result.schedule, result.path)
-        out["ledger"] = {"status": result.status, "run": result.run_id, "note": result.note}
-        typer.echo(json.dumps(out, indent=2))
-    else:
-        from pbr_cli.outputs.console import console, schedule_summary
-
-        con = console()
-        schedule_summary(con, result.schedule, str(result.path))
+    _show_result(result, as_json)
     raise typer.Exit(EXIT_OK)
 
 

@@ -338,9 +338,12 @@ def _attrs(tag_body: bytes | None) -> dict[bytes, bytes]:
 
 
 def _zero(value: bytes | None) -> bool:
+    """A height or width of zero, however it is written (0, 0.0, 0E0)."""
+    from decimal import Decimal, InvalidOperation
+
     try:
-        return value is not None and float(value) == 0
-    except ValueError:
+        return value is not None and Decimal(value.decode("ascii", "replace")) == 0
+    except InvalidOperation:
         return False
 
 
