@@ -25,18 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.hostile import CHILD  # noqa: E402  (pbr in a fresh process, its peak printed)
 from pbr_cli.ledger import Adjustment, ApprovalRecord, Ledger, RunRecord  # noqa: E402
 from pbr_cli.periods import Month  # noqa: E402
-
-CHILD = """
-import resource, sys
-from pbr_cli.cli import app
-try:
-    app(sys.argv[1:], standalone_mode=False)
-except SystemExit:
-    pass
-print("MAXRSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
-"""
 
 
 def build(path: Path, months: int, providers: int) -> None:

@@ -420,7 +420,7 @@ def approve(
       pbr approve -m MODEL -p 2013-06 --run 7 --by "J. Smith"
     """
     try:
-        from pbr_cli.jobs import approve_month
+        from pbr_cli.approval import approve_month
         from pbr_cli.lock import exclusive
         from pbr_cli.runlog import RunLog
 
@@ -490,7 +490,7 @@ def ledger_export_cmd(run_id: int = typer.Argument(..., help="Run number (see `p
                       config: Path | None = ConfigOpt) -> None:
     """Make a recorded run's schedule again, from the same returns, model and register (refused
     if they have changed), saying whether it is byte-identical to the file recorded."""
-    from pbr_cli.jobs import export_run
+    from pbr_cli.approval import export_run
 
     try:
         path, same, sha = export_run(_config(config), run_id, output, ledger)

@@ -69,7 +69,7 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
                             raise PbrError(f"no complete month with returns in {shown(root)}",
                                            code="file-not-found")
                         if ledger is not None and not dry_run:
-                            from pbr_cli.jobs import restore_approved
+                            from pbr_cli.approval import restore_approved
 
                             for line in restore_approved(cfg, ledger, model):
                                 log.warning(line)

@@ -295,12 +295,7 @@ def test_approval_names_the_draft_and_goes_in_order(authority):
 
 
 def test_reports_say_what_was_approved(authority):
-    for month in ("2013-04", "2013-05", "2013-06"):
-        authority.month(month)
-    authority.pbr("run")
-    authority.approve("2013-04")
-    authority.pbr("run")
-    authority.approve("2013-05")
+    _two_approved(authority)
     report = authority.pbr_json("report", "-p", "2013-Q2", "-m", SCHEME)["reports"][0]
     assert [p["state"] for p in report["payments"]] == ["approved", "approved", "draft"]
     status = {m["month"]: m for m in authority.status()["months"]}

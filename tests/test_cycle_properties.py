@@ -134,12 +134,12 @@ def _history(root, plan, monkeypatch) -> None:
         assert nonzero(paid(a.ledger, m)) == worth[m], m  # nothing twice, nothing never
     assert approved_due == sum((v for w in worth.values() for v in w.values()), Decimal("0.00"))
     # No schedule without its run: every approved schedule is there, as approved.
-    from pbr_cli.jobs import _sha256
+    from pbr_cli.jobs import sha256_of
 
     ledger = Ledger(a.ledger)
     for x in ledger.approvals(SCHEME):
         from pathlib import Path
 
-        assert _sha256(Path(x["schedule"])) == x["schedule_sha256"]
+        assert sha256_of(Path(x["schedule"])) == x["schedule_sha256"]
     ledger.close()
     assert not list(a.root.rglob("*.tmp"))
