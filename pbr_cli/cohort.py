@@ -114,6 +114,9 @@ class Evidence:          # frozen dataclass is four times slower to make
 # -- each return's rows, as columns ---------------------------------------------------------
 
 KINDS = ("presentations", "discharges", "reviews")
+# the opening caseload's rows (episodes under way when the scheme started) join the
+# presentations, marked as such: they start episodes, but earn no tariff
+OPENING = "opening"
 _EVENT_OF = {"discharges": "discharge", "reviews": "first-review"}
 
 
@@ -132,7 +135,7 @@ def record_columns(model: Model, r: CheckedReturn) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     if r.provider is None:
         return out
-    for kind in KINDS:
+    for kind in (*KINDS, OPENING):
         ref = getattr(cohort, kind)
         frame = r.tables.get(ref.sheet) if ref is not None else None
         if frame is None or frame.empty:
@@ -228,6 +231,8 @@ class _Rows:
         self.row = cat("row")
         self.day = cat("day")
         self.start = cat("start") if kind == "discharges" else self.day
+        self.opening = np.repeat(np.array([bool(part.get(OPENING)) for _, _, part in parts],
+                                          bool), sizes)  # rows of an opening caseload
         self.client_names = [c for _, _, part in parts for c in part["client"]]
         self.group = np.array([g for _, _, part in parts for g in part["group"]], object)
         self.holds = {name: np.frombuffer(b"".join(part["holds"].get(name) or bytes(part["n"])
@@ -239,8 +244,9 @@ class _Rows:
         """Into date order (then provider, client, file and row)."""
         import numpy as np
 
-        order = np.lexsort((self.row, self.file, self.client, self.provider, self.day))
-        for name in ("file", "provider", "row", "day", "start", "client", "group"):
+        order = np.lexsort((self.row, self.opening, self.file, self.client, self.provider,
+                            self.day))
+        for name in ("file", "provider", "row", "day", "start", "client", "group", "opening"):
             setattr(self, name, getattr(self, name)[order])
         self.holds = {k: v[order] for k, v in self.holds.items()}
 
@@ -276,13 +282,18 @@ class History:
         self.model, self.files, self.tables = model, returns, tables
         self.providers, self.clients = providers, clients
         self.problems: list[Problem] = []
-        self.sheets = {kind: getattr(model.cohort, kind) for kind in KINDS}
+        self.sheets = {kind: getattr(model.cohort, kind) for kind in (*KINDS, OPENING)}
         self.letters = {kind: [r.column_of(ref.sheet, ref.date) if ref else None
                                for r in returns] for kind, ref in self.sheets.items()}
+
+    def _kind(self, kind: str, i: int) -> str:
+        """The sheet a row came from: a presentation may be a row of the opening caseload."""
+        return OPENING if kind == "presentations" and self.tables[kind].opening[i] else kind
 
     def source(self, kind: str, i: int) -> Source:
         rows = self.tables[kind]
         f = int(rows.file[i])
+        kind = self._kind(kind, i)
         return Source(self.files[f].path, self.sheets[kind].sheet, int(rows.row[i]),
                       self.letters[kind][f])
 
@@ -290,6 +301,7 @@ class History:
                 severity: str = ERROR) -> Problem:
         rows = self.tables[kind]
         r = self.files[int(rows.file[i])]
+        kind = self._kind(kind, i)
         sheet = self.sheets[kind].sheet
         letter = (r.column_of(sheet, column) if column
                   else self.letters[kind][int(rows.file[i])])
@@ -311,11 +323,15 @@ def _gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int
     for f, r in enumerate(returns):
         columns = r.cohort if r.cohort is not None else record_columns(model, r)
         for kind, part in columns.items():
-            sheet = getattr(cohort, kind).sheet
-            bad = {p.row for p in r.problems if p.sheet == sheet and p.is_error}
+            ref = getattr(cohort, kind, None)
+            if ref is None:
+                continue
+            bad = {p.row for p in r.problems if p.sheet == ref.sheet and p.is_error}
             if bad:
                 part = _without(part, bad)
             if part["n"]:
+                if kind == OPENING:
+                    part, kind = {**part, OPENING: True}, "presentations"
                 parts[kind].append((f, providers[r.provider or ""], part))
     return {kind: _Rows(parts[kind], kind, [o.name for o in cohort.outcomes
                                            if o.event == _EVENT_OF.get(kind)])
@@ -432,6 +448,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
         "start": np.r_[P.day, D.start[assumed]],
         "group": np.r_[P.group, D.group[assumed]],
         "tie": np.r_[np.arange(n_p), n_p + np.flatnonzero(assumed)],
+        "opening": np.r_[P.opening, np.zeros(int(assumed.sum()), bool)],
         "pres": ep_pres,
         "dis": ep_dis,
     }
@@ -460,12 +477,17 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
                                 group_col)
         found.append(((1, int(d)), problem))
     if report_assumed:
+        scheme_start = h.model.start.toordinal()
         for d in np.flatnonzero(assumed):
+            before = int(D.start[d]) < scheme_start
             found.append(((1, int(d)), h.problem(
-                "discharges", d, "episode-assumed", f"no return for "
-                f"{Month.of(date.fromordinal(int(D.start[d])))} to show the presentation on "
-                f"{_iso(D.start[d])}; the episode is taken from this discharge", start_col,
-                WARNING)))
+                "discharges", d, "episode-assumed", (
+                    f"the episode started on {_iso(D.start[d])}, before the scheme, and is "
+                    f"not in {h.providers[D.provider[d]]}'s opening caseload; it is taken from "
+                    "this discharge" if before and cohort.opening else
+                    f"no return for {Month.of(date.fromordinal(int(D.start[d])))} to show the "
+                    f"presentation on {_iso(D.start[d])}; the episode is taken from this "
+                    "discharge"), start_col, WARNING)))
 
     # -- each client's episodes at a provider, in start order ------------------------------
     n_e = len(ep_pres)
@@ -484,10 +506,16 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
                & (ep["end"][before] > ep["start"][after]))
     for b, a in zip(before[overlap], after[overlap], strict=True):
         still = _still(ep["end"][b])
+        if ep["opening"][a] and ep["pres"][b] >= 0 and ep["start"][b] == ep["start"][a]:
+            source = h.source("presentations", ep["pres"][b])
+            message = (f"the episode that started on {_iso(ep['start'][a])} is already in the "
+                       f"opening caseload ({source.cell} of {source.file})")
+        else:
+            message = (f"presents again at {h.providers[ep['provider'][a]]} on "
+                       f"{_iso(ep['start'][a])}, but the episode that started on "
+                       f"{_iso(ep['start'][b])} {still}; discharge it first")
         found.append(((2, int(met[ep["pc"][a]]), int(position[a])), h.problem(
-            "presentations", ep["pres"][a], "overlapping-episodes", f"presents again at "
-            f"{h.providers[ep['provider'][a]]} on {_iso(ep['start'][a])}, but the episode that "
-            f"started on {_iso(ep['start'][b])} {still}; discharge it first")))
+            "presentations", ep["pres"][a], "overlapping-episodes", message)))
     found += _two_providers(h, ep, met, position, covered)
 
     # -- reviews: each belongs to the latest episode it falls in ---------------------------
@@ -508,9 +536,11 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     all_present = _month_numbers(R.day) < first_missing[R.provider]
     for i in np.flatnonzero(outside & (all_present | report_assumed)):
         if all_present[i]:
+            hint = ("; a client in treatment when the scheme started belongs in the opening "
+                    "caseload" if cohort.opening is not None and low[i] == high[i] else "")
             problem = h.problem("reviews", i, "review-outside-episode", f"the review on "
                                 f"{_iso(R.day[i])} is outside every episode at "
-                                f"{h.providers[R.provider[i]]}")
+                                f"{h.providers[R.provider[i]]}{hint}")
         else:
             problem = h.problem("reviews", i, "record-left-out", "no episode is known for this "
                                 "review (a month's return is missing); it is left out", None,
@@ -531,8 +561,10 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     renumber = np.empty(n_e, np.int64)
     renumber[final] = np.arange(n_e)
     h.episodes = {name: ep[name][final] for name in
-                  ("provider", "client", "start", "end", "group", "pres", "dis")}
-    owner_final = np.where(owner >= 0, renumber[np.maximum(owner, 0)], _NONE)
+                  ("provider", "client", "start", "end", "group", "pres", "dis", "opening")}
+    # (with no episode at all, every review is outside: nothing to renumber)
+    owner_final = (np.where(owner >= 0, renumber[np.maximum(owner, 0)], _NONE) if n_e
+                   else np.full(len(R), _NONE, np.int64))
     reviewed = np.flatnonzero(owner_final >= 0)
     by_owner = reviewed[np.argsort(owner_final[reviewed], kind="stable")]
     h.reviews = by_owner  # review rows, by episode (then date order)
@@ -815,7 +847,8 @@ class CohortMonth:
         tariff = self.cohort.tariff
         if tariff is not None:
             start = ep["start"][span]
-            new_mask = (ep["pres"][span] >= 0) & (start >= first) & (start <= last)
+            new_mask = ((ep["pres"][span] >= 0) & ~ep["opening"][span] & (start >= first)
+                        & (start <= last))
             for gi, group in enumerate(facts.groups):
                 price = round_pence(tariff.prices.get(group, Fraction(0)))
                 new = span.start + np.flatnonzero(new_mask & (facts.group == gi))

@@ -95,6 +95,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "date-as-text": ("error", "A date was typed as text (e.g. '01/06/2013'); enter it as a date."),
     "date-as-number": ("error", "A date column holds a plain number (a date serial in a General cell)."),
     "date-outside-period": ("error", "A date falls outside the month of the return."),
+    "date-not-before-start": ("error", "An opening caseload's episode start is not before the scheme starts: that episode's presentation belongs on the presentations sheet."),
     "suspicious-characters": ("error", "Text holds a character nobody can see (a zero-width space, a soft hyphen, a control mark) or, in a return's identifiers, one that only looks like a plain letter (a Cyrillic С, a fullwidth letter is made plain) or a space: one client would become two."),
     "before-scheme-start": ("warning", "A row's own date falls before the scheme starts (a scheme starting mid-month); the row is left out of the calculation."),
     "unknown-code": ("error", "A code column holds a value that is not in its list."),

@@ -172,6 +172,14 @@ class CohortReturns:
                   {"client_id": client, "episode_start": start, "discharge_date": day,
                    "discharge_reason": reason, "complexity": complexity})
 
+    def opening(self, provider: str, client: str, start: date, complexity: str,
+                month: str = "2012-04") -> None:
+        """A client in treatment when the scheme started, in `month`'s opening caseload."""
+        key = (provider, Month.parse(month))
+        self.rows.setdefault(key, {"Presentations": [], "Discharges": [], "Reviews": []})
+        self.rows[key].setdefault("Opening caseload", []).append(
+            {"client_id": client, "episode_start": start, "complexity": complexity})
+
     def review(self, provider: str, client: str, day: date, complexity: str, opiate: int = 0,
                crack: int = 0, offended: str = "N", ete: str = "N") -> None:
         self._add(provider, day, "Reviews",

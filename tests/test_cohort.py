@@ -509,3 +509,69 @@ def test_ids_that_differ_only_in_case(cohort_workspace, tmp_path):
     out = json.loads(result.stdout)
     c = next(e for e in out["evidence"] if e["provider"] == "P2" and e["event"] == "presentation")
     assert (c["client"], c["status"]) == ("C100", "refused")
+
+
+def test_an_opening_caseload_is_matched_and_paid(cohort_workspace, tmp_path):
+    """Clients already in treatment on 1 April 2012 are declared in P1's April return.
+
+    Y1 (Medium, in treatment since 1 February 2012) has a review on 10 May 2012 with no
+    opiate or crack use: P1's only Medium episode reviewed in April-May is Y1's, 1 of 1 =
+    100% abstinent, band >=50% at £225. Without the declaration the review is outside every
+    episode, an error that withholds P1 (£0). Y2 (High, since 5 December 2011) completes on
+    20 June 2012: 1 of 1 High episodes in treatment April-June = 100%, band >=45% at £1,000.
+    Neither earns a presentation tariff. Y2 presents at P2 on 3 July 2012: within 12 months
+    of 5 December 2011, so no tariff."""
+    data = CohortReturns()
+    data.opening("P1", "Y1", date(2012, 2, 1), "M")
+    data.opening("P1", "Y2", date(2011, 12, 5), "H")
+    data.review("P1", "Y1", date(2012, 5, 10), "M")
+    data.discharge("P1", "Y2", date(2011, 12, 5), date(2012, 6, 20), "TCDF", "H")
+    data.present("P2", "Y2", date(2012, 7, 3), "H")
+    data.write(cohort_workspace, "2012-04", "2012-07")
+
+    def payments(month: str) -> dict:
+        out = json.loads(calculate(cohort_workspace, month, tmp_path / f"{month}.xlsx").stdout)
+        assert not [p for p in out["problems"] if p["severity"] == "error"], out["problems"]
+        return out
+
+    april = payments("2012-04")
+    assert [e for e in april["evidence"] if e["client"] in ("Y1", "Y2")] == []
+    may = payments("2012-05")
+    y1 = [(e["event"], e["status"], e["amount"]) for e in may["evidence"] if e["client"] == "Y1"]
+    assert y1 == [("abstinence", "paid", "225.00")]
+    p1, _ = provider(may, "P1")
+    assert Decimal(p1["payment"]) == Decimal("225.00")
+    june = payments("2012-06")
+    y2 = [(e["event"], e["status"], e["amount"], e["numerator"], e["denominator"])
+          for e in june["evidence"] if e["client"] == "Y2"]
+    assert y2 == [("completion", "paid", "1000.00", 1, 1)]
+    july = payments("2012-07")
+    again = next(e for e in july["evidence"] if e["client"] == "Y2")
+    assert (again["provider"], again["event"], again["status"]) == ("P2", "presentation", "refused")
+    assert again["reason"] == "presented within 12 months (2011-12-05 at P1)"
+
+    # the same May without the declaration: the review has no episode, P1 is withheld
+    (cohort_workspace.returns / "2012-04" / "P1-2012-04.xlsx").unlink()
+    cohort_workspace.add_return("P1", "2012-04", {})
+    out = json.loads(calculate(cohort_workspace, "2012-05", tmp_path / "none.xlsx").stdout)
+    outside = next(p for p in out["problems"] if p["code"] == "review-outside-episode")
+    assert "belongs in the opening caseload" in outside["message"]
+    p1, _ = provider(out, "P1")
+    assert (p1["status"], Decimal(p1["payment"])) == ("withheld", Decimal("0.00"))
+
+
+def test_an_opening_caseload_row_must_be_before_the_start_and_declared_once(
+        cohort_workspace, tmp_path):
+    data = CohortReturns()
+    data.opening("P2", "LATE", date(2012, 4, 2), "M")
+    data.opening("P1", "TWICE", date(2012, 1, 9), "L")
+    data.opening("P1", "TWICE", date(2012, 1, 9), "L", month="2012-05")
+    data.write(cohort_workspace, "2012-04", "2012-05")
+    out = json.loads(calculate(cohort_workspace, "2012-04", tmp_path / "april.xlsx").stdout)
+    late = next(p for p in out["problems"] if p["code"] == "date-not-before-start")
+    assert late["cell"] == "Opening caseload!B2"
+    assert "2012-04-02 is not before the scheme starts (2012-04-01)" in late["message"]
+    out = json.loads(calculate(cohort_workspace, "2012-05", tmp_path / "may.xlsx").stdout)
+    twice = next(p for p in out["problems"] if p["code"] == "overlapping-episodes")
+    assert twice["cell"].startswith("Opening caseload!") and "P1-2012-05" in twice["file"]
+    assert "already in the opening caseload (Opening caseload!B2 of" in twice["message"]

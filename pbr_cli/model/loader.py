@@ -281,7 +281,8 @@ class _Builder:
                 self.fail((*path, "key", i), f"no column '{name}' on this sheet{_hint(name, names)}")
         return Sheet(name=spec["name"], description=spec.get("description") or "",
                      columns=columns, key=tuple(spec.get("key") or ()),
-                     one_row_per=spec.get("one_row_per"), rows=spec.get("rows") or 500)
+                     one_row_per=spec.get("one_row_per"), rows=spec.get("rows") or 500,
+                     optional=bool(spec.get("optional")))
 
     def data_register_columns(self) -> list[Column]:
         return [Column(c["name"], "", c["type"]) for c in self.data["register"]["columns"]]
@@ -414,7 +415,7 @@ class _Builder:
         path: KeyPath = ("cohort",)
         group, client = spec["group"], spec["client"]
         refs: dict[str, SheetRef] = {}
-        for kind in ("presentations", "discharges", "reviews"):
+        for kind in ("presentations", "discharges", "reviews", "opening"):
             ref = spec.get(kind)
             if ref is None:
                 continue
@@ -430,10 +431,17 @@ class _Builder:
                     self.fail((*where, key), f"'{ref[key]}' must be a date column of {sheet.name}")
             if sheet.column(client) is None:
                 self.fail((*path, "client"), f"no column '{client}' on {sheet.name}")
-            if kind == "presentations":
+            if kind in ("presentations", "opening"):
                 col = sheet.column(group)
                 if col is None or col.type != "code":
                     self.fail((*path, "group"), f"'{group}' must be a code column of {sheet.name}")
+            if kind == "opening" and (sheet.column(ref["date"]) is None
+                                      or sheet.column(ref["date"]).within != "before-start"):
+                self.fail((*where, "date"), f"'{ref['date']}' must be a date column with "
+                          "`within: before-start` (an opening caseload is of episodes that "
+                          "started before the scheme)")
+            if kind == "opening" and ref["sheet"] in {r.sheet for r in refs.values()}:
+                self.fail((*where, "sheet"), "the opening caseload needs a sheet of its own")
             if kind == "discharges" and not ref.get("episode_start"):
                 self.fail(where, "discharges need `episode_start`")
             refs[kind] = SheetRef(ref["sheet"], ref["date"], ref.get("episode_start"))
@@ -474,7 +482,7 @@ class _Builder:
                       discharges=refs.get("discharges") or SheetRef("", ""),
                       reviews=refs.get("reviews"), window_months=months,
                       outcomes=tuple(outcomes), tariff=tariff, cap=cap,
-                      client_case=client_case)
+                      client_case=client_case, opening=refs.get("opening"))
 
     def participants(self, spec: dict[str, Any], sheets: tuple[Sheet, ...], start, end
                      ) -> Participants:

@@ -60,6 +60,7 @@ class Sheet:
     key: tuple[str, ...] = ()
     one_row_per: str | None = None
     rows: int = 500
+    optional: bool = False  # a return may leave the sheet out (e.g. an opening caseload)
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -192,6 +193,7 @@ class Cohort:
     tariff: Tariff | None
     cap: str | None  # register column holding the provider's maximum per financial year
     client_case: str = "distinct"  # "same": ids differing only in case are one client
+    opening: SheetRef | None = None  # clients in treatment when the scheme started
 
     def outcome(self, name: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.name == name), None)

@@ -80,8 +80,9 @@ COLUMN = Section(
             "other columns, e.g. a date column's `min: episode_start`).", example="0"),
         Key("max", "formula", "Largest value allowed; may use register columns and period facts.",
             example="capacity * days_in_month"),
-        Key("within", "text", "For dates: must fall inside the return's period.",
-            choices=("period",)),
+        Key("within", "text", "For dates: `period`, inside the return's month; `before-start`, "
+            "before the scheme starts (an opening caseload's episode starts).",
+            choices=("period", "before-start")),
         Key("register", "bool", "This column holds the register key: the entry must exist and "
             "belong to the return's provider. A sheet without one holds the provider's own "
             "records (client-level sheets)."),
@@ -103,6 +104,8 @@ SHEET = Section(
             "in the period (the template pre-fills them).", choices=("register-entry",)),
         Key("key", "names", "Columns that together must be unique (duplicates are errors)."),
         Key("rows", "integer", "Template: how many blank rows to prepare (default 500)."),
+        Key("optional", "bool", "A return may leave this sheet out (e.g. an opening caseload, "
+            "filled in once); the template still has it."),
         Key("columns", ListOf(COLUMN), "The sheet's columns, left to right.", required=True),
     ),
 )
@@ -241,6 +244,11 @@ COHORT = Section(
         Key("discharges", SHEET_REF, "Discharges: each ends the episode that started on its "
             "`episode_start`.", required=True),
         Key("reviews", SHEET_REF, "Outcome reviews inside an episode."),
+        Key("opening", SHEET_REF, "The opening caseload: clients already in treatment when "
+            "the scheme starts, one row an episode, its `date` the episode's start (before the "
+            "scheme starts). Each row starts an episode as a presentation would, but earns no "
+            "tariff; it counts for the anti-churn rule. Usually an `optional` sheet filled in "
+            "the provider's first return."),
         Key("window", WINDOW, "The rolling window proportions are measured over.", required=True),
         Key("tariff", Section("Tariff", "A price for each new presentation.", (
             Key("name", "text", "Short name.", required=True),

@@ -284,6 +284,9 @@ class _Checker:
 
         names = [c.name for c in spec.read_columns]
         raw = self.raw.sheets.get(spec.name)
+        if raw is None and spec.optional and not any(
+                norm(n) == norm(spec.name) for n in self.raw.sheet_names):
+            return pd.DataFrame(columns=[*names, "_row"], dtype=object)
         if raw is None:
             close = [n for n in self.raw.sheet_names if norm(n) == norm(spec.name)]
             hint = f" (found '{close[0]}': rename it back)" if close else ""
@@ -435,6 +438,10 @@ class _Checker:
                     if value is not None and not (first <= value <= last):
                         self.add("date-outside-period", f"{col.header}: {value.isoformat()} "
                                  f"is not in {month.label()}", spec.name, kept[k] + 1, j)
+            if col.within == "before-start":
+                for k, value in enumerate(values):
+                    if value is not None and value >= self.model.start:
+                        self.not_before_start(col, value, spec.name, kept[k] + 1, j)
             for bound, code in ((col.min, "below-minimum"), (col.max, "above-maximum")):
                 if bound is None:
                     continue
@@ -563,6 +570,8 @@ class _Checker:
                 month.first_day <= value <= month.last_day):
             self.add("date-outside-period", f"{col.header}: {value.isoformat()} is not in "
                      f"{month.label()}", spec.name, r + 1, j)
+        if col.within == "before-start" and value >= self.model.start:
+            self.not_before_start(col, value, spec.name, r + 1, j)
         for bound, code in ((col.min, "below-minimum"), (col.max, "above-maximum")):
             if bound is None or (bound.names - set(context)):
                 continue
@@ -574,6 +583,11 @@ class _Checker:
                 continue
             if (value < limit) if code == "below-minimum" else (value > limit):
                 self.out_of_bounds(col, code, value, limit, bound, spec, r, j)
+
+    def not_before_start(self, col: Column, value: date, sheet: str, row: int, j: int) -> None:
+        self.add("date-not-before-start", f"{col.header}: {value.isoformat()} is not before "
+                 f"the scheme starts ({self.model.start.isoformat()}); an episode that started "
+                 "since belongs with its presentation", sheet, row, j)
 
     def formula_true(self, formula, context: dict[str, Any]) -> bool:
         try:
