@@ -98,8 +98,22 @@ def worker_count(files: int) -> int:
     if wanted.isdigit() and int(wanted) >= 1:
         count = int(wanted)
     else:
-        count = min(os.cpu_count() or 1, 8) if files >= PARALLEL_FROM else 1
+        count = min(os.cpu_count() or 1, 8, _fit_in_memory()) if files >= PARALLEL_FROM else 1
     return max(1, min(count, files))
+
+
+READER_PEAK = 2**30  # the most reading one return within the limits takes (docs/limits.md)
+
+
+def _fit_in_memory() -> int:
+    """How many workers can each read a return as costly as the limits allow at once, in
+    the memory the machine has free (at least one; 8 where it cannot tell)."""
+    try:
+        with open("/proc/meminfo", "rb") as fh:
+            free = next(int(ln.split()[1]) * 1024 for ln in fh if ln.startswith(b"MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return 8
+    return max(1, free // READER_PEAK)
 
 
 def read_and_check(files: list[Path], model: Model | None, register: Register | None,

@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
+from typing import Any
 
 import defusedxml.ElementTree as SafeET
 
@@ -27,9 +28,11 @@ from pbr_cli.errors import PbrError
 MAX_FILE_BYTES = 100 * 1024 * 1024  # the file as sent
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024  # all parts, unpacked
 MAX_RATIO = 200  # unpacked / packed, for any part over 1 MiB
-MAX_CELLS = 25_000_000  # used range of one sheet, rows x columns
+MAX_CELLS = 2_500_000  # used ranges of the sheets read, rows x columns, together
 MAX_COLUMNS = 200
 MAX_PARTS = 10_000  # entries in the zip
+MAX_SHARED_STRINGS = 2_500_000  # distinct texts in the workbook's string table
+MAX_TEXT_BYTES = 64 * 2**20  # text the cells read hold, a shared text counted at each use
 CHUNK = 1 << 20
 
 NS = {
@@ -69,6 +72,11 @@ class SheetScan:
     hidden_rows: frozenset[int] = frozenset()  # 1-based rows hidden, or of zero height
     hidden_columns: frozenset[int] = frozenset()  # 1-based columns hidden, or of zero width
     invisible: frozenset[tuple[int, int]] = frozenset()  # (row0, col0): a format showing nothing
+    text_bytes: int = 0  # the shared texts its cells use, each counted at every use
+
+    @property
+    def cells(self) -> int:
+        return self.max_row * max(self.max_col, 1)
 
 
 @dataclass
@@ -79,6 +87,7 @@ class Package:
     sheets: dict[str, str]  # sheet name -> part name, in workbook order
     hidden: set[str] = field(default_factory=set)
     invisible: frozenset[int] = frozenset()  # cell styles (s=) whose number format shows nothing
+    text_sizes: Any = None  # numpy int64 array: the size in bytes of each shared text
 
     def scan(self, sheet: str) -> SheetScan:
         return scan_sheet(self, self.sheets[sheet])
@@ -138,15 +147,47 @@ def open_package(path: str, data: bytes) -> Package:
         raise UnreadableFile(path, "not-a-workbook",
                              "this zip is not an Excel workbook (no xl/workbook.xml)")
     view = memoryview(data)
+    text_sizes = None
     for info in infos:
         # Worksheets are checked as they are scanned; sheets nobody reads are never unpacked.
-        if not info.filename.startswith("xl/worksheets/sheet") and not info.is_dir():
+        if info.filename.startswith("xl/worksheets/sheet") or info.is_dir():
+            continue
+        if info.filename.lower().rsplit("/", 1)[-1] == "sharedstrings.xml":
+            text_sizes = _text_sizes(path, stream_part(path, view, info))
+        else:
             for _ in stream_part(path, view, info):
                 pass
     sheets, hidden = _sheet_parts(path, archive)
     invisible = _invisible_styles(path, archive) if "xl/styles.xml" in names else frozenset()
     return Package(path=path, data=data, zip=archive, sheets=sheets, hidden=hidden,
-                   invisible=invisible)
+                   invisible=invisible, text_sizes=text_sizes)
+
+
+_SI_RE = re.compile(rb"<(?:[\w.-]+:)?si[\s>/]")
+
+
+def _text_sizes(path: str, chunks: Iterator[bytes]):
+    """The size in bytes of each text of the shared string table (from one `<si>` to the
+    next: its text and markup, a bound on what a reader makes of it), or UnreadableFile when
+    it holds more texts than MAX_SHARED_STRINGS."""
+    from array import array
+
+    import numpy as np
+
+    starts = array("q")  # eight bytes a text, however many
+    at, tail = 0, b""
+    for chunk in chunks:
+        buf = tail + chunk
+        base = at - len(tail)
+        # a tag ending in the tail carried over was found in the chunk before
+        starts.extend(base + m.start() for m in _SI_RE.finditer(buf) if m.end() > len(tail))
+        if len(starts) > MAX_SHARED_STRINGS:
+            raise UnreadableFile(path, "workbook-too-large", f"the workbook's string table "
+                                 f"holds more than {MAX_SHARED_STRINGS:,} texts (the limit)")
+        at += len(chunk)
+        tail = buf[-16:]
+    starts.append(at)
+    return np.diff(np.frombuffer(starts, np.int64))
 
 
 _UNSAFE_XML = (b"<!DOCTYPE", b"<!ENTITY")
@@ -294,10 +335,10 @@ def _shows_nothing(code: str) -> bool:
 # speed; Python looks only at what they find, which in a usual return is one match a row.
 _Q = rb"""\s*=\s*["']"""
 _ROW_NUMBER_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?\br" + _Q + rb"(\d+)")
-# Only references of two or more letters, or of six or more digits, can pass the limits
-# (MAX_COLUMNS x 99,999 rows is within MAX_CELLS): the rest need no look.
+# Only references of two or more letters, or of five or more digits, can pass the limits
+# (MAX_COLUMNS x 9,999 rows is within MAX_CELLS): the rest need no look.
 _WIDE_REF_RE = re.compile(rb"\sr" + _Q + rb"([A-Za-z]{2,})(\d*)")
-_LONG_REF_RE = re.compile(rb"\sr" + _Q + rb"([A-Za-z]*)(\d{6,})")
+_LONG_REF_RE = re.compile(rb"\sr" + _Q + rb"([A-Za-z]*)(\d{5,})")
 _ANY_REF_RE = re.compile(rb"\sr" + _Q + rb"[A-Za-z]")
 _FORMULA_RE = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
 # The spelling Excel and every usual writer use: double quotes, one space before each
@@ -320,7 +361,7 @@ def _unusual(buf: bytes) -> bool:
 
 _QUICK_ROW_RE = re.compile(rb'<row[^>]*? r="(\d+)"')
 _QUICK_WIDE_RE = re.compile(rb' r="([A-Z]{2,})(\d*)')
-_QUICK_LONG_RE = re.compile(rb' r="([A-Z]*)(\d{6,})')
+_QUICK_LONG_RE = re.compile(rb' r="([A-Z]*)(\d{5,})')
 _QUICK_ERROR = b't="e"'
 _QUICK_HIDDEN_ROW_RE = re.compile(rb'<row [^>]*?(?: hidden="(?:1|true)"| ht="0*\.?0*")[^>]*>')
 _CHAR_REF_IN_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?(?:c|row|col)\s[^>]*&#")
@@ -328,8 +369,13 @@ _ERROR_RE = re.compile(rb"\st" + _Q + rb"e[\"']")
 _HIDDEN_ROW_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?(?:\shidden" + _Q + rb"(?:1|true)[\"']"
                             rb"|\sht" + _Q + rb"0*\.?0*[\"'])[^>]*>")
 _COL_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?col(\s[^>]*)?/?>")
+_FORMAT_PR_RE = re.compile(rb"<(?:[\w.-]+:)?sheetFormatPr(\s[^>]*)?/?>")
+_ROW_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?row(\s[^>]*)?/?>")
 _ATTR_RE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _STYLED_CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c(\s[^>]*)>")
+# a cell of the shared string table: its index (the usual spelling, then any)
+_QUICK_SHARED_RE = re.compile(rb't="s"[^>]*><v>(\d+)<')
+_SHARED_RE = re.compile(rb"\st" + _Q + rb"s[\"'][^>]*>\s*<(?:[\w.-]+:)?v\s*>\s*(\d+)")
 
 
 def _attrs(tag_body: bytes | None) -> dict[bytes, bytes]:
@@ -364,6 +410,9 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
     hidden_rows: set[int] = set()
     hidden_cols: set[int] = set()
     invisible: set[tuple[int, int]] = set()
+    text = 0
+    sizes = pkg.text_sizes
+    rows_hidden = False  # sheetFormatPr zeroHeight: a row without a height of its own has none
     tail = b""
     try:
         info = pkg.zip.getinfo(part)
@@ -403,6 +452,16 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
             number = _attrs(m.group(0)).get(b"r", b"")
             if number.isdigit():
                 hidden_rows.add(int(number))
+        if b"eroHeight" in buf:
+            for m in _FORMAT_PR_RE.finditer(buf):
+                rows_hidden = rows_hidden or _attrs(m.group(1)).get(b"zeroHeight") in (b"1",
+                                                                                   b"true")
+        if rows_hidden:
+            for m in _ROW_TAG_RE.finditer(buf):
+                attrs = _attrs(m.group(1))
+                number = attrs.get(b"r", b"")
+                if number.isdigit() and (attrs.get(b"ht") is None or _zero(attrs.get(b"ht"))):
+                    hidden_rows.add(int(number))
         if b"col" in buf:
             for m in _COL_TAG_RE.finditer(buf):
                 attrs = _attrs(m.group(1))
@@ -417,11 +476,50 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
                 cell = re.fullmatch(rb"([A-Za-z]{1,3})(\d{1,7})", ref)
                 if style.isdigit() and int(style) in pkg.invisible and cell:
                     invisible.add((int(cell.group(2)) - 1, _col_number(cell.group(1).upper()) - 1))
-        if max_col > MAX_COLUMNS or max_row * max(max_col, 1) > MAX_CELLS:
+        if sizes is not None and len(sizes):
+            # each use of a shared text is a copy in what the reader makes (a cell ending
+            # in the tail carried over was counted with the chunk before)
+            skip = len(tail)
+            found = [int(m.group(1)) for m in
+                     (_QUICK_SHARED_RE if usual else _SHARED_RE).finditer(buf)
+                     if m.end() > skip and len(m.group(1)) < 12]
+            if found:
+                import numpy as np
+
+                index = np.array(found, np.int64)
+                text += int(sizes[index[index < len(sizes)]].sum())
+        if (max_col > MAX_COLUMNS or max_row * max(max_col, 1) > MAX_CELLS
+                or text > MAX_TEXT_BYTES):
             break
         tail = buf[-512:]
     return SheetScan(part, max_row, max_col, formulas, errors, frozenset(hidden_rows),
-                     frozenset(hidden_cols), frozenset(invisible))
+                     frozenset(hidden_cols), frozenset(invisible), text)
+
+
+def _cell_ref(ref: str) -> tuple[int, int] | None:
+    m = re.fullmatch(r"([A-Za-z]{1,3})(\d{1,7})", ref.strip())
+    if not m:
+        return None
+    return int(m.group(2)) - 1, _col_number(m.group(1).upper().encode()) - 1
+
+
+def merged_ranges(pkg: Package, part: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The sheet's merged ranges, ((row0, col0), (row1, col1)), streamed from its XML."""
+    found = []
+    try:
+        with pkg.zip.open(part) as fh:
+            for _, node in SafeET.iterparse(fh, events=("end",)):
+                tag = local(node.tag)
+                if tag == "mergeCell":
+                    ends = [_cell_ref(r) for r in node.get("ref", "").split(":")]
+                    if len(ends) == 2 and ends[0] and ends[1]:
+                        found.append((ends[0], ends[1]))
+                elif tag == "row":
+                    node.clear()
+    except Exception as exc:  # refused or broken XML
+        raise UnreadableFile(pkg.path, "corrupt-workbook",
+                             f"the sheet {part} is not valid or safe XML ({type(exc).__name__})") from None
+    return found
 
 
 def exact_cells(pkg: Package, part: str) -> dict[tuple[int, int], str]:

@@ -20,8 +20,10 @@ from pbr_cli.returns.package import (
     MAX_CELLS,
     MAX_COLUMNS,
     MAX_FILE_BYTES,
+    MAX_TEXT_BYTES,
     UnreadableFile,
     exact_cells,
+    merged_ranges,
     open_package,
 )
 
@@ -58,34 +60,61 @@ def _reraise_if_not_a_reader_failure(exc: BaseException) -> None:
         raise exc
 
 
-def _exact_sheet(label: str, data: bytes, name: str):
-    """One sheet read with openpyxl: (rows, merged ranges, {(row0, col0): code})."""
+_EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="'
+                b'http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/>'
+                b"</worksheet>")
+
+
+def _only_sheet(pkg, part: str) -> bytes:
+    """A copy of the workbook whose other sheets are empty: openpyxl looks at every sheet
+    when it opens a workbook, even read-only."""
+    import zipfile
+
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in pkg.zip.infolist():
+            other = info.filename != part and info.filename in pkg.sheets.values()
+            # (a new ZipInfo: writing one changes it, and pkg.zip reads by its own)
+            copy.writestr(zipfile.ZipInfo(info.filename, info.date_time),
+                          _EMPTY_SHEET if other else pkg.zip.read(info), zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _exact_sheet(label: str, pkg, name: str):
+    """One sheet read with openpyxl, streaming that sheet alone (read-only, from a copy in
+    which the others are empty; its declared dimension is not trusted): (rows, merged
+    ranges, {(row0, col0): code})."""
     import warnings
 
     import openpyxl
 
+    rows: list[list[Any]] = []
+    special: dict[tuple[int, int], str] = {}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ws = openpyxl.load_workbook(BytesIO(data), data_only=True)[name]
+            book = openpyxl.load_workbook(BytesIO(_only_sheet(pkg, pkg.sheets[name])),
+                                          read_only=True, data_only=True)
+            try:
+                ws = book[name]
+                ws.reset_dimensions()
+                for r, row in enumerate(ws.iter_rows()):
+                    values = []
+                    for c, cell in enumerate(row):
+                        if cell.data_type == "e":
+                            # openpyxl marks a date serial outside every calendar as #VALUE!
+                            special[(r, c)] = ("error-value" if cell.value != "#VALUE!"
+                                               else "not-a-date")
+                            values.append(None)
+                        else:
+                            values.append(cell.value)
+                    rows.append(values)
+            finally:
+                book.close()
     except Exception as exc:
         raise UnreadableFile(label, "corrupt-workbook", f"the sheet '{name}' cannot be read "
                              f"({type(exc).__name__})") from None
-    rows: list[list[Any]] = []
-    special: dict[tuple[int, int], str] = {}
-    for r, row in enumerate(ws.iter_rows()):
-        values = []
-        for c, cell in enumerate(row):
-            if cell.data_type == "e":
-                # openpyxl marks a date serial outside every calendar as #VALUE!
-                special[(r, c)] = "error-value" if cell.value != "#VALUE!" else "not-a-date"
-                values.append(None)
-            else:
-                values.append(cell.value)
-        rows.append(values)
-    merged = [((m.min_row - 1, m.min_col - 1), (m.max_row - 1, m.max_col - 1))
-              for m in ws.merged_cells.ranges]
-    return rows, merged, special
+    return rows, merged_ranges(pkg, pkg.sheets[name]), special
 
 
 def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | None], list[str]]
@@ -118,22 +147,34 @@ def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | Non
     sheets = {name: _read_sheet(label, data, pkg, book, name, scans[name]) for name in targets}
     if choose is not None:
         more = [n for n in choose(sheets.get(COVER_SHEET)) if n in pkg.sheets and n not in sheets]
-        scans = _scans(label, pkg, more)
+        scans = _scans(label, pkg, more, list(scans.values()))
         sheets.update((name, _read_sheet(label, data, pkg, book, name, scans[name]))
                       for name in more)
     return RawWorkbook(label, hashlib.sha256(data).hexdigest(), names, pkg.hidden, sheets)
 
 
-def _scans(label: str, pkg, targets: list[str]) -> dict[str, Any]:
-    """Each sheet's scan, or UnreadableFile for the first beyond the limits."""
+def _scans(label: str, pkg, targets: list[str], before: list | None = None) -> dict[str, Any]:
+    """Each sheet's scan, or UnreadableFile for the first that takes the sheets read
+    (with those scanned `before`) beyond the limits: what the reader will allocate."""
     scans: dict[str, Any] = {}
+    cells = sum(s.cells for s in before or [])
+    text = sum(s.text_bytes for s in before or [])
     for name in targets:
         scan = pkg.scan(name)
-        if scan.max_col > MAX_COLUMNS or scan.max_row * max(scan.max_col, 1) > MAX_CELLS:
+        cells += scan.cells
+        text += scan.text_bytes
+        if scan.max_col > MAX_COLUMNS or cells > MAX_CELLS:
             raise UnreadableFile(
                 label, "workbook-too-large",
                 f"the sheet '{name}' uses {scan.max_row:,} rows and column {scan.max_col:,}; "
-                f"the limits are {MAX_COLUMNS} columns and {MAX_CELLS:,} cells a sheet")
+                f"the limits are {MAX_COLUMNS} columns and {MAX_CELLS:,} cells in the sheets "
+                "read, together")
+        if text > MAX_TEXT_BYTES:
+            raise UnreadableFile(
+                label, "workbook-too-large",
+                f"the sheet '{name}' repeats the workbook's texts beyond the limit (the cells "
+                f"read may hold {MAX_TEXT_BYTES // 2**20} MiB of text, each use of a text "
+                "counted)")
         scans[name] = scan
     return scans
 
@@ -164,7 +205,8 @@ def _without_durations(label: str, pkg, name: str):
             if info.filename == "xl/styles.xml":
                 body = re.sub(rb"""formatCode\s*=\s*(["'])[^"']*\[(?:h+|m+|s+)\][^"']*\1""",
                               b'formatCode="0.00"', body, flags=re.IGNORECASE)
-            copy.writestr(info, body)
+            copy.writestr(zipfile.ZipInfo(info.filename, info.date_time), body,
+                          zipfile.ZIP_DEFLATED)  # (a new ZipInfo: pkg.zip reads by its own)
     try:
         sheet = _open_book(label, out.getvalue()).get_sheet_by_name(name)
         return sheet.to_python(skip_empty_area=False), list(sheet.merged_cell_ranges or [])
@@ -193,7 +235,7 @@ def _read_sheet(label: str, data: bytes, pkg, book, name: str, scan) -> RawSheet
         else:
             # The fast reader gives up on some values (a date-formatted cell holding a
             # number no calendar has); the exact reader reads the sheet and marks those.
-            rows, merged, special = _exact_sheet(label, data, name)
+            rows, merged, special = _exact_sheet(label, pkg, name)
     raw = RawSheet(name, rows, merged, hidden_rows=scan.hidden_rows,
                    hidden_columns=scan.hidden_columns)
     if scan.has_formulas or scan.has_errors:
