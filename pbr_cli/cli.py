@@ -244,10 +244,12 @@ def report(
     output: Path | None = typer.Option(None, "--output", "-o", help="Report workbook to write "
                                        "(one model only; default: OUTPUT/<model>/<model>-"
                                        "<period>-report.xlsx). The finance CSV goes beside it."),
-    publish: bool = typer.Option(False, "--publish", help="A copy for publication: counts below "
-                                 "the model's threshold (default 5) are suppressed with any "
-                                 "figure they could be worked out from; no client ids, no "
-                                 "ledger detail, no CSV."),
+    publish: bool = typer.Option(False, "--publish", help="A publication instead: counts only, "
+                                 "each provider's month rounded at random to a multiple of the "
+                                 "model's base (default 5) the same way in every release; no "
+                                 "money, proportions, client ids or file names; audited with "
+                                 "every earlier publication and recorded in the ledger "
+                                 "(docs/publication.md)."),
     returns: Path | None = typer.Option(None, "--returns", help="Folder of returns filed as "
                                         "YYYY-MM/*.xlsx (default: from the config)."),
     register_path: Path | None = RegisterOpt,
@@ -304,22 +306,23 @@ def report(
         _fail(exc)
     skipped = [m for m in models if m not in inside]
     if as_json:
-        from pbr_cli.outputs.report import report_as_dict
+        from pbr_cli.outputs.report import publication_as_dict, report_as_dict
 
         out = {"schema": 1, "reports": [
+            publication_as_dict(r, paths[0]) if r.publish else
             report_as_dict(r, paths[0], paths[1] if len(paths) > 1 else None)
             for r, paths in results],
             "skipped": [{"model": m.name, "reason": f"the scheme runs {m.start} to {m.end}"}
                         for m in skipped]}
         typer.echo(json.dumps(out, indent=2))
     else:
-        from pbr_cli.outputs.console import console, report_view
+        from pbr_cli.outputs.console import console, publication_view, report_view
 
         con = console()
         for i, (r, paths) in enumerate(results):
             if i:
                 con.print()
-            report_view(con, r, [str(p) for p in paths])
+            (publication_view if r.publish else report_view)(con, r, [str(p) for p in paths])
         for m in skipped:
             con.print(f"{m.name}: not reported, the scheme runs {m.start} to {m.end}.")
     raise typer.Exit(EXIT_OK)

@@ -415,24 +415,61 @@ def run_report(cfg: Config, model: Model, period: Period, returns: Path | None,
                register_path: Path | None, publish: bool = False, output: Path | None = None,
                progress: Callable[[int, int, Path], None] | None = None):
     """Work out the period's months, build the report (with the ledger's record of them when
-    there is a ledger) and write the workbook, and the finance CSV unless it is for
-    publication. Returns the report and the files written."""
+    there is a ledger) and write the workbook and the finance CSV; or, with `publish`, the
+    publication (docs/publication.md), audited and recorded in the ledger. Returns the
+    report (or publication) and the files written."""
     from pbr_cli.outputs.report import csv_filename, report_filename, write_csv, write_report
     from pbr_cli.report import build_report
 
+    if publish:
+        return _publish(cfg, model, period, returns, register_path, output, progress)
     ps = period_schedules(cfg, model, period, returns, register_path, progress)
     path_l, own = chosen_ledger(cfg, None)
     ledger = open_ledger(cfg, path_l, own, None, create=False)
     try:
-        report = build_report(ps, publish, ledger, go_live(cfg, model))
+        report = build_report(ps, ledger, go_live(cfg, model))
     finally:
         if ledger is not None:
             ledger.close()
     path = Path(output) if output else cfg.output_for(model.name) / report_filename(report)
     written = [write_report(report, path)]
-    if not publish:
-        written.append(write_csv(report, path.with_name(csv_filename(report))))
+    written.append(write_csv(report, path.with_name(csv_filename(report))))
     return report, written
+
+
+def _publish(cfg: Config, model: Model, period: Period, returns: Path | None,
+             register_path: Path | None, output: Path | None, progress):
+    """The publication of a period: rounded with the scheme's key, audited with every earlier
+    publication in the ledger, written, and recorded there (or nothing is left)."""
+    from pbr_cli.outputs.report import report_filename, write_publication
+    from pbr_cli.publication import METHOD, build_publication
+
+    if returns is not None or register_path is not None:
+        raise PbrError("a publication is made from the config's returns and register (each "
+                       "is recorded in the ledger): leave out --returns and --register",
+                       code="usage")
+    ps = period_schedules(cfg, model, period, None, None, progress)
+    path_l, own = chosen_ledger(cfg, None)
+    log = RunLog(cfg.log)
+    ledger = open_ledger(cfg, path_l, own, log, create=True)
+    assert ledger is not None
+    try:
+        key = ledger.publication_key(model.name, create=True)
+        assert key is not None
+        pub = build_publication(ps, key, ledger.publications(model.name))
+        path = Path(output) if output else cfg.output_for(model.name) / report_filename(pub)
+        write_publication(pub, path)
+        try:
+            ledger.record_publication(model.name, period.text, sha256_of(path), METHOD,
+                                      pub.figures_json())
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        log.info(f"{model.name} {period.text}: publication written, {shown(path)}")
+        log.head(path_l, ledger.head())
+    finally:
+        ledger.close()
+    return pub, [path]
 
 
 def _plain(value: Any) -> Any:

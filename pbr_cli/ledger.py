@@ -33,8 +33,12 @@ from pathlib import Path
 
 from pbr_cli.errors import PbrError, check_stop
 
-SCHEMA_VERSION = 2
-TABLES = ("runs", "inputs", "lines", "adjustments", "approvals", "chain")
+SCHEMA_VERSION = 3
+TABLES = ("runs", "inputs", "lines", "adjustments", "approvals", "chain", "publication_keys",
+          "publications")
+# record kinds in the chain, and the table each one's rows live in
+KINDS = {"run": "runs", "approval": "approvals", "publication_key": "publication_keys",
+         "publication": "publications"}
 ZERO = Decimal("0.00")
 
 _APPEND_ONLY = [f"""CREATE TRIGGER IF NOT EXISTS {t}_append_only_{op} BEFORE {op} ON {t}
@@ -81,6 +85,18 @@ MIGRATIONS: dict[int, list[str]] = {
             seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref INTEGER NOT NULL,
             prev TEXT NOT NULL, hash TEXT NOT NULL)""",
         "CREATE UNIQUE INDEX chain_refs ON chain (kind, ref)",
+    ],
+    3: [
+        # Publications (docs/publication.md): each scheme's rounding key, made at its first
+        # publication and kept, and every publication with the figures it showed.
+        """CREATE TABLE publication_keys (
+            id INTEGER PRIMARY KEY, model TEXT NOT NULL UNIQUE, key TEXT NOT NULL,
+            created_at TEXT NOT NULL)""",
+        """CREATE TABLE publications (
+            id INTEGER PRIMARY KEY, model TEXT NOT NULL, period TEXT NOT NULL,
+            published_at TEXT NOT NULL, output_sha256 TEXT NOT NULL, method TEXT NOT NULL,
+            figures TEXT NOT NULL)""",
+        "CREATE INDEX publications_by_model ON publications (model, id)",
     ],
 }
 
@@ -343,11 +359,12 @@ class Ledger:
         if kind == "run":
             parts = self._parts(ref)
             return None if parts is None else self._run_content(parts)
-        else:
-            row = self.db.execute("SELECT * FROM approvals WHERE id = ?", (ref,)).fetchone()
-            if row is None:
-                return None
-            body = {"approval": dict(row)}
+        if kind not in KINDS:
+            return None
+        row = self.db.execute(f"SELECT * FROM {KINDS[kind]} WHERE id = ?", (ref,)).fetchone()
+        if row is None:
+            return None
+        body = {kind: dict(row)}
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
     @staticmethod
@@ -373,7 +390,7 @@ class Ledger:
             return found
         prev = self.genesis()
         expected = 1
-        chained: dict[str, set[int]] = {"run": set(), "approval": set()}
+        chained: dict[str, set[int]] = {kind: set() for kind in KINDS}
         checks: list[str] = []
         for row in self.db.execute("SELECT * FROM chain ORDER BY seq").fetchall():
             where = f"record {row['seq']} ({row['kind']} {row['ref']})"
@@ -403,7 +420,7 @@ class Ledger:
                              "(a row of it inserted, changed or deleted outside pbr)")
                 return found
             prev = row["hash"]
-        for kind, table in (("run", "runs"), ("approval", "approvals")):
+        for kind, table in KINDS.items():
             ids = {r[0] for r in self.db.execute(f"SELECT id FROM {table}")}
             outside = sorted(ids - chained[kind])
             if outside:
@@ -644,6 +661,46 @@ class Ledger:
             if approve is not None:
                 self._insert_approval(approve(run_id, r.schedule_sha256))
             return run_id
+
+        return self._write(action)
+
+    # -- publications -------------------------------------------------------------------------
+    def publication_key(self, model: str, create: bool = False) -> bytes | None:
+        """The key that rounds a scheme's published figures: made at its first publication
+        (when `create`), then always the same, so a figure is the same in every release."""
+        row = self.db.execute("SELECT key FROM publication_keys WHERE model = ?",
+                              (model,)).fetchone()
+        if row is not None:
+            return bytes.fromhex(row["key"])
+        if not create:
+            return None
+        import secrets
+
+        def action() -> int:
+            cur = self.db.execute("INSERT INTO publication_keys (model, key, created_at) "
+                                  "VALUES (?, ?, ?)", (model, secrets.token_hex(32), now_utc()))
+            self._chain("publication_key", int(cur.lastrowid))
+            return int(cur.lastrowid)
+
+        self._write(action)
+        return self.publication_key(model)
+
+    def publication_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM publications").fetchone()[0])
+
+    def publications(self, model: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM publications WHERE model = ? ORDER BY id",
+                               (model,)).fetchall()
+
+    def record_publication(self, model: str, period: str, output_sha256: str, method: str,
+                           figures: str) -> int:
+        def action() -> int:
+            cur = self.db.execute(
+                "INSERT INTO publications (model, period, published_at, output_sha256, method, "
+                "figures) VALUES (?, ?, ?, ?, ?, ?)",
+                (model, period, now_utc(), output_sha256, method, figures))
+            self._chain("publication", int(cur.lastrowid))
+            return int(cur.lastrowid)
 
         return self._write(action)
 

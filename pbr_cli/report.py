@@ -3,8 +3,8 @@
 The core room for `pbr report`: no Excel, no rich. It takes the months of a period worked
 out as `pbr calculate` would work them out now (jobs.period_schedules), and the ledger when
 there is one, and returns a Report: tables of cells that every output (workbook, console,
-JSON, CSV) renders. Publication suppression acts here, on the figures the tables show, so
-no output can show more than another.
+JSON, CSV) renders. It is never for publication: a publication is made from the same months
+by pbr_cli.publication, which shows only rounded counts.
 
 Money figures are sums of schedule lines (Decimal, already rounded to the penny); rates are
 exact fractions until they are shown.
@@ -25,9 +25,6 @@ from pbr_cli.periods import Month
 
 ALL = "*"
 ZERO = Decimal("0.00")
-SUPPRESSED = "[c]"
-SUPPRESSED_NOTE = ("[c]: suppressed for publication (fewer than {k}, or a figure from which "
-                   "such a count could be worked out)")
 
 
 # -- cells ---------------------------------------------------------------------------------------
@@ -124,18 +121,16 @@ class Report:
     period: Any
     months: list[Month]
     excluded: list[tuple[Month, str]]
-    publish: bool
-    threshold: int
     tables: dict[str, Table]
     flags: list[dict[str, str]]
     totals: dict[str, Decimal]
     figures: Figures
-    suppressed: set[tuple[str, ...]]
     schedules: list[Any]
     ledger_note: str = ""
     # Per month of the period, where it stands in the ledger: month, state (approved |
     # draft | not calculated | before go-live | no ledger), run, due on that schedule.
     payments: list[dict[str, Any]] = field(default_factory=list)
+    publish: bool = False  # (a publication is a publication.Publication)
 
     def describe_payments(self) -> str:
         """Which months the period's money has been approved (paid) for, and which not."""
@@ -158,14 +153,9 @@ class Report:
         return "; ".join(parts) + "."
 
     def value(self, cell: Any) -> Any:
-        """What a cell shows: a figure, a rate, text, or SUPPRESSED."""
+        """What a cell shows: a figure, a rate or text."""
         if isinstance(cell, Ref):
-            if cell.key in self.suppressed and cell.measure != "comparison":
-                return SUPPRESSED
             return self.figures.get(cell)
-        if isinstance(cell, Ratio) and self.publish and cell.counts and _small_ratio(
-                cell, self.threshold):
-            return SUPPRESSED
         return cell
 
     def rows(self, table: Table) -> list[list[Any]]:
@@ -195,15 +185,7 @@ def _span(months: list[Month]) -> str:
     return str(months[0]) if len(months) == 1 else f"{months[0]} to {months[-1]}"
 
 
-def _small(n: int | None, k: int) -> bool:
-    return n is not None and 0 < n < k
-
-
-def _small_ratio(r: Ratio, k: int) -> bool:
-    return _small(int(r.numerator), k) or _small(int(r.denominator - r.numerator), k)
-
-
-def build_report(ps, publish: bool = False, ledger=None, go_live: Month | None = None) -> Report:
+def build_report(ps, ledger=None, go_live: Month | None = None) -> Report:
     """The report of a period from its months' schedules (and the ledger, when given)."""
     model, schedules = ps.model, ps.schedules
     cohort = model.client_level  # lines carry events
@@ -230,20 +212,12 @@ def build_report(ps, publish: bool = False, ledger=None, go_live: Month | None =
                     key = (p.provider, str(s.month), "", *key[3:])
                 figures.add(key, pay, comp, events, paid, capped)
     months = [s.month for s in schedules]
-    k = model.report.publish_min_count
-    builder = _Builder(model, ps, figures, names, groups, months, publish, k, ledger)
+    builder = _Builder(model, ps, figures, names, groups, months, ledger)
     tables = builder.tables()
-    suppressed = _suppress(figures, tables, k) if publish else set()
     totals = {"payment": sum((s.total() for s in schedules), ZERO),
               "comparison": sum((s.total("comparison") for s in schedules), ZERO)}
-    report = Report(model, ps.period, months, ps.excluded, publish, k, tables, builder.flags,
-                    totals, figures, suppressed, schedules, builder.ledger_note,
-                    _payments(model, months, ledger, go_live))
-    if publish:
-        for t in tables.values():
-            if any(isinstance(c, (Ref, Ratio)) for row in t.rows for c in row):
-                t.note = (t.note + " " if t.note else "") + SUPPRESSED_NOTE.format(k=k)
-    return report
+    return Report(model, ps.period, months, ps.excluded, tables, builder.flags, totals, figures,
+                  schedules, builder.ledger_note, _payments(model, months, ledger, go_live))
 
 
 def _payments(model, months: list[Month], ledger, go_live: Month | None) -> list[dict[str, Any]]:
@@ -272,9 +246,9 @@ def _payments(model, months: list[Month], ledger, go_live: Month | None) -> list
 
 class _Builder:
     def __init__(self, model, ps, figures: Figures, names: dict[str, str], groups: list[str],
-                 months: list[Month], publish: bool, k: int, ledger):
+                 months: list[Month], ledger):
         self.model, self.ps, self.f, self.names = model, ps, figures, names
-        self.groups, self.months, self.publish, self.k = groups, months, publish, k
+        self.groups, self.months = groups, months
         self.ledger = ledger
         self.cohort = model.cohort is not None
         self.evented = model.client_level  # lines carry events (cohort or participant models)
@@ -354,7 +328,7 @@ class _Builder:
             flagged[f["provider"]].append(f["flag"])
         for row in t["providers"].rows:
             row[-1] = "; ".join(flagged.get(row[0], []))
-        if self.ledger is not None and not self.publish:
+        if self.ledger is not None:
             t["adjustments"], t["reconciliation"] = self.ledger_tables()
         return t
 
@@ -571,8 +545,6 @@ class _Builder:
                               Fraction(fig.get("denominator") or 0), True)
                 band = str(fig.get("band") or "")
                 price = fig.get("price")
-                if self.publish and _small_ratio(ratio, self.k):
-                    band, price = SUPPRESSED, SUPPRESSED
                 g = dict(ln.groups).get(group, "")
                 rows.append([p.provider, spec.label, codes.get(g, g), ratio, band, price])
         window = self.model.cohort.window_months
@@ -767,57 +739,3 @@ class _Builder:
                       "adjustments. Not yet paid: for an approved month, PbR worked out now − "
                       "everything paid for it so far (the next month approved pays it as an "
                       "adjustment); for a draft or a month not calculated, all of it."))
-
-
-# -- publication suppression ---------------------------------------------------------------------
-
-def _suppress(figures: Figures, tables: dict[str, Table], k: int) -> set[tuple[str, ...]]:
-    """Slices whose figures are suppressed: primary (a count from 1 to k-1) and complementary
-    (so that no suppressed figure can be found by subtracting the others from a total that is
-    shown: for every shown total, its parts along each dimension never include exactly one
-    suppressed slice)."""
-    shown = {c.key for t in tables.values() for row in [*t.rows, t.total or []]
-             for c in row if isinstance(c, Ref)}
-    out: set[tuple[str, ...]] = set()
-    for key in shown:
-        f = figures.slices.get(key)
-        if f is not None and (_small(f.events, k) or _small(f.paid, k)):
-            out.add(key)
-    if not out:
-        return out
-    lines = []
-    for key in shown:
-        for i, v in enumerate(key):
-            if v != ALL:
-                continue
-            parts = [key[:i] + (x,) + key[i + 1:] for x in sorted(figures.values[figures.dims[i]])]
-            parts = [p for p in parts if p in figures.slices]
-            # Per measure: a part that is zero (e.g. an outcome only reported, never paid)
-            # adds nothing, so the sum's unknowns are the parts that are not zero.
-            for measure in ("payment", "events", "paid"):
-                nonzero = [p for p in parts if getattr(figures.slices[p], measure)]
-                if nonzero and all(p in shown for p in nonzero):
-                    lines.append((nonzero, key))
-
-    def size(key):
-        f = figures.slices[key]
-        return (f.paid or 0, f.events or 0, f.payment, key)
-
-    changed = True
-    while changed:
-        changed = False
-        for parts, total in lines:
-            hidden = [p for p in parts if p in out]
-            # One unknown in a sum that is shown, or a hidden total whose parts are all shown,
-            # could be worked out: hide one more.
-            if (len(hidden) == 1 and total not in out) or (not hidden and total in out):
-                others = [p for p in parts if p not in out and (figures.slices[p].events or
-                                                                 figures.slices[p].payment)]
-                if others:
-                    out.add(min(others, key=size))
-                elif total not in out:
-                    out.add(total)
-                else:
-                    continue
-                changed = True
-    return out

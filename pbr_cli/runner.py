@@ -211,6 +211,7 @@ def ledger_verify(config: Path | None, ledger_path: Path | None = None) -> dict[
         return {"schema": 1, "ledger": shown(path), "sound": not found, "problems": found,
                 "records": head.seq, "runs": len(ledger.runs()),
                 "approvals": len(ledger.approvals()),
+                "publications": ledger.publication_count(),
                 "head": {"record": head.seq, "sha256": head.hash}}
     finally:
         ledger.close()

@@ -964,25 +964,30 @@ def sheet_xml(rows: int, cols: int, cell: Callable[[int, int, str], str]) -> byt
     return b"".join(out)
 
 
-def with_parts(path: Path, sheets: dict[str, bytes], strings: list[bytes] | None = None) -> int:
-    """Replace sheets' parts (by sheet name) and append texts to the shared string table;
+def with_parts(path: Path, sheets: dict[str, bytes], strings=None) -> int:
+    """Replace sheets' parts (by sheet name) and append texts (an iterable of <si> elements,
+    streamed into the part: a few million take little memory) to the shared string table;
     returns the index of the first text appended."""
     import re
 
     data = path.read_bytes()
     parts = {sheet_part(data, name): body for name, body in sheets.items()}
-    sst = zipfile.ZipFile(BytesIO(data)).read("xl/sharedStrings.xml")
-    old = re.findall(rb"<si>.*?</si>", sst, flags=re.S)
-    if strings is not None:
-        n = len(old) + len(strings)
-        sst = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://'
-               b'schemas.openxmlformats.org/spreadsheetml/2006/main" count="%d" uniqueCount="%d">'
-               % (n, n) + b"".join(old) + b"".join(strings) + b"</sst>")
-
-    def change(name: str, body: bytes) -> bytes:
-        return sst if name == "xl/sharedStrings.xml" else parts.get(name, body)
-
-    path.write_bytes(rewrite_zip(data, change))
+    src = zipfile.ZipFile(BytesIO(data))
+    old = re.findall(rb"<si>.*?</si>", src.read("xl/sharedStrings.xml"), flags=re.S)
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename == "xl/sharedStrings.xml" and strings is not None:
+                with dst.open(info.filename, "w") as fh:
+                    fh.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst '
+                             b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                             b'main">' + b"".join(old))
+                    for text in strings:
+                        fh.write(text)
+                    fh.write(b"</sst>")
+            else:
+                dst.writestr(info.filename, parts.get(info.filename, src.read(info)))
+    path.write_bytes(out.getvalue())
     return len(old)
 
 
@@ -990,17 +995,17 @@ def costly_numbers(kit: Kit, rows: int, cols: int) -> Path:
     """The Outcomes sheet as rows x cols different numbers (they do not compress away)."""
     rng = random.Random(rows * cols)
     path = kit.write_return()
-    with_parts(path, {"Outcomes": sheet_xml(rows, cols, lambda r, j, c: '<c r="%s%d"><v>%d</v>'
-                                            '</c>' % (c, r, rng.randrange(10**9)))})
+    with_parts(path, {"Outcomes": sheet_xml(rows, cols, lambda r, j, c: f'<c r="{c}{r}"><v>'
+                                            f'{rng.randrange(10**9)}</v></c>')})
     return path
 
 
 def costly_strings(kit: Kit, rows: int, cols: int) -> Path:
     """The Outcomes sheet as rows x cols cells, each its own shared text."""
     path = kit.write_return()
-    base = with_parts(path, {}, [b"<si><t>s%09d</t></si>" % i for i in range(rows * cols)])
-    with_parts(path, {"Outcomes": sheet_xml(rows, cols, lambda r, j, c: '<c r="%s%d" t="s"><v>'
-                                            '%d</v></c>' % (c, r, base + (r - 1) * cols + j))})
+    base = with_parts(path, {}, (b"<si><t>s%09d</t></si>" % i for i in range(rows * cols)))
+    with_parts(path, {"Outcomes": sheet_xml(rows, cols, lambda r, j, c: f'<c r="{c}{r}" t="s"><v>'
+                                            f'{base + (r - 1) * cols + j}</v></c>')})
     return path
 
 
@@ -1010,8 +1015,8 @@ def one_text_many_times(kit: Kit, size: int, uses: int) -> Path:
     text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(size))
     path = kit.write_return()
     base = with_parts(path, {}, [b"<si><t>%s</t></si>" % text.encode()])
-    with_parts(path, {"Outcomes": sheet_xml(uses, 1, lambda r, j, c: '<c r="%s%d" t="s"><v>%d'
-                                            '</v></c>' % (c, r, base))})
+    with_parts(path, {"Outcomes": sheet_xml(uses, 1, lambda r, j, c: f'<c r="{c}{r}" t="s"><v>{base}'
+                                            '</v></c>')})
     return path
 
 
@@ -1044,8 +1049,8 @@ def exact_read_beside(kit: Kit, rows: int, cols: int) -> Path:
     rng = random.Random(rows + cols)
     path = kit.write_return()
     replace_in(path, "Outcomes", b'<c r="C2" s="9"><v>41428</v>', b'<c r="C2" s="9"><v>-1E+308</v>')
-    with_extra_sheet(path, "Notes", sheet_xml(rows, cols, lambda r, j, c: '<c r="%s%d"><v>%d'
-                                              '</v></c>' % (c, r, rng.randrange(10**9))))
+    with_extra_sheet(path, "Notes", sheet_xml(rows, cols, lambda r, j, c: f'<c r="{c}{r}"><v>'
+                                              f'{rng.randrange(10**9)}</v></c>'))
     return path
 
 
@@ -1082,7 +1087,7 @@ def _(kit):
       message="2,500,000 texts")
 def _(kit):
     path = kit.write_return()
-    with_parts(path, {}, [b"<si><t>%07d</t></si>" % i for i in range(2_500_001)])
+    with_parts(path, {}, (b"<si><t>%07d</t></si>" % i for i in range(2_500_001)))
     return kit.validate(path)
 
 

@@ -281,7 +281,10 @@ def test_ledger_is_append_only_and_versioned(workspace, own_ledger):
     for statement in ("UPDATE runs SET payment = '0'", "DELETE FROM lines"):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute(statement)
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    guarded = {r[0] for r in db.execute("SELECT tbl_name FROM sqlite_master WHERE type = "
+                                        "'trigger'")}
+    assert {"publications", "publication_keys", "runs", "approvals", "chain"} <= guarded
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
     db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     db.commit()
     db.close()

@@ -111,9 +111,13 @@ def test_json_output_matches_docs_json_md():
                  "-o", str(ROOT / "out" / "json-doc-test.xlsx"))
     (ROOT / "out" / "json-doc-test.xlsx").unlink()
     Path(report["reports"][0]["csv"]).unlink()
+    with tempfile.TemporaryDirectory() as folder:
+        publication = run("report", "--model", "wigan-cohort", "--period", "2013-04",
+                          "--publish", "--json", "-o", str(Path(folder) / "p.xlsx"))
     for output, section, lists in ((validate, "`pbr validate --json`", ["files[].problems"]),
                                    (calculate, "`pbr calculate --json`", ["problems"]),
-                                   (report, "`pbr report --json`", [])):
+                                   (report, "`pbr report --json`", []),
+                                   (publication, "`pbr report --publish --json`", [])):
         documented = _documented_keys(section)
         for name in lists:
             documented |= {f"{name}[].{k}" for k in problem}

@@ -343,7 +343,8 @@ RATE = Section(
         Key("denominator", "text", "A measure or number register column, summed over entries.",
             required=True, example="capacity_days"),
         Key("counts", "bool", "The numerator and denominator count people or their outcomes: "
-            "`pbr report --publish` suppresses them (and the rate) when small (default false)."),
+            "`pbr report --publish` publishes them, rounded, with a share worked out from them "
+            "(default false: not published)."),
     ),
 )
 
@@ -362,9 +363,9 @@ REPORT = Section(
             Key("below", "number", "Small when the sum is below this.", required=True,
                 example="250000"),
         )), "Which providers are small (their loss flags say so)."),
-        Key("publish_min_count", "integer", "`pbr report --publish`: counts from 1 to one less "
-            "than this are suppressed, with any figure they could be worked out from "
-            "(default 5).", example="5"),
+        Key("publish_min_count", "integer", "`pbr report --publish`: each provider's month "
+            "figure is rounded at random to a multiple of this, so no count can be narrowed "
+            "to fewer than this many values (default 5; docs/publication.md).", example="5"),
     ),
 )
 

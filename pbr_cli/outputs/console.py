@@ -207,11 +207,11 @@ def _bar(share, widest, width: int = 10) -> str:
 
 def _shown(report, cell, kind: str) -> str:
     from pbr_cli.money import format_percent
-    from pbr_cli.report import SUPPRESSED, Ratio
+    from pbr_cli.report import Ratio
 
     value = report.value(cell)
-    if value == SUPPRESSED or value is None:
-        return "" if value is None else escape(SUPPRESSED)
+    if value is None:
+        return ""
     if isinstance(value, Ratio):
         return format_percent(value.value) if value.value is not None else ""
     if kind == "money":
@@ -223,10 +223,10 @@ def _shown(report, cell, kind: str) -> str:
 
 
 def _number(report, cell):
-    from pbr_cli.report import SUPPRESSED, Ratio
+    from pbr_cli.report import Ratio
 
     value = report.value(cell)
-    if value == SUPPRESSED or value is None:
+    if value is None:
         return None
     return value.value if isinstance(value, Ratio) else value
 
@@ -238,9 +238,6 @@ def report_view(con: Console, report, written: list[str]) -> None:
     if m.virtual:
         con.print("[bold red]SHADOW PAYMENT — NOT FOR PAYMENT[/] (virtual pilot: PbR beside "
                   f"{m.comparison.label.lower() if m.comparison else 'contract'})")
-    if report.publish:
-        con.print(f"[bold]For publication:[/] counts below {report.threshold} suppressed "
-                  "(\\[c]), with the figures they could be worked out from; no client ids.")
     providers = report.tables["providers"]
     trend = report.tables["provider_months"]
     keys = [c.key for c in providers.columns]
@@ -319,8 +316,26 @@ def report_view(con: Console, report, written: list[str]) -> None:
                  f"; variance {format_money(total - report.totals['comparison'])}")
     con.print(line + f" — the sum of {months} monthly schedule(s) "
               f"({report.months[0]} to {report.months[-1]}).")
-    if not report.publish:
-        con.print(escape(report.describe_payments()))
+    con.print(escape(report.describe_payments()))
+    for path in written:
+        con.print(f"Written: [bold]{escape(path)}[/]")
+
+
+def publication_view(con: Console, pub, written: list[str]) -> None:
+    """A publication: its counts by provider, the method and what the audit proved."""
+    m = pub.model
+    con.print(f"[bold]{escape(m.title)}[/] — publication for {escape(pub.period.describe())}")
+    con.print(escape(pub.describe_coverage()))
+    con.print(f"[bold]For publication:[/] {escape(pub.method())}")
+    t = pub.tables["providers"]
+    table = Table(title=t.title, box=_box(con), title_justify="left")
+    for col in t.columns:
+        table.add_column(col.header, justify="left" if col.kind == "text" else "right",
+                         no_wrap=col.key != "item", overflow="fold")
+    for row in t.rows:
+        table.add_row(*("" if v is None else escape(str(v)) for v in row))
+    con.print(table)
+    con.print("[bold]Audit:[/] " + escape(" ".join(pub.audit)))
     for path in written:
         con.print(f"Written: [bold]{escape(path)}[/]")
 
@@ -339,7 +354,8 @@ def ledger_view(con: Console, data: dict, view: str) -> None:
     if view == "verify":
         if data["sound"]:
             con.print(f"[green]The ledger {escape(data['ledger'])} verifies[/]: {data['records']} "
-                      f"record(s) ({data['runs']} run(s), {data['approvals']} approval(s)); every "
+                      f"record(s) ({data['runs']} run(s), {data['approvals']} approval(s), "
+                      f"{data.get('publications', 0)} publication(s)); every "
                       "total and fingerprint matches.")
         else:
             con.print(f"[bold red]The ledger {escape(data['ledger'])} does not verify.[/]")

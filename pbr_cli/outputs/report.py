@@ -17,7 +17,7 @@ from typing import Any
 
 from pbr_cli import __version__
 from pbr_cli.outputs.xlsx import Formats, atomic_output, new_workbook, print_setup, safe_text, write_cell
-from pbr_cli.report import SUPPRESSED, Ratio, Report, Table
+from pbr_cli.report import Ratio, Report, Table
 
 SHEETS = (  # sheet name, tables on it, in order
     ("Summary", ("providers",)),
@@ -40,7 +40,7 @@ def period_slug(report: Report) -> str:
     return report.period.text.replace("/", "-").replace("..", "-to-")
 
 
-def report_filename(report: Report) -> str:
+def report_filename(report) -> str:
     suffix = "-publication" if report.publish else ""
     return f"{report.model.name}-{period_slug(report)}-report{suffix}.xlsx"
 
@@ -81,9 +81,9 @@ def _heading(ws, fmt: Formats, report: Report, what: str) -> int:
                         fmt.banner)
         row += 1
     if report.publish:
-        ws.write_string(row, 0, f"For publication: counts below {report.threshold} are "
-                        "suppressed ([c]), with any figure they could be worked out from; "
-                        "no client ids.", fmt.banner)
+        ws.write_string(row, 0, f"For publication: counts only, each provider's month rounded "
+                        f"at random to a multiple of {report.threshold}; no money, "
+                        "proportions, client ids or file names.", fmt.banner)
         row += 1
     ws.set_row(0, 20)
     footer = "SHADOW PAYMENT - NOT FOR PAYMENT" if m.virtual else m.title
@@ -104,9 +104,6 @@ def _widths(report: Report, table: Table) -> list[int]:
 
 
 def _cell(ws, fmt: Formats, row: int, col: int, value: Any, kind: str, bold: bool = False) -> None:
-    if value == SUPPRESSED:
-        ws.write_string(row, col, SUPPRESSED, fmt.suppressed)
-        return
     if isinstance(value, Ratio):
         value = value.value
     style = {"money": fmt.money_bold if bold else fmt.money, "percent": fmt.percent,
@@ -278,15 +275,13 @@ def _about(wb, fmt: Formats, report: Report) -> None:
         ("How the figures were made", "Each month is worked out as `pbr calculate` works it "
          "out now, from the returns as they stand; totals are sums of the monthly schedules' "
          "lines, rounded to the penny per line."),
-        ("Publication", f"suppressed: counts below {report.threshold} and figures they could "
-         "be worked out from; client ids omitted" if report.publish else "not for publication: "
-         "use --publish for a copy with small counts suppressed"),
+        ("Publication", "not for publication: `pbr report --publish` makes a copy that is "
+         "(docs/publication.md)"),
         ("Written by", f"pbr {__version__}"),
     ]
     for m_, why in report.excluded:
         facts.append((f"Not reported: {m_}", why))
-    if not report.publish:
-        facts.append(("Paid (approved)", report.describe_payments()))
+    facts.append(("Paid (approved)", report.describe_payments()))
     if report.ledger_note:
         facts.append(("Ledger", report.ledger_note))
     for i, (k, v) in enumerate(facts):
@@ -348,13 +343,12 @@ def report_as_dict(report: Report, output: Path | None, csv_path: Path | None) -
                    "end": report.period.end.isoformat(),
                    "months": [str(m) for m in report.months],
                    "excluded": [{"month": str(m), "reason": why} for m, why in report.excluded]},
-        "publish": report.publish,
-        "suppression_threshold": report.threshold if report.publish else None,
+        "publish": False,
         "totals": {"payment": str(report.totals["payment"]),
                    "comparison": str(report.totals["comparison"])},
         "flags": report.flags,
         "ledger_note": report.ledger_note or None,
-        "payments": None if report.publish else [
+        "payments": [
             {"month": p["month"], "state": p["state"], "run": p["run"],
              "due": None if p["due"] is None else str(p["due"]),
              "approved_by": p.get("approved_by"), "approved_at": p.get("approved_at")}
@@ -362,6 +356,80 @@ def report_as_dict(report: Report, output: Path | None, csv_path: Path | None) -
         "tables": {name: table(t) for name, t in report.tables.items()},
         "output": str(output) if output else None,
         "csv": str(csv_path) if csv_path else None,
+    }
+
+
+# -- publication ---------------------------------------------------------------------------------
+
+PUBLICATION_SHEETS = (("Counts", ("providers",)), ("Months", ("months",)), ("Groups", ("group_",)))
+
+
+def write_publication(pub, target: Path) -> Path:
+    """The publication workbook: its tables, and About (method and audit; no path)."""
+    with atomic_output(Path(target)) as tmp:
+        wb = new_workbook(tmp, f"{pub.model.title}: publication for {pub.period.text}")
+        fmt = Formats(wb)
+        fmt.note = wb.add_format({"italic": True, "font_color": "#555555"})
+        fmt.table_title = wb.add_format({"bold": True, "font_size": 12})
+        fmt.flag = wb.add_format({"font_color": "#9C0006"})
+        for sheet, prefixes in PUBLICATION_SHEETS:
+            tables = [t for name, t in pub.tables.items()
+                      if any(name == p or (p.endswith("_") and name.startswith(p))
+                             for p in prefixes)]
+            if tables:
+                ws = wb.add_worksheet(sheet)
+                top = _heading(ws, fmt, pub, sheet.lower())
+                widths = [0] * max(len(t.columns) for t in tables)
+                for t in tables:
+                    for j, w in enumerate(_widths(pub, t)):
+                        widths[j] = max(widths[j], w)
+                for j, w in enumerate(widths):
+                    ws.set_column(j, j, w)
+                for i, t in enumerate(tables):
+                    _, _, top = _write_table(ws, fmt, pub, t, top, i, widths)
+        ws = wb.add_worksheet("About")
+        top = _heading(ws, fmt, pub, "About this publication")
+        m = pub.model
+        facts = [("Scheme", m.title), ("Model", f"{m.name} version {m.version}"),
+                 ("Model SHA-256", m.sha256), ("Period asked for", pub.period.describe()),
+                 ("Months published", f"{pub.months[0]} to {pub.months[-1]} ({pub.covers})"),
+                 ("Method", pub.method()), *(("Audit", a) for a in pub.audit),
+                 ("Written by", f"pbr {__version__}")]
+        for i, (k, v) in enumerate(facts):
+            ws.write_string(top + i, 0, k, fmt.label)
+            ws.merge_range(top + i, 1, top + i, 3, safe_text(v), fmt.wrap)
+            ws.set_row(top + i, 15 * (1 + len(v) // 100))
+        ws.set_column(0, 0, 20)
+        ws.set_column(1, 3, 40)
+        wb.close()
+    return Path(target)
+
+
+def publication_as_dict(pub, output: Path | None) -> dict[str, Any]:
+    def table(t) -> dict[str, Any]:
+        keys = [c.key for c in t.columns]
+        return {"title": t.title, "columns": [{"key": c.key, "header": c.header,
+                                                 "kind": c.kind} for c in t.columns],
+                "rows": [dict(zip(keys, r, strict=True)) for r in t.rows], "total": None,
+                "note": t.note}
+
+    return {
+        "model": pub.model.name,
+        "model_sha256": pub.model.sha256,
+        "virtual": pub.model.virtual,
+        "period": {"text": pub.period.text, "kind": pub.period.kind,
+                   "start": pub.period.start.isoformat(), "end": pub.period.end.isoformat(),
+                   "months": [str(m) for m in pub.months],
+                   "excluded": [{"month": str(m), "reason": why} for m, why in pub.excluded]},
+        "publish": True,
+        "base": pub.base,
+        "method": pub.method(),
+        "audit": pub.audit,
+        "earlier_publications": pub.earlier,
+        "revised": pub.revised,
+        "tables": {name: table(t) for name, t in pub.tables.items()},
+        "output": str(output) if output else None,
+        "csv": None,
     }
 
 

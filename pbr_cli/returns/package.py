@@ -11,6 +11,7 @@ path is taken only for sheets that need it.
 
 from __future__ import annotations
 
+import html
 import re
 import struct
 import zipfile
@@ -87,7 +88,15 @@ class Package:
     sheets: dict[str, str]  # sheet name -> part name, in workbook order
     hidden: set[str] = field(default_factory=set)
     invisible: frozenset[int] = frozenset()  # cell styles (s=) whose number format shows nothing
-    text_sizes: Any = None  # numpy int64 array: the size in bytes of each shared text
+    strings_part: zipfile.ZipInfo | None = None  # the shared string table
+    _sizes: Any = None
+
+    def text_sizes(self):
+        """The size in bytes of each shared text (numpy int64), worked out when first asked."""
+        if self._sizes is None and self.strings_part is not None:
+            self._sizes = _text_sizes(self.path, stream_part(self.path, memoryview(self.data),
+                                                              self.strings_part))
+        return self._sizes
 
     def scan(self, sheet: str) -> SheetScan:
         return scan_sheet(self, self.sheets[sheet])
@@ -147,23 +156,38 @@ def open_package(path: str, data: bytes) -> Package:
         raise UnreadableFile(path, "not-a-workbook",
                              "this zip is not an Excel workbook (no xl/workbook.xml)")
     view = memoryview(data)
-    text_sizes = None
+    strings = None
     for info in infos:
         # Worksheets are checked as they are scanned; sheets nobody reads are never unpacked.
         if info.filename.startswith("xl/worksheets/sheet") or info.is_dir():
             continue
         if info.filename.lower().rsplit("/", 1)[-1] == "sharedstrings.xml":
-            text_sizes = _text_sizes(path, stream_part(path, view, info))
+            strings = info
+            _count_texts(path, stream_part(path, view, info))
         else:
             for _ in stream_part(path, view, info):
                 pass
     sheets, hidden = _sheet_parts(path, archive)
     invisible = _invisible_styles(path, archive) if "xl/styles.xml" in names else frozenset()
     return Package(path=path, data=data, zip=archive, sheets=sheets, hidden=hidden,
-                   invisible=invisible, text_sizes=text_sizes)
+                   invisible=invisible, strings_part=strings)
 
 
 _SI_RE = re.compile(rb"<(?:[\w.-]+:)?si[\s>/]")
+
+
+def _count_texts(path: str, chunks: Iterator[bytes]) -> int:
+    """How many texts the shared string table holds, or UnreadableFile beyond the limit."""
+    count, tail = 0, b""
+    for chunk in chunks:
+        buf = tail + chunk
+        # a tag inside the tail carried over was counted with the chunk before
+        count += len(_SI_RE.findall(buf)) - len(_SI_RE.findall(tail))
+        if count > MAX_SHARED_STRINGS:
+            raise UnreadableFile(path, "workbook-too-large", f"the workbook's string table "
+                                 f"holds more than {MAX_SHARED_STRINGS:,} texts (the limit)")
+        tail = buf[-16:]
+    return count
 
 
 def _text_sizes(path: str, chunks: Iterator[bytes]):
@@ -308,10 +332,19 @@ def _sheet_parts(path: str, archive: zipfile.ZipFile) -> tuple[dict[str, str], s
     return sheets, hidden
 
 
+_FORMAT_CODE_RE = re.compile(rb"""formatCode\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
 def _invisible_styles(path: str, archive: zipfile.ZipFile) -> frozenset[int]:
     """The cell styles whose number format shows nothing (`;;;`, `;;`, `"";""`): a value in
     such a cell is there, and would be paid on, but nobody looking at the return sees it."""
-    styles = _parse_xml(path, _read_part(path, archive, "xl/styles.xml"), "xl/styles.xml")
+    body = _read_part(path, archive, "xl/styles.xml")
+    # Most workbooks have no such format: then the styles need no parsing (their number
+    # formats are found however the attribute is quoted or its characters escaped).
+    if not any(_shows_nothing(html.unescape((m.group(1) or m.group(2) or b"").decode(
+            "utf-8", "replace"))) for m in _FORMAT_CODE_RE.finditer(body)):
+        return frozenset()
+    styles = _parse_xml(path, body, "xl/styles.xml")
     codes: dict[str, str] = {}
     xfs: list[str] = []
     for node in styles.iter():
@@ -346,17 +379,23 @@ _FORMULA_RE = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
 # character references, upper-case references. A chunk written that way is read with the
 # quick patterns below (each starts with a literal, which the engine finds fast); any other
 # chunk goes through the patterns above.
-_UNUSUAL_PROBES = (b"='", b" =", b"= ", b"\t", b"\r", b"&#", b":c", b":row", b":f")
-# A newline inside a tag (before an attribute or round "="), or a lower-case reference; each
-# pattern starts with a literal, so the engine finds the few candidates fast.
+# A newline inside a tag (before an attribute or round "="): the pattern starts with a
+# literal, so the engine finds the few candidates fast.
 _NEWLINE_IN_TAG_RE = re.compile(rb"\n[^<>]*=")
-_LOWER_REF_RE = re.compile(rb' r="[a-z]')
 
 
 def _unusual(buf: bytes) -> bool:
-    """Whether a chunk is spelt otherwise than the usual way (byte probes: fast)."""
-    return (any(p in buf for p in _UNUSUAL_PROBES) or bool(_NEWLINE_IN_TAG_RE.search(buf))
-            or bool(_LOWER_REF_RE.search(buf)))
+    """Whether a chunk is spelt otherwise than the usual way: a tab or carriage return, a
+    character reference, single quotes or spaces round "=", a namespace prefix on a cell,
+    row or formula, a lower-case cell reference, or a newline inside a tag. Byte searches,
+    the rarest first: fast."""
+    return (b"\t" in buf or b"\r" in buf or (b"&" in buf and b"&#" in buf)
+            or (b"'" in buf and b"='" in buf) or b" =" in buf or b"= " in buf
+            or b":c" in buf or b":row" in buf or b":f" in buf
+            or bool(_LOWER_REF_RE.search(buf)) or bool(_NEWLINE_IN_TAG_RE.search(buf)))
+
+
+_LOWER_REF_RE = re.compile(rb' r="[a-z]')
 
 
 _QUICK_ROW_RE = re.compile(rb'<row[^>]*? r="(\d+)"')
@@ -369,6 +408,7 @@ _ERROR_RE = re.compile(rb"\st" + _Q + rb"e[\"']")
 _HIDDEN_ROW_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?(?:\shidden" + _Q + rb"(?:1|true)[\"']"
                             rb"|\sht" + _Q + rb"0*\.?0*[\"'])[^>]*>")
 _COL_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?col(\s[^>]*)?/?>")
+_QUICK_COL_RE = re.compile(rb"<col( [^>]*)?/?>")  # starts with a literal: found fast
 _FORMAT_PR_RE = re.compile(rb"<(?:[\w.-]+:)?sheetFormatPr(\s[^>]*)?/?>")
 _ROW_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?row(\s[^>]*)?/?>")
 _ATTR_RE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -400,6 +440,13 @@ def _col_number(letters: bytes) -> int:
     return n
 
 
+def info_size(pkg: Package, part: str) -> int:
+    try:
+        return pkg.zip.getinfo(part).file_size
+    except KeyError:
+        return 0
+
+
 def scan_sheet(pkg: Package, part: str) -> SheetScan:
     """Stream one sheet's XML once: its true used range (from every reference, of any
     length, however it is quoted), formulas and error cells present, the rows and columns
@@ -411,7 +458,12 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
     hidden_cols: set[int] = set()
     invisible: set[tuple[int, int]] = set()
     text = 0
-    sizes = pkg.text_sizes
+    # A cell using a shared text takes at least 20 bytes of the sheet (<c t="s"><v>0</v></c>),
+    # and no text is longer than the whole table: when even that many uses of it stay within
+    # MAX_TEXT_BYTES (every usual return), the uses need not be counted.
+    table = pkg.strings_part.file_size if pkg.strings_part is not None else 0
+    count_texts = table * (info_size(pkg, part) // 20) > MAX_TEXT_BYTES
+    sizes = pkg.text_sizes() if count_texts else None
     rows_hidden = False  # sheetFormatPr zeroHeight: a row without a height of its own has none
     tail = b""
     try:
@@ -463,7 +515,7 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
                 if number.isdigit() and (attrs.get(b"ht") is None or _zero(attrs.get(b"ht"))):
                     hidden_rows.add(int(number))
         if b"col" in buf:
-            for m in _COL_TAG_RE.finditer(buf):
+            for m in (_QUICK_COL_RE if usual else _COL_TAG_RE).finditer(buf):
                 attrs = _attrs(m.group(1))
                 if attrs.get(b"hidden") in (b"1", b"true") or _zero(attrs.get(b"width")):
                     lo, hi = attrs.get(b"min", b""), attrs.get(b"max", b"")
