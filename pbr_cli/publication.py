@@ -323,6 +323,18 @@ def _matches(atom: tuple[str, ...], match: dict[str, Any], groups: list[str]) ->
     return True
 
 
+_PARSED: dict[str, dict] = {}  # an earlier publication's figures, parsed once a process
+
+
+def _figures(text: str) -> dict:
+    found = _PARSED.get(text)
+    if found is None:
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        found = _PARSED[text] = json.loads(text)
+    return found
+
+
 def audit(pub: Publication, key: bytes, earlier: Iterable[Any]) -> None:
     """Attack the publication before it is written; raise PbrError if anything shown could
     tell more than the rounded month figures. Fills pub.audit with what it proved."""
@@ -345,7 +357,7 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[Any]) -> None:
     count = 0
     for row in earlier:
         count += 1
-        shown = json.loads(row["figures"])
+        shown = _figures(row["figures"])
         for atom, (was_true, was_shown) in shown.items():
             now = mine.get(atom)
             if now is None:

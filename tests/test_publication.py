@@ -300,7 +300,7 @@ def _equations(shown: list) -> dict[str, list[tuple[list[tuple], int]]]:
     return eqs
 
 
-def _attack(shown: list, truth: dict, exact: bool, targets: int = 4):
+def _attack(shown: list, truth: dict, exact: bool, targets: int = 3):
     """For small figures of a provider's month (true value 1 to b - 1, all groups together),
     their feasible range from every release's figures together, solved with HiGHS
     (scipy.optimize.milp), knowing the method: each month figure x (per group) is a whole
