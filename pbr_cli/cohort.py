@@ -21,15 +21,20 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from pbr_cli.expr import ExprError
+from pbr_cli.cohort_records import (  # noqa: F401 (re-exported)
+    _EVENT_OF,
+    KINDS,
+    OPENING,
+    record_columns,
+    rule_holds,
+)
 from pbr_cli.model.records import Band, Model, Outcome
 from pbr_cli.money import format_money, format_percent, round_pence
-from pbr_cli.periods import Month, Window, financial_year_start
+from pbr_cli.payment_records import NIL, REFUSED, Evidence, Source  # noqa: F401 (re-exported)
+from pbr_cli.payment_records import PAID_EVENT as PAID
+from pbr_cli.periods import Month, Window, financial_year_label, financial_year_start
 from pbr_cli.problems import ERROR, WARNING, Problem
 from pbr_cli.returns.checks import CheckedReturn
-
-PAID, REFUSED, NIL = "paid", "refused", "nil"  # nil: an event whose band price is 0
-
 
 _DAYS = date.max.toordinal() + 2  # more than any day ordinal: (code, day) pairs as one number
 _OPEN = date.max.toordinal()  # the end of an episode still open
@@ -74,144 +79,7 @@ def _iso(day: int) -> str:
     return date.fromordinal(int(day)).isoformat()
 
 
-@dataclass(slots=True)
-class Source:
-    """The row of a return a record came from."""
-
-    file: str
-    sheet: str
-    row: int
-    column: str | None = None  # letter of the record's date column
-
-    @property
-    def cell(self) -> str:
-        return f"{self.sheet}!{self.column or ''}{self.row}"
-
-
-@dataclass(slots=True)  # not frozen: a national month makes tens of thousands, and a
-class Evidence:          # frozen dataclass is four times slower to make
-    """One event: paid (perhaps reduced by the cap) or refused, and why."""
-
-    provider: str
-    client: str
-    component: str
-    component_label: str
-    day: date
-    group: str
-    status: str  # paid | refused
-    price: Decimal
-    amount: Decimal
-    reason: str
-    source: Source
-    proportion: Fraction | None = None
-    numerator: int | None = None
-    denominator: int | None = None
-    band: str = ""
-    window: Window | None = None
-    cap_reduction: Decimal = Decimal("0.00")
-
-
-# -- each return's rows, as columns ---------------------------------------------------------
-
-KINDS = ("presentations", "discharges", "reviews")
-# the opening caseload's rows (episodes under way when the scheme started) join the
-# presentations, marked as such: they start episodes, but earn no tariff
-OPENING = "opening"
-_EVENT_OF = {"discharges": "discharge", "reviews": "first-review"}
-
-
-def record_columns(model: Model, r: CheckedReturn) -> dict[str, dict[str, Any]]:
-    """A return's client-level rows, for each record sheet (presentations, discharges,
-    reviews): the rows with a client and a date (for a discharge, an episode start too), as
-    columns: Excel row, client, day (an ordinal), group and episode start; and for each
-    outcome whose events are that sheet's rows, whether its rule holds. Worked out when the
-    return is checked and kept with it (the cache holds it too), so a month's run reads
-    these columns, not the return's tables. Numbers are kept as the bytes of int64 arrays
-    (Excel row, day ordinals) and of bool arrays (holds), which load fastest."""
-    import numpy as np
-
-    cohort = model.cohort
-    assert cohort is not None
-    out: dict[str, dict[str, Any]] = {}
-    if r.provider is None:
-        return out
-    for kind in (*KINDS, OPENING):
-        ref = getattr(cohort, kind)
-        frame = r.tables.get(ref.sheet) if ref is not None else None
-        if frame is None or frame.empty:
-            continue
-        n = len(frame)
-
-        def column(name: str | None, frame=frame, n=n) -> list[Any]:
-            if name and name in frame.columns:
-                return frame[name].to_numpy(dtype=object).tolist()
-            return [None] * n
-
-        clients, days, rows = column(cohort.client), column(ref.date), column("_row")
-        starts = column(ref.episode_start) if kind == "discharges" else days
-        keep = [i for i in range(n) if clients[i] is not None and isinstance(days[i], date)
-                and isinstance(starts[i], date)]
-        groups = column(cohort.group)
-        part: dict[str, Any] = {
-            "n": len(keep),
-            "row": np.array([rows[i] for i in keep], np.int64).tobytes(),
-            "client": [_client_id(c, cohort.client_case) for c in (clients[i] for i in keep)],
-            "day": np.array([days[i].toordinal() for i in keep], np.int64).tobytes(),
-            "group": [str(groups[i] or "") for i in keep],
-            "holds": {},
-        }
-        if kind == "discharges":
-            part["start"] = np.array([starts[i].toordinal() for i in keep], np.int64).tobytes()
-        for outcome in cohort.outcomes:
-            if outcome.event == _EVENT_OF.get(kind):
-                names = sorted(outcome.when.names) if outcome.when is not None else []
-                values = [column(name) for name in names]
-                part["holds"][outcome.name] = rule_holds(
-                    model, outcome, names, [[v[i] for i in keep] for v in values],
-                    len(keep)).tobytes()
-        out[kind] = part
-    return out
-
-
-_RULES: dict[tuple, dict[Any, bool]] = {}  # (rule, parameters it reads) -> values -> holds
-
-
-def rule_holds(model: Model, outcome: Outcome, names: list[str], values: list[list[Any]],
-               n: int):
-    """Whether an outcome's rule holds for each of n rows, given the columns it reads (a
-    blank value leaves the name to the parameters). Worked out once for each distinct set
-    of values, in each process."""
-    import numpy as np
-
-    when = outcome.when
-    if when is None or not n:
-        return np.zeros(n, bool)
-    params = {k: p.value for k, p in model.parameters.items()}
-    memo = _RULES.setdefault((when.text, *((k, params.get(k)) for k in sorted(when.names))), {})
-
-    def evaluate(key: tuple) -> bool:
-        context = {**params, **{k: v for k, v in zip(names, key, strict=True) if v is not None}}
-        try:
-            return when.evaluate(context) is True
-        except ExprError:
-            return False
-
-    def holds(key: tuple) -> bool:
-        try:
-            return memo[key]
-        except KeyError:
-            found = memo[key] = evaluate(key)
-            return found
-        except TypeError:  # a value that cannot be a key: work it out each time
-            return evaluate(key)
-
-    keys = list(zip(*values, strict=True))
-    try:
-        found = [memo[key] for key in keys]  # every set of values seen before
-    except (KeyError, TypeError):
-        found = [holds(key) for key in keys]
-    return np.array(found, bool)
-
+# -- each return's rows, as columns: pbr_cli/cohort_records.py (worked out at check time) --
 
 class _Rows:
     """One record sheet's usable rows from every return, in date order (then provider,
@@ -307,11 +175,6 @@ class History:
                   else self.letters[kind][int(rows.file[i])])
         return Problem(r.path, severity, code, f"client {self.clients[rows.client[i]]}: "
                        f"{message}", sheet, int(rows.row[i]), letter)
-
-
-def _client_id(value: Any, case: str) -> str:
-    text = value if type(value) is str else str(value)
-    return text.upper() if case == "same" else text
 
 
 def _gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int]):
@@ -588,8 +451,11 @@ def _case_twins(h: History, P) -> list:
     probably one typed twice; a warning at the first presentation of the later spelling."""
     import numpy as np
 
+    folded = list(map(str.casefold, h.clients))
+    out: list = []
+    if len(set(folded)) == len(folded):  # the usual case: no two ids differ only in case
+        return out
     first: dict[str, int] = {}
-    out = []
     for index, name in enumerate(h.clients):
         other = first.setdefault(name.casefold(), index)
         if other == index:
@@ -853,10 +719,15 @@ class CohortMonth:
                 price = round_pence(tariff.prices.get(group, Fraction(0)))
                 new = span.start + np.flatnonzero(new_mask & (facts.group == gi))
                 befores = self._presented_before(new).tolist()
-                for i, before in zip(new.tolist(), befores, strict=True):
+                # another presentation of the client that day, anywhere: only then is there
+                # a rival to look for
+                day_key = ep["client"][new] * _DAYS + ep["start"][new]
+                several = (np.searchsorted(h.client_day, day_key + 1)
+                           - np.searchsorted(h.client_day, day_key) > 1).tolist()
+                for i, before, others in zip(new.tolist(), befores, several, strict=True):
                     source = h.source("presentations", ep["pres"][i])
                     rival = (self._same_day_rival(i) if before < 0 and tariff.same_day_once
-                             else _NONE)
+                             and others else _NONE)
                     if rival >= 0:
                         status, why = REFUSED, (
                             f"presented the same day at {h.providers[h.known_provider[rival]]} "
@@ -1039,9 +910,7 @@ def apply_cap(events: list[Evidence], cap: Decimal | None, paid_before: Decimal,
     return out
 
 
-def fy_label(month: Month) -> str:
-    start = financial_year_start(month.first_day)
-    return f"{start.year}/{str(start.year + 1)[-2:]}"
+fy_label = financial_year_label  # (the calendar rule lives in periods.py)
 
 
 def fy_months(model: Model, month: Month) -> list[Month]:

@@ -13,12 +13,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from pbr_cli.cohort import PAID, CohortMonth, Evidence, apply_cap, build_history, fy_label, fy_months
-from pbr_cli.engine import PAID as STATUS_PAID
-from pbr_cli.engine import Figure, PaymentLine, ProviderResult, provider_status
+from pbr_cli.cohort import PAID, CohortMonth, Evidence, apply_cap, build_history, fy_months
 from pbr_cli.model.records import Model
 from pbr_cli.money import format_money, round_pence, to_fraction
+from pbr_cli.payment_records import PAID as STATUS_PAID
+from pbr_cli.payment_records import Figure, PaymentLine, ProviderResult, provider_status
 from pbr_cli.periods import Month
+from pbr_cli.periods import financial_year_label as fy_label
 from pbr_cli.problems import WARNING, Problem
 from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.checks import CheckedReturn

@@ -1,7 +1,7 @@
 """Find, read and check the returns a job needs.
 
 Returns are filed by month: RETURNS/YYYY-MM/*.xlsx (any file name; the Cover says whose it
-is). Reading and checking are the two stages before calculation; this room runs them over
+is). Reading and checking are the two stages before calculation; this module runs them over
 many files and gathers the results, printing nothing.
 """
 
@@ -24,6 +24,7 @@ from pbr_cli.returns.checks import CheckedReturn, PackedTables, check_return
 from pbr_cli.returns.layout import COVER_SHEET
 from pbr_cli.returns.package import UnreadableFile
 from pbr_cli.returns.reader import read_workbook
+from pbr_cli.returns.versions import latest_version, resubmission_number  # noqa: F401
 
 RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
 
@@ -58,24 +59,6 @@ def return_files(paths: Iterable[Path]) -> list[Path]:
         else:
             out.append(path)
     return out
-
-
-_VERSION_RE = re.compile(r"[-_ .]v(\d+)$", re.IGNORECASE)
-
-
-def resubmission_number(path: str | Path) -> int:
-    """A resubmitted return ends its name with -v2, -v3...; a name without one is version 1."""
-    m = _VERSION_RE.search(Path(path).stem)
-    return int(m.group(1)) if m else 1
-
-
-def latest_version(found: list) -> tuple[Any, list, list]:
-    """Of several returns for one provider and month: (the one to use, those it replaces,
-    those that clash with it at the same version). The rule: the highest -vN in the name."""
-    ranked = sorted(found, key=lambda r: (resubmission_number(r.path), r.path))
-    top = resubmission_number(ranked[-1].path)
-    best = [r for r in ranked if resubmission_number(r.path) == top]
-    return best[0], [r for r in ranked if resubmission_number(r.path) < top], best[1:]
 
 
 def month_of_folder(path: Path) -> Month | None:
@@ -348,7 +331,7 @@ def _check(raw, model: Model, register: Register, path: Path) -> CheckedReturn:
     worker, and kept in the cache) rather than at every run that uses the return."""
     checked = check_return(raw, model, register, month_of_folder(path))
     if model.cohort is not None:
-        from pbr_cli.cohort import record_columns
+        from pbr_cli.cohort_records import record_columns
 
         checked.cohort = record_columns(model, checked)
     if _JOB.get("worker"):  # pickled for the cache and for the collector: pack them once

@@ -7,153 +7,29 @@ payment line is rounded half-up to the penny; totals are sums of rounded lines.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from pbr_cli.collect import latest_version
 from pbr_cli.expr import ExprError
-from pbr_cli.model.loader import PLACEHOLDER_RE
-from pbr_cli.model.records import Component, Measure, Model
+from pbr_cli.model.records import PLACEHOLDER_RE, Component, Measure, Model
 from pbr_cli.money import fraction_to_decimal, round_pence
+from pbr_cli.payment_records import (  # noqa: F401  (the schedule's records, re-exported)
+    PAID,
+    WITHHELD,
+    Figure,
+    InputFile,
+    PaymentLine,
+    ProviderResult,
+    Schedule,
+    Standing,
+    provider_status,
+)
 from pbr_cli.periods import Month, Window, days_active
 from pbr_cli.problems import ERROR, WARNING, Problem
-from pbr_cli.register import Register, entry_active, provider_name
+from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.checks import CheckedReturn
-
-PAID, WITHHELD = "paid", "withheld"
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One intermediate figure shown beside an amount."""
-
-    name: str
-    label: str
-    value: Any
-    format: str
-    window: Window | None = None
-
-
-@dataclass(frozen=True)
-class PaymentLine:
-    provider: str
-    entry: str
-    entry_label: str
-    groups: tuple[tuple[str, str], ...]  # (column, code) the register breaks totals down by
-    component: str
-    component_label: str
-    kind: str  # payment | comparison
-    amount: Decimal
-    unrounded: Fraction
-    figures: tuple[Figure, ...]
-
-
-@dataclass(frozen=True)
-class InputFile:
-    role: str  # model | register | return
-    path: str
-    sha256: str
-    provider: str = ""
-    month: str = ""
-    used: bool = True
-
-
-@dataclass
-class ProviderResult:
-    provider: str
-    name: str
-    status: str
-    reason: str
-    return_file: str | None
-    lines: list[PaymentLine] = field(default_factory=list)
-
-    def total(self, kind: str = "payment") -> Decimal:
-        return sum((ln.amount for ln in self.lines if ln.kind == kind), Decimal("0.00"))
-
-    def component_total(self, name: str) -> Decimal:
-        return sum((ln.amount for ln in self.lines if ln.kind == "payment"
-                    and ln.component == name), Decimal("0.00"))
-
-    @property
-    def variance(self) -> Decimal:
-        return self.total("payment") - self.total("comparison")
-
-
-@dataclass(frozen=True)
-class Standing:
-    """Where a schedule stands in the payment cycle, as every output says it."""
-
-    state: str  # DRAFT | APPROVED | SUPERSEDED | WHAT-IF | DRY RUN | NOT RECORDED
-    run: int | None = None
-    approved_by: str = ""
-    approved_at: str = ""
-    how: str = ""  # approved | automatic
-
-    def describe(self) -> str:
-        if self.state == "APPROVED":
-            who = ("approved automatically (the scheme's setting)" if self.how == "automatic"
-                   else f"approved by {self.approved_by}")
-            return f"APPROVED — ledger run {self.run}, {who} at {self.approved_at}"
-        if self.state == "DRAFT":
-            return (f"DRAFT — ledger run {self.run}: not approved for payment (approve it with "
-                    "`pbr approve`)")
-        if self.state == "SUPERSEDED":
-            return (f"SUPERSEDED DRAFT — ledger run {self.run}, replaced by a later calculation: "
-                    "not for payment")
-        if self.state == "WHAT-IF":
-            return "WHAT-IF — not recorded in the ledger, not for payment"
-        if self.state == "DRY RUN":
-            return "DRY RUN — not recorded in the ledger, not for payment"
-        return "NOT RECORDED — not in any ledger, not for payment"
-
-
-@dataclass
-class Schedule:
-    model: Model
-    month: Month
-    providers: list[ProviderResult]
-    problems: list[Problem]
-    inputs: list[InputFile]
-    history: list[Month]
-    evidence: list[Any] = field(default_factory=list)  # cohort models: cohort.Evidence events
-    adjustments: list[Any] = field(default_factory=list)  # ledger.Adjustment, earlier months
-    # For reports: per register entry, the figures the model's report rates add up (exact).
-    rate_values: dict[str, dict[str, Fraction]] = field(default_factory=dict)
-    standing: Standing | None = None  # set once the ledger has placed it in the cycle
-
-    def payment_notes(self, provider: str) -> list[str]:
-        """What changed or stopped this provider's payment (caps, factors of 0, withheld)."""
-        out: list[str] = []
-        for p in self.problems:
-            if p.affects_payment and p.provider == provider:
-                note = p.message.removeprefix(f"provider {provider}: ")
-                if note not in out:
-                    out.append(note)
-        return out
-
-    def adjustment_total(self, provider: str | None = None) -> Decimal:
-        return sum((a.difference for a in self.adjustments
-                    if provider is None or a.provider == provider), Decimal("0.00"))
-
-    def due(self, provider: str | None = None) -> Decimal:
-        """This month's entitlement plus prior-period adjustments."""
-        own = (self.total() if provider is None
-               else next((p.total() for p in self.providers if p.provider == provider),
-                         Decimal("0.00")))
-        return own + self.adjustment_total(provider)
-
-    @property
-    def lines(self) -> list[PaymentLine]:
-        return [ln for p in self.providers for ln in p.lines]
-
-    def total(self, kind: str = "payment") -> Decimal:
-        return sum((p.total(kind) for p in self.providers), Decimal("0.00"))
-
-    @property
-    def withheld(self) -> list[ProviderResult]:
-        return [p for p in self.providers if p.status == WITHHELD]
+from pbr_cli.returns.versions import latest_version
 
 
 def history_months(model: Model, month: Month) -> list[Month]:
@@ -208,29 +84,6 @@ def calculate(model: Model, register: Register, month: Month,
         results.append(result)
     return Schedule(model, month, results, problems, all_inputs, months,
                     rate_values=rate_values)
-
-
-def provider_status(model: Model, register: Register, provider: str, month: Month,
-                    current: CheckedReturn | None, problems: list[Problem]) -> ProviderResult:
-    """Paid, or withheld because the month's return is missing or has errors (said in
-    `problems`, with the return's own problems, which explain it)."""
-    status, reason = PAID, ""
-    if current is None:
-        status, reason = WITHHELD, f"no return received for {month}"
-        problems.append(Problem("", ERROR, "no-return",
-                                f"provider {provider}: {reason}; nothing is paid",
-                                provider=provider, affects_payment=True))
-    elif current.errors:
-        status = WITHHELD
-        reason = f"the return has {len(current.errors)} error(s)"
-        problems.append(Problem(current.path, ERROR, "return-has-errors",
-                                f"provider {provider}: {reason}; nothing is paid until "
-                                "a corrected return is received", provider=provider,
-                                affects_payment=True))
-    if current is not None:
-        problems.extend(current.problems)  # the month's own return: why it was (not) paid
-    return ProviderResult(provider, provider_name(model, register, provider), status,
-                          reason, current.path if current else None)
 
 
 def _choose_returns(model: Model, register: Register, month: Month, months: list[Month],

@@ -35,7 +35,8 @@ def round_pence(value: Fraction | Decimal | int) -> Decimal:
 
 
 def format_money(value: Decimal | None) -> str:
-    """£1,234.56 and −£299.34 (a real minus sign reads better than a hyphen in tables)."""
+    """£1,234.56 and -£299.34: a hyphen-minus, which Excel, finance systems and every
+    console read back as negative (a typographic minus sign is not)."""
     if value is None:
         return ""
     sign = "-" if value < 0 else ""

@@ -18,12 +18,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from pbr_cli.cohort import NIL, PAID, REFUSED, Evidence, Source, fy_label
-from pbr_cli.engine import PAID as STATUS_PAID
-from pbr_cli.engine import Figure, PaymentLine, ProviderResult, provider_status
 from pbr_cli.model.records import Model, Participants, Result
-from pbr_cli.money import format_money, round_pence
+from pbr_cli.money import format_money, format_percent, round_pence
+from pbr_cli.payment_records import NIL, REFUSED, Evidence, Figure, PaymentLine, ProviderResult, Source, provider_status
+from pbr_cli.payment_records import PAID as STATUS_PAID
+from pbr_cli.payment_records import PAID_EVENT as PAID
 from pbr_cli.periods import Month
+from pbr_cli.periods import financial_year_label as fy_label
 from pbr_cli.problems import Problem
 from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.checks import CheckedReturn
@@ -113,8 +114,8 @@ class _Replay:
             amount, reduction, why = self._pay(person, price)
             person.fees += amount
             person.total += amount
-            reason = why or (f"{fy_label(Month.of(record.day))}: {share * 100}% of "
-                             f"{format_money(round_pence(fee.base))}".replace(".0%", "%"))
+            reason = why or (f"{fy_label(Month.of(record.day))}: {format_percent(share)} of "
+                             f"{format_money(round_pence(fee.base))}")
             out.append(self._event(record, fee.name, fee.label, price, amount,
                                    PAID if amount > 0 else (NIL if price == 0 else REFUSED),
                                    reason, reduction))
@@ -178,8 +179,8 @@ class _Replay:
         else:
             assert result.amount is not None
             price = round_pence(result.amount * (1 - result.deflator))
-            why = (f"{format_money(round_pence(result.amount))} less {result.deflator * 100}% "
-                   "deflator".replace(".0%", "%") if result.deflator else "")
+            why = (f"{format_money(round_pence(result.amount))} less "
+                   f"{format_percent(result.deflator)} deflator" if result.deflator else "")
         amount, reduction, limit = self._pay(person, price)
         person.total += amount
         person.paid[result.name].append(record.day)

@@ -133,6 +133,12 @@ def financial_year_start(day: date) -> date:
     return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
 
 
+def financial_year_label(month: Month) -> str:
+    """The UK financial year a month falls in, as pbr writes it: `2013/14`."""
+    start = financial_year_start(month.first_day)
+    return f"{start.year}/{str(start.year + 1)[-2:]}"
+
+
 @dataclass(frozen=True)
 class Window:
     """The months a rolling measure looks at for one period month, clipped at the scheme start."""

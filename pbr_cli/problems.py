@@ -149,6 +149,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "approve-in-order": ("fatal", "An earlier month is not approved yet: months are approved in order from go-live."),
     "month-not-ended": ("fatal", "The month has not ended yet: it is approved once it is over."),
     "inputs-changed": ("fatal", "The returns, model or register are not those the run recorded: its schedule cannot be approved or made again."),
+    # The command itself: each stops it (exit code 2, or 3 for `locked`)
+    "usage": ("fatal", "The command's options do not go together (e.g. --output for several schemes, --publish with --returns)."),
+    "bad-period": ("fatal", "The period is not a month 2013-06, a quarter 2013-Q2, a financial year 2013/14, its quarter 2013/14-Q1 or a range 2013-04..2013-09."),
+    "unknown-model": ("fatal", "No model of that name in the models folder."),
+    "bad-model-name": ("fatal", "A model name with characters a file name cannot safely hold."),
+    "unreadable-model": ("fatal", "The model file cannot be read (missing, not a regular file, too large, not UTF-8)."),
+    "model-invalid": ("fatal", "The model breaks the model language (`pbr models check` names the key and line)."),
+    "register-invalid": ("fatal", "The contract register cannot be read, or its rows break the model's register columns."),
+    "locked": ("fatal", "Another run holds the ledger's lock (exit code 3; --wait waits for it)."),
+    "output-too-large": ("fatal", "An output table would not fit on one Excel sheet; no file is written (it is never cut short)."),
+    "not-publishable": ("fatal", "The publication's audit failed (e.g. the scheme's publication key changed since an earlier release); nothing was written."),
 }
 
 # Codes that models add for their own rule warnings are documented in the model itself.

@@ -1,6 +1,6 @@
 """A period report: a scheme's monthly schedules added up over a period, as plain tables.
 
-The core room for `pbr report`: no Excel, no rich. It takes the months of a period worked
+The core of `pbr report`: no Excel, no rich. It takes the months of a period worked
 out as `pbr calculate` would work them out now (jobs.period_schedules), and the ledger when
 there is one, and returns a Report: tables of cells that every output (workbook, console,
 JSON, CSV) renders. It is never for publication: a publication is made from the same months

@@ -207,3 +207,21 @@ def test_deflator_sustainment_and_claim_deadline(tmp_path):
     assert paid(october) == {}
     late = [e for e in october["evidence"] if e["client"] == "P1"]
     assert late and all("more than 3 months after it was achieved" in e["reason"] for e in late)
+
+
+def test_a_share_with_a_fraction_of_a_percent_is_written_as_a_percentage(tmp_path):
+    """A fee share of 0.125 was written '25/2% of £4,000.00' in the evidence; it is 12.5%."""
+    import shutil
+
+    text = TF.read_text()
+    assert '"2012/13": 0.80' in text
+    model = tmp_path / TF.name
+    model.write_text(text.replace('"2012/13": 0.80', '"2012/13": 0.125'))
+    shutil.copy(TF.with_name("troubled-families.register.csv"), tmp_path)
+    (tmp_path / "ws").mkdir()
+    ws = Workspace(tmp_path / "ws", load_model(model), LA, HEADER)
+    ws.add_return("LA1", "2012-05", {"Attachments": [attach("F1", date(2012, 5, 10))],
+                                     "Claims": []})
+    data = month_of(ws, model, "2012-05")
+    fee = next(e for e in data["evidence"] if e["event"] == "attachment")
+    assert (fee["amount"], fee["reason"]) == ("500.00", "2012/13: 12.5% of £4,000.00")

@@ -139,3 +139,16 @@ def _empty_lists(value, prefix: str = "") -> set[str]:
         for item in value:
             found |= _empty_lists(item, prefix[:-1] + "[].")
     return found
+
+
+def test_the_xlsxwriter_installed_has_the_internals_large_tables_are_written_through():
+    import importlib
+
+    from pbr_cli.outputs.xlsx import XLSXWRITER_INTERNALS
+
+    for where, names in XLSXWRITER_INTERNALS.items():
+        module, _, cls = where.partition(".")
+        owner = importlib.import_module(f"xlsxwriter.{module}")
+        if cls:
+            owner = getattr(owner, cls)
+        assert [n for n in names if not hasattr(owner, n)] == [], where

@@ -16,6 +16,7 @@ from pbr_cli import expr as formulas
 from pbr_cli.errors import PbrError
 from pbr_cli.model.records import (
     PERIOD_FACTS,
+    PLACEHOLDER_RE,
     Band,
     CodeList,
     Cohort,
@@ -41,7 +42,6 @@ from pbr_cli.model.schema import check_schema
 from pbr_cli.model.yamlread import Path as KeyPath
 from pbr_cli.model.yamlread import YamlProblem, read_yaml
 
-PLACEHOLDER_RE = re.compile(r"\{([a-z_][a-z0-9_]*)(\.window)?\}")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_MODEL_BYTES = 1_000_000
 
@@ -631,9 +631,10 @@ def _cohort_components(cohort: Cohort) -> tuple[Component, ...]:
 
 def _financial_years(start, end) -> list[str]:
     """The UK financial years (e.g. "2013/14") from `start` to `end`."""
-    first = start.year if start.month >= 4 else start.year - 1
-    last = end.year if end.month >= 4 else end.year - 1
-    return [f"{y}/{(y + 1) % 100:02d}" for y in range(first, last + 1)]
+    from pbr_cli.periods import Month, financial_year_label, financial_year_start
+
+    first, last = financial_year_start(start), financial_year_start(end)
+    return [financial_year_label(Month(y, 4)) for y in range(first.year, last.year + 1)]
 
 
 def _hint(name: str, known: set[str]) -> str:

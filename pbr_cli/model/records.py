@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -15,6 +16,9 @@ PERIOD_FACTS = {
     "days_in_month": "the number of days in the period month",
 }
 
+
+# A placeholder in a model's warning message: {name} or {name.window}
+PLACEHOLDER_RE = re.compile(r"\{([a-z_][a-z0-9_]*)(\.window)?\}")
 
 @dataclass(frozen=True)
 class CodeList:

@@ -199,6 +199,17 @@ def _write_rows_around(ws, original, blocks: list[tuple[int, int, list[str]]]) -
         ws.dim_rowmin, ws.dim_rowmax = lo, hi
 
 
+# The xlsxwriter internals that write_table writes large tables through (a public API for it
+# does not exist): pyproject.toml pins xlsxwriter to the versions that have them, and
+# tests/test_project.py checks the installed one does.
+XLSXWRITER_INTERNALS = {
+    "worksheet.Worksheet": ("_check_dimensions", "_write_rows", "_convert_date_time"),
+    "format.Format": ("_get_xf_index",),
+    "sharedstrings.SharedStringTable": ("_get_shared_string_index",),
+    "worksheet": ("_utf16_len", "_utf16_truncate"),
+}
+
+
 class _CellText:
     """The part of a cell's XML after its address and style, for a value as `write_cell`
     would write it: text as a shared string (from the workbook's table), numbers and dates

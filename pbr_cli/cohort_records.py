@@ -1,0 +1,122 @@
+"""A client-level return's records as columns, worked out when the return is checked.
+
+For each record sheet a cohort model names (presentations, discharges, reviews, and the
+opening caseload), the rows with a client and a date, as columns; and for each outcome whose
+events are that sheet's rows, whether its rule holds. Worked out in the worker that checks the
+return and kept with it in the cache, so a month's run (pbr_cli/cohort.py) reads these
+columns, not the return's tables.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pbr_cli.expr import ExprError
+from pbr_cli.model.records import Model, Outcome
+from pbr_cli.returns.checks import CheckedReturn
+
+KINDS = ("presentations", "discharges", "reviews")
+# the opening caseload's rows (episodes under way when the scheme started) join the
+# presentations, marked as such: they start episodes, but earn no tariff
+OPENING = "opening"
+_EVENT_OF = {"discharges": "discharge", "reviews": "first-review"}
+
+
+def record_columns(model: Model, r: CheckedReturn) -> dict[str, dict[str, Any]]:
+    """A return's client-level rows, for each record sheet (presentations, discharges,
+    reviews): the rows with a client and a date (for a discharge, an episode start too), as
+    columns: Excel row, client, day (an ordinal), group and episode start; and for each
+    outcome whose events are that sheet's rows, whether its rule holds. Worked out when the
+    return is checked and kept with it (the cache holds it too), so a month's run reads
+    these columns, not the return's tables. Numbers are kept as the bytes of int64 arrays
+    (Excel row, day ordinals) and of bool arrays (holds), which load fastest."""
+    import numpy as np
+
+    cohort = model.cohort
+    assert cohort is not None
+    out: dict[str, dict[str, Any]] = {}
+    if r.provider is None:
+        return out
+    for kind in (*KINDS, OPENING):
+        ref = getattr(cohort, kind)
+        frame = r.tables.get(ref.sheet) if ref is not None else None
+        if frame is None or frame.empty:
+            continue
+        n = len(frame)
+
+        def column(name: str | None, frame=frame, n=n) -> list[Any]:
+            if name and name in frame.columns:
+                return frame[name].to_numpy(dtype=object).tolist()
+            return [None] * n
+
+        clients, days, rows = column(cohort.client), column(ref.date), column("_row")
+        starts = column(ref.episode_start) if kind == "discharges" else days
+        keep = [i for i in range(n) if clients[i] is not None and isinstance(days[i], date)
+                and isinstance(starts[i], date)]
+        groups = column(cohort.group)
+        part: dict[str, Any] = {
+            "n": len(keep),
+            "row": np.array([rows[i] for i in keep], np.int64).tobytes(),
+            "client": [_client_id(c, cohort.client_case) for c in (clients[i] for i in keep)],
+            "day": np.array([days[i].toordinal() for i in keep], np.int64).tobytes(),
+            "group": [str(groups[i] or "") for i in keep],
+            "holds": {},
+        }
+        if kind == "discharges":
+            part["start"] = np.array([starts[i].toordinal() for i in keep], np.int64).tobytes()
+        for outcome in cohort.outcomes:
+            if outcome.event == _EVENT_OF.get(kind):
+                names = sorted(outcome.when.names) if outcome.when is not None else []
+                values = [column(name) for name in names]
+                part["holds"][outcome.name] = rule_holds(
+                    model, outcome, names, [[v[i] for i in keep] for v in values],
+                    len(keep)).tobytes()
+        out[kind] = part
+    return out
+
+
+_RULES: dict[tuple, dict[Any, bool]] = {}  # (rule, parameters it reads) -> values -> holds
+
+
+def rule_holds(model: Model, outcome: Outcome, names: list[str], values: list[list[Any]],
+               n: int):
+    """Whether an outcome's rule holds for each of n rows, given the columns it reads (a
+    blank value leaves the name to the parameters). Worked out once for each distinct set
+    of values, in each process."""
+    import numpy as np
+
+    when = outcome.when
+    if when is None or not n:
+        return np.zeros(n, bool)
+    params = {k: p.value for k, p in model.parameters.items()}
+    memo = _RULES.setdefault((when.text, *((k, params.get(k)) for k in sorted(when.names))), {})
+
+    def evaluate(key: tuple) -> bool:
+        context = {**params, **{k: v for k, v in zip(names, key, strict=True) if v is not None}}
+        try:
+            return when.evaluate(context) is True
+        except ExprError:
+            return False
+
+    def holds(key: tuple) -> bool:
+        try:
+            return memo[key]
+        except KeyError:
+            found = memo[key] = evaluate(key)
+            return found
+        except TypeError:  # a value that cannot be a key: work it out each time
+            return evaluate(key)
+
+    keys = list(zip(*values, strict=True))
+    try:
+        found = [memo[key] for key in keys]  # every set of values seen before
+    except (KeyError, TypeError):
+        found = [holds(key) for key in keys]
+    return np.array(found, bool)
+
+
+
+def _client_id(value: Any, case: str) -> str:
+    text = value if type(value) is str else str(value)
+    return text.upper() if case == "same" else text

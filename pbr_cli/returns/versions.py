@@ -1,0 +1,24 @@
+"""Resubmitted returns: which of several returns for one provider and month is used."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+_VERSION_RE = re.compile(r"[-_ .]v(\d+)$", re.IGNORECASE)
+
+
+def resubmission_number(path: str | Path) -> int:
+    """A resubmitted return ends its name with -v2, -v3...; a name without one is version 1."""
+    m = _VERSION_RE.search(Path(path).stem)
+    return int(m.group(1)) if m else 1
+
+
+def latest_version(found: list) -> tuple[Any, list, list]:
+    """Of several returns for one provider and month: (the one to use, those it replaces,
+    those that clash with it at the same version). The rule: the highest -vN in the name."""
+    ranked = sorted(found, key=lambda r: (resubmission_number(r.path), r.path))
+    top = resubmission_number(ranked[-1].path)
+    best = [r for r in ranked if resubmission_number(r.path) == top]
+    return best[0], [r for r in ranked if resubmission_number(r.path) < top], best[1:]
