@@ -265,7 +265,8 @@ def report(
     providers losing more than the model's share of their block income (small ones said so),
     and late, missing, faulty or resubmitted returns. Writes a workbook with charts and a CSV
     of payments for a finance system; records nothing. The report states the exact dates
-    its period covers.
+    its period covers. With --publish, a copy for the public instead (counts only, rounded,
+    audited), recorded in the ledger.
 
     Examples:
 
