@@ -150,6 +150,15 @@ class History:
         self.model, self.files, self.tables = model, returns, tables
         self.providers, self.clients = providers, clients
         self.problems: list[Problem] = []
+        # built by _episodes (build_history calls it once): the episodes as arrays, the
+        # review rows by episode, and every presentation pbr knows of by client and day
+        self.episodes: dict[str, Any] = {}
+        self.reviews: Any = None
+        self.review_owner: Any = None
+        self.known_day: Any = None
+        self.known_provider: Any = None
+        self.by_client: Any = None
+        self.client_day: Any = None
         self.sheets = {kind: getattr(model.cohort, kind) for kind in (*KINDS, OPENING)}
         self.letters = {kind: [r.column_of(ref.sheet, ref.date) if ref else None
                                for r in returns] for kind, ref in self.sheets.items()}

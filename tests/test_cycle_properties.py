@@ -59,7 +59,7 @@ def _approve_next(a: Authority) -> None:
         a.pbr("approve", "-m", SCHEME, "-p", nxt["month"], "--run", str(nxt["run"]))
 
 
-@settings(max_examples=7, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
 @given(plan=plan)
 def test_every_month_is_paid_exactly_once(tmp_path_factory, plan):
     import pytest
