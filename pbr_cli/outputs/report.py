@@ -55,7 +55,6 @@ def write_report(report: Report, target: Path) -> Path:
     with atomic_output(Path(target)) as tmp:
         wb = new_workbook(tmp, f"{report.model.title}: report for {report.period.text}")
         fmt = Formats(wb)
-        fmt.suppressed = wb.add_format({"align": "right", "font_color": "#595959"})
         fmt.note = wb.add_format({"italic": True, "font_color": "#555555"})
         fmt.table_title = wb.add_format({"bold": True, "font_size": 12})
         fmt.flag = wb.add_format({"font_color": "#9C0006"})
