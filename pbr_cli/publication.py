@@ -35,6 +35,7 @@ from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.periods import Month
+from pbr_cli.report import Column, Table, covers, group_label
 
 ALL = "*"
 METHOD = "random rounding of month figures, cell key (HMAC-SHA-256)"
@@ -59,16 +60,6 @@ class Item:
     second: str
     first_label: str
     second_label: str
-
-
-@dataclass
-class Table:
-    name: str
-    title: str
-    columns: list[Any]  # report.Column
-    rows: list[list[Any]] = field(default_factory=list)
-    total: list[Any] | None = None
-    note: str = ""
 
 
 @dataclass
@@ -101,8 +92,7 @@ class Publication:
 
     @property
     def covers(self) -> str:
-        first, last = self.months[0], self.months[-1]
-        return f"{first.first_day.isoformat()} to {last.last_day.isoformat()}"
+        return covers(self.months)
 
     def describe_coverage(self) -> str:
         text = (f"Period {self.period.describe()}. Published: {len(self.months)} month(s), "
@@ -222,8 +212,6 @@ def _share(num: int, den: int) -> int | None:
 def build_publication(ps, key: bytes, earlier: Iterable[Any] = ()) -> Publication:
     """The publication of a period from its months' schedules, rounded with the scheme's
     key and audited against the earlier publications (ledger rows) before it is returned."""
-    from pbr_cli.report import Column
-
     model = ps.model
     base = model.report.publish_min_count
     # groups: the cohort's, or a participant model's register groups; a service-level
@@ -280,7 +268,7 @@ def build_publication(ps, key: bytes, earlier: Iterable[Any] = ()) -> Publicatio
         values = sorted({a[3 + groups.index(g)] for a in true} - {""})
         if not values:
             continue
-        cols = [Column("item", "Counted", "text"), Column("group", _group_label(model, g), "text"),
+        cols = [Column("item", "Counted", "text"), Column("group", group_label(model, g), "text"),
                 Column("first", "Count", "count"), Column("second", "Of which", "count"),
                 Column("share", "Share (%)", "integer")]
         rows = []
@@ -289,7 +277,7 @@ def build_publication(ps, key: bytes, earlier: Iterable[Any] = ()) -> Publicatio
                 first = total(item=item.key, measure=BOTH, **{g: v})
                 second = total(item=item.key, measure=OF_WHICH, **{g: v})
                 rows.append([item.label, v, first, second, _share(second, first)])
-        tables[f"group_{g}"] = Table(f"group_{g}", f"By {_group_label(model, g).lower()}, all "
+        tables[f"group_{g}"] = Table(f"group_{g}", f"By {group_label(model, g).lower()}, all "
                                      "providers", cols, rows, None, _ROUNDED)
     pub = Publication(model, ps.period, list(s.month for s in ps.schedules), ps.excluded, base,
                       tables, rounded, true, sums)
@@ -299,15 +287,6 @@ def build_publication(ps, key: bytes, earlier: Iterable[Any] = ()) -> Publicatio
 
 _ROUNDED = ("Each provider's month is rounded at random to a multiple of the publication's "
             "base; figures here are sums of those, and shares are worked out from them.")
-
-
-def _group_label(model, column: str) -> str:
-    col = model.register.column(column)
-    if col is not None:
-        return col.header
-    name = model.cohort.group_codes if model.cohort is not None else None
-    cl = model.codes.get(name) if name else None
-    return (cl.label if cl else column).capitalize()
 
 
 def _matches(atom: tuple[str, ...], match: dict[str, Any], groups: list[str]) -> bool:

@@ -166,8 +166,7 @@ class Report:
 
     @property
     def covers(self) -> str:
-        first, last = self.months[0], self.months[-1]
-        return f"{first.first_day.isoformat()} to {last.last_day.isoformat()}"
+        return covers(self.months)
 
     def describe_coverage(self) -> str:
         text = (f"Period {self.period.describe()}. Reported: {len(self.months)} month(s), "
@@ -179,6 +178,21 @@ class Report:
             text += " Not reported: " + "; ".join(
                 f"{_span(ms)} ({why})" for why, ms in groups.items()) + "."
         return text
+
+
+def covers(months: list[Month]) -> str:
+    """The exact dates a run of months covers: 2013-04-01 to 2013-06-30."""
+    return f"{months[0].first_day.isoformat()} to {months[-1].last_day.isoformat()}"
+
+
+def group_label(model, column: str) -> str:
+    """How a group column is headed: the register's header, or the code list's label."""
+    col = model.register.column(column)
+    if col is not None:
+        return col.header
+    name = model.cohort.group_codes if model.cohort is not None else None
+    cl = model.codes.get(name) if name else None
+    return (cl.label if cl else column).capitalize()
 
 
 def _span(months: list[Month]) -> str:
@@ -436,12 +450,7 @@ class _Builder:
         return (codes.index(code) if code in codes else len(codes), code)
 
     def _group_label(self, column: str) -> str:
-        col = self.model.register.column(column)
-        if col is not None:
-            return col.header
-        name = self.model.cohort.group_codes if self.cohort else None
-        cl = self.model.codes.get(name) if name else None
-        return (cl.label if cl else column).capitalize()
+        return group_label(self.model, column)
 
     # -- rates -------------------------------------------------------------------------------
     def rates_table(self) -> Table:

@@ -25,6 +25,7 @@ SCHEMES = ("birmingham-90-10", "wigan-cohort", "troubled-families")
 
 
 def periods(months: list[str]) -> list[str]:
+    # (worked out here, not with pbr_cli.periods: the script must run on older code too)
     quarters = sorted({f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months})
     years = sorted({f"{int(m[:4]) - (int(m[5:]) < 4)}/{(int(m[:4]) - (int(m[5:]) < 4) + 1) % 100:02d}"
                     for m in months})

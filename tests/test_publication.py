@@ -28,7 +28,7 @@ from pbr_cli.errors import PbrError
 from pbr_cli.jobs import period_schedules
 from pbr_cli.model import load_model
 from pbr_cli.outputs.report import publication_as_dict, write_publication
-from pbr_cli.periods import Month, parse_period
+from pbr_cli.periods import Month, financial_year_label, parse_period
 from pbr_cli.publication import OF_WHICH, REST, build_publication, round_figure
 from tests.conftest import ROOT
 
@@ -77,9 +77,7 @@ def periods_of(months: list[str]) -> list[str]:
     overlapping ranges (each month to the last)."""
     out = list(months)
     quarters = sorted({f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months})
-    years = sorted({f"{Month.parse(m).year - (Month.parse(m).month < 4)}/"
-                    f"{(Month.parse(m).year - (Month.parse(m).month < 4) + 1) % 100:02d}"
-                    for m in months})
+    years = sorted({financial_year_label(Month.parse(m)) for m in months})
     out += quarters + years
     out += [f"{m}..{months[-1]}" for m in months[1:-1]]  # each month to the last
     return out

@@ -54,19 +54,32 @@ def csv_filename(report: Report) -> str:
 def write_report(report: Report, target: Path) -> Path:
     with atomic_output(Path(target)) as tmp:
         wb = new_workbook(tmp, f"{report.model.title}: report for {report.period.text}")
-        fmt = Formats(wb)
-        fmt.note = wb.add_format({"italic": True, "font_color": "#555555"})
-        fmt.table_title = wb.add_format({"bold": True, "font_size": 12})
-        fmt.flag = wb.add_format({"font_color": "#9C0006"})
-        for sheet, prefixes in SHEETS:
-            tables = [t for name, t in report.tables.items()
-                      if any(name == p or (p.endswith("_") and name.startswith(p))
-                             for p in prefixes)]
-            if tables:
-                _sheet(wb, fmt, report, sheet, tables)
+        fmt = _formats(wb)
+        for sheet, tables in _sheets(report, SHEETS):
+            _sheet(wb, fmt, report, sheet, tables)
         _about(wb, fmt, report)
         wb.close()
     return Path(target)
+
+
+def _formats(wb) -> Formats:
+    fmt = Formats(wb)
+    fmt.note = wb.add_format({"italic": True, "font_color": "#555555"})
+    fmt.table_title = wb.add_format({"bold": True, "font_size": 12})
+    fmt.flag = wb.add_format({"font_color": "#9C0006"})
+    return fmt
+
+
+def _sheets(report, layout) -> list[tuple[str, list[Table]]]:
+    """(sheet name, its tables) for each sheet of `layout` that has tables: a table goes on
+    the sheet naming it, or a prefix of it ending in "_"."""
+    out = []
+    for sheet, prefixes in layout:
+        tables = [t for name, t in report.tables.items()
+                  if any(name == p or (p.endswith("_") and name.startswith(p)) for p in prefixes)]
+        if tables:
+            out.append((sheet, tables))
+    return out
 
 
 def _heading(ws, fmt: Formats, report: Report, what: str) -> int:
@@ -143,7 +156,8 @@ def _write_table(ws, fmt: Formats, report: Report, table: Table, top: int, index
     return header, last, nxt + 1
 
 
-def _sheet(wb, fmt: Formats, report: Report, name: str, tables: list[Table]) -> None:
+def _sheet(wb, fmt: Formats, report, name: str, tables: list[Table],
+           charts: bool = True) -> None:
     ws = wb.add_worksheet(name)
     top = _heading(ws, fmt, report, "report" if name == "Summary" else name)
     widths = [0] * max(len(t.columns) for t in tables)
@@ -156,12 +170,13 @@ def _sheet(wb, fmt: Formats, report: Report, name: str, tables: list[Table]) -> 
     for i, t in enumerate(tables):
         header, last, top = _write_table(ws, fmt, report, t, top, i, widths)
         placed.append((t, header, last))
-    charts = {"Summary": _provider_chart, "Months": _months_chart, "Rates": _rates_chart}
-    if len(tables) == 1 and name not in charts:
+    charts_of = ({"Summary": _provider_chart, "Months": _months_chart, "Rates": _rates_chart}
+                 if charts else {})
+    if len(tables) == 1 and name not in charts_of:
         ws.repeat_rows(placed[0][1])  # a long table's heading on every printed page
-    if name in charts:
+    if name in charts_of:
         table, header, last = placed[0]
-        chart, height = charts[name](wb, report, name, table, header, last)
+        chart, height = charts_of[name](wb, report, name, table, header, last)
         if chart is not None:
             if height > 450 or top > 28:
                 ws.set_h_pagebreaks([top])  # the chart prints whole, on a page of its own
@@ -367,25 +382,9 @@ def write_publication(pub, target: Path) -> Path:
     """The publication workbook: its tables, and About (method and audit; no path)."""
     with atomic_output(Path(target)) as tmp:
         wb = new_workbook(tmp, f"{pub.model.title}: publication for {pub.period.text}")
-        fmt = Formats(wb)
-        fmt.note = wb.add_format({"italic": True, "font_color": "#555555"})
-        fmt.table_title = wb.add_format({"bold": True, "font_size": 12})
-        fmt.flag = wb.add_format({"font_color": "#9C0006"})
-        for sheet, prefixes in PUBLICATION_SHEETS:
-            tables = [t for name, t in pub.tables.items()
-                      if any(name == p or (p.endswith("_") and name.startswith(p))
-                             for p in prefixes)]
-            if tables:
-                ws = wb.add_worksheet(sheet)
-                top = _heading(ws, fmt, pub, sheet.lower())
-                widths = [0] * max(len(t.columns) for t in tables)
-                for t in tables:
-                    for j, w in enumerate(_widths(pub, t)):
-                        widths[j] = max(widths[j], w)
-                for j, w in enumerate(widths):
-                    ws.set_column(j, j, w)
-                for i, t in enumerate(tables):
-                    _, _, top = _write_table(ws, fmt, pub, t, top, i, widths)
+        fmt = _formats(wb)
+        for sheet, tables in _sheets(pub, PUBLICATION_SHEETS):
+            _sheet(wb, fmt, pub, sheet, tables, charts=False)
         ws = wb.add_worksheet("About")
         top = _heading(ws, fmt, pub, "About this publication")
         m = pub.model
