@@ -15,7 +15,6 @@ from pathlib import Path
 
 from pbr_cli.config import Config
 from pbr_cli.cycle import chosen_ledger, default_user, first_unapproved, go_live, month_has_ended, open_ledger
-from pbr_cli.engine import Schedule, Standing
 from pbr_cli.errors import PbrError
 from pbr_cli.jobs import (
     APPROVED,
@@ -34,6 +33,7 @@ from pbr_cli.jobs import (
 from pbr_cli.ledger import Adjustment, ApprovalRecord, Ledger, now_utc
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
+from pbr_cli.payment_records import Schedule, Standing
 from pbr_cli.periods import Month
 from pbr_cli.register import load_register
 from pbr_cli.runlog import RunLog

@@ -3,7 +3,7 @@
 For each record sheet a cohort model names (presentations, discharges, reviews, and the
 opening caseload), the rows with a client and a date, as columns; and for each outcome whose
 events are that sheet's rows, whether its rule holds. Worked out in the worker that checks the
-return and kept with it in the cache, so a month's run (pbr_cli/cohort.py) reads these
+return and kept with it in the cache, so a month's run (pbr_cli/pricing/cohort/history.py) reads these
 columns, not the return's tables.
 """
 
@@ -20,7 +20,7 @@ KINDS = ("presentations", "discharges", "reviews")
 # the opening caseload's rows (episodes under way when the scheme started) join the
 # presentations, marked as such: they start episodes, but earn no tariff
 OPENING = "opening"
-_EVENT_OF = {"discharges": "discharge", "reviews": "first-review"}
+EVENT_OF = {"discharges": "discharge", "reviews": "first-review"}
 
 
 def record_columns(model: Model, r: CheckedReturn) -> dict[str, dict[str, Any]]:
@@ -66,7 +66,7 @@ def record_columns(model: Model, r: CheckedReturn) -> dict[str, dict[str, Any]]:
         if kind == "discharges":
             part["start"] = np.array([starts[i].toordinal() for i in keep], np.int64).tobytes()
         for outcome in cohort.outcomes:
-            if outcome.event == _EVENT_OF.get(kind):
+            if outcome.event == EVENT_OF.get(kind):
                 names = sorted(outcome.when.names) if outcome.when is not None else []
                 values = [column(name) for name in names]
                 part["holds"][outcome.name] = rule_holds(

@@ -27,12 +27,12 @@ from pbr_cli.cycle import (
     month_has_ended,
     open_ledger,
 )
-from pbr_cli.engine import Schedule, Standing
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger import ApprovalRecord, Ledger, RunRecord, now_utc
 from pbr_cli.model.records import Model
 from pbr_cli.money import fraction_to_decimal
 from pbr_cli.names import shown
+from pbr_cli.payment_records import Schedule, Standing
 from pbr_cli.periods import Month, Period
 from pbr_cli.register import load_register
 from pbr_cli.runlog import RunLog

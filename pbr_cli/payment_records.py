@@ -1,8 +1,8 @@
 """The records of a schedule: payment lines with their figures, the evidence that earned
 them, each provider's result, and where the schedule stands in the payment cycle.
 
-The lowest layer of the calculation: every kind of scheme (service-level in engine.py,
-cohort_schedule.py, participants.py) makes these, and everything after it (ledger, outputs,
+The lowest layer of the calculation: every kind of scheme (pbr_cli/pricing: service.py,
+cohort/, participants.py) makes these, and everything after it (ledger, outputs,
 report) reads them. It imports nothing of pbr's above the model and the return checks.
 """
 

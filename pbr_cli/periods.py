@@ -158,3 +158,39 @@ class Window:
 
     def __str__(self) -> str:
         return f"{self.first.first_day.isoformat()} to {self.last.last_day.isoformat()}"
+
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # day ordinals as numpy days
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar months later (or earlier); the day is clipped to the month's end, so
+    31 August + 6 months is 28 February (29 in a leap year)."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def add_months_to(days, months: int):
+    """add_months over an array of day ordinals (all real days), as day ordinals."""
+    import numpy as np
+
+    day = (np.asarray(days, np.int64) - EPOCH_ORDINAL).astype("datetime64[D]")
+    month = day.astype("datetime64[M]")
+    into = (day - month.astype("datetime64[D]")).astype(np.int64)  # 0 on the 1st
+    target = month + months
+    first = target.astype("datetime64[D]")
+    length = ((target + 1).astype("datetime64[D]") - first).astype(np.int64)
+    return (first + np.minimum(into, length - 1)).astype(np.int64) + EPOCH_ORDINAL
+
+
+def month_numbers(days):
+    """Months since January 1970 of an array of day ordinals."""
+    import numpy as np
+
+    return (np.asarray(days, np.int64) - EPOCH_ORDINAL).astype("datetime64[D]").astype(
+        "datetime64[M]").astype(np.int64)
+
+
+def month_number(month: Month) -> int:
+    return (month.year - 1970) * 12 + month.month - 1

@@ -150,7 +150,7 @@ def check_episodes(model, returns) -> None:
     files is not made: validate a provider's whole folder to check everything."""
     from collections import defaultdict
 
-    from pbr_cli.cohort import build_history
+    from pbr_cli.pricing.cohort.history import build_history
 
     covered: dict[str, set] = defaultdict(set)
     usable = [r for r in returns if r.provider and r.month]

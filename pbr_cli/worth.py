@@ -13,10 +13,11 @@ from typing import Any
 
 from pbr_cli.cache import code_sha256
 from pbr_cli.collect import month_of_folder, read_and_check, returns_for_months
-from pbr_cli.engine import Schedule, calculate, history_months
 from pbr_cli.errors import check_stop
 from pbr_cli.model.records import Model
+from pbr_cli.payment_records import Schedule
 from pbr_cli.periods import Month
+from pbr_cli.pricing import calculate, history_months
 from pbr_cli.returns.checks import CheckedReturn
 
 

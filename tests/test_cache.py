@@ -232,7 +232,7 @@ def test_tables_travel_packed_and_open_when_looked_at(files):
 def test_client_level_rows_are_kept_as_columns_in_the_cache(tmp_path, monkeypatch):
     import numpy as np
 
-    from pbr_cli.cohort import record_columns
+    from pbr_cli.cohort_records import record_columns
     from tests.conftest import COHORT_MODEL_PATH
 
     model = load_model(COHORT_MODEL_PATH)

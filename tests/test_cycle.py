@@ -117,7 +117,7 @@ class Authority:
 
     def worth_now(self, month: str) -> dict[tuple[str, str], Decimal]:
         from pbr_cli.collect import read_and_check, returns_for_months
-        from pbr_cli.engine import calculate, history_months
+        from pbr_cli.pricing import calculate, history_months
         from pbr_cli.worth import payments_by_component
 
         m = Month.parse(month)

@@ -22,10 +22,10 @@ from typer.testing import CliRunner
 
 from pbr_cli.cli import app
 from pbr_cli.collect import read_and_check
-from pbr_cli.engine import calculate
 from pbr_cli.ledger import Ledger
 from pbr_cli.lock import exclusive
 from pbr_cli.periods import Month
+from pbr_cli.pricing import calculate
 from pbr_cli.worth import payments_by_component
 from tests.conftest import MODEL_PATH, ROOT, worked_example
 

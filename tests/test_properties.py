@@ -11,9 +11,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pbr_cli.engine import calculate
 from pbr_cli.money import round_pence
 from pbr_cli.periods import Month
+from pbr_cli.pricing import calculate
 from pbr_cli.register import Register
 from pbr_cli.returns.checks import CheckedReturn
 

@@ -21,15 +21,19 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("inputs", {"returns", "returns.layout", "returns.package", "returns.reader",
                 "returns.versions", "register", "cache", "config"}),
     ("checks", {"returns.checks", "cohort_records", "collect"}),
-    ("records and pricing", {"payment_records", "engine", "cohort", "cohort_schedule",
-                             "participants"}),
+    ("records", {"payment_records"}),
+    ("pricing", {"pricing.kind", "pricing.service", "pricing.cohort.history",
+                 "pricing.cohort.month", "pricing.cohort.cap", "pricing.cohort",
+                 "pricing.participants", "pricing"}),
     ("ledger and periods", {"ledger", "cycle", "adjustments", "worth", "report", "publication"}),
     ("outputs", {"outputs", "outputs.xlsx", "outputs.annotate", "outputs.template",
                  "outputs.schedule", "outputs.report", "outputs.console"}),
     ("jobs", {"validate", "jobs", "approval", "runner"}),
     ("command line", {"cli", "main", "__main__"}),
 ]
-CORE = {"payment_records", "engine", "cohort", "cohort_schedule", "participants", "report",
+CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricing.cohort",
+        "pricing.cohort.history", "pricing.cohort.month", "pricing.cohort.cap",
+        "pricing.participants", "report",
         "publication", "periods", "money", "adjustments", "worth", "ledger", "expr"}
 NOT_IN_CORE = ("openpyxl", "xlsxwriter", "python_calamine", "typer", "rich")
 

@@ -311,6 +311,15 @@ class Model:
         """Priced event by event from every return since the scheme start."""
         return self.cohort is not None or self.participants is not None
 
+    @property
+    def kind(self) -> str:
+        """The kind of scheme, which decides how it is priced (pbr_cli/pricing)."""
+        if self.cohort is not None:
+            return "cohort"
+        if self.participants is not None:
+            return "participants"
+        return "service-level"
+
     def sheet(self, name: str) -> Sheet | None:
         return next((s for s in self.sheets if s.name == name), None)
 

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pbr_cli.engine import Schedule
 from pbr_cli.money import format_money
+from pbr_cli.payment_records import Schedule
 from pbr_cli.problems import Problem
 
 SHOW_PER_KIND = 8  # per file, code and column; the rest are counted (all are in --json)

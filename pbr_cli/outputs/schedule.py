@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from pbr_cli import __version__
-from pbr_cli.engine import Schedule
 from pbr_cli.outputs.xlsx import (
     Formats,
     atomic_output,
@@ -22,6 +21,7 @@ from pbr_cli.outputs.xlsx import (
     write_cell,
     write_rows,
 )
+from pbr_cli.payment_records import Schedule
 
 TABLE_ROW = 4  # tables start on row 5, under the heading block
 

@@ -1,7 +1,9 @@
-"""Model + register + checked returns for a month -> payment lines, evidence and problems.
+"""Service-level schemes: a measure per register entry and month, from sums and counts of
+return rows over each measure's window, priced by the model's formulas.
 
-The calculation core: no Excel, no Typer, no rich. Ratios stay exact (Fraction) until each
-payment line is rounded half-up to the penny; totals are sums of rounded lines.
+Every entry gets its comparison line (the block contract it replaces) even when its
+provider's payment is withheld; payment lines only when it is paid. Ratios stay exact
+(Fraction) until each payment line is rounded half-up to the penny.
 """
 
 from __future__ import annotations
@@ -14,118 +16,27 @@ from typing import Any
 from pbr_cli.expr import ExprError
 from pbr_cli.model.records import PLACEHOLDER_RE, Component, Measure, Model
 from pbr_cli.money import fraction_to_decimal, round_pence
-from pbr_cli.payment_records import (  # noqa: F401  (the schedule's records, re-exported)
-    PAID,
-    WITHHELD,
-    Figure,
-    InputFile,
-    PaymentLine,
-    ProviderResult,
-    Schedule,
-    Standing,
-    provider_status,
-)
+from pbr_cli.payment_records import PAID, Evidence, Figure, PaymentLine, ProviderResult
 from pbr_cli.periods import Month, Window, days_active
+from pbr_cli.pricing.kind import Entry, MonthInputs
 from pbr_cli.problems import ERROR, WARNING, Problem
-from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.checks import CheckedReturn
-from pbr_cli.returns.versions import latest_version
 
 
-def history_months(model: Model, month: Month) -> list[Month]:
-    """The months whose returns a calculation for `month` reads: its longest window, or for
-    a cohort model every month since the scheme start (episodes can be years long)."""
-    if model.client_level:
-        start = Month.of(model.start)
-        return Window.ending(month, (month.year - start.year) * 12 + month.month - start.month + 1,
-                             model.start).months()
-    longest = max([m.window_months or 1 for m in model.measures] + [1])
-    return Window.ending(month, longest, model.start).months()
+class ServiceLevel:
+    """The month's windows summed once; each entry priced from them."""
 
+    def __init__(self, inputs: MonthInputs):
+        self.model, self.month, self.problems = inputs.model, inputs.month, inputs.problems
+        self.aggregates = _Aggregates(self.model, _combine(self.model, inputs.chosen), self.month)
+        self.rate_values: dict[str, dict[str, Fraction]] = {}
 
-def calculate(model: Model, register: Register, month: Month,
-              returns: list[CheckedReturn], extra_problems: list[Problem] | None = None,
-              inputs: list[InputFile] | None = None) -> Schedule:
-    problems: list[Problem] = list(extra_problems or [])
-    months = history_months(model, month)
-    chosen = _choose_returns(model, register, month, months, returns, problems)
-    all_inputs = [InputFile("model", str(model.path), model.sha256),
-                  InputFile("register", str(register.path), register.sha256)]
-    used = {id(r) for r in chosen.values()}
-    for r in sorted(returns, key=lambda r: (str(r.month), r.provider or "", r.path)):
-        all_inputs.append(InputFile("return", r.path, r.sha256, r.provider or "",
-                                    str(r.month or ""), id(r) in used))
-    all_inputs += inputs or []
-    if model.cohort is not None:
-        from pbr_cli.cohort_schedule import calculate_cohort
-
-        results, evidence = calculate_cohort(model, register, month, chosen, problems)
-        return Schedule(model, month, results, problems, all_inputs, months, evidence)
-    if model.participants is not None:
-        from pbr_cli.participants import calculate_participants
-
-        results, evidence = calculate_participants(model, register, month, chosen, problems)
-        return Schedule(model, month, results, problems, all_inputs, months, evidence)
-    tables = _combine(model, chosen)
-    aggregates = _Aggregates(model, tables, month)
-    results = []
-    rate_values: dict[str, dict[str, Fraction]] = {}
-    for provider in register.providers():
-        entries = [e for e in register.provider_entries(provider)
-                   if entry_active(model, e, month)]
-        if not entries:
-            continue
-        current = chosen.get((provider, month))
-        result = provider_status(model, register, provider, month, current, problems)
-        status = result.status
+    def price(self, result: ProviderResult, entries: list[Entry]) -> list[Evidence]:
         for entry in entries:
-            result.lines += _entry_lines(model, entry, month, aggregates, status == PAID,
-                                         problems, current.path if current else "", rate_values)
-        results.append(result)
-    return Schedule(model, month, results, problems, all_inputs, months,
-                    rate_values=rate_values)
-
-
-def _choose_returns(model: Model, register: Register, month: Month, months: list[Month],
-                    returns: list[CheckedReturn], problems: list[Problem]):
-    by_key: dict[tuple[str, Month], list[CheckedReturn]] = defaultdict(list)
-    for r in returns:
-        if r.provider and r.month in months:
-            by_key[(r.provider, r.month)].append(r)
-    chosen: dict[tuple[str, Month], CheckedReturn] = {}
-    for key, found in sorted(by_key.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        provider, when = key
-        best, replaced, clash = latest_version(found)
-        for old in replaced:
-            problems.append(Problem(old.path, WARNING, "resubmitted", f"provider {provider}: "
-                                    f"{best.path} replaces this {when} return"))
-        if clash:
-            same = [best, *clash]
-            names = ", ".join(r.path for r in same)
-            problems.append(Problem(best.path, ERROR, "duplicate-return",
-                                    f"provider {provider} has {len(same)} returns for {when} "
-                                    f"({names}); keep one, or name the corrected one -v2"))
-            for r in same:
-                r.problems.append(Problem(r.path, ERROR, "duplicate-return",
-                                          f"another return for {provider} {when} exists"))
-        if when != month and (best.errors or clash):
-            problems.append(Problem(best.path, WARNING, "history-return-excluded",
-                                    f"provider {provider}: the {when} return has errors; its rows "
-                                    "are left out of " + ("the episodes" if model.client_level
-                                                          else "rolling windows")))
-            continue
-        chosen[key] = best
-    for provider in register.providers():
-        for when in months:
-            if when == month or (provider, when) in by_key:
-                continue
-            if any(entry_active(model, e, when) for e in register.provider_entries(provider)):
-                assumed = ("assumed no presentations, discharges or reviews that month"
-                           if model.client_level
-                           else "the rolling window counts nothing for that month")
-                problems.append(Problem("", WARNING, "no-return",
-                                        f"provider {provider}: no return for {when}; {assumed}"))
-    return chosen
+            result.lines += _entry_lines(self.model, entry, self.month, self.aggregates,
+                                         result.status == PAID, self.problems,
+                                         result.return_file or "", self.rate_values)
+        return []
 
 
 def _combine(model: Model, chosen: dict[tuple[str, Month], CheckedReturn]) -> dict[str, Any]:

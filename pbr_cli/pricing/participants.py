@@ -20,13 +20,12 @@ from typing import Any
 
 from pbr_cli.model.records import Model, Participants, Result
 from pbr_cli.money import format_money, format_percent, round_pence
-from pbr_cli.payment_records import NIL, REFUSED, Evidence, Figure, PaymentLine, ProviderResult, Source, provider_status
+from pbr_cli.payment_records import NIL, REFUSED, Evidence, Figure, PaymentLine, ProviderResult, Source
 from pbr_cli.payment_records import PAID as STATUS_PAID
 from pbr_cli.payment_records import PAID_EVENT as PAID
 from pbr_cli.periods import Month
 from pbr_cli.periods import financial_year_label as fy_label
-from pbr_cli.problems import Problem
-from pbr_cli.register import Register, entry_active
+from pbr_cli.pricing.kind import Entry, MonthInputs
 from pbr_cli.returns.checks import CheckedReturn
 
 ZERO = Decimal("0.00")
@@ -191,28 +190,23 @@ class _Replay:
         return event(status, limit or why, price, amount, reduction)
 
 
-def calculate_participants(model: Model, register: Register, month: Month,
-                           chosen: dict[tuple[str, Month], CheckedReturn],
-                           problems: list[Problem]) -> tuple[list[ProviderResult], list[Any]]:
-    spec = model.participants
-    assert spec is not None
-    usable = {key: r for key, r in chosen.items() if not r.errors}
-    results: list[ProviderResult] = []
-    evidence: list[Evidence] = []
-    order = {c.name: i for i, c in enumerate(model.payments)}
-    for provider in register.providers():
-        entries = [e for e in register.provider_entries(provider) if entry_active(model, e, month)]
-        if not entries:
-            continue
-        result = provider_status(model, register, provider, month, chosen.get((provider, month)),
-                                 problems)
-        results.append(result)
+class ParticipantPricing:
+    """Each provider's months replayed in order, up to the one priced."""
+
+    def __init__(self, inputs: MonthInputs):
+        assert inputs.model.participants is not None
+        self.model, self.spec, self.month = inputs.model, inputs.model.participants, inputs.month
+        self.usable = sorted(inputs.usable.items(), key=lambda kv: (kv[0][1], kv[1].path))
+        self.rate_values: dict[str, dict[str, Fraction]] = {}
+
+    def price(self, result: ProviderResult, entries: list[Entry]) -> list[Evidence]:
         if result.status != STATUS_PAID:
-            continue
-        replay = _Replay(model, provider)
+            return []
+        spec, month = self.spec, self.month
+        replay = _Replay(self.model, result.provider)
         events: list[Evidence] = []
-        for (who, when), r in sorted(usable.items(), key=lambda kv: (kv[0][1], kv[1].path)):
-            if who != provider or when > month:
+        for (who, when), r in self.usable:
+            if who != result.provider or when > month:
                 continue
             attached = sorted(records(spec.id, r, spec.attachments.sheet, spec.attachments.date),
                               key=_order)
@@ -221,10 +215,10 @@ def calculate_participants(model: Model, register: Register, month: Month,
             month_events += [e for rec in claims for e in replay.claim(rec, when)]
             if when == month:
                 events = month_events
-        result.lines = _lines(model, entries[0], events)
-        evidence += sorted(events, key=lambda e: (order[e.component], e.day, e.client,
-                                                  e.source.cell))
-    return results, evidence
+        result.lines = _lines(self.model, entries[0], events)
+        order = {c.name: i for i, c in enumerate(self.model.payments)}
+        return sorted(events, key=lambda e: (order[e.component], e.day, e.client,
+                                             e.source.cell))
 
 
 def _order(record: Record) -> tuple:

@@ -1,0 +1,145 @@
+"""Model + register + checked returns for a month -> the schedule's records.
+
+The calculation core: no Excel, no Typer, no rich. `calculate` chooses the returns to use
+(returns/versions.py), runs the one provider loop — each provider with a register entry
+active in the month, its standing (paid or withheld), then its kind's pricing — and gathers
+the schedule. A kind of scheme is one module implementing `kind.Kind`, named in KINDS.
+Ratios stay exact (Fraction) until each payment line is rounded half-up to the penny; totals
+are sums of rounded lines.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from pbr_cli.model.records import Model
+from pbr_cli.payment_records import (  # noqa: F401  (the schedule's records, re-exported)
+    PAID,
+    WITHHELD,
+    Evidence,
+    Figure,
+    InputFile,
+    PaymentLine,
+    ProviderResult,
+    Schedule,
+    Standing,
+    provider_status,
+)
+from pbr_cli.periods import Month, Window
+from pbr_cli.pricing.kind import Kind, MonthInputs
+from pbr_cli.problems import ERROR, WARNING, Problem
+from pbr_cli.register import Register, entry_active
+from pbr_cli.returns.checks import CheckedReturn
+from pbr_cli.returns.versions import latest_version
+
+
+def _service_level(inputs: MonthInputs) -> Kind:
+    from pbr_cli.pricing.service import ServiceLevel
+
+    return ServiceLevel(inputs)
+
+
+def _cohort(inputs: MonthInputs) -> Kind:
+    from pbr_cli.pricing.cohort import CohortPricing
+
+    return CohortPricing(inputs)
+
+
+def _participants(inputs: MonthInputs) -> Kind:
+    from pbr_cli.pricing.participants import ParticipantPricing
+
+    return ParticipantPricing(inputs)
+
+
+# The kinds of scheme (Model.kind) and how each is priced; each module is imported only when
+# a model of its kind is calculated.
+KINDS: dict[str, Callable[[MonthInputs], Kind]] = {
+    "service-level": _service_level,
+    "cohort": _cohort,
+    "participants": _participants,
+}
+
+
+def history_months(model: Model, month: Month) -> list[Month]:
+    """The months whose returns a calculation for `month` reads: its longest window, or for
+    a cohort model every month since the scheme start (episodes can be years long)."""
+    if model.client_level:
+        start = Month.of(model.start)
+        return Window.ending(month, (month.year - start.year) * 12 + month.month - start.month + 1,
+                             model.start).months()
+    longest = max([m.window_months or 1 for m in model.measures] + [1])
+    return Window.ending(month, longest, model.start).months()
+
+
+def calculate(model: Model, register: Register, month: Month,
+              returns: list[CheckedReturn], extra_problems: list[Problem] | None = None,
+              inputs: list[InputFile] | None = None) -> Schedule:
+    problems: list[Problem] = list(extra_problems or [])
+    months = history_months(model, month)
+    chosen = _choose_returns(model, register, month, months, returns, problems)
+    all_inputs = [InputFile("model", str(model.path), model.sha256),
+                  InputFile("register", str(register.path), register.sha256)]
+    used = {id(r) for r in chosen.values()}
+    for r in sorted(returns, key=lambda r: (str(r.month), r.provider or "", r.path)):
+        all_inputs.append(InputFile("return", r.path, r.sha256, r.provider or "",
+                                    str(r.month or ""), id(r) in used))
+    all_inputs += inputs or []
+    kind = KINDS[model.kind](MonthInputs(model, register, month, chosen, problems))
+    results: list[ProviderResult] = []
+    evidence: list[Evidence] = []
+    for provider in register.providers():
+        entries = [e for e in register.provider_entries(provider)
+                   if entry_active(model, e, month)]
+        if not entries:
+            continue
+        result = provider_status(model, register, provider, month,
+                                 chosen.get((provider, month)), problems)
+        evidence += kind.price(result, entries)
+        results.append(result)
+    return Schedule(model, month, results, problems, all_inputs, months, evidence,
+                    rate_values=kind.rate_values)
+
+
+def _choose_returns(model: Model, register: Register, month: Month, months: list[Month],
+                    returns: list[CheckedReturn], problems: list[Problem]):
+    by_key: dict[tuple[str, Month], list[CheckedReturn]] = defaultdict(list)
+    for r in returns:
+        if r.provider and r.month in months:
+            by_key[(r.provider, r.month)].append(r)
+    chosen: dict[tuple[str, Month], CheckedReturn] = {}
+    for key, found in sorted(by_key.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        provider, when = key
+        best, replaced, clash = latest_version(found)
+        for old in replaced:
+            problems.append(Problem(old.path, WARNING, "resubmitted", f"provider {provider}: "
+                                    f"{best.path} replaces this {when} return"))
+        if clash:
+            same = [best, *clash]
+            names = ", ".join(r.path for r in same)
+            problems.append(Problem(best.path, ERROR, "duplicate-return",
+                                    f"provider {provider} has {len(same)} returns for {when} "
+                                    f"({names}); keep one, or name the corrected one -v2"))
+            for r in same:
+                r.problems.append(Problem(r.path, ERROR, "duplicate-return",
+                                          f"another return for {provider} {when} exists"))
+        if when != month and (best.errors or clash):
+            problems.append(Problem(best.path, WARNING, "history-return-excluded",
+                                    f"provider {provider}: the {when} return has errors; its rows "
+                                    "are left out of " + ("the episodes" if model.client_level
+                                                          else "rolling windows")))
+            continue
+        chosen[key] = best
+    for provider in register.providers():
+        for when in months:
+            if when == month or (provider, when) in by_key:
+                continue
+            if any(entry_active(model, e, when) for e in register.provider_entries(provider)):
+                assumed = ("assumed no presentations, discharges or reviews that month"
+                           if model.client_level
+                           else "the rolling window counts nothing for that month")
+                problems.append(Problem("", WARNING, "no-return",
+                                        f"provider {provider}: no return for {when}; {assumed}"))
+    return chosen
+
+

@@ -1,0 +1,493 @@
+"""A cohort model's history: every episode, from the records of every return given.
+
+Input: a model's `cohort` rules and checked returns (every month since the scheme start, every
+provider, because re-presentation counts anywhere), their records already columns
+(cohort_records.py, at check time). Output: one History, built in one place (build_history),
+with the problems that only show across files (a discharge without an episode, overlapping
+episodes...). Pricing reads it (month.py); nothing changes it afterwards.
+
+No Excel, no Typer, no rich: plain records in, plain records out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from pbr_cli.cohort_records import EVENT_OF, KINDS, OPENING, record_columns
+from pbr_cli.model.records import Model
+from pbr_cli.payment_records import Source
+from pbr_cli.periods import Month, Window, month_number, month_numbers
+from pbr_cli.problems import ERROR, WARNING, Problem
+from pbr_cli.returns.checks import CheckedReturn
+
+DAYS = date.max.toordinal() + 2  # more than any day ordinal: (code, day) pairs as one number
+OPEN = date.max.toordinal()  # the end of an episode still open
+NONE = -1  # no record, no day
+
+
+def iso_day(day: int) -> str:
+    return date.fromordinal(int(day)).isoformat()
+
+
+# -- each return's rows, as columns: pbr_cli/cohort_records.py (worked out at check time) --
+
+class _Rows:
+    """One record sheet's usable rows from every return, in date order (then provider,
+    client, file, row), as arrays: provider, client and file are codes (indexes into
+    History.providers, .clients and .files)."""
+
+    def __init__(self, parts: list[tuple[int, int, dict[str, Any]]], kind: str,
+                 holds: list[str]):
+        import numpy as np
+
+        def cat(name: str):
+            return np.frombuffer(b"".join(part[name] for _, _, part in parts), np.int64).copy()
+
+        sizes = [part["n"] for _, _, part in parts]
+        self.file = np.repeat(np.array([f for f, _, _ in parts], np.int64), sizes)
+        self.provider = np.repeat(np.array([p for _, p, _ in parts], np.int64), sizes)
+        self.row = cat("row")
+        self.day = cat("day")
+        self.start = cat("start") if kind == "discharges" else self.day
+        self.opening = np.repeat(np.array([bool(part.get(OPENING)) for _, _, part in parts],
+                                          bool), sizes)  # rows of an opening caseload
+        self.client_names = [c for _, _, part in parts for c in part["client"]]
+        self.group = np.array([g for _, _, part in parts for g in part["group"]], object)
+        self.holds = {name: np.frombuffer(b"".join(part["holds"].get(name) or bytes(part["n"])
+                                                   for _, _, part in parts), bool).copy()
+                      for name in holds}
+        self.client = np.zeros(len(self.row), np.int64)  # set by History
+
+    def sort(self) -> None:
+        """Into date order (then provider, client, file and row)."""
+        import numpy as np
+
+        order = np.lexsort((self.row, self.opening, self.file, self.client, self.provider,
+                            self.day))
+        for name in ("file", "provider", "row", "day", "start", "client", "group", "opening"):
+            setattr(self, name, getattr(self, name)[order])
+        self.holds = {k: v[order] for k, v in self.holds.items()}
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+
+def _dense(*columns):
+    """Codes 0..k-1 for the distinct rows of the given integer columns, in their order."""
+    import numpy as np
+
+    code = np.zeros(len(columns[0]), np.int64)
+    if not len(code):
+        return code
+    size = 1  # how many values code can take
+    for column in columns:
+        column = np.asarray(column, np.int64)
+        low, high = int(column.min()), int(column.max())
+        if size * (high - low + 1) >= 2 ** 62:  # too many to number at once: renumber first
+            code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
+            size = int(code.max()) + 1
+        code = code * (high - low + 1) + (column - low)
+        size *= high - low + 1
+    return np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
+
+
+class History:
+    """Every episode, from the records of every return given, as arrays in episode order
+    (provider, start, client); with the problems only seen across files."""
+
+    def __init__(self, model: Model, returns: list[CheckedReturn], tables: dict[str, _Rows],
+                 providers: list[str], clients: list[str]):
+        self.model, self.files, self.tables = model, returns, tables
+        self.providers, self.clients = providers, clients
+        self.problems: list[Problem] = []
+        # built by _episodes (build_history calls it once): the episodes as arrays, the
+        # review rows by episode, and every presentation pbr knows of by client and day
+        self.episodes: dict[str, Any] = {}
+        self.reviews: Any = None
+        self.review_owner: Any = None
+        self.known_day: Any = None
+        self.known_provider: Any = None
+        self.by_client: Any = None
+        self.client_day: Any = None
+        self.sheets = {kind: getattr(model.cohort, kind) for kind in (*KINDS, OPENING)}
+        self.letters = {kind: [r.column_of(ref.sheet, ref.date) if ref else None
+                               for r in returns] for kind, ref in self.sheets.items()}
+
+    def _kind(self, kind: str, i: int) -> str:
+        """The sheet a row came from: a presentation may be a row of the opening caseload."""
+        return OPENING if kind == "presentations" and self.tables[kind].opening[i] else kind
+
+    def source(self, kind: str, i: int) -> Source:
+        rows = self.tables[kind]
+        f = int(rows.file[i])
+        kind = self._kind(kind, i)
+        return Source(self.files[f].path, self.sheets[kind].sheet, int(rows.row[i]),
+                      self.letters[kind][f])
+
+    def problem(self, kind: str, i: int, code: str, message: str, column: str | None = None,
+                severity: str = ERROR) -> Problem:
+        rows = self.tables[kind]
+        r = self.files[int(rows.file[i])]
+        kind = self._kind(kind, i)
+        sheet = self.sheets[kind].sheet
+        letter = (r.column_of(sheet, column) if column
+                  else self.letters[kind][int(rows.file[i])])
+        return Problem(r.path, severity, code, f"client {self.clients[rows.client[i]]}: "
+                       f"{message}", sheet, int(rows.row[i]), letter)
+
+
+def _gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int]):
+    """Each record sheet's rows from every return, leaving out rows with errors."""
+
+    cohort = model.cohort
+    assert cohort is not None
+    parts: dict[str, list] = {kind: [] for kind in KINDS}
+    for f, r in enumerate(returns):
+        columns = r.cohort if r.cohort is not None else record_columns(model, r)
+        for kind, part in columns.items():
+            ref = getattr(cohort, kind, None)
+            if ref is None:
+                continue
+            bad = {p.row for p in r.problems if p.sheet == ref.sheet and p.is_error}
+            if bad:
+                part = _without(part, bad)
+            if part["n"]:
+                if kind == OPENING:
+                    part, kind = {**part, OPENING: True}, "presentations"
+                parts[kind].append((f, providers[r.provider or ""], part))
+    return {kind: _Rows(parts[kind], kind, [o.name for o in cohort.outcomes
+                                           if o.event == EVENT_OF.get(kind)])
+            for kind in KINDS}
+
+
+def _without(part: dict[str, Any], bad: set[int]) -> dict[str, Any]:
+    """record_columns' part without the given Excel rows."""
+    import numpy as np
+
+    keep = ~np.isin(np.frombuffer(part["row"], np.int64), list(bad))
+    out: dict[str, Any] = {"n": int(keep.sum())}
+    for name in ("client", "group"):
+        out[name] = [v for v, ok in zip(part[name], keep.tolist(), strict=True) if ok]
+    for name in ("row", "day", "start"):
+        if name in part:
+            out[name] = np.frombuffer(part[name], np.int64)[keep].tobytes()
+    out["holds"] = {k: np.frombuffer(v, bool)[keep].tobytes() for k, v in part["holds"].items()}
+    return out
+
+
+def build_history(model: Model, returns: Iterable[CheckedReturn],
+                  covered: dict[str, set[Month]], report_assumed: bool = True) -> History:
+    """Episodes from every return given; `covered` says which months of each provider's
+    records are present, so that a check needing a missing month is not made.
+
+    A presentation starts an episode; a discharge closes the episode of its client at its
+    provider that started on its episode start (with no such presentation in a month that
+    is present, it is an error; in a missing month, the episode is assumed); a review
+    belongs to the latest episode it falls in."""
+    import numpy as np
+    import pandas as pd
+
+    cohort = model.cohort
+    assert cohort is not None
+    files = sorted((r for r in returns if r.provider is not None), key=lambda r: r.path)
+    provider_names = sorted({r.provider for r in files if r.provider is not None})
+    tables = _gather(model, files, {p: i for i, p in enumerate(provider_names)})
+    everyone = [c for kind in KINDS for c in tables[kind].client_names]
+    codes, uniques = pd.factorize(np.array(everyone, dtype=object))
+    # in the order of the ids (as Python orders strings: by code point)
+    # (numpy strings drop a trailing NUL: then sort them as Python objects)
+    order = (np.argsort(uniques, kind="stable") if "\x00" in "".join(uniques)
+             else np.argsort(np.array(uniques, dtype=str), kind="stable"))
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    codes, uniques = rank[codes], uniques[order]
+    at = 0
+    for kind in KINDS:
+        rows = tables[kind]
+        rows.client = codes[at:at + len(rows)].astype(np.int64)
+        at += len(rows)
+        rows.client_names = []
+        rows.sort()
+    history = History(model, files, tables, provider_names, list(uniques))
+    _episodes(history, covered, report_assumed)
+    return history
+
+
+def _covered_array(history: History, covered: dict[str, set[Month]]):
+    """(provider code, month number) of the months present, as sorted numbers."""
+    import numpy as np
+
+    return np.unique(np.array([i * 100_000 + month_number(m)
+                               for i, p in enumerate(history.providers)
+                               for m in covered.get(p, ())], np.int64))
+
+
+def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) -> None:
+    import numpy as np
+
+    cohort = h.model.cohort
+    assert cohort is not None
+    P, D, R = h.tables["presentations"], h.tables["discharges"], h.tables["reviews"]
+    n_p, n_d = len(P), len(D)
+    present = _covered_array(h, covered)
+    start_month = month_number(Month.of(h.model.start))
+    # all_covered(provider, until): every month from the scheme start to until's is present
+    first_missing = np.empty(len(h.providers), np.int64)
+    for i, p in enumerate(h.providers):
+        m, months = start_month, {month_number(x) for x in covered.get(p, ())}
+        while m in months:
+            m += 1
+        first_missing[i] = m
+    found: list[tuple[tuple, Problem]] = []  # (order, problem): sorted at the end
+
+    # -- discharges: each closes the episode its start names -------------------------------
+    key = _dense(np.concatenate([P.provider, D.provider]),
+                 np.concatenate([P.client, D.client]), np.concatenate([P.day, D.start]))
+    key_p, key_d = key[:n_p], key[n_p:]
+    first_p = np.full(int(key.max()) + 1 if len(key) else 0, NONE, np.int64)
+    unique, index = np.unique(key_p, return_index=True)
+    first_p[unique] = index
+    order = np.argsort(key_d, kind="stable")
+    new_run = np.r_[True, key_d[order][1:] != key_d[order][:-1]] if n_d else np.zeros(0, bool)
+    run = np.cumsum(new_run) - 1
+    run_start = np.flatnonzero(new_run)
+    rank, first_d = np.empty(n_d, np.int64), np.empty(n_d, np.int64)
+    rank[order] = np.arange(n_d) - run_start[run]
+    first_d[order] = order[run_start][run]
+    matched = first_p[key_d] if n_d else np.zeros(0, np.int64)
+    start_present = np.isin(D.provider * 100_000 + month_numbers(D.start), present)
+    assumed = (matched < 0) & ~start_present & (rank == 0)
+    # episodes: one a presentation, then one a discharge whose presentation is not among
+    # the returns
+    ep_pres = np.r_[np.arange(n_p), np.full(int(assumed.sum()), NONE)]
+    ep_dis = np.full(len(ep_pres), NONE, np.int64)
+    closes = (matched >= 0) & (rank == 0)
+    ep_dis[matched[closes]] = np.flatnonzero(closes)
+    ep_dis[n_p:] = np.flatnonzero(assumed)
+    ep = {
+        "provider": np.r_[P.provider, D.provider[assumed]],
+        "client": np.r_[P.client, D.client[assumed]],
+        "start": np.r_[P.day, D.start[assumed]],
+        "group": np.r_[P.group, D.group[assumed]],
+        "tie": np.r_[np.arange(n_p), n_p + np.flatnonzero(assumed)],
+        "opening": np.r_[P.opening, np.zeros(int(assumed.sum()), bool)],
+        "pres": ep_pres,
+        "dis": ep_dis,
+    }
+    ep["end"] = np.where(ep_dis >= 0, take(D.day, ep_dis), OPEN)
+    start_col = cohort.discharges.episode_start or ""
+    group_col = cohort.group
+    was = P.group[np.maximum(matched, 0)] if n_p else np.full(n_d, "", object)
+    changed = closes & (D.group != "") & (was != "") & (was != D.group)
+    for d in np.flatnonzero((rank > 0) | ((matched < 0) & start_present) | changed):
+        start = iso_day(D.start[d])
+        if rank[d] > 0 and (matched[d] >= 0 or not start_present[d]):
+            first = int(first_d[d])
+            source = h.source("discharges", first)
+            problem = h.problem("discharges", d, "episode-already-discharged", f"the episode "
+                                f"that started on {start} was already discharged on "
+                                f"{iso_day(D.day[first])} ({source.cell} of {source.file})",
+                                start_col)
+        elif matched[d] < 0:
+            problem = h.problem("discharges", d, "discharge-without-episode", f"no presentation "
+                                f"on {start} (the episode start) at "
+                                f"{h.providers[D.provider[d]]}", start_col)
+        else:
+            group = P.group[matched[d]]
+            problem = h.problem("discharges", d, "group-changed", f"{group_col} {D.group[d]} "
+                                f"here, but {group} when the episode started on {start}",
+                                group_col)
+        found.append(((1, int(d)), problem))
+    if report_assumed:
+        scheme_start = h.model.start.toordinal()
+        for d in np.flatnonzero(assumed):
+            before = int(D.start[d]) < scheme_start
+            found.append(((1, int(d)), h.problem(
+                "discharges", d, "episode-assumed", (
+                    f"the episode started on {iso_day(D.start[d])}, before the scheme, and is "
+                    f"not in {h.providers[D.provider[d]]}'s opening caseload; it is taken from "
+                    "this discharge" if before and cohort.opening else
+                    f"no return for {Month.of(date.fromordinal(int(D.start[d])))} to show the "
+                    f"presentation on {iso_day(D.start[d])}; the episode is taken from this "
+                    "discharge"), start_col, WARNING)))
+
+    # -- each client's episodes at a provider, in start order ------------------------------
+    n_e = len(ep_pres)
+    pc = _dense(np.r_[ep["provider"], R.provider, D.provider],
+                np.r_[ep["client"], R.client, D.client])
+    ep["pc"], review_pc, discharge_pc = pc[:n_e], pc[n_e:n_e + len(R)], pc[n_e + len(R):]
+    in_list = np.lexsort((ep["tie"], ep["start"], ep["pc"]))  # each pc's episodes, in order
+    position = np.empty(n_e, np.int64)
+    position[in_list] = np.arange(n_e)
+    # the order pbr first met each (provider, client): at a presentation, else a discharge
+    met = np.full(int(pc.max()) + 1 if len(pc) else 0, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(met, ep["pc"][:n_p], np.arange(n_p))
+    np.minimum.at(met, discharge_pc, n_p + np.arange(n_d))
+    before, after = in_list[:-1], in_list[1:]
+    overlap = ((ep["pc"][before] == ep["pc"][after]) & (ep["pres"][after] >= 0)
+               & (ep["end"][before] > ep["start"][after]))
+    for b, a in zip(before[overlap], after[overlap], strict=True):
+        still = _still(ep["end"][b])
+        if ep["opening"][a] and ep["pres"][b] >= 0 and ep["start"][b] == ep["start"][a]:
+            source = h.source("presentations", ep["pres"][b])
+            message = (f"the episode that started on {iso_day(ep['start'][a])} is already in the "
+                       f"opening caseload ({source.cell} of {source.file})")
+        else:
+            message = (f"presents again at {h.providers[ep['provider'][a]]} on "
+                       f"{iso_day(ep['start'][a])}, but the episode that started on "
+                       f"{iso_day(ep['start'][b])} {still}; discharge it first")
+        found.append(((2, int(met[ep["pc"][a]]), int(position[a])), h.problem(
+            "presentations", ep["pres"][a], "overlapping-episodes", message)))
+    found += _two_providers(h, ep, met, position, covered)
+
+    # -- reviews: each belongs to the latest episode it falls in ---------------------------
+    at_key = ep["pc"][in_list] * DAYS + ep["start"][in_list]
+    high = np.searchsorted(at_key, review_pc * DAYS + R.day, "right")
+    low = np.searchsorted(at_key, review_pc * DAYS, "left")
+    owner = np.full(len(R), NONE, np.int64)
+    k = high - 1
+    while True:
+        looking = (owner < 0) & (k >= low)
+        if not looking.any():
+            break
+        candidate = in_list[np.where(looking, k, 0)]
+        hit = looking & (ep["end"][candidate] >= R.day)
+        owner[hit] = candidate[hit]
+        k = k - 1
+    outside = owner < 0
+    all_present = month_numbers(R.day) < first_missing[R.provider]
+    for i in np.flatnonzero(outside & (all_present | report_assumed)):
+        if all_present[i]:
+            hint = ("; a client in treatment when the scheme started belongs in the opening "
+                    "caseload" if cohort.opening is not None and low[i] == high[i] else "")
+            problem = h.problem("reviews", i, "review-outside-episode", f"the review on "
+                                f"{iso_day(R.day[i])} is outside every episode at "
+                                f"{h.providers[R.provider[i]]}{hint}")
+        else:
+            problem = h.problem("reviews", i, "record-left-out", "no episode is known for this "
+                                "review (a month's return is missing); it is left out", None,
+                                WARNING)
+        found.append(((4, int(i)), problem))
+    owned = np.flatnonzero(~outside)
+    was = ep["group"][owner[owned]]
+    said = R.group[owned]
+    for i in owned[(said != "") & (was != "") & (said != was)]:
+        group = ep["group"][owner[i]]
+        start = iso_day(ep["start"][owner[i]])
+        found.append(((4, int(i)), h.problem(
+            "reviews", i, "group-changed", f"{group_col} {R.group[i]} here, but {group} "
+            f"when the episode started on {start}", group_col)))
+
+    # -- episode order: provider, start, client ---------------------------------------------
+    final = np.lexsort((position, ep["client"], ep["start"], ep["provider"]))
+    renumber = np.empty(n_e, np.int64)
+    renumber[final] = np.arange(n_e)
+    h.episodes = {name: ep[name][final] for name in
+                  ("provider", "client", "start", "end", "group", "pres", "dis", "opening")}
+    # (with no episode at all, every review is outside: nothing to renumber)
+    owner_final = (np.where(owner >= 0, renumber[np.maximum(owner, 0)], NONE) if n_e
+                   else np.full(len(R), NONE, np.int64))
+    reviewed = np.flatnonzero(owner_final >= 0)
+    by_owner = reviewed[np.argsort(owner_final[reviewed], kind="stable")]
+    h.reviews = by_owner  # review rows, by episode (then date order)
+    h.review_owner = owner_final[by_owner]
+    if h.model.cohort.client_case == "distinct":
+        found += _case_twins(h, P)
+    h.problems = [p for _, p in sorted(found, key=lambda t: t[0])]
+    # Every presentation pbr knows of, by client, then day (then row): the presentations'
+    # rows, then the starts of episodes known only from a discharge (their presentation's
+    # month has no return, or came before the scheme began). The anti-churn rule and the
+    # follow-up's "no re-presentation" look at all of them, wherever pbr learnt of them.
+    known_client = np.r_[P.client, D.client[assumed]]
+    h.known_day = np.r_[P.day, D.start[assumed]]
+    h.known_provider = np.r_[P.provider, D.provider[assumed]]
+    h.by_client = np.lexsort((np.arange(len(h.known_day)), h.known_day, known_client))
+    h.client_day = known_client[h.by_client] * DAYS + h.known_day[h.by_client]
+
+
+def _case_twins(h: History, P) -> list:
+    """Client ids that differ only in case (C100, c100): two clients, as the model says, but
+    probably one typed twice; a warning at the first presentation of the later spelling."""
+    import numpy as np
+
+    folded = list(map(str.casefold, h.clients))
+    out: list = []
+    if len(set(folded)) == len(folded):  # the usual case: no two ids differ only in case
+        return out
+    first: dict[str, int] = {}
+    for index, name in enumerate(h.clients):
+        other = first.setdefault(name.casefold(), index)
+        if other == index:
+            continue
+        rows = np.flatnonzero(P.client == index)
+        if len(rows):
+            out.append(((5, int(rows[0])), h.problem(
+                "presentations", int(rows[0]), "ids-differ-in-case",
+                f"this id and '{h.clients[other]}' differ only in case; they are taken as two "
+                "clients (the model's cohort.client_case: same makes them one)",
+                h.model.cohort.client, severity=WARNING)))
+    return out
+
+
+def take(values, index):
+    """values[index] where index is a row (>= 0), else NONE."""
+    import numpy as np
+
+    index = np.asarray(index, np.int64)
+    if not len(values):
+        return np.full(len(index), NONE, np.int64)
+    return np.where(index >= 0, values[np.maximum(index, 0)], NONE)
+
+
+def _still(end: int) -> str:
+    return "is still open" if end == OPEN else f"ran to {iso_day(end)}"
+
+
+def _two_providers(h: History, ep: dict[str, Any], met, position,
+                   covered: dict[str, set[Month]]) -> list[tuple[tuple, Problem]]:
+    """A client who presents to one provider while an episode at another is still open."""
+    import numpy as np
+
+    found: list[tuple[tuple, Problem]] = []
+    n = len(ep["client"])
+    if not n:
+        return found
+    by_client = np.lexsort((ep["provider"], ep["client"]))
+    client, provider = ep["client"][by_client], ep["provider"][by_client]
+    edges = np.flatnonzero(np.r_[True, client[1:] != client[:-1], True])
+    starts, ends = edges[:-1], edges[1:]
+    several = provider[starts] != provider[ends - 1]
+    for lo, hi in zip(starts[several].tolist(), ends[several].tolist(), strict=True):
+        mine = by_client[lo:hi]
+        mine = mine[np.lexsort((position[mine], ep["provider"][mine], ep["start"][mine]))]
+        rank = int(min(met[ep["pc"][mine]]))
+        for i, a in enumerate(mine):
+            if ep["pres"][a] < 0:
+                continue
+            for b in mine[:i]:
+                if ep["provider"][b] == ep["provider"][a] or ep["start"][b] >= ep["start"][a]:
+                    continue
+                if ep["end"][b] != OPEN and ep["end"][b] <= ep["start"][a]:
+                    continue
+                if ep["end"][b] == OPEN and not _all_covered(
+                        covered, h.providers[ep["provider"][b]], ep["start"][b], ep["start"][a]):
+                    continue  # its discharge may be in a month not among the files
+                found.append(((3, rank, i), h.problem(
+                    "presentations", ep["pres"][a], "client-at-two-providers", f"presents to "
+                    f"{h.providers[ep['provider'][a]]} on {iso_day(ep['start'][a])}, but their "
+                    f"episode at {h.providers[ep['provider'][b]]} that started on "
+                    f"{iso_day(ep['start'][b])} {_still(ep['end'][b])} (two providers treating "
+                    "one client, or one id used for two people)", None, WARNING)))
+                break
+    return found
+
+
+def _all_covered(covered: dict[str, set[Month]], provider: str, since: int, until: int) -> bool:
+    months = covered.get(provider, set())
+    window = Window(Month.of(date.fromordinal(int(since))),
+                    Month.of(date.fromordinal(int(until))))
+    return all(m in months for m in window.months())
+
+
