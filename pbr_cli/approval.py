@@ -33,7 +33,7 @@ from pbr_cli.jobs import (
 from pbr_cli.ledger import Adjustment, ApprovalRecord, Ledger, now_utc
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
-from pbr_cli.payment_records import Schedule, Standing
+from pbr_cli.payment_records import Schedule, Standing, State
 from pbr_cli.periods import Month
 from pbr_cli.register import load_register
 from pbr_cli.runlog import RunLog
@@ -142,7 +142,7 @@ def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
                            "ledger: move it away, or give --output", code="output-exists")
         who = by or default_user()
         at = now_utc()
-        schedule.standing = Standing("APPROVED", draft["id"], who, at, "approved")
+        schedule.standing = Standing(State.APPROVED, draft["id"], who, at, "approved")
         pending = PendingFile(target)
         try:
             sha_now = render(schedule, pending.tmp)
@@ -196,7 +196,7 @@ def restore_approved(cfg: Config, ledger: Ledger, model: Model) -> list[str]:
             said.append(f"{model.name} {approval['period']}: the approved schedule "
                         f"{shown(target)} is missing and cannot be made again: {exc.message}")
             continue
-        schedule.standing = Standing("APPROVED", run["id"], approval["approved_by"],
+        schedule.standing = Standing(State.APPROVED, run["id"], approval["approved_by"],
                                      approval["approved_at"], approval["how"])
         pending = PendingFile(target)
         try:
@@ -226,12 +226,12 @@ def export_run(cfg: Config, run_id: int, output: Path, ledger_path: Path | None 
         schedule = reproduce(cfg, ledger, run, returns)
         approval = ledger.approval_of_run(run_id)
         if approval is not None:
-            schedule.standing = Standing("APPROVED", run_id, approval["approved_by"],
+            schedule.standing = Standing(State.APPROVED, run_id, approval["approved_by"],
                                          approval["approved_at"], approval["how"])
             recorded = approval["schedule_sha256"]
         else:
             current = ledger.is_current(run_id)
-            schedule.standing = Standing("DRAFT" if current else "SUPERSEDED", run_id)
+            schedule.standing = Standing(State.DRAFT if current else State.SUPERSEDED, run_id)
             recorded = run["schedule_sha256"]
         pending = PendingFile(Path(output))
         try:

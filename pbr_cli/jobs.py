@@ -13,6 +13,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from pbr_cli.ledger import ApprovalRecord, Ledger, RunRecord, now_utc
 from pbr_cli.model.records import Model
 from pbr_cli.money import fraction_to_decimal
 from pbr_cli.names import shown
-from pbr_cli.payment_records import Schedule, Standing
+from pbr_cli.payment_records import PAID, Schedule, Standing, State
 from pbr_cli.periods import Month, Period
 from pbr_cli.register import load_register
 from pbr_cli.runlog import RunLog
@@ -45,21 +46,28 @@ from pbr_cli.worth import (
 
 __all__ = ["payments_by_component"]
 
-# What a calculation did with the ledger.
-DRAFT = "draft"  # recorded as the month's draft (replacing an earlier one)
-UNCHANGED = "unchanged"  # the month's draft stands: nothing changed since it was recorded
-APPROVED = "approved"  # recorded and approved at once (the scheme approves automatically)
-ALREADY_APPROVED = "already-approved"  # the month was approved earlier: shown, not recorded
-BEFORE_GO_LIVE = "before-go-live"  # before the ledger accounts for the scheme: shown only
-DRY_RUN = "dry-run"  # --dry-run: shown only
-WHAT_IF = "what-if"  # other returns, register or model than the config's: not recorded
+class LedgerAction(StrEnum):
+    """What a calculation did with the ledger."""
+
+    DRAFT = "draft"  # recorded as the month's draft (replacing an earlier one)
+    UNCHANGED = "unchanged"  # the month's draft stands: nothing changed since it was recorded
+    APPROVED = "approved"  # recorded and approved at once (the scheme approves automatically)
+    ALREADY_APPROVED = "already-approved"  # the month was approved earlier: shown, not recorded
+    BEFORE_GO_LIVE = "before-go-live"  # before the ledger accounts for the scheme: shown only
+    DRY_RUN = "dry-run"  # --dry-run: shown only
+    WHAT_IF = "what-if"  # other returns, register or model than the config's: not recorded
+
+
+DRAFT, UNCHANGED, APPROVED = LedgerAction.DRAFT, LedgerAction.UNCHANGED, LedgerAction.APPROVED
+ALREADY_APPROVED, BEFORE_GO_LIVE = LedgerAction.ALREADY_APPROVED, LedgerAction.BEFORE_GO_LIVE
+DRY_RUN, WHAT_IF = LedgerAction.DRY_RUN, LedgerAction.WHAT_IF
 
 
 @dataclass
 class CalculationResult:
     schedule: Schedule
     path: Path | None  # the schedule written (None when nothing was written)
-    status: str
+    status: LedgerAction
     run_id: int | None = None
     note: str = ""  # what the status means for this month, in words
     ledger: Path | None = None
@@ -228,7 +236,7 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
                   "next month to approve" if month > nxt else "")
 
     if not_recorded is not None:
-        schedule.standing = Standing("DRY RUN" if not_recorded == DRY_RUN else "WHAT-IF")
+        schedule.standing = Standing(State.DRY_RUN if not_recorded == DRY_RUN else State.WHAT_IF)
         note = ("dry run: no schedule written, nothing recorded" if not_recorded == DRY_RUN
                 else "what-if (returns, register or model other than the config's): nothing "
                 "recorded in the ledger; name a separate ledger with --ledger to record it")
@@ -242,7 +250,7 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
     if month < start or str(month) in approved:
         # Shown as it is worked out now, never recorded; written only where -o asks, and
         # then marked NOT RECORDED.
-        schedule.standing = Standing("NOT RECORDED")
+        schedule.standing = Standing(State.NOT_RECORDED)
         path = None
         if output is not None:
             from pbr_cli.outputs.schedule import write_schedule
@@ -274,7 +282,7 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
     record = run_record(schedule, register, started, command, target, basis)
     latest = ledger.latest_run(model.name, str(month))
     if not automatic and latest is not None and latest["fingerprint"] == record.fingerprint:
-        schedule.standing = Standing("DRAFT", latest["id"])
+        schedule.standing = Standing(State.DRAFT, latest["id"])
         kept = Path(latest["output"]) if latest["output"] else target
         _restore(schedule, kept, latest["schedule_sha256"])
         return CalculationResult(schedule, kept, UNCHANGED, latest["id"], note=(
@@ -288,8 +296,8 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
     pending = PendingFile(target)
 
     def write(run_id: int) -> str:
-        schedule.standing = (Standing("APPROVED", run_id, "pbr", approved_at, "automatic")
-                             if automatic else Standing("DRAFT", run_id))
+        schedule.standing = (Standing(State.APPROVED, run_id, "pbr", approved_at, "automatic")
+                             if automatic else Standing(State.DRAFT, run_id))
         return render(schedule, pending.tmp)
 
     def approve(run_id: int, sha: str) -> ApprovalRecord:
@@ -364,7 +372,7 @@ def log_month(log: RunLog, schedule: Schedule, status: str, run_id: int | None,
         log.warning(f"{s.model.name} {s.month}: withheld {p.provider} ({p.name}): {p.reason}")
     for p in s.providers:
         for note in s.payment_notes(p.provider):
-            if p.status == "paid":
+            if p.status == PAID:
                 log.info(f"{s.model.name} {s.month}: {p.provider}: {note}")
 
 
@@ -500,7 +508,7 @@ def schedule_as_dict(s: Schedule, path: Path | None) -> dict[str, Any]:
             {"provider": p.provider, "name": p.name, "status": p.status, "reason": p.reason,
              "payment": str(p.total()), "comparison": str(p.total("comparison")),
              "variance": str(p.variance),
-             "notes": s.payment_notes(p.provider) if p.status == "paid" else [],
+             "notes": s.payment_notes(p.provider) if p.status == PAID else [],
              "lines": [{"entry": ln.entry, "groups": dict(ln.groups),
                         "component": ln.component, "kind": ln.kind,
                         "amount": str(ln.amount),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
@@ -20,10 +21,35 @@ from pbr_cli.problems import ERROR, Problem
 from pbr_cli.register import Register, provider_name
 from pbr_cli.returns.checks import CheckedReturn
 
-# evidence statuses: paid, refused, or nil (an event whose band price is 0)
-PAID_EVENT, REFUSED, NIL = "paid", "refused", "nil"
 
-PAID, WITHHELD = "paid", "withheld"
+class EventStatus(StrEnum):
+    """What became of one event (a row of Evidence)."""
+
+    PAID = "paid"  # paid, perhaps reduced by a cap or maximum
+    REFUSED = "refused"  # not paid, and why
+    NIL = "nil"  # counted, priced at 0 (a band or share of 0, a result still to complete)
+
+
+class ProviderStatus(StrEnum):
+    """A provider's month: paid, or withheld (its return missing or with errors)."""
+
+    PAID = "paid"
+    WITHHELD = "withheld"
+
+
+class State(StrEnum):
+    """Where a schedule stands in the payment cycle, as every output says it."""
+
+    DRAFT = "DRAFT"
+    APPROVED = "APPROVED"
+    SUPERSEDED = "SUPERSEDED"
+    WHAT_IF = "WHAT-IF"
+    DRY_RUN = "DRY RUN"
+    NOT_RECORDED = "NOT RECORDED"
+
+
+PAID_EVENT, REFUSED, NIL = EventStatus.PAID, EventStatus.REFUSED, EventStatus.NIL
+PAID, WITHHELD = ProviderStatus.PAID, ProviderStatus.WITHHELD
 
 
 @dataclass(frozen=True)
@@ -65,7 +91,7 @@ class InputFile:
 class ProviderResult:
     provider: str
     name: str
-    status: str
+    status: ProviderStatus
     reason: str
     return_file: str | None
     lines: list[PaymentLine] = field(default_factory=list)
@@ -86,26 +112,26 @@ class ProviderResult:
 class Standing:
     """Where a schedule stands in the payment cycle, as every output says it."""
 
-    state: str  # DRAFT | APPROVED | SUPERSEDED | WHAT-IF | DRY RUN | NOT RECORDED
+    state: State
     run: int | None = None
     approved_by: str = ""
     approved_at: str = ""
     how: str = ""  # approved | automatic
 
     def describe(self) -> str:
-        if self.state == "APPROVED":
+        if self.state == State.APPROVED:
             who = ("approved automatically (the scheme's setting)" if self.how == "automatic"
                    else f"approved by {self.approved_by}")
             return f"APPROVED — ledger run {self.run}, {who} at {self.approved_at}"
-        if self.state == "DRAFT":
+        if self.state == State.DRAFT:
             return (f"DRAFT — ledger run {self.run}: not approved for payment (approve it with "
                     "`pbr approve`)")
-        if self.state == "SUPERSEDED":
+        if self.state == State.SUPERSEDED:
             return (f"SUPERSEDED DRAFT — ledger run {self.run}, replaced by a later calculation: "
                     "not for payment")
-        if self.state == "WHAT-IF":
+        if self.state == State.WHAT_IF:
             return "WHAT-IF — not recorded in the ledger, not for payment"
-        if self.state == "DRY RUN":
+        if self.state == State.DRY_RUN:
             return "DRY RUN — not recorded in the ledger, not for payment"
         return "NOT RECORDED — not in any ledger, not for payment"
 
@@ -182,7 +208,7 @@ class Evidence:          # frozen dataclass is four times slower to make
     component_label: str
     day: date
     group: str
-    status: str  # paid | refused
+    status: EventStatus
     price: Decimal
     amount: Decimal
     reason: str

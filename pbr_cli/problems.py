@@ -7,11 +7,21 @@ docs/problem-codes.md is generated from CATALOGUE (a test fails if they drift).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 FATAL = "fatal"  # the file cannot be used at all (exit code 2)
 ERROR = "error"
 WARNING = "warning"
+
+
+class FileStatus(StrEnum):
+    """A return's state after its checks (pbr validate), worst first."""
+
+    UNUSABLE = "unusable"  # cannot be read at all (exit code 2)
+    ERRORS = "errors"  # read, with errors: its provider's payment is withheld
+    WARNINGS = "warnings"  # read, with warnings only
+    CLEAN = "clean"
 
 
 @dataclass(frozen=True)

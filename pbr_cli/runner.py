@@ -10,6 +10,7 @@ from pbr_cli.config import Config, load_config
 from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, PbrError, check_stop
 from pbr_cli.money import format_money
 from pbr_cli.names import shown
+from pbr_cli.payment_records import PAID
 from pbr_cli.periods import Month
 from pbr_cli.runlog import RunLog
 
@@ -115,7 +116,7 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
 
 def _one_month(cfg: Config, model, month: Month, dry_run: bool, ledger, log: RunLog,
                progress_factory, out) -> int:
-    from pbr_cli.jobs import run_calculation
+    from pbr_cli.jobs import UNCHANGED, run_calculation
 
     progress = progress_factory()
     try:
@@ -138,10 +139,10 @@ def _one_month(cfg: Config, model, month: Month, dry_run: bool, ledger, log: Run
     for p in s.withheld:
         out(f"  withheld {p.provider} ({p.name}): {p.reason}", "red")
     for p in s.providers:
-        if p.status == "paid":
+        if p.status == PAID:
             for note in s.payment_notes(p.provider):
                 out(f"  {p.provider}: {note}", "yellow")
-    if result.status == "unchanged":
+    if result.status == UNCHANGED:
         log.info(f"{model.name} {month}: DRAFT run {result.run_id} unchanged")
     return code
 

@@ -11,7 +11,7 @@ from pbr_cli.collect import Unreadable, read_and_check, return_files
 from pbr_cli.config import load_config
 from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, PbrError
 from pbr_cli.model import find_model, load_model
-from pbr_cli.problems import ERROR, WARNING, Problem
+from pbr_cli.problems import ERROR, WARNING, FileStatus, Problem
 from pbr_cli.register import load_register
 from pbr_cli.returns.layout import COVER_SHEET
 
@@ -21,7 +21,7 @@ SCHEMA_VERSION = 1
 @dataclass
 class FileResult:
     path: str
-    status: str  # clean | warnings | errors | unusable
+    status: FileStatus
     model: str | None
     provider: str | None
     month: str | None
@@ -36,9 +36,9 @@ class ValidationReport:
 
     @property
     def exit_code(self) -> int:
-        if any(f.status == "unusable" for f in self.files):
+        if any(f.status == FileStatus.UNUSABLE for f in self.files):
             return EXIT_UNUSABLE
-        if any(f.status == "errors" for f in self.files):
+        if any(f.status == FileStatus.ERRORS for f in self.files):
             return EXIT_PROBLEMS
         return EXIT_OK
 
@@ -95,7 +95,7 @@ def validate_paths(paths: list[Path], model_name: str | None, register_path: Pat
         choose = ModelChooser(cfg.models, register_path)
         collection = read_and_check(files, None, None, tick, cfg.cache, choose)
         for path in collection.nameless:
-            results.append(FileResult(path, "errors", None, None, None, [Problem(
+            results.append(FileResult(path, FileStatus.ERRORS, None, None, None, [Problem(
                 path, ERROR, "missing-cover", "cannot tell which scheme this return is "
                 "for: it has no Cover sheet naming the model; give --model")]))
         groups = {}
@@ -162,7 +162,7 @@ def check_episodes(model, returns) -> None:
 
 
 def _unreadable(bad: Unreadable) -> FileResult:
-    return FileResult(bad.path, "unusable", None, None, None, [bad.problem()], readable=False)
+    return FileResult(bad.path, FileStatus.UNUSABLE, None, None, None, [bad.problem()], readable=False)
 
 
 def write_annotations(report: ValidationReport, paths: list[Path], target: Path) -> list[tuple[str, Path]]:

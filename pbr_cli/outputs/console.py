@@ -10,8 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from pbr_cli.money import format_money
-from pbr_cli.payment_records import Schedule
-from pbr_cli.problems import Problem
+from pbr_cli.payment_records import PAID, Schedule, State
+from pbr_cli.problems import FileStatus, Problem
 
 SHOW_PER_KIND = 8  # per file, code and column; the rest are counted (all are in --json)
 
@@ -80,7 +80,7 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
     con.print(f"[bold]{escape(m.title)}[/] — payment schedule for {s.month.label()} "
               f"({s.month.first_day} to {s.month.last_day})")
     if s.standing is not None:
-        style = "bold green" if s.standing.state == "APPROVED" else "bold yellow"
+        style = "bold green" if s.standing.state == State.APPROVED else "bold yellow"
         con.print(f"[{style}]{escape(s.standing.describe())}[/]")
     if m.virtual:
         con.print("[bold red]SHADOW PAYMENT — NOT FOR PAYMENT[/] (virtual pilot: PbR beside "
@@ -95,7 +95,7 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
     if m.comparison:
         table.add_column("Variance", justify="right")
     for p in s.providers:
-        status = "paid" if p.status == "paid" else "[red]WITHHELD[/]"
+        status = "paid" if p.status == PAID else "[red]WITHHELD[/]"
         row = [escape(p.provider), escape(p.name), status]
         if m.comparison:
             row.append(format_money(p.total("comparison")))
@@ -129,7 +129,7 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
                   f"{format_money(s.adjustment_total())} = [bold]{format_money(s.due())}[/] due.")
     for p in s.withheld:
         con.print(f"[red]Withheld:[/] {escape(p.provider)} {escape(p.name)}: {escape(p.reason)}")
-    notes = [(p, n) for p in s.providers if p.status == "paid" for n in s.payment_notes(p.provider)]
+    notes = [(p, n) for p in s.providers if p.status == PAID for n in s.payment_notes(p.provider)]
     if notes:
         con.print("[bold]What changed payments:[/]")
         for p, note in notes:
@@ -153,7 +153,7 @@ def validation_report(con: Console, report) -> None:
     colours = {"clean": "green", "warnings": "yellow", "errors": "red", "unusable": "bold red"}
     listed = report.files
     if len(listed) > LIST_EVERY_FILE_UP_TO:
-        listed = [f for f in report.files if f.status != "clean"]
+        listed = [f for f in report.files if f.status != FileStatus.CLEAN]
     for f in listed:
         errors = sum(1 for p in f.problems if p.is_error)
         table.add_row(escape(f.path), escape(f.provider or ""), f.month or "",
@@ -165,7 +165,7 @@ def validation_report(con: Console, report) -> None:
     if listed:
         con.print(table)
     if len(listed) < len(report.files):
-        months = sorted({f.month for f in report.files if f.status == "clean" and f.month})
+        months = sorted({f.month for f in report.files if f.status == FileStatus.CLEAN and f.month})
         span = f" ({months[0]} to {months[-1]})" if len(months) > 1 else (
             f" ({months[0]})" if months else "")
         con.print(f"{len(report.files) - len(listed):,} clean returns{span} are not listed: "

@@ -21,7 +21,7 @@ from pbr_cli.outputs.xlsx import (
     write_cell,
     write_rows,
 )
-from pbr_cli.payment_records import Schedule
+from pbr_cli.payment_records import PAID, Schedule, State
 
 TABLE_ROW = 4  # tables start on row 5, under the heading block
 
@@ -67,10 +67,10 @@ def _heading(ws, fmt: Formats, schedule: Schedule, what: str) -> None:
         ws.write_string(2, 0, "SHADOW PAYMENT — NOT FOR PAYMENT. This pilot is virtual: the "
                         "figures show what would be paid, beside what the contract pays.",
                         fmt.banner)
-    elif schedule.standing is None or schedule.standing.state != "APPROVED":
+    elif schedule.standing is None or schedule.standing.state != State.APPROVED:
         ws.write_string(2, 0, f"{standing_text(schedule)}.", fmt.banner)
     ws.set_row(0, 20)
-    state = schedule.standing.state if schedule.standing is not None else "NOT RECORDED"
+    state = schedule.standing.state if schedule.standing is not None else State.NOT_RECORDED
     run = f" run {schedule.standing.run}" if schedule.standing and schedule.standing.run else ""
     footer = (f"SHADOW PAYMENT - NOT FOR PAYMENT - {state}{run}" if model.virtual
               else f"{model.title} - {state}{run}")
@@ -117,7 +117,7 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
     formats.append(fmt.text)  # what changed the payment, in words (runs on to the right)
     rows = []
     for p in s.providers:
-        row = [p.provider, p.name, "Paid" if p.status == "paid" else "WITHHELD",
+        row = [p.provider, p.name, "Paid" if p.status == PAID else "WITHHELD",
                len({ln.entry for ln in p.lines})]
         if comparison:
             row.append(p.total("comparison"))

@@ -21,7 +21,7 @@ from pbr_cli.cells import convert, is_blank
 from pbr_cli.expr import ExprError
 from pbr_cli.model.records import Column, Model, Sheet
 from pbr_cli.periods import Month
-from pbr_cli.problems import FATAL, WARNING, Problem, column_letter, severity_of
+from pbr_cli.problems import FATAL, WARNING, FileStatus, Problem, column_letter, severity_of
 from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.layout import COVER_FIELDS, COVER_SHEET, REQUIRED_COVER, TEMPLATE_LAYOUT
 from pbr_cli.returns.reader import RawSheet, RawWorkbook
@@ -99,10 +99,12 @@ class CheckedReturn:
         return [p for p in self.problems if p.severity == WARNING]
 
     @property
-    def status(self) -> str:
+    def status(self) -> FileStatus:
         if any(p.severity == FATAL for p in self.problems):
-            return "unusable"
-        return "errors" if self.errors else ("warnings" if self.warnings else "clean")
+            return FileStatus.UNUSABLE
+        if self.errors:
+            return FileStatus.ERRORS
+        return FileStatus.WARNINGS if self.warnings else FileStatus.CLEAN
 
 
 SPECIAL_MESSAGES = {
