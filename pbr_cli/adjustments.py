@@ -17,8 +17,8 @@ def adjustments_for(ledger: Ledger, model: Model, register, month: Month, collec
     now_worth = worth(cache, model, register, month, collection)
     paid, last_run = ledger.paid(model.name, str(month))
     now = now_worth["payments"]
-    before = {(i["provider"], i["period"]): i["sha256"] for i in ledger.inputs(last_run)
-              if i["role"] == "return" and i["used"]} if last_run else {}
+    before = {(i.provider, i.period): i.sha256 for i in ledger.inputs(last_run)
+              if i.role == "return" and i.used} if last_run else {}
     after = now_worth["used"]
     run = ledger.run(last_run) if last_run else None
     out = []
@@ -47,8 +47,8 @@ def reason(provider: str, month: Month, before: dict, after: dict, run, model: M
     if changed:
         return ("other providers' returns changed (" + ", ".join(f"{p} {m}" for p, m in changed[:4])
                 + (", ..." if len(changed) > 4 else "") + ")")
-    if run is not None and run["model_sha256"] != model.sha256:
+    if run is not None and run.model_sha256 != model.sha256:
         return "the model changed"
-    if run is not None and run["register_sha256"] != register.sha256:
+    if run is not None and run.register_sha256 != register.sha256:
         return "the contract register changed"
     return f"{month} worked out again"

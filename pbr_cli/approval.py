@@ -10,7 +10,6 @@ puts back an approved schedule that went missing.
 from __future__ import annotations
 
 import os
-from decimal import Decimal
 from pathlib import Path
 
 from pbr_cli.config import Config
@@ -30,7 +29,7 @@ from pbr_cli.jobs import (
     run_record,
     sha256_of,
 )
-from pbr_cli.ledger import Adjustment, ApprovalRecord, Ledger, now_utc
+from pbr_cli.ledger import ApprovalRecord, Ledger, now_utc
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
 from pbr_cli.payment_records import Schedule, Standing, State
@@ -47,31 +46,29 @@ def reproduce(cfg: Config, ledger: Ledger, run, returns: Path | None = None,
     from pbr_cli.model import find_model, load_model
 
     if model is None:
-        model = load_model(find_model(run["model"], cfg.models))
-    if model.sha256 != run["model_sha256"]:
-        raise PbrError(f"the model {run['model']} has changed since run {run['id']} (SHA-256 "
-                       f"{run['model_sha256'][:16]}... then, {model.sha256[:16]}... now): its "
+        model = load_model(find_model(run.model, cfg.models))
+    if model.sha256 != run.model_sha256:
+        raise PbrError(f"the model {run.model} has changed since run {run.id} (SHA-256 "
+                       f"{run.model_sha256[:16]}... then, {model.sha256[:16]}... now): its "
                        "schedule cannot be made again from it", code="inputs-changed")
     register = load_register(model, register_path)
-    if register.sha256 != run["register_sha256"]:
-        raise PbrError(f"the contract register has changed since run {run['id']}: its schedule "
+    if register.sha256 != run.register_sha256:
+        raise PbrError(f"the contract register has changed since run {run.id}: its schedule "
                        "cannot be made again from it", code="inputs-changed")
     root = returns_root(cfg, model, returns)
-    month = Month.parse(run["period"])
+    month = Month.parse(run.period)
     collection = read_months(cfg, model, register, root, [month], None)
     schedule = month_schedule(model, register, month, collection)
-    schedule.adjustments = [Adjustment(a["month"], a["provider"], a["component"],
-                                       Decimal(a["previous"]), Decimal(a["now"]), a["reason"])
-                            for a in ledger.adjustments(run["id"])]
-    again = run_record(schedule, register, run["started_at"], run["command"], None, run["basis"])
-    if again.fingerprint != run["fingerprint"]:
-        then = {(i["provider"], i["period"], i["sha256"]) for i in ledger.inputs(run["id"])
-                if i["role"] == "return" and i["used"]}
+    schedule.adjustments = ledger.adjustments(run.id)
+    again = run_record(schedule, register, run.started_at, run.command, None, run.basis)
+    if again.fingerprint != run.fingerprint:
+        then = {(i.provider, i.period, i.sha256) for i in ledger.inputs(run.id)
+                if i.role == "return" and i.used}
         now = {(i.provider, i.month, i.sha256) for i in schedule.inputs
                if i.role == "return" and i.used}
         changed = sorted({f"{p} {m}" for p, m, _ in then ^ now})
-        raise PbrError(f"the returns of {run['model']} {run['period']} are not those run "
-                       f"{run['id']} used" + (f" ({', '.join(changed[:6])} changed)" if changed
+        raise PbrError(f"the returns of {run.model} {run.period} are not those run "
+                       f"{run.id} used" + (f" ({', '.join(changed[:6])} changed)" if changed
                                                else "") + ": calculate the month again and "
                        "review the new draft", code="inputs-changed")
     return schedule
@@ -104,18 +101,18 @@ def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
     try:
         done = ledger.approval_of(model.name, str(month))
         if done is not None:
-            raise PbrError(f"{model.name} {month} is already approved (run {done['run_id']}, by "
-                           f"{done['approved_by']} at {done['approved_at']}); an approved month "
+            raise PbrError(f"{model.name} {month} is already approved (run {done.run_id}, by "
+                           f"{done.approved_by} at {done.approved_at}); an approved month "
                            "is never approved again", code="already-approved")
         draft = ledger.latest_run(model.name, str(month))
         if draft is None:
             raise PbrError(f"{model.name} {month} has no draft: calculate it first "
                            f"(`pbr calculate -m {model.name} -p {month}`)", code="no-draft")
         named = f"run {run_id}" if run_id is not None else f"SHA-256 {sha}"
-        if (run_id is not None and run_id != draft["id"]) or (
-                sha is not None and not draft["schedule_sha256"].startswith(sha.lower())):
+        if (run_id is not None and run_id != draft.id) or (
+                sha is not None and not draft.schedule_sha256.startswith(sha.lower())):
             raise PbrError(f"{named} is not the current draft of {model.name} {month}: that is "
-                           f"run {draft['id']} (schedule SHA-256 {draft['schedule_sha256'][:16]}"
+                           f"run {draft.id} (schedule SHA-256 {draft.schedule_sha256[:16]}"
                            "...). Review it, then approve it by its run number",
                            code="not-the-draft")
         if not month_has_ended(month):
@@ -128,10 +125,10 @@ def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
                            f"{start}, so approve {nxt} first" if month > nxt else
                            f"{month} is before {model.name} goes live in the ledger ({start})",
                            code="approve-in-order")
-        if draft["basis"] != ledger.basis(model.name):
+        if draft.basis != ledger.basis(model.name):
             why = ("while earlier months were not approved, so it carries no adjustments"
-                   if draft["basis"] < 0 else "before the months approved since")
-            raise PbrError(f"draft run {draft['id']} was worked out {why}: calculate {month} "
+                   if draft.basis < 0 else "before the months approved since")
+            raise PbrError(f"draft run {draft.id} was worked out {why}: calculate {month} "
                            f"again (`pbr calculate -m {model.name} -p {month}`, or `pbr run`) "
                            "and approve the new draft", code="stale-draft")
         schedule = reproduce(cfg, ledger, draft, returns, register_path, model)
@@ -142,23 +139,23 @@ def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
                            "ledger: move it away, or give --output", code="output-exists")
         who = by or default_user()
         at = now_utc()
-        schedule.standing = Standing(State.APPROVED, draft["id"], who, at, "approved")
+        schedule.standing = Standing(State.APPROVED, draft.id, who, at, "approved")
         pending = PendingFile(target)
         try:
             sha_now = render(schedule, pending.tmp)
-            ledger.approve(ApprovalRecord(draft["id"], model.name, str(month), who, at,
-                                          draft["schedule_sha256"], shown(target), sha_now,
+            ledger.approve(ApprovalRecord(draft.id, model.name, str(month), who, at,
+                                          draft.schedule_sha256, shown(target), sha_now,
                                           "approved"))
             pending.commit()
         finally:
             pending.discard()
         remove_drafts(ledger, model, month, cfg.output_for(model.name), keep=target)
         if log is not None:
-            log_month(log, schedule, APPROVED, draft["id"], target)
-            log.info(f"{model.name} {month}: approved by {who}: run {draft['id']}, draft "
-                     f"schedule sha256 {draft['schedule_sha256']}")
+            log_month(log, schedule, APPROVED, draft.id, target)
+            log.info(f"{model.name} {month}: approved by {who}: run {draft.id}, draft "
+                     f"schedule sha256 {draft.schedule_sha256}")
             log.head(path_l, ledger.head())
-        return CalculationResult(schedule, target, APPROVED, draft["id"], note=(
+        return CalculationResult(schedule, target, APPROVED, draft.id, note=(
             f"approved by {who} at {at}"), ledger=path_l)
     finally:
         ledger.close()
@@ -170,39 +167,40 @@ def restore_approved(cfg: Config, ledger: Ledger, model: Model) -> list[str]:
     not, one line each."""
     said = []
     for approval in ledger.approvals(model.name):
-        if approval["how"] == "schema 1" or not approval["schedule"]:
+        if approval.how == "schema 1" or not approval.schedule:
             continue
-        target = Path(approval["schedule"])
+        target = Path(approval.schedule)
         try:
-            if target.is_file() and sha256_of(target) == approval["schedule_sha256"]:
+            if target.is_file() and sha256_of(target) == approval.schedule_sha256:
                 continue
         except OSError:
             pass
         if target.exists():
-            said.append(f"{model.name} {approval['period']}: the approved schedule "
+            said.append(f"{model.name} {approval.period}: the approved schedule "
                         f"{shown(target)} is not the file approved (its SHA-256 differs); "
-                        f"`pbr ledger export {approval['run_id']} -o FILE` makes it again")
+                        f"`pbr ledger export {approval.run_id} -o FILE` makes it again")
             continue
-        kept = [t for t in leftovers(target) if sha256_of(t) == approval["schedule_sha256"]]
+        kept = [t for t in leftovers(target) if sha256_of(t) == approval.schedule_sha256]
         if kept:  # written and recorded, but stopped before it was renamed into place
             os.replace(kept[0], target)
-            said.append(f"{model.name} {approval['period']}: the approved schedule "
+            said.append(f"{model.name} {approval.period}: the approved schedule "
                         f"{shown(target)} was left unrenamed by a stopped run; put in place")
             continue
-        run = ledger.run(approval["run_id"])
+        run = ledger.run(approval.run_id)
+        assert run is not None  # (`require_sound` has checked every approval's run)
         try:
             schedule = reproduce(cfg, ledger, run, model=model)
         except PbrError as exc:
-            said.append(f"{model.name} {approval['period']}: the approved schedule "
+            said.append(f"{model.name} {approval.period}: the approved schedule "
                         f"{shown(target)} is missing and cannot be made again: {exc.message}")
             continue
-        schedule.standing = Standing(State.APPROVED, run["id"], approval["approved_by"],
-                                     approval["approved_at"], approval["how"])
+        schedule.standing = Standing(State.APPROVED, run.id, approval.approved_by,
+                                     approval.approved_at, approval.how)
         pending = PendingFile(target)
         try:
-            if render(schedule, pending.tmp) == approval["schedule_sha256"]:
+            if render(schedule, pending.tmp) == approval.schedule_sha256:
                 pending.commit()
-                said.append(f"{model.name} {approval['period']}: the approved schedule "
+                said.append(f"{model.name} {approval.period}: the approved schedule "
                             f"{shown(target)} was missing; made again, byte-identical")
         finally:
             pending.discard()
@@ -226,13 +224,13 @@ def export_run(cfg: Config, run_id: int, output: Path, ledger_path: Path | None 
         schedule = reproduce(cfg, ledger, run, returns)
         approval = ledger.approval_of_run(run_id)
         if approval is not None:
-            schedule.standing = Standing(State.APPROVED, run_id, approval["approved_by"],
-                                         approval["approved_at"], approval["how"])
-            recorded = approval["schedule_sha256"]
+            schedule.standing = Standing(State.APPROVED, run_id, approval.approved_by,
+                                         approval.approved_at, approval.how)
+            recorded = approval.schedule_sha256
         else:
             current = ledger.is_current(run_id)
             schedule.standing = Standing(State.DRAFT if current else State.SUPERSEDED, run_id)
-            recorded = run["schedule_sha256"]
+            recorded = run.schedule_sha256
         pending = PendingFile(Path(output))
         try:
             sha = render(schedule, pending.tmp)

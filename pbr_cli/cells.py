@@ -93,6 +93,7 @@ def _convert_other(value: Any, column: Column, codes: dict[str, CodeList], from_
     if kind in ("integer", "number", "money"):
         if isinstance(value, bool):
             return None, "not-a-number", f"'{value}' is not a number"
+        number: Decimal | None
         if isinstance(value, (int, float)):
             number = _exact(value)
         elif isinstance(value, str):

@@ -246,7 +246,8 @@ def _surviving(todo: list, results, job: tuple, workers: int, pools: list):
             yield _isolated(t, job)
         rest = left[len(in_hand):]
         if rest:
-            pool, more = _in_workers(rest, *job, workers)
+            model, register, cache, choose = job
+            pool, more = _in_workers(rest, model, register, cache, choose, workers)
             pools.append(pool)
             yield from _surviving(rest, more, job, workers, pools)
 
@@ -267,7 +268,7 @@ def _isolated(job_item: tuple, job: tuple) -> Any:
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context = multiprocessing.get_context(method)
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_isolated_child,
+    child = context.Process(target=_isolated_child,  # type: ignore[attr-defined]
                             args=(job_item, send, model, register, cache, choose))
     child.start()
     send.close()

@@ -169,12 +169,12 @@ def scheme_status(cfg: Config, model: Model, ledger: Ledger | None,
         else:
             run = st.run
             rows.append(MonthRow(
-                str(month), st.state, run["id"], Decimal(run["entitlement"]),
-                Decimal(run["adjustments"]), Decimal(run["payment"]),
-                st.approval["approved_by"] if st.approval is not None else "",
-                st.approval["approved_at"] if st.approval is not None else "",
+                str(month), st.state, run.id, run.entitlement,
+                run.adjustments, run.payment,
+                st.approval.approved_by if st.approval is not None else "",
+                st.approval.approved_at if st.approval is not None else "",
                 st.adjusted_later, st.adjusted_in,
-                (st.approval["schedule"] if st.approval is not None else run["output"]) or ""))
+                (st.approval.schedule if st.approval is not None else run.output) or ""))
         month = month.plus(1)
     return SchemeStatus(model.name, str(start), cfg.scheme(model.name).approval, rows,
                         str(first_unapproved(ledger, model, start)))

@@ -59,7 +59,7 @@ def _participants(m: Model, wrap: textwrap.TextWrapper) -> list[str]:
         when = (" and ".join(r.codes) + " all claimed" if r.all_of
                 else " or ".join(r.codes) + " claimed")
         price = (f"up to {format_money(round_pence(r.to_total))} in all with the fees"
-                 if r.to_total is not None else format_money(round_pence(r.amount)))
+                 if r.to_total is not None else format_money(round_pence(r.amount or 0)))
         extra = []
         if r.deflator:
             extra.append(f"less a {_num(r.deflator * 100)}% deflator")
@@ -97,10 +97,11 @@ def describe_model(m: Model) -> str:
         out += ["", "What it pays, for each " + m.register.entity + " each month "
                 "(each part rounded half-up to the penny):"]
     for c in (m.payments if not m.client_level else ()):
-        out.append(wrap.fill(f"  - {c.label}: {c.description or ''} [= {c.amount.text}]"))
+        out.append(wrap.fill(f"  - {c.label}: {c.description or ''} [= {c.amount.text if c.amount else ''}]"))
     if m.comparison:
+        formula = m.comparison.amount.text if m.comparison.amount else ""
         out.append(wrap.fill(f"  Shown beside: {m.comparison.label}: "
-                             f"{m.comparison.description} [= {m.comparison.amount.text}]"))
+                             f"{m.comparison.description} [= {formula}]"))
     if m.parameters:
         out += ["", "Figures (parameters):"]
         for p in m.parameters.values():
@@ -119,13 +120,13 @@ def describe_model(m: Model) -> str:
     out += ["", "The return providers fill in:"]
     for s in m.sheets:
         out.append(wrap.fill(f"  Sheet '{s.name}': {s.description}"))
-        for c in s.columns:
-            if c.info:
+        for col in s.columns:
+            if col.info:
                 continue
-            need = "required" if c.required else (
-                f"required when {c.required_when.text}" if c.required_when else "optional")
-            codes = f", codes from '{m.codes[c.codes].label}'" if c.codes else ""
-            out.append(wrap.fill(f"    - {c.header} ({c.type}{codes}; {need})"))
+            need = "required" if col.required else (
+                f"required when {col.required_when.text}" if col.required_when else "optional")
+            codes = f", codes from '{m.codes[col.codes].label}'" if col.codes else ""
+            out.append(wrap.fill(f"    - {col.header} ({col.type}{codes}; {need})"))
     if m.checks:
         out += ["", "Checks across rows:"]
         for ch in m.checks:

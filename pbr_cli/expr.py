@@ -43,7 +43,7 @@ class Expr:
     """A parsed formula: its text, the names it reads, and its checked tree."""
 
     text: str
-    tree: ast.expression
+    tree: ast.Expression
     names: frozenset[str]
 
     def evaluate(self, env: Mapping[str, Any], funcs: Mapping[str, Callable] | None = None) -> Any:
@@ -91,8 +91,10 @@ def _check(node: ast.AST, source: str, names: set[str]) -> None:
         if not isinstance(node.value, (int, float, str)) or isinstance(node.value, bool):
             raise ExprError(f"'{ast.get_source_segment(source, node)}' is not a number or text")
         if isinstance(node.value, (int, float)):
-            # Keep the literal's own digits, so 0.95 becomes exactly 19/20.
-            node.value = exact_number(ast.get_source_segment(source, node) or str(node.value))
+            # Keep the literal's own digits, so 0.95 becomes exactly 19/20 (a Fraction in
+            # the tree, which only this module evaluates).
+            exact = exact_number(ast.get_source_segment(source, node) or str(node.value))
+            node.value = exact  # type: ignore[assignment]
         return
     if isinstance(node, ast.Name):
         if node.id in FUNCTIONS:
@@ -179,14 +181,14 @@ class _Evaluator:
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.Compare) and isinstance(node.ops[0], (ast.In, ast.NotIn)):
             value = self.visit(node.left)
-            found = any(_compare("==", value, e.value)  # type: ignore[attr-defined]
+            found = any(_compare("==", value, e.value)
                         for e in node.comparators[0].elts)  # type: ignore[attr-defined]
             return found == isinstance(node.ops[0], ast.In)
         if isinstance(node, ast.Compare):
             left = self.visit(node.left)
-            for op, right_node in zip(node.ops, node.comparators, strict=True):
+            for cmp_op, right_node in zip(node.ops, node.comparators, strict=True):
                 right = self.visit(right_node)
-                if not _compare(_CMPOPS[type(op)], left, right):
+                if not _compare(_CMPOPS[type(cmp_op)], left, right):
                     return False
                 left = right
             return True

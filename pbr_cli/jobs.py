@@ -220,7 +220,7 @@ def run_calculation(cfg: Config, model: Model, period: str | None, output: Path 
 def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
                output: Path | None, progress, started: str, command: str,
                log: RunLog | None, ledger: Ledger | None, ledger_path: Path,
-               not_recorded: str | None) -> CalculationResult:
+               not_recorded: LedgerAction | None) -> CalculationResult:
     start = go_live(cfg, model)
     approved = set(ledger.approved_periods(model.name)) if ledger else set()
     nxt = first_unapproved(ledger, model, start)
@@ -231,6 +231,7 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
     cache = cfg.cache
     remember(cache, model, register, month, collection, schedule)
     for e in earlier:
+        assert ledger is not None  # (earlier months are only looked at with a ledger)
         schedule.adjustments += adjustments_for(ledger, model, register, e, collection, cache)
     later_note = (f"adjustments to approved months are worked out on the draft of {nxt}, the "
                   "next month to approve" if month > nxt else "")
@@ -263,13 +264,14 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
                 f"{month} is before {model.name} goes live in the ledger ({start}): shown, "
                 f"{written}"))
         approval = ledger.approval_of(model.name, str(month))
+        assert approval is not None  # (approved months are only passed here)
         later = (f"Any difference from what was paid is an adjustment on {nxt}, the next "
                  "month to approve" if nxt.first_day <= model.end else
                  "Every month of the scheme is approved and it has ended: a difference from "
                  "what was paid is shown here, and is not paid by adjustment")
-        return CalculationResult(schedule, path, ALREADY_APPROVED, approval["run_id"], note=(
-            f"{month} was approved (run {approval['run_id']}, by {approval['approved_by']} at "
-            f"{approval['approved_at']}): these are its figures worked out now; {written}. "
+        return CalculationResult(schedule, path, ALREADY_APPROVED, approval.run_id, note=(
+            f"{month} was approved (run {approval.run_id}, by {approval.approved_by} at "
+            f"{approval.approved_at}): these are its figures worked out now; {written}. "
             + later))
 
     # The draft of the next month to approve is worked out against the approvals so far (it
@@ -281,12 +283,12 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
         approved_filename(model, month) if automatic else draft_filename(model, month))
     record = run_record(schedule, register, started, command, target, basis)
     latest = ledger.latest_run(model.name, str(month))
-    if not automatic and latest is not None and latest["fingerprint"] == record.fingerprint:
-        schedule.standing = Standing(State.DRAFT, latest["id"])
-        kept = Path(latest["output"]) if latest["output"] else target
-        _restore(schedule, kept, latest["schedule_sha256"])
-        return CalculationResult(schedule, kept, UNCHANGED, latest["id"], note=(
-            f"nothing changed since draft run {latest['id']}: nothing new recorded"
+    if not automatic and latest is not None and latest.fingerprint == record.fingerprint:
+        schedule.standing = Standing(State.DRAFT, latest.id)
+        kept = Path(latest.output) if latest.output else target
+        _restore(schedule, kept, latest.schedule_sha256)
+        return CalculationResult(schedule, kept, UNCHANGED, latest.id, note=(
+            f"nothing changed since draft run {latest.id}: nothing new recorded"
             + (f"; {later_note}" if later_note else "")), ledger=ledger_path)
     if automatic and target.exists():
         raise PbrError(f"{shown(target)} exists but {month} is not approved in the ledger "
@@ -340,10 +342,10 @@ def _restore(schedule: Schedule, path: Path, sha: str) -> None:
 def remove_drafts(ledger: Ledger, model: Model, month: Month, folder: Path, keep: Path) -> None:
     """The draft files of an approved month are gone once it is approved (each is pbr's own:
     its SHA-256 is a recorded draft's)."""
-    shas = {r["schedule_sha256"] for r in ledger.runs(model.name) if r["period"] == str(month)}
+    shas = {r.schedule_sha256 for r in ledger.runs(model.name) if r.period == str(month)}
     for candidate in {folder / draft_filename(model, month),
-                      *(Path(r["output"]) for r in ledger.runs(model.name)
-                        if r["period"] == str(month) and r["output"])}:
+                      *(Path(r.output) for r in ledger.runs(model.name)
+                        if r.period == str(month) and r.output)}:
         if candidate == keep:
             continue
         try:
@@ -355,13 +357,14 @@ def remove_drafts(ledger: Ledger, model: Model, month: Month, folder: Path, keep
             pass
 
 
-def log_month(log: RunLog, schedule: Schedule, status: str, run_id: int | None,
+def log_month(log: RunLog, schedule: Schedule, status: LedgerAction, run_id: int | None,
                path: Path | None) -> None:
     from pbr_cli.money import format_money
 
     s = schedule
-    state = {DRAFT: "DRAFT", APPROVED: "APPROVED", UNCHANGED: "DRAFT (unchanged)"}.get(status,
-                                                                                     status)
+    states: dict[str, str] = {DRAFT: "DRAFT", APPROVED: "APPROVED",
+                              UNCHANGED: "DRAFT (unchanged)"}
+    state = states.get(status, str(status))
     errors = sum(1 for p in s.problems if p.is_error)
     line = (f"{s.model.name} {s.month}: {state} run {run_id}: PbR {format_money(s.total())}, "
             f"adjustments {format_money(s.adjustment_total())}, due {format_money(s.due())}; "

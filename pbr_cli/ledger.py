@@ -26,12 +26,26 @@ import sqlite3
 import stat
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from pbr_cli.errors import PbrError, check_stop
+from pbr_cli.ledger_records import (
+    Adjustment,
+    ApprovalRecord,
+    Head,
+    MonthState,
+    RunRecord,
+    StoredInput,
+    StoredLine,
+    StoredPublication,
+    StoredRun,
+    adjustment_of_row,
+    approval_of_row,
+    fingerprint,
+    money,
+)
 
 SCHEMA_VERSION = 3
 TABLES = ("runs", "inputs", "lines", "adjustments", "approvals", "chain", "publication_keys",
@@ -101,100 +115,10 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Adjustment:
-    """A prior-period adjustment: what `month` is worth now against what was paid for it."""
-
-    month: str
-    provider: str
-    component: str
-    previous: Decimal
-    now: Decimal
-    reason: str
-
-    @property
-    def difference(self) -> Decimal:
-        return self.now - self.previous
-
-
-@dataclass
-class RunRecord:
-    model: str
-    model_sha256: str
-    register_sha256: str
-    period: str
-    tool_version: str
-    started_at: str
-    command: str
-    entitlement: Decimal
-    adjustments_total: Decimal
-    withheld: int
-    output: str | None
-    inputs: list[tuple[str, str, str, str, str, bool]]  # role, file, sha256, provider, period, used
-    lines: list[tuple[str, str, dict, str, str, Decimal]]  # provider, entry, groups, component, kind, amount
-    adjustments: list[Adjustment]
-    basis: int = 0  # the chain position of the scheme's last approval when this was worked out
-    schedule_sha256: str = ""
-
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.model_sha256, self.register_sha256, self.tool_version,
-                           self.period, self.basis,
-                           [(i[0], i[2], i[3], i[4], bool(i[5])) for i in self.inputs],
-                           [(p, e, json.dumps(g, sort_keys=True), c, k, str(a))
-                            for p, e, g, c, k, a in self.lines],
-                           [(a.month, a.provider, a.component, str(a.previous), str(a.now))
-                            for a in self.adjustments])
-
-
-def fingerprint(model_sha: str, register_sha: str, tool: str, period: str, basis: int,
-                inputs: list, lines: list, adjustments: list) -> str:
-    """What a run's figures depend on and are: two runs with the same fingerprint would give
-    the same schedule. Worked out from the stored rows again by `verify`."""
-    digest = {
-        "model": model_sha, "register": register_sha, "tool": tool, "period": period,
-        "basis": basis,
-        "inputs": sorted([list(i) for i in inputs if i[0] == "return"]),
-        "lines": sorted([list(ln) for ln in lines]),
-        "adjustments": [list(a) for a in adjustments],
-    }
-    return hashlib.sha256(json.dumps(digest, sort_keys=True).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class ApprovalRecord:
-    run_id: int
-    model: str
-    period: str
-    approved_by: str
-    approved_at: str
-    draft_sha256: str  # the schedule the approver was shown ('' when approved automatically)
-    schedule: str  # the approved schedule file
-    schedule_sha256: str
-    how: str  # "approved" | "automatic" | "schema 1"
-
-
-@dataclass(frozen=True)
-class Head:
-    """The last record of the chain: its position and hash (0 and the genesis when empty)."""
-
-    seq: int
-    hash: str
-
-    def __str__(self) -> str:
-        return f"record {self.seq} sha256 {self.hash}"
-
-
-@dataclass
-class MonthState:
-    """Where one scheme-month stands in the ledger."""
-
-    period: str
-    state: str  # approved | draft | none
-    run: sqlite3.Row | None = None  # the approved run, or the current draft
-    approval: sqlite3.Row | None = None
-    adjusted_later: Decimal = ZERO  # adjustments for it carried by later approved runs
-    adjusted_in: list[str] = field(default_factory=list)
+def _rowid(cur: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just made."""
+    assert cur.lastrowid is not None
+    return int(cur.lastrowid)
 
 
 def now_utc() -> str:
@@ -316,9 +240,10 @@ class Ledger:
                                   "period ORDER BY model, period").fetchall()
         for row in current:
             run = self.run(row["id"])
+            assert run is not None  # (the row was just read)
             self._insert_approval(ApprovalRecord(
-                row["id"], run["model"], run["period"], "(recorded before approvals)",
-                run["finished_at"], "", run["output"] or "", "", "schema 1"))
+                row["id"], run.model, run.period, "(recorded before approvals)",
+                run.finished_at, "", run.output or "", "", "schema 1"))
 
     # -- the chain ------------------------------------------------------------------------------
     def genesis(self) -> str:
@@ -434,10 +359,10 @@ class Ledger:
             return found
         found += checks
         for a in self.approvals():
-            run = self.run(a["run_id"])
-            if run is None or (run["model"], run["period"]) != (a["model"], a["period"]):
-                found.append(f"approval {a['id']}: run {a['run_id']} is not a run of "
-                             f"{a['model']} {a['period']}")
+            run = self.run(a.run_id)
+            if run is None or (run.model, run.period) != (a.model, a.period):
+                found.append(f"approval {a.id}: run {a.run_id} is not a run of "
+                             f"{a.model} {a.period}")
         triggers = {r[0] for r in self.db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
         missing = [f"{t}_append_only_{op}" for t in TABLES for op in ("UPDATE", "DELETE")
@@ -485,26 +410,31 @@ class Ledger:
         return row is not None and row["hash"] == head.hash
 
     # -- reading --------------------------------------------------------------------------------
-    def latest_run(self, model: str, period: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM runs WHERE model = ? AND period = ? ORDER BY id "
-                               "DESC LIMIT 1", (model, period)).fetchone()
+    def latest_run(self, model: str, period: str) -> StoredRun | None:
+        row = self.db.execute("SELECT * FROM runs WHERE model = ? AND period = ? ORDER BY id "
+                              "DESC LIMIT 1", (model, period)).fetchone()
+        return StoredRun.of(row) if row is not None else None
 
     def periods(self, model: str) -> list[str]:
         return [r[0] for r in self.db.execute(
             "SELECT DISTINCT period FROM runs WHERE model = ? ORDER BY period", (model,))]
 
-    def approvals(self, model: str | None = None) -> list[sqlite3.Row]:
+    def approvals(self, model: str | None = None) -> list[ApprovalRecord]:
         if model:
-            return self.db.execute("SELECT * FROM approvals WHERE model = ? ORDER BY id",
+            rows = self.db.execute("SELECT * FROM approvals WHERE model = ? ORDER BY id",
                                    (model,)).fetchall()
-        return self.db.execute("SELECT * FROM approvals ORDER BY id").fetchall()
+        else:
+            rows = self.db.execute("SELECT * FROM approvals ORDER BY id").fetchall()
+        return [approval_of_row(r) for r in rows]
 
-    def approval_of(self, model: str, period: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM approvals WHERE model = ? AND period = ?",
-                               (model, period)).fetchone()
+    def approval_of(self, model: str, period: str) -> ApprovalRecord | None:
+        row = self.db.execute("SELECT * FROM approvals WHERE model = ? AND period = ?",
+                              (model, period)).fetchone()
+        return approval_of_row(row) if row is not None else None
 
-    def approval_of_run(self, run_id: int) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM approvals WHERE run_id = ?", (run_id,)).fetchone()
+    def approval_of_run(self, run_id: int) -> ApprovalRecord | None:
+        row = self.db.execute("SELECT * FROM approvals WHERE run_id = ?", (run_id,)).fetchone()
+        return approval_of_row(row) if row is not None else None
 
     def approved_periods(self, model: str) -> list[str]:
         return [r["period"] for r in self.db.execute(
@@ -525,18 +455,18 @@ class Ledger:
         approval = self.approval_of(model, month)
         if approval is None:
             return amounts, None
-        latest = approval["run_id"]
+        latest = approval.run_id
         for provider, component, amount in self.db.execute(
                 "SELECT provider, component, amount FROM lines WHERE run_id = ? AND kind = "
                 "'payment'", (latest,)):
             key = (provider, component)
-            amounts[key] = amounts.get(key, ZERO) + Decimal(amount)
+            amounts[key] = amounts.get(key, ZERO) + money(amount, f"run {latest}")
         for provider, component, difference, run_id in self.db.execute(
                 "SELECT a.provider, a.component, a.difference, a.run_id FROM adjustments a "
                 "JOIN approvals p ON p.run_id = a.run_id WHERE p.model = ? AND a.month = ? "
                 "ORDER BY a.rowid", (model, month)):
             key = (provider, component)
-            amounts[key] = amounts.get(key, ZERO) + Decimal(difference)
+            amounts[key] = amounts.get(key, ZERO) + money(difference, f"run {run_id}")
             latest = max(latest, run_id)
         return amounts, latest
 
@@ -545,50 +475,58 @@ class Ledger:
         out: dict[str, MonthState] = {}
         for period in self.periods(model):
             approval = self.approval_of(model, period)
-            if approval is not None:
-                out[period] = MonthState(period, "approved", self.run(approval["run_id"]),
-                                         approval)
-            else:
-                out[period] = MonthState(period, "draft", self.latest_run(model, period))
+            run = (self.run(approval.run_id) if approval is not None
+                   else self.latest_run(model, period))
+            if run is None:  # an approval of a run that is not there: `verify` names it
+                raise PbrError(f"the ledger's approval of {model} {period} names run "
+                               f"{approval.run_id if approval else '?'}, which is not in it; "
+                               "`pbr ledger verify` says more", code="bad-ledger")
+            out[period] = MonthState(period, "approved" if approval is not None else "draft",
+                                     run, approval)
         for row in self.db.execute(
                 "SELECT a.month, a.difference, r.period FROM adjustments a JOIN approvals p ON "
                 "p.run_id = a.run_id JOIN runs r ON r.id = a.run_id WHERE p.model = ? ORDER BY "
                 "a.rowid", (model,)):
             state = out.get(row["month"])
             if state is not None:
-                state.adjusted_later += Decimal(row["difference"])
+                state.adjusted_later += money(row["difference"], f"{model} {row['month']}")
                 if row["period"] not in state.adjusted_in:
                     state.adjusted_in.append(row["period"])
         return out
 
-    def inputs(self, run_id: int) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM inputs WHERE run_id = ? ORDER BY period, provider, "
-                               "file", (run_id,)).fetchall()
+    def inputs(self, run_id: int) -> list[StoredInput]:
+        return [StoredInput.of(r) for r in self.db.execute(
+            "SELECT * FROM inputs WHERE run_id = ? ORDER BY period, provider, file", (run_id,))]
 
-    def runs(self, model: str | None = None) -> list[sqlite3.Row]:
+    def runs(self, model: str | None = None) -> list[StoredRun]:
         if model:
-            return self.db.execute("SELECT * FROM runs WHERE model = ? ORDER BY id", (model,)).fetchall()
-        return self.db.execute("SELECT * FROM runs ORDER BY id").fetchall()
+            rows = self.db.execute("SELECT * FROM runs WHERE model = ? ORDER BY id", (model,))
+        else:
+            rows = self.db.execute("SELECT * FROM runs ORDER BY id")
+        return [StoredRun.of(r) for r in rows.fetchall()]
 
-    def run(self, run_id: int) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+    def run(self, run_id: int) -> StoredRun | None:
+        row = self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return StoredRun.of(row) if row is not None else None
 
-    def lines(self, run_id: int) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM lines WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
+    def lines(self, run_id: int) -> list[StoredLine]:
+        return [StoredLine.of(r) for r in self.db.execute(
+            "SELECT * FROM lines WHERE run_id = ? ORDER BY rowid", (run_id,))]
 
-    def adjustments(self, run_id: int) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM adjustments WHERE run_id = ? ORDER BY rowid",
-                               (run_id,)).fetchall()
+    def adjustments(self, run_id: int) -> list[Adjustment]:
+        return [adjustment_of_row(r) for r in self.db.execute(
+            "SELECT * FROM adjustments WHERE run_id = ? ORDER BY rowid", (run_id,))]
 
     def is_current(self, run_id: int) -> bool:
         """The run that stands for its month: the approved one, or else the latest draft."""
         run = self.run(run_id)
         if run is None:
             return False
-        approval = self.approval_of(run["model"], run["period"])
+        approval = self.approval_of(run.model, run.period)
         if approval is not None:
-            return approval["run_id"] == run_id
-        return self.latest_run(run["model"], run["period"])["id"] == run_id
+            return approval.run_id == run_id
+        latest = self.latest_run(run.model, run.period)
+        return latest is not None and latest.id == run_id
 
     def next_run_id(self) -> int:
         row = self.db.execute("SELECT max(id) FROM runs").fetchone()
@@ -628,7 +566,7 @@ class Ledger:
             "draft_sha256, schedule, schedule_sha256, how) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (a.run_id, a.model, a.period, a.approved_by, a.approved_at, a.draft_sha256,
              a.schedule, a.schedule_sha256, a.how))
-        approval_id = int(cur.lastrowid)
+        approval_id = _rowid(cur)
         self._chain("approval", approval_id)
         return approval_id
 
@@ -679,8 +617,8 @@ class Ledger:
         def action() -> int:
             cur = self.db.execute("INSERT INTO publication_keys (model, key, created_at) "
                                   "VALUES (?, ?, ?)", (model, secrets.token_hex(32), now_utc()))
-            self._chain("publication_key", int(cur.lastrowid))
-            return int(cur.lastrowid)
+            self._chain("publication_key", _rowid(cur))
+            return _rowid(cur)
 
         self._write(action)
         return self.publication_key(model)
@@ -688,9 +626,9 @@ class Ledger:
     def publication_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM publications").fetchone()[0])
 
-    def publications(self, model: str) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM publications WHERE model = ? ORDER BY id",
-                               (model,)).fetchall()
+    def publications(self, model: str) -> list[StoredPublication]:
+        return [StoredPublication.of(r) for r in self.db.execute(
+            "SELECT * FROM publications WHERE model = ? ORDER BY id", (model,))]
 
     def record_publication(self, model: str, period: str, output_sha256: str, method: str,
                            figures: str) -> int:
@@ -699,8 +637,8 @@ class Ledger:
                 "INSERT INTO publications (model, period, published_at, output_sha256, method, "
                 "figures) VALUES (?, ?, ?, ?, ?, ?)",
                 (model, period, now_utc(), output_sha256, method, figures))
-            self._chain("publication", int(cur.lastrowid))
-            return int(cur.lastrowid)
+            self._chain("publication", _rowid(cur))
+            return _rowid(cur)
 
         return self._write(action)
 

@@ -336,13 +336,13 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[Any]) -> None:
     count = 0
     for row in earlier:
         count += 1
-        shown = _figures(row["figures"])
+        shown = _figures(row.figures)
         for atom, (was_true, was_shown) in shown.items():
             now = mine.get(atom)
             if now is None:
                 continue
             if now[0] == was_true and now[1] != was_shown:
-                raise PbrError(f"publication {row['id']} ({row['period']}) showed the month "
+                raise PbrError(f"publication {row.id} ({row.period}) showed the month "
                                f"figure {atom} as {was_shown}; with the same data this one "
                                f"shows {now[1]} (the scheme's publication key has changed?); "
                                "nothing was written", code="not-publishable")

@@ -106,10 +106,10 @@ def load_register(model: Model, path: Path | None = None) -> Register:
                 problems.append(f"{path}: row {number}, {col.header}: {value} is too small")
             entry[col.name] = value
         key = entry.get(spec.key)
-        if key in seen:
+        if str(key) in seen:
             problems.append(f"{path}: row {number}: {spec.key} '{key}' is already on row "
-                            f"{seen[key]}")
-        seen[key] = number
+                            f"{seen[str(key)]}")
+        seen[str(key)] = number
         start, end = entry.get(spec.start or ""), entry.get(spec.end or "")
         if isinstance(start, date) and isinstance(end, date) and end < start:
             problems.append(f"{path}: row {number}: the contract ends before it starts")

@@ -241,7 +241,7 @@ def _payments(model, months: list[Month], ledger, go_live: Month | None) -> list
             out.append({"month": str(m), "state": "no ledger", "run": None, "due": None})
             continue
         approval = ledger.approval_of(model.name, str(m))
-        run = (ledger.run(approval["run_id"]) if approval is not None
+        run = (ledger.run(approval.run_id) if approval is not None
                else ledger.latest_run(model.name, str(m)))
         if approval is not None:
             state = "approved"
@@ -251,10 +251,10 @@ def _payments(model, months: list[Month], ledger, go_live: Month | None) -> list
             state = "before go-live"
         else:
             state = "not calculated"
-        out.append({"month": str(m), "state": state, "run": run["id"] if run else None,
-                    "due": Decimal(run["payment"]) if run else None,
-                    "approved_by": approval["approved_by"] if approval is not None else None,
-                    "approved_at": approval["approved_at"] if approval is not None else None})
+        out.append({"month": str(m), "state": state, "run": run.id if run else None,
+                    "due": run.payment if run else None,
+                    "approved_by": approval.approved_by if approval is not None else None,
+                    "approved_at": approval.approved_at if approval is not None else None})
     return out
 
 
@@ -573,7 +573,7 @@ class _Builder:
                     unreadable[(p, Path(u.path).parent.name)].append(Path(u.path).name)
         late = self._late_returns()
         for s in self.ps.schedules:
-            resubmitted = defaultdict(int)
+            resubmitted: dict[str, int] = defaultdict(int)
             for prob in s.problems:
                 if prob.code == "resubmitted":
                     resubmitted[prob.message.split(":", 1)[0].removeprefix("provider ")] += 1
@@ -606,11 +606,11 @@ class _Builder:
         out = {}
         runs = self.ledger.runs(self.model.name)
         for s in self.ps.schedules:
-            first = next((r for r in runs if r["period"] == str(s.month)), None)
+            first = next((r for r in runs if r.period == str(s.month)), None)
             if first is None:
                 continue
-            had = {i["provider"] for i in self.ledger.inputs(first["id"])
-                   if i["role"] == "return" and i["period"] == str(s.month) and i["used"]}
+            had = {i.provider for i in self.ledger.inputs(first.id)
+                   if i.role == "return" and i.period == str(s.month) and i.used}
             for i in s.inputs:
                 if (i.role == "return" and i.used and i.month == str(s.month)
                         and i.provider not in had):
@@ -704,7 +704,7 @@ class _Builder:
         sums = [ZERO] * 5
         for s in self.ps.schedules:
             approval = self.ledger.approval_of(self.model.name, str(s.month))
-            run = (self.ledger.run(approval["run_id"]) if approval is not None
+            run = (self.ledger.run(approval.run_id) if approval is not None
                    else self.ledger.latest_run(self.model.name, str(s.month)))
             if run is None:
                 rec_rows.append([str(s.month), "not calculated", None, None, None, None,
@@ -713,19 +713,18 @@ class _Builder:
                 sums[4] += s.total()
                 continue
             if approval is not None:
-                for a in self.ledger.adjustments(run["id"]):
-                    adj_rows.append([str(s.month), a["month"], a["provider"],
-                                     labels.get(a["component"], a["component"]),
-                                     Decimal(a["previous"]), Decimal(a["now"]),
-                                     Decimal(a["difference"]), a["reason"]])
+                for a in self.ledger.adjustments(run.id):
+                    adj_rows.append([str(s.month), a.month, a.provider,
+                                     labels.get(a.component, a.component),
+                                     a.previous, a.now, a.difference, a.reason])
                 paid, _ = self.ledger.paid(self.model.name, str(s.month))
                 to_pay = s.total() - sum(paid.values(), ZERO)
-                who = f"{approval['approved_by']}, {approval['approved_at'][:19].replace('T', ' ')}"
+                who = f"{approval.approved_by}, {approval.approved_at[:19].replace('T', ' ')}"
                 state = "approved"
             else:
                 to_pay, who, state = s.total(), "", "draft"
-            row = [str(s.month), state, run["id"], Decimal(run["entitlement"]),
-                   Decimal(run["adjustments"]), Decimal(run["payment"]), s.total(), to_pay, who]
+            row = [str(s.month), state, run.id, run.entitlement,
+                   run.adjustments, run.payment, s.total(), to_pay, who]
             rec_rows.append(row)
             for i, v in enumerate(row[3:8]):
                 sums[i] += v

@@ -22,7 +22,7 @@ def _schemes(cfg: Config) -> list[str]:
         return list(cfg.schemes)
     found = [p.stem for p in list_models(cfg.models)]
     if not found:
-        raise PbrError(f"nothing to run: no schemes listed in {shown(cfg.source)} and no models "
+        raise PbrError(f"nothing to run: no schemes listed in {shown(cfg.source or 'the config')} and no models "
                        f"in {shown(cfg.models)}", code="nothing-to-do")
     return found
 
@@ -266,36 +266,37 @@ def ledger_rows(config: Path | None, what: str, model: str | None = None,
                 raise PbrError(f"no run {run_id} in the ledger {shown(path)}", code="usage")
             out = _run_dict(ledger, r)
             totals: dict[str, Decimal] = {}
-            for ln in ledger.lines(r["id"]):
-                if ln["kind"] == "payment":
-                    totals[ln["provider"]] = totals.get(ln["provider"], Decimal("0.00")) + Decimal(ln["amount"])
+            for ln in ledger.lines(r.id):
+                if ln.kind == "payment":
+                    totals[ln.provider] = totals.get(ln.provider, Decimal("0.00")) + ln.amount
             out.update({
-                "model_sha256": r["model_sha256"], "register_sha256": r["register_sha256"],
-                "started_at": r["started_at"], "command": r["command"], "output": r["output"],
-                "schedule_sha256": r["schedule_sha256"],
+                "model_sha256": r.model_sha256, "register_sha256": r.register_sha256,
+                "started_at": r.started_at, "command": r.command, "output": r.output,
+                "schedule_sha256": r.schedule_sha256,
                 "providers": [{"provider": p, "pbr": str(a)} for p, a in sorted(totals.items())],
-                "adjustments": [{k: a[k] for k in ("month", "provider", "component", "previous",
-                                                   "now", "difference", "reason")}
-                                for a in ledger.adjustments(r["id"])],
-                "inputs": [{"role": i["role"], "provider": i["provider"], "month": i["period"],
-                            "used": bool(i["used"]), "sha256": i["sha256"], "file": i["file"]}
-                           for i in ledger.inputs(r["id"])]})
+                "adjustments": [{"month": a.month, "provider": a.provider,
+                                 "component": a.component, "previous": str(a.previous),
+                                 "now": str(a.now), "difference": str(a.difference),
+                                 "reason": a.reason} for a in ledger.adjustments(r.id)],
+                "inputs": [{"role": i.role, "provider": i.provider, "month": i.period,
+                            "used": bool(i.used), "sha256": i.sha256, "file": i.file}
+                           for i in ledger.inputs(r.id)]})
             return {"schema": 1, "ledger": shown(path), "exists": True, "run": out}
         rows = []
-        models = [model] if model else sorted({r["model"] for r in ledger.runs()})
+        models = [model] if model else sorted({r.model for r in ledger.runs()})
         for m in models:
             states = ledger.month_states(m)
             for period in ledger.periods(m):
                 st = states[period]
                 r = st.run
-                own = sum((Decimal(ln["amount"]) for ln in ledger.lines(r["id"])
-                           if ln["provider"] == provider and ln["kind"] == "payment"),
+                own = sum((ln.amount for ln in ledger.lines(r.id)
+                           if ln.provider == provider and ln.kind == "payment"),
                           Decimal("0.00"))
-                adj = sum((Decimal(a["difference"]) for a in ledger.adjustments(r["id"])
-                           if a["provider"] == provider), Decimal("0.00"))
-                if not any(ln["provider"] == provider for ln in ledger.lines(r["id"])) and not adj:
+                adj = sum((a.difference for a in ledger.adjustments(r.id)
+                           if a.provider == provider), Decimal("0.00"))
+                if not any(ln.provider == provider for ln in ledger.lines(r.id)) and not adj:
                     continue
-                rows.append({"model": m, "month": period, "run": r["id"], "state": st.state,
+                rows.append({"model": m, "month": period, "run": r.id, "state": st.state,
                              "pbr": str(own), "adjustments": str(adj), "due": str(own + adj)})
         if not rows:
             raise PbrError(f"no payments to {provider} in the ledger", code="usage")
@@ -306,17 +307,17 @@ def ledger_rows(config: Path | None, what: str, model: str | None = None,
 
 
 def _run_dict(ledger, r) -> dict[str, Any]:
-    approval = ledger.approval_of_run(r["id"])
+    approval = ledger.approval_of_run(r.id)
     if approval is not None:
         state = "approved"
     else:
-        state = "draft" if ledger.is_current(r["id"]) else "superseded"
-    return {"run": r["id"], "model": r["model"], "month": r["period"], "state": state,
-            "approved_by": approval["approved_by"] if approval is not None else None,
-            "approved_at": approval["approved_at"] if approval is not None else None,
-            "recorded_at": r["finished_at"], "tool": r["tool_version"],
-            "pbr": r["entitlement"], "adjustments": r["adjustments"], "due": r["payment"],
-            "withheld": r["withheld"], "inputs": len(ledger.inputs(r["id"]))}
+        state = "draft" if ledger.is_current(r.id) else "superseded"
+    return {"run": r.id, "model": r.model, "month": r.period, "state": state,
+            "approved_by": approval.approved_by if approval is not None else None,
+            "approved_at": approval.approved_at if approval is not None else None,
+            "recorded_at": r.finished_at, "tool": r.tool_version,
+            "pbr": str(r.entitlement), "adjustments": str(r.adjustments), "due": str(r.payment),
+            "withheld": r.withheld, "inputs": len(ledger.inputs(r.id))}
 
 
 def exit_for_status(status: dict[str, Any]) -> int:

@@ -25,10 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pbr_cli.cohort import add_months  # noqa: E402
 from pbr_cli.model import load_model  # noqa: E402
 from pbr_cli.outputs.template import write_template  # noqa: E402
-from pbr_cli.periods import Month  # noqa: E402
+from pbr_cli.periods import Month, add_months  # noqa: E402
 from pbr_cli.register import load_register  # noqa: E402
 
 MODEL = ROOT / "models" / "wigan-cohort.yaml"

@@ -276,7 +276,7 @@ def test_approval_names_the_draft_and_goes_in_order(authority):
     fresh = authority.status()["months"][0]
     assert fresh["run"] != runs["2013-04"]
     ledger = Ledger(authority.ledger)
-    sha = ledger.run(fresh["run"])["schedule_sha256"]
+    sha = ledger.run(fresh["run"]).schedule_sha256
     ledger.close()
     ok = authority.pbr_json("approve", "-m", SCHEME, "-p", "2013-04", "--sha256", sha[:16],
                             "--by", "J. Smith")
@@ -329,7 +329,7 @@ def test_a_what_if_never_enters_the_live_ledger(authority, tmp_path):
     after = authority.pbr("run")
     assert "resubmitted" not in after.output and "replaced" not in after.output
     ledger = Ledger(authority.ledger)
-    assert all(not ledger.adjustments(r["id"]) for r in ledger.runs())
+    assert all(not ledger.adjustments(r.id) for r in ledger.runs())
     assert len(ledger.runs()) >= runs
     ledger.close()
     # Named with --ledger, a what-if is recorded there, and only there.
@@ -534,7 +534,7 @@ def test_a_file_name_that_is_not_utf8_is_shown_escaped(authority):
     report = authority.process("report", "-p", "2013-04", "-m", SCHEME)
     assert report.returncode == 0, report.stderr
     ledger = Ledger(authority.ledger)
-    files = [i["file"] for r in ledger.runs() for i in ledger.inputs(r["id"])]
+    files = [i.file for r in ledger.runs() for i in ledger.inputs(r.id)]
     assert any("P1-\\xff\\xfe-2013-04.xlsx" in f for f in files)
 
 
@@ -682,8 +682,8 @@ def test_a_file_that_kills_its_reader_costs_only_its_provider(tmp_path, monkeypa
     assert "1 withheld" in text and "withheld P077" in text
     ledger = Ledger(a.ledger)
     run = ledger.runs()[0]
-    paid_to = {ln["provider"] for ln in ledger.lines(run["id"])
-               if ln["kind"] == "payment" and Decimal(ln["amount"]) > 0}
+    paid_to = {ln.provider for ln in ledger.lines(run.id)
+               if ln.kind == "payment" and Decimal(ln.amount) > 0}
     ledger.close()
     assert len(paid_to) == 199 and "P077" not in paid_to
     validated = a.pbr("validate", str(a.returns / "2013-04"), "-m", SCHEME, "--json")

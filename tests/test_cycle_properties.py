@@ -124,8 +124,8 @@ def _history(root, plan, monkeypatch) -> None:
     try:
         assert ledger.verify() == []
         approvals = ledger.approvals(SCHEME)
-        assert sorted(x["period"] for x in approvals) == MONTHS  # each once
-        approved_due = sum((Decimal(ledger.run(x["run_id"])["payment"]) for x in approvals),
+        assert sorted(x.period for x in approvals) == MONTHS  # each once
+        approved_due = sum((ledger.run(x.run_id).payment for x in approvals),
                            Decimal("0.00"))
     finally:
         ledger.close()
@@ -140,6 +140,6 @@ def _history(root, plan, monkeypatch) -> None:
     for x in ledger.approvals(SCHEME):
         from pathlib import Path
 
-        assert sha256_of(Path(x["schedule"])) == x["schedule_sha256"]
+        assert sha256_of(Path(x.schedule)) == x.schedule_sha256
     ledger.close()
     assert not list(a.root.rglob("*.tmp"))

@@ -107,8 +107,8 @@ def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, own_ledge
                                            "difference", "reason"}
     # The ledger says which April file was used.
     ledger = Ledger(own_ledger)
-    used = [i["file"] for i in ledger.inputs(june["ledger"]["run"])
-            if i["period"] == "2013-04" and i["provider"] == "P1" and i["used"]]
+    used = [i.file for i in ledger.inputs(june["ledger"]["run"])
+            if i.period == "2013-04" and i.provider == "P1" and i.used]
     assert [os.path.basename(f) for f in used] == ["P1-2013-04-v2.xlsx"]
     runs = len(ledger.runs())
 
@@ -197,7 +197,7 @@ def test_a_late_return_and_a_closed_month(workspace, own_ledger):
     assert "2013-04 was approved (run 1, by test at" in " ".join(result.output.split())
     assert "adjustment on 2013-05" in " ".join(result.output.split())
     assert (workspace.root / "out" / "2013-04-approved.xlsx").read_bytes() == april_schedule
-    assert [r["period"] for r in Ledger(own_ledger).runs()] == ["2013-04", "2013-05"]
+    assert [r.period for r in Ledger(own_ledger).runs()] == ["2013-04", "2013-05"]
 
 
 def test_dry_run_records_nothing_and_writes_nothing(workspace, own_ledger):
@@ -253,7 +253,7 @@ def test_killed_runs_leave_the_ledger_consistent(workspace, own_ledger, tmp_path
         proc.wait()
         ledger = Ledger(own_ledger)
         assert ledger.verify() == []
-        assert [r["period"] for r in ledger.runs()] in (["2013-04", "2013-05"],
+        assert [r.period for r in ledger.runs()] in (["2013-04", "2013-05"],
                                                         ["2013-04", "2013-05", "2013-06"])
         ledger.close()
         if schedule.exists():  # never half a file
@@ -271,7 +271,7 @@ def test_killed_runs_leave_the_ledger_consistent(workspace, own_ledger, tmp_path
     reference = json.loads(proc.stdout)
     for key in ("totals", "adjustments", "due", "providers"):
         assert finished[key] == reference[key], key
-    assert len([r for r in Ledger(own_ledger).runs() if r["period"] == "2013-06"]) == 1
+    assert len([r for r in Ledger(own_ledger).runs() if r.period == "2013-06"]) == 1
 
 
 def test_ledger_is_append_only_and_versioned(workspace, own_ledger):

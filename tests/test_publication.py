@@ -247,7 +247,7 @@ def test_publications_are_recorded_in_the_ledger_and_a_changed_key_is_refused(tm
                                "-o", str(tmp_path / "b.xlsx")]).exit_code == 0
     ledger = Ledger(os.environ["PBR_LEDGER"])
     rows = ledger.publications("wigan-cohort")
-    assert [r["period"] for r in rows] == ["2013-04", "2013-Q2"]
+    assert [r.period for r in rows] == ["2013-04", "2013-Q2"]
     assert ledger.verify() == []
     ps = months_of("wigan-cohort").period("2013-04")
     with pytest.raises(PbrError, match="publication key has changed"):

@@ -70,7 +70,8 @@ def find_model(name: str, models_dir: Path) -> Path:
 
 class _Problems:
     def __init__(self, file: Path, lines: dict[KeyPath, int]):
-        self.file, self.lines, self.items = file, lines, []
+        self.file, self.lines = file, lines
+        self.items: list[Any] = []
 
     def add(self, path: KeyPath, message: str) -> None:
         line = 0
@@ -188,8 +189,7 @@ class _Builder:
                 self.fail(("cohort" if cohort else "participants",), "this model prices events "
                           "itself: leave out `payments` and `measures`")
             payments = (_cohort_components(cohort) if cohort is not None
-                        else tuple(Component(x.name, x.label, None, description=x.description)
-                                   for x in (*people.fees, *people.results)))
+                        else _participant_components(people))
         elif not payments:
             self.fail(("payments",), "the key 'payments' is missing (the payment components)")
         self.unique([c.name for c in payments], ("payments",), "payment")
@@ -262,7 +262,7 @@ class _Builder:
         )
 
     def sheet(self, spec: dict[str, Any], path: KeyPath, known: set[str]) -> Sheet:
-        own = {c.get("name") for c in spec["columns"] if isinstance(c, dict)}
+        own = {str(c.get("name")) for c in spec["columns"] if isinstance(c, dict)}
         columns = tuple(self.column(c, (*path, "columns", i), known | own)
                         for i, c in enumerate(spec["columns"]))
         names = {c.name for c in columns}
@@ -363,7 +363,7 @@ class _Builder:
         for i, name in enumerate(spec.get("shows") or []):
             if name not in known:
                 self.fail((*path, "shows", i), f"'{name}' is not a measure{_hint(name, known)}")
-        return Component(name=spec["name"], label=spec["label"], amount=amount,  # type: ignore[arg-type]
+        return Component(name=spec["name"], label=spec["label"], amount=amount,
                          shows=tuple(spec.get("shows") or ()),
                          description=" ".join((spec.get("description") or "").split()))
 
@@ -435,8 +435,8 @@ class _Builder:
                 col = sheet.column(group)
                 if col is None or col.type != "code":
                     self.fail((*path, "group"), f"'{group}' must be a code column of {sheet.name}")
-            if kind == "opening" and (sheet.column(ref["date"]) is None
-                                      or sheet.column(ref["date"]).within != "before-start"):
+            dated = sheet.column(ref["date"])
+            if kind == "opening" and (dated is None or dated.within != "before-start"):
                 self.fail((*where, "date"), f"'{ref['date']}' must be a date column with "
                           "`within: before-start` (an opening caseload is of episodes that "
                           "started before the scheme)")
@@ -468,7 +468,8 @@ class _Builder:
                             " ".join((t.get("description") or "").split()),
                             same_day_once=same_day == "once")
         cap = spec.get("cap")
-        if cap and (register.column(cap) is None or register.column(cap).type != "money"):
+        capped = register.column(cap) if cap else None
+        if cap and (capped is None or capped.type != "money"):
             self.fail((*path, "cap"), f"'{cap}' must be a money column of the register")
         months = spec["window"]["months"]
         if months < 1:
@@ -553,7 +554,7 @@ class _Builder:
                 Fraction(r["to_total"]) if r.get("to_total") is not None else None,
                 r.get("once_in"), deflator, r.get("every_weeks"), up_to,
                 " ".join((r.get("description") or "").split())))
-        names = [x.name for x in (*fees, *results)]
+        names = [x.name for x in fees] + [x.name for x in results]
         self.unique(names, (*path, "results"), "fee or result")
         maximum = Fraction(spec["maximum"]) if spec.get("maximum") is not None else None
         return Participants(
@@ -615,6 +616,15 @@ class _Builder:
         return Outcome(name=spec["name"], label=spec["label"], event=event, when=when,
                        bands=bands, after=spec.get("after"), months=spec.get("months") or 0,
                        description=" ".join((spec.get("description") or "").split()))
+
+
+def _participant_components(people: Participants | None) -> tuple[Component, ...]:
+    """A per-participant model's payment lines: one per fee and per result."""
+    if people is None:
+        return ()
+    return (tuple(Component(f.name, f.label, None, description=f.description) for f in people.fees)
+            + tuple(Component(r.name, r.label, None, description=r.description)
+                    for r in people.results))
 
 
 def _cohort_components(cohort: Cohort) -> tuple[Component, ...]:

@@ -8,6 +8,7 @@ from datetime import date
 from fractions import Fraction
 from pathlib import Path
 
+from pbr_cli.errors import PbrError
 from pbr_cli.expr import Expr
 from pbr_cli.money import format_percent
 
@@ -68,6 +69,20 @@ class Sheet:
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
+
+    def header(self, name: str) -> str:
+        """The heading of the named column, as the return shows it (the name if none)."""
+        column = self.column(name)
+        return column.header if column is not None else name
+
+    @property
+    def entry_column(self) -> Column:
+        """The column linking a service-level sheet's rows to register entries."""
+        column = self.register_column
+        if column is None:
+            raise PbrError(f"the sheet '{self.name}' has no column with `register: true`, so "
+                           "its rows belong to no register entry", code="model-invalid")
+        return column
 
     @property
     def register_column(self) -> Column | None:

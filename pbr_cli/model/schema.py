@@ -482,7 +482,7 @@ class _Walker:
             "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
             "number": lambda v: isinstance(v, (int, Decimal)) and not isinstance(v, bool),
             "money": lambda v: isinstance(v, (int, Decimal)) and not isinstance(v, bool)
-            and (isinstance(v, int) or v.as_tuple().exponent >= -2),
+            and (isinstance(v, int) or _at_most_pennies(v)),
             "date": lambda v: isinstance(v, date),
             "bool": lambda v: isinstance(v, bool),
             "formula": lambda v: isinstance(v, (str, int, Decimal)) and not isinstance(v, bool),
@@ -500,3 +500,9 @@ def check_schema(data: Any) -> list[SchemaProblem]:
     walker = _Walker()
     walker.walk(data, MODEL, ())
     return walker.problems
+
+
+def _at_most_pennies(value: Decimal) -> bool:
+    """A finite amount with no more than two decimal places."""
+    exponent = value.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -2

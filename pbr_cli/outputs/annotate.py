@@ -73,7 +73,7 @@ def write_annotated(source: Path, problems: list[Problem], target: Path,
     wb.template = False
     marks: dict[tuple[str, int, int], list[Problem]] = defaultdict(list)
     for p in problems:
-        if p.sheet in wb.sheetnames:
+        if p.sheet is not None and p.sheet in wb.sheetnames:
             where = _cell_of(p, wb[p.sheet])
             if where:
                 marks[(p.sheet, *where)].append(p)
@@ -109,8 +109,9 @@ def write_annotated(source: Path, problems: list[Problem], target: Path,
             "solid", start_color=FILLS.get(p.severity, FILLS["error"]),
             end_color=FILLS.get(p.severity, FILLS["error"]))
         link = ws.cell(row=i, column=2, value=_text(p.cell or "(whole file)"))
-        if p.sheet in wb.sheetnames:
-            row, col = _cell_of(p, wb[p.sheet])
+        where = _cell_of(p, wb[p.sheet]) if p.sheet in wb.sheetnames else None
+        if where is not None:
+            row, col = where
             from openpyxl.utils import get_column_letter
 
             target_ref = f"'{p.sheet}'!{get_column_letter(col)}{row}"

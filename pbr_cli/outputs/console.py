@@ -57,12 +57,12 @@ class FileProgress:
     """A bar with the count of files read and the one being read; call it per file."""
 
     def __init__(self, con: Console | None = None):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
         self.progress = Progress(TextColumn("reading"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.description}"),
                                  console=con or Console(stderr=True), transient=True)
-        self.task = None
+        self.task: TaskID | None = None
 
     def __call__(self, done: int, total: int, path) -> None:
         if self.task is None:

@@ -94,7 +94,7 @@ def _heading(ws, fmt: Formats, report: Report, what: str) -> int:
         row += 1
     if report.publish:
         ws.write_string(row, 0, f"For publication: counts only, each provider's month rounded "
-                        f"at random to a multiple of {report.threshold}; no money, "
+                        f"at random to a multiple of {getattr(report, 'threshold', '')}; no money, "
                         "proportions, client ids or file names.", fmt.banner)
         row += 1
     ws.set_row(0, 20)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pbr_cli import __version__
 from pbr_cli.outputs.xlsx import (
@@ -117,7 +118,7 @@ def _summary(wb, fmt: Formats, s: Schedule) -> None:
     formats.append(fmt.text)  # what changed the payment, in words (runs on to the right)
     rows = []
     for p in s.providers:
-        row = [p.provider, p.name, "Paid" if p.status == PAID else "WITHHELD",
+        row: list[Any] = [p.provider, p.name, "Paid" if p.status == PAID else "WITHHELD",
                len({ln.entry for ln in p.lines})]
         if comparison:
             row.append(p.total("comparison"))

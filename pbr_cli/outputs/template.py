@@ -176,7 +176,7 @@ def _merge_rows(sheet: Sheet, model: Model, prefilled: list[dict[str, Any]],
                 rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not prefilled:
         return list(rows)
-    key = sheet.register_column.name
+    key = sheet.entry_column.name
     by_key = {r.get(key): r for r in rows}
     merged = [{**p, **by_key.pop(p.get(key), {})} for p in prefilled]
     return merged + list(by_key.values())

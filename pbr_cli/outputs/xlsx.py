@@ -67,6 +67,11 @@ def new_workbook(path: Path, title: str, created: datetime = FIXED_DATE):
 class Formats:
     """The house formats of one workbook."""
 
+    # made only by the report's writer (a format made is a format in the file)
+    note: Any
+    table_title: Any
+    flag: Any
+
     def __init__(self, wb):
         f = wb.add_format
         self.title = f({"bold": True, "font_size": 14})

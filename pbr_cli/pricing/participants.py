@@ -20,7 +20,7 @@ from typing import Any
 
 from pbr_cli.model.records import Model, Participants, Result
 from pbr_cli.money import format_money, format_percent, round_pence
-from pbr_cli.payment_records import NIL, REFUSED, Evidence, Figure, PaymentLine, ProviderResult, Source
+from pbr_cli.payment_records import NIL, REFUSED, EventStatus, Evidence, Figure, PaymentLine, ProviderResult, Source
 from pbr_cli.payment_records import PAID as STATUS_PAID
 from pbr_cli.payment_records import PAID_EVENT as PAID
 from pbr_cli.periods import Month
@@ -83,7 +83,8 @@ class _Replay:
         self.people: dict[str, _Person] = defaultdict(_Person)
 
     def _event(self, record: Record, component: str, label: str, price: Decimal,
-               amount: Decimal, status: str, reason: str, reduction: Decimal = ZERO) -> Evidence:
+               amount: Decimal, status: EventStatus, reason: str,
+               reduction: Decimal = ZERO) -> Evidence:
         return Evidence(self.provider, record.client, component, label, record.day, "", status,
                         price, amount, reason, record.source, cap_reduction=reduction)
 
@@ -146,7 +147,7 @@ class _Replay:
         return [self._result(result, record, person) for result in mine]
 
     def _result(self, result: Result, record: Record, person: _Person) -> Evidence:
-        def event(status: str, reason: str, price: Decimal = ZERO, amount: Decimal = ZERO,
+        def event(status: EventStatus, reason: str, price: Decimal = ZERO, amount: Decimal = ZERO,
                   reduction: Decimal = ZERO) -> Evidence:
             return self._event(record, result.name, result.label, price, amount, status, reason,
                                reduction)

@@ -77,10 +77,11 @@ class _Aggregates:
 
     def _compute(self, measure: Measure) -> tuple[dict[str, Any], Window]:
         window = self.window(measure)
+        assert measure.sheet is not None  # (a sum or count reads a sheet)
         frame = self.tables[measure.sheet]
         sheet = self.model.sheet(measure.sheet)
         assert sheet is not None
-        key_col = sheet.register_column.name
+        key_col = sheet.entry_column.name
         mask = frame["_month"].isin([str(m) for m in window.months()])
         for column, values in measure.where:
             mask &= frame[column].isin(list(values))
@@ -132,6 +133,7 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
     if model.comparison is not None:
         components.append((model.comparison, "comparison"))
     for component, kind in components:
+        assert component.amount is not None  # (a service-level component has a formula)
         try:
             exact = Fraction(component.amount.evaluate(env, funcs))
         except ExprError as exc:

@@ -74,7 +74,7 @@ class CheckedReturn:
     sha256: str
     provider: str | None
     month: Month | None
-    tables: dict[str, Any]  # sheet name -> pandas DataFrame
+    tables: Any  # sheet name -> pandas DataFrame (packed in a worker: collect.PackedTables)
     problems: list[Problem] = field(default_factory=list)
     positions: dict[str, dict[str, int]] = field(default_factory=dict)  # sheet -> column -> index
     # a client-level model's rows as columns (pbr_cli.cohort_records.record_columns), when worked out
@@ -206,16 +206,16 @@ class _Checker:
                      f"the template (pbr template --model {self.model.name})")
             return None, None
         labels = {norm(label): key for label, key in COVER_FIELDS}
-        found: dict[str, tuple[Any, int]] = {}
+        found: dict[str, tuple[Any, int | None]] = {}
         for r, row in enumerate(sheet.rows):
             if row and norm(row[0]) in labels:
                 found[labels[norm(row[0])]] = (row[1] if len(row) > 1 else None, r)
         for key in REQUIRED_COVER:
             label = next(lbl for lbl, k in COVER_FIELDS if k == key)
-            value, r = found.get(key, (None, None))
+            value, at = found.get(key, (None, None))
             if is_blank(value):
                 self.add("cover-missing-field", f"'{label}' is blank", COVER_SHEET,
-                         None if r is None else r + 1, 1)
+                         None if at is None else at + 1, 1)
 
         def text(key: str) -> str:
             value = found.get(key, (None, 0))[0]
@@ -224,7 +224,8 @@ class _Checker:
             return "" if is_blank(value) else str(value).strip()
 
         def where(key: str) -> int | None:
-            return found[key][1] + 1 if key in found else None
+            at = found[key][1] if key in found else None
+            return at + 1 if at is not None else None
 
         if text("model") and text("model") != self.model.name:
             self.add("wrong-model", f"this return is for the model '{text('model')}', not "
@@ -314,7 +315,7 @@ class _Checker:
         for name, j in positions.items():
             if j + 1 in raw.hidden_columns and any(
                     j < len(row) and not is_blank(row[j]) for row in raw.rows[1:]):
-                self.add("hidden-data", f"the column '{spec.column(name).header}' is hidden "
+                self.add("hidden-data", f"the column '{spec.header(name)}' is hidden "
                          "but holds data; unhide it", spec.name, None, j)
         self.merged(raw, spec, positions)
         frame = pd.DataFrame(self.rows(raw, spec, positions, provider, month),
@@ -536,7 +537,7 @@ class _Checker:
             found = self.entries[str(key)] = self.look_up(key, provider, month)
         entry, code, message = found
         if code:
-            self.add(code, message, spec.name, r + 1, positions[spec.register_column.name])
+            self.add(code, message, spec.name, r + 1, positions[spec.entry_column.name])
         return entry
 
     def look_up(self, key: Any, provider: str | None,
@@ -632,7 +633,7 @@ class _Checker:
             if any(v is None for v in key):
                 continue
             if key in first_seen:
-                shown = ", ".join(f"{spec.column(c).header} {v}" for c, v in zip(key_cols, key, strict=True))
+                shown = ", ".join(f"{spec.header(c)} {v}" for c, v in zip(key_cols, key, strict=True))
                 self.add("duplicate-row", f"the same row twice ({shown}); first on row "
                          f"{first_seen[key]}", spec.name, row,
                          positions.get(key_cols[0]))

@@ -99,7 +99,7 @@ def _exact_sheet(label: str, pkg, name: str):
                 ws = book[name]
                 ws.reset_dimensions()
                 for r, row in enumerate(ws.iter_rows()):
-                    values = []
+                    values: list[Any] = []
                     for c, cell in enumerate(row):
                         if cell.data_type == "e":
                             # openpyxl marks a date serial outside every calendar as #VALUE!
@@ -141,7 +141,8 @@ def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | Non
     choose = wanted if callable(wanted) else None
     if choose is not None:
         wanted = [COVER_SHEET]
-    targets = [n for n in (wanted if wanted is not None else names) if n in pkg.sheets]
+    listed = wanted if isinstance(wanted, list) else names
+    targets = [n for n in listed if n in pkg.sheets]
     scans = _scans(label, pkg, targets)  # the gate passes every sheet before any is read
     book = _open_book(label, data)
     sheets = {name: _read_sheet(label, data, pkg, book, name, scans[name]) for name in targets}

@@ -150,7 +150,8 @@ def _gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int
             ref = getattr(cohort, kind, None)
             if ref is None:
                 continue
-            bad = {p.row for p in r.problems if p.sheet == ref.sheet and p.is_error}
+            bad = {p.row for p in r.problems
+                   if p.sheet == ref.sheet and p.is_error and p.row is not None}
             if bad:
                 part = _without(part, bad)
             if part["n"]:
@@ -286,17 +287,17 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
         if rank[d] > 0 and (matched[d] >= 0 or not start_present[d]):
             first = int(first_d[d])
             source = h.source("discharges", first)
-            problem = h.problem("discharges", d, "episode-already-discharged", f"the episode "
+            problem = h.problem("discharges", int(d), "episode-already-discharged", f"the episode "
                                 f"that started on {start} was already discharged on "
                                 f"{iso_day(D.day[first])} ({source.cell} of {source.file})",
                                 start_col)
         elif matched[d] < 0:
-            problem = h.problem("discharges", d, "discharge-without-episode", f"no presentation "
+            problem = h.problem("discharges", int(d), "discharge-without-episode", f"no presentation "
                                 f"on {start} (the episode start) at "
                                 f"{h.providers[D.provider[d]]}", start_col)
         else:
             group = P.group[matched[d]]
-            problem = h.problem("discharges", d, "group-changed", f"{group_col} {D.group[d]} "
+            problem = h.problem("discharges", int(d), "group-changed", f"{group_col} {D.group[d]} "
                                 f"here, but {group} when the episode started on {start}",
                                 group_col)
         found.append(((1, int(d)), problem))
@@ -305,7 +306,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
         for d in np.flatnonzero(assumed):
             before = int(D.start[d]) < scheme_start
             found.append(((1, int(d)), h.problem(
-                "discharges", d, "episode-assumed", (
+                "discharges", int(d), "episode-assumed", (
                     f"the episode started on {iso_day(D.start[d])}, before the scheme, and is "
                     f"not in {h.providers[D.provider[d]]}'s opening caseload; it is taken from "
                     "this discharge" if before and cohort.opening else
@@ -325,10 +326,10 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     met = np.full(int(pc.max()) + 1 if len(pc) else 0, np.iinfo(np.int64).max, np.int64)
     np.minimum.at(met, ep["pc"][:n_p], np.arange(n_p))
     np.minimum.at(met, discharge_pc, n_p + np.arange(n_d))
-    before, after = in_list[:-1], in_list[1:]
-    overlap = ((ep["pc"][before] == ep["pc"][after]) & (ep["pres"][after] >= 0)
-               & (ep["end"][before] > ep["start"][after]))
-    for b, a in zip(before[overlap], after[overlap], strict=True):
+    earlier, later = in_list[:-1], in_list[1:]
+    overlap = ((ep["pc"][earlier] == ep["pc"][later]) & (ep["pres"][later] >= 0)
+               & (ep["end"][earlier] > ep["start"][later]))
+    for b, a in zip(earlier[overlap], later[overlap], strict=True):
         still = _still(ep["end"][b])
         if ep["opening"][a] and ep["pres"][b] >= 0 and ep["start"][b] == ep["start"][a]:
             source = h.source("presentations", ep["pres"][b])
@@ -358,7 +359,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
         k = k - 1
     outside = owner < 0
     all_present = month_numbers(R.day) < first_missing[R.provider]
-    for i in np.flatnonzero(outside & (all_present | report_assumed)):
+    for i in np.flatnonzero(outside & (all_present | report_assumed)).tolist():
         if all_present[i]:
             hint = ("; a client in treatment when the scheme started belongs in the opening "
                     "caseload" if cohort.opening is not None and low[i] == high[i] else "")
@@ -393,6 +394,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     by_owner = reviewed[np.argsort(owner_final[reviewed], kind="stable")]
     h.reviews = by_owner  # review rows, by episode (then date order)
     h.review_owner = owner_final[by_owner]
+    assert h.model.cohort is not None
     if h.model.cohort.client_case == "distinct":
         found += _case_twins(h, P)
     h.problems = [p for _, p in sorted(found, key=lambda t: t[0])]
@@ -412,6 +414,9 @@ def _case_twins(h: History, P) -> list:
     probably one typed twice; a warning at the first presentation of the later spelling."""
     import numpy as np
 
+    assert h.model.cohort is not None
+    client_column = h.model.cohort.client
+
     folded = list(map(str.casefold, h.clients))
     out: list = []
     if len(set(folded)) == len(folded):  # the usual case: no two ids differ only in case
@@ -427,7 +432,7 @@ def _case_twins(h: History, P) -> list:
                 "presentations", int(rows[0]), "ids-differ-in-case",
                 f"this id and '{h.clients[other]}' differ only in case; they are taken as two "
                 "clients (the model's cohort.client_case: same makes them one)",
-                h.model.cohort.client, severity=WARNING)))
+                client_column, severity=WARNING)))
     return out
 
 

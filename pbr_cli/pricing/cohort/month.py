@@ -16,7 +16,7 @@ from typing import Any
 
 from pbr_cli.model.records import Band, Model, Outcome
 from pbr_cli.money import format_percent, round_pence
-from pbr_cli.payment_records import NIL, REFUSED, Evidence, Source
+from pbr_cli.payment_records import NIL, REFUSED, EventStatus, Evidence, Source
 from pbr_cli.payment_records import PAID_EVENT as PAID
 from pbr_cli.periods import Month, Window, add_months_to
 from pbr_cli.pricing.cohort.history import DAYS, NONE, History, iso_day, take
@@ -268,14 +268,14 @@ class CohortMonth:
         return events, lines
 
     def _outcome_events(self, outcome: Outcome, facts: _Facts, first: int,
-                        last: int) -> list[tuple[int, int, str, int, str, str]]:
+                        last: int) -> list[tuple[int, int, str, int, EventStatus, str]]:
         """The month's events of an outcome, in episode order (first, last: day ordinals):
         (episode, day, sheet kind and row of its evidence, status, why)."""
         import numpy as np
 
         h, span = self.history, facts.span
         of = self.outcome_facts(outcome)
-        out: list[tuple[int, int, str, int, str, str]] = []
+        out: list[tuple[int, int, str, int, EventStatus, str]] = []
         if outcome.event == "discharge":
             day = of["day"][span]
             found = (span.start + np.flatnonzero((day >= first) & (day <= last))).tolist()
@@ -358,7 +358,7 @@ class CohortMonth:
         return best
 
     def _event(self, provider: str, facts: _Facts, i: int, component: str, label: str,
-               day: int, status: str, price: Decimal, reason: str, source: Source,
+               day: int, status: EventStatus, price: Decimal, reason: str, source: Source,
                fig: OutcomeFigures | None = None, band: str = "") -> Evidence:
         if status == PAID and price == 0:
             status = NIL
