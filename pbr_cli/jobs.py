@@ -38,6 +38,8 @@ from pbr_cli.periods import Month, Period
 from pbr_cli.register import load_register
 from pbr_cli.runlog import RunLog
 from pbr_cli.worth import (
+    Excluded,
+    PeriodSchedules,
     month_schedule,
     payments_by_component,
     read_months,
@@ -379,18 +381,6 @@ def log_month(log: RunLog, schedule: Schedule, status: LedgerAction, run_id: int
                 log.info(f"{s.model.name} {s.month}: {p.provider}: {note}")
 
 
-@dataclass
-class PeriodSchedules:
-    """Each month of a period worked out as `pbr calculate` would now, from one read."""
-
-    model: Model
-    period: Period
-    register: Any
-    schedules: list[Schedule]
-    excluded: list[tuple[Month, str]]  # months of the period not reported, and why
-    collection: Any
-
-
 def period_schedules(cfg: Config, model: Model, period: Period, returns: Path | None,
                      register_path: Path | None,
                      progress: Callable[[int, int, Path], None] | None = None) -> PeriodSchedules:
@@ -403,16 +393,17 @@ def period_schedules(cfg: Config, model: Model, period: Period, returns: Path | 
                        f"{shown(root)}/YYYY-MM/*.xlsx)", code="file-not-found")
     check_month_folders(root)
     wanted: list[Month] = []
-    excluded: list[tuple[Month, str]] = []
+    excluded: list[Excluded] = []
     for month in period.months():
         if month.last_day < model.start or month.first_day > model.end:
-            excluded.append((month, f"outside the scheme ({model.start} to {model.end})"))
+            excluded.append(Excluded(month, f"outside the scheme ({model.start} to "
+                                            f"{model.end})", outside=True))
         elif not returns_for_months(root, [month]):
-            excluded.append((month, f"no returns in {root / str(month)}"))
+            excluded.append(Excluded(month, f"no returns in {root / str(month)}", outside=False))
         else:
             wanted.append(month)
     if not wanted:
-        inside = [m for m, why in excluded if not why.startswith("outside")]
+        inside = [e.month for e in excluded if not e.outside]
         why = (f"no returns for any month of it in {root}" if inside
                else f"the scheme {model.name} runs {model.start} to {model.end}")
         raise PbrError(f"nothing to report for {period.describe()}: {why}",
@@ -430,7 +421,7 @@ def run_report(cfg: Config, model: Model, period: Period, returns: Path | None,
     publication (docs/publication.md), audited and recorded in the ledger. Returns the
     report (or publication) and the files written."""
     from pbr_cli.outputs.report import csv_filename, report_filename, write_csv, write_report
-    from pbr_cli.report import build_report
+    from pbr_cli.reporting.report import build_report
 
     if publish:
         return _publish(cfg, model, period, returns, register_path, output, progress)

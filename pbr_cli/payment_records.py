@@ -149,6 +149,8 @@ class Schedule:
     # For reports: per register entry, the figures the model's report rates add up (exact).
     rate_values: dict[str, dict[str, Fraction]] = field(default_factory=dict)
     standing: Standing | None = None  # set once the ledger has placed it in the cycle
+    # returns replaced by a resubmission, among the months read: (provider, month, file)
+    replaced: list[tuple[str, Month, str]] = field(default_factory=list)
 
     def payment_notes(self, provider: str) -> list[str]:
         """What changed or stopped this provider's payment (caps, factors of 0, withheld)."""
@@ -158,6 +160,13 @@ class Schedule:
                 note = p.message.removeprefix(f"provider {provider}: ")
                 if note not in out:
                     out.append(note)
+        return out
+
+    def replaced_by_provider(self) -> dict[str, int]:
+        """How many returns of each provider a resubmission replaced, among the months read."""
+        out: dict[str, int] = {}
+        for provider, _, _ in self.replaced:
+            out[provider] = out.get(provider, 0) + 1
         return out
 
     def adjustment_total(self, provider: str | None = None) -> Decimal:

@@ -35,7 +35,10 @@ from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.periods import Month
-from pbr_cli.report import Column, Table, covers, group_label
+from pbr_cli.reporting.cells import Column, Table
+from pbr_cli.reporting.report import covers
+from pbr_cli.reporting.slices import group_label
+from pbr_cli.worth import Excluded, PeriodSchedules
 
 ALL = "*"
 METHOD = "random rounding of month figures, cell key (HMAC-SHA-256)"
@@ -69,7 +72,7 @@ class Publication:
     model: Any
     period: Any
     months: list[Month]
-    excluded: list[tuple[Month, str]]
+    excluded: list[Excluded]
     base: int
     tables: dict[str, Table]
     rounded: dict[tuple[str, ...], int]  # month figure -> its rounded value
@@ -98,7 +101,7 @@ class Publication:
         text = (f"Period {self.period.describe()}. Published: {len(self.months)} month(s), "
                 f"{self.months[0]} to {self.months[-1]} ({self.covers}).")
         if self.excluded:
-            text += " Not published: " + ", ".join(str(m) for m, _ in self.excluded) + "."
+            text += " Not published: " + ", ".join(str(e.month) for e in self.excluded) + "."
         return text
 
     def method(self) -> str:
@@ -153,7 +156,7 @@ def _measure_label(model, name: str) -> str:
     return m.label.lower() if m is not None else name
 
 
-def month_figures(ps, items: list[Item], groups: list[str]) -> dict[tuple[str, ...], int]:
+def month_figures(ps: PeriodSchedules, items: list[Item], groups: list[str]) -> dict[tuple[str, ...], int]:
     """The true month figures: (provider, month, item, *group values, OF_WHICH or REST) ->
     count."""
     model = ps.model
@@ -209,7 +212,7 @@ def _share(num: int, den: int) -> int | None:
     return int((Fraction(100 * num, den) + Fraction(1, 2)) // 1)
 
 
-def build_publication(ps, key: bytes, earlier: Iterable[Any] = ()) -> Publication:
+def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = ()) -> Publication:
     """The publication of a period from its months' schedules, rounded with the scheme's
     key and audited against the earlier publications (ledger rows) before it is returned."""
     model = ps.model

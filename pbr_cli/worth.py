@@ -7,17 +7,19 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pbr_cli.cache import code_sha256
-from pbr_cli.collect import month_of_folder, read_and_check, returns_for_months
+from pbr_cli.collect import Collection, month_of_folder, read_and_check, returns_for_months
 from pbr_cli.errors import check_stop
 from pbr_cli.model.records import Model
 from pbr_cli.payment_records import Schedule
-from pbr_cli.periods import Month
+from pbr_cli.periods import Month, Period
 from pbr_cli.pricing import calculate, history_months
+from pbr_cli.register import Register
 from pbr_cli.returns.checks import CheckedReturn
 
 
@@ -107,3 +109,29 @@ def read_months(cfg, model: Model, register, root: Path, months: list[Month],
             progress(counter["n"], len(files), path)
 
     return read_and_check(files, model, register, tick, cfg.cache)
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """A month of a period that is not reported, and why."""
+
+    month: Month
+    why: str
+    outside: bool  # outside the scheme (else: no returns filed for it)
+
+    @property
+    def short(self) -> str:
+        """The reason without its detail: 'outside the scheme' or 'no returns'."""
+        return self.why.split(" (")[0] if self.outside else "no returns"
+
+
+@dataclass
+class PeriodSchedules:
+    """Each month of a period worked out as `pbr calculate` would now, from one read."""
+
+    model: Model
+    period: Period
+    register: Register
+    schedules: list[Schedule]
+    excluded: list[Excluded]  # months of the period not reported, and why
+    collection: Collection

@@ -26,6 +26,7 @@ from pbr_cli.cli import app
 from pbr_cli.config import load_config
 from pbr_cli.errors import PbrError
 from pbr_cli.jobs import period_schedules
+from pbr_cli.ledger_records import StoredPublication
 from pbr_cli.model import load_model
 from pbr_cli.outputs.report import publication_as_dict, write_publication
 from pbr_cli.periods import Month, financial_year_label, parse_period
@@ -87,14 +88,14 @@ def publish_all(scheme: str):
     """Every period of the scheme published one after another, each audited with all the
     ones before: the publications, as their JSON (what the public sees)."""
     months = months_of(scheme)
-    earlier: list[dict] = []
+    earlier: list[StoredPublication] = []
     shown = []
     for i, text in enumerate(periods_of(sorted(months.schedules))):
         ps = months.period(text)
         if not ps.schedules:
             continue
         pub = build_publication(ps, KEY, earlier)
-        earlier.append({"id": i + 1, "period": text, "figures": pub.figures_json()})
+        earlier.append(StoredPublication(i + 1, scheme, text, "", "", "", pub.figures_json()))
         shown.append((text, pub, json.loads(json.dumps(publication_as_dict(pub, None)))))
     return shown
 

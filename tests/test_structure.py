@@ -25,7 +25,10 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("pricing", {"pricing.kind", "pricing.service", "pricing.cohort.history",
                  "pricing.cohort.month", "pricing.cohort.cap", "pricing.cohort",
                  "pricing.participants", "pricing"}),
-    ("ledger and periods", {"ledger", "cycle", "adjustments", "worth", "report", "publication"}),
+    ("ledger and periods", {"ledger_records", "ledger", "cycle", "adjustments", "worth",
+                            "reporting", "reporting.cells", "reporting.slices",
+                            "reporting.returns", "reporting.tables", "reporting.ledger_tables",
+                            "reporting.report", "publication"}),
     ("outputs", {"outputs", "outputs.xlsx", "outputs.annotate", "outputs.template",
                  "outputs.schedule", "outputs.report", "outputs.console"}),
     ("jobs", {"validate", "jobs", "approval", "runner"}),
@@ -33,7 +36,8 @@ LAYERS: list[tuple[str, set[str]]] = [
 ]
 CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricing.cohort",
         "pricing.cohort.history", "pricing.cohort.month", "pricing.cohort.cap",
-        "pricing.participants", "report",
+        "pricing.participants", "reporting.cells", "reporting.slices", "reporting.returns",
+        "reporting.tables", "reporting.ledger_tables", "reporting.report", "ledger_records",
         "publication", "periods", "money", "adjustments", "worth", "ledger", "expr"}
 NOT_IN_CORE = ("openpyxl", "xlsxwriter", "python_calamine", "typer", "rich")
 

@@ -207,7 +207,7 @@ def _bar(share, widest, width: int = 10) -> str:
 
 def _shown(report, cell, kind: str) -> str:
     from pbr_cli.money import format_percent
-    from pbr_cli.report import Ratio
+    from pbr_cli.reporting.cells import Ratio
 
     value = report.value(cell)
     if value is None:
@@ -223,7 +223,7 @@ def _shown(report, cell, kind: str) -> str:
 
 
 def _number(report, cell):
-    from pbr_cli.report import Ratio
+    from pbr_cli.reporting.cells import Ratio
 
     value = report.value(cell)
     if value is None:
@@ -301,8 +301,8 @@ def report_view(con: Console, report, written: list[str]) -> None:
     if report.flags:
         con.print("[bold]Flags[/]")
         for f in report.flags:
-            con.print(f"  [red]{escape(f['provider'])}[/] {escape(f['name'])}: "
-                      f"{escape(f['flag'])} — {escape(f['detail'])}")
+            con.print(f"  [red]{escape(f.provider)}[/] {escape(f.name)}: "
+                      f"{escape(f.flag)} — {escape(f.detail)}")
     else:
         con.print("No flags: " + ("no provider loses more than the set share, and "
                                   if m.comparison else "") + "every return came in.")

@@ -17,7 +17,8 @@ from typing import Any
 
 from pbr_cli import __version__
 from pbr_cli.outputs.xlsx import Formats, atomic_output, new_workbook, print_setup, safe_text, write_cell
-from pbr_cli.report import Ratio, Report, Table
+from pbr_cli.reporting.cells import Ratio, Table
+from pbr_cli.reporting.report import Report
 
 SHEETS = (  # sheet name, tables on it, in order
     ("Summary", ("providers",)),
@@ -293,8 +294,8 @@ def _about(wb, fmt: Formats, report: Report) -> None:
          "(docs/publication.md)"),
         ("Written by", f"pbr {__version__}"),
     ]
-    for m_, why in report.excluded:
-        facts.append((f"Not reported: {m_}", why))
+    for e in report.excluded:
+        facts.append((f"Not reported: {e.month}", e.why))
     facts.append(("Paid (approved)", report.describe_payments()))
     if report.ledger_note:
         facts.append(("Ledger", report.ledger_note))
@@ -356,16 +357,17 @@ def report_as_dict(report: Report, output: Path | None, csv_path: Path | None) -
                    "start": report.period.start.isoformat(),
                    "end": report.period.end.isoformat(),
                    "months": [str(m) for m in report.months],
-                   "excluded": [{"month": str(m), "reason": why} for m, why in report.excluded]},
+                   "excluded": [{"month": str(e.month), "reason": e.why} for e in report.excluded]},
         "publish": False,
         "totals": {"payment": str(report.totals["payment"]),
                    "comparison": str(report.totals["comparison"])},
-        "flags": report.flags,
+        "flags": [{"provider": f.provider, "name": f.name, "flag": f.flag, "detail": f.detail}
+                  for f in report.flags],
         "ledger_note": report.ledger_note or None,
         "payments": [
-            {"month": p["month"], "state": p["state"], "run": p["run"],
-             "due": None if p["due"] is None else str(p["due"]),
-             "approved_by": p.get("approved_by"), "approved_at": p.get("approved_at")}
+            {"month": p.month, "state": p.state, "run": p.run,
+             "due": None if p.due is None else str(p.due),
+             "approved_by": p.approved_by, "approved_at": p.approved_at}
             for p in report.payments],
         "tables": {name: table(t) for name, t in report.tables.items()},
         "output": str(output) if output else None,
@@ -418,7 +420,7 @@ def publication_as_dict(pub, output: Path | None) -> dict[str, Any]:
         "period": {"text": pub.period.text, "kind": pub.period.kind,
                    "start": pub.period.start.isoformat(), "end": pub.period.end.isoformat(),
                    "months": [str(m) for m in pub.months],
-                   "excluded": [{"month": str(m), "reason": why} for m, why in pub.excluded]},
+                   "excluded": [{"month": str(e.month), "reason": e.why} for e in pub.excluded]},
         "publish": True,
         "base": pub.base,
         "method": pub.method(),

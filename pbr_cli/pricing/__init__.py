@@ -77,7 +77,8 @@ def calculate(model: Model, register: Register, month: Month,
               inputs: list[InputFile] | None = None) -> Schedule:
     problems: list[Problem] = list(extra_problems or [])
     months = history_months(model, month)
-    chosen = _choose_returns(model, register, month, months, returns, problems)
+    replaced: list[tuple[str, Month, str]] = []
+    chosen = _choose_returns(model, register, month, months, returns, problems, replaced)
     all_inputs = [InputFile("model", str(model.path), model.sha256),
                   InputFile("register", str(register.path), register.sha256)]
     used = {id(r) for r in chosen.values()}
@@ -98,11 +99,13 @@ def calculate(model: Model, register: Register, month: Month,
         evidence += kind.price(result, entries)
         results.append(result)
     return Schedule(model, month, results, problems, all_inputs, months, evidence,
-                    rate_values=kind.rate_values)
+                    rate_values=kind.rate_values, replaced=replaced)
 
 
 def _choose_returns(model: Model, register: Register, month: Month, months: list[Month],
-                    returns: list[CheckedReturn], problems: list[Problem]):
+                    returns: list[CheckedReturn], problems: list[Problem],
+                    replaced: list[tuple[str, Month, str]],
+                    ) -> dict[tuple[str, Month], CheckedReturn]:
     by_key: dict[tuple[str, Month], list[CheckedReturn]] = defaultdict(list)
     for r in returns:
         if r.provider and r.month in months:
@@ -110,8 +113,9 @@ def _choose_returns(model: Model, register: Register, month: Month, months: list
     chosen: dict[tuple[str, Month], CheckedReturn] = {}
     for key, found in sorted(by_key.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         provider, when = key
-        best, replaced, clash = latest_version(found)
-        for old in replaced:
+        best, superseded, clash = latest_version(found)
+        for old in superseded:
+            replaced.append((provider, when, old.path))
             problems.append(Problem(old.path, WARNING, "resubmitted", f"provider {provider}: "
                                     f"{best.path} replaces this {when} return"))
         if clash:

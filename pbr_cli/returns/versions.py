@@ -1,4 +1,5 @@
-"""Resubmitted returns: which of several returns for one provider and month is used."""
+"""Return file names: which of several returns for one provider and month is used, and whose
+a file that cannot be opened is taken to be."""
 
 from __future__ import annotations
 
@@ -22,3 +23,11 @@ def latest_version(found: list) -> tuple[Any, list, list]:
     top = resubmission_number(ranked[-1].path)
     best = [r for r in ranked if resubmission_number(r.path) == top]
     return best[0], [r for r in ranked if resubmission_number(r.path) < top], best[1:]
+
+
+def named_for(path: str | Path, providers: list[str]) -> str | None:
+    """The provider a return's file is named for (P1-2013-04.xlsx, P1_April.xlsx, 'P1 April'),
+    or None. Used only for a file that cannot be opened: any other return says its provider
+    on its Cover sheet."""
+    name = Path(path).name
+    return next((p for p in providers if name.startswith((f"{p}-", f"{p}_", f"{p} "))), None)
