@@ -162,11 +162,13 @@ class Schedule:
                     out.append(note)
         return out
 
-    def replaced_by_provider(self) -> dict[str, int]:
-        """How many returns of each provider a resubmission replaced, among the months read."""
+    def replaced_in_month(self) -> dict[str, int]:
+        """How many of each provider's returns for this month a resubmission replaced (the
+        months before it, read for their windows or episodes, are their own months')."""
         out: dict[str, int] = {}
-        for provider, _, _ in self.replaced:
-            out[provider] = out.get(provider, 0) + 1
+        for provider, month, _ in self.replaced:
+            if month == self.month:
+                out[provider] = out.get(provider, 0) + 1
         return out
 
     def adjustment_total(self, provider: str | None = None) -> Decimal:

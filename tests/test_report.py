@@ -282,6 +282,25 @@ def test_missing_late_and_resubmitted_returns_are_flagged_and_adjustments_shown(
     assert out.read_bytes() == first
 
 
+def test_a_resubmission_marks_only_its_own_month(workspace):
+    """April's return resubmitted: April is 'resubmitted'; May and June, whose rolling
+    windows read April's corrected return, are their own returns, used as received."""
+    ws = workspace
+    worked_example(ws)
+    april = ws.returns / "2013-04"
+    (april / "P1-2013-04-v2.xlsx").write_bytes((april / "P1-2013-04.xlsx").read_bytes())
+    base = ["-m", str(MODEL_PATH), "--returns", str(ws.returns), "--register",
+            str(ws.register_path)]
+    result = invoke("report", *base, "-p", "2013-Q2", "-o", str(ws.root / "q2.xlsx"), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)["reports"][0]
+    returns = {r["provider"]: r for r in data["tables"]["returns"]["rows"]}
+    assert (returns["P1"]["2013-04"], returns["P1"]["2013-05"], returns["P1"]["2013-06"]) == (
+        "resubmitted", "used", "used")
+    flags = {(f["provider"], f["flag"]): f["detail"] for f in data["flags"]}
+    assert flags[("P1", "resubmitted returns")] == "2013-04"
+
+
 # -- publication ---------------------------------------------------------------------------------
 
 def test_publish_from_the_command_line_writes_the_publication_alone(tmp_path):

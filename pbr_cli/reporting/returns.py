@@ -54,7 +54,7 @@ def return_statuses(sl: Slices, ledger: Ledger | None) -> Statuses:
             unreadable[(owner, Path(u.path).parent.name)].append(Path(u.path).name)
     late = _late_returns(sl, ledger) if ledger is not None else {}
     for s in sl.ps.schedules:
-        replaced = s.replaced_by_provider()
+        replaced = s.replaced_in_month()
         seen = set()
         for p in s.providers:
             seen.add(p.provider)
