@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from pathlib import Path
 
 import typer
 
 from pbr_cli import __version__
-from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, PbrError
+from pbr_cli.cli_common import (
+    ConfigOpt,
+    DryRunOpt,
+    LedgerOpt,
+    RegisterOpt,
+    WaitOpt,
+    context,
+    exit_code,
+    fail,
+    from_config,
+    progress_factory,
+)
+from pbr_cli.cli_ledger import cache_app, ledger_app
+from pbr_cli.cli_models import models_app
+from pbr_cli.errors import EXIT_OK, PbrError
 
 EPILOG = (
     "Exit codes: 0 all well; 1 errors found in returns, or a provider's payment withheld; "
@@ -34,20 +47,9 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-models_app = typer.Typer(help="List and describe the schemes' models.", no_args_is_help=True,
-                         rich_markup_mode=None)
 app.add_typer(models_app, name="models")
-
-RegisterOpt = typer.Option(None, "--register", help="Contract register (default: the model's).")
-ConfigOpt = typer.Option(None, "--config", help="Config file (default: ./pbr.yaml or $PBR_CONFIG).")
-DryRunOpt = typer.Option(False, "--dry-run", help="Calculate and show, but write no schedule and "
-                         "record nothing in the ledger.")
-WaitOpt = typer.Option(0.0, "--wait", help="If another run is using the ledger, wait up to this "
-                       "many seconds for it (default: refuse at once, exit code 3).")
-LedgerOpt = typer.Option(None, "--ledger", help="The ledger to use instead of the config's (a "
-                         "what-if with other returns, register or model is recorded only in "
-                         "a ledger named here).")
-
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(cache_app, name="cache")
 
 def _version(value: bool) -> None:
     if value:
@@ -61,26 +63,6 @@ def main_options(
                                  help="Show the version and exit."),
 ) -> None:
     """Payment by Results batch calculator."""
-
-
-def _fail(exc: PbrError) -> None:
-    typer.echo(f"pbr: {exc.message}", err=True)
-    raise typer.Exit(exc.exit_code)
-
-
-def _context(config: Path | None, model_name: str):
-    from pbr_cli.config import load_config
-    from pbr_cli.model import find_model, load_model
-
-    cfg = load_config(config)
-    model = load_model(find_model(model_name, cfg.models))
-    return cfg, model
-
-
-def _from_config(cfg, model) -> bool:
-    """The model is the config's own (not a draft or a copy elsewhere)."""
-    own = cfg.models / f"{model.name}.yaml"
-    return own.is_file() and Path(model.path).resolve() == own.resolve()
 
 
 @app.command()
@@ -113,14 +95,14 @@ def validate(
     try:
         from pbr_cli.validate import validate_paths
 
-        progress = None if as_json else _progress_factory()
+        progress = None if as_json else progress_factory()
         try:
             report = validate_paths(paths, model_name, register_path, config, progress)
         finally:
             if progress is not None:
                 progress.close()
     except PbrError as exc:
-        _fail(exc)
+        fail(exc)
     written: list[tuple[str, Path]] = []
     if annotate is not None:
         try:
@@ -128,7 +110,7 @@ def validate(
 
             written = write_annotations(report, paths, annotate)
         except PbrError as exc:
-            _fail(exc)
+            fail(exc)
     if as_json:
         out = report.as_dict()
         out["annotated"] = [{"file": src, "copy": str(dst)} for src, dst in written]
@@ -194,11 +176,11 @@ def calculate(
         from pbr_cli.lock import exclusive
         from pbr_cli.runlog import RunLog
 
-        cfg, model = _context(config, model_name)
-        from_config = _from_config(cfg, model)
-        what_if = (returns is not None or register_path is not None or not from_config) \
+        cfg, model = context(config, model_name)
+        own_model = from_config(cfg, model)
+        what_if = (returns is not None or register_path is not None or not own_model) \
             and ledger is None
-        progress = None if as_json else _progress_factory()
+        progress = None if as_json else progress_factory()
         recording = not dry_run and not what_if
         lock_path = (ledger.with_name(ledger.name + ".lock") if ledger else cfg.lock)
         lock = exclusive(lock_path, wait) if recording else contextlib.nullcontext()
@@ -207,14 +189,14 @@ def calculate(
                 result = run_calculation(cfg, model, period, output, returns, register_path,
                                          progress=progress, dry_run=dry_run, ledger_path=ledger,
                                          log=RunLog(cfg.log) if recording else None,
-                                         model_from_config=from_config)
+                                         model_from_config=own_model)
         finally:
             if progress is not None:
                 progress.close()
     except PbrError as exc:
-        _fail(exc)
+        fail(exc)
     _show_result(result, as_json)
-    raise typer.Exit(_exit_code(result.schedule))
+    raise typer.Exit(exit_code(result.schedule))
 
 
 def _show_result(result, as_json: bool) -> None:
@@ -296,7 +278,7 @@ def report(
                            code="period-outside-scheme")
         results = []
         for model in inside:
-            progress = None if as_json else _progress_factory()
+            progress = None if as_json else progress_factory()
             try:
                 results.append(run_report(cfg, model, wanted, returns, register_path, publish,
                                           output, progress))
@@ -304,7 +286,7 @@ def report(
                 if progress is not None:
                     progress.close()
     except PbrError as exc:
-        _fail(exc)
+        fail(exc)
     skipped = [m for m in models if m not in inside]
     if as_json:
         from pbr_cli.outputs.report import publication_as_dict, report_as_dict
@@ -327,21 +309,6 @@ def report(
         for m in skipped:
             con.print(f"{m.name}: not reported, the scheme runs {m.start} to {m.end}.")
     raise typer.Exit(EXIT_OK)
-
-
-def _exit_code(schedule) -> int:
-    return EXIT_PROBLEMS if schedule.withheld or any(
-        p.is_error for p in schedule.problems) else EXIT_OK
-
-
-
-def _progress_factory():
-    """A progress bar on stderr while files are read, on a terminal only."""
-    if not sys.stderr.isatty():
-        return None
-    from pbr_cli.outputs.console import FileProgress
-
-    return FileProgress()
 
 
 @app.command()
@@ -380,9 +347,9 @@ def run(
             con.print(f"[{style}]{escape(line)}[/]" if style else escape(line), highlight=False,
                       soft_wrap=True)
 
-        code = run_all(config, dry_run, wait, _progress_factory, out)
+        code = run_all(config, dry_run, wait, progress_factory, out)
     except PbrError as exc:
-        _fail(exc)
+        fail(exc)
     raise typer.Exit(code)
 
 
@@ -428,170 +395,15 @@ def approve(
         from pbr_cli.lock import exclusive
         from pbr_cli.runlog import RunLog
 
-        cfg, model = _context(config, model_name)
+        cfg, model = context(config, model_name)
         lock_path = (ledger.with_name(ledger.name + ".lock") if ledger else cfg.lock)
         with exclusive(lock_path, wait):
             result = approve_month(cfg, model, period, run_id, sha256, by, output, ledger,
                                    RunLog(cfg.log), returns, register_path)
     except PbrError as exc:
-        _fail(exc)
+        fail(exc)
     _show_result(result, as_json)
     raise typer.Exit(EXIT_OK)
-
-
-ledger_app = typer.Typer(help="What has been calculated, approved and paid: the state of each "
-                         "month, runs, a provider's payments, and checks that nobody has "
-                         "changed the record.", no_args_is_help=True, rich_markup_mode=None)
-app.add_typer(ledger_app, name="ledger")
-JsonOpt = typer.Option(False, "--json", help="Print as JSON.")
-
-
-def _ledger_out(data: dict, as_json: bool, view: str) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, indent=2))
-        return
-    from pbr_cli.outputs.console import console, ledger_view
-
-    ledger_view(console(), data, view)
-
-
-@ledger_app.command("status")
-def ledger_status_cmd(model_name: str | None = typer.Option(None, "--model", "-m"),
-                      as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
-                      config: Path | None = ConfigOpt) -> None:
-    """Each scheme's months from go-live: no returns, not calculated, draft or approved (and
-    adjusted later), what is owed but not yet approved, and the ledger's head."""
-    from pbr_cli.runner import ledger_status
-
-    try:
-        data = ledger_status(config, model_name, ledger)
-    except PbrError as exc:
-        _fail(exc)
-    _ledger_out(data, as_json, "status")
-
-
-@ledger_app.command("verify")
-def ledger_verify_cmd(as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
-                      config: Path | None = ConfigOpt) -> None:
-    """Recompute the ledger's chain, every total and every run's fingerprint; name the first
-    record that does not match. Exit code 0 when sound, 2 otherwise."""
-    from pbr_cli.runner import ledger_verify
-
-    try:
-        data = ledger_verify(config, ledger)
-    except PbrError as exc:
-        _fail(exc)
-    _ledger_out(data, as_json, "verify")
-    raise typer.Exit(EXIT_OK if data["sound"] else 2)
-
-
-@ledger_app.command("export")
-def ledger_export_cmd(run_id: int = typer.Argument(..., help="Run number (see `pbr ledger "
-                                                   "list`)."),
-                      output: Path = typer.Option(..., "--output", "-o", help="Workbook to "
-                                                  "write."),
-                      ledger: Path | None = LedgerOpt,
-                      config: Path | None = ConfigOpt) -> None:
-    """Make a recorded run's schedule again, from the same returns, model and register (refused
-    if they have changed), saying whether it is byte-identical to the file recorded."""
-    from pbr_cli.approval import export_run
-
-    try:
-        path, same, sha = export_run(_config(config), run_id, output, ledger)
-    except PbrError as exc:
-        _fail(exc)
-    typer.echo(f"Run {run_id} written to {path}: " + (
-        f"byte-identical to the schedule recorded (SHA-256 {sha})." if same else
-        f"not byte-identical to the schedule recorded (SHA-256 {sha[:16]}...)."))
-
-
-@ledger_app.command("init")
-def ledger_init_cmd(force: bool = typer.Option(False, "--force", help="Start a new ledger even "
-                                               "though the log or the output folder show "
-                                               "earlier runs."),
-                    ledger: Path | None = LedgerOpt, config: Path | None = ConfigOpt) -> None:
-    """Start a new, empty ledger (pbr also starts one by itself on a first run with no
-    earlier outputs). Never replaces a ledger that holds records."""
-    from pbr_cli.runner import ledger_init
-
-    try:
-        typer.echo(ledger_init(config, force, ledger))
-    except PbrError as exc:
-        _fail(exc)
-
-
-def _config(config: Path | None):
-    from pbr_cli.config import load_config
-
-    return load_config(config)
-
-
-@ledger_app.command("list")
-def ledger_list(model_name: str | None = typer.Option(None, "--model", "-m"),
-                as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
-                config: Path | None = ConfigOpt) -> None:
-    """List recorded runs: approved, the current draft, or superseded."""
-    from pbr_cli.runner import ledger_rows
-
-    try:
-        data = ledger_rows(config, "list", model=model_name, ledger_path=ledger)
-    except PbrError as exc:
-        _fail(exc)
-    _ledger_out(data, as_json, "list")
-
-
-@ledger_app.command("show")
-def ledger_show(run_id: int = typer.Argument(..., help="Run id (see `pbr ledger list`)."),
-                as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
-                config: Path | None = ConfigOpt) -> None:
-    """Show one run: its state, inputs and SHA-256s, totals per provider, and adjustments."""
-    from pbr_cli.runner import ledger_rows
-
-    try:
-        data = ledger_rows(config, "show", run_id=run_id, ledger_path=ledger)
-    except PbrError as exc:
-        _fail(exc)
-    _ledger_out(data, as_json, "show")
-
-
-@ledger_app.command("history")
-def ledger_history(provider: str = typer.Argument(..., help="Provider code."),
-                   model_name: str | None = typer.Option(None, "--model", "-m"),
-                   as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
-                   config: Path | None = ConfigOpt) -> None:
-    """A provider's payments month by month: the approved run of each month (or its draft)."""
-    from pbr_cli.runner import ledger_rows
-
-    try:
-        data = ledger_rows(config, "history", model=model_name, provider=provider,
-                           ledger_path=ledger)
-    except PbrError as exc:
-        _fail(exc)
-    _ledger_out(data, as_json, "history")
-
-
-cache_app = typer.Typer(help="The cache of checked returns.", no_args_is_help=True,
-                        rich_markup_mode=None)
-app.add_typer(cache_app, name="cache")
-
-
-@cache_app.command("clear")
-def cache_clear(config: Path | None = ConfigOpt) -> None:
-    """Remove every entry of the cache of checked returns ($PBR_CACHE, the config's `cache:`,
-    or OUTPUT/.cache). Always safe: the next run reads the returns again."""
-    from pbr_cli.cache import clear
-    from pbr_cli.config import load_config
-
-    try:
-        cfg = load_config(config)
-    except PbrError as exc:
-        _fail(exc)
-    cache = cfg.cache
-    if cache is None:
-        typer.echo("The cache is off ($PBR_CACHE=off): nothing to clear.")
-        return
-    removed = clear(cache.folder)
-    typer.echo(f"Cache {cache.folder}: {removed} entr{'y' if removed == 1 else 'ies'} removed.")
 
 
 @app.command()
@@ -614,7 +426,7 @@ def template(
         from pbr_cli.periods import Month
         from pbr_cli.register import load_register
 
-        _, model = _context(config, model_name)
+        _, model = context(config, model_name)
         month = Month.parse(period)
         register = load_register(model, register_path)
         if provider not in register.providers():
@@ -625,76 +437,7 @@ def template(
                            code="period-outside-scheme")
         write_template(output, model, register, provider, month)
     except PbrError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"Template for {provider}, {month.label()} written to {output}")
 
 
-@models_app.command("list")
-def models_list(config: Path | None = ConfigOpt) -> None:
-    """List the models in the models folder."""
-    from pbr_cli.config import load_config
-    from pbr_cli.model import list_models, load_model
-
-    try:
-        cfg = load_config(config)
-    except PbrError as exc:
-        _fail(exc)
-    found = list_models(cfg.models)
-    if not found:
-        typer.echo(f"No models in {cfg.models}.")
-        return
-    for path in found:
-        try:
-            m = load_model(path)
-            kind = "virtual" if m.virtual else "real"
-            typer.echo(f"{m.name:<24} {m.title} ({m.start} to {m.end}, {kind} payments)")
-        except PbrError as exc:
-            typer.echo(f"{path.stem:<24} BROKEN: {exc.message.splitlines()[0]}")
-
-
-@models_app.command("check")
-def models_check(files: list[str] = typer.Argument(..., help="Model files (or model names).",
-                                                   show_default=False),
-                 config: Path | None = ConfigOpt) -> None:
-    """Check models without running them: unknown or misspelt keys, wrong types, names of
-    columns, measures or codes that do not exist, bands that do not increase, groups without
-    prices, windows longer than the scheme, and the contract register beside the model.
-
-    Every mistake is given with file, line and key path. Exit code 0 when all are sound, 2
-    otherwise. Example:
-
-      pbr models check models/my-scheme.yaml
-    """
-    from pbr_cli.config import load_config
-    from pbr_cli.model import find_model, load_model
-    from pbr_cli.register import load_register
-
-    code = EXIT_OK
-    for name in files:
-        try:
-            path = Path(name) if Path(name).is_file() else find_model(name, load_config(config).models)
-            model = load_model(path)
-            register = load_register(model)
-        except PbrError as exc:
-            typer.echo(f"pbr: {exc.message}", err=True)
-            code = exc.exit_code
-            continue
-        typer.echo(f"{path}: sound. {model.title} ({model.start} to {model.end}, "
-                   f"{'virtual' if model.virtual else 'real'} payments): "
-                   f"{len(model.sheets)} return sheet(s), {len(model.measures)} measure(s), "
-                   f"{len(model.payments)} payment component(s); register {register.path} "
-                   f"with {len(register.entries)} row(s).")
-    raise typer.Exit(code)
-
-
-@models_app.command("show")
-def models_show(name: str = typer.Argument(..., help="Model name."),
-                config: Path | None = ConfigOpt) -> None:
-    """Describe what a model pays for, in words."""
-    try:
-        from pbr_cli.describe import describe_model
-
-        _, model = _context(config, name)
-    except PbrError as exc:
-        _fail(exc)
-    typer.echo(describe_model(model))

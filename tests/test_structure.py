@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("outputs", {"outputs", "outputs.xlsx", "outputs.annotate", "outputs.template",
                  "outputs.schedule", "outputs.report", "outputs.console"}),
     ("jobs", {"validate", "jobs", "approval", "runner"}),
-    ("command line", {"cli", "main", "__main__"}),
+    ("command line", {"cli_common", "cli_ledger", "cli_models", "cli", "main", "__main__"}),
 ]
 CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricing.cohort",
         "pricing.cohort.history", "pricing.cohort.month", "pricing.cohort.cap",

@@ -1,0 +1,88 @@
+"""`pbr models ...`: list, check and describe the schemes' models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from pbr_cli.cli_common import (
+    ConfigOpt,
+    context,
+    fail,
+)
+from pbr_cli.errors import EXIT_OK, PbrError
+
+models_app = typer.Typer(help="List and describe the schemes' models.", no_args_is_help=True,
+                         rich_markup_mode=None)
+
+
+@models_app.command("list")
+def models_list(config: Path | None = ConfigOpt) -> None:
+    """List the models in the models folder."""
+    from pbr_cli.config import load_config
+    from pbr_cli.model import list_models, load_model
+
+    try:
+        cfg = load_config(config)
+    except PbrError as exc:
+        fail(exc)
+    found = list_models(cfg.models)
+    if not found:
+        typer.echo(f"No models in {cfg.models}.")
+        return
+    for path in found:
+        try:
+            m = load_model(path)
+            kind = "virtual" if m.virtual else "real"
+            typer.echo(f"{m.name:<24} {m.title} ({m.start} to {m.end}, {kind} payments)")
+        except PbrError as exc:
+            typer.echo(f"{path.stem:<24} BROKEN: {exc.message.splitlines()[0]}")
+
+
+@models_app.command("check")
+def models_check(files: list[str] = typer.Argument(..., help="Model files (or model names).",
+                                                   show_default=False),
+                 config: Path | None = ConfigOpt) -> None:
+    """Check models without running them: unknown or misspelt keys, wrong types, names of
+    columns, measures or codes that do not exist, bands that do not increase, groups without
+    prices, windows longer than the scheme, and the contract register beside the model.
+
+    Every mistake is given with file, line and key path. Exit code 0 when all are sound, 2
+    otherwise. Example:
+
+      pbr models check models/my-scheme.yaml
+    """
+    from pbr_cli.config import load_config
+    from pbr_cli.model import find_model, load_model
+    from pbr_cli.register import load_register
+
+    code = EXIT_OK
+    for name in files:
+        try:
+            path = Path(name) if Path(name).is_file() else find_model(name, load_config(config).models)
+            model = load_model(path)
+            register = load_register(model)
+        except PbrError as exc:
+            typer.echo(f"pbr: {exc.message}", err=True)
+            code = exc.exit_code
+            continue
+        typer.echo(f"{path}: sound. {model.title} ({model.start} to {model.end}, "
+                   f"{'virtual' if model.virtual else 'real'} payments): "
+                   f"{len(model.sheets)} return sheet(s), {len(model.measures)} measure(s), "
+                   f"{len(model.payments)} payment component(s); register {register.path} "
+                   f"with {len(register.entries)} row(s).")
+    raise typer.Exit(code)
+
+
+@models_app.command("show")
+def models_show(name: str = typer.Argument(..., help="Model name."),
+                config: Path | None = ConfigOpt) -> None:
+    """Describe what a model pays for, in words."""
+    try:
+        from pbr_cli.describe import describe_model
+
+        _, model = context(config, name)
+    except PbrError as exc:
+        fail(exc)
+    typer.echo(describe_model(model))
