@@ -14,7 +14,7 @@ from typing import Any
 
 from pbr_cli.expr import ExprError
 from pbr_cli.model.records import Model, Outcome
-from pbr_cli.returns.checks import CheckedReturn
+from pbr_cli.returns.checked import CheckedReturn
 
 KINDS = ("presentations", "discharges", "reviews")
 # the opening caseload's rows (episodes under way when the scheme started) join the

@@ -20,7 +20,8 @@ from pbr_cli.names import shown
 from pbr_cli.periods import Month
 from pbr_cli.problems import FATAL, Problem
 from pbr_cli.register import Register
-from pbr_cli.returns.checks import CheckedReturn, PackedTables, check_return
+from pbr_cli.returns.checked import CheckedReturn, PackedTables
+from pbr_cli.returns.checks import check_return
 from pbr_cli.returns.layout import COVER_SHEET
 from pbr_cli.returns.package import UnreadableFile
 from pbr_cli.returns.reader import read_workbook

@@ -19,7 +19,7 @@ from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window
 from pbr_cli.problems import ERROR, Problem
 from pbr_cli.register import Register, provider_name
-from pbr_cli.returns.checks import CheckedReturn
+from pbr_cli.returns.checked import CheckedReturn
 
 
 class EventStatus(StrEnum):

@@ -20,7 +20,7 @@ from pbr_cli.payment_records import Schedule
 from pbr_cli.periods import Month, Period
 from pbr_cli.pricing import calculate, history_months
 from pbr_cli.register import Register
-from pbr_cli.returns.checks import CheckedReturn
+from pbr_cli.returns.checked import CheckedReturn
 
 
 def _copies(returns: list[CheckedReturn]) -> list[CheckedReturn]:

@@ -213,7 +213,7 @@ def test_without_a_model_each_file_is_read_once_and_cached_by_its_cover(tmp_path
 def test_tables_travel_packed_and_open_when_looked_at(files):
     import pickle
 
-    from pbr_cli.returns.checks import PackedTables
+    from pbr_cli.returns.checked import PackedTables
 
     model = load_model(MODEL_PATH)
     checked = read_and_check(files[:1], model, load_register(model)).returns[0]

@@ -15,7 +15,7 @@ from pbr_cli.money import round_pence
 from pbr_cli.periods import Month
 from pbr_cli.pricing import calculate
 from pbr_cli.register import Register
-from pbr_cli.returns.checks import CheckedReturn
+from pbr_cli.returns.checked import CheckedReturn
 
 JUNE = Month(2013, 6)
 

@@ -30,7 +30,7 @@ from pbr_cli.periods import Month, Window
 from pbr_cli.pricing.kind import Kind, MonthInputs
 from pbr_cli.problems import ERROR, WARNING, Problem
 from pbr_cli.register import Register, entry_active
-from pbr_cli.returns.checks import CheckedReturn
+from pbr_cli.returns.checked import CheckedReturn
 from pbr_cli.returns.versions import latest_version
 
 

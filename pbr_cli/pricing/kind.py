@@ -17,7 +17,7 @@ from pbr_cli.payment_records import Evidence, ProviderResult
 from pbr_cli.periods import Month
 from pbr_cli.problems import Problem
 from pbr_cli.register import Register
-from pbr_cli.returns.checks import CheckedReturn
+from pbr_cli.returns.checked import CheckedReturn
 
 Entry = dict[str, Any]  # one register row
 

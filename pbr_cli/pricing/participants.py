@@ -26,7 +26,7 @@ from pbr_cli.payment_records import PAID_EVENT as PAID
 from pbr_cli.periods import Month
 from pbr_cli.periods import financial_year_label as fy_label
 from pbr_cli.pricing.kind import Entry, MonthInputs
-from pbr_cli.returns.checks import CheckedReturn
+from pbr_cli.returns.checked import CheckedReturn
 
 ZERO = Decimal("0.00")
 

@@ -20,7 +20,7 @@ from pbr_cli.payment_records import PAID, Evidence, Figure, PaymentLine, Provide
 from pbr_cli.periods import Month, Window, days_active
 from pbr_cli.pricing.kind import Entry, MonthInputs
 from pbr_cli.problems import ERROR, WARNING, Problem
-from pbr_cli.returns.checks import CheckedReturn
+from pbr_cli.returns.checked import CheckedReturn
 
 
 class ServiceLevel:

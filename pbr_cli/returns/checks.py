@@ -7,11 +7,7 @@ found, each pointing at its sheet and cell. Nothing here prints or raises for ba
 
 from __future__ import annotations
 
-import pickle
 import re
-from collections import defaultdict
-from collections.abc import MutableMapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
 from pathlib import PurePath
@@ -21,91 +17,13 @@ from pbr_cli.cells import convert, is_blank
 from pbr_cli.expr import ExprError
 from pbr_cli.model.records import Column, Model, Sheet
 from pbr_cli.periods import Month
-from pbr_cli.problems import FATAL, WARNING, FileStatus, Problem, column_letter, severity_of
+from pbr_cli.problems import Problem, column_letter, severity_of
 from pbr_cli.register import Register, entry_active
+from pbr_cli.returns.across_rows import duplicate_keys, group_checks, missing_entries
+from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.fast import ABSENT, FAST, SLOW, PerRow
 from pbr_cli.returns.layout import COVER_FIELDS, COVER_SHEET, REQUIRED_COVER, TEMPLATE_LAYOUT
 from pbr_cli.returns.reader import RawSheet, RawWorkbook
-
-
-class PackedTables(MutableMapping):
-    """A return's tables (sheet name -> DataFrame) as they are pickled: one blob, unpickled
-    when a table is first looked at. A cached return, or one a worker process checked,
-    whose tables a run does not need (a client-level history reads CheckedReturn.cohort)
-    costs nothing to load."""
-
-    def __init__(self, blob: bytes):
-        self._blob: bytes | None = blob
-        self._tables: dict[str, Any] = {}
-
-    @classmethod
-    def of(cls, tables) -> PackedTables:
-        if isinstance(tables, PackedTables) and tables._blob is not None:
-            return tables
-        return cls(pickle.dumps(dict(tables), protocol=pickle.HIGHEST_PROTOCOL))
-
-    def __reduce__(self):
-        return (PackedTables, (PackedTables.of(self)._blob,))
-
-    def _open(self) -> dict[str, Any]:
-        if self._blob is not None:
-            self._tables = pickle.loads(self._blob)  # noqa: S301 - pickled by pbr, as above
-            self._blob = None
-        return self._tables
-
-    def __getitem__(self, name: str) -> Any:
-        return self._open()[name]
-
-    def __setitem__(self, name: str, table: Any) -> None:
-        self._open()[name] = table
-
-    def __delitem__(self, name: str) -> None:
-        del self._open()[name]
-
-    def __iter__(self):
-        return iter(self._open())
-
-    def __len__(self) -> int:
-        return len(self._open())
-
-
-@dataclass
-class CheckedReturn:
-    path: str
-    sha256: str
-    provider: str | None
-    month: Month | None
-    tables: Any  # sheet name -> pandas DataFrame (packed in a worker: collect.PackedTables)
-    problems: list[Problem] = field(default_factory=list)
-    positions: dict[str, dict[str, int]] = field(default_factory=dict)  # sheet -> column -> index
-    # a client-level model's rows as columns (pbr_cli.cohort_records.record_columns), when worked out
-    cohort: dict[str, Any] | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["tables"] = PackedTables.of(self.tables)
-        return state
-
-    def column_of(self, sheet: str, column: str) -> str | None:
-        """The Excel column letter a model column was found in, if it was."""
-        j = self.positions.get(sheet, {}).get(column)
-        return column_letter(j) if j is not None else None
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.is_error]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == WARNING]
-
-    @property
-    def status(self) -> FileStatus:
-        if any(p.severity == FATAL for p in self.problems):
-            return FileStatus.UNUSABLE
-        if self.errors:
-            return FileStatus.ERRORS
-        return FileStatus.WARNINGS if self.warnings else FileStatus.CLEAN
-
 
 SPECIAL_MESSAGES = {
     "error-value": "the cell holds an Excel error value",
@@ -122,57 +40,6 @@ SPECIAL_MESSAGES = {
 
 def norm(text: Any) -> str:
     return " ".join(str(text or "").split()).casefold()
-
-
-_SLOW = object()  # a cell the fast path leaves to cells.convert
-_ABSENT = object()  # a name with no value
-
-
-def _fast_date(value: Any) -> Any:
-    kind = type(value)
-    if kind is datetime:
-        return value.date()
-    if kind is date or value is None:
-        return value
-    return _SLOW
-
-
-def _fast_integer(value: Any) -> Any:
-    kind = type(value)
-    if kind is int or value is None:
-        return value
-    if kind is float and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    return _SLOW
-
-
-def _fast_text(value: Any) -> Any:
-    if type(value) is str and value.isascii() and value.isprintable():
-        text = value.strip()
-        return (text or None) if " " not in text else _SLOW  # a space inside: looked at
-    return None if value is None else _SLOW
-
-
-# Cells of the usual types for their column, converted exactly as cells.convert would.
-_FAST = {"date": _fast_date, "integer": _fast_integer, "text": _fast_text}
-
-
-class _PerRow:
-    """A limit worked out for each row from the row's values (None where it cannot be)."""
-
-    def __init__(self, bound, constant: dict[str, Any], typed: dict[str, list[Any]]):
-        self.bound, self.constant, self.typed = bound, constant, typed
-
-    def __getitem__(self, k: int) -> Any:
-        context = dict(self.constant)
-        context.update({n: v[k] for n, v in self.typed.items()
-                        if v[k] is not None and n not in context})
-        if self.bound.names - set(context):
-            return None
-        try:
-            return self.bound.evaluate(context)
-        except ExprError:
-            return None
 
 
 class _Checker:
@@ -320,9 +187,9 @@ class _Checker:
         self.merged(raw, spec, positions)
         frame = pd.DataFrame(self.rows(raw, spec, positions, provider, month),
                              columns=[*names, "_row"], dtype=object)
-        self.keys(spec, frame, positions)
+        duplicate_keys(spec, frame, positions, self.add)
         if spec.one_row_per == "register-entry" and provider and month:
-            self.missing_entries(spec, frame, provider, month)
+            missing_entries(self.model, self.register, spec, frame, provider, month, self.add)
         return frame
 
     def merged(self, raw: RawSheet, spec: Sheet, positions: dict[str, int]) -> None:
@@ -391,7 +258,7 @@ class _Checker:
                        sheet: str, special: dict[tuple[int, int], str]) -> list[Any]:
         """Each cell of a column as the column's type; a cell that cannot be, or that the
         reader marked (an error value, a formula without a value), is None and a problem."""
-        fast = _FAST.get(col.type)
+        fast = FAST.get(col.type)
         codes = self.model.codes
         seen: dict[Any, tuple[Any, str | None, str]] = {}
         out: list[Any] = []
@@ -405,7 +272,7 @@ class _Checker:
                     continue
             if fast is not None:
                 done = fast(value)
-                if done is not _SLOW:
+                if done is not SLOW:
                     append(done)
                     continue
             key = (type(value), value) if isinstance(value, (str, int, float)) else None
@@ -459,7 +326,7 @@ class _Checker:
                       and bound.text.strip() not in constant):
                     limits: Any = typed[bound.text.strip()]
                 else:
-                    limits = _PerRow(bound, constant, typed)
+                    limits = PerRow(bound, constant, typed)
                 for k, value in enumerate(values):
                     if value is None:
                         continue
@@ -605,11 +472,11 @@ class _Checker:
         if names is None:
             names = self.reads[formula.text] = tuple(sorted(formula.names))
         try:
-            key = (formula.text, *[context.get(n, _ABSENT) for n in names])
-            found = self.worked.get(key, _ABSENT)
+            key = (formula.text, *[context.get(n, ABSENT) for n in names])
+            found = self.worked.get(key, ABSENT)
         except TypeError:  # a value that cannot be a key
             return formula.evaluate(context)
-        if found is _ABSENT:
+        if found is ABSENT:
             try:
                 found = formula.evaluate(context)
             except ExprError as exc:
@@ -618,70 +485,6 @@ class _Checker:
         if isinstance(found, ExprError):
             raise found
         return found
-
-    def keys(self, spec: Sheet, frame, positions: dict[str, int]) -> None:
-        if not spec.key or frame.empty:
-            return
-        key_cols = list(spec.key)
-        keys = [k for k in zip(*(frame[c].tolist() for c in key_cols), strict=True)
-                if None not in k]
-        if len(set(keys)) == len(keys):
-            return  # the usual case, found at once; the rows are walked only to say where
-        first_seen: dict[tuple, int] = {}
-        for values in frame[[*key_cols, "_row"]].itertuples(index=False, name=None):
-            key, row = values[:-1], values[-1]
-            if any(v is None for v in key):
-                continue
-            if key in first_seen:
-                shown = ", ".join(f"{spec.header(c)} {v}" for c, v in zip(key_cols, key, strict=True))
-                self.add("duplicate-row", f"the same row twice ({shown}); first on row "
-                         f"{first_seen[key]}", spec.name, row,
-                         positions.get(key_cols[0]))
-            else:
-                first_seen[key] = row
-
-    def missing_entries(self, spec: Sheet, frame, provider: str, month: Month) -> None:
-        reg = self.model.register
-        assert spec.register_column is not None  # the model loader insists on it
-        present = set(frame[spec.register_column.name].dropna())
-        for entry in self.register.provider_entries(provider):
-            if entry_active(self.model, entry, month) and entry[reg.key] not in present:
-                label = f" ({entry[reg.label]})" if reg.label else ""
-                self.add("missing-entry", f"no row for {reg.entity} {entry[reg.key]}{label}, whose "
-                         f"contract is active in {month}", spec.name)
-
-    def group_checks(self, tables: dict[str, Any]) -> None:
-        for check in self.model.checks:
-            frame = tables.get(check.sheet)
-            spec = self.model.sheet(check.sheet)
-            if frame is None or frame.empty or spec is None:
-                continue
-            groups: dict[tuple, list[tuple[int, Any]]] = defaultdict(list)
-            value_col = check.column
-            # Rows with errors are already reported; counting them would only add noise.
-            bad_rows = {p.row for p in self.problems if p.sheet == check.sheet and p.is_error}
-            rows = frame["_row"].tolist()
-            keys = zip(*(frame[c].tolist() for c in check.group_by), strict=True)
-            values = frame[value_col].tolist() if value_col else [None] * len(rows)
-            for key, row, value in zip(keys, rows, values, strict=True):
-                if None in key or row in bad_rows:
-                    continue
-                groups[key].append((row, value))
-            for key, rows in groups.items():
-                who = " ".join(str(v) for v in key)
-                first_row = min(r for r, _ in rows)
-                if check.kind == "min-rows-per-group" and len(rows) < (check.min or 0):
-                    self.add("group-too-few-rows", f"{check.group_noun} {who} has {len(rows)} "
-                             f"{check.row_noun}; at least {check.min} are expected",
-                             check.sheet, first_row, None, check.severity)
-                if check.kind == "must-include-per-group":
-                    have = {v for _, v in rows}
-                    missing = [v for v in check.values if v not in have]
-                    if missing:
-                        self.add("group-missing-values", f"{check.group_noun} {who} has no "
-                                 f"{' or '.join(missing)} among their {check.row_noun} "
-                                 f"({', '.join(check.values)} are mandatory)",
-                                 check.sheet, first_row, None, check.severity)
 
 
 def check_return(raw: RawWorkbook, model: Model, register: Register,
@@ -698,7 +501,7 @@ def check_return(raw: RawWorkbook, model: Model, register: Register,
                         "template and is not read; anything to be paid on belongs in the "
                         "template's sheets", name)
     tables = {spec.name: checker.sheet(spec, provider, month) for spec in model.sheets}
-    checker.group_checks(tables)
+    group_checks(model, tables, checker.problems, checker.add)
     order = {COVER_SHEET: 0, **{s.name: i + 1 for i, s in enumerate(model.sheets)}}
     problems = sorted(checker.problems, key=lambda p: (
         order.get(p.sheet or "", -1), p.row or 0, len(p.column or ""), p.column or ""))

@@ -20,7 +20,7 @@ from pbr_cli.model.records import Model
 from pbr_cli.payment_records import Source
 from pbr_cli.periods import Month, Window, month_number, month_numbers
 from pbr_cli.problems import ERROR, WARNING, Problem
-from pbr_cli.returns.checks import CheckedReturn
+from pbr_cli.returns.checked import CheckedReturn
 
 DAYS = date.max.toordinal() + 2  # more than any day ordinal: (code, day) pairs as one number
 OPEN = date.max.toordinal()  # the end of an episode still open
