@@ -160,6 +160,12 @@ class Window:
         return f"{self.first.first_day.isoformat()} to {self.last.last_day.isoformat()}"
 
 
+
+def financial_years(start: date, end: date) -> list[str]:
+    """The UK financial years (e.g. "2013/14") from `start` to `end`."""
+    first, last = financial_year_start(start), financial_year_start(end)
+    return [financial_year_label(Month(y, 4)) for y in range(first.year, last.year + 1)]
+
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # day ordinals as numpy days
 
 

@@ -16,7 +16,7 @@ PACKAGE = ROOT / "pbr_cli"
 
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundation", {"pbr_cli", "errors", "money", "periods", "problems", "names", "files", "cells",
-                    "expr", "model", "model.records", "model.schema", "model.yamlread",
+                    "expr", "model", "model.records", "model.schema", "model.yamlread", "model.client_level",
                     "model.loader", "runlog", "docsgen", "lock", "describe"}),
     ("inputs", {"returns", "returns.layout", "returns.package", "returns.reader",
                 "returns.versions", "register", "cache", "config"}),

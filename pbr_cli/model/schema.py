@@ -463,8 +463,7 @@ class _Walker:
         names = [k.name for k in section.keys]
         for name in value:
             if section.key(name) is None:
-                close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-                hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(names)}"
+                hint = did_you_mean(name, set(names)) or f"; known keys: {', '.join(names)}"
                 self.fail((*path, name), f"unknown key '{name}'{hint}")
         for key in section.keys:
             if key.name not in value or value[key.name] is None:
@@ -506,3 +505,9 @@ def _at_most_pennies(value: Decimal) -> bool:
     """A finite amount with no more than two decimal places."""
     exponent = value.as_tuple().exponent
     return isinstance(exponent, int) and exponent >= -2
+
+
+def did_you_mean(name: str, known: set[str]) -> str:
+    """"; did you mean 'x'?" for the closest known name, or "" when none is close."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
