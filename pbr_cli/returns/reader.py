@@ -22,10 +22,9 @@ from pbr_cli.returns.package import (
     MAX_FILE_BYTES,
     MAX_TEXT_BYTES,
     UnreadableFile,
-    exact_cells,
-    merged_ranges,
     open_package,
 )
+from pbr_cli.returns.sheet_scan import exact_cells, merged_ranges, scan_sheet
 
 
 @dataclass
@@ -161,7 +160,7 @@ def _scans(label: str, pkg, targets: list[str], before: list | None = None) -> d
     cells = sum(s.cells for s in before or [])
     text = sum(s.text_bytes for s in before or [])
     for name in targets:
-        scan = pkg.scan(name)
+        scan = scan_sheet(pkg, pkg.sheets[name])
         cells += scan.cells
         text += scan.text_bytes
         if scan.max_col > MAX_COLUMNS or cells > MAX_CELLS:

@@ -1,0 +1,281 @@
+"""One sheet's XML streamed in bounded memory, before any parser sees it: its true used range,
+its hidden rows and columns, cells whose format shows nothing, formulas and Excel errors,
+and the text its cells use (docs/limits.md). A sheet's merged ranges and the cells only the
+exact reader can give are found here too."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import defusedxml.ElementTree as SafeET
+
+from pbr_cli.returns.package import (
+    MAX_CELLS,
+    MAX_COLUMNS,
+    MAX_TEXT_BYTES,
+    Package,
+    UnreadableFile,
+    local,
+    stream_part,
+)
+
+
+@dataclass(frozen=True)
+class SheetScan:
+    part: str
+    max_row: int  # 1-based; 0 for an empty sheet
+    max_col: int  # 1-based
+    has_formulas: bool
+    has_errors: bool
+    hidden_rows: frozenset[int] = frozenset()  # 1-based rows hidden, or of zero height
+    hidden_columns: frozenset[int] = frozenset()  # 1-based columns hidden, or of zero width
+    invisible: frozenset[tuple[int, int]] = frozenset()  # (row0, col0): a format showing nothing
+    text_bytes: int = 0  # the shared texts its cells use, each counted at every use
+
+    @property
+    def cells(self) -> int:
+        return self.max_row * max(self.max_col, 1)
+
+
+_Q = rb"""\s*=\s*["']"""
+_ROW_NUMBER_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?\br" + _Q + rb"(\d+)")
+# Only references of two or more letters, or of five or more digits, can pass the limits
+# (MAX_COLUMNS x 9,999 rows is within MAX_CELLS): the rest need no look.
+_WIDE_REF_RE = re.compile(rb"\sr" + _Q + rb"([A-Za-z]{2,})(\d*)")
+_LONG_REF_RE = re.compile(rb"\sr" + _Q + rb"([A-Za-z]*)(\d{5,})")
+_ANY_REF_RE = re.compile(rb"\sr" + _Q + rb"[A-Za-z]")
+_FORMULA_RE = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
+# The spelling Excel and every usual writer use: double quotes, one space before each
+# attribute, no spaces round "=", no prefixes on cells, rows, columns or formulas, no
+# character references, upper-case references. A chunk written that way is read with the
+# quick patterns below (each starts with a literal, which the engine finds fast); any other
+# chunk goes through the patterns above.
+# A newline inside a tag (before an attribute or round "="): the pattern starts with a
+# literal, so the engine finds the few candidates fast.
+_NEWLINE_IN_TAG_RE = re.compile(rb"\n[^<>]*=")
+
+
+def _unusual(buf: bytes) -> bool:
+    """Whether a chunk is spelt otherwise than the usual way: a tab or carriage return, a
+    character reference, single quotes or spaces round "=", a namespace prefix on a cell,
+    row or formula, a lower-case cell reference, or a newline inside a tag. Byte searches,
+    the rarest first: fast."""
+    return (b"\t" in buf or b"\r" in buf or (b"&" in buf and b"&#" in buf)
+            or (b"'" in buf and b"='" in buf) or b" =" in buf or b"= " in buf
+            or b":c" in buf or b":row" in buf or b":f" in buf
+            or bool(_LOWER_REF_RE.search(buf)) or bool(_NEWLINE_IN_TAG_RE.search(buf)))
+
+
+_LOWER_REF_RE = re.compile(rb' r="[a-z]')
+
+
+_QUICK_ROW_RE = re.compile(rb'<row[^>]*? r="(\d+)"')
+_QUICK_WIDE_RE = re.compile(rb' r="([A-Z]{2,})(\d*)')
+_QUICK_LONG_RE = re.compile(rb' r="([A-Z]*)(\d{5,})')
+_QUICK_ERROR = b't="e"'
+_QUICK_HIDDEN_ROW_RE = re.compile(rb'<row [^>]*?(?: hidden="(?:1|true)"| ht="0*\.?0*")[^>]*>')
+_CHAR_REF_IN_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?(?:c|row|col)\s[^>]*&#")
+_ERROR_RE = re.compile(rb"\st" + _Q + rb"e[\"']")
+_HIDDEN_ROW_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?(?:\shidden" + _Q + rb"(?:1|true)[\"']"
+                            rb"|\sht" + _Q + rb"0*\.?0*[\"'])[^>]*>")
+_COL_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?col(\s[^>]*)?/?>")
+_QUICK_COL_RE = re.compile(rb"<col( [^>]*)?/?>")  # starts with a literal: found fast
+_FORMAT_PR_RE = re.compile(rb"<(?:[\w.-]+:)?sheetFormatPr(\s[^>]*)?/?>")
+_ROW_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?row(\s[^>]*)?/?>")
+_ATTR_RE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_STYLED_CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c(\s[^>]*)>")
+# a cell of the shared string table: its index (the usual spelling, then any)
+_QUICK_SHARED_RE = re.compile(rb't="s"[^>]*><v>(\d+)<')
+_SHARED_RE = re.compile(rb"\st" + _Q + rb"s[\"'][^>]*>\s*<(?:[\w.-]+:)?v\s*>\s*(\d+)")
+
+
+def _attrs(tag_body: bytes | None) -> dict[bytes, bytes]:
+    return {m.group(1).split(b":")[-1]: m.group(2) if m.group(2) is not None else m.group(3)
+            for m in _ATTR_RE.finditer(tag_body or b"")}
+
+
+def _zero(value: bytes | None) -> bool:
+    """A height or width of zero, however it is written (0, 0.0, 0E0)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return value is not None and Decimal(value.decode("ascii", "replace")) == 0
+    except InvalidOperation:
+        return False
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def info_size(pkg: Package, part: str) -> int:
+    try:
+        return pkg.zip.getinfo(part).file_size
+    except KeyError:
+        return 0
+
+
+def scan_sheet(pkg: Package, part: str) -> SheetScan:
+    """Stream one sheet's XML once: its true used range (from every reference, of any
+    length, however it is quoted), formulas and error cells present, the rows and columns
+    Excel would not show (hidden, of zero height or width), and the cells whose number
+    format shows nothing."""
+    max_row = max_col = 0
+    formulas = errors = False
+    hidden_rows: set[int] = set()
+    hidden_cols: set[int] = set()
+    invisible: set[tuple[int, int]] = set()
+    text = 0
+    # A cell using a shared text takes at least 20 bytes of the sheet (<c t="s"><v>0</v></c>),
+    # and no text is longer than the whole table: when even that many uses of it stay within
+    # MAX_TEXT_BYTES (every usual return), the uses need not be counted.
+    table = pkg.strings_part.file_size if pkg.strings_part is not None else 0
+    count_texts = table * (info_size(pkg, part) // 20) > MAX_TEXT_BYTES
+    sizes = pkg.text_sizes() if count_texts else None
+    rows_hidden = False  # sheetFormatPr zeroHeight: a row without a height of its own has none
+    tail = b""
+    try:
+        info = pkg.zip.getinfo(part)
+    except KeyError:
+        raise UnreadableFile(pkg.path, "corrupt-workbook", f"the sheet part {part} is missing") from None
+    for chunk in stream_part(pkg.path, memoryview(pkg.data), info):
+        buf = tail + chunk
+        usual = not _unusual(buf)
+        if not usual and _CHAR_REF_IN_TAG_RE.search(buf):
+            raise UnreadableFile(pkg.path, "unsafe-workbook", f"the sheet {part} spells cell "
+                                 "references with character codes (&#...;), which no "
+                                 "spreadsheet writes; refused")
+        rows = (_QUICK_ROW_RE if usual else _ROW_NUMBER_RE).findall(buf)
+        if rows:
+            max_row = max(max_row, max(int(r) if len(r) < 12 else 10**12 for r in rows))
+        for letters, digits in (_QUICK_WIDE_RE if usual else _WIDE_REF_RE).findall(buf):
+            max_col = max(max_col, _col_number(letters.upper()) if len(letters) < 8 else 10**9)
+            if digits:
+                max_row = max(max_row, int(digits) if len(digits) < 12 else 10**12)
+        for letters, digits in (_QUICK_LONG_RE if usual else _LONG_REF_RE).findall(buf):
+            max_row = max(max_row, int(digits) if len(digits) < 12 else 10**12)
+            if letters:
+                max_col = max(max_col, _col_number(letters.upper()) if len(letters) < 8
+                              else 10**9)
+        if max_col == 0 and (b' r="' in buf if usual else _ANY_REF_RE.search(buf)):
+            max_col = 26  # only one-letter columns so far: at most Z
+        if usual:
+            formulas = formulas or b"<f>" in buf or b"<f " in buf or b"<f/" in buf
+            errors = errors or _QUICK_ERROR in buf
+            hidden = (_QUICK_HIDDEN_ROW_RE.finditer(buf)
+                      if b' hidden="' in buf or b' ht="0' in buf else ())
+        else:
+            formulas = formulas or bool(_FORMULA_RE.search(buf))
+            errors = errors or bool(_ERROR_RE.search(buf))
+            hidden = _HIDDEN_ROW_RE.finditer(buf)
+        for m in hidden:
+            number = _attrs(m.group(0)).get(b"r", b"")
+            if number.isdigit():
+                hidden_rows.add(int(number))
+        if b"eroHeight" in buf:
+            for m in _FORMAT_PR_RE.finditer(buf):
+                rows_hidden = rows_hidden or _attrs(m.group(1)).get(b"zeroHeight") in (b"1",
+                                                                                   b"true")
+        if rows_hidden:
+            for m in _ROW_TAG_RE.finditer(buf):
+                attrs = _attrs(m.group(1))
+                number = attrs.get(b"r", b"")
+                if number.isdigit() and (attrs.get(b"ht") is None or _zero(attrs.get(b"ht"))):
+                    hidden_rows.add(int(number))
+        if b"col" in buf:
+            for m in (_QUICK_COL_RE if usual else _COL_TAG_RE).finditer(buf):
+                attrs = _attrs(m.group(1))
+                if attrs.get(b"hidden") in (b"1", b"true") or _zero(attrs.get(b"width")):
+                    lo, hi = attrs.get(b"min", b""), attrs.get(b"max", b"")
+                    if lo.isdigit() and hi.isdigit() and int(lo) <= MAX_COLUMNS:
+                        hidden_cols.update(range(int(lo), min(int(hi), MAX_COLUMNS) + 1))
+        if pkg.invisible:
+            for m in _STYLED_CELL_RE.finditer(buf):
+                attrs = _attrs(m.group(1))
+                style, ref = attrs.get(b"s", b""), attrs.get(b"r", b"")
+                cell = re.fullmatch(rb"([A-Za-z]{1,3})(\d{1,7})", ref)
+                if style.isdigit() and int(style) in pkg.invisible and cell:
+                    invisible.add((int(cell.group(2)) - 1, _col_number(cell.group(1).upper()) - 1))
+        if sizes is not None and len(sizes):
+            # each use of a shared text is a copy in what the reader makes (a cell ending
+            # in the tail carried over was counted with the chunk before)
+            skip = len(tail)
+            found = [int(m.group(1)) for m in
+                     (_QUICK_SHARED_RE if usual else _SHARED_RE).finditer(buf)
+                     if m.end() > skip and len(m.group(1)) < 12]
+            if found:
+                import numpy as np
+
+                index = np.array(found, np.int64)
+                text += int(sizes[index[index < len(sizes)]].sum())
+        if (max_col > MAX_COLUMNS or max_row * max(max_col, 1) > MAX_CELLS
+                or text > MAX_TEXT_BYTES):
+            break
+        tail = buf[-512:]
+    return SheetScan(part, max_row, max_col, formulas, errors, frozenset(hidden_rows),
+                     frozenset(hidden_cols), frozenset(invisible), text)
+
+
+def _cell_ref(ref: str) -> tuple[int, int] | None:
+    m = re.fullmatch(r"([A-Za-z]{1,3})(\d{1,7})", ref.strip())
+    if not m:
+        return None
+    return int(m.group(2)) - 1, _col_number(m.group(1).upper().encode()) - 1
+
+
+def merged_ranges(pkg: Package, part: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The sheet's merged ranges, ((row0, col0), (row1, col1)), streamed from its XML."""
+    found = []
+    try:
+        with pkg.zip.open(part) as fh:
+            for _, node in SafeET.iterparse(fh, events=("end",)):
+                tag = local(node.tag)
+                if tag == "mergeCell":
+                    ends = [_cell_ref(r) for r in node.get("ref", "").split(":")]
+                    if len(ends) == 2 and ends[0] and ends[1]:
+                        found.append((ends[0], ends[1]))
+                elif tag == "row":
+                    node.clear()
+    except Exception as exc:  # refused or broken XML
+        raise UnreadableFile(pkg.path, "corrupt-workbook",
+                             f"the sheet {part} is not valid or safe XML ({type(exc).__name__})") from None
+    return found
+
+
+def exact_cells(pkg: Package, part: str) -> dict[tuple[int, int], str]:
+    """Cells whose value the fast reader gives is not one to pay on: {(row0, col0): code}.
+
+    `error-value` for a cell holding an Excel error (#N/A, #DIV/0!); `formula-without-value`
+    for a formula saved without its calculated value; `formula-in-input` for a formula saved
+    with one (that value is whatever the file says, not necessarily what the formula gives:
+    pbr never pays on it). Streams the sheet with defusedxml, matching elements by their
+    local names (any prefix, Strict Open XML too).
+    """
+    found: dict[tuple[int, int], str] = {}
+    try:
+        with pkg.zip.open(part) as fh:
+            for _, node in SafeET.iterparse(fh, events=("end",)):
+                tag = local(node.tag)
+                if tag != "c":
+                    if tag == "row":
+                        node.clear()
+                    continue
+                m = re.fullmatch(r"([A-Za-z]{1,3})(\d{1,7})", node.get("r", ""))
+                if not m:
+                    continue
+                key = (int(m.group(2)) - 1, _col_number(m.group(1).upper().encode()) - 1)
+                children = {local(child.tag): child for child in node}
+                value = children.get("v")
+                if node.get("t") == "e":
+                    found[key] = "error-value"
+                elif "f" in children:
+                    found[key] = ("formula-without-value" if value is None or value.text is None
+                                  else "formula-in-input")
+    except Exception as exc:  # refused or broken XML
+        raise UnreadableFile(pkg.path, "corrupt-workbook",
+                             f"the sheet {part} is not valid or safe XML ({type(exc).__name__})") from None
+    return found
