@@ -19,7 +19,6 @@ forward when a newer pbr opens an older ledger.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -31,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from pbr_cli.errors import PbrError, check_stop
+from pbr_cli.ledger_chain import ChainedStore
 from pbr_cli.ledger_records import (
     Adjustment,
     ApprovalRecord,
@@ -43,76 +43,11 @@ from pbr_cli.ledger_records import (
     StoredRun,
     adjustment_of_row,
     approval_of_row,
-    fingerprint,
     money,
 )
+from pbr_cli.ledger_schema import APPEND_ONLY, MIGRATIONS, SCHEMA_VERSION
 
-SCHEMA_VERSION = 3
-TABLES = ("runs", "inputs", "lines", "adjustments", "approvals", "chain", "publication_keys",
-          "publications")
-# record kinds in the chain, and the table each one's rows live in
-KINDS = {"run": "runs", "approval": "approvals", "publication_key": "publication_keys",
-         "publication": "publications"}
 ZERO = Decimal("0.00")
-
-_APPEND_ONLY = [f"""CREATE TRIGGER IF NOT EXISTS {t}_append_only_{op} BEFORE {op} ON {t}
-                    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END"""
-                for t in TABLES for op in ("UPDATE", "DELETE")]
-
-MIGRATIONS: dict[int, list[str]] = {
-    1: [
-        """CREATE TABLE runs (
-            id INTEGER PRIMARY KEY,
-            model TEXT NOT NULL, model_sha256 TEXT NOT NULL, register_sha256 TEXT NOT NULL,
-            period TEXT NOT NULL, tool_version TEXT NOT NULL,
-            started_at TEXT NOT NULL, finished_at TEXT NOT NULL, command TEXT NOT NULL,
-            fingerprint TEXT NOT NULL, entitlement TEXT NOT NULL, adjustments TEXT NOT NULL,
-            payment TEXT NOT NULL, withheld INTEGER NOT NULL, output TEXT)""",
-        "CREATE INDEX runs_by_period ON runs (model, period, id)",
-        """CREATE TABLE inputs (
-            run_id INTEGER NOT NULL REFERENCES runs(id), role TEXT NOT NULL, file TEXT NOT NULL,
-            sha256 TEXT NOT NULL, provider TEXT NOT NULL, period TEXT NOT NULL,
-            used INTEGER NOT NULL)""",
-        """CREATE TABLE lines (
-            run_id INTEGER NOT NULL REFERENCES runs(id), provider TEXT NOT NULL,
-            entry TEXT NOT NULL, groups TEXT NOT NULL, component TEXT NOT NULL,
-            kind TEXT NOT NULL, amount TEXT NOT NULL)""",
-        "CREATE INDEX lines_by_run ON lines (run_id)",
-        """CREATE TABLE adjustments (
-            run_id INTEGER NOT NULL REFERENCES runs(id), month TEXT NOT NULL,
-            provider TEXT NOT NULL, component TEXT NOT NULL, previous TEXT NOT NULL,
-            now TEXT NOT NULL, difference TEXT NOT NULL, reason TEXT NOT NULL)""",
-        "CREATE INDEX adjustments_by_run ON adjustments (run_id)",
-    ],
-    2: [
-        # The schedule file written for a run and its SHA-256; the approvals the draft was
-        # worked out after (adjustments depend on them).
-        "ALTER TABLE runs ADD COLUMN schedule_sha256 TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE runs ADD COLUMN basis INTEGER NOT NULL DEFAULT 0",
-        """CREATE TABLE approvals (
-            id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id),
-            model TEXT NOT NULL, period TEXT NOT NULL, approved_by TEXT NOT NULL,
-            approved_at TEXT NOT NULL, draft_sha256 TEXT NOT NULL, schedule TEXT NOT NULL,
-            schedule_sha256 TEXT NOT NULL, how TEXT NOT NULL)""",
-        "CREATE UNIQUE INDEX approvals_once ON approvals (model, period)",
-        """CREATE TABLE chain (
-            seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref INTEGER NOT NULL,
-            prev TEXT NOT NULL, hash TEXT NOT NULL)""",
-        "CREATE UNIQUE INDEX chain_refs ON chain (kind, ref)",
-    ],
-    3: [
-        # Publications (docs/publication.md): each scheme's rounding key, made at its first
-        # publication and kept, and every publication with the figures it showed.
-        """CREATE TABLE publication_keys (
-            id INTEGER PRIMARY KEY, model TEXT NOT NULL UNIQUE, key TEXT NOT NULL,
-            created_at TEXT NOT NULL)""",
-        """CREATE TABLE publications (
-            id INTEGER PRIMARY KEY, model TEXT NOT NULL, period TEXT NOT NULL,
-            published_at TEXT NOT NULL, output_sha256 TEXT NOT NULL, method TEXT NOT NULL,
-            figures TEXT NOT NULL)""",
-        "CREATE INDEX publications_by_model ON publications (model, id)",
-    ],
-}
 
 
 def _rowid(cur: sqlite3.Cursor) -> int:
@@ -159,7 +94,7 @@ def ledger_state(path: Path) -> str:
         raise PbrError(f"the ledger {path} cannot be used: {exc}", code="bad-ledger") from None
 
 
-class Ledger:
+class Ledger(ChainedStore):
     def __init__(self, path: Path, readonly: bool = False):
         self.path = Path(path)
         _refuse_link(self.path, "ledger")
@@ -196,10 +131,6 @@ class Ledger:
         found = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return int(found[0]) if found else 0
 
-    def _meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
     def _migrate(self) -> None:
         current = self.version()
         if current > SCHEMA_VERSION:
@@ -221,7 +152,7 @@ class Ledger:
                     self.db.execute(statement)
             if current == 1:
                 self._chain_schema_1_runs()
-            for statement in _APPEND_ONLY:
+            for statement in APPEND_ONLY:
                 self.db.execute(statement)
             # meta is the one table whose row changes: the schema version.
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
@@ -244,156 +175,6 @@ class Ledger:
             self._insert_approval(ApprovalRecord(
                 row["id"], run.model, run.period, "(recorded before approvals)",
                 run.finished_at, "", run.output or "", "", "schema 1"))
-
-    # -- the chain ------------------------------------------------------------------------------
-    def genesis(self) -> str:
-        return hashlib.sha256(f"pbr ledger {self._meta('ledger_id')}".encode()).hexdigest()
-
-    def head(self) -> Head:
-        row = self.db.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
-        return Head(row["seq"], row["hash"]) if row else Head(0, self.genesis())
-
-    def _parts(self, ref: int) -> tuple[sqlite3.Row, list, list, list] | None:
-        """A run's row, and its inputs, lines and adjustments as tuples in recorded order."""
-        row = self.db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()
-        if row is None:
-            return None
-        db = self.db
-        db.row_factory = None
-        try:
-            inputs = db.execute("SELECT role, file, sha256, provider, period, used FROM inputs "
-                                "WHERE run_id = ? ORDER BY rowid", (ref,)).fetchall()
-            lines = db.execute("SELECT provider, entry, groups, component, kind, amount FROM "
-                               "lines WHERE run_id = ? ORDER BY rowid", (ref,)).fetchall()
-            adjustments = db.execute("SELECT month, provider, component, previous, now, "
-                                     "difference, reason FROM adjustments WHERE run_id = ? "
-                                     "ORDER BY rowid", (ref,)).fetchall()
-        finally:
-            db.row_factory = sqlite3.Row
-        return row, inputs, lines, adjustments
-
-    @staticmethod
-    def _run_content(parts) -> bytes:
-        row, inputs, lines, adjustments = parts
-        body = {"run": dict(row), "inputs": [list(r) for r in inputs],
-                "lines": [list(r) for r in lines], "adjustments": [list(r) for r in adjustments]}
-        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-
-    def _content(self, kind: str, ref: int) -> bytes | None:
-        """The canonical bytes of one record: its row and every row that belongs to it."""
-        if kind == "run":
-            parts = self._parts(ref)
-            return None if parts is None else self._run_content(parts)
-        if kind not in KINDS:
-            return None
-        row = self.db.execute(f"SELECT * FROM {KINDS[kind]} WHERE id = ?", (ref,)).fetchone()
-        if row is None:
-            return None
-        body = {kind: dict(row)}
-        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-
-    @staticmethod
-    def _link(prev: str, kind: str, content: bytes) -> str:
-        return hashlib.sha256(prev.encode() + b"\n" + kind.encode() + b"\n" + content).hexdigest()
-
-    def _chain(self, kind: str, ref: int) -> Head:
-        head = self.head()
-        content = self._content(kind, ref)
-        assert content is not None
-        digest = self._link(head.hash, kind, content)
-        self.db.execute("INSERT INTO chain (seq, kind, ref, prev, hash) VALUES (?, ?, ?, ?, ?)",
-                        (head.seq + 1, kind, ref, head.hash, digest))
-        return Head(head.seq + 1, digest)
-
-    def verify(self) -> list[str]:
-        """Everything that does not match, first record first (empty when sound): the chain
-        recomputed over every record's content, every run's totals and fingerprint, rows that
-        belong to no record, approvals, and SQLite's own check."""
-        found: list[str] = [f"SQLite: {row[0]}" for row in self.db.execute("PRAGMA quick_check")
-                            if row[0] != "ok"]
-        if found:
-            return found
-        prev = self.genesis()
-        expected = 1
-        chained: dict[str, set[int]] = {kind: set() for kind in KINDS}
-        checks: list[str] = []
-        for row in self.db.execute("SELECT * FROM chain ORDER BY seq").fetchall():
-            where = f"record {row['seq']} ({row['kind']} {row['ref']})"
-            if row["seq"] != expected:
-                found.append(f"record {expected} is missing from the chain (next is {row['seq']})")
-                return found
-            expected += 1
-            if row["kind"] not in chained:
-                found.append(f"{where}: unknown kind of record")
-                return found
-            chained[row["kind"]].add(row["ref"])
-            if row["prev"] != prev:
-                found.append(f"{where}: does not follow the record before it")
-                return found
-            if row["kind"] == "run":
-                parts = self._parts(row["ref"])
-                content = None if parts is None else self._run_content(parts)
-                if parts is not None:
-                    checks += self._check_run(*parts)
-            else:
-                content = self._content(row["kind"], row["ref"])
-            if content is None:
-                found.append(f"{where}: the {row['kind']} it records has been deleted")
-                return found
-            if self._link(prev, row["kind"], content) != row["hash"]:
-                found.append(f"{where}: its content has changed since it was recorded "
-                             "(a row of it inserted, changed or deleted outside pbr)")
-                return found
-            prev = row["hash"]
-        for kind, table in KINDS.items():
-            ids = {r[0] for r in self.db.execute(f"SELECT id FROM {table}")}
-            outside = sorted(ids - chained[kind])
-            if outside:
-                found.append(f"{kind} {outside[0]} is not in the chain (added outside pbr)")
-        for table in ("inputs", "lines", "adjustments"):
-            stray = self.db.execute(f"SELECT count(*) FROM {table} WHERE run_id NOT IN "
-                                    "(SELECT id FROM runs)").fetchone()[0]
-            if stray:
-                found.append(f"{stray} row(s) of {table} belong to no run (added outside pbr)")
-        if found:
-            return found
-        found += checks
-        for a in self.approvals():
-            run = self.run(a.run_id)
-            if run is None or (run.model, run.period) != (a.model, a.period):
-                found.append(f"approval {a.id}: run {a.run_id} is not a run of "
-                             f"{a.model} {a.period}")
-        triggers = {r[0] for r in self.db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        missing = [f"{t}_append_only_{op}" for t in TABLES for op in ("UPDATE", "DELETE")
-                   if f"{t}_append_only_{op}" not in triggers]
-        if missing:
-            found.append(f"the append-only rules were removed outside pbr ({missing[0]}, ...)")
-        return found
-
-    @staticmethod
-    def _check_run(run: sqlite3.Row, inputs: list, lines: list, adjustments: list) -> list[str]:
-        found = []
-        total = sum((Decimal(ln[5]) for ln in lines if ln[4] == "payment"), ZERO)
-        if total != Decimal(run["entitlement"]):
-            found.append(f"run {run['id']}: lines sum to {total}, not {run['entitlement']}")
-        adj = sum((Decimal(a[5]) for a in adjustments), ZERO)
-        if adj != Decimal(run["adjustments"]):
-            found.append(f"run {run['id']}: adjustments sum to {adj}, not {run['adjustments']}")
-        if Decimal(run["payment"]) != Decimal(run["entitlement"]) + Decimal(run["adjustments"]):
-            found.append(f"run {run['id']}: due {run['payment']} is not PbR + adjustments")
-        for a in adjustments:
-            if Decimal(a[4]) - Decimal(a[3]) != Decimal(a[5]):
-                found.append(f"run {run['id']}: an adjustment's difference is not now − previously")
-        if not inputs:
-            found.append(f"run {run['id']}: no inputs recorded")
-        again = fingerprint(run["model_sha256"], run["register_sha256"], run["tool_version"],
-                            run["period"], run["basis"],
-                            [(i[0], i[2], i[3], i[4], bool(i[5])) for i in inputs],
-                            list(lines), [a[:5] for a in adjustments])
-        if again != run["fingerprint"]:
-            found.append(f"run {run['id']}: its fingerprint does not match its inputs and lines")
-        return found
 
     def require_sound(self) -> None:
         """Refuse (exit code 2) a ledger that does not verify, naming the first mismatch."""

@@ -26,7 +26,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("pricing", {"pricing.kind", "pricing.service", "pricing.cohort.history",
                  "pricing.cohort.month", "pricing.cohort.cap", "pricing.cohort",
                  "pricing.participants", "pricing"}),
-    ("ledger and periods", {"ledger_records", "ledger", "cycle", "adjustments", "worth",
+    ("ledger and periods", {"ledger_records", "ledger_schema", "ledger_chain", "ledger", "cycle",
+                            "adjustments", "worth",
                             "reporting", "reporting.cells", "reporting.slices",
                             "reporting.returns", "reporting.tables", "reporting.ledger_tables",
                             "reporting.report", "publication"}),
@@ -39,6 +40,7 @@ CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricin
         "pricing.cohort.history", "pricing.cohort.month", "pricing.cohort.cap",
         "pricing.participants", "reporting.cells", "reporting.slices", "reporting.returns",
         "reporting.tables", "reporting.ledger_tables", "reporting.report", "ledger_records",
+        "ledger_schema", "ledger_chain",
         "publication", "periods", "money", "adjustments", "worth", "ledger", "expr"}
 NOT_IN_CORE = ("openpyxl", "xlsxwriter", "python_calamine", "typer", "rich")
 
