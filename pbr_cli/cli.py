@@ -203,7 +203,7 @@ def _show_result(result, as_json: bool) -> None:
     """A calculation's or an approval's schedule: as JSON, or the console summary and
     what happened in the ledger."""
     if as_json:
-        from pbr_cli.jobs import schedule_as_dict
+        from pbr_cli.outputs.schedule_json import schedule_as_dict
 
         out = schedule_as_dict(result.schedule, result.path)
         out["ledger"] = {"status": result.status, "run": result.run_id, "note": result.note}
@@ -260,8 +260,8 @@ def report(
     """
     try:
         from pbr_cli.config import load_config
-        from pbr_cli.jobs import run_report
         from pbr_cli.model import find_model, list_models, load_model
+        from pbr_cli.period_jobs import run_report
         from pbr_cli.periods import parse_period
 
         wanted = parse_period(period)

@@ -15,11 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from pbr_cli import __version__
 from pbr_cli.adjustments import adjustments_for
-from pbr_cli.collect import check_month_folders, latest_month, returns_for_months
+from pbr_cli.collect import check_month_folders, latest_month
 from pbr_cli.config import Config
 from pbr_cli.cycle import (
     chosen_ledger,
@@ -31,15 +30,12 @@ from pbr_cli.cycle import (
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger import ApprovalRecord, Ledger, RunRecord, now_utc
 from pbr_cli.model.records import Model
-from pbr_cli.money import fraction_to_decimal
 from pbr_cli.names import shown
 from pbr_cli.payment_records import PAID, Schedule, Standing, State
-from pbr_cli.periods import Month, Period
+from pbr_cli.periods import Month
 from pbr_cli.register import load_register
 from pbr_cli.runlog import RunLog
 from pbr_cli.worth import (
-    Excluded,
-    PeriodSchedules,
     month_schedule,
     payments_by_component,
     read_months,
@@ -379,155 +375,3 @@ def log_month(log: RunLog, schedule: Schedule, status: LedgerAction, run_id: int
         for note in s.payment_notes(p.provider):
             if p.status == PAID:
                 log.info(f"{s.model.name} {s.month}: {p.provider}: {note}")
-
-
-def period_schedules(cfg: Config, model: Model, period: Period, returns: Path | None,
-                     register_path: Path | None,
-                     progress: Callable[[int, int, Path], None] | None = None) -> PeriodSchedules:
-    """Work out every month of `period` inside the scheme that has returns, reading each
-    file once. Months outside the scheme, or with no returns at all, are listed as excluded."""
-    register = load_register(model, register_path)
-    root = Path(returns) if returns else cfg.returns_for(model.name)
-    if not root.is_dir():
-        raise PbrError(f"no returns folder {shown(root)} (returns are filed as "
-                       f"{shown(root)}/YYYY-MM/*.xlsx)", code="file-not-found")
-    check_month_folders(root)
-    wanted: list[Month] = []
-    excluded: list[Excluded] = []
-    for month in period.months():
-        if month.last_day < model.start or month.first_day > model.end:
-            excluded.append(Excluded(month, f"outside the scheme ({model.start} to "
-                                            f"{model.end})", outside=True))
-        elif not returns_for_months(root, [month]):
-            excluded.append(Excluded(month, f"no returns in {root / str(month)}", outside=False))
-        else:
-            wanted.append(month)
-    if not wanted:
-        inside = [e.month for e in excluded if not e.outside]
-        why = (f"no returns for any month of it in {root}" if inside
-               else f"the scheme {model.name} runs {model.start} to {model.end}")
-        raise PbrError(f"nothing to report for {period.describe()}: {why}",
-                       code="period-outside-scheme" if not inside else "file-not-found")
-    collection = read_months(cfg, model, register, root, wanted, progress)
-    schedules = [month_schedule(model, register, m, collection) for m in wanted]
-    return PeriodSchedules(model, period, register, schedules, excluded, collection)
-
-
-def run_report(cfg: Config, model: Model, period: Period, returns: Path | None,
-               register_path: Path | None, publish: bool = False, output: Path | None = None,
-               progress: Callable[[int, int, Path], None] | None = None):
-    """Work out the period's months, build the report (with the ledger's record of them when
-    there is a ledger) and write the workbook and the finance CSV; or, with `publish`, the
-    publication (docs/publication.md), audited and recorded in the ledger. Returns the
-    report (or publication) and the files written."""
-    from pbr_cli.outputs.report import csv_filename, report_filename, write_csv, write_report
-    from pbr_cli.reporting.report import build_report
-
-    if publish:
-        return _publish(cfg, model, period, returns, register_path, output, progress)
-    ps = period_schedules(cfg, model, period, returns, register_path, progress)
-    path_l, own = chosen_ledger(cfg, None)
-    ledger = open_ledger(cfg, path_l, own, None, create=False)
-    try:
-        report = build_report(ps, ledger, go_live(cfg, model))
-    finally:
-        if ledger is not None:
-            ledger.close()
-    path = Path(output) if output else cfg.output_for(model.name) / report_filename(report)
-    written = [write_report(report, path)]
-    written.append(write_csv(report, path.with_name(csv_filename(report))))
-    return report, written
-
-
-def _publish(cfg: Config, model: Model, period: Period, returns: Path | None,
-             register_path: Path | None, output: Path | None, progress):
-    """The publication of a period: rounded with the scheme's key, audited with every earlier
-    publication in the ledger, written, and recorded there (or nothing is left)."""
-    from pbr_cli.outputs.report import report_filename, write_publication
-    from pbr_cli.publication import METHOD, build_publication
-
-    if returns is not None or register_path is not None:
-        raise PbrError("a publication is made from the config's returns and register (each "
-                       "is recorded in the ledger): leave out --returns and --register",
-                       code="usage")
-    ps = period_schedules(cfg, model, period, None, None, progress)
-    path_l, own = chosen_ledger(cfg, None)
-    log = RunLog(cfg.log)
-    ledger = open_ledger(cfg, path_l, own, log, create=True)
-    assert ledger is not None
-    try:
-        key = ledger.publication_key(model.name, create=True)
-        assert key is not None
-        pub = build_publication(ps, key, ledger.publications(model.name))
-        path = Path(output) if output else cfg.output_for(model.name) / report_filename(pub)
-        write_publication(pub, path)
-        try:
-            ledger.record_publication(model.name, period.text, sha256_of(path), METHOD,
-                                      pub.figures_json())
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        log.info(f"{model.name} {period.text}: publication written, {shown(path)}")
-        log.head(path_l, ledger.head())
-    finally:
-        ledger.close()
-    return pub, [path]
-
-
-def _plain(value: Any) -> Any:
-    from fractions import Fraction
-
-    if isinstance(value, Fraction):
-        # Whole numbers stay numbers; ratios are exact decimal strings (10 places).
-        return value.numerator if value.denominator == 1 else str(fraction_to_decimal(value, 10))
-    return value if isinstance(value, (int, str, type(None))) else str(value)
-
-
-def schedule_as_dict(s: Schedule, path: Path | None) -> dict[str, Any]:
-    """The schedule as plain JSON-ready data; money as strings of pounds and pence."""
-    return {
-        "schema": 1,
-        "model": s.model.name,
-        "model_sha256": s.model.sha256,
-        "virtual": s.model.virtual,
-        "period": {"month": str(s.month), "start": s.month.first_day.isoformat(),
-                   "end": s.month.last_day.isoformat()},
-        "output": shown(path) if path else None,
-        "standing": ({"state": s.standing.state, "run": s.standing.run,
-                      "approved_by": s.standing.approved_by or None,
-                      "approved_at": s.standing.approved_at or None,
-                      "text": s.standing.describe()} if s.standing is not None else None),
-        "totals": {"payment": str(s.total()), "comparison": str(s.total("comparison"))},
-        "providers": [
-            {"provider": p.provider, "name": p.name, "status": p.status, "reason": p.reason,
-             "payment": str(p.total()), "comparison": str(p.total("comparison")),
-             "variance": str(p.variance),
-             "notes": s.payment_notes(p.provider) if p.status == PAID else [],
-             "lines": [{"entry": ln.entry, "groups": dict(ln.groups),
-                        "component": ln.component, "kind": ln.kind,
-                        "amount": str(ln.amount),
-                        "figures": {f.name: _plain(f.value) for f in ln.figures}}
-                       for ln in p.lines]}
-            for p in s.providers
-        ],
-        "evidence": [
-            {"provider": e.provider, "client": e.client, "event": e.component,
-             "date": e.day.isoformat(), "group": e.group, "status": e.status,
-             "price": str(e.price), "amount": str(e.amount), "reason": e.reason,
-             "proportion": _plain(e.proportion), "numerator": e.numerator,
-             "denominator": e.denominator, "band": e.band,
-             "window": str(e.window) if e.window else None,
-             "source": {"file": e.source.file, "cell": e.source.cell}}
-            for e in s.evidence
-        ],
-        "adjustments": [
-            {"month": a.month, "provider": a.provider, "component": a.component,
-             "previous": str(a.previous), "now": str(a.now), "difference": str(a.difference),
-             "reason": a.reason}
-            for a in s.adjustments
-        ],
-        "due": str(s.due()),
-        "problems": [p.as_dict() for p in s.problems],
-        "inputs": [{"role": f.role, "file": f.path, "sha256": f.sha256, "provider": f.provider,
-                    "month": f.month, "used": f.used} for f in s.inputs],
-    }

@@ -25,10 +25,10 @@ from typer.testing import CliRunner
 from pbr_cli.cli import app
 from pbr_cli.config import load_config
 from pbr_cli.errors import PbrError
-from pbr_cli.jobs import period_schedules
 from pbr_cli.ledger_records import StoredPublication
 from pbr_cli.model import load_model
 from pbr_cli.outputs.report import publication_as_dict, write_publication
+from pbr_cli.period_jobs import period_schedules
 from pbr_cli.periods import Month, financial_year_label, parse_period
 from pbr_cli.publication import OF_WHICH, REST, build_publication, round_figure
 from tests.conftest import ROOT

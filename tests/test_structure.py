@@ -32,8 +32,9 @@ LAYERS: list[tuple[str, set[str]]] = [
                             "reporting.returns", "reporting.tables", "reporting.ledger_tables",
                             "reporting.report", "publication"}),
     ("outputs", {"outputs", "outputs.xlsx", "outputs.annotate", "outputs.template",
-                 "outputs.schedule", "outputs.report", "outputs.console"}),
-    ("jobs", {"validate", "jobs", "approval", "runner"}),
+                 "outputs.schedule", "outputs.schedule_json", "outputs.report",
+                 "outputs.console"}),
+    ("jobs", {"validate", "jobs", "period_jobs", "approval", "runner"}),
     ("command line", {"cli_common", "cli_ledger", "cli_models", "cli", "main", "__main__"}),
 ]
 CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricing.cohort",
