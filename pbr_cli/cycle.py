@@ -15,13 +15,13 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from pbr_cli.collect import months_with_returns
 from pbr_cli.config import Config
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger import Ledger, ledger_state
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
 from pbr_cli.periods import Month
+from pbr_cli.returns.folders import months_with_returns
 from pbr_cli.runlog import RunLog
 
 ZERO = Decimal("0.00")

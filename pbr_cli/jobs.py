@@ -18,7 +18,6 @@ from pathlib import Path
 
 from pbr_cli import __version__
 from pbr_cli.adjustments import adjustments_for
-from pbr_cli.collect import check_month_folders, latest_month
 from pbr_cli.config import Config
 from pbr_cli.cycle import (
     chosen_ledger,
@@ -34,6 +33,7 @@ from pbr_cli.names import shown
 from pbr_cli.payment_records import PAID, Schedule, Standing, State
 from pbr_cli.periods import Month
 from pbr_cli.register import load_register
+from pbr_cli.returns.folders import check_month_folders, latest_month
 from pbr_cli.runlog import RunLog
 from pbr_cli.worth import (
     month_schedule,

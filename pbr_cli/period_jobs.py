@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pbr_cli.collect import check_month_folders, returns_for_months
 from pbr_cli.config import Config
 from pbr_cli.cycle import chosen_ledger, go_live, open_ledger
 from pbr_cli.errors import PbrError
@@ -15,6 +14,7 @@ from pbr_cli.model.records import Model
 from pbr_cli.names import shown
 from pbr_cli.periods import Month, Period
 from pbr_cli.register import load_register
+from pbr_cli.returns.folders import check_month_folders, returns_for_months
 from pbr_cli.runlog import RunLog
 from pbr_cli.worth import Excluded, PeriodSchedules, month_schedule, read_months
 

@@ -62,7 +62,7 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
                             raise PbrError(f"no returns folder {shown(root)} (returns are filed "
                                            f"as {shown(root)}/YYYY-MM/*.xlsx)",
                                            code="file-not-found")
-                        from pbr_cli.collect import check_month_folders
+                        from pbr_cli.returns.folders import check_month_folders
 
                         check_month_folders(root)
                         last = latest_complete_month(root, model)

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pbr_cli.collect import Unreadable, read_and_check, return_files
+from pbr_cli.collect import Unreadable, read_and_check
 from pbr_cli.config import load_config
 from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, PbrError
 from pbr_cli.model import find_model, load_model
 from pbr_cli.problems import ERROR, WARNING, FileStatus, Problem
 from pbr_cli.register import load_register
+from pbr_cli.returns.folders import return_files
 from pbr_cli.returns.layout import COVER_SHEET
 
 SCHEMA_VERSION = 1
@@ -126,7 +127,7 @@ def duplicate_returns(returns) -> None:
     for r in returns:
         if r.provider and r.month:
             seen[(r.provider, r.month)].append(r)
-    from pbr_cli.collect import latest_version
+    from pbr_cli.returns.versions import latest_version
 
     for (provider, month), found in seen.items():
         if len(found) < 2:

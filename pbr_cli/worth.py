@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli.cache import code_sha256
-from pbr_cli.collect import Collection, month_of_folder, read_and_check, returns_for_months
+from pbr_cli.collect import Collection, read_and_check
 from pbr_cli.errors import check_stop
 from pbr_cli.model.records import Model
 from pbr_cli.payment_records import Schedule
@@ -21,6 +21,7 @@ from pbr_cli.periods import Month, Period
 from pbr_cli.pricing import calculate, history_months
 from pbr_cli.register import Register
 from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.folders import month_of_folder, returns_for_months
 
 
 def _copies(returns: list[CheckedReturn]) -> list[CheckedReturn]:

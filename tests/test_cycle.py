@@ -116,8 +116,9 @@ class Authority:
         return self.pbr_json("ledger", "status")["schemes"][0]
 
     def worth_now(self, month: str) -> dict[tuple[str, str], Decimal]:
-        from pbr_cli.collect import read_and_check, returns_for_months
+        from pbr_cli.collect import read_and_check
         from pbr_cli.pricing import calculate, history_months
+        from pbr_cli.returns.folders import returns_for_months
         from pbr_cli.worth import payments_by_component
 
         m = Month.parse(month)

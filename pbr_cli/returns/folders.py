@@ -1,0 +1,86 @@
+"""Where returns are filed: a returns folder holds one folder per month, named exactly YYYY-MM,
+and each month folder the providers' return files for that month."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from pbr_cli.errors import PbrError
+from pbr_cli.names import shown
+from pbr_cli.periods import Month
+
+RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
+
+
+def return_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named directly, plus every return-like file under folders, sorted."""
+    out: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.is_file()
+                          and p.suffix.lower() in RETURN_SUFFIXES
+                          and not p.name.startswith((".", "~$")))
+        else:
+            out.append(path)
+    return out
+
+
+def month_of_folder(path: Path) -> Month | None:
+    try:
+        return Month.parse(path.parent.name)
+    except PbrError:
+        return None
+
+
+MONTH_FOLDER_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def month_folders(root: Path) -> tuple[dict[Month, Path], list[str]]:
+    """The month folders under a returns folder, and everything else there that is not
+    hidden: folders not named exactly YYYY-MM, and return files filed outside a month."""
+    found: dict[Month, Path] = {}
+    misfiled: list[str] = []
+    if not Path(root).is_dir():
+        return found, misfiled
+    for child in sorted(Path(root).iterdir()):
+        if child.name.startswith((".", "~$")):
+            continue
+        if child.is_dir() and MONTH_FOLDER_RE.fullmatch(child.name):
+            found[Month.parse(child.name)] = child
+        elif child.is_dir() or child.suffix.lower() in RETURN_SUFFIXES:
+            misfiled.append(shown(child.name))
+    return found, misfiled
+
+
+def check_month_folders(root: Path) -> None:
+    """Refuse a returns folder holding a month folder not named exactly YYYY-MM (a `2013-8`
+    would leave August's returns unread and every provider withheld) or a return filed
+    outside any month."""
+    _, misfiled = month_folders(root)
+    if misfiled:
+        raise PbrError(f"{shown(root)}: not a month folder: {', '.join(misfiled)}; returns are "
+                       f"filed in folders named exactly YYYY-MM (e.g. 2013-08)",
+                       code="bad-month-folder")
+
+
+def returns_for_months(root: Path, months: list[Month]) -> list[Path]:
+    folders, _ = month_folders(root)
+    files: list[Path] = []
+    for month in months:
+        folder = folders.get(month)
+        if folder is not None:
+            files += return_files([folder])
+    return files
+
+
+def months_with_returns(root: Path) -> list[Month]:
+    folders, _ = month_folders(root)
+    return [m for m, folder in sorted(folders.items()) if return_files([folder])]
+
+
+def latest_month(root: Path) -> Month | None:
+    months = months_with_returns(root)
+    return max(months) if months else None
