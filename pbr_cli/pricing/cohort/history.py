@@ -15,6 +15,9 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from pbr_cli.cohort_records import EVENT_OF, KINDS, OPENING, record_columns
 from pbr_cli.model.records import Model
 from pbr_cli.payment_records import Source
@@ -40,8 +43,6 @@ class _Rows:
 
     def __init__(self, parts: list[tuple[int, int, dict[str, Any]]], kind: str,
                  holds: list[str]):
-        import numpy as np
-
         def cat(name: str):
             return np.frombuffer(b"".join(part[name] for _, _, part in parts), np.int64).copy()
 
@@ -62,8 +63,6 @@ class _Rows:
 
     def sort(self) -> None:
         """Into date order (then provider, client, file and row)."""
-        import numpy as np
-
         order = np.lexsort((self.row, self.opening, self.file, self.client, self.provider,
                             self.day))
         for name in ("file", "provider", "row", "day", "start", "client", "group", "opening"):
@@ -76,8 +75,6 @@ class _Rows:
 
 def _dense(*columns):
     """Codes 0..k-1 for the distinct rows of the given integer columns, in their order."""
-    import numpy as np
-
     code = np.zeros(len(columns[0]), np.int64)
     if not len(code):
         return code
@@ -95,7 +92,8 @@ def _dense(*columns):
 
 class History:
     """Every episode, from the records of every return given, as arrays in episode order
-    (provider, start, client); with the problems only seen across files."""
+    (provider, start, client); with the problems only seen across files. Built in one place
+(build_history), then frozen: its arrays are read-only."""
 
     def __init__(self, model: Model, returns: list[CheckedReturn], tables: dict[str, _Rows],
                  providers: list[str], clients: list[str]):
@@ -114,6 +112,17 @@ class History:
         self.sheets = {kind: getattr(model.cohort, kind) for kind in (*KINDS, OPENING)}
         self.letters = {kind: [r.column_of(ref.sheet, ref.date) if ref else None
                                for r in returns] for kind, ref in self.sheets.items()}
+
+    def freeze(self) -> None:
+        """Made read-only once built: pricing reads the arrays, nothing may change them."""
+        arrays = [*self.episodes.values(), self.reviews, self.review_owner, self.known_day,
+                  self.known_provider, self.by_client, self.client_day]
+        for rows in self.tables.values():
+            arrays += [v for v in vars(rows).values() if isinstance(v, np.ndarray)]
+            arrays += list(rows.holds.values())
+        for array in arrays:
+            if isinstance(array, np.ndarray):
+                array.flags.writeable = False
 
     def _kind(self, kind: str, i: int) -> str:
         """The sheet a row came from: a presentation may be a row of the opening caseload."""
@@ -165,8 +174,6 @@ def _gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int
 
 def _without(part: dict[str, Any], bad: set[int]) -> dict[str, Any]:
     """record_columns' part without the given Excel rows."""
-    import numpy as np
-
     keep = ~np.isin(np.frombuffer(part["row"], np.int64), list(bad))
     out: dict[str, Any] = {"n": int(keep.sum())}
     for name in ("client", "group"):
@@ -187,9 +194,6 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     provider that started on its episode start (with no such presentation in a month that
     is present, it is an error; in a missing month, the episode is assumed); a review
     belongs to the latest episode it falls in."""
-    import numpy as np
-    import pandas as pd
-
     cohort = model.cohort
     assert cohort is not None
     files = sorted((r for r in returns if r.provider is not None), key=lambda r: r.path)
@@ -213,21 +217,18 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
         rows.sort()
     history = History(model, files, tables, provider_names, list(uniques))
     _episodes(history, covered, report_assumed)
+    history.freeze()
     return history
 
 
 def _covered_array(history: History, covered: dict[str, set[Month]]):
     """(provider code, month number) of the months present, as sorted numbers."""
-    import numpy as np
-
     return np.unique(np.array([i * 100_000 + month_number(m)
                                for i, p in enumerate(history.providers)
                                for m in covered.get(p, ())], np.int64))
 
 
 def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) -> None:
-    import numpy as np
-
     cohort = h.model.cohort
     assert cohort is not None
     P, D, R = h.tables["presentations"], h.tables["discharges"], h.tables["reviews"]
@@ -412,8 +413,6 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
 def _case_twins(h: History, P) -> list:
     """Client ids that differ only in case (C100, c100): two clients, as the model says, but
     probably one typed twice; a warning at the first presentation of the later spelling."""
-    import numpy as np
-
     assert h.model.cohort is not None
     client_column = h.model.cohort.client
 
@@ -438,8 +437,6 @@ def _case_twins(h: History, P) -> list:
 
 def take(values, index):
     """values[index] where index is a row (>= 0), else NONE."""
-    import numpy as np
-
     index = np.asarray(index, np.int64)
     if not len(values):
         return np.full(len(index), NONE, np.int64)
@@ -453,8 +450,6 @@ def _still(end: int) -> str:
 def _two_providers(h: History, ep: dict[str, Any], met, position,
                    covered: dict[str, set[Month]]) -> list[tuple[tuple, Problem]]:
     """A client who presents to one provider while an episode at another is still open."""
-    import numpy as np
-
     found: list[tuple[tuple, Problem]] = []
     n = len(ep["client"])
     if not n:

@@ -14,6 +14,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 from pbr_cli.model.records import Band, Model, Outcome
 from pbr_cli.money import format_percent, round_pence
 from pbr_cli.payment_records import NIL, REFUSED, EventStatus, Evidence, Source
@@ -62,8 +64,6 @@ class CohortMonth:
     window's counts and a month's events are then comparisons over a provider's slice."""
 
     def __init__(self, model: Model, history: History):
-        import numpy as np
-
         assert model.cohort is not None
         self.model, self.cohort, self.history = model, model.cohort, history
         provider = history.episodes["provider"]
@@ -81,8 +81,6 @@ class CohortMonth:
         return Window.ending(month, self.cohort.window_months, self.model.start)
 
     def facts(self, provider: str) -> _Facts:
-        import numpy as np
-
         found = self._facts.get(provider)
         if found is None:
             span = self.spans.get(provider, slice(0, 0))
@@ -101,8 +99,6 @@ class CohortMonth:
         """For every episode: its event record and day (NONE: none); for a first-review
         outcome, every review flattened (its episode, day, whether the rule holds); for a
         follow-up, when it ends and the first presentation within it."""
-        import numpy as np
-
         done = self._outcomes.get(outcome.name)
         if done is not None:
             return done
@@ -150,8 +146,6 @@ class CohortMonth:
         return out
 
     def _review_span(self, of: dict[str, Any], span: slice) -> slice:
-        import numpy as np
-
         lo, hi = np.searchsorted(of["review_owner"], [span.start, span.stop])
         return slice(int(lo), int(hi))
 
@@ -159,8 +153,6 @@ class CohortMonth:
                          window: Window) -> list[OutcomeFigures]:
         """The outcome's numerator and denominator over the window, for each of the
         provider's groups (in facts.groups order)."""
-        import numpy as np
-
         first, last = window.first.first_day.toordinal(), window.last.last_day.toordinal()
         size, span, ep = len(facts.groups), facts.span, self.history.episodes
         of = self.outcome_facts(outcome)
@@ -191,8 +183,6 @@ class CohortMonth:
     def events(self, provider: str, month: Month) -> tuple[list[Evidence], dict[tuple[str, str], dict[str, Any]]]:
         """Every event of `provider` in `month` before the cap, and per (component, group)
         the figures of its payment line."""
-        import numpy as np
-
         h, ep = self.history, self.history.episodes
         facts = self.facts(provider)
         span = facts.span
@@ -271,8 +261,6 @@ class CohortMonth:
                         last: int) -> list[tuple[int, int, str, int, EventStatus, str]]:
         """The month's events of an outcome, in episode order (first, last: day ordinals):
         (episode, day, sheet kind and row of its evidence, status, why)."""
-        import numpy as np
-
         h, span = self.history, facts.span
         of = self.outcome_facts(outcome)
         out: list[tuple[int, int, str, int, EventStatus, str]] = []
@@ -325,8 +313,6 @@ class CohortMonth:
     def _presented_before(self, episodes):
         """For each of the episodes, the latest presentation of its client, anywhere, in the
         churn months before its start (a row of the presentations), or NONE."""
-        import numpy as np
-
         tariff = self.cohort.tariff
         assert tariff is not None
         h, ep = self.history, self.history.episodes
@@ -341,8 +327,6 @@ class CohortMonth:
         """A presentation of episode i's client on the same day at another provider that
         comes first (by provider code, then row): that one earns the day's tariff. Its row
         of the presentations, or NONE."""
-        import numpy as np
-
         h, ep = self.history, self.history.episodes
         own = int(ep["pres"][i])
         key = int(ep["client"][i]) * DAYS + int(ep["start"][i])
