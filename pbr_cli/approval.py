@@ -13,7 +13,15 @@ import os
 from pathlib import Path
 
 from pbr_cli.config import Config
-from pbr_cli.cycle import chosen_ledger, default_user, first_unapproved, go_live, month_has_ended, open_ledger
+from pbr_cli.cycle import (
+    chosen_ledger,
+    default_user,
+    first_unapproved,
+    go_live,
+    ledger_lock,
+    month_has_ended,
+    open_ledger,
+)
 from pbr_cli.errors import PbrError
 from pbr_cli.jobs import (
     APPROVED,
@@ -77,10 +85,11 @@ def reproduce(cfg: Config, ledger: Ledger, run, returns: Path | None = None,
 def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
                   sha: str | None, by: str | None, output: Path | None,
                   ledger_path: Path | None, log: RunLog | None, returns: Path | None = None,
-                  register_path: Path | None = None) -> CalculationResult:
+                  register_path: Path | None = None, wait: float = 0.0) -> CalculationResult:
     """Approve the month's current draft, named by its run number or its schedule's
     SHA-256 as shown to the approver: the approval is recorded with who, when and exactly
-    which schedule, and the schedule is written again saying APPROVED."""
+    which schedule, and the schedule is written again saying APPROVED. The ledger's lock is
+    held throughout (waiting up to `wait` seconds for another run)."""
     month = Month.parse(period)
     check_inside(model, month)
     if run_id is None and not sha:
@@ -93,72 +102,73 @@ def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
         raise PbrError("--returns and --register approve a what-if kept in a separate ledger: "
                        "give --ledger too (the config's ledger is approved from the config's "
                        "returns and register)", code="usage")
-    path_l, own = chosen_ledger(cfg, ledger_path)
-    ledger = open_ledger(cfg, path_l, own, log, create=False)
-    if ledger is None:
-        raise PbrError(f"no ledger at {shown(path_l)}: nothing has been calculated to approve",
-                       code="file-not-found")
-    try:
-        done = ledger.approval_of(model.name, str(month))
-        if done is not None:
-            raise PbrError(f"{model.name} {month} is already approved (run {done.run_id}, by "
-                           f"{done.approved_by} at {done.approved_at}); an approved month "
-                           "is never approved again", code="already-approved")
-        draft = ledger.latest_run(model.name, str(month))
-        if draft is None:
-            raise PbrError(f"{model.name} {month} has no draft: calculate it first "
-                           f"(`pbr calculate -m {model.name} -p {month}`)", code="no-draft")
-        named = f"run {run_id}" if run_id is not None else f"SHA-256 {sha}"
-        if (run_id is not None and run_id != draft.id) or (
-                sha is not None and not draft.schedule_sha256.startswith(sha.lower())):
-            raise PbrError(f"{named} is not the current draft of {model.name} {month}: that is "
-                           f"run {draft.id} (schedule SHA-256 {draft.schedule_sha256[:16]}"
-                           "...). Review it, then approve it by its run number",
-                           code="not-the-draft")
-        if not month_has_ended(month):
-            raise PbrError(f"{month} has not ended: a month is approved once it is over",
-                           code="month-not-ended")
-        start = go_live(cfg, model)
-        nxt = first_unapproved(ledger, model, start)
-        if month != nxt:
-            raise PbrError(f"{nxt} is not approved yet: months are approved in order from "
-                           f"{start}, so approve {nxt} first" if month > nxt else
-                           f"{month} is before {model.name} goes live in the ledger ({start})",
-                           code="approve-in-order")
-        if draft.basis != ledger.basis(model.name):
-            why = ("while earlier months were not approved, so it carries no adjustments"
-                   if draft.basis < 0 else "before the months approved since")
-            raise PbrError(f"draft run {draft.id} was worked out {why}: calculate {month} "
-                           f"again (`pbr calculate -m {model.name} -p {month}`, or `pbr run`) "
-                           "and approve the new draft", code="stale-draft")
-        schedule = reproduce(cfg, ledger, draft, returns, register_path, model)
-        target = Path(output) if output else cfg.output_for(model.name) / approved_filename(
-            model, month)
-        if target.exists():
-            raise PbrError(f"{shown(target)} exists and is not an approved schedule of this "
-                           "ledger: move it away, or give --output", code="output-exists")
-        who = by or default_user()
-        at = now_utc()
-        schedule.standing = Standing(State.APPROVED, draft.id, who, at, "approved")
-        pending = PendingFile(target)
+    with ledger_lock(cfg, ledger_path, wait):  # one recording run at a time
+        path_l, own = chosen_ledger(cfg, ledger_path)
+        ledger = open_ledger(cfg, path_l, own, log, create=False)
+        if ledger is None:
+            raise PbrError(f"no ledger at {shown(path_l)}: nothing has been calculated to approve",
+                           code="file-not-found")
         try:
-            sha_now = render(schedule, pending.tmp)
-            ledger.approve(ApprovalRecord(draft.id, model.name, str(month), who, at,
-                                          draft.schedule_sha256, shown(target), sha_now,
-                                          "approved"))
-            pending.commit()
+            done = ledger.approval_of(model.name, str(month))
+            if done is not None:
+                raise PbrError(f"{model.name} {month} is already approved (run {done.run_id}, by "
+                               f"{done.approved_by} at {done.approved_at}); an approved month "
+                               "is never approved again", code="already-approved")
+            draft = ledger.latest_run(model.name, str(month))
+            if draft is None:
+                raise PbrError(f"{model.name} {month} has no draft: calculate it first "
+                               f"(`pbr calculate -m {model.name} -p {month}`)", code="no-draft")
+            named = f"run {run_id}" if run_id is not None else f"SHA-256 {sha}"
+            if (run_id is not None and run_id != draft.id) or (
+                    sha is not None and not draft.schedule_sha256.startswith(sha.lower())):
+                raise PbrError(f"{named} is not the current draft of {model.name} {month}: that is "
+                               f"run {draft.id} (schedule SHA-256 {draft.schedule_sha256[:16]}"
+                               "...). Review it, then approve it by its run number",
+                               code="not-the-draft")
+            if not month_has_ended(month):
+                raise PbrError(f"{month} has not ended: a month is approved once it is over",
+                               code="month-not-ended")
+            start = go_live(cfg, model)
+            nxt = first_unapproved(ledger, model, start)
+            if month != nxt:
+                raise PbrError(f"{nxt} is not approved yet: months are approved in order from "
+                               f"{start}, so approve {nxt} first" if month > nxt else
+                               f"{month} is before {model.name} goes live in the ledger ({start})",
+                               code="approve-in-order")
+            if draft.basis != ledger.basis(model.name):
+                why = ("while earlier months were not approved, so it carries no adjustments"
+                       if draft.basis < 0 else "before the months approved since")
+                raise PbrError(f"draft run {draft.id} was worked out {why}: calculate {month} "
+                               f"again (`pbr calculate -m {model.name} -p {month}`, or `pbr run`) "
+                               "and approve the new draft", code="stale-draft")
+            schedule = reproduce(cfg, ledger, draft, returns, register_path, model)
+            target = Path(output) if output else cfg.output_for(model.name) / approved_filename(
+                model, month)
+            if target.exists():
+                raise PbrError(f"{shown(target)} exists and is not an approved schedule of this "
+                               "ledger: move it away, or give --output", code="output-exists")
+            who = by or default_user()
+            at = now_utc()
+            schedule.standing = Standing(State.APPROVED, draft.id, who, at, "approved")
+            pending = PendingFile(target)
+            try:
+                sha_now = render(schedule, pending.tmp)
+                ledger.approve(ApprovalRecord(draft.id, model.name, str(month), who, at,
+                                              draft.schedule_sha256, shown(target), sha_now,
+                                              "approved"))
+                pending.commit()
+            finally:
+                pending.discard()
+            remove_drafts(ledger, model, month, cfg.output_for(model.name), keep=target)
+            if log is not None:
+                log_month(log, schedule, APPROVED, draft.id, target)
+                log.info(f"{model.name} {month}: approved by {who}: run {draft.id}, draft "
+                         f"schedule sha256 {draft.schedule_sha256}")
+                log.head(path_l, ledger.head())
+            return CalculationResult(schedule, target, APPROVED, draft.id, note=(
+                f"approved by {who} at {at}"), ledger=path_l)
         finally:
-            pending.discard()
-        remove_drafts(ledger, model, month, cfg.output_for(model.name), keep=target)
-        if log is not None:
-            log_month(log, schedule, APPROVED, draft.id, target)
-            log.info(f"{model.name} {month}: approved by {who}: run {draft.id}, draft "
-                     f"schedule sha256 {draft.schedule_sha256}")
-            log.head(path_l, ledger.head())
-        return CalculationResult(schedule, target, APPROVED, draft.id, note=(
-            f"approved by {who} at {at}"), ledger=path_l)
-    finally:
-        ledger.close()
+            ledger.close()
 
 
 def restore_approved(cfg: Config, ledger: Ledger, model: Model) -> list[str]:

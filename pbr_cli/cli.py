@@ -6,7 +6,6 @@ so that `pbr --help` answers at once.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from pbr_cli.cli_common import (
     RegisterOpt,
     WaitOpt,
     context,
-    exit_code,
     fail,
     from_config,
     progress_factory,
@@ -173,30 +171,22 @@ def calculate(
     """
     try:
         from pbr_cli.jobs import run_calculation
-        from pbr_cli.lock import exclusive
         from pbr_cli.runlog import RunLog
 
         cfg, model = context(config, model_name)
-        own_model = from_config(cfg, model)
-        what_if = (returns is not None or register_path is not None or not own_model) \
-            and ledger is None
         progress = None if as_json else progress_factory()
-        recording = not dry_run and not what_if
-        lock_path = (ledger.with_name(ledger.name + ".lock") if ledger else cfg.lock)
-        lock = exclusive(lock_path, wait) if recording else contextlib.nullcontext()
         try:
-            with lock:
-                result = run_calculation(cfg, model, period, output, returns, register_path,
-                                         progress=progress, dry_run=dry_run, ledger_path=ledger,
-                                         log=RunLog(cfg.log) if recording else None,
-                                         model_from_config=own_model)
+            result = run_calculation(cfg, model, period, output, returns, register_path,
+                                     progress=progress, dry_run=dry_run, ledger_path=ledger,
+                                     log=RunLog(cfg.log), model_from_config=from_config(cfg, model),
+                                     wait=wait)
         finally:
             if progress is not None:
                 progress.close()
     except PbrError as exc:
         fail(exc)
     _show_result(result, as_json)
-    raise typer.Exit(exit_code(result.schedule))
+    raise typer.Exit(result.schedule.exit_code())
 
 
 def _show_result(result, as_json: bool) -> None:
@@ -392,14 +382,11 @@ def approve(
     """
     try:
         from pbr_cli.approval import approve_month
-        from pbr_cli.lock import exclusive
         from pbr_cli.runlog import RunLog
 
         cfg, model = context(config, model_name)
-        lock_path = (ledger.with_name(ledger.name + ".lock") if ledger else cfg.lock)
-        with exclusive(lock_path, wait):
-            result = approve_month(cfg, model, period, run_id, sha256, by, output, ledger,
-                                   RunLog(cfg.log), returns, register_path)
+        result = approve_month(cfg, model, period, run_id, sha256, by, output, ledger,
+                               RunLog(cfg.log), returns, register_path, wait)
     except PbrError as exc:
         fail(exc)
     _show_result(result, as_json)

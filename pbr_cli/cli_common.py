@@ -8,7 +8,7 @@ from typing import NoReturn
 
 import typer
 
-from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, PbrError
+from pbr_cli.errors import PbrError
 
 RegisterOpt = typer.Option(None, "--register", help="Contract register (default: the model's).")
 ConfigOpt = typer.Option(None, "--config", help="Config file (default: ./pbr.yaml or $PBR_CONFIG).")
@@ -40,12 +40,6 @@ def from_config(cfg, model) -> bool:
     """The model is the config's own (not a draft or a copy elsewhere)."""
     own = cfg.models / f"{model.name}.yaml"
     return own.is_file() and Path(model.path).resolve() == own.resolve()
-
-
-def exit_code(schedule) -> int:
-    return EXIT_PROBLEMS if schedule.withheld or any(
-        p.is_error for p in schedule.problems) else EXIT_OK
-
 
 
 def progress_factory():

@@ -35,6 +35,15 @@ def chosen_ledger(cfg: Config, named: Path | None) -> tuple[Path, bool]:
     return cfg.ledger, not cfg.ledger_overridden
 
 
+def ledger_lock(cfg: Config, named: Path | None, wait: float):
+    """The lock every run that records takes, so that one records at a time: beside a ledger
+    named with --ledger, else the config's."""
+    from pbr_cli.lock import exclusive
+
+    return exclusive(named.with_name(named.name + ".lock") if named is not None else cfg.lock,
+                     wait)
+
+
 def earlier_records(cfg: Config, path: Path, own: bool, log: RunLog | None) -> list[str]:
     """What shows that a ledger at `path` held runs: the log's last head for it, and (for
     the config's own ledger) schedules in the output folder."""

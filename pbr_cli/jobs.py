@@ -9,6 +9,7 @@ schedule without its run, no run without its schedule.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from pbr_cli.cycle import (
     chosen_ledger,
     first_unapproved,
     go_live,
+    ledger_lock,
     month_has_ended,
     open_ledger,
 )
@@ -182,11 +184,12 @@ def run_calculation(cfg: Config, model: Model, period: str | None, output: Path 
                     dry_run: bool = False, ledger_path: Path | None = None,
                     command: str = "calculate", log: RunLog | None = None,
                     model_from_config: bool = True, ledger: Ledger | None = None,
-                    ) -> CalculationResult:
+                    wait: float | None = None) -> CalculationResult:
     """Calculate a month and, unless it is a dry run or a what-if, record it in the ledger
     as the month's draft (approved at once where the scheme approves automatically). The
     next month to approve carries prior-period adjustments for every approved month whose
-    figures have changed since it was paid."""
+    figures have changed since it was paid. When it records, the ledger's lock is held
+    (waiting up to `wait` seconds for another run; `wait` None: the caller holds it)."""
     started = now_utc()
     register = load_register(model, register_path)
     root = returns_root(cfg, model, returns)
@@ -202,17 +205,21 @@ def run_calculation(cfg: Config, model: Model, period: str | None, output: Path 
     what_if = (returns is not None or register_path is not None or not model_from_config) \
         and ledger_path is None
     recording = not dry_run and not what_if
+    log = log if recording else None  # a run that records nothing logs nothing
     path_l, own = chosen_ledger(cfg, ledger_path)
-    opened = ledger is None
-    if opened:
-        ledger = open_ledger(cfg, path_l, own, log if recording else None, create=recording)
-    try:
-        return _calculate(cfg, model, register, root, month, output, progress, started,
-                          command, log, ledger, path_l,
-                          DRY_RUN if dry_run else WHAT_IF if what_if else None)
-    finally:
-        if opened and ledger is not None:
-            ledger.close()
+    lock = (ledger_lock(cfg, ledger_path, wait) if recording and wait is not None
+            else contextlib.nullcontext())
+    with lock:
+        opened = ledger is None
+        if opened:
+            ledger = open_ledger(cfg, path_l, own, log, create=recording)
+        try:
+            return _calculate(cfg, model, register, root, month, output, progress, started,
+                              command, log, ledger, path_l,
+                              DRY_RUN if dry_run else WHAT_IF if what_if else None)
+        finally:
+            if opened and ledger is not None:
+                ledger.close()
 
 
 def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,

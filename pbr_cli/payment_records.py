@@ -15,6 +15,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
+from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window
 from pbr_cli.problems import ERROR, Problem
@@ -188,6 +189,12 @@ class Schedule:
 
     def total(self, kind: str = "payment") -> Decimal:
         return sum((p.total(kind) for p in self.providers), Decimal("0.00"))
+
+    def exit_code(self) -> int:
+        """1 when a provider's payment is withheld or an error was found; else 0."""
+        if self.withheld or any(p.is_error for p in self.problems):
+            return EXIT_PROBLEMS
+        return EXIT_OK
 
     @property
     def withheld(self) -> list[ProviderResult]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli.config import Config, load_config
-from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, PbrError, check_stop
+from pbr_cli.errors import EXIT_OK, EXIT_UNUSABLE, PbrError, check_stop
 from pbr_cli.money import format_money
 from pbr_cli.names import shown
 from pbr_cli.payment_records import PAID
@@ -128,7 +128,7 @@ def _one_month(cfg: Config, model, month: Month, dry_run: bool, ledger, log: Run
             progress.close()
     s = result.schedule
     errors = sum(1 for p in s.problems if p.is_error)
-    code = EXIT_PROBLEMS if s.withheld or errors else EXIT_OK
+    code = s.exit_code()
     state = s.standing.describe().split(" — ")[0] if s.standing else result.status
     run = f" run {result.run_id}" if result.run_id else ""
     line = (f"{model.name} {month}: {state}{run}: PbR {format_money(s.total())}, adjustments "

@@ -11,10 +11,9 @@ from pbr_cli.collect import Unreadable, read_and_check
 from pbr_cli.config import load_config
 from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, PbrError
 from pbr_cli.model import find_model, load_model
-from pbr_cli.problems import ERROR, WARNING, FileStatus, Problem
+from pbr_cli.problems import ERROR, FileStatus, Problem
 from pbr_cli.register import load_register
 from pbr_cli.returns.folders import return_files
-from pbr_cli.returns.layout import COVER_SHEET
 
 SCHEMA_VERSION = 1
 
@@ -127,22 +126,14 @@ def duplicate_returns(returns) -> None:
     for r in returns:
         if r.provider and r.month:
             seen[(r.provider, r.month)].append(r)
-    from pbr_cli.returns.versions import latest_version
+    from pbr_cli.returns.versions import latest_version, version_problems
 
     for (provider, month), found in seen.items():
         if len(found) < 2:
             continue
         best, replaced, clash = latest_version(found)
-        for r in replaced:
-            r.problems.append(Problem(r.path, WARNING, "resubmitted", f"{best.path} replaces "
-                                      f"this {month} return of {provider}; it is not used",
-                                      COVER_SHEET))
-        for r in [best, *clash] if clash else []:
-            others = ", ".join(o.path for o in [best, *clash] if o is not r)
-            r.problems.append(Problem(r.path, ERROR, "duplicate-return", f"{provider} has "
-                                      f"another return for {month}: {others}; remove the one "
-                                      "that is not to be paid on, or name the corrected one -v2",
-                                      COVER_SHEET))
+        for r, problem in version_problems(provider, month, best, replaced, clash):
+            r.problems.append(problem)
 
 
 def check_episodes(model, returns) -> None:

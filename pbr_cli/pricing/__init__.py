@@ -31,7 +31,7 @@ from pbr_cli.pricing.kind import Kind, MonthInputs
 from pbr_cli.problems import ERROR, WARNING, Problem
 from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.checked import CheckedReturn
-from pbr_cli.returns.versions import latest_version
+from pbr_cli.returns.versions import latest_version, version_problems
 
 
 def _service_level(inputs: MonthInputs) -> Kind:
@@ -124,9 +124,8 @@ def _choose_returns(model: Model, register: Register, month: Month, months: list
             problems.append(Problem(best.path, ERROR, "duplicate-return",
                                     f"provider {provider} has {len(same)} returns for {when} "
                                     f"({names}); keep one, or name the corrected one -v2"))
-            for r in same:
-                r.problems.append(Problem(r.path, ERROR, "duplicate-return",
-                                          f"another return for {provider} {when} exists"))
+            for r, problem in version_problems(provider, when, best, [], clash):
+                r.problems.append(problem)
         if when != month and (best.errors or clash):
             problems.append(Problem(best.path, WARNING, "history-return-excluded",
                                     f"provider {provider}: the {when} return has errors; its rows "

@@ -7,6 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pbr_cli.problems import ERROR, WARNING, Problem
+from pbr_cli.returns.layout import COVER_SHEET
+
 _VERSION_RE = re.compile(r"[-_ .]v(\d+)$", re.IGNORECASE)
 
 
@@ -31,3 +34,21 @@ def named_for(path: str | Path, providers: list[str]) -> str | None:
     on its Cover sheet."""
     name = Path(path).name
     return next((p for p in providers if name.startswith((f"{p}-", f"{p}_", f"{p} "))), None)
+
+
+def version_problems(provider: str, month: object, best: Any, replaced: list,
+                     clash: list) -> list[tuple[Any, Problem]]:
+    """What each of several returns for one provider and month is told, on its Cover (the
+    one rule `pbr validate` and `pbr calculate` share): a replaced return that it is not used;
+    returns at the same version that each is an error until one is withdrawn or renamed."""
+    out: list[tuple[Any, Problem]] = []
+    for r in replaced:
+        out.append((r, Problem(r.path, WARNING, "resubmitted", f"{best.path} replaces this "
+                               f"{month} return of {provider}; it is not used", COVER_SHEET)))
+    same = [best, *clash] if clash else []
+    for r in same:
+        others = ", ".join(o.path for o in same if o is not r)
+        out.append((r, Problem(r.path, ERROR, "duplicate-return", f"{provider} has another "
+                               f"return for {month}: {others}; remove the one that is not to "
+                               "be paid on, or name the corrected one -v2", COVER_SHEET)))
+    return out
