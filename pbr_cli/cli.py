@@ -409,20 +409,10 @@ def template(
       pbr template --model MODEL --provider P01 --period 2013-07 -o P01-2013-07.xlsx
     """
     try:
-        from pbr_cli.outputs.template import write_template
-        from pbr_cli.periods import Month
-        from pbr_cli.register import load_register
+        from pbr_cli.jobs import make_template
 
         _, model = context(config, model_name)
-        month = Month.parse(period)
-        register = load_register(model, register_path)
-        if provider not in register.providers():
-            raise PbrError(f"no provider '{provider}' in the contract register "
-                           f"({', '.join(register.providers())})", code="unknown-provider")
-        if month.last_day < model.start or month.first_day > model.end:
-            raise PbrError(f"{month} is outside the scheme ({model.start} to {model.end})",
-                           code="period-outside-scheme")
-        write_template(output, model, register, provider, month)
+        month = make_template(model, register_path, provider, period, output)
     except PbrError as exc:
         fail(exc)
     typer.echo(f"Template for {provider}, {month.label()} written to {output}")

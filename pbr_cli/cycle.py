@@ -120,7 +120,7 @@ def month_has_ended(month: Month, today: date | None = None) -> bool:
 def latest_complete_month(root: Path, model: Model, today: date | None = None) -> Month | None:
     """The latest month that has ended, lies in the scheme and has returns filed for it."""
     found = [m for m in months_with_returns(root)
-             if month_has_ended(m, today) and m.first_day <= model.end and m.last_day >= model.start]
+             if month_has_ended(m, today) and model.covers(m)]
     return max(found) if found else None
 
 

@@ -173,7 +173,7 @@ def returns_root(cfg: Config, model: Model, returns: Path | None) -> Path:
 
 
 def check_inside(model: Model, month: Month) -> None:
-    if month.last_day < model.start or month.first_day > model.end:
+    if not model.covers(month):
         raise PbrError(f"{month} is outside the scheme {model.name} ({model.start} to "
                        f"{model.end})", code="period-outside-scheme")
 
@@ -382,3 +382,18 @@ def log_month(log: RunLog, schedule: Schedule, status: LedgerAction, run_id: int
         for note in s.payment_notes(p.provider):
             if p.status == PAID:
                 log.info(f"{s.model.name} {s.month}: {p.provider}: {note}")
+
+
+def make_template(model: Model, register_path: Path | None, provider: str, period: str,
+                  output: Path) -> Month:
+    """The blank return for one provider and month, written; the month."""
+    from pbr_cli.outputs.template import write_template
+
+    month = Month.parse(period)
+    register = load_register(model, register_path)
+    if provider not in register.providers():
+        raise PbrError(f"no provider '{provider}' in the contract register "
+                       f"({', '.join(register.providers())})", code="unknown-provider")
+    check_inside(model, month)
+    write_template(output, model, register, provider, month)
+    return month

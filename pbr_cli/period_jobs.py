@@ -33,7 +33,7 @@ def period_schedules(cfg: Config, model: Model, period: Period, returns: Path | 
     wanted: list[Month] = []
     excluded: list[Excluded] = []
     for month in period.months():
-        if month.last_day < model.start or month.first_day > model.end:
+        if not model.covers(month):
             excluded.append(Excluded(month, f"outside the scheme ({model.start} to "
                                             f"{model.end})", outside=True))
         elif not returns_for_months(root, [month]):

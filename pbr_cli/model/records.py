@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.expr import Expr
@@ -325,6 +326,10 @@ class Model:
     def client_level(self) -> bool:
         """Priced event by event from every return since the scheme start."""
         return self.cohort is not None or self.participants is not None
+
+    def covers(self, month: Any) -> bool:
+        """The month (a periods.Month) lies, at least in part, inside the scheme."""
+        return not (month.last_day < self.start or month.first_day > self.end)
 
     @property
     def kind(self) -> str:

@@ -66,8 +66,7 @@ def history_months(model: Model, month: Month) -> list[Month]:
     a cohort model every month since the scheme start (episodes can be years long)."""
     if model.client_level:
         start = Month.of(model.start)
-        return Window.ending(month, (month.year - start.year) * 12 + month.month - start.month + 1,
-                             model.start).months()
+        return Window(start, month).months()
     longest = max([m.window_months or 1 for m in model.measures] + [1])
     return Window.ending(month, longest, model.start).months()
 

@@ -125,7 +125,7 @@ class _Checker:
             if self.expected_month is not None and month != self.expected_month:
                 self.add("period-mismatch", f"the Cover says {month} but the file is filed under "
                          f"{self.expected_month}", COVER_SHEET, where("month"), 1)
-            if month.last_day < self.model.start or month.first_day > self.model.end:
+            if not self.model.covers(month):
                 self.add("period-outside-scheme", f"{month} is outside the scheme "
                          f"({self.model.start} to {self.model.end})", COVER_SHEET,
                          where("month"), 1)
