@@ -157,10 +157,8 @@ class Schedule:
         """What changed or stopped this provider's payment (caps, factors of 0, withheld)."""
         out: list[str] = []
         for p in self.problems:
-            if p.affects_payment and p.provider == provider:
-                note = p.message.removeprefix(f"provider {provider}: ")
-                if note not in out:
-                    out.append(note)
+            if p.affects_payment and p.provider == provider and p.note not in out:
+                out.append(p.note)
         return out
 
     def replaced_in_month(self) -> dict[str, int]:
@@ -246,16 +244,14 @@ def provider_status(model: Model, register: Register, provider: str, month: Mont
     status, reason = PAID, ""
     if current is None:
         status, reason = WITHHELD, f"no return received for {month}"
-        problems.append(Problem("", ERROR, "no-return",
-                                f"provider {provider}: {reason}; nothing is paid",
-                                provider=provider, affects_payment=True))
+        problems.append(Problem.on_payment("", ERROR, "no-return", provider,
+                                           f"{reason}; nothing is paid"))
     elif current.errors:
         status = WITHHELD
         reason = f"the return has {len(current.errors)} error(s)"
-        problems.append(Problem(current.path, ERROR, "return-has-errors",
-                                f"provider {provider}: {reason}; nothing is paid until "
-                                "a corrected return is received", provider=provider,
-                                affects_payment=True))
+        problems.append(Problem.on_payment(current.path, ERROR, "return-has-errors", provider,
+                                           f"{reason}; nothing is paid until a corrected "
+                                           "return is received"))
     if current is not None:
         problems.extend(current.problems)  # the month's own return: why it was (not) paid
     return ProviderResult(provider, provider_name(model, register, provider), status,

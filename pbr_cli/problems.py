@@ -6,7 +6,7 @@ docs/problem-codes.md is generated from CATALOGUE (a test fails if they drift).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +35,16 @@ class Problem:
     column: str | None = None  # the column letter, e.g. "D"
     provider: str | None = None  # the provider whose payment it concerns, when one does
     affects_payment: bool = False  # it changed or stopped a payment (cap, £0 factor, withheld)
+    # what it did to the provider's payment, in words: the schedule's note (not in the JSON,
+    # whose message says it with the provider)
+    note: str = field(default="", compare=False)
+
+    @classmethod
+    def on_payment(cls, file: str, severity: str, code: str, provider: str,
+                   note: str) -> Problem:
+        """A problem that changed or stopped one provider's payment."""
+        return cls(file, severity, code, f"provider {provider}: {note}", provider=provider,
+                   affects_payment=True, note=note)
 
     @property
     def is_error(self) -> bool:
@@ -52,6 +62,7 @@ class Problem:
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        del out["note"]
         out["cell"] = self.cell
         return out
 

@@ -152,9 +152,10 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
             except ExprError:
                 fire = False
             if fire:
-                problems.append(Problem(path, WARNING, rule.code, f"{reg.entity} {key}: "
-                                        + _message(rule.message, env, windows),
-                                        provider=entry[reg.provider], affects_payment=True))
+                said = f"{reg.entity} {key}: " + _message(rule.message, env, windows)
+                problems.append(Problem(path, WARNING, rule.code, said,
+                                        provider=entry[reg.provider], affects_payment=True,
+                                        note=said))
     return lines
 
 

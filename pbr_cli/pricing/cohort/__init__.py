@@ -65,11 +65,10 @@ class CohortPricing:
         events, figures = self.calc.events(provider, month)
         events = apply_cap(events, cap, paid_before, year)
         if any(e.cap_reduction for e in events):
-            self.problems.append(Problem(
-                "", WARNING, "cap-reached", f"provider {provider}: the annual cap of "
-                f"{format_money(cap)} for {year} is reached ({format_money(paid_before)} paid "
-                "earlier in the year); the events beyond it are reduced (see Evidence)",
-                provider=provider, affects_payment=True))
+            self.problems.append(Problem.on_payment(
+                "", WARNING, "cap-reached", provider, f"the annual cap of {format_money(cap)} "
+                f"for {year} is reached ({format_money(paid_before)} paid earlier in the "
+                "year); the events beyond it are reduced (see Evidence)"))
         result.lines = _lines(model, entry, events, figures)
         order = {c.name: i for i, c in enumerate(model.payments)}
         return sorted(events, key=lambda e: (order[e.component], self.calc.group_order(e.group),
