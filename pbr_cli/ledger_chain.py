@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from pbr_cli.ledger_records import Head, fingerprint
 from pbr_cli.ledger_schema import KINDS, TABLES
@@ -153,17 +153,31 @@ class ChainedStore:
 
     @staticmethod
     def _check_run(run: sqlite3.Row, inputs: list, lines: list, adjustments: list) -> list[str]:
-        found = []
-        total = sum((Decimal(ln[5]) for ln in lines if ln[4] == "payment"), ZERO)
-        if total != Decimal(run["entitlement"]):
+        found: list[str] = []
+
+        def amount(text: object, what: str) -> Decimal:
+            value = _decimal(text)
+            if value is None:
+                found.append(f"run {run['id']}: {what} {text!r} is not an amount (changed "
+                             "outside pbr)")
+                return ZERO
+            return value
+
+        total = sum((amount(ln[5], "a line's amount") for ln in lines if ln[4] == "payment"),
+                    ZERO)
+        entitlement = amount(run["entitlement"], "its PbR")
+        adjusted = amount(run["adjustments"], "its adjustments")
+        due = amount(run["payment"], "its amount due")
+        if total != entitlement:
             found.append(f"run {run['id']}: lines sum to {total}, not {run['entitlement']}")
-        adj = sum((Decimal(a[5]) for a in adjustments), ZERO)
-        if adj != Decimal(run["adjustments"]):
+        adj = sum((amount(a[5], "an adjustment") for a in adjustments), ZERO)
+        if adj != adjusted:
             found.append(f"run {run['id']}: adjustments sum to {adj}, not {run['adjustments']}")
-        if Decimal(run["payment"]) != Decimal(run["entitlement"]) + Decimal(run["adjustments"]):
+        if due != entitlement + adjusted:
             found.append(f"run {run['id']}: due {run['payment']} is not PbR + adjustments")
         for a in adjustments:
-            if Decimal(a[4]) - Decimal(a[3]) != Decimal(a[5]):
+            if amount(a[4], "an adjustment") - amount(a[3], "an adjustment") != amount(
+                    a[5], "an adjustment"):
                 found.append(f"run {run['id']}: an adjustment's difference is not now − previously")
         if not inputs:
             found.append(f"run {run['id']}: no inputs recorded")
@@ -175,3 +189,11 @@ class ChainedStore:
             found.append(f"run {run['id']}: its fingerprint does not match its inputs and lines")
         return found
 
+
+def _decimal(text: object) -> Decimal | None:
+    """A stored amount, or None when it is not a finite decimal number."""
+    try:
+        value = Decimal(str(text))
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None

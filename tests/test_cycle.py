@@ -367,6 +367,9 @@ TAMPERING = {
     "inputs delete": "DELETE FROM inputs WHERE rowid = 3",
     "lines insert": "INSERT INTO lines SELECT * FROM lines WHERE run_id = 1 LIMIT 1",
     "lines update": "UPDATE lines SET amount = '0.00' WHERE rowid = 1",
+    "lines not a number": "UPDATE lines SET amount = 'abc' WHERE rowid = 1",
+    "runs not a number": "UPDATE runs SET entitlement = 'x' WHERE id = 1",
+    "adjustments not a number": "UPDATE adjustments SET previous = 'NaN'",
     "lines delete": "DELETE FROM lines WHERE rowid = 1",
     "adjustments insert": "INSERT INTO adjustments VALUES (2, '2013-04', 'P1', 'utilisation', "
                           "'0.00', '100.00', '100.00', 'extra')",
