@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.hostile import CHILD  # noqa: E402  (pbr in a fresh process, its peak printed)
 from pbr_cli.ledger import Adjustment, ApprovalRecord, Ledger, RunRecord  # noqa: E402
+from pbr_cli.ledger_records import RunInput, RunLine  # noqa: E402
 from pbr_cli.periods import Month  # noqa: E402
 
 
@@ -37,14 +38,15 @@ def build(path: Path, months: int, providers: int) -> None:
     components = ("presentation", "completion", "abstinence", "non_representation", "ete")
     for i in range(months):
         month = start.plus(i)
-        inputs = [("model", "models/wigan-cohort.yaml", "a" * 64, "", "", True),
-                  ("register", "models/wigan-cohort.register.csv", "b" * 64, "", "", True)]
+        inputs = [RunInput("model", "models/wigan-cohort.yaml", "a" * 64, "", "", True),
+                  RunInput("register", "models/wigan-cohort.register.csv", "b" * 64, "", "",
+                           True)]
         for j in range(i + 1):
             m = start.plus(j)
-            inputs += [("return", f"returns/wigan-cohort/{m}/P{p:03d}-{m}.xlsx",
+            inputs += [RunInput("return", f"returns/wigan-cohort/{m}/P{p:03d}-{m}.xlsx",
                         f"{p:032x}{j:032x}", f"P{p:03d}", str(m), True)
                        for p in range(providers)]
-        lines = [(f"P{p:03d}", f"P{p:03d}", {"complexity": g}, c, "payment",
+        lines = [RunLine(f"P{p:03d}", f"P{p:03d}", {"complexity": g}, c, "payment",
                   Decimal(f"{(p * 7 + len(c) * 13 + ord(g)) % 900}.{p % 100:02d}"))
                  for p in range(providers) for g in groups for c in components]
         adjustments = [Adjustment(str(start.plus(max(0, i - 1))), f"P{p:03d}", "completion",
@@ -52,7 +54,7 @@ def build(path: Path, months: int, providers: int) -> None:
                        for p in range(60)] if i else []
         record = RunRecord("wigan-cohort", "a" * 64, "b" * 64, str(month), "0.2.0",
                            "2013-01-01T00:00:00Z", "run",
-                           sum((ln[5] for ln in lines), Decimal("0.00")),
+                           sum((ln.amount for ln in lines), Decimal("0.00")),
                            sum((a.difference for a in adjustments), Decimal("0.00")), 0,
                            f"out/wigan-cohort/wigan-cohort-{month}-schedule.xlsx", inputs,
                            lines, adjustments, ledger.basis("wigan-cohort"))

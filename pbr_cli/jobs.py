@@ -30,6 +30,7 @@ from pbr_cli.cycle import (
 )
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger import ApprovalRecord, Ledger, RunRecord, now_utc
+from pbr_cli.ledger_records import RunInput, RunLine
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
 from pbr_cli.payment_records import PAID, Schedule, Standing, State
@@ -153,8 +154,9 @@ def render(schedule: Schedule, path: Path) -> str:
 
 def run_record(schedule: Schedule, register, started: str, command: str, path: Path | None,
             basis: int) -> RunRecord:
-    inputs = [(i.role, i.path, i.sha256, i.provider, i.month, i.used) for i in schedule.inputs]
-    lines = [(p.provider, ln.entry, dict(ln.groups), ln.component, ln.kind, ln.amount)
+    inputs = [RunInput(i.role, i.path, i.sha256, i.provider, i.month, i.used)
+              for i in schedule.inputs]
+    lines = [RunLine(p.provider, ln.entry, dict(ln.groups), ln.component, ln.kind, ln.amount)
              for p in schedule.providers for ln in p.lines]
     return RunRecord(schedule.model.name, schedule.model.sha256, register.sha256,
                      str(schedule.month), __version__, started, command,

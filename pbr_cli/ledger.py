@@ -332,10 +332,11 @@ class Ledger(ChainedStore):
              str(r.adjustments_total), str(r.entitlement + r.adjustments_total), r.withheld,
              r.output, r.schedule_sha256, r.basis))
         self.db.executemany("INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [(run_id, *i[:5], int(i[5])) for i in r.inputs])
+                            [(run_id, i.role, i.file, i.sha256, i.provider, i.period,
+                              int(i.used)) for i in r.inputs])
         self.db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [(run_id, p, e, json.dumps(g, sort_keys=True), c, k, str(a))
-                             for p, e, g, c, k, a in r.lines])
+                            [(run_id, ln.provider, ln.entry, json.dumps(ln.groups, sort_keys=True),
+                              ln.component, ln.kind, str(ln.amount)) for ln in r.lines])
         self.db.executemany("INSERT INTO adjustments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             [(run_id, a.month, a.provider, a.component, str(a.previous),
                               str(a.now), str(a.difference), a.reason) for a in r.adjustments])

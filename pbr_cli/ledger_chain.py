@@ -10,7 +10,7 @@ import json
 import sqlite3
 from decimal import Decimal, InvalidOperation
 
-from pbr_cli.ledger_records import Head, fingerprint
+from pbr_cli.ledger_records import Head, RunInput, fingerprint
 from pbr_cli.ledger_schema import KINDS, TABLES
 
 ZERO = Decimal("0.00")
@@ -183,7 +183,7 @@ class ChainedStore:
             found.append(f"run {run['id']}: no inputs recorded")
         again = fingerprint(run["model_sha256"], run["register_sha256"], run["tool_version"],
                             run["period"], run["basis"],
-                            [(i[0], i[2], i[3], i[4], bool(i[5])) for i in inputs],
+                            [RunInput(*i).fingerprinted() for i in inputs],
                             list(lines), [a[:5] for a in adjustments])
         if again != run["fingerprint"]:
             found.append(f"run {run['id']}: its fingerprint does not match its inputs and lines")

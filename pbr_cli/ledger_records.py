@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from pbr_cli.errors import PbrError
 
@@ -46,6 +46,32 @@ class Adjustment:
         return self.now - self.previous
 
 
+class RunInput(NamedTuple):
+    """A file a run read, as it is recorded."""
+
+    role: str  # model | register | return
+    file: str
+    sha256: str
+    provider: str
+    period: str
+    used: bool
+
+    def fingerprinted(self) -> tuple[str, str, str, str, bool]:
+        """What of it a run's fingerprint covers (not its path: a file moved is the same)."""
+        return (self.role, self.sha256, self.provider, self.period, bool(self.used))
+
+
+class RunLine(NamedTuple):
+    """A payment (or comparison) line of a run, as it is recorded."""
+
+    provider: str
+    entry: str
+    groups: dict[str, str]
+    component: str
+    kind: str  # payment | comparison
+    amount: Decimal
+
+
 @dataclass
 class RunRecord:
     model: str
@@ -59,8 +85,8 @@ class RunRecord:
     adjustments_total: Decimal
     withheld: int
     output: str | None
-    inputs: list[tuple[str, str, str, str, str, bool]]  # role, file, sha256, provider, period, used
-    lines: list[tuple[str, str, dict, str, str, Decimal]]  # provider, entry, groups, component, kind, amount
+    inputs: list[RunInput]
+    lines: list[RunLine]
     adjustments: list[Adjustment]
     basis: int = 0  # the chain position of the scheme's last approval when this was worked out
     schedule_sha256: str = ""
@@ -69,9 +95,9 @@ class RunRecord:
     def fingerprint(self) -> str:
         return fingerprint(self.model_sha256, self.register_sha256, self.tool_version,
                            self.period, self.basis,
-                           [(i[0], i[2], i[3], i[4], bool(i[5])) for i in self.inputs],
-                           [(p, e, json.dumps(g, sort_keys=True), c, k, str(a))
-                            for p, e, g, c, k, a in self.lines],
+                           [i.fingerprinted() for i in self.inputs],
+                           [(ln.provider, ln.entry, json.dumps(ln.groups, sort_keys=True),
+                             ln.component, ln.kind, str(ln.amount)) for ln in self.lines],
                            [(a.month, a.provider, a.component, str(a.previous), str(a.now))
                             for a in self.adjustments])
 
