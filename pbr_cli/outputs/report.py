@@ -1,7 +1,7 @@
 """The period report: workbook (with native Excel charts), JSON and the finance CSV.
 
-Every output renders the same Report tables (pbr_cli.report), after publication
-suppression when it is asked for, so none can show more than another. Amounts are values
+Every output renders the same Report tables (pbr_cli.reporting), so none can show more
+than another. Amounts are values
 worked out by pbr (never formulas); the same report gives a byte-identical workbook.
 """
 
