@@ -40,6 +40,13 @@ class MonthInputs:
         return {key: r for key, r in self.chosen.items() if not r.errors}
 
 
+def entry_fields(model: Model, entry: Entry) -> dict[str, str]:
+    """What every payment line says of its register entry: provider, entry and its label."""
+    reg = model.register
+    return {"provider": entry[reg.provider], "entry": entry[reg.key],
+            "entry_label": str(entry.get(reg.label) or "") if reg.label else ""}
+
+
 class Kind(Protocol):
     """One kind of scheme (service-level, cohort, per participant)."""
 

@@ -25,7 +25,7 @@ from pbr_cli.payment_records import PAID as STATUS_PAID
 from pbr_cli.payment_records import PAID_EVENT as PAID
 from pbr_cli.periods import Month
 from pbr_cli.periods import financial_year_label as fy_label
-from pbr_cli.pricing.kind import Entry, MonthInputs
+from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields
 from pbr_cli.returns.checked import CheckedReturn
 
 ZERO = Decimal("0.00")
@@ -227,7 +227,6 @@ def _order(record: Record) -> tuple:
 
 
 def _lines(model: Model, entry: dict[str, Any], events: list[Evidence]) -> list[PaymentLine]:
-    reg = model.register
     out = []
     for component in model.payments:
         mine = [e for e in events if e.component == component.name]
@@ -239,8 +238,7 @@ def _lines(model: Model, entry: dict[str, Any], events: list[Evidence]) -> list[
                 (e.cap_reduction for e in mine), ZERO), "money"),
         )
         out.append(PaymentLine(
-            provider=entry[reg.provider], entry=entry[reg.key],
-            entry_label=str(entry.get(reg.label) or "") if reg.label else "", groups=(),
-            component=component.name, component_label=component.label, kind="payment",
-            amount=amount, unrounded=Fraction(amount), figures=figures))
+            **entry_fields(model, entry), groups=(), component=component.name,
+            component_label=component.label, kind="payment", amount=amount,
+            unrounded=Fraction(amount), figures=figures))
     return out

@@ -18,7 +18,7 @@ from pbr_cli.model.records import PLACEHOLDER_RE, Component, Measure, Model
 from pbr_cli.money import fraction_to_decimal, round_pence
 from pbr_cli.payment_records import PAID, Evidence, Figure, PaymentLine, ProviderResult
 from pbr_cli.periods import Month, Window, days_active
-from pbr_cli.pricing.kind import Entry, MonthInputs
+from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields
 from pbr_cli.problems import ERROR, WARNING, Problem
 from pbr_cli.returns.checked import CheckedReturn
 
@@ -125,9 +125,8 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
     if pay and rate_values is not None:
         names = {n for r in model.report.rates for n in (r.numerator, r.denominator)}
         rate_values[key] = {n: Fraction(env[n]) for n in sorted(names)}
-    common = dict(provider=entry[reg.provider], entry=key,
-                  entry_label=str(entry.get(reg.label) or "") if reg.label else "",
-                  groups=tuple((g, str(entry.get(g) or "")) for g in reg.group_by))
+    common: dict[str, Any] = entry_fields(model, entry)
+    common["groups"] = tuple((g, str(entry.get(g) or "")) for g in reg.group_by)
     lines = []
     components: list[tuple[Component, str]] = [(c, "payment") for c in model.payments] if pay else []
     if model.comparison is not None:

@@ -22,7 +22,7 @@ from pbr_cli.periods import financial_year_label as fy_label
 from pbr_cli.pricing.cohort.cap import apply_cap, fy_months
 from pbr_cli.pricing.cohort.history import build_history
 from pbr_cli.pricing.cohort.month import CohortMonth
-from pbr_cli.pricing.kind import Entry, MonthInputs
+from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields
 from pbr_cli.problems import WARNING, Problem
 
 
@@ -79,7 +79,6 @@ def _lines(model: Model, entry: Entry, events: list[Evidence],
            figures: dict[tuple[str, str], dict[str, Any]]) -> list[PaymentLine]:
     cohort = model.cohort
     assert cohort is not None
-    reg = model.register
     order = {c.name: i for i, c in enumerate(model.payments)}
     codes = list(model.codes[cohort.group_codes].values) if cohort.group_codes in model.codes else []
     lines = []
@@ -104,9 +103,7 @@ def _lines(model: Model, entry: Entry, events: list[Evidence],
             Figure("cap_reduction", "Reduced by cap", reduced, "money"),
         ]
         lines.append(PaymentLine(
-            provider=entry[reg.provider], entry=entry[reg.key],
-            entry_label=str(entry.get(reg.label) or "") if reg.label else "",
-            groups=((cohort.group, group),), component=component,
+            **entry_fields(model, entry), groups=((cohort.group, group),), component=component,
             component_label=spec.label, kind="payment", amount=amount,
             unrounded=Fraction(amount), figures=tuple(shown)))
     return lines
