@@ -22,8 +22,8 @@ from pbr_cli.returns.checked import CheckedReturn, PackedTables
 from pbr_cli.returns.checks import check_return
 from pbr_cli.returns.folders import month_of_folder
 from pbr_cli.returns.layout import COVER_SHEET
-from pbr_cli.returns.package import UnreadableFile
-from pbr_cli.returns.reader import read_workbook
+from pbr_cli.workbook.package import UnreadableFile
+from pbr_cli.workbook.reader import read_workbook
 
 
 @dataclass
@@ -289,7 +289,8 @@ def _read_one(job: tuple[int, Path, str | None]) -> Any:
     _, path, key = job
     model, register, cache = _JOB["model"], _JOB["register"], _JOB["cache"]
     try:
-        raw = read_workbook(path, _JOB["wanted"] if model is not None else _sheets_named)
+        raw = read_workbook(path, _JOB["wanted"] if model is not None else _sheets_named,
+                            first=COVER_SHEET)
     except UnreadableFile as exc:
         checked: Any = Unreadable(str(path), exc.code, exc.why)
         if model is None:
@@ -408,7 +409,7 @@ def _cache_key(cache, path: Path, model: Model | None, register: Register | None
     last read (None when it has not been)."""
     import hashlib
 
-    from pbr_cli.returns.reader import MAX_FILE_BYTES
+    from pbr_cli.workbook.reader import MAX_FILE_BYTES
 
     if cache is None:
         return None, None

@@ -123,7 +123,7 @@ def load_register(model: Model, path: Path | None = None) -> Register:
 
 def _rows(path: Path, raw: bytes) -> list[list[Any]]:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from pbr_cli.returns.reader import read_workbook
+        from pbr_cli.workbook.reader import read_workbook
 
         book = read_workbook(path)
         first = book.sheet_names[0]

@@ -168,7 +168,7 @@ def test_worker_processes_give_what_one_process_gives(tmp_path, files, monkeypat
 
 def test_without_a_model_each_file_is_read_once_and_cached_by_its_cover(tmp_path, files,
                                                                          monkeypatch):
-    import pbr_cli.returns.reader as reader
+    import pbr_cli.workbook.reader as reader
     from pbr_cli.validate import ModelChooser
 
     model = load_model(MODEL_PATH)

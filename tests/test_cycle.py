@@ -650,7 +650,7 @@ def test_a_file_that_kills_its_reader_costs_only_its_provider(tmp_path, monkeypa
     """200 providers; one return makes the reader abort the process (as calamine does when
     it tries to allocate 512 GiB). The run pays the other 199, names the file, and exits 1
     (a provider withheld), never a crash."""
-    import pbr_cli.returns.reader as reader
+    import pbr_cli.workbook.reader as reader
 
     monkeypatch.delenv("PBR_LEDGER", raising=False)
     monkeypatch.delenv("PBR_CONFIG", raising=False)

@@ -23,7 +23,7 @@ from pbr_cli.returns.across_rows import duplicate_keys, group_checks, missing_en
 from pbr_cli.returns.checked import CheckedReturn
 from pbr_cli.returns.fast import ABSENT, FAST, SLOW, PerRow
 from pbr_cli.returns.layout import COVER_FIELDS, COVER_SHEET, REQUIRED_COVER, TEMPLATE_LAYOUT
-from pbr_cli.returns.reader import RawSheet, RawWorkbook
+from pbr_cli.workbook.reader import RawSheet, RawWorkbook
 
 SPECIAL_MESSAGES = {
     "error-value": "the cell holds an Excel error value",

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli.files import NotAFile, TooLarge, read_bounded
-from pbr_cli.returns.layout import COVER_SHEET
-from pbr_cli.returns.package import (
+from pbr_cli.workbook.package import (
     MAX_CELLS,
     MAX_COLUMNS,
     MAX_FILE_BYTES,
@@ -24,7 +23,7 @@ from pbr_cli.returns.package import (
     UnreadableFile,
     open_package,
 )
-from pbr_cli.returns.sheet_scan import exact_cells, merged_ranges, scan_sheet
+from pbr_cli.workbook.sheet_scan import exact_cells, merged_ranges, scan_sheet
 
 
 @dataclass
@@ -117,10 +116,10 @@ def _exact_sheet(label: str, pkg, name: str):
 
 
 def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | None], list[str]]
-                  | None = None) -> RawWorkbook:
+                  | None = None, first: str = "") -> RawWorkbook:
     """Read the named sheets (all if None) of the workbook at `path`. `wanted` may instead
-    be a function of the Cover sheet (None if there is none), read first, that names the
-    other sheets to read: the sheets of the model the Cover names."""
+    be a function of the sheet named `first` (None if there is none), read first, that names
+    the other sheets to read: for a return, the sheets of the model its Cover names."""
     label = str(path)
     try:
         data = read_bounded(path, MAX_FILE_BYTES)  # refused from its size before it is read
@@ -139,14 +138,14 @@ def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | Non
     names = list(pkg.sheets)
     choose = wanted if callable(wanted) else None
     if choose is not None:
-        wanted = [COVER_SHEET]
+        wanted = [first]
     listed = wanted if isinstance(wanted, list) else names
     targets = [n for n in listed if n in pkg.sheets]
     scans = _scans(label, pkg, targets)  # the gate passes every sheet before any is read
     book = _open_book(label, data)
     sheets = {name: _read_sheet(label, data, pkg, book, name, scans[name]) for name in targets}
     if choose is not None:
-        more = [n for n in choose(sheets.get(COVER_SHEET)) if n in pkg.sheets and n not in sheets]
+        more = [n for n in choose(sheets.get(first)) if n in pkg.sheets and n not in sheets]
         scans = _scans(label, pkg, more, list(scans.values()))
         sheets.update((name, _read_sheet(label, data, pkg, book, name, scans[name]))
                       for name in more)

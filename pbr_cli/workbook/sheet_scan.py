@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import defusedxml.ElementTree as SafeET
 
-from pbr_cli.returns.package import (
+from pbr_cli.workbook.package import (
     MAX_CELLS,
     MAX_COLUMNS,
     MAX_TEXT_BYTES,
