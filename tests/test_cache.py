@@ -188,10 +188,10 @@ def test_without_a_model_each_file_is_read_once_and_cached_by_its_cover(tmp_path
 
     calls = Calls()
 
-    def counted(path, wanted=None):
+    def counted(path, wanted=None, **options):
         with log.open("a") as fh:
             fh.write(f"{path}\n")
-        return real(path, wanted)
+        return real(path, wanted, **options)
 
     monkeypatch.setattr("pbr_cli.collect.read_workbook", counted)
     monkeypatch.setenv("PBR_WORKERS", "1")
