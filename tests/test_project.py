@@ -17,16 +17,35 @@ def _digests(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize(("script", "folders", "register"), [
+SAMPLES = [
     ("make_birmingham_samples.py", ("birmingham-90-10", "faulty"), "birmingham-90-10.register.csv"),
     ("make_wigan_samples.py", ("wigan-cohort", "faulty-wigan"), "wigan-cohort.register.csv"),
     ("make_troubled_families_samples.py", ("troubled-families",),
      "troubled-families.register.csv"),
-])
-def test_samples_regenerate_byte_for_byte(tmp_path, script, folders, register):
-    proc = subprocess.run([sys.executable, str(ROOT / "sample_returns" / script), str(tmp_path)],
-                          capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr
+]
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    """Every sample script started at once (each in its own folder and process), so the
+    machine's cores share the work; each test waits for its own."""
+    started = {}
+    for script, _, _ in SAMPLES:
+        folder = tmp_path_factory.mktemp(script.removesuffix(".py"))
+        started[script] = (subprocess.Popen(
+            [sys.executable, str(ROOT / "sample_returns" / script), str(folder)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), folder)
+    yield started
+    for proc, _ in started.values():
+        proc.kill()
+        proc.communicate()
+
+
+@pytest.mark.parametrize(("script", "folders", "register"), SAMPLES)
+def test_samples_regenerate_byte_for_byte(regenerated, script, folders, register):
+    proc, tmp_path = regenerated[script]
+    _, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 0, stderr
     for name in folders:
         shipped = _digests(ROOT / "sample_returns" / name)
         assert shipped and _digests(tmp_path / name) == shipped
