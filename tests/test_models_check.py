@@ -41,6 +41,27 @@ CASES = [
      "cohort.tariff.prices", "no price for group(s) H", "prices: {L: 150, M: 300}"),
     (COHORT_MODEL_PATH, "window: {months: 12}", "window: {months: 36}", "cohort.window.months",
      "longer than the scheme (24 months)", "window: {months: 36}"),
+    # A model `pbr models check` called sound, that crashed, ignored a rule or paid by another:
+    (MODEL_PATH, "        - {name: service_id, header: Service ID, type: text, register: true,\n"
+     "           help: \"The ID of the service supporting the client.\"}",
+     "        - {name: service_id, header: Service ID, type: text,\n"
+     "           help: \"The ID of the service supporting the client.\"}",
+     "return.sheets[1]", "no column with `register: true`", "    - name: Outcomes"),
+    (MODEL_PATH, "    where: {result: A}\n    window: {months: 3}",
+     "    where: {result: C3}\n    window: {months: 3}", "measures[7].where.result",
+     "'C3' is not a code of", "where: {result: C3}"),
+    (MODEL_PATH, "        - {name: service_id, header: Service ID, type: text, register: true,\n"
+     "           help: \"The ID of the service supporting the client.\"}",
+     "        - {name: service_id, header: Service ID, type: text, register: true,\n"
+     "           prefill: service_id, help: \"The ID of the service supporting the client.\"}",
+     "return.sheets[1].columns[0].prefill", "one row per register entry",
+     "prefill: service_id, help: \"The ID of the service supporting"),
+    (MODEL_PATH, "  loss_share: 0.05", "  loss_share: 5", "report.loss_share",
+     "a share is between 0 and 1 (write 0.05 for 5%)", "loss_share: 5"),
+    (MODEL_PATH, "    expr: min(1, utilisation / utilisation_target)",
+     "    expr: min(1, utilisation / utilisation_target * outcome_rate)", "measures[5].expr",
+     "'outcome_rate' is defined later (measures[8]); a measure can use only those above it",
+     "utilisation_target * outcome_rate"),
     (COHORT_MODEL_PATH, "      when: opiate_days == 0 and crack_days == 0",
      "      when: opiate_days == 0 and crak_days == 0", "cohort.outcomes[1].when",
      "did you mean 'crack_days'?", "crak_days"),

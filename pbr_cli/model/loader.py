@@ -31,7 +31,7 @@ from pbr_cli.model.records import (
     RuleWarning,
     Sheet,
 )
-from pbr_cli.model.schema import check_schema, did_you_mean
+from pbr_cli.model.schema import check_schema, did_you_mean, share_hint
 from pbr_cli.model.yamlread import Path as KeyPath
 from pbr_cli.model.yamlread import YamlProblem, read_yaml
 
@@ -134,11 +134,19 @@ class _Builder(ClientLevelRules):
             self.fail(path, str(exc))
             return None
         for name in sorted(parsed.names - known):
-            self.fail(path, f"the formula uses '{name}', which is not defined{did_you_mean(name, known)}")
+            later = self.measure_at.get(name)
+            if later is not None:
+                self.fail(path, f"'{name}' is defined later (measures[{later}]); a measure can "
+                          "use only those above it: move it below that line")
+            else:
+                self.fail(path, f"the formula uses '{name}', which is not defined"
+                          f"{did_you_mean(name, known)}")
         return parsed
 
     def build(self, sha256: str) -> Model:
         d = self.data
+        self.measure_at = {str(m.get("name")): i for i, m in enumerate(d.get("measures") or [])
+                           if isinstance(m, dict)}
         scheme = d["scheme"]
         if scheme["name"] != self.path.stem:
             self.fail(("scheme", "name"),
@@ -185,6 +193,14 @@ class _Builder(ClientLevelRules):
                         else participant_components(people))
         elif not payments:
             self.fail(("payments",), "the key 'payments' is missing (the payment components)")
+        if cohort is None and people is None:
+            read = {m.sheet for m in measures if m.kind in ("sum", "count")}
+            for i, sheet in enumerate(sheets):
+                if sheet.name in read and sheet.register_column is None:
+                    self.fail(("return", "sheets", i), f"the sheet '{sheet.name}' has no column "
+                              "with `register: true`: a service-level model adds up each "
+                              "sheet's rows by register entry, so mark the column holding the "
+                              "entry's id (e.g. `register: true` on service_id)")
         self.unique([c.name for c in payments], ("payments",), "payment")
         comparison = (self.component(d["comparison"], ("comparison",), known)
                       if d.get("comparison") else None)
@@ -269,6 +285,10 @@ class _Builder(ClientLevelRules):
         for i, col in enumerate(columns):
             if col.prefill and col.prefill not in {c.name for c in self.data_register_columns()}:
                 self.fail((*path, "columns", i, "prefill"), f"no register column '{col.prefill}'")
+            elif col.prefill and spec.get("one_row_per") != "register-entry":
+                self.fail((*path, "columns", i, "prefill"), "`prefill` fills the rows of a "
+                          "sheet with one row per register entry (`one_row_per: "
+                          "register-entry`); on this sheet it would fill nothing")
         for i, name in enumerate(spec.get("key") or []):
             if name not in names:
                 self.fail((*path, "key", i), f"no column '{name}' on this sheet{did_you_mean(name, names)}")
@@ -332,10 +352,18 @@ class _Builder(ClientLevelRules):
                                   "Sheet.column")
                 elif column:
                     self.fail((*path, kind), "count takes a sheet name only")
-                for col_name in (spec.get("where") or {}):
-                    if sheet is not None and sheet.column(col_name) is None:
+                for col_name, wanted in (spec.get("where") or {}).items():
+                    col = sheet.column(col_name) if sheet is not None else None
+                    if sheet is not None and col is None:
                         self.fail((*path, "where", col_name), f"no column '{col_name}' on "
                                   f"{sheet_name}")
+                    elif col is not None and col.codes in self.codes:
+                        listed = self.codes[col.codes].values
+                        for value in (wanted if isinstance(wanted, list) else [wanted]):
+                            if str(value) not in listed:
+                                self.fail((*path, "where", col_name), f"'{value}' is not a code "
+                                          f"of '{col.codes}' ({', '.join(listed)}): no row "
+                                          "could match")
             where = tuple(
                 (k, tuple(str(x) for x in (v if isinstance(v, list) else [v])))
                 for k, v in (spec.get("where") or {}).items()
@@ -384,7 +412,8 @@ class _Builder(ClientLevelRules):
                       f"money register column{did_you_mean(small['column'], money)}")
         loss = Fraction(spec["loss_share"]) if spec.get("loss_share") is not None else Fraction(1, 20)
         if not 0 <= loss <= 1:
-            self.fail(("report", "loss_share"), "a share is between 0 and 1")
+            self.fail(("report", "loss_share"),
+                      f"a share is between 0 and 1{share_hint(spec['loss_share'])}")
         minimum = spec.get("publish_min_count", 5)
         if minimum < 1:
             self.fail(("report", "publish_min_count"), "the threshold is at least 1")

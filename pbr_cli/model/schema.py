@@ -511,3 +511,14 @@ def did_you_mean(name: str, known: set[str]) -> str:
     """"; did you mean 'x'?" for the closest known name, or "" when none is close."""
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def share_hint(value: object) -> str:
+    """" (write 0.05 for 5%)" for a share typed as a percentage, else ""."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return ""
+    return f" (write {number / 100} for {number}%)" if 1 < number <= 100 else ""
