@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -62,12 +62,15 @@ def parse(text: str) -> Expr:
     if len(source) > MAX_FORMULA:
         raise ExprError(f"the formula is {len(source):,} characters long; a formula is at most "
                         f"{MAX_FORMULA:,} (split it into measures)")
+    if "\n" in source:  # a formula written over several lines reads as one
+        source = " ".join(line.strip() for line in source.splitlines())
     try:
         tree = ast.parse(source, mode="eval")
         names: set[str] = set()
         _check(tree.body, source, names)
     except SyntaxError as exc:
-        raise ExprError(f"cannot read the formula '{source}': {exc.msg}") from None
+        raise ExprError(f"cannot read the formula '{source}': {exc.msg}{_where(source, exc)}"
+                        ) from None
     except (RecursionError, MemoryError):
         raise ExprError("the formula is nested too deeply to read; split it into measures") from None
     return Expr(source, tree, frozenset(names))
@@ -163,8 +166,11 @@ class _Evaluator:
                 raise self.fail(f"'{node.id}' has no value")
             return self.env[node.id]
         if isinstance(node, ast.BinOp):
-            left, right = self.number(node.left), self.number(node.right)
             op = _BINOPS[type(node.op)]
+            left_value, right_value = self.visit(node.left), self.visit(node.right)
+            if isinstance(left_value, date) or isinstance(right_value, date):
+                return self.dates(op, left_value, right_value)
+            left, right = self.as_number(left_value), self.as_number(right_value)
             if op == "+":
                 return left + right
             if op == "-":
@@ -213,6 +219,22 @@ class _Evaluator:
             raise self.fail(f"{name}() cannot be used here")
         raise self.fail("unsupported formula part")
 
+    def dates(self, op: str, left: Any, right: Any) -> date | Fraction:
+        """A date and whole days: date + days, days + date, date - days; date - date is days."""
+        if op == "-" and isinstance(left, date) and isinstance(right, date):
+            return Fraction((left - right).days)
+        days, day = (right, left) if isinstance(left, date) else (left, right)
+        whole = (isinstance(days, (int, Fraction)) and not isinstance(days, bool)
+                 and Fraction(days).denominator == 1)
+        if not whole or isinstance(days, date) or op not in ("+", "-") or (
+                op == "-" and not isinstance(left, date)):
+            raise self.fail("a date takes whole days added or taken away (date + 30, "
+                            "date - 7), and two dates subtracted give the days between")
+        try:
+            return day + timedelta(days=int(days) if op == "+" else -int(days))
+        except OverflowError:
+            raise self.fail("the date falls outside the calendar") from None
+
     def truth(self, node: ast.AST) -> bool:
         value = self.visit(node)
         if not isinstance(value, bool):
@@ -247,3 +269,11 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         ">": left > right,
         ">=": left >= right,
     }[op]
+
+
+def _where(source: str, exc: SyntaxError) -> str:
+    """Where in a one-line formula Python stopped reading it: near what, or at the end."""
+    if exc.offset is None or (exc.lineno or 1) != 1:
+        return ""
+    rest = source[exc.offset - 1:].strip()
+    return f", near '{rest[:20]}'" if rest else ", at the end"

@@ -4,7 +4,7 @@ client-level validation, anti-churn, follow-ups, the annual cap, and traceable e
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -295,6 +295,27 @@ def test_client_level_validation(cohort_workspace, what, plant, code, cell):
     assert found == [(code, cell)], what
     others = [f for f in report["files"] if f["month"] != "2012-06"]
     assert all(f["status"] == "clean" for f in others), what
+
+
+@pytest.mark.parametrize(("days", "found"), [(60, []), (61, [("above-maximum", "Discharges!C2")])])
+def test_a_date_bound_in_days_holds(cohort_workspace, tmp_path, days, found):
+    """`max: episode_start + 60`: a discharge 60 days after the episode started is clean, one
+    61 days after is above the maximum (a bound adding days to a date was never enforced)."""
+    model = tmp_path / "model" / COHORT_MODEL_PATH.name
+    model.parent.mkdir()
+    text = COHORT_MODEL_PATH.read_text()
+    assert "           min: episode_start,\n" in text
+    model.write_text(text.replace("           min: episode_start,\n",
+                                  "           min: episode_start, max: episode_start + 60,\n"))
+    data = _history()
+    start = date(2012, 4, 3)
+    data.discharge("P1", "V1", start, start + timedelta(days=days), "DO", "M")  # in June
+    data.write(cohort_workspace, "2012-04", "2012-06", providers=("P1",))
+    result = runner.invoke(app, ["validate", str(cohort_workspace.returns), "--model", str(model),
+                                 "--register", str(cohort_workspace.register_path), "--json"])
+    report = json.loads(result.stdout)
+    june = next(f for f in report["files"] if f["month"] == "2012-06")
+    assert [(p["code"], p["cell"]) for p in june["problems"] if p["severity"] == "error"] == found
 
 
 def test_clean_history_validates_clean(cohort_workspace):

@@ -86,6 +86,25 @@ def test_if_only_works_out_the_chosen_branch():
         parse("a / n").evaluate({"n": Fraction(0), "a": Fraction(1)})
 
 
+def test_whole_days_are_added_to_and_taken_from_dates():
+    start = date(2012, 2, 20)
+    assert parse("start + 638").evaluate({"start": start}) == date(2013, 11, 19)
+    assert parse("10 + start").evaluate({"start": start}) == date(2012, 3, 1)  # a leap year
+    assert parse("start - 20").evaluate({"start": start}) == date(2012, 1, 31)
+    assert parse("end - start").evaluate({"start": start, "end": date(2012, 3, 1)}) == 10
+    for bad in ("start + 0.5", "start * 2", "start + start", "2 - start"):
+        with pytest.raises(ExprError, match="whole days"):
+            parse(bad).evaluate({"start": start})
+
+
+def test_a_formula_over_several_lines_reads_as_one():
+    assert parse("a\n+ b").evaluate({"a": Fraction(1), "b": Fraction(2)}) == 3
+    with pytest.raises(ExprError, match="near '\\+'"):
+        parse("a +")
+    with pytest.raises(ExprError, match="near '\\)'"):
+        parse("min(a, ) )")
+
+
 @pytest.mark.parametrize("text", ["__import__('os')", "a.b", "x[0]", "lambda: 1", "open('f')",
                                   "1 ** 2", "[1]", "a if b else c"])
 def test_formulas_refuse_anything_but_arithmetic(text):

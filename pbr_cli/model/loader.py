@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -292,10 +293,43 @@ class _Builder(ClientLevelRules):
         for i, name in enumerate(spec.get("key") or []):
             if name not in names:
                 self.fail((*path, "key", i), f"no column '{name}' on this sheet{did_you_mean(name, names)}")
+        register_types = {c.name: c.type for c in self.data_register_columns()}
+        self.bounds_give_their_type(columns, path, {**register_types,
+                                                    **{c.name: c.type for c in columns}})
         return Sheet(name=spec["name"], description=spec.get("description") or "",
                      columns=columns, key=tuple(spec.get("key") or ()),
                      one_row_per=spec.get("one_row_per"), rows=spec.get("rows") or 500,
                      optional=bool(spec.get("optional")))
+
+    def bounds_give_their_type(self, columns: tuple[Column, ...], path: KeyPath,
+                               types: dict[str, str]) -> None:
+        """Each min/max is worked out once with a value of each name's type: a bound that
+        cannot be worked out, or that gives a number for a date (or a date for a number),
+        would be skipped on every row, so the rule would never hold."""
+        sample = {"date": date(2000, 1, 1), "text": "x", "code": "x"}
+        env: dict[str, Any] = {name: sample.get(kind, Fraction(1)) for name, kind in types.items()}
+        env.update({name: Fraction(30) for name in PERIOD_FACTS})
+        env.update({name: Fraction(p["value"]) for name, p in
+                    (self.data.get("parameters") or {}).items() if isinstance(p, dict)})
+        for i, col in enumerate(columns):
+            for key in ("min", "max"):
+                bound = getattr(col, key)
+                if bound is None or bound.names - set(env):
+                    continue
+                try:
+                    value = bound.evaluate(env)
+                except formulas.ExprError as exc:
+                    if "division by zero" not in str(exc):
+                        self.fail((*path, "columns", i, key), f"this bound cannot be worked out "
+                                  f"for any row: {exc}")
+                    continue
+                if col.type == "date" and not isinstance(value, date):
+                    self.fail((*path, "columns", i, key), "a date column's bound must give a "
+                              "date: a date column, or one with whole days added (e.g. "
+                              "`episode_start + 638`)")
+                elif col.type != "date" and (isinstance(value, date) or isinstance(value, bool)):
+                    self.fail((*path, "columns", i, key), "a number column's bound must give "
+                              "a number")
 
     def data_register_columns(self) -> list[Column]:
         return [Column(c["name"], "", c["type"]) for c in self.data["register"]["columns"]]
