@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pbr_cli.cli import app
-from tests.conftest import COHORT_MODEL_PATH, MODEL_PATH
+from tests.conftest import COHORT_MODEL_PATH, MODEL_PATH, ROOT
 
 runner = CliRunner()
 
@@ -61,6 +61,9 @@ CASES = [
      "min: episode_start, max: 638,"),
     (COHORT_MODEL_PATH, "           min: episode_start,", "           min: episode_start * 2,",
      "return.sheets[1].columns[2].min", "cannot be worked out", "min: episode_start * 2,"),
+    (ROOT / "models" / "troubled-families.yaml", "      when_any: [WORK]", "      when: WORK",
+     "participants.results[1].when", "unknown key 'when': a result is paid on claim codes",
+     "when: WORK"),
     (MODEL_PATH, "  loss_share: 0.05", "  loss_share: 5", "report.loss_share",
      "a share is between 0 and 1 (write 0.05 for 5%)", "loss_share: 5"),
     (MODEL_PATH, "    expr: min(1, utilisation / utilisation_target)",

@@ -31,6 +31,8 @@ class Section:
     title: str
     doc: str
     keys: tuple[Key, ...]
+    # keys a model writer may reach for here that mean something else: what to write instead
+    instead: tuple[tuple[str, str], ...] = ()
 
     def key(self, name: str) -> Key | None:
         return next((k for k in self.keys if k.name == name), None)
@@ -305,6 +307,8 @@ RESULT = Section(
             "(default 1)."),
         Key("description", "text", "In words."),
     ),
+    instead=(("when", "a result is paid on claim codes, not on a condition: `when_any: [CODE, "
+              "...]` (any one of them) or `when_all: [CODE, ...]` (all of them)"),),
 )
 
 PARTICIPANTS = Section(
@@ -464,6 +468,7 @@ class _Walker:
         for name in value:
             if section.key(name) is None:
                 hint = did_you_mean(name, set(names)) or f"; known keys: {', '.join(names)}"
+                hint = next((f": {why}" for key, why in section.instead if key == name), hint)
                 self.fail((*path, name), f"unknown key '{name}'{hint}")
         for key in section.keys:
             if key.name not in value or value[key.name] is None:
