@@ -37,6 +37,8 @@ CASES = [
      "measures[6].window.months", "longer than the scheme (6 months)", "{months: 9}"),
     (COHORT_MODEL_PATH, "          - {from: 0.45, price: 300}", "          - {from: 0.25, price: 300}",
      "cohort.outcomes[0].bands.L", "each bound higher than the last", "        L:"),
+    (COHORT_MODEL_PATH, "          - {from: 0.45, price: 300}", "          - {from: 45, price: 300}",
+     "cohort.outcomes[0].bands.L", "(write 0.45 for 45%)", "        L:"),
     (COHORT_MODEL_PATH, "prices: {L: 150, M: 300, H: 450}", "prices: {L: 150, M: 300}",
      "cohort.tariff.prices", "no price for group(s) H", "prices: {L: 150, M: 300}"),
     (COHORT_MODEL_PATH, "window: {months: 12}", "window: {months: 36}", "cohort.window.months",

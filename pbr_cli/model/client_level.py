@@ -23,7 +23,7 @@ from pbr_cli.model.records import (
     SheetRef,
     Tariff,
 )
-from pbr_cli.model.schema import did_you_mean
+from pbr_cli.model.schema import did_you_mean, share_hint
 from pbr_cli.model.yamlread import Path as KeyPath
 from pbr_cli.periods import financial_years
 
@@ -149,7 +149,9 @@ class ClientLevelRules:
                 self.fail(where, f"no share for {', '.join(missing)}: every financial year the "
                           "scheme touches needs one")
             if any(not 0 <= v <= 1 for v in shares.values()):
-                self.fail(where, "a share is between 0 and 1")
+                high = next((v for v in f["shares"].values() if Fraction(v) > 1), None)
+                self.fail(where, "a share is between 0 and 1"
+                          + (share_hint(high) if high is not None else ""))
             fees.append(Fee(f["name"], f["label"], Fraction(f["base"]), shares,
                             " ".join((f.get("description") or "").split())))
         results = []
@@ -168,7 +170,8 @@ class ClientLevelRules:
                 self.fail(where, "`to_total` cannot repeat (`every_weeks`) or be deflated")
             deflator = Fraction(r["deflator"]) if r.get("deflator") is not None else Fraction(0)
             if not 0 <= deflator < 1:
-                self.fail((*where, "deflator"), "a deflator is a share from 0 up to (not) 1")
+                self.fail((*where, "deflator"), "a deflator is a share from 0 up to (not) 1"
+                          + share_hint(r["deflator"]))
             up_to = r.get("up_to") or 1
             if r.get("up_to") and not r.get("every_weeks"):
                 self.fail((*where, "up_to"), "`up_to` goes with `every_weeks`")
@@ -232,7 +235,9 @@ class ClientLevelRules:
             table = tuple(Band(Fraction(r["from"]), Fraction(r["price"])) for r in rows)
             where = (*path, "bands", group)
             if any(b.lower < 0 or b.lower > 1 or b.price < 0 for b in table):
-                self.fail(where, "bounds are proportions from 0 to 1 and prices are 0 or more")
+                high = next((r["from"] for r in rows if Fraction(r["from"]) > 1), None)
+                self.fail(where, "bounds are proportions from 0 to 1 and prices are 0 or more"
+                          + (share_hint(high) if high is not None else ""))
             if any(a.lower >= b.lower for a, b in zip(table, table[1:], strict=False)):
                 self.fail(where, "list the bands lowest first, each bound higher than the last")
             bands[str(group)] = table
