@@ -11,7 +11,7 @@ from pbr_cli.cli_common import (
     context,
     fail,
 )
-from pbr_cli.errors import EXIT_OK, PbrError
+from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, PbrError
 
 models_app = typer.Typer(help="List and describe the schemes' models.", no_args_is_help=True,
                          rich_markup_mode=None)
@@ -72,6 +72,55 @@ def models_check(files: list[str] = typer.Argument(..., help="Model files (or mo
                    f"{len(model.sheets)} return sheet(s), {len(model.measures)} measure(s), "
                    f"{len(model.payments)} payment component(s); register {register.path} "
                    f"with {len(register.entries)} row(s).")
+        from pbr_cli.model_tests import tests_file
+
+        if tests_file(model).is_file():
+            code = max(code, _run_tests(model))
+    raise typer.Exit(code)
+
+
+def _run_tests(model) -> int:
+    """Run a model's tests and say each case's result; the exit code they give."""
+    from pbr_cli.model_tests import run_model_tests, tests_file
+
+    try:
+        results = run_model_tests(model)
+    except PbrError as exc:
+        typer.echo(f"pbr: {exc.message}", err=True)
+        return exc.exit_code
+    for result in results:
+        typer.echo(f"  {'ok    ' if result.passed else 'FAILED'} {result.name}")
+        for failure in result.failures:
+            typer.echo(f"           {failure}")
+    failed = sum(1 for r in results if not r.passed)
+    typer.echo(f"{tests_file(model)}: {len(results) - failed} of {len(results)} case(s) pass.")
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+@models_app.command("test")
+def models_test(names: list[str] = typer.Argument(..., help="Model names (or files).",
+                                                  show_default=False),
+                config: Path | None = ConfigOpt) -> None:
+    """Run each model's worked examples: the cases in <model>.tests.yaml beside it, each a
+    month's returns written inline and what each provider is paid (docs/models.md, "Model
+    tests"). Exit code 0 when every case passes, 1 when one fails (each difference is said, to
+    the penny), 2 when a model or its tests cannot be read. Example:
+
+      pbr models test MODEL
+    """
+    from pbr_cli.config import load_config
+    from pbr_cli.model import find_model, load_model
+
+    code = EXIT_OK
+    for name in names:
+        try:
+            path = Path(name) if Path(name).is_file() else find_model(name, load_config(config).models)
+            model = load_model(path)
+        except PbrError as exc:
+            typer.echo(f"pbr: {exc.message}", err=True)
+            code = max(code, exc.exit_code)
+            continue
+        code = max(code, _run_tests(model))
     raise typer.Exit(code)
 
 

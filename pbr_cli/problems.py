@@ -176,6 +176,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "unknown-model": ("fatal", "No model of that name in the models folder."),
     "bad-model-name": ("fatal", "A model name with characters a file name cannot safely hold."),
     "unreadable-model": ("fatal", "The model file cannot be read (missing, not a regular file, too large, not UTF-8)."),
+    "model-tests-invalid": ("fatal", "A model's tests file (<model>.tests.yaml) cannot be read as tests (`pbr models test` names the line)."),
     "model-invalid": ("fatal", "The model breaks the model language (`pbr models check` names the key and line)."),
     "register-invalid": ("fatal", "The contract register cannot be read, or its rows break the model's register columns."),
     "locked": ("fatal", "Another run holds the ledger's lock (exit code 3; --wait waits for it)."),

@@ -102,3 +102,52 @@ def test_models_check_passes_the_shipped_models_and_says_what_they_hold():
     assert result.exit_code == 0, result.output
     assert result.output.count(": sound.") == 2
     assert "register" in result.output and "58 row(s)" in result.output
+
+
+# -- model tests ----------------------------------------------------------------------------------
+
+def _copy_model(tmp_path, tests_text: str | None = None):
+    for suffix in (".yaml", ".register.csv", ".tests.yaml"):
+        shutil.copy(MODEL_PATH.with_name(MODEL_PATH.stem + suffix), tmp_path)
+    target = tmp_path / MODEL_PATH.name
+    if tests_text is not None:
+        (tmp_path / (MODEL_PATH.stem + ".tests.yaml")).write_text(tests_text)
+    return target
+
+
+def test_the_shipped_worked_examples_pass_as_model_tests():
+    result = runner.invoke(app, ["models", "test", str(MODEL_PATH)])
+    assert result.exit_code == 0, result.output
+    assert "2 of 2 case(s) pass" in result.output
+
+
+def test_a_model_test_that_fails_says_each_difference_to_the_penny(tmp_path):
+    text = MODEL_PATH.with_name(MODEL_PATH.stem + ".tests.yaml").read_text()
+    assert "P1: {total: 12700.66, utilisation: 11763.16," in text
+    changed = text.replace("P1: {total: 12700.66, utilisation: 11763.16,",
+                           "P1: {total: 12700.67, utilisation: 11763.16,")
+    model = _copy_model(tmp_path, changed)
+    result = runner.invoke(app, ["models", "test", str(model)])
+    assert result.exit_code == 1, result.output
+    assert "FAILED" in result.output
+    assert "P1 total: expected £12,700.67, got £12,700.66" in result.output
+    assert "1 of 2 case(s) pass" in result.output
+    checked = runner.invoke(app, ["models", "check", str(model)])  # check runs them too
+    assert checked.exit_code == 1 and ": sound." in checked.output
+    assert "expected £12,700.67" in checked.output
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (("pbr_model_tests: 1", "pbr_model_tests: 2"), ":3: a model tests file starts"),
+    (("      P2: withheld", "      P2: {totl: 1}"), "'totl' is not a payment component"),
+    (("      P2: withheld", "      P2: {total: 1.234}"), "'1.234' is not an amount"),
+    (("    month: 2013-06\n", "    month: June\n"), "'June' is not a month"),
+])
+def test_a_model_tests_file_that_cannot_be_read_is_refused_with_its_line(tmp_path, change,
+                                                                        words):
+    text = MODEL_PATH.with_name(MODEL_PATH.stem + ".tests.yaml").read_text()
+    assert change[0] in text
+    model = _copy_model(tmp_path, text.replace(change[0], change[1], 1))
+    result = runner.invoke(app, ["models", "test", str(model)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and words in result.output, result.output

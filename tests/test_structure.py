@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("outputs", {"outputs", "outputs.xlsx", "outputs.annotate", "outputs.template",
                  "outputs.schedule", "outputs.schedule_json", "outputs.report",
                  "outputs.console"}),
-    ("jobs", {"validate", "jobs", "period_jobs", "approval", "runner"}),
+    ("jobs", {"validate", "jobs", "period_jobs", "approval", "runner", "model_tests"}),
     ("command line", {"cli_common", "cli_ledger", "cli_models", "cli", "main", "__main__"}),
 ]
 CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricing.cohort",
