@@ -221,6 +221,6 @@ def _returns(model: Model, register: Register, given: Any, folder: Path, path: P
                            f"model's sheets ({', '.join(sorted(sheets))})")
             target = folder / str(month) / f"{provider}-{month}.xlsx"
             write_template(target, model, register, str(provider), month,
-                           {name: list(r or []) for name, r in rows.items()})
+                           {name: list(r or []) for name, r in rows.items()}, filled_only=True)
             files.append(target)
     return files

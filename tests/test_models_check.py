@@ -115,10 +115,16 @@ def _copy_model(tmp_path, tests_text: str | None = None):
     return target
 
 
-def test_the_shipped_worked_examples_pass_as_model_tests():
-    result = runner.invoke(app, ["models", "test", str(MODEL_PATH)])
+def test_every_shipped_model_ships_its_worked_examples_and_they_pass():
+    models = sorted((ROOT / "models").glob("*.tests.yaml"))
+    assert [m.name.removesuffix(".tests.yaml") for m in models] == [
+        "birmingham-90-10", "troubled-families", "wigan-cohort"]
+    result = runner.invoke(app, ["models", "test", *(m.name.removesuffix(".tests.yaml")
+                                                     for m in models),
+                                 "--config", str(ROOT / "pbr.yaml")])
     assert result.exit_code == 0, result.output
-    assert "2 of 2 case(s) pass" in result.output
+    for said in ("2 of 2 case(s) pass", "1 of 1 case(s) pass", "3 of 3 case(s) pass"):
+        assert said in result.output
 
 
 def test_a_model_test_that_fails_says_each_difference_to_the_penny(tmp_path):
@@ -135,6 +141,7 @@ def test_a_model_test_that_fails_says_each_difference_to_the_penny(tmp_path):
     checked = runner.invoke(app, ["models", "check", str(model)])  # check runs them too
     assert checked.exit_code == 1 and ": sound." in checked.output
     assert "expected £12,700.67" in checked.output
+    assert "FAILED" not in runner.invoke(app, ["models", "check", str(MODEL_PATH)]).output
 
 
 @pytest.mark.parametrize(("change", "words"), [

@@ -40,8 +40,10 @@ class Merge:
 def write_template(target: Path, model: Model, register: Register, provider: str,
                    month: Month, rows: dict[str, list[dict[str, Any]]] | None = None,
                    cover: dict[str, Any] | None = None,
-                   hidden: tuple[str, ...] = (), prefill: bool = True) -> None:
-    """Write the return for `provider` and `month` to `target` (filled with `rows` if given)."""
+                   hidden: tuple[str, ...] = (), prefill: bool = True,
+                   filled_only: bool = False) -> None:
+    """Write the return for `provider` and `month` to `target` (filled with `rows` if given;
+    `filled_only`: without the empty input rows below them, as a worked example needs)."""
     with atomic_output(Path(target)) as tmp:
         wb = new_workbook(tmp, f"{model.title}: return", datetime(month.year, month.month, 1))
         fmt = Formats(wb)
@@ -49,7 +51,7 @@ def write_template(target: Path, model: Model, register: Register, provider: str
         code_ranges = _codes(wb, fmt, model, write=False)
         for sheet in model.sheets:
             _sheet(wb, fmt, model, register, provider, month, sheet, code_ranges,
-                   (rows or {}).get(sheet.name), sheet.name in hidden, prefill)
+                   (rows or {}).get(sheet.name), sheet.name in hidden, prefill, filled_only)
         _codes(wb, fmt, model, write=True)
         wb.close()
 
@@ -128,7 +130,7 @@ def _codes(wb, fmt: Formats, model: Model, write: bool) -> dict[str, str]:
 
 def _sheet(wb, fmt: Formats, model: Model, register: Register, provider: str, month: Month,
            sheet: Sheet, code_ranges: dict[str, str], rows: list[dict[str, Any]] | None,
-           hidden: bool, prefill: bool = True) -> None:
+           hidden: bool, prefill: bool = True, filled_only: bool = False) -> None:
     ws = wb.add_worksheet(sheet.name)
     prefilled = _prefill(model, register, provider, month, sheet) if prefill else []
     data = _merge_rows(sheet, model, prefilled, rows or [])
@@ -139,7 +141,8 @@ def _sheet(wb, fmt: Formats, model: Model, register: Register, provider: str, mo
     ws.set_row(0, 32)
     ws.freeze_panes(1, 0)
     print_setup(ws, 0, f"{provider} {month}")
-    last = max(len(data), sheet.rows if sheet.one_row_per is None else len(data))
+    last = max(len(data), sheet.rows if sheet.one_row_per is None and not filled_only
+               else len(data))
     for j, col in enumerate(sheet.columns):
         cell_fmt = fmt.info if col.info or col.prefill else (
             fmt.input_date if col.type == "date" else fmt.input)
