@@ -225,3 +225,54 @@ def test_a_share_with_a_fraction_of_a_percent_is_written_as_a_percentage(tmp_pat
     data = month_of(ws, model, "2012-05")
     fee = next(e for e in data["evidence"] if e["event"] == "attachment")
     assert (fee["amount"], fee["reason"]) == ("500.00", "2012/13: 12.5% of £4,000.00")
+
+
+def test_a_claim_refused_on_its_own_columns_leaves_the_month_paid(tmp_path):
+    """An education result claimed without a signed letter from the school is refused, saying
+    why; the family's other result and the month's attachment fee are still paid (an error
+    would have withheld the authority's whole month)."""
+    text = TF.read_text()
+    text = text.replace(
+        "        - {name: achieved_date, header: Date achieved, type: date,\n",
+        "        - {name: evidence, header: Evidence, type: code, codes: evidence, required: false}\n"
+        "        - {name: achieved_date, header: Date achieved, type: date,\n")
+    text = text.replace("codes:\n", "codes:\n  evidence:\n    label: Evidence\n"
+                        "    values: {LETTER: Signed letter from the school, SELF: Self-certified}\n",
+                        1)
+    start = text.index("  results:\n")
+    text = text[:start] + """  results:
+    - name: education
+      label: Back in school
+      when_any: [EDU]
+      amount: 500
+      refused_when:
+        - when: evidence != "LETTER"
+          reason: a school result needs a signed letter from the school
+    - name: work_start
+      label: Into work
+      when_any: [WORK]
+      amount: 1000
+""" + text[text.index("\nreport:"):]
+    model_path = tmp_path / "troubled-families.yaml"
+    model_path.write_text(text)
+    (tmp_path / "troubled-families.register.csv").write_bytes(
+        (ROOT / "models" / "troubled-families.register.csv").read_bytes())
+    (tmp_path / "ws").mkdir()
+    ws = Workspace(tmp_path / "ws", load_model(model_path), LA, HEADER)
+    ws.add_return("LA1", "2013-05", {"Attachments": [attach("A", date(2013, 5, 1)),
+                                                     attach("B", date(2013, 5, 2))],
+                                     "Claims": []})
+    ws.add_return("LA1", "2013-06", {"Attachments": [attach("C", date(2013, 6, 3))], "Claims": [
+        {**claim("A", "EDU", date(2013, 6, 3)), "evidence": "LETTER"},
+        {**claim("B", "EDU", date(2013, 6, 4)), "evidence": "SELF"},
+        claim("B", "WORK", date(2013, 6, 5))]})
+    june = month_of(ws, model_path, "2013-06")
+    assert june["providers"][0]["status"] == "paid"
+    # C's fee: £4,000 x 60% (2013/14) = £2,400.00; A's letter-backed result £500.00; B's work
+    # result £1,000.00; B's self-certified school result refused.
+    assert paid(june) == {"attachment": "2400.00", "education": "500.00",
+                          "work_start": "1000.00"}
+    refused = [e for e in june["evidence"] if e["status"] == "refused"]
+    assert [(e["client"], e["event"], e["reason"]) for e in refused] == [
+        ("B", "education", "a school result needs a signed letter from the school")]
+    assert refused[0]["source"]["cell"].startswith("Claims!")

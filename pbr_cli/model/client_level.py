@@ -29,6 +29,7 @@ from pbr_cli.periods import financial_years
 
 
 class ClientLevelRules:
+    data: dict[str, Any]
     codes: dict[str, CodeList]
     fail: Callable[[KeyPath, str], None]
     unique: Callable[[list[str], KeyPath, str], None]
@@ -155,6 +156,9 @@ class ClientLevelRules:
             fees.append(Fee(f["name"], f["label"], Fraction(f["base"]), shares,
                             " ".join((f.get("description") or "").split())))
         results = []
+        claims_sheet = next((s for s in sheets if s.name == spec["claims"]["sheet"]), None)
+        claim_columns = {c.name for c in claims_sheet.columns} if claims_sheet else set()
+        params = set(self.data.get("parameters") or {})
         for i, r in enumerate(spec["results"]):
             where = (*path, "results", i)
             if bool(r.get("when_all")) == bool(r.get("when_any")):
@@ -175,12 +179,18 @@ class ClientLevelRules:
             up_to = r.get("up_to") or 1
             if r.get("up_to") and not r.get("every_weeks"):
                 self.fail((*where, "up_to"), "`up_to` goes with `every_weeks`")
+            refusals = []
+            for k, rule in enumerate(r.get("refused_when") or []):
+                when = self.formula(rule["when"], (*where, "refused_when", k, "when"),
+                                    claim_columns | params)
+                if when is not None:
+                    refusals.append((when, " ".join(str(rule["reason"]).split())))
             results.append(Result(
                 r["name"], r["label"], tuple(chosen), bool(r.get("when_all")),
                 Fraction(r["amount"]) if r.get("amount") is not None else None,
                 Fraction(r["to_total"]) if r.get("to_total") is not None else None,
                 r.get("once_in"), deflator, r.get("every_weeks"), up_to,
-                " ".join((r.get("description") or "").split())))
+                " ".join((r.get("description") or "").split()), tuple(refusals)))
         names = [x.name for x in fees] + [x.name for x in results]
         self.unique(names, (*path, "results"), "fee or result")
         maximum = Fraction(spec["maximum"]) if spec.get("maximum") is not None else None

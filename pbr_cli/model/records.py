@@ -246,6 +246,8 @@ class Result:
     every_weeks: int | None = None  # sustainment: paid again at least this many weeks later
     up_to: int = 1  # ... up to this many times per participant
     description: str = ""
+    # claims refused on their own columns: (condition over the claim row, why)
+    refusals: tuple[tuple[Expr, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -285,6 +285,18 @@ FEE = Section(
     ),
 )
 
+REFUSAL = Section(
+    "Refusal",
+    "A claim the result is not paid on, from the claim's own columns: refused, saying why; the "
+    "rest of the return is paid.",
+    (
+        Key("when", "formula", "A condition over the claim row's columns (and the parameters); "
+            "when it holds, the claim is refused.", required=True,
+            example='evidence != "LETTER"'),
+        Key("reason", "text", "Why, in words, as the Evidence sheet says it.", required=True),
+    ),
+)
+
 RESULT = Section(
     "Result",
     "A payment for a result claimed for a participant.",
@@ -305,6 +317,8 @@ RESULT = Section(
             "weeks after the last one paid."),
         Key("up_to", "integer", "With `every_weeks`: the most payments per participant "
             "(default 1)."),
+        Key("refused_when", ListOf(REFUSAL), "Claims not paid on, from their own columns: a "
+            "signed letter missing, earnings below a threshold, evidence self-certified."),
         Key("description", "text", "In words."),
     ),
     instead=(("when", "a result is paid on claim codes, not on a condition: `when_any: [CODE, "

@@ -18,6 +18,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from pbr_cli.expr import ExprError
 from pbr_cli.model.records import Model, Participants, Result
 from pbr_cli.money import format_money, format_percent, round_pence
 from pbr_cli.payment_records import NIL, REFUSED, EventStatus, Evidence, Figure, PaymentLine, ProviderResult, Source
@@ -142,9 +143,29 @@ class _Replay:
         earlier = person.seen.get((code, record.day))
         if earlier is not None:
             return refuse(f"already claimed ({earlier.source.file}, {earlier.source.cell})")
+        refused = {r.name: why for r in mine if (why := self._refused(r, record))}
+        if len(refused) == len(mine):  # refused on its own columns: it counts for nothing
+            return [self._event(record, r.name, r.label, ZERO, ZERO, REFUSED, refused[r.name])
+                    for r in mine]
         person.seen[(code, record.day)] = record
         person.claimed.setdefault(code, record.day)
-        return [self._result(result, record, person) for result in mine]
+        return [self._event(record, r.name, r.label, ZERO, ZERO, REFUSED, refused[r.name])
+                if r.name in refused else self._result(r, record, person) for r in mine]
+
+    def _refused(self, result: Result, record: Record) -> str:
+        """Why the claim is refused on its own columns (the first rule that holds), or ""."""
+        if not result.refusals:
+            return ""
+        env: dict[str, Any] = {n: p.value for n, p in self.model.parameters.items()}
+        env.update({k: (Fraction(v) if isinstance(v, (int, Decimal)) and not isinstance(v, bool)
+                        else v) for k, v in record.values.items()})
+        for when, reason in result.refusals:
+            try:
+                if when.evaluate(env):
+                    return reason
+            except ExprError as exc:
+                return f"{reason} (cannot be told from the claim: {exc})"
+        return ""
 
     def _result(self, result: Result, record: Record, person: _Person) -> Evidence:
         def event(status: EventStatus, reason: str, price: Decimal = ZERO, amount: Decimal = ZERO,
