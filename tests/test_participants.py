@@ -276,3 +276,66 @@ def test_a_claim_refused_on_its_own_columns_leaves_the_month_paid(tmp_path):
     assert [(e["client"], e["event"], e["reason"]) for e in refused] == [
         ("B", "education", "a school result needs a signed letter from the school")]
     assert refused[0]["source"]["cell"].startswith("Claims!")
+
+
+def test_claims_timed_from_another_event(tmp_path):
+    """Work Programme-like timing: a job outcome only 13 weeks after attachment; sustainment
+    only after a paid job outcome, the first 4 weeks after it and then every 4 weeks; and a
+    claim deadline in days (700). Sustainment with no job outcome, a week after one, or a job
+    outcome before 13 weeks were paid before."""
+    text = TF.read_text()
+    start = text.index("  results:\n")
+    text = text[:start] + """  claim_within_days: 700
+  results:
+    - name: job_outcome
+      label: Job outcome
+      when_any: [WORK]
+      amount: 1000
+      weeks_after_attachment: 13
+    - name: sustainment
+      label: Sustainment
+      when_any: [EMP]
+      amount: 150
+      after: job_outcome
+      every_weeks: 4
+      up_to: 20
+""" + text[text.index("\nreport:"):]
+    text = text.replace("key: [family_id, result]", "key: [family_id, result, achieved_date]")
+    model_path = tmp_path / "troubled-families.yaml"
+    model_path.write_text(text)
+    (tmp_path / "troubled-families.register.csv").write_bytes(
+        (ROOT / "models" / "troubled-families.register.csv").read_bytes())
+    (tmp_path / "ws").mkdir()
+    ws = Workspace(tmp_path / "ws", load_model(model_path), LA, HEADER)
+    ws.add_return("LA1", "2012-04", {"Attachments": [attach("C", date(2012, 4, 2))],
+                                     "Claims": []})
+    ws.add_return("LA1", "2013-04", {"Attachments": [attach("A", date(2013, 4, 1)),
+                                                     attach("B", date(2013, 4, 1))],
+                                     "Claims": []})
+    ws.add_return("LA1", "2013-06", {"Attachments": [], "Claims": [
+        claim("A", "WORK", date(2013, 6, 24)),    # 12 weeks after attachment: too soon
+        claim("B", "EMP", date(2013, 6, 24))]})   # sustainment with no job outcome
+    ws.add_return("LA1", "2013-07", {"Attachments": [], "Claims": [
+        claim("A", "WORK", date(2013, 7, 1)),     # 13 weeks: paid
+        claim("A", "EMP", date(2013, 7, 8))]})    # one week after the job outcome
+    ws.add_return("LA1", "2013-08", {"Attachments": [], "Claims": [
+        claim("A", "EMP", date(2013, 7, 29)),     # 4 weeks after the job outcome: paid
+        claim("A", "EMP", date(2013, 8, 26))]})   # 4 weeks after that: paid
+    ws.add_return("LA1", "2014-07", {"Attachments": [], "Claims": [
+        claim("C", "WORK", date(2012, 7, 9))]})   # 752 days before the month ends: too late
+    june = month_of(ws, model_path, "2013-06")
+    reasons = {(e["client"], e["event"]): e["reason"] for e in june["evidence"]}
+    assert paid(june) == {}
+    assert reasons[("A", "job_outcome")] == (
+        "achieved less than 13 weeks after attachment (2013-04-01): due from 2013-07-01")
+    assert reasons[("B", "sustainment")] == "no job_outcome has been paid for this participant"
+    july = month_of(ws, model_path, "2013-07")
+    assert paid(july) == {"job_outcome": "1000.00"}
+    assert {(e["client"], e["event"]): e["reason"] for e in july["evidence"]}[
+        ("A", "sustainment")] == "less than 4 weeks after the job_outcome (2013-07-01)"
+    august = month_of(ws, model_path, "2013-08")
+    assert paid(august) == {"sustainment": "300.00"}  # two at £150.00
+    late = month_of(ws, model_path, "2014-07")
+    assert paid(late) == {}
+    assert [e["reason"] for e in late["evidence"]] == [
+        "claimed in 2014-07, more than 700 days after it was achieved (2012-07-09)"]

@@ -190,15 +190,28 @@ class ClientLevelRules:
                 Fraction(r["amount"]) if r.get("amount") is not None else None,
                 Fraction(r["to_total"]) if r.get("to_total") is not None else None,
                 r.get("once_in"), deflator, r.get("every_weeks"), up_to,
-                " ".join((r.get("description") or "").split()), tuple(refusals)))
+                " ".join((r.get("description") or "").split()), tuple(refusals),
+                r.get("after"), r.get("weeks_after_attachment")))
         names = [x.name for x in fees] + [x.name for x in results]
         self.unique(names, (*path, "results"), "fee or result")
+        result_names = [x.name for x in results]
+        for i, r in enumerate(results):
+            if r.after is not None and (r.after not in result_names or r.after == r.name):
+                self.fail((*path, "results", i, "after"), f"'{r.after}' is not another result"
+                          f"{did_you_mean(r.after, set(result_names) - {r.name})}")
+            for key in ("weeks_after_attachment",):
+                value = getattr(r, key)
+                if value is not None and value < 1:
+                    self.fail((*path, "results", i, key), "at least 1 week")
+        within_days = spec.get("claim_within_days")
+        if within_days is not None and within_days < 1:
+            self.fail((*path, "claim_within_days"), "at least 1 day")
         maximum = Fraction(spec["maximum"]) if spec.get("maximum") is not None else None
         return Participants(
             spec["id"], refs["attachments"][1] if "attachments" in refs else SheetRef("", ""),
             refs["claims"][1] if "claims" in refs else SheetRef("", ""),
             spec["claims"]["outcome"], maximum, spec.get("claim_within_months"),
-            tuple(fees), tuple(results))
+            tuple(fees), tuple(results), within_days)
 
     def window_fits(self, months: int | None, path: KeyPath) -> None:
         """A window longer than the scheme could never be full: the returns it would look

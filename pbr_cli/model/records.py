@@ -248,6 +248,8 @@ class Result:
     description: str = ""
     # claims refused on their own columns: (condition over the claim row, why)
     refusals: tuple[tuple[Expr, str], ...] = ()
+    after: str | None = None  # paid only once this result has been paid for the participant
+    weeks_after_attachment: int | None = None  # achieved at least this long after attachment
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,7 @@ class Participants:
     claim_within_months: int | None
     fees: tuple[Fee, ...]
     results: tuple[Result, ...]
+    claim_within_days: int | None = None
 
 
 @dataclass(frozen=True)

@@ -317,6 +317,11 @@ RESULT = Section(
             "weeks after the last one paid."),
         Key("up_to", "integer", "With `every_weeks`: the most payments per participant "
             "(default 1)."),
+        Key("after", "text", "Paid only once this other result has been paid for the "
+            "participant; with `every_weeks`, the first payment at least that many weeks after "
+            "it (sustainment after a job outcome)."),
+        Key("weeks_after_attachment", "integer", "Paid only for a claim achieved at least this "
+            "many weeks after the participant's attachment."),
         Key("refused_when", ListOf(REFUSAL), "Claims not paid on, from their own columns: a "
             "signed letter missing, earnings below a threshold, evidence self-certified."),
         Key("description", "text", "In words."),
@@ -344,6 +349,8 @@ PARTICIPANTS = Section(
         Key("maximum", "number", "The most paid for one participant, fees and results together."),
         Key("claim_within_months", "integer", "A claim in a return more than this many calendar "
             "months after the month it was achieved in is not paid."),
+        Key("claim_within_days", "integer", "A claim in a return whose month ends more than "
+            "this many days after it was achieved is not paid (e.g. 700)."),
         Key("fees", ListOf(FEE), "Fees on attachment."),
         Key("results", ListOf(RESULT), "Results.", required=True),
     ),

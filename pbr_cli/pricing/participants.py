@@ -140,6 +140,10 @@ class _Replay:
                 Month.of(record.day).plus(spec.claim_within_months) < month:
             return refuse(f"claimed in {month}, more than {spec.claim_within_months} months "
                           f"after it was achieved ({record.day.isoformat()})")
+        if spec.claim_within_days is not None and \
+                (month.last_day - record.day).days > spec.claim_within_days:
+            return refuse(f"claimed in {month}, more than {spec.claim_within_days} days after "
+                          f"it was achieved ({record.day.isoformat()})")
         earlier = person.seen.get((code, record.day))
         if earlier is not None:
             return refuse(f"already claimed ({earlier.source.file}, {earlier.source.cell})")
@@ -178,6 +182,21 @@ class _Replay:
             if waiting:
                 return event(NIL, f"counts towards this result; still to claim: "
                                   f"{', '.join(waiting)}")
+        attached = person.attached
+        if result.weeks_after_attachment is not None and attached is not None:
+            due = attached.day + timedelta(weeks=result.weeks_after_attachment)
+            if record.day < due:
+                return event(REFUSED, f"achieved less than {result.weeks_after_attachment} "
+                                      f"weeks after attachment ({attached.day.isoformat()}): due "
+                                      f"from {due.isoformat()}")
+        if result.after is not None:
+            first = person.paid.get(result.after, [])
+            if not first or first[0] > record.day:
+                return event(REFUSED, f"no {result.after} has been paid for this participant")
+            if not person.paid.get(result.name) and result.every_weeks is not None and \
+                    record.day < first[0] + timedelta(weeks=result.every_weeks):
+                return event(REFUSED, f"less than {result.every_weeks} weeks after the "
+                                      f"{result.after} ({first[0].isoformat()})")
         times = person.paid.get(result.name, [])
         if times and result.every_weeks is None:
             return event(REFUSED, "already paid for this participant")
