@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import textwrap
+from fractions import Fraction
 
-from pbr_cli.model.records import Model
+from pbr_cli.expr import Expr
+from pbr_cli.model.records import Model, Price
 from pbr_cli.money import format_money, fraction_to_decimal, round_pence
 
 
@@ -47,19 +49,21 @@ def _participants(m: Model, wrap: textwrap.TextWrapper) -> list[str]:
     out = [""] + textwrap.wrap(
         f"Per participant ({p.id}), from every return since {m.start}: each month's "
         "attachments, then its claims, in date order. Each payment is rounded half-up to the "
-        "penny" + (f"; at most {format_money(round_pence(p.maximum))} per participant in all"
+        "penny" + (f"; at most {_price(p.maximum)} per participant in all"
                    if p.maximum is not None else "") + ":", 92)
     for f in p.fees:
-        shares = ", ".join(f"{y} {_num(v * 100)}% ({format_money(round_pence(f.base * v))})"
-                           for y, v in f.shares.items())
+        base = f.base
+        shares = ", ".join(f"{y} {_num(v * 100)}%" + (
+            f" ({format_money(round_pence(base * v))})" if not isinstance(base, Expr) else "")
+            for y, v in f.shares.items())
         out.append(wrap.fill(f"  - {f.label}: on attachment, a share of "
-                             f"{format_money(round_pence(f.base))} by the financial year of "
+                             f"{_price(f.base)} by the financial year of "
                              f"the attachment date: {shares}."))
     for r in p.results:
         when = (" and ".join(r.codes) + " all claimed" if r.all_of
                 else " or ".join(r.codes) + " claimed")
-        price = (f"up to {format_money(round_pence(r.to_total))} in all with the fees"
-                 if r.to_total is not None else format_money(round_pence(r.amount or 0)))
+        price = (f"up to {_price(r.to_total)} in all with the fees"
+                 if r.to_total is not None else _price(r.amount or Fraction(0)))
         extra = []
         if r.deflator:
             extra.append(f"less a {_num(r.deflator * 100)}% deflator")
@@ -137,3 +141,10 @@ def describe_model(m: Model) -> str:
             out.append(f"  - {text} ({ch.severity})")
     out += ["", f"Contract register: {m.register.file.name} (one row per {m.register.entity})."]
     return "\n".join(out)
+
+
+def _price(price: Price) -> str:
+    """£4,000.00, or the formula that gives the price for each participant."""
+    if isinstance(price, Expr):
+        return f"[= {price.text}]"
+    return format_money(round_pence(price))

@@ -339,3 +339,53 @@ def test_claims_timed_from_another_event(tmp_path):
     assert paid(late) == {}
     assert [e["reason"] for e in late["evidence"]] == [
         "claimed in 2014-07, more than 700 days after it was achieved (2012-07-09)"]
+
+
+def test_prices_by_the_participants_payment_group_and_from_parameters(tmp_path):
+    """Work Programme payment groups: the attachment fee is £400 for JSA participants and £600
+    for ESA ex-incapacity benefit (it was paid at £400 for both); a result's price may be a
+    parameter (it was refused: "must be a number, not 'job_price'"), and so may the maximum."""
+    text = TF.read_text()
+    text = text.replace(
+        "        - {name: attachment_date, header: Attachment date, type: date, within: period,\n",
+        "        - {name: payment_group, header: Payment group, type: code, codes: payment_group}\n"
+        "        - {name: attachment_date, header: Attachment date, type: date, within: period,\n")
+    text = text.replace("codes:\n", "codes:\n  payment_group:\n    label: Payment group\n"
+                        "    values: {JSA: JSA 25 and over, ESA: ESA ex-incapacity benefit}\n", 1)
+    text = text.replace("parameters:\n", "parameters:\n  job_price: {value: 1200}\n"
+                        "  most: {value: 1500}\n", 1) if "parameters:\n" in text else text.replace(
+        "codes:\n", "parameters:\n  job_price: {value: 1200}\n  most: {value: 1500}\n\ncodes:\n", 1)
+    start = text.index("  fees:\n")
+    text = text[:start] + """  maximum: most
+  fees:
+    - name: attachment
+      label: Attachment fees
+      base: IF(payment_group == "ESA", 600, 400)
+      shares: {"2012/13": 1, "2013/14": 1, "2014/15": 1}
+  results:
+    - name: job_outcome
+      label: Job outcome
+      when_any: [WORK]
+      amount: job_price
+""" + text[text.index("\nreport:"):]
+    text = text.replace("  maximum: 4000\n", "")
+    model_path = tmp_path / "troubled-families.yaml"
+    model_path.write_text(text)
+    (tmp_path / "troubled-families.register.csv").write_bytes(
+        (ROOT / "models" / "troubled-families.register.csv").read_bytes())
+    (tmp_path / "ws").mkdir()
+    ws = Workspace(tmp_path / "ws", load_model(model_path), LA, HEADER)
+    ws.add_return("LA1", "2013-05", {"Attachments": [
+        {**attach("J", date(2013, 5, 1)), "payment_group": "JSA"},
+        {**attach("E", date(2013, 5, 2)), "payment_group": "ESA"}], "Claims": []})
+    ws.add_return("LA1", "2013-09", {"Attachments": [], "Claims": [
+        claim("J", "WORK", date(2013, 9, 2)), claim("E", "WORK", date(2013, 9, 3))]})
+    may = month_of(ws, model_path, "2013-05")
+    assert {(e["client"], e["amount"]) for e in may["evidence"]} == {("J", "400.00"),
+                                                                     ("E", "600.00")}
+    september = month_of(ws, model_path, "2013-09")
+    # J: the £400 fee and the £1,200 job price would pass the £1,500 maximum: £1,100.00 is
+    # paid; E: £600 + £1,200, so £900.00.
+    amounts = {e["client"]: (e["amount"], e["reason"]) for e in september["evidence"]}
+    assert amounts["J"] == ("1100.00", "maximum of £1,500.00 per participant reached")
+    assert amounts["E"] == ("900.00", "maximum of £1,500.00 per participant reached")

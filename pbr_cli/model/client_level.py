@@ -137,6 +137,10 @@ class ClientLevelRules:
             elif col.codes in self.codes:
                 codes = set(self.codes[col.codes].values)
         years = financial_years(start, end)
+        attachment_columns = ({c.name for c in refs["attachments"][0].columns}
+                              if "attachments" in refs else set())
+        priced_by = (attachment_columns | set(self.data.get("parameters") or {})
+                     | {str(c.get("name")) for c in self.data["register"]["columns"]})
         fees = []
         for i, f in enumerate(spec.get("fees") or []):
             shares = {str(k): Fraction(v) for k, v in f["shares"].items()}
@@ -153,7 +157,8 @@ class ClientLevelRules:
                 high = next((v for v in f["shares"].values() if Fraction(v) > 1), None)
                 self.fail(where, "a share is between 0 and 1"
                           + (share_hint(high) if high is not None else ""))
-            fees.append(Fee(f["name"], f["label"], Fraction(f["base"]), shares,
+            fees.append(Fee(f["name"], f["label"],
+                            self.price(f["base"], (*path, "fees", i, "base"), priced_by), shares,
                             " ".join((f.get("description") or "").split())))
         results = []
         claims_sheet = next((s for s in sheets if s.name == spec["claims"]["sheet"]), None)
@@ -187,8 +192,10 @@ class ClientLevelRules:
                     refusals.append((when, " ".join(str(rule["reason"]).split())))
             results.append(Result(
                 r["name"], r["label"], tuple(chosen), bool(r.get("when_all")),
-                Fraction(r["amount"]) if r.get("amount") is not None else None,
-                Fraction(r["to_total"]) if r.get("to_total") is not None else None,
+                self.price(r["amount"], (*where, "amount"), priced_by)
+                if r.get("amount") is not None else None,
+                self.price(r["to_total"], (*where, "to_total"), priced_by)
+                if r.get("to_total") is not None else None,
                 r.get("once_in"), deflator, r.get("every_weeks"), up_to,
                 " ".join((r.get("description") or "").split()), tuple(refusals),
                 r.get("after"), r.get("weeks_after_attachment")))
@@ -206,12 +213,21 @@ class ClientLevelRules:
         within_days = spec.get("claim_within_days")
         if within_days is not None and within_days < 1:
             self.fail((*path, "claim_within_days"), "at least 1 day")
-        maximum = Fraction(spec["maximum"]) if spec.get("maximum") is not None else None
+        maximum = (self.price(spec["maximum"], (*path, "maximum"), priced_by)
+                   if spec.get("maximum") is not None else None)
         return Participants(
             spec["id"], refs["attachments"][1] if "attachments" in refs else SheetRef("", ""),
             refs["claims"][1] if "claims" in refs else SheetRef("", ""),
             spec["claims"]["outcome"], maximum, spec.get("claim_within_months"),
             tuple(fees), tuple(results), within_days)
+
+    def price(self, value: Any, path: KeyPath, known: set[str]) -> Fraction | formulas.Expr:
+        """Pounds, or a formula worked out for each participant (`job_price`,
+        `IF(payment_group == "ESA", 600, 400)`)."""
+        if isinstance(value, str):
+            parsed = self.formula(value, path, known)
+            return parsed if parsed is not None else Fraction(0)
+        return Fraction(value)
 
     def window_fits(self, months: int | None, path: KeyPath) -> None:
         """A window longer than the scheme could never be full: the returns it would look

@@ -219,6 +219,11 @@ class Cohort:
         return next((o for o in self.outcomes if o.name == name), None)
 
 
+# A price: pounds, or a formula worked out per participant (parameters, register entry,
+# attachment row).
+Price = Fraction | Expr
+
+
 @dataclass(frozen=True)
 class Fee:
     """A fee paid when a participant is attached: `base` x the share for the financial year
@@ -226,7 +231,7 @@ class Fee:
 
     name: str
     label: str
-    base: Fraction
+    base: Price
     shares: dict[str, Fraction]  # financial year "2013/14" -> share
     description: str = ""
 
@@ -239,8 +244,8 @@ class Result:
     label: str
     codes: tuple[str, ...]  # the claim codes that make the result
     all_of: bool  # True: every code must be claimed; False: any one
-    amount: Fraction | None  # a price ...
-    to_total: Fraction | None  # ... or what brings the participant's fees + this group to it
+    amount: Price | None  # a price ...
+    to_total: Price | None  # ... or what brings the participant's fees + this group to it
     once_in: str | None  # one payment per participant among results sharing this word
     deflator: Fraction = Fraction(0)  # share of the price taken off (would have happened anyway)
     every_weeks: int | None = None  # sustainment: paid again at least this many weeks later
@@ -260,7 +265,7 @@ class Participants:
     attachments: SheetRef
     claims: SheetRef
     outcome: str  # the claims sheet's code column naming what was achieved
-    maximum: Fraction | None
+    maximum: Price | None
     claim_within_months: int | None
     fees: tuple[Fee, ...]
     results: tuple[Result, ...]

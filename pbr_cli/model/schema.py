@@ -53,6 +53,8 @@ TYPE_WORDS = {
     "text": "text",
     "integer": "a whole number",
     "number": "a number (exact; 0.95 means exactly 0.95)",
+    "price": "an amount in pounds and pence, or a formula giving one (over the parameters, the "
+             "register entry and the participant's attachment row)",
     "money": "an amount in pounds and pence (a number with at most two decimal places, e.g. 150.25)",
     "date": "a date written YYYY-MM-DD",
     "bool": "true or false",
@@ -276,7 +278,8 @@ FEE = Section(
     (
         Key("name", "text", "Short name.", required=True, example="attachment"),
         Key("label", "text", "Heading in schedules.", required=True),
-        Key("base", "number", "The full fee in pounds, before the year's share.", required=True,
+        Key("base", "price", "The full fee in pounds, before the year's share; a formula may "
+            "read the participant's attachment row (e.g. its payment group).", required=True,
             example="4000"),
         Key("shares", MapOf("number"), "Per financial year (`\"2013/14\"`), the share of `base` "
             "paid for a participant attached in that year. Every year the scheme touches needs "
@@ -306,8 +309,8 @@ RESULT = Section(
         Key("when_all", "texts", "Claim codes that must all be claimed for the participant; the "
             "result is paid on the claim that completes them."),
         Key("when_any", "texts", "Claim codes any one of which is the result."),
-        Key("amount", "money", "The price in pounds."),
-        Key("to_total", "money", "Instead of a price: pays what brings the participant's fees "
+        Key("amount", "price", "The price in pounds (or a formula, e.g. a parameter)."),
+        Key("to_total", "price", "Instead of a price: pays what brings the participant's fees "
             "and this `once_in` group's payments up to this total."),
         Key("once_in", "text", "A word naming a group of results of which a participant is paid "
             "at most one (e.g. `results`)."),
@@ -346,7 +349,7 @@ PARTICIPANTS = Section(
             Key("date", "text", "The date the result was achieved.", required=True),
             Key("outcome", "text", "The code column naming what was achieved.", required=True),
         )), "Claims: results achieved, one row per participant and code.", required=True),
-        Key("maximum", "number", "The most paid for one participant, fees and results together."),
+        Key("maximum", "price", "The most paid for one participant, fees and results together."),
         Key("claim_within_months", "integer", "A claim in a return more than this many calendar "
             "months after the month it was achieved in is not paid."),
         Key("claim_within_days", "integer", "A claim in a return whose month ends more than "
@@ -511,6 +514,9 @@ class _Walker:
             "date": lambda v: isinstance(v, date),
             "bool": lambda v: isinstance(v, bool),
             "formula": lambda v: isinstance(v, (str, int, Decimal)) and not isinstance(v, bool),
+            "price": lambda v: isinstance(v, str) or (
+                isinstance(v, (int, Decimal)) and not isinstance(v, bool)
+                and (isinstance(v, int) or _at_most_pennies(v))),
             "names": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
             "texts": lambda v: isinstance(v, list) and all(isinstance(x, (str, int)) for x in v),
             "text-or-texts": lambda v: isinstance(v, (str, int))

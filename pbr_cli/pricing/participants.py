@@ -18,8 +18,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from pbr_cli.expr import ExprError
-from pbr_cli.model.records import Model, Participants, Result
+from pbr_cli.expr import Expr, ExprError
+from pbr_cli.model.records import Model, Participants, Price, Result
 from pbr_cli.money import format_money, format_percent, round_pence
 from pbr_cli.payment_records import NIL, REFUSED, EventStatus, Evidence, Figure, PaymentLine, ProviderResult, Source
 from pbr_cli.payment_records import PAID as STATUS_PAID
@@ -77,11 +77,27 @@ class _Person:
 
 
 class _Replay:
-    def __init__(self, model: Model, provider: str):
+    def __init__(self, model: Model, provider: str, entry: Entry):
         self.model = model
         self.spec: Participants = model.participants  # type: ignore[assignment]
         self.provider = provider
         self.people: dict[str, _Person] = defaultdict(_Person)
+        self.env: dict[str, Any] = {n: p.value for n, p in model.parameters.items()}
+        self.env.update(_numbers(entry))
+
+    def value(self, price: Price, person: _Person) -> Fraction:
+        """A price in pounds: as written, or its formula worked out for the participant (the
+        parameters, the register entry and the participant's attachment row); ExprError when
+        it cannot be."""
+        if not isinstance(price, Expr):
+            return price
+        env = dict(self.env)
+        if person.attached is not None:
+            env.update(_numbers(person.attached.values))
+        value = price.evaluate(env)
+        if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
+            raise ExprError(f"'{price.text}' gives {value!r}, not an amount")
+        return Fraction(value)
 
     def _event(self, record: Record, component: str, label: str, price: Decimal,
                amount: Decimal, status: EventStatus, reason: str,
@@ -93,11 +109,11 @@ class _Replay:
         """(amount, reduction, reason) after the maximum per participant."""
         if self.spec.maximum is None:
             return price, ZERO, ""
-        left = max(ZERO, round_pence(self.spec.maximum) - person.total)
+        maximum = round_pence(self.value(self.spec.maximum, person))
+        left = max(ZERO, maximum - person.total)
         if price <= left:
             return price, ZERO, ""
-        return left, price - left, (f"maximum of {format_money(round_pence(self.spec.maximum))} "
-                                    "per participant reached")
+        return left, price - left, f"maximum of {format_money(maximum)} per participant reached"
 
     def attach(self, record: Record) -> list[Evidence]:
         person = self.people[record.client]
@@ -111,12 +127,18 @@ class _Replay:
         person.attached = record
         for fee in self.spec.fees:
             share = fee.shares.get(fy_label(Month.of(record.day)), Fraction(0))
-            price = round_pence(fee.base * share)
-            amount, reduction, why = self._pay(person, price)
+            try:
+                base = self.value(fee.base, person)
+                price = round_pence(base * share)
+                amount, reduction, why = self._pay(person, price)
+            except ExprError as exc:
+                out.append(self._event(record, fee.name, fee.label, ZERO, ZERO, REFUSED,
+                                       f"the fee cannot be worked out: {exc}"))
+                continue
             person.fees += amount
             person.total += amount
             reason = why or (f"{fy_label(Month.of(record.day))}: {format_percent(share)} of "
-                             f"{format_money(round_pence(fee.base))}")
+                             f"{format_money(round_pence(base))}")
             out.append(self._event(record, fee.name, fee.label, price, amount,
                                    PAID if amount > 0 else (NIL if price == 0 else REFUSED),
                                    reason, reduction))
@@ -211,17 +233,22 @@ class _Replay:
             if other != result.name:
                 return event(REFUSED, f"one '{result.once_in}' payment per participant: "
                                       f"{other} was paid")
-        if result.to_total is not None:
-            before = person.fees + (person.groups.get(result.once_in or "", ("", ZERO))[1])
-            price = max(ZERO, round_pence(result.to_total) - before)
-            why = (f"to {format_money(round_pence(result.to_total))} in total, less "
-                   f"{format_money(before)} already paid")
-        else:
-            assert result.amount is not None
-            price = round_pence(result.amount * (1 - result.deflator))
-            why = (f"{format_money(round_pence(result.amount))} less "
-                   f"{format_percent(result.deflator)} deflator" if result.deflator else "")
-        amount, reduction, limit = self._pay(person, price)
+        try:
+            if result.to_total is not None:
+                before = person.fees + (person.groups.get(result.once_in or "", ("", ZERO))[1])
+                total = round_pence(self.value(result.to_total, person))
+                price = max(ZERO, total - before)
+                why = (f"to {format_money(total)} in total, less {format_money(before)} "
+                       "already paid")
+            else:
+                assert result.amount is not None
+                full = self.value(result.amount, person)
+                price = round_pence(full * (1 - result.deflator))
+                why = (f"{format_money(round_pence(full))} less "
+                       f"{format_percent(result.deflator)} deflator" if result.deflator else "")
+            amount, reduction, limit = self._pay(person, price)
+        except ExprError as exc:
+            return event(REFUSED, f"the price cannot be worked out: {exc}")
         person.total += amount
         person.paid[result.name].append(record.day)
         if result.once_in is not None:
@@ -244,7 +271,7 @@ class ParticipantPricing:
         if result.status != STATUS_PAID:
             return []
         spec, month = self.spec, self.month
-        replay = _Replay(self.model, result.provider)
+        replay = _Replay(self.model, result.provider, entries[0])
         events: list[Evidence] = []
         for (who, when), r in self.usable:
             if who != result.provider or when > month:
@@ -282,3 +309,9 @@ def _lines(model: Model, entry: dict[str, Any], events: list[Evidence]) -> list[
             component_label=component.label, kind="payment", amount=amount,
             unrounded=Fraction(amount), figures=figures))
     return out
+
+
+def _numbers(values: dict[str, Any]) -> dict[str, Any]:
+    """Row or register values as formulas read them: numbers exact."""
+    return {k: (Fraction(v) if isinstance(v, (int, Decimal)) and not isinstance(v, bool) else v)
+            for k, v in values.items()}
