@@ -114,8 +114,11 @@ class Workspace:
 
     def add_return(self, provider: str, month: str, rows: dict[str, list[dict[str, Any]]],
                    name: str | None = None, **kw) -> Path:
+        """The return as the template filled in; without its empty input rows unless the
+        test is about them (`filled_only=False`): what is read is the same, written quicker."""
         m = Month.parse(month)
         path = self.returns / str(m) / (name or f"{provider}-{m}.xlsx")
+        kw.setdefault("filled_only", True)
         write_template(path, self.model, self.register, provider, m, rows, **kw)
         return path
 

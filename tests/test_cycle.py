@@ -82,7 +82,7 @@ class Authority:
                                          achieved)}
         name = f"{provider}-{m}" + (f"-v{version}" if version > 1 else "") + ".xlsx"
         path = self.returns / str(m) / name
-        write_template(path, self.model, self.register, provider, m, rows)
+        write_template(path, self.model, self.register, provider, m, rows, filled_only=True)
         return path
 
     def month(self, month: str, **kw) -> None:
