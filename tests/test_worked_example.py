@@ -107,3 +107,30 @@ def test_rerun_gives_byte_identical_schedule(workspace, tmp_path):
     assert run_june(workspace, first).exit_code == 0
     assert run_june(workspace, second).exit_code == 0
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_the_period_s_own_dates_in_formulas(workspace, tmp_path):
+    """`period_start` and `period_end` are the period month's first and last days: a measure
+    can count the days from a date to the end of the month (June has 30)."""
+    import shutil
+
+    text = MODEL_PATH.read_text()
+    old = "  - name: capacity_days\n"
+    assert old in text
+    text = text.replace(old, "  - name: month_days\n    label: Days in the month\n"
+                        "    expr: period_end - period_start + 1\n    format: integer\n" + old)
+    text = text.replace("    shows: [monthly_value, active_days,",
+                        "    shows: [month_days, monthly_value, active_days,")
+    model = tmp_path / "model" / MODEL_PATH.name
+    model.parent.mkdir()
+    model.write_text(text)
+    shutil.copy(MODEL_PATH.with_name(MODEL_PATH.stem + ".register.csv"), model.parent)
+    worked_example(workspace)
+    result = runner.invoke(app, ["calculate", "--model", str(model), "--period", "2013-06",
+                                 "--returns", str(workspace.returns), "--register",
+                                 str(workspace.register_path), "-o", str(tmp_path / "j.xlsx"),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    _, lines = lines_by(json.loads(result.stdout), "P1")
+    assert lines[("S001", "utilisation")]["figures"]["month_days"] == 30
+    assert lines[("S001", "utilisation")]["amount"] == "8763.16"  # nothing else changed

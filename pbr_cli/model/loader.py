@@ -31,10 +31,12 @@ from pbr_cli.model.records import (
     ReportSpec,
     RuleWarning,
     Sheet,
+    period_facts,
 )
 from pbr_cli.model.schema import check_schema, did_you_mean, share_hint
 from pbr_cli.model.yamlread import Path as KeyPath
 from pbr_cli.model.yamlread import YamlProblem, read_yaml
+from pbr_cli.periods import Month
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_MODEL_BYTES = 1_000_000
@@ -308,7 +310,7 @@ class _Builder(ClientLevelRules):
         would be skipped on every row, so the rule would never hold."""
         sample = {"date": date(2000, 1, 1), "text": "x", "code": "x"}
         env: dict[str, Any] = {name: sample.get(kind, Fraction(1)) for name, kind in types.items()}
-        env.update({name: Fraction(30) for name in PERIOD_FACTS})
+        env.update(period_facts(Month(2000, 1)))
         env.update({name: Fraction(p["value"]) for name, p in
                     (self.data.get("parameters") or {}).items() if isinstance(p, dict)})
         for i, col in enumerate(columns):

@@ -16,7 +16,16 @@ from pbr_cli.money import format_percent
 # Names every formula may use, whatever the model: facts of the period month being worked out.
 PERIOD_FACTS = {
     "days_in_month": "the number of days in the period month",
+    "period_start": "the first day of the period month (a date)",
+    "period_end": "the last day of the period month (a date)",
 }
+
+
+def period_facts(month: Any) -> dict[str, Any]:
+    """The period month's facts as formulas read them (PERIOD_FACTS): its days, first and
+    last day."""
+    return {"days_in_month": Fraction(month.days), "period_start": month.first_day,
+            "period_end": month.last_day}
 
 
 # A placeholder in a model's warning message: {name} or {name.window}

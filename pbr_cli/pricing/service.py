@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli.expr import ExprError
-from pbr_cli.model.records import PLACEHOLDER_RE, Component, Measure, Model
+from pbr_cli.model.records import PLACEHOLDER_RE, Component, Measure, Model, period_facts
 from pbr_cli.money import fraction_to_decimal, round_pence
 from pbr_cli.payment_records import PAID, Evidence, Figure, PaymentLine, ProviderResult
 from pbr_cli.periods import Month, Window, days_active
@@ -104,7 +104,7 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
     env: dict[str, Any] = {n: p.value for n, p in model.parameters.items()}
     env.update({k: (Fraction(v) if isinstance(v, (int, Decimal)) and not isinstance(v, bool)
                     else v) for k, v in entry.items()})
-    env["days_in_month"] = Fraction(month.days)
+    env.update(period_facts(month))
     funcs = {"days_active": lambda start, end: Fraction(days_active(month, start, end))}
     windows: dict[str, Window] = {}
     not_reported: set[str] = set()  # sums no row reported: 0 in formulas, blank when shown

@@ -15,7 +15,7 @@ from typing import Any
 
 from pbr_cli.cells import convert, is_blank
 from pbr_cli.expr import ExprError
-from pbr_cli.model.records import Column, Model, Sheet
+from pbr_cli.model.records import Column, Model, Sheet, period_facts
 from pbr_cli.periods import Month
 from pbr_cli.problems import Problem, column_letter, severity_of
 from pbr_cli.register import Register, entry_active
@@ -389,7 +389,7 @@ class _Checker:
         if base is None or base[0] is not entry:
             ctx: dict[str, Any] = dict(self.params)
             if month is not None:
-                ctx["days_in_month"] = month.days
+                ctx.update(period_facts(month))
             if entry is not None:
                 ctx.update(entry)
             base = self.contexts[key] = (entry, ctx)
