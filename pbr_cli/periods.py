@@ -128,14 +128,15 @@ def days_active(month: Month, start: date | None, end: date | None) -> int:
     return max(0, (last - first).days + 1)
 
 
-def financial_year_start(day: date) -> date:
-    """1 April of the UK financial year containing `day`."""
-    return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+def financial_year_start(day: date, first_month: int = 4) -> date:
+    """1 April of the UK financial year containing `day` (or the first of `first_month`, for a
+    scheme whose contract years start in another month)."""
+    return date(day.year if day.month >= first_month else day.year - 1, first_month, 1)
 
 
-def financial_year_label(month: Month) -> str:
-    """The UK financial year a month falls in, as pbr writes it: `2013/14`."""
-    start = financial_year_start(month.first_day)
+def financial_year_label(month: Month, first_month: int = 4) -> str:
+    """The UK financial (or contract) year a month falls in, as pbr writes it: `2013/14`."""
+    start = financial_year_start(month.first_day, first_month)
     return f"{start.year}/{str(start.year + 1)[-2:]}"
 
 
@@ -161,10 +162,12 @@ class Window:
 
 
 
-def financial_years(start: date, end: date) -> list[str]:
-    """The UK financial years (e.g. "2013/14") from `start` to `end`."""
-    first, last = financial_year_start(start), financial_year_start(end)
-    return [financial_year_label(Month(y, 4)) for y in range(first.year, last.year + 1)]
+def financial_years(start: date, end: date, first_month: int = 4) -> list[str]:
+    """The UK financial (or contract) years (e.g. "2013/14") from `start` to `end`."""
+    first = financial_year_start(start, first_month)
+    last = financial_year_start(end, first_month)
+    return [financial_year_label(Month(y, first_month), first_month)
+            for y in range(first.year, last.year + 1)]
 
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # day ordinals as numpy days
 

@@ -389,3 +389,26 @@ def test_prices_by_the_participants_payment_group_and_from_parameters(tmp_path):
     amounts = {e["client"]: (e["amount"], e["reason"]) for e in september["evidence"]}
     assert amounts["J"] == ("1100.00", "maximum of £1,500.00 per participant reached")
     assert amounts["E"] == ("900.00", "maximum of £1,500.00 per participant reached")
+
+
+def test_contract_years_that_start_in_june(tmp_path):
+    """A scheme whose contract years start in June (the Work Programme's): a family attached in
+    May 2013 is in the 2012/13 contract year (80% of £4,000), one attached in June 2013 in
+    2013/14 (60%); by financial years both would have been 2013/14."""
+    text = TF.read_text()
+    text = text.replace("  payments: real\n", "  payments: real\n  year_starts: 6\n", 1)
+    text = text.replace('shares: {"2012/13": 0.80,', 'shares: {"2011/12": 1, "2012/13": 0.80,')
+    model_path = tmp_path / "troubled-families.yaml"
+    model_path.write_text(text)
+    (tmp_path / "troubled-families.register.csv").write_bytes(
+        (ROOT / "models" / "troubled-families.register.csv").read_bytes())
+    (tmp_path / "ws").mkdir()
+    ws = Workspace(tmp_path / "ws", load_model(model_path), LA, HEADER)
+    ws.add_return("LA1", "2013-05", {"Attachments": [attach("M", date(2013, 5, 31))],
+                                     "Claims": []})
+    ws.add_return("LA1", "2013-06", {"Attachments": [attach("J", date(2013, 6, 1))],
+                                     "Claims": []})
+    assert paid(month_of(ws, model_path, "2013-05")) == {"attachment": "3200.00"}
+    june = month_of(ws, model_path, "2013-06")
+    assert paid(june) == {"attachment": "2400.00"}
+    assert june["evidence"][0]["reason"].startswith("2013/14: 60% of £4,000.00")

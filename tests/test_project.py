@@ -72,7 +72,7 @@ def test_models_md_explains_every_part_of_a_model():
     for kind in ("expr", "sum", "count", "window", "where", "bands", "tariff", "cap", "fees",
                  "shares", "when_all", "when_any", "to_total", "once_in", "deflator",
                  "every_weeks", "up_to", "refused_when", "after", "weeks_after_attachment",
-                 "claim_within_days", "maximum", "claim_within_months",
+                 "claim_within_days", "year_starts", "maximum", "claim_within_months",
                  "rates",
                  "loss_share", "small_provider", "publish_min_count"):
         assert f"`{kind}" in text or f"{kind}:" in text, kind

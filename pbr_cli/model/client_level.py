@@ -136,7 +136,7 @@ class ClientLevelRules:
                           f"a code column of {refs['claims'][0].name}")
             elif col.codes in self.codes:
                 codes = set(self.codes[col.codes].values)
-        years = financial_years(start, end)
+        years = financial_years(start, end, self.data["scheme"].get("year_starts") or 4)
         attachment_columns = ({c.name for c in refs["attachments"][0].columns}
                               if "attachments" in refs else set())
         priced_by = (attachment_columns | set(self.data.get("parameters") or {})

@@ -154,6 +154,8 @@ class _Builder(ClientLevelRules):
         if scheme["name"] != self.path.stem:
             self.fail(("scheme", "name"),
                       f"the name '{scheme['name']}' must match the file name '{self.path.stem}'")
+        if not 1 <= (scheme.get("year_starts") or 4) <= 12:
+            self.fail(("scheme", "year_starts"), "a month from 1 (January) to 12 (December)")
         if scheme["end"] < scheme["start"]:
             self.fail(("scheme", "end"), "the scheme ends before it starts")
 
@@ -218,6 +220,7 @@ class _Builder(ClientLevelRules):
             parameters=params, codes=codes, register=register, sheets=sheets, checks=checks,
             measures=measures, payments=payments, comparison=comparison, warnings=warnings,
             path=self.path, sha256=sha256, cohort=cohort, report=report, participants=people,
+            year_starts=scheme.get("year_starts") or 4,
         )
 
     def unique(self, names: list[str], path: KeyPath, what: str) -> None:

@@ -340,6 +340,7 @@ class Model:
     cohort: Cohort | None = None
     report: ReportSpec = ReportSpec()
     participants: Participants | None = None
+    year_starts: int = 4  # the month the scheme's years start (fee shares, annual caps)
 
     @property
     def client_level(self) -> bool:

@@ -413,6 +413,9 @@ MODEL = Section(
                 choices=("month",)),
             Key("payments", "text", "real, or virtual (shadow payments, not for payment).",
                 required=True, choices=("real", "virtual")),
+            Key("year_starts", "integer", "The month (1-12) the scheme's years start, for fee "
+                "shares and annual caps: 4, April, the UK financial year, unless the contract "
+                "says otherwise (6: years from June).", example="6"),
             Key("description", "text", "What the scheme pays for, in words."),
         )), "Scheme facts.", required=True),
         Key("parameters", MapOf(Section("Parameter", "A named figure formulas can use.", (

@@ -126,7 +126,8 @@ class _Replay:
             return out
         person.attached = record
         for fee in self.spec.fees:
-            share = fee.shares.get(fy_label(Month.of(record.day)), Fraction(0))
+            year = fy_label(Month.of(record.day), self.model.year_starts)
+            share = fee.shares.get(year, Fraction(0))
             try:
                 base = self.value(fee.base, person)
                 price = round_pence(base * share)
@@ -137,7 +138,7 @@ class _Replay:
                 continue
             person.fees += amount
             person.total += amount
-            reason = why or (f"{fy_label(Month.of(record.day))}: {format_percent(share)} of "
+            reason = why or (f"{year}: {format_percent(share)} of "
                              f"{format_money(round_pence(base))}")
             out.append(self._event(record, fee.name, fee.label, price, amount,
                                    PAID if amount > 0 else (NIL if price == 0 else REFUSED),

@@ -53,7 +53,7 @@ class CohortPricing:
         model, month, provider, entry = self.model, self.month, result.provider, entries[0]
         cap = entry.get(self.cohort.cap) if self.cohort.cap else None
         cap = round_pence(to_fraction(cap)) if cap is not None else None
-        year = fy_label(month)
+        year = fy_label(month, model.year_starts)
         paid_before = Decimal("0.00")
         for earlier in fy_months(model, month) if cap is not None else []:
             r = self.usable.get((provider, earlier))

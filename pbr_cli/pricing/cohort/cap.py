@@ -39,5 +39,5 @@ def apply_cap(events: list[Evidence], cap: Decimal | None, paid_before: Decimal,
 
 def fy_months(model: Model, month: Month) -> list[Month]:
     """The months of `month`'s financial year before it, from the scheme start."""
-    first = Month.of(max(financial_year_start(month.first_day), model.start))
+    first = Month.of(max(financial_year_start(month.first_day, model.year_starts), model.start))
     return [m for m in Window(first, month).months() if m != month]
