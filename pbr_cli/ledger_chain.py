@@ -8,9 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from pbr_cli.ledger_records import Head, RunInput, fingerprint
+from pbr_cli.ledger_records import Head, RunInput, fingerprint, stored_amount
 from pbr_cli.ledger_schema import KINDS, TABLES
 
 ZERO = Decimal("0.00")
@@ -156,7 +156,7 @@ class ChainedStore:
         found: list[str] = []
 
         def amount(text: object, what: str) -> Decimal:
-            value = _decimal(text)
+            value = stored_amount(text)
             if value is None:
                 found.append(f"run {run['id']}: {what} {text!r} is not an amount (changed "
                              "outside pbr)")
@@ -188,12 +188,3 @@ class ChainedStore:
         if again != run["fingerprint"]:
             found.append(f"run {run['id']}: its fingerprint does not match its inputs and lines")
         return found
-
-
-def _decimal(text: object) -> Decimal | None:
-    """A stored amount, or None when it is not a finite decimal number."""
-    try:
-        value = Decimal(str(text))
-    except (InvalidOperation, ValueError):
-        return None
-    return value if value.is_finite() else None

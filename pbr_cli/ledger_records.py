@@ -18,13 +18,19 @@ from pbr_cli.errors import PbrError
 ZERO = Decimal("0.00")
 
 
-def money(text: Any, where: str) -> Decimal:
-    """A stored amount as Decimal; anything else is a damaged ledger, said as such."""
+def stored_amount(text: object) -> Decimal | None:
+    """A stored amount as Decimal, or None when it is not a finite decimal number."""
     try:
         value = Decimal(str(text))
     except (InvalidOperation, ValueError):
-        value = Decimal("NaN")
-    if not value.is_finite():
+        return None
+    return value if value.is_finite() else None
+
+
+def money(text: Any, where: str) -> Decimal:
+    """A stored amount as Decimal; anything else is a damaged ledger, said as such."""
+    value = stored_amount(text)
+    if value is None:
         raise PbrError(f"the ledger holds {text!r} as an amount ({where}): it has been changed "
                        "outside pbr; `pbr ledger verify` says where", code="bad-ledger")
     return value

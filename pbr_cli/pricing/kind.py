@@ -9,6 +9,7 @@ every provider (the joined history, the window's sums) is done once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Protocol
 
@@ -38,6 +39,12 @@ class MonthInputs:
         """The chosen returns without errors of their own (a faulty return is withheld and its
         rows never counted)."""
         return {key: r for key, r in self.chosen.items() if not r.errors}
+
+
+def formula_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Row or register values as formulas read them: numbers exact (Fraction)."""
+    return {k: (Fraction(v) if isinstance(v, (int, Decimal)) and not isinstance(v, bool) else v)
+            for k, v in values.items()}
 
 
 def entry_fields(model: Model, entry: Entry) -> dict[str, str]:

@@ -26,7 +26,7 @@ from pbr_cli.payment_records import PAID as STATUS_PAID
 from pbr_cli.payment_records import PAID_EVENT as PAID
 from pbr_cli.periods import Month
 from pbr_cli.periods import financial_year_label as fy_label
-from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields
+from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields, formula_values
 from pbr_cli.returns.checked import CheckedReturn
 
 ZERO = Decimal("0.00")
@@ -83,7 +83,7 @@ class _Replay:
         self.provider = provider
         self.people: dict[str, _Person] = defaultdict(_Person)
         self.env: dict[str, Any] = {n: p.value for n, p in model.parameters.items()}
-        self.env.update(_numbers(entry))
+        self.env.update(formula_values(entry))
 
     def value(self, price: Price, person: _Person) -> Fraction:
         """A price in pounds: as written, or its formula worked out for the participant (the
@@ -93,7 +93,7 @@ class _Replay:
             return price
         env = dict(self.env)
         if person.attached is not None:
-            env.update(_numbers(person.attached.values))
+            env.update(formula_values(person.attached.values))
         value = price.evaluate(env)
         if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
             raise ExprError(f"'{price.text}' gives {value!r}, not an amount")
@@ -184,8 +184,7 @@ class _Replay:
         if not result.refusals:
             return ""
         env: dict[str, Any] = {n: p.value for n, p in self.model.parameters.items()}
-        env.update({k: (Fraction(v) if isinstance(v, (int, Decimal)) and not isinstance(v, bool)
-                        else v) for k, v in record.values.items()})
+        env.update(formula_values(record.values))
         for when, reason in result.refusals:
             try:
                 if when.evaluate(env):
@@ -310,9 +309,3 @@ def _lines(model: Model, entry: dict[str, Any], events: list[Evidence]) -> list[
             component_label=component.label, kind="payment", amount=amount,
             unrounded=Fraction(amount), figures=figures))
     return out
-
-
-def _numbers(values: dict[str, Any]) -> dict[str, Any]:
-    """Row or register values as formulas read them: numbers exact."""
-    return {k: (Fraction(v) if isinstance(v, (int, Decimal)) and not isinstance(v, bool) else v)
-            for k, v in values.items()}

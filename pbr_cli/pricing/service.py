@@ -9,7 +9,6 @@ provider's payment is withheld; payment lines only when it is paid. Ratios stay 
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -18,7 +17,7 @@ from pbr_cli.model.records import PLACEHOLDER_RE, Component, Measure, Model, per
 from pbr_cli.money import fraction_to_decimal, round_pence
 from pbr_cli.payment_records import PAID, Evidence, Figure, PaymentLine, ProviderResult
 from pbr_cli.periods import Month, Window, days_active
-from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields
+from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields, formula_values
 from pbr_cli.problems import ERROR, WARNING, Problem
 from pbr_cli.returns.checked import CheckedReturn
 
@@ -102,8 +101,7 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
     reg = model.register
     key = entry[reg.key]
     env: dict[str, Any] = {n: p.value for n, p in model.parameters.items()}
-    env.update({k: (Fraction(v) if isinstance(v, (int, Decimal)) and not isinstance(v, bool)
-                    else v) for k, v in entry.items()})
+    env.update(formula_values(entry))
     env.update(period_facts(month))
     funcs = {"days_active": lambda start, end: Fraction(days_active(month, start, end))}
     windows: dict[str, Window] = {}
