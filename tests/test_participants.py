@@ -47,6 +47,17 @@ def events(data: dict) -> list[tuple[str, str, str, str]]:
     return [(e["client"], e["event"], e["status"], e["amount"]) for e in data["evidence"]]
 
 
+def scheme_from(tmp_path: Path, text: str) -> tuple[Workspace, Path]:
+    """A scheme written in the model language (a variant of Troubled Families), with the
+    shipped register beside it and a workspace of returns for the authority LA1."""
+    model_path = tmp_path / "troubled-families.yaml"
+    model_path.write_text(text)
+    (tmp_path / "troubled-families.register.csv").write_bytes(
+        (ROOT / "models" / "troubled-families.register.csv").read_bytes())
+    (tmp_path / "ws").mkdir()
+    return Workspace(tmp_path / "ws", load_model(model_path), LA, HEADER), model_path
+
+
 @pytest.fixture(scope="module")
 def families(tmp_path_factory):
     """One authority's returns: two families attached in each financial year, each reaching
@@ -175,12 +186,7 @@ def test_deflator_sustainment_and_claim_deadline(tmp_path):
 """ + text[text.index("\nreport:"):]
     # Sustainment claims one result many times: a claim row is one participant, result and date.
     text = text.replace("key: [family_id, result]", "key: [family_id, result, achieved_date]")
-    model_path = tmp_path / "troubled-families.yaml"
-    model_path.write_text(text)
-    (tmp_path / "troubled-families.register.csv").write_bytes(
-        (ROOT / "models" / "troubled-families.register.csv").read_bytes())
-    (tmp_path / "ws").mkdir()
-    ws = Workspace(tmp_path / "ws", load_model(model_path), LA, HEADER)
+    ws, model_path = scheme_from(tmp_path, text)
     ws.add_return("LA1", "2013-05", {"Attachments": [attach("P1", date(2013, 5, 1))], "Claims": []})
     ws.add_return("LA1", "2013-06", {"Attachments": [], "Claims": [
         claim("P1", "WORK", date(2013, 6, 3)),
@@ -253,12 +259,7 @@ def test_a_claim_refused_on_its_own_columns_leaves_the_month_paid(tmp_path):
       when_any: [WORK]
       amount: 1000
 """ + text[text.index("\nreport:"):]
-    model_path = tmp_path / "troubled-families.yaml"
-    model_path.write_text(text)
-    (tmp_path / "troubled-families.register.csv").write_bytes(
-        (ROOT / "models" / "troubled-families.register.csv").read_bytes())
-    (tmp_path / "ws").mkdir()
-    ws = Workspace(tmp_path / "ws", load_model(model_path), LA, HEADER)
+    ws, model_path = scheme_from(tmp_path, text)
     ws.add_return("LA1", "2013-05", {"Attachments": [attach("A", date(2013, 5, 1)),
                                                      attach("B", date(2013, 5, 2))],
                                      "Claims": []})
@@ -301,12 +302,7 @@ def test_claims_timed_from_another_event(tmp_path):
       up_to: 20
 """ + text[text.index("\nreport:"):]
     text = text.replace("key: [family_id, result]", "key: [family_id, result, achieved_date]")
-    model_path = tmp_path / "troubled-families.yaml"
-    model_path.write_text(text)
-    (tmp_path / "troubled-families.register.csv").write_bytes(
-        (ROOT / "models" / "troubled-families.register.csv").read_bytes())
-    (tmp_path / "ws").mkdir()
-    ws = Workspace(tmp_path / "ws", load_model(model_path), LA, HEADER)
+    ws, model_path = scheme_from(tmp_path, text)
     ws.add_return("LA1", "2012-04", {"Attachments": [attach("C", date(2012, 4, 2))],
                                      "Claims": []})
     ws.add_return("LA1", "2013-04", {"Attachments": [attach("A", date(2013, 4, 1)),
@@ -369,12 +365,7 @@ def test_prices_by_the_participants_payment_group_and_from_parameters(tmp_path):
       amount: job_price
 """ + text[text.index("\nreport:"):]
     text = text.replace("  maximum: 4000\n", "")
-    model_path = tmp_path / "troubled-families.yaml"
-    model_path.write_text(text)
-    (tmp_path / "troubled-families.register.csv").write_bytes(
-        (ROOT / "models" / "troubled-families.register.csv").read_bytes())
-    (tmp_path / "ws").mkdir()
-    ws = Workspace(tmp_path / "ws", load_model(model_path), LA, HEADER)
+    ws, model_path = scheme_from(tmp_path, text)
     ws.add_return("LA1", "2013-05", {"Attachments": [
         {**attach("J", date(2013, 5, 1)), "payment_group": "JSA"},
         {**attach("E", date(2013, 5, 2)), "payment_group": "ESA"}], "Claims": []})
@@ -398,12 +389,7 @@ def test_contract_years_that_start_in_june(tmp_path):
     text = TF.read_text()
     text = text.replace("  payments: real\n", "  payments: real\n  year_starts: 6\n", 1)
     text = text.replace('shares: {"2012/13": 0.80,', 'shares: {"2011/12": 1, "2012/13": 0.80,')
-    model_path = tmp_path / "troubled-families.yaml"
-    model_path.write_text(text)
-    (tmp_path / "troubled-families.register.csv").write_bytes(
-        (ROOT / "models" / "troubled-families.register.csv").read_bytes())
-    (tmp_path / "ws").mkdir()
-    ws = Workspace(tmp_path / "ws", load_model(model_path), LA, HEADER)
+    ws, model_path = scheme_from(tmp_path, text)
     ws.add_return("LA1", "2013-05", {"Attachments": [attach("M", date(2013, 5, 31))],
                                      "Claims": []})
     ws.add_return("LA1", "2013-06", {"Attachments": [attach("J", date(2013, 6, 1))],
