@@ -89,7 +89,7 @@ def rule_holds(model: Model, outcome: Outcome, names: list[str], values: list[li
     when = outcome.when
     if when is None or not n:
         return np.zeros(n, bool)
-    params = {k: p.value for k, p in model.parameters.items()}
+    params: dict[str, Any] = model.values_on(model.start)  # a rule reads no dated figure
     memo = _RULES.setdefault((when.text, *((k, params.get(k)) for k in sorted(when.names))), {})
 
     def evaluate(key: tuple) -> bool:

@@ -6,7 +6,7 @@ import textwrap
 from fractions import Fraction
 
 from pbr_cli.expr import Expr
-from pbr_cli.model.records import Model, Price
+from pbr_cli.model.records import Dated, Model, Price
 from pbr_cli.money import format_money, fraction_to_decimal, round_pence
 
 
@@ -54,7 +54,7 @@ def _participants(m: Model, wrap: textwrap.TextWrapper) -> list[str]:
     for f in p.fees:
         base = f.base
         shares = ", ".join(f"{y} {_num(v * 100)}%" + (
-            f" ({format_money(round_pence(base * v))})" if not isinstance(base, Expr) else "")
+            f" ({format_money(round_pence(base * v))})" if isinstance(base, Fraction) else "")
             for y, v in f.shares.items())
         out.append(wrap.fill(f"  - {f.label}: on attachment, a share of "
                              f"{_price(f.base)} by the financial year of "
@@ -68,7 +68,8 @@ def _participants(m: Model, wrap: textwrap.TextWrapper) -> list[str]:
         if r.deflator:
             extra.append(f"less a {_num(r.deflator * 100)}% deflator")
         if r.every_weeks:
-            extra.append(f"again every {r.every_weeks} weeks, up to {r.up_to} times")
+            most = r.up_to.text if isinstance(r.up_to, Expr) else str(r.up_to)
+            extra.append(f"again every {r.every_weeks} weeks, up to {most} times")
         else:
             extra.append("once per participant")
         if r.once_in:
@@ -109,7 +110,9 @@ def describe_model(m: Model) -> str:
     if m.parameters:
         out += ["", "Figures (parameters):"]
         for p in m.parameters.values():
-            out.append(wrap.fill(f"  - {p.name} = {_num(p.value)}: {p.label}"))
+            shown = (", ".join(f"{_num(v)} from {since.isoformat()}" for since, v in p.value.steps)
+                     if isinstance(p.value, Dated) else _num(p.value))
+            out.append(wrap.fill(f"  - {p.name} = {shown}: {p.label}"))
     out += ["", "How each figure is worked out:"] if m.measures else []
     for ms in m.measures:
         if ms.kind == "expr":
@@ -147,4 +150,7 @@ def _price(price: Price) -> str:
     """£4,000.00, or the formula that gives the price for each participant."""
     if isinstance(price, Expr):
         return f"[= {price.text}]"
+    if isinstance(price, Dated):
+        return ", ".join(f"{format_money(round_pence(v))} from {since.isoformat()}"
+                         for since, v in price.steps)
     return format_money(round_pence(price))

@@ -102,7 +102,7 @@ def load_register(model: Model, path: Path | None = None) -> Register:
             elif value is None and col.required:
                 problems.append(f"{path}: row {number}, {col.header}: must be filled")
             elif value is not None and col.min is not None and value < col.min.evaluate(
-                    {n: p.value for n, p in model.parameters.items()}):
+                    model.values_on(model.start)):
                 problems.append(f"{path}: row {number}, {col.header}: {value} is too small")
             entry[col.name] = value
         key = entry.get(spec.key)

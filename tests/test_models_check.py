@@ -75,6 +75,23 @@ CASES = [
     (COHORT_MODEL_PATH, "      when: opiate_days == 0 and crack_days == 0",
      "      when: opiate_days == 0 and crak_days == 0", "cohort.outcomes[1].when",
      "did you mean 'crack_days'?", "crak_days"),
+    # Figures by date: a month without a figure, a change a monthly scheme would silently
+    # delay, a cohort rule worked out once for every month, a date that is not one.
+    (MODEL_PATH, "  utilisation_target: {value: 0.95,",
+     "  utilisation_target: {value: {2013-05-01: 0.95},",
+     "parameters.utilisation_target.value.2013-05-01", "the first date is after the scheme "
+     "start (2013-04-01)", "{value: {2013-05-01: 0.95},"),
+    (MODEL_PATH, "  utilisation_target: {value: 0.95,",
+     "  utilisation_target: {value: {2013-04-01: 0.95, 2013-06-15: 0.90},",
+     "parameters.utilisation_target.value.2013-06-15", "changes on the first of a month "
+     "(write 2013-06-01 or 2013-07-01)", "2013-06-15: 0.90},"),
+    (MODEL_PATH, "  utilisation_target: {value: 0.95,",
+     "  utilisation_target: {value: {2013-04-31: 0.95},",
+     "parameters.utilisation_target.value", "or numbers by the date they apply from",
+     "{value: {2013-04-31: 0.95},"),
+    (COHORT_MODEL_PATH, "      when: opiate_days == 0 and crack_days == 0",
+     "      when: opiate_days == 0 and crack_days <= most_days", "cohort.outcomes[1].when",
+     "'most_days' has values by date", "crack_days <= most_days"),
 ]
 
 
@@ -85,6 +102,9 @@ def test_models_check_names_file_line_and_key_path(tmp_path, model, old, new, pa
     text = model.read_text()
     assert old in text
     changed = text.replace(old, new, 1)
+    if "most_days" in new:
+        changed = changed.replace("\ncodes:\n", "\nparameters:\n  most_days: {value: "
+                                  "{2012-04-01: 0, 2013-04-01: 2}}\n\ncodes:\n", 1)
     target = tmp_path / model.name
     target.write_text(changed)
     register = model.with_name(model.stem + ".register.csv")

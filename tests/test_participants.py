@@ -398,3 +398,89 @@ def test_contract_years_that_start_in_june(tmp_path):
     june = month_of(ws, model_path, "2013-06")
     assert paid(june) == {"attachment": "2400.00"}
     assert june["evidence"][0]["reason"].startswith("2013/14: 60% of £4,000.00")
+
+
+def _groups_scheme(results: str, fee_base: str = "400", extra_params: str = "") -> str:
+    """Troubled Families rewritten with a payment group on the attachment and the given
+    results (YAML under `results:`)."""
+    text = TF.read_text()
+    text = text.replace(
+        "        - {name: attachment_date, header: Attachment date, type: date, within: period,\n",
+        "        - {name: payment_group, header: Payment group, type: code, codes: payment_group}\n"
+        "        - {name: attachment_date, header: Attachment date, type: date, within: period,\n")
+    text = text.replace(
+        "        - {name: achieved_date, header: Date achieved, type: date,",
+        "        - {name: hours, header: Hours a week, type: integer, required: false}\n"
+        "        - {name: achieved_date, header: Date achieved, type: date,", 1)
+    text = text.replace("codes:\n", "parameters:\n  job_price: {value: {2012-04-01: 1200, "
+                        "2013-09-01: 1000}}\n" + extra_params + "\ncodes:\n  payment_group:\n"
+                        "    label: Payment group\n    values: {JSA: JSA 25 and over, "
+                        "ESA: ESA ex-incapacity benefit}\n", 1)
+    start = text.index("  fees:\n")
+    text = text[:start] + f"""  fees:
+    - name: attachment
+      label: Attachment fees
+      base: {fee_base}
+      shares: {{"2012/13": 1, "2013/14": 1, "2014/15": 1}}
+  results:
+{results}""" + text[text.index("\nreport:"):]
+    return text.replace("  maximum: 4000\n", "")
+
+
+def test_prices_by_date_leave_earlier_months_as_they_were(tmp_path):
+    """A price from a date applies to what happens from that date: the attachment fee is
+    £400 to 31 May 2013 and £300 from 1 June (written as amounts by date), the job price
+    £1,200 to 31 August 2013 and £1,000 from 1 September (a parameter by date). A job
+    achieved on 30 August and claimed in September is paid £1,200; one achieved on
+    2 September, £1,000; May's fee stays £400 when May is worked out again."""
+    results = """    - name: job_outcome
+      label: Job outcome
+      when_any: [WORK]
+      amount: job_price
+"""
+    ws, model_path = scheme_from(tmp_path, _groups_scheme(
+        results, fee_base="{2012-04-01: 400, 2013-06-01: 300}"))
+    ws.add_return("LA1", "2013-05", {"Attachments": [
+        {**attach("A", date(2013, 5, 31)), "payment_group": "JSA"}], "Claims": []})
+    ws.add_return("LA1", "2013-06", {"Attachments": [
+        {**attach("B", date(2013, 6, 1)), "payment_group": "JSA"}], "Claims": []})
+    ws.add_return("LA1", "2013-09", {"Attachments": [], "Claims": [
+        claim("A", "WORK", date(2013, 8, 30)), claim("B", "WORK", date(2013, 9, 2))]})
+    may_before = month_of(ws, model_path, "2013-05")
+    assert [(e["client"], e["amount"]) for e in may_before["evidence"]] == [("A", "400.00")]
+    assert [(e["client"], e["amount"]) for e in month_of(ws, model_path, "2013-06")[
+        "evidence"]] == [("B", "300.00")]
+    september = month_of(ws, model_path, "2013-09")
+    assert {e["client"]: e["amount"] for e in september["evidence"]} == {"A": "1200.00",
+                                                                         "B": "1000.00"}
+    assert september["totals"]["payment"] == "2200.00"
+    assert month_of(ws, model_path, "2013-05") == may_before
+    shown = runner.invoke(app, ["models", "show", str(model_path)]).output
+    assert "£400.00 from 2012-04-01, £300.00 from 2013-06-01" in " ".join(shown.split())
+
+
+def test_a_claim_refused_on_the_participants_own_attributes(tmp_path):
+    """A refusal may read the participant's attachment row as well as the claim's: an ESA
+    participant's job counts from 16 hours a week, a JSA one's from 30 (a claim below is
+    refused, with the reason, and the rest of the month is paid)."""
+    results = """    - name: job_outcome
+      label: Job outcome
+      when_any: [WORK]
+      amount: 1000
+      refused_when:
+        - when: hours < IF(payment_group == "ESA", 16, 30)
+          reason: too few hours a week for the participant's payment group
+"""
+    ws, model_path = scheme_from(tmp_path, _groups_scheme(results))
+    ws.add_return("LA1", "2013-05", {"Attachments": [
+        {**attach("J", date(2013, 5, 1)), "payment_group": "JSA"},
+        {**attach("E", date(2013, 5, 2)), "payment_group": "ESA"}], "Claims": []})
+    ws.add_return("LA1", "2013-09", {"Attachments": [], "Claims": [
+        {**claim("J", "WORK", date(2013, 9, 2)), "hours": 20},
+        {**claim("E", "WORK", date(2013, 9, 3)), "hours": 20}]})
+    september = month_of(ws, model_path, "2013-09")
+    got = {e["client"]: (e["status"], e["amount"], e["reason"]) for e in september["evidence"]}
+    assert got["J"] == ("refused", "0.00",
+                        "too few hours a week for the participant's payment group")
+    assert got["E"][:2] == ("paid", "1000.00")
+    assert september["totals"]["payment"] == "1000.00"

@@ -134,3 +134,39 @@ def test_the_period_s_own_dates_in_formulas(workspace, tmp_path):
     _, lines = lines_by(json.loads(result.stdout), "P1")
     assert lines[("S001", "utilisation")]["figures"]["month_days"] == 30
     assert lines[("S001", "utilisation")]["amount"] == "8763.16"  # nothing else changed
+
+
+def test_a_figure_that_changes_from_a_date(workspace, tmp_path):
+    """`utilisation_target: {value: {2013-04-01: 0.95, 2013-06-01: 0.90}}`: June reads 0.90
+    (S001's 555/600 = 0.925 now beats the target: factor 1, £10,000 × 0.90 = £9,000.00);
+    May reads 0.95, so its figures are those of the model with one target, untouched."""
+    import shutil
+
+    text = MODEL_PATH.read_text()
+    old = "  utilisation_target: {value: 0.95,"
+    assert old in text
+    model = tmp_path / "model" / MODEL_PATH.name
+    model.parent.mkdir()
+    model.write_text(text.replace(old, "  utilisation_target: {value: {2013-04-01: 0.95, "
+                                       "2013-06-01: 0.90},"))
+    shutil.copy(MODEL_PATH.with_name(MODEL_PATH.stem + ".register.csv"), model.parent)
+    worked_example(workspace)
+
+    def month(model_path, period):
+        result = runner.invoke(app, ["calculate", "--model", str(model_path), "--period",
+                                     period, "--returns", str(workspace.returns), "--register",
+                                     str(workspace.register_path), "--dry-run", "--json"])
+        assert result.exit_code == 0, result.output
+        return lines_by(json.loads(result.stdout), "P1")[1]
+
+    june = month(model, "2013-06")
+    assert june[("S001", "utilisation")]["amount"] == "9000.00"
+    assert june[("S001", "utilisation")]["figures"]["utilisation_factor"] == 1
+    assert june[("S001", "outcomes")]["amount"] == "937.50"  # the outcome target is not dated
+    assert month(MODEL_PATH, "2013-06")[("S001", "utilisation")]["amount"] == "8763.16"
+    may, may_before = month(model, "2013-05"), month(MODEL_PATH, "2013-05")
+    assert {k: v["amount"] for k, v in may.items()} == \
+        {k: v["amount"] for k, v in may_before.items()}
+    described = runner.invoke(app, ["models", "show", str(model)])
+    assert "utilisation_target = 0.95 from 2013-04-01, 0.9 from 2013-06-01" in \
+        " ".join(described.output.split())

@@ -15,8 +15,10 @@ from pbr_cli.model.records import (
     Cohort,
     Component,
     Fee,
+    Dated,
     Outcome,
     Participants,
+    Price,
     RegisterSpec,
     Result,
     Sheet,
@@ -34,6 +36,7 @@ class ClientLevelRules:
     fail: Callable[[KeyPath, str], None]
     unique: Callable[[list[str], KeyPath, str], None]
     formula: Callable[[Any, KeyPath, set[str]], formulas.Expr | None]
+    figure: Callable[[Any, KeyPath], Fraction | Dated]
 
     def cohort(self, spec: dict[str, Any], sheets: tuple[Sheet, ...], register: RegisterSpec,
                params: set[str]) -> Cohort:
@@ -181,13 +184,18 @@ class ClientLevelRules:
             if not 0 <= deflator < 1:
                 self.fail((*where, "deflator"), "a deflator is a share from 0 up to (not) 1"
                           + share_hint(r["deflator"]))
-            up_to = r.get("up_to") or 1
+            written = r.get("up_to") or 1
+            up_to: int | formulas.Expr = written
+            if isinstance(written, str):
+                up_to = self.formula(written, (*where, "up_to"), priced_by) or 1
+            elif written < 1:
+                self.fail((*where, "up_to"), "at least 1 payment")
             if r.get("up_to") and not r.get("every_weeks"):
                 self.fail((*where, "up_to"), "`up_to` goes with `every_weeks`")
             refusals = []
             for k, rule in enumerate(r.get("refused_when") or []):
                 when = self.formula(rule["when"], (*where, "refused_when", k, "when"),
-                                    claim_columns | params)
+                                    claim_columns | priced_by)
                 if when is not None:
                     refusals.append((when, " ".join(str(rule["reason"]).split())))
             results.append(Result(
@@ -221,13 +229,14 @@ class ClientLevelRules:
             spec["claims"]["outcome"], maximum, spec.get("claim_within_months"),
             tuple(fees), tuple(results), within_days)
 
-    def price(self, value: Any, path: KeyPath, known: set[str]) -> Fraction | formulas.Expr:
-        """Pounds, or a formula worked out for each participant (`job_price`,
-        `IF(payment_group == "ESA", 600, 400)`)."""
+    def price(self, value: Any, path: KeyPath, known: set[str]) -> Price:
+        """Pounds, pounds by date (`{2011-06-01: 1200, 2013-04-01: 1000}`: the amount in force
+        on the day attached or achieved), or a formula worked out for each participant
+        (`job_price`, `IF(payment_group == "ESA", 600, 400)`)."""
         if isinstance(value, str):
             parsed = self.formula(value, path, known)
             return parsed if parsed is not None else Fraction(0)
-        return Fraction(value)
+        return self.figure(value, path)
 
     def window_fits(self, months: int | None, path: KeyPath) -> None:
         """A window longer than the scheme could never be full: the returns it would look
@@ -262,6 +271,13 @@ class ClientLevelRules:
             else:
                 names = {c.name for c in sheet.columns} if sheet else set()
                 when = self.formula(spec["when"], (*path, "when"), names | params)
+                dated = sorted(n for n in (when.names if when else ()) if isinstance(
+                    (self.data.get("parameters") or {}).get(n, {}).get("value"), dict))
+                if dated:
+                    self.fail((*path, "when"), f"'{dated[0]}' has values by date, and a "
+                              "cohort outcome's rule is worked out once for every month: "
+                              "give it one value, or make a second outcome from the date "
+                              "it changes")
         else:
             after = next((o for o in earlier if o.name == spec.get("after")), None)
             if after is None or after.event == "follow-up":

@@ -22,6 +22,7 @@ from pbr_cli.model.records import (
     CodeList,
     Column,
     Component,
+    Dated,
     GroupCheck,
     Measure,
     Model,
@@ -160,7 +161,8 @@ class _Builder(ClientLevelRules):
             self.fail(("scheme", "end"), "the scheme ends before it starts")
 
         params = {
-            name: Parameter(name, Fraction(spec["value"]), spec.get("label") or name)
+            name: Parameter(name, self.figure(spec["value"], ("parameters", name, "value")),
+                            spec.get("label") or name)
             for name, spec in (d.get("parameters") or {}).items()
         }
         codes = {
@@ -222,6 +224,28 @@ class _Builder(ClientLevelRules):
             path=self.path, sha256=sha256, cohort=cohort, report=report, participants=people,
             year_starts=scheme.get("year_starts") or 4,
         )
+
+    def figure(self, value: Any, path: KeyPath) -> Fraction | Dated:
+        """A number, or numbers by the date each applies from. The first date is on or before
+        the scheme start (no day of the scheme is without a value); a scheme paid by the
+        month for its register entries reads figures on each month's first day, so there a
+        figure changes on the first of a month (a change mid-month would silently wait)."""
+        if not isinstance(value, dict):
+            return Fraction(value)
+        steps = tuple(sorted((date.fromisoformat(str(k)), Fraction(v)) for k, v in value.items()))
+        scheme = self.data["scheme"]
+        if steps[0][0] > scheme["start"]:
+            self.fail((*path, str(steps[0][0])), f"the first date is after the scheme start "
+                      f"({scheme['start'].isoformat()}): give the value in force from the start")
+        if not (self.data.get("participants")):
+            for since, _ in steps:
+                if since.day != 1:
+                    self.fail((*path, str(since)), "this scheme is worked out a month at a "
+                              "time, reading each figure on the month's first day: a figure "
+                              f"changes on the first of a month (write "
+                              f"{since.replace(day=1).isoformat()} or "
+                              f"{Month.of(since).plus(1).first_day.isoformat()})")
+        return Dated(steps)
 
     def unique(self, names: list[str], path: KeyPath, what: str) -> None:
         seen: set[str] = set()
@@ -314,8 +338,9 @@ class _Builder(ClientLevelRules):
         sample = {"date": date(2000, 1, 1), "text": "x", "code": "x"}
         env: dict[str, Any] = {name: sample.get(kind, Fraction(1)) for name, kind in types.items()}
         env.update(period_facts(Month(2000, 1)))
-        env.update({name: Fraction(p["value"]) for name, p in
+        env.update({name: self.figure(p["value"], ()) for name, p in
                     (self.data.get("parameters") or {}).items() if isinstance(p, dict)})
+        env.update({name: v.steps[0][1] for name, v in env.items() if isinstance(v, Dated)})
         for i, col in enumerate(columns):
             for key in ("min", "max"):
                 bound = getattr(col, key)

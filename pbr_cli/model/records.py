@@ -228,9 +228,42 @@ class Cohort:
         return next((o for o in self.outcomes if o.name == name), None)
 
 
-# A price: pounds, or a formula worked out per participant (parameters, register entry,
-# attachment row).
-Price = Fraction | Expr
+@dataclass(frozen=True)
+class Dated:
+    """A figure that changes on given dates (`{2011-06-01: 600, 2012-04-01: 400}`): the value
+    in force on a day is the one from the latest date on or before it. The first date is on
+    or before the scheme start (the model check says so), so a day before it can only be an
+    event from before the scheme began; the first value is in force then."""
+
+    steps: tuple[tuple[date, Fraction], ...]  # by date, earliest first
+
+    def on(self, day: date) -> Fraction:
+        value = self.steps[0][1]
+        for since, step in self.steps:
+            if since > day:
+                break
+            value = step
+        return value
+
+    @property
+    def text(self) -> str:
+        return ", ".join(f"{since.isoformat()}: {format_number(value)}"
+                         for since, value in self.steps)
+
+
+def format_number(value: Fraction) -> str:
+    """A figure as written in a model: 400, 0.95, 1/3."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    from decimal import Decimal
+
+    shown = Decimal(value.numerator) / Decimal(value.denominator)
+    return str(shown.normalize()) if Fraction(shown) == value else str(value)
+
+
+# A price: pounds, a figure by date, or a formula worked out per participant (parameters,
+# register entry, attachment row).
+Price = Fraction | Dated | Expr
 
 
 @dataclass(frozen=True)
@@ -258,7 +291,7 @@ class Result:
     once_in: str | None  # one payment per participant among results sharing this word
     deflator: Fraction = Fraction(0)  # share of the price taken off (would have happened anyway)
     every_weeks: int | None = None  # sustainment: paid again at least this many weeks later
-    up_to: int = 1  # ... up to this many times per participant
+    up_to: int | Expr = 1  # ... up to this many times per participant (or a formula)
     description: str = ""
     # claims refused on their own columns: (condition over the claim row, why)
     refusals: tuple[tuple[Expr, str], ...] = ()
@@ -311,8 +344,12 @@ class RuleWarning:
 @dataclass(frozen=True)
 class Parameter:
     name: str
-    value: Fraction
+    value: Fraction | Dated
     label: str
+
+    def on(self, day: date) -> Fraction:
+        """The figure in force on the day."""
+        return self.value.on(day) if isinstance(self.value, Dated) else self.value
 
 
 @dataclass(frozen=True)
@@ -359,6 +396,12 @@ class Model:
         if self.participants is not None:
             return "participants"
         return "service-level"
+
+    def values_on(self, day: date) -> dict[str, Fraction]:
+        """Every parameter's figure in force on the day, by name: what formulas read. A
+        service-level month reads them on its first day; a per-participant payment on the
+        date of the attachment or the result it pays for."""
+        return {name: p.on(day) for name, p in self.parameters.items()}
 
     def sheet(self, name: str) -> Sheet | None:
         return next((s for s in self.sheets if s.name == name), None)

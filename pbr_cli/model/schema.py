@@ -53,8 +53,13 @@ TYPE_WORDS = {
     "text": "text",
     "integer": "a whole number",
     "number": "a number (exact; 0.95 means exactly 0.95)",
-    "price": "an amount in pounds and pence, or a formula giving one (over the parameters, the "
-             "register entry and the participant's attachment row)",
+    "price": "an amount in pounds and pence, amounts by date ({2011-06-01: 600, 2012-04-01: "
+             "400}), or a formula giving one (over the parameters, the register entry and the "
+             "participant's attachment row)",
+    "count": "a whole number, or a formula giving one (over the parameters, the register "
+             "entry and the participant's attachment row)",
+    "figure": "a number (exact; 0.95 means exactly 0.95), or numbers by the date they apply "
+              "from ({2011-06-01: 600, 2012-04-01: 400})",
     "money": "an amount in pounds and pence (a number with at most two decimal places, e.g. 150.25)",
     "date": "a date written YYYY-MM-DD",
     "bool": "true or false",
@@ -318,7 +323,7 @@ RESULT = Section(
             "happened anyway (default 0)."),
         Key("every_weeks", "integer", "Sustainment: paid again for a claim at least this many "
             "weeks after the last one paid."),
-        Key("up_to", "integer", "With `every_weeks`: the most payments per participant "
+        Key("up_to", "count", "With `every_weeks`: the most payments per participant "
             "(default 1)."),
         Key("after", "text", "Paid only once this other result has been paid for the "
             "participant; with `every_weeks`, the first payment at least that many weeks after "
@@ -419,7 +424,9 @@ MODEL = Section(
             Key("description", "text", "What the scheme pays for, in words."),
         )), "Scheme facts.", required=True),
         Key("parameters", MapOf(Section("Parameter", "A named figure formulas can use.", (
-            Key("value", "number", "The figure.", required=True),
+            Key("value", "figure", "The figure, or the figures by the date each applies from "
+                "(the one in force on a payment's date applies).", required=True,
+                example="{2011-06-01: 600, 2012-04-01: 400}"),
             Key("label", "text", "What it means."),
         ))), "Named figures used by formulas."),
         Key("codes", MapOf(Section("Code list", "Allowed codes and their labels.", (
@@ -517,9 +524,10 @@ class _Walker:
             "date": lambda v: isinstance(v, date),
             "bool": lambda v: isinstance(v, bool),
             "formula": lambda v: isinstance(v, (str, int, Decimal)) and not isinstance(v, bool),
-            "price": lambda v: isinstance(v, str) or (
-                isinstance(v, (int, Decimal)) and not isinstance(v, bool)
-                and (isinstance(v, int) or _at_most_pennies(v))),
+            "price": lambda v: isinstance(v, str) or _money(v) or _dated(v, _money),
+            "figure": lambda v: _number(v) or _dated(v, _number),
+            "count": lambda v: isinstance(v, str) or (isinstance(v, int)
+                                                      and not isinstance(v, bool)),
             "names": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
             "texts": lambda v: isinstance(v, list) and all(isinstance(x, (str, int)) for x in v),
             "text-or-texts": lambda v: isinstance(v, (str, int))
@@ -534,6 +542,28 @@ def check_schema(data: Any) -> list[SchemaProblem]:
     walker = _Walker()
     walker.walk(data, MODEL, ())
     return walker.problems
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, Decimal)) and not isinstance(v, bool)
+
+
+def _money(v: Any) -> bool:
+    return _number(v) and (isinstance(v, int) or _at_most_pennies(v))
+
+
+def _dated(v: Any, value_ok: Any) -> bool:
+    """Values by date: {YYYY-MM-DD: value, ...}, at least one."""
+    if not isinstance(v, dict) or not v:
+        return False
+    for key, value in v.items():
+        try:
+            date.fromisoformat(str(key))
+        except ValueError:
+            return False
+        if not value_ok(value):
+            return False
+    return True
 
 
 def _at_most_pennies(value: Decimal) -> bool:

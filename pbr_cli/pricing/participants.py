@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli.expr import Expr, ExprError
-from pbr_cli.model.records import Model, Participants, Price, Result
+from pbr_cli.model.records import Dated, Model, Participants, Price, Result
 from pbr_cli.money import format_money, format_percent, round_pence
 from pbr_cli.payment_records import NIL, REFUSED, EventStatus, Evidence, Figure, PaymentLine, ProviderResult, Source
 from pbr_cli.payment_records import PAID as STATUS_PAID
@@ -82,22 +82,40 @@ class _Replay:
         self.spec: Participants = model.participants  # type: ignore[assignment]
         self.provider = provider
         self.people: dict[str, _Person] = defaultdict(_Person)
-        self.env: dict[str, Any] = {n: p.value for n, p in model.parameters.items()}
-        self.env.update(formula_values(entry))
+        self.entry = formula_values(entry)
 
-    def value(self, price: Price, person: _Person) -> Fraction:
-        """A price in pounds: as written, or its formula worked out for the participant (the
-        parameters, the register entry and the participant's attachment row); ExprError when
-        it cannot be."""
-        if not isinstance(price, Expr):
-            return price
-        env = dict(self.env)
+    def names(self, person: _Person, day: date) -> dict[str, Any]:
+        """What a formula about the participant reads: the parameters in force on the day,
+        the register entry and the participant's attachment row."""
+        env: dict[str, Any] = self.model.values_on(day)
+        env.update(self.entry)
         if person.attached is not None:
             env.update(formula_values(person.attached.values))
-        value = price.evaluate(env)
+        return env
+
+    def value(self, price: Price, person: _Person, day: date) -> Fraction:
+        """A price in pounds on the day of the attachment or result it pays for: as written,
+        the amount in force that day, or its formula worked out for the participant;
+        ExprError when it cannot be."""
+        if isinstance(price, Dated):
+            return price.on(day)
+        if not isinstance(price, Expr):
+            return price
+        value = price.evaluate(self.names(person, day))
         if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
             raise ExprError(f"'{price.text}' gives {value!r}, not an amount")
         return Fraction(value)
+
+    def count(self, count: int | Expr, person: _Person, day: date) -> int:
+        """How many times a result may be paid for the participant (a formula: by the
+        participant's group); ExprError when it is not a whole number."""
+        if not isinstance(count, Expr):
+            return count
+        value = count.evaluate(self.names(person, day))
+        if isinstance(value, bool) or not isinstance(value, (int, Fraction)) or \
+                Fraction(value).denominator != 1:
+            raise ExprError(f"'{count.text}' gives {value!r}, not a whole number")
+        return int(value)
 
     def _event(self, record: Record, component: str, label: str, price: Decimal,
                amount: Decimal, status: EventStatus, reason: str,
@@ -105,11 +123,11 @@ class _Replay:
         return Evidence(self.provider, record.client, component, label, record.day, "", status,
                         price, amount, reason, record.source, cap_reduction=reduction)
 
-    def _pay(self, person: _Person, price: Decimal) -> tuple[Decimal, Decimal, str]:
+    def _pay(self, person: _Person, price: Decimal, day: date) -> tuple[Decimal, Decimal, str]:
         """(amount, reduction, reason) after the maximum per participant."""
         if self.spec.maximum is None:
             return price, ZERO, ""
-        maximum = round_pence(self.value(self.spec.maximum, person))
+        maximum = round_pence(self.value(self.spec.maximum, person, day))
         left = max(ZERO, maximum - person.total)
         if price <= left:
             return price, ZERO, ""
@@ -129,9 +147,9 @@ class _Replay:
             year = fy_label(Month.of(record.day), self.model.year_starts)
             share = fee.shares.get(year, Fraction(0))
             try:
-                base = self.value(fee.base, person)
+                base = self.value(fee.base, person, record.day)
                 price = round_pence(base * share)
-                amount, reduction, why = self._pay(person, price)
+                amount, reduction, why = self._pay(person, price, record.day)
             except ExprError as exc:
                 out.append(self._event(record, fee.name, fee.label, ZERO, ZERO, REFUSED,
                                        f"the fee cannot be worked out: {exc}"))
@@ -170,7 +188,7 @@ class _Replay:
         earlier = person.seen.get((code, record.day))
         if earlier is not None:
             return refuse(f"already claimed ({earlier.source.file}, {earlier.source.cell})")
-        refused = {r.name: why for r in mine if (why := self._refused(r, record))}
+        refused = {r.name: why for r in mine if (why := self._refused(r, record, person))}
         if len(refused) == len(mine):  # refused on its own columns: it counts for nothing
             return [self._event(record, r.name, r.label, ZERO, ZERO, REFUSED, refused[r.name])
                     for r in mine]
@@ -179,11 +197,12 @@ class _Replay:
         return [self._event(record, r.name, r.label, ZERO, ZERO, REFUSED, refused[r.name])
                 if r.name in refused else self._result(r, record, person) for r in mine]
 
-    def _refused(self, result: Result, record: Record) -> str:
-        """Why the claim is refused on its own columns (the first rule that holds), or ""."""
+    def _refused(self, result: Result, record: Record, person: _Person) -> str:
+        """Why the claim is refused on its own columns and the participant's (the first rule
+        that holds), or ""."""
         if not result.refusals:
             return ""
-        env: dict[str, Any] = {n: p.value for n, p in self.model.parameters.items()}
+        env = self.names(person, record.day)
         env.update(formula_values(record.values))
         for when, reason in result.refusals:
             try:
@@ -223,8 +242,12 @@ class _Replay:
         if times and result.every_weeks is None:
             return event(REFUSED, "already paid for this participant")
         if result.every_weeks is not None:
-            if len(times) >= result.up_to:
-                return event(REFUSED, f"paid {result.up_to} time(s) already, the most")
+            try:
+                most = self.count(result.up_to, person, record.day)
+            except ExprError as exc:
+                return event(REFUSED, f"how many times it is paid cannot be worked out: {exc}")
+            if len(times) >= most:
+                return event(REFUSED, f"paid {most} time(s) already, the most")
             if times and record.day < times[-1] + timedelta(weeks=result.every_weeks):
                 return event(REFUSED, f"less than {result.every_weeks} weeks after the last "
                                       f"payment ({times[-1].isoformat()})")
@@ -236,17 +259,17 @@ class _Replay:
         try:
             if result.to_total is not None:
                 before = person.fees + (person.groups.get(result.once_in or "", ("", ZERO))[1])
-                total = round_pence(self.value(result.to_total, person))
+                total = round_pence(self.value(result.to_total, person, record.day))
                 price = max(ZERO, total - before)
                 why = (f"to {format_money(total)} in total, less {format_money(before)} "
                        "already paid")
             else:
                 assert result.amount is not None
-                full = self.value(result.amount, person)
+                full = self.value(result.amount, person, record.day)
                 price = round_pence(full * (1 - result.deflator))
                 why = (f"{format_money(round_pence(full))} less "
                        f"{format_percent(result.deflator)} deflator" if result.deflator else "")
-            amount, reduction, limit = self._pay(person, price)
+            amount, reduction, limit = self._pay(person, price, record.day)
         except ExprError as exc:
             return event(REFUSED, f"the price cannot be worked out: {exc}")
         person.total += amount

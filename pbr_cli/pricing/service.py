@@ -100,7 +100,7 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
                  rate_values: dict[str, dict[str, Fraction]] | None = None) -> list[PaymentLine]:
     reg = model.register
     key = entry[reg.key]
-    env: dict[str, Any] = {n: p.value for n, p in model.parameters.items()}
+    env: dict[str, Any] = dict(model.values_on(month.first_day))
     env.update(formula_values(entry))
     env.update(period_facts(month))
     funcs = {"days_active": lambda start, end: Fraction(days_active(month, start, end))}

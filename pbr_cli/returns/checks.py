@@ -49,7 +49,7 @@ class _Checker:
         self.expected_month = expected_month
         self.problems: list[Problem] = []
         self.flagged: set[tuple[str | None, int | None, int | None]] = set()  # cells with a problem
-        self.params = {n: p.value for n, p in model.parameters.items()}
+        self.params: dict[str, Any] = model.values_on(model.start)  # per month: context()
         self.positions: dict[str, dict[str, int]] = {}
         self.entries: dict[str, tuple[dict[str, Any] | None, str, str]] = {}  # key -> look_up
         self.contexts: dict[tuple, tuple[Any, dict[str, Any]]] = {}  # (entry, month) -> names
@@ -389,6 +389,7 @@ class _Checker:
         if base is None or base[0] is not entry:
             ctx: dict[str, Any] = dict(self.params)
             if month is not None:
+                ctx.update(self.model.values_on(month.first_day))
                 ctx.update(period_facts(month))
             if entry is not None:
                 ctx.update(entry)
