@@ -122,7 +122,9 @@ def describe_model(m: Model) -> str:
             what = f"sum of {ms.sheet}.{ms.column}" if ms.kind == "sum" else f"count of {ms.sheet} rows"
             span = (f" over the {ms.window_months} months ending with the period month"
                     if ms.window_months else " in the period month")
-            how = f"{what}{where}{span}"
+            pooled = {"provider": ", all the provider's entries together",
+                      "scheme": ", every entry in the scheme together"}.get(ms.over, "")
+            how = f"{what}{where}{span}{pooled}"
         out.append(wrap.fill(f"  - {ms.label} ({ms.name}) = {' '.join(how.split())}"))
     out += ["", "The return providers fill in:"]
     for s in m.sheets:

@@ -27,6 +27,12 @@ FUNCTIONS: dict[str, str] = {
         "days_active(start, end): days of the period month between start and end inclusive "
         "(a blank end means open-ended)"
     ),
+    "significantly_lower": (
+        "significantly_lower(events, people, comparison_events, comparison_people, level): "
+        "true when the cohort's rate (events / people) is below the comparison group's and "
+        "a one-sided two-proportion z-test (pooled) gives a p-value at or under the level "
+        "(0.05: significant at 5%)"
+    ),
 }
 
 
@@ -137,7 +143,7 @@ def _check(node: ast.AST, source: str, names: set[str]) -> None:
             )
         if node.keywords:
             raise ExprError(f"{node.func.id}() takes plain values, not name=value")
-        wanted = {"IF": 3, "abs": 1, "days_active": 2}.get(node.func.id)
+        wanted = {"IF": 3, "abs": 1, "days_active": 2, "significantly_lower": 5}.get(node.func.id)
         if wanted is not None and len(node.args) != wanted:
             raise ExprError(f"{node.func.id}() takes {wanted} values, not {len(node.args)}")
         if node.func.id in ("min", "max") and len(node.args) < 2:
@@ -214,10 +220,38 @@ class _Evaluator:
                 return max(self.as_number(a) for a in args)
             if name == "abs":
                 return abs(self.as_number(args[0]))
+            if name == "significantly_lower":
+                return self.significantly_lower(*(self.as_number(a) for a in args))
             if name in self.funcs:
                 return self.funcs[name](*args)
             raise self.fail(f"{name}() cannot be used here")
         raise self.fail("unsupported formula part")
+
+    def significantly_lower(self, x1: Fraction, n1: Fraction, x2: Fraction, n2: Fraction,
+                            level: Fraction) -> bool:
+        """One-sided two-proportion z-test with the pooled rate: is x1/n1 below x2/n2 with a
+        p-value at or under `level`? The statistic is exact: z² = (p2 - p1)² / (p (1 - p)
+        (1/n1 + 1/n2)) as a fraction, compared with the square of the normal distribution's
+        critical value for the level (to double precision); no float decides the answer
+        except that critical value."""
+        from statistics import NormalDist
+
+        if n1 <= 0 or n2 <= 0 or not 0 <= x1 <= n1 or not 0 <= x2 <= n2:
+            raise self.fail("significantly_lower() needs events between 0 and the people, "
+                            "and people above 0, in both groups")
+        if not 0 < level < 1:
+            raise self.fail("significantly_lower()'s level is a share between 0 and 1 "
+                            "(0.05 for 5%)")
+        p1, p2 = Fraction(x1) / n1, Fraction(x2) / n2
+        if p1 >= p2:
+            return False
+        pooled = Fraction(x1 + x2) / (n1 + n2)
+        spread = pooled * (1 - pooled) * (1 / Fraction(n1) + 1 / Fraction(n2))
+        if spread == 0:
+            return False
+        z_squared = (p2 - p1) ** 2 / spread
+        critical = Fraction(NormalDist().inv_cdf(1 - float(level)))
+        return critical <= 0 or z_squared >= critical ** 2
 
     def dates(self, op: str, left: Any, right: Any) -> date | Fraction:
         """A date and whole days: date + days, days + date, date - days; date - date is days."""

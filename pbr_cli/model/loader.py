@@ -435,10 +435,13 @@ class _Builder(ClientLevelRules):
             window = spec.get("window", {}).get("months") if spec.get("window") else None
             if window is not None and window < 1:
                 self.fail((*path, "window", "months"), "a window is at least 1 month")
+            if kind == "expr" and spec.get("over"):
+                self.fail((*path, "over"), "`over` goes with `sum` or `count`")
             out.append(Measure(name=name, label=spec.get("label") or name.replace("_", " "),
                                kind=kind, expr=parsed, sheet=sheet_name, column=column or None,
                                where=where, window_months=window,
-                               format=spec.get("format") or "number"))
+                               format=spec.get("format") or "number",
+                               over=spec.get("over") or "entry"))
             known.add(name)
         self.unique([m.name for m in out], ("measures",), "measure")
         return tuple(out), known

@@ -146,6 +146,7 @@ class Measure:
     where: tuple[tuple[str, tuple[str, ...]], ...] = ()
     window_months: int | None = None
     format: str = "number"
+    over: str = "entry"  # sum/count over the entry's rows, its provider's, or the scheme's
 
 
 @dataclass(frozen=True)

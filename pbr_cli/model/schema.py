@@ -161,6 +161,10 @@ MEASURE = Section(
             "For sum/count: only rows whose column has this value (or one of these values)."),
         Key("window", WINDOW, "For sum/count: look back over a rolling window (default: the "
             "period month only)."),
+        Key("over", "text", "For sum/count: whose rows are added up: `entry`, the register "
+            "entry's own (the default); `provider`, every entry of its provider; `scheme`, "
+            "every entry in the scheme (a pooled figure, the same for all).",
+            choices=("entry", "provider", "scheme")),
         Key("format", "text", "How to show it.",
             choices=("number", "integer", "money", "percent", "ratio")),
     ),

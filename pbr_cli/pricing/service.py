@@ -67,12 +67,14 @@ class _Aggregates:
     def window(self, measure: Measure) -> Window:
         return Window.ending(self.month, measure.window_months or 1, self.model.start)
 
-    def value(self, measure: Measure, key: str) -> tuple[Any, Window]:
-        """(value, window); the value is None for a sum when no row reported the column."""
+    def value(self, measure: Measure, key: str, provider: str) -> tuple[Any, Window]:
+        """(value, window) for the entry: its own rows, its provider's or the scheme's (the
+        measure's `over`); the value is None for a sum when no row reported the column."""
         if measure.name not in self.cache:
             self.cache[measure.name] = self._compute(measure)
         values, window = self.cache[measure.name]
-        return values.get(key, 0 if measure.kind == "count" else None), window
+        at = {"entry": key, "provider": provider, "scheme": ""}[measure.over]
+        return values.get(at, 0 if measure.kind == "count" else None), window
 
     def _compute(self, measure: Measure) -> tuple[dict[str, Any], Window]:
         window = self.window(measure)
@@ -80,7 +82,10 @@ class _Aggregates:
         frame = self.tables[measure.sheet]
         sheet = self.model.sheet(measure.sheet)
         assert sheet is not None
-        key_col = sheet.entry_column.name
+        key_col = {"entry": sheet.entry_column.name, "provider": "_provider",
+                   "scheme": "_scheme"}[measure.over]
+        if measure.over == "scheme":
+            frame = frame.assign(_scheme="")
         mask = frame["_month"].isin([str(m) for m in window.months()])
         for column, values in measure.where:
             mask &= frame[column].isin(list(values))
@@ -111,7 +116,7 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
             if measure.kind == "expr":
                 env[measure.name] = measure.expr.evaluate(env, funcs)  # type: ignore[union-attr]
             else:
-                value, window = aggregates.value(measure, key)
+                value, window = aggregates.value(measure, key, entry[reg.provider])
                 env[measure.name] = Fraction(value or 0)
                 windows[measure.name] = window
                 if value is None:
