@@ -50,7 +50,9 @@ def _participants(m: Model, wrap: textwrap.TextWrapper) -> list[str]:
         f"Per participant ({p.id}), from every return since {m.start}: each month's "
         "attachments, then its claims, in date order. Each payment is rounded half-up to the "
         "penny" + (f"; at most {_price(p.maximum)} per participant in all"
-                   if p.maximum is not None else "") + ":", 92)
+                   if p.maximum is not None else "")
+        + (f"; at most {_price(p.provider_maximum)} to a provider for all its participants"
+           if p.provider_maximum is not None else "") + ":", 92)
     for f in p.fees:
         base = f.base
         shares = ", ".join(f"{y} {_num(v * 100)}%" + (
@@ -98,10 +100,11 @@ def describe_model(m: Model) -> str:
         out += _cohort(m, wrap)
     elif m.participants is not None:
         out += _participants(m, wrap)
-    else:
-        out += ["", "What it pays, for each " + m.register.entity + " each month "
-                "(each part rounded half-up to the penny):"]
-    for c in (m.payments if not m.client_level else ()):
+    contract = [c for c in m.payments if c.amount is not None]
+    if contract:
+        out += ["", ("Also, w" if m.client_level else "W") + "hat it pays, for each "
+                + m.register.entity + " each month (each part rounded half-up to the penny):"]
+    for c in contract:
         out.append(wrap.fill(f"  - {c.label}: {c.description or ''} [= {c.amount.text if c.amount else ''}]"))
     if m.comparison:
         formula = m.comparison.amount.text if m.comparison.amount else ""

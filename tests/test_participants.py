@@ -484,3 +484,42 @@ def test_a_claim_refused_on_the_participants_own_attributes(tmp_path):
                         "too few hours a week for the participant's payment group")
     assert got["E"][:2] == ("paid", "1000.00")
     assert september["totals"]["payment"] == "1000.00"
+
+
+def test_a_contract_level_fee_beside_per_participant_payments_and_a_provider_maximum(tmp_path):
+    """Work and Health's delivery fee: a monthly payment per contract (here £10 a month for
+    each family the authority is to work with: 120 × £10 = £1,200.00), paid with the
+    per-family payments and withheld with them when the month's return is missing; and
+    the Innovation Fund's most per project: £5,000 for all the authority's families. Two
+    families attached in May 2013 at £2,400 each (£4,800); a third in June would take it to
+    £7,200: £200.00 is paid, "maximum of £5,000.00 for the provider reached"."""
+    text = TF.read_text()
+    text = text.replace("  maximum: 4000\n", "  maximum: 4000\n  provider_maximum: 5000\n")
+    text = text.replace("\nparticipants:\n", """
+payments:
+  - name: delivery_fee
+    label: Delivery fee
+    amount: families * 10
+    description: A monthly fee for running the service.
+
+participants:
+""")
+    ws, model_path = scheme_from(tmp_path, text)
+    ws.add_return("LA1", "2013-05", {"Attachments": [attach("A", date(2013, 5, 1)),
+                                                     attach("B", date(2013, 5, 2))],
+                                     "Claims": []})
+    ws.add_return("LA1", "2013-06", {"Attachments": [attach("C", date(2013, 6, 3))],
+                                     "Claims": []})
+    may = month_of(ws, model_path, "2013-05")
+    assert paid(may) == {"delivery_fee": "1200.00", "attachment": "4800.00"}
+    june = month_of(ws, model_path, "2013-06")
+    assert paid(june) == {"delivery_fee": "1200.00", "attachment": "200.00"}
+    assert [(e["client"], e["amount"], e["reason"]) for e in june["evidence"]] == [
+        ("C", "200.00", "maximum of £5,000.00 for the provider reached")]
+    assert june["totals"]["payment"] == "1400.00"
+    july = month_of(ws, model_path, "2013-07")  # no return: the month is withheld
+    assert paid(july) == {}
+    assert july["providers"][0]["status"] == "withheld"
+    shown = " ".join(runner.invoke(app, ["models", "show", str(model_path)]).output.split())
+    assert "at most £5,000.00 to a provider for all its participants" in shown
+    assert "Delivery fee: A monthly fee for running the service. [= families * 10]" in shown

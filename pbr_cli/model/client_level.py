@@ -227,7 +227,10 @@ class ClientLevelRules:
             spec["id"], refs["attachments"][1] if "attachments" in refs else SheetRef("", ""),
             refs["claims"][1] if "claims" in refs else SheetRef("", ""),
             spec["claims"]["outcome"], maximum, spec.get("claim_within_months"),
-            tuple(fees), tuple(results), within_days)
+            tuple(fees), tuple(results), within_days,
+            self.price(spec["provider_maximum"], (*path, "provider_maximum"),
+                       priced_by - attachment_columns)
+            if spec.get("provider_maximum") is not None else None)
 
     def price(self, value: Any, path: KeyPath, known: set[str]) -> Price:
         """Pounds, pounds by date (`{2011-06-01: 1200, 2013-04-01: 1000}`: the amount in force

@@ -192,12 +192,20 @@ class _Builder(ClientLevelRules):
                          for i, c in enumerate(d.get("payments") or []))
         if cohort is not None and people is not None:
             self.fail(("participants",), "a model has `cohort` or `participants`, not both")
-        if cohort is not None or people is not None:
+        if cohort is not None:
             if payments or d.get("measures"):
-                self.fail(("cohort" if cohort else "participants",), "this model prices events "
-                          "itself: leave out `payments` and `measures`")
-            payments = (cohort_components(cohort) if cohort is not None
-                        else participant_components(people))
+                self.fail(("cohort",), "this model prices events itself: leave out `payments` "
+                          "and `measures`")
+            payments = cohort_components(cohort)
+        elif people is not None:
+            # A contract-level fee beside the per-participant payments: formulas over the
+            # register entry, the parameters and the period (no return sheet is added up).
+            for i, m in enumerate(measures):
+                if m.kind != "expr":
+                    self.fail(("measures", i, m.kind), "a per-participant model's measures are "
+                              "formulas over the register entry and the parameters (its "
+                              "attachments and claims are paid by `participants`)")
+            payments = payments + participant_components(people)
         elif not payments:
             self.fail(("payments",), "the key 'payments' is missing (the payment components)")
         if cohort is None and people is None:

@@ -313,6 +313,7 @@ class Participants:
     fees: tuple[Fee, ...]
     results: tuple[Result, ...]
     claim_within_days: int | None = None
+    provider_maximum: Price | None = None  # the most paid a provider for all its participants
 
 
 @dataclass(frozen=True)

@@ -359,6 +359,9 @@ PARTICIPANTS = Section(
             Key("outcome", "text", "The code column naming what was achieved.", required=True),
         )), "Claims: results achieved, one row per participant and code.", required=True),
         Key("maximum", "price", "The most paid for one participant, fees and results together."),
+        Key("provider_maximum", "price", "The most paid to one provider for all its "
+            "participants over the scheme, fees and results together (a formula may read the "
+            "register entry, e.g. a contract value).", example="3000000"),
         Key("claim_within_months", "integer", "A claim in a return more than this many calendar "
             "months after the month it was achieved in is not paid."),
         Key("claim_within_days", "integer", "A claim in a return whose month ends more than "

@@ -27,6 +27,7 @@ from pbr_cli.payment_records import PAID_EVENT as PAID
 from pbr_cli.periods import Month
 from pbr_cli.periods import financial_year_label as fy_label
 from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields, formula_values
+from pbr_cli.pricing.service import Aggregates, entry_lines
 from pbr_cli.returns.checked import CheckedReturn
 
 ZERO = Decimal("0.00")
@@ -82,6 +83,7 @@ class _Replay:
         self.spec: Participants = model.participants  # type: ignore[assignment]
         self.provider = provider
         self.people: dict[str, _Person] = defaultdict(_Person)
+        self.paid_all = ZERO  # to every participant of the provider so far
         self.entry = formula_values(entry)
 
     def names(self, person: _Person, day: date) -> dict[str, Any]:
@@ -124,14 +126,22 @@ class _Replay:
                         price, amount, reason, record.source, cap_reduction=reduction)
 
     def _pay(self, person: _Person, price: Decimal, day: date) -> tuple[Decimal, Decimal, str]:
-        """(amount, reduction, reason) after the maximum per participant."""
-        if self.spec.maximum is None:
-            return price, ZERO, ""
-        maximum = round_pence(self.value(self.spec.maximum, person, day))
-        left = max(ZERO, maximum - person.total)
-        if price <= left:
-            return price, ZERO, ""
-        return left, price - left, f"maximum of {format_money(maximum)} per participant reached"
+        """(amount, reduction, reason) after the maximum per participant, then the most the
+        provider is paid for all its participants; the amount counts towards both."""
+        amount, why = price, ""
+        if self.spec.maximum is not None:
+            maximum = round_pence(self.value(self.spec.maximum, person, day))
+            left = max(ZERO, maximum - person.total)
+            if amount > left:
+                amount, why = left, f"maximum of {format_money(maximum)} per participant reached"
+        if self.spec.provider_maximum is not None:
+            most = round_pence(self.value(self.spec.provider_maximum, _Person(), day))
+            left = max(ZERO, most - self.paid_all)
+            if amount > left:
+                amount, why = left, f"maximum of {format_money(most)} for the provider reached"
+        person.total += amount
+        self.paid_all += amount
+        return amount, price - amount, why
 
     def attach(self, record: Record) -> list[Evidence]:
         person = self.people[record.client]
@@ -155,7 +165,6 @@ class _Replay:
                                        f"the fee cannot be worked out: {exc}"))
                 continue
             person.fees += amount
-            person.total += amount
             reason = why or (f"{year}: {format_percent(share)} of "
                              f"{format_money(round_pence(base))}")
             out.append(self._event(record, fee.name, fee.label, price, amount,
@@ -272,7 +281,6 @@ class _Replay:
             amount, reduction, limit = self._pay(person, price, record.day)
         except ExprError as exc:
             return event(REFUSED, f"the price cannot be worked out: {exc}")
-        person.total += amount
         person.paid[result.name].append(record.day)
         if result.once_in is not None:
             old = person.groups.get(result.once_in, (result.name, ZERO))[1]
@@ -287,6 +295,7 @@ class ParticipantPricing:
     def __init__(self, inputs: MonthInputs):
         assert inputs.model.participants is not None
         self.model, self.spec, self.month = inputs.model, inputs.model.participants, inputs.month
+        self.problems = inputs.problems
         self.usable = sorted(inputs.usable.items(), key=lambda kv: (kv[0][1], kv[1].path))
         self.rate_values: dict[str, dict[str, Fraction]] = {}
 
@@ -307,6 +316,9 @@ class ParticipantPricing:
             if when == month:
                 events = month_events
         result.lines = _lines(self.model, entries[0], events)
+        for entry in entries:  # contract-level payments (`payments` with a formula)
+            result.lines += entry_lines(self.model, entry, month, Aggregates(
+                self.model, {}, month), True, self.problems, result.return_file or "")
         order = {c.name: i for i, c in enumerate(self.model.payments)}
         return sorted(events, key=lambda e: (order[e.component], e.day, e.client,
                                              e.source.cell))
@@ -319,6 +331,8 @@ def _order(record: Record) -> tuple:
 def _lines(model: Model, entry: dict[str, Any], events: list[Evidence]) -> list[PaymentLine]:
     out = []
     for component in model.payments:
+        if component.amount is not None:
+            continue  # a contract-level payment: priced per register entry
         mine = [e for e in events if e.component == component.name]
         amount = sum((e.amount for e in mine), ZERO)
         figures = (

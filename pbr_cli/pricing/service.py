@@ -27,12 +27,12 @@ class ServiceLevel:
 
     def __init__(self, inputs: MonthInputs):
         self.model, self.month, self.problems = inputs.model, inputs.month, inputs.problems
-        self.aggregates = _Aggregates(self.model, _combine(self.model, inputs.chosen), self.month)
+        self.aggregates = Aggregates(self.model, _combine(self.model, inputs.chosen), self.month)
         self.rate_values: dict[str, dict[str, Fraction]] = {}
 
     def price(self, result: ProviderResult, entries: list[Entry]) -> list[Evidence]:
         for entry in entries:
-            result.lines += _entry_lines(self.model, entry, self.month, self.aggregates,
+            result.lines += entry_lines(self.model, entry, self.month, self.aggregates,
                                          result.status == PAID, self.problems,
                                          result.return_file or "", self.rate_values)
         return []
@@ -57,7 +57,7 @@ def _combine(model: Model, chosen: dict[tuple[str, Month], CheckedReturn]) -> di
     return tables
 
 
-class _Aggregates:
+class Aggregates:
     """Sums and counts of return rows per register entry, over each measure's window."""
 
     def __init__(self, model: Model, tables: dict[str, Any], month: Month):
@@ -100,7 +100,7 @@ class _Aggregates:
         return dict(sums), window
 
 
-def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: _Aggregates,
+def entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: Aggregates,
                  pay: bool, problems: list[Problem], path: str,
                  rate_values: dict[str, dict[str, Fraction]] | None = None) -> list[PaymentLine]:
     reg = model.register
@@ -131,7 +131,8 @@ def _entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: 
     common: dict[str, Any] = entry_fields(model, entry)
     common["groups"] = tuple((g, str(entry.get(g) or "")) for g in reg.group_by)
     lines = []
-    components: list[tuple[Component, str]] = [(c, "payment") for c in model.payments] if pay else []
+    components: list[tuple[Component, str]] = [
+        (c, "payment") for c in model.payments if c.amount is not None] if pay else []
     if model.comparison is not None:
         components.append((model.comparison, "comparison"))
     for component, kind in components:
