@@ -59,7 +59,8 @@ def _participants(m: Model, wrap: textwrap.TextWrapper) -> list[str]:
             f" ({format_money(round_pence(base * v))})" if isinstance(base, Fraction) else "")
             for y, v in f.shares.items())
         out.append(wrap.fill(f"  - {f.label}: on attachment, a share of "
-                             f"{_price(f.base)} by the financial year of "
+                             f"{_price(f.base)} by the "
+                             f"{'financial' if m.year_starts == 4 else 'contract'} year of "
                              f"the attachment date: {shares}."))
     for r in p.results:
         when = (" and ".join(r.codes) + " all claimed" if r.all_of
@@ -76,10 +77,19 @@ def _participants(m: Model, wrap: textwrap.TextWrapper) -> list[str]:
             extra.append("once per participant")
         if r.once_in:
             extra.append(f"one '{r.once_in}' payment per participant")
+        if r.after:
+            extra.append(f"only after a paid {r.after}" + (
+                f", the first at least {r.every_weeks} weeks after it" if r.every_weeks else ""))
+        if r.weeks_after_attachment:
+            extra.append(f"achieved at least {r.weeks_after_attachment} weeks after attachment")
+        extra += [f"refused when {when.text} ({reason})" for when, reason in r.refusals]
         out.append(wrap.fill(f"  - {r.label}: when {when}: {price}; {'; '.join(extra)}."))
     if p.claim_within_months is not None:
         out.append(f"  A claim more than {p.claim_within_months} months after the result "
                    "is not paid.")
+    if p.claim_within_days is not None:
+        out.append(f"  A claim whose month ends more than {p.claim_within_days} days after "
+                   "the result is not paid.")
     return out
 
 
@@ -113,8 +123,13 @@ def describe_model(m: Model) -> str:
     if m.parameters:
         out += ["", "Figures (parameters):"]
         for p in m.parameters.values():
-            shown = (", ".join(f"{_num(v)} from {since.isoformat()}" for since, v in p.value.steps)
-                     if isinstance(p.value, Dated) else _num(p.value))
+            if p.by is not None:
+                shown = f"by {p.by}: " + ", ".join(f"{code} {_num(v)}" for code, v in p.table)
+            elif isinstance(p.value, Dated):
+                shown = ", ".join(f"{_num(v)} from {since.isoformat()}"
+                                  for since, v in p.value.steps)
+            else:
+                shown = _num(p.value)
             out.append(wrap.fill(f"  - {p.name} = {shown}: {p.label}"))
     out += ["", "How each figure is worked out:"] if m.measures else []
     for ms in m.measures:

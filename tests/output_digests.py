@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMES = ("birmingham-90-10", "wigan-cohort", "troubled-families")
+SCHEMES = ("birmingham-90-10", "wigan-cohort", "troubled-families", "work-programme")
 
 
 def periods(months: list[str]) -> list[str]:
@@ -56,6 +56,8 @@ def digests() -> dict[str, str]:
             out[f"{name}.json"] = hashlib.sha256(text.encode()).hexdigest()
 
         for scheme in SCHEMES:
+            if not (ROOT / "sample_returns" / scheme).is_dir():
+                continue  # (a scheme shipped later than the code being recorded)
             months = sorted(p.name for p in (ROOT / "sample_returns" / scheme).iterdir()
                             if p.is_dir())
             for month in months:

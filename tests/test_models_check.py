@@ -12,6 +12,7 @@ from pbr_cli.cli import app
 from tests.conftest import COHORT_MODEL_PATH, MODEL_PATH, ROOT
 
 runner = CliRunner()
+WP_PATH = ROOT / "models" / "work-programme.yaml"
 
 CASES = [
     # (model, text replaced, replacement, key path, words in the message, the text on the line
@@ -89,6 +90,13 @@ CASES = [
      "  utilisation_target: {value: {2013-04-31: 0.95},",
      "parameters.utilisation_target.value", "or numbers by the date they apply from",
      "{value: {2013-04-31: 0.95},"),
+    # Figures by code: a group left without its figure, a column that is not there.
+    (WP_PATH, "             ESAIB: 600, IBIS: 400, JSAPL: 400}",
+     "             ESAIB: 600, IBIS: 400}", "parameters.attachment_price.values",
+     "no figure for JSAPL: give every code of the column its figure", "values: {JSA18: 400,"),
+    (WP_PATH, "    label: Attachment fee in contract year 1\n    by: payment_group",
+     "    label: Attachment fee in contract year 1\n    by: payment_groop",
+     "parameters.attachment_price.by", "no column 'payment_groop'", "by: payment_groop"),
     (COHORT_MODEL_PATH, "      when: opiate_days == 0 and crack_days == 0",
      "      when: opiate_days == 0 and crack_days <= most_days", "cohort.outcomes[1].when",
      "'most_days' has values by date", "crack_days <= most_days"),
@@ -138,12 +146,13 @@ def _copy_model(tmp_path, tests_text: str | None = None):
 def test_every_shipped_model_ships_its_worked_examples_and_they_pass():
     models = sorted((ROOT / "models").glob("*.tests.yaml"))
     assert [m.name.removesuffix(".tests.yaml") for m in models] == [
-        "birmingham-90-10", "troubled-families", "wigan-cohort"]
+        "birmingham-90-10", "troubled-families", "wigan-cohort", "work-programme"]
     result = runner.invoke(app, ["models", "test", *(m.name.removesuffix(".tests.yaml")
                                                      for m in models),
                                  "--config", str(ROOT / "pbr.yaml")])
     assert result.exit_code == 0, result.output
-    for said in ("2 of 2 case(s) pass", "1 of 1 case(s) pass", "3 of 3 case(s) pass"):
+    for said in ("2 of 2 case(s) pass", "1 of 1 case(s) pass", "3 of 3 case(s) pass",
+                 "4 of 4 case(s) pass"):
         assert said in result.output
 
 

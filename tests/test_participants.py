@@ -204,7 +204,7 @@ def test_deflator_sustainment_and_claim_deadline(tmp_path):
     assert paid(june) == {"work_start": "850.00", "sustained": "250.00"}
     july = month_of(ws, model_path, "2013-07")
     assert paid(july) == {"sustained": "250.00"}
-    assert any("less than 4 weeks after the last payment (2013-06-03)" in e["reason"]
+    assert any("less than 4 weeks from the sustained paid for 2013-06-03" in e["reason"]
                for e in july["evidence"])
     august = month_of(ws, model_path, "2013-08")
     assert paid(august) == {"sustained": "250.00"}

@@ -22,6 +22,7 @@ SAMPLES = [
     ("make_wigan_samples.py", ("wigan-cohort", "faulty-wigan"), "wigan-cohort.register.csv"),
     ("make_troubled_families_samples.py", ("troubled-families",),
      "troubled-families.register.csv"),
+    ("make_work_programme_samples.py", ("work-programme",), "work-programme.register.csv"),
 ]
 
 
@@ -56,7 +57,8 @@ def test_no_scheme_name_or_code_in_python():
     for path in (ROOT / "pbr_cli").rglob("*.py"):
         text = path.read_text().lower()
         for word in ("birmingham", "wigan", "supporting people", "90/10", "opiate", "crack",
-                     "troubled", "3900", "3,900", "crime_education"):
+                     "troubled", "3900", "3,900", "crime_education", "work programme",
+                     "work-programme", "esaib", "13720", "13,720"):
             assert word not in text, f"{word} in {path}"
 
 

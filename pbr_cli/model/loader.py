@@ -160,11 +160,8 @@ class _Builder(ClientLevelRules):
         if scheme["end"] < scheme["start"]:
             self.fail(("scheme", "end"), "the scheme ends before it starts")
 
-        params = {
-            name: Parameter(name, self.figure(spec["value"], ("parameters", name, "value")),
-                            spec.get("label") or name)
-            for name, spec in (d.get("parameters") or {}).items()
-        }
+        params = {name: self.parameter(name, spec)
+                  for name, spec in (d.get("parameters") or {}).items()}
         codes = {
             name: CodeList(name, spec.get("label") or name,
                            {str(k): str(v) for k, v in spec["values"].items()})
@@ -232,6 +229,50 @@ class _Builder(ClientLevelRules):
             path=self.path, sha256=sha256, cohort=cohort, report=report, participants=people,
             year_starts=scheme.get("year_starts") or 4,
         )
+
+    def parameter(self, name: str, spec: dict[str, Any]) -> Parameter:
+        """A figure, figures by date, or a figure for each code of a column (`by`)."""
+        path: KeyPath = ("parameters", name)
+        label = spec.get("label") or name
+        if (spec.get("value") is None) == (spec.get("by") is None):
+            self.fail(path, "give `value` (a figure) or `by` and `values` (a figure for each "
+                      "code of a column)")
+            return Parameter(name, Fraction(0), label)
+        if spec.get("value") is not None:
+            if spec.get("values") is not None:
+                self.fail((*path, "values"), "`values` goes with `by`")
+            return Parameter(name, self.figure(spec["value"], (*path, "value")), label)
+        by, table = str(spec["by"]), spec.get("values") or {}
+        column = self.by_column(by)
+        if column is None:
+            self.fail((*path, "by"), f"no column '{by}' in the register or a return sheet")
+        elif column.type != "code" or column.codes not in self.data_codes():
+            self.fail((*path, "by"), f"'{by}' must be a code column (a figure for each code)")
+        else:
+            codes = [str(c) for c in self.data_codes()[column.codes]["values"]]
+            unknown = [str(c) for c in table if str(c) not in codes]
+            missing = [c for c in codes if c not in {str(k) for k in table}]
+            if unknown:
+                self.fail((*path, "values", unknown[0]), f"'{unknown[0]}' is not a code of "
+                          f"'{column.codes}' ({', '.join(codes)})")
+            if missing:
+                self.fail((*path, "values"), f"no figure for {', '.join(missing)}: give every "
+                          "code of the column its figure")
+        return Parameter(name, Fraction(0), label, by,
+                         tuple((str(k), Fraction(v)) for k, v in table.items()))
+
+    def by_column(self, name: str) -> Column | None:
+        """The column a `by` figure reads: the register's, or a return sheet's."""
+        for spec in [*self.data["register"].get("columns", []),
+                     *(c for s in self.data["return"]["sheets"] for c in s.get("columns", []))]:
+            if isinstance(spec, dict) and spec.get("name") == name:
+                return Column(name=name, header=name, type=str(spec.get("type")),
+                              codes=spec.get("codes"))
+        return None
+
+    def data_codes(self) -> dict[str, Any]:
+        return {str(k): v for k, v in (self.data.get("codes") or {}).items()
+                if isinstance(v, dict) and isinstance(v.get("values"), dict)}
 
     def figure(self, value: Any, path: KeyPath) -> Fraction | Dated:
         """A number, or numbers by the date each applies from. The first date is on or before
@@ -347,7 +388,8 @@ class _Builder(ClientLevelRules):
         env: dict[str, Any] = {name: sample.get(kind, Fraction(1)) for name, kind in types.items()}
         env.update(period_facts(Month(2000, 1)))
         env.update({name: self.figure(p["value"], ()) for name, p in
-                    (self.data.get("parameters") or {}).items() if isinstance(p, dict)})
+                    (self.data.get("parameters") or {}).items()
+                    if isinstance(p, dict) and p.get("value") is not None})
         env.update({name: v.steps[0][1] for name, v in env.items() if isinstance(v, Dated)})
         for i, col in enumerate(columns):
             for key in ("min", "max"):

@@ -348,6 +348,8 @@ class Parameter:
     name: str
     value: Fraction | Dated
     label: str
+    by: str | None = None  # a figure chosen by this column's code ...
+    table: tuple[tuple[str, Fraction], ...] = ()  # ... from these, code by code
 
     def on(self, day: date) -> Fraction:
         """The figure in force on the day."""
@@ -403,7 +405,19 @@ class Model:
         """Every parameter's figure in force on the day, by name: what formulas read. A
         service-level month reads them on its first day; a per-participant payment on the
         date of the attachment or the result it pays for."""
-        return {name: p.on(day) for name, p in self.parameters.items()}
+        return {name: p.on(day) for name, p in self.parameters.items() if p.by is None}
+
+    def by_code(self, names: dict[str, Any]) -> dict[str, Fraction]:
+        """The figures chosen by a code (`by: payment_group`) for what a formula reads: each
+        from the code its column holds there. A figure whose column is not there, or is
+        blank, stays undefined, so a formula using it cannot be worked out and says so."""
+        out = {}
+        for name, p in self.parameters.items():
+            if p.by is not None and names.get(p.by) is not None:
+                chosen = dict(p.table).get(str(names[p.by]))
+                if chosen is not None:
+                    out[name] = chosen
+        return out
 
     def sheet(self, name: str) -> Sheet | None:
         return next((s for s in self.sheets if s.name == name), None)

@@ -326,7 +326,8 @@ RESULT = Section(
         Key("deflator", "number", "The share of the price taken off for results that would have "
             "happened anyway (default 0)."),
         Key("every_weeks", "integer", "Sustainment: paid again for a claim at least this many "
-            "weeks after the last one paid."),
+            "weeks from every one already paid (a late claim between two is paid when it "
+            "overlaps neither)."),
         Key("up_to", "count", "With `every_weeks`: the most payments per participant "
             "(default 1)."),
         Key("after", "text", "Paid only once this other result has been paid for the "
@@ -432,8 +433,13 @@ MODEL = Section(
         )), "Scheme facts.", required=True),
         Key("parameters", MapOf(Section("Parameter", "A named figure formulas can use.", (
             Key("value", "figure", "The figure, or the figures by the date each applies from "
-                "(the one in force on a payment's date applies).", required=True,
-                example="{2011-06-01: 600, 2012-04-01: 400}"),
+                "(the one in force on a payment's date applies). Give `value`, or `by` and "
+                "`values`.", example="{2011-06-01: 600, 2012-04-01: 400}"),
+            Key("by", "text", "A figure that depends on a code: the column (of the register, or "
+                "of the participant's attachment row) whose code chooses it.",
+                example="group"),
+            Key("values", MapOf("number"), "With `by`: the figure for each code of that "
+                "column's code list.", example="{LOW: 400, HIGH: 600}"),
             Key("label", "text", "What it means."),
         ))), "Named figures used by formulas."),
         Key("codes", MapOf(Section("Code list", "Allowed codes and their labels.", (

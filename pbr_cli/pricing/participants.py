@@ -93,6 +93,7 @@ class _Replay:
         env.update(self.entry)
         if person.attached is not None:
             env.update(formula_values(person.attached.values))
+        env.update(self.model.by_code(env))
         return env
 
     def value(self, price: Price, person: _Person, day: date) -> Fraction:
@@ -213,6 +214,7 @@ class _Replay:
             return ""
         env = self.names(person, record.day)
         env.update(formula_values(record.values))
+        env.update(self.model.by_code(env))
         for when, reason in result.refusals:
             try:
                 if when.evaluate(env):
@@ -243,7 +245,7 @@ class _Replay:
             first = person.paid.get(result.after, [])
             if not first or first[0] > record.day:
                 return event(REFUSED, f"no {result.after} has been paid for this participant")
-            if not person.paid.get(result.name) and result.every_weeks is not None and \
+            if result.every_weeks is not None and \
                     record.day < first[0] + timedelta(weeks=result.every_weeks):
                 return event(REFUSED, f"less than {result.every_weeks} weeks after the "
                                       f"{result.after} ({first[0].isoformat()})")
@@ -257,9 +259,13 @@ class _Replay:
                 return event(REFUSED, f"how many times it is paid cannot be worked out: {exc}")
             if len(times) >= most:
                 return event(REFUSED, f"paid {most} time(s) already, the most")
-            if times and record.day < times[-1] + timedelta(weeks=result.every_weeks):
-                return event(REFUSED, f"less than {result.every_weeks} weeks after the last "
-                                      f"payment ({times[-1].isoformat()})")
+            # each payment covers its own weeks: a claim completed less than every_weeks from
+            # one already paid (before or after it: a late claim) overlaps it
+            gap = timedelta(weeks=result.every_weeks)
+            near = next((t for t in times if abs(record.day - t) < gap), None)
+            if near is not None:
+                return event(REFUSED, f"less than {result.every_weeks} weeks from the "
+                                      f"{result.name} paid for {near.isoformat()}")
         if result.once_in is not None and result.once_in in person.groups:
             other, _ = person.groups[result.once_in]
             if other != result.name:
@@ -282,6 +288,7 @@ class _Replay:
         except ExprError as exc:
             return event(REFUSED, f"the price cannot be worked out: {exc}")
         person.paid[result.name].append(record.day)
+        person.paid[result.name].sort()
         if result.once_in is not None:
             old = person.groups.get(result.once_in, (result.name, ZERO))[1]
             person.groups[result.once_in] = (result.name, old + amount)

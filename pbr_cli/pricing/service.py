@@ -107,6 +107,7 @@ def entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: A
     key = entry[reg.key]
     env: dict[str, Any] = dict(model.values_on(month.first_day))
     env.update(formula_values(entry))
+    env.update(model.by_code(env))
     env.update(period_facts(month))
     funcs = {"days_active": lambda start, end: Fraction(days_active(month, start, end))}
     windows: dict[str, Window] = {}

@@ -393,6 +393,7 @@ class _Checker:
                 ctx.update(period_facts(month))
             if entry is not None:
                 ctx.update(entry)
+                ctx.update(self.model.by_code(ctx))
             base = self.contexts[key] = (entry, ctx)
         return dict(base[1])
 

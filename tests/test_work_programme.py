@@ -1,0 +1,168 @@
+"""The DWP Work Programme model (models/work-programme.yaml), through the CLI: each payment
+group's participant, attached in contract year 1 and in work long enough for every payment,
+is paid exactly the group's maximum; and the rules that time and refuse claims."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from pbr_cli.cli import app
+from pbr_cli.model import load_model
+from tests.conftest import ROOT, Workspace
+
+runner = CliRunner()
+WP = ROOT / "models" / "work-programme.yaml"
+HEADER = ["Contract code", "Prime provider", "Contract package area", "Start", "End"]
+CONTRACT = [["WP01", "Northfield Employment Ltd", "North East", "2011-06-01", ""]]
+
+# group: (attachment fee, weeks to a job outcome, job outcome, sustainment, most
+# sustainments, maximum) as the model holds them; each maximum is fee + job outcome +
+# sustainments x their price (ESA ex-IB's £13,720 = £600 + £3,500 + 26 x £370 is published).
+GROUPS = {
+    "JSA18": (400, 26, 1200, 170, 13, 3810),
+    "JSA25": (400, 26, 1200, 215, 13, 4395),
+    "JSAEE": (400, 26, 1200, 215, 13, 4395),
+    "JSAIB": (400, 26, 1200, 250, 20, 6600),
+    "ESAVOL": (400, 13, 1000, 115, 20, 3700),
+    "ESANEW": (400, 13, 1200, 250, 20, 6600),
+    "ESAIB": (600, 13, 3500, 370, 26, 13720),
+    "IBIS": (400, 13, 1000, 115, 20, 3700),
+    "JSAPL": (400, 26, 1200, 250, 20, 6600),
+}
+
+
+def run(ws: Workspace, month: str) -> dict:
+    result = runner.invoke(app, ["calculate", "-m", str(WP), "-p", month, "--returns",
+                                 str(ws.returns), "--register", str(ws.register_path),
+                                 "--json", "--dry-run"], catch_exceptions=False)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return Workspace(tmp_path, load_model(WP), CONTRACT, HEADER)
+
+
+def test_the_model_s_maxima_are_its_prices_added_up():
+    for group, (fee, _, job, sus, most, maximum) in GROUPS.items():
+        assert fee + job + sus * most == maximum, group
+
+
+def test_each_group_s_participant_is_paid_its_maximum(ws):
+    """Nine participants, one per group, attached on 1 June 2011 (year 1: the full fee),
+    each starting a job on 1 July 2011; the job outcome completed after 13 or 26 weeks,
+    then a sustainment every 4 weeks up to the group's number and one more (refused). All
+    claims come in the October 2013 return."""
+    ws.add_return("WP01", "2011-06", {"Attachments": [
+        {"participant_id": f"P-{g}", "payment_group": g, "attachment_date": date(2011, 6, 1)}
+        for g in GROUPS], "Claims": []})
+    claims = []
+    for group, (_, weeks, _, _, most, _) in GROUPS.items():
+        start = date(2011, 7, 1)
+        outcome = start + timedelta(weeks=weeks)
+        claims.append({"participant_id": f"P-{group}", "claim": "JOB", "job_start": start,
+                       "achieved_date": outcome})
+        for k in range(1, most + 2):
+            claims.append({"participant_id": f"P-{group}", "claim": "SUS", "job_start": start,
+                           "achieved_date": outcome + timedelta(weeks=4 * k)})
+    ws.add_return("WP01", "2013-10", {"Attachments": [], "Claims": claims})
+    june, october = run(ws, "2011-06"), run(ws, "2013-10")
+    paid: dict[str, Decimal] = {}
+    for data in (june, october):
+        for e in data["evidence"]:
+            paid[e["client"]] = paid.get(e["client"], Decimal(0)) + Decimal(e["amount"])
+    assert paid == {f"P-{g}": Decimal(v[5]) for g, v in GROUPS.items()}
+    refused = [e for e in october["evidence"] if e["status"] == "refused"]
+    assert {e["client"] for e in refused} == {f"P-{g}" for g in GROUPS}
+    esa = next(e for e in refused if e["client"] == "P-ESAIB")
+    assert esa["reason"] == "paid 26 time(s) already, the most"
+    fees = {e["client"]: e["amount"] for e in june["evidence"]}
+    assert fees["P-ESAIB"] == "600.00" and fees["P-JSA25"] == "400.00"
+    assert june["totals"]["payment"] == "3800.00"       # 8 x £400 + £600
+    assert october["totals"]["payment"] == "49720.00"   # £53,520 of maxima less £3,800
+
+
+def test_claims_timed_from_the_job_and_the_job_outcome(ws):
+    """A JSA 25+ participant's job outcome completed after 25 weeks is refused (26 are
+    needed); an ESA one's after 13 is paid. A sustainment with no job outcome paid is
+    refused; one 3 weeks after the job outcome is refused, one 4 weeks after is paid. A
+    job that started before the participant joined pays nothing."""
+    ws.add_return("WP01", "2012-01", {"Attachments": [
+        {"participant_id": "J", "payment_group": "JSA25", "attachment_date": date(2012, 1, 2)},
+        {"participant_id": "E", "payment_group": "ESANEW", "attachment_date": date(2012, 1, 3)},
+        {"participant_id": "B", "payment_group": "JSA18", "attachment_date": date(2012, 1, 4)},
+    ], "Claims": []})
+    start = date(2012, 2, 1)
+    ws.add_return("WP01", "2012-09", {"Attachments": [], "Claims": [
+        {"participant_id": "J", "claim": "JOB", "job_start": start,
+         "achieved_date": start + timedelta(weeks=25)},
+        {"participant_id": "J", "claim": "SUS", "job_start": start,
+         "achieved_date": start + timedelta(weeks=29)},
+        {"participant_id": "E", "claim": "JOB", "job_start": start,
+         "achieved_date": start + timedelta(weeks=13)},
+        {"participant_id": "E", "claim": "SUS", "job_start": start,
+         "achieved_date": start + timedelta(weeks=16)},
+        {"participant_id": "E", "claim": "SUS", "job_start": start,
+         "achieved_date": start + timedelta(weeks=17)},
+        {"participant_id": "B", "claim": "JOB", "job_start": date(2011, 12, 1),
+         "achieved_date": date(2012, 6, 1)},
+    ]})
+    got = [(e["client"], e["event"], e["status"], e["amount"], e["reason"])
+           for e in run(ws, "2012-09")["evidence"]]
+    assert ("J", "job_outcome", "refused", "0.00",
+            "not yet in work long enough: a job outcome is paid after 13 weeks in work (ESA "
+            "groups, IB/IS) or 26 weeks (JSA groups)") in got
+    assert ("J", "sustainment", "refused", "0.00",
+            "no job_outcome has been paid for this participant") in got
+    assert ("E", "job_outcome", "paid", "1200.00", "") in got
+    assert ("E", "sustainment", "refused", "0.00",
+            "less than 4 weeks after the job_outcome (2012-05-02)") in got
+    assert ("E", "sustainment", "paid", "250.00", "") in got
+    assert ("B", "job_outcome", "refused", "0.00",
+            "the job started before the participant joined the programme") in got
+
+
+def test_the_attachment_fee_falls_by_contract_year_from_june(ws):
+    """Attached 31 May 2012 (contract year 1): £400; 1 June 2012 (year 2, 50%): £200.00;
+    ESA ex-IB in year 2: £300.00."""
+    ws.add_return("WP01", "2012-05", {"Attachments": [
+        {"participant_id": "A", "payment_group": "JSA25", "attachment_date": date(2012, 5, 31)}],
+        "Claims": []})
+    ws.add_return("WP01", "2012-06", {"Attachments": [
+        {"participant_id": "B", "payment_group": "JSA25", "attachment_date": date(2012, 6, 1)},
+        {"participant_id": "C", "payment_group": "ESAIB", "attachment_date": date(2012, 6, 1)}],
+        "Claims": []})
+    assert [e["amount"] for e in run(ws, "2012-05")["evidence"]] == ["400.00"]
+    assert {e["client"]: e["amount"] for e in run(ws, "2012-06")["evidence"]} == {
+        "B": "200.00", "C": "300.00"}
+
+
+def test_a_sustainment_claimed_late_is_paid_when_its_weeks_do_not_overlap(ws):
+    """Sustainments completed 28 February, 28 March and 25 April 2013, the March one claimed
+    late (in May, after April's was paid): each is 4 weeks from the others, so all three
+    are paid. One completed 9 May, 2 weeks after 25 April, overlaps it and is refused."""
+    start = date(2012, 5, 10)
+    outcome = start + timedelta(weeks=26)  # 8 November 2012
+
+    def sus(day):
+        return {"participant_id": "P", "claim": "SUS", "job_start": start, "achieved_date": day}
+
+    ws.add_return("WP01", "2012-05", {"Attachments": [
+        {"participant_id": "P", "payment_group": "JSA25", "attachment_date": date(2012, 5, 1)}],
+        "Claims": []})
+    ws.add_return("WP01", "2013-04", {"Attachments": [], "Claims": [
+        {"participant_id": "P", "claim": "JOB", "job_start": start, "achieved_date": outcome},
+        *(sus(outcome + timedelta(weeks=4 * k)) for k in (1, 2, 3, 4)),  # to 28 February
+        sus(date(2013, 4, 25))]})
+    ws.add_return("WP01", "2013-05", {"Attachments": [], "Claims": [
+        sus(date(2013, 3, 28)), sus(date(2013, 5, 9))]})
+    may = {e["date"]: (e["status"], e["reason"]) for e in run(ws, "2013-05")["evidence"]}
+    assert may["2013-03-28"] == ("paid", "")
+    assert may["2013-05-09"] == ("refused", "less than 4 weeks from the sustainment paid "
+                                            "for 2013-04-25")
