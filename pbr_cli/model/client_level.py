@@ -14,8 +14,8 @@ from pbr_cli.model.records import (
     CodeList,
     Cohort,
     Component,
-    Fee,
     Dated,
+    Fee,
     Outcome,
     Participants,
     Price,
@@ -166,7 +166,6 @@ class ClientLevelRules:
         results = []
         claims_sheet = next((s for s in sheets if s.name == spec["claims"]["sheet"]), None)
         claim_columns = {c.name for c in claims_sheet.columns} if claims_sheet else set()
-        params = set(self.data.get("parameters") or {})
         for i, r in enumerate(spec["results"]):
             where = (*path, "results", i)
             if bool(r.get("when_all")) == bool(r.get("when_any")):
