@@ -152,6 +152,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "client-at-two-providers": ("warning", "A client presents to a provider while an episode at another provider is still open (two providers treating one client, or one id used for two people)."),
     "cap-reached": ("warning", "A provider's payments reached its annual cap; the lines beyond it are reduced."),
     "calculation-failed": ("error", "A formula could not be worked out for an entry (e.g. a division by zero)."),
+    "participants-contract-unknown": ("warning", "A provider holds several register entries (contracts) in the month but its attachments name none: every participant is paid on the first, with its figures."),
     # The payment cycle and the ledger (docs/payment-cycle.md); each stops the command, exit code 2
     "bad-month-folder": ("fatal", "The returns folder holds a folder not named exactly YYYY-MM (e.g. 2013-8), or a return filed outside any month folder."),
     "nothing-to-do": ("fatal", "`pbr run` found no scheme to run: none listed in the config and no models in its models folder."),

@@ -166,3 +166,77 @@ def test_a_sustainment_claimed_late_is_paid_when_its_weeks_do_not_overlap(ws):
     assert may["2013-03-28"] == ("paid", "")
     assert may["2013-05-09"] == ("refused", "less than 4 weeks from the sustainment paid "
                                             "for 2013-04-25")
+
+
+def two_contracts(tmp_path, names_contract: bool = True):
+    """The Work Programme with a prime provider P holding two contracts, C1 and C2, each bid
+    at its own discount on the job outcome price (10% and 20%)."""
+    text = WP.read_text()
+    text = text.replace("  key: provider_code\n  provider: provider_code\n",
+                        "  key: contract_id\n  provider: provider_code\n")
+    text = text.replace("    - {name: provider_code, header: Contract code, type: text}\n",
+                        "    - {name: contract_id, header: Contract, type: text}\n"
+                        "    - {name: provider_code, header: Prime provider code, type: text}\n"
+                        "    - {name: discount, header: Discount bid, type: number}\n")
+    if names_contract:
+        text = text.replace(
+            "        - {name: participant_id, header: Participant ID, type: text,\n"
+            "           help: \"The participant's programme reference. No names.\"}",
+            "        - {name: contract_id, header: Contract, type: text, register: true}\n"
+            "        - {name: participant_id, header: Participant ID, type: text}")
+    text = text.replace("      amount: job_outcome_price\n",
+                        "      amount: job_outcome_price * (1 - discount)\n")
+    model_path = tmp_path / "work-programme.yaml"
+    model_path.write_text(text)
+    header = ["Contract", "Prime provider code", "Prime provider", "Contract package area",
+              "Discount bid", "Start", "End"]
+    contracts = [["C1", "P", "Northfield Employment Ltd", "North East", "0.10", "2011-06-01", ""],
+                 ["C2", "P", "Northfield Employment Ltd", "Wales", "0.20", "2011-06-01", ""]]
+    (tmp_path / "work-programme.register.csv").write_text(
+        "\n".join(",".join(r) for r in [header, *contracts]) + "\n")
+    (tmp_path / "ws").mkdir()
+    return Workspace(tmp_path / "ws", load_model(model_path), contracts, header), model_path
+
+
+def test_a_prime_with_two_contracts_is_paid_each_contract_s_prices(tmp_path):
+    """The attachments sheet names each participant's contract, so an ESA ex-IB job outcome
+    is paid £3,500 x 0.90 = £3,150.00 on C1 and £3,500 x 0.80 = £2,800.00 on C2, each on
+    its own contract's line (both were paid at C1's discount, on C1's line)."""
+    ws, model_path = two_contracts(tmp_path)
+    ws.add_return("P", "2011-06", {"Attachments": [
+        {"contract_id": c, "participant_id": f"E-{c}", "payment_group": "ESAIB",
+         "attachment_date": date(2011, 6, 1)} for c in ("C1", "C2")], "Claims": []})
+    start = date(2011, 7, 1)
+    ws.add_return("P", "2011-10", {"Attachments": [], "Claims": [
+        {"participant_id": f"E-{c}", "claim": "JOB", "job_start": start,
+         "achieved_date": start + timedelta(weeks=13)} for c in ("C1", "C2")]})
+    result = runner.invoke(app, ["calculate", "-m", str(model_path), "-p", "2011-10",
+                                 "--returns", str(ws.returns), "--register",
+                                 str(ws.register_path), "--json", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    lines = {(ln["entry"], ln["component"]): ln["amount"] for p in data["providers"]
+             for ln in p["lines"]}
+    assert lines[("C1", "job_outcome")] == "3150.00"
+    assert lines[("C2", "job_outcome")] == "2800.00"
+    assert data["totals"]["payment"] == "5950.00"
+    june = json.loads(runner.invoke(app, [
+        "calculate", "-m", str(model_path), "-p", "2011-06", "--returns", str(ws.returns),
+        "--register", str(ws.register_path), "--json", "--dry-run"]).stdout)
+    fees = {(ln["entry"], ln["component"]): ln["amount"] for p in june["providers"]
+            for ln in p["lines"]}
+    assert fees[("C1", "attachment")] == "600.00" and fees[("C2", "attachment")] == "600.00"
+
+
+def test_a_prime_with_two_contracts_whose_attachments_name_none_is_warned(tmp_path):
+    ws, model_path = two_contracts(tmp_path, names_contract=False)
+    ws.add_return("P", "2011-06", {"Attachments": [
+        {"participant_id": "E", "payment_group": "ESAIB", "attachment_date": date(2011, 6, 1)}],
+        "Claims": []})
+    data = json.loads(runner.invoke(app, [
+        "calculate", "-m", str(model_path), "-p", "2011-06", "--returns", str(ws.returns),
+        "--register", str(ws.register_path), "--json", "--dry-run"]).stdout)
+    said = [p["message"] for p in data["problems"] if p["code"] == "participants-contract-unknown"]
+    assert said == ["provider P holds 2 contracts this month but the Attachments sheet names "
+                    "none: every participant is paid on contract C1, with its figures; add a "
+                    "column with `register: true` naming each participant's contract"]

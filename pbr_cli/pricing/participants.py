@@ -12,6 +12,7 @@ events. No Excel, no Typer, no rich.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -28,6 +29,7 @@ from pbr_cli.periods import Month
 from pbr_cli.periods import financial_year_label as fy_label
 from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields, formula_values
 from pbr_cli.pricing.service import Aggregates, entry_lines
+from pbr_cli.problems import WARNING, Problem
 from pbr_cli.returns.checked import CheckedReturn
 
 ZERO = Decimal("0.00")
@@ -69,6 +71,7 @@ class _Person:
     """What one participant at one provider has been attached and paid so far."""
 
     attached: Record | None = None
+    entry: Entry | None = None  # the register entry (contract) the attachment names
     fees: Decimal = ZERO
     total: Decimal = ZERO
     claimed: dict[str, date] = field(default_factory=dict)  # code -> date first claimed
@@ -78,19 +81,27 @@ class _Person:
 
 
 class _Replay:
-    def __init__(self, model: Model, provider: str, entry: Entry):
+    def __init__(self, model: Model, provider: str, entry: Entry,
+                 contracts: dict[str, Entry], contract_column: str | None):
         self.model = model
         self.spec: Participants = model.participants  # type: ignore[assignment]
         self.provider = provider
         self.people: dict[str, _Person] = defaultdict(_Person)
         self.paid_all = ZERO  # to every participant of the provider so far
-        self.entry = formula_values(entry)
+        self.entry = entry  # the provider's entry, when the attachment names none
+        # the provider's register entries by key, when the attachments sheet names the
+        # participant's contract (a `register: true` column): its prices are that entry's
+        self.contracts, self.contract_column = contracts, contract_column
+
+    def entry_of(self, client: str) -> Entry:
+        person = self.people.get(client)
+        return person.entry if person is not None and person.entry is not None else self.entry
 
     def names(self, person: _Person, day: date) -> dict[str, Any]:
         """What a formula about the participant reads: the parameters in force on the day,
         the register entry and the participant's attachment row."""
         env: dict[str, Any] = self.model.values_on(day)
-        env.update(self.entry)
+        env.update(formula_values(person.entry if person.entry is not None else self.entry))
         if person.attached is not None:
             env.update(formula_values(person.attached.values))
         env.update(self.model.by_code(env))
@@ -154,6 +165,8 @@ class _Replay:
                                        f"({person.attached.source.cell})"))
             return out
         person.attached = record
+        if self.contract_column is not None:
+            person.entry = self.contracts.get(str(record.values.get(self.contract_column)))
         for fee in self.spec.fees:
             year = fy_label(Month.of(record.day), self.model.year_starts)
             share = fee.shares.get(year, Fraction(0))
@@ -302,15 +315,27 @@ class ParticipantPricing:
     def __init__(self, inputs: MonthInputs):
         assert inputs.model.participants is not None
         self.model, self.spec, self.month = inputs.model, inputs.model.participants, inputs.month
-        self.problems = inputs.problems
+        self.problems, self.register = inputs.problems, inputs.register
         self.usable = sorted(inputs.usable.items(), key=lambda kv: (kv[0][1], kv[1].path))
         self.rate_values: dict[str, dict[str, Fraction]] = {}
 
     def price(self, result: ProviderResult, entries: list[Entry]) -> list[Evidence]:
         if result.status != STATUS_PAID:
             return []
-        spec, month = self.spec, self.month
-        replay = _Replay(self.model, result.provider, entries[0])
+        spec, month, reg = self.spec, self.month, self.model.register
+        sheet = self.model.sheet(spec.attachments.sheet)
+        column = sheet.register_column if sheet is not None else None
+        mine = self.register.provider_entries(result.provider)
+        replay = _Replay(self.model, result.provider, entries[0],
+                         {str(e[reg.key]): e for e in mine}, column.name if column else None)
+        if column is None and len(entries) > 1:
+            self.problems.append(Problem(
+                result.return_file or "", WARNING, "participants-contract-unknown",
+                f"provider {result.provider} holds {len(entries)} {reg.entity}s this month "
+                f"but the {spec.attachments.sheet} sheet names none: every participant is "
+                f"paid on {reg.entity} {entries[0][reg.key]}, with its figures; add a column "
+                f"with `register: true` naming each participant's {reg.entity}",
+                provider=result.provider))
         events: list[Evidence] = []
         for (who, when), r in self.usable:
             if who != result.provider or when > month:
@@ -322,7 +347,11 @@ class ParticipantPricing:
             month_events += [e for rec in claims for e in replay.claim(rec, when)]
             if when == month:
                 events = month_events
-        result.lines = _lines(self.model, entries[0], events)
+        keys = {str(e[reg.key]) for e in entries}
+        line_entries = list(entries) + [e for e in mine if str(e[reg.key]) not in keys and any(
+            replay.entry_of(ev.client) is e for ev in events)]
+        result.lines = _lines(self.model, line_entries if column else entries[:1], events,
+                              lambda ev: str(replay.entry_of(ev.client)[reg.key]))
         for entry in entries:  # contract-level payments (`payments` with a formula)
             result.lines += entry_lines(self.model, entry, month, Aggregates(
                 self.model, {}, month), True, self.problems, result.return_file or "")
@@ -335,7 +364,19 @@ def _order(record: Record) -> tuple:
     return (record.day, record.client, record.source.row)
 
 
-def _lines(model: Model, entry: dict[str, Any], events: list[Evidence]) -> list[PaymentLine]:
+def _lines(model: Model, entries: list[Entry], events: list[Evidence],
+           entry_of: Callable[[Evidence], str]) -> list[PaymentLine]:
+    """One line per register entry x fee or result: the sum of the entry's events (with
+    one entry, every event of the provider)."""
+    out = []
+    for entry in entries:
+        key = str(entry[model.register.key])
+        out += _entry_lines(model, entry, [e for e in events
+                                           if len(entries) == 1 or entry_of(e) == key])
+    return out
+
+
+def _entry_lines(model: Model, entry: Entry, events: list[Evidence]) -> list[PaymentLine]:
     out = []
     for component in model.payments:
         if component.amount is not None:
