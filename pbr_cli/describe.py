@@ -87,6 +87,9 @@ def _participants(m: Model, wrap: textwrap.TextWrapper) -> list[str]:
     if p.claim_within_months is not None:
         out.append(f"  A claim more than {p.claim_within_months} months after the result "
                    "is not paid.")
+    if p.claim_within_working_days is not None:
+        out.append(f"  A claim whose month ends more than {p.claim_within_working_days} working "
+                   "days after the result is not paid.")
     if p.claim_within_days is not None:
         out.append(f"  A claim whose month ends more than {p.claim_within_days} days after "
                    "the result is not paid.")

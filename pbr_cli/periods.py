@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from pbr_cli.errors import PbrError
 
@@ -126,6 +126,20 @@ def days_active(month: Month, start: date | None, end: date | None) -> int:
     first = month.first_day if start is None else max(month.first_day, start)
     last = month.last_day if end is None else min(month.last_day, end)
     return max(0, (last - first).days + 1)
+
+
+def working_days(after: date, until: date, holidays: frozenset[date] = frozenset()) -> int:
+    """Working days (Monday to Friday, not a listed holiday) after `after` up to and
+    including `until`; 0 when `until` is not later."""
+    if until <= after:
+        return 0
+    days = (until - after).days
+    weeks, rest = divmod(days, 7)
+    count = weeks * 5
+    for i in range(1, rest + 1):
+        if (after + timedelta(days=i)).weekday() < 5:
+            count += 1
+    return count - sum(1 for h in holidays if after < h <= until and h.weekday() < 5)
 
 
 def financial_year_start(day: date, first_month: int = 4) -> date:

@@ -233,3 +233,14 @@ def test_a_table_too_long_for_a_sheet_is_refused(tmp_path):
         write_rows(ws, 3, [["a"]] * 8, [Formats(wb).text])  # rows 4 to 11
     assert err.value.code == "output-too-large" and "8 rows" in str(err.value)
     wb.close()
+
+
+def test_working_days_by_hand():
+    from pbr_cli.periods import working_days
+
+    # Friday 6 December 2013 to Tuesday 31 December: 17 weekdays; 15 without Christmas.
+    assert working_days(date(2013, 12, 6), date(2013, 12, 31)) == 17
+    holidays = frozenset({date(2013, 12, 25), date(2013, 12, 26), date(2013, 12, 28)})
+    assert working_days(date(2013, 12, 6), date(2013, 12, 31), holidays) == 15  # 28th: Saturday
+    assert working_days(date(2013, 12, 6), date(2013, 12, 9)) == 1  # over a weekend
+    assert working_days(date(2013, 12, 9), date(2013, 12, 9)) == 0

@@ -523,3 +523,25 @@ participants:
     shown = " ".join(runner.invoke(app, ["models", "show", str(model_path)]).output.split())
     assert "at most £5,000.00 to a provider for all its participants" in shown
     assert "Delivery fee: A monthly fee for running the service. [= families * 10]" in shown
+
+
+def test_a_claim_deadline_in_working_days_with_the_scheme_s_holidays(tmp_path):
+    """15 working days, Christmas Day and Boxing Day 2013 listed as holidays. Achieved on
+    Friday 6 December and claimed in December: 9-13, 16-20, 23-24, 27, 30-31 December are
+    15 working days to the month's end: paid. Achieved on Thursday 5 December: 16, refused.
+    (Without the holidays 6 December would be 17 days: the holidays decide it.)"""
+    text = TF.read_text()
+    text = text.replace("  payments: real\n", "  payments: real\n  holidays: [2013-12-25, "
+                        "2013-12-26]\n", 1)
+    text = text.replace("  maximum: 4000\n", "  maximum: 4000\n  claim_within_working_days: 15\n")
+    ws, model_path = scheme_from(tmp_path, text)
+    ws.add_return("LA1", "2013-11", {"Attachments": [attach("A", date(2013, 11, 1)),
+                                                     attach("B", date(2013, 11, 1))],
+                                     "Claims": []})
+    ws.add_return("LA1", "2013-12", {"Attachments": [], "Claims": [
+        claim("A", "WORK", date(2013, 12, 6)), claim("B", "WORK", date(2013, 12, 5))]})
+    december = month_of(ws, model_path, "2013-12")
+    got = {e["client"]: (e["status"], e["reason"]) for e in december["evidence"]}
+    assert got["A"] == ("paid", "")
+    assert got["B"] == ("refused", "claimed in 2013-12, more than 15 working days after it "
+                                   "was achieved (2013-12-05)")

@@ -218,8 +218,9 @@ class ClientLevelRules:
                 if value is not None and value < 1:
                     self.fail((*path, "results", i, key), "at least 1 week")
         within_days = spec.get("claim_within_days")
-        if within_days is not None and within_days < 1:
-            self.fail((*path, "claim_within_days"), "at least 1 day")
+        for key in ("claim_within_days", "claim_within_working_days"):
+            if spec.get(key) is not None and spec[key] < 1:
+                self.fail((*path, key), "at least 1 day")
         maximum = (self.price(spec["maximum"], (*path, "maximum"), priced_by)
                    if spec.get("maximum") is not None else None)
         return Participants(
@@ -229,7 +230,8 @@ class ClientLevelRules:
             tuple(fees), tuple(results), within_days,
             self.price(spec["provider_maximum"], (*path, "provider_maximum"),
                        priced_by - attachment_columns)
-            if spec.get("provider_maximum") is not None else None)
+            if spec.get("provider_maximum") is not None else None,
+            spec.get("claim_within_working_days"))
 
     def price(self, value: Any, path: KeyPath, known: set[str]) -> Price:
         """Pounds, pounds by date (`{2011-06-01: 1200, 2013-04-01: 1000}`: the amount in force

@@ -228,6 +228,7 @@ class _Builder(ClientLevelRules):
             measures=measures, payments=payments, comparison=comparison, warnings=warnings,
             path=self.path, sha256=sha256, cohort=cohort, report=report, participants=people,
             year_starts=scheme.get("year_starts") or 4,
+            holidays=frozenset(scheme.get("holidays") or ()),
         )
 
     def parameter(self, name: str, spec: dict[str, Any]) -> Parameter:

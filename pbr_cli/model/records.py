@@ -314,6 +314,7 @@ class Participants:
     results: tuple[Result, ...]
     claim_within_days: int | None = None
     provider_maximum: Price | None = None  # the most paid a provider for all its participants
+    claim_within_working_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -382,6 +383,7 @@ class Model:
     report: ReportSpec = ReportSpec()
     participants: Participants | None = None
     year_starts: int = 4  # the month the scheme's years start (fee shares, annual caps)
+    holidays: frozenset[date] = frozenset()  # not working days (deadlines in working days)
 
     @property
     def client_level(self) -> bool:

@@ -58,6 +58,7 @@ TYPE_WORDS = {
              "participant's attachment row)",
     "count": "a whole number, or a formula giving one (over the parameters, the register "
              "entry and the participant's attachment row)",
+    "dates": "a list of dates written YYYY-MM-DD",
     "figure": "a number (exact; 0.95 means exactly 0.95), or numbers by the date they apply "
               "from ({2011-06-01: 600, 2012-04-01: 400})",
     "money": "an amount in pounds and pence (a number with at most two decimal places, e.g. 150.25)",
@@ -367,6 +368,9 @@ PARTICIPANTS = Section(
             "months after the month it was achieved in is not paid."),
         Key("claim_within_days", "integer", "A claim in a return whose month ends more than "
             "this many days after it was achieved is not paid (e.g. 700)."),
+        Key("claim_within_working_days", "integer", "A claim in a return whose month ends more "
+            "than this many working days after it was achieved is not paid (Monday to Friday, "
+            "not one of the scheme's `holidays`)."),
         Key("fees", ListOf(FEE), "Fees on attachment."),
         Key("results", ListOf(RESULT), "Results.", required=True),
     ),
@@ -426,6 +430,9 @@ MODEL = Section(
                 choices=("month",)),
             Key("payments", "text", "real, or virtual (shadow payments, not for payment).",
                 required=True, choices=("real", "virtual")),
+            Key("holidays", "dates", "Bank and public holidays, for deadlines in working "
+                "days (Monday to Friday, not one of these).",
+                example="[2012-12-25, 2012-12-26, 2013-01-01]"),
             Key("year_starts", "integer", "The month (1-12) the scheme's years start, for fee "
                 "shares and annual caps: 4, April, the UK financial year, unless the contract "
                 "says otherwise (6: years from June).", example="6"),
@@ -539,6 +546,7 @@ class _Walker:
             "formula": lambda v: isinstance(v, (str, int, Decimal)) and not isinstance(v, bool),
             "price": lambda v: isinstance(v, str) or _money(v) or _dated(v, _money),
             "figure": lambda v: _number(v) or _dated(v, _number),
+            "dates": lambda v: isinstance(v, list) and all(isinstance(x, date) for x in v),
             "count": lambda v: isinstance(v, str) or (isinstance(v, int)
                                                       and not isinstance(v, bool)),
             "names": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),

@@ -25,7 +25,7 @@ from pbr_cli.money import format_money, format_percent, round_pence
 from pbr_cli.payment_records import NIL, REFUSED, EventStatus, Evidence, Figure, PaymentLine, ProviderResult, Source
 from pbr_cli.payment_records import PAID as STATUS_PAID
 from pbr_cli.payment_records import PAID_EVENT as PAID
-from pbr_cli.periods import Month
+from pbr_cli.periods import Month, working_days
 from pbr_cli.periods import financial_year_label as fy_label
 from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields, formula_values
 from pbr_cli.pricing.service import Aggregates, entry_lines
@@ -208,6 +208,11 @@ class _Replay:
                 (month.last_day - record.day).days > spec.claim_within_days:
             return refuse(f"claimed in {month}, more than {spec.claim_within_days} days after "
                           f"it was achieved ({record.day.isoformat()})")
+        working = spec.claim_within_working_days
+        if working is not None and \
+                working_days(record.day, month.last_day, self.model.holidays) > working:
+            return refuse(f"claimed in {month}, more than {working} working days after it was "
+                          f"achieved ({record.day.isoformat()})")
         earlier = person.seen.get((code, record.day))
         if earlier is not None:
             return refuse(f"already claimed ({earlier.source.file}, {earlier.source.cell})")
