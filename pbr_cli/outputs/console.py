@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from rich import box
 from rich.console import Console
@@ -16,10 +17,14 @@ from pbr_cli.problems import FileStatus, Problem
 SHOW_PER_KIND = 8  # per file, code and column; the rest are counted (all are in --json)
 
 
+# Piped or redirected: plain text at the full width of each value (nothing is folded or cut
+# to fit a screen that is not there).
+PIPED_WIDTH = 10_000
+
+
 def console(stderr: bool = False) -> Console:
     probe = Console(stderr=stderr)
-    # Piped or redirected: plain text, wide enough that tables do not fold.
-    width = None if probe.is_terminal else 140
+    width = None if probe.is_terminal else PIPED_WIDTH
     return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
@@ -27,15 +32,119 @@ def _box(con: Console):
     return box.SIMPLE_HEAD if con.is_terminal else box.ASCII2
 
 
+def _compact(con: Console) -> dict:
+    """On a screen, columns two spaces apart and no outer edge: room for one more amount."""
+    return {"collapse_padding": True, "show_edge": False, "pad_edge": False} \
+        if con.is_terminal else {}
+
+
+@dataclass(frozen=True)
+class Col:
+    """A console table's column. `kind`: "money" and "fixed" (codes, dates, counts) are never
+    cut or wrapped; "text" wraps; "extra" (a picture: a bar, a sparkline) is whole or left
+    out. When the table is wider than the screen, columns with the highest `drop` are left
+    out first (0: never)."""
+
+    header: str
+    kind: str = "text"
+    justify: str = "left"
+    drop: int = 0
+
+
+def _records(con: Console, cols: list[Col], rows: list[list[str]], title: str | None) -> None:
+    """A table too wide for the screen, as one block per row: its first value, then each
+    other column's heading and value on a line of its own (amounts right-aligned)."""
+    from rich.text import Text
+
+    if title:
+        con.print(title)
+    label = max((len(c.header) for c in cols[1:]), default=0)
+    amount = max((Text.from_markup(r[i]).cell_len for r in rows for i in range(1, len(cols))
+                  if cols[i].kind != "text"), default=0)
+    for r in rows:
+        con.print(f"[bold]{r[0]}[/]")
+        for c, value in zip(cols[1:], r[1:], strict=True):
+            if not Text.from_markup(value).plain:
+                continue
+            pad = " " * (amount - Text.from_markup(value).cell_len) if c.kind != "text" else ""
+            con.print(f"  {escape(c.header).ljust(label)}  {pad}{value}")
+
+
+ADJUSTMENT_COLS = [Col("Month", "fixed"), Col("Provider", "fixed"), Col("Component"),
+                   Col("Previously", "money", "right"), Col("Now", "money", "right"),
+                   Col("Difference", "money", "right"), Col("Reason")]
+
+
+def fit_table(con: Console, cols: list[Col], rows: list[list[str]], title: str | None = None,
+              section_after: int | None = None) -> None:
+    """Print a table that never cuts an amount: descriptive columns wrap, then the least
+    needed are left out (said under the table), until it fits the screen; if even the
+    amounts alone are wider, each row is printed as a block of its own. Every column's width
+    is worked out here, so nothing is left to squeezing."""
+    from rich.measure import Measurement
+    from rich.text import Text
+
+    def cell_len(markup: str) -> int:
+        return Text.from_markup(markup).cell_len
+
+    def longest_word(text: str) -> int:
+        return max((len(w) for w in Text.from_markup(text).plain.split()), default=0)
+
+    natural = [max([cell_len(r[i]) for r in rows] + [len(c.header)])
+               for i, c in enumerate(cols)]
+    least = [max([cell_len(r[i]) for r in rows] + [longest_word(c.header), 1])
+             if c.kind != "text" else
+             min(natural[i], max([longest_word(r[i]) for r in rows]
+                                 + [longest_word(c.header), 12]))
+             for i, c in enumerate(cols)]
+    shown = list(range(len(cols)))
+
+    def overhead(n: int) -> int:
+        probe = Table(box=_box(con), **_compact(con))
+        for _ in range(n):
+            probe.add_column("", width=1)
+        probe.add_row(*(["x"] * n))
+        return Measurement.get(con, con.options.update(width=10_000), probe).maximum - n
+
+    def need(keep: list[int]) -> int:
+        return sum(least[i] for i in keep) + overhead(len(keep))
+
+    left_out = []
+    while need(shown) > con.width:
+        droppable = [i for i in shown if cols[i].drop > 0]
+        if not droppable:
+            break
+        worst = max(droppable, key=lambda i: (cols[i].drop, i))
+        shown.remove(worst)
+        left_out.append(cols[worst].header or "flags")
+    if need(shown) > con.width:  # even the amounts alone are wider: one block per row
+        _records(con, [cols[i] for i in shown], [[r[i] for i in shown] for r in rows], title)
+    else:
+        widths = {i: natural[i] if cols[i].kind == "text" else least[i] for i in shown}
+        spare = con.width - overhead(len(shown)) - sum(widths.values())
+        texts = [i for i in shown if cols[i].kind == "text"]
+        while spare < 0 and texts:  # narrow the wrapping columns, widest first
+            i = max(texts, key=lambda i: (widths[i] - least[i], -i))
+            if widths[i] <= least[i]:
+                break
+            widths[i] -= 1
+            spare += 1
+        table = Table(title=title, box=_box(con), title_justify="left", **_compact(con))
+        for i in shown:
+            table.add_column(cols[i].header, justify=cols[i].justify,  # type: ignore[arg-type]
+                             width=widths[i], overflow="fold")
+        for n, r in enumerate(rows):
+            table.add_row(*(r[i] for i in shown), end_section=n == section_after)
+        con.print(table)
+    if left_out:
+        con.print(f"[dim](Too narrow for: {escape(', '.join(left_out))}; widen the window or "
+                  "use --json.)[/]")
+
+
 def problem_table(con: Console, problems: list[Problem], title: str) -> None:
     if not problems:
         return
-    table = Table(title=title, box=_box(con), title_justify="left", show_lines=False,
-                  expand=False)
-    table.add_column("Severity", no_wrap=True)
-    table.add_column("Cell", no_wrap=True)
-    table.add_column("Code", no_wrap=True)
-    table.add_column("Message", overflow="fold")
+    rows = []
     shown: Counter = Counter()
     hidden: Counter = Counter()
     for p in problems:
@@ -45,12 +154,13 @@ def problem_table(con: Console, problems: list[Problem], title: str) -> None:
             hidden[kind] += 1
             continue
         style = "red" if p.is_error else "yellow"
-        table.add_row(f"[{style}]{p.severity}[/]", escape(p.cell or ""), p.code,
-                      escape(p.message))
+        rows.append([f"[{style}]{p.severity}[/]", escape(p.cell or ""), p.code,
+                     escape(p.message)])
     for (_, code, column), n in hidden.items():
-        table.add_row("", f"column {column}" if column else "", code,
-                      f"... and {n} more like this (all are listed with --json)")
-    con.print(table)
+        rows.append(["", f"column {column}" if column else "", code,
+                     f"... and {n} more like this (all are listed with --json)"])
+    fit_table(con, [Col("Severity", "fixed", drop=1), Col("Cell", "fixed"), Col("Code", "fixed"),
+                    Col("Message")], rows, title=title)
 
 
 class FileProgress:
@@ -85,15 +195,13 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
     if m.virtual:
         con.print("[bold red]SHADOW PAYMENT — NOT FOR PAYMENT[/] (virtual pilot: PbR beside "
                   f"{m.comparison.label.lower() if m.comparison else 'contract'})")
-    table = Table(box=_box(con))
-    table.add_column("Provider")
-    table.add_column("Name", overflow="ellipsis", max_width=40, no_wrap=True)
-    table.add_column("Status")
+    cols = [Col("Provider", "fixed"), Col("Name", drop=1), Col("Status", "fixed")]
     if m.comparison:
-        table.add_column(m.comparison.label, justify="right")
-    table.add_column("PbR", justify="right")
+        cols.append(Col(m.comparison.label, "money", "right"))
+    cols.append(Col("PbR", "money", "right"))
     if m.comparison:
-        table.add_column("Variance", justify="right")
+        cols.append(Col("Variance", "money", "right"))
+    rows = []
     for p in s.providers:
         status = "paid" if p.status == PAID else "[red]WITHHELD[/]"
         row = [escape(p.provider), escape(p.name), status]
@@ -103,28 +211,24 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
         if m.comparison:
             v = p.variance
             row.append(f"[red]{format_money(v)}[/]" if v < 0 else format_money(v))
-        table.add_row(*row)
+        rows.append(row)
     total = ["Total", "", ""]
     if m.comparison:
         total.append(format_money(s.total("comparison")))
     total.append(format_money(s.total()))
     if m.comparison:
         total.append(format_money(s.total() - s.total("comparison")))
-    table.add_row(*[f"[bold]{t}[/]" for t in total], end_section=True)
-    con.print(table)
+    rows.append([f"[bold]{t}[/]" if t else "" for t in total])
+    fit_table(con, cols, rows, section_after=len(rows) - 2)
     errors = sum(1 for p in s.problems if p.is_error)
     warnings = len(s.problems) - errors
     con.print(f"{len(s.providers)} providers, {len(s.lines)} lines; {errors} error(s), "
               f"{warnings} warning(s).")
     if s.adjustments:
-        adj = Table(title="Prior-period adjustments", box=_box(con), title_justify="left")
-        for name in ("Month", "Provider", "Component", "Previously", "Now", "Difference", "Reason"):
-            adj.add_column(name, justify="right" if name in ("Previously", "Now", "Difference")
-                           else "left", overflow="fold")
-        for a in s.adjustments:
-            adj.add_row(a.month, escape(a.provider), escape(a.component), format_money(a.previous),
-                        format_money(a.now), format_money(a.difference), escape(a.reason))
-        con.print(adj)
+        fit_table(con, ADJUSTMENT_COLS, [
+            [a.month, escape(a.provider), escape(a.component), format_money(a.previous),
+             format_money(a.now), format_money(a.difference), escape(a.reason)]
+            for a in s.adjustments], title="Prior-period adjustments")
         con.print(f"This month's entitlement {format_money(s.total())} + adjustments "
                   f"{format_money(s.adjustment_total())} = [bold]{format_money(s.due())}[/] due.")
     for p in s.withheld:
@@ -147,23 +251,23 @@ LIST_EVERY_FILE_UP_TO = 50  # beyond this, the table of returns leaves out the c
 
 
 def validation_report(con: Console, report) -> None:
-    table = Table(title="Returns checked", box=_box(con), title_justify="left")
-    for name in ("File", "Provider", "Month", "Status", "Errors", "Warnings"):
-        table.add_column(name, overflow="fold")
+    rows = []
     colours = {"clean": "green", "warnings": "yellow", "errors": "red", "unusable": "bold red"}
     listed = report.files
     if len(listed) > LIST_EVERY_FILE_UP_TO:
         listed = [f for f in report.files if f.status != FileStatus.CLEAN]
     for f in listed:
         errors = sum(1 for p in f.problems if p.is_error)
-        table.add_row(escape(f.path), escape(f.provider or ""), f.month or "",
-                      f"[{colours[f.status]}]{f.status}[/]", str(errors),
-                      str(len(f.problems) - errors))
+        rows.append([escape(f.path), escape(f.provider or ""), f.month or "",
+                     f"[{colours[f.status]}]{f.status}[/]", str(errors),
+                     str(len(f.problems) - errors)])
     for f in report.files:
         if f.problems:
             problem_table(con, f.problems, escape(f.path))
     if listed:
-        con.print(table)
+        fit_table(con, [Col("File"), Col("Provider", "fixed"), Col("Month", "fixed"),
+                        Col("Status", "fixed"), Col("Errors", "fixed", "right"),
+                        Col("Warnings", "fixed", "right")], rows, title="Returns checked")
     if len(listed) < len(report.files):
         months = sorted({f.month for f in report.files if f.status == FileStatus.CLEAN and f.month})
         span = f" ({months[0]} to {months[-1]})" if len(months) > 1 else (
@@ -241,18 +345,20 @@ def report_view(con: Console, report, written: list[str]) -> None:
     providers = report.tables["providers"]
     trend = report.tables["provider_months"]
     keys = [c.key for c in providers.columns]
-    table = Table(title="Providers over the period", box=_box(con), title_justify="left")
     wanted = [k for k in ("provider", "name", "comparison", "payment", "variance",
                           "variance_pct", "events_paid", "capped") if k in keys]
+    cols = []
     for k in wanted:
         col = providers.columns[keys.index(k)]
-        table.add_column(col.header, justify="left" if col.kind == "text" else "right",
-                         no_wrap=True, max_width=34 if k == "name" else None,
-                         overflow="ellipsis")
+        kind = {"provider": "fixed", "name": "text"}.get(
+            k, "money" if col.kind == "money" else "fixed")
+        cols.append(Col(col.header, kind, "left" if col.kind == "text" else "right",
+                        drop={"name": 3, "variance_pct": 1, "events_paid": 1}.get(k, 0)))
     if "variance_pct" in keys:
-        table.add_column("Loss / gain", no_wrap=True)
-    table.add_column("By month", no_wrap=True)
-    table.add_column("", no_wrap=True)  # ! when the provider has flags (listed below)
+        cols.append(Col("Loss / gain", "extra", drop=5))
+    cols.append(Col("By month", "extra", drop=4))
+    cols.append(Col("Flag", "fixed", drop=2))  # ! when the provider has flags (listed below)
+    rows = []
     shares = [_number(report, r[keys.index("variance_pct")]) for r in providers.rows] \
         if "variance_pct" in keys else []
     widest = max((abs(s) for s in shares if s is not None), default=0)
@@ -268,35 +374,31 @@ def report_view(con: Console, report, written: list[str]) -> None:
         cells.append("[red]![/]" if row[-1] and not total else "")
         if total:
             cells = [f"[bold]{c}[/]" if c else c for c in cells]
-        table.add_row(*cells, end_section=i == len(providers.rows) - 1)
-    con.print(table)
+        rows.append(cells)
+    fit_table(con, cols, rows, title="Providers over the period",
+              section_after=len(providers.rows) - 1)
 
     monthly = report.tables["months"]
-    mt = Table(title="Month by month", box=_box(con), title_justify="left")
-    for col in monthly.columns:
-        mt.add_column(col.header, justify="left" if col.kind == "text" else "right",
-                      no_wrap=True)
+    rows = []
     for i, row in enumerate([*monthly.rows, monthly.total]):
         cells = [_shown(report, c, col.kind) for c, col in zip(row, monthly.columns,
                                                                strict=True)]
         if i == len(monthly.rows):
-            cells = [f"[bold]{c}[/]" for c in cells]
-        mt.add_row(*cells)
-    con.print(mt)
+            cells = [f"[bold]{c}[/]" if c else c for c in cells]
+        rows.append(cells)
+    fit_table(con, [Col(col.header, "money" if col.kind == "money" else "fixed",
+                        "left" if col.kind == "text" else "right",
+                        drop=1 if col.kind == "percent" else 0) for col in monthly.columns],
+              rows, title="Month by month", section_after=len(monthly.rows) - 1)
 
     rates = report.tables.get("rates")
     if rates is not None:
-        rt = Table(title="Rates, all providers", box=_box(con), title_justify="left")
-        rt.add_column("Rate")
-        for col in rates.columns[2:]:
-            rt.add_column(col.header, justify="right", no_wrap=True)
-        rt.add_column("Trend", no_wrap=True)
-        for row in rates.rows:
-            if row[1] != "All providers":
-                continue
-            rt.add_row(escape(row[0]), *(_shown(report, c, "percent") for c in row[2:]),
-                       sparkline([_number(report, c) for c in row[2:2 + months]]))
-        con.print(rt)
+        rows = [[escape(row[0]), *(_shown(report, c, "percent") for c in row[2:]),
+                 sparkline([_number(report, c) for c in row[2:2 + months]])]
+                for row in rates.rows if row[1] == "All providers"]
+        fit_table(con, [Col("Rate"), *(Col(col.header, "fixed", "right", drop=1)
+                                       for col in rates.columns[2:]),
+                        Col("Trend", "extra", drop=2)], rows, title="Rates, all providers")
 
     if report.flags:
         con.print("[bold]Flags[/]")
@@ -328,13 +430,10 @@ def publication_view(con: Console, pub, written: list[str]) -> None:
     con.print(escape(pub.describe_coverage()))
     con.print(f"[bold]For publication:[/] {escape(pub.method())}")
     t = pub.tables["providers"]
-    table = Table(title=t.title, box=_box(con), title_justify="left")
-    for col in t.columns:
-        table.add_column(col.header, justify="left" if col.kind == "text" else "right",
-                         no_wrap=col.key != "item", overflow="fold")
-    for row in t.rows:
-        table.add_row(*("" if v is None else escape(str(v)) for v in row))
-    con.print(table)
+    fit_table(con, [Col(col.header, "text" if col.key == "item" else "fixed",
+                        "left" if col.kind == "text" else "right") for col in t.columns],
+              [["" if v is None else escape(str(v)) for v in row] for row in t.rows],
+              title=t.title)
     con.print("[bold]Audit:[/] " + escape(" ".join(pub.audit)))
     for path in written:
         con.print(f"Written: [bold]{escape(path)}[/]")
@@ -365,14 +464,11 @@ def ledger_view(con: Console, data: dict, view: str) -> None:
         return
     if view == "status":
         for s in data["schemes"]:
-            table = Table(title=f"{s['model']}: from {s['go_live']}, approval {s['approval']}",
-                          box=_box(con), title_justify="left")
-            for col, right in (("Month", False), ("State", False), ("Run", True), ("PbR", True),
-                               ("Adjustments", True), ("Due", True), ("Approved by", False),
-                               ("Adjusted later", True)):
-                table.add_column(col, justify="right" if right else "left",
-                                 overflow="fold" if col == "Approved by" else "ellipsis",
-                                 no_wrap=col != "Approved by")
+            cols = [Col("Month", "fixed"), Col("State", "fixed"), Col("Run", "fixed", "right"),
+                    Col("PbR", "money", "right"), Col("Adjustments", "money", "right"),
+                    Col("Due", "money", "right"), Col("Approved by", drop=2),
+                    Col("Adjusted later", drop=1)]
+            rows = []
             for m in s["months"]:
                 later = ""
                 if m["adjusted_in"]:
@@ -380,10 +476,11 @@ def ledger_view(con: Console, data: dict, view: str) -> None:
                 style = {"approved": "green", "draft": "yellow", "not calculated": "red"}.get(
                     m["state"], "")
                 state = f"[{style}]{m['state']}[/]" if style else m["state"]
-                table.add_row(m["month"], state, str(m["run"] or ""), _money_text(m["pbr"]),
-                              _money_text(m["adjustments"]), _money_text(m["due"]),
-                              escape(m["approved_by"] or ""), later)
-            con.print(table)
+                rows.append([m["month"], state, str(m["run"] or ""), _money_text(m["pbr"]),
+                             _money_text(m["adjustments"]), _money_text(m["due"]),
+                             escape(m["approved_by"] or ""), later])
+            fit_table(con, cols, rows,
+                      title=f"{s['model']}: from {s['go_live']}, approval {s['approval']}")
             con.print(f"Approved (paid): {_money_text(s['approved_total'])}. Owed but not yet "
                       f"approved (drafts): {_money_text(s['owed_unapproved'])}. Next month to "
                       f"approve: {s['next_to_approve']}.")
@@ -392,17 +489,15 @@ def ledger_view(con: Console, data: dict, view: str) -> None:
                   f"{head['sha256']}" if head else f"No ledger yet at {escape(data['ledger'])}.")
         return
     if view == "list":
-        table = Table(title=f"Runs recorded in {escape(data['ledger'])}", box=_box(con),
-                      title_justify="left")
-        for col in ("Run", "Model", "Month", "State", "Recorded (UTC)", "PbR", "Adjustments",
-                    "Due", "Withheld"):
-            table.add_column(col, justify="right" if col in ("Run", "PbR", "Adjustments", "Due")
-                             else "left", no_wrap=True)
-        for r in data["runs"]:
-            table.add_row(str(r["run"]), r["model"], r["month"], r["state"], r["recorded_at"],
-                          _money_text(r["pbr"]), _money_text(r["adjustments"]),
-                          _money_text(r["due"]), str(r["withheld"]))
-        con.print(table)
+        cols = [Col("Run", "fixed", "right"), Col("Model"), Col("Month", "fixed"),
+                Col("State", "fixed"), Col("Recorded (UTC)", drop=2), Col("PbR", "money", "right"),
+                Col("Adjustments", "money", "right"), Col("Due", "money", "right"),
+                Col("Withheld", "fixed", "right", drop=1)]
+        fit_table(con, cols, [
+            [str(r["run"]), r["model"], r["month"], r["state"], r["recorded_at"],
+             _money_text(r["pbr"]), _money_text(r["adjustments"]), _money_text(r["due"]),
+             str(r["withheld"])] for r in data["runs"]],
+            title=f"Runs recorded in {escape(data['ledger'])}")
         return
     if view == "show":
         r = data["run"]
@@ -414,45 +509,33 @@ def ledger_view(con: Console, data: dict, view: str) -> None:
         con.print(f"Model SHA-256 {r['model_sha256']}; register SHA-256 {r['register_sha256']}; "
                   f"schedule {escape(r['output'] or '')} (SHA-256 {r['schedule_sha256']})",
                   highlight=False)
-        table = Table(title="Payments", box=_box(con), title_justify="left")
-        table.add_column("Provider")
-        table.add_column("PbR", justify="right", no_wrap=True)
-        for p in r["providers"]:
-            table.add_row(escape(p["provider"]), _money_text(p["pbr"]))
-        table.add_row("Total", _money_text(r["pbr"]), end_section=True)
-        con.print(table)
+        rows = [[escape(p["provider"]), _money_text(p["pbr"])] for p in r["providers"]]
+        fit_table(con, [Col("Provider", "fixed"), Col("PbR", "money", "right")],
+                  [*rows, ["Total", _money_text(r["pbr"])]], title="Payments",
+                  section_after=len(rows) - 1)
         if r["adjustments"]:
-            adj = Table(title="Prior-period adjustments", box=_box(con), title_justify="left")
-            for col in ("Month", "Provider", "Component", "Previously", "Now", "Difference",
-                        "Reason"):
-                adj.add_column(col, justify="right" if col in ("Previously", "Now", "Difference")
-                               else "left", no_wrap=col != "Reason", overflow="fold")
-            for a in r["adjustments"]:
-                adj.add_row(a["month"], escape(a["provider"]), escape(a["component"]),
-                            _money_text(a["previous"]), _money_text(a["now"]),
-                            _money_text(a["difference"]), escape(a["reason"]))
-            con.print(adj)
-        inputs = Table(title="Inputs", box=_box(con), title_justify="left")
-        for col in ("Role", "Provider", "Month", "Used", "SHA-256", "File"):
-            inputs.add_column(col, overflow="fold")
-        for i in r["inputs"]:
-            inputs.add_row(i["role"], escape(i["provider"]), i["month"],
-                           "yes" if i["used"] else "no", i["sha256"][:16], escape(i["file"]))
-        con.print(inputs)
+            fit_table(con, ADJUSTMENT_COLS, [
+                [a["month"], escape(a["provider"]), escape(a["component"]),
+                 _money_text(a["previous"]), _money_text(a["now"]), _money_text(a["difference"]),
+                 escape(a["reason"])] for a in r["adjustments"]], title="Prior-period adjustments")
+        fit_table(con, [Col("Role", "fixed"), Col("Provider", "fixed"), Col("Month", "fixed"),
+                        Col("Used", "fixed"), Col("SHA-256", "fixed", drop=1), Col("File")],
+                  [[i["role"], escape(i["provider"]), i["month"], "yes" if i["used"] else "no",
+                    i["sha256"][:16], escape(i["file"])] for i in r["inputs"]], title="Inputs")
         return
-    table = Table(title=f"Payments to {escape(data['provider'])} (the approved run of each month, "
-                  "else its draft)", box=_box(con), title_justify="left")
-    for col in ("Model", "Month", "Run", "State", "PbR", "Adjustments", "Due"):
-        table.add_column(col, justify="right" if col in ("PbR", "Adjustments", "Due") else "left",
-                         no_wrap=True)
     from decimal import Decimal
 
+    cols = [Col("Model"), Col("Month", "fixed"), Col("Run", "fixed", "right"),
+            Col("State", "fixed"), Col("PbR", "money", "right"),
+            Col("Adjustments", "money", "right"), Col("Due", "money", "right")]
+    rows = []
     sums = [Decimal("0.00")] * 3
     for m in data["months"]:
-        table.add_row(m["model"], m["month"], str(m["run"]), m["state"], _money_text(m["pbr"]),
-                      _money_text(m["adjustments"]), _money_text(m["due"]))
+        rows.append([m["model"], m["month"], str(m["run"]), m["state"], _money_text(m["pbr"]),
+                     _money_text(m["adjustments"]), _money_text(m["due"])])
         if m["state"] == "approved":
             sums = [sums[0] + Decimal(m["pbr"]), sums[1] + Decimal(m["adjustments"]),
                     sums[2] + Decimal(m["due"])]
-    table.add_row("Total approved", "", "", "", *map(format_money, sums), end_section=True)
-    con.print(table)
+    rows.append(["Total approved", "", "", "", *map(format_money, sums)])
+    fit_table(con, cols, rows, title=f"Payments to {escape(data['provider'])} (the approved "
+              "run of each month, else its draft)", section_after=len(rows) - 2)
