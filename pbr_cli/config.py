@@ -31,7 +31,7 @@ from pbr_cli.errors import PbrError
 from pbr_cli.periods import Month
 
 KEYS = ("models", "returns", "output", "ledger", "log", "schemes", "cache")
-SCHEME_KEYS = ("go_live", "approval")
+SCHEME_KEYS = ("go_live", "approval", "statements")
 APPROVALS = ("manual", "automatic")
 MAX_CONFIG_BYTES = 1024 * 1024
 LOOKED_FOR = "--config, $PBR_CONFIG, ./pbr.yaml"
@@ -45,6 +45,7 @@ class SchemeSettings:
 
     go_live: Month | None = None
     approval: str = "manual"
+    statements: bool = False  # `pbr run` writes each provider's statement with the schedule
 
     @property
     def automatic(self) -> bool:
@@ -156,12 +157,14 @@ def _schemes(chosen: Path, value) -> tuple[tuple[str, ...], dict[str, SchemeSett
         return tuple(value), {}
     if not isinstance(value, dict):
         raise PbrError(f"{chosen}: schemes must be a list of model names, or a mapping of "
-                       "model names to their settings (go_live, approval)", code="bad-config")
+                       "model names to their settings (go_live, approval, statements)",
+                       code="bad-config")
     settings: dict[str, SchemeSettings] = {}
     for name, spec in value.items():
         spec = spec or {}
         if not isinstance(spec, dict):
-            raise PbrError(f"{chosen}: schemes: {name}: expected go_live and approval",
+            raise PbrError(f"{chosen}: schemes: {name}: expected go_live, approval or "
+                           "statements",
                            code="bad-config")
         unknown = sorted(str(k) for k in set(spec) - set(SCHEME_KEYS))
         if unknown:
@@ -178,5 +181,9 @@ def _schemes(chosen: Path, value) -> tuple[tuple[str, ...], dict[str, SchemeSett
         if approval not in APPROVALS:
             raise PbrError(f"{chosen}: schemes: {name}: approval is manual or automatic, not "
                            f"'{approval}'", code="bad-config")
-        settings[str(name)] = SchemeSettings(go_live, approval)
+        statements = spec.get("statements", False)
+        if not isinstance(statements, bool):
+            raise PbrError(f"{chosen}: schemes: {name}: statements is true or false, not "
+                           f"'{statements}'", code="bad-config")
+        settings[str(name)] = SchemeSettings(go_live, approval, statements)
     return tuple(settings), settings

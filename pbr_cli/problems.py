@@ -163,6 +163,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ledger-exists": ("fatal", "`pbr ledger init` where a ledger already exists."),
     "ledger-not-writable": ("fatal", "The ledger could not record the run (a full disk, a read-only folder); nothing was recorded and no schedule written."),
     "output-not-writable": ("fatal", "A schedule, report or the log cannot be written."),
+    "statement-differs": ("fatal", "A statement of an approved month was asked for, but the month's figures worked out now differ from the approved run (a return, the register or the model changed since): the difference is paid as an adjustment with the next month."),
     "output-exists": ("fatal", "The approved schedule's file exists already but is not one this ledger approved."),
     "no-draft": ("fatal", "`pbr approve` for a month that has no draft: calculate it first."),
     "not-the-draft": ("fatal", "`pbr approve` names a run or SHA-256 that is not the month's current draft."),

@@ -144,6 +144,14 @@ def _one_month(cfg: Config, model, month: Month, dry_run: bool, ledger, log: Run
                 out(f"  {p.provider}: {note}", "yellow")
     if result.status == UNCHANGED:
         log.info(f"{model.name} {month}: DRAFT run {result.run_id} unchanged")
+    if cfg.scheme(model.name).statements and result.run_id and not dry_run:
+        from pbr_cli.register import load_register
+        from pbr_cli.statement_jobs import statements_folder, write_statements
+
+        folder = statements_folder(cfg, model, month)
+        written = write_statements(s, load_register(model), folder)
+        out(f"  {len(written)} provider statement(s) in {shown(folder)}", "")
+        log.info(f"{model.name} {month}: {len(written)} provider statement(s) in {shown(folder)}")
     return code
 
 

@@ -31,11 +31,12 @@ LAYERS: list[tuple[str, set[str]]] = [
                             "adjustments", "worth",
                             "reporting", "reporting.cells", "reporting.slices",
                             "reporting.returns", "reporting.tables", "reporting.ledger_tables",
-                            "reporting.report", "publication"}),
+                            "reporting.report", "publication", "statements"}),
     ("outputs", {"outputs", "outputs.xlsx", "outputs.annotate", "outputs.template",
                  "outputs.schedule", "outputs.schedule_json", "outputs.report",
-                 "outputs.console"}),
-    ("jobs", {"validate", "jobs", "period_jobs", "approval", "runner", "model_tests"}),
+                 "outputs.console", "outputs.statement_pdf"}),
+    ("jobs", {"validate", "jobs", "period_jobs", "approval", "runner", "model_tests",
+              "statement_jobs"}),
     ("command line", {"cli_common", "cli_ledger", "cli_models", "cli", "main", "__main__"}),
 ]
 CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricing.cohort",
@@ -43,7 +44,8 @@ CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricin
         "pricing.participants", "reporting.cells", "reporting.slices", "reporting.returns",
         "reporting.tables", "reporting.ledger_tables", "reporting.report", "ledger_records",
         "ledger_schema", "ledger_chain",
-        "publication", "periods", "money", "adjustments", "worth", "ledger", "expr"}
+        "publication", "periods", "money", "adjustments", "worth", "ledger", "expr",
+        "statements"}
 NOT_IN_CORE = ("openpyxl", "xlsxwriter", "python_calamine", "typer", "rich")
 
 

@@ -31,18 +31,19 @@ def schedule_filename(schedule: Schedule) -> str:
     return f"{schedule.model.name}-{schedule.month}-schedule.xlsx"
 
 
-def write_schedule(schedule: Schedule, target: Path) -> Path:
-    """Write the schedule to `target` through a temporary file (never half a file)."""
+def write_schedule(schedule: Schedule, target: Path, what: str = "payment schedule") -> Path:
+    """Write the schedule to `target` through a temporary file (never half a file). `what`
+    names it (a provider's statement is the schedule cut down to that provider)."""
     with atomic_output(Path(target)) as tmp:
-        render_schedule(schedule, tmp)
+        render_schedule(schedule, tmp, what)
     return Path(target)
 
 
-def render_schedule(schedule: Schedule, path: Path) -> None:
+def render_schedule(schedule: Schedule, path: Path, what: str = "payment schedule") -> None:
     """Write the schedule workbook to `path` itself (the caller renames it into place)."""
-    wb = new_workbook(path, f"{schedule.model.title}: payment schedule {schedule.month}")
+    wb = new_workbook(path, f"{schedule.model.title}: {what} {schedule.month}")
     fmt = Formats(wb)
-    _summary(wb, fmt, schedule)
+    _summary(wb, fmt, schedule, what)
     _lines(wb, fmt, schedule)
     if schedule.model.client_level:
         _evidence(wb, fmt, schedule)
@@ -96,9 +97,9 @@ def _table(ws, fmt: Formats, headers: list[str], rows: list[list], formats: list
     return last + 1
 
 
-def _summary(wb, fmt: Formats, s: Schedule) -> None:
+def _summary(wb, fmt: Formats, s: Schedule, what: str) -> None:
     ws = wb.add_worksheet("Summary")
-    _heading(ws, fmt, s, "payment schedule")
+    _heading(ws, fmt, s, what)
     comparison = s.model.comparison
     paid = [c for c in s.model.payments if not c.reported_only]
     headers = ["Provider code", "Provider name", "Status", _plural(s.model.register.entity).capitalize()]

@@ -1,0 +1,208 @@
+"""A provider's statement as a PDF laid out for print: A4 landscape, the standing on every
+page, tables whose headings repeat on each page, long text wrapped (never shrunk or cut).
+
+Input: the schedule cut down to one provider (pbr_cli.statements). Written with fpdf2 and
+the DejaVu Sans typeface shipped in pbr_cli/fonts (no office suite, nothing downloaded). The
+same statement gives a byte-identical file: the creation date is fixed and nothing random
+is written.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from pbr_cli import __version__
+from pbr_cli.money import format_money, fraction_to_decimal
+from pbr_cli.outputs.xlsx import atomic_output
+from pbr_cli.payment_records import PAID, Schedule, State
+
+FONTS = Path(__file__).resolve().parent.parent / "fonts"
+FIXED = datetime(2000, 1, 1, tzinfo=UTC)
+INK, GREY, RED, AMBER = (0, 0, 0), (90, 90, 90), (170, 0, 0), (150, 90, 0)
+HEAD_FILL = (31, 73, 125)  # dark blue, white text: tells apart from any cell colour
+
+
+def write_statement_pdf(s: Schedule, target: Path) -> Path:
+    with atomic_output(Path(target)) as tmp:
+        _render(s).output(str(tmp))
+    return Path(target)
+
+
+def _standing(s: Schedule) -> tuple[str, tuple[int, int, int]]:
+    standing = s.standing
+    text = standing.describe() if standing is not None else \
+        "NOT RECORDED — not in any ledger, not for payment"
+    colour = INK if standing is not None and standing.state == State.APPROVED else RED
+    return text, colour
+
+
+def _render(s: Schedule) -> Any:
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    p = s.providers[0]
+    model = s.model
+    standing, colour = _standing(s)
+
+    class Statement(FPDF):
+        def header(self) -> None:
+            self.set_font("DejaVu", "B", 9)
+            self.set_text_color(*colour)
+            self.cell(0, 5, ("SHADOW PAYMENT — NOT FOR PAYMENT · " if model.virtual else "")
+                      + standing, new_x="LMARGIN", new_y="NEXT")
+            self.set_text_color(*INK)
+            self.ln(1)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("DejaVu", "", 7)
+            self.set_text_color(*GREY)
+            self.cell(0, 5, f"{model.title} — statement for {p.provider}, {s.month}",
+                      align="L")
+            self.set_x(self.l_margin)
+            self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
+            self.set_text_color(*INK)
+
+    pdf = Statement(orientation="L", unit="mm", format="A4")
+    pdf.set_creation_date(FIXED)
+    pdf.set_title(f"{model.title}: payment statement {s.month} {p.provider}")
+    pdf.set_author("pbr")
+    pdf.set_creator(f"pbr {__version__}")
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_margins(12, 10, 12)
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.add_page()
+    head = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=HEAD_FILL)
+
+    def title(text: str, size: int = 14) -> None:
+        pdf.set_font("DejaVu", "B", size)
+        pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
+
+    def para(text: str, size: int = 9, colour_: tuple[int, int, int] = INK) -> None:
+        pdf.set_font("DejaVu", "", size)
+        pdf.set_text_color(*colour_)
+        pdf.multi_cell(0, 4.5, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(*INK)
+
+    def table(headers: list[str], rows: list[list[str]], widths: list[float],
+              right: set[int] = frozenset(), size: float = 8) -> None:  # type: ignore[assignment]
+        if not rows:
+            return
+        pdf.set_font("DejaVu", "", size)
+        align = ["RIGHT" if j in right else "LEFT" for j in range(len(headers))]
+        with pdf.table(col_widths=widths, headings_style=head, repeat_headings=1, align="LEFT",
+                       line_height=size * 0.55, text_align=align, padding=1,
+                       first_row_as_headings=True, width=sum(widths)) as t:
+            t.row(headers)
+            for r in rows:
+                t.row(r)
+        pdf.ln(3)
+
+    title(f"{model.title}")
+    title(f"Payment statement for {p.provider} {p.name} — {s.month.label()}", 12)
+    para(f"Period {s.month} ({s.month.first_day.isoformat()} to "
+         f"{s.month.last_day.isoformat()}). Model {model.name} version {model.version}. "
+         f"Made by pbr {__version__}.")
+    pdf.ln(2)
+
+    # What is paid, and why: the block comparison, each component, the total.
+    title("What is paid", 11)
+    rows = []
+    if model.comparison is not None:
+        rows.append([model.comparison.label + " (what the contract pays)",
+                     format_money(p.total("comparison"))])
+    for c in model.payments:
+        if not c.reported_only:
+            rows.append([c.label, format_money(p.component_total(c.name))])
+    rows.append(["PbR total" + (" (shadow)" if model.virtual else ""), format_money(p.total())])
+    if model.comparison is not None:
+        block = p.total("comparison")
+        share = f" ({fraction_to_decimal(Fraction(p.variance / block) * 100, 1)}%)" \
+            if block else ""
+        rows.append(["Variance against " + model.comparison.label.lower(),
+                     format_money(p.variance) + share])
+    if s.adjustments:
+        rows.append(["Prior-period adjustments", format_money(s.adjustment_total(p.provider))])
+        rows.append(["Due this month", format_money(s.due(p.provider))])
+    table(["Component", "Amount"], rows, [150, 45], right={1}, size=9)
+    if p.status != PAID:
+        para(f"WITHHELD: {p.reason}", colour_=RED)
+    for note in s.payment_notes(p.provider):
+        para(f"What changed the payment: {note}", colour_=AMBER)
+    para("Amounts are rounded half-up to the penny per line; totals are sums of the rounded "
+         "lines.", size=8, colour_=GREY)
+    pdf.ln(2)
+
+    # Every line, with the figures behind it.
+    title("Payment lines and the figures behind them", 11)
+    entity = model.register.entity.capitalize()
+    table([entity, "Component", "Kind", "Amount", "Figures"],
+          [[ln.entry + (f" {ln.entry_label}" if ln.entry_label else "")
+            + "".join(f" · {_group(model, column, code)}" for column, code in ln.groups),
+            ln.component_label,
+            "PbR" if ln.kind == "payment" else "Comparison", format_money(ln.amount),
+            "; ".join(f"{f.label}: {_figure(f.value, f.format)}" +
+                      (f" ({f.window})" if f.window is not None else "")
+                      for f in ln.figures)]
+           for ln in p.lines], [40, 45, 20, 25, 143], right={3})
+
+    if s.evidence:
+        title("Evidence: each event paid or refused", 11)
+        table(["Client", "Event", "Date", "Status", "Amount", "Reason", "Return row"],
+              [[e.client, e.component_label, e.day.isoformat(), str(e.status).capitalize(),
+                format_money(e.amount), e.reason, f"{Path(e.source.file).name} "
+                f"{e.source.sheet}!{e.source.column or ''}{e.source.row}"]
+               for e in s.evidence], [24, 38, 20, 17, 22, 88, 64], right={4})
+
+    if s.adjustments:
+        title("Prior-period adjustments", 11)
+        table(["Month", "Component", "Previously", "Now", "Difference", "Reason"],
+              [[a.month, a.component, format_money(a.previous), format_money(a.now),
+                format_money(a.difference), a.reason] for a in s.adjustments],
+              [18, 40, 25, 25, 25, 140], right={2, 3, 4})
+
+    title("Problems found in the returns", 11)
+    if s.problems:
+        table(["Severity", "Code", "Cell", "Message"],
+              [[x.severity, x.code, x.cell or "", x.message] for x in s.problems],
+              [18, 45, 30, 180])
+    else:
+        para("None.")
+        pdf.ln(2)
+
+    title("Inputs", 11)
+    table(["Role", "File", "Month", "SHA-256"],
+          [[i.role, Path(i.path).name, i.month, i.sha256] for i in s.inputs],
+          [18, 90, 18, 147], size=7)
+    pdf.alias_nb_pages()
+    return pdf
+
+
+def _group(model: Any, column: str, code: str) -> str:
+    """A line's group as its label says it (Low complexity), else its code."""
+    spec = model.register.column(column)
+    for sheet in model.sheets:
+        spec = spec or sheet.column(column)
+    if spec is not None and spec.codes and code in model.codes[spec.codes].values:
+        return str(model.codes[spec.codes].values[code])
+    return code
+
+
+def _figure(value: Any, kind: str) -> str:
+    if value is None:
+        return "—"
+    if kind == "money":
+        return format_money(Decimal(str(fraction_to_decimal(Fraction(value), 2))))
+    if kind == "percent":
+        return f"{fraction_to_decimal(Fraction(value) * 100, 2)}%"
+    if kind == "integer":
+        return f"{int(value):,}"
+    if isinstance(value, (int, Fraction, Decimal)):
+        return str(fraction_to_decimal(Fraction(value), 4))
+    return str(value)
