@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli import __version__
-from pbr_cli.outputs.xlsx import Formats, atomic_output, new_workbook, print_setup, safe_text, write_cell
+from pbr_cli.outputs.xlsx import (
+    Formats,
+    atomic_output,
+    heading_height,
+    new_workbook,
+    print_setup,
+    safe_text,
+    write_cell,
+)
 from pbr_cli.reporting.cells import Ratio, Table
 from pbr_cli.reporting.report import Report
 
@@ -99,9 +107,11 @@ def _heading(ws, fmt: Formats, report: Report, what: str) -> int:
                         "proportions, client ids or file names.", fmt.banner)
         row += 1
     ws.set_row(0, 20)
-    footer = "SHADOW PAYMENT - NOT FOR PAYMENT" if m.virtual else m.title
-    print_setup(ws, None, footer)
     return row + 1
+
+
+def _footer(report: Report) -> str:
+    return "SHADOW PAYMENT - NOT FOR PAYMENT" if report.model.virtual else report.model.title
 
 
 def _widths(report: Report, table: Table) -> list[int]:
@@ -140,8 +150,6 @@ def _write_table(ws, fmt: Formats, report: Report, table: Table, top: int, index
         "autofilter": len(rows) > 1,
         "columns": [{"header": c.header, "header_format": fmt.header} for c in table.columns],
     })
-    ws.set_row(header, 45 if any(len(c.header) > 2 * w for c, w in
-                                 zip(table.columns, widths, strict=False)) else 30)
     for i, r in enumerate(rows):
         for j, (value, col) in enumerate(zip(r, table.columns, strict=True)):
             _cell(ws, fmt, header + 1 + i, j, value,
@@ -167,14 +175,21 @@ def _sheet(wb, fmt: Formats, report, name: str, tables: list[Table],
             widths[j] = max(widths[j], w)
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
+    for row in range(2, top - 1):  # each banner's fill runs under its text, across the tables
+        for j in range(1, len(widths)):
+            ws.write_blank(row, j, None, fmt.banner)
     placed = []
     for i, t in enumerate(tables):
         header, last, top = _write_table(ws, fmt, report, t, top, i, widths)
         placed.append((t, header, last))
     charts_of = ({"Summary": _provider_chart, "Months": _months_chart, "Rates": _rates_chart}
                  if charts else {})
-    if len(tables) == 1 and name not in charts_of:
-        ws.repeat_rows(placed[0][1])  # a long table's heading on every printed page
+    # Wide sheets print at a readable size over several pages (what each row is repeated on
+    # each); a sheet of one table has its heading on every printed page.
+    print_setup(ws, placed[0][1] if len(tables) == 1 else 1, _footer(report), widths,
+                repeat_columns=2)  # (several tables: the sheet's title on every page)
+    for t, header, _ in placed:
+        ws.set_row(header, heading_height([c.header for c in t.columns], widths))
     if name in charts_of:
         table, header, last = placed[0]
         chart, height = charts_of[name](wb, report, name, table, header, last)
@@ -279,6 +294,7 @@ def _rates_chart(wb, report: Report, sheet: str, table: Table, header: int, last
 def _about(wb, fmt: Formats, report: Report) -> None:
     ws = wb.add_worksheet("About")
     top = _heading(ws, fmt, report, "About this report")
+    print_setup(ws, 1, _footer(report))
     m = report.model
     facts = [
         ("Scheme", m.title),
@@ -389,6 +405,7 @@ def write_publication(pub, target: Path) -> Path:
             _sheet(wb, fmt, pub, sheet, tables, charts=False)
         ws = wb.add_worksheet("About")
         top = _heading(ws, fmt, pub, "About this publication")
+        print_setup(ws, 1, _footer(pub))
         m = pub.model
         facts = [("Scheme", m.title), ("Model", f"{m.name} version {m.version}"),
                  ("Model SHA-256", m.sha256), ("Period asked for", pub.period.describe()),

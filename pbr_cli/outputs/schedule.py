@@ -16,6 +16,7 @@ from pbr_cli import __version__
 from pbr_cli.outputs.xlsx import (
     Formats,
     atomic_output,
+    heading_height,
     new_workbook,
     print_setup,
     safe_text,
@@ -72,16 +73,24 @@ def _heading(ws, fmt: Formats, schedule: Schedule, what: str) -> None:
     elif schedule.standing is None or schedule.standing.state != State.APPROVED:
         ws.write_string(2, 0, f"{standing_text(schedule)}.", fmt.banner)
     ws.set_row(0, 20)
+
+
+def _has_banner(schedule: Schedule) -> bool:
+    return schedule.model.virtual or schedule.standing is None or \
+        schedule.standing.state != State.APPROVED
+
+
+def _footer(schedule: Schedule) -> str:
+    model = schedule.model
     state = schedule.standing.state if schedule.standing is not None else State.NOT_RECORDED
     run = f" run {schedule.standing.run}" if schedule.standing and schedule.standing.run else ""
-    footer = (f"SHADOW PAYMENT - NOT FOR PAYMENT - {state}{run}" if model.virtual
-              else f"{model.title} - {state}{run}")
-    print_setup(ws, TABLE_ROW, footer)
+    return (f"SHADOW PAYMENT - NOT FOR PAYMENT - {state}{run}" if model.virtual
+            else f"{model.title} - {state}{run}")
 
 
 def _table(ws, fmt: Formats, headers: list[str], rows: list[list], formats: list,
-           widths: list[int], name: str) -> int:
-    """Write an Excel table at TABLE_ROW; return the row after it."""
+           widths: list[int], name: str, schedule: Schedule, repeat_columns: int = 2) -> int:
+    """Write an Excel table at TABLE_ROW, set up for print; return the row after it."""
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
     last = TABLE_ROW + max(len(rows), 1)
@@ -91,9 +100,11 @@ def _table(ws, fmt: Formats, headers: list[str], rows: list[list], formats: list
     })
     write_rows(ws, TABLE_ROW + 1, rows, formats)
     ws.freeze_panes(TABLE_ROW + 1, 0)
-    # Room for three lines of heading where a long one wraps in its column.
-    ws.set_row(TABLE_ROW, 45 if any(len(h) > 2 * w for h, w in zip(headers, widths, strict=False))
-               else 30)
+    ws.set_row(TABLE_ROW, heading_height(headers, widths))  # every heading whole
+    if _has_banner(schedule):  # the banner's fill runs under its text, across the table
+        for j in range(1, len(headers)):
+            ws.write_blank(2, j, None, fmt.banner)
+    print_setup(ws, TABLE_ROW, _footer(schedule), widths, repeat_columns)
     return last + 1
 
 
@@ -116,7 +127,7 @@ def _summary(wb, fmt: Formats, s: Schedule, what: str) -> None:
         headers += ["Prior-period adjustments", "Due this month"]
         formats += [fmt.money, fmt.money]
     headers.append("Note")
-    formats.append(fmt.text)  # what changed the payment, in words (runs on to the right)
+    formats.append(fmt.wrap)  # what changed the payment, in words (wrapped in its column)
     rows = []
     for p in s.providers:
         row: list[Any] = [p.provider, p.name, "Paid" if p.status == PAID else "WITHHELD",
@@ -132,8 +143,8 @@ def _summary(wb, fmt: Formats, s: Schedule, what: str) -> None:
         row.append("; ".join([p.reason] * bool(p.reason) + s.payment_notes(p.provider)
                              if p.status == "paid" else [p.reason]))
         rows.append(row)
-    widths = [10, 34, 11, 9] + [16] * (len(headers) - 5) + [60]
-    after = _table(ws, fmt, headers, rows, formats, widths, "Summary")
+    widths = [10, 34, 11, 9] + [16] * (len(headers) - 5) + [40]
+    after = _table(ws, fmt, headers, rows, formats, widths, "Summary", s)
     # Totals: sums of the rounded lines, written as values.
     total = ["Total", "", "", len({ln.entry for ln in s.lines})]
     if comparison:
@@ -176,7 +187,7 @@ def _adjustments(wb, fmt: Formats, s: Schedule) -> None:
     formats = [fmt.text, fmt.text, fmt.text, fmt.money, fmt.money, fmt.money, fmt.wrap]
     rows = [[a.month, a.provider, a.component, a.previous, a.now, a.difference, a.reason]
             for a in s.adjustments]
-    after = _table(ws, fmt, headers, rows, formats, [10, 10, 22, 14, 14, 14, 70], "Adjustments")
+    after = _table(ws, fmt, headers, rows, formats, [10, 10, 22, 14, 14, 14, 70], "Adjustments", s)
     write_cell(ws, after, 0, "Total", fmt.bold)
     write_cell(ws, after, 5, s.adjustment_total(), fmt.money_bold)
     ws.write_string(after + 2, 0, "Each earlier month recorded in the ledger was worked out again "
@@ -218,7 +229,7 @@ def _lines(wb, fmt: Formats, s: Schedule) -> None:
                     + [values.get(name) for name, _, _ in figures] + ["; ".join(windows)])
     widths = ([10, 30, 10, 34] + [18] * len(group_headers) + [20, 11, 14, 14]
               + [13] * len(figures) + [26])
-    _table(ws, fmt, headers, rows, formats, widths, "Lines")
+    _table(ws, fmt, headers, rows, formats, widths, "Lines", s, repeat_columns=4)
 
 
 def _group_columns(s: Schedule) -> tuple[str, ...]:
@@ -277,7 +288,7 @@ def _evidence(wb, fmt: Formats, s: Schedule) -> None:
                      e.amount, e.proportion, e.numerator, e.denominator, window, e.band,
                      e.reason, source.file, f"{source.sheet}!{source.column or ''}{source.row}"])
     _table(ws, fmt, headers, rows, formats,
-           [10, 12, 26, 11, 10, 9, 10, 10, 11, 9, 8, 27, 10, 60, 50, 16], "Evidence")
+           [10, 12, 26, 11, 10, 9, 10, 10, 11, 9, 8, 27, 10, 60, 50, 16], "Evidence", s)
 
 
 def _participant_evidence(ws, fmt: Formats, s: Schedule) -> None:
@@ -289,7 +300,7 @@ def _participant_evidence(ws, fmt: Formats, s: Schedule) -> None:
              e.amount, e.cap_reduction, e.reason, e.source.file, e.source.cell]
             for e in s.evidence]
     _table(ws, fmt, headers, rows, formats, [10, 14, 30, 11, 9, 10, 10, 12, 60, 50, 16],
-           "Evidence")
+           "Evidence", s)
 
 
 def _warnings(wb, fmt: Formats, s: Schedule) -> None:
@@ -297,13 +308,13 @@ def _warnings(wb, fmt: Formats, s: Schedule) -> None:
     _heading(ws, fmt, s, "warnings and errors")
     rows = [[p.severity, p.code, p.file, p.cell or "", p.message] for p in s.problems]
     _table(ws, fmt, ["Severity", "Code", "File", "Cell", "Message"], rows,
-           [fmt.text] * 5, [10, 24, 52, 16, 90], "Warnings")
+           [fmt.text] * 5, [10, 24, 52, 16, 90], "Warnings", s, repeat_columns=0)
 
 
 def _about(wb, fmt: Formats, s: Schedule) -> None:
     ws = wb.add_worksheet("About")
     _heading(ws, fmt, s, "about this schedule")
-    ws.repeat_rows(0, 2)
+    print_setup(ws, 2, _footer(s), [18, 70, 66, 12, 12, 12])
     m = s.model
     facts = [
         ("Scheme", m.title), ("Commissioner", m.commissioner), ("Model", m.name),

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli.model.records import Column, Model, Sheet
-from pbr_cli.outputs.xlsx import Formats, atomic_output, new_workbook, print_setup, write_cell
+from pbr_cli.outputs.xlsx import (
+    Formats,
+    atomic_output,
+    heading_height,
+    new_workbook,
+    print_setup,
+    write_cell,
+)
 from pbr_cli.periods import Month
 from pbr_cli.register import Register, entry_active, provider_name
 from pbr_cli.returns.layout import CODES_SHEET, COVER_SHEET, TEMPLATE_LAYOUT
@@ -108,11 +115,13 @@ def _codes(wb, fmt: Formats, model: Model, write: bool) -> dict[str, str]:
     ranges: dict[str, str] = {}
     ws = wb.add_worksheet(CODES_SHEET) if write else None
     if ws is not None:
-        ws.set_column(0, 0, 12)
-        ws.set_column(1, 1, 80)
+        ws.set_column(0, 0, 14)
+        ws.set_column(1, 1, 90, fmt.wrap)
         ws.write_string(0, 0, "Code", fmt.header)
         ws.write_string(0, 1, "Meaning", fmt.header)
         ws.freeze_panes(1, 0)
+        # each code beside its meaning on paper: one page wide, headings on every page
+        print_setup(ws, 0, "Codes", [14, 90])
     row = 1
     for code_list in model.codes.values():
         if ws is not None:
@@ -134,13 +143,15 @@ def _sheet(wb, fmt: Formats, model: Model, register: Register, provider: str, mo
     ws = wb.add_worksheet(sheet.name)
     prefilled = _prefill(model, register, provider, month, sheet) if prefill else []
     data = _merge_rows(sheet, model, prefilled, rows or [])
+    widths = []
     for j, col in enumerate(sheet.columns):
         ws.write_string(0, j, col.header, fmt.header)
         longest = max([len(str(r.get(col.name) or "")) for r in prefilled] + [len(col.header)])
-        ws.set_column(j, j, max(12, min(48, longest + 3)))
-    ws.set_row(0, 32)
+        widths.append(max(12, min(48, longest + 3)))
+        ws.set_column(j, j, widths[-1])
+    ws.set_row(0, heading_height([c.header for c in sheet.columns], widths))
     ws.freeze_panes(1, 0)
-    print_setup(ws, 0, f"{provider} {month}")
+    print_setup(ws, 0, f"{provider} {month}", widths, repeat_columns=1)
     last = max(len(data), sheet.rows if sheet.one_row_per is None and not filled_only
                else len(data))
     for j, col in enumerate(sheet.columns):

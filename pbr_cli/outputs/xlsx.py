@@ -282,12 +282,43 @@ def _column_letters(j: int) -> str:
     return letters
 
 
-def print_setup(ws, header_rows: int | None = None, footer: str = "") -> None:
-    """Landscape A4, one page wide, headings repeated on every printed page."""
+MIN_PRINT_SCALE = 70  # percent: smaller type is too small to read on paper
+PRINTABLE_MM = 297 - 2 * 0.4 * 25.4  # A4 landscape less the side margins
+
+
+def printed_mm(widths: list[float]) -> float:
+    """The printed width of columns of these widths (Excel's character units: 7 pixels a
+    character and 5 of padding, at 96 to the inch)."""
+    return sum(w * 7 + 5 for w in widths) * 25.4 / 96
+
+
+def print_setup(ws, header_rows: int | None = None, footer: str = "",
+                widths: list[float] | None = None, repeat_columns: int = 0) -> None:
+    """Landscape A4, headings repeated on every printed page. A sheet whose columns fit a
+    page at 70% or more is shrunk to one page wide; a wider one is printed at 70% over
+    several pages, across then down, its first `repeat_columns` (what each row is)
+    repeated on each — never shrunk to type nobody can read."""
     ws.set_landscape()
     ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    scale = PRINTABLE_MM / printed_mm(widths) * 100 if widths else 100.0
+    if scale >= MIN_PRINT_SCALE:
+        ws.fit_to_pages(1, 0)
+    else:
+        ws.set_print_scale(MIN_PRINT_SCALE)
+        ws.print_across()
+        if repeat_columns:
+            ws.repeat_columns(0, repeat_columns - 1)
     if header_rows is not None:
         ws.repeat_rows(0, header_rows)
     ws.set_footer(f"&L{footer}&RPage &P of &N" if footer else "&RPage &P of &N")
+
+
+def heading_height(headers: list[str], widths: list[float]) -> float:
+    """The height (points) a heading row needs for its longest heading to wrap whole in
+    its column."""
+    import textwrap
+
+    lines = max((len(textwrap.wrap(h, max(int(w) - 1, 4)) or [""])
+                 for h, w in zip(headers, widths, strict=False)), default=1)
+    return 15.0 * max(lines, 1) + 3
