@@ -14,7 +14,7 @@ import glob
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -286,14 +286,14 @@ MIN_PRINT_SCALE = 70  # percent: smaller type is too small to read on paper
 PRINTABLE_MM = 297 - 2 * 0.4 * 25.4  # A4 landscape less the side margins
 
 
-def printed_mm(widths: list[float]) -> float:
+def printed_mm(widths: Sequence[float]) -> float:
     """The printed width of columns of these widths (Excel's character units: 7 pixels a
     character and 5 of padding, at 96 to the inch)."""
     return sum(w * 7 + 5 for w in widths) * 25.4 / 96
 
 
 def print_setup(ws, header_rows: int | None = None, footer: str = "",
-                widths: list[float] | None = None, repeat_columns: int = 0) -> None:
+                widths: Sequence[float] | None = None, repeat_columns: int = 0) -> None:
     """Landscape A4, headings repeated on every printed page. A sheet whose columns fit a
     page at 70% or more is shrunk to one page wide; a wider one is printed at 70% over
     several pages, across then down, its first `repeat_columns` (what each row is)
@@ -314,7 +314,7 @@ def print_setup(ws, header_rows: int | None = None, footer: str = "",
     ws.set_footer(f"&L{footer}&RPage &P of &N" if footer else "&RPage &P of &N")
 
 
-def heading_height(headers: list[str], widths: list[float]) -> float:
+def heading_height(headers: Sequence[str], widths: Sequence[float]) -> float:
     """The height (points) a heading row needs for its longest heading to wrap whole in
     its column."""
     import textwrap
