@@ -47,7 +47,15 @@ def test_annotated_copy_marks_every_problem_and_keeps_the_data(tmp_path):
         sheet, cell = ref.split("!")
         c = copy[sheet][cell]
         assert c.fill.fgColor.rgb.endswith("FFC7CE"), ref
+        assert c.border.left.style == "thick", ref  # told apart without colour
         assert c.comment is not None and f"[{code}]" in c.comment.text, ref
+    # A warned cell is blue with a dashed border, not another yellow beside the input cells'.
+    from pbr_cli.outputs.annotate import FILLS
+
+    assert FILLS["warning"] not in ("FFEB9C", "FFF2CC")
+    warned = [c for ws in copy.worksheets[1:] for row in ws.iter_rows() for c in row
+              if c.comment is not None and c.fill.fgColor.rgb.endswith(FILLS["warning"])]
+    assert warned and all(c.border.left.style == "dashed" for c in warned)
     unmarked = copy["Outcomes"]["E3"]
     assert unmarked.comment is None
 

@@ -81,3 +81,14 @@ def test_piped_output_is_at_the_full_width_of_each_value(outputs):
     for p in data["providers"]:
         row = next(line for line in lines if line.startswith(f"| {p['provider']} "))
         assert p["name"] in row and f"£{Decimal(p['payment']):,}" in row
+
+
+def test_sparklines_draw_a_small_dip_as_a_small_step():
+    """A 2.75% dip drew as `█▁█` (each row scaled from its own lowest to highest value);
+    from 0 it is a step of one block, and rates share a 0-100% scale."""
+    from pbr_cli.outputs.console import sparkline
+
+    assert sparkline([10000, 9725, 10000]) == "█▇█"
+    assert sparkline([0.948, 0.940, 0.971], 0, 1) == "▇▇▇"
+    assert sparkline([0.2, 0.5, 1.0], 0, 1) == "▂▄█"
+    assert sparkline([-5, 0, 5]) == "▁▄█"

@@ -150,3 +150,26 @@ def test_the_template_prints_each_code_beside_its_meaning(workbooks):
     assert fit is not None and fit.get("fitToPage") == "1"
     assert xml.find("m:pageSetup", NS).get("fitToWidth", "1") == "1"
     assert "Codes!$1:$1" in titles
+
+
+def test_the_review_chart_shows_variance_sorted_with_flagged_providers_marked(workbooks):
+    """The report's Variance sheet: providers sorted from the largest loss, in % with the £
+    beside, flagged ones named so and drawn in vermillion (the others blue)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(workbooks["report"], read_only=True)
+    rows = [r for r in book["Variance"].iter_rows(values_only=True) if r and r[0]]
+    head = next(i for i, r in enumerate(rows) if r[0] == "Provider")
+    data = rows[head + 1:]
+    shares = [r[3] for r in data]
+    assert shares == sorted(shares) and len(data) == 24
+    flagged = [r[0] for r in data if r[4] == "flagged"]
+    assert flagged == ["P23 (flagged)", "P17 (flagged)", "P15 (flagged)", "P19 (flagged)",
+                       "P01 (flagged)"]
+    with zipfile.ZipFile(workbooks["report"]) as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    variance = next(c for c in charts if "Variance against block contract" in c)
+    points = re.findall(r"<c:dPt>.*?</c:dPt>", variance, flags=re.S)
+    assert len(points) == 24
+    colours = [re.search(r'<a:srgbClr val="([0-9A-F]{6})"', p).group(1) for p in points]
+    assert colours == ["D55E00"] * 5 + ["0072B2"] * 19

@@ -18,7 +18,11 @@ from pbr_cli.errors import PbrError
 from pbr_cli.outputs.xlsx import FIXED_DATE, atomic_output, safe_text
 from pbr_cli.problems import CATALOGUE, WARNING, Problem
 
-FILLS = {"warning": "FFEB9C", "error": "FFC7CE", "fatal": "FF9999"}
+# Told apart by a colour-blind reader from each other and from the template's pale yellow
+# input cells: warnings blue with a dashed border, errors red with a thick one.
+FILLS = {"warning": "BDD7EE", "error": "FFC7CE", "fatal": "FF9999"}
+BORDERS = {"warning": ("dashed", "2F5597"), "error": ("thick", "C00000"),
+           "fatal": ("thick", "C00000")}
 SHEET_TITLE = "Problems"
 MAX_COMMENT = 2000  # characters per cell comment; the Problems sheet has every message
 
@@ -55,7 +59,7 @@ def write_annotated(source: Path, problems: list[Problem], target: Path,
     """Write the annotated copy of `source` to `target`; return how many cells were marked."""
     import openpyxl
     from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.worksheet.hyperlink import Hyperlink
 
     if Path(target).resolve() == Path(source).resolve():
@@ -82,6 +86,9 @@ def write_annotated(source: Path, problems: list[Problem], target: Path,
         worst = "fatal" if any(p.severity == "fatal" for p in found) else (
             "error" if any(p.is_error for p in found) else WARNING)
         cell.fill = PatternFill("solid", start_color=FILLS[worst], end_color=FILLS[worst])
+        style, colour = BORDERS[worst]
+        side = Side(style=style, color=colour)
+        cell.border = Border(left=side, right=side, top=side, bottom=side)
         text = "\n".join(f"{p.severity}: {p.message} [{p.code}]" for p in found)
         if len(text) > MAX_COMMENT:
             text = text[:MAX_COMMENT - 40] + "\n... (see the Problems sheet)"
@@ -98,8 +105,9 @@ def write_annotated(source: Path, problems: list[Problem], target: Path,
     ws["A1"] = "Problems found in this return"
     ws["A1"].font = Font(bold=True, size=14)
     ws["A2"] = _text(f"File: {Path(source).name}. Checked against {checked_against}.")
-    ws["A3"] = ("Highlighted cells carry a comment with the problem. Correct your own return "
-                "(not this copy) and send it again." if problems else "No problems found.")
+    ws["A3"] = ("Highlighted cells carry a comment with the problem (errors red with a thick "
+                "border, warnings blue with a dashed one). Correct your own return (not this "
+                "copy) and send it again." if problems else "No problems found.")
     headings = ("Severity", "Cell", "Code", "Message", "What it means")
     for j, heading in enumerate(headings, start=1):
         c = ws.cell(row=5, column=j, value=heading)

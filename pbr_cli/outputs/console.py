@@ -284,12 +284,15 @@ def validation_report(con: Console, report) -> None:
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: list) -> str:
-    """A row of block characters, lowest to highest; a gap for a missing value."""
+def sparkline(values: list, low=None, high=None) -> str:
+    """A row of block characters whose heights are the values on a scale from `low` to
+    `high` — by default from 0 (or the lowest, if below 0) to the highest — so a dip of a
+    few per cent draws as a small step, not from top to bottom; a gap for a missing value."""
     nums = [v for v in values if v is not None]
     if not nums:
         return ""
-    low, high = min(nums), max(nums)
+    low = min([0, *nums]) if low is None else low
+    high = max(nums) if high is None else max(high, *nums)
     out = []
     for v in values:
         if v is None:
@@ -356,7 +359,7 @@ def report_view(con: Console, report, written: list[str]) -> None:
                         drop={"name": 3, "variance_pct": 1, "events_paid": 1}.get(k, 0)))
     if "variance_pct" in keys:
         cols.append(Col("Loss / gain", "extra", drop=5))
-    cols.append(Col("By month", "extra", drop=4))
+    cols.append(Col("By month (from 0)", "extra", drop=4))
     cols.append(Col("Flag", "fixed", drop=2))  # ! when the provider has flags (listed below)
     rows = []
     shares = [_number(report, r[keys.index("variance_pct")]) for r in providers.rows] \
@@ -394,11 +397,12 @@ def report_view(con: Console, report, written: list[str]) -> None:
     rates = report.tables.get("rates")
     if rates is not None:
         rows = [[escape(row[0]), *(_shown(report, c, "percent") for c in row[2:]),
-                 sparkline([_number(report, c) for c in row[2:2 + months]])]
+                 sparkline([_number(report, c) for c in row[2:2 + months]], 0, 1)]
                 for row in rates.rows if row[1] == "All providers"]
         fit_table(con, [Col("Rate"), *(Col(col.header, "fixed", "right", drop=1)
                                        for col in rates.columns[2:]),
-                        Col("Trend", "extra", drop=2)], rows, title="Rates, all providers")
+                        Col("Trend (0-100%)", "extra", drop=2)], rows,
+                  title="Rates, all providers")
 
     if report.flags:
         con.print("[bold]Flags[/]")

@@ -197,6 +197,8 @@ def _sheet(wb, fmt: Formats, report, name: str, tables: list[Table],
             if height > 450 or top > 28:
                 ws.set_h_pagebreaks([top])  # the chart prints whole, on a page of its own
             ws.insert_chart(top, 0, chart, {"x_offset": 5, "y_offset": 5})
+            if name == "Summary":
+                _variance_sheet(wb, fmt, report, table)
 
 
 def _col(table: Table, key: str) -> int | None:
@@ -230,6 +232,75 @@ def _provider_chart(wb, report: Report, sheet: str, table: Table, header: int, l
     height = min(620, max(360, 120 + 22 * n))
     chart.set_size({"width": 900, "height": height})
     return chart, height
+
+
+FLAGGED = "#D55E00"  # vermillion beside blue: told apart by colour-blind readers too
+NOT_FLAGGED = "#0072B2"
+
+
+def _variance_sheet(wb, fmt: Formats, report: Report, table: Table) -> None:
+    """The Variance sheet: each provider's variance against the comparison in %, sorted
+    from the largest loss, each bar labelled with its £; flagged providers in another
+    colour and named so — what a mid-point review looks at. The chart's data is the table
+    beside it."""
+    j_pct, j_gbp = _col(table, "variance_pct"), _col(table, "variance")
+    if report.model.comparison is None or j_pct is None or j_gbp is None or not table.rows:
+        return
+    flagged = {f.provider for f in report.flags}
+    rows = []
+    for r in table.rows:
+        pct = report.value(r[j_pct])
+        pct = pct.value if isinstance(pct, Ratio) else pct
+        if pct is None:
+            continue
+        rows.append((str(report.value(r[0])), str(report.value(r[1]) or ""),
+                     report.value(r[j_gbp]), pct))
+    rows.sort(key=lambda x: (x[3], x[0]))
+    if not rows:
+        return
+    sheet = "Variance"
+    ws = wb.add_worksheet(sheet)
+    top = _heading(ws, fmt, report, "variance by provider")
+    widths = [16, 34, 14, 12, 10]
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
+    for row in range(2, top - 1):
+        for j in range(1, 14):  # the banner's fill under its text, past the chart's edge
+            ws.write_blank(row, j, None, fmt.banner)
+    ws.write_string(top, 0, "Variance by provider, largest loss first (the chart's data)",
+                    fmt.table_title)
+    header = top + 1
+    print_setup(ws, header, _footer(report), widths + [90], repeat_columns=1)
+    for j, h in enumerate(["Provider", "Provider name", "Variance £", "Variance %", "Flagged"]):
+        ws.write_string(header, j, h, fmt.header)
+    for i, (code, name, gbp, pct) in enumerate(rows, start=header + 1):
+        mark = code in flagged
+        ws.write_string(i, 0, f"{code} (flagged)" if mark else code, fmt.flag if mark else fmt.text)
+        ws.write_string(i, 1, safe_text(name))
+        write_cell(ws, i, 2, gbp, fmt.money)
+        write_cell(ws, i, 3, pct, fmt.percent)
+        ws.write_string(i, 4, "flagged" if mark else "")
+    last = header + len(rows)
+    chart = wb.add_chart({"type": "bar"})
+    chart.add_series({
+        "name": "Variance %", "categories": [sheet, header + 1, 0, last, 0],
+        "values": [sheet, header + 1, 3, last, 3],
+        "points": [{"fill": {"color": FLAGGED if code in flagged else NOT_FLAGGED},
+                    "border": {"none": True}} for code, *_ in rows],
+        "data_labels": {"value": True, "position": "outside_end", "font": {"size": 7},
+                        "custom": [{"value": f"='{sheet}'!$C${i + 1}"}
+                                   for i in range(header + 1, last + 1)]},
+        "gap": 40})
+    chart.set_title({"name": f"Variance against {report.model.comparison.label.lower()} by "
+                     f"provider, % (£ beside), {report.period.text}; flagged in orange",
+                     "name_font": {"size": 11}})
+    chart.set_x_axis({"name": "% of the comparison", "num_format": "0%",
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_y_axis({"reverse": True, "num_font": {"size": 8}, "label_position": "low"})
+    chart.set_legend({"none": True})
+    height = min(900, max(360, 120 + 22 * len(rows)))
+    chart.set_size({"width": 640, "height": height})
+    ws.insert_chart(top, 6, chart, {"x_offset": 5, "y_offset": 5})
 
 
 def _months_chart(wb, report: Report, sheet: str, table: Table, header: int, last: int):
