@@ -206,15 +206,18 @@ def test_report_charts_have_titles_axes_and_legends(birmingham):
     with zipfile.ZipFile(path) as z:
         charts = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
         xml = {n: z.read(n).decode() for n in charts}
-    assert len(charts) == 3
+    assert len(charts) == 4
     text = "".join(xml.values())
     for title in ("PbR beside block contract by provider, 2013-Q2",
                   "Spend by component, month by month, against block contract",
                   "Rates month by month, all providers", "£ over the period", "£ in the month",
-                  "Provider", "Month", "Rate"):
+                  "Provider", "Month", "Rate", "% of the comparison"):
         assert f"<a:t>{title}</a:t>" in text, title
     for chart in xml.values():
-        assert "<c:legend>" in chart and chart.count("<c:title>") >= 3  # chart and two axes
+        # chart and two axes; a legend, but for the variance chart's one series, whose
+        # colours its title explains
+        assert chart.count("<c:title>") >= 3
+        assert ("<c:legend>" in chart) != ("flagged in orange" in chart)
 
 
 # -- flags for returns, adjustments, late returns, determinism -----------------------------------

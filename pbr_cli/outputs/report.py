@@ -296,7 +296,8 @@ def _variance_sheet(wb, fmt: Formats, report: Report, table: Table) -> None:
                      "name_font": {"size": 11}})
     chart.set_x_axis({"name": "% of the comparison", "num_format": "0%",
                       "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-    chart.set_y_axis({"reverse": True, "num_font": {"size": 8}, "label_position": "low"})
+    chart.set_y_axis({"name": "Provider", "reverse": True, "num_font": {"size": 8},
+                      "label_position": "low"})
     chart.set_legend({"none": True})
     height = min(900, max(360, 120 + 22 * len(rows)))
     chart.set_size({"width": 640, "height": height})
