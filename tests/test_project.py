@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,15 @@ def test_the_xlsxwriter_installed_has_the_internals_large_tables_are_written_thr
         if cls:
             owner = getattr(owner, cls)
         assert [n for n in names if not hasattr(owner, n)] == [], where
+
+
+def test_the_readme_pictures_are_there_and_a_script_remakes_them():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert {"docs/images/schedule.png", "docs/images/statement.png",
+            "docs/images/review-chart.png"} <= set(pictures)
+    for picture in pictures:
+        assert (ROOT / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture
+    script = (ROOT / "docs" / "make_pictures.py").read_text(encoding="utf-8")
+    for name in ("schedule", "statement", "review-chart"):
+        assert f'"{name}")' in script

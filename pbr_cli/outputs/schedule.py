@@ -315,6 +315,9 @@ def _about(wb, fmt: Formats, s: Schedule) -> None:
     ws = wb.add_worksheet("About")
     _heading(ws, fmt, s, "about this schedule")
     print_setup(ws, 2, _footer(s), [18, 70, 66, 12, 12, 12])
+    if _has_banner(s):
+        for j in range(1, 6):  # the banner's fill under its text, across the sheet
+            ws.write_blank(2, j, None, fmt.banner)
     m = s.model
     facts = [
         ("Scheme", m.title), ("Commissioner", m.commissioner), ("Model", m.name),
