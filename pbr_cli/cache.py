@@ -92,7 +92,10 @@ class ReturnCache:
             info = path.stat()
         except OSError:
             return False
-        return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        getuid = getattr(os, "getuid", None)
+        if getuid is None:  # Windows: no owner to compare; trusted only in the user's profile
+            return path.resolve().is_relative_to(Path.home().resolve())
+        return info.st_uid == getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
     def has(self, key: str) -> bool:
         """Whether there is an entry for the key (it may still fail to load); no entry

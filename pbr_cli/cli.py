@@ -13,6 +13,7 @@ import typer
 
 from pbr_cli import __version__
 from pbr_cli.cli_common import (
+    HELP,
     ConfigOpt,
     DryRunOpt,
     LedgerOpt,
@@ -41,9 +42,10 @@ app = typer.Typer(
     "each provider is owed under a scheme's model, and write payment schedules.",
     epilog=EPILOG,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion for bash, zsh, fish and PowerShell
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    context_settings=HELP,
 )
 app.add_typer(models_app, name="models")
 app.add_typer(ledger_app, name="ledger")
@@ -298,6 +300,40 @@ def report(
             (publication_view if r.publish else report_view)(con, r, [str(p) for p in paths])
         for m in skipped:
             con.print(f"{m.name}: not reported, the scheme runs {m.start} to {m.end}.")
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def init(
+    folder: Path = typer.Argument(..., help="The new folder (it must not exist, or be empty)."),
+    model_names: list[str] = typer.Option([], "--model", "-m", help="A shipped model to copy in "
+                                          "(repeat for several; default: every one)."),
+    go_live: str | None = typer.Option(None, "--go-live", help="The first month pbr's ledger "
+                                       "pays, YYYY-MM (default: each scheme's start)."),
+    authority: str = typer.Option("the authority", "--authority", help="Who the folder is "
+                                  "for, as its README says it."),
+) -> None:
+    """Make a folder for an authority's monthly routine, from the models shipped with pbr.
+
+    It holds pbr.yaml; the chosen models with their registers and worked examples, to change
+    locally; returns/<model>/ for the month folders; out/ for schedules, the ledger and the
+    log; and a README of the monthly routine (with a crontab line and how to go live after
+    a trial). Nothing is written over.
+
+    Examples:
+
+      pbr init council-pbr --model wigan-cohort --go-live 2013-04
+
+      pbr init trial
+    """
+    try:
+        from pbr_cli.setup_folder import init_folder
+
+        written = init_folder(folder, model_names or None, go_live, authority)
+    except PbrError as exc:
+        fail(exc)
+    typer.echo(f"Made {folder}: {len(written)} file(s) and folder(s). Next: cd {folder}; file "
+               "a month's returns as returns/<model>/YYYY-MM/*.xlsx; pbr run (see README.md).")
     raise typer.Exit(EXIT_OK)
 
 

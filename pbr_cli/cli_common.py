@@ -10,8 +10,10 @@ import typer
 
 from pbr_cli.errors import PbrError
 
+HELP = {"help_option_names": ["-h", "--help"]}  # every command and group: -h as --help
 RegisterOpt = typer.Option(None, "--register", help="Contract register (default: the model's).")
-ConfigOpt = typer.Option(None, "--config", help="Config file (default: ./pbr.yaml or $PBR_CONFIG).")
+ConfigOpt = typer.Option(None, "--config", help="Config file (default: $PBR_CONFIG, ./pbr.yaml, "
+                         "then ~/.config/pbr/pbr.yaml).")
 DryRunOpt = typer.Option(False, "--dry-run", help="Calculate and show, but write no schedule and "
                          "record nothing in the ledger.")
 WaitOpt = typer.Option(0.0, "--wait", help="If another run is using the ledger, wait up to this "

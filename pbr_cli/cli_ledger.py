@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from pbr_cli.cli_common import (
+    HELP,
     ConfigOpt,
     JsonOpt,
     LedgerOpt,
@@ -19,7 +20,8 @@ from pbr_cli.errors import EXIT_OK, PbrError
 
 ledger_app = typer.Typer(help="What has been calculated, approved and paid: the state of each "
                          "month, runs, a provider's payments, and checks that nobody has "
-                         "changed the record.", no_args_is_help=True, rich_markup_mode=None)
+                         "changed the record.", no_args_is_help=True, rich_markup_mode=None,
+                         context_settings=HELP)
 
 
 def _ledger_out(data: dict, as_json: bool, view: str) -> None:
@@ -141,7 +143,7 @@ def ledger_history(provider: str = typer.Argument(..., help="Provider code."),
 
 
 cache_app = typer.Typer(help="The cache of checked returns.", no_args_is_help=True,
-                        rich_markup_mode=None)
+                        rich_markup_mode=None, context_settings=HELP)
 
 
 @cache_app.command("clear")

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from pbr_cli.cli_common import (
+    HELP,
     ConfigOpt,
     context,
     fail,
@@ -14,7 +15,7 @@ from pbr_cli.cli_common import (
 from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, PbrError
 
 models_app = typer.Typer(help="List and describe the schemes' models.", no_args_is_help=True,
-                         rich_markup_mode=None)
+                         rich_markup_mode=None, context_settings=HELP)
 
 
 @models_app.command("list")

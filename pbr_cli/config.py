@@ -34,7 +34,8 @@ KEYS = ("models", "returns", "output", "ledger", "log", "schemes", "cache")
 SCHEME_KEYS = ("go_live", "approval", "statements")
 APPROVALS = ("manual", "automatic")
 MAX_CONFIG_BYTES = 1024 * 1024
-LOOKED_FOR = "--config, $PBR_CONFIG, ./pbr.yaml"
+WINDOWS = os.name == "nt"
+LOOKED_FOR = "--config, $PBR_CONFIG, ./pbr.yaml, the user's config folder (~/.config/pbr)"
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,29 @@ class Config:
         return self.output / model_name
 
 
+def shipped_models() -> Path | None:
+    """The models shipped with pbr: inside the installed package, or the repository's
+    models/ folder when pbr runs from a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "shipped_models", here.parent / "models"):
+        if candidate.is_dir() and any(candidate.glob("*.yaml")):
+            return candidate
+    return None
+
+
+def user_config() -> Path | None:
+    """pbr.yaml in the user's config folder: %APPDATA%\\pbr on Windows, else
+    $XDG_CONFIG_HOME/pbr (~/.config/pbr)."""
+    if WINDOWS:
+        base = os.environ.get("APPDATA")
+        folder = Path(base) / "pbr" if base else None
+    else:
+        base = os.environ.get("XDG_CONFIG_HOME")
+        folder = (Path(base) if base else Path.home() / ".config") / "pbr"
+    path = folder / "pbr.yaml" if folder is not None else None
+    return path if path is not None and path.is_file() else None
+
+
 def load_config(path: Path | None = None, required: bool = False) -> Config:
     """The config from `path`, $PBR_CONFIG or ./pbr.yaml. Without one, the defaults relative
     to the working directory; unless `required` (the unattended run), which refuses."""
@@ -108,10 +132,16 @@ def load_config(path: Path | None = None, required: bool = False) -> Config:
     if chosen is None and Path("pbr.yaml").is_file():
         chosen = Path("pbr.yaml")
     if chosen is None:
+        chosen = user_config()
+    if chosen is None:
         if required:
-            raise PbrError(f"no config file: looked for {LOOKED_FOR} in {Path.cwd()}; write a "
-                           "pbr.yaml (see README) or give --config", code="bad-config")
-        return Config(Path("models"), Path("returns"), Path("out"), None)
+            raise PbrError(f"no config file: looked for {LOOKED_FOR} in {Path.cwd()}; make a "
+                           "folder for your authority with `pbr init DIR` (see README) or "
+                           "give --config", code="bad-config")
+        models = Path("models")
+        if not models.is_dir():  # no folder of one's own yet: the models shipped with pbr
+            models = shipped_models() or models
+        return Config(models, Path("returns"), Path("out"), None)
     from pbr_cli.files import TooLarge, read_bounded
     from pbr_cli.model.yamlread import YamlProblem, read_yaml
 

@@ -1,13 +1,14 @@
 """One writer at a time: an exclusive lock on a file beside the ledger.
 
 The operating system releases the lock when the process ends, however it ends (a killed run
-never leaves a stale lock). A second run waits up to `wait` seconds, then refuses.
+never leaves a stale lock). A second run waits up to `wait` seconds, then refuses. On POSIX
+the lock is `flock` on the whole file; on Windows, `msvcrt.locking` on one byte far past the
+holder's process id (so another process can still read who holds it).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import time
 from collections.abc import Iterator
@@ -31,19 +32,41 @@ def exclusive(path: Path, wait: float = 0.0) -> Iterator[None]:
                        code="output-not-writable") from None
     deadline = time.monotonic() + wait
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another"
-                    raise PbrError(f"another pbr run (process {holder}) is using the ledger "
-                                   f"({path}); try again when it has finished, or give --wait",
-                                   code="locked", exit_code=EXIT_LOCKED) from None
-                time.sleep(0.1)
+        while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                os.lseek(fd, 0, os.SEEK_SET)
+                holder = os.read(fd, 64).decode(errors="replace").strip() or "another"
+                raise PbrError(f"another pbr run (process {holder}) is using the ledger "
+                               f"({path}); try again when it has finished, or give --wait",
+                               code="locked", exit_code=EXIT_LOCKED)
+            time.sleep(0.1)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, str(os.getpid()).encode())
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+LOCKED_BYTE = 1 << 30  # Windows: the byte locked, far past the process id written at 0
+WINDOWS = os.name == "nt"
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the lock without waiting; False when another process holds it."""
+    if WINDOWS:
+        import msvcrt
+
+        os.lseek(fd, LOCKED_BYTE, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True

@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, set[str]]] = [
                  "outputs.schedule", "outputs.schedule_json", "outputs.report",
                  "outputs.console", "outputs.statement_pdf"}),
     ("jobs", {"validate", "jobs", "period_jobs", "approval", "runner", "model_tests",
-              "statement_jobs"}),
+              "statement_jobs", "setup_folder"}),
     ("command line", {"cli_common", "cli_ledger", "cli_models", "cli", "main", "__main__"}),
 ]
 CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricing.cohort",
