@@ -61,8 +61,18 @@ def _version(value: bool) -> None:
 def main_options(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Show the version and exit."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Say more: each file as it "
+                                 "is read (on stderr), and each error's code and exit code."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Say less: no progress and no "
+                               "tables; errors still go to stderr, --json output is "
+                               "printed, and the exit code says how it went."),
 ) -> None:
     """Payment by Results batch calculator."""
+    from pbr_cli.cli_common import VERBOSITY
+    from pbr_cli.outputs import console as views
+
+    VERBOSITY["level"] = -1 if quiet else 1 if verbose else 0
+    views.QUIET = quiet
 
 
 @app.command()
@@ -102,7 +112,7 @@ def validate(
             if progress is not None:
                 progress.close()
     except PbrError as exc:
-        fail(exc)
+        fail(exc, as_json)
     written: list[tuple[str, Path]] = []
     if annotate is not None:
         try:
@@ -110,7 +120,7 @@ def validate(
 
             written = write_annotations(report, paths, annotate)
         except PbrError as exc:
-            fail(exc)
+            fail(exc, as_json)
     if as_json:
         out = report.as_dict()
         out["annotated"] = [{"file": src, "copy": str(dst)} for src, dst in written]
@@ -186,7 +196,7 @@ def calculate(
             if progress is not None:
                 progress.close()
     except PbrError as exc:
-        fail(exc)
+        fail(exc, as_json)
     _show_result(result, as_json)
     raise typer.Exit(result.schedule.exit_code())
 
@@ -278,7 +288,7 @@ def report(
                 if progress is not None:
                     progress.close()
     except PbrError as exc:
-        fail(exc)
+        fail(exc, as_json)
     skipped = [m for m in models if m not in inside]
     if as_json:
         from pbr_cli.outputs.report import publication_as_dict, report_as_dict
@@ -380,7 +390,7 @@ def statements(
             if progress is not None:
                 progress.close()
     except PbrError as exc:
-        fail(exc)
+        fail(exc, as_json)
     schedule = result.schedule
     totals = {p.provider: p for p in schedule.providers}
     if as_json:
@@ -498,7 +508,7 @@ def approve(
         result = approve_month(cfg, model, period, run_id, sha256, by, output, ledger,
                                RunLog(cfg.log), returns, register_path, wait)
     except PbrError as exc:
-        fail(exc)
+        fail(exc, as_json)
     _show_result(result, as_json)
     raise typer.Exit(EXIT_OK)
 

@@ -24,8 +24,19 @@ LedgerOpt = typer.Option(None, "--ledger", help="The ledger to use instead of th
 JsonOpt = typer.Option(False, "--json", help="Print as JSON.")
 
 
-def fail(exc: PbrError) -> NoReturn:
-    typer.echo(f"pbr: {exc.message}", err=True)
+VERBOSITY = {"level": 0}  # -1 --quiet, 0, 1 --verbose: set once by the root command
+
+
+def fail(exc: PbrError, as_json: bool = False) -> NoReturn:
+    """Say why on stderr and exit with the problem's code; with --json, also print the error
+    as a JSON object on stdout (docs/json.md), so a program reading stdout sees it."""
+    import json
+
+    if as_json:
+        typer.echo(json.dumps({"schema": 1, "error": {
+            "code": exc.code, "message": exc.message, "exit_code": exc.exit_code}}, indent=2))
+    where = f" [{exc.code}, exit code {exc.exit_code}]" if VERBOSITY["level"] > 0 else ""
+    typer.echo(f"pbr: {exc.message}{where}", err=True)
     raise typer.Exit(exc.exit_code)
 
 
@@ -45,12 +56,28 @@ def from_config(cfg, model) -> bool:
 
 
 def progress_factory():
-    """A progress bar on stderr while files are read, on a terminal only."""
-    if not sys.stderr.isatty():
+    """A progress bar on stderr while files are read, on a terminal; with --verbose and no
+    terminal, a line for each file; with --quiet, nothing."""
+    if VERBOSITY["level"] < 0:
         return None
+    if not sys.stderr.isatty():
+        return _lines if VERBOSITY["level"] > 0 else None
     from pbr_cli.outputs.console import FileProgress
 
     return FileProgress()
+
+
+class _Lines:
+    """--verbose without a terminal: one line on stderr for each file read."""
+
+    def __call__(self, done: int, total: int, path) -> None:
+        typer.echo(f"pbr: read {done}/{total} {path}", err=True)
+
+    def close(self) -> None:
+        pass
+
+
+_lines = _Lines()
 
 
 def load(config: Path | None):

@@ -44,7 +44,7 @@ def ledger_status_cmd(model_name: str | None = typer.Option(None, "--model", "-m
     try:
         data = ledger_status(config, model_name, ledger)
     except PbrError as exc:
-        fail(exc)
+        fail(exc, as_json)
     _ledger_out(data, as_json, "status")
 
 
@@ -58,7 +58,7 @@ def ledger_verify_cmd(as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
     try:
         data = ledger_verify(config, ledger)
     except PbrError as exc:
-        fail(exc)
+        fail(exc, as_json)
     _ledger_out(data, as_json, "verify")
     raise typer.Exit(EXIT_OK if data["sound"] else 2)
 
@@ -108,7 +108,7 @@ def ledger_list(model_name: str | None = typer.Option(None, "--model", "-m"),
     try:
         data = ledger_rows(config, "list", model=model_name, ledger_path=ledger)
     except PbrError as exc:
-        fail(exc)
+        fail(exc, as_json)
     _ledger_out(data, as_json, "list")
 
 
@@ -122,7 +122,7 @@ def ledger_show(run_id: int = typer.Argument(..., help="Run id (see `pbr ledger 
     try:
         data = ledger_rows(config, "show", run_id=run_id, ledger_path=ledger)
     except PbrError as exc:
-        fail(exc)
+        fail(exc, as_json)
     _ledger_out(data, as_json, "show")
 
 
@@ -138,7 +138,7 @@ def ledger_history(provider: str = typer.Argument(..., help="Provider code."),
         data = ledger_rows(config, "history", model=model_name, provider=provider,
                            ledger_path=ledger)
     except PbrError as exc:
-        fail(exc)
+        fail(exc, as_json)
     _ledger_out(data, as_json, "history")
 
 

@@ -22,10 +22,14 @@ SHOW_PER_KIND = 8  # per file, code and column; the rest are counted (all are in
 PIPED_WIDTH = 10_000
 
 
+QUIET = False  # --quiet: nothing printed on stdout but what --json asks for
+
+
 def console(stderr: bool = False) -> Console:
     probe = Console(stderr=stderr)
     width = None if probe.is_terminal else PIPED_WIDTH
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width,
+                   quiet=QUIET and not stderr)
 
 
 def _box(con: Console):

@@ -1,0 +1,96 @@
+"""The command line's conventions: -h beside --help, shell completion, --quiet and
+--verbose, a JSON error object with --json, the config found where a user would look, a
+broken config refused with its line (no traceback), and the shipped models from any folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from pbr_cli.cli import app
+from tests.conftest import ROOT
+from tests.test_cli import _script
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("args", [[], ["models"], ["ledger", "status"], ["statements"]])
+def test_h_is_help(args):
+    short = runner.invoke(app, [*args, "-h"])
+    long = runner.invoke(app, [*args, "--help"])
+    assert short.exit_code == long.exit_code == 0
+    assert short.output == long.output and "Usage: " in short.output
+
+
+def test_shell_completion_can_be_installed():
+    assert "--install-completion" in runner.invoke(app, ["--help"]).output
+
+
+def test_json_errors_are_a_json_object_on_stdout(tmp_path):
+    result = runner.invoke(app, ["calculate", "-m", "no-such-scheme", "-p", "2013-06",
+                                 "--json"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "unknown-model" and error["exit_code"] == 2
+    assert "no model 'no-such-scheme'" in error["message"]
+    status = runner.invoke(app, ["ledger", "status", "--json", "--ledger",
+                                 str(tmp_path / "not-a-ledger.sqlite")])
+    assert json.loads(status.stdout)  # data, or an error object: JSON either way
+
+
+def test_quiet_prints_nothing_but_the_exit_code_tells(tmp_path):
+    quiet = runner.invoke(app, ["-q", "calculate", "-m", "birmingham-90-10", "-p", "2013-06",
+                                "--dry-run"])
+    assert quiet.exit_code == 0 and quiet.stdout == ""
+    loud = runner.invoke(app, ["-v", "calculate", "-m", "birmingham-90-10", "-p", "2013-13"])
+    assert loud.exit_code == 2
+    assert "[bad-period, exit code 2]" in loud.output
+
+
+def _bare(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("PBR_CONFIG", "PBR_LEDGER")}
+    env["HOME"] = str(tmp_path / "home")
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "home" / ".config")
+    return env
+
+
+def test_the_shipped_models_from_any_folder_and_a_broken_config_refused(tmp_path):
+    folder = tmp_path / "anywhere"
+    folder.mkdir()
+    env = _bare(tmp_path)
+    listed = subprocess.run([*_script(), "models", "list"], cwd=folder, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert all(m in listed.stdout for m in ("birmingham-90-10", "wigan-cohort",
+                                            "troubled-families", "work-programme"))
+    (folder / "pbr.yaml").write_text("models: models\nschemes: [\n")
+    broken = subprocess.run([*_script(), "models", "list"], cwd=folder, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert broken.returncode == 2
+    assert "pbr.yaml:" in broken.stderr and "Traceback" not in broken.stderr + broken.stdout
+
+
+def test_the_config_in_the_user_s_config_folder_is_found(tmp_path):
+    env = _bare(tmp_path)
+    mine = tmp_path / "home" / ".config" / "pbr"
+    mine.mkdir(parents=True)
+    (mine / "pbr.yaml").write_text(f"models: {ROOT / 'models'}\nreturns: "
+                                   f"{ROOT / 'sample_returns'}\noutput: {tmp_path / 'out'}\n"
+                                   f"ledger: {tmp_path / 'ledger.sqlite'}\n")
+    folder = tmp_path / "anywhere"
+    folder.mkdir()
+    result = subprocess.run([*_script(), "calculate", "-m", "wigan-cohort", "-p", "2013-04",
+                             "--dry-run"], cwd=folder, env=env, capture_output=True,
+                            text=True, timeout=180)
+    assert result.returncode in (0, 1), result.stderr
+    assert "payment schedule for April 2013" in result.stdout
+
+
+def test_the_licence_is_stated():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert 'license = "MIT"' in text and "classifiers" in text
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
