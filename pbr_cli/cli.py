@@ -332,7 +332,7 @@ def init(
 
     Examples:
 
-      pbr init council-pbr --model wigan-cohort --go-live 2013-04
+      pbr init council-pbr --model MODEL --go-live 2013-04
 
       pbr init trial
     """

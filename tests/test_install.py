@@ -35,7 +35,8 @@ def installed(tmp_path_factory) -> Path:
                                 text=True).stdout.strip())
     (child / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
-                    "--quiet", "--no-deps", "--no-index", str(wheel)], check=True,
+                    "--quiet", "--no-deps", "--no-index", "--ignore-installed", str(wheel)],
+                   check=True,
                    capture_output=True, timeout=300)
     where = subprocess.run([str(python), "-c", "import pbr_cli; print(pbr_cli.__file__)"],
                            check=True, capture_output=True, text=True, cwd=work).stdout
