@@ -9,6 +9,7 @@ import typer
 from pbr_cli.cli_common import (
     HELP,
     ConfigOpt,
+    JsonOpt,
     context,
     fail,
 )
@@ -19,26 +20,41 @@ models_app = typer.Typer(help="List and describe the schemes' models.", no_args_
 
 
 @models_app.command("list")
-def models_list(config: Path | None = ConfigOpt) -> None:
-    """List the models in the models folder."""
+def models_list(config: Path | None = ConfigOpt, as_json: bool = JsonOpt) -> None:
+    """List the models in the models folder (without a config: those shipped with pbr)."""
+    import json
+
     from pbr_cli.config import load_config
     from pbr_cli.model import list_models, load_model
 
     try:
         cfg = load_config(config)
     except PbrError as exc:
-        fail(exc)
-    found = list_models(cfg.models)
-    if not found:
-        typer.echo(f"No models in {cfg.models}.")
-        return
-    for path in found:
+        fail(exc, as_json)
+    rows = []
+    for path in list_models(cfg.models):
         try:
             m = load_model(path)
-            kind = "virtual" if m.virtual else "real"
-            typer.echo(f"{m.name:<24} {m.title} ({m.start} to {m.end}, {kind} payments)")
+            rows.append({"model": m.name, "title": m.title, "start": m.start.isoformat(),
+                         "end": m.end.isoformat(), "payments": "virtual" if m.virtual
+                         else "real", "file": str(path), "problem": None})
         except PbrError as exc:
-            typer.echo(f"{path.stem:<24} BROKEN: {exc.message.splitlines()[0]}")
+            rows.append({"model": path.stem, "title": None, "start": None, "end": None,
+                         "payments": None, "file": str(path),
+                         "problem": exc.message.splitlines()[0]})
+    if as_json:
+        typer.echo(json.dumps({"schema": 1, "folder": str(cfg.models), "models": rows},
+                              indent=2))
+        return
+    if not rows:
+        typer.echo(f"No models in {cfg.models}.")
+        return
+    for r in rows:
+        if r["problem"]:
+            typer.echo(f"{r['model']:<24} BROKEN: {r['problem']}")
+        else:
+            typer.echo(f"{r['model']:<24} {r['title']} ({r['start']} to {r['end']}, "
+                       f"{r['payments']} payments)")
 
 
 @models_app.command("check")

@@ -138,10 +138,18 @@ def test_json_output_matches_docs_json_md():
     with tempfile.TemporaryDirectory() as folder:
         publication = run("report", "--model", "wigan-cohort", "--period", "2013-04",
                           "--publish", "--json", "-o", str(Path(folder) / "p.xlsx"))
+    with tempfile.TemporaryDirectory() as folder:
+        statements = run("statements", "--model", "troubled-families", "--period", "2013-06",
+                         "--provider", "LA2", "--json", "-o", folder)
+    models = run("models", "list", "--json")
+    error = run("calculate", "--model", "no-such-model", "--period", "2013-06", "--json")
     for output, section, lists in ((validate, "`pbr validate --json`", ["files[].problems"]),
                                    (calculate, "`pbr calculate --json`", ["problems"]),
                                    (report, "`pbr report --json`", []),
-                                   (publication, "`pbr report --publish --json`", [])):
+                                   (publication, "`pbr report --publish --json`", []),
+                                   (statements, "`pbr statements --json`", []),
+                                   (models, "`pbr models list --json`", []),
+                                   (error, "An error", [])):
         documented = _documented_keys(section)
         for name in lists:
             documented |= {f"{name}[].{k}" for k in problem}
