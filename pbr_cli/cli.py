@@ -425,6 +425,8 @@ def statements(
 def run(
     dry_run: bool = DryRunOpt,
     wait: float = WaitOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print what each month came to as "
+                                 "JSON (schema: docs/json.md)."),
     config: Path | None = ConfigOpt,
 ) -> None:
     """The monthly job, fit for cron: bring every scheme's months up to date.
@@ -450,16 +452,25 @@ def run(
         from pbr_cli.outputs.console import console
 
         con = console()
+        said: list[str] = []
+        months: list[dict] = []
 
         def out(line: str, style: str) -> None:
             from rich.markup import escape
 
+            if as_json:
+                said.append(line)
+                return
             con.print(f"[{style}]{escape(line)}[/]" if style else escape(line), highlight=False,
                       soft_wrap=True)
 
-        code = run_all(config, dry_run, wait, progress_factory, out)
+        code = run_all(config, dry_run, wait, None if as_json else progress_factory, out,
+                       months)
     except PbrError as exc:
-        fail(exc)
+        fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps({"schema": 1, "exit_code": code, "months": months,
+                               "messages": said}, indent=2))
     raise typer.Exit(code)
 
 

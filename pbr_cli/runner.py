@@ -27,10 +27,12 @@ def _schemes(cfg: Config) -> list[str]:
     return found
 
 
-def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, out) -> int:
+def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, out,
+            months: list[dict[str, Any]] | None = None) -> int:
     """Every scheme of the config: every month from its go-live to the latest complete one
     that is not approved yet, in order (drafts, or approved at once where the scheme says
-    so). `out(line, style)` shows a line; the log gets the same."""
+    so). `out(line, style)` shows a line; the log gets the same; `months`, when given, gets
+    what each month came to (for --json)."""
     import contextlib
 
     from pbr_cli.cycle import (
@@ -91,7 +93,7 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
                         for month in todo:
                             check_stop()
                             worst = max(worst, _one_month(cfg, model, month, dry_run, ledger, log,
-                                                          progress_factory, out))
+                                                          progress_factory, out, months))
                     except PbrError as exc:
                         log.error(f"{name}: {exc.message}")
                         out(f"{name}: {exc.message}", "red")
@@ -115,10 +117,10 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
 
 
 def _one_month(cfg: Config, model, month: Month, dry_run: bool, ledger, log: RunLog,
-               progress_factory, out) -> int:
+               progress_factory, out, months: list[dict[str, Any]] | None = None) -> int:
     from pbr_cli.jobs import UNCHANGED, run_calculation
 
-    progress = progress_factory()
+    progress = progress_factory() if progress_factory is not None else None
     try:
         result = run_calculation(cfg, model, str(month), None, None, None, progress=progress,
                                  dry_run=dry_run, command="run", log=None if dry_run else log,
@@ -136,6 +138,13 @@ def _one_month(cfg: Config, model, month: Month, dry_run: bool, ledger, log: Run
             f"{len(s.withheld)} withheld, {errors} error(s)"
             + (f"; schedule {shown(result.path)}" if result.path else ""))
     out(line, "yellow" if code else "")
+    if months is not None:
+        months.append({"model": model.name, "month": str(month), "state": str(state),
+                       "run": result.run_id, "pbr": str(s.total()),
+                       "adjustments": str(s.adjustment_total()), "due": str(s.due()),
+                       "withheld": [p.provider for p in s.withheld], "errors": errors,
+                       "schedule": shown(result.path) if result.path else None,
+                       "exit_code": code})
     for p in s.withheld:
         out(f"  withheld {p.provider} ({p.name}): {p.reason}", "red")
     for p in s.providers:

@@ -142,6 +142,7 @@ def test_json_output_matches_docs_json_md():
         statements = run("statements", "--model", "troubled-families", "--period", "2013-06",
                          "--provider", "LA2", "--json", "-o", folder)
     models = run("models", "list", "--json")
+    monthly = run("run", "--dry-run", "--json")
     error = run("calculate", "--model", "no-such-model", "--period", "2013-06", "--json")
     for output, section, lists in ((validate, "`pbr validate --json`", ["files[].problems"]),
                                    (calculate, "`pbr calculate --json`", ["problems"]),
@@ -149,6 +150,7 @@ def test_json_output_matches_docs_json_md():
                                    (publication, "`pbr report --publish --json`", []),
                                    (statements, "`pbr statements --json`", []),
                                    (models, "`pbr models list --json`", []),
+                                   (monthly, "`pbr run --json`", []),
                                    (error, "An error", [])):
         documented = _documented_keys(section)
         for name in lists:
