@@ -6,6 +6,7 @@ only from the wheel.)"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -30,23 +31,25 @@ def installed(tmp_path_factory) -> Path:
     venv.EnvBuilder(with_pip=False).create(env)
     bindir = env / ("Scripts" if sys.platform == "win32" else "bin")
     python = bindir / ("python.exe" if sys.platform == "win32" else "python")
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # only the wheel's pbr
     child = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig."
                                  "get_paths()['purelib'])"], check=True, capture_output=True,
-                                text=True).stdout.strip())
+                                text=True, env=clean).stdout.strip())
     (child / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
                     "--quiet", "--no-deps", "--no-index", "--ignore-installed", str(wheel)],
                    check=True,
                    capture_output=True, timeout=300)
     where = subprocess.run([str(python), "-c", "import pbr_cli; print(pbr_cli.__file__)"],
-                           check=True, capture_output=True, text=True, cwd=work).stdout
+                           check=True, capture_output=True, text=True, cwd=work,
+                           env=clean).stdout
     assert str(env) in where and str(ROOT) not in where, where
     return bindir
 
 
 def pbr(bindir: Path, folder: Path, *args: str) -> subprocess.CompletedProcess:
     env = {"PATH": f"{bindir}", "HOME": str(folder), "PBR_CACHE": "off",
-           "SYSTEMROOT": __import__("os").environ.get("SYSTEMROOT", "")}
+           "SYSTEMROOT": os.environ.get("SYSTEMROOT", "")}
     return subprocess.run([str(bindir / "pbr"), *args], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=300)
 
