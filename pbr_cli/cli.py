@@ -26,6 +26,7 @@ from pbr_cli.cli_common import (
 )
 from pbr_cli.cli_ledger import cache_app, ledger_app
 from pbr_cli.cli_models import models_app
+from pbr_cli.cli_statements import init, statements
 from pbr_cli.errors import EXIT_OK, PbrError
 
 EPILOG = (
@@ -313,112 +314,8 @@ def report(
     raise typer.Exit(EXIT_OK)
 
 
-@app.command()
-def init(
-    folder: Path = typer.Argument(..., help="The new folder (it must not exist, or be empty)."),
-    model_names: list[str] = typer.Option([], "--model", "-m", help="A shipped model to copy in "
-                                          "(repeat for several; default: every one)."),
-    go_live: str | None = typer.Option(None, "--go-live", help="The first month pbr's ledger "
-                                       "pays, YYYY-MM (default: each scheme's start)."),
-    authority: str = typer.Option("the authority", "--authority", help="Who the folder is "
-                                  "for, as its README says it."),
-) -> None:
-    """Make a folder for an authority's monthly routine, from the models shipped with pbr.
-
-    It holds pbr.yaml; the chosen models with their registers and worked examples, to change
-    locally; returns/<model>/ for the month folders; out/ for schedules, the ledger and the
-    log; and a README of the monthly routine (with a crontab line and how to go live after
-    a trial). Nothing is written over.
-
-    Examples:
-
-      pbr init council-pbr --model MODEL --go-live 2013-04
-
-      pbr init trial
-    """
-    try:
-        from pbr_cli.setup_folder import init_folder
-
-        written = init_folder(folder, model_names or None, go_live, authority)
-    except PbrError as exc:
-        fail(exc)
-    typer.echo(f"Made {folder}: {len(written)} file(s) and folder(s). Next: cd {folder}; file "
-               "a month's returns as returns/<model>/YYYY-MM/*.xlsx; pbr run (see README.md).")
-    raise typer.Exit(EXIT_OK)
-
-
-@app.command()
-def statements(
-    model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model (see `pbr "
-                                   "models list`)."),
-    period: str = typer.Option(..., "--period", "-p", help="The month, e.g. 2013-06."),
-    provider: str | None = typer.Option(None, "--provider", help="Only this provider's "
-                                        "statement (default: every provider paid that month)."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Folder to write them to "
-                                       "(default: OUTPUT/<model>/statements/<month>/)."),
-    returns: Path | None = typer.Option(None, "--returns", help="Folder of returns filed as "
-                                        "YYYY-MM/*.xlsx (default: from the config)."),
-    register_path: Path | None = RegisterOpt,
-    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
-    ledger: Path | None = LedgerOpt,
-    config: Path | None = ConfigOpt,
-) -> None:
-    """Write each provider's statement for a month: what it is paid and why.
-
-    A statement holds only its provider's figures: the comparison with the block contract,
-    each component, every payment line with the figures behind it, its evidence rows (its
-    own clients), prior-period adjustments with their reasons, the problems found in its
-    returns, and whether the month is APPROVED or a DRAFT (with the ledger run) — as a
-    workbook and as a PDF laid out for print, to send to the provider. Totals agree to the
-    penny with the month's schedule. Nothing is recorded in the ledger.
-
-    Examples:
-
-      pbr statements --model MODEL --period 2013-06
-
-      pbr statements -m MODEL -p 2013-06 --provider P01 -o statements/
-    """
-    try:
-        from pbr_cli.statement_jobs import run_statements
-
-        cfg, model = context(config, model_name)
-        progress = None if as_json else progress_factory()
-        try:
-            result = run_statements(cfg, model, period, provider, output, returns,
-                                    register_path, progress, ledger)
-        finally:
-            if progress is not None:
-                progress.close()
-    except PbrError as exc:
-        fail(exc, as_json)
-    schedule = result.schedule
-    totals = {p.provider: p for p in schedule.providers}
-    if as_json:
-        typer.echo(json.dumps({"schema": 1, "model": model.name, "period": str(schedule.month),
-                               "standing": schedule.standing.describe()
-                               if schedule.standing else "", "note": result.note,
-                               "statements": [
-                                   {"provider": code, "status": totals[code].status,
-                                    "payment": str(totals[code].total()),
-                                    "due": str(schedule.due(code)),
-                                    "workbook": str(xlsx), "pdf": str(pdf)}
-                                   for code, xlsx, pdf in result.written]}, indent=2))
-    else:
-        from rich.markup import escape
-
-        from pbr_cli.money import format_money
-        from pbr_cli.outputs.console import Col, console, fit_table
-
-        con = console()
-        con.print(f"[bold]{escape(model.title)}[/] — statements for {schedule.month.label()}: "
-                  f"{escape(result.note)}")
-        fit_table(con, [Col("Provider", "fixed"), Col("Name", drop=2), Col("Status", "fixed"),
-                        Col("Due", "money", "right"), Col("Workbook", drop=1), Col("PDF")],
-                  [[escape(code), escape(totals[code].name), str(totals[code].status),
-                    format_money(schedule.due(code)), escape(str(xlsx)), escape(str(pdf))]
-                   for code, xlsx, pdf in result.written])
-        con.print(f"{len(result.written)} statement(s) written.")
-    raise typer.Exit(EXIT_OK)
+app.command()(init)
+app.command()(statements)
 
 
 @app.command()

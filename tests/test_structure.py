@@ -37,7 +37,8 @@ LAYERS: list[tuple[str, set[str]]] = [
                  "outputs.console", "outputs.statement_pdf"}),
     ("jobs", {"validate", "jobs", "period_jobs", "approval", "runner", "model_tests",
               "statement_jobs", "setup_folder"}),
-    ("command line", {"cli_common", "cli_ledger", "cli_models", "cli", "main", "__main__"}),
+    ("command line", {"cli_common", "cli_ledger", "cli_models", "cli_statements", "cli", "main",
+                      "__main__"}),
 ]
 CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricing.cohort",
         "pricing.cohort.history", "pricing.cohort.month", "pricing.cohort.cap",
