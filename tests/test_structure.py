@@ -16,7 +16,8 @@ PACKAGE = ROOT / "pbr_cli"
 
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundation", {"pbr_cli", "errors", "money", "periods", "problems", "names", "files", "cells",
-                    "expr", "model", "model.records", "model.schema", "model.yamlread", "model.client_level",
+                    "expr", "model", "model.records", "model.schema", "model.schema_parts", "model.schema_client",
+                    "model.yamlread", "model.client_level",
                     "model.loader", "runlog", "docsgen", "lock", "describe"}),
     ("workbooks", {"workbook", "workbook.package", "workbook.sheet_scan", "workbook.reader"}),
     ("inputs", {"returns", "returns.layout", "returns.folders", "returns.versions", "register",
