@@ -222,7 +222,7 @@ def _lines(wb, fmt: Formats, s: Schedule) -> None:
         values = {f.name: f.value for f in line.figures}
         windows = sorted({str(f.window) for f in line.figures if f.window is not None})
         rows.append([line.provider, names.get(line.provider, ""), line.entry, line.entry_label,
-                     *[_code_label(s, g, code) for g, code in line.groups],
+                     *[code_label(s, g, code) for g, code in line.groups],
                      line.component_label,
                      "PbR" if line.kind == "payment" else "Comparison", line.amount,
                      line.unrounded]
@@ -250,7 +250,9 @@ def _column_header(s: Schedule, column: str) -> str:
     return spec.header if spec is not None else column
 
 
-def _code_label(s: Schedule, column: str, code: str) -> str:
+def code_label(s: Schedule, column: str, code: str) -> str:
+    """A code as its list labels it (Low complexity), else the code (the schedule and each
+    statement say groups alike)."""
     col = _column_spec(s, column)
     if col is not None and col.codes and code in s.model.codes[col.codes].values:
         return s.model.codes[col.codes].values[code]
@@ -278,7 +280,7 @@ def _evidence(wb, fmt: Formats, s: Schedule) -> None:
     for e in s.evidence:
         label = labels.get(e.group)
         if label is None:
-            label = labels[e.group] = _code_label(s, cohort.group, e.group)
+            label = labels[e.group] = code_label(s, cohort.group, e.group)
         window = windows.get(e.window)
         if window is None:
             window = windows[e.window] = str(e.window)

@@ -17,6 +17,7 @@ from typing import Any
 
 from pbr_cli import __version__
 from pbr_cli.money import format_money, fraction_to_decimal
+from pbr_cli.outputs.schedule import code_label
 from pbr_cli.outputs.xlsx import atomic_output
 from pbr_cli.payment_records import PAID, Schedule, State
 
@@ -144,7 +145,7 @@ def _render(s: Schedule) -> Any:
     entity = model.register.entity.capitalize()
     table([entity, "Component", "Kind", "Amount", "Figures"],
           [[ln.entry + (f" {ln.entry_label}" if ln.entry_label else "")
-            + "".join(f" · {_group(model, column, code)}" for column, code in ln.groups),
+            + "".join(f" · {code_label(s, column, code)}" for column, code in ln.groups),
             ln.component_label,
             "PbR" if ln.kind == "payment" else "Comparison", format_money(ln.amount),
             "; ".join(f"{f.label}: {_figure(f.value, f.format)}" +
@@ -182,16 +183,6 @@ def _render(s: Schedule) -> Any:
           [18, 90, 18, 147], size=7)
     pdf.alias_nb_pages()
     return pdf
-
-
-def _group(model: Any, column: str, code: str) -> str:
-    """A line's group as its label says it (Low complexity), else its code."""
-    spec = model.register.column(column)
-    for sheet in model.sheets:
-        spec = spec or sheet.column(column)
-    if spec is not None and spec.codes and code in model.codes[spec.codes].values:
-        return str(model.codes[spec.codes].values[code])
-    return code
 
 
 def _figure(value: Any, kind: str) -> str:
