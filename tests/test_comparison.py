@@ -106,21 +106,26 @@ def scheme(tmp_path):
     return Workspace(tmp_path / "ws", load_model(model_path), COHORTS, HEADER), model_path
 
 
+def june(scheme, c1: tuple[int, int], c2: tuple[int, int]) -> dict:
+    """June 2015 worked out with the two cohorts' (people, reconvicted) returned."""
+    ws, model_path = scheme
+    ws.add_return("SIB", "2015-06", {"Results": [
+        {"cohort_id": code, "people": people, "reconvicted": reconvicted}
+        for code, (people, reconvicted) in (("C1", c1), ("C2", c2))]})
+    result = runner.invoke(app, ["calculate", "-m", str(model_path), "-p", "2015-06",
+                                 "--returns", str(ws.returns), "--register",
+                                 str(ws.register_path), "--json", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
 def test_a_cohort_paid_on_its_own_and_one_paid_on_the_pooled_test(scheme):
     """C1: 100 of 1,000 reconvicted (10%) against 130 of 1,000 (13%): 1 − 0.10/0.13 =
     23.1% ≥ 10%, and z = 0.03 / √(0.115 × 0.885 × 2/1000) = 2.103, p = 0.018 ≤ 0.05: paid
     for 0.13 × 1,000 − 100 = 30 avoided, £30,000.00. C2: 120 of 1,000 (12%): 7.7% < 10%,
     not paid on its own; pooled, 220 of 2,000 is 11%, 1 − 0.11/0.13 = 15.4% ≥ 7.5%: paid
     for 130 − 120 = 10 avoided, £10,000.00."""
-    ws, model_path = scheme
-    ws.add_return("SIB", "2015-06", {"Results": [
-        {"cohort_id": "C1", "people": 1000, "reconvicted": 100},
-        {"cohort_id": "C2", "people": 1000, "reconvicted": 120}]})
-    result = runner.invoke(app, ["calculate", "-m", str(model_path), "-p", "2015-06",
-                                 "--returns", str(ws.returns), "--register",
-                                 str(ws.register_path), "--json", "--dry-run"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    data = june(scheme, (1000, 100), (1000, 120))
     lines = {(ln["entry"], ln["component"]): ln for p in data["providers"] for ln in p["lines"]}
     assert lines[("C1", "cohort_payment")]["amount"] == "30000.00"
     assert lines[("C1", "pooled_payment")]["amount"] == "0.00"  # paid on its own instead
@@ -137,14 +142,7 @@ def test_a_reduction_that_is_not_significant_is_not_paid(scheme):
     nothing on its own. Pooled with C2 (120 of 1,000): 130 of 1,100 is 11.8%, a 9.1%
     reduction ≥ 7.5%: C1 is paid 0.13 × 100 − 10 = 3 avoided (£3,000.00) and C2 10
     (£10,000.00) on the pooled test."""
-    ws, model_path = scheme
-    ws.add_return("SIB", "2015-06", {"Results": [
-        {"cohort_id": "C1", "people": 100, "reconvicted": 10},
-        {"cohort_id": "C2", "people": 1000, "reconvicted": 120}]})
-    result = runner.invoke(app, ["calculate", "-m", str(model_path), "-p", "2015-06",
-                                 "--returns", str(ws.returns), "--register",
-                                 str(ws.register_path), "--json", "--dry-run"])
-    data = json.loads(result.stdout)
+    data = june(scheme, (100, 10), (1000, 120))
     paid = {(ln["entry"], ln["component"]): ln["amount"] for p in data["providers"]
             for ln in p["lines"] if ln["amount"] != "0.00"}
     assert paid == {("C1", "pooled_payment"): "3000.00", ("C2", "pooled_payment"): "10000.00"}

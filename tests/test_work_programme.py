@@ -49,9 +49,19 @@ def ws(tmp_path):
     return Workspace(tmp_path, load_model(WP), CONTRACT, HEADER)
 
 
-def test_the_model_s_maxima_are_its_prices_added_up():
-    for group, (fee, _, job, sus, most, maximum) in GROUPS.items():
-        assert fee + job + sus * most == maximum, group
+def test_the_model_s_figures_are_the_ones_worked_by_hand_and_add_up_to_its_maxima():
+    """The model's own figures by payment group (not this file's copy): each group's maximum
+    is its fee, job outcome and every sustainment added up, and each is the figure this
+    file's worked examples use."""
+    params = {name: dict(p.table) for name, p in load_model(WP).parameters.items()}
+    for group, (fee, weeks, job, sus, most, maximum) in GROUPS.items():
+        assert [params[n][group] for n in ("attachment_price", "weeks_to_job_outcome",
+                                           "job_outcome_price", "sustainment_price",
+                                           "sustainments", "maximum_price")] == \
+            [fee, weeks, job, sus, most, maximum], group
+        assert params["attachment_price"][group] + params["job_outcome_price"][group] + \
+            params["sustainment_price"][group] * params["sustainments"][group] == \
+            params["maximum_price"][group], group
 
 
 def test_each_group_s_participant_is_paid_its_maximum(ws):
