@@ -84,7 +84,7 @@ def reproduce(cfg: Config, ledger: Ledger, run, returns: Path | None = None,
 
 def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
                   sha: str | None, by: str | None, output: Path | None,
-                  ledger_path: Path | None, log: RunLog | None, returns: Path | None = None,
+                  ledger_path: str | Path | None, log: RunLog | None, returns: Path | None = None,
                   register_path: Path | None = None, wait: float = 0.0) -> CalculationResult:
     """Approve the month's current draft, named by its run number or its schedule's
     SHA-256 as shown to the approver: the approval is recorded with who, when and exactly
@@ -217,7 +217,7 @@ def restore_approved(cfg: Config, ledger: Ledger, model: Model) -> list[str]:
     return said
 
 
-def export_run(cfg: Config, run_id: int, output: Path, ledger_path: Path | None = None,
+def export_run(cfg: Config, run_id: int, output: Path, ledger_path: str | Path | None = None,
                returns: Path | None = None) -> tuple[Path, bool, str]:
     """A recorded run's schedule made again (from the returns, the model and the register,
     which must be those it recorded) saying what it is: approved, the current draft, or a

@@ -158,7 +158,7 @@ def calculate(
                                  "(schema: docs/json.md)."),
     dry_run: bool = DryRunOpt,
     wait: float = WaitOpt,
-    ledger: Path | None = LedgerOpt,
+    ledger: str | None = LedgerOpt,
     config: Path | None = ConfigOpt,
 ) -> None:
     """Work out what each provider is owed for a month and write its DRAFT schedule.
@@ -389,7 +389,7 @@ def approve(
                                         "kept in a separate --ledger only)."),
     register_path: Path | None = RegisterOpt,
     wait: float = WaitOpt,
-    ledger: Path | None = LedgerOpt,
+    ledger: str | None = LedgerOpt,
     config: Path | None = ConfigOpt,
 ) -> None:
     """Approve a month's draft schedule for payment: what is approved is what is paid.

@@ -18,7 +18,8 @@ DryRunOpt = typer.Option(False, "--dry-run", help="Calculate and show, but write
                          "record nothing in the ledger.")
 WaitOpt = typer.Option(0.0, "--wait", help="If another run is using the ledger, wait up to this "
                        "many seconds for it (default: refuse at once, exit code 3).")
-LedgerOpt = typer.Option(None, "--ledger", help="The ledger to use instead of the config's (a "
+LedgerOpt = typer.Option(None, "--ledger", help="The ledger to use instead of the config's: a "
+                         "file, or a PostgreSQL database as postgresql://USER@HOST/DB (a "
                          "what-if with other returns, register or model is recorded only in "
                          "a ledger named here).")
 JsonOpt = typer.Option(False, "--json", help="Print as JSON.")

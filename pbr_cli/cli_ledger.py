@@ -35,7 +35,7 @@ def _ledger_out(data: dict, as_json: bool, view: str) -> None:
 
 @ledger_app.command("status")
 def ledger_status_cmd(model_name: str | None = typer.Option(None, "--model", "-m"),
-                      as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
+                      as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
                       config: Path | None = ConfigOpt) -> None:
     """Each scheme's months from go-live: no returns, not calculated, draft or approved (and
     adjusted later), what is owed but not yet approved, and the ledger's head."""
@@ -49,7 +49,7 @@ def ledger_status_cmd(model_name: str | None = typer.Option(None, "--model", "-m
 
 
 @ledger_app.command("verify")
-def ledger_verify_cmd(as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
+def ledger_verify_cmd(as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
                       config: Path | None = ConfigOpt) -> None:
     """Recompute the ledger's chain, every total and every run's fingerprint; name the first
     record that does not match. Exit code 0 when sound, 2 otherwise."""
@@ -68,7 +68,7 @@ def ledger_export_cmd(run_id: int = typer.Argument(..., help="Run number (see `p
                                                    "list`)."),
                       output: Path = typer.Option(..., "--output", "-o", help="Workbook to "
                                                   "write."),
-                      ledger: Path | None = LedgerOpt,
+                      ledger: str | None = LedgerOpt,
                       config: Path | None = ConfigOpt) -> None:
     """Make a recorded run's schedule again, from the same returns, model and register (refused
     if they have changed), saying whether it is byte-identical to the file recorded."""
@@ -87,7 +87,7 @@ def ledger_export_cmd(run_id: int = typer.Argument(..., help="Run number (see `p
 def ledger_init_cmd(force: bool = typer.Option(False, "--force", help="Start a new ledger even "
                                                "though the log or the output folder show "
                                                "earlier runs."),
-                    ledger: Path | None = LedgerOpt, config: Path | None = ConfigOpt) -> None:
+                    ledger: str | None = LedgerOpt, config: Path | None = ConfigOpt) -> None:
     """Start a new, empty ledger (pbr also starts one by itself on a first run with no
     earlier outputs). Never replaces a ledger that holds records."""
     from pbr_cli.runner import ledger_init
@@ -100,7 +100,7 @@ def ledger_init_cmd(force: bool = typer.Option(False, "--force", help="Start a n
 
 @ledger_app.command("list")
 def ledger_list(model_name: str | None = typer.Option(None, "--model", "-m"),
-                as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
+                as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
                 config: Path | None = ConfigOpt) -> None:
     """List recorded runs: approved, the current draft, or superseded."""
     from pbr_cli.runner import ledger_rows
@@ -114,7 +114,7 @@ def ledger_list(model_name: str | None = typer.Option(None, "--model", "-m"),
 
 @ledger_app.command("show")
 def ledger_show(run_id: int = typer.Argument(..., help="Run id (see `pbr ledger list`)."),
-                as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
+                as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
                 config: Path | None = ConfigOpt) -> None:
     """Show one run: its state, inputs and SHA-256s, totals per provider, and adjustments."""
     from pbr_cli.runner import ledger_rows
@@ -129,7 +129,7 @@ def ledger_show(run_id: int = typer.Argument(..., help="Run id (see `pbr ledger 
 @ledger_app.command("history")
 def ledger_history(provider: str = typer.Argument(..., help="Provider code."),
                    model_name: str | None = typer.Option(None, "--model", "-m"),
-                   as_json: bool = JsonOpt, ledger: Path | None = LedgerOpt,
+                   as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
                    config: Path | None = ConfigOpt) -> None:
     """A provider's payments month by month: the approved run of each month (or its draft)."""
     from pbr_cli.runner import ledger_rows

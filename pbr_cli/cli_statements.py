@@ -64,7 +64,7 @@ def statements(
                                         "YYYY-MM/*.xlsx (default: from the config)."),
     register_path: Path | None = RegisterOpt,
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
-    ledger: Path | None = LedgerOpt,
+    ledger: str | None = LedgerOpt,
     config: Path | None = ConfigOpt,
 ) -> None:
     """Write each provider's statement for a month: what it is paid and why.

@@ -3,7 +3,8 @@
     models: models            # folder of model YAML files
     returns: sample_returns   # returns are filed as RETURNS/<model>/<YYYY-MM>/*.xlsx
     output: out               # schedules are written to OUTPUT/<model>/
-    ledger: out/ledger.sqlite # every recorded run (default: OUTPUT/ledger.sqlite)
+    ledger: out/ledger.sqlite # every recorded run (default: OUTPUT/ledger.sqlite), or a
+                              # shared PostgreSQL database: postgresql://pbr@db.example/pbr
     log: out/pbr.log          # what `pbr run` did (default: OUTPUT/pbr.log)
     schemes: [a, b]           # what `pbr run` calculates (default: every model)
     cache: out/.cache         # checked returns, so unchanged files are not read again
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger_db import Where, ledger_place
 from pbr_cli.periods import Month
 
 KEYS = ("models", "returns", "output", "ledger", "log", "schemes", "cache")
@@ -59,7 +61,7 @@ class Config:
     returns: Path
     output: Path
     source: Path | None
-    ledger_file: Path | None = None
+    ledger_file: Where | None = None
     log_file: Path | None = None
     schemes: tuple[str, ...] = ()
     cache_folder: Path | None = None
@@ -81,15 +83,11 @@ class Config:
         return ReturnCache.for_folder(self.cache_folder or self.output / ".cache")
 
     @property
-    def ledger(self) -> Path:
+    def ledger(self) -> Where:
+        """The ledger: a file, or a PostgreSQL database named by its URL."""
         if os.environ.get("PBR_LEDGER"):
-            return Path(os.environ["PBR_LEDGER"])
+            return ledger_place(os.environ["PBR_LEDGER"])
         return self.ledger_file or self.output / "ledger.sqlite"
-
-    @property
-    def lock(self) -> Path:
-        """The file whose lock one ledger writer holds at a time."""
-        return self.ledger.with_name(self.ledger.name + ".lock")
 
     @property
     def log(self) -> Path:
@@ -172,7 +170,7 @@ def load_config(path: Path | None = None, required: bool = False) -> Config:
         returns=base / str(data.get("returns", "returns")),
         output=base / str(data.get("output", "out")),
         source=Path(chosen),
-        ledger_file=base / str(data["ledger"]) if data.get("ledger") else None,
+        ledger_file=ledger_place(str(data["ledger"]), base) if data.get("ledger") else None,
         log_file=base / str(data["log"]) if data.get("log") else None,
         schemes=schemes,
         cache_folder=base / str(data["cache"]) if data.get("cache") else None,

@@ -18,6 +18,7 @@ from pathlib import Path
 from pbr_cli.config import Config
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger import Ledger, ledger_state
+from pbr_cli.ledger_db import Where, ledger_place
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
 from pbr_cli.periods import Month
@@ -27,24 +28,23 @@ from pbr_cli.runlog import RunLog
 ZERO = Decimal("0.00")
 
 
-def chosen_ledger(cfg: Config, named: Path | None) -> tuple[Path, bool]:
+def chosen_ledger(cfg: Config, named: str | Path | None) -> tuple[Where, bool]:
     """(the ledger, whether it is the config's own): `--ledger` first, then $PBR_LEDGER,
-    then the config's."""
+    then the config's. A file, or a PostgreSQL database named by its URL."""
     if named is not None:
-        return Path(named), False
+        return ledger_place(named), False
     return cfg.ledger, not cfg.ledger_overridden
 
 
-def ledger_lock(cfg: Config, named: Path | None, wait: float):
-    """The lock every run that records takes, so that one records at a time: beside a ledger
-    named with --ledger, else the config's."""
-    from pbr_cli.lock import exclusive
+def ledger_lock(cfg: Config, named: str | Path | None, wait: float):
+    """The lock every run that records takes, so that one records at a time: a lock file
+    beside an SQLite ledger, or the database's own lock for one in PostgreSQL."""
+    from pbr_cli.lock import held
 
-    return exclusive(named.with_name(named.name + ".lock") if named is not None else cfg.lock,
-                     wait)
+    return held(chosen_ledger(cfg, named)[0], wait)
 
 
-def earlier_records(cfg: Config, path: Path, own: bool, log: RunLog | None) -> list[str]:
+def earlier_records(cfg: Config, path: Where, own: bool, log: RunLog | None) -> list[str]:
     """What shows that a ledger at `path` held runs: the log's last head for it, and (for
     the config's own ledger) schedules in the output folder."""
     found = []
@@ -61,7 +61,7 @@ def earlier_records(cfg: Config, path: Path, own: bool, log: RunLog | None) -> l
     return found
 
 
-def open_ledger(cfg: Config, path: Path, own: bool, log: RunLog | None,
+def open_ledger(cfg: Config, path: Where, own: bool, log: RunLog | None,
                 create: bool = True) -> Ledger | None:
     """The ledger at `path`, verified; refused (exit 2) when it does not verify, when it no
     longer holds the head the log last recorded, or when it is missing or empty while the

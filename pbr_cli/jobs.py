@@ -30,6 +30,7 @@ from pbr_cli.cycle import (
 )
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger import ApprovalRecord, Ledger, RunRecord, now_utc
+from pbr_cli.ledger_db import Where
 from pbr_cli.ledger_records import RunInput, RunLine
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
@@ -71,7 +72,7 @@ class CalculationResult:
     status: LedgerAction
     run_id: int | None = None
     note: str = ""  # what the status means for this month, in words
-    ledger: Path | None = None
+    ledger: Where | None = None
 
 
 def draft_filename(model: Model, month: Month) -> str:
@@ -183,7 +184,7 @@ def check_inside(model: Model, month: Month) -> None:
 def run_calculation(cfg: Config, model: Model, period: str | None, output: Path | None,
                     returns: Path | None, register_path: Path | None,
                     progress: Callable[[int, int, Path], None] | None = None,
-                    dry_run: bool = False, ledger_path: Path | None = None,
+                    dry_run: bool = False, ledger_path: str | Path | None = None,
                     command: str = "calculate", log: RunLog | None = None,
                     model_from_config: bool = True, ledger: Ledger | None = None,
                     wait: float | None = None) -> CalculationResult:
@@ -226,7 +227,7 @@ def run_calculation(cfg: Config, model: Model, period: str | None, output: Path 
 
 def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
                output: Path | None, progress, started: str, command: str,
-               log: RunLog | None, ledger: Ledger | None, ledger_path: Path,
+               log: RunLog | None, ledger: Ledger | None, ledger_path: Where,
                not_recorded: LedgerAction | None) -> CalculationResult:
     start = go_live(cfg, model)
     approved = set(ledger.approved_periods(model.name)) if ledger else set()

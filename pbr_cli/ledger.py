@@ -1,4 +1,5 @@
-"""The ledger: an append-only, hash-chained SQLite record of what was calculated and approved.
+"""The ledger: an append-only, hash-chained record of what was calculated and approved, in an
+SQLite file (the default) or a PostgreSQL database shared by a team (ledger_db.py).
 
 Two kinds of record, in one chain:
 
@@ -14,7 +15,8 @@ deleted outside pbr breaks the chain from that record on. `verify()` recomputes 
 every total and every run's fingerprint and names the first record that does not match.
 Nothing is ever updated or deleted (triggers refuse it); a later draft for the same month
 supersedes an earlier one until the month is approved. The schema is versioned and migrated
-forward when a newer pbr opens an older ledger.
+forward when a newer pbr opens an older ledger. Writers take the ledger one at a time: SQLite's
+write lock, or in PostgreSQL an advisory lock held for the transaction.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 
 from pbr_cli.errors import PbrError, check_stop
 from pbr_cli.ledger_chain import ChainedStore
+from pbr_cli.ledger_db import LedgerUrl, Where, database_errors, ledger_place, open_db
 from pbr_cli.ledger_records import (
     Adjustment,
     ApprovalRecord,
@@ -45,15 +48,9 @@ from pbr_cli.ledger_records import (
     approval_of_row,
     money,
 )
-from pbr_cli.ledger_schema import APPEND_ONLY, MIGRATIONS, SCHEMA_VERSION, TABLES
+from pbr_cli.ledger_schema import APPEND_ONLY, MIGRATIONS, POSTGRES, SCHEMA_VERSION, TABLES
 
 ZERO = Decimal("0.00")
-
-
-def _rowid(cur: sqlite3.Cursor) -> int:
-    """The id of the row an INSERT just made."""
-    assert cur.lastrowid is not None
-    return int(cur.lastrowid)
 
 
 def now_utc() -> str:
@@ -74,20 +71,29 @@ def _refuse_link(path: Path, what: str) -> None:
         raise PbrError(f"the {what} {path} is not a regular file", code="bad-ledger")
 
 
-def ledger_state(path: Path) -> str:
+def ledger_state(where: Where) -> str:
     """'missing', 'empty' (no bytes, or not a pbr ledger: no tables of its own) or 'present'
-    (a pbr ledger, started by pbr, with or without records), without creating anything."""
-    path = Path(path)
+    (a pbr ledger, started by pbr, with or without records), without creating anything. A
+    database with no pbr tables in it is 'empty'."""
+    where = ledger_place(where)
+    if isinstance(where, LedgerUrl):
+        db = open_db(where, readonly=True)
+        try:
+            return "present" if db.has_table("meta") else "empty"
+        except db.errors as exc:
+            raise PbrError(f"the ledger {where} cannot be used: {exc}", code="bad-ledger") from None
+        finally:
+            db.close()
+    path = where
     _refuse_link(path, "ledger")
     if not path.exists():
         return "missing"
     if path.stat().st_size == 0:
         return "empty"
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = open_db(path, readonly=True)
         try:
-            has = db.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchall()
-            return "present" if has else "empty"
+            return "present" if db.has_table("meta") else "empty"
         finally:
             db.close()
     except sqlite3.DatabaseError as exc:
@@ -95,38 +101,36 @@ def ledger_state(path: Path) -> str:
 
 
 class Ledger(ChainedStore):
-    def __init__(self, path: Path, readonly: bool = False):
-        self.path = Path(path)
-        _refuse_link(self.path, "ledger")
+    def __init__(self, where: Where | str, readonly: bool = False):
+        self.path = ledger_place(where)
+        if not isinstance(self.path, LedgerUrl):
+            _refuse_link(self.path, "ledger")
+        db = None
         try:
-            if readonly:
-                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                          isolation_level=None)
-            else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-                self.db.execute("PRAGMA synchronous = FULL")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.row_factory = sqlite3.Row
+            db = self.db = open_db(self.path, readonly)
             if not readonly:
                 self._migrate()
             elif self.version() != SCHEMA_VERSION:
                 raise PbrError(f"the ledger {self.path} is at schema {self.version()}; run a "
                                "command that records (e.g. `pbr ledger verify`) to bring it "
                                f"to schema {SCHEMA_VERSION}", code="bad-ledger")
-        except sqlite3.DatabaseError as exc:
-            raise PbrError(f"the ledger {self.path} cannot be used: {exc}", code="bad-ledger") from None
         except OSError as exc:
             raise PbrError(f"cannot open the ledger {self.path}: {exc.strerror}",
                            code="bad-ledger") from None
+        except BaseException as exc:
+            if db is not None:
+                db.close()
+            if isinstance(exc, database_errors()):
+                raise PbrError(f"the ledger {self.path} cannot be used: {exc}",
+                               code="bad-ledger") from None
+            raise
 
     def close(self) -> None:
         self.db.close()
 
     # -- schema ---------------------------------------------------------------------------------
     def version(self) -> int:
-        row = self.db.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchone()
-        if row is None:
+        if not self.db.has_table("meta"):
             return 0
         found = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return int(found[0]) if found else 0
@@ -139,8 +143,20 @@ class Ledger(ChainedStore):
                            code="bad-ledger")
         if current == SCHEMA_VERSION:
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        self.db.begin_write()
         try:
+            current = self.version()  # another writer may have got there first
+            if current == SCHEMA_VERSION:
+                self.db.commit()
+                return
+            if current == 0 and self.db.kind == "postgresql":
+                for statement in POSTGRES:
+                    self.db.execute(statement)
+                self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)",
+                                (str(SCHEMA_VERSION),))
+                self.db.execute("INSERT INTO meta VALUES ('ledger_id', ?)", (uuid.uuid4().hex,))
+                self.db.commit()
+                return
             if current == 0:
                 self.db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
@@ -157,9 +173,9 @@ class Ledger(ChainedStore):
             # meta is the one table whose row changes: the schema version.
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                             (str(SCHEMA_VERSION),))
-            self.db.execute("COMMIT")
+            self.db.commit()
         except BaseException:
-            self._rollback()
+            self.db.rollback()
             raise
 
     def _chain_schema_1_runs(self) -> None:
@@ -314,13 +330,6 @@ class Ledger(ChainedStore):
         return int(row[0] or 0) + 1
 
     # -- writing --------------------------------------------------------------------------------
-    def _rollback(self) -> None:
-        if self.db.in_transaction:
-            try:
-                self.db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the real error is the one being raised
-
     def _insert_run(self, run_id: int, r: RunRecord) -> None:
         self.db.execute(
             "INSERT INTO runs (id, model, model_sha256, register_sha256, period, tool_version, "
@@ -331,39 +340,40 @@ class Ledger(ChainedStore):
              r.started_at, now_utc(), r.command, r.fingerprint, str(r.entitlement),
              str(r.adjustments_total), str(r.entitlement + r.adjustments_total), r.withheld,
              r.output, r.schedule_sha256, r.basis))
-        self.db.executemany("INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?)",
+        self.db.executemany("INSERT INTO inputs (run_id, role, file, sha256, provider, period, "
+                            "used) VALUES (?, ?, ?, ?, ?, ?, ?)",
                             [(run_id, i.role, i.file, i.sha256, i.provider, i.period,
                               int(i.used)) for i in r.inputs])
-        self.db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?, ?)",
+        self.db.executemany("INSERT INTO lines (run_id, provider, entry, groups, component, "
+                            "kind, amount) VALUES (?, ?, ?, ?, ?, ?, ?)",
                             [(run_id, ln.provider, ln.entry, json.dumps(ln.groups, sort_keys=True),
                               ln.component, ln.kind, str(ln.amount)) for ln in r.lines])
-        self.db.executemany("INSERT INTO adjustments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        self.db.executemany("INSERT INTO adjustments (run_id, month, provider, component, "
+                            "previous, now, difference, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             [(run_id, a.month, a.provider, a.component, str(a.previous),
                               str(a.now), str(a.difference), a.reason) for a in r.adjustments])
         self._chain("run", run_id)
 
     def _insert_approval(self, a: ApprovalRecord) -> int:
-        cur = self.db.execute(
+        approval_id = self.db.insert(
             "INSERT INTO approvals (run_id, model, period, approved_by, approved_at, "
             "draft_sha256, schedule, schedule_sha256, how) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (a.run_id, a.model, a.period, a.approved_by, a.approved_at, a.draft_sha256,
              a.schedule, a.schedule_sha256, a.how))
-        approval_id = _rowid(cur)
         self._chain("approval", approval_id)
         return approval_id
 
     def _write(self, action: Callable[[], int]) -> int:
         check_stop()
-        self.db.execute("BEGIN IMMEDIATE")
         try:
+            self.db.begin_write()
             result = action()
-            self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise PbrError(f"cannot record in the ledger {self.path}: {exc}; nothing was "
-                           "recorded", code="ledger-not-writable") from None
-        except BaseException:
-            self._rollback()
+            self.db.commit()
+        except BaseException as exc:
+            self.db.rollback()
+            if isinstance(exc, database_errors()):
+                raise PbrError(f"cannot record in the ledger {self.path}: {exc}; nothing was "
+                               "recorded", code="ledger-not-writable") from None
             raise
         return result
 
@@ -397,10 +407,10 @@ class Ledger(ChainedStore):
         import secrets
 
         def action() -> int:
-            cur = self.db.execute("INSERT INTO publication_keys (model, key, created_at) "
-                                  "VALUES (?, ?, ?)", (model, secrets.token_hex(32), now_utc()))
-            self._chain("publication_key", _rowid(cur))
-            return _rowid(cur)
+            key_id = self.db.insert("INSERT INTO publication_keys (model, key, created_at) "
+                                    "VALUES (?, ?, ?)", (model, secrets.token_hex(32), now_utc()))
+            self._chain("publication_key", key_id)
+            return key_id
 
         self._write(action)
         return self.publication_key(model)
@@ -420,12 +430,12 @@ class Ledger(ChainedStore):
     def record_publication(self, model: str, period: str, output_sha256: str, method: str,
                            figures: str) -> int:
         def action() -> int:
-            cur = self.db.execute(
+            publication_id = self.db.insert(
                 "INSERT INTO publications (model, period, published_at, output_sha256, method, "
                 "figures) VALUES (?, ?, ?, ?, ?, ?)",
                 (model, period, now_utc(), output_sha256, method, figures))
-            self._chain("publication", _rowid(cur))
-            return _rowid(cur)
+            self._chain("publication", publication_id)
+            return publication_id
 
         return self._write(action)
 

@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from decimal import Decimal
+from typing import Any
 
+from pbr_cli.ledger_db import Db
 from pbr_cli.ledger_records import Head, RunInput, fingerprint, stored_amount
-from pbr_cli.ledger_schema import KINDS, TABLES
+from pbr_cli.ledger_schema import KINDS, TABLES, append_only_rules
 
 ZERO = Decimal("0.00")
 
 
 class ChainedStore:
-    """The chain over a ledger's SQLite database (`db`, rows as sqlite3.Row)."""
+    """The chain over a ledger's database (`db`, rows read by name or position)."""
 
-    db: sqlite3.Connection
+    db: Db
 
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -32,23 +33,19 @@ class ChainedStore:
         row = self.db.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
         return Head(row["seq"], row["hash"]) if row else Head(0, self.genesis())
 
-    def _parts(self, ref: int) -> tuple[sqlite3.Row, list, list, list] | None:
+    def _parts(self, ref: int) -> tuple[Any, list, list, list] | None:
         """A run's row, and its inputs, lines and adjustments as tuples in recorded order."""
         row = self.db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()
         if row is None:
             return None
         db = self.db
-        db.row_factory = None
-        try:
-            inputs = db.execute("SELECT role, file, sha256, provider, period, used FROM inputs "
-                                "WHERE run_id = ? ORDER BY rowid", (ref,)).fetchall()
-            lines = db.execute("SELECT provider, entry, groups, component, kind, amount FROM "
-                               "lines WHERE run_id = ? ORDER BY rowid", (ref,)).fetchall()
-            adjustments = db.execute("SELECT month, provider, component, previous, now, "
-                                     "difference, reason FROM adjustments WHERE run_id = ? "
-                                     "ORDER BY rowid", (ref,)).fetchall()
-        finally:
-            db.row_factory = sqlite3.Row
+        inputs = db.plain("SELECT role, file, sha256, provider, period, used FROM inputs "
+                          "WHERE run_id = ? ORDER BY rowid", (ref,))
+        lines = db.plain("SELECT provider, entry, groups, component, kind, amount FROM "
+                         "lines WHERE run_id = ? ORDER BY rowid", (ref,))
+        adjustments = db.plain("SELECT month, provider, component, previous, now, "
+                               "difference, reason FROM adjustments WHERE run_id = ? "
+                               "ORDER BY rowid", (ref,))
         return row, inputs, lines, adjustments
 
     @staticmethod
@@ -87,9 +84,8 @@ class ChainedStore:
     def verify(self) -> list[str]:
         """Everything that does not match, first record first (empty when sound): the chain
         recomputed over every record's content, every run's totals and fingerprint, rows that
-        belong to no record, approvals, and SQLite's own check."""
-        found: list[str] = [f"SQLite: {row[0]}" for row in self.db.execute("PRAGMA quick_check")
-                            if row[0] != "ok"]
+        belong to no record, approvals, the append-only rules, and the database's own check."""
+        found: list[str] = self.db.integrity()
         if found:
             return found
         prev = self.genesis()
@@ -143,16 +139,15 @@ class ChainedStore:
             if run is None or (run["model"], run["period"]) != (a["model"], a["period"]):
                 found.append(f"approval {a['id']}: run {a['run_id']} is not a run of "
                              f"{a['model']} {a['period']}")
-        triggers = {r[0] for r in self.db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        missing = [f"{t}_append_only_{op}" for t in TABLES for op in ("UPDATE", "DELETE")
-                   if f"{t}_append_only_{op}" not in triggers]
+        triggers = self.db.triggers()
+        missing = [f"{t}_append_only_{op}" for t in TABLES for op in append_only_rules(self.db.kind)
+                   if f"{t}_append_only_{op}".lower() not in triggers]
         if missing:
             found.append(f"the append-only rules were removed outside pbr ({missing[0]}, ...)")
         return found
 
     @staticmethod
-    def _check_run(run: sqlite3.Row, inputs: list, lines: list, adjustments: list) -> list[str]:
+    def _check_run(run: Any, inputs: list, lines: list, adjustments: list) -> list[str]:
         found: list[str] = []
 
         def amount(text: object, what: str) -> Decimal:

@@ -1,4 +1,5 @@
-"""One writer at a time: an exclusive lock on a file beside the ledger.
+"""One writer at a time: an exclusive lock on a file beside an SQLite ledger, or the
+database's own lock for a ledger in PostgreSQL (`held` chooses).
 
 The operating system releases the lock when the process ends, however it ends (a killed run
 never leaves a stale lock). A second run waits up to `wait` seconds, then refuses. On POSIX
@@ -15,6 +16,35 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pbr_cli.errors import EXIT_LOCKED, PbrError
+from pbr_cli.ledger_db import DatabaseLock, LedgerUrl, Where
+
+
+def held(where: Where, wait: float = 0.0):
+    """The lock of the ledger at `where`: one recording run holds it at a time."""
+    if isinstance(where, LedgerUrl):
+        return in_database(where, wait)
+    return exclusive(where.with_name(where.name + ".lock"), wait)
+
+
+def _refused(holder: str, where: object) -> PbrError:
+    return PbrError(f"another pbr run ({holder}) is using the ledger ({where}); try again when "
+                    "it has finished, or give --wait", code="locked", exit_code=EXIT_LOCKED)
+
+
+@contextlib.contextmanager
+def in_database(where: LedgerUrl, wait: float = 0.0) -> Iterator[None]:
+    """A session lock in the ledger's database: held while the run's connection is open, so
+    a run killed on any machine releases it (the server sees its connection end)."""
+    lock = DatabaseLock(where)
+    try:
+        deadline = time.monotonic() + wait
+        while not lock.try_take():
+            if time.monotonic() >= deadline:
+                raise _refused(lock.holder(), where)
+            time.sleep(0.2)
+        yield
+    finally:
+        lock.close()  # ending the session releases the lock
 
 
 @contextlib.contextmanager
@@ -36,9 +66,7 @@ def exclusive(path: Path, wait: float = 0.0) -> Iterator[None]:
             if time.monotonic() >= deadline:
                 os.lseek(fd, 0, os.SEEK_SET)
                 holder = os.read(fd, 64).decode(errors="replace").strip() or "another"
-                raise PbrError(f"another pbr run (process {holder}) is using the ledger "
-                               f"({path}); try again when it has finished, or give --wait",
-                               code="locked", exit_code=EXIT_LOCKED)
+                raise _refused(f"process {holder}", path)
             time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)

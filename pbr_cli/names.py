@@ -13,8 +13,9 @@ import re
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def shown(name: str | os.PathLike) -> str:
-    text = os.fspath(name)
+def shown(name: object) -> str:
+    """A file name (or a ledger's URL, without its password) as it is safe to print."""
+    text = os.fspath(name) if isinstance(name, str | os.PathLike) else str(name)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "surrogateescape")
     try:

@@ -158,6 +158,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "nothing-to-do": ("fatal", "`pbr run` found no scheme to run: none listed in the config and no models in its models folder."),
     "bad-config": ("fatal", "The config file (pbr.yaml) cannot be read, or has an unknown key or a wrong value."),
     "bad-ledger": ("fatal", "The ledger, its lock or its log is not a regular file (a symbolic link, a folder), or cannot be opened."),
+    "ledger-unreachable": ("fatal", "The ledger's PostgreSQL database cannot be reached (the server is down, the name, user or password is wrong, or the psycopg package is not installed); nothing was calculated into it."),
     "ledger-tampered": ("fatal", "The ledger does not verify: a record's content, a total or a fingerprint does not match its hash chain, or it lacks the head the log recorded."),
     "ledger-missing": ("fatal", "The ledger is missing or empty while the log or the output folder show earlier runs; restore it, or start a new one with `pbr ledger init --force`."),
     "ledger-exists": ("fatal", "`pbr ledger init` where a ledger already exists."),

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger_db import LedgerUrl
 from pbr_cli.names import shown
 
 HEAD_RE = re.compile(r" ledger (?P<path>.+) head record (?P<seq>\d+) sha256 (?P<hash>[0-9a-f]{64})$")
@@ -64,10 +65,10 @@ class RunLog:
     def error(self, message: str) -> None:
         self.write("ERROR", message)
 
-    def head(self, ledger: Path, head) -> None:
+    def head(self, ledger: Path | LedgerUrl, head) -> None:
         self.info(f"ledger {ledger_key(ledger)} head record {head.seq} sha256 {head.hash}")
 
-    def last_head(self, ledger: Path) -> tuple[int, str, str] | None:
+    def last_head(self, ledger: Path | LedgerUrl) -> tuple[int, str, str] | None:
         """(seq, hash, the line) of the last head this log recorded for `ledger`."""
         try:
             with open(self.path, "rb") as fh:
@@ -88,6 +89,8 @@ class RunLog:
         return None
 
 
-def ledger_key(ledger: Path) -> str:
-    """How the log names a ledger: its absolute path."""
+def ledger_key(ledger: Path | LedgerUrl) -> str:
+    """How the log names a ledger: its absolute path, or its URL without the password."""
+    if isinstance(ledger, LedgerUrl):
+        return shown(ledger)
     return shown(os.path.abspath(ledger))

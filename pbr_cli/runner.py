@@ -8,6 +8,7 @@ from typing import Any
 
 from pbr_cli.config import Config, load_config
 from pbr_cli.errors import EXIT_OK, EXIT_UNUSABLE, PbrError, check_stop
+from pbr_cli.ledger_db import LedgerUrl
 from pbr_cli.money import format_money
 from pbr_cli.names import shown
 from pbr_cli.payment_records import PAID
@@ -40,9 +41,9 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
         first_unapproved,
         go_live,
         latest_complete_month,
+        ledger_lock,
         open_ledger,
     )
-    from pbr_cli.lock import exclusive
     from pbr_cli.model import find_model, load_model
 
     cfg = load_config(config, required=True)
@@ -50,7 +51,7 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
     schemes = _schemes(cfg)
     log.info(f"run started: {', '.join(schemes)}" + (" (dry run)" if dry_run else ""))
     path_l, own = chosen_ledger(cfg, None)
-    lock = contextlib.nullcontext() if dry_run else exclusive(cfg.lock, wait)
+    lock = contextlib.nullcontext() if dry_run else ledger_lock(cfg, None, wait)
     worst = EXIT_OK
     try:
         with lock:
@@ -164,7 +165,7 @@ def _one_month(cfg: Config, model, month: Month, dry_run: bool, ledger, log: Run
     return code
 
 
-def _open(config: Path | None, ledger_path: Path | None = None):
+def _open(config: Path | None, ledger_path: str | Path | None = None):
     from pbr_cli.cycle import chosen_ledger, open_ledger
 
     cfg = load_config(config)
@@ -173,7 +174,7 @@ def _open(config: Path | None, ledger_path: Path | None = None):
 
 
 def ledger_status(config: Path | None, model_name: str | None,
-                  ledger_path: Path | None = None) -> dict[str, Any]:
+                  ledger_path: str | Path | None = None) -> dict[str, Any]:
     """Each scheme's months from go-live: no returns, not calculated, draft or approved
     (and adjusted later), with what is owed but not yet approved, and the chain head."""
     from pbr_cli.cycle import scheme_status
@@ -207,7 +208,7 @@ def ledger_status(config: Path | None, model_name: str | None,
             ledger.close()
 
 
-def ledger_verify(config: Path | None, ledger_path: Path | None = None) -> dict[str, Any]:
+def ledger_verify(config: Path | None, ledger_path: str | Path | None = None) -> dict[str, Any]:
     from pbr_cli.cycle import chosen_ledger
     from pbr_cli.ledger import Head, Ledger, ledger_state
 
@@ -235,7 +236,7 @@ def ledger_verify(config: Path | None, ledger_path: Path | None = None) -> dict[
         ledger.close()
 
 
-def ledger_init(config: Path | None, force: bool, ledger_path: Path | None = None) -> str:
+def ledger_init(config: Path | None, force: bool, ledger_path: str | Path | None = None) -> str:
     """Start a ledger explicitly. Refused where one with records is there; where the log or
     the output folder show earlier runs, only with --force (and the log says so)."""
     from pbr_cli.cycle import chosen_ledger, earlier_records
@@ -253,8 +254,8 @@ def ledger_init(config: Path | None, force: bool, ledger_path: Path | None = Non
         raise PbrError(f"earlier runs were recorded ({'; '.join(evidence)}): restore the ledger "
                        "from a copy, or give --force to start a new one anyway",
                        code="ledger-missing")
-    if state == "empty":
-        path.unlink()
+    if state == "empty" and not isinstance(path, LedgerUrl):
+        path.unlink()  # (an empty database needs nothing taken away)
     ledger = Ledger(path)
     try:
         head = ledger.head()
@@ -268,7 +269,7 @@ def ledger_init(config: Path | None, force: bool, ledger_path: Path | None = Non
 
 def ledger_rows(config: Path | None, what: str, model: str | None = None,
                 run_id: int | None = None, provider: str | None = None,
-                ledger_path: Path | None = None) -> dict[str, Any]:
+                ledger_path: str | Path | None = None) -> dict[str, Any]:
     """The data `pbr ledger list|show|history` print (and give as JSON)."""
     cfg, path, ledger = _open(config, ledger_path)
     if ledger is None:

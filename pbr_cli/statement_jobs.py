@@ -75,7 +75,7 @@ def _place(schedule: Schedule, ledger: Ledger | None, model: Model, month: Month
 def run_statements(cfg: Config, model: Model, period: str, provider: str | None,
                    output: Path | None, returns: Path | None, register_path: Path | None,
                    progress: Callable[[int, int, Path], None] | None = None,
-                   ledger_path: Path | None = None) -> StatementsResult:
+                   ledger_path: str | Path | None = None) -> StatementsResult:
     """Write the statement of each provider paid under the model in the month (or of one)
     into `output` (default: the model's output folder, statements/<month>/)."""
     try:

@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("foundation", {"pbr_cli", "errors", "money", "periods", "problems", "names", "files", "cells",
                     "expr", "model", "model.records", "model.schema", "model.schema_parts", "model.schema_client",
                     "model.yamlread", "model.client_level",
-                    "model.loader", "runlog", "docsgen", "lock", "describe"}),
+                    "model.loader", "runlog", "docsgen", "ledger_db", "lock", "describe"}),
     ("workbooks", {"workbook", "workbook.package", "workbook.sheet_scan", "workbook.reader"}),
     ("inputs", {"returns", "returns.layout", "returns.folders", "returns.versions", "register",
                 "cache", "config"}),
@@ -45,7 +45,7 @@ CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricin
         "pricing.cohort.history", "pricing.cohort.month", "pricing.cohort.cap",
         "pricing.participants", "reporting.cells", "reporting.slices", "reporting.returns",
         "reporting.tables", "reporting.ledger_tables", "reporting.report", "ledger_records",
-        "ledger_schema", "ledger_chain",
+        "ledger_schema", "ledger_chain", "ledger_db",
         "publication", "periods", "money", "adjustments", "worth", "ledger", "expr",
         "statements"}
 NOT_IN_CORE = ("openpyxl", "xlsxwriter", "python_calamine", "typer", "rich")
