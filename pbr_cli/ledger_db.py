@@ -33,7 +33,8 @@ class LedgerUrl:
     url: str
 
     def __str__(self) -> str:
-        return re.sub(r"^(\w+://[^:/@]*):[^@/]*@", r"\1:***@", self.url)
+        text = re.sub(r"^(\w+://[^:/@]*):[^@/]*@", r"\1:***@", self.url)
+        return re.sub(r"([?&]password=)[^&]*", r"\1***", text)
 
 
 Where = Path | LedgerUrl
@@ -194,7 +195,7 @@ def connect_postgres(where: LedgerUrl, purpose: str = "ledger"):
         return psycopg.connect(where.url, autocommit=True, connect_timeout=10,
                                application_name=name)
     except psycopg.Error as exc:
-        reason = (str(exc).strip().splitlines() or ["no reason given"])[-1]
+        reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         raise PbrError(f"cannot reach the ledger database {where}: {reason}",
                        code="ledger-unreachable") from None
 

@@ -1,4 +1,5 @@
-"""The ledger, resubmissions and prior-period adjustments, the lock, and runs killed midway.
+"""The ledger, resubmissions and prior-period adjustments, the lock, and runs killed midway —
+each test once with an SQLite ledger and once with a ledger in PostgreSQL (tests/ledger_places.py).
 
 These tests work in a workspace of their own (a register and returns made by the test), so
 every calculation names its ledger with --ledger: without it, other returns than the
@@ -10,7 +11,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,16 +22,24 @@ from typer.testing import CliRunner
 
 from pbr_cli.cli import app
 from pbr_cli.collect import read_and_check
-from pbr_cli.ledger import Ledger
-from pbr_cli.lock import exclusive
 from pbr_cli.periods import Month
 from pbr_cli.pricing import calculate
 from pbr_cli.worth import payments_by_component
 from tests.conftest import MODEL_PATH, ROOT, worked_example
+from tests.ledger_places import BACKENDS, Place
 
 runner = CliRunner()
 APRIL, MAY, JUNE = Month(2013, 4), Month(2013, 5), Month(2013, 6)
 CORRECTED_VOIDS = 60  # P1's April return said 10 void unit-days for S001; the correction says 60
+
+
+@pytest.fixture(params=BACKENDS)
+def place(request, own_ledger, monkeypatch, tmp_path) -> Place:
+    """The test's ledger: the SQLite file of its own, or a PostgreSQL schema of its own."""
+    found = (Place(str(own_ledger), "sqlite") if request.param == "sqlite"
+             else Place.new("postgresql", tmp_path))
+    monkeypatch.setenv("PBR_LEDGER", found.arg)
+    return found
 
 
 def args(ws, month: Month, *more: str, ledger=None) -> list[str]:
@@ -81,7 +89,7 @@ def april_alone(ws, use_version: int | None) -> dict[tuple[str, str], Decimal]:
     return payments_by_component(calculate(ws.model, ws.register, APRIL, collection.returns))
 
 
-def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, own_ledger):
+def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, place):
     worked_example(workspace)
     april = calc_and_approve(workspace, APRIL)
     assert april["ledger"]["status"] == "approved" and april["adjustments"] == []
@@ -106,7 +114,7 @@ def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, own_ledge
     assert set(june["adjustments"][0]) == {"month", "provider", "component", "previous", "now",
                                            "difference", "reason"}
     # The ledger says which April file was used.
-    ledger = Ledger(own_ledger)
+    ledger = place.open()
     used = [i.file for i in ledger.inputs(june["ledger"]["run"])
             if i.period == "2013-04" and i.provider == "P1" and i.used]
     assert [os.path.basename(f) for f in used] == ["P1-2013-04-v2.xlsx"]
@@ -125,7 +133,7 @@ def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, own_ledge
     assert (again["ledger"]["status"], again["ledger"]["run"]) == ("unchanged",
                                                                    june["ledger"]["run"])
     assert again["adjustments"] == june["adjustments"] and again["due"] == june["due"]
-    assert len(Ledger(own_ledger).runs()) == runs
+    assert place.runs() == runs
     assert (workspace.root / "out" / "2013-06.xlsx").read_bytes() == first
 
     # A third version of April: June is recorded again, carrying the whole change since April
@@ -140,7 +148,7 @@ def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, own_ledge
 
 
 def test_earlier_months_are_worked_out_again_only_when_what_they_read_changes(
-        workspace, own_ledger, monkeypatch, tmp_path):
+        workspace, place, monkeypatch, tmp_path):
     import pbr_cli.worth as worth
 
     monkeypatch.setenv("PBR_CACHE", str(tmp_path / "cache"))
@@ -178,7 +186,7 @@ def test_earlier_months_are_worked_out_again_only_when_what_they_read_changes(
     assert again["ledger"]["status"] == "unchanged"
 
 
-def test_a_late_return_and_a_closed_month(workspace, own_ledger):
+def test_a_late_return_and_a_closed_month(workspace, place):
     worked_example(workspace)
     late = workspace.returns / "2013-04" / "P2-2013-04.xlsx"
     held = late.read_bytes()
@@ -197,32 +205,32 @@ def test_a_late_return_and_a_closed_month(workspace, own_ledger):
     assert "2013-04 was approved (run 1, by test at" in " ".join(result.output.split())
     assert "adjustment on 2013-05" in " ".join(result.output.split())
     assert (workspace.root / "out" / "2013-04-approved.xlsx").read_bytes() == april_schedule
-    assert [r.period for r in Ledger(own_ledger).runs()] == ["2013-04", "2013-05"]
+    assert [r.period for r in place.open().runs()] == ["2013-04", "2013-05"]
 
 
-def test_dry_run_records_nothing_and_writes_nothing(workspace, own_ledger):
+def test_dry_run_records_nothing_and_writes_nothing(workspace, place):
     worked_example(workspace)
     out = calc(workspace, JUNE, "--dry-run")
     assert out["ledger"]["status"] == "dry-run" and out["output"] is None
-    assert not own_ledger.exists()
+    assert place.state() in ("missing", "empty")
     assert not (workspace.root / "out").exists()
 
 
-def test_a_second_run_waits_or_refuses(workspace, own_ledger):
+def test_a_second_run_waits_or_refuses(workspace, place):
     worked_example(workspace)
-    lock = own_ledger.with_name(own_ledger.name + ".lock")
-    with exclusive(lock):
+    with place.hold_lock():
         result = runner.invoke(app, args(workspace, JUNE))
         assert result.exit_code == 3
-        assert f"another pbr run (process {os.getpid()}) is using the ledger" in result.output
+        text = " ".join(result.output.split())
+        assert f"another pbr run (process {os.getpid()}" in text and "is using the ledger" in text
         started = time.monotonic()
         result = runner.invoke(app, args(workspace, JUNE, "--wait", "0.5"))
         assert result.exit_code == 3 and time.monotonic() - started >= 0.5
-    assert not own_ledger.exists() or not Ledger(own_ledger).runs()
+    assert place.state() != "present" or place.runs() == 0
     assert calc(workspace, JUNE)["ledger"]["status"] == "draft"  # free again
 
 
-def test_two_processes_started_together(workspace, own_ledger):
+def test_two_processes_started_together(workspace, place):
     worked_example(workspace)
     cmd = [sys.executable, "-m", "pbr_cli", *args(workspace, JUNE)]
     procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -233,16 +241,15 @@ def test_two_processes_started_together(workspace, own_ledger):
     assert outcomes in ([0, 0], [0, 3]), errors
     if outcomes == [0, 3]:
         assert any("another pbr run" in e for e in errors)
-    runs = Ledger(own_ledger).runs()
-    assert len(runs) == 1 and Ledger(own_ledger).verify() == []
+    assert place.runs() == 1 and place.verify() == []
 
 
-def test_killed_runs_leave_the_ledger_consistent(workspace, own_ledger, tmp_path):
+def test_killed_runs_leave_the_ledger_consistent(workspace, place, tmp_path):
     worked_example(workspace)
     calc_and_approve(workspace, APRIL)
     calc_and_approve(workspace, MAY)
     resubmit_april(workspace)
-    snapshot = own_ledger.read_bytes()
+    snapshot = place.copy(tmp_path)
     cmd = [sys.executable, "-m", "pbr_cli", *args(workspace, JUNE)]
     rng = random.Random(5)
     schedule = workspace.root / "out" / "2013-06.xlsx"
@@ -251,7 +258,7 @@ def test_killed_runs_leave_the_ledger_consistent(workspace, own_ledger, tmp_path
         time.sleep(rng.uniform(0.2, 2.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        ledger = Ledger(own_ledger)
+        ledger = place.open()
         assert ledger.verify() == []
         assert [r.period for r in ledger.runs()] in (["2013-04", "2013-05"],
                                                         ["2013-04", "2013-05", "2013-06"])
@@ -264,35 +271,33 @@ def test_killed_runs_leave_the_ledger_consistent(workspace, own_ledger, tmp_path
     assert list(schedule.parent.glob(".*.tmp")) == []  # a killed run's temporary file is gone
 
     # The same June from the same starting ledger, never interrupted.
-    fresh = tmp_path / "fresh.sqlite"
-    fresh.write_bytes(snapshot)
-    cmd = [sys.executable, "-m", "pbr_cli", *args(workspace, JUNE, ledger=fresh)]
+    cmd = [sys.executable, "-m", "pbr_cli", *args(workspace, JUNE, ledger=snapshot.arg)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     reference = json.loads(proc.stdout)
     for key in ("totals", "adjustments", "due", "providers"):
         assert finished[key] == reference[key], key
-    assert len([r for r in Ledger(own_ledger).runs() if r.period == "2013-06"]) == 1
+    assert len([r for r in place.open().runs() if r.period == "2013-06"]) == 1
 
 
-def test_ledger_is_append_only_and_versioned(workspace, own_ledger):
+def test_ledger_is_append_only_and_versioned(workspace, place):
     worked_example(workspace)
     calc(workspace, JUNE)
-    db = sqlite3.connect(own_ledger)
-    for statement in ("UPDATE runs SET payment = '0'", "DELETE FROM lines"):
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            db.execute(statement)
-    guarded = {r[0] for r in db.execute("SELECT tbl_name FROM sqlite_master WHERE type = "
-                                        "'trigger'")}
-    assert {"publications", "publication_keys", "runs", "approvals", "chain"} <= guarded
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
-    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    db.commit()
-    db.close()
+    refused = ["UPDATE runs SET payment = '0'", "DELETE FROM lines", "DELETE FROM chain",
+               "UPDATE inputs SET sha256 = 'x'", "DELETE FROM runs"]
+    if place.kind == "postgresql":
+        refused += ["TRUNCATE lines", "TRUNCATE runs CASCADE", "TRUNCATE approvals"]
+    for statement in refused:
+        assert "the ledger is append-only" in place.error_of(statement), statement
+    assert place.verify() == [] and place.runs() == 1
+    with place.raw() as db:
+        version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        assert tuple(version) == ("3",)
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     result = runner.invoke(app, args(workspace, JUNE))
     assert result.exit_code == 2 and "written by a newer pbr" in result.output
 
 
-def test_ledger_commands(workspace, own_ledger):
+def test_ledger_commands(workspace, place):
     worked_example(workspace)
     calc_and_approve(workspace, APRIL)
     calc_and_approve(workspace, MAY)
