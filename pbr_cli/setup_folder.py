@@ -55,6 +55,15 @@ in `pbr.yaml` to the first month pbr's ledger will pay, put `ledger: out/ledger.
 back, and move the trial ledger and its outputs out of `out/` (keep them: a ledger is never
 emptied or rewritten). `pbr ledger init` then starts the live ledger; `pbr run` drafts the
 go-live month.
+
+## A team sharing one ledger
+
+Where several officers run pbr, keep the ledger in PostgreSQL rather than a file on a
+shared drive: `ledger: "postgresql://USER@SERVER/DATABASE"` in every officer's `pbr.yaml`
+(`pip install 'pbr-cli[postgresql]'`), the password in `~/.pgpass`, never in this folder.
+One run records at a time wherever it runs; the others wait (`--wait`) or are refused.
+pbr's documentation (docs/payment-cycle.md, "A ledger shared by a team") says how the
+database is made and who may do what in it.
 """
 
 
@@ -86,7 +95,8 @@ def init_folder(folder: Path, models: list[str] | None, go_live: str | None,
     (folder / "models").mkdir(parents=True, exist_ok=True)
     lines = ["# Where pbr finds models and returns and writes its outputs (paths relative "
              "to this file).", "models: models", "returns: returns", "output: out",
-             "ledger: out/ledger.sqlite   # every run and approval, hash-chained",
+             "ledger: out/ledger.sqlite   # every run and approval, hash-chained (or a "
+             "shared database: \"postgresql://USER@SERVER/DATABASE\")",
              "log: out/pbr.log            # what each `pbr run` did", "schemes:"]
     titles = []
     for name in chosen:

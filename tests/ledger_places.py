@@ -106,9 +106,11 @@ class Place:
                 return str(exc)
         return ""
 
-    def tamper(self, *statements: str) -> None:
-        """Change the ledger outside pbr: the append-only rules taken away, the statements
-        run, the rules put back (in PostgreSQL, switched off and on again)."""
+    def tamper(self, *statements: str) -> int:
+        """Change the ledger outside pbr: the append-only rules taken away (in SQLite,
+        dropped; in PostgreSQL, not fired for this session), the statements run. Returns how
+        many rows they changed."""
+        changed = 0
         with self.raw() as db:
             if self.kind == "sqlite":
                 db.execute("PRAGMA foreign_keys = OFF")
@@ -118,7 +120,27 @@ class Place:
             else:
                 db.execute("SET session_replication_role = replica")  # no triggers, no keys
             for statement in statements:
-                db.execute(statement)
+                changed += max(db.execute(statement).rowcount, 0)
+        return changed
+
+    def empty(self) -> None:
+        """Everything in the ledger gone: the file emptied (`: > ledger.sqlite`), or the
+        schema dropped and made again."""
+        if self.kind == "sqlite":
+            Path(self.arg).write_bytes(b"")
+            return
+        with _connect(self.server) as db:
+            db.execute(f"DROP SCHEMA {self.schema} CASCADE")
+            db.execute(f"CREATE SCHEMA {self.schema}")
+
+    def replace_with(self, other: Place) -> None:
+        """Another ledger put in this one's place (copied over it, or renamed into it)."""
+        if self.kind == "sqlite":
+            shutil.copy(other.arg, self.arg)
+            return
+        with _connect(self.server) as db:
+            db.execute(f"DROP SCHEMA {self.schema} CASCADE")
+            db.execute(f"ALTER SCHEMA {other.schema} RENAME TO {self.schema}")
 
     def copy(self, folder: Path) -> Place:
         """A new ledger holding the same records."""

@@ -29,6 +29,7 @@ from pbr_cli.outputs.template import write_template
 from pbr_cli.periods import Month
 from pbr_cli.register import load_register
 from tests.conftest import MODEL_PATH, ROOT, WORKED_REGISTER, outcomes, write_register
+from tests.ledger_places import BACKENDS, Place
 
 runner = CliRunner()
 SCHEME = "birmingham-90-10"
@@ -38,7 +39,8 @@ class Authority:
     """An authority's folder: pbr.yaml, models/ (the shipped Birmingham model and a small
     register beside it), returns/<model>/<YYYY-MM>/, and out/."""
 
-    def __init__(self, root: Path, approval: str = "manual", go_live: str | None = None):
+    def __init__(self, root: Path, approval: str = "manual", go_live: str | None = None,
+                 place: Place | None = None):
         self.root = root
         models = root / "models"
         models.mkdir(parents=True)
@@ -54,6 +56,17 @@ class Authority:
                                f"schemes:\n  {SCHEME}: {{{', '.join(settings)}}}\n")
         self.ledger = root / "out" / "ledger.sqlite"
         self.log = root / "out" / "pbr.log"
+        self.place = Place(str(self.ledger), "sqlite")
+        if place is not None:
+            self.use(place)
+
+    def use(self, place: Place) -> None:
+        """Record in `place` (a ledger in PostgreSQL, say) rather than out/ledger.sqlite."""
+        lines = [ln for ln in self.config.read_text().splitlines() if not ln.startswith("ledger:")]
+        if place.kind != "sqlite":
+            lines.append(f'ledger: "{place.arg}"')
+        self.config.write_text("\n".join(lines) + "\n")
+        self.place = place
 
     @classmethod
     def copied(cls, root: Path) -> Authority:
@@ -64,6 +77,7 @@ class Authority:
         a.register = load_register(a.model)
         a.returns = root / "returns" / SCHEME
         a.ledger, a.log = root / "out" / "ledger.sqlite", root / "out" / "pbr.log"
+        a.place = Place(str(a.ledger), "sqlite")
         return a
 
     def file(self, provider: str, month: str, voids: int = 10, version: int = 1,
@@ -354,52 +368,72 @@ def _two_approved(authority) -> None:
 
 
 TAMPERING = {
-    "runs insert": "INSERT INTO runs (model, model_sha256, register_sha256, period, tool_version, "
-                   "started_at, finished_at, command, fingerprint, entitlement, adjustments, "
-                   "payment, withheld, output, schedule_sha256, basis) SELECT model, "
+    "runs insert": "INSERT INTO runs (id, model, model_sha256, register_sha256, period, "
+                   "tool_version, started_at, finished_at, command, fingerprint, entitlement, "
+                   "adjustments, payment, withheld, output, schedule_sha256, basis) SELECT "
+                   "(SELECT max(id) + 1 FROM runs), model, "
                    "model_sha256, register_sha256, period, tool_version, started_at, "
                    "finished_at, command, fingerprint, '0.00', '0.00', '0.00', withheld, output, "
                    "schedule_sha256, basis FROM runs WHERE id = 1",
     "runs update": "UPDATE runs SET payment = '1.00' WHERE id = 1",
     "runs delete": "DELETE FROM runs WHERE id = (SELECT max(id) FROM runs)",
-    "inputs insert": "INSERT INTO inputs SELECT * FROM inputs WHERE run_id = 1 LIMIT 1",
+    "inputs insert": "INSERT INTO inputs (run_id, role, file, sha256, provider, period, used) "
+                     "SELECT run_id, role, file, sha256, provider, period, used FROM inputs "
+                     "WHERE run_id = 1 LIMIT 1",
     "inputs update": "UPDATE inputs SET sha256 = 'x' WHERE rowid = 3",
     "inputs delete": "DELETE FROM inputs WHERE rowid = 3",
-    "lines insert": "INSERT INTO lines SELECT * FROM lines WHERE run_id = 1 LIMIT 1",
+    "lines insert": "INSERT INTO lines (run_id, provider, entry, groups, component, kind, amount) "
+                    "SELECT run_id, provider, entry, groups, component, kind, amount FROM lines "
+                    "WHERE run_id = 1 LIMIT 1",
     "lines update": "UPDATE lines SET amount = '0.00' WHERE rowid = 1",
     "lines not a number": "UPDATE lines SET amount = 'abc' WHERE rowid = 1",
     "runs not a number": "UPDATE runs SET entitlement = 'x' WHERE id = 1",
     "adjustments not a number": "UPDATE adjustments SET previous = 'NaN'",
     "lines delete": "DELETE FROM lines WHERE rowid = 1",
-    "adjustments insert": "INSERT INTO adjustments VALUES (2, '2013-04', 'P1', 'utilisation', "
+    "adjustments insert": "INSERT INTO adjustments (run_id, month, provider, component, previous, "
+                          "now, difference, reason) VALUES (2, '2013-04', 'P1', 'utilisation', "
                           "'0.00', '100.00', '100.00', 'extra')",
     "adjustments update": "UPDATE adjustments SET difference = '0.00'",
     "adjustments delete": "DELETE FROM adjustments",
     "approvals insert": "INSERT INTO approvals (run_id, model, period, approved_by, approved_at, "
                         "draft_sha256, schedule, schedule_sha256, how) SELECT max(id), model, "
                         "period, 'x', 'y', '', '', '', 'approved' FROM runs WHERE period = "
-                        "'2013-06'",
+                        "'2013-06' GROUP BY model, period",
     "approvals update": "UPDATE approvals SET approved_by = 'someone else'",
     "approvals delete": "DELETE FROM approvals WHERE id = 2",
-    "chain insert": "INSERT INTO chain SELECT max(seq) + 1, 'run', 999, hash, hash FROM chain",
+    "chain insert": "INSERT INTO chain (seq, kind, ref, prev, hash) SELECT seq + 1, 'run', 999, "
+                    "hash, hash FROM chain WHERE seq = (SELECT max(seq) FROM chain)",
     "chain update": "UPDATE chain SET hash = prev WHERE seq = 2",
     "chain delete": "DELETE FROM chain WHERE seq = 2",
 }
 
 
-@pytest.fixture(scope="module")
-def two_approved(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def two_approved(request, tmp_path_factory):
     """An authority with April and May approved and June drafted, made once for the
-    tampering tests (each works on its own copy)."""
+    tampering tests (each works on its own copy): its ledger in SQLite or PostgreSQL."""
     mp = pytest.MonkeyPatch()
     mp.delenv("PBR_LEDGER", raising=False)
     mp.delenv("PBR_CONFIG", raising=False)
     try:
-        a = Authority(tmp_path_factory.mktemp("approved") / "council")
+        folder = tmp_path_factory.mktemp("approved")
+        place = None if request.param == "sqlite" else Place.new(request.param, folder)
+        a = Authority(folder / "council", place=place)
         _two_approved(a)
+        a.file("P1", "2013-04", voids=60, version=2)  # April resubmitted: June adjusts it
+        assert a.pbr("run").exit_code == 0
     finally:
         mp.undo()
-    return a.root
+    return a.root, a.place
+
+
+def _copied(two_approved, tmp_path) -> Authority:
+    root, place = two_approved
+    shutil.copytree(root, tmp_path / "council")
+    authority = Authority.copied(tmp_path / "council")
+    if place.kind != "sqlite":
+        authority.use(place.copy(tmp_path))
+    return authority
 
 
 @pytest.mark.parametrize("what", sorted(TAMPERING))
@@ -407,19 +441,13 @@ def test_a_ledger_changed_outside_pbr_is_detected_and_refused(two_approved, tmp_
                                                                monkeypatch, what):
     monkeypatch.delenv("PBR_LEDGER", raising=False)
     monkeypatch.delenv("PBR_CONFIG", raising=False)
-    shutil.copytree(two_approved, tmp_path / "council")
-    authority = Authority.copied(tmp_path / "council")
+    authority = _copied(two_approved, tmp_path)
     assert authority.pbr("ledger", "verify").exit_code == 0
-    db = sqlite3.connect(authority.ledger)
-    db.executescript("PRAGMA foreign_keys = OFF;" + "".join(
-        f"DROP TRIGGER IF EXISTS {t}_append_only_{op};"
-        for t in ("runs", "inputs", "lines", "adjustments", "approvals", "chain")
-        for op in ("UPDATE", "DELETE")))
-    if what == "adjustments insert" and not db.execute("SELECT 1 FROM runs WHERE id = 2").fetchone():
-        pytest.fail("the history has no run 2")
-    db.execute(TAMPERING[what])
-    db.commit()
-    db.close()
+    with authority.place.raw() as db:
+        if what == "adjustments insert" and not db.execute(
+                "SELECT 1 FROM runs WHERE id = 2").fetchone():
+            pytest.fail("the history has no run 2")
+    assert authority.place.tamper(TAMPERING[what]) > 0  # a row really changed
     verify = authority.pbr("ledger", "verify", "--json")
     assert verify.exit_code == 2, verify.output
     found = json.loads(verify.stdout)
@@ -431,35 +459,43 @@ def test_a_ledger_changed_outside_pbr_is_detected_and_refused(two_approved, tmp_
     assert calc.exit_code == 2 and "does not verify" in calc.output
 
 
-def test_the_attack_of_a_superseding_zero_run_is_refused(authority):
+@pytest.fixture(params=BACKENDS)
+def any_authority(request, authority, tmp_path):
+    """An authority whose ledger is in SQLite, or in PostgreSQL."""
+    if request.param != "sqlite":
+        authority.use(Place.new(request.param, tmp_path))
+    return authority
+
+
+def test_the_attack_of_a_superseding_zero_run_is_refused(any_authority):
     """One plain INSERT of a 'superseding' June run with a provider's lines at 0.00 made July
     pay June a second time. Now the run is outside the chain: refused, nothing paid."""
+    authority = any_authority
     _two_approved(authority)
-    db = sqlite3.connect(authority.ledger)
-    run = db.execute("SELECT * FROM runs WHERE period = '2013-05' ORDER BY id DESC LIMIT 1").fetchone()
-    cols = [d[0] for d in db.execute("SELECT * FROM runs").description]
-    values = dict(zip(cols, run, strict=True))
-    values.pop("id")
-    db.execute(f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-               list(values.values()))
-    db.commit()
-    db.close()
+    columns = ("model, model_sha256, register_sha256, period, tool_version, started_at, "
+               "finished_at, command, fingerprint, entitlement, adjustments, payment, withheld, "
+               "output, schedule_sha256, basis")
+    with authority.place.raw() as db:  # an INSERT needs no rule taken away
+        db.execute(f"INSERT INTO runs (id, {columns}) SELECT (SELECT max(id) + 1 FROM runs), "
+                   f"{columns} FROM runs WHERE id = (SELECT max(id) FROM runs WHERE period = "
+                   "'2013-05')")
     result = authority.pbr("run")
     assert result.exit_code == 2
     assert "is not in the chain" in " ".join(result.output.split())
 
 
-def test_a_rewritten_ledger_is_caught_by_the_logs_head(authority, tmp_path):
+def test_a_rewritten_ledger_is_caught_by_the_logs_head(any_authority, tmp_path):
     """A whole new ledger, internally consistent, put in the old one's place: the log's last
     head is not in it."""
+    authority = any_authority
     _two_approved(authority)
     head_line = [ln for ln in authority.log.read_text().splitlines() if " head record " in ln][-1]
-    shutil.copy(authority.ledger, tmp_path / "kept.sqlite")
-    other = Authority(tmp_path / "elsewhere")
+    other = Authority(tmp_path / "elsewhere", place=(
+        None if authority.place.kind == "sqlite" else Place.new(authority.place.kind, tmp_path)))
     for month in ("2013-04",):
         other.month(month)
     other.pbr("run")
-    shutil.copy(other.ledger, authority.ledger)
+    authority.place.replace_with(other.place)
     result = authority.pbr("run")
     assert result.exit_code == 2
     assert "does not hold record" in " ".join(result.output.split())
@@ -468,17 +504,20 @@ def test_a_rewritten_ledger_is_caught_by_the_logs_head(authority, tmp_path):
     assert head_line.split(" head record ")[1].split()[0].isdigit()
 
 
-def test_an_empty_or_missing_ledger_is_not_taken_as_new(authority):
+def test_an_empty_or_missing_ledger_is_not_taken_as_new(any_authority):
+    authority = any_authority
     _two_approved(authority)
-    authority.ledger.write_bytes(b"")  # `: > out/ledger.sqlite`
+    authority.place.empty()  # `: > out/ledger.sqlite`, or the tables dropped
     result = authority.pbr("run")
     assert result.exit_code == 2
     text = " ".join(result.output.split())
     assert "is empty, but earlier runs were recorded" in text and "pbr.log" in text
-    assert authority.ledger.stat().st_size == 0  # nothing was written into it
-    authority.ledger.unlink()
-    result = authority.pbr("run")
-    assert result.exit_code == 2 and "is missing" in " ".join(result.output.split())
+    assert authority.place.state() == "empty"  # nothing was written into it
+    if authority.place.kind == "sqlite":
+        assert authority.ledger.stat().st_size == 0
+        authority.ledger.unlink()
+        result = authority.pbr("run")
+        assert result.exit_code == 2 and "is missing" in " ".join(result.output.split())
     refused = authority.pbr("ledger", "init")
     assert refused.exit_code == 2 and "--force" in refused.output
     started = authority.pbr("ledger", "init", "--force")
@@ -495,6 +534,88 @@ def test_a_first_run_with_no_earlier_outputs_starts_the_ledger(authority):
     assert not authority.ledger.exists()
     assert authority.pbr("run").exit_code == 0
     assert Ledger(authority.ledger).verify() == []
+
+
+def test_two_officers_in_two_folders_share_one_ledger_in_postgresql(tmp_path, monkeypatch):
+    """Two officers, each in a folder of their own with the same returns filed, run pbr at
+    the same moment against one ledger in PostgreSQL: one waits or is refused, and nothing
+    is recorded twice; approving the same month at once approves it once."""
+    monkeypatch.delenv("PBR_LEDGER", raising=False)
+    monkeypatch.delenv("PBR_CONFIG", raising=False)
+    place = Place.new("postgresql", tmp_path)
+    officers = [Authority(tmp_path / name, place=place) for name in ("alice", "bob")]
+    for officer in officers:
+        for month in ("2013-04", "2013-05"):
+            officer.month(month)
+    env = {k: v for k, v in os.environ.items() if k not in ("PBR_LEDGER", "PBR_CONFIG")}
+
+    def together(*args: str) -> list[subprocess.CompletedProcess]:
+        procs = [subprocess.Popen([sys.executable, "-m", "pbr_cli", *args, "--config",
+                                   str(o.config)], cwd=o.root, env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for o in officers]
+        done = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=180)
+            done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+        return done
+
+    first = together("run")
+    codes = sorted(p.returncode for p in first)
+    assert codes in ([0, 0], [0, 3]), [p.stderr for p in first]
+    if codes == [0, 3]:
+        refused = next(p for p in first if p.returncode == 3)
+        assert "another pbr run (process" in refused.stderr and "is using the ledger" in refused.stderr
+    ledger = place.open()
+    assert [r.period for r in ledger.runs()] == ["2013-04", "2013-05"] and ledger.verify() == []
+    ledger.close()
+
+    waited = together("run", "--wait", "120")  # the second waits, then finds nothing new
+    assert [p.returncode for p in waited] == [0, 0], [p.stderr for p in waited]
+    assert place.runs() == 2
+
+    approvals = together("approve", "-m", SCHEME, "-p", "2013-04", "--run", "1", "--by",
+                         "an officer", "--wait", "120")
+    assert sorted(p.returncode for p in approvals) == [0, 2], [p.stderr for p in approvals]
+    assert "already approved" in " ".join(p.stderr for p in approvals)
+    ledger = place.open()
+    assert [a.period for a in ledger.approvals()] == ["2013-04"] and ledger.verify() == []
+    ledger.close()
+
+
+def test_the_officers_role_records_but_cannot_change_a_shared_ledger(tmp_path, monkeypatch):
+    """docs/payment-cycle.md's set-up: the tables owned by one role, the officers' role given
+    SELECT and INSERT only. The officers record and approve; they cannot change, delete,
+    truncate, or switch a rule off."""
+    import uuid
+
+    import psycopg
+
+    monkeypatch.delenv("PBR_LEDGER", raising=False)
+    monkeypatch.delenv("PBR_CONFIG", raising=False)
+    place = Place.new("postgresql", tmp_path)
+    place.open().close()  # made by the owner (the test server's own user)
+    role = f"officer_{uuid.uuid4().hex[:12]}"
+    with place.raw() as db:
+        db.execute(f"CREATE ROLE {role} LOGIN")
+        db.execute(f"GRANT USAGE ON SCHEMA {place.schema} TO {role}")
+        db.execute(f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {place.schema} TO {role}")
+        db.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {place.schema} TO {role}")
+    user = psycopg.conninfo.conninfo_to_dict(place.arg).get("user")
+    assert user and place.arg.startswith(f"postgresql://{user}@")
+    officer = Place(place.arg.replace(f"//{user}@", f"//{role}@", 1), "postgresql",
+                    place.server, place.schema)
+    authority = Authority(tmp_path / "council", place=officer)
+    authority.month("2013-04")
+    assert authority.pbr("run").exit_code == 0
+    authority.approve("2013-04")
+    assert officer.verify() == [] and officer.runs() == 1
+    for statement in ("DELETE FROM lines", "UPDATE runs SET payment = '0'", "TRUNCATE chain",
+                      "ALTER TABLE lines DISABLE TRIGGER USER", "DROP TABLE approvals",
+                      "SET session_replication_role = replica"):
+        found = officer.error_of(statement)
+        assert "permission denied" in found or "must be owner" in found, (statement, found)
+    assert officer.verify() == [] and place.runs() == 1
 
 
 # -- safe unattended -----------------------------------------------------------------------------
