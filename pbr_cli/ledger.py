@@ -133,7 +133,13 @@ class Ledger(ChainedStore):
         if not self.db.has_table("meta"):
             return 0
         found = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(found[0]) if found else 0
+        if not found:
+            return 0
+        if not str(found[0]).isdigit():
+            raise PbrError(f"the ledger {self.path} cannot be used: its schema version "
+                           f"{str(found[0])[:20]!r} is not a number (changed outside pbr); "
+                           "restore it from a copy", code="ledger-tampered")
+        return int(found[0])
 
     def _migrate(self) -> None:
         current = self.version()

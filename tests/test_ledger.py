@@ -321,3 +321,13 @@ def test_ledger_commands(workspace, place):
     assert total_line.count("£") == 3
     assert "approved" in due["2013-04"] and "draft" in due["2013-06"]
     assert runner.invoke(app, ["ledger", "show", "999"]).exit_code == 2
+
+
+def test_a_schema_version_that_is_not_a_number_is_refused_not_a_crash(workspace, place):
+    worked_example(workspace)
+    calc(workspace, JUNE)
+    place.tamper("UPDATE meta SET value = 'abc' WHERE key = 'schema_version'")
+    for command in (args(workspace, JUNE), ["ledger", "verify"], ["ledger", "status"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert "schema version 'abc' is not a number" in " ".join(result.output.split())
