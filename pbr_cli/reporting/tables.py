@@ -141,33 +141,47 @@ def rates_table(sl: Slices) -> Table:
 
 
 def _rate_sources(sl: Slices) -> Iterator[tuple[str, str, Callable[[str, Month], Ratio]]]:
-    schedules = {s.month: s for s in sl.ps.schedules}
+    """Each rate's numerator and denominator per provider and month, added up once (a
+    national report has a thousand providers: looking through every line for each cell
+    took most of its time)."""
     if not sl.cohort:
         entry_provider = {}
         for s in sl.ps.schedules:
             for ln in s.lines:
                 entry_provider[ln.entry] = ln.provider
         for rate in sl.model.report.rates:
-            def cell(p, m, rate=rate):
-                num = den = Fraction(0)
-                for entry, values in schedules[m].rate_values.items():
-                    if p == ALL or entry_provider.get(entry) == p:
-                        num += values[rate.numerator]
-                        den += values[rate.denominator]
-                return Ratio(num, den, rate.counts)
-            yield rate.name, rate.label, cell
+            sums: dict[Month, dict[str, list[Fraction]]] = {}
+            for s in sl.ps.schedules:
+                per = sums.setdefault(s.month, {})
+                for entry, values in s.rate_values.items():
+                    for who in (ALL, entry_provider.get(entry)):
+                        if who is not None:
+                            pair = per.setdefault(who, [Fraction(0), Fraction(0)])
+                            pair[0] += values[rate.numerator]
+                            pair[1] += values[rate.denominator]
+            yield rate.name, rate.label, _summed(sums, rate.counts)
         return
     assert sl.model.cohort is not None
     for outcome in sl.model.cohort.outcomes:
-        def cell(p, m, name=outcome.name):
-            num = den = Fraction(0)
-            for ln in schedules[m].lines:
-                if ln.component == name and (p == ALL or ln.provider == p):
+        sums = {}
+        for s in sl.ps.schedules:
+            per = sums.setdefault(s.month, {})
+            for ln in s.lines:
+                if ln.component == outcome.name:
                     fig = {f.name: f.value for f in ln.figures}
-                    num += Fraction(fig.get("numerator") or 0)
-                    den += Fraction(fig.get("denominator") or 0)
-            return Ratio(num, den, True)
-        yield outcome.name, outcome.label, cell
+                    for who in (ALL, ln.provider):
+                        pair = per.setdefault(who, [Fraction(0), Fraction(0)])
+                        pair[0] += Fraction(fig.get("numerator") or 0)
+                        pair[1] += Fraction(fig.get("denominator") or 0)
+        yield outcome.name, outcome.label, _summed(sums, True)
+
+
+def _summed(sums: dict[Month, dict[str, list[Fraction]]],
+            counts: bool) -> Callable[[str, Month], Ratio]:
+    def cell(p: str, m: Month) -> Ratio:
+        num, den = sums.get(m, {}).get(p, (Fraction(0), Fraction(0)))
+        return Ratio(num, den, counts)
+    return cell
 
 
 def events_table(sl: Slices) -> Table:
