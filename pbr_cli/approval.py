@@ -152,7 +152,7 @@ def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
             schedule.standing = Standing(State.APPROVED, draft.id, who, at, "approved")
             pending = PendingFile(target)
             try:
-                sha_now = render(schedule, pending.tmp)
+                sha_now = render(schedule, pending)
                 ledger.approve(ApprovalRecord(draft.id, model.name, str(month), who, at,
                                               draft.schedule_sha256, shown(target), sha_now,
                                               "approved"))
@@ -208,7 +208,7 @@ def restore_approved(cfg: Config, ledger: Ledger, model: Model) -> list[str]:
                                      approval.approved_at, approval.how)
         pending = PendingFile(target)
         try:
-            if render(schedule, pending.tmp) == approval.schedule_sha256:
+            if render(schedule, pending) == approval.schedule_sha256:
                 pending.commit()
                 said.append(f"{model.name} {approval.period}: the approved schedule "
                             f"{shown(target)} was missing; made again, byte-identical")
@@ -243,7 +243,7 @@ def export_run(cfg: Config, run_id: int, output: Path, ledger_path: str | Path |
             recorded = run.schedule_sha256
         pending = PendingFile(Path(output))
         try:
-            sha = render(schedule, pending.tmp)
+            sha = render(schedule, pending)
             pending.commit()
         finally:
             pending.discard()

@@ -108,8 +108,25 @@ class PendingFile:
                            code="output-not-writable") from None
         os.close(fd)
         self.tmp = Path(tmp)
+        self.companions: list[PendingFile] = []
+        self.stale: list[Path] = []  # files of an earlier version that this one has not
+
+    def companion(self, target: Path) -> tuple[Path, Path]:
+        """Another file written with this one (a schedule's evidence CSV), renamed into
+        place before it and discarded with it: (the file to write, its name once renamed)."""
+        pending = PendingFile(target)
+        self.companions.append(pending)
+        return pending.tmp, pending.target
 
     def commit(self) -> None:
+        for pending in self.companions:
+            pending.commit()
+        for old in self.stale:
+            try:
+                old.unlink(missing_ok=True)
+            except OSError as exc:
+                raise PbrError(f"cannot remove {shown(old)}: {exc.strerror or exc}",
+                               code="output-not-writable") from None
         umask = os.umask(0)
         os.umask(umask)
         try:
@@ -133,6 +150,8 @@ class PendingFile:
                            code="output-not-writable") from None
 
     def discard(self) -> None:
+        for pending in self.companions:
+            pending.discard()
         try:
             self.tmp.unlink(missing_ok=True)
         except OSError:
@@ -146,11 +165,19 @@ def leftovers(target: Path) -> list[Path]:
     return sorted(target.parent.glob(f".{glob.escape(target.name)}.*.tmp"))
 
 
-def render(schedule: Schedule, path: Path) -> str:
-    from pbr_cli.outputs.schedule import render_schedule
+def render(schedule: Schedule, pending: PendingFile) -> str:
+    """Write the schedule into `pending` (its evidence CSV too, when one sheet cannot hold
+    the evidence) and return the workbook's SHA-256."""
+    from pbr_cli.outputs.schedule import evidence_path, render_schedule
 
-    render_schedule(schedule, path)
-    return sha256_of(path)
+    for old in pending.companions:
+        old.discard()
+    pending.companions.clear()
+    render_schedule(schedule, pending.tmp,
+                    evidence_file=lambda: pending.companion(evidence_path(pending.target)))
+    # An earlier schedule of this name had its evidence beside it; this one has none.
+    pending.stale = [] if pending.companions else [evidence_path(pending.target)]
+    return sha256_of(pending.tmp)
 
 
 def run_record(schedule: Schedule, register, started: str, command: str, path: Path | None,
@@ -308,7 +335,7 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
     def write(run_id: int) -> str:
         schedule.standing = (Standing(State.APPROVED, run_id, "pbr", approved_at, "automatic")
                              if automatic else Standing(State.DRAFT, run_id))
-        return render(schedule, pending.tmp)
+        return render(schedule, pending)
 
     def approve(run_id: int, sha: str) -> ApprovalRecord:
         return ApprovalRecord(run_id, model.name, str(month), "pbr", approved_at, "",
@@ -341,7 +368,7 @@ def _restore(schedule: Schedule, path: Path, sha: str) -> None:
         pass
     pending = PendingFile(path)
     try:
-        if render(schedule, pending.tmp) == sha:
+        if render(schedule, pending) == sha:
             pending.commit()
     finally:
         pending.discard()
@@ -350,6 +377,8 @@ def _restore(schedule: Schedule, path: Path, sha: str) -> None:
 def remove_drafts(ledger: Ledger, model: Model, month: Month, folder: Path, keep: Path) -> None:
     """The draft files of an approved month are gone once it is approved (each is pbr's own:
     its SHA-256 is a recorded draft's)."""
+    from pbr_cli.outputs.schedule import evidence_path
+
     shas = {r.schedule_sha256 for r in ledger.runs(model.name) if r.period == str(month)}
     for candidate in {folder / draft_filename(model, month),
                       *(Path(r.output) for r in ledger.runs(model.name)
@@ -361,6 +390,7 @@ def remove_drafts(ledger: Ledger, model: Model, month: Month, folder: Path, keep
                 stale.unlink(missing_ok=True)
             if candidate.is_file() and sha256_of(candidate) in shas:
                 candidate.unlink()
+                evidence_path(candidate).unlink(missing_ok=True)  # its evidence, if beside it
         except OSError:
             pass
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich import box
 from rich.console import Console
@@ -244,6 +245,12 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
             con.print(f"  [yellow]{escape(p.provider)}[/]: {escape(note)}")
     if path:
         con.print(f"Schedule written to [bold]{escape(path)}[/]")
+        from pbr_cli.outputs.schedule import EVIDENCE_SHEET_ROWS, evidence_path
+
+        beside = evidence_path(Path(path))
+        if len(s.evidence) > EVIDENCE_SHEET_ROWS and beside.is_file():
+            con.print(f"Its {len(s.evidence):,} evidence rows (more than a sheet holds) written "
+                      f"beside it to [bold]{escape(str(beside))}[/]")
 
 
 def ledger_status(con: Console, result) -> None:

@@ -8,7 +8,12 @@ sheet. The same schedule gives a byte-identical file.
 
 from __future__ import annotations
 
-from decimal import Decimal
+import contextlib
+import csv
+import hashlib
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,19 @@ from pbr_cli.outputs.xlsx import (
 from pbr_cli.payment_records import PAID, Schedule, State
 
 TABLE_ROW = 4  # tables start on row 5, under the heading block
+# The evidence rows one sheet holds (Excel's 1,048,576 rows, less the heading block and the
+# table's heading row). A month with more — about 4,100 providers of a client-level scheme —
+# has its evidence in a CSV file beside the workbook, named and fingerprinted on the sheet.
+EVIDENCE_SHEET_ROWS = 1_048_576 - TABLE_ROW - 1
+EVIDENCE_SUFFIX = "-evidence.csv"
+
+# Where the evidence that does not fit goes: (the file to write now, the name it will have).
+EvidenceFile = Callable[[], tuple[Path, Path]]
+
+
+def evidence_path(workbook: Path) -> Path:
+    """The CSV beside a schedule workbook that holds its evidence when one sheet cannot."""
+    return workbook.with_name(workbook.stem + EVIDENCE_SUFFIX)
 
 
 def schedule_filename(schedule: Schedule) -> str:
@@ -33,21 +51,31 @@ def schedule_filename(schedule: Schedule) -> str:
 
 
 def write_schedule(schedule: Schedule, target: Path, what: str = "payment schedule") -> Path:
-    """Write the schedule to `target` through a temporary file (never half a file). `what`
-    names it (a provider's statement is the schedule cut down to that provider)."""
-    with atomic_output(Path(target)) as tmp:
-        render_schedule(schedule, tmp, what)
-    return Path(target)
+    """Write the schedule to `target` through a temporary file (never half a file), and its
+    evidence CSV beside it when there is more evidence than a sheet holds. `what` names it
+    (a provider's statement is the schedule cut down to that provider)."""
+    target = Path(target)
+    with contextlib.ExitStack() as files:  # the CSV (when there is one) renamed first
+        tmp = files.enter_context(atomic_output(target))
+
+        def evidence_file() -> tuple[Path, Path]:
+            final = evidence_path(target)
+            return files.enter_context(atomic_output(final)), final
+
+        render_schedule(schedule, tmp, what, evidence_file)
+    return target
 
 
-def render_schedule(schedule: Schedule, path: Path, what: str = "payment schedule") -> None:
-    """Write the schedule workbook to `path` itself (the caller renames it into place)."""
+def render_schedule(schedule: Schedule, path: Path, what: str = "payment schedule",
+                    evidence_file: EvidenceFile | None = None) -> None:
+    """Write the schedule workbook to `path` itself (the caller renames it into place);
+    `evidence_file` gives the CSV for evidence that one sheet cannot hold."""
     wb = new_workbook(path, f"{schedule.model.title}: {what} {schedule.month}")
     fmt = Formats(wb)
     _summary(wb, fmt, schedule, what)
     _lines(wb, fmt, schedule)
     if schedule.model.client_level:
-        _evidence(wb, fmt, schedule)
+        _evidence(wb, fmt, schedule, evidence_file)
     if schedule.adjustments:
         _adjustments(wb, fmt, schedule)
     _warnings(wb, fmt, schedule)
@@ -259,14 +287,14 @@ def code_label(s: Schedule, column: str, code: str) -> str:
     return code
 
 
-def _evidence(wb, fmt: Formats, s: Schedule) -> None:
+def _evidence(wb, fmt: Formats, s: Schedule, evidence_file: EvidenceFile | None) -> None:
     """Every event paid or refused, with the proportion, window and band that priced it and
     the return row it came from."""
     ws = wb.add_worksheet("Evidence")
     _heading(ws, fmt, s, "evidence: each event paid or refused")
     cohort = s.model.cohort
     if cohort is None:
-        _participant_evidence(ws, fmt, s)
+        _participant_evidence(ws, fmt, s, evidence_file)
         return
     headers = ["Provider code", "Client ID", "Event", "Date", _column_header(s, cohort.group),
                "Status", "Price", "Amount", "Proportion", "Achieved", "Cohort", "Window", "Band",
@@ -289,11 +317,63 @@ def _evidence(wb, fmt: Formats, s: Schedule) -> None:
                      "Paid" if e.status == "paid" else e.status.capitalize(), e.price,
                      e.amount, e.proportion, e.numerator, e.denominator, window, e.band,
                      e.reason, source.file, f"{source.sheet}!{source.column or ''}{source.row}"])
+    if len(rows) > EVIDENCE_SHEET_ROWS:
+        _evidence_elsewhere(ws, fmt, s, headers, rows, evidence_file)
+        return
     _table(ws, fmt, headers, rows, formats,
            [10, 12, 26, 11, 10, 9, 10, 10, 11, 9, 8, 27, 10, 60, 50, 16], "Evidence", s)
 
 
-def _participant_evidence(ws, fmt: Formats, s: Schedule) -> None:
+def _evidence_elsewhere(ws, fmt: Formats, s: Schedule, headers: list[str], rows: list[list],
+                        evidence_file: EvidenceFile | None) -> None:
+    """Evidence too long for a sheet: every row in a CSV beside the workbook, which the
+    sheet names with its SHA-256 (so the workbook's own SHA-256, recorded in the ledger,
+    fixes the CSV's content too)."""
+    from pbr_cli.errors import PbrError
+
+    if evidence_file is None:
+        raise PbrError(f"{len(rows):,} evidence rows do not fit on an Excel sheet "
+                       f"({EVIDENCE_SHEET_ROWS:,} rows) and this output has no evidence file "
+                       "beside it", code="output-too-large")
+    path, final = evidence_file()
+    digest = hashlib.sha256()
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh, lineterminator="\r\n")
+        out.writerow(headers)
+        for row in rows:
+            out.writerow([_csv_value(v) for v in row])
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    ws.set_column(0, 0, 120)
+    lines = [f"This month has {len(rows):,} evidence rows: more than an Excel sheet holds "
+             f"({EVIDENCE_SHEET_ROWS:,}).",
+             f"Every one of them is in {final.name}, beside this workbook (one row each, "
+             "the columns as they would be here).",
+             f"Its SHA-256 is {digest.hexdigest()}: the file is this schedule's evidence only "
+             "while it has that SHA-256."]
+    for i, text in enumerate(lines):
+        ws.write_string(TABLE_ROW + i, 0, text)
+    print_setup(ws, None, _footer(s), [120])
+
+
+def _csv_value(value: Any) -> str:
+    """A value as the evidence CSV holds it: dates as YYYY-MM-DD, amounts and proportions
+    exactly, text neutralised against formulas."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal | int):
+        return str(value)
+    if isinstance(value, Fraction):  # a proportion: to six places (its parts are beside it)
+        return str((Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+            Decimal("0.000001"), rounding=ROUND_HALF_UP))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return safe_text(value)
+
+
+def _participant_evidence(ws, fmt: Formats, s: Schedule,
+                          evidence_file: EvidenceFile | None) -> None:
     headers = ["Provider code", "Participant ID", "Payment", "Date", "Status", "Price", "Amount",
                "Reduced by the maximum", "Reason", "Source file", "Source row"]
     formats = [fmt.text, fmt.text, fmt.text, fmt.date, fmt.text, fmt.money, fmt.money, fmt.money,
@@ -301,6 +381,9 @@ def _participant_evidence(ws, fmt: Formats, s: Schedule) -> None:
     rows = [[e.provider, e.client, e.component_label, e.day, e.status.capitalize(), e.price,
              e.amount, e.cap_reduction, e.reason, e.source.file, e.source.cell]
             for e in s.evidence]
+    if len(rows) > EVIDENCE_SHEET_ROWS:
+        _evidence_elsewhere(ws, fmt, s, headers, rows, evidence_file)
+        return
     _table(ws, fmt, headers, rows, formats, [10, 14, 30, 11, 9, 10, 10, 12, 60, 50, 16],
            "Evidence", s)
 
