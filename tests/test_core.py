@@ -181,6 +181,29 @@ def _table_workbook(path, rows, by_rows: bool):
     wb.close()
 
 
+def test_a_long_table_is_the_file_add_table_writes(tmp_path):
+    """add_long_table adds a table over two rows and gives it its whole range: the workbook
+    is byte for byte the one xlsxwriter's add_table writes over every row."""
+    from pbr_cli.outputs.xlsx import Formats, add_long_table, new_workbook, write_rows
+
+    def made(path, long: bool, count: int) -> bytes:
+        wb = new_workbook(path, "table")
+        fmt = Formats(wb)
+        ws = wb.add_worksheet("Table")
+        options = {"name": "T", "style": "Table Style Light 9", "autofilter": True,
+                   "columns": [{"header": f"Column {j}"} for j in range(3)]}
+        (add_long_table if long else lambda w, f, last, c, o: w.add_table(f, 0, last, c, o))(
+            ws, 4, 4 + count, 2, options)
+        write_rows(ws, 5, [[f"r{i}", i, Decimal(i)] for i in range(count)],
+                   [fmt.text, fmt.integer, fmt.money])
+        wb.close()
+        return path.read_bytes()
+
+    for count in (1, 2, 3, 500):
+        assert made(tmp_path / "long.xlsx", True, count) == made(tmp_path / "add.xlsx", False,
+                                                                   count), count
+
+
 def _cells(path):
     import openpyxl
 

@@ -20,6 +20,7 @@ from typing import Any
 from pbr_cli import __version__
 from pbr_cli.outputs.xlsx import (
     Formats,
+    add_long_table,
     atomic_output,
     heading_height,
     new_workbook,
@@ -122,7 +123,7 @@ def _table(ws, fmt: Formats, headers: list[str], rows: list[list], formats: list
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
     last = TABLE_ROW + max(len(rows), 1)
-    ws.add_table(TABLE_ROW, 0, last, len(headers) - 1, {
+    add_long_table(ws, TABLE_ROW, last, len(headers) - 1, {
         "name": name, "style": "Table Style Light 9", "autofilter": True,
         "columns": [{"header": h, "header_format": fmt.header} for h in headers],
     })

@@ -181,6 +181,27 @@ def write_rows(ws, top: int, rows: list[list], formats: list) -> None:
 _CHUNK = 4096  # rows turned into XML at a time
 
 
+def add_long_table(ws, first: int, last: int, last_col: int, options: dict) -> None:
+    """`ws.add_table` over rows `first` to `last`, without its cost per cell: xlsxwriter
+    notes every cell of a table to refuse overlaps (816,000 notes for a national month's
+    Evidence, a second of a monthly run). The table is added over its heading and first row,
+    then given its whole range — the same ranges add_table would have written; pbr's tables
+    never overlap (one a sheet). tests/test_core.py checks the file is the same either way."""
+    short = min(last, first + 1)
+    ws.add_table(first, 0, short, last_col, options)
+    if short == last:
+        return
+    from xlsxwriter.utility import xl_range
+
+    table = ws.tables[-1]
+    whole = xl_range(first, 0, last, last_col)
+    assert table["range"] == xl_range(first, 0, short, last_col) and not options.get("total_row")
+    table["range"] = table["a_range"] = whole
+    if table.get("autofilter"):
+        table["autofilter"] = whole
+    ws._check_dimensions(last, last_col)
+
+
 def _write_rows_around(ws, original, blocks: list[tuple[int, int, list[str]]]) -> None:
     """Write a sheet's rows: xlsxwriter's own, before, between and after the blocks of rows
     write_rows made, and those as they are."""
