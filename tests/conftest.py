@@ -36,6 +36,31 @@ WORKED_REGISTER = [
 ]
 
 
+def _untracked() -> set[str] | None:
+    """Files in the checkout that git neither tracks nor ignores (None without git)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return {ln[3:] for ln in done.stdout.splitlines() if ln.startswith("??")}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def nothing_left_in_the_checkout():
+    """No test leaves a file in the repository (every output goes under a test's own
+    folder): a ledger named by a string pbr took for a file name once landed in its root."""
+    before = _untracked()
+    yield
+    after = _untracked()
+    if before is not None and after is not None:
+        assert after <= before, f"tests left files in the repository: {sorted(after - before)}"
+
+
 @pytest.fixture(autouse=True, scope="session")
 def shared_cache(tmp_path_factory):
     """One cache of checked returns for the whole run (subprocesses too): the samples are
