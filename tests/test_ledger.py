@@ -331,3 +331,24 @@ def test_a_schema_version_that_is_not_a_number_is_refused_not_a_crash(workspace,
         result = runner.invoke(app, command)
         assert result.exit_code == 2, result.output
         assert "schema version 'abc' is not a number" in " ".join(result.output.split())
+
+
+def test_the_two_databases_hold_the_same_tables_and_columns(tmp_path):
+    """The PostgreSQL tables (ledger_schema.POSTGRES) are written out beside SQLite's
+    migrations: each table must have the same columns, in the same order, with the same
+    NOT NULLs, so a record's canonical content (and so the chain) is the same in both. A
+    migration that changes one and not the other fails here."""
+    from pbr_cli.ledger_schema import TABLES
+
+    lite, pg = Place.new("sqlite", tmp_path), Place.new("postgresql", tmp_path)
+    for place in (lite, pg):
+        place.open().close()
+    with lite.raw() as db:
+        sqlite_columns = {t: [(r[1], bool(r[3]) or bool(r[5])) for r in
+                              db.execute(f"PRAGMA table_info({t})")] for t in ("meta", *TABLES)}
+    with pg.raw() as db:
+        pg_columns = {t: [(name, nullable == "NO") for name, nullable in db.execute(
+            "SELECT column_name, is_nullable FROM information_schema.columns WHERE "
+            "table_schema = %s AND table_name = %s AND column_name <> 'rowid' ORDER BY "
+            "ordinal_position", (pg.schema, t))] for t in ("meta", *TABLES)}
+    assert all(sqlite_columns.values()) and pg_columns == sqlite_columns
