@@ -24,6 +24,7 @@ from pbr_cli.cli_common import (
     from_config,
     progress_factory,
 )
+from pbr_cli.cli_forecast import forecast
 from pbr_cli.cli_ledger import cache_app, ledger_app
 from pbr_cli.cli_models import models_app
 from pbr_cli.cli_statements import init, statements
@@ -314,6 +315,7 @@ def report(
     raise typer.Exit(EXIT_OK)
 
 
+app.command()(forecast)
 app.command()(init)
 app.command()(statements)
 

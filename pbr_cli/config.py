@@ -26,14 +26,16 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger_db import Where, ledger_place
 from pbr_cli.periods import Month
 
 KEYS = ("models", "returns", "output", "ledger", "log", "schemes", "cache")
-SCHEME_KEYS = ("go_live", "approval", "statements")
+SCHEME_KEYS = ("go_live", "approval", "statements", "budget")
 APPROVALS = ("manual", "automatic")
 MAX_CONFIG_BYTES = 1024 * 1024
 WINDOWS = os.name == "nt"
@@ -49,6 +51,9 @@ class SchemeSettings:
     go_live: Month | None = None
     approval: str = "manual"
     statements: bool = False  # `pbr run` writes each provider's statement with the schedule
+    # what the commissioner has to spend (`pbr forecast`): period text -> pounds, and/or
+    # "register" -> a register column of each entry's annual budget
+    budget: dict[str, Any] = field(default_factory=dict)
 
     @property
     def automatic(self) -> bool:
@@ -185,14 +190,14 @@ def _schemes(chosen: Path, value) -> tuple[tuple[str, ...], dict[str, SchemeSett
         return tuple(value), {}
     if not isinstance(value, dict):
         raise PbrError(f"{chosen}: schemes must be a list of model names, or a mapping of "
-                       "model names to their settings (go_live, approval, statements)",
+                       "model names to their settings (go_live, approval, statements, budget)",
                        code="bad-config")
     settings: dict[str, SchemeSettings] = {}
     for name, spec in value.items():
         spec = spec or {}
         if not isinstance(spec, dict):
-            raise PbrError(f"{chosen}: schemes: {name}: expected go_live, approval or "
-                           "statements",
+            raise PbrError(f"{chosen}: schemes: {name}: expected go_live, approval, "
+                           "statements or budget",
                            code="bad-config")
         unknown = sorted(str(k) for k in set(spec) - set(SCHEME_KEYS))
         if unknown:
@@ -213,5 +218,37 @@ def _schemes(chosen: Path, value) -> tuple[tuple[str, ...], dict[str, SchemeSett
         if not isinstance(statements, bool):
             raise PbrError(f"{chosen}: schemes: {name}: statements is true or false, not "
                            f"'{statements}'", code="bad-config")
-        settings[str(name)] = SchemeSettings(go_live, approval, statements)
+        budget = _budget(chosen, name, spec.get("budget"))
+        settings[str(name)] = SchemeSettings(go_live, approval, statements, budget)
     return tuple(settings), settings
+
+
+def _budget(chosen: Path, name: str, value) -> dict[str, Any]:
+    """A scheme's budget: `{2013/14: 1200000}` (pounds for a period, as `pbr forecast
+    --period` names it), or `{register: annual_budget}` (a register column of each entry's
+    budget for a year)."""
+    if value is None:
+        return {}
+    where = f"{chosen}: schemes: {name}: budget"
+    if not isinstance(value, dict) or not value:
+        raise PbrError(f"{where}: expected a period and its amount, e.g. "
+                       "budget: {2013/14: 1200000}, or budget: {register: COLUMN}",
+                       code="bad-config")
+    out: dict[str, Any] = {}
+    for key, amount in value.items():
+        if str(key) == "register":
+            if not isinstance(amount, str) or not amount:
+                raise PbrError(f"{where}: register names a register column, not "
+                               f"'{amount}'", code="bad-config")
+            out["register"] = amount
+            continue
+        try:
+            pounds = Decimal(str(amount).replace(",", "").lstrip("£"))
+        except InvalidOperation:
+            pounds = None
+        if (pounds is None or isinstance(amount, bool) or not pounds.is_finite() or pounds < 0
+                or pounds != pounds.quantize(Decimal("0.01"))):
+            raise PbrError(f"{where}: {key}: '{amount}' is not an amount in pounds (e.g. "
+                           "1200000 or 1200000.50)", code="bad-config")
+        out[str(key).strip()] = pounds.quantize(Decimal("0.01"))
+    return out

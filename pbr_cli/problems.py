@@ -174,6 +174,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "month-not-ended": ("fatal", "The month has not ended yet: it is approved once it is over."),
     "inputs-changed": ("fatal", "The returns, model or register are not those the run recorded: its schedule cannot be approved or made again."),
     # The command itself: each stops it (exit code 2, or 3 for `locked`)
+    "forecast-no-months": ("fatal", "`pbr forecast`: no month of the period (or of the scheme) has returns recorded, so there is nothing to project from."),
+    "budget-missing": ("fatal", "`pbr forecast`: the config gives no budget for the scheme and period (or names a register column the register does not have); add one, or give --no-budget."),
+    "bad-what-if": ("fatal", "`pbr forecast --what-if`: not a form pbr understands, or it names a parameter, measure, outcome or result the model does not have."),
     "usage": ("fatal", "The command's options do not go together (e.g. --output for several schemes, --publish with --returns)."),
     "bad-period": ("fatal", "The period is not a month 2013-06, a quarter 2013-Q2, a financial year 2013/14, its quarter 2013/14-Q1 or a range 2013-04..2013-09."),
     "unknown-model": ("fatal", "No model of that name in the models folder."),

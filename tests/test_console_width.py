@@ -44,6 +44,9 @@ COMMANDS = {
                str(ROOT / "pbr.yaml")],
     "four components": ["report", "-m", "work-programme", "-p", "2012-Q4", "--config",
                         str(ROOT / "pbr.yaml")],
+    "forecast": ["forecast", "-m", "wigan-cohort", "-p", "2013/14", "--no-budget",
+                 "--simulations", "10", "--what-if", "completion+5 points", "--config",
+                 str(ROOT / "pbr.yaml")],
 }
 
 
@@ -51,7 +54,7 @@ COMMANDS = {
 def outputs(tmp_path_factory):
     out = {}
     for name, args in COMMANDS.items():
-        if args[0] == "report":
+        if args[0] in ("report", "forecast"):
             args = [*args, "-o", str(tmp_path_factory.mktemp("r") / "r.xlsx")]
         out[name] = {width: run(args, width) for width in (None, 60, 80, 120)}
     return out

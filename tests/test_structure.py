@@ -32,13 +32,16 @@ LAYERS: list[tuple[str, set[str]]] = [
                             "adjustments", "worth",
                             "reporting", "reporting.cells", "reporting.slices",
                             "reporting.returns", "reporting.tables", "reporting.ledger_tables",
-                            "reporting.report", "publication", "statements"}),
+                            "reporting.report", "publication", "statements",
+                            "forecast", "forecast.simulate", "forecast.scenario"}),
     ("outputs", {"outputs", "outputs.xlsx", "outputs.annotate", "outputs.template",
                  "outputs.schedule", "outputs.schedule_json", "outputs.report",
-                 "outputs.console", "outputs.statement_pdf"}),
+                 "outputs.console", "outputs.statement_pdf", "outputs.forecast",
+                 "outputs.forecast_view"}),
     ("jobs", {"validate", "jobs", "period_jobs", "approval", "runner", "model_tests",
-              "statement_jobs", "setup_folder"}),
-    ("command line", {"cli_common", "cli_ledger", "cli_models", "cli_statements", "cli", "main",
+              "statement_jobs", "setup_folder", "forecast_jobs"}),
+    ("command line", {"cli_common", "cli_ledger", "cli_models", "cli_statements", "cli_forecast",
+                      "cli", "main",
                       "__main__"}),
 ]
 CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricing.cohort",
@@ -47,7 +50,7 @@ CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricin
         "reporting.tables", "reporting.ledger_tables", "reporting.report", "ledger_records",
         "ledger_schema", "ledger_chain", "ledger_db",
         "publication", "periods", "money", "adjustments", "worth", "ledger", "expr",
-        "statements"}
+        "statements", "forecast", "forecast.simulate", "forecast.scenario"}
 NOT_IN_CORE = ("openpyxl", "xlsxwriter", "python_calamine", "typer", "rich")
 
 

@@ -1,0 +1,224 @@
+"""`pbr forecast`: what the rest of a period will cost the commissioner and bring each
+provider, with a range, worked out by the scheme's own rules.
+
+Input: the months of the period already recorded (their returns, worked out as `pbr
+calculate` works them out now), the returns every provider has sent in the months before
+(the basis draws come from), and optionally a scenario (scenario.py). Method: many
+simulations; in each, every provider's return for a month still to come is one of its
+recorded returns drawn at random and moved to that month (simulate.py), and every month,
+real and projected, is priced by pricing.calculate — so windows roll forward, bands, tariffs,
+caps and maxima apply, and contracts start and end, exactly as they would in a real month.
+Output: a Forecast: for each provider, component and month the actual payment or the
+expected one (the average of the simulations, rounded half-up to the penny), each total a
+sum of those lines, and the range of each total (the middle `level` per cent of the
+simulations). No Excel, no Typer, no rich.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from pbr_cli.forecast.simulate import Projector, Volume
+from pbr_cli.model.records import Model
+from pbr_cli.money import round_pence
+from pbr_cli.payment_records import Schedule
+from pbr_cli.periods import Month, Period
+from pbr_cli.pricing import calculate, history_months
+from pbr_cli.register import Register, provider_name
+from pbr_cli.returns.checked import CheckedReturn
+
+ZERO = Decimal("0.00")
+TOTAL = ""  # the key of the scheme's total among providers
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a forecast is made: the draws and the stated level of its ranges."""
+
+    simulations: int = 200
+    level: int = 80  # per cent of simulations inside a range
+    basis_months: int = 12  # draws come from each provider's latest this many recorded months
+    seed: int = 1
+
+
+@dataclass
+class Outlook:
+    """One forecast (the base case, or a scenario's): payments by provider, component and
+    month (actual or expected), with ranges of each total."""
+
+    lines: dict[tuple[str, Month, str], Decimal]  # (provider, month, component) -> amount
+    month_range: dict[tuple[str, Month], tuple[Decimal, Decimal]]  # projected months only
+    total_range: dict[str, tuple[Decimal, Decimal]]  # provider (TOTAL: all) -> the period's
+    limit_bites: dict[str, tuple[Month, Fraction]]  # provider -> first month a cap or maximum
+    over_budget: Fraction | None = None  # share of simulations whose total passes the budget
+
+    def total(self, provider: str = TOTAL, month: Month | None = None,
+              component: str | None = None) -> Decimal:
+        return sum((a for (p, m, c), a in self.lines.items()
+                    if (provider == TOTAL or p == provider) and (month is None or m == month)
+                    and (component is None or c == component)), ZERO)
+
+
+@dataclass
+class Forecast:
+    model: Model
+    period: Period
+    as_at: Month
+    actual_months: list[Month]
+    projected_months: list[Month]
+    providers: list[tuple[str, str]]  # (code, name), register order
+    components: list[tuple[str, str]]  # (name, label), the model's order
+    settings: Settings
+    base: Outlook
+    budget: Decimal | None
+    budget_source: str
+    assumptions: list[tuple[str, str]]  # (topic, what is assumed)
+    scenario: Outlook | None = None
+    scenario_text: list[str] = field(default_factory=list)
+    no_basis: list[str] = field(default_factory=list)  # providers with nothing to draw from
+
+    @property
+    def months(self) -> list[Month]:
+        return [*self.actual_months, *self.projected_months]
+
+    def is_actual(self, month: Month) -> bool:
+        return month in self.actual_months
+
+
+def _copies(returns: list[CheckedReturn]) -> list[CheckedReturn]:
+    return [dataclasses.replace(r, problems=list(r.problems)) for r in returns]
+
+
+def draws_for(model: Model, returns: list[CheckedReturn], as_at: Month,
+              basis_months: int) -> dict[str, list[CheckedReturn]]:
+    """Each provider's recorded returns a projected month may be drawn from: its latest
+    `basis_months` months up to `as_at` with a usable return (no errors), one a month (a
+    resubmission replaces the return it corrects)."""
+    from pbr_cli.returns.versions import latest_version
+
+    by_key: dict[tuple[str, Month], list[CheckedReturn]] = defaultdict(list)
+    for r in returns:
+        if r.provider and r.month is not None and r.month <= as_at and model.covers(r.month):
+            by_key[(r.provider, r.month)].append(r)
+    out: dict[str, list[CheckedReturn]] = defaultdict(list)
+    for (provider, _), found in sorted(by_key.items()):
+        best, _, clash = latest_version(found)
+        if not best.errors and not clash:
+            out[provider].append(best)
+    return {p: rs[-basis_months:] for p, rs in out.items()}
+
+
+def percentile_range(values: list[Decimal], level: int) -> tuple[Decimal, Decimal]:
+    """The middle `level` per cent of the values: by nearest rank, from the (100-level)/2
+    per cent point to the (100+level)/2 per cent point."""
+    ordered = sorted(values)
+    n = len(ordered)
+    low = max(1, math.ceil(Fraction(100 - level, 200) * n))
+    high = max(1, math.ceil(Fraction(100 + level, 200) * n))
+    return ordered[low - 1], ordered[min(high, n) - 1]
+
+
+def _mean(values: list[Decimal]) -> Decimal:
+    return round_pence(Fraction(sum(values, ZERO)) / len(values)) if values else ZERO
+
+
+def outlook(model: Model, register: Register, period_months: list[Month],
+            schedules: dict[Month, Schedule], projected: list[Month],
+            returns: list[CheckedReturn], as_at: Month, settings: Settings,
+            budget: Decimal | None, volume: Volume = Volume(),
+            model_for: Callable[[Month], Model] | None = None,
+            tick: Callable[[int, int], None] | None = None) -> Outlook:
+    """Simulate the projected months `settings.simulations` times and gather the outlook:
+    the actual months' lines as they are, the projected ones' averages, and the ranges."""
+    lines: dict[tuple[str, Month, str], Decimal] = {}
+    for month, schedule in schedules.items():
+        for result in schedule.providers:
+            for ln in result.lines:
+                if ln.kind == "payment":
+                    key = (result.provider, month, ln.component)
+                    lines[key] = lines.get(key, ZERO) + ln.amount
+    actual_total: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for (provider, _, _), amount in lines.items():
+        actual_total[provider] += amount
+        actual_total[TOTAL] += amount
+    recorded = [r for r in returns if r.month is not None and r.month <= as_at]
+    draws = draws_for(model, returns, as_at, settings.basis_months)
+    sims: dict[tuple[str, Month, str], list[Decimal]] = defaultdict(list)
+    month_sims: dict[tuple[str, Month], list[Decimal]] = defaultdict(list)
+    total_sims: dict[str, list[Decimal]] = defaultdict(list)
+    bites: dict[tuple[str, Month], int] = defaultdict(int)
+    providers = register.providers()
+    n = settings.simulations if projected else 0
+    for s in range(n):
+        rng = random.Random(f"{settings.seed}:{s}")
+        projector = Projector(model, register, recorded, draws, rng, volume)
+        made: list[CheckedReturn] = []
+        for month in _months_from(as_at.plus(1), projected[-1]):
+            made += projector.month(month)
+        everything = recorded + made
+        own: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for month in projected:
+            wanted = set(history_months(model, month))
+            inputs = [r for r in everything if r.month in wanted]
+            priced = model_for(month) if model_for is not None else model
+            schedule = calculate(priced, register, month, _copies(inputs))
+            this: dict[tuple[str, Month, str], Decimal] = defaultdict(lambda: ZERO)
+            for result in schedule.providers:
+                month_amount = ZERO
+                for ln in result.lines:
+                    if ln.kind != "payment":
+                        continue
+                    this[(result.provider, month, ln.component)] += ln.amount
+                    month_amount += ln.amount
+                month_sims[(result.provider, month)].append(month_amount)
+                own[result.provider] += month_amount
+            for key in set(this) | {k for k in sims if k[1] == month}:
+                sims[key].append(this.get(key, ZERO))
+            month_sims[(TOTAL, month)].append(schedule.total())
+            own[TOTAL] += schedule.total()
+            for p in {e.provider for e in schedule.evidence if e.cap_reduction}:
+                bites[(p, month)] += 1
+        for provider in [TOTAL, *providers]:
+            total_sims[provider].append(actual_total[provider] + own[provider])
+        if tick is not None:
+            tick(s + 1, n)
+    for key, values in sims.items():
+        values += [ZERO] * (n - len(values))  # simulations in which the line did not arise
+        lines[key] = _mean(values)
+    for month_values in month_sims.values():
+        month_values += [ZERO] * (n - len(month_values))
+    month_range = {key: percentile_range(v, settings.level) for key, v in month_sims.items()}
+    if n:
+        total_range = {p: percentile_range(v, settings.level) for p, v in total_sims.items()}
+    else:
+        total_range = {p: (actual_total[p], actual_total[p]) for p in [TOTAL, *providers]}
+    limit_bites: dict[str, tuple[Month, Fraction]] = {}
+    for (provider, month), count in sorted(bites.items(), key=lambda kv: kv[0][1]):
+        share = Fraction(count, n)
+        if provider not in limit_bites and share >= Fraction(1, 2):
+            limit_bites[provider] = (month, share)
+    over = None
+    if budget is not None and n:
+        over = Fraction(sum(1 for v in total_sims[TOTAL] if v > budget), n)
+    elif budget is not None:
+        over = Fraction(1 if actual_total[TOTAL] > budget else 0)
+    return Outlook(lines, month_range, total_range, limit_bites, over)
+
+
+def _months_from(first: Month, last: Month) -> list[Month]:
+    out, m = [], first
+    while m <= last:
+        out.append(m)
+        m = m.plus(1)
+    return out
+
+
+def provider_list(model: Model, register: Register) -> list[tuple[str, str]]:
+    return [(p, provider_name(model, register, p)) for p in register.providers()]

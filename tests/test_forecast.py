@@ -1,0 +1,273 @@
+"""`pbr forecast`: worked examples by hand (a steady service-level month, a cohort rate
+crossing a band boundary, an annual cap reached mid-year), what-ifs, the workbook read back,
+and bad input — all through the command line as a subprocess would run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from pbr_cli.cli import app
+from tests.conftest import (
+    COHORT_MODEL_PATH,
+    COHORT_REGISTER_HEADER,
+    MODEL_PATH,
+    CohortReturns,
+    Workspace,
+    outcomes,
+)
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def forecast(ws: Workspace, model: Path, *extra: str, config: Path | None = None):
+    args = ["forecast", "--model", str(model), "--returns", str(ws.returns),
+            "--register", str(ws.register_path), "--simulations", "20", "--json",
+            "-o", str(ws.root / "forecast.xlsx"), *extra]
+    if config is not None:
+        args += ["--config", str(config)]
+    return runner.invoke(app, args)
+
+
+def months(data, outlook="base"):
+    return {m["month"]: m for m in data[outlook]["months"]}
+
+
+def provider(data, code, outlook="base"):
+    return next(p for p in data[outlook]["providers"] if p["provider"] == code)
+
+
+# -- a service-level scheme at a steady rate -------------------------------------------------
+
+STEADY_REGISTER = [
+    ["S002", "P2", "Second Provider", "Second scheme", "OP", "ACC", "10", "60000", "2012-04-01",
+     "2013-08-15"],
+]
+
+
+def steady(ws: Workspace) -> None:
+    """April to June 2013 alike: no void days, and 5 of 5 outcomes achieved each month."""
+    for month in ("2013-04", "2013-05", "2013-06"):
+        y, m = map(int, month.split("-"))
+        ws.add_return("P2", month, {"Utilisation": [{"service_id": "S002", "void_days": 0}],
+                                    "Outcomes": outcomes("S002", f"D{m}", date(y, m, 10), 5)})
+
+
+def test_a_steady_service_is_projected_at_its_rate_until_its_contract_ends(tmp_path, model):
+    ws = Workspace(tmp_path, model, STEADY_REGISTER)
+    steady(ws)
+    result = forecast(ws, MODEL_PATH, "--period", "2013-04..2013-09", "--no-budget")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)["forecast"]
+    assert data["recorded_months"] == ["2013-04", "2013-05", "2013-06"]
+    assert data["projected_months"] == ["2013-07", "2013-08", "2013-09"]
+    by = months(data)
+    # By hand: full utilisation (factor 1) and every outcome achieved (factor 1), so each whole
+    # month pays its monthly value: 60,000 / 12 = 5,000.00 (4,500.00 + 500.00).
+    assert by["2013-07"]["expected"] == "5000.00"
+    # The contract ends on 15 August: 15 of 31 days. Each line is rounded on its own:
+    # 4,500 x 15 / 31 = 2,177.419.. -> 2,177.42 and 500 x 15 / 31 = 241.935.. -> 241.94,
+    # so the month is 2,419.36 (not 5,000 x 15 / 31 rounded once, 2,419.35).
+    assert by["2013-08"]["expected"] == "2419.36"
+    # September: no contract, nothing.
+    assert by["2013-09"]["expected"] == "0.00"
+    # Every draw is alike, so the range is the figure itself.
+    assert by["2013-07"]["low"] == by["2013-07"]["high"] == "5000.00"
+    p2 = provider(data, "P2")
+    july = next(m for m in p2["months"] if m["month"] == "2013-07")
+    assert july["components"] == {"utilisation": "4500.00", "outcomes": "500.00"}
+    recorded = sum(Decimal(by[m]["expected"]) for m in ("2013-04", "2013-05", "2013-06"))
+    assert recorded == Decimal("15000.00")
+    assert data["base"]["total"]["expected"] == str(recorded + Decimal("7419.36"))
+    assert data["base"]["total"]["low"] == data["base"]["total"]["high"] == "22419.36"
+
+
+def test_a_what_if_on_a_measure_and_a_parameter_is_shown_beside_the_base_case(tmp_path, model):
+    ws = Workspace(tmp_path, model, STEADY_REGISTER)
+    steady(ws)
+    result = forecast(ws, MODEL_PATH, "--period", "2013-04..2013-09", "--no-budget",
+                      "--what-if", "utilisation=76%", "--what-if",
+                      "outcome_share=0.2 from 2013-08")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)["forecast"]
+    what_if = months(data, "what_if")
+    # July: utilisation 76% against the 95% target is a factor of 0.8: 0.9 x 5,000 x 0.8 =
+    # 3,600.00, plus the outcomes' 500.00.
+    assert what_if["2013-07"]["expected"] == "4100.00"
+    # August (15 of 31 days): 4,500 x 15 / 31 x 0.8 = 1,741.935.. -> 1,741.94; outcomes now
+    # 20% of 5,000 x 15 / 31 = 483.870.. -> 483.87.
+    assert what_if["2013-08"]["expected"] == "2225.81"
+    assert what_if["2013-06"]["expected"] == "5000.00"  # recorded months do not change
+    assert months(data)["2013-07"]["expected"] == "5000.00"  # the base case does not either
+    assert data["what_if"]["changes"] == ["utilisation=76%", "outcome_share=0.2 from 2013-08"]
+
+
+# -- a cohort scheme whose completion rate crosses a band ------------------------------------
+
+def single(ws_root: Path, cohort_model, cap: str = "") -> Workspace:
+    return Workspace(ws_root, cohort_model,
+                     [["P1", "First Recovery Service", "Community recovery", "2012-04-01", "",
+                       cap]], COHORT_REGISTER_HEADER)
+
+
+def test_a_cohort_crossing_a_band_boundary_is_paid_the_new_band_from_that_month(
+        tmp_path, cohort_model):
+    """Four Medium clients present in April 2012; in May and June two more present each
+    month and one earlier episode completes successfully. With --basis 1 every projected month
+    is June again: two presentations and one successful completion a month.
+
+    Completion over the window (from the scheme start): July 3 of 10 episodes (30%), August
+    4/12, September 5/14, October 6/16, November 7/18 (38.9%): all in the Medium band from 25%,
+    £450. December 8/20 = exactly 40%: the band from 40%, £600. Each month also pays two
+    tariffs of £300; a completion's six-month follow-up without re-presentation ends in
+    November (May's) and December (June's): 1 of 1 and 2 of 2, the band from 80%, £400."""
+    ws = single(tmp_path, cohort_model)
+    data = CohortReturns()
+    for i in range(4):
+        data.present("P1", f"A{i}", date(2012, 4, 2 + i), "M")
+    for month, done in ((5, "A0"), (6, "A1")):
+        for k in range(2):
+            data.present("P1", f"N{month}{k}", date(2012, month, 3 + k), "M")
+        data.discharge("P1", done, date(2012, 4, 2 + int(done[1])), date(2012, month, 20),
+                       "TCDF", "M")
+    data.write(ws, "2012-04", "2012-06", providers=("P1",))
+    result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012-04..2012-12", "--basis", "1",
+                      "--no-budget")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)["forecast"]
+    p1 = {m["month"]: m["components"] for m in provider(out, "P1")["months"]}
+    for month in ("2012-07", "2012-08", "2012-09", "2012-10"):
+        assert p1[month] == {"presentation": "600.00", "completion": "450.00",
+                             "abstinence": "0.00", "non_representation": "0.00"}, month
+    assert p1["2012-11"] == {"presentation": "600.00", "completion": "450.00",
+                             "abstinence": "0.00", "non_representation": "400.00"}
+    assert p1["2012-12"] == {"presentation": "600.00", "completion": "600.00",
+                             "abstinence": "0.00", "non_representation": "400.00"}
+    assert months(out)["2012-12"]["low"] == months(out)["2012-12"]["high"] == "1600.00"
+
+
+def test_a_provider_reaching_its_annual_cap_mid_year(tmp_path, cohort_model):
+    """Five new Medium clients a month earn 5 x £300 = £1,500 a month. With a cap of £5,000 a
+    financial year: April, May and June recorded (£4,500), July £500 (reduced by the cap),
+    August to March nothing. The cap is said to be reached from July."""
+    ws = single(tmp_path, cohort_model, cap="5000")
+    data = CohortReturns()
+    for month in (4, 5, 6):
+        for k in range(5):
+            data.present("P1", f"C{month}-{k}", date(2012, month, 2 + k), "M")
+    data.write(ws, "2012-04", "2012-06", providers=("P1",))
+    result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012/13", "--no-budget")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)["forecast"]
+    by = months(out)
+    assert [by[m]["expected"] for m in ("2012-04", "2012-05", "2012-06")] == ["1500.00"] * 3
+    assert by["2012-07"]["expected"] == "500.00"
+    assert all(by[m]["expected"] == "0.00" for m in out["projected_months"][1:])
+    p1 = provider(out, "P1")
+    assert p1["expected"] == "5000.00" and p1["low"] == p1["high"] == "5000.00"
+    assert p1["limit_reached"] == {"month": "2012-07", "share": 1.0}
+    # The workbook says the same.
+    wb = openpyxl.load_workbook(ws.root / "forecast.xlsx")
+    assert wb.sheetnames == ["Forecast", "Providers", "By month", "Assumptions"]
+    rows = {r[0]: r for r in wb["Providers"].iter_rows(values_only=True) if r[0] == "P1"}
+    assert rows["P1"][2:8] == (4500, 500, 5000, 5000, 5000, "from 2012-07 (in 100% of "
+                                                             "simulations)")
+    sheet = wb["Forecast"]
+    facts = {r[0]: r[1] for r in sheet.iter_rows(values_only=True) if r[0]}
+    assert facts["Expected total for the period"] == 5000
+    assert facts["Recorded so far"] == 4500
+    month_rows = {r[0]: r for r in sheet.iter_rows(values_only=True)
+                  if isinstance(r[0], str) and r[0].startswith("2012-")}
+    assert month_rows["2012-06"][1:4] == ("recorded", 1500, None)
+    assert month_rows["2012-07"][1:6] == ("projected", None, 500, 500, 500)
+    assumptions = [r[0] for r in wb["Assumptions"].iter_rows(min_row=6, values_only=True)]
+    assert "Method" in assumptions and "Range" in assumptions
+
+
+def test_the_budget_and_a_volume_what_if(tmp_path, cohort_model):
+    ws = single(tmp_path, cohort_model)
+    data = CohortReturns()
+    for month in (4, 5, 6):
+        for k in range(5):
+            data.present("P1", f"C{month}-{k}", date(2012, month, 2 + k), "M")
+    data.write(ws, "2012-04", "2012-06", providers=("P1",))
+    config = tmp_path / "pbr.yaml"
+    config.write_text("schemes:\n  wigan-cohort:\n    budget: {2012/13: 17000}\n")
+    result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012/13", "--what-if", "volume+100%",
+                      config=config)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)["forecast"]
+    # 12 months x £1,500 = £18,000 against £17,000: passed in every simulation.
+    assert out["budget"] == "17000.00"
+    assert out["base"]["total"]["expected"] == "18000.00"
+    assert out["base"]["total"]["over_budget_chance"] == 1.0
+    # Twice the new clients: 9 projected months x £3,000 more... = £4,500 + 9 x £3,000.
+    assert out["what_if"]["total"]["expected"] == "31500.00"
+
+
+# -- bad input -----------------------------------------------------------------------------
+
+def test_bad_input_is_told_clearly_with_its_exit_code(tmp_path, cohort_model):
+    ws = single(tmp_path, cohort_model)
+    data = CohortReturns()
+    data.present("P1", "C1", date(2012, 4, 2), "M")
+    data.write(ws, "2012-04", "2012-05", providers=("P1",))
+    cases = [
+        (["--period", "2013/14", "--no-budget"], "forecast-no-months",
+         "no month of 2013/14 (2013-04-01 to 2014-03-31) has returns recorded"),
+        (["--period", "2012/13"], "budget-missing", "no budget for wigan-cohort 2012/13"),
+        (["--no-budget", "--what-if", "completoin+5 points"], "bad-what-if",
+         "'completoin' is not an outcome with a rule on its events of this model; did you "
+         "mean 'completion'?"),
+        (["--no-budget", "--what-if", "tariff=300"], "bad-what-if", "is not a parameter"),
+        (["--no-budget", "--what-if", "completion is better"], "bad-what-if",
+         "is not a what-if pbr understands"),
+        (["--no-budget", "--as-at", "2011-12"], "forecast-no-months",
+         "no month of wigan-cohort has returns"),
+    ]
+    for extra, code, words in cases:
+        result = forecast(ws, COHORT_MODEL_PATH, *extra)
+        assert result.exit_code == 2, (extra, result.output)
+        error = json.loads(result.stdout)["error"]
+        assert error["code"] == code, extra
+        assert words in error["message"], (extra, error["message"])
+    assert not (ws.root / "forecast.xlsx").exists()
+
+
+def test_forecast_as_a_user_runs_it_on_the_shipped_samples(tmp_path):
+    """A real subprocess on the shipped Wigan samples, piped (every width is checked in
+    test_console_width.py); the same forecast twice gives the same workbook, byte for byte;
+    nothing is recorded."""
+    out = tmp_path / "f.xlsx"
+    args = [sys.executable, "-m", "pbr_cli", "forecast", "-m", "wigan-cohort", "-p", "2013/14",
+            "--no-budget", "--simulations", "10", "-o", str(out)]
+    env = {"COLUMNS": "80", "PBR_LEDGER": str(tmp_path / "ledger.sqlite"),
+           "PATH": "/usr/bin:/bin", "PBR_CACHE": "off"}
+    first = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "FORECAST — NOT FOR PAYMENT" in first.stdout
+    assert "| P1       | Wigan Recovery Partnership |" in first.stdout
+    one = out.read_bytes()
+    second = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert second.returncode == 0 and out.read_bytes() == one
+    assert not (tmp_path / "ledger.sqlite").exists()
+
+
+@pytest.mark.parametrize("text", ["volume+10%", "completion-5 points",
+                                  "completion price+10% from 2013-12"])
+def test_what_if_forms_parse_against_the_cohort_model(text, cohort_model):
+    from pbr_cli.forecast.scenario import parse_scenario
+    from pbr_cli.periods import Month
+
+    scenario = parse_scenario([text], cohort_model, Month(2013, 10))
+    assert scenario.texts == [text]
