@@ -28,7 +28,7 @@ def forecast(
                                       "NAME=VALUE [from YYYY-MM], NAME+N points, volume+N%, "
                                       "NAME+N%, NAME price+N% [from YYYY-MM]. See "
                                       "docs/forecast.md."),
-    simulations: int = typer.Option(200, "--simulations", min=10, max=10_000,
+    simulations: int = typer.Option(100, "--simulations", min=10, max=10_000,
                                     help="How many simulations the ranges come from."),
     level: int = typer.Option(80, "--level", min=50, max=98, help="Per cent of simulations "
                               "each range holds."),

@@ -42,7 +42,7 @@ TOTAL = ""  # the key of the scheme's total among providers
 class Settings:
     """How a forecast is made: the draws and the stated level of its ranges."""
 
-    simulations: int = 200
+    simulations: int = 100
     level: int = 80  # per cent of simulations inside a range
     basis_months: int = 12  # draws come from each provider's latest this many recorded months
     seed: int = 1
@@ -149,46 +149,28 @@ def outlook(model: Model, register: Register, period_months: list[Month],
         actual_total[provider] += amount
         actual_total[TOTAL] += amount
     recorded = [r for r in returns if r.month is not None and r.month <= as_at]
-    draws = draws_for(model, returns, as_at, settings.basis_months)
+    job = _Job(model, register, recorded, draws_for(model, returns, as_at, settings.basis_months),
+               volume, model_for, projected, as_at, settings.seed)
     sims: dict[tuple[str, Month, str], list[Decimal]] = defaultdict(list)
     month_sims: dict[tuple[str, Month], list[Decimal]] = defaultdict(list)
     total_sims: dict[str, list[Decimal]] = defaultdict(list)
     bites: dict[tuple[str, Month], int] = defaultdict(int)
     providers = register.providers()
     n = settings.simulations if projected else 0
-    for s in range(n):
-        rng = random.Random(f"{settings.seed}:{s}")
-        projector = Projector(model, register, recorded, draws, rng, volume)
-        made: list[CheckedReturn] = []
-        for month in _months_from(as_at.plus(1), projected[-1]):
-            made += projector.month(month)
-        everything = recorded + made
-        own: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        for month in projected:
-            wanted = set(history_months(model, month))
-            inputs = [r for r in everything if r.month in wanted]
-            priced = model_for(month) if model_for is not None else model
-            schedule = calculate(priced, register, month, _copies(inputs))
-            this: dict[tuple[str, Month, str], Decimal] = defaultdict(lambda: ZERO)
-            for result in schedule.providers:
-                month_amount = ZERO
-                for ln in result.lines:
-                    if ln.kind != "payment":
-                        continue
-                    this[(result.provider, month, ln.component)] += ln.amount
-                    month_amount += ln.amount
-                month_sims[(result.provider, month)].append(month_amount)
-                own[result.provider] += month_amount
-            for key in set(this) | {k for k in sims if k[1] == month}:
+    for s, (this, months_paid, reached) in enumerate(_run(job, n), start=1):
+        for key in set(this) | set(sims):
+            if key[1] in projected:
                 sims[key].append(this.get(key, ZERO))
-            month_sims[(TOTAL, month)].append(schedule.total())
-            own[TOTAL] += schedule.total()
-            for p in {e.provider for e in schedule.evidence if e.cap_reduction}:
-                bites[(p, month)] += 1
+        own: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for (provider, month), amount in months_paid.items():
+            month_sims[(provider, month)].append(amount)
+            own[provider] += amount
+        for key in reached:
+            bites[key] += 1
         for provider in [TOTAL, *providers]:
             total_sims[provider].append(actual_total[provider] + own[provider])
         if tick is not None:
-            tick(s + 1, n)
+            tick(s, n)
     for key, values in sims.items():
         values += [ZERO] * (n - len(values))  # simulations in which the line did not arise
         lines[key] = _mean(values)
@@ -210,6 +192,88 @@ def outlook(model: Model, register: Register, period_months: list[Month],
     elif budget is not None:
         over = Fraction(1 if actual_total[TOTAL] > budget else 0)
     return Outlook(lines, month_range, total_range, limit_bites, over)
+
+
+@dataclass
+class _Job:
+    """What every simulation of one outlook reads."""
+
+    model: Model
+    register: Register
+    recorded: list[CheckedReturn]
+    draws: dict[str, list[CheckedReturn]]
+    volume: Volume
+    model_for: Callable[[Month], Model] | None
+    projected: list[Month]
+    as_at: Month
+    seed: int
+
+
+Simulated = tuple[dict[tuple[str, Month, str], Decimal], dict[tuple[str, Month], Decimal],
+                  set[tuple[str, Month]]]
+
+
+def simulate(job: _Job, s: int) -> Simulated:
+    """Simulation `s`: the projected returns made (its own seeded draws), every projected
+    month priced; its lines by (provider, month, component), each provider's month (and
+    the scheme's, TOTAL) and where a cap or maximum cut a payment."""
+    rng = random.Random(f"{job.seed}:{s}")
+    projector = Projector(job.model, job.register, job.recorded, job.draws, rng, job.volume)
+    made: list[CheckedReturn] = []
+    for month in _months_from(job.as_at.plus(1), job.projected[-1]):
+        made += projector.month(month)
+    everything = job.recorded + made
+    this: dict[tuple[str, Month, str], Decimal] = defaultdict(lambda: ZERO)
+    months_paid: dict[tuple[str, Month], Decimal] = {}
+    reached: set[tuple[str, Month]] = set()
+    for month in job.projected:
+        wanted = set(history_months(job.model, month))
+        inputs = [r for r in everything if r.month in wanted]
+        priced = job.model_for(month) if job.model_for is not None else job.model
+        schedule = calculate(priced, job.register, month, _copies(inputs))
+        for result in schedule.providers:
+            amount = ZERO
+            for ln in result.lines:
+                if ln.kind == "payment":
+                    this[(result.provider, month, ln.component)] += ln.amount
+                    amount += ln.amount
+            months_paid[(result.provider, month)] = amount
+        months_paid[(TOTAL, month)] = schedule.total()
+        reached |= {(e.provider, month) for e in schedule.evidence if e.cap_reduction}
+    return dict(this), months_paid, reached
+
+
+_SHARED: dict[str, _Job] = {}  # the job a worker process was forked with
+
+
+def _in_worker(chunk: range) -> list[Simulated]:
+    job = _SHARED["job"]
+    return [simulate(job, s) for s in chunk]
+
+
+def _run(job: _Job, n: int):
+    """Every simulation's result, in order: on every core where processes can be forked
+    (each simulation has its own seed, so the result does not depend on which process made
+    it); else one after another."""
+    import multiprocessing
+    import os
+
+    cores = os.cpu_count() or 1
+    if n < 8 or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for s in range(n):
+            yield simulate(job, s)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(1, min(8, n // (cores * 4)))
+    chunks = [range(i, min(n, i + size)) for i in range(0, n, size)]
+    _SHARED["job"] = job
+    try:
+        with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
+            for results in pool.map(_in_worker, chunks):
+                yield from results
+    finally:
+        _SHARED.clear()
 
 
 def _months_from(first: Month, last: Month) -> list[Month]:
