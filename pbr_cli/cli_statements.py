@@ -64,6 +64,10 @@ def statements(
                                         "YYYY-MM/*.xlsx (default: from the config)."),
     register_path: Path | None = RegisterOpt,
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+    with_forecast: bool = typer.Option(False, "--forecast", help="Add each provider's "
+                                       "projected income for the rest of the financial year "
+                                       "(`pbr forecast` as at the month; a forecast, not a "
+                                       "payment)."),
     ledger: str | None = LedgerOpt,
     config: Path | None = ConfigOpt,
 ) -> None:
@@ -81,6 +85,8 @@ def statements(
       pbr statements --model MODEL --period 2013-06
 
       pbr statements -m MODEL -p 2013-06 --provider P01 -o statements/
+
+      pbr statements -m MODEL -p 2013-09 --forecast
     """
     try:
         from pbr_cli.statement_jobs import run_statements
@@ -88,8 +94,13 @@ def statements(
         cfg, model = context(config, model_name)
         progress = None if as_json else progress_factory()
         try:
+            settings = None
+            if with_forecast:
+                from pbr_cli.forecast import Settings
+
+                settings = Settings()
             result = run_statements(cfg, model, period, provider, output, returns,
-                                    register_path, progress, ledger)
+                                    register_path, progress, ledger, settings)
         finally:
             if progress is not None:
                 progress.close()

@@ -15,6 +15,7 @@ from pbr_cli.forecast.scenario import parse_scenario
 from pbr_cli.model.records import Model
 from pbr_cli.money import round_pence, to_fraction
 from pbr_cli.names import shown
+from pbr_cli.payment_records import Projection
 from pbr_cli.periods import Month, Period, days_active, financial_year_label, parse_period
 from pbr_cli.pricing import history_months
 from pbr_cli.register import Register, load_register
@@ -76,6 +77,22 @@ def run_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
                  progress: Callable[[int, int, Path], None] | None = None,
                  returns_folder: Path | None = None, register_path: Path | None = None,
                  ) -> tuple[Forecast, list[Path]]:
+    """The forecast, and its workbook written."""
+    from pbr_cli.outputs.forecast import forecast_filename, write_forecast
+
+    result = make_forecast(cfg, model, period, to, as_at, what_ifs, settings, no_budget,
+                           progress, returns_folder, register_path)
+    path = Path(output) if output else cfg.output_for(model.name) / forecast_filename(result)
+    write_forecast(result, path)
+    return result, [path]
+
+
+def make_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
+                  as_at: str | None, what_ifs: list[str], settings: Settings,
+                  no_budget: bool = False,
+                  progress: Callable[[int, int, Path], None] | None = None,
+                  returns_folder: Path | None = None, register_path: Path | None = None,
+                  ) -> Forecast:
     register = load_register(model, register_path)
     root = Path(returns_folder) if returns_folder else cfg.returns_for(model.name)
     if not root.is_dir():
@@ -132,11 +149,24 @@ def run_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
                       settings, base, budget, source, [], what_if, list(what_ifs),
                       sorted(active - draws_from))
     result.assumptions = assumptions(result)
-    from pbr_cli.outputs.forecast import forecast_filename, write_forecast
+    return result
 
-    path = Path(output) if output else cfg.output_for(model.name) / forecast_filename(result)
-    write_forecast(result, path)
-    return result, [path]
+
+def projections(f: Forecast) -> dict[str, Projection]:
+    """Each provider's projected income for the months to come, as its statement carries
+    it: the expected months with their ranges, and the rest of the period's total."""
+    out = {}
+    for code, _ in f.providers:
+        recorded = sum((f.base.total(code, m) for m in f.actual_months), Decimal("0.00"))
+        low, high = f.base.total_range.get(code, (recorded, recorded))
+        months = tuple((str(m), f.base.total(code, m),
+                        *f.base.month_range.get((code, m), (Decimal("0.00"),) * 2))
+                       for m in f.projected_months)
+        out[code] = Projection(f.period.text, str(f.as_at), f.settings.level,
+                               f.settings.simulations, months,
+                               sum((m[1] for m in months), Decimal("0.00")),
+                               low - recorded, high - recorded)
+    return out
 
 
 def _span(model: Model, entry) -> tuple:

@@ -137,6 +137,21 @@ class Standing:
         return "NOT RECORDED — not in any ledger, not for payment"
 
 
+@dataclass(frozen=True)
+class Projection:
+    """A provider's projected income for the rest of a period (`pbr forecast`), carried by
+    its statement: expected figures and ranges, never a payment."""
+
+    period: str
+    as_at: str
+    level: int  # per cent of simulations each range holds
+    simulations: int
+    months: tuple[tuple[str, Decimal, Decimal, Decimal], ...]  # month, expected, low, high
+    total: Decimal  # the months to come, expected
+    low: Decimal
+    high: Decimal
+
+
 @dataclass
 class Schedule:
     model: Model
@@ -152,6 +167,7 @@ class Schedule:
     standing: Standing | None = None  # set once the ledger has placed it in the cycle
     # returns replaced by a resubmission, among the months read: (provider, month, file)
     replaced: list[tuple[str, Month, str]] = field(default_factory=list)
+    projection: Projection | None = None  # a provider's statement: its projected income
 
     def payment_notes(self, provider: str) -> list[str]:
         """What changed or stopped this provider's payment (caps, factors of 0, withheld)."""

@@ -18,10 +18,11 @@ from pathlib import Path
 from pbr_cli.config import Config
 from pbr_cli.cycle import chosen_ledger, open_ledger
 from pbr_cli.errors import PbrError
+from pbr_cli.forecast import Settings
 from pbr_cli.jobs import run_calculation
 from pbr_cli.ledger import Ledger
 from pbr_cli.model.records import Model
-from pbr_cli.payment_records import Schedule, Standing, State
+from pbr_cli.payment_records import Projection, Schedule, Standing, State
 from pbr_cli.periods import Month
 from pbr_cli.register import Register, load_register
 from pbr_cli.statements import provider_statement, statement_filename
@@ -75,9 +76,12 @@ def _place(schedule: Schedule, ledger: Ledger | None, model: Model, month: Month
 def run_statements(cfg: Config, model: Model, period: str, provider: str | None,
                    output: Path | None, returns: Path | None, register_path: Path | None,
                    progress: Callable[[int, int, Path], None] | None = None,
-                   ledger_path: str | Path | None = None) -> StatementsResult:
+                   ledger_path: str | Path | None = None,
+                   forecast: Settings | None = None) -> StatementsResult:
     """Write the statement of each provider paid under the model in the month (or of one)
-    into `output` (default: the model's output folder, statements/<month>/)."""
+    into `output` (default: the model's output folder, statements/<month>/). With
+    `forecast`, each carries the provider's projected income for the rest of the financial
+    year (`pbr forecast` as at the month)."""
     try:
         month = Month.parse(period)
     except PbrError:
@@ -106,9 +110,15 @@ def run_statements(cfg: Config, model: Model, period: str, provider: str | None,
                            f"(its providers that month: {', '.join(wanted)})",
                            code="unknown-provider")
         wanted = [provider]
+    projected = None
+    if forecast is not None:
+        from pbr_cli.forecast_jobs import make_forecast, projections
+
+        projected = projections(make_forecast(cfg, model, None, None, str(month), [], forecast,
+                                              True, None, returns, register_path))
     folder = Path(output) if output else statements_folder(cfg, model, month)
     result = StatementsResult(schedule, note=note)
-    result.written = write_statements(schedule, register, folder, wanted)
+    result.written = write_statements(schedule, register, folder, wanted, projected)
     return result
 
 
@@ -117,14 +127,19 @@ def statements_folder(cfg: Config, model: Model, month: Month) -> Path:
 
 
 def write_statements(schedule: Schedule, register: Register, folder: Path,
-                     providers: list[str] | None = None) -> list[tuple[str, Path, Path]]:
-    """Each provider's statement (workbook and PDF) of a schedule whose standing is set."""
+                     providers: list[str] | None = None,
+                     projected: dict[str, Projection] | None = None,
+                     ) -> list[tuple[str, Path, Path]]:
+    """Each provider's statement (workbook and PDF) of a schedule whose standing is set;
+    with `projected`, each carrying its provider's projected income."""
     from pbr_cli.outputs.schedule import write_schedule
     from pbr_cli.outputs.statement_pdf import write_statement_pdf
 
     written = []
     for code in providers if providers is not None else [p.provider for p in schedule.providers]:
         mine = provider_statement(schedule, register, code)
+        if projected is not None:
+            mine.projection = projected.get(code)
         what = f"payment statement for {code} ({mine.providers[0].name})"
         xlsx = write_schedule(mine, folder / statement_filename(schedule, code, ".xlsx"), what)
         pdf = write_statement_pdf(mine, folder / statement_filename(schedule, code, ".pdf"))

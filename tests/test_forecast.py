@@ -121,38 +121,36 @@ def single(ws_root: Path, cohort_model, cap: str = "") -> Workspace:
 
 def test_a_cohort_crossing_a_band_boundary_is_paid_the_new_band_from_that_month(
         tmp_path, cohort_model):
-    """Four Medium clients present in April 2012; in May and June two more present each
-    month and one earlier episode completes successfully. With --basis 1 every projected month
-    is June again: two presentations and one successful completion a month.
+    """Nine Medium clients present in April 2012; in May and in June one more presents and
+    one earlier episode completes successfully, so nine episodes stay open. With --basis 1
+    every projected month is June again: one presentation and one successful completion
+    (as many discharges as then, since as many episodes are open).
 
-    Completion over the window (from the scheme start): July 3 of 10 episodes (30%), August
-    4/12, September 5/14, October 6/16, November 7/18 (38.9%): all in the Medium band from 25%,
-    £450. December 8/20 = exactly 40%: the band from 40%, £600. Each month also pays two
-    tariffs of £300; a completion's six-month follow-up without re-presentation ends in
-    November (May's) and December (June's): 1 of 1 and 2 of 2, the band from 80%, £400."""
+    Completion over the window (from the scheme start): June 2 of 11 episodes (18.2%, the
+    band from 15%, £300); July 3 of 12 = exactly 25%: the band from 25% (lower bounds
+    count), £450; August 4/13, September 5/14 (35.7%): £450; October 6/15 = exactly 40%:
+    the band from 40%, £600. Each month also pays one tariff of £300."""
     ws = single(tmp_path, cohort_model)
     data = CohortReturns()
-    for i in range(4):
+    for i in range(9):
         data.present("P1", f"A{i}", date(2012, 4, 2 + i), "M")
-    for month, done in ((5, "A0"), (6, "A1")):
-        for k in range(2):
-            data.present("P1", f"N{month}{k}", date(2012, month, 3 + k), "M")
-        data.discharge("P1", done, date(2012, 4, 2 + int(done[1])), date(2012, month, 20),
+    for month, done in ((5, 0), (6, 1)):
+        data.present("P1", f"N{month}", date(2012, month, 3), "M")
+        data.discharge("P1", f"A{done}", date(2012, 4, 2 + done), date(2012, month, 20),
                        "TCDF", "M")
     data.write(ws, "2012-04", "2012-06", providers=("P1",))
-    result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012-04..2012-12", "--basis", "1",
+    result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012-04..2012-10", "--basis", "1",
                       "--no-budget")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)["forecast"]
     p1 = {m["month"]: m["components"] for m in provider(out, "P1")["months"]}
-    for month in ("2012-07", "2012-08", "2012-09", "2012-10"):
-        assert p1[month] == {"presentation": "600.00", "completion": "450.00",
+    assert p1["2012-06"]["completion"] == "300.00"  # recorded: 18.2%, the band from 15%
+    for month in ("2012-07", "2012-08", "2012-09"):
+        assert p1[month] == {"presentation": "300.00", "completion": "450.00",
                              "abstinence": "0.00", "non_representation": "0.00"}, month
-    assert p1["2012-11"] == {"presentation": "600.00", "completion": "450.00",
-                             "abstinence": "0.00", "non_representation": "400.00"}
-    assert p1["2012-12"] == {"presentation": "600.00", "completion": "600.00",
-                             "abstinence": "0.00", "non_representation": "400.00"}
-    assert months(out)["2012-12"]["low"] == months(out)["2012-12"]["high"] == "1600.00"
+    assert p1["2012-10"] == {"presentation": "300.00", "completion": "600.00",
+                             "abstinence": "0.00", "non_representation": "0.00"}
+    assert months(out)["2012-10"]["low"] == months(out)["2012-10"]["high"] == "900.00"
 
 
 def test_a_provider_reaching_its_annual_cap_mid_year(tmp_path, cohort_model):

@@ -36,6 +36,7 @@ from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.checked import CheckedReturn
 
 PROJECTED = "projected"  # the path of a projected return starts with this
+OPEN_END = date.max.toordinal()  # the end of an episode still open
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class _Episode:
     start: int  # day ordinal
     group: str
     month: Month
+    achieved: frozenset[str] = frozenset()  # review outcomes it has had (a first abstinence)
 
 
 @dataclass
@@ -99,6 +101,9 @@ class Projector:
         self.episodes: dict[str, list[_Episode]] = defaultdict(list)  # provider -> open
         self.discharged: dict[str, list[tuple[str, int]]] = defaultdict(list)  # (client, day)
         self.first_seen: dict[str, list[int]] = defaultdict(list)  # client -> presentations
+        self.starts: dict[tuple[str, str], list[int]] = defaultdict(list)  # episode starts
+        # (provider, client, review day) -> the review outcomes its episode had before it
+        self.review_state: dict[tuple[str, str, int], frozenset[str]] = {}
         self.people: dict[str, dict[str, _Person]] = defaultdict(dict)
         # provider -> where a participant stood -> (its claims that month, its latest claim
         # day before it, the month): what participants in each place did in the basis months
@@ -119,6 +124,7 @@ class Projector:
 
         opened: dict[tuple[str, str, int], _Episode] = {}
         closed: list[tuple[str, str, int, int]] = []
+        reviews: list[tuple[int, str, str, frozenset[str]]] = []
         for r in sorted(recorded, key=lambda r: (str(r.month), r.path)):
             if r.provider is None or r.errors:
                 continue
@@ -131,6 +137,7 @@ class Projector:
                 for client, day, group in zip(part["client"], days, part["group"], strict=True):
                     opened[(r.provider, client, day)] = _Episode(
                         client, day, group, Month.of(date.fromordinal(day)))
+                    self.starts[(r.provider, client)].append(day)
                     if kind == "presentations":
                         self.first_seen[client].append(day)
             part = cols.get("discharges")
@@ -139,6 +146,25 @@ class Projector:
                 starts = np.frombuffer(part["start"], np.int64).tolist()
                 for client, day, start in zip(part["client"], days, starts, strict=True):
                     closed.append((r.provider, client, start, day))
+            part = cols.get("reviews")
+            if part:
+                days = np.frombuffer(part["day"], np.int64).tolist()
+                held = {n: np.frombuffer(v, bool).tolist() for n, v in part["holds"].items()}
+                for i, (client, day) in enumerate(zip(part["client"], days, strict=True)):
+                    reviews.append((day, r.provider, client,
+                                    frozenset(n for n, v in held.items() if v[i])))
+        for starts in self.starts.values():
+            starts.sort()
+        for day, provider, client, outcomes in sorted(reviews):
+            start = self._start_of(provider, client, day)
+            episode = opened.get((provider, client, start)) if start is not None else None
+            if episode is not None:
+                self.review_state[(provider, client, day)] = episode.achieved
+                episode.achieved = episode.achieved | outcomes
+        ends = {(p, c, st): day for p, c, st, day in closed}
+        self.spans: dict[str, list[tuple[int, int]]] = defaultdict(list)  # provider -> episodes
+        for (provider, client, start) in opened:
+            self.spans[provider].append((start, ends.get((provider, client, start), OPEN_END)))
         for provider, client, start, day in closed:
             opened.pop((provider, client, start), None)
             self.discharged[provider].append((client, day))
@@ -316,6 +342,11 @@ class Projector:
                     keep["group"].append(group)
                     new_eps.append(_Episode(ident, new_day, group, month))
             out["presentations"] = self._part(keep, {})
+        used: set[int] = set()  # episodes (by id) reviewed this month already
+        # discharges and reviews happen to open episodes: as many more (or fewer) as the
+        # provider has open episodes now against then
+        then = self._open_at(provider, base.month)
+        ratio = (len(self.episodes.get(provider, [])) / then - 1) if then else 0.0
         for kind in ("discharges", "reviews"):
             part = cols.get(kind)
             if not part:
@@ -328,13 +359,22 @@ class Projector:
             holds = self._points(holds)
             keep = {"row": [], "client": [], "day": [], "group": [], "start": []}
             kept_holds: dict[str, list[bool]] = {name: [] for name in holds}
-            for i, (client, day, group) in enumerate(zip(part["client"], days, part["group"],
-                                                         strict=True)):
+            names = list(holds)
+            order = [i for i in range(len(days)) for _ in range(_scaled(1, ratio, self.rng))]
+            for i in order:
+                client, day, group = part["client"][i], days[i], part["group"][i]
                 new_day = shift_day(date.fromordinal(day), shift).toordinal()
-                episode = self._episode_for(provider, client, starts[i], base.month, month,
-                                            group, renamed, new_eps, kind)
+                start, had = starts[i], frozenset[str]()
+                if kind == "reviews":
+                    start = self._start_of(provider, client, day) or day
+                    had = self.review_state.get((provider, client, day), frozenset())
+                episode = self._episode_for(provider, client, start, base.month, month,
+                                            group, renamed, new_eps, kind, had, used)
                 if episode is None:
                     continue  # nobody in the pipeline to have it: dropped
+                if kind == "reviews":
+                    used.add(id(episode))
+                    episode.achieved = episode.achieved | {n for n in names if holds[n][i]}
                 keep["row"].append(rows[i])
                 keep["client"].append(episode.client)
                 keep["day"].append(max(new_day, episode.start))
@@ -362,14 +402,32 @@ class Projector:
                 return recent[self.rng.randrange(len(recent))]
         return f"{client}~{month}" + (f"~{copy}" if copy else "")
 
+    def _open_at(self, provider: str, month: Month) -> int:
+        """How many of the provider's episodes were open when the month began (recorded)."""
+        first = month.first_day.toordinal()
+        return sum(1 for start, end in self.spans.get(provider, []) if start < first <= end)
+
+    def _start_of(self, provider: str, client: str, day: int) -> int | None:
+        """The start of the client's latest episode at the provider begun by `day`."""
+        begun = [s for s in self.starts.get((provider, client), []) if s <= day]
+        return begun[-1] if begun else None
+
     def _episode_for(self, provider: str, client: str, start: int, was: Month, month: Month,
                      group: str, renamed: dict[str, str], new_eps: list[_Episode],
-                     kind: str) -> _Episode | None:
+                     kind: str, had: frozenset[str] = frozenset(),
+                     used: set[int] | None = None) -> _Episode | None:
+        """The projected episode a discharge or review goes to: the client's own new
+        episode if it presented in the same return; else one of the provider's open
+        episodes of the group (a review: one not reviewed yet this month, whose reviews so
+        far had the same outcomes as the original's), the nearest in age."""
         if client in renamed and Month.of(date.fromordinal(start)) == was:
             ident = renamed[client]
             return next((e for e in new_eps if e.client == ident), None)
         age = _months_between(Month.of(date.fromordinal(start)), was)
-        open_eps = [e for e in self.episodes.get(provider, []) if e.group == group]
+        open_eps = [e for e in self.episodes.get(provider, []) if e.group == group
+                    and (used is None or id(e) not in used)]
+        if kind == "reviews":
+            open_eps = [e for e in open_eps if e.achieved == had] or open_eps
         i = self._nearest(open_eps, age, month)
         if i is None:
             return None

@@ -79,6 +79,8 @@ def render_schedule(schedule: Schedule, path: Path, what: str = "payment schedul
         _evidence(wb, fmt, schedule, evidence_file)
     if schedule.adjustments:
         _adjustments(wb, fmt, schedule)
+    if schedule.projection is not None:
+        _projection(wb, fmt, schedule)
     _warnings(wb, fmt, schedule)
     _about(wb, fmt, schedule)
     wb.close()
@@ -222,6 +224,31 @@ def _adjustments(wb, fmt: Formats, s: Schedule) -> None:
     ws.write_string(after + 2, 0, "Each earlier month recorded in the ledger was worked out again "
                     "from the returns as they are now; the difference from what was accounted "
                     "for it is paid this month.", fmt.subtitle)
+
+
+def _projection(wb, fmt: Formats, s: Schedule) -> None:
+    """A statement's projected income: the provider's months to come, expected, with the
+    range of each (`pbr forecast` as at the month). Never a payment."""
+    pr = s.projection
+    assert pr is not None
+    ws = wb.add_worksheet("Projected income")
+    _heading(ws, fmt, s, "projected income")
+    headers = ["Month", "Expected", "Range low", "Range high"]
+    rows: list[list] = [[m, expected, low, high] for m, expected, low, high in pr.months]
+    after = _table(ws, fmt, headers, rows, [fmt.text, fmt.money, fmt.money, fmt.money],
+                   [12, 16, 16, 16], "Projection", s)
+    write_cell(ws, after, 0, "Months to come", fmt.bold)
+    write_cell(ws, after, 1, pr.total, fmt.money_bold)
+    write_cell(ws, after, 2, pr.low, fmt.money_bold)
+    write_cell(ws, after, 3, pr.high, fmt.money_bold)
+    ws.write_string(after + 2, 0, projection_note(pr), fmt.subtitle)
+
+
+def projection_note(pr) -> str:
+    return (f"A FORECAST, NOT A PAYMENT: the rest of {pr.period} as at {pr.as_at}, worked "
+            f"out by `pbr forecast` from the returns so far ({pr.simulations} simulations; "
+            f"each range holds the middle {pr.level}%). "
+            + ("" if pr.months else "No month of the period is still to come."))
 
 
 def _figure_columns(s: Schedule) -> list[tuple[str, str, str]]:

@@ -168,6 +168,19 @@ def _render(s: Schedule) -> Any:
                 format_money(a.difference), a.reason] for a in s.adjustments],
               [18, 40, 25, 25, 25, 140], right={2, 3, 4})
 
+    if s.projection is not None:
+        from pbr_cli.outputs.schedule import projection_note
+
+        pr = s.projection
+        title("Projected income (a forecast, not a payment)", 11)
+        table(["Month", "Expected", "Range low", "Range high"],
+              [[m, format_money(e), format_money(lo), format_money(hi)]
+               for m, e, lo, hi in pr.months]
+              + [["Months to come", format_money(pr.total), format_money(pr.low),
+                  format_money(pr.high)]], [40, 35, 35, 35], right={1, 2, 3}, size=9)
+        para(projection_note(pr), size=8, colour_=GREY)
+        pdf.ln(2)
+
     title("Problems found in the returns", 11)
     if s.problems:
         table(["Severity", "Code", "Cell", "Message"],
