@@ -46,7 +46,8 @@ def budget_for(cfg: Config, model: Model, register: Register, period: Period,
     """The budget for the period: from the config (`budget: {2013/14: 1200000}`), or from a
     register column of each entry's annual budget (`budget: {register: COLUMN}`), for each
     entry a twelfth of it for every month of the period the entry is active (part months
-    pro rata by days). (None, why) when there is none."""
+    pro rata by days), each entry's month rounded half-up to the penny as a payment line
+    is. (None, "") when there is none."""
     settings = cfg.scheme(model.name).budget
     if period.text in settings:
         return settings[period.text], f"the config ({shown(cfg.source) if cfg.source else ''})"
@@ -57,17 +58,17 @@ def budget_for(cfg: Config, model: Model, register: Register, period: Period,
                            f"{model.name}'s register (its columns: "
                            + ", ".join(c.name for c in model.register.columns) + ")",
                            code="budget-missing")
-        total = Fraction(0)
+        total = Decimal("0.00")
         for entry in register.entries:
             value = entry.get(column)
             if value is None:
                 continue
             start = entry.get(model.register.start) if model.register.start else None
             end = entry.get(model.register.end) if model.register.end else None
-            for month in months:
-                total += (to_fraction(value) / 12
-                          * Fraction(days_active(month, start, end), month.days))
-        return round_pence(total), f"the register's column {column} (a twelfth a month)"
+            for month in months:  # each entry's month rounded, as a payment line is
+                total += round_pence(to_fraction(value) / 12 * Fraction(
+                    days_active(month, start, end), month.days))
+        return total, f"the register's column {column} (a twelfth a month)"
     return None, ""
 
 

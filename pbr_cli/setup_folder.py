@@ -112,6 +112,10 @@ def init_folder(folder: Path, models: list[str] | None, go_live: str | None,
         written.append(folder / "returns" / name)
         start = max(month, Month.of(model.start)) if month else Month.of(model.start)
         lines.append(f"  {name}: {{go_live: {start}}}   # approval by a person (manual)")
+    lines.append("# A scheme's budget, for `pbr forecast`: add budget: {2013/14: AMOUNT} to its "
+                 "settings above, e.g.")
+    lines.append(f"#   {chosen[0]}: {{go_live: ..., budget: {{2013/14: 1200000}}}}"
+                 if chosen else "#   scheme: {budget: {2013/14: 1200000}}")
     (folder / "out").mkdir(exist_ok=True)
     config = folder / "pbr.yaml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")

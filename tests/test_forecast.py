@@ -269,3 +269,78 @@ def test_what_if_forms_parse_against_the_cohort_model(text, cohort_model):
 
     scenario = parse_scenario([text], cohort_model, Month(2013, 10))
     assert scenario.texts == [text]
+
+
+def test_a_statement_can_carry_the_providers_projected_income(tmp_path, cohort_model):
+    """The capped provider's June statement, with --forecast: its projected income for the
+    rest of 2012/13 (July £500, then nothing) in the workbook and the PDF."""
+    from pypdf import PdfReader
+
+    ws = single(tmp_path, cohort_model, cap="5000")
+    data = CohortReturns()
+    for month in (4, 5, 6):
+        for k in range(5):
+            data.present("P1", f"C{month}-{k}", date(2012, month, 2 + k), "M")
+    data.write(ws, "2012-04", "2012-06", providers=("P1",))
+    folder = tmp_path / "statements"
+    result = runner.invoke(app, ["statements", "--model", str(COHORT_MODEL_PATH), "-p",
+                                 "2012-06", "--returns", str(ws.returns), "--register",
+                                 str(ws.register_path), "--forecast", "-o", str(folder)])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(next(folder.glob("*.xlsx")))
+    sheet = book["Projected income"]
+    rows = [r for r in sheet.iter_rows(values_only=True) if r[0]]
+    months_shown = {r[0]: r[1:4] for r in rows if str(r[0]).startswith("2012-")
+                    or str(r[0]).startswith("2013-")}
+    assert months_shown["2012-07"] == (500, 500, 500)
+    assert months_shown["2013-03"] == (0, 0, 0)
+    total = next(r for r in rows if r[0] == "Months to come")
+    assert total[1:4] == (500, 500, 500)
+    assert any("A FORECAST, NOT A PAYMENT" in str(r[0]) for r in rows)
+    text = "".join(page.extract_text() for page in PdfReader(next(folder.glob("*.pdf"))).pages)
+    assert "Projected income (a forecast, not a payment)" in text
+    assert "Months to come" in text and "£500.00" in text
+
+
+def test_the_shipped_budget_from_the_register_is_the_block_contracts_value():
+    """Birmingham's budget is `budget: {register: annual_value}`: a twelfth of each service's
+    value a month, pro rata, each rounded as a line is — the report's block total, to the
+    penny."""
+    config = ["--config", str(ROOT / "pbr.yaml")]
+    out = json.loads(runner.invoke(app, ["forecast", "-m", "birmingham-90-10", "--json",
+                                         "--simulations", "10", "-o", "/dev/null", *config]
+                                   ).stdout)["forecast"]
+    report = json.loads(runner.invoke(app, ["report", "-m", "birmingham-90-10", "-p",
+                                            "2013/14", "--json", "-o", "/dev/null", *config]
+                                      ).stdout)["reports"][0]
+    assert out["budget"] == report["totals"]["comparison"] == "2639654.71"
+    assert out["base"]["total"]["expected"] == report["totals"]["payment"]
+    assert out["base"]["total"]["over_budget_chance"] == 0.0
+
+
+def test_a_budget_that_is_not_an_amount_is_refused(tmp_path):
+    config = tmp_path / "pbr.yaml"
+    config.write_text("schemes:\n  wigan-cohort:\n    budget: {2013/14: lots}\n")
+    result = runner.invoke(app, ["forecast", "-m", "wigan-cohort", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "budget: 2013/14: 'lots' is not an amount in pounds" in result.output
+
+
+def test_volume_is_refused_for_a_scheme_without_clients(model):
+    from pbr_cli.errors import PbrError
+    from pbr_cli.forecast.scenario import parse_scenario
+    from pbr_cli.periods import Month
+
+    with pytest.raises(PbrError) as err:
+        parse_scenario(["volume+10%"], model, Month(2013, 7))
+    assert err.value.code == "bad-what-if"
+    assert "change a measure instead (e.g. utilisation=90%)" in err.value.message
+
+
+def test_ranges_are_by_nearest_rank_and_expected_lines_sum_to_totals():
+    from pbr_cli.forecast import percentile_range
+
+    values = [Decimal(v) for v in range(1, 101)]  # 1..100
+    assert percentile_range(values, 80) == (Decimal(10), Decimal(90))
+    assert percentile_range(values[:10], 80) == (Decimal(1), Decimal(9))
+    assert percentile_range([Decimal(5)], 90) == (Decimal(5), Decimal(5))

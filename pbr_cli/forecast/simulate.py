@@ -97,6 +97,9 @@ class Projector:
                  draws: dict[str, list[CheckedReturn]], rng: random.Random,
                  volume: Volume):
         self.model, self.register, self.rng, self.volume = model, register, rng, volume
+        # the scenario's own draws (more clients, outcomes made successful) come from a
+        # generator of their own, so that the base case's draws stay the same beside it
+        self.changes = random.Random(rng.random())
         self.draws = draws  # provider -> its recorded returns a month may be drawn from
         self.episodes: dict[str, list[_Episode]] = defaultdict(list)  # provider -> open
         self.discharged: dict[str, list[tuple[str, int]]] = defaultdict(list)  # (client, day)
@@ -330,7 +333,7 @@ class Projector:
             keep: dict[str, list] = {"row": [], "client": [], "day": [], "group": []}
             for i, (client, day, group) in enumerate(zip(part["client"], days, part["group"],
                                                          strict=True)):
-                copies = _scaled(1, self.volume.new_people, self.rng)
+                copies = _scaled(1, self.volume.new_people, self.changes)
                 for copy in range(copies):
                     new_day = shift_day(date.fromordinal(day), shift).toordinal()
                     ident = self._presenting(provider, client, day, new_day, churn, copy, month)
@@ -447,10 +450,10 @@ class Projector:
             share = sum(values) / len(values)
             if points > 0:
                 p = 1.0 if share >= 1 else min(1.0, points / (1 - share))
-                out[name] = [v or self.rng.random() < p for v in values]
+                out[name] = [v or self.changes.random() < p for v in values]
             else:
                 p = 1.0 if share <= 0 else min(1.0, -points / share)
-                out[name] = [v and not self.rng.random() < p for v in values]
+                out[name] = [v and not self.changes.random() < p for v in values]
         return out
 
     @staticmethod
@@ -490,7 +493,7 @@ class Projector:
             rows = []
             for record in frame.to_dict("records"):
                 pid = record.get(spec.id)
-                copies = _scaled(1, self.volume.new_people, self.rng)
+                copies = _scaled(1, self.volume.new_people, self.changes)
                 for copy in range(copies):
                     ident = f"{pid}~{month}" + (f"~{copy}" if copy else "")
                     if copy == 0:
@@ -567,7 +570,7 @@ class Projector:
         for record in made:
             change = self.volume.results.get(result_of.get(str(record.get(spec.outcome)), ""),
                                              0.0)
-            out += [record] * _scaled(1, change, self.rng)
+            out += [record] * _scaled(1, change, self.changes)
         return out
 
     def _code_columns(self, sheet: str) -> list[str]:

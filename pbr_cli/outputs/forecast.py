@@ -5,7 +5,6 @@ assumptions it rests on. Renders; decides nothing."""
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,6 @@ ACTUAL_COLOUR, EXPECTED_COLOUR, RANGE_COLOUR, WHAT_IF_COLOUR = (
 def forecast_filename(f: Forecast) -> str:
     period = f.period.text.replace("/", "-").replace("..", "_to_")
     return f"{f.model.name}-{period}-forecast-as-at-{f.as_at}.xlsx"
-
-
-def _share(value: Fraction | None) -> str:
-    return "" if value is None else format_percent(value)
 
 
 def summary(f: Forecast, outlook: Outlook | None = None) -> dict[str, Any]:
@@ -106,7 +101,7 @@ def _summary_sheet(wb, fmt: Formats, f: Forecast) -> None:
     if f.budget is not None:
         facts += [("Budget", f.budget, fmt.money),
                   ("Budget left after the expected total", s["headroom"], fmt.money),
-                  ("Chance of passing the budget", _share(s["over_budget_chance"]), fmt.text)]
+                  ("Chance of passing the budget", s["over_budget_chance"], fmt.percent)]
     if f.scenario is not None:
         w = summary(f, f.scenario)
         facts += [("What-if: expected total", w["total"], fmt.money_bold),
