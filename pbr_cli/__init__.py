@@ -1,3 +1,3 @@
 """pbr: a batch calculator for Payment by Results contracts."""
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"

@@ -15,6 +15,7 @@ for it and how its months are approved (see docs/payment-cycle.md):
     schemes:
       pilot-scheme: {approval: automatic}   # a virtual pilot: nothing is really paid
       real-scheme: {go_live: 2013-04}       # approval: manual (the default)
+      other-scheme: {budget: {2013/14: 1200000}}  # `pbr forecast` (docs/forecast.md)
 
 Paths are relative to the config file. Without a config file, the defaults above are taken
 relative to the working directory (returns default to ./returns). $PBR_LEDGER, when set,
