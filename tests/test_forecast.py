@@ -344,3 +344,41 @@ def test_ranges_are_by_nearest_rank_and_expected_lines_sum_to_totals():
     assert percentile_range(values, 80) == (Decimal(10), Decimal(90))
     assert percentile_range(values[:10], 80) == (Decimal(1), Decimal(9))
     assert percentile_range([Decimal(5)], 90) == (Decimal(5), Decimal(5))
+
+
+@pytest.mark.parametrize("name", ["birmingham-90-10", "wigan-cohort", "troubled-families",
+                                  "work-programme"])
+def test_projected_returns_are_ones_the_checks_across_files_accept(name):
+    """The returns made for the months to come never contradict the recorded ones (a client
+    presenting again while in treatment, a discharge of no episode...): in no simulation is
+    a provider withheld for an error in a projected month."""
+    import random
+
+    from pbr_cli.config import load_config
+    from pbr_cli.forecast import _copies, draws_for
+    from pbr_cli.forecast.simulate import Projector, Volume
+    from pbr_cli.model import find_model, load_model
+    from pbr_cli.pricing import calculate, history_months
+    from pbr_cli.register import load_register
+    from pbr_cli.returns.folders import months_with_returns
+    from pbr_cli.worth import read_months
+
+    cfg = load_config(ROOT / "pbr.yaml")
+    model = load_model(find_model(name, cfg.models))
+    register = load_register(model, None)
+    root = cfg.returns_for(name)
+    recorded = [m for m in months_with_returns(root) if model.covers(m)]
+    as_at = recorded[-4] if model.end < recorded[-1].plus(3).first_day else recorded[-1]
+    collection = read_months(cfg, model, register, root, recorded, None)
+    returns = [r for r in collection.returns if r.month <= as_at]
+    draws = draws_for(model, returns, as_at, 12)
+    ahead = [as_at.plus(i) for i in (1, 2, 3)]
+    for s in range(4):
+        projector = Projector(model, register, returns, draws, random.Random(s), Volume())
+        made = [r for month in ahead for r in projector.month(month)]
+        assert made, name
+        for month in ahead:
+            inputs = [r for r in returns + made if r.month in set(history_months(model, month))]
+            schedule = calculate(model, register, month, _copies(inputs))
+            errors = [p.message for p in schedule.problems if p.is_error]
+            assert not schedule.withheld and not errors, (name, s, month, errors[:3])

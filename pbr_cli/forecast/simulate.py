@@ -326,6 +326,8 @@ class Projector:
         out: dict[str, Any] = {}
         renamed: dict[str, str] = {}  # the base's new clients -> their projected ids
         new_eps: list[_Episode] = []
+        # clients in treatment at the provider: one of them cannot present there again
+        in_treatment = {e.client for e in self.episodes.get(provider, [])}
         part = cols.get("presentations")
         if part:
             days = np.frombuffer(part["day"], np.int64).tolist()
@@ -336,7 +338,9 @@ class Projector:
                 copies = _scaled(1, self.volume.new_people, self.changes)
                 for copy in range(copies):
                     new_day = shift_day(date.fromordinal(day), shift).toordinal()
-                    ident = self._presenting(provider, client, day, new_day, churn, copy, month)
+                    ident = self._presenting(provider, client, day, new_day, churn, copy, month,
+                                             in_treatment)
+                    in_treatment.add(ident)
                     if copy == 0:
                         renamed[client] = ident
                     keep["row"].append(rows[i])
@@ -394,13 +398,15 @@ class Projector:
         return out
 
     def _presenting(self, provider: str, client: str, day: int, new_day: int, churn: int,
-                    copy: int, month: Month) -> str:
+                    copy: int, month: Month, in_treatment: set[str]) -> str:
         """Who presents: a new client, or, when the original client had presented within
-        the churn months before, one of the provider's recently discharged clients."""
+        the churn months before, one of the provider's recently discharged clients not in
+        treatment there now."""
         earlier = [d for d in self.first_seen.get(client, []) if d < day]
         since = add_months(date.fromordinal(new_day), -churn).toordinal()
         if earlier and max(earlier) >= add_months(date.fromordinal(day), -churn).toordinal():
-            recent = sorted({c for c, d in self.discharged.get(provider, []) if d >= since})
+            recent = sorted({c for c, d in self.discharged.get(provider, []) if d >= since}
+                            - in_treatment)
             if recent:
                 return recent[self.rng.randrange(len(recent))]
         return f"{client}~{month}" + (f"~{copy}" if copy else "")

@@ -10,7 +10,14 @@ from typing import Any
 
 from pbr_cli.forecast import TOTAL, Forecast, Outlook
 from pbr_cli.money import format_percent
-from pbr_cli.outputs.xlsx import Formats, atomic_output, new_workbook, print_setup, write_cell
+from pbr_cli.outputs.xlsx import (
+    Formats,
+    atomic_output,
+    heading_height,
+    new_workbook,
+    print_setup,
+    write_cell,
+)
 
 BANNER = "FORECAST — NOT FOR PAYMENT. Projected months are estimates, not entitlements."
 ACTUAL_COLOUR, EXPECTED_COLOUR, RANGE_COLOUR, WHAT_IF_COLOUR = (
@@ -43,7 +50,8 @@ def write_forecast(f: Forecast, target: Path) -> Path:
         fmt.table_title = wb.add_format({"bold": True, "font_size": 12})
         _summary_sheet(wb, fmt, f)
         _providers_sheet(wb, fmt, f)
-        _months_sheet(wb, fmt, f)
+        tables = _months_sheet(wb, fmt, f)
+        _charts_sheet(wb, fmt, f, tables)
         _assumptions_sheet(wb, fmt, f)
         wb.close()
     return Path(target)
@@ -68,6 +76,7 @@ def _headers(ws, fmt: Formats, row: int, headers: list[str], widths: list[float]
     for j, (h, w) in enumerate(zip(headers, widths, strict=True)):
         ws.write_string(row, j, h, fmt.header)
         ws.set_column(j, j, w)
+    ws.set_row(row, heading_height(headers, widths))  # every heading whole
 
 
 def _month_rows(f: Forecast, provider: str) -> list[list[Any]]:
@@ -173,7 +182,7 @@ def _providers_sheet(wb, fmt: Formats, f: Forecast) -> None:
     row = _heading(ws, fmt, f, "each provider's expected income")
     headers = ["Provider", "Name", "Recorded so far", "Expected for the months to come",
                "Expected total", "Range low", "Range high", "Cap or maximum reached"]
-    widths = [10.0, 34.0, 15.0, 17.0, 15.0, 15.0, 15.0, 26.0]
+    widths = [10.0, 30.0, 14.0, 14.0, 14.0, 14.0, 14.0, 36.0]
     if f.scenario is not None:
         headers += ["What-if total", "Difference"]
         widths += [15.0, 15.0]
@@ -198,19 +207,19 @@ def _providers_sheet(wb, fmt: Formats, f: Forecast) -> None:
     print_setup(ws, header, f"{f.model.name} forecast {f.period.text}", widths, 2)
 
 
-def _months_sheet(wb, fmt: Formats, f: Forecast) -> None:
-    """Each provider's months: the components, the total and its range, and a chart."""
+def _months_sheet(wb, fmt: Formats, f: Forecast) -> list[tuple[str, int, int]]:
+    """Each provider's months: the components, the total and its range. Returns where each
+    provider's table is (its name, heading row, last row), for its chart."""
     ws = wb.add_worksheet("By month")
-    sheet = "By month"
     row = _heading(ws, fmt, f, "each provider month by month")
     comps = f.components
     headers = ["Month", "Recorded or projected", "Recorded", "Expected", "Range low",
                "Range high"] + (["What-if", "Difference"] if f.scenario is not None else [])
     headers += [label for _, label in comps]
-    widths = [40.0, 20.0] + [15.0] * (len(headers) - 2)
+    widths = [12.0, 12.0] + [14.0] * (len(headers) - 2)
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
-    width = len(headers)
+    tables = []
     for code, name in f.providers:
         ws.write_string(row, 0, f"{code} {name}", fmt.table_title)
         row += 1
@@ -223,11 +232,21 @@ def _months_sheet(wb, fmt: Formats, f: Forecast) -> None:
                                for c, _ in comps]
             for j, v in enumerate(values):
                 write_cell(ws, row, j, v, fmt.text if j < 2 else fmt.money)
-        chart = _chart(wb, f, sheet, header, row, f"{code} {name}")
-        chart.set_size({"width": 560, "height": 240})
-        ws.insert_chart(header, width + 1, chart, {"x_offset": 10})
-        row += max(3, 14 - len(f.months))
+        tables.append((f"{code} {name}", header, row))
+        row += 2
     print_setup(ws, None, f"{f.model.name} forecast {f.period.text}", widths, 1)
+    return tables
+
+
+def _charts_sheet(wb, fmt: Formats, f: Forecast, tables: list[tuple[str, int, int]]) -> None:
+    """A chart of each provider's months (from the By month sheet), two across a page."""
+    ws = wb.add_worksheet("Charts")
+    row = _heading(ws, fmt, f, "each provider's months, recorded then projected")
+    for i, (title, header, last) in enumerate(tables):
+        chart = _chart(wb, f, "By month", header, last, title)
+        chart.set_size({"width": 480, "height": 250})
+        ws.insert_chart(row + (i // 2) * 13, (i % 2) * 8, chart, {"x_offset": 5, "y_offset": 5})
+    print_setup(ws, None, f"{f.model.name} forecast {f.period.text}", [8.43] * 16)
 
 
 def _assumptions_sheet(wb, fmt: Formats, f: Forecast) -> None:
