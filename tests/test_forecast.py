@@ -175,7 +175,7 @@ def test_a_provider_reaching_its_annual_cap_mid_year(tmp_path, cohort_model):
     assert p1["limit_reached"] == {"month": "2012-07", "share": 1.0}
     # The workbook says the same.
     wb = openpyxl.load_workbook(ws.root / "forecast.xlsx")
-    assert wb.sheetnames == ["Forecast", "Providers", "By month", "Assumptions"]
+    assert wb.sheetnames == ["Forecast", "Providers", "By month", "Charts", "Assumptions"]
     rows = {r[0]: r for r in wb["Providers"].iter_rows(values_only=True) if r[0] == "P1"}
     assert rows["P1"][2:8] == (4500, 500, 5000, 5000, 5000, "from 2012-07 (in 100% of "
                                                              "simulations)")
