@@ -64,6 +64,19 @@ def backtest(name: str, settings: Settings, first: int, horizon: int, step: int)
     return rows
 
 
+def _mape(rows) -> Decimal:
+    """The mean of |expected - actual| / actual, per cent, over months with an actual."""
+    paid = [r for r in rows if r["actual"]]
+    return (sum((abs(r["expected"] - r["actual"]) / r["actual"] for r in paid), Decimal(0))
+            / max(1, len(paid)) * 100)
+
+
+def _bias(rows) -> Decimal:
+    """Expected minus actual over all the rows, per cent of actual."""
+    return (sum((r["expected"] - r["actual"] for r in rows), Decimal(0))
+            / max(Decimal(1), sum((r["actual"] for r in rows), Decimal(0))) * 100)
+
+
 def pct(error: Decimal, actual: Decimal) -> str:
     return f"{error / actual * 100:+.1f}%" if actual else "n/a"
 
@@ -87,24 +100,30 @@ def main() -> None:
         took = time.perf_counter() - started
         monthly = [r for r in rows if r["ahead"] != "all"]
         totals = [r for r in rows if r["ahead"] == "all"]
-        head = "| as at | month(s) | ahead | expected | actual | error | range | inside |"
         print(f"\n{name}: {len(totals)} forecasts, {len(monthly)} months, "
               f"{args.simulations} simulations each, {took:.0f} s")
         if args.markdown:
-            print(head)
-            print("|---|---|---|---:|---:|---:|---|---|")
+            print("\n| months ahead | forecasts | mean absolute error | bias | actual inside "
+                  f"the {args.level}% range |")
+            print("|---:|---:|---:|---:|---:|")
+            for ahead in sorted({r["ahead"] for r in monthly}):
+                these = [r for r in monthly if r["ahead"] == ahead]
+                print(f"| {ahead} | {len(these)} | {_mape(these):.1f}% | {_bias(these):+.1f}% | "
+                      f"{sum(r['inside'] for r in these)}/{len(these)} |")
+            print("\n| as at | months | expected | actual | error | range | inside |")
+            print("|---|---|---:|---:|---:|---|---|")
+            rows = totals
         for r in rows:
             error = r["expected"] - r["actual"]
-            cells = [str(r["as_at"]), str(r["month"]), str(r["ahead"]), f"£{r['expected']:,}",
+            cells = [str(r["as_at"]), str(r["month"]), f"£{r['expected']:,}",
                      f"£{r['actual']:,}", f"{pct(error, r['actual'])}",
                      f"£{r['low']:,} to £{r['high']:,}", "yes" if r["inside"] else "NO"]
+            if not args.markdown:
+                cells.insert(2, str(r["ahead"]))
             print(("| " + " | ".join(cells) + " |") if args.markdown else "  ".join(cells))
         inside_m = sum(r["inside"] for r in monthly)
         inside_t = sum(r["inside"] for r in totals)
-        mape = (sum(abs(r["expected"] - r["actual"]) / r["actual"] for r in monthly
-                    if r["actual"]) / max(1, sum(1 for r in monthly if r["actual"])) * 100)
-        bias = sum((r["expected"] - r["actual"] for r in monthly), Decimal("0")) / max(
-            1, sum((r["actual"] for r in monthly), Decimal("0"))) * 100
+        mape, bias = _mape(monthly), _bias(monthly)
         line = (f"{name}: months inside their {args.level}% range {inside_m}/{len(monthly)} "
                 f"({inside_m / max(1, len(monthly)):.0%}); horizon totals inside "
                 f"{inside_t}/{len(totals)} ({inside_t / max(1, len(totals)):.0%}); mean "

@@ -12,6 +12,7 @@ from pbr_cli.config import Config
 from pbr_cli.errors import PbrError
 from pbr_cli.forecast import Forecast, Settings, outlook, provider_list
 from pbr_cli.forecast.scenario import parse_scenario
+from pbr_cli.jobs import returns_root
 from pbr_cli.model.records import Model
 from pbr_cli.money import round_pence, to_fraction
 from pbr_cli.names import shown
@@ -19,7 +20,7 @@ from pbr_cli.payment_records import Projection
 from pbr_cli.periods import Month, Period, days_active, financial_year_label, parse_period
 from pbr_cli.pricing import history_months
 from pbr_cli.register import Register, load_register
-from pbr_cli.returns.folders import check_month_folders, months_with_returns
+from pbr_cli.returns.folders import months_with_returns
 from pbr_cli.worth import month_schedule, read_months
 
 
@@ -95,11 +96,7 @@ def make_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
                   returns_folder: Path | None = None, register_path: Path | None = None,
                   ) -> Forecast:
     register = load_register(model, register_path)
-    root = Path(returns_folder) if returns_folder else cfg.returns_for(model.name)
-    if not root.is_dir():
-        raise PbrError(f"no returns folder {shown(root)} (returns are filed as "
-                       f"{shown(root)}/YYYY-MM/*.xlsx)", code="file-not-found")
-    check_month_folders(root)
+    root = returns_root(cfg, model, returns_folder)
     recorded = [m for m in months_with_returns(root) if model.covers(m)]
     if as_at:
         cut = Month.parse(as_at)

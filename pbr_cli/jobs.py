@@ -37,7 +37,7 @@ from pbr_cli.names import shown
 from pbr_cli.payment_records import PAID, Schedule, Standing, State
 from pbr_cli.periods import Month
 from pbr_cli.register import load_register
-from pbr_cli.returns.folders import check_month_folders, latest_month
+from pbr_cli.returns.folders import checked_root, latest_month
 from pbr_cli.runlog import RunLog
 from pbr_cli.worth import (
     month_schedule,
@@ -194,12 +194,8 @@ def run_record(schedule: Schedule, register, started: str, command: str, path: P
 
 
 def returns_root(cfg: Config, model: Model, returns: Path | None) -> Path:
-    root = Path(returns) if returns else cfg.returns_for(model.name)
-    if not root.is_dir():
-        raise PbrError(f"no returns folder {shown(root)} (returns are filed as "
-                       f"{shown(root)}/YYYY-MM/*.xlsx)", code="file-not-found")
-    check_month_folders(root)
-    return root
+    """The returns folder given, or the config's for the model: there, and filed by month."""
+    return checked_root(Path(returns) if returns else cfg.returns_for(model.name))
 
 
 def check_inside(model: Model, month: Month) -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 from pbr_cli.config import Config
 from pbr_cli.cycle import chosen_ledger, go_live, open_ledger
 from pbr_cli.errors import PbrError
-from pbr_cli.jobs import sha256_of
+from pbr_cli.jobs import returns_root, sha256_of
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
 from pbr_cli.periods import Month, Period
 from pbr_cli.register import load_register
-from pbr_cli.returns.folders import check_month_folders, returns_for_months
+from pbr_cli.returns.folders import returns_for_months
 from pbr_cli.runlog import RunLog
 from pbr_cli.worth import Excluded, PeriodSchedules, month_schedule, read_months
 
@@ -25,11 +25,7 @@ def period_schedules(cfg: Config, model: Model, period: Period, returns: Path | 
     """Work out every month of `period` inside the scheme that has returns, reading each
     file once. Months outside the scheme, or with no returns at all, are listed as excluded."""
     register = load_register(model, register_path)
-    root = Path(returns) if returns else cfg.returns_for(model.name)
-    if not root.is_dir():
-        raise PbrError(f"no returns folder {shown(root)} (returns are filed as "
-                       f"{shown(root)}/YYYY-MM/*.xlsx)", code="file-not-found")
-    check_month_folders(root)
+    root = returns_root(cfg, model, returns)
     wanted: list[Month] = []
     excluded: list[Excluded] = []
     for month in period.months():

@@ -60,14 +60,9 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
                 for name in schemes:
                     try:
                         model = load_model(find_model(name, cfg.models))
-                        root = cfg.returns_for(name)
-                        if not root.is_dir():
-                            raise PbrError(f"no returns folder {shown(root)} (returns are filed "
-                                           f"as {shown(root)}/YYYY-MM/*.xlsx)",
-                                           code="file-not-found")
-                        from pbr_cli.returns.folders import check_month_folders
+                        from pbr_cli.returns.folders import checked_root
 
-                        check_month_folders(root)
+                        root = checked_root(cfg.returns_for(name))
                         last = latest_complete_month(root, model)
                         if last is None:
                             raise PbrError(f"no complete month with returns in {shown(root)}",

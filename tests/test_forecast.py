@@ -153,16 +153,21 @@ def test_a_cohort_crossing_a_band_boundary_is_paid_the_new_band_from_that_month(
     assert months(out)["2012-10"]["low"] == months(out)["2012-10"]["high"] == "900.00"
 
 
-def test_a_provider_reaching_its_annual_cap_mid_year(tmp_path, cohort_model):
-    """Five new Medium clients a month earn 5 x £300 = £1,500 a month. With a cap of £5,000 a
-    financial year: April, May and June recorded (£4,500), July £500 (reduced by the cap),
-    August to March nothing. The cap is said to be reached from July."""
-    ws = single(tmp_path, cohort_model, cap="5000")
+def five_new_clients_a_month(ws: Workspace) -> None:
+    """April to June 2012: five new Medium clients a month at P1, nothing else."""
     data = CohortReturns()
     for month in (4, 5, 6):
         for k in range(5):
             data.present("P1", f"C{month}-{k}", date(2012, month, 2 + k), "M")
     data.write(ws, "2012-04", "2012-06", providers=("P1",))
+
+
+def test_a_provider_reaching_its_annual_cap_mid_year(tmp_path, cohort_model):
+    """Five new Medium clients a month earn 5 x £300 = £1,500 a month. With a cap of £5,000 a
+    financial year: April, May and June recorded (£4,500), July £500 (reduced by the cap),
+    August to March nothing. The cap is said to be reached from July."""
+    ws = single(tmp_path, cohort_model, cap="5000")
+    five_new_clients_a_month(ws)
     result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012/13", "--no-budget")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)["forecast"]
@@ -193,11 +198,7 @@ def test_a_provider_reaching_its_annual_cap_mid_year(tmp_path, cohort_model):
 
 def test_the_budget_and_a_volume_what_if(tmp_path, cohort_model):
     ws = single(tmp_path, cohort_model)
-    data = CohortReturns()
-    for month in (4, 5, 6):
-        for k in range(5):
-            data.present("P1", f"C{month}-{k}", date(2012, month, 2 + k), "M")
-    data.write(ws, "2012-04", "2012-06", providers=("P1",))
+    five_new_clients_a_month(ws)
     config = tmp_path / "pbr.yaml"
     config.write_text("schemes:\n  wigan-cohort:\n    budget: {2012/13: 17000}\n")
     result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012/13", "--what-if", "volume+100%",
@@ -277,11 +278,7 @@ def test_a_statement_can_carry_the_providers_projected_income(tmp_path, cohort_m
     from pypdf import PdfReader
 
     ws = single(tmp_path, cohort_model, cap="5000")
-    data = CohortReturns()
-    for month in (4, 5, 6):
-        for k in range(5):
-            data.present("P1", f"C{month}-{k}", date(2012, month, 2 + k), "M")
-    data.write(ws, "2012-04", "2012-06", providers=("P1",))
+    five_new_clients_a_month(ws)
     folder = tmp_path / "statements"
     result = runner.invoke(app, ["statements", "--model", str(COHORT_MODEL_PATH), "-p",
                                  "2012-06", "--returns", str(ws.returns), "--register",

@@ -33,7 +33,9 @@ LAYERS: list[tuple[str, set[str]]] = [
                             "reporting", "reporting.cells", "reporting.slices",
                             "reporting.returns", "reporting.tables", "reporting.ledger_tables",
                             "reporting.report", "publication", "statements",
-                            "forecast", "forecast.simulate", "forecast.scenario"}),
+                            "forecast", "forecast.simulate", "forecast.scenario",
+                            "forecast.moves", "forecast.cohort_pipeline",
+                            "forecast.participant_pipeline"}),
     ("outputs", {"outputs", "outputs.xlsx", "outputs.annotate", "outputs.template",
                  "outputs.schedule", "outputs.schedule_json", "outputs.report",
                  "outputs.console", "outputs.statement_pdf", "outputs.forecast",
@@ -50,7 +52,8 @@ CORE = {"payment_records", "pricing", "pricing.kind", "pricing.service", "pricin
         "reporting.tables", "reporting.ledger_tables", "reporting.report", "ledger_records",
         "ledger_schema", "ledger_chain", "ledger_db",
         "publication", "periods", "money", "adjustments", "worth", "ledger", "expr",
-        "statements", "forecast", "forecast.simulate", "forecast.scenario"}
+        "statements", "forecast", "forecast.simulate", "forecast.scenario", "forecast.moves",
+        "forecast.cohort_pipeline", "forecast.participant_pipeline"}
 NOT_IN_CORE = ("openpyxl", "xlsxwriter", "python_calamine", "typer", "rich")
 
 

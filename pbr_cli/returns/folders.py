@@ -66,6 +66,16 @@ def check_month_folders(root: Path) -> None:
                        code="bad-month-folder")
 
 
+def checked_root(root: Path) -> Path:
+    """A scheme's returns folder, refused when it is not there or holds anything not filed
+    in a month folder named exactly YYYY-MM."""
+    if not Path(root).is_dir():
+        raise PbrError(f"no returns folder {shown(root)} (returns are filed as "
+                       f"{shown(root)}/YYYY-MM/*.xlsx)", code="file-not-found")
+    check_month_folders(root)
+    return Path(root)
+
+
 def returns_for_months(root: Path, months: list[Month]) -> list[Path]:
     folders, _ = month_folders(root)
     files: list[Path] = []

@@ -1,0 +1,270 @@
+"""A cohort scheme's months to come: episodes open at each provider, kept up to date as the
+projected months are made (forecast/simulate.py draws the returns, this moves their people).
+
+A new presentation is a new client (a client who had presented within the tariff's churn
+months is instead one of the provider's recently discharged clients not in treatment there,
+so that re-presentation stays as common as it was). Discharges and reviews happen to open
+episodes, as many more or fewer as the provider has open episodes now against then; each
+goes to an open episode of the same group nearest in age, a review to one whose reviews so
+far had the same outcomes, once a month. An episode is discharged once.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pbr_cli.cohort_records import OPENING, record_columns
+from pbr_cli.forecast.moves import Volume, months_between, nearest, scaled, shift_day
+from pbr_cli.model.records import Model
+from pbr_cli.periods import Month, add_months
+from pbr_cli.returns.checked import CheckedReturn
+
+OPEN_END = date.max.toordinal()  # the end of an episode still open
+
+
+@dataclass
+class _Episode:
+    client: str
+    start: int  # day ordinal
+    group: str
+    month: Month
+    achieved: frozenset[str] = frozenset()  # review outcomes it has had (a first abstinence)
+
+
+class CohortPipeline:
+    """Each provider's open episodes, as the recorded months leave them and as each projected
+    month changes them."""
+
+    def __init__(self, model: Model, recorded: list[CheckedReturn], rng: random.Random,
+                 changes: random.Random, volume: Volume):
+        self.model, self.rng, self.changes, self.volume = model, rng, changes, volume
+        self.episodes: dict[str, list[_Episode]] = defaultdict(list)  # provider -> open
+        self.discharged: dict[str, list[tuple[str, int]]] = defaultdict(list)  # (client, day)
+        self.first_seen: dict[str, list[int]] = defaultdict(list)  # client -> presentations
+        self.starts: dict[tuple[str, str], list[int]] = defaultdict(list)  # episode starts
+        # (provider, client, review day) -> the review outcomes its episode had before it
+        self.review_state: dict[tuple[str, str, int], frozenset[str]] = {}
+        self.spans: dict[str, list[tuple[int, int]]] = defaultdict(list)  # provider -> episodes
+        self._pipeline(recorded)
+
+    def _columns(self, r: CheckedReturn) -> dict[str, Any]:
+        return r.cohort if r.cohort is not None else record_columns(self.model, r)
+    def _pipeline(self, recorded: list[CheckedReturn]) -> None:
+        import numpy as np
+
+        opened: dict[tuple[str, str, int], _Episode] = {}
+        closed: list[tuple[str, str, int, int]] = []
+        reviews: list[tuple[int, str, str, frozenset[str]]] = []
+        for r in sorted(recorded, key=lambda r: (str(r.month), r.path)):
+            if r.provider is None or r.errors:
+                continue
+            cols = self._columns(r)
+            for kind in ("presentations", OPENING):
+                part = cols.get(kind)
+                if not part:
+                    continue
+                days = np.frombuffer(part["day"], np.int64).tolist()
+                for client, day, group in zip(part["client"], days, part["group"], strict=True):
+                    opened[(r.provider, client, day)] = _Episode(
+                        client, day, group, Month.of(date.fromordinal(day)))
+                    self.starts[(r.provider, client)].append(day)
+                    if kind == "presentations":
+                        self.first_seen[client].append(day)
+            part = cols.get("discharges")
+            if part:
+                days = np.frombuffer(part["day"], np.int64).tolist()
+                starts = np.frombuffer(part["start"], np.int64).tolist()
+                for client, day, start in zip(part["client"], days, starts, strict=True):
+                    closed.append((r.provider, client, start, day))
+            part = cols.get("reviews")
+            if part:
+                days = np.frombuffer(part["day"], np.int64).tolist()
+                held = {n: np.frombuffer(v, bool).tolist() for n, v in part["holds"].items()}
+                for i, (client, day) in enumerate(zip(part["client"], days, strict=True)):
+                    reviews.append((day, r.provider, client,
+                                    frozenset(n for n, v in held.items() if v[i])))
+        for starts in self.starts.values():
+            starts.sort()
+        for day, provider, client, outcomes in sorted(reviews):
+            start = self._start_of(provider, client, day)
+            episode = opened.get((provider, client, start)) if start is not None else None
+            if episode is not None:
+                self.review_state[(provider, client, day)] = episode.achieved
+                episode.achieved = episode.achieved | outcomes
+        ends = {(p, c, st): day for p, c, st, day in closed}
+        for (provider, client, start) in opened:
+            self.spans[provider].append((start, ends.get((provider, client, start), OPEN_END)))
+        for provider, client, start, day in closed:
+            opened.pop((provider, client, start), None)
+            self.discharged[provider].append((client, day))
+        for (provider, _, _), ep in sorted(opened.items(), key=lambda kv: kv[0]):
+            self.episodes[provider].append(ep)
+
+    def month(self, base: CheckedReturn, month: Month, shift: int) -> dict[str, Any]:
+        """The drawn return's records (as columns) moved to `month`, its people given to
+        the projected pipeline."""
+        import numpy as np
+
+        cohort = self.model.cohort
+        assert cohort is not None and base.provider is not None and base.month is not None
+        provider = base.provider
+        cols = self._columns(base)
+        churn = cohort.tariff.churn_months if cohort.tariff is not None else 12
+        out: dict[str, Any] = {}
+        renamed: dict[str, str] = {}  # the base's new clients -> their projected ids
+        new_eps: list[_Episode] = []
+        # clients in treatment at the provider: one of them cannot present there again
+        in_treatment = {e.client for e in self.episodes.get(provider, [])}
+        part = cols.get("presentations")
+        if part:
+            days = np.frombuffer(part["day"], np.int64).tolist()
+            rows = np.frombuffer(part["row"], np.int64).tolist()
+            keep: dict[str, list] = {"row": [], "client": [], "day": [], "group": []}
+            for i, (client, day, group) in enumerate(zip(part["client"], days, part["group"],
+                                                         strict=True)):
+                copies = scaled(1, self.volume.new_people, self.changes)
+                for copy in range(copies):
+                    new_day = shift_day(date.fromordinal(day), shift).toordinal()
+                    ident = self._presenting(provider, client, day, new_day, churn, copy, month,
+                                             in_treatment)
+                    in_treatment.add(ident)
+                    if copy == 0:
+                        renamed[client] = ident
+                    keep["row"].append(rows[i])
+                    keep["client"].append(ident)
+                    keep["day"].append(new_day)
+                    keep["group"].append(group)
+                    new_eps.append(_Episode(ident, new_day, group, month))
+            out["presentations"] = self._part(keep, {})
+        used: set[int] = set()  # episodes (by id) reviewed this month already
+        # discharges and reviews happen to open episodes: as many more (or fewer) as the
+        # provider has open episodes now against then
+        then = self._open_at(provider, base.month)
+        ratio = (len(self.episodes.get(provider, [])) / then - 1) if then else 0.0
+        for kind in ("discharges", "reviews"):
+            part = cols.get(kind)
+            if not part:
+                continue
+            days = np.frombuffer(part["day"], np.int64).tolist()
+            rows = np.frombuffer(part["row"], np.int64).tolist()
+            starts = (np.frombuffer(part["start"], np.int64).tolist() if kind == "discharges"
+                      else days)
+            holds = {name: np.frombuffer(v, bool).tolist() for name, v in part["holds"].items()}
+            holds = self._points(holds)
+            keep = {"row": [], "client": [], "day": [], "group": [], "start": []}
+            kept_holds: dict[str, list[bool]] = {name: [] for name in holds}
+            names = list(holds)
+            order = [i for i in range(len(days)) for _ in range(scaled(1, ratio, self.rng))]
+            for i in order:
+                client, day, group = part["client"][i], days[i], part["group"][i]
+                new_day = shift_day(date.fromordinal(day), shift).toordinal()
+                start, had = starts[i], frozenset[str]()
+                if kind == "reviews":
+                    start = self._start_of(provider, client, day) or day
+                    had = self.review_state.get((provider, client, day), frozenset())
+                episode = self._episode_for(provider, client, start, base.month, month,
+                                            group, renamed, new_eps, kind, had, used)
+                if episode is None:
+                    continue  # nobody in the pipeline to have it: dropped
+                if kind == "reviews":
+                    used.add(id(episode))
+                    episode.achieved = episode.achieved | {n for n in names if holds[n][i]}
+                keep["row"].append(rows[i])
+                keep["client"].append(episode.client)
+                keep["day"].append(max(new_day, episode.start))
+                keep["group"].append(group)
+                keep["start"].append(episode.start)
+                for name in holds:
+                    kept_holds[name].append(holds[name][i])
+                if kind == "discharges":
+                    self.discharged[provider].append((episode.client, new_day))
+            if kind == "reviews":
+                del keep["start"]
+            out[kind] = self._part(keep, kept_holds)
+        self.episodes[provider].extend(new_eps)
+        return out
+
+    def _presenting(self, provider: str, client: str, day: int, new_day: int, churn: int,
+                    copy: int, month: Month, in_treatment: set[str]) -> str:
+        """Who presents: a new client, or, when the original client had presented within
+        the churn months before, one of the provider's recently discharged clients not in
+        treatment there now."""
+        earlier = [d for d in self.first_seen.get(client, []) if d < day]
+        since = add_months(date.fromordinal(new_day), -churn).toordinal()
+        if earlier and max(earlier) >= add_months(date.fromordinal(day), -churn).toordinal():
+            recent = sorted({c for c, d in self.discharged.get(provider, []) if d >= since}
+                            - in_treatment)
+            if recent:
+                return recent[self.rng.randrange(len(recent))]
+        return f"{client}~{month}" + (f"~{copy}" if copy else "")
+
+    def _open_at(self, provider: str, month: Month) -> int:
+        """How many of the provider's episodes were open when the month began (recorded)."""
+        first = month.first_day.toordinal()
+        return sum(1 for start, end in self.spans.get(provider, []) if start < first <= end)
+
+    def _start_of(self, provider: str, client: str, day: int) -> int | None:
+        """The start of the client's latest episode at the provider begun by `day`."""
+        begun = [s for s in self.starts.get((provider, client), []) if s <= day]
+        return begun[-1] if begun else None
+
+    def _episode_for(self, provider: str, client: str, start: int, was: Month, month: Month,
+                     group: str, renamed: dict[str, str], new_eps: list[_Episode],
+                     kind: str, had: frozenset[str] = frozenset(),
+                     used: set[int] | None = None) -> _Episode | None:
+        """The projected episode a discharge or review goes to: the client's own new
+        episode if it presented in the same return; else one of the provider's open
+        episodes of the group (a review: one not reviewed yet this month, whose reviews so
+        far had the same outcomes as the original's), the nearest in age."""
+        if client in renamed and Month.of(date.fromordinal(start)) == was:
+            ident = renamed[client]
+            return next((e for e in new_eps if e.client == ident), None)
+        age = months_between(Month.of(date.fromordinal(start)), was)
+        open_eps = [e for e in self.episodes.get(provider, []) if e.group == group
+                    and (used is None or id(e) not in used)]
+        if kind == "reviews":
+            open_eps = [e for e in open_eps if e.achieved == had] or open_eps
+        i = nearest(open_eps, age, month, self.rng)
+        if i is None:
+            return None
+        episode = open_eps[i]
+        if kind == "discharges":
+            self.episodes[provider].remove(episode)
+        return episode
+
+    def _points(self, holds: dict[str, list[bool]]) -> dict[str, list[bool]]:
+        """An outcome's events made more (or less) often successful by the scenario's points."""
+        out = {}
+        for name, values in holds.items():
+            points = self.volume.outcome_points.get(name)
+            if not points or not values:
+                out[name] = values
+                continue
+            share = sum(values) / len(values)
+            if points > 0:
+                p = 1.0 if share >= 1 else min(1.0, points / (1 - share))
+                out[name] = [v or self.changes.random() < p for v in values]
+            else:
+                p = 1.0 if share <= 0 else min(1.0, -points / share)
+                out[name] = [v and not self.changes.random() < p for v in values]
+        return out
+
+    @staticmethod
+    def _part(keep: dict[str, list], holds: dict[str, list[bool]]) -> dict[str, Any]:
+        import numpy as np
+
+        part: dict[str, Any] = {
+            "n": len(keep["client"]),
+            "row": np.array(keep["row"], np.int64).tobytes(),
+            "client": keep["client"],
+            "day": np.array(keep["day"], np.int64).tobytes(),
+            "group": keep["group"],
+            "holds": {name: np.array(v, bool).tobytes() for name, v in holds.items()},
+        }
+        if "start" in keep:
+            part["start"] = np.array(keep["start"], np.int64).tobytes()
+        return part

@@ -1,0 +1,66 @@
+"""Moving a recorded return to a month to come: what every kind of scheme's projection
+shares (dates moved by whole months, a row made more or less often, the candidate nearest in
+age), and what a scenario changes in the projected returns."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date
+
+from pbr_cli.model.records import Model
+from pbr_cli.periods import Month, add_months
+
+
+@dataclass(frozen=True)
+class Volume:
+    """What a scenario changes in the projected returns (scenario.py parses it)."""
+
+    new_people: float = 0.0  # presentations or attachments: +0.10 is 10% more
+    outcome_points: dict[str, float] = field(default_factory=dict)  # cohort outcome -> +points
+    results: dict[str, float] = field(default_factory=dict)  # participants result -> +share
+
+
+def shift_day(day: date, months: int) -> date:
+    return add_months(day, months)
+
+
+def months_between(a: Month, b: Month) -> int:
+    return (b.year - a.year) * 12 + b.month - a.month
+
+
+def scaled(n: int, change: float, rng: random.Random) -> int:
+    """How many copies of one row a change of `change` (e.g. +0.1) makes: 1 plus or minus a
+    draw, so that on average there are 1 + change."""
+    whole = int(change) if change >= 0 else 0
+    rest = change - whole
+    copies = n + whole
+    if rest > 0 and rng.random() < rest:
+        copies += 1
+    if change < 0 and rng.random() < -change:
+        copies -= 1
+    return max(0, copies)
+
+
+def nearest(candidates: list, age: int, month: Month, rng: random.Random) -> int | None:
+    """The index of a candidate (with a `.month` it started in) nearest in age to `age`
+    months at `month`, drawn at random among equals."""
+    if not candidates:
+        return None
+    gaps = [abs(months_between(c.month, month) - age) for c in candidates]
+    least = min(gaps)
+    best = [i for i, g in enumerate(gaps) if g == least]
+    return best[rng.randrange(len(best))]
+
+
+def dates_moved(model: Model, sheet: str, frame, shift: int):
+    """A copy of a return's table with every date column moved by `shift` months."""
+    spec = model.sheet(sheet)
+    frame = frame.copy()
+    if spec is None:
+        return frame
+    for column in spec.columns:
+        if column.type == "date" and column.name in frame.columns:
+            frame[column.name] = [shift_day(v, shift) if isinstance(v, date) else v
+                                  for v in frame[column.name].tolist()]
+    return frame
