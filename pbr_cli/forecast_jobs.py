@@ -208,6 +208,10 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
         ("Range", f"The middle {s.level}% of the simulations' totals (nearest rank): if the "
          "months to come are like the months drawn from, the total should fall inside the "
          f"range {s.level} times in 100."),
+        ("Basis", "The months to come are like the months drawn from. What nobody had "
+         "reached by then (early in a programme: results after months in work) is not "
+         "foreseen; a change of practice, a new contract or a trend beyond the caseload's own "
+         "is not either. Say it with a what-if."),
         ("Returns", "Every provider sends a clean return on time in the projected months; "
          "nobody is withheld."),
         ("Draws", f"random.Random seeded with {s.seed}: the same returns give the same "

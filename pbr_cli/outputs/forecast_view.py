@@ -49,7 +49,7 @@ def forecast_view(con: Console, f: Forecast, written: list[str]) -> None:
             Col("Low", "money", "right"), Col("High", "money", "right")]
     if f.scenario is not None:
         cols.append(Col("What-if +/-", "money", "right"))
-    cols += [Col("Cap reached", "fixed", drop=4), Col("By month", "extra", drop=5)]
+    cols += [Col("Cap or max from", "fixed", drop=4), Col("By month", "extra", drop=5)]
     rows = []
     for code, name in f.providers:
         actual = sum((f.base.total(code, mo) for mo in f.actual_months), Decimal("0.00"))
