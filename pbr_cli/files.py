@@ -47,3 +47,20 @@ def read_bounded(path: str | os.PathLike, limit: int) -> bytes:
         return data
     finally:
         os.close(fd)
+
+
+def refuse_unless_file(target: Path) -> None:
+    """An output is written to a file: a device, a pipe or a folder already there under its
+    name is refused, never replaced (`-o /dev/null` run as root replaced the device)."""
+    from pbr_cli.errors import PbrError
+    from pbr_cli.names import shown
+
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise PbrError(f"cannot write {shown(Path(target))}: it is there and is not a regular "
+                       "file (a folder, a device or a pipe); name a file",
+                       code="output-not-writable")
+

@@ -29,6 +29,7 @@ from pbr_cli.cycle import (
     open_ledger,
 )
 from pbr_cli.errors import PbrError
+from pbr_cli.files import refuse_unless_file
 from pbr_cli.ledger import ApprovalRecord, Ledger, RunRecord, now_utc
 from pbr_cli.ledger_db import Where
 from pbr_cli.ledger_records import RunInput, RunLine
@@ -99,6 +100,7 @@ class PendingFile:
         import tempfile
 
         self.target = Path(target)
+        refuse_unless_file(self.target)
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp",

@@ -299,16 +299,18 @@ def test_a_statement_can_carry_the_providers_projected_income(tmp_path, cohort_m
     assert "Months to come" in text and "£500.00" in text
 
 
-def test_the_shipped_budget_from_the_register_is_the_block_contracts_value():
+def test_the_shipped_budget_from_the_register_is_the_block_contracts_value(tmp_path):
     """Birmingham's budget is `budget: {register: annual_value}`: a twelfth of each service's
     value a month, pro rata, each rounded as a line is — the report's block total, to the
     penny."""
     config = ["--config", str(ROOT / "pbr.yaml")]
     out = json.loads(runner.invoke(app, ["forecast", "-m", "birmingham-90-10", "--json",
-                                         "--simulations", "10", "-o", "/dev/null", *config]
+                                         "--simulations", "10", "-o", str(tmp_path / "f.xlsx"),
+                                         *config]
                                    ).stdout)["forecast"]
     report = json.loads(runner.invoke(app, ["report", "-m", "birmingham-90-10", "-p",
-                                            "2013/14", "--json", "-o", "/dev/null", *config]
+                                            "2013/14", "--json", "-o",
+                                            str(tmp_path / "r.xlsx"), *config]
                                       ).stdout)["reports"][0]
     assert out["budget"] == report["totals"]["comparison"] == "2639654.71"
     assert out["base"]["total"]["expected"] == report["totals"]["payment"]

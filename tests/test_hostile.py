@@ -40,3 +40,35 @@ def test_a_gigabyte_bomb_is_refused_in_bounded_memory(tmp_path, declared):
     peak_mib = int(proc.stderr.split("MAXRSS")[-1]) / 1024
     assert peak_mib < 500, peak_mib
     assert "Traceback" not in proc.stderr
+
+
+def test_an_output_named_as_a_device_or_a_pipe_is_refused_not_replaced(tmp_path):
+    """`-o /dev/null` (run as root) replaced the device with a regular file: the output's
+    temporary file was renamed over it, and the finance CSV went into /dev beside it. A
+    target that exists and is not a regular file (a device, a pipe, a folder) is refused,
+    left as it was, and nothing is written beside it."""
+    import os
+    import stat
+
+    from typer.testing import CliRunner
+
+    from pbr_cli.cli import app
+    from tests.conftest import ROOT
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    folder = tmp_path / "folder.xlsx"
+    folder.mkdir()
+    commands = [["report", "-m", "birmingham-90-10", "-p", "2013-Q2"],
+                ["calculate", "-m", "birmingham-90-10", "-p", "2013-06",
+                 "--ledger", str(tmp_path / "ledger.sqlite")],
+                ["forecast", "-m", "wigan-cohort", "--no-budget", "--simulations", "10"]]
+    for target in (pipe, folder):
+        for command in commands:
+            result = CliRunner().invoke(app, [*command, "-o", str(target), "--config",
+                                              str(ROOT / "pbr.yaml")])
+            assert result.exit_code == 2, (command, result.output)
+            assert "not a regular file" in result.output, command
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode) and folder.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()
+                  if not p.name.startswith("ledger")) == ["folder.xlsx", "pipe"]

@@ -32,8 +32,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def atomic_output(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; rename it over `target` only on success."""
     from pbr_cli.errors import PbrError
+    from pbr_cli.files import refuse_unless_file
 
     target = Path(target)
+    refuse_unless_file(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
