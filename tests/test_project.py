@@ -198,3 +198,17 @@ def test_the_readme_pictures_are_there_and_a_script_remakes_them():
     script = (ROOT / "docs" / "make_pictures.py").read_text(encoding="utf-8")
     for name in ("schedule", "statement", "review-chart"):
         assert f'"{name}")' in script
+
+
+def test_every_package_on_disk_is_installed():
+    """pyproject.toml lists the packages setuptools installs. A new folder of modules left
+    out of it works from a checkout (and in an editable install) but is missing from a real
+    install: `pbr forecast` failed with ModuleNotFoundError after `pip install .`."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts)
+               for p in (ROOT / "pbr_cli").rglob("__init__.py")}
+    assert on_disk - listed == set()
+    assert "pbr_cli.shipped_models" in listed
