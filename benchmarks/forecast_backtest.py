@@ -50,7 +50,7 @@ def backtest(name: str, settings: Settings, first: int, horizon: int, step: int)
         as_at = months[i]
         ahead = months[i + 1:i + 1 + horizon]
         returns = [r for r in collection.returns if r.month is not None and r.month <= as_at]
-        o = outlook(model, register, ahead, {}, ahead, returns, as_at, settings, None)
+        o = outlook(model, register, {}, ahead, returns, as_at, settings, None)
         for m in ahead:
             low, high = o.month_range[(TOTAL, m)]
             rows.append({"as_at": as_at, "month": m, "ahead": ahead.index(m) + 1,

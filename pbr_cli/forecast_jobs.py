@@ -130,11 +130,11 @@ def make_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
     collection = read_months(cfg, model, register, root, needed, progress)
     returns = [r for r in collection.returns if r.month is not None and r.month <= as_at_month]
     schedules = {m: month_schedule(model, register, m, collection) for m in actual}
-    base = outlook(model, register, months, schedules, projected, returns, as_at_month,
+    base = outlook(model, register, schedules, projected, returns, as_at_month,
                    settings, budget, tick=_ticks(progress, "base case"))
     what_if = None
     if scenario is not None:
-        what_if = outlook(model, register, months, schedules, projected, returns, as_at_month,
+        what_if = outlook(model, register, schedules, projected, returns, as_at_month,
                           settings, budget, scenario.volume, scenario.model_for(model),
                           tick=_ticks(progress, "what-if"))
     draws_from = {r.provider for r in returns if r.provider}

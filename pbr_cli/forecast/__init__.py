@@ -129,7 +129,7 @@ def _mean(values: list[Decimal]) -> Decimal:
     return round_pence(Fraction(sum(values, ZERO)) / len(values)) if values else ZERO
 
 
-def outlook(model: Model, register: Register, period_months: list[Month],
+def outlook(model: Model, register: Register,
             schedules: dict[Month, Schedule], projected: list[Month],
             returns: list[CheckedReturn], as_at: Month, settings: Settings,
             budget: Decimal | None, volume: Volume = Volume(),
