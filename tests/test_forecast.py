@@ -232,6 +232,8 @@ def test_bad_input_is_told_clearly_with_its_exit_code(tmp_path, cohort_model):
          "is not a what-if pbr understands"),
         (["--no-budget", "--as-at", "2011-12"], "forecast-no-months",
          "no month of wigan-cohort has returns"),
+        (["--no-budget", "--period", "2012/13", "--to", "2012-12"], "usage",
+         "give --period or --to, not both"),
     ]
     for extra, code, words in cases:
         result = forecast(ws, COHORT_MODEL_PATH, *extra)
