@@ -296,5 +296,9 @@ class DatabaseLock:
             return "a process"
         return str(row[0]).split(": ", 1)[-1]
 
+    def fileno(self) -> int:
+        """The connection's socket: the session (and so the lock) lasts while it is open."""
+        return int(self.db.fileno())
+
     def close(self) -> None:
         self.db.close()

@@ -18,6 +18,26 @@ from pathlib import Path
 from pbr_cli.errors import EXIT_LOCKED, PbrError
 from pbr_cli.ledger_db import DatabaseLock, LedgerUrl, Where
 
+# The descriptors this process holds a run's lock through: the lock file's, or the
+# connection's holding the database's session lock. A process forked from it (a worker
+# reading returns, a forecast's simulations) drops its copies at once, so the lock ends with
+# the process that took it: a killed run's workers, still finishing, cannot keep the next
+# run out.
+_HELD: set[int] = set()
+
+
+def _drop_in_child() -> None:
+    for fd in list(_HELD):
+        try:
+            os.close(fd)  # (only this process's copy: never an unlock, which the parent holds)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_in_child)
+
 
 def held(where: Where, wait: float = 0.0):
     """The lock of the ledger at `where`: one recording run holds it at a time."""
@@ -42,8 +62,10 @@ def in_database(where: LedgerUrl, wait: float = 0.0) -> Iterator[None]:
             if time.monotonic() >= deadline:
                 raise _refused(lock.holder(), where)
             time.sleep(0.2)
+        _HELD.add(lock.fileno())
         yield
     finally:
+        _HELD.discard(lock.fileno())
         lock.close()  # ending the session releases the lock
 
 
@@ -71,8 +93,10 @@ def exclusive(path: Path, wait: float = 0.0) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, str(os.getpid()).encode())
+        _HELD.add(fd)
         yield
     finally:
+        _HELD.discard(fd)
         os.close(fd)  # closing releases the lock
 
 

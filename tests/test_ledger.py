@@ -7,6 +7,7 @@ config's are a what-if and nothing is recorded (tests/test_cycle.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -20,8 +21,10 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
+from pbr_cli import lock
 from pbr_cli.cli import app
 from pbr_cli.collect import read_and_check
+from pbr_cli.errors import PbrError
 from pbr_cli.periods import Month
 from pbr_cli.pricing import calculate
 from pbr_cli.worth import payments_by_component
@@ -352,3 +355,39 @@ def test_the_two_databases_hold_the_same_tables_and_columns(tmp_path):
             "table_schema = %s AND table_name = %s AND column_name <> 'rowid' ORDER BY "
             "ordinal_position", (pg.schema, t))] for t in ("meta", *TABLES)}
     assert all(sqlite_columns.values()) and pg_columns == sqlite_columns
+
+
+HOLD_AND_FORK = """
+import multiprocessing, os, sys, time
+from pbr_cli import lock
+from pbr_cli.ledger_db import ledger_place
+with lock.held(ledger_place(sys.argv[1])):
+    child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+    child.start()
+    print(child.pid, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_killed_runs_worker_processes_do_not_keep_the_ledger_locked(place, tmp_path):
+    """A run reads returns in forked worker processes. They inherited the lock (the lock
+    file's descriptor, or the PostgreSQL connection holding the session lock), so when the
+    run was killed its workers, still finishing, kept the ledger locked and the next run was
+    refused ("another pbr run (process N) is using the ledger"). A forked process now drops
+    the lock it inherited: the lock ends with the run that took it."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_AND_FORK, place.arg], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    child = int(proc.stdout.readline())
+    try:
+        with pytest.raises(PbrError):  # the run holds it
+            with lock.held(place.where, wait=0):
+                pass
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        with lock.held(place.where, wait=5):  # its worker, still alive, does not
+            pass
+    finally:
+        proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from pbr_cli.forecast.simulate import Projector, Volume
+from pbr_cli.forecast.simulate import Pipeline, Projector, Volume, pipeline
 from pbr_cli.model.records import Model
 from pbr_cli.money import round_pence
 from pbr_cli.payment_records import Schedule
@@ -149,8 +149,9 @@ def outlook(model: Model, register: Register,
         actual_total[provider] += amount
         actual_total[TOTAL] += amount
     recorded = [r for r in returns if r.month is not None and r.month <= as_at]
-    job = _Job(model, register, recorded, draws_for(model, returns, as_at, settings.basis_months),
-               volume, model_for, projected, as_at, settings.seed)
+    draws = draws_for(model, returns, as_at, settings.basis_months)
+    job = _Job(model, register, recorded, draws, volume, model_for, projected, as_at,
+               settings.seed, pipeline(model, recorded, draws) if projected else None)
     sims: dict[tuple[str, Month, str], list[Decimal]] = defaultdict(list)
     month_sims: dict[tuple[str, Month], list[Decimal]] = defaultdict(list)
     total_sims: dict[str, list[Decimal]] = defaultdict(list)
@@ -207,6 +208,7 @@ class _Job:
     projected: list[Month]
     as_at: Month
     seed: int
+    start: Pipeline | None = None  # the pipeline the recorded months leave, made once
 
 
 Simulated = tuple[dict[tuple[str, Month, str], Decimal], dict[tuple[str, Month], Decimal],
@@ -218,7 +220,8 @@ def simulate(job: _Job, s: int) -> Simulated:
     month priced; its lines by (provider, month, component), each provider's month (and
     the scheme's, TOTAL) and where a cap or maximum cut a payment."""
     rng = random.Random(f"{job.seed}:{s}")
-    projector = Projector(job.model, job.register, job.recorded, job.draws, rng, job.volume)
+    projector = Projector(job.model, job.register, job.recorded, job.draws, rng, job.volume,
+                          job.start)
     made: list[CheckedReturn] = []
     for month in _months_from(job.as_at.plus(1), job.projected[-1]):
         made += projector.month(month)

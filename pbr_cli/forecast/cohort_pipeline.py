@@ -11,16 +11,18 @@ far had the same outcomes, once a month. An episode is discharged once.
 
 from __future__ import annotations
 
+import copy
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from pbr_cli.cohort_records import OPENING, record_columns
-from pbr_cli.forecast.moves import Volume, months_between, nearest, scaled, shift_day
+from pbr_cli.forecast.moves import Volume, months_between, scaled, shift_day
 from pbr_cli.model.records import Model
-from pbr_cli.periods import Month, add_months
+from pbr_cli.periods import Month, add_months, month_number
 from pbr_cli.returns.checked import CheckedReturn
 
 OPEN_END = date.max.toordinal()  # the end of an episode still open
@@ -35,6 +37,50 @@ class _Episode:
     achieved: frozenset[str] = frozenset()  # review outcomes it has had (a first abstinence)
 
 
+class _Open:
+    """A provider's open episodes, by group and by the month each began, so that the one
+    nearest in age is found among few."""
+
+    def __init__(self) -> None:
+        self.by: dict[str, dict[int, list[_Episode]]] = defaultdict(dict)
+        self.count = 0
+
+    def add(self, ep: _Episode) -> None:
+        self.by[ep.group].setdefault(month_number(ep.month), []).append(ep)
+        self.count += 1
+
+    def remove(self, ep: _Episode) -> None:
+        self.by[ep.group][month_number(ep.month)].remove(ep)
+        self.count -= 1
+
+    def copy(self) -> _Open:
+        """Its own copy, episodes and all (a simulation changes them)."""
+        new = _Open()
+        new.by = defaultdict(dict, {g: {n: [copy.copy(e) for e in eps]
+                                        for n, eps in months.items()}
+                                    for g, months in self.by.items()})
+        new.count = self.count
+        return new
+
+    def clients(self) -> set[str]:
+        return {e.client for months in self.by.values() for eps in months.values() for e in eps}
+
+    def nearest(self, group: str, began: int, rng: random.Random,
+                ok: Callable[[_Episode], bool]) -> _Episode | None:
+        """An open episode of the group that `ok` accepts, begun in the month numbered
+        `began` or the nearest to it (equally near: drawn at random among them)."""
+        months = self.by.get(group)
+        if not months:
+            return None
+        widest = max(abs(n - began) for n in months)
+        for gap in range(widest + 1):
+            found = [e for n in sorted({began - gap, began + gap})
+                     for e in months.get(n, ()) if ok(e)]
+            if found:
+                return found[rng.randrange(len(found))]
+        return None
+
+
 class CohortPipeline:
     """Each provider's open episodes, as the recorded months leave them and as each projected
     month changes them."""
@@ -42,7 +88,7 @@ class CohortPipeline:
     def __init__(self, model: Model, recorded: list[CheckedReturn], rng: random.Random,
                  changes: random.Random, volume: Volume):
         self.model, self.rng, self.changes, self.volume = model, rng, changes, volume
-        self.episodes: dict[str, list[_Episode]] = defaultdict(list)  # provider -> open
+        self.open: dict[str, _Open] = defaultdict(_Open)  # provider -> its open episodes
         self.discharged: dict[str, list[tuple[str, int]]] = defaultdict(list)  # (client, day)
         self.first_seen: dict[str, list[int]] = defaultdict(list)  # client -> presentations
         self.starts: dict[tuple[str, str], list[int]] = defaultdict(list)  # episode starts
@@ -50,6 +96,16 @@ class CohortPipeline:
         self.review_state: dict[tuple[str, str, int], frozenset[str]] = {}
         self.spans: dict[str, list[tuple[int, int]]] = defaultdict(list)  # provider -> episodes
         self._pipeline(recorded)
+
+    def fresh(self, rng: random.Random, changes: random.Random,
+              volume: Volume) -> CohortPipeline:
+        """A pipeline for one simulation, as the recorded months left this one: what a
+        simulation changes (the open episodes, the discharged) copied, the rest shared."""
+        new = copy.copy(self)
+        new.rng, new.changes, new.volume = rng, changes, volume
+        new.open = defaultdict(_Open, {p: o.copy() for p, o in self.open.items()})
+        new.discharged = defaultdict(list, {p: list(d) for p, d in self.discharged.items()})
+        return new
 
     def _columns(self, r: CheckedReturn) -> dict[str, Any]:
         return r.cohort if r.cohort is not None else record_columns(self.model, r)
@@ -102,7 +158,7 @@ class CohortPipeline:
             opened.pop((provider, client, start), None)
             self.discharged[provider].append((client, day))
         for (provider, _, _), ep in sorted(opened.items(), key=lambda kv: kv[0]):
-            self.episodes[provider].append(ep)
+            self.open[provider].add(ep)
 
     def month(self, base: CheckedReturn, month: Month, shift: int) -> dict[str, Any]:
         """The drawn return's records (as columns) moved to `month`, its people given to
@@ -116,9 +172,9 @@ class CohortPipeline:
         churn = cohort.tariff.churn_months if cohort.tariff is not None else 12
         out: dict[str, Any] = {}
         renamed: dict[str, str] = {}  # the base's new clients -> their projected ids
-        new_eps: list[_Episode] = []
+        new_eps: dict[str, _Episode] = {}  # the month's new episodes, by client
         # clients in treatment at the provider: one of them cannot present there again
-        in_treatment = {e.client for e in self.episodes.get(provider, [])}
+        in_treatment = self.open[provider].clients()
         part = cols.get("presentations")
         if part:
             days = np.frombuffer(part["day"], np.int64).tolist()
@@ -138,13 +194,13 @@ class CohortPipeline:
                     keep["client"].append(ident)
                     keep["day"].append(new_day)
                     keep["group"].append(group)
-                    new_eps.append(_Episode(ident, new_day, group, month))
+                    new_eps.setdefault(ident, _Episode(ident, new_day, group, month))
             out["presentations"] = self._part(keep, {})
         used: set[int] = set()  # episodes (by id) reviewed this month already
         # discharges and reviews happen to open episodes: as many more (or fewer) as the
         # provider has open episodes now against then
         then = self._open_at(provider, base.month)
-        ratio = (len(self.episodes.get(provider, [])) / then - 1) if then else 0.0
+        ratio = (self.open[provider].count / then - 1) if then else 0.0
         for kind in ("discharges", "reviews"):
             part = cols.get(kind)
             if not part:
@@ -185,7 +241,8 @@ class CohortPipeline:
             if kind == "reviews":
                 del keep["start"]
             out[kind] = self._part(keep, kept_holds)
-        self.episodes[provider].extend(new_eps)
+        for ep in new_eps.values():
+            self.open[provider].add(ep)
         return out
 
     def _presenting(self, provider: str, client: str, day: int, new_day: int, churn: int,
@@ -213,7 +270,7 @@ class CohortPipeline:
         return begun[-1] if begun else None
 
     def _episode_for(self, provider: str, client: str, start: int, was: Month, month: Month,
-                     group: str, renamed: dict[str, str], new_eps: list[_Episode],
+                     group: str, renamed: dict[str, str], new_eps: dict[str, _Episode],
                      kind: str, had: frozenset[str] = frozenset(),
                      used: set[int] | None = None) -> _Episode | None:
         """The projected episode a discharge or review goes to: the client's own new
@@ -221,19 +278,21 @@ class CohortPipeline:
         episodes of the group (a review: one not reviewed yet this month, whose reviews so
         far had the same outcomes as the original's), the nearest in age."""
         if client in renamed and Month.of(date.fromordinal(start)) == was:
-            ident = renamed[client]
-            return next((e for e in new_eps if e.client == ident), None)
-        age = months_between(Month.of(date.fromordinal(start)), was)
-        open_eps = [e for e in self.episodes.get(provider, []) if e.group == group
-                    and (used is None or id(e) not in used)]
+            return new_eps.get(renamed[client])
+        began = month_number(month) - months_between(Month.of(date.fromordinal(start)), was)
+        pipeline = self.open[provider]
+
+        def free(e: _Episode) -> bool:
+            return used is None or id(e) not in used
+
+        episode = None
         if kind == "reviews":
-            open_eps = [e for e in open_eps if e.achieved == had] or open_eps
-        i = nearest(open_eps, age, month, self.rng)
-        if i is None:
-            return None
-        episode = open_eps[i]
-        if kind == "discharges":
-            self.episodes[provider].remove(episode)
+            episode = pipeline.nearest(group, began, self.rng,
+                                       lambda e: free(e) and e.achieved == had)
+        if episode is None:
+            episode = pipeline.nearest(group, began, self.rng, free)
+        if episode is not None and kind == "discharges":
+            pipeline.remove(episode)
         return episode
 
     def _points(self, holds: dict[str, list[bool]]) -> dict[str, list[bool]]:

@@ -1,6 +1,6 @@
 """Moving a recorded return to a month to come: what every kind of scheme's projection
-shares (dates moved by whole months, a row made more or less often, the candidate nearest in
-age), and what a scenario changes in the projected returns."""
+shares (dates moved by whole months, a row made more or less often), and what a scenario
+changes in the projected returns."""
 
 from __future__ import annotations
 
@@ -40,17 +40,6 @@ def scaled(n: int, change: float, rng: random.Random) -> int:
     if change < 0 and rng.random() < -change:
         copies -= 1
     return max(0, copies)
-
-
-def nearest(candidates: list, age: int, month: Month, rng: random.Random) -> int | None:
-    """The index of a candidate (with a `.month` it started in) nearest in age to `age`
-    months at `month`, drawn at random among equals."""
-    if not candidates:
-        return None
-    gaps = [abs(months_between(c.month, month) - age) for c in candidates]
-    least = min(gaps)
-    best = [i for i, g in enumerate(gaps) if g == least]
-    return best[rng.randrange(len(best))]
 
 
 def dates_moved(model: Model, sheet: str, frame, shift: int):

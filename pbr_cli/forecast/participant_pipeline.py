@@ -12,6 +12,7 @@ distance from the participant's latest claim; one that would fall after the mont
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import random
 from collections import defaultdict
@@ -49,6 +50,15 @@ class ParticipantPipeline:
         self.seen: dict[str, dict[tuple, list[tuple[list[dict], int | None, Month]]]] = \
             defaultdict(lambda: defaultdict(list))
         self._pipeline(recorded)
+
+    def fresh(self, rng: random.Random, changes: random.Random,
+              volume: Volume) -> ParticipantPipeline:
+        """A pipeline for one simulation, as the recorded months left this one: the
+        participants copied (a simulation changes them), what was seen shared."""
+        new = copy.copy(self)
+        new.rng, new.changes, new.volume = rng, changes, volume
+        new.people = defaultdict(dict, {p: dict(d) for p, d in self.people.items()})
+        return new
 
     def _pipeline(self, recorded: list[CheckedReturn]) -> None:
         """Every participant as the recorded months leave them, and, for each month a draw may

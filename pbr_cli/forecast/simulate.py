@@ -32,9 +32,24 @@ from pbr_cli.periods import Month
 from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.checked import CheckedReturn
 
-__all__ = ["PROJECTED", "Projector", "Volume"]
+__all__ = ["PROJECTED", "Pipeline", "Projector", "Volume", "pipeline"]
 
 PROJECTED = "projected"  # the path of a projected return starts with this
+
+
+Pipeline = CohortPipeline | ParticipantPipeline
+
+
+def pipeline(model: Model, recorded: list[CheckedReturn],
+             draws: dict[str, list[CheckedReturn]]) -> Pipeline | None:
+    """The pipeline the recorded months leave (made once; each simulation takes a fresh copy
+    of it): open episodes, or participants; None for a service-level scheme."""
+    quiet = random.Random(0)  # (a pipeline being made draws nothing)
+    if model.cohort is not None:
+        return CohortPipeline(model, recorded, quiet, quiet, Volume())
+    if model.participants is not None:
+        return ParticipantPipeline(model, recorded, draws, quiet, quiet, Volume())
+    return None
 
 
 class Projector:
@@ -44,17 +59,15 @@ class Projector:
 
     def __init__(self, model: Model, register: Register, recorded: list[CheckedReturn],
                  draws: dict[str, list[CheckedReturn]], rng: random.Random,
-                 volume: Volume):
+                 volume: Volume, start: Pipeline | None = None):
         self.model, self.register, self.rng, self.volume = model, register, rng, volume
         self.draws = draws  # provider -> its recorded returns a month may be drawn from
         # the scenario's own draws (more clients, outcomes made successful) come from a
         # generator of their own, so that the base case's draws stay the same beside it
         changes = random.Random(rng.random())
-        self.pipeline: CohortPipeline | ParticipantPipeline | None = None
-        if model.cohort is not None:
-            self.pipeline = CohortPipeline(model, recorded, rng, changes, volume)
-        elif model.participants is not None:
-            self.pipeline = ParticipantPipeline(model, recorded, draws, rng, changes, volume)
+        if start is None:
+            start = pipeline(model, recorded, draws)
+        self.pipeline = start.fresh(rng, changes, volume) if start is not None else None
 
     # -- one projected month ----------------------------------------------------------------
 
