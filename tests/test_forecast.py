@@ -264,14 +264,39 @@ def test_forecast_as_a_user_runs_it_on_the_shipped_samples(tmp_path):
     assert not (tmp_path / "ledger.sqlite").exists()
 
 
-@pytest.mark.parametrize("text", ["volume+10%", "completion-5 points",
-                                  "completion price+10% from 2013-12"])
-def test_what_if_forms_parse_against_the_cohort_model(text, cohort_model):
+def test_what_if_forms_change_what_they_name(cohort_model, model):
+    """Each form changes what it says, from the month it says, and nothing else."""
+    from fractions import Fraction
+
     from pbr_cli.forecast.scenario import parse_scenario
     from pbr_cli.periods import Month
 
-    scenario = parse_scenario([text], cohort_model, Month(2013, 10))
-    assert scenario.texts == [text]
+    first = Month(2013, 10)
+    assert parse_scenario(["volume+10%"], cohort_model, first).volume.new_people == 0.1
+    assert parse_scenario(["completion-5 points"], cohort_model,
+                          first).volume.outcome_points == {"completion": -0.05}
+    priced = parse_scenario(["completion price+10% from 2013-12"], cohort_model,
+                            first).model_for(cohort_model)
+
+    def medium(m: Month) -> list[Fraction]:
+        outcome = priced(m).cohort.outcome("completion")
+        return [b.price for b in outcome.bands["M"]]
+
+    assert medium(Month(2013, 11)) == [300, 450, 600]
+    assert medium(Month(2013, 12)) == [330, 495, 660]
+    assert priced(Month(2013, 12)).cohort.tariff.prices["M"] == 300  # the tariff untouched
+
+    # A parameter from a month: the old figure before it, the new one from its first day.
+    changed = parse_scenario(["utilisation_target=0.9 from 2013-08"], model,
+                             Month(2013, 7)).model_for(model)(Month(2013, 8))
+    assert changed.values_on(date(2013, 7, 31))["utilisation_target"] == Fraction(95, 100)
+    assert changed.values_on(date(2013, 8, 1))["utilisation_target"] == Fraction(9, 10)
+    # From a month before the scheme began: the new figure throughout (it was the old one
+    # from the scheme's start: both figures were given the same first day).
+    early = parse_scenario(["utilisation_target=0.9 from 2012-01"], model,
+                           Month(2013, 7)).model_for(model)(Month(2013, 8))
+    assert early.values_on(model.start)["utilisation_target"] == Fraction(9, 10)
+    assert early.values_on(date(2013, 9, 1))["utilisation_target"] == Fraction(9, 10)
 
 
 def test_a_statement_can_carry_the_providers_projected_income(tmp_path, cohort_model):

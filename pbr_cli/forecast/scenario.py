@@ -140,9 +140,11 @@ def _setting(model: Model, name: str, value: Fraction, since: Month, text: str):
     if name in model.parameters and model.parameters[name].by is None:
         param = model.parameters[name]
         old = (param.value.steps if isinstance(param.value, Dated)
-               else ((min(model.start, since.first_day), param.value),))
-        steps = tuple((d, v) for d, v in old if d < since.first_day) or ((old[0][0], old[0][1]),)
-        dated = Dated(tuple(sorted({*steps, (since.first_day, value)})))
+               else ((model.start, param.value),))
+        # the figures in force before the month, then the new one (a Dated's first figure
+        # also stands for any day before its first date)
+        dated = Dated(tuple((d, v) for d, v in old if d < since.first_day)
+                      + ((since.first_day, value),))
         return lambda m, month: dataclasses.replace(
             m, parameters={**m.parameters, name: dataclasses.replace(param, value=dated)})
     if not model.client_level and model.measure(name) is not None:
