@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pbr_cli.config import Config
 from pbr_cli.errors import PbrError
-from pbr_cli.forecast import Forecast, Settings, outlook, provider_list
+from pbr_cli.forecast import Forecast, Settings, draws_for, outlook, provider_list
 from pbr_cli.forecast.scenario import parse_scenario
 from pbr_cli.jobs import returns_root
 from pbr_cli.model.records import Model
@@ -19,7 +19,7 @@ from pbr_cli.names import shown
 from pbr_cli.payment_records import Projection
 from pbr_cli.periods import Month, Period, days_active, financial_year_label, parse_period
 from pbr_cli.pricing import history_months
-from pbr_cli.register import Register, load_register
+from pbr_cli.register import Register, entry_active, load_register
 from pbr_cli.returns.folders import months_with_returns
 from pbr_cli.worth import month_schedule, read_months
 
@@ -137,9 +137,10 @@ def make_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
         what_if = outlook(model, register, schedules, projected, returns, as_at_month,
                           settings, budget, scenario.volume, scenario.model_for(model),
                           tick=_ticks(progress, "what-if"))
-    draws_from = {r.provider for r in returns if r.provider}
+    # providers active in a projected month with no usable return to draw from
+    draws_from = set(draws_for(model, returns, as_at_month, settings.basis_months))
     active = {p for p, _ in provider_list(model, register)
-              if any(days_active(m, *_span(model, e)) for m in projected
+              if any(entry_active(model, e, m) for m in projected
                      for e in register.provider_entries(p))}
     result = Forecast(model, wanted, as_at_month, actual, projected,
                       provider_list(model, register),
@@ -155,22 +156,14 @@ def projections(f: Forecast) -> dict[str, Projection]:
     it: the expected months with their ranges, and the rest of the period's total."""
     out = {}
     for code, _ in f.providers:
-        recorded = sum((f.base.total(code, m) for m in f.actual_months), Decimal("0.00"))
-        low, high = f.base.total_range.get(code, (recorded, recorded))
+        t = f.split(code)
         months = tuple((str(m), f.base.total(code, m),
                         *f.base.month_range.get((code, m), (Decimal("0.00"),) * 2))
                        for m in f.projected_months)
         out[code] = Projection(f.period.text, str(f.as_at), f.settings.level,
-                               f.settings.simulations, months,
-                               sum((m[1] for m in months), Decimal("0.00")),
-                               low - recorded, high - recorded)
+                               f.settings.simulations, months, t.to_come,
+                               t.low - t.recorded, t.high - t.recorded)
     return out
-
-
-def _span(model: Model, entry) -> tuple:
-    start = entry.get(model.register.start) if model.register.start else None
-    end = entry.get(model.register.end) if model.register.end else None
-    return start, end
 
 
 def _ticks(progress, label: str):

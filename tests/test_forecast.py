@@ -408,3 +408,24 @@ def test_projected_returns_are_ones_the_checks_across_files_accept(name):
             schedule = calculate(model, register, month, _copies(inputs))
             errors = [p.message for p in schedule.problems if p.is_error]
             assert not schedule.withheld and not errors, (name, s, month, errors[:3])
+
+
+def test_a_provider_with_no_usable_return_is_projected_at_nothing_and_said(tmp_path, model):
+    """P3's only returns have errors (a negative count of void days): none can be drawn, so
+    its months to come are projected at nothing, and the assumptions name it."""
+    ws = Workspace(tmp_path, model, [
+        *STEADY_REGISTER,
+        ["S003", "P3", "Third Provider", "Third scheme", "OP", "ACC", "10", "60000",
+         "2012-04-01", ""]])
+    steady(ws)
+    for month in ("2013-04", "2013-05", "2013-06"):
+        ws.add_return("P3", month, {"Utilisation": [{"service_id": "S003", "void_days": -5}],
+                                    "Outcomes": []})
+    result = forecast(ws, MODEL_PATH, "--period", "2013-04..2013-09", "--no-budget")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)["forecast"]
+    p3 = provider(out, "P3")
+    assert [m["expected"] for m in p3["months"]] == ["0.00"] * 6
+    said = {a["topic"]: a["text"] for a in out["assumptions"]}
+    assert said["No months to draw from"].startswith("P3:")
+    assert provider(out, "P2")["months"][3]["expected"] == "5000.00"  # P2 projected as before

@@ -66,6 +66,21 @@ class Outlook:
                     and (component is None or c == component)), ZERO)
 
 
+@dataclass(frozen=True)
+class Split:
+    """A provider's period (or the scheme's): recorded so far, expected to come, and the
+    range of its total."""
+
+    recorded: Decimal
+    to_come: Decimal
+    low: Decimal
+    high: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.recorded + self.to_come
+
+
 @dataclass
 class Forecast:
     model: Model
@@ -90,6 +105,14 @@ class Forecast:
 
     def is_actual(self, month: Month) -> bool:
         return month in self.actual_months
+
+    def split(self, provider: str = TOTAL, outlook: Outlook | None = None) -> Split:
+        """The provider's (TOTAL: the scheme's) period in the base case or `outlook`."""
+        o = outlook or self.base
+        recorded = sum((o.total(provider, m) for m in self.actual_months), ZERO)
+        to_come = sum((o.total(provider, m) for m in self.projected_months), ZERO)
+        low, high = o.total_range.get(provider, (recorded + to_come, recorded + to_come))
+        return Split(recorded, to_come, low, high)
 
 
 def _copies(returns: list[CheckedReturn]) -> list[CheckedReturn]:

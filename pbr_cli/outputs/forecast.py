@@ -33,12 +33,10 @@ def summary(f: Forecast, outlook: Outlook | None = None) -> dict[str, Any]:
     """The headline figures: spent so far, expected for the rest, the period's total with its
     range, the budget and how likely it is to be passed."""
     o = outlook or f.base
-    actual = sum((o.total(TOTAL, m) for m in f.actual_months), Decimal("0.00"))
-    rest = sum((o.total(TOTAL, m) for m in f.projected_months), Decimal("0.00"))
-    low, high = o.total_range.get(TOTAL, (actual + rest, actual + rest))
-    return {"actual": actual, "projected": rest, "total": actual + rest, "low": low,
-            "high": high, "budget": f.budget,
-            "headroom": (f.budget - actual - rest) if f.budget is not None else None,
+    t = f.split(TOTAL, o)
+    return {"actual": t.recorded, "projected": t.to_come, "total": t.total, "low": t.low,
+            "high": t.high, "budget": f.budget,
+            "headroom": (f.budget - t.total) if f.budget is not None else None,
             "over_budget_chance": o.over_budget}
 
 
@@ -190,16 +188,14 @@ def _providers_sheet(wb, fmt: Formats, f: Forecast) -> None:
     header = row
     for code, name in f.providers:
         row += 1
-        actual = sum((f.base.total(code, m) for m in f.actual_months), Decimal("0.00"))
-        rest = sum((f.base.total(code, m) for m in f.projected_months), Decimal("0.00"))
-        low, high = f.base.total_range.get(code, (actual + rest, actual + rest))
+        t = f.split(code)
         bite = f.base.limit_bites.get(code)
         said = (f"from {bite[0]} (in {format_percent(bite[1])} of simulations)" if bite
                 else "")
-        values: list[Any] = [code, name, actual, rest, actual + rest, low, high, said]
+        values: list[Any] = [code, name, t.recorded, t.to_come, t.total, t.low, t.high, said]
         if f.scenario is not None:
             alt = f.scenario.total(code)
-            values += [alt, alt - (actual + rest)]
+            values += [alt, alt - t.total]
         for j, v in enumerate(values):
             write_cell(ws, row, j, v, fmt.text if j in (0, 1, 7) else fmt.money)
     ws.freeze_panes(header + 1, 2)

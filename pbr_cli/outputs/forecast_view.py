@@ -52,13 +52,11 @@ def forecast_view(con: Console, f: Forecast, written: list[str]) -> None:
     cols += [Col("Cap or max from", "fixed", drop=4), Col("By month", "extra", drop=5)]
     rows = []
     for code, name in f.providers:
-        actual = sum((f.base.total(code, mo) for mo in f.actual_months), Decimal("0.00"))
-        rest = sum((f.base.total(code, mo) for mo in f.projected_months), Decimal("0.00"))
-        low, high = f.base.total_range.get(code, (actual + rest, actual + rest))
-        cells = [escape(code), escape(name), format_money(actual), format_money(rest),
-                 format_money(actual + rest), format_money(low), format_money(high)]
+        t = f.split(code)
+        cells = [escape(code), escape(name), format_money(t.recorded), format_money(t.to_come),
+                 format_money(t.total), format_money(t.low), format_money(t.high)]
         if f.scenario is not None:
-            cells.append(_signed(f.scenario.total(code) - (actual + rest)))
+            cells.append(_signed(f.scenario.total(code) - t.total))
         bite = f.base.limit_bites.get(code)
         cells.append(str(bite[0]) if bite else "")
         cells.append(sparkline([f.base.total(code, mo) for mo in f.months]))
