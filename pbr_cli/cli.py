@@ -18,6 +18,7 @@ from pbr_cli.cli_common import (
     DryRunOpt,
     LedgerOpt,
     RegisterOpt,
+    ReturnsOpt,
     WaitOpt,
     context,
     fail,
@@ -152,8 +153,7 @@ def calculate(
     output: Path | None = typer.Option(None, "--output", "-o", help="Schedule workbook to "
                                           "write (default: OUTPUT/<model>/<model>-<month>-"
                                           "schedule.xlsx)."),
-    returns: Path | None = typer.Option(None, "--returns", help="Folder of returns filed as "
-                                           "YYYY-MM/*.xlsx (default: from the config)."),
+    returns: Path | None = ReturnsOpt,
     register_path: Path | None = RegisterOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the schedule as JSON "
                                  "(schema: docs/json.md)."),
@@ -236,8 +236,7 @@ def report(
                                  "money, proportions, client ids or file names; audited with "
                                  "every earlier publication and recorded in the ledger "
                                  "(docs/publication.md)."),
-    returns: Path | None = typer.Option(None, "--returns", help="Folder of returns filed as "
-                                        "YYYY-MM/*.xlsx (default: from the config)."),
+    returns: Path | None = ReturnsOpt,
     register_path: Path | None = RegisterOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON "
                                  "(schema: docs/json.md)."),

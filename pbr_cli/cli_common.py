@@ -12,6 +12,8 @@ from pbr_cli.errors import PbrError
 
 HELP = {"help_option_names": ["-h", "--help"]}  # every command and group: -h as --help
 RegisterOpt = typer.Option(None, "--register", help="Contract register (default: the model's).")
+ReturnsOpt = typer.Option(None, "--returns", help="Folder of returns filed as YYYY-MM/*.xlsx "
+                          "(default: from the config).")
 ConfigOpt = typer.Option(None, "--config", help="Config file (default: $PBR_CONFIG, ./pbr.yaml, "
                          "then ~/.config/pbr/pbr.yaml).")
 DryRunOpt = typer.Option(False, "--dry-run", help="Calculate and show, but write no schedule and "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from pbr_cli.cli_common import ConfigOpt, RegisterOpt, context, fail, progress_factory
+from pbr_cli.cli_common import ConfigOpt, RegisterOpt, ReturnsOpt, context, fail, progress_factory
 from pbr_cli.errors import EXIT_OK, PbrError
 
 
@@ -40,8 +40,7 @@ def forecast(
     output: Path | None = typer.Option(None, "--output", "-o", help="Workbook to write "
                                        "(default: OUTPUT/<model>/<model>-<period>-forecast-"
                                        "as-at-<month>.xlsx)."),
-    returns: Path | None = typer.Option(None, "--returns", help="Folder of returns filed as "
-                                        "YYYY-MM/*.xlsx (default: from the config)."),
+    returns: Path | None = ReturnsOpt,
     register_path: Path | None = RegisterOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the forecast as JSON "
                                  "(schema: docs/json.md)."),

@@ -12,6 +12,7 @@ from pbr_cli.cli_common import (
     ConfigOpt,
     LedgerOpt,
     RegisterOpt,
+    ReturnsOpt,
     context,
     fail,
     progress_factory,
@@ -60,8 +61,7 @@ def statements(
                                         "statement (default: every provider paid that month)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Folder to write them to "
                                        "(default: OUTPUT/<model>/statements/<month>/)."),
-    returns: Path | None = typer.Option(None, "--returns", help="Folder of returns filed as "
-                                        "YYYY-MM/*.xlsx (default: from the config)."),
+    returns: Path | None = ReturnsOpt,
     register_path: Path | None = RegisterOpt,
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
     with_forecast: bool = typer.Option(False, "--forecast", help="Add each provider's "
