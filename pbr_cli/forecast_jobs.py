@@ -17,14 +17,14 @@ from pbr_cli.model.records import Model
 from pbr_cli.money import round_pence, to_fraction
 from pbr_cli.names import shown
 from pbr_cli.payment_records import Projection
-from pbr_cli.periods import Month, Period, days_active, financial_year_label, parse_period
+from pbr_cli.periods import Month, Period, financial_year_label, parse_period
 from pbr_cli.pricing import history_months
-from pbr_cli.register import Register, entry_active, load_register
+from pbr_cli.register import Register, entry_active, entry_days, load_register
 from pbr_cli.returns.folders import months_with_returns
 from pbr_cli.worth import month_schedule, read_months
 
 
-def forecast_period(model: Model, recorded: list[Month], period: str | None,
+def forecast_period(model: Model, period: str | None,
                     to: str | None, as_at: Month) -> Period:
     """The period asked for: --period, or the scheme's start to --to, or (neither) the
     financial year of the latest recorded month."""
@@ -64,11 +64,9 @@ def budget_for(cfg: Config, model: Model, register: Register, period: Period,
             value = entry.get(column)
             if value is None:
                 continue
-            start = entry.get(model.register.start) if model.register.start else None
-            end = entry.get(model.register.end) if model.register.end else None
             for month in months:  # each entry's month rounded, as a payment line is
                 total += round_pence(to_fraction(value) / 12 * Fraction(
-                    days_active(month, start, end), month.days))
+                    entry_days(model, entry, month), month.days))
         return total, f"the register's column {column} (a twelfth a month)"
     return None, ""
 
@@ -106,7 +104,7 @@ def make_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
                        + (f" up to {as_at}" if as_at else "") + ": a forecast starts from "
                        "the months recorded so far", code="forecast-no-months")
     latest = recorded[-1]
-    wanted = forecast_period(model, recorded, period, to, latest)
+    wanted = forecast_period(model, period, to, latest)
     in_period = [m for m in recorded if wanted.first <= m <= wanted.last]
     if not in_period:
         raise PbrError(f"no month of {wanted.describe()} has returns recorded (the latest "

@@ -47,10 +47,15 @@ class Register:
         return [e for e in self.entries if e[self.provider] == provider]
 
 
-def entry_active(model: Model, entry: dict[str, Any], month: Month) -> bool:
+def entry_days(model: Model, entry: dict[str, Any], month: Month) -> int:
+    """The days of the month the entry's contract is active (its start and end dates)."""
     start = entry.get(model.register.start) if model.register.start else None
     end = entry.get(model.register.end) if model.register.end else None
-    return days_active(month, start, end) > 0
+    return days_active(month, start, end)
+
+
+def entry_active(model: Model, entry: dict[str, Any], month: Month) -> bool:
+    return entry_days(model, entry, month) > 0
 
 
 def provider_name(model: Model, register: Register, provider: str) -> str:
