@@ -236,7 +236,7 @@ def _projection(wb, fmt: Formats, s: Schedule) -> None:
     headers = ["Month", "Expected", "Range low", "Range high"]
     rows: list[list] = [[m, expected, low, high] for m, expected, low, high in pr.months]
     after = _table(ws, fmt, headers, rows, [fmt.text, fmt.money, fmt.money, fmt.money],
-                   [12, 16, 16, 16], "Projection", s)
+                   [16, 16, 16, 16], "Projection", s)
     write_cell(ws, after, 0, "Months to come", fmt.bold)
     write_cell(ws, after, 1, pr.total, fmt.money_bold)
     write_cell(ws, after, 2, pr.low, fmt.money_bold)
