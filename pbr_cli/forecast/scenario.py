@@ -93,6 +93,8 @@ def parse_scenario(texts: list[str], model: Model, first: Month) -> Scenario:
             outcomes = _outcomes_with_rules(model)
             if name not in outcomes:
                 raise _unknown(text, name, "an outcome with a rule on its events", outcomes)
+            # a probability for the draws (random.random() is a float), never money or a
+            # band: the events drawn are priced exactly by the scheme's rules
             change = float(points / 100) * (1 if sign == "+" else -1)
             volume = dataclasses.replace(volume, outcome_points={**volume.outcome_points,
                                                                  name: change})
