@@ -27,12 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pbr_cli.config import load_config  # noqa: E402
+from pbr_cli.cycle.config import load_config  # noqa: E402
 from pbr_cli.forecast import TOTAL, Settings, outlook  # noqa: E402
 from pbr_cli.model import find_model, load_model  # noqa: E402
-from pbr_cli.register import load_register  # noqa: E402
+from pbr_cli.pricing.worth import month_schedule, read_months  # noqa: E402
 from pbr_cli.returns.folders import months_with_returns  # noqa: E402
-from pbr_cli.worth import month_schedule, read_months  # noqa: E402
+from pbr_cli.returns.register import load_register  # noqa: E402
 
 SCHEMES = ["birmingham-90-10", "wigan-cohort", "troubled-families", "work-programme"]
 

@@ -51,7 +51,7 @@ RESOURCE_CASES = ("far cell in single quotes", "far cell with spaces round =",
 
 CHILD = """
 import resource, sys
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 try:
     app(sys.argv[1:], standalone_mode=False)
 except SystemExit:

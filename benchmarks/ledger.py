@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.hostile import CHILD  # noqa: E402  (pbr in a fresh process, its peak printed)
-from pbr_cli.ledger import Adjustment, ApprovalRecord, Ledger, RunRecord  # noqa: E402
-from pbr_cli.ledger_records import RunInput, RunLine  # noqa: E402
+from pbr_cli.ledger.records import RunInput, RunLine  # noqa: E402
+from pbr_cli.ledger.store import Adjustment, ApprovalRecord, Ledger, RunRecord  # noqa: E402
 from pbr_cli.periods import Month  # noqa: E402
 
 

@@ -1,5 +1,5 @@
 """`python -m pbr_cli` runs the command line."""
 
-from pbr_cli.main import main
+from pbr_cli.cli.main import main
 
 main()

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from pbr_cli.model import load_model  # noqa: E402
 from pbr_cli.outputs.template import write_template  # noqa: E402
 from pbr_cli.periods import Month  # noqa: E402
-from pbr_cli.register import load_register  # noqa: E402
+from pbr_cli.returns.register import load_register  # noqa: E402
 
 MODEL = ROOT / "models" / "troubled-families.yaml"
 REGISTER = ROOT / "models" / "troubled-families.register.csv"

@@ -12,7 +12,7 @@ import pytest
 from pbr_cli.model import load_model
 from pbr_cli.outputs.template import write_template
 from pbr_cli.periods import Month, Window
-from pbr_cli.register import load_register
+from pbr_cli.returns.register import load_register
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_PATH = ROOT / "models" / "birmingham-90-10.yaml"

@@ -23,7 +23,7 @@ from pathlib import Path
 from pbr_cli.model import load_model
 from pbr_cli.outputs.template import Formula, Merge, write_template
 from pbr_cli.periods import Month
-from pbr_cli.register import load_register
+from pbr_cli.returns.register import load_register
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "birmingham-90-10.yaml"

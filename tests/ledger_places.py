@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from pbr_cli.ledger import Ledger, ledger_state
-from pbr_cli.ledger_db import LedgerUrl, ledger_place
-from pbr_cli.ledger_schema import TABLES
-from pbr_cli.lock import held
+from pbr_cli.ledger.db import LedgerUrl, ledger_place
+from pbr_cli.ledger.lock import held
+from pbr_cli.ledger.schema import TABLES
+from pbr_cli.ledger.store import Ledger, ledger_state
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -171,6 +171,6 @@ def _connect(url: str):
 
 
 def _errors() -> tuple[type[BaseException], ...]:
-    from pbr_cli.ledger_db import database_errors
+    from pbr_cli.ledger.db import database_errors
 
     return database_errors()

@@ -35,7 +35,7 @@ def periods(months: list[str]) -> list[str]:
 def digests() -> dict[str, str]:
     from typer.testing import CliRunner
 
-    from pbr_cli.cli import app
+    from pbr_cli.cli.app import app
 
     runner = CliRunner()
     out: dict[str, str] = {}

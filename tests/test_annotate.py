@@ -7,7 +7,7 @@ import io
 import openpyxl
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from tests.corpus import MODEL, Kit, clean_rows
 
 runner = CliRunner()

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from pbr_cli.cache import ReturnCache
-from pbr_cli.collect import read_and_check
 from pbr_cli.model import load_model
-from pbr_cli.register import load_register
+from pbr_cli.returns.collect import read_and_check
+from pbr_cli.returns.register import load_register
 from tests.conftest import MODEL_PATH, ROOT
 
 JUNE = ROOT / "sample_returns" / "birmingham-90-10" / "2013-06"
@@ -106,7 +106,7 @@ def test_a_change_to_pbrs_code_is_a_miss_though_the_version_is_the_same(tmp_path
 def test_cache_clear_removes_its_entries_and_nothing_else(tmp_path, files, monkeypatch):
     from typer.testing import CliRunner
 
-    from pbr_cli.cli import app
+    from pbr_cli.cli.app import app
 
     model = load_model(MODEL_PATH)
     register = load_register(model)
@@ -169,7 +169,7 @@ def test_worker_processes_give_what_one_process_gives(tmp_path, files, monkeypat
 def test_without_a_model_each_file_is_read_once_and_cached_by_its_cover(tmp_path, files,
                                                                          monkeypatch):
     import pbr_cli.workbook.reader as reader
-    from pbr_cli.validate import ModelChooser
+    from pbr_cli.jobs.validate import ModelChooser
 
     model = load_model(MODEL_PATH)
     register = load_register(model)
@@ -193,7 +193,7 @@ def test_without_a_model_each_file_is_read_once_and_cached_by_its_cover(tmp_path
             fh.write(f"{path}\n")
         return real(path, wanted, **options)
 
-    monkeypatch.setattr("pbr_cli.collect.read_workbook", counted)
+    monkeypatch.setattr("pbr_cli.returns.collect.read_workbook", counted)
     monkeypatch.setenv("PBR_WORKERS", "1")
     choose = ModelChooser(ROOT / "models", None)
     cache = ReturnCache(tmp_path / "cache")
@@ -232,7 +232,7 @@ def test_tables_travel_packed_and_open_when_looked_at(files):
 def test_client_level_rows_are_kept_as_columns_in_the_cache(tmp_path, monkeypatch):
     import numpy as np
 
-    from pbr_cli.cohort_records import record_columns
+    from pbr_cli.returns.cohort_records import record_columns
     from tests.conftest import COHORT_MODEL_PATH
 
     model = load_model(COHORT_MODEL_PATH)

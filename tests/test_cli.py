@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from tests.conftest import MODEL_PATH, ROOT
 
 runner = CliRunner()
@@ -173,7 +173,7 @@ def test_installed_script_runs_as_subprocess(tmp_path):
 
 
 def test_module_entry_point_and_lazy_imports():
-    code = ("import sys; from pbr_cli.cli import app; "
+    code = ("import sys; from pbr_cli.cli.app import app; "
             "heavy = [m for m in ('pandas', 'openpyxl', 'python_calamine', 'xlsxwriter') "
             "if m in sys.modules]; print(heavy)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

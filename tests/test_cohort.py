@@ -14,13 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from pbr_cli.model.records import Band
-from pbr_cli.payment_records import PAID_EVENT as PAID
-from pbr_cli.payment_records import Evidence, Source
 from pbr_cli.periods import add_months, add_months_to
 from pbr_cli.pricing.cohort.cap import apply_cap
 from pbr_cli.pricing.cohort.month import band_for
+from pbr_cli.pricing.records import PAID_EVENT as PAID
+from pbr_cli.pricing.records import Evidence, Source
 from tests.conftest import COHORT_MODEL_PATH, CohortReturns, broken_model, wigan_worked_example
 
 runner = CliRunner()

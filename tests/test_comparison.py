@@ -12,7 +12,7 @@ from fractions import Fraction
 import pytest
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from pbr_cli.expr import ExprError, parse
 from pbr_cli.model import load_model
 from tests.conftest import Workspace

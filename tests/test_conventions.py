@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from tests.conftest import ROOT
 from tests.test_cli import _script
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from tests.corpus import CASES, ROOT, Kit
 
 runner = CliRunner()

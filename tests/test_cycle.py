@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
-from pbr_cli.ledger import Ledger
+from pbr_cli.cli.app import app
+from pbr_cli.ledger.store import Ledger
 from pbr_cli.model import load_model
 from pbr_cli.outputs.template import write_template
 from pbr_cli.periods import Month
-from pbr_cli.register import load_register
+from pbr_cli.returns.register import load_register
 from tests.conftest import MODEL_PATH, ROOT, WORKED_REGISTER, outcomes, write_register
 from tests.ledger_places import BACKENDS, Place
 
@@ -130,10 +130,10 @@ class Authority:
         return self.pbr_json("ledger", "status")["schemes"][0]
 
     def worth_now(self, month: str) -> dict[tuple[str, str], Decimal]:
-        from pbr_cli.collect import read_and_check
         from pbr_cli.pricing import calculate, history_months
+        from pbr_cli.pricing.worth import payments_by_component
+        from pbr_cli.returns.collect import read_and_check
         from pbr_cli.returns.folders import returns_for_months
-        from pbr_cli.worth import payments_by_component
 
         m = Month.parse(month)
         files = returns_for_months(self.returns, history_months(self.model, m))
@@ -666,7 +666,7 @@ def test_a_file_name_that_is_not_utf8_is_shown_escaped(authority):
 def test_a_ledger_that_cannot_be_written_leaves_no_schedule(authority, monkeypatch):
     """The disk fills as the run is recorded: a clear message, exit 2 (not 1), and no schedule
     on disk without a run behind it."""
-    import pbr_cli.ledger as ledger_module
+    import pbr_cli.ledger.store as ledger_module
 
     authority.month("2013-04")
 
@@ -719,10 +719,10 @@ def test_a_log_that_cannot_be_written_is_an_error(authority):
 
 
 def test_an_unexpected_failure_has_its_own_exit_code_and_a_crash_file(tmp_path):
-    code = ("import sys, pbr_cli.runner as r\n"
+    code = ("import sys, pbr_cli.jobs.run as r\n"
             "def broken(*a, **k):\n    raise ZeroDivisionError('inside pbr')\n"
             "r.run_all = broken\nsys.argv = ['pbr', 'run']\n"
-            "from pbr_cli.main import main\nmain()\n")
+            "from pbr_cli.cli.main import main\nmain()\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60, env={**os.environ, "TMPDIR": str(tmp_path)})
     assert proc.returncode == 70

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pbr_cli.errors import Interrupted
-from pbr_cli.ledger import Ledger
+from pbr_cli.ledger.store import Ledger
 from tests.test_cycle import SCHEME, Authority, nonzero, paid
 
 MONTHS = ["2013-04", "2013-05", "2013-06"]  # the last is filed only at the end
@@ -33,8 +33,8 @@ plan = st.fixed_dictionaries({
 def _killing(monkeypatch, where: str):
     """Stop the next recording: before the ledger commits (inside the transaction), or after
     it commits and before the schedule is renamed into place."""
-    import pbr_cli.jobs as jobs
-    import pbr_cli.ledger as ledger_module
+    import pbr_cli.cycle.calculate as jobs
+    import pbr_cli.ledger.store as ledger_module
 
     if where == "before":
         real = ledger_module.Ledger._insert_run
@@ -134,7 +134,7 @@ def _history(root, plan, monkeypatch) -> None:
         assert nonzero(paid(a.ledger, m)) == worth[m], m  # nothing twice, nothing never
     assert approved_due == sum((v for w in worth.values() for v in w.values()), Decimal("0.00"))
     # No schedule without its run: every approved schedule is there, as approved.
-    from pbr_cli.jobs import sha256_of
+    from pbr_cli.cycle.calculate import sha256_of
 
     ledger = Ledger(a.ledger)
     for x in ledger.approvals(SCHEME):

@@ -19,7 +19,7 @@ import openpyxl
 from typer.testing import CliRunner
 
 import pbr_cli.outputs.schedule as schedule_writer
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 
 runner = CliRunner()
 SCHEME, MONTH = "wigan-cohort", "2012-04"
@@ -97,12 +97,12 @@ def test_an_output_with_no_evidence_file_refuses_rather_than_cuts(tmp_path, monk
     refused (exit 2, output-too-large), never a sheet with rows missing."""
     import pytest
 
-    from pbr_cli.config import load_config
+    from pbr_cli.cycle.config import load_config
     from pbr_cli.errors import PbrError
     from pbr_cli.model import find_model, load_model
     from pbr_cli.periods import Month
-    from pbr_cli.register import load_register
-    from pbr_cli.worth import month_schedule, read_months
+    from pbr_cli.pricing.worth import month_schedule, read_months
+    from pbr_cli.returns.register import load_register
 
     monkeypatch.setattr(schedule_writer, "EVIDENCE_SHEET_ROWS", 10)
     cfg = load_config(None)

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from tests.conftest import (
     COHORT_MODEL_PATH,
     COHORT_REGISTER_HEADER,
@@ -380,14 +380,14 @@ def test_projected_returns_are_ones_the_checks_across_files_accept(name):
     a provider withheld for an error in a projected month."""
     import random
 
-    from pbr_cli.config import load_config
+    from pbr_cli.cycle.config import load_config
     from pbr_cli.forecast import _copies, draws_for
     from pbr_cli.forecast.simulate import Projector, Volume
     from pbr_cli.model import find_model, load_model
     from pbr_cli.pricing import calculate, history_months
-    from pbr_cli.register import load_register
+    from pbr_cli.pricing.worth import read_months
     from pbr_cli.returns.folders import months_with_returns
-    from pbr_cli.worth import read_months
+    from pbr_cli.returns.register import load_register
 
     cfg = load_config(ROOT / "pbr.yaml")
     model = load_model(find_model(name, cfg.models))

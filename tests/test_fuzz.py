@@ -10,12 +10,12 @@ from datetime import date, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pbr_cli.collect import read_and_check
+from pbr_cli.jobs.validate import FileResult, ValidationReport
 from pbr_cli.outputs.annotate import write_annotated
 from pbr_cli.outputs.template import Formula, write_template
 from pbr_cli.periods import Month
 from pbr_cli.problems import CATALOGUE
-from pbr_cli.validate import FileResult, ValidationReport
+from pbr_cli.returns.collect import read_and_check
 from tests.corpus import clean_rows
 
 JUNE = Month(2013, 6)

@@ -14,7 +14,7 @@ from tests.corpus import MODEL, ROOT, Kit, bomb
 # carries over from the parent that started it, it counts only what this process used.
 CHILD = """
 import sys
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 try:
     app(sys.argv[1:], standalone_mode=False)
 except SystemExit:
@@ -52,7 +52,7 @@ def test_an_output_named_as_a_device_or_a_pipe_is_refused_not_replaced(tmp_path)
 
     from typer.testing import CliRunner
 
-    from pbr_cli.cli import app
+    from pbr_cli.cli.app import app
     from tests.conftest import ROOT
 
     pipe = tmp_path / "pipe"

@@ -21,13 +21,13 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from pbr_cli import lock
-from pbr_cli.cli import app
-from pbr_cli.collect import read_and_check
+from pbr_cli.cli.app import app
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger import lock
 from pbr_cli.periods import Month
 from pbr_cli.pricing import calculate
-from pbr_cli.worth import payments_by_component
+from pbr_cli.pricing.worth import payments_by_component
+from pbr_cli.returns.collect import read_and_check
 from tests.conftest import MODEL_PATH, ROOT, worked_example
 from tests.ledger_places import BACKENDS, Place
 
@@ -152,7 +152,7 @@ def test_resubmitted_april_is_adjusted_on_june_exactly_once(workspace, place):
 
 def test_earlier_months_are_worked_out_again_only_when_what_they_read_changes(
         workspace, place, monkeypatch, tmp_path):
-    import pbr_cli.worth as worth
+    import pbr_cli.pricing.worth as worth
 
     monkeypatch.setenv("PBR_CACHE", str(tmp_path / "cache"))
     worked: list[str] = []
@@ -341,7 +341,7 @@ def test_the_two_databases_hold_the_same_tables_and_columns(tmp_path):
     migrations: each table must have the same columns, in the same order, with the same
     NOT NULLs, so a record's canonical content (and so the chain) is the same in both. A
     migration that changes one and not the other fails here."""
-    from pbr_cli.ledger_schema import TABLES
+    from pbr_cli.ledger.schema import TABLES
 
     lite, pg = Place.new("sqlite", tmp_path), Place.new("postgresql", tmp_path)
     for place in (lite, pg):
@@ -359,8 +359,8 @@ def test_the_two_databases_hold_the_same_tables_and_columns(tmp_path):
 
 HOLD_AND_FORK = """
 import multiprocessing, os, sys, time
-from pbr_cli import lock
-from pbr_cli.ledger_db import ledger_place
+from pbr_cli.ledger import lock
+from pbr_cli.ledger.db import ledger_place
 with lock.held(ledger_place(sys.argv[1])):
     child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
     child.start()

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from tests.conftest import COHORT_MODEL_PATH, MODEL_PATH, ROOT
 
 runner = CliRunner()

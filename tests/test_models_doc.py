@@ -9,13 +9,13 @@ from datetime import date
 
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from pbr_cli.model import load_model
 from pbr_cli.model.schema import MODEL, check_schema
 from pbr_cli.model.yamlread import read_yaml
 from pbr_cli.outputs.template import write_template
 from pbr_cli.periods import Month
-from pbr_cli.register import load_register
+from pbr_cli.returns.register import load_register
 from tests.conftest import ROOT
 
 DOC = (ROOT / "docs" / "models.md").read_text(encoding="utf-8")

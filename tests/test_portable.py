@@ -12,9 +12,9 @@ import types
 import pytest
 
 from pbr_cli import cache as cache_module
-from pbr_cli import config as config_module
-from pbr_cli import lock
+from pbr_cli.cycle import config as config_module
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger import lock
 
 
 class FakeMsvcrt(types.ModuleType):

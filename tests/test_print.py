@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 import pytest
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from pbr_cli.outputs.xlsx import MIN_PRINT_SCALE, PRINTABLE_MM
 
 runner = CliRunner()

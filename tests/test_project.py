@@ -82,11 +82,11 @@ def test_models_md_explains_every_part_of_a_model():
 
 
 def test_generated_docs_match_the_code():
-    from pbr_cli.docsgen import GENERATED
+    from pbr_cli.model.docsgen import GENERATED
 
     for name, make in GENERATED.items():
         committed = (ROOT / "docs" / name).read_text(encoding="utf-8")
-        assert committed == make(), f"docs/{name} is stale: run python -m pbr_cli.docsgen"
+        assert committed == make(), f"docs/{name} is stale: run python -m pbr_cli.model.docsgen"
 
 
 def _documented_keys(section: str) -> set[str]:

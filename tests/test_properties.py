@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from pbr_cli.money import round_pence
 from pbr_cli.periods import Month
 from pbr_cli.pricing import calculate
-from pbr_cli.register import Register
 from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.register import Register
 
 JUNE = Month(2013, 6)
 

@@ -22,15 +22,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
-from pbr_cli.config import load_config
+from pbr_cli.cli.app import app
+from pbr_cli.cycle.config import load_config
 from pbr_cli.errors import PbrError
-from pbr_cli.ledger_records import StoredPublication
+from pbr_cli.jobs.report import period_schedules
+from pbr_cli.ledger.records import StoredPublication
 from pbr_cli.model import load_model
 from pbr_cli.outputs.report import publication_as_dict, write_publication
-from pbr_cli.period_jobs import period_schedules
 from pbr_cli.periods import Month, financial_year_label, parse_period
-from pbr_cli.publication import OF_WHICH, REST, build_publication, round_figure
+from pbr_cli.reporting.publication import OF_WHICH, REST, build_publication, round_figure
 from tests.conftest import ROOT
 
 KEY = bytes(range(32))  # a fixed key: the tests' publications are reproducible
@@ -239,7 +239,7 @@ def test_the_same_publication_is_byte_identical_under_any_hash_seed(tmp_path):
 
 
 def test_publications_are_recorded_in_the_ledger_and_a_changed_key_is_refused(tmp_path):
-    from pbr_cli.ledger import Ledger
+    from pbr_cli.ledger.store import Ledger
 
     result = runner.invoke(app, ["report", "-p", "2013-04", "-m", "wigan-cohort", "--publish",
                                  "-o", str(tmp_path / "a.xlsx")])
@@ -265,7 +265,7 @@ def _equations(shown: list) -> dict[str, list[tuple[list[tuple], int]]]:
     """Per item, what the public knows: each figure shown as the sum of the month figures it
     covers, (provider, month, group, measure), read from the published JSON alone (and the
     model, which is public)."""
-    from pbr_cli.publication import items_of
+    from pbr_cli.reporting.publication import items_of
 
     eqs: dict[str, list] = defaultdict(list)
     for _, pub, data in shown:
@@ -351,7 +351,7 @@ def _attack(shown: list, truth: dict, exact: bool, targets: int = 3):
 
 
 def _truth(scheme: str) -> dict:
-    from pbr_cli.publication import items_of, month_figures
+    from pbr_cli.reporting.publication import items_of, month_figures
 
     months = months_of(scheme)
     model = months.model

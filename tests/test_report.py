@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from pbr_cli.errors import PbrError
 from pbr_cli.periods import parse_period
 from tests.conftest import MODEL_PATH, ROOT, outcomes, worked_example

@@ -16,7 +16,7 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from tests.conftest import ROOT
 
 runner = CliRunner()

@@ -10,8 +10,8 @@ from io import BytesIO
 
 import pytest
 
-from pbr_cli.collect import read_and_check
 from pbr_cli.outputs.template import Formula, Merge
+from pbr_cli.returns.collect import read_and_check
 from tests.conftest import outcomes
 
 JUNE = "2013-06"

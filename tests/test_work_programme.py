@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from pbr_cli.model import load_model
 from tests.conftest import ROOT, Workspace
 

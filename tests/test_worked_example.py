@@ -8,7 +8,7 @@ from decimal import Decimal
 import openpyxl
 from typer.testing import CliRunner
 
-from pbr_cli.cli import app
+from pbr_cli.cli.app import app
 from tests.conftest import MODEL_PATH, worked_example
 
 runner = CliRunner()

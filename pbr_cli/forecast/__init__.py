@@ -28,11 +28,11 @@ from fractions import Fraction
 from pbr_cli.forecast.simulate import Pipeline, Projector, Volume, pipeline
 from pbr_cli.model.records import Model
 from pbr_cli.money import round_pence
-from pbr_cli.payment_records import Schedule
 from pbr_cli.periods import Month, Period
 from pbr_cli.pricing import calculate, history_months
-from pbr_cli.register import Register, provider_name
+from pbr_cli.pricing.records import Schedule
 from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.register import Register, provider_name
 
 ZERO = Decimal("0.00")
 TOTAL = ""  # the key of the scheme's total among providers

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pbr_cli.cohort_records import OPENING, record_columns
 from pbr_cli.forecast.moves import Volume, months_between, scaled, shift_day
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, add_months, month_number
 from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.cohort_records import OPENING, record_columns
 
 OPEN_END = date.max.toordinal()  # the end of an episode still open
 

@@ -29,8 +29,8 @@ from pbr_cli.forecast.moves import Volume, dates_moved, months_between
 from pbr_cli.forecast.participant_pipeline import ParticipantPipeline
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
-from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.register import Register, entry_active
 
 __all__ = ["PROJECTED", "Pipeline", "Projector", "Volume", "pipeline"]
 

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pbr_cli.money import format_money
-from pbr_cli.payment_records import PAID, Schedule, State
+from pbr_cli.pricing.records import PAID, Schedule, State
 from pbr_cli.problems import FileStatus, Problem
 
 SHOW_PER_KIND = 8  # per file, code and column; the rest are counted (all are in --json)

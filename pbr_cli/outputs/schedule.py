@@ -29,7 +29,7 @@ from pbr_cli.outputs.xlsx import (
     write_cell,
     write_rows,
 )
-from pbr_cli.payment_records import PAID, Schedule, State
+from pbr_cli.pricing.records import PAID, Schedule, State
 
 TABLE_ROW = 4  # tables start on row 5, under the heading block
 # The evidence rows one sheet holds (Excel's 1,048,576 rows, less the heading block and the

@@ -9,7 +9,7 @@ from typing import Any
 
 from pbr_cli.money import fraction_to_decimal
 from pbr_cli.names import shown
-from pbr_cli.payment_records import PAID, Schedule
+from pbr_cli.pricing.records import PAID, Schedule
 
 
 def _plain(value: Any) -> Any:

@@ -1,7 +1,7 @@
 """A provider's statement as a PDF laid out for print: A4 landscape, the standing on every
 page, tables whose headings repeat on each page, long text wrapped (never shrunk or cut).
 
-Input: the schedule cut down to one provider (pbr_cli.statements). Written with fpdf2 and
+Input: the schedule cut down to one provider (pbr_cli.reporting.statements). Written with fpdf2 and
 the DejaVu Sans typeface shipped in pbr_cli/fonts (no office suite, nothing downloaded). The
 same statement gives a byte-identical file: the creation date is fixed and nothing random
 is written.
@@ -19,7 +19,7 @@ from pbr_cli import __version__
 from pbr_cli.money import format_money, fraction_to_decimal
 from pbr_cli.outputs.schedule import code_label
 from pbr_cli.outputs.xlsx import atomic_output
-from pbr_cli.payment_records import PAID, Schedule, State
+from pbr_cli.pricing.records import PAID, Schedule, State
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 FIXED = datetime(2000, 1, 1, tzinfo=UTC)

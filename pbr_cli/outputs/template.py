@@ -24,8 +24,8 @@ from pbr_cli.outputs.xlsx import (
     write_cell,
 )
 from pbr_cli.periods import Month
-from pbr_cli.register import Register, entry_active, provider_name
 from pbr_cli.returns.layout import CODES_SHEET, COVER_SHEET, TEMPLATE_LAYOUT
+from pbr_cli.returns.register import Register, entry_active, provider_name
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from pbr_cli.model.records import Model
-from pbr_cli.payment_records import (  # noqa: F401  (the schedule's records, re-exported)
+from pbr_cli.periods import Month, Window
+from pbr_cli.pricing.kind import Kind, MonthInputs
+from pbr_cli.pricing.records import (  # noqa: F401  (the schedule's records, re-exported)
     PAID,
     WITHHELD,
     Evidence,
@@ -26,11 +28,9 @@ from pbr_cli.payment_records import (  # noqa: F401  (the schedule's records, re
     Standing,
     provider_status,
 )
-from pbr_cli.periods import Month, Window
-from pbr_cli.pricing.kind import Kind, MonthInputs
 from pbr_cli.problems import ERROR, WARNING, Problem
-from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.register import Register, entry_active
 from pbr_cli.returns.versions import latest_version, version_problems
 
 

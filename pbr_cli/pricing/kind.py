@@ -14,11 +14,11 @@ from fractions import Fraction
 from typing import Any, Protocol
 
 from pbr_cli.model.records import Model
-from pbr_cli.payment_records import Evidence, ProviderResult
 from pbr_cli.periods import Month
+from pbr_cli.pricing.records import Evidence, ProviderResult
 from pbr_cli.problems import Problem
-from pbr_cli.register import Register
 from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.register import Register
 
 Entry = dict[str, Any]  # one register row
 

@@ -22,12 +22,12 @@ from typing import Any
 from pbr_cli.expr import Expr, ExprError
 from pbr_cli.model.records import Dated, Model, Participants, Price, Result
 from pbr_cli.money import format_money, format_percent, round_pence
-from pbr_cli.payment_records import NIL, REFUSED, EventStatus, Evidence, Figure, PaymentLine, ProviderResult, Source
-from pbr_cli.payment_records import PAID as STATUS_PAID
-from pbr_cli.payment_records import PAID_EVENT as PAID
 from pbr_cli.periods import Month, working_days
 from pbr_cli.periods import financial_year_label as fy_label
 from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields, formula_values
+from pbr_cli.pricing.records import NIL, REFUSED, EventStatus, Evidence, Figure, PaymentLine, ProviderResult, Source
+from pbr_cli.pricing.records import PAID as STATUS_PAID
+from pbr_cli.pricing.records import PAID_EVENT as PAID
 from pbr_cli.pricing.service import Aggregates, entry_lines
 from pbr_cli.problems import WARNING, Problem
 from pbr_cli.returns.checked import CheckedReturn

@@ -15,9 +15,9 @@ from typing import Any
 from pbr_cli.expr import ExprError
 from pbr_cli.model.records import PLACEHOLDER_RE, Component, Measure, Model, period_facts
 from pbr_cli.money import fraction_to_decimal, round_pence
-from pbr_cli.payment_records import PAID, Evidence, Figure, PaymentLine, ProviderResult
 from pbr_cli.periods import Month, Window, days_active
 from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields, formula_values
+from pbr_cli.pricing.records import PAID, Evidence, Figure, PaymentLine, ProviderResult
 from pbr_cli.problems import ERROR, WARNING, Problem
 from pbr_cli.returns.checked import CheckedReturn
 

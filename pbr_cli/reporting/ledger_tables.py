@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pbr_cli.ledger import Ledger
+from pbr_cli.ledger.store import Ledger
 from pbr_cli.periods import Month
 from pbr_cli.reporting.cells import ZERO, Column, Table
 from pbr_cli.reporting.slices import Slices

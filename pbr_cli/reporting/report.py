@@ -4,7 +4,7 @@ The core of `pbr report`: no Excel, no rich. It takes the months of a period wor
 `pbr calculate` would work them out now (worth.PeriodSchedules), and the ledger when there is
 one, and returns a Report: tables of cells that every output (workbook, console, JSON, CSV)
 renders. It is never for publication: a publication is made from the same months by
-pbr_cli.publication, which shows only rounded counts.
+pbr_cli.reporting.publication, which shows only rounded counts.
 
 `build_report` is a pipeline of steps, each a function of what the steps before it returned:
 the figures of every line → the return statuses → the flags → the tables → the ledger's
@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pbr_cli.ledger import Ledger
+from pbr_cli.ledger.store import Ledger
 from pbr_cli.model.records import Model
 from pbr_cli.money import format_money
-from pbr_cli.payment_records import Schedule
 from pbr_cli.periods import Month, Period
+from pbr_cli.pricing.records import Schedule
+from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.reporting import tables as money_tables
 from pbr_cli.reporting.cells import ZERO, Figures, Ref, Table
 from pbr_cli.reporting.ledger_tables import MonthPayment, ledger_tables, month_payments
 from pbr_cli.reporting.returns import Flag, find_flags, flags_table, return_statuses, returns_table
 from pbr_cli.reporting.slices import Slices, figures_of
-from pbr_cli.worth import Excluded, PeriodSchedules
 
 
 @dataclass

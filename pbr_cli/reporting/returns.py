@@ -11,10 +11,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from pbr_cli.ledger import Ledger
+from pbr_cli.ledger.store import Ledger
 from pbr_cli.money import format_money, format_percent
-from pbr_cli.payment_records import PAID
 from pbr_cli.periods import Month
+from pbr_cli.pricing.records import PAID
 from pbr_cli.reporting.cells import Column, Fact, Table
 from pbr_cli.reporting.slices import Slices
 from pbr_cli.returns.versions import named_for

@@ -10,8 +10,8 @@ from typing import Any
 
 from pbr_cli.model.records import Component, Model
 from pbr_cli.periods import Month
+from pbr_cli.pricing.worth import PeriodSchedules
 from pbr_cli.reporting.cells import ALL, ZERO, Column, Figures, Ratio, Ref
-from pbr_cli.worth import PeriodSchedules
 
 
 def group_label(model: Model, column: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from pbr_cli.model.records import Model, Sheet
 from pbr_cli.periods import Month
 from pbr_cli.problems import Problem
-from pbr_cli.register import Register, entry_active
+from pbr_cli.returns.register import Register, entry_active
 
 # add(code, message, sheet, row, column index, severity)
 Add = Callable[..., None]

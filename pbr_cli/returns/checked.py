@@ -63,7 +63,7 @@ class CheckedReturn:
     tables: Any  # sheet name -> pandas DataFrame (packed in a worker: collect.PackedTables)
     problems: list[Problem] = field(default_factory=list)
     positions: dict[str, dict[str, int]] = field(default_factory=dict)  # sheet -> column -> index
-    # a client-level model's rows as columns (pbr_cli.cohort_records.record_columns), when worked out
+    # a client-level model's rows as columns (pbr_cli.returns.cohort_records.record_columns), when worked out
     cohort: dict[str, Any] | None = None
 
     def __getstate__(self) -> dict[str, Any]:

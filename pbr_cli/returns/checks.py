@@ -13,16 +13,16 @@ from fractions import Fraction
 from pathlib import PurePath
 from typing import Any
 
-from pbr_cli.cells import convert, is_blank
 from pbr_cli.expr import ExprError
 from pbr_cli.model.records import Column, Model, Sheet, period_facts
 from pbr_cli.periods import Month
 from pbr_cli.problems import Problem, column_letter, severity_of
-from pbr_cli.register import Register, entry_active
 from pbr_cli.returns.across_rows import duplicate_keys, group_checks, missing_entries
+from pbr_cli.returns.cells import convert, is_blank
 from pbr_cli.returns.checked import CheckedReturn
 from pbr_cli.returns.fast import ABSENT, FAST, SLOW, PerRow
 from pbr_cli.returns.layout import COVER_FIELDS, COVER_SHEET, REQUIRED_COVER, TEMPLATE_LAYOUT
+from pbr_cli.returns.register import Register, entry_active
 from pbr_cli.workbook.reader import RawSheet, RawWorkbook
 
 SPECIAL_MESSAGES = {

@@ -16,13 +16,13 @@ from typing import Any
 
 from pbr_cli.model.records import Model
 from pbr_cli.money import format_money, round_pence, to_fraction
-from pbr_cli.payment_records import PAID, PAID_EVENT, Evidence, Figure, PaymentLine, ProviderResult
 from pbr_cli.periods import Month
 from pbr_cli.periods import financial_year_label as fy_label
 from pbr_cli.pricing.cohort.cap import apply_cap, fy_months
 from pbr_cli.pricing.cohort.history import build_history
 from pbr_cli.pricing.cohort.month import CohortMonth
 from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields
+from pbr_cli.pricing.records import PAID, PAID_EVENT, Evidence, Figure, PaymentLine, ProviderResult
 from pbr_cli.problems import WARNING, Problem
 
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from pbr_cli.model.records import Model
 from pbr_cli.money import format_money
-from pbr_cli.payment_records import PAID_EVENT as PAID
-from pbr_cli.payment_records import REFUSED, Evidence
 from pbr_cli.periods import Month, Window, financial_year_start
+from pbr_cli.pricing.records import PAID_EVENT as PAID
+from pbr_cli.pricing.records import REFUSED, Evidence
 
 
 def apply_cap(events: list[Evidence], cap: Decimal | None, paid_before: Decimal,

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pbr_cli.cohort_records import EVENT_OF, KINDS, OPENING, record_columns
 from pbr_cli.model.records import Model
-from pbr_cli.payment_records import Source
 from pbr_cli.periods import Month, Window, month_number, month_numbers
+from pbr_cli.pricing.records import Source
 from pbr_cli.problems import ERROR, WARNING, Problem
 from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.cohort_records import EVENT_OF, KINDS, OPENING, record_columns
 
 DAYS = date.max.toordinal() + 2  # more than any day ordinal: (code, day) pairs as one number
 OPEN = date.max.toordinal()  # the end of an episode still open
@@ -34,7 +34,7 @@ def iso_day(day: int) -> str:
     return date.fromordinal(int(day)).isoformat()
 
 
-# -- each return's rows, as columns: pbr_cli/cohort_records.py (worked out at check time) --
+# -- each return's rows, as columns: pbr_cli/returns/cohort_records.py (worked out at check time) --
 
 class _Rows:
     """One record sheet's usable rows from every return, in date order (then provider,

@@ -18,10 +18,10 @@ import numpy as np
 
 from pbr_cli.model.records import Band, Model, Outcome
 from pbr_cli.money import format_percent, round_pence
-from pbr_cli.payment_records import NIL, REFUSED, EventStatus, Evidence, Source
-from pbr_cli.payment_records import PAID_EVENT as PAID
 from pbr_cli.periods import Month, Window, add_months_to
 from pbr_cli.pricing.cohort.history import DAYS, NONE, History, iso_day, take
+from pbr_cli.pricing.records import NIL, REFUSED, EventStatus, Evidence, Source
+from pbr_cli.pricing.records import PAID_EVENT as PAID
 
 
 @dataclass

@@ -1,0 +1,165 @@
+"""`pbr ledger ...` and `pbr cache ...`: what has been calculated, approved and paid, and the
+cache of checked returns. Each command parses, calls the library, renders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from pbr_cli.cli.common import (
+    HELP,
+    ConfigOpt,
+    JsonOpt,
+    LedgerOpt,
+    fail,
+    load,
+)
+from pbr_cli.errors import EXIT_OK, PbrError
+
+ledger_app = typer.Typer(help="What has been calculated, approved and paid: the state of each "
+                         "month, runs, a provider's payments, and checks that nobody has "
+                         "changed the record.", no_args_is_help=True, rich_markup_mode=None,
+                         context_settings=HELP)
+
+
+def _ledger_out(data: dict, as_json: bool, view: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    from pbr_cli.outputs.console import console, ledger_view
+
+    ledger_view(console(), data, view)
+
+
+@ledger_app.command("status")
+def ledger_status_cmd(model_name: str | None = typer.Option(None, "--model", "-m"),
+                      as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
+                      config: Path | None = ConfigOpt) -> None:
+    """Each scheme's months from go-live: no returns, not calculated, draft or approved (and
+    adjusted later), what is owed but not yet approved, and the ledger's head."""
+    from pbr_cli.jobs.run import ledger_status
+
+    try:
+        data = ledger_status(config, model_name, ledger)
+    except PbrError as exc:
+        fail(exc, as_json)
+    _ledger_out(data, as_json, "status")
+
+
+@ledger_app.command("verify")
+def ledger_verify_cmd(as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
+                      config: Path | None = ConfigOpt) -> None:
+    """Recompute the ledger's chain, every total and every run's fingerprint; name the first
+    record that does not match. Exit code 0 when sound, 2 otherwise."""
+    from pbr_cli.jobs.run import ledger_verify
+
+    try:
+        data = ledger_verify(config, ledger)
+    except PbrError as exc:
+        fail(exc, as_json)
+    _ledger_out(data, as_json, "verify")
+    raise typer.Exit(EXIT_OK if data["sound"] else 2)
+
+
+@ledger_app.command("export")
+def ledger_export_cmd(run_id: int = typer.Argument(..., help="Run number (see `pbr ledger "
+                                                   "list`)."),
+                      output: Path = typer.Option(..., "--output", "-o", help="Workbook to "
+                                                  "write."),
+                      ledger: str | None = LedgerOpt,
+                      config: Path | None = ConfigOpt) -> None:
+    """Make a recorded run's schedule again, from the same returns, model and register (refused
+    if they have changed), saying whether it is byte-identical to the file recorded."""
+    from pbr_cli.cycle.approve import export_run
+
+    try:
+        path, same, sha = export_run(load(config), run_id, output, ledger)
+    except PbrError as exc:
+        fail(exc)
+    typer.echo(f"Run {run_id} written to {path}: " + (
+        f"byte-identical to the schedule recorded (SHA-256 {sha})." if same else
+        f"not byte-identical to the schedule recorded (SHA-256 {sha[:16]}...)."))
+
+
+@ledger_app.command("init")
+def ledger_init_cmd(force: bool = typer.Option(False, "--force", help="Start a new ledger even "
+                                               "though the log or the output folder show "
+                                               "earlier runs."),
+                    ledger: str | None = LedgerOpt, config: Path | None = ConfigOpt) -> None:
+    """Start a new, empty ledger (pbr also starts one by itself on a first run with no
+    earlier outputs). Never replaces a ledger that holds records."""
+    from pbr_cli.jobs.run import ledger_init
+
+    try:
+        typer.echo(ledger_init(config, force, ledger))
+    except PbrError as exc:
+        fail(exc)
+
+
+@ledger_app.command("list")
+def ledger_list(model_name: str | None = typer.Option(None, "--model", "-m"),
+                as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
+                config: Path | None = ConfigOpt) -> None:
+    """List recorded runs: approved, the current draft, or superseded."""
+    from pbr_cli.jobs.run import ledger_rows
+
+    try:
+        data = ledger_rows(config, "list", model=model_name, ledger_path=ledger)
+    except PbrError as exc:
+        fail(exc, as_json)
+    _ledger_out(data, as_json, "list")
+
+
+@ledger_app.command("show")
+def ledger_show(run_id: int = typer.Argument(..., help="Run id (see `pbr ledger list`)."),
+                as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
+                config: Path | None = ConfigOpt) -> None:
+    """Show one run: its state, inputs and SHA-256s, totals per provider, and adjustments."""
+    from pbr_cli.jobs.run import ledger_rows
+
+    try:
+        data = ledger_rows(config, "show", run_id=run_id, ledger_path=ledger)
+    except PbrError as exc:
+        fail(exc, as_json)
+    _ledger_out(data, as_json, "show")
+
+
+@ledger_app.command("history")
+def ledger_history(provider: str = typer.Argument(..., help="Provider code."),
+                   model_name: str | None = typer.Option(None, "--model", "-m"),
+                   as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
+                   config: Path | None = ConfigOpt) -> None:
+    """A provider's payments month by month: the approved run of each month (or its draft)."""
+    from pbr_cli.jobs.run import ledger_rows
+
+    try:
+        data = ledger_rows(config, "history", model=model_name, provider=provider,
+                           ledger_path=ledger)
+    except PbrError as exc:
+        fail(exc, as_json)
+    _ledger_out(data, as_json, "history")
+
+
+cache_app = typer.Typer(help="The cache of checked returns.", no_args_is_help=True,
+                        rich_markup_mode=None, context_settings=HELP)
+
+
+@cache_app.command("clear")
+def cache_clear(config: Path | None = ConfigOpt) -> None:
+    """Remove every entry of the cache of checked returns ($PBR_CACHE, the config's `cache:`,
+    or OUTPUT/.cache). Always safe: the next run reads the returns again."""
+    from pbr_cli.cache import clear
+    from pbr_cli.cycle.config import load_config
+
+    try:
+        cfg = load_config(config)
+    except PbrError as exc:
+        fail(exc)
+    cache = cfg.cache
+    if cache is None:
+        typer.echo("The cache is off ($PBR_CACHE=off): nothing to clear.")
+        return
+    removed = clear(cache.folder)
+    typer.echo(f"Cache {cache.folder}: {removed} entr{'y' if removed == 1 else 'ies'} removed.")

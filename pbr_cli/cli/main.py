@@ -1,0 +1,70 @@
+"""The console script's entry: signals are caught before anything heavy is imported, and a
+failure pbr did not expect gets one line on stderr, its traceback in a crash file, and its
+own exit code (docs/exit-codes.md)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+
+def main() -> None:
+    from pbr_cli.errors import EXIT_INTERRUPTED, Interrupted, request_stop
+
+    def stop(signum, _frame):
+        request_stop(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, stop)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, stop)
+    try:
+        from pbr_cli.cli.app import app
+
+        app(standalone_mode=True)
+    except Interrupted as exc:
+        _interrupted(exc.signal_name)
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        _interrupted("SIGINT")
+        sys.exit(EXIT_INTERRUPTED)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the edge: every other failure ends here
+        sys.exit(_crash(exc))
+
+
+def _interrupted(name: str) -> None:
+    try:
+        sys.stderr.write(f"pbr: interrupted ({name}); nothing half-written\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+
+
+def _crash(exc: BaseException) -> int:
+    """Write the traceback to a crash file; say where in one line; return EXIT_CRASH."""
+    import tempfile
+    import time
+    import traceback
+
+    from pbr_cli import __version__
+    from pbr_cli.errors import EXIT_CRASH
+
+    text = "".join(traceback.format_exception(exc))
+    where = ""
+    try:
+        fd, where = tempfile.mkstemp(prefix=f"pbr-crash-{time.strftime('%Y%m%dT%H%M%S')}-",
+                                     suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(f"pbr {__version__}\n{' '.join(sys.argv)}\n\n{text}")
+    except OSError:
+        where = ""
+    first = f"{type(exc).__name__}: {exc}".splitlines()[0][:300] if str(exc) else type(exc).__name__
+    try:
+        sys.stderr.write(f"pbr: unexpected failure ({first}); "
+                         + (f"the details are in {where}" if where else "no crash file could "
+                            "be written") + "; please report it\n")
+    except OSError:
+        pass
+    return EXIT_CRASH

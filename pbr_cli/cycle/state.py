@@ -1,0 +1,196 @@
+"""The payment cycle: which ledger a command uses, whether it may be trusted, and where each
+scheme-month stands (no returns, not calculated, draft, approved, adjusted later).
+
+A month's life: calculating makes or replaces its draft; `pbr approve` (or the scheme's
+automatic approval) approves it, once; an approved month is never rewritten, and any later
+change to what it is worth is paid as an adjustment on the next month approved. Months are
+approved in order from the scheme's go-live month, so none is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from pbr_cli.cycle.config import Config
+from pbr_cli.cycle.runlog import RunLog
+from pbr_cli.errors import PbrError
+from pbr_cli.ledger.db import Where, ledger_place
+from pbr_cli.ledger.store import Ledger, ledger_state
+from pbr_cli.model.records import Model
+from pbr_cli.names import shown
+from pbr_cli.periods import Month
+from pbr_cli.returns.folders import months_with_returns
+
+ZERO = Decimal("0.00")
+
+
+def chosen_ledger(cfg: Config, named: str | Path | None) -> tuple[Where, bool]:
+    """(the ledger, whether it is the config's own): `--ledger` first, then $PBR_LEDGER,
+    then the config's. A file, or a PostgreSQL database named by its URL."""
+    if named is not None:
+        return ledger_place(named), False
+    return cfg.ledger, not cfg.ledger_overridden
+
+
+def ledger_lock(cfg: Config, named: str | Path | None, wait: float):
+    """The lock every run that records takes, so that one records at a time: a lock file
+    beside an SQLite ledger, or the database's own lock for one in PostgreSQL."""
+    from pbr_cli.ledger.lock import held
+
+    return held(chosen_ledger(cfg, named)[0], wait)
+
+
+def earlier_records(cfg: Config, path: Where, own: bool, log: RunLog | None) -> list[str]:
+    """What shows that a ledger at `path` held runs: the log's last head for it, and (for
+    the config's own ledger) schedules in the output folder."""
+    found = []
+    if log is not None:
+        head = log.last_head(path)
+        if head is not None and head[0] > 0:
+            found.append(f"the log {shown(log.path)} says it held record {head[0]}")
+    if own and cfg.output.is_dir():
+        schedules = sorted(p.name for pattern in ("*/*-schedule.xlsx", "*/*-draft.xlsx")
+                           for p in cfg.output.glob(pattern))
+        if schedules:
+            found.append(f"{len(schedules)} schedule(s) in {shown(cfg.output)} (e.g. "
+                         f"{shown(schedules[0])})")
+    return found
+
+
+def open_ledger(cfg: Config, path: Where, own: bool, log: RunLog | None,
+                create: bool = True) -> Ledger | None:
+    """The ledger at `path`, verified; refused (exit 2) when it does not verify, when it no
+    longer holds the head the log last recorded, or when it is missing or empty while the
+    log or the output folder show earlier runs. A new ledger is made only where nothing
+    shows earlier runs (and `create`); otherwise None."""
+    state = ledger_state(path)
+    if state != "present":
+        evidence = earlier_records(cfg, path, own, log)
+        if evidence:
+            raise PbrError(f"the ledger {shown(path)} is {state}, but earlier runs were "
+                           f"recorded: {'; '.join(evidence)}. Restore the ledger from a copy; "
+                           "or, to start a new record on purpose, `pbr ledger init --force`",
+                           code="ledger-missing")
+        if not create:
+            return None
+    ledger = Ledger(path)
+    try:
+        ledger.require_sound()
+        if log is not None:
+            head = log.last_head(path)
+            if head is not None and head[0] > 0:
+                from pbr_cli.ledger.store import Head
+
+                if not ledger.has_record(Head(head[0], head[1])):
+                    raise PbrError(
+                        f"the ledger {shown(path)} does not hold record {head[0]} (sha256 "
+                        f"{head[1][:16]}...) that the log {shown(log.path)} recorded: it was "
+                        "replaced or rewritten since. Restore it from a copy",
+                        code="ledger-tampered")
+    except BaseException:
+        ledger.close()
+        raise
+    return ledger
+
+
+def go_live(cfg: Config, model: Model) -> Month:
+    """The first month the ledger accounts for: the config's go_live, else the scheme's
+    start (never before it)."""
+    start = Month.of(model.start)
+    wanted = cfg.scheme(model.name).go_live
+    return max(wanted, start) if wanted else start
+
+
+def first_unapproved(ledger: Ledger | None, model: Model, start: Month) -> Month:
+    approved = set(ledger.approved_periods(model.name)) if ledger else set()
+    month = start
+    while str(month) in approved:
+        month = month.plus(1)
+    return month
+
+
+def month_has_ended(month: Month, today: date | None = None) -> bool:
+    return month.last_day < (today or date.today())
+
+
+def latest_complete_month(root: Path, model: Model, today: date | None = None) -> Month | None:
+    """The latest month that has ended, lies in the scheme and has returns filed for it."""
+    found = [m for m in months_with_returns(root)
+             if month_has_ended(m, today) and model.covers(m)]
+    return max(found) if found else None
+
+
+@dataclass
+class MonthRow:
+    """One scheme-month as `pbr ledger status` shows it."""
+
+    month: str
+    state: str  # no returns | not calculated | draft | approved
+    run: int | None = None
+    entitlement: Decimal | None = None
+    adjustments: Decimal | None = None
+    due: Decimal | None = None
+    approved_by: str = ""
+    approved_at: str = ""
+    adjusted_later: Decimal = ZERO
+    adjusted_in: list[str] = field(default_factory=list)
+    schedule: str = ""
+
+
+@dataclass
+class SchemeStatus:
+    model: str
+    go_live: str
+    approval: str
+    months: list[MonthRow]
+    first_unapproved: str
+
+    @property
+    def unpaid(self) -> Decimal:
+        """What is owed but not yet approved: every draft's PbR, and the adjustments on the
+        draft of the next month to approve (later drafts carry none)."""
+        return sum((r.due or ZERO for r in self.months if r.state == "draft"), ZERO)
+
+    @property
+    def approved_total(self) -> Decimal:
+        return sum((r.due or ZERO for r in self.months if r.state == "approved"), ZERO)
+
+
+def scheme_status(cfg: Config, model: Model, ledger: Ledger | None,
+                  today: date | None = None) -> SchemeStatus:
+    start = go_live(cfg, model)
+    root = cfg.returns_for(model.name)
+    filed = set(months_with_returns(root))
+    states = ledger.month_states(model.name) if ledger else {}
+    last = latest_complete_month(root, model, today)
+    ends = [Month.parse(p) for p in states] + ([last] if last else [])
+    end = max(ends) if ends else start
+    rows = []
+    month = start
+    while month <= end:
+        st = states.get(str(month))
+        if st is None:
+            rows.append(MonthRow(str(month), "not calculated" if month in filed else "no returns"))
+        else:
+            run = st.run
+            rows.append(MonthRow(
+                str(month), st.state, run.id, run.entitlement,
+                run.adjustments, run.payment,
+                st.approval.approved_by if st.approval is not None else "",
+                st.approval.approved_at if st.approval is not None else "",
+                st.adjusted_later, st.adjusted_in,
+                (st.approval.schedule if st.approval is not None else run.output) or ""))
+        month = month.plus(1)
+    return SchemeStatus(model.name, str(start), cfg.scheme(model.name).approval, rows,
+                        str(first_unapproved(ledger, model, start)))
+
+
+def default_user() -> str:
+    for name in ("PBR_USER", "USER", "USERNAME", "LOGNAME"):
+        if os.environ.get(name):
+            return os.environ[name]
+    return "unknown"

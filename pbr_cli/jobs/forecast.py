@@ -1,0 +1,222 @@
+"""`pbr forecast`: which months are recorded and which to project, the budget, the forecast
+(with a scenario beside it), written. Records nothing in the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+from pbr_cli.cycle.calculate import returns_root
+from pbr_cli.cycle.config import Config
+from pbr_cli.errors import PbrError
+from pbr_cli.forecast import Forecast, Settings, draws_for, outlook, provider_list
+from pbr_cli.forecast.scenario import parse_scenario
+from pbr_cli.model.records import Model
+from pbr_cli.money import round_pence, to_fraction
+from pbr_cli.names import shown
+from pbr_cli.periods import Month, Period, financial_year_label, parse_period
+from pbr_cli.pricing import history_months
+from pbr_cli.pricing.records import Projection
+from pbr_cli.pricing.worth import month_schedule, read_months
+from pbr_cli.returns.folders import months_with_returns
+from pbr_cli.returns.register import Register, entry_active, entry_days, load_register
+
+
+def forecast_period(model: Model, period: str | None,
+                    to: str | None, as_at: Month) -> Period:
+    """The period asked for: --period, or the scheme's start to --to, or (neither) the
+    financial year of the latest recorded month."""
+    if period and to:
+        raise PbrError("give --period or --to, not both", code="usage")
+    if to:
+        last = Month.parse(to)
+        first = Month.of(model.start)
+        if last < first:
+            raise PbrError(f"--to {last} is before the scheme starts ({model.start})",
+                           code="period-outside-scheme")
+        return Period(f"{first}..{last}", "range", first, last)
+    if period:
+        return parse_period(period)
+    return parse_period(financial_year_label(as_at))
+
+
+def budget_for(cfg: Config, model: Model, register: Register, period: Period,
+               months: list[Month]) -> tuple[Decimal | None, str]:
+    """The budget for the period: from the config (`budget: {2013/14: 1200000}`), or from a
+    register column of each entry's annual budget (`budget: {register: COLUMN}`), for each
+    entry a twelfth of it for every month of the period the entry is active (part months
+    pro rata by days), each entry's month rounded half-up to the penny as a payment line
+    is. (None, "") when there is none."""
+    settings = cfg.scheme(model.name).budget
+    if period.text in settings:
+        return settings[period.text], f"the config ({shown(cfg.source) if cfg.source else ''})"
+    column = settings.get("register")
+    if column:
+        if model.register.column(column) is None:
+            raise PbrError(f"the budget's register column '{column}' is not a column of "
+                           f"{model.name}'s register (its columns: "
+                           + ", ".join(c.name for c in model.register.columns) + ")",
+                           code="budget-missing")
+        total = Decimal("0.00")
+        for entry in register.entries:
+            value = entry.get(column)
+            if value is None:
+                continue
+            for month in months:  # each entry's month rounded, as a payment line is
+                total += round_pence(to_fraction(value) / 12 * Fraction(
+                    entry_days(model, entry, month), month.days))
+        return total, f"the register's column {column} (a twelfth a month)"
+    return None, ""
+
+
+def run_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
+                 as_at: str | None, what_ifs: list[str], settings: Settings,
+                 no_budget: bool = False, output: Path | None = None,
+                 progress: Callable[[int, int, Path], None] | None = None,
+                 returns_folder: Path | None = None, register_path: Path | None = None,
+                 ) -> tuple[Forecast, list[Path]]:
+    """The forecast, and its workbook written."""
+    from pbr_cli.outputs.forecast import forecast_filename, write_forecast
+
+    result = make_forecast(cfg, model, period, to, as_at, what_ifs, settings, no_budget,
+                           progress, returns_folder, register_path)
+    path = Path(output) if output else cfg.output_for(model.name) / forecast_filename(result)
+    write_forecast(result, path)
+    return result, [path]
+
+
+def make_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
+                  as_at: str | None, what_ifs: list[str], settings: Settings,
+                  no_budget: bool = False,
+                  progress: Callable[[int, int, Path], None] | None = None,
+                  returns_folder: Path | None = None, register_path: Path | None = None,
+                  ) -> Forecast:
+    register = load_register(model, register_path)
+    root = returns_root(cfg, model, returns_folder)
+    recorded = [m for m in months_with_returns(root) if model.covers(m)]
+    if as_at:
+        cut = Month.parse(as_at)
+        recorded = [m for m in recorded if m <= cut]
+    if not recorded:
+        raise PbrError(f"no month of {model.name} has returns in {shown(root)}"
+                       + (f" up to {as_at}" if as_at else "") + ": a forecast starts from "
+                       "the months recorded so far", code="forecast-no-months")
+    latest = recorded[-1]
+    wanted = forecast_period(model, period, to, latest)
+    in_period = [m for m in recorded if wanted.first <= m <= wanted.last]
+    if not in_period:
+        raise PbrError(f"no month of {wanted.describe()} has returns recorded (the latest "
+                       f"is {latest}): a forecast projects a period from its own months; "
+                       f"forecast one that has begun, e.g. --period "
+                       f"{financial_year_label(latest)}", code="forecast-no-months")
+    as_at_month = min(latest, wanted.last)
+    months = [m for m in wanted.months() if model.covers(m)]
+    actual = [m for m in months if m <= as_at_month]
+    projected = [m for m in months if m > as_at_month]
+    budget, source = budget_for(cfg, model, register, wanted, months)
+    if budget is None and not no_budget:
+        raise PbrError(f"no budget for {model.name} {wanted.text}: add it to the config "
+                       f"(schemes: {{{model.name}: {{budget: {{{wanted.text}: AMOUNT}}}}}}), "
+                       "or name a register column of annual budgets (budget: {register: "
+                       "COLUMN}); or forecast without one: --no-budget", code="budget-missing")
+    first = projected[0] if projected else as_at_month.plus(1)
+    scenario = parse_scenario(what_ifs, model, first) if what_ifs else None
+    needed = sorted({h for m in actual for h in history_months(model, m)}
+                    | set(recorded[-settings.basis_months:]))
+    collection = read_months(cfg, model, register, root, needed, progress)
+    returns = [r for r in collection.returns if r.month is not None and r.month <= as_at_month]
+    schedules = {m: month_schedule(model, register, m, collection) for m in actual}
+    base = outlook(model, register, schedules, projected, returns, as_at_month,
+                   settings, budget, tick=_ticks(progress, "base case"))
+    what_if = None
+    if scenario is not None:
+        what_if = outlook(model, register, schedules, projected, returns, as_at_month,
+                          settings, budget, scenario.volume, scenario.model_for(model),
+                          tick=_ticks(progress, "what-if"))
+    # providers active in a projected month with no usable return to draw from
+    draws_from = set(draws_for(model, returns, as_at_month, settings.basis_months))
+    active = {p for p, _ in provider_list(model, register)
+              if any(entry_active(model, e, m) for m in projected
+                     for e in register.provider_entries(p))}
+    result = Forecast(model, wanted, as_at_month, actual, projected,
+                      provider_list(model, register),
+                      [(c.name, c.label) for c in model.payments if not c.reported_only],
+                      settings, base, budget, source, [], what_if, list(what_ifs),
+                      sorted(active - draws_from))
+    result.assumptions = assumptions(result)
+    return result
+
+
+def projections(f: Forecast) -> dict[str, Projection]:
+    """Each provider's projected income for the months to come, as its statement carries
+    it: the expected months with their ranges, and the rest of the period's total."""
+    out = {}
+    for code, _ in f.providers:
+        t = f.split(code)
+        months = tuple((str(m), f.base.total(code, m),
+                        *f.base.month_range.get((code, m), (Decimal("0.00"),) * 2))
+                       for m in f.projected_months)
+        out[code] = Projection(f.period.text, str(f.as_at), f.settings.level,
+                               f.settings.simulations, months, t.to_come,
+                               t.low - t.recorded, t.high - t.recorded)
+    return out
+
+
+def _ticks(progress, label: str):
+    if progress is None:
+        return None
+
+    def tick(i: int, n: int) -> None:
+        progress(i, n, Path(f"simulation {i} of {n} ({label})"))
+    return tick
+
+
+def assumptions(f: Forecast) -> list[tuple[str, str]]:
+    """What the forecast rests on, in plain words (the workbook's Assumptions sheet, the
+    console and the JSON say the same)."""
+    s = f.settings
+    kind = {"service-level": "each service's rows (its measures for the month)",
+            "cohort": "its presentations, discharges and reviews, given to its own open "
+                      "episodes of the same group and nearest age",
+            "participants": "its attachments (new participants) and claims, given to its own "
+                            "participants who have claimed the same results so far and are "
+                            "nearest in months since attachment"}[f.model.kind]
+    out = [
+        ("Recorded months", f"{', '.join(str(m) for m in f.actual_months)}: worked out from "
+         "their returns as `pbr calculate` works them out now (entitlements; prior-period "
+         "adjustments are not forecast)."),
+        ("Projected months", (", ".join(str(m) for m in f.projected_months) or "none: every "
+                              "month of the period inside the scheme is recorded") + "."),
+        ("Method", f"{s.simulations} simulations. In each, every provider's return for a "
+         f"projected month is one of its own returns from its latest {s.basis_months} recorded "
+         f"months up to {f.as_at}, drawn at random and moved to that month: {kind}. Every "
+         "month is then priced by the scheme's own rules (windows, bands, tariffs, caps, "
+         "maxima, contract dates)."),
+        ("Expected figure", "The average of the simulations for each provider, component and "
+         "month, rounded half-up to the penny; every total is the sum of those lines."),
+        ("Range", f"The middle {s.level}% of the simulations' totals (nearest rank): if the "
+         "months to come are like the months drawn from, the total should fall inside the "
+         f"range {s.level} times in 100."),
+        ("Basis", "The months to come are like the months drawn from. What nobody had "
+         "reached by then (early in a programme: results after months in work) is not "
+         "foreseen; a change of practice, a new contract or a trend beyond the caseload's own "
+         "is not either. Say it with a what-if."),
+        ("Returns", "Every provider sends a clean return on time in the projected months; "
+         "nobody is withheld."),
+        ("Draws", f"random.Random seeded with {s.seed}: the same returns give the same "
+         "forecast."),
+    ]
+    if f.budget is not None:
+        out.append(("Budget", f"£{f.budget:,.2f} for {f.period.text}, from {f.budget_source}."))
+    else:
+        out.append(("Budget", "none given (--no-budget)."))
+    if f.no_basis:
+        out.append(("No months to draw from", ", ".join(f.no_basis) + ": no return recorded; "
+                    "projected as nothing."))
+    if f.scenario_text:
+        out.append(("What-if", "; ".join(f.scenario_text) + ". Worked out with the same "
+                    "draws as the base case, so the difference is the what-if's alone. "
+                    "Nothing is recorded."))
+    return out

@@ -1,0 +1,125 @@
+"""`pbr init DIR`: an authority's own folder, ready for its monthly routine.
+
+It holds pbr.yaml; the chosen models copied in from those shipped with pbr (with their
+registers and worked examples), to be changed locally; returns/<model>/ ready for month
+folders; out/ for schedules, the ledger and the log; and a README of the monthly routine.
+Nothing is written over: the folder must be new or empty.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pbr_cli.cycle.config import shipped_models
+from pbr_cli.errors import PbrError
+from pbr_cli.model import list_models, load_model
+from pbr_cli.names import shown
+from pbr_cli.periods import Month
+
+ROUTINE = """\
+# {title}
+
+This folder is {who}'s copy of pbr's payment-by-results routine. pbr reads `pbr.yaml` here
+(run every command from this folder, or give `--config {config}`).
+
+    models/              the schemes' models and contract registers: change them here
+    returns/<model>/     the providers' returns, one folder per month: returns/<model>/YYYY-MM/
+    out/                 schedules, statements, reports, the ledger and the log
+
+## Each month
+
+1. Save each provider's return into `returns/<model>/YYYY-MM/` (make the month's folder).
+   `pbr validate returns/<model>/YYYY-MM` checks them; `--annotate checked/` makes copies to
+   send back to providers with problems.
+2. `pbr run` drafts every month not yet approved, in order, into `out/<model>/`.
+3. A person reviews the draft schedule and approves it by its run number:
+   `pbr approve -m <model> -p YYYY-MM --run N --by "Your Name"`.
+4. `pbr statements -m <model> -p YYYY-MM` writes each provider's statement to send it.
+5. Keep a copy of `out/ledger.sqlite` somewhere else (it is the record of what was paid).
+
+`pbr ledger status` shows each month: no returns, draft, approved.
+
+## Unattended
+
+A crontab line (06:00 on the 3rd of each month) that mails only what that run did, when it
+needs a person (the log, out/pbr.log, keeps every run):
+
+    0 6 3 * * cd {folder} && pbr run > out/last-run.txt 2>&1 || mail -s "pbr run needs attention" finance@example.org < out/last-run.txt
+
+## Trying it first, then going live
+
+Try the routine on a trial ledger: put `ledger: out/trial-ledger.sqlite` in `pbr.yaml`,
+run and approve a few months, look at the outputs. To go live, set each scheme's `go_live`
+in `pbr.yaml` to the first month pbr's ledger will pay, put `ledger: out/ledger.sqlite`
+back, and move the trial ledger and its outputs out of `out/` (keep them: a ledger is never
+emptied or rewritten). `pbr ledger init` then starts the live ledger; `pbr run` drafts the
+go-live month.
+
+## A team sharing one ledger
+
+Where several officers run pbr, keep the ledger in PostgreSQL rather than a file on a
+shared drive: `ledger: "postgresql://USER@SERVER/DATABASE"` in every officer's `pbr.yaml`
+(`pip install 'pbr-cli[postgresql]'`), the password in `~/.pgpass`, never in this folder.
+One run records at a time wherever it runs; the others wait (`--wait`) or are refused.
+pbr's documentation (docs/payment-cycle.md, "A ledger shared by a team") says how the
+database is made and who may do what in it.
+"""
+
+
+def init_folder(folder: Path, models: list[str] | None, go_live: str | None,
+                who: str = "the authority") -> list[Path]:
+    """Make the folder; return what was written."""
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise PbrError(f"{shown(folder)} exists and is not an empty folder: `pbr init` never "
+                       "writes over anything (choose a new folder)", code="output-exists")
+    source = shipped_models()
+    if source is None:
+        raise PbrError("the models shipped with pbr are missing from this installation",
+                       code="file-not-found")
+    shipped = {p.stem: p for p in list_models(source)}
+    chosen = models or sorted(shipped)
+    unknown = [m for m in chosen if m not in shipped]
+    if unknown:
+        raise PbrError(f"no shipped model {', '.join(unknown)}; shipped: "
+                       f"{', '.join(sorted(shipped))}", code="unknown-model")
+    month = None
+    if go_live is not None:
+        try:
+            month = Month.parse(go_live)
+        except PbrError:
+            raise PbrError(f"--go-live is a month written YYYY-MM, e.g. 2013-04, not "
+                           f"'{go_live}'", code="bad-period") from None
+    written: list[Path] = []
+    (folder / "models").mkdir(parents=True, exist_ok=True)
+    lines = ["# Where pbr finds models and returns and writes its outputs (paths relative "
+             "to this file).", "models: models", "returns: returns", "output: out",
+             "ledger: out/ledger.sqlite   # every run and approval, hash-chained (or a "
+             "shared database: \"postgresql://USER@SERVER/DATABASE\")",
+             "log: out/pbr.log            # what each `pbr run` did", "schemes:"]
+    titles = []
+    for name in chosen:
+        model_path = shipped[name]
+        model = load_model(model_path)
+        titles.append(model.title)
+        for path in sorted(source.glob(f"{name}.*")):
+            if path.name in (f"{name}.yaml", f"{name}.tests.yaml", model.register.file.name):
+                target = folder / "models" / path.name
+                shutil.copyfile(path, target)
+                written.append(target)
+        (folder / "returns" / name).mkdir(parents=True, exist_ok=True)
+        written.append(folder / "returns" / name)
+        start = max(month, Month.of(model.start)) if month else Month.of(model.start)
+        lines.append(f"  {name}: {{go_live: {start}}}   # approval by a person (manual)")
+    lines.append("# A scheme's budget, for `pbr forecast`: add budget: {2013/14: AMOUNT} to its "
+                 "settings above, e.g.")
+    lines.append(f"#   {chosen[0]}: {{go_live: ..., budget: {{2013/14: 1200000}}}}"
+                 if chosen else "#   scheme: {budget: {2013/14: 1200000}}")
+    (folder / "out").mkdir(exist_ok=True)
+    config = folder / "pbr.yaml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    readme = folder / "README.md"
+    readme.write_text(ROUTINE.format(title="; ".join(titles), who=who, config=config,
+                                     folder=folder.resolve()), encoding="utf-8")
+    return [config, readme, *written]

@@ -1,0 +1,337 @@
+"""`pbr run` (the unattended monthly job) and `pbr ledger` (what has been recorded)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pbr_cli.cycle.config import Config, load_config
+from pbr_cli.cycle.runlog import RunLog
+from pbr_cli.errors import EXIT_OK, EXIT_UNUSABLE, PbrError, check_stop
+from pbr_cli.ledger.db import LedgerUrl
+from pbr_cli.money import format_money
+from pbr_cli.names import shown
+from pbr_cli.periods import Month
+from pbr_cli.pricing.records import PAID
+
+
+def _schemes(cfg: Config) -> list[str]:
+    from pbr_cli.model import list_models
+
+    if cfg.schemes:
+        return list(cfg.schemes)
+    found = [p.stem for p in list_models(cfg.models)]
+    if not found:
+        raise PbrError(f"nothing to run: no schemes listed in {shown(cfg.source or 'the config')} and no models "
+                       f"in {shown(cfg.models)}", code="nothing-to-do")
+    return found
+
+
+def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, out,
+            months: list[dict[str, Any]] | None = None) -> int:
+    """Every scheme of the config: every month from its go-live to the latest complete one
+    that is not approved yet, in order (drafts, or approved at once where the scheme says
+    so). `out(line, style)` shows a line; the log gets the same; `months`, when given, gets
+    what each month came to (for --json)."""
+    import contextlib
+
+    from pbr_cli.cycle.state import (
+        chosen_ledger,
+        first_unapproved,
+        go_live,
+        latest_complete_month,
+        ledger_lock,
+        open_ledger,
+    )
+    from pbr_cli.model import find_model, load_model
+
+    cfg = load_config(config, required=True)
+    log = RunLog(cfg.log)
+    schemes = _schemes(cfg)
+    log.info(f"run started: {', '.join(schemes)}" + (" (dry run)" if dry_run else ""))
+    path_l, own = chosen_ledger(cfg, None)
+    lock = contextlib.nullcontext() if dry_run else ledger_lock(cfg, None, wait)
+    worst = EXIT_OK
+    try:
+        with lock:
+            ledger = open_ledger(cfg, path_l, own, None if dry_run else log, create=not dry_run)
+            try:
+                for name in schemes:
+                    try:
+                        model = load_model(find_model(name, cfg.models))
+                        from pbr_cli.returns.folders import checked_root
+
+                        root = checked_root(cfg.returns_for(name))
+                        last = latest_complete_month(root, model)
+                        if last is None:
+                            raise PbrError(f"no complete month with returns in {shown(root)}",
+                                           code="file-not-found")
+                        if ledger is not None and not dry_run:
+                            from pbr_cli.cycle.approve import restore_approved
+
+                            for line in restore_approved(cfg, ledger, model):
+                                log.warning(line)
+                                out(line, "yellow")
+                        start = go_live(cfg, model)
+                        nxt = first_unapproved(ledger, model, start)
+                        todo = []
+                        month = nxt
+                        while month <= last:
+                            if ledger is None or ledger.approval_of(name, str(month)) is None:
+                                todo.append(month)
+                            month = month.plus(1)
+                        if not todo:
+                            line = (f"{name}: every month from {start} to {last} is approved; "
+                                    "nothing to do")
+                            log.info(line)
+                            out(line, "")
+                        for month in todo:
+                            check_stop()
+                            worst = max(worst, _one_month(cfg, model, month, dry_run, ledger, log,
+                                                          progress_factory, out, months))
+                    except PbrError as exc:
+                        log.error(f"{name}: {exc.message}")
+                        out(f"{name}: {exc.message}", "red")
+                        worst = max(worst, exc.exit_code)
+                if ledger is not None:
+                    head = ledger.head()
+                    out(f"Ledger {shown(path_l)}: head {head}", "")
+                    if not dry_run:
+                        log.head(path_l, head)
+            finally:
+                if ledger is not None:
+                    ledger.close()
+    except PbrError as exc:
+        log.error(f"refused: {exc.message}")
+        raise
+    except BaseException as exc:  # logged, then as it would be anyway
+        log.error(f"stopped: {getattr(exc, 'signal_name', type(exc).__name__)}")
+        raise
+    log.info(f"run finished: exit code {worst}")
+    return worst
+
+
+def _one_month(cfg: Config, model, month: Month, dry_run: bool, ledger, log: RunLog,
+               progress_factory, out, months: list[dict[str, Any]] | None = None) -> int:
+    from pbr_cli.cycle.calculate import UNCHANGED, run_calculation
+
+    progress = progress_factory() if progress_factory is not None else None
+    try:
+        result = run_calculation(cfg, model, str(month), None, None, None, progress=progress,
+                                 dry_run=dry_run, command="run", log=None if dry_run else log,
+                                 ledger=ledger)
+    finally:
+        if progress is not None:
+            progress.close()
+    s = result.schedule
+    errors = sum(1 for p in s.problems if p.is_error)
+    code = s.exit_code()
+    state = s.standing.describe().split(" — ")[0] if s.standing else result.status
+    run = f" run {result.run_id}" if result.run_id else ""
+    line = (f"{model.name} {month}: {state}{run}: PbR {format_money(s.total())}, adjustments "
+            f"{format_money(s.adjustment_total())}, due {format_money(s.due())}; "
+            f"{len(s.withheld)} withheld, {errors} error(s)"
+            + (f"; schedule {shown(result.path)}" if result.path else ""))
+    out(line, "yellow" if code else "")
+    if months is not None:
+        months.append({"model": model.name, "month": str(month), "state": str(state),
+                       "run": result.run_id, "pbr": str(s.total()),
+                       "adjustments": str(s.adjustment_total()), "due": str(s.due()),
+                       "withheld": [p.provider for p in s.withheld], "errors": errors,
+                       "schedule": shown(result.path) if result.path else None,
+                       "exit_code": code})
+    for p in s.withheld:
+        out(f"  withheld {p.provider} ({p.name}): {p.reason}", "red")
+    for p in s.providers:
+        if p.status == PAID:
+            for note in s.payment_notes(p.provider):
+                out(f"  {p.provider}: {note}", "yellow")
+    if result.status == UNCHANGED:
+        log.info(f"{model.name} {month}: DRAFT run {result.run_id} unchanged")
+    if cfg.scheme(model.name).statements and result.run_id and not dry_run:
+        from pbr_cli.jobs.statements import statements_folder, write_statements
+        from pbr_cli.returns.register import load_register
+
+        folder = statements_folder(cfg, model, month)
+        written = write_statements(s, load_register(model), folder)
+        out(f"  {len(written)} provider statement(s) in {shown(folder)}", "")
+        log.info(f"{model.name} {month}: {len(written)} provider statement(s) in {shown(folder)}")
+    return code
+
+
+def _open(config: Path | None, ledger_path: str | Path | None = None):
+    from pbr_cli.cycle.state import chosen_ledger, open_ledger
+
+    cfg = load_config(config)
+    path, own = chosen_ledger(cfg, ledger_path)
+    return cfg, path, open_ledger(cfg, path, own, RunLog(cfg.log), create=False)
+
+
+def ledger_status(config: Path | None, model_name: str | None,
+                  ledger_path: str | Path | None = None) -> dict[str, Any]:
+    """Each scheme's months from go-live: no returns, not calculated, draft or approved
+    (and adjusted later), with what is owed but not yet approved, and the chain head."""
+    from pbr_cli.cycle.state import scheme_status
+    from pbr_cli.model import find_model, load_model
+
+    cfg, path, ledger = _open(config, ledger_path)
+    try:
+        names = [model_name] if model_name else _schemes(cfg)
+        schemes = []
+        for name in names:
+            model = load_model(find_model(name, cfg.models))
+            st = scheme_status(cfg, model, ledger)
+            schemes.append({
+                "model": st.model, "go_live": st.go_live, "approval": st.approval,
+                "next_to_approve": st.first_unapproved,
+                "approved_total": str(st.approved_total), "owed_unapproved": str(st.unpaid),
+                "months": [{
+                    "month": r.month, "state": r.state, "run": r.run,
+                    "pbr": None if r.entitlement is None else str(r.entitlement),
+                    "adjustments": None if r.adjustments is None else str(r.adjustments),
+                    "due": None if r.due is None else str(r.due),
+                    "approved_by": r.approved_by or None, "approved_at": r.approved_at or None,
+                    "adjusted_later": str(r.adjusted_later), "adjusted_in": r.adjusted_in,
+                    "schedule": r.schedule or None} for r in st.months]})
+        head = ledger.head() if ledger else None
+        return {"schema": 1, "ledger": shown(path), "exists": ledger is not None,
+                "head": {"record": head.seq, "sha256": head.hash} if head else None,
+                "schemes": schemes}
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+
+def ledger_verify(config: Path | None, ledger_path: str | Path | None = None) -> dict[str, Any]:
+    from pbr_cli.cycle.state import chosen_ledger
+    from pbr_cli.ledger.store import Head, Ledger, ledger_state
+
+    cfg = load_config(config)
+    path, _ = chosen_ledger(cfg, ledger_path)
+    state = ledger_state(path)
+    if state == "missing":
+        raise PbrError(f"no ledger at {shown(path)}", code="file-not-found")
+    ledger = Ledger(path)
+    try:
+        found = ledger.verify()
+        head = ledger.head()
+        log_head = RunLog(cfg.log).last_head(path)
+        if not found and log_head is not None and log_head[0] > 0 and not ledger.has_record(
+                Head(log_head[0], log_head[1])):
+            found.append(f"the log {shown(cfg.log)} recorded record {log_head[0]} (sha256 "
+                         f"{log_head[1][:16]}...), which this ledger does not hold: it was "
+                         "replaced or rewritten")
+        return {"schema": 1, "ledger": shown(path), "sound": not found, "problems": found,
+                "records": head.seq, "runs": ledger.count("runs"),
+                "approvals": ledger.count("approvals"),
+                "publications": ledger.publication_count(),
+                "head": {"record": head.seq, "sha256": head.hash}}
+    finally:
+        ledger.close()
+
+
+def ledger_init(config: Path | None, force: bool, ledger_path: str | Path | None = None) -> str:
+    """Start a ledger explicitly. Refused where one with records is there; where the log or
+    the output folder show earlier runs, only with --force (and the log says so)."""
+    from pbr_cli.cycle.state import chosen_ledger, earlier_records
+    from pbr_cli.ledger.store import Ledger, ledger_state
+
+    cfg = load_config(config)
+    path, own = chosen_ledger(cfg, ledger_path)
+    log = RunLog(cfg.log)
+    state = ledger_state(path)
+    if state == "present":
+        raise PbrError(f"the ledger {shown(path)} already exists: a ledger is never started "
+                       "again over one", code="ledger-exists")
+    evidence = earlier_records(cfg, path, own, log)
+    if evidence and not force:
+        raise PbrError(f"earlier runs were recorded ({'; '.join(evidence)}): restore the ledger "
+                       "from a copy, or give --force to start a new one anyway",
+                       code="ledger-missing")
+    if state == "empty" and not isinstance(path, LedgerUrl):
+        path.unlink()  # (an empty database needs nothing taken away)
+    ledger = Ledger(path)
+    try:
+        head = ledger.head()
+    finally:
+        ledger.close()
+    log.warning(f"ledger {shown(path)} started anew" + (f" (earlier: {'; '.join(evidence)})"
+                                                        if evidence else ""))
+    log.head(path, head)
+    return f"New ledger at {shown(path)}; head {head}"
+
+
+def ledger_rows(config: Path | None, what: str, model: str | None = None,
+                run_id: int | None = None, provider: str | None = None,
+                ledger_path: str | Path | None = None) -> dict[str, Any]:
+    """The data `pbr ledger list|show|history` print (and give as JSON)."""
+    cfg, path, ledger = _open(config, ledger_path)
+    if ledger is None:
+        return {"schema": 1, "ledger": shown(path), "exists": False}
+    try:
+        if what == "list":
+            return {"schema": 1, "ledger": shown(path), "exists": True, "runs": [
+                _run_dict(ledger, r) for r in ledger.runs(model)]}
+        if what == "show":
+            r = ledger.run(run_id)
+            if r is None:
+                raise PbrError(f"no run {run_id} in the ledger {shown(path)}", code="usage")
+            out = _run_dict(ledger, r)
+            totals: dict[str, Decimal] = {}
+            for ln in ledger.lines(r.id):
+                if ln.kind == "payment":
+                    totals[ln.provider] = totals.get(ln.provider, Decimal("0.00")) + ln.amount
+            out.update({
+                "model_sha256": r.model_sha256, "register_sha256": r.register_sha256,
+                "started_at": r.started_at, "command": r.command, "output": r.output,
+                "schedule_sha256": r.schedule_sha256,
+                "providers": [{"provider": p, "pbr": str(a)} for p, a in sorted(totals.items())],
+                "adjustments": [{"month": a.month, "provider": a.provider,
+                                 "component": a.component, "previous": str(a.previous),
+                                 "now": str(a.now), "difference": str(a.difference),
+                                 "reason": a.reason} for a in ledger.adjustments(r.id)],
+                "inputs": [{"role": i.role, "provider": i.provider, "month": i.period,
+                            "used": bool(i.used), "sha256": i.sha256, "file": i.file}
+                           for i in ledger.inputs(r.id)]})
+            return {"schema": 1, "ledger": shown(path), "exists": True, "run": out}
+        rows = []
+        models = [model] if model else sorted({r.model for r in ledger.runs()})
+        for m in models:
+            states = ledger.month_states(m)
+            for period in ledger.periods(m):
+                st = states[period]
+                r = st.run
+                own = sum((ln.amount for ln in ledger.lines(r.id)
+                           if ln.provider == provider and ln.kind == "payment"),
+                          Decimal("0.00"))
+                adj = sum((a.difference for a in ledger.adjustments(r.id)
+                           if a.provider == provider), Decimal("0.00"))
+                if not any(ln.provider == provider for ln in ledger.lines(r.id)) and not adj:
+                    continue
+                rows.append({"model": m, "month": period, "run": r.id, "state": st.state,
+                             "pbr": str(own), "adjustments": str(adj), "due": str(own + adj)})
+        if not rows:
+            raise PbrError(f"no payments to {provider} in the ledger", code="usage")
+        return {"schema": 1, "ledger": shown(path), "exists": True, "provider": provider,
+                "months": rows}
+    finally:
+        ledger.close()
+
+
+def _run_dict(ledger, r) -> dict[str, Any]:
+    approval = ledger.approval_of_run(r.id)
+    if approval is not None:
+        state = "approved"
+    else:
+        state = "draft" if ledger.is_current(r.id) else "superseded"
+    return {"run": r.id, "model": r.model, "month": r.period, "state": state,
+            "approved_by": approval.approved_by if approval is not None else None,
+            "approved_at": approval.approved_at if approval is not None else None,
+            "recorded_at": r.finished_at, "tool": r.tool_version,
+            "pbr": str(r.entitlement), "adjustments": str(r.adjustments), "due": str(r.payment),
+            "withheld": r.withheld, "inputs": len(ledger.inputs(r.id))}
+
+
+def exit_for_status(status: dict[str, Any]) -> int:
+    return EXIT_OK if status.get("exists") else EXIT_UNUSABLE

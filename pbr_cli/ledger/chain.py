@@ -1,0 +1,185 @@
+"""The ledger's hash chain: every record (a run with its inputs, lines and adjustments; an
+approval; a publication key; a publication) carries a SHA-256 over its canonical content and
+the hash of the record before it. `verify` recomputes the chain, every run's totals and
+fingerprint, and names the first record that does not match."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+from pbr_cli.ledger.db import Db
+from pbr_cli.ledger.records import Head, RunInput, fingerprint, stored_amount
+from pbr_cli.ledger.schema import KINDS, TABLES, append_only_rules
+
+ZERO = Decimal("0.00")
+
+
+class ChainedStore:
+    """The chain over a ledger's database (`db`, rows read by name or position)."""
+
+    db: Db
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def genesis(self) -> str:
+        return hashlib.sha256(f"pbr ledger {self._meta('ledger_id')}".encode()).hexdigest()
+
+    def head(self) -> Head:
+        row = self.db.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
+        return Head(row["seq"], row["hash"]) if row else Head(0, self.genesis())
+
+    def _parts(self, ref: int) -> tuple[Any, list, list, list] | None:
+        """A run's row, and its inputs, lines and adjustments as tuples in recorded order."""
+        row = self.db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()
+        if row is None:
+            return None
+        db = self.db
+        inputs = db.plain("SELECT role, file, sha256, provider, period, used FROM inputs "
+                          "WHERE run_id = ? ORDER BY rowid", (ref,))
+        lines = db.plain("SELECT provider, entry, groups, component, kind, amount FROM "
+                         "lines WHERE run_id = ? ORDER BY rowid", (ref,))
+        adjustments = db.plain("SELECT month, provider, component, previous, now, "
+                               "difference, reason FROM adjustments WHERE run_id = ? "
+                               "ORDER BY rowid", (ref,))
+        return row, inputs, lines, adjustments
+
+    @staticmethod
+    def _run_content(parts) -> bytes:
+        row, inputs, lines, adjustments = parts
+        body = {"run": dict(row), "inputs": [list(r) for r in inputs],
+                "lines": [list(r) for r in lines], "adjustments": [list(r) for r in adjustments]}
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+    def _content(self, kind: str, ref: int) -> bytes | None:
+        """The canonical bytes of one record: its row and every row that belongs to it."""
+        if kind == "run":
+            parts = self._parts(ref)
+            return None if parts is None else self._run_content(parts)
+        if kind not in KINDS:
+            return None
+        row = self.db.execute(f"SELECT * FROM {KINDS[kind]} WHERE id = ?", (ref,)).fetchone()
+        if row is None:
+            return None
+        body = {kind: dict(row)}
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+    @staticmethod
+    def _link(prev: str, kind: str, content: bytes) -> str:
+        return hashlib.sha256(prev.encode() + b"\n" + kind.encode() + b"\n" + content).hexdigest()
+
+    def _chain(self, kind: str, ref: int) -> Head:
+        head = self.head()
+        content = self._content(kind, ref)
+        assert content is not None
+        digest = self._link(head.hash, kind, content)
+        self.db.execute("INSERT INTO chain (seq, kind, ref, prev, hash) VALUES (?, ?, ?, ?, ?)",
+                        (head.seq + 1, kind, ref, head.hash, digest))
+        return Head(head.seq + 1, digest)
+
+    def verify(self) -> list[str]:
+        """Everything that does not match, first record first (empty when sound): the chain
+        recomputed over every record's content, every run's totals and fingerprint, rows that
+        belong to no record, approvals, the append-only rules, and the database's own check."""
+        found: list[str] = self.db.integrity()
+        if found:
+            return found
+        prev = self.genesis()
+        expected = 1
+        chained: dict[str, set[int]] = {kind: set() for kind in KINDS}
+        checks: list[str] = []
+        for row in self.db.execute("SELECT * FROM chain ORDER BY seq").fetchall():
+            where = f"record {row['seq']} ({row['kind']} {row['ref']})"
+            if row["seq"] != expected:
+                found.append(f"record {expected} is missing from the chain (next is {row['seq']})")
+                return found
+            expected += 1
+            if row["kind"] not in chained:
+                found.append(f"{where}: unknown kind of record")
+                return found
+            chained[row["kind"]].add(row["ref"])
+            if row["prev"] != prev:
+                found.append(f"{where}: does not follow the record before it")
+                return found
+            if row["kind"] == "run":
+                parts = self._parts(row["ref"])
+                content = None if parts is None else self._run_content(parts)
+                if parts is not None:
+                    checks += self._check_run(*parts)
+            else:
+                content = self._content(row["kind"], row["ref"])
+            if content is None:
+                found.append(f"{where}: the {row['kind']} it records has been deleted")
+                return found
+            if self._link(prev, row["kind"], content) != row["hash"]:
+                found.append(f"{where}: its content has changed since it was recorded "
+                             "(a row of it inserted, changed or deleted outside pbr)")
+                return found
+            prev = row["hash"]
+        for kind, table in KINDS.items():
+            ids = {r[0] for r in self.db.execute(f"SELECT id FROM {table}")}
+            outside = sorted(ids - chained[kind])
+            if outside:
+                found.append(f"{kind} {outside[0]} is not in the chain (added outside pbr)")
+        for table in ("inputs", "lines", "adjustments"):
+            stray = self.db.execute(f"SELECT count(*) FROM {table} WHERE run_id NOT IN "
+                                    "(SELECT id FROM runs)").fetchone()[0]
+            if stray:
+                found.append(f"{stray} row(s) of {table} belong to no run (added outside pbr)")
+        if found:
+            return found
+        found += checks
+        for a in self.db.execute("SELECT id, run_id, model, period FROM approvals ORDER BY id"):
+            run = self.db.execute("SELECT model, period FROM runs WHERE id = ?",
+                                  (a["run_id"],)).fetchone()
+            if run is None or (run["model"], run["period"]) != (a["model"], a["period"]):
+                found.append(f"approval {a['id']}: run {a['run_id']} is not a run of "
+                             f"{a['model']} {a['period']}")
+        triggers = self.db.triggers()
+        missing = [f"{t}_append_only_{op}" for t in TABLES for op in append_only_rules(self.db.kind)
+                   if f"{t}_append_only_{op}".lower() not in triggers]
+        if missing:
+            found.append(f"the append-only rules were removed outside pbr ({missing[0]}, ...)")
+        return found
+
+    @staticmethod
+    def _check_run(run: Any, inputs: list, lines: list, adjustments: list) -> list[str]:
+        found: list[str] = []
+
+        def amount(text: object, what: str) -> Decimal:
+            value = stored_amount(text)
+            if value is None:
+                found.append(f"run {run['id']}: {what} {text!r} is not an amount (changed "
+                             "outside pbr)")
+                return ZERO
+            return value
+
+        total = sum((amount(ln[5], "a line's amount") for ln in lines if ln[4] == "payment"),
+                    ZERO)
+        entitlement = amount(run["entitlement"], "its PbR")
+        adjusted = amount(run["adjustments"], "its adjustments")
+        due = amount(run["payment"], "its amount due")
+        if total != entitlement:
+            found.append(f"run {run['id']}: lines sum to {total}, not {run['entitlement']}")
+        adj = sum((amount(a[5], "an adjustment") for a in adjustments), ZERO)
+        if adj != adjusted:
+            found.append(f"run {run['id']}: adjustments sum to {adj}, not {run['adjustments']}")
+        if due != entitlement + adjusted:
+            found.append(f"run {run['id']}: due {run['payment']} is not PbR + adjustments")
+        for a in adjustments:
+            if amount(a[4], "an adjustment") - amount(a[3], "an adjustment") != amount(
+                    a[5], "an adjustment"):
+                found.append(f"run {run['id']}: an adjustment's difference is not now − previously")
+        if not inputs:
+            found.append(f"run {run['id']}: no inputs recorded")
+        again = fingerprint(run["model_sha256"], run["register_sha256"], run["tool_version"],
+                            run["period"], run["basis"],
+                            [RunInput(*i).fingerprinted() for i in inputs],
+                            list(lines), [a[:5] for a in adjustments])
+        if again != run["fingerprint"]:
+            found.append(f"run {run['id']}: its fingerprint does not match its inputs and lines")
+        return found

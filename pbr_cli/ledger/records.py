@@ -1,0 +1,258 @@
+"""The ledger's records, typed: what a run, an approval, an input, a payment line, a
+prior-period adjustment and a publication are, as pbr writes them and reads them back.
+
+The ledger (store.py) stores them in SQLite; everything else reads these, never a database
+row. Money is Decimal; a stored amount that is not a decimal number is a damaged ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+from pbr_cli.errors import PbrError
+
+ZERO = Decimal("0.00")
+
+
+def stored_amount(text: object) -> Decimal | None:
+    """A stored amount as Decimal, or None when it is not a finite decimal number."""
+    try:
+        value = Decimal(str(text))
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def money(text: Any, where: str) -> Decimal:
+    """A stored amount as Decimal; anything else is a damaged ledger, said as such."""
+    value = stored_amount(text)
+    if value is None:
+        raise PbrError(f"the ledger holds {text!r} as an amount ({where}): it has been changed "
+                       "outside pbr; `pbr ledger verify` says where", code="bad-ledger")
+    return value
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """A prior-period adjustment: what `month` is worth now against what was paid for it."""
+
+    month: str
+    provider: str
+    component: str
+    previous: Decimal
+    now: Decimal
+    reason: str
+
+    @property
+    def difference(self) -> Decimal:
+        return self.now - self.previous
+
+
+class RunInput(NamedTuple):
+    """A file a run read, as it is recorded."""
+
+    role: str  # model | register | return
+    file: str
+    sha256: str
+    provider: str
+    period: str
+    used: bool
+
+    def fingerprinted(self) -> tuple[str, str, str, str, bool]:
+        """What of it a run's fingerprint covers (not its path: a file moved is the same)."""
+        return (self.role, self.sha256, self.provider, self.period, bool(self.used))
+
+
+class RunLine(NamedTuple):
+    """A payment (or comparison) line of a run, as it is recorded."""
+
+    provider: str
+    entry: str
+    groups: dict[str, str]
+    component: str
+    kind: str  # payment | comparison
+    amount: Decimal
+
+
+@dataclass
+class RunRecord:
+    model: str
+    model_sha256: str
+    register_sha256: str
+    period: str
+    tool_version: str
+    started_at: str
+    command: str
+    entitlement: Decimal
+    adjustments_total: Decimal
+    withheld: int
+    output: str | None
+    inputs: list[RunInput]
+    lines: list[RunLine]
+    adjustments: list[Adjustment]
+    basis: int = 0  # the chain position of the scheme's last approval when this was worked out
+    schedule_sha256: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.model_sha256, self.register_sha256, self.tool_version,
+                           self.period, self.basis,
+                           [i.fingerprinted() for i in self.inputs],
+                           [(ln.provider, ln.entry, json.dumps(ln.groups, sort_keys=True),
+                             ln.component, ln.kind, str(ln.amount)) for ln in self.lines],
+                           [(a.month, a.provider, a.component, str(a.previous), str(a.now))
+                            for a in self.adjustments])
+
+
+def fingerprint(model_sha: str, register_sha: str, tool: str, period: str, basis: int,
+                inputs: list, lines: list, adjustments: list) -> str:
+    """What a run's figures depend on and are: two runs with the same fingerprint would give
+    the same schedule. Worked out from the stored rows again by `verify`."""
+    digest = {
+        "model": model_sha, "register": register_sha, "tool": tool, "period": period,
+        "basis": basis,
+        "inputs": sorted([list(i) for i in inputs if i[0] == "return"]),
+        "lines": sorted([list(ln) for ln in lines]),
+        "adjustments": [list(a) for a in adjustments],
+    }
+    return hashlib.sha256(json.dumps(digest, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    run_id: int
+    model: str
+    period: str
+    approved_by: str
+    approved_at: str
+    draft_sha256: str  # the schedule the approver was shown ('' when approved automatically)
+    schedule: str  # the approved schedule file
+    schedule_sha256: str
+    how: str  # "approved" | "automatic" | "schema 1"
+    id: int = 0  # its number in the ledger, once recorded
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last record of the chain: its position and hash (0 and the genesis when empty)."""
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"record {self.seq} sha256 {self.hash}"
+
+
+@dataclass
+class MonthState:
+    """Where one scheme-month stands in the ledger."""
+
+    period: str
+    state: str  # approved | draft
+    run: StoredRun  # the approved run, or the current draft
+    approval: ApprovalRecord | None = None
+    adjusted_later: Decimal = ZERO  # adjustments for it carried by later approved runs
+    adjusted_in: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run as recorded: one calculation of one scheme-month, with its totals."""
+
+    id: int
+    model: str
+    model_sha256: str
+    register_sha256: str
+    period: str
+    tool_version: str
+    started_at: str
+    finished_at: str
+    command: str
+    fingerprint: str
+    entitlement: Decimal  # the month's PbR
+    adjustments: Decimal  # prior-period adjustments carried
+    payment: Decimal  # due: entitlement + adjustments
+    withheld: int  # providers withheld
+    output: str | None  # the schedule written for it
+    schedule_sha256: str = ""
+    basis: int = 0  # the chain position of the scheme's last approval it was worked out after
+
+    @classmethod
+    def of(cls, row: Any) -> StoredRun:
+        where = f"run {row['id']}"
+        return cls(row["id"], row["model"], row["model_sha256"], row["register_sha256"],
+                   row["period"], row["tool_version"], row["started_at"], row["finished_at"],
+                   row["command"], row["fingerprint"], money(row["entitlement"], where),
+                   money(row["adjustments"], where), money(row["payment"], where),
+                   int(row["withheld"]), row["output"], row["schedule_sha256"],
+                   int(row["basis"]))
+
+
+@dataclass(frozen=True)
+class StoredInput:
+    """A file a run read: the model, the register, or a return (used, or replaced)."""
+
+    run_id: int
+    role: str  # model | register | return
+    file: str
+    sha256: str
+    provider: str
+    period: str
+    used: bool
+
+    @classmethod
+    def of(cls, row: Any) -> StoredInput:
+        return cls(row["run_id"], row["role"], row["file"], row["sha256"], row["provider"],
+                   row["period"], bool(row["used"]))
+
+
+@dataclass(frozen=True)
+class StoredLine:
+    """A payment (or comparison) line of a run."""
+
+    run_id: int
+    provider: str
+    entry: str
+    groups: str  # the register's groups, as JSON
+    component: str
+    kind: str  # payment | comparison
+    amount: Decimal
+
+    @classmethod
+    def of(cls, row: Any) -> StoredLine:
+        return cls(row["run_id"], row["provider"], row["entry"], row["groups"],
+                   row["component"], row["kind"], money(row["amount"], f"run {row['run_id']}"))
+
+
+@dataclass(frozen=True)
+class StoredPublication:
+    """A publication: the figures it showed, so a later one can be audited against it."""
+
+    id: int
+    model: str
+    period: str
+    published_at: str
+    output_sha256: str
+    method: str
+    figures: str  # JSON
+
+    @classmethod
+    def of(cls, row: Any) -> StoredPublication:
+        return cls(row["id"], row["model"], row["period"], row["published_at"],
+                   row["output_sha256"], row["method"], row["figures"])
+
+
+def approval_of_row(row: Any) -> ApprovalRecord:
+    return ApprovalRecord(row["run_id"], row["model"], row["period"], row["approved_by"],
+                          row["approved_at"], row["draft_sha256"], row["schedule"],
+                          row["schedule_sha256"], row["how"], row["id"])
+
+
+def adjustment_of_row(row: Any) -> Adjustment:
+    where = f"run {row['run_id']}"
+    return Adjustment(row["month"], row["provider"], row["component"],
+                      money(row["previous"], where), money(row["now"], where), row["reason"])

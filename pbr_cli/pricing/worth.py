@@ -1,0 +1,138 @@
+"""What a month is worth now: its schedule worked out from the returns as they stand, and
+the cached summary of it that prior-period adjustments compare with what was paid."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pbr_cli.cache import code_sha256
+from pbr_cli.errors import check_stop
+from pbr_cli.model.records import Model
+from pbr_cli.periods import Month, Period
+from pbr_cli.pricing import calculate, history_months
+from pbr_cli.pricing.records import Schedule
+from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.collect import Collection, read_and_check
+from pbr_cli.returns.folders import month_of_folder, returns_for_months
+from pbr_cli.returns.register import Register
+
+
+def _copies(returns: list[CheckedReturn]) -> list[CheckedReturn]:
+    """Returns a calculation may add problems to, leaving the originals as read."""
+    return [dataclasses.replace(r, problems=list(r.problems)) for r in returns]
+
+
+def month_inputs(model: Model, month: Month, collection) -> tuple[list[CheckedReturn], list]:
+    """The returns a calculation of `month` reads, and the problems of the unreadable files
+    among them."""
+    months = set(history_months(model, month))
+    returns = [r for r in collection.returns if r.month in months or
+               (r.month is None and month_of_folder(Path(r.path)) in months)]
+    unreadable = [u.problem() for u in collection.unreadable
+                  if month_of_folder(Path(u.path)) in months]
+    return returns, unreadable
+
+
+def month_schedule(model: Model, register, month: Month, collection) -> Schedule:
+    returns, unreadable = month_inputs(model, month, collection)
+    return calculate(model, register, month, _copies(returns), unreadable)
+
+
+def result_key(cache, model: Model, register, month: Month, collection) -> str | None:
+    """The cache key of what `month` is worth: its payments depend on nothing but the model,
+    the register, pbr's code and the returns it reads (their bytes, paths and folders)."""
+    if cache is None:
+        return None
+    returns, unreadable = month_inputs(model, month, collection)
+    parts = ["month", str(month), model.sha256, register.sha256, code_sha256(),
+             sorted((r.path, r.sha256, str(r.month)) for r in returns),
+             sorted((p.file, p.code, p.message) for p in unreadable)]
+    return "m" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def payments_by_component(schedule: Schedule) -> dict[tuple[str, str], Decimal]:
+    out: dict[tuple[str, str], Decimal] = {}
+    for p in schedule.providers:
+        for ln in p.lines:
+            if ln.kind == "payment":
+                out[(p.provider, ln.component)] = out.get((p.provider, ln.component),
+                                                          Decimal("0.00")) + ln.amount
+    return out
+
+
+def summary(schedule: Schedule) -> dict[str, Any]:
+    """What prior-period adjustments compare: the month's payments by provider and
+    component, and the returns used (for the reason an amount changed)."""
+    return {"payments": payments_by_component(schedule),
+            "used": {(i.provider, i.month): i.sha256 for i in schedule.inputs
+                     if i.role == "return" and i.used}}
+
+
+def worth(cache, model: Model, register, month: Month, collection) -> dict[str, Any]:
+    """The month's summary, from the cache when it holds it for the same inputs."""
+    key = result_key(cache, model, register, month, collection)
+    found = cache.get(key) if key else None
+    if isinstance(found, dict) and set(found) == {"payments", "used"}:
+        return found
+    found = summary(month_schedule(model, register, month, collection))
+    if key:
+        cache.put(key, found)
+    return found
+
+
+def remember(cache, model: Model, register, month: Month, collection, schedule: Schedule) -> None:
+    """Keep what a month just worked out is worth: next month it is an earlier month."""
+    key = result_key(cache, model, register, month, collection)
+    if key:
+        cache.put(key, summary(schedule))
+
+
+def read_months(cfg, model: Model, register, root: Path, months: list[Month],
+                progress: Callable[[int, int, Path], None] | None):
+    """Read and check, once each, every return that working out `months` needs."""
+    needed: set[Month] = set()
+    for month in months:
+        needed |= set(history_months(model, month))
+    files = returns_for_months(root, sorted(needed))
+    counter = {"n": 0}
+
+    def tick(path: Path) -> None:
+        check_stop()
+        counter["n"] += 1
+        if progress:
+            progress(counter["n"], len(files), path)
+
+    return read_and_check(files, model, register, tick, cfg.cache)
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """A month of a period that is not reported, and why."""
+
+    month: Month
+    why: str
+    outside: bool  # outside the scheme (else: no returns filed for it)
+
+    @property
+    def short(self) -> str:
+        """The reason without its detail: 'outside the scheme' or 'no returns'."""
+        return self.why.split(" (")[0] if self.outside else "no returns"
+
+
+@dataclass
+class PeriodSchedules:
+    """Each month of a period worked out as `pbr calculate` would now, from one read."""
+
+    model: Model
+    period: Period
+    register: Register
+    schedules: list[Schedule]
+    excluded: list[Excluded]  # months of the period not reported, and why
+    collection: Collection

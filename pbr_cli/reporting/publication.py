@@ -1,0 +1,373 @@
+"""A publication: what a period report may show the public, and the audit that proves it.
+
+The method (docs/publication.md). A publication shows counts of people's events and outcomes
+only: no money, no rolling proportions, no bands, nothing a provider wrote, no path. Every
+count is built from **month figures**: one count of one provider's month, for one component
+(or counted measure) and group. Each month figure is rounded at random to a multiple of the
+model's `publish_min_count` (b): a figure x with remainder r = x mod b goes up to the next
+multiple with probability r/b, else down; so rounding is unbiased. The draw comes from a
+keyed hash (HMAC-SHA-256) of the month figure's name and its true value under a key the ledger
+keeps for the scheme: the same month figure, with the same data, rounds the same way in every
+publication (a cell key). Every figure shown is a sum of rounded month figures, and every
+share is worked out from figures shown. So whatever anyone combines, across tables and across
+publications, the most they can learn is the rounded month figures, and a rounded figure R
+says only that the true one lies between R − (b − 1) and R + (b − 1) (never below 0): at least
+b possible values.
+
+Before anything is written the audit checks exactly that: every figure is the sum of the
+month figures it names, rounded with the scheme's key; and, against every earlier
+publication of the scheme in the ledger, a month figure with the same true value was shown
+the same (a month revised since, by a late or corrected return, is counted and said).
+
+No Excel, no Typer, no rich.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from pbr_cli.errors import PbrError
+from pbr_cli.periods import Month
+from pbr_cli.pricing.worth import Excluded, PeriodSchedules
+from pbr_cli.reporting.cells import Column, Table
+from pbr_cli.reporting.report import covers
+from pbr_cli.reporting.slices import group_label
+
+ALL = "*"
+METHOD = "random rounding of month figures, cell key (HMAC-SHA-256)"
+
+
+# A pair of counts (events and those paid; a rate's denominator and numerator) is published
+# as two month figures: OF_WHICH (those paid, the numerator) and REST (the others), each
+# rounded; the first count is their sum. So the second never exceeds the first, and a share
+# is never over 100%.
+OF_WHICH, REST = "of_which", "rest"
+BOTH = (OF_WHICH, REST)
+
+
+@dataclass(frozen=True)
+class Item:
+    """What a pair of counts is of: a payment component (events, and those paid) or a rate
+    of the model's report (its denominator, and its numerator)."""
+
+    key: str
+    label: str
+    first: str  # where the counts come from: line figures, or the rate's measures
+    second: str
+    first_label: str
+    second_label: str
+
+
+@dataclass
+class Publication:
+    """Duck-types the parts of report.Report that the outputs read."""
+
+    model: Any
+    period: Any
+    months: list[Month]
+    excluded: list[Excluded]
+    base: int
+    tables: dict[str, Table]
+    rounded: dict[tuple[str, ...], int]  # month figure -> its rounded value
+    true: dict[tuple[str, ...], int]  # month figure -> its true value (recorded, not shown)
+    sums: list[tuple[int, frozenset]]  # every figure shown, with the month figures it adds
+    audit: list[str] = field(default_factory=list)  # what the audit proved, in words
+    earlier: int = 0
+    revised: int = 0
+    publish: bool = True
+
+    @property
+    def threshold(self) -> int:
+        return self.base
+
+    def value(self, cell: Any) -> Any:
+        return cell
+
+    def rows(self, table: Table) -> list[list[Any]]:
+        return [*table.rows, *([table.total] if table.total is not None else [])]
+
+    @property
+    def covers(self) -> str:
+        return covers(self.months)
+
+    def describe_coverage(self) -> str:
+        text = (f"Period {self.period.describe()}. Published: {len(self.months)} month(s), "
+                f"{self.months[0]} to {self.months[-1]} ({self.covers}).")
+        if self.excluded:
+            text += " Not published: " + ", ".join(str(e.month) for e in self.excluded) + "."
+        return text
+
+    def method(self) -> str:
+        b = self.base
+        return (f"Counts only (no money, proportions or bands). Each count of one provider's "
+                f"month is rounded at random to a multiple of {b} (up with probability "
+                f"remainder/{b}, so totals are unbiased), by a key the ledger keeps: the same "
+                "month rounds the same way in every publication. Every figure is a sum of "
+                "rounded month figures, and every share is worked out from figures shown, so "
+                "figures may not add up to the unpublished ones.")
+
+    def figures_json(self) -> str:
+        """What the ledger records of this publication: each month figure, true and shown."""
+        return json.dumps({_name(a): [self.true[a], self.rounded[a]] for a in sorted(self.true)},
+                          sort_keys=True, separators=(",", ":"))
+
+
+def _name(atom: tuple[str, ...]) -> str:
+    return "|".join(atom)
+
+
+def round_figure(key: bytes, atom: tuple[str, ...], x: int, base: int) -> int:
+    """x rounded at random to a multiple of base, the draw fixed by the key, the month
+    figure's name and x (so the same figure with the same data always rounds the same)."""
+    r = x % base
+    if r == 0:
+        return x
+    digest = hmac.new(key, json.dumps([*atom, x]).encode(), hashlib.sha256).digest()
+    draw = int.from_bytes(digest[:8], "big")  # uniform on 0 .. 2**64 - 1
+    return x - r + (base if draw * base < r * 2**64 else 0)
+
+
+def items_of(model) -> list[Item]:
+    """What a publication counts: for models whose lines carry events, each component's
+    events and those paid; otherwise each rate of the report that counts people's outcomes."""
+    if model.client_level:
+        return [Item(c.name, c.label + (" (reported, not paid)" if c.reported_only
+                                        and "reported" not in c.label.lower() else ""),
+                     "events", "events_paid", "Events", "Paid")
+                for c in model.payments]
+    out = []
+    for rate in model.report.rates:
+        if rate.counts:
+            out.append(Item(rate.name, rate.label, rate.denominator, rate.numerator,
+                            _measure_label(model, rate.denominator).capitalize(),
+                            _measure_label(model, rate.numerator).capitalize()))
+    return out
+
+
+def _measure_label(model, name: str) -> str:
+    m = model.measure(name)
+    return m.label.lower() if m is not None else name
+
+
+def month_figures(ps: PeriodSchedules, items: list[Item], groups: list[str]) -> dict[tuple[str, ...], int]:
+    """The true month figures: (provider, month, item, *group values, OF_WHICH or REST) ->
+    count."""
+    model = ps.model
+    out: dict[tuple[str, ...], int] = defaultdict(int)
+    wanted = {i.key: i for i in items}
+    for s in ps.schedules:
+        month = str(s.month)
+        if model.client_level:
+            for p in s.providers:
+                for ln in p.lines:
+                    if ln.kind != "payment" or ln.component not in wanted:
+                        continue
+                    fig = {f.name: f.value for f in ln.figures}
+                    g = dict(ln.groups)
+                    base = (p.provider, month, ln.component, *(g.get(c, "") for c in groups))
+                    first, second = _count(fig.get("events")), _count(fig.get("events_paid"))
+                    out[(*base, OF_WHICH)] += second
+                    out[(*base, REST)] += _rest(first, second, ln.component)
+            continue
+        provider_of = {ln.entry: ln.provider for ln in s.lines}
+        for entry, values in sorted(s.rate_values.items()):
+            provider = provider_of.get(entry)
+            if provider is None:
+                continue
+            for item in items:
+                first, second = _count(values.get(item.first)), _count(values.get(item.second))
+                out[(provider, month, item.key, OF_WHICH)] += second
+                out[(provider, month, item.key, REST)] += _rest(first, second, item.key)
+    return dict(out)
+
+
+def _rest(first: int, second: int, what: str) -> int:
+    if second > first:
+        raise PbrError(f"{what}: {second} of {first}? A publication needs the second count to "
+                       "be part of the first", code="not-publishable")
+    return first - second
+
+
+def _count(value: Any) -> int:
+    if value is None:
+        return 0
+    f = Fraction(value)
+    if f.denominator != 1 or f < 0:
+        raise PbrError(f"a published count must be a whole number, not {value}",
+                       code="not-publishable")
+    return int(f)
+
+
+def _share(num: int, den: int) -> int | None:
+    """num / den as a whole percent, halves up; None without a denominator."""
+    if den <= 0:
+        return None
+    return int((Fraction(100 * num, den) + Fraction(1, 2)) // 1)
+
+
+def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = ()) -> Publication:
+    """The publication of a period from its months' schedules, rounded with the scheme's
+    key and audited against the earlier publications (ledger rows) before it is returned."""
+    model = ps.model
+    base = model.report.publish_min_count
+    # groups: the cohort's, or a participant model's register groups; a service-level
+    # scheme's counts are by provider only
+    groups = ([model.cohort.group] if model.cohort is not None else
+              list(model.register.group_by) if model.client_level else [])
+    items = items_of(model)
+    true = month_figures(ps, items, groups)
+    rounded = {a: round_figure(key, (model.name, *a), x, base) for a, x in sorted(true.items())}
+    sums: list[tuple[int, frozenset]] = []
+    months = [str(s.month) for s in ps.schedules]
+    providers = sorted({a[0] for a in true})
+
+    def total(**match: Any) -> int:
+        """The sum of the rounded month figures that match (provider, month, item, measure,
+        and groups by name), noted for the audit."""
+        atoms = frozenset(a for a in rounded if _matches(a, match, groups))
+        value = sum(rounded[a] for a in atoms)
+        sums.append((value, atoms))
+        return value
+
+    tables: dict[str, Table] = {}
+    shown_items = [i for i in items if any(a[2] == i.key for a in true)]
+    # -- by provider, over the period ---------------------------------------------------------
+    cols = [Column("item", "Counted", "text"), Column("provider", "Provider", "text"),
+            Column("first", "Count", "count"), Column("second", "Of which", "count"),
+            Column("share", "Share (%)", "integer")]
+    rows = []
+    for item in shown_items:
+        for p in [*providers, ALL]:
+            first = total(provider=p, item=item.key, measure=BOTH)
+            second = total(provider=p, item=item.key, measure=OF_WHICH)
+            rows.append([item.label, "All providers" if p == ALL else p, first, second,
+                         _share(second, first)])
+    pairs = sorted({f"{i.first_label.lower()}, and of which {i.second_label.lower()}"
+                    for i in shown_items})
+    tables["providers"] = Table(
+        "providers", "Counts over the period, by provider", cols, rows, None,
+        f"Count: {'; or '.join(pairs)}. " + _ROUNDED)
+    # -- month by month, all providers ----------------------------------------------------------
+    cols = [Column("item", "Counted", "text"), Column("measure", "Count", "text")]
+    cols += [Column(m, Month.parse(m).label()[:3] + " " + m[:4], "count") for m in months]
+    cols.append(Column("period", "Period", "count"))
+    rows = []
+    for item in shown_items:
+        for measure, label in ((BOTH, item.first_label), (OF_WHICH, item.second_label)):
+            rows.append([item.label, label,
+                         *(total(month=m, item=item.key, measure=measure) for m in months),
+                         total(item=item.key, measure=measure)])
+    tables["months"] = Table("months", "Month by month, all providers", cols, rows, None,
+                             _ROUNDED)
+    # -- by group, all providers -------------------------------------------------------------
+    for g in groups:
+        values = sorted({a[3 + groups.index(g)] for a in true} - {""})
+        if not values:
+            continue
+        cols = [Column("item", "Counted", "text"), Column("group", group_label(model, g), "text"),
+                Column("first", "Count", "count"), Column("second", "Of which", "count"),
+                Column("share", "Share (%)", "integer")]
+        rows = []
+        for item in shown_items:
+            for v in values:
+                first = total(item=item.key, measure=BOTH, **{g: v})
+                second = total(item=item.key, measure=OF_WHICH, **{g: v})
+                rows.append([item.label, v, first, second, _share(second, first)])
+        tables[f"group_{g}"] = Table(f"group_{g}", f"By {group_label(model, g).lower()}, all "
+                                     "providers", cols, rows, None, _ROUNDED)
+    pub = Publication(model, ps.period, list(s.month for s in ps.schedules), ps.excluded, base,
+                      tables, rounded, true, sums)
+    audit(pub, key, earlier)
+    return pub
+
+
+_ROUNDED = ("Each provider's month is rounded at random to a multiple of the publication's "
+            "base; figures here are sums of those, and shares are worked out from them.")
+
+
+def _matches(atom: tuple[str, ...], match: dict[str, Any], groups: list[str]) -> bool:
+    where = {"provider": 0, "month": 1, "item": 2, "measure": len(atom) - 1}
+    for name, value in match.items():
+        if value == ALL:
+            continue
+        at = where.get(name)
+        if at is None:
+            at = 3 + groups.index(name)
+        if atom[at] != value and not (isinstance(value, tuple) and atom[at] in value):
+            return False
+    return True
+
+
+_PARSED: dict[str, dict] = {}  # an earlier publication's figures, parsed once a process
+
+
+def _figures(text: str) -> dict:
+    found = _PARSED.get(text)
+    if found is None:
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        found = _PARSED[text] = json.loads(text)
+    return found
+
+
+def audit(pub: Publication, key: bytes, earlier: Iterable[Any]) -> None:
+    """Attack the publication before it is written; raise PbrError if anything shown could
+    tell more than the rounded month figures. Fills pub.audit with what it proved."""
+    b, name = pub.base, pub.model.name
+    # 1. Every month figure is rounded with the scheme's key, to a multiple of b, within b.
+    for atom, x in pub.true.items():
+        r = pub.rounded[atom]
+        if r != round_figure(key, (name, *atom), x, b) or r % b or abs(r - x) >= b:
+            raise PbrError(f"the publication's month figure {_name(atom)} is not rounded as "
+                           "the method says; nothing was written", code="not-publishable")
+    # 2. Every figure shown is the sum of the rounded month figures it names: nothing else.
+    for value, atoms in pub.sums:
+        if value != sum(pub.rounded[a] for a in atoms):
+            raise PbrError("a published figure is not a sum of rounded month figures; nothing "
+                           "was written", code="not-publishable")
+    # 3. Earlier publications of the scheme: the same month with the same data was shown the
+    #    same; a month whose data changed since is a revision, said.
+    mine = {_name(a): (pub.true[a], pub.rounded[a]) for a in pub.true}
+    revised: set[str] = set()
+    count = 0
+    for row in earlier:
+        count += 1
+        shown = _figures(row.figures)
+        for atom, (was_true, was_shown) in shown.items():
+            now = mine.get(atom)
+            if now is None:
+                continue
+            if now[0] == was_true and now[1] != was_shown:
+                raise PbrError(f"publication {row.id} ({row.period}) showed the month "
+                               f"figure {atom} as {was_shown}; with the same data this one "
+                               f"shows {now[1]} (the scheme's publication key has changed?); "
+                               "nothing was written", code="not-publishable")
+            if now[0] != was_true:
+                revised.add(atom)
+    pub.earlier, pub.revised = count, len(revised)
+    # 4. What anyone can learn of a month figure, from all of them: R - (b-1) .. R + (b-1).
+    narrowest = min(((r + b - 1) - max(0, r - (b - 1)) + 1 for r in pub.rounded.values()),
+                    default=b)
+    if narrowest < b:  # cannot happen with rounding to multiples of b; checked all the same
+        raise PbrError("a month figure could be narrowed below the protection interval",
+                       code="not-publishable")
+    pub.audit = [
+        f"{len(pub.sums):,} figures shown, each a sum of rounded month figures "
+        f"({len(pub.true):,} month figures, each rounded to a multiple of {b} by the scheme's "
+        "key): checked one by one.",
+        f"Against {count} earlier publication(s) of the scheme in the ledger: every month "
+        "figure with the same data is shown the same"
+        + (f"; {len(revised)} month figure(s) revised since by late or corrected returns."
+           if revised else "."),
+        f"From everything published, no count of a provider's month can be narrowed to fewer "
+        f"than {narrowest} possible values (a figure shown as 0 may be 0 to {b - 1}; one shown "
+        f"as {b} may be 1 to {2 * b - 1}); no money, proportion, band, client id, file name or "
+        "path is shown.",
+    ]

@@ -1,0 +1,434 @@
+"""Find, read and check the returns a job needs.
+
+Returns are filed by month: RETURNS/YYYY-MM/*.xlsx (any file name; the Cover says whose it
+is). Reading and checking are the two stages before calculation; this module runs them over
+many files and gathers the results, printing nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pbr_cli.errors import PbrError
+from pbr_cli.model.records import Model
+from pbr_cli.names import shown
+from pbr_cli.problems import FATAL, Problem
+from pbr_cli.returns.checked import CheckedReturn, PackedTables
+from pbr_cli.returns.checks import check_return
+from pbr_cli.returns.folders import month_of_folder
+from pbr_cli.returns.layout import COVER_SHEET
+from pbr_cli.returns.register import Register
+from pbr_cli.workbook.package import UnreadableFile
+from pbr_cli.workbook.reader import read_workbook
+
+
+@dataclass
+class Unreadable:
+    path: str
+    code: str
+    message: str
+
+    def problem(self) -> Problem:
+        return Problem(file=self.path, severity=FATAL, code=self.code, message=self.message)
+
+
+@dataclass
+class Collection:
+    returns: list[CheckedReturn] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)
+    model_of: dict[str, str] = field(default_factory=dict)  # path -> model (no model given)
+    nameless: list[str] = field(default_factory=list)  # no model given, none on the Cover
+
+
+PARALLEL_FROM = 48  # files to read before it pays to start more than one worker process
+
+
+def worker_count(files: int) -> int:
+    """How many worker processes read `files` returns (every return is read in one, never in
+    pbr's own process): `$PBR_WORKERS` if set, else one a CPU core, up to 8; but one for
+    fewer than PARALLEL_FROM files, where starting more costs more than it saves."""
+    import os
+
+    wanted = os.environ.get("PBR_WORKERS", "").strip()
+    if wanted.isdigit() and int(wanted) >= 1:
+        count = int(wanted)
+    else:
+        count = min(os.cpu_count() or 1, 8, _fit_in_memory()) if files >= PARALLEL_FROM else 1
+    return max(1, min(count, files))
+
+
+READER_PEAK = 2**30  # the most reading one return within the limits takes (docs/limits.md)
+
+
+def _fit_in_memory() -> int:
+    """How many workers can each read a return as costly as the limits allow at once, in
+    the memory the machine has free (at least one; 8 where it cannot tell)."""
+    try:
+        with open("/proc/meminfo", "rb") as fh:
+            free = next(int(ln.split()[1]) * 1024 for ln in fh if ln.startswith(b"MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return 8
+    return max(1, free // READER_PEAK)
+
+
+def read_and_check(files: list[Path], model: Model | None, register: Register | None,
+                   progress: Callable[[Path], None] | None = None, cache=None,
+                   choose: Callable[[str], tuple[Model, Register]] | None = None) -> Collection:
+    """Read and check each file; with a cache (pbr_cli.cache), a file unchanged since it
+    was last checked against the same model and register is not read again. The files left
+    to read are shared among worker processes (see worker_count); the result is the same,
+    in the same order, however many there are.
+
+    With no model, each file is checked against the model its Cover names, `choose(name)`
+    giving that model and its register (or raising PbrError); the file is still read once.
+    Collection.model_of then says which model each return was checked against, and
+    Collection.nameless lists the files whose Cover names none."""
+    done: list[Any] = [None] * len(files)
+    todo: list[tuple[int, Path, str | None]] = []  # to read
+    kept: list[tuple[int, Path, str, str | None]] = []  # in the cache
+    for i, path in enumerate(files):
+        key, name = _cache_key(cache, Path(path), model, register, choose)
+        if key and cache.has(key):
+            kept.append((i, Path(path), key, name))
+        else:
+            todo.append((i, Path(path), key))
+    # The workers start first, while this process is small, and read while it loads the
+    # cached files. Every file is read in a worker process, never in this one: a file that
+    # makes the reader crash or run out of its memory limit costs that file, not the run.
+    workers = worker_count(len(todo))
+    given = len(todo)
+    pool, results = (_in_workers(todo, model, register, cache, choose, workers) if given
+                     else (None, iter(())))
+    try:
+        for i, path, key, name in kept:
+            found = cache.get(key)
+            if found is None:  # unreadable after all: read it here
+                todo.append((i, path, key))
+                continue
+            found = _named_as(found, str(path))
+            done[i] = found if model is not None else Chosen(name, found)
+            if progress:
+                progress(path)
+        _start(model, register, cache, choose)
+        job = (model, register, cache, choose)
+        pools = [pool] if pool is not None else []
+        results = itertools.chain(_surviving(todo[:given], results, job, workers, pools),
+                                  (_isolated(t, job) for t in todo[given:]))
+        for (i, path, _), checked in zip(todo, results, strict=True):
+            done[i] = checked
+            if progress:
+                progress(path)
+    finally:
+        for each in locals().get("pools") or ([pool] if pool is not None else []):
+            each.shutdown(wait=True, cancel_futures=True)
+    result = Collection()
+    for path, checked in zip(files, done, strict=True):
+        label = shown(path)
+        if label != str(path):  # a name that cannot be printed as it is: shown escaped
+            if isinstance(checked, Chosen):
+                checked.checked = _named_as(checked.checked, label)
+            elif checked is not None:
+                checked = _named_as(checked, label)
+        if isinstance(checked, Chosen):
+            if checked.error is not None:
+                raise checked.error
+            if checked.name is None:
+                result.nameless.append(str(path))
+                continue
+            if checked.name:
+                result.model_of[str(path)] = checked.name
+            checked = checked.checked
+        (result.unreadable if isinstance(checked, Unreadable) else result.returns).append(checked)
+    return result
+
+
+@dataclass
+class Chosen:
+    """A file checked against the model its Cover names (name None: it names none)."""
+
+    name: str | None
+    checked: Any = None
+    error: PbrError | None = None  # the named model cannot be loaded
+
+
+_JOB: dict[str, Any] = {}  # what every file of a run is checked against, in each process
+
+
+def _start(model: Model | None, register: Register | None, cache, choose=None,
+           worker: bool = False) -> None:
+    _JOB.update(model=model, register=register, cache=cache, choose=choose, worker=worker,
+                wanted=[COVER_SHEET] + [s.name for s in model.sheets] if model else None)
+    if worker:
+        _limit_memory()
+        _quiet()
+
+
+READER_MEMORY = 2 * 2**30  # what reading one file may take beyond what pbr already holds
+READER_SECONDS = 120  # how long one file may take to read, when it is read on its own
+
+
+def _limit_memory() -> None:
+    """Bound this worker's address space: a file that makes the reader allocate without
+    end fails the allocation (the worker dies, the file is unusable), not the machine."""
+    try:
+        import resource
+
+        with open("/proc/self/status", "rb") as fh:
+            size = next(int(ln.split()[1]) * 1024 for ln in fh if ln.startswith(b"VmSize:"))
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = size + READER_MEMORY
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, OSError, ValueError, StopIteration):
+        pass  # no such limit on this system: the time limit and the gate still hold
+
+
+def _quiet() -> None:
+    """A worker says nothing on the terminal: what a crashing reader prints on its way down
+    (an allocation failure, a panic) is not pbr's message; pbr names the file instead."""
+    import faulthandler
+    import os
+
+    faulthandler.disable()
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def _surviving(todo: list, results, job: tuple, workers: int, pools: list):
+    """The workers' results in order. When a worker dies (the reader crashed on a file, or
+    ran out of its memory limit), the files that were in hand are read again each in a
+    process of its own, so that the one that kills its reader is named, and new workers
+    read the rest."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    done = 0
+    try:
+        for checked in results:
+            done += 1
+            yield checked
+    except BrokenProcessPool:
+        left = todo[done:]
+        in_hand = left[:workers * _chunk(len(todo), workers)]
+        for t in in_hand:
+            yield _isolated(t, job)
+        rest = left[len(in_hand):]
+        if rest:
+            model, register, cache, choose = job
+            pool, more = _in_workers(rest, model, register, cache, choose, workers)
+            pools.append(pool)
+            yield from _surviving(rest, more, job, workers, pools)
+
+
+def _chunk(files: int, workers: int) -> int:
+    return max(1, min(16, files // (workers * 8)))
+
+
+def _isolated(job_item: tuple, job: tuple) -> Any:
+    """Read one file in a process of its own, with the memory and time limits: its result,
+    or Unreadable saying how the reader failed."""
+    import multiprocessing
+    import signal
+    import sys
+
+    model, register, cache, choose = job
+    _, path, _ = job_item
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context = multiprocessing.get_context(method)
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_isolated_child,  # type: ignore[attr-defined]
+                            args=(job_item, send, model, register, cache, choose))
+    child.start()
+    send.close()
+    result = None
+    timed_out = False
+    try:
+        if receive.poll(READER_SECONDS):
+            result = receive.recv()
+        else:
+            timed_out = True
+    except (EOFError, OSError):
+        result = None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receive.close()
+    if result is not None:
+        return result
+    if timed_out:
+        how = f"reading it took longer than {READER_SECONDS} s"
+    elif child.exitcode is not None and child.exitcode < 0:
+        how = f"the reader crashed on it ({signal.Signals(-child.exitcode).name})"
+    else:
+        how = f"the reader stopped on it (exit code {child.exitcode})"
+    checked = Unreadable(str(path), "reader-failed", f"{how}; the file cannot be used (every "
+                         "other return is read as usual): send it again saved from Excel")
+    return checked if model is not None else Chosen("", checked)
+
+
+def _isolated_child(job_item, send, model, register, cache, choose) -> None:
+    _start(model, register, cache, choose, worker=True)
+    try:
+        send.send(_read_one(job_item))
+    except Exception:  # noqa: BLE001 - said by the parent as "the reader stopped on it"
+        pass
+    finally:
+        send.close()
+
+
+def _read_one(job: tuple[int, Path, str | None]) -> Any:
+    _, path, key = job
+    model, register, cache = _JOB["model"], _JOB["register"], _JOB["cache"]
+    try:
+        raw = read_workbook(path, _JOB["wanted"] if model is not None else _sheets_named,
+                            first=COVER_SHEET)
+    except UnreadableFile as exc:
+        checked: Any = Unreadable(str(path), exc.code, exc.why)
+        if model is None:
+            return Chosen("", checked)  # not cached: no model to key it by
+    else:
+        if model is None:
+            return _read_chosen(path, raw, cache)
+        checked = _check(raw, model, register, path)
+    if key:
+        cache.put(key, checked)
+    return checked
+
+
+def _check(raw, model: Model, register: Register, path: Path) -> CheckedReturn:
+    """Check a return; for a client-level model, also find its rows as columns, here (in a
+    worker, and kept in the cache) rather than at every run that uses the return."""
+    checked = check_return(raw, model, register, month_of_folder(path))
+    if model.cohort is not None:
+        from pbr_cli.returns.cohort_records import record_columns
+
+        checked.cohort = record_columns(model, checked)
+    if _JOB.get("worker"):  # pickled for the cache and for the collector: pack them once
+        checked.tables = PackedTables.of(checked.tables)
+    return checked
+
+
+def _sheets_named(cover) -> list[str]:
+    """The sheets of the model a Cover names (none if it names none that loads)."""
+    name = cover_model(cover)
+    if not name:
+        return []
+    try:
+        model, _ = _JOB["choose"](name)
+    except PbrError:
+        return []
+    return [s.name for s in model.sheets]
+
+
+def _read_chosen(path: Path, raw, cache) -> Chosen:
+    name = cover_model(raw.sheets.get(COVER_SHEET))
+    if cache is not None:
+        cache.put(cache.cover_key(raw.sha256, _absolute(path)), name or "")
+    if not name:
+        return Chosen(None)
+    try:
+        model, register = _JOB["choose"](name)
+    except PbrError as exc:
+        return Chosen(name, error=exc)
+    checked = _check(raw, model, register, path)
+    if cache is not None:
+        cache.put(cache.key_of(raw.sha256, _absolute(path), model, register,
+                               month_of_folder(path)), checked)
+    return Chosen(name, checked)
+
+
+def cover_model(sheet) -> str | None:
+    """The model a Cover sheet (a RawSheet, or None) names in column B beside 'Model'."""
+    for row in (sheet.rows if sheet else []):
+        if row and str(row[0]).strip().casefold() == "model" and len(row) > 1:
+            return str(row[1]).strip() or None
+    return None
+
+
+def _in_workers(todo: list, model: Model | None, register: Register | None, cache, choose,
+                workers: int):
+    """(the pool, the checked files in order), read by `workers` processes: forked where
+    the system forks safely (Linux), else started afresh (spawned) and given the model,
+    register and cache. All the work is handed out at once."""
+    import gc
+    import multiprocessing
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context = multiprocessing.get_context(method)
+    chunk = _chunk(len(todo), workers)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
+                               initargs=(model, register, cache, choose, True))
+    gc.freeze()  # a forked worker's collector leaves what it inherits alone
+    try:
+        results = pool.map(_read_one, list(todo), chunksize=chunk)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        gc.unfreeze()
+    return pool, results
+
+
+def _absolute(path: Path) -> Path:
+    """The path from the root, as given (symbolic links are not followed: the month folder
+    a file is filed in is part of what it is checked against)."""
+    import os
+
+    return Path(os.path.abspath(path))
+
+
+def _named_as(found: Any, label: str) -> Any:
+    """A cached result for the same file given by another path (relative, absolute): the
+    problems name the file as this run was given it."""
+    from dataclasses import replace
+
+    if found.path == label:
+        return found
+    if isinstance(found, Unreadable):
+        return replace(found, path=label)
+    old, found.path = found.path, label
+    found.problems = [replace(p, file=label) if p.file == old else p for p in found.problems]
+    return found
+
+
+def _cache_key(cache, path: Path, model: Model | None, register: Register | None,
+               choose=None) -> tuple[str | None, str | None]:
+    """(the key of the file's checked form, the model its Cover names): with no model
+    given, the key is found through the model the Cover was seen to name when the file was
+    last read (None when it has not been)."""
+    import hashlib
+
+    from pbr_cli.workbook.reader import MAX_FILE_BYTES
+
+    if cache is None:
+        return None, None
+    from pbr_cli.files import read_bounded
+
+    try:
+        data = read_bounded(path, MAX_FILE_BYTES)
+    except OSError:  # too large, not a regular file, unreadable: the reader says which
+        return None, None
+    sha = hashlib.sha256(data).hexdigest()
+    month = month_of_folder(path)
+    path = _absolute(path)  # the same file however it is given
+    name = None
+    if model is None:
+        name = cache.get(cache.cover_key(sha, path))
+        if not name:
+            return None, None
+        try:
+            model, register = choose(name)
+        except PbrError:
+            return None, None  # read it, and say what is wrong with the model
+    return cache.key_of(sha, path, model, register, month), name
