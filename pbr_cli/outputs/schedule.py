@@ -47,10 +47,6 @@ def evidence_path(workbook: Path) -> Path:
     return workbook.with_name(workbook.stem + EVIDENCE_SUFFIX)
 
 
-def schedule_filename(schedule: Schedule) -> str:
-    return f"{schedule.model.name}-{schedule.month}-schedule.xlsx"
-
-
 def write_schedule(schedule: Schedule, target: Path, what: str = "payment schedule") -> Path:
     """Write the schedule to `target` through a temporary file (never half a file), and its
     evidence CSV beside it when there is more evidence than a sheet holds. `what` names it

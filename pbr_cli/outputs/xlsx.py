@@ -19,6 +19,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from pbr_cli.problems import column_letter
+
 FIXED_DATE = datetime(2000, 1, 1)
 MONEY = '£#,##0.00;[Red]-£#,##0.00'
 DATE = "yyyy-mm-dd"
@@ -157,7 +159,7 @@ def write_rows(ws, top: int, rows: list[list], formats: list) -> None:
         if len(values) != width:
             raise ValueError(f"row {i} has {len(values)} values for {width} columns")
     # A format's number is only its place in the workbook's list of styles: number them now.
-    starts = [f'<c r="{_column_letters(j)}' for j in range(width)]
+    starts = [f'<c r="{column_letter(j)}' for j in range(width)]
     styles = [f'" s="{f._get_xf_index()}"' for f in formats]
     cell = _CellText(ws)
     xml: list[str] = []
@@ -294,15 +296,6 @@ class _CellText:
             if sheet._utf16_len(text) > self.ws.xls_strmax:
                 text = sheet._utf16_truncate(text, self.ws.xls_strmax)
         return f' t="s"><v>{self.shared(text)}</v></c>'
-
-
-def _column_letters(j: int) -> str:
-    letters = ""
-    j += 1
-    while j:
-        j, rest = divmod(j - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 MIN_PRINT_SCALE = 70  # percent: smaller type is too small to read on paper
