@@ -426,7 +426,3 @@ class Model:
 
     def measure(self, name: str) -> Measure | None:
         return next((m for m in self.measures if m.name == name), None)
-
-    @property
-    def payment_note(self) -> str:
-        return "SHADOW PAYMENT — NOT FOR PAYMENT" if self.virtual else ""

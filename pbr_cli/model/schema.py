@@ -1,8 +1,8 @@
 """The model language's schema: every key, its type and its meaning, as data.
 
 The loader checks a model against this schema (unknown keys with a "did you mean", wrong
-types, missing keys), and the model reference in docs/models.md is generated from it, so
-the two cannot drift.
+types, missing keys), and the model reference in docs/model-keys.md is generated from it
+(docsgen.py), so the two cannot drift.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ class CheckedReturn:
     sha256: str
     provider: str | None
     month: Month | None
-    tables: Any  # sheet name -> pandas DataFrame (packed in a worker: collect.PackedTables)
+    tables: Any  # sheet name -> pandas DataFrame (packed in a worker: PackedTables)
     problems: list[Problem] = field(default_factory=list)
     positions: dict[str, dict[str, int]] = field(default_factory=dict)  # sheet -> column -> index
     # a client-level model's rows as columns (pbr_cli.returns.cohort_records.record_columns), when worked out

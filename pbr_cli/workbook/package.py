@@ -36,13 +36,9 @@ MAX_SHARED_STRINGS = 2_500_000  # distinct texts in the workbook's string table
 MAX_TEXT_BYTES = 64 * 2**20  # text the cells read hold, a shared text counted at each use
 CHUNK = 1 << 20
 
-NS = {
-    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
-}
-# Strict Open XML (Excel can save it) names the same elements in other namespaces; pbr
-# matches elements and attributes by their local names, whatever the namespace or prefix.
+# Strict Open XML (Excel can save it) names the same elements in other namespaces than the
+# usual ones; pbr matches elements and attributes by their local names, whatever the namespace
+# or prefix.
 R_NAMESPACES = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships",
                 "http://purl.oclc.org/ooxml/officeDocument/relationships")
 
