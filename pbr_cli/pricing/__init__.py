@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window
-from pbr_cli.pricing.kind import Kind, MonthInputs
+from pbr_cli.pricing.kind import Kind, MonthInputs, SchemeKind
 from pbr_cli.pricing.records import (  # noqa: F401  (the schedule's records, re-exported)
     PAID,
     WITHHELD,
@@ -33,38 +33,40 @@ from pbr_cli.returns.checked import CheckedReturn
 from pbr_cli.returns.register import Register, entry_active
 from pbr_cli.returns.versions import latest_version, version_problems
 
-
-def _service_level(inputs: MonthInputs) -> Kind:
-    from pbr_cli.pricing.service import ServiceLevel
-
-    return ServiceLevel(inputs)
-
-
-def _cohort(inputs: MonthInputs) -> Kind:
-    from pbr_cli.pricing.cohort import CohortPricing
-
-    return CohortPricing(inputs)
-
-
-def _participants(inputs: MonthInputs) -> Kind:
-    from pbr_cli.pricing.participants import ParticipantPricing
-
-    return ParticipantPricing(inputs)
-
-
-# The kinds of scheme (Model.kind) and how each is priced; each module is imported only when
-# a model of its kind is calculated.
-KINDS: dict[str, Callable[[MonthInputs], Kind]] = {
-    "service-level": _service_level,
-    "cohort": _cohort,
-    "participants": _participants,
+# The kinds of scheme, by Model.kind: the one place a kind is named. Each entry names the
+# kind's part for every concern that differs by kind; a part's module is imported only when
+# a model of its kind is used.
+KINDS: dict[str, SchemeKind] = {
+    "service-level": SchemeKind(
+        "service-level", clients=False,
+        pricing="pbr_cli.pricing.service:ServiceLevel",
+        reporting="pbr_cli.reporting.kinds.service:REPORTING",
+        forecast="pbr_cli.forecast.kinds.service:FORECAST",
+        outputs="pbr_cli.outputs.kinds.service:OUTPUTS"),
+    "cohort": SchemeKind(
+        "cohort", clients=True,
+        pricing="pbr_cli.pricing.cohort:CohortPricing",
+        reporting="pbr_cli.reporting.kinds.cohort:REPORTING",
+        forecast="pbr_cli.forecast.kinds.cohort:FORECAST",
+        outputs="pbr_cli.outputs.kinds.cohort:OUTPUTS"),
+    "participants": SchemeKind(
+        "participants", clients=True,
+        pricing="pbr_cli.pricing.participants:ParticipantPricing",
+        reporting="pbr_cli.reporting.kinds.participants:REPORTING",
+        forecast="pbr_cli.forecast.kinds.participants:FORECAST",
+        outputs="pbr_cli.outputs.kinds.participants:OUTPUTS"),
 }
+
+
+def kind_of(model: Model) -> SchemeKind:
+    """The model's kind of scheme, from the table of kinds."""
+    return KINDS[model.kind]
 
 
 def history_months(model: Model, month: Month) -> list[Month]:
     """The months whose returns a calculation for `month` reads: its longest window, or for
     a cohort model every month since the scheme start (episodes can be years long)."""
-    if model.client_level:
+    if kind_of(model).clients:
         start = Month.of(model.start)
         return Window(start, month).months()
     longest = max([m.window_months or 1 for m in model.measures] + [1])
@@ -85,7 +87,8 @@ def calculate(model: Model, register: Register, month: Month,
         all_inputs.append(InputFile("return", r.path, r.sha256, r.provider or "",
                                     str(r.month or ""), id(r) in used))
     all_inputs += inputs or []
-    kind = KINDS[model.kind](MonthInputs(model, register, month, chosen, problems))
+    price: Callable[[MonthInputs], Kind] = kind_of(model).part("pricing")
+    kind = price(MonthInputs(model, register, month, chosen, problems))
     results: list[ProviderResult] = []
     evidence: list[Evidence] = []
     for provider in register.providers():
@@ -105,6 +108,7 @@ def _choose_returns(model: Model, register: Register, month: Month, months: list
                     returns: list[CheckedReturn], problems: list[Problem],
                     replaced: list[tuple[str, Month, str]],
                     ) -> dict[tuple[str, Month], CheckedReturn]:
+    clients = kind_of(model).clients
     by_key: dict[tuple[str, Month], list[CheckedReturn]] = defaultdict(list)
     for r in returns:
         if r.provider and r.month in months:
@@ -128,7 +132,7 @@ def _choose_returns(model: Model, register: Register, month: Month, months: list
         if when != month and (best.errors or clash):
             problems.append(Problem(best.path, WARNING, "history-return-excluded",
                                     f"provider {provider}: the {when} return has errors; its rows "
-                                    "are left out of " + ("the episodes" if model.client_level
+                                    "are left out of " + ("the episodes" if clients
                                                           else "rolling windows")))
             continue
         chosen[key] = best
@@ -138,7 +142,7 @@ def _choose_returns(model: Model, register: Register, month: Month, months: list
                 continue
             if any(entry_active(model, e, when) for e in register.provider_entries(provider)):
                 assumed = ("assumed no presentations, discharges or reviews that month"
-                           if model.client_level
+                           if clients
                            else "the rolling window counts nothing for that month")
                 problems.append(Problem("", WARNING, "no-return",
                                         f"provider {provider}: no return for {when}; {assumed}"))

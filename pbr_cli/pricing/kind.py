@@ -1,4 +1,13 @@
-"""What every kind of scheme implements: pricing one provider's month.
+"""What a kind of scheme is: one entry in the table of kinds (pricing.KINDS), naming the
+part each concern asks of it, and the small protocol of its pricing part.
+
+Each concern — pricing, reporting, forecast, outputs — asks what differs by kind of scheme
+through that concern's own protocol (`Kind` here; `reporting.kinds.ReportingKind`,
+`forecast.kinds.ForecastKind`, `outputs.kinds.OutputKind`), and finds the kind's
+implementation of it through its `SchemeKind` entry. An entry names each part by its module
+and attribute, and the part is imported when first asked for: so the table sits below every
+concern that reads it, and a kind's modules are imported only when a model of that kind is
+used.
 
 The engine (pricing/__init__.py) runs the one provider loop: each provider with a register
 entry active in the month gets its standing (paid, or withheld and why) and then its kind's
@@ -8,6 +17,8 @@ every provider (the joined history, the window's sums) is done once.
 
 from __future__ import annotations
 
+import functools
+import importlib
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -64,3 +75,28 @@ class Kind(Protocol):
         """Set `result.lines` for the provider's active register entries; return the events
         behind them, in the order the schedule shows them."""
         ...
+
+
+@dataclass(frozen=True)
+class SchemeKind:
+    """One kind of scheme: what is true of every model of it, and where each concern finds
+    its part ("module:attribute")."""
+
+    name: str  # Model.kind
+    # its returns name clients (episodes or participants): a calculation reads every month
+    # since the scheme start, and each line carries its events
+    clients: bool
+    pricing: str  # a Callable[[MonthInputs], Kind]
+    reporting: str  # a reporting.kinds.ReportingKind
+    forecast: str  # a forecast.kinds.ForecastKind
+    outputs: str  # an outputs.kinds.OutputKind
+
+    def part(self, concern: str) -> Any:
+        """The kind's part for a concern ("pricing", "reporting", "forecast", "outputs")."""
+        return _load(getattr(self, concern))
+
+
+@functools.cache
+def _load(where: str) -> Any:
+    module, _, attribute = where.partition(":")
+    return getattr(importlib.import_module(module), attribute)

@@ -37,32 +37,13 @@ from pbr_cli.errors import PbrError
 from pbr_cli.periods import Month
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.reporting.cells import Column, Table
+from pbr_cli.reporting.counts import BOTH, OF_WHICH, REST, Item  # noqa: F401  (REST re-exported)
+from pbr_cli.reporting.kinds import MonthFigures, reporting_kind
 from pbr_cli.reporting.report import covers
 from pbr_cli.reporting.slices import group_label
 
 ALL = "*"
 METHOD = "random rounding of month figures, cell key (HMAC-SHA-256)"
-
-
-# A pair of counts (events and those paid; a rate's denominator and numerator) is published
-# as two month figures: OF_WHICH (those paid, the numerator) and REST (the others), each
-# rounded; the first count is their sum. So the second never exceeds the first, and a share
-# is never over 100%.
-OF_WHICH, REST = "of_which", "rest"
-BOTH = (OF_WHICH, REST)
-
-
-@dataclass(frozen=True)
-class Item:
-    """What a pair of counts is of: a payment component (events, and those paid) or a rate
-    of the model's report (its denominator, and its numerator)."""
-
-    key: str
-    label: str
-    first: str  # where the counts come from: line figures, or the rate's measures
-    second: str
-    first_label: str
-    second_label: str
 
 
 @dataclass
@@ -137,72 +118,17 @@ def round_figure(key: bytes, atom: tuple[str, ...], x: int, base: int) -> int:
 def items_of(model) -> list[Item]:
     """What a publication counts: for models whose lines carry events, each component's
     events and those paid; otherwise each rate of the report that counts people's outcomes."""
-    if model.client_level:
-        return [Item(c.name, c.label + (" (reported, not paid)" if c.reported_only
-                                        and "reported" not in c.label.lower() else ""),
-                     "events", "events_paid", "Events", "Paid")
-                for c in model.payments]
-    out = []
-    for rate in model.report.rates:
-        if rate.counts:
-            out.append(Item(rate.name, rate.label, rate.denominator, rate.numerator,
-                            _measure_label(model, rate.denominator).capitalize(),
-                            _measure_label(model, rate.numerator).capitalize()))
-    return out
-
-
-def _measure_label(model, name: str) -> str:
-    m = model.measure(name)
-    return m.label.lower() if m is not None else name
+    return reporting_kind(model).publication_items(model)
 
 
 def month_figures(ps: PeriodSchedules, items: list[Item], groups: list[str]) -> dict[tuple[str, ...], int]:
     """The true month figures: (provider, month, item, *group values, OF_WHICH or REST) ->
     count."""
-    model = ps.model
-    out: dict[tuple[str, ...], int] = defaultdict(int)
-    wanted = {i.key: i for i in items}
+    kind = reporting_kind(ps.model)
+    out: MonthFigures = defaultdict(int)
     for s in ps.schedules:
-        month = str(s.month)
-        if model.client_level:
-            for p in s.providers:
-                for ln in p.lines:
-                    if ln.kind != "payment" or ln.component not in wanted:
-                        continue
-                    fig = {f.name: f.value for f in ln.figures}
-                    g = dict(ln.groups)
-                    base = (p.provider, month, ln.component, *(g.get(c, "") for c in groups))
-                    first, second = _count(fig.get("events")), _count(fig.get("events_paid"))
-                    out[(*base, OF_WHICH)] += second
-                    out[(*base, REST)] += _rest(first, second, ln.component)
-            continue
-        provider_of = {ln.entry: ln.provider for ln in s.lines}
-        for entry, values in sorted(s.rate_values.items()):
-            provider = provider_of.get(entry)
-            if provider is None:
-                continue
-            for item in items:
-                first, second = _count(values.get(item.first)), _count(values.get(item.second))
-                out[(provider, month, item.key, OF_WHICH)] += second
-                out[(provider, month, item.key, REST)] += _rest(first, second, item.key)
+        kind.add_month_figures(s, items, groups, out)
     return dict(out)
-
-
-def _rest(first: int, second: int, what: str) -> int:
-    if second > first:
-        raise PbrError(f"{what}: {second} of {first}? A publication needs the second count to "
-                       "be part of the first", code="not-publishable")
-    return first - second
-
-
-def _count(value: Any) -> int:
-    if value is None:
-        return 0
-    f = Fraction(value)
-    if f.denominator != 1 or f < 0:
-        raise PbrError(f"a published count must be a whole number, not {value}",
-                       code="not-publishable")
-    return int(f)
 
 
 def _share(num: int, den: int) -> int | None:
@@ -217,10 +143,8 @@ def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = 
     key and audited against the earlier publications (ledger rows) before it is returned."""
     model = ps.model
     base = model.report.publish_min_count
-    # groups: the cohort's, or a participant model's register groups; a service-level
-    # scheme's counts are by provider only
-    groups = ([model.cohort.group] if model.cohort is not None else
-              list(model.register.group_by) if model.client_level else [])
+    kind = reporting_kind(model)
+    groups = kind.publication_groups(model)
     items = items_of(model)
     true = month_figures(ps, items, groups)
     rounded = {a: round_figure(key, (model.name, *a), x, base) for a, x in sorted(true.items())}
@@ -271,7 +195,8 @@ def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = 
         values = sorted({a[3 + groups.index(g)] for a in true} - {""})
         if not values:
             continue
-        cols = [Column("item", "Counted", "text"), Column("group", group_label(model, g), "text"),
+        heading = group_label(model, g, kind.group_codes(model))
+        cols = [Column("item", "Counted", "text"), Column("group", heading, "text"),
                 Column("first", "Count", "count"), Column("second", "Of which", "count"),
                 Column("share", "Share (%)", "integer")]
         rows = []
@@ -280,7 +205,7 @@ def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = 
                 first = total(item=item.key, measure=BOTH, **{g: v})
                 second = total(item=item.key, measure=OF_WHICH, **{g: v})
                 rows.append([item.label, v, first, second, _share(second, first)])
-        tables[f"group_{g}"] = Table(f"group_{g}", f"By {group_label(model, g).lower()}, all "
+        tables[f"group_{g}"] = Table(f"group_{g}", f"By {heading.lower()}, all "
                                      "providers", cols, rows, None, _ROUNDED)
     pub = Publication(model, ps.period, list(s.month for s in ps.schedules), ps.excluded, base,
                       tables, rounded, true, sums)

@@ -27,6 +27,7 @@ from pbr_cli.pricing.records import Schedule
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.reporting import tables as money_tables
 from pbr_cli.reporting.cells import ZERO, Figures, Ref, Table
+from pbr_cli.reporting.kinds import reporting_kind
 from pbr_cli.reporting.ledger_tables import MonthPayment, ledger_tables, month_payments
 from pbr_cli.reporting.returns import Flag, find_flags, flags_table, return_statuses, returns_table
 from pbr_cli.reporting.slices import Slices, figures_of
@@ -109,10 +110,11 @@ def build_report(ps: PeriodSchedules, ledger: Ledger | None = None,
                  go_live: Month | None = None) -> Report:
     """The report of a period from its months' schedules (and the ledger, when given)."""
     model, schedules = ps.model, ps.schedules
-    groups = (list(model.register.group_by) if model.cohort is None else [model.cohort.group])
-    figures, names = figures_of(ps, groups)
+    kind = reporting_kind(model)
+    groups = kind.groups(model)
+    figures, names = figures_of(ps, groups, kind.evented)
     months = [s.month for s in schedules]
-    sl = Slices(model, ps, figures, names, groups, months)
+    sl = Slices(model, ps, figures, names, groups, kind.evented, kind.group_codes(model))
     statuses = return_statuses(sl, ledger)
     flags = find_flags(sl, statuses)
     tables = _tables(sl, statuses, flags, ledger)
@@ -138,10 +140,8 @@ def _tables(sl: Slices, statuses, flags: list[Flag], ledger: Ledger | None) -> d
     rates = money_tables.rates_table(sl)
     if rates.rows:
         t["rates"] = rates
-    if sl.evented:
-        t["events"] = money_tables.events_table(sl)
-    if sl.cohort:
-        t["bands"] = money_tables.bands_table(sl)
+    for table in reporting_kind(sl.model).tables(sl):
+        t[table.name] = table
     t["returns"] = returns_table(sl, statuses, ledger)
     t["flags"] = flags_table(sl, flags)
     return t

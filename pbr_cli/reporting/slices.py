@@ -14,21 +14,21 @@ from pbr_cli.pricing.worth import PeriodSchedules
 from pbr_cli.reporting.cells import ALL, ZERO, Column, Figures, Ratio, Ref
 
 
-def group_label(model: Model, column: str) -> str:
-    """How a group column is headed: the register's header, or the code list's label."""
+def group_label(model: Model, column: str, group_codes: str | None) -> str:
+    """How a group column is headed: the register's header, or the label of its code list
+    (`group_codes`, for a group the register does not name)."""
     col = model.register.column(column)
     if col is not None:
         return col.header
-    name = model.cohort.group_codes if model.cohort is not None else None
+    name = group_codes
     cl = model.codes.get(name) if name else None
     return (cl.label if cl else column).capitalize()
 
 
-def figures_of(ps: PeriodSchedules, groups: list[str]) -> tuple[Figures, dict[str, str]]:
+def figures_of(ps: PeriodSchedules, groups: list[str],
+               evented: bool) -> tuple[Figures, dict[str, str]]:
     """Every line of the period's schedules in one store, keyed (provider, month, component,
-    *groups); and each provider's name."""
-    model = ps.model
-    evented = model.client_level  # lines carry events
+    *groups); and each provider's name. `evented`: lines carry events."""
     figures = Figures(["provider", "month", "component", *groups])
     names: dict[str, str] = {}
     for s in ps.schedules:
@@ -62,17 +62,16 @@ class Slices:
     f: Figures
     names: dict[str, str]  # provider -> name
     groups: list[str]  # the columns totals are broken down by
-    months: list[Month]
+    evented: bool  # lines carry events (cohort or participant models)
+    group_codes: str | None  # the code list of a group the register does not name
+    months: list[Month] = field(init=False)
     providers: list[str] = field(init=False)
     components: list[Component] = field(init=False)  # the paid ones, in the model's order
-    cohort: bool = field(init=False)
-    evented: bool = field(init=False)  # lines carry events (cohort or participant models)
 
     def __post_init__(self) -> None:
+        self.months = [s.month for s in self.ps.schedules]
         self.providers = sorted(self.names)
         self.components = [c for c in self.model.payments if not c.reported_only]
-        self.cohort = self.model.cohort is not None
-        self.evented = self.model.client_level
 
     def key(self, provider=ALL, month=ALL, component=ALL, **groups) -> tuple[str, ...]:
         return (provider, month, component, *(groups.get(g, ALL) for g in self.groups))
@@ -122,8 +121,7 @@ class Slices:
 
     def codes(self, column: str) -> dict[str, str]:
         col = self.model.register.column(column)
-        name = col.codes if col is not None and col.codes else (
-            self.model.cohort.group_codes if self.model.cohort is not None else None)
+        name = col.codes if col is not None and col.codes else self.group_codes
         cl = self.model.codes.get(name) if name else None
         return dict(cl.values) if cl else {}
 
@@ -132,7 +130,7 @@ class Slices:
         return (codes.index(code) if code in codes else len(codes), code)
 
     def group_label(self, column: str) -> str:
-        return group_label(self.model, column)
+        return group_label(self.model, column, self.group_codes)
 
     def label(self, name: str) -> str:
         m = self.model.measure(name)

@@ -1,15 +1,15 @@
-"""The money tables of a period report: providers, months, provider by month, groups,
-rates, and for client-level models events and bands. Each is a function of the period's
-slices (and what the earlier steps found: return statuses, flags), nothing else."""
+"""The money tables of a period report every kind of scheme has: providers, months,
+provider by month, groups, rates. Each is a function of the period's slices (and what the
+earlier steps found: return statuses, flags), nothing else; what differs by kind of scheme
+(and the tables only one kind has) is the kind's part (reporting/kinds/)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
 
-from pbr_cli.periods import Month
 from pbr_cli.reporting.cells import ALL, Column, Ratio, Ref, Table
+from pbr_cli.reporting.kinds import reporting_kind
 from pbr_cli.reporting.returns import Flag, ReturnState, Statuses
 from pbr_cli.reporting.slices import Slices
 
@@ -25,12 +25,10 @@ def providers_table(sl: Slices, statuses: Statuses, flags: list[Flag]) -> Table:
     cols += sl.money_columns("PbR total")
     if sl.evented:
         cols.append(Column("events_paid", "Events paid", "count"))
-    capped = ((sl.model.cohort is not None and sl.model.cohort.cap is not None)
-              or (sl.model.participants is not None
-                  and sl.model.participants.maximum is not None))
-    if capped:
-        cols.append(Column("capped", "Reduced by the annual cap" if sl.cohort
-                           else "Reduced by the maximum per participant", "money"))
+    cap_label = reporting_kind(sl.model).cap_label(sl.model)
+    capped = cap_label is not None
+    if cap_label is not None:
+        cols.append(Column("capped", cap_label, "money"))
     cols.append(Column("flags", "Flags", "text"))
     rows = []
     for p in sl.providers:
@@ -83,29 +81,7 @@ def provider_months_table(sl: Slices, measure: str) -> Table:
 def group_tables(sl: Slices) -> list[Table]:
     out = []
     for g in sl.groups:
-        codes = sl.codes(g)
-        cols = [Column("group", sl.group_label(g), "text")]
-        if sl.cohort:
-            cols += [Column("component", "Payment", "text"),
-                     Column("events", "Events", "count"),
-                     Column("events_paid", "Events paid", "count"),
-                     Column("payment", "Paid", "money")]
-            rows = []
-            for v in sorted(sl.f.values[g], key=lambda c: sl.order(g, c)):
-                for c in sl.model.payments:
-                    key = sl.key(component=c.name, **{g: v})
-                    if key not in sl.f.slices:
-                        continue
-                    rows.append([codes.get(v, v), c.label, Ref("events", key),
-                                 Ref("paid", key), Ref("payment", key)])
-            total = ["Total", "", Ref("events", sl.key()), Ref("paid", sl.key()),
-                     Ref("payment", sl.key())]
-        else:
-            cols += sl.component_columns()
-            rows = [[codes.get(v, v) if v != ALL else "Total", *sl.component_cells(**{g: v})]
-                    for v in [*sorted(sl.f.values[g], key=lambda c: sl.order(g, c)),
-                              ALL]]
-            total = rows.pop()
+        cols, rows, total = reporting_kind(sl.model).group_table(sl, g)
         out.append(Table(f"group_{g}", f"By {sl.group_label(g).lower()}", cols, rows,
                          total))
     return out
@@ -115,117 +91,17 @@ def rates_table(sl: Slices) -> Table:
     cols = [Column("rate", "Rate", "text"), Column("provider", "Provider", "text")]
     cols += [Column(str(m), m.label()[:3] + " " + str(m.year), "percent")
              for m in sl.months]
-    if sl.model.cohort is not None:
-        cols.append(Column("period", f"Rolling {sl.model.cohort.window_months} months "
-                           f"to {sl.months[-1]}", "percent"))
-        note = ("Each month's proportion is over its rolling window (episodes achieving "
-                "the outcome / episodes in the cohort), all complexity groups together.")
-    else:
-        cols.append(Column("period", "Period", "percent"))
-        note = ("A provider's rate adds up its services' figures; the period's rate adds up "
-                "the months'. " + " ".join(
-                    f"{r.label}: {sl.label(r.numerator)} / {sl.label(r.denominator)}."
-                    for r in sl.model.report.rates))
+    rates = reporting_kind(sl.model).rates(sl)
+    cols.append(rates.period)
     rows = []
-    for _name, label, cell in _rate_sources(sl):
+    for _name, label, cell in rates.sources:
         for p in [ALL, *sl.providers]:
             per_month = [cell(p, m) for m in sl.months]
-            if sl.cohort:
+            if rates.last_month:
                 period = per_month[-1]
             else:
                 period = Ratio(sum((r.numerator for r in per_month), Fraction(0)),
                                sum((r.denominator for r in per_month), Fraction(0)),
                                per_month[0].counts)
             rows.append([label, "All providers" if p == ALL else p, *per_month, period])
-    return Table("rates", "Rates month by month", cols, rows, None, note)
-
-
-def _rate_sources(sl: Slices) -> Iterator[tuple[str, str, Callable[[str, Month], Ratio]]]:
-    """Each rate's numerator and denominator per provider and month, added up once (a
-    national report has a thousand providers: looking through every line for each cell
-    took most of its time)."""
-    if not sl.cohort:
-        entry_provider = {}
-        for s in sl.ps.schedules:
-            for ln in s.lines:
-                entry_provider[ln.entry] = ln.provider
-        for rate in sl.model.report.rates:
-            sums: dict[Month, dict[str, list[Fraction]]] = {}
-            for s in sl.ps.schedules:
-                per = sums.setdefault(s.month, {})
-                for entry, values in s.rate_values.items():
-                    for who in (ALL, entry_provider.get(entry)):
-                        if who is not None:
-                            pair = per.setdefault(who, [Fraction(0), Fraction(0)])
-                            pair[0] += values[rate.numerator]
-                            pair[1] += values[rate.denominator]
-            yield rate.name, rate.label, _summed(sums, rate.counts)
-        return
-    assert sl.model.cohort is not None
-    for outcome in sl.model.cohort.outcomes:
-        sums = {}
-        for s in sl.ps.schedules:
-            per = sums.setdefault(s.month, {})
-            for ln in s.lines:
-                if ln.component == outcome.name:
-                    fig = {f.name: f.value for f in ln.figures}
-                    for who in (ALL, ln.provider):
-                        pair = per.setdefault(who, [Fraction(0), Fraction(0)])
-                        pair[0] += Fraction(fig.get("numerator") or 0)
-                        pair[1] += Fraction(fig.get("denominator") or 0)
-        yield outcome.name, outcome.label, _summed(sums, True)
-
-
-def _summed(sums: dict[Month, dict[str, list[Fraction]]],
-            counts: bool) -> Callable[[str, Month], Ratio]:
-    def cell(p: str, m: Month) -> Ratio:
-        num, den = sums.get(m, {}).get(p, (Fraction(0), Fraction(0)))
-        return Ratio(num, den, counts)
-    return cell
-
-
-def events_table(sl: Slices) -> Table:
-    cols = [Column("provider", "Provider code", "text"), Column("component", "Payment", "text"),
-            Column("events", "Events", "count"), Column("events_paid", "Events paid", "count"),
-            Column("payment", "Paid", "money")]
-    rows = []
-    for p in sl.providers:
-        for c in sl.model.payments:
-            key = sl.key(provider=p, component=c.name)
-            if key in sl.f.slices:
-                label = c.label + (" (reported, not paid)" if c.reported_only else "")
-                rows.append([p, label, Ref("events", key), Ref("paid", key),
-                             Ref("payment", key)])
-    total = ["Total", "", Ref("events", sl.key()), Ref("paid", sl.key()),
-             Ref("payment", sl.key())]
-    return Table("events", "Events and payments by outcome over the period", cols, rows,
-                 total, "Events: tariffs and outcome events considered; paid: those that "
-                 "earned something (after the anti-churning rule and the annual cap).")
-
-
-def bands_table(sl: Slices) -> Table:
-    last = sl.ps.schedules[-1]
-    assert sl.model.cohort is not None  # (bands are a cohort model's)
-    group = sl.model.cohort.group
-    codes = sl.codes(group)
-    cols = [Column("provider", "Provider code", "text"), Column("component", "Outcome", "text"),
-            Column("group", sl.group_label(group), "text"),
-            Column("proportion", "Proportion", "percent"), Column("band", "Band", "text"),
-            Column("price", "Price per event", "money")]
-    rows = []
-    for p in last.providers:
-        for ln in p.lines:
-            spec = next(c for c in sl.model.payments if c.name == ln.component)
-            fig = {f.name: f.value for f in ln.figures}
-            if spec.reported_only or fig.get("denominator") is None:
-                continue
-            ratio = Ratio(Fraction(fig.get("numerator") or 0),
-                          Fraction(fig.get("denominator") or 0), True)
-            band = str(fig.get("band") or "")
-            price = fig.get("price")
-            g = dict(ln.groups).get(group, "")
-            rows.append([p.provider, spec.label, codes.get(g, g), ratio, band, price])
-    window = sl.model.cohort.window_months
-    return Table("bands", f"Bands for {last.month.label()} (rolling {window} months)", cols,
-                 rows, None, "The band each outcome's proportion reached in the last month "
-                 "of the period, and the price it pays per event.")
+    return Table("rates", "Rates month by month", cols, rows, None, rates.note)
