@@ -25,10 +25,12 @@ from fractions import Fraction
 
 from pbr_cli.errors import PbrError
 from pbr_cli.expr import parse as parse_expr
+from pbr_cli.forecast.kinds import forecast_kind
 from pbr_cli.forecast.simulate import Volume
-from pbr_cli.model.records import Band, Dated, Model
+from pbr_cli.model.records import Dated, Model
 from pbr_cli.model.schema import did_you_mean
 from pbr_cli.periods import Month
+from pbr_cli.pricing import kind_of
 
 _SET = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*=\s*([-+]?[\d.]+)\s*(%?)\s*(?:from\s+(\S+))?\s*$",
                   re.IGNORECASE)
@@ -90,7 +92,7 @@ def parse_scenario(texts: list[str], model: Model, first: Month) -> Scenario:
             scenario.changes.append(_setting(model, name, value, since, text))
         elif m := _POINTS.match(text):
             name, sign, points = m.group(1), m.group(2), _number(m.group(3), text)
-            outcomes = _outcomes_with_rules(model)
+            outcomes = forecast_kind(model).outcomes_with_rules(model)
             if name not in outcomes:
                 raise _unknown(text, name, "an outcome with a rule on its events", outcomes)
             # a probability for the draws (random.random() is a float), never money or a
@@ -105,14 +107,13 @@ def parse_scenario(texts: list[str], model: Model, first: Month) -> Scenario:
                 since = _month(m.group(5), text, first)
                 scenario.changes.append(_price(model, name, share, since, text))
             elif name.lower() == "volume":
-                if not model.client_level:
+                if not kind_of(model).clients:
                     raise PbrError(f"--what-if '{text}': volume is the number of new clients "
                                    f"or participants, and {model.name} has none; change a "
                                    "measure instead (e.g. utilisation=90%)", code="bad-what-if")
                 volume = dataclasses.replace(volume, new_people=float(share))
             else:
-                results = ({r.name for r in model.participants.results}
-                           if model.participants is not None else set())
+                results = forecast_kind(model).results(model)
                 if name not in results:
                     raise _unknown(text, name, "a per-participant result (or volume)",
                                    results | {"volume"})
@@ -131,12 +132,6 @@ def _unknown(text: str, name: str, what: str, known: set[str]) -> PbrError:
                     f"{did_you_mean(name, known)} (known: {listed})", code="bad-what-if")
 
 
-def _outcomes_with_rules(model: Model) -> set[str]:
-    if model.cohort is None:
-        return set()
-    return {o.name for o in model.cohort.outcomes if o.when is not None}
-
-
 def _setting(model: Model, name: str, value: Fraction, since: Month, text: str):
     """A parameter set from a month, or a service-level measure held at a value."""
     if name in model.parameters and model.parameters[name].by is None:
@@ -149,7 +144,9 @@ def _setting(model: Model, name: str, value: Fraction, since: Month, text: str):
                       + ((since.first_day, value),))
         return lambda m, month: dataclasses.replace(
             m, parameters={**m.parameters, name: dataclasses.replace(param, value=dated)})
-    if not model.client_level and model.measure(name) is not None:
+    kind = forecast_kind(model)
+    measured = not kind_of(model).clients  # a scheme without clients may hold a measure
+    if name in kind.held_measures(model):
         held = parse_expr(str(Decimal(value.numerator) / Decimal(value.denominator)))
 
         def measure(m: Model, month: Month) -> Model:
@@ -161,35 +158,21 @@ def _setting(model: Model, name: str, value: Fraction, since: Month, text: str):
                 for x in m.measures))
         return measure
     known = {n for n, p in model.parameters.items() if p.by is None}
-    if not model.client_level:
-        known |= {m.name for m in model.measures}
-    raise _unknown(text, name, "a parameter" + ("" if model.client_level else " or a measure"),
-                   known)
+    known |= kind.held_measures(model)
+    raise _unknown(text, name, "a parameter" + (" or a measure" if measured else ""), known)
 
 
 def _price(model: Model, name: str, share: Fraction, since: Month, text: str):
     """A cohort outcome's band prices, or its tariff, changed by a share from a month."""
-    cohort = model.cohort
-    names = ({o.name for o in cohort.outcomes if not o.reported_only} if cohort else set())
-    if cohort is not None and cohort.tariff is not None:
-        names.add(cohort.tariff.name)
+    kind = forecast_kind(model)
+    names = kind.priced(model)
     if name not in names:
         raise _unknown(text, name, "a cohort outcome or tariff with prices", names)
     factor = 1 + share
 
     def price(m: Model, month: Month) -> Model:
-        if month < since or m.cohort is None:
+        if month < since:
             return m
-        c = m.cohort
-        outcomes = tuple(dataclasses.replace(o, bands={g: tuple(Band(b.lower, b.price * factor)
-                                                                for b in bands)
-                                                       for g, bands in o.bands.items()})
-                         if o.name == name else o for o in c.outcomes)
-        tariff = c.tariff
-        if tariff is not None and tariff.name == name:
-            tariff = dataclasses.replace(tariff, prices={g: p * factor
-                                                         for g, p in tariff.prices.items()})
-        return dataclasses.replace(m, cohort=dataclasses.replace(c, outcomes=outcomes,
-                                                                 tariff=tariff))
+        return kind.repriced(m, name, factor)
     return price
 

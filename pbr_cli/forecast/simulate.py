@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import random
 
-from pbr_cli.forecast.cohort_pipeline import CohortPipeline
-from pbr_cli.forecast.moves import Volume, dates_moved, months_between
-from pbr_cli.forecast.participant_pipeline import ParticipantPipeline
+from pbr_cli.forecast.kinds import Pipeline, forecast_kind
+from pbr_cli.forecast.moves import Volume, months_between
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
 from pbr_cli.returns.checked import CheckedReturn
@@ -37,19 +36,11 @@ __all__ = ["PROJECTED", "Pipeline", "Projector", "Volume", "pipeline"]
 PROJECTED = "projected"  # the path of a projected return starts with this
 
 
-Pipeline = CohortPipeline | ParticipantPipeline
-
-
 def pipeline(model: Model, recorded: list[CheckedReturn],
              draws: dict[str, list[CheckedReturn]]) -> Pipeline | None:
     """The pipeline the recorded months leave (made once; each simulation takes a fresh copy
     of it): open episodes, or participants; None for a service-level scheme."""
-    quiet = random.Random(0)  # (a pipeline being made draws nothing)
-    if model.cohort is not None:
-        return CohortPipeline(model, recorded, quiet, quiet, Volume())
-    if model.participants is not None:
-        return ParticipantPipeline(model, recorded, draws, quiet, quiet, Volume())
-    return None
+    return forecast_kind(model).pipeline(model, recorded, draws)
 
 
 class Projector:
@@ -62,6 +53,7 @@ class Projector:
                  volume: Volume, start: Pipeline | None = None):
         self.model, self.register, self.rng, self.volume = model, register, rng, volume
         self.draws = draws  # provider -> its recorded returns a month may be drawn from
+        self.kind = forecast_kind(model)
         # the scenario's own draws (more clients, outcomes made successful) come from a
         # generator of their own, so that the base case's draws stay the same beside it
         changes = random.Random(rng.random())
@@ -77,7 +69,8 @@ class Projector:
             if not any(entry_active(self.model, e, month)
                        for e in self.register.provider_entries(provider)):
                 continue
-            pool = [r for r in self.draws.get(provider, []) if self._fits(r, month)]
+            pool = [r for r in self.draws.get(provider, [])
+                    if self.kind.fits(self.model, self.register, r, month)]
             if not pool:
                 pool = self.draws.get(provider, [])[-1:]
             if not pool:
@@ -86,34 +79,10 @@ class Projector:
             out.append(self._moved(base, month))
         return out
 
-    def _fits(self, r: CheckedReturn, month: Month) -> bool:
-        """A service-level return may be drawn for a month if it has a row for every register
-        entry of the provider active in that month (else a new service would have no row)."""
-        if self.model.client_level or r.provider is None:
-            return True
-        active = {str(e[self.model.register.key]) for e in
-                  self.register.provider_entries(r.provider) if entry_active(self.model, e, month)}
-        for sheet in self.model.sheets:
-            if sheet.one_row_per == "register-entry":
-                column = sheet.register_column
-                frame = r.tables.get(sheet.name)
-                if column is None or frame is None:
-                    continue
-                have = {str(v) for v in frame[column.name].tolist()}
-                if not active <= have:
-                    return False
-        return True
-
     def _moved(self, base: CheckedReturn, month: Month) -> CheckedReturn:
         assert base.month is not None and base.provider is not None
         shift = months_between(base.month, month)
         path = f"{PROJECTED}/{month}/{base.provider} (as {base.month})"
         moved = CheckedReturn(path, "", base.provider, month, {}, [], dict(base.positions))
-        if isinstance(self.pipeline, CohortPipeline):
-            moved.cohort = self.pipeline.month(base, month, shift)
-        elif isinstance(self.pipeline, ParticipantPipeline):
-            moved.tables = self.pipeline.month(base, month, shift)
-        else:  # service-level: the rows as they are, dates moved
-            moved.tables = {name: dates_moved(self.model, name, frame, shift)
-                            for name, frame in base.tables.items()}
+        self.kind.move(self.model, self.pipeline, base, shift, moved)
         return moved
