@@ -26,6 +26,7 @@ from pbr_cli.outputs.xlsx import (
     write_cell,
 )
 from pbr_cli.reporting.cells import Ratio, Table
+from pbr_cli.reporting.kinds import reporting_kind
 from pbr_cli.reporting.report import Report
 
 SHEETS = (  # sheet name, tables on it, in order
@@ -352,8 +353,7 @@ def _rates_chart(wb, report: Report, sheet: str, table: Table, header: int, last
                           "line": {"color": colour, "width": 2.25},
                           "marker": {"type": "circle", "size": 6, "fill": {"color": colour},
                                      "border": {"color": colour}}})
-    what = ("Proportions achieving each outcome (rolling window), all providers"
-            if report.model.cohort is not None else "Rates month by month, all providers")
+    what = reporting_kind(report.model).rates_title
     chart.set_title({"name": what, "name_font": {"size": 12}})
     chart.set_x_axis({"name": "Month"})
     chart.set_y_axis({"name": "Rate", "num_format": "0%", "min": 0,
@@ -527,7 +527,7 @@ def publication_as_dict(pub, output: Path | None) -> dict[str, Any]:
 def payments_csv(report: Report) -> str:
     """One row per payment (and comparison) line of each month, for a finance system."""
     m = report.model
-    groups = list(m.register.group_by) if m.cohort is None else [m.cohort.group]
+    groups = reporting_kind(m).groups(m)
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(["scheme", "month", "month_start", "month_end", "provider_code", "provider_name",

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from pbr_cli import __version__
+from pbr_cli.outputs.kinds import EvidenceFile, output_kind
 from pbr_cli.outputs.xlsx import (
     Formats,
     add_long_table,
@@ -30,6 +31,7 @@ from pbr_cli.outputs.xlsx import (
     write_rows,
 )
 from pbr_cli.pricing.records import PAID, Schedule, State
+from pbr_cli.reporting.kinds import reporting_kind
 
 TABLE_ROW = 4  # tables start on row 5, under the heading block
 # The evidence rows one sheet holds (Excel's 1,048,576 rows, less the heading block and the
@@ -38,8 +40,6 @@ TABLE_ROW = 4  # tables start on row 5, under the heading block
 EVIDENCE_SHEET_ROWS = 1_048_576 - TABLE_ROW - 1
 EVIDENCE_SUFFIX = "-evidence.csv"
 
-# Where the evidence that does not fit goes: (the file to write now, the name it will have).
-EvidenceFile = Callable[[], tuple[Path, Path]]
 
 
 def evidence_path(workbook: Path) -> Path:
@@ -71,8 +71,7 @@ def render_schedule(schedule: Schedule, path: Path, what: str = "payment schedul
     fmt = Formats(wb)
     _summary(wb, fmt, schedule, what)
     _lines(wb, fmt, schedule)
-    if schedule.model.client_level:
-        _evidence(wb, fmt, schedule, evidence_file)
+    output_kind(schedule.model).evidence(wb, fmt, schedule, evidence_file)
     if schedule.adjustments:
         _adjustments(wb, fmt, schedule)
     if schedule.projection is not None:
@@ -87,7 +86,7 @@ def standing_text(schedule: Schedule) -> str:
     return standing.describe() if standing is not None else "NOT RECORDED — not for payment"
 
 
-def _heading(ws, fmt: Formats, schedule: Schedule, what: str) -> None:
+def heading(ws, fmt: Formats, schedule: Schedule, what: str) -> None:
     model, month = schedule.model, schedule.month
     ws.write_string(0, 0, f"{model.title}: {what}, {month.label()}", fmt.title)
     ws.write_string(1, 0, f"Period {month} ({month.first_day.isoformat()} to "
@@ -115,9 +114,22 @@ def _footer(schedule: Schedule) -> str:
             else f"{model.title} - {state}{run}")
 
 
-def _table(ws, fmt: Formats, headers: list[str], rows: list[list], formats: list,
-           widths: list[int], name: str, schedule: Schedule, repeat_columns: int = 2) -> int:
+@dataclass(frozen=True)
+class Layout:
+    """How a sheet's table looks: its name, each column's heading, format and width, and
+    how many columns each printed page repeats."""
+
+    name: str
+    headers: list[str]
+    formats: list
+    widths: list[int]
+    repeat_columns: int = 2
+
+
+def write_table(ws, fmt: Formats, schedule: Schedule, layout: Layout, rows: list[list]) -> int:
     """Write an Excel table at TABLE_ROW, set up for print; return the row after it."""
+    name, headers, formats, widths = layout.name, layout.headers, layout.formats, layout.widths
+    repeat_columns = layout.repeat_columns
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
     last = TABLE_ROW + max(len(rows), 1)
@@ -137,7 +149,7 @@ def _table(ws, fmt: Formats, headers: list[str], rows: list[list], formats: list
 
 def _summary(wb, fmt: Formats, s: Schedule, what: str) -> None:
     ws = wb.add_worksheet("Summary")
-    _heading(ws, fmt, s, what)
+    heading(ws, fmt, s, what)
     comparison = s.model.comparison
     paid = [c for c in s.model.payments if not c.reported_only]
     headers = ["Provider code", "Provider name", "Status", _plural(s.model.register.entity).capitalize()]
@@ -171,7 +183,7 @@ def _summary(wb, fmt: Formats, s: Schedule, what: str) -> None:
                              if p.status == "paid" else [p.reason]))
         rows.append(row)
     widths = [10, 34, 11, 9] + [16] * (len(headers) - 5) + [40]
-    after = _table(ws, fmt, headers, rows, formats, widths, "Summary", s)
+    after = write_table(ws, fmt, s, Layout("Summary", headers, formats, widths), rows)
     # Totals: sums of the rounded lines, written as values.
     total = ["Total", "", "", len({ln.entry for ln in s.lines})]
     if comparison:
@@ -208,13 +220,14 @@ def _plural(noun: str) -> str:
 
 def _adjustments(wb, fmt: Formats, s: Schedule) -> None:
     ws = wb.add_worksheet("Adjustments")
-    _heading(ws, fmt, s, "prior-period adjustments")
+    heading(ws, fmt, s, "prior-period adjustments")
     headers = ["Month", "Provider code", "Component", "Previously calculated", "Now",
                "Difference", "Reason"]
     formats = [fmt.text, fmt.text, fmt.text, fmt.money, fmt.money, fmt.money, fmt.wrap]
     rows = [[a.month, a.provider, a.component, a.previous, a.now, a.difference, a.reason]
             for a in s.adjustments]
-    after = _table(ws, fmt, headers, rows, formats, [10, 10, 22, 14, 14, 14, 70], "Adjustments", s)
+    after = write_table(ws, fmt, s, Layout("Adjustments", headers, formats,
+                                           [10, 10, 22, 14, 14, 14, 70]), rows)
     write_cell(ws, after, 0, "Total", fmt.bold)
     write_cell(ws, after, 5, s.adjustment_total(), fmt.money_bold)
     ws.write_string(after + 2, 0, "Each earlier month recorded in the ledger was worked out again "
@@ -228,11 +241,12 @@ def _projection(wb, fmt: Formats, s: Schedule) -> None:
     pr = s.projection
     assert pr is not None
     ws = wb.add_worksheet("Projected income")
-    _heading(ws, fmt, s, "projected income")
+    heading(ws, fmt, s, "projected income")
     headers = ["Month", "Expected", "Range low", "Range high"]
     rows: list[list] = [[m, expected, low, high] for m, expected, low, high in pr.months]
-    after = _table(ws, fmt, headers, rows, [fmt.text, fmt.money, fmt.money, fmt.money],
-                   [16, 16, 16, 16], "Projection", s)
+    after = write_table(ws, fmt, s, Layout("Projection", headers, [fmt.text, fmt.money,
+                                                                  fmt.money, fmt.money],
+                                           [16, 16, 16, 16]), rows)
     write_cell(ws, after, 0, "Months to come", fmt.bold)
     write_cell(ws, after, 1, pr.total, fmt.money_bold)
     write_cell(ws, after, 2, pr.low, fmt.money_bold)
@@ -257,9 +271,9 @@ def _figure_columns(s: Schedule) -> list[tuple[str, str, str]]:
 
 def _lines(wb, fmt: Formats, s: Schedule) -> None:
     ws = wb.add_worksheet("Lines")
-    _heading(ws, fmt, s, "payment lines and evidence")
+    heading(ws, fmt, s, "payment lines and evidence")
     reg = s.model.register
-    group_headers = [_column_header(s, g) for g in _group_columns(s)]
+    group_headers = [column_header(s, g) for g in reporting_kind(s.model).groups(s.model)]
     figures = _figure_columns(s)
     fig_fmt = {"money": fmt.money, "percent": fmt.percent, "ratio": fmt.ratio,
                "integer": fmt.integer, "number": fmt.number, "text": fmt.text}
@@ -281,13 +295,7 @@ def _lines(wb, fmt: Formats, s: Schedule) -> None:
                     + [values.get(name) for name, _, _ in figures] + ["; ".join(windows)])
     widths = ([10, 30, 10, 34] + [18] * len(group_headers) + [20, 11, 14, 14]
               + [13] * len(figures) + [26])
-    _table(ws, fmt, headers, rows, formats, widths, "Lines", s, repeat_columns=4)
-
-
-def _group_columns(s: Schedule) -> tuple[str, ...]:
-    """What lines are broken down by: register columns, or a cohort's group."""
-    cohort = s.model.cohort
-    return (cohort.group,) if cohort is not None else s.model.register.group_by
+    write_table(ws, fmt, s, Layout("Lines", headers, formats, widths, repeat_columns=4), rows)
 
 
 def _column_spec(s: Schedule, column: str):
@@ -297,7 +305,7 @@ def _column_spec(s: Schedule, column: str):
     return spec
 
 
-def _column_header(s: Schedule, column: str) -> str:
+def column_header(s: Schedule, column: str) -> str:
     spec = _column_spec(s, column)
     return spec.header if spec is not None else column
 
@@ -311,41 +319,21 @@ def code_label(s: Schedule, column: str, code: str) -> str:
     return code
 
 
-def _evidence(wb, fmt: Formats, s: Schedule, evidence_file: EvidenceFile | None) -> None:
-    """Every event paid or refused, with the proportion, window and band that priced it and
-    the return row it came from."""
+def evidence_sheet(wb, fmt: Formats, s: Schedule):
+    """The Evidence sheet, under its heading: every event paid or refused."""
     ws = wb.add_worksheet("Evidence")
-    _heading(ws, fmt, s, "evidence: each event paid or refused")
-    cohort = s.model.cohort
-    if cohort is None:
-        _participant_evidence(ws, fmt, s, evidence_file)
-        return
-    headers = ["Provider code", "Client ID", "Event", "Date", _column_header(s, cohort.group),
-               "Status", "Price", "Amount", "Proportion", "Achieved", "Cohort", "Window", "Band",
-               "Reason", "Source file", "Source row"]
-    formats = [fmt.text, fmt.text, fmt.text, fmt.date, fmt.indented, fmt.text, fmt.money, fmt.money,
-               fmt.percent, fmt.integer, fmt.integer, fmt.indented, fmt.text, fmt.text, fmt.text,
-               fmt.text]
-    labels: dict[str, str] = {}  # group code -> label
-    windows: dict = {None: ""}
-    rows = []
-    for e in s.evidence:
-        label = labels.get(e.group)
-        if label is None:
-            label = labels[e.group] = code_label(s, cohort.group, e.group)
-        window = windows.get(e.window)
-        if window is None:
-            window = windows[e.window] = str(e.window)
-        source = e.source
-        rows.append([e.provider, e.client, e.component_label, e.day, label,
-                     "Paid" if e.status == "paid" else e.status.capitalize(), e.price,
-                     e.amount, e.proportion, e.numerator, e.denominator, window, e.band,
-                     e.reason, source.file, f"{source.sheet}!{source.column or ''}{source.row}"])
+    heading(ws, fmt, s, "evidence: each event paid or refused")
+    return ws
+
+
+def write_evidence(ws, fmt: Formats, s: Schedule, layout: Layout, rows: list[list],
+                   evidence_file: EvidenceFile | None) -> None:
+    """The evidence rows as a table on the sheet, or, when more than a sheet holds, in the
+    CSV beside the workbook."""
     if len(rows) > EVIDENCE_SHEET_ROWS:
-        _evidence_elsewhere(ws, fmt, s, headers, rows, evidence_file)
+        _evidence_elsewhere(ws, fmt, s, layout.headers, rows, evidence_file)
         return
-    _table(ws, fmt, headers, rows, formats,
-           [10, 12, 26, 11, 10, 9, 10, 10, 11, 9, 8, 27, 10, 60, 50, 16], "Evidence", s)
+    write_table(ws, fmt, s, layout, rows)
 
 
 def _evidence_elsewhere(ws, fmt: Formats, s: Schedule, headers: list[str], rows: list[list],
@@ -396,33 +384,18 @@ def _csv_value(value: Any) -> str:
     return safe_text(value)
 
 
-def _participant_evidence(ws, fmt: Formats, s: Schedule,
-                          evidence_file: EvidenceFile | None) -> None:
-    headers = ["Provider code", "Participant ID", "Payment", "Date", "Status", "Price", "Amount",
-               "Reduced by the maximum", "Reason", "Source file", "Source row"]
-    formats = [fmt.text, fmt.text, fmt.text, fmt.date, fmt.text, fmt.money, fmt.money, fmt.money,
-               fmt.text, fmt.text, fmt.text]
-    rows = [[e.provider, e.client, e.component_label, e.day, e.status.capitalize(), e.price,
-             e.amount, e.cap_reduction, e.reason, e.source.file, e.source.cell]
-            for e in s.evidence]
-    if len(rows) > EVIDENCE_SHEET_ROWS:
-        _evidence_elsewhere(ws, fmt, s, headers, rows, evidence_file)
-        return
-    _table(ws, fmt, headers, rows, formats, [10, 14, 30, 11, 9, 10, 10, 12, 60, 50, 16],
-           "Evidence", s)
-
-
 def _warnings(wb, fmt: Formats, s: Schedule) -> None:
     ws = wb.add_worksheet("Warnings")
-    _heading(ws, fmt, s, "warnings and errors")
+    heading(ws, fmt, s, "warnings and errors")
     rows = [[p.severity, p.code, p.file, p.cell or "", p.message] for p in s.problems]
-    _table(ws, fmt, ["Severity", "Code", "File", "Cell", "Message"], rows,
-           [fmt.text] * 5, [10, 24, 52, 16, 90], "Warnings", s, repeat_columns=0)
+    write_table(ws, fmt, s, Layout("Warnings", ["Severity", "Code", "File", "Cell", "Message"],
+                                   [fmt.text] * 5, [10, 24, 52, 16, 90], repeat_columns=0),
+                rows)
 
 
 def _about(wb, fmt: Formats, s: Schedule) -> None:
     ws = wb.add_worksheet("About")
-    _heading(ws, fmt, s, "about this schedule")
+    heading(ws, fmt, s, "about this schedule")
     print_setup(ws, 2, _footer(s), [18, 70, 66, 12, 12, 12])
     if _has_banner(s):
         for j in range(1, 6):  # the banner's fill under its text, across the sheet
