@@ -1,18 +1,28 @@
 """Problems found in inputs: a plain record, and the catalogue of every stable code.
 
 Checks produce Problems; nothing here prints. The CLI renders them as a table or JSON.
-docs/problem-codes.md is generated from CATALOGUE (a test fails if they drift).
+docs/problem-codes.md is generated from CATALOGUE (a test fails if they drift). A code a
+return's checks raise is also a name here (e.g. DUPLICATE_ROW): the check that raises it
+declares it with its message template (pbr_cli/returns/rules.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-FATAL = "fatal"  # the file cannot be used at all (exit code 2)
-ERROR = "error"
-WARNING = "warning"
+
+class Severity(StrEnum):
+    """How bad a problem is."""
+
+    FATAL = "fatal"  # the file cannot be used at all (exit code 2)
+    ERROR = "error"  # the return cannot be paid on as it is
+    WARNING = "warning"
+
+
+FATAL, ERROR, WARNING = Severity.FATAL, Severity.ERROR, Severity.WARNING
+_SEVERITIES = frozenset(s.value for s in Severity)
 
 
 class FileStatus(StrEnum):
@@ -27,6 +37,8 @@ class FileStatus(StrEnum):
 @dataclass(frozen=True)
 class Problem:
     file: str
+    # one of the Severity words, checked when the Problem is made (a misspelt one raises);
+    # kept as the plain word, which is what every writer of problems expects
     severity: str
     code: str
     message: str
@@ -39,8 +51,12 @@ class Problem:
     # whose message says it with the provider)
     note: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        if type(self.severity) is not str or self.severity not in _SEVERITIES:
+            object.__setattr__(self, "severity", Severity(self.severity).value)
+
     @classmethod
-    def on_payment(cls, file: str, severity: str, code: str, provider: str,
+    def on_payment(cls, file: str, severity: Severity, code: str, provider: str,
                    note: str) -> Problem:
         """A problem that changed or stopped one provider's payment."""
         return cls(file, severity, code, f"provider {provider}: {note}", provider=provider,
@@ -77,9 +93,18 @@ def column_letter(index: int) -> str:
     return letters
 
 
+class ProblemCode(NamedTuple):
+    """A stable code: its usual severity and what it means (unpacked, as the catalogue's
+    entries always were, as (severity, meaning, ...))."""
+
+    severity: Severity
+    meaning: str
+    name: str
+
+
 # code -> (usual severity, meaning). Severity "fatal" means the file could not be used at all
 # (exit code 2).
-CATALOGUE: dict[str, tuple[str, str]] = {
+_CODES: dict[str, tuple[str, str]] = {
     # The file itself
     "file-not-found": ("fatal", "The file does not exist or cannot be opened."),
     "not-a-workbook": ("fatal", "The file is not an xlsx workbook (e.g. a CSV or text renamed .xlsx)."),
@@ -191,7 +216,51 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 # Codes that models add for their own rule warnings are documented in the model itself.
+CATALOGUE: dict[str, ProblemCode] = {
+    name: ProblemCode(Severity(severity), meaning, name)
+    for name, (severity, meaning) in _CODES.items()}
 
-
-def severity_of(code: str) -> str:
-    return CATALOGUE.get(code, (WARNING, ""))[0]
+# The codes a return's checks raise, by name (a misspelt one fails on import).
+READER_FAILED = CATALOGUE["reader-failed"]
+HIDDEN_DATA = CATALOGUE["hidden-data"]
+MISSING_COVER = CATALOGUE["missing-cover"]
+COVER_MISSING_FIELD = CATALOGUE["cover-missing-field"]
+WRONG_MODEL = CATALOGUE["wrong-model"]
+WRONG_TEMPLATE_VERSION = CATALOGUE["wrong-template-version"]
+UNKNOWN_PROVIDER = CATALOGUE["unknown-provider"]
+PERIOD_MISMATCH = CATALOGUE["period-mismatch"]
+PERIOD_OUTSIDE_SCHEME = CATALOGUE["period-outside-scheme"]
+MISSING_SHEET = CATALOGUE["missing-sheet"]
+MISSING_COLUMN = CATALOGUE["missing-column"]
+UNEXPECTED_COLUMN = CATALOGUE["unexpected-column"]
+HIDDEN_SHEET = CATALOGUE["hidden-sheet"]
+HIDDEN_EXTRA_SHEET = CATALOGUE["hidden-extra-sheet"]
+MERGED_CELLS = CATALOGUE["merged-cells"]
+REQUIRED_MISSING = CATALOGUE["required-missing"]
+NOT_A_NUMBER = CATALOGUE["not-a-number"]
+NUMBER_AS_TEXT = CATALOGUE["number-as-text"]
+NOT_AN_INTEGER = CATALOGUE["not-an-integer"]
+BELOW_MINIMUM = CATALOGUE["below-minimum"]
+ABOVE_MAXIMUM = CATALOGUE["above-maximum"]
+NOT_A_DATE = CATALOGUE["not-a-date"]
+DATE_AS_TEXT = CATALOGUE["date-as-text"]
+DATE_AS_NUMBER = CATALOGUE["date-as-number"]
+DATE_OUTSIDE_PERIOD = CATALOGUE["date-outside-period"]
+DATE_NOT_BEFORE_START = CATALOGUE["date-not-before-start"]
+SUSPICIOUS_CHARACTERS = CATALOGUE["suspicious-characters"]
+BEFORE_SCHEME_START = CATALOGUE["before-scheme-start"]
+UNKNOWN_CODE = CATALOGUE["unknown-code"]
+FORMULA_WITHOUT_VALUE = CATALOGUE["formula-without-value"]
+ERROR_VALUE = CATALOGUE["error-value"]
+FORMULA_IN_INPUT = CATALOGUE["formula-in-input"]
+INVISIBLE_VALUE = CATALOGUE["invisible-value"]
+DUPLICATE_ROW = CATALOGUE["duplicate-row"]
+UNKNOWN_ENTRY = CATALOGUE["unknown-entry"]
+ENTRY_OF_OTHER_PROVIDER = CATALOGUE["entry-of-other-provider"]
+ENTRY_NOT_ACTIVE = CATALOGUE["entry-not-active"]
+MISSING_ENTRY = CATALOGUE["missing-entry"]
+GROUP_TOO_FEW_ROWS = CATALOGUE["group-too-few-rows"]
+GROUP_MISSING_VALUES = CATALOGUE["group-missing-values"]
+DUPLICATE_RETURN = CATALOGUE["duplicate-return"]
+RESUBMITTED = CATALOGUE["resubmitted"]
+NAME_MISMATCH = CATALOGUE["name-mismatch"]

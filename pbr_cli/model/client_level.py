@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli import expr as formulas
+from pbr_cli.model.kinds import ClientCase, Event
 from pbr_cli.model.records import (
     Band,
     CodeList,
@@ -103,9 +104,10 @@ class ClientLevelRules:
         if months < 1:
             self.fail((*path, "window", "months"), "a window is at least 1 month")
         self.window_fits(months, (*path, "window", "months"))
-        client_case = spec.get("client_case") or "distinct"
-        if client_case not in ("distinct", "same"):
-            self.fail((*path, "client_case"), f"must be distinct or same, not '{client_case}'")
+        case = spec.get("client_case") or ClientCase.DISTINCT
+        if case not in tuple(ClientCase):
+            self.fail((*path, "client_case"), f"must be distinct or same, not '{case}'")
+        client_case = ClientCase(case) if case in tuple(ClientCase) else ClientCase.DISTINCT
         return Cohort(client=client, group=group, group_codes=group_codes,
                       presentations=refs.get("presentations") or SheetRef("", ""),
                       discharges=refs.get("discharges") or SheetRef("", ""),
@@ -262,9 +264,9 @@ class ClientLevelRules:
     def outcome(self, spec: dict[str, Any], path: KeyPath, sheets: tuple[Sheet, ...],
                 refs: dict[str, SheetRef], earlier: list[Outcome], codes: set[str],
                 params: set[str]) -> Outcome:
-        event = spec["event"]
+        event = Event(spec["event"])
         when = None
-        source = {"discharge": "discharges", "first-review": "reviews"}.get(event)
+        source = {Event.DISCHARGE: "discharges", Event.FIRST_REVIEW: "reviews"}.get(event)
         if source is not None:
             ref = refs.get(source)
             sheet = next((s for s in sheets if ref and s.name == ref.sheet), None)
@@ -284,7 +286,7 @@ class ClientLevelRules:
                               "it changes")
         else:
             after = next((o for o in earlier if o.name == spec.get("after")), None)
-            if after is None or after.event == "follow-up":
+            if after is None or after.event == Event.FOLLOW_UP:
                 self.fail((*path, "after"), "a follow-up needs `after:` naming an earlier "
                           "discharge or first-review outcome")
             if not spec.get("months") or spec["months"] < 1:

@@ -136,16 +136,7 @@ def describe_model(m: Model) -> str:
             out.append(wrap.fill(f"  - {p.name} = {shown}: {p.label}"))
     out += ["", "How each figure is worked out:"] if m.measures else []
     for ms in m.measures:
-        if ms.kind == "expr":
-            how = ms.expr.text if ms.expr else ""
-        else:
-            where = "".join(f" where {k} is {' or '.join(v)}" for k, v in ms.where)
-            what = f"sum of {ms.sheet}.{ms.column}" if ms.kind == "sum" else f"count of {ms.sheet} rows"
-            span = (f" over the {ms.window_months} months ending with the period month"
-                    if ms.window_months else " in the period month")
-            pooled = {"provider": ", all the provider's entries together",
-                      "scheme": ", every entry in the scheme together"}.get(ms.over, "")
-            how = f"{what}{where}{span}{pooled}"
+        how = ms.rule.describe(ms)
         out.append(wrap.fill(f"  - {ms.label} ({ms.name}) = {' '.join(how.split())}"))
     out += ["", "The return providers fill in:"]
     for s in m.sheets:
@@ -160,11 +151,7 @@ def describe_model(m: Model) -> str:
     if m.checks:
         out += ["", "Checks across rows:"]
         for ch in m.checks:
-            if ch.kind == "min-rows-per-group":
-                text = f"each {ch.group_noun} has at least {ch.min} {ch.row_noun}"
-            else:
-                text = f"each {ch.group_noun} has {', '.join(ch.values)} among their {ch.row_noun}"
-            out.append(f"  - {text} ({ch.severity})")
+            out.append(f"  - {ch.rule.describe(ch)} ({ch.severity})")
     out += ["", f"Contract register: {m.register.file.name} (one row per {m.register.entity})."]
     return "\n".join(out)
 

@@ -16,6 +16,16 @@ from typing import Any
 from pbr_cli import expr as formulas
 from pbr_cli.errors import PbrError
 from pbr_cli.model.client_level import ClientLevelRules, cohort_components, participant_components
+from pbr_cli.model.kinds import (
+    GROUP_RULES,
+    MEASURE_RULES,
+    NUMERIC_TYPES,
+    ColumnType,
+    GroupCheckKind,
+    Over,
+    Within,
+    one_of,
+)
 from pbr_cli.model.records import (
     PERIOD_FACTS,
     PLACEHOLDER_RE,
@@ -38,6 +48,7 @@ from pbr_cli.model.schema import check_schema, did_you_mean, share_hint
 from pbr_cli.model.yamlread import Path as KeyPath
 from pbr_cli.model.yamlread import YamlProblem, read_yaml
 from pbr_cli.periods import Month
+from pbr_cli.problems import Severity
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_MODEL_BYTES = 1_000_000
@@ -198,7 +209,7 @@ class _Builder(ClientLevelRules):
             # A contract-level fee beside the per-participant payments: formulas over the
             # register entry, the parameters and the period (no return sheet is added up).
             for i, m in enumerate(measures):
-                if m.kind != "expr":
+                if m.rule.reads_rows:
                     self.fail(("measures", i, m.kind), "a per-participant model's measures are "
                               "formulas over the register entry and the parameters (its "
                               "attachments and claims are paid by `participants`)")
@@ -206,7 +217,7 @@ class _Builder(ClientLevelRules):
         elif not payments:
             self.fail(("payments",), "the key 'payments' is missing (the payment components)")
         if cohort is None and people is None:
-            read = {m.sheet for m in measures if m.kind in ("sum", "count")}
+            read = {m.sheet for m in measures if m.rule.reads_rows}
             for i, sheet in enumerate(sheets):
                 if sheet.name in read and sheet.register_column is None:
                     self.fail(("return", "sheets", i), f"the sheet '{sheet.name}' has no column "
@@ -267,7 +278,7 @@ class _Builder(ClientLevelRules):
         for spec in [*self.data["register"].get("columns", []),
                      *(c for s in self.data["return"]["sheets"] for c in s.get("columns", []))]:
             if isinstance(spec, dict) and spec.get("name") == name:
-                return Column(name=name, header=name, type=str(spec.get("type")),
+                return Column(name=name, header=name, type=ColumnType(spec["type"]),
                               codes=spec.get("codes"))
         return None
 
@@ -315,19 +326,20 @@ class _Builder(ClientLevelRules):
         if spec.get("within") and kind != "date":
             self.fail((*path, "within"), "`within` applies to date columns only")
         if (spec.get("min") is not None or spec.get("max") is not None) and kind not in (
-                "integer", "number", "money", "date"):
+                *NUMERIC_TYPES, ColumnType.DATE):
             self.fail(path, "`min` and `max` apply to number and date columns only")
         if not re.fullmatch(r"[a-z][a-z0-9_]*", spec["name"]):
             self.fail((*path, "name"), "a column name is lower_case_words (letters, digits, _)")
         return Column(
             name=spec["name"],
             header=spec.get("header") or spec["name"].replace("_", " ").capitalize(),
-            type=kind, codes=spec.get("codes"),
+            type=ColumnType(kind), codes=spec.get("codes"),
             required=spec.get("required", True) and not spec.get("required_when"),
             required_when=self.formula(spec.get("required_when"), (*path, "required_when"), known),
             min=self.formula(spec.get("min"), (*path, "min"), known),
             max=self.formula(spec.get("max"), (*path, "max"), known),
-            within=spec.get("within"), register=bool(spec.get("register")),
+            within=Within(spec["within"]) if spec.get("within") else None,
+            register=bool(spec.get("register")),
             prefill=spec.get("prefill"), info=bool(spec.get("info")), help=spec.get("help") or "",
         )
 
@@ -413,7 +425,7 @@ class _Builder(ClientLevelRules):
                               "a number")
 
     def data_register_columns(self) -> list[Column]:
-        return [Column(c["name"], "", c["type"]) for c in self.data["register"]["columns"]]
+        return [Column(c["name"], "", ColumnType(c["type"])) for c in self.data["register"]["columns"]]
 
     def check(self, spec: dict[str, Any], path: KeyPath, sheets: tuple[Sheet, ...]) -> GroupCheck:
         sheet = next((s for s in sheets if s.name == spec["sheet"]), None)
@@ -425,14 +437,15 @@ class _Builder(ClientLevelRules):
                     self.fail((*path, "group_by", i), f"no column '{name}' on {sheet.name}")
             if spec.get("column") and sheet.column(spec["column"]) is None:
                 self.fail((*path, "column"), f"no column '{spec['column']}' on {sheet.name}")
-        if spec["kind"] == "min-rows-per-group" and spec.get("min") is None:
-            self.fail(path, "min-rows-per-group needs `min`")
-        if spec["kind"] == "must-include-per-group" and not (spec.get("column") and spec.get("values")):
-            self.fail(path, "must-include-per-group needs `column` and `values`")
-        return GroupCheck(kind=spec["kind"], sheet=spec["sheet"], group_by=tuple(spec["group_by"]),
+        kind = GroupCheckKind(spec["kind"])
+        rule = GROUP_RULES[kind]
+        if rule.missing_keys(spec):
+            self.fail(path, f"{kind} needs " + " and ".join(f"`{k.name}`" for k in rule.keys))
+        return GroupCheck(kind=kind, sheet=spec["sheet"], group_by=tuple(spec["group_by"]),
                           group_noun=spec.get("group_noun") or "group",
                           row_noun=spec.get("row_noun") or "rows",
-                          severity=spec.get("severity") or "warning", min=spec.get("min"),
+                          severity=Severity(spec.get("severity") or "warning"),
+                          min=spec.get("min"),
                           column=spec.get("column"),
                           values=tuple(str(v) for v in spec.get("values") or ()))
 
@@ -442,17 +455,18 @@ class _Builder(ClientLevelRules):
         for i, spec in enumerate(specs):
             path: KeyPath = ("measures", i)
             name = spec["name"]
-            kinds = [k for k in ("expr", "sum", "count") if spec.get(k) is not None]
+            kinds = [k for k in MEASURE_RULES if spec.get(k) is not None]
             if len(kinds) != 1:
-                self.fail(path, "give exactly one of `expr`, `sum` or `count`")
+                self.fail(path, f"give exactly one of {one_of(tuple(MEASURE_RULES))}")
                 continue
             if name in known:
                 self.fail((*path, "name"), f"'{name}' is already defined (a parameter, register "
                           "column, fact or earlier measure)")
             kind = kinds[0]
+            rule = MEASURE_RULES[kind]
             sheet_name, column = None, None
-            if kind == "expr":
-                parsed = self.formula(spec["expr"], (*path, "expr"), known)
+            if not rule.reads_rows:
+                parsed = self.formula(spec[kind], (*path, kind), known)
             else:
                 parsed = None
                 target = str(spec[kind])
@@ -460,13 +474,10 @@ class _Builder(ClientLevelRules):
                 sheet = next((s for s in sheets if s.name == sheet_name), None)
                 if sheet is None:
                     self.fail((*path, kind), f"no return sheet '{sheet_name}'")
-                elif kind == "sum":
-                    col = sheet.column(column)
-                    if col is None or not col.numeric:
-                        self.fail((*path, kind), f"'{target}' must name a number column as "
-                                  "Sheet.column")
-                elif column:
-                    self.fail((*path, kind), "count takes a sheet name only")
+                else:
+                    wrong = rule.target_problem(sheet.column(column), column, target)
+                    if wrong:
+                        self.fail((*path, kind), wrong)
                 for col_name, wanted in (spec.get("where") or {}).items():
                     col = sheet.column(col_name) if sheet is not None else None
                     if sheet is not None and col is None:
@@ -486,13 +497,14 @@ class _Builder(ClientLevelRules):
             window = spec.get("window", {}).get("months") if spec.get("window") else None
             if window is not None and window < 1:
                 self.fail((*path, "window", "months"), "a window is at least 1 month")
-            if kind == "expr" and spec.get("over"):
-                self.fail((*path, "over"), "`over` goes with `sum` or `count`")
+            if not rule.reads_rows and spec.get("over"):
+                self.fail((*path, "over"), "`over` goes with " + one_of(
+                    [k for k, r in MEASURE_RULES.items() if r.reads_rows]))
             out.append(Measure(name=name, label=spec.get("label") or name.replace("_", " "),
-                               kind=kind, expr=parsed, sheet=sheet_name, column=column or None,
+                               kind=rule.kind, expr=parsed, sheet=sheet_name, column=column or None,
                                where=where, window_months=window,
                                format=spec.get("format") or "number",
-                               over=spec.get("over") or "entry"))
+                               over=Over(spec.get("over") or Over.ENTRY)))
             known.add(name)
         self.unique([m.name for m in out], ("measures",), "measure")
         return tuple(out), known
@@ -508,7 +520,7 @@ class _Builder(ClientLevelRules):
 
     def report(self, spec: dict[str, Any], register: RegisterSpec, measures: tuple[Measure, ...],
                cohort: bool) -> ReportSpec:
-        numeric = {c.name for c in register.columns if c.type in ("integer", "number", "money")}
+        numeric = {c.name for c in register.columns if c.numeric}
         known = numeric | {m.name for m in measures}
         rates = []
         for i, r in enumerate(spec.get("rates") or []):

@@ -11,7 +11,22 @@ from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.expr import Expr
+from pbr_cli.model.kinds import (
+    GROUP_RULES,
+    MEASURE_RULES,
+    NUMERIC_TYPES,
+    ClientCase,
+    ColumnType,
+    Event,
+    GroupCheckKind,
+    GroupRule,
+    MeasureKind,
+    MeasureRule,
+    Over,
+    Within,
+)
 from pbr_cli.money import format_percent
+from pbr_cli.problems import Severity
 
 # Names every formula may use, whatever the model: facts of the period month being worked out.
 PERIOD_FACTS = {
@@ -50,13 +65,13 @@ class CodeList:
 class Column:
     name: str
     header: str
-    type: str
+    type: ColumnType
     codes: str | None = None
     required: bool = True
     required_when: Expr | None = None
     min: Expr | None = None
     max: Expr | None = None
-    within: str | None = None
+    within: Within | None = None
     register: bool = False
     prefill: str | None = None
     info: bool = False
@@ -64,7 +79,7 @@ class Column:
 
     @property
     def numeric(self) -> bool:
-        return self.type in ("integer", "number", "money")
+        return self.type in NUMERIC_TYPES
 
 
 @dataclass(frozen=True)
@@ -107,15 +122,19 @@ class Sheet:
 
 @dataclass(frozen=True)
 class GroupCheck:
-    kind: str
+    kind: GroupCheckKind
     sheet: str
     group_by: tuple[str, ...]
     group_noun: str
     row_noun: str
-    severity: str
+    severity: Severity
     min: int | None = None
     column: str | None = None
     values: tuple[str, ...] = ()
+
+    @property
+    def rule(self) -> GroupRule:
+        return GROUP_RULES[self.kind]
 
 
 @dataclass(frozen=True)
@@ -139,14 +158,18 @@ class RegisterSpec:
 class Measure:
     name: str
     label: str
-    kind: str  # expr | sum | count
+    kind: MeasureKind
     expr: Expr | None = None
     sheet: str | None = None
     column: str | None = None
     where: tuple[tuple[str, tuple[str, ...]], ...] = ()
     window_months: int | None = None
     format: str = "number"
-    over: str = "entry"  # sum/count over the entry's rows, its provider's, or the scheme's
+    over: Over = Over.ENTRY  # sum/count over the entry's rows, its provider's, or the scheme's
+
+    @property
+    def rule(self) -> MeasureRule:
+        return MEASURE_RULES[self.kind]
 
 
 @dataclass(frozen=True)
@@ -186,7 +209,7 @@ class Outcome:
 
     name: str
     label: str
-    event: str  # discharge | first-review | follow-up
+    event: Event
     when: Expr | None
     bands: dict[str, tuple[Band, ...]]  # group code -> bands, lowest first; empty: reported only
     after: str | None = None  # follow-up: the outcome whose event starts the follow-up
@@ -222,7 +245,7 @@ class Cohort:
     outcomes: tuple[Outcome, ...]
     tariff: Tariff | None
     cap: str | None  # register column holding the provider's maximum per financial year
-    client_case: str = "distinct"  # "same": ids differing only in case are one client
+    client_case: ClientCase = ClientCase.DISTINCT  # SAME: ids differing only in case are one
     opening: SheetRef | None = None  # clients in treatment when the scheme started
 
     def outcome(self, name: str) -> Outcome | None:

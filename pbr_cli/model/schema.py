@@ -13,6 +13,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from pbr_cli.model.kinds import (
+    GROUP_RULES,
+    MEASURE_RULES,
+    ColumnType,
+    Over,
+    Within,
+    one_of,
+)
 from pbr_cli.model.schema_client import COHORT, PARTICIPANTS
 from pbr_cli.model.schema_parts import WINDOW, Key, ListOf, MapOf, Section
 from pbr_cli.model.yamlread import Path
@@ -42,7 +50,7 @@ TYPE_WORDS = {
     "text-or-texts": "a text value or a list of them",
 }
 
-COLUMN_TYPES = ("text", "integer", "number", "money", "date", "code")
+COLUMN_TYPES = tuple(ColumnType)
 
 COLUMN = Section(
     "Column",
@@ -64,7 +72,7 @@ COLUMN = Section(
             example="capacity * days_in_month"),
         Key("within", "text", "For dates: `period`, inside the return's month; `before-start`, "
             "before the scheme starts (an opening caseload's episode starts).",
-            choices=("period", "before-start")),
+            choices=tuple(Within)),
         Key("register", "bool", "This column holds the register key: the entry must exist and "
             "belong to the return's provider. A sheet without one holds the provider's own "
             "records (client-level sheets)."),
@@ -96,16 +104,15 @@ CHECK = Section(
     "Check",
     "A check across rows of one sheet, per group of rows (e.g. per client).",
     (
-        Key("kind", "text", "min-rows-per-group: each group has at least `min` rows. "
-            "must-include-per-group: each group has rows with all of `values` in `column`.",
-            required=True, choices=("min-rows-per-group", "must-include-per-group")),
+        Key("kind", "text", " ".join(f"{kind}: {rule.doc}" for kind, rule in GROUP_RULES.items()),
+            required=True, choices=tuple(GROUP_RULES)),
         Key("sheet", "text", "The sheet checked.", required=True),
         Key("group_by", "names", "Columns whose values make a group.", required=True),
         Key("group_noun", "text", "What a group is called in messages.", example="client"),
         Key("row_noun", "text", "What a row is called in messages.", example="outcomes"),
-        Key("min", "integer", "For min-rows-per-group: the least number of rows."),
-        Key("column", "text", "For must-include-per-group: the column looked at."),
-        Key("values", "texts", "For must-include-per-group: values every group must have."),
+        # each kind's own keys
+        *(Key(key.name, key.kind, f"For {kind}: {key.doc}")
+          for kind, rule in GROUP_RULES.items() for key in rule.keys),
         Key("severity", "text", "error or warning (default warning).",
             choices=("error", "warning")),
     ),
@@ -114,15 +121,11 @@ CHECK = Section(
 MEASURE = Section(
     "Measure",
     "A named figure worked out for each register entry each month. Give exactly one of "
-    "`expr`, `sum` or `count`.",
+    f"{one_of(tuple(MEASURE_RULES))}.",
     (
         Key("name", "text", "The measure's name, used in later formulas.", required=True),
         Key("label", "text", "Its heading in schedules and reports."),
-        Key("expr", "formula", "A formula over parameters, register columns, period facts "
-            "and earlier measures.", example="min(1, utilisation / utilisation_target)"),
-        Key("sum", "text", "Sum a return column (Sheet.column) over the entry's rows.",
-            example="Utilisation.void_days"),
-        Key("count", "text", "Count the entry's rows of a return sheet.", example="Outcomes"),
+        *(rule.key for rule in MEASURE_RULES.values()),  # each kind's own key
         Key("where", MapOf("text-or-texts"),
             "For sum/count: only rows whose column has this value (or one of these values)."),
         Key("window", WINDOW, "For sum/count: look back over a rolling window (default: the "
@@ -130,7 +133,7 @@ MEASURE = Section(
         Key("over", "text", "For sum/count: whose rows are added up: `entry`, the register "
             "entry's own (the default); `provider`, every entry of its provider; `scheme`, "
             "every entry in the scheme (a pooled figure, the same for all).",
-            choices=("entry", "provider", "scheme")),
+            choices=tuple(Over)),
         Key("format", "text", "How to show it.",
             choices=("number", "integer", "money", "percent", "ratio")),
     ),

@@ -1,6 +1,7 @@
 """The checks across a sheet's rows: a key twice, a register entry with no row, and the
-model's checks over groups of rows. Each says what it finds through `add`, as the cell checks
-do (checks.py)."""
+model's checks over groups of rows (each kind's test and message are its own: GroupRule in
+pbr_cli/model/kinds.py). Each says what it finds through `add`, as the cell checks do
+(checks.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pbr_cli.model.records import Model, Sheet
 from pbr_cli.periods import Month
 from pbr_cli.problems import Problem
 from pbr_cli.returns.register import Register, entry_active
+from pbr_cli.returns.rules import DuplicateRows, Entries
 
-# add(code, message, sheet, row, column index, severity)
+# add(problem code, message, sheet, row, column index, severity)
 Add = Callable[..., None]
 
 
@@ -33,9 +35,8 @@ def duplicate_keys(spec: Sheet, frame: Any, positions: dict[str, int], add: Add)
             continue
         if key in first_seen:
             shown = ", ".join(f"{spec.header(c)} {v}" for c, v in zip(key_cols, key, strict=True))
-            add("duplicate-row", f"the same row twice ({shown}); first on row "
-                     f"{first_seen[key]}", spec.name, row,
-                     positions.get(key_cols[0]))
+            add(DuplicateRows.TWICE.code, DuplicateRows.TWICE.text(
+                shown=shown, first=first_seen[key]), spec.name, row, positions.get(key_cols[0]))
         else:
             first_seen[key] = row
 
@@ -48,8 +49,8 @@ def missing_entries(model: Model, register: Register, spec: Sheet, frame: Any, p
     for entry in register.provider_entries(provider):
         if entry_active(model, entry, month) and entry[reg.key] not in present:
             label = f" ({entry[reg.label]})" if reg.label else ""
-            add("missing-entry", f"no row for {reg.entity} {entry[reg.key]}{label}, whose "
-                     f"contract is active in {month}", spec.name)
+            add(Entries.NO_ROW.code, Entries.NO_ROW.text(noun=reg.entity, key=entry[reg.key],
+                                                         label=label, month=month), spec.name)
 
 def group_checks(model: Model, tables: dict[str, Any], problems: list[Problem], add: Add) -> None:
     """The model's checks over groups of rows (e.g. at least N rows per client)."""
@@ -69,18 +70,9 @@ def group_checks(model: Model, tables: dict[str, Any], problems: list[Problem], 
             if None in key or row in bad_rows:
                 continue
             groups[key].append((row, value))
+        rule = check.rule
         for key, rows in groups.items():
-            who = " ".join(str(v) for v in key)
-            first_row = min(r for r, _ in rows)
-            if check.kind == "min-rows-per-group" and len(rows) < (check.min or 0):
-                add("group-too-few-rows", f"{check.group_noun} {who} has {len(rows)} "
-                         f"{check.row_noun}; at least {check.min} are expected",
-                         check.sheet, first_row, None, check.severity)
-            if check.kind == "must-include-per-group":
-                have = {v for _, v in rows}
-                missing = [v for v in check.values if v not in have]
-                if missing:
-                    add("group-missing-values", f"{check.group_noun} {who} has no "
-                             f"{' or '.join(missing)} among their {check.row_noun} "
-                             f"({', '.join(check.values)} are mandatory)",
-                             check.sheet, first_row, None, check.severity)
+            message = rule.message(check, " ".join(str(v) for v in key), [v for _, v in rows])
+            if message is not None:
+                add(rule.code, message, check.sheet, min(r for r, _ in rows), None,
+                    check.severity)
