@@ -23,15 +23,24 @@ OPENING = "opening"
 EVENT_OF = {"discharges": "discharge", "reviews": "first-review"}
 
 
-def record_columns(model: Model, r: CheckedReturn) -> dict[str, dict[str, Any]]:
+# (rule, parameters it reads) -> values -> whether it holds: what rule_holds has worked out,
+# kept by the caller for as long as it checks returns (a worker process: every file it reads)
+RuleMemo = dict[tuple, dict[Any, bool]]
+
+
+def record_columns(model: Model, r: CheckedReturn,
+                   memo: RuleMemo | None = None) -> dict[str, dict[str, Any]]:
     """A return's client-level rows, for each record sheet (presentations, discharges,
     reviews): the rows with a client and a date (for a discharge, an episode start too), as
     columns: Excel row, client, day (an ordinal), group and episode start; and for each
     outcome whose events are that sheet's rows, whether its rule holds. Worked out when the
     return is checked and kept with it (the cache holds it too), so a month's run reads
     these columns, not the return's tables. Numbers are kept as the bytes of int64 arrays
-    (Excel row, day ordinals) and of bool arrays (holds), which load fastest."""
+    (Excel row, day ordinals) and of bool arrays (holds), which load fastest. An outcome's
+    rule is worked out once for each distinct set of values in `memo`."""
     import numpy as np
+
+    memo = {} if memo is None else memo
 
     cohort = model.cohort
     assert cohort is not None
@@ -71,26 +80,23 @@ def record_columns(model: Model, r: CheckedReturn) -> dict[str, dict[str, Any]]:
                 values = [column(name) for name in names]
                 part["holds"][outcome.name] = rule_holds(
                     model, outcome, names, [[v[i] for i in keep] for v in values],
-                    len(keep)).tobytes()
+                    len(keep), memo).tobytes()
         out[kind] = part
     return out
 
 
-_RULES: dict[tuple, dict[Any, bool]] = {}  # (rule, parameters it reads) -> values -> holds
-
-
 def rule_holds(model: Model, outcome: Outcome, names: list[str], values: list[list[Any]],
-               n: int):
+               n: int, memo: RuleMemo):
     """Whether an outcome's rule holds for each of n rows, given the columns it reads (a
     blank value leaves the name to the parameters). Worked out once for each distinct set
-    of values, in each process."""
+    of values in `memo`."""
     import numpy as np
 
     when = outcome.when
     if when is None or not n:
         return np.zeros(n, bool)
     params: dict[str, Any] = model.values_on(model.start)  # a rule reads no dated figure
-    memo = _RULES.setdefault((when.text, *((k, params.get(k)) for k in sorted(when.names))), {})
+    seen = memo.setdefault((when.text, *((k, params.get(k)) for k in sorted(when.names))), {})
 
     def evaluate(key: tuple) -> bool:
         context = {**params, **{k: v for k, v in zip(names, key, strict=True) if v is not None}}
@@ -101,16 +107,16 @@ def rule_holds(model: Model, outcome: Outcome, names: list[str], values: list[li
 
     def holds(key: tuple) -> bool:
         try:
-            return memo[key]
+            return seen[key]
         except KeyError:
-            found = memo[key] = evaluate(key)
+            found = seen[key] = evaluate(key)
             return found
         except TypeError:  # a value that cannot be a key: work it out each time
             return evaluate(key)
 
     keys = list(zip(*values, strict=True))
     try:
-        found = [memo[key] for key in keys]  # every set of values seen before
+        found = [seen[key] for key in keys]  # every set of values seen before
     except (KeyError, TypeError):
         found = [holds(key) for key in keys]
     return np.array(found, bool)

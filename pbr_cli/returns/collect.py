@@ -155,13 +155,19 @@ class Chosen:
     error: PbrError | None = None  # the named model cannot be loaded
 
 
-_JOB: dict[str, Any] = {}  # what every file of a run is checked against, in each process
+# What every file of a run is checked against, in each process: the model, register, cache
+# and chooser, and what the checks have worked out for earlier files (a cohort outcome's
+# rule for each set of values). Set once per process by _start, the worker pool's
+# initializer: a pool hands its function only each file, so this is how a worker reaches
+# them without their being pickled for every file (forked workers inherit them unpickled).
+_JOB: dict[str, Any] = {}
 
 
 def _start(model: Model | None, register: Register | None, cache, choose=None,
            worker: bool = False) -> None:
     _JOB.update(model=model, register=register, cache=cache, choose=choose, worker=worker,
-                wanted=[COVER_SHEET] + [s.name for s in model.sheets] if model else None)
+                wanted=[COVER_SHEET] + [s.name for s in model.sheets] if model else None,
+                rules={})
     if worker:
         _limit_memory()
         _quiet()
@@ -311,7 +317,7 @@ def _check(raw, model: Model, register: Register, path: Path) -> CheckedReturn:
     if model.cohort is not None:
         from pbr_cli.returns.cohort_records import record_columns
 
-        checked.cohort = record_columns(model, checked)
+        checked.cohort = record_columns(model, checked, _JOB.setdefault("rules", {}))
     if _JOB.get("worker"):  # pickled for the cache and for the collector: pack them once
         checked.tables = PackedTables.of(checked.tables)
     return checked
