@@ -10,8 +10,8 @@ from rich.markup import escape
 
 from pbr_cli.forecast import Forecast
 from pbr_cli.money import format_money, format_percent
-from pbr_cli.outputs.console import Col, fit_table, sparkline
 from pbr_cli.outputs.forecast import summary
+from pbr_cli.outputs.table_fit import Col, fit_table, sparkline
 
 
 def forecast_view(con: Console, f: Forecast, written: list[str]) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli import __version__
+from pbr_cli.outputs.report_charts import column_of, months_chart, provider_chart, rates_chart
 from pbr_cli.outputs.xlsx import (
     Formats,
     atomic_output,
@@ -43,7 +44,6 @@ SHEETS = (  # sheet name, tables on it, in order
     ("Adjustments", ("adjustments", "reconciliation")),
 )
 WRAPPED = ("detail", "reason")  # long text columns, wrapped in their cells
-SERIES = ["#1F4E78", "#ED7D31", "#70AD47", "#FFC000", "#5B9BD5", "#7030A0", "#A5A5A5"]
 
 
 def period_slug(report: Report) -> str:
@@ -183,7 +183,7 @@ def _sheet(wb, fmt: Formats, report, name: str, tables: list[Table],
     for i, t in enumerate(tables):
         header, last, top = _write_table(ws, fmt, report, t, top, i, widths)
         placed.append((t, header, last))
-    charts_of = ({"Summary": _provider_chart, "Months": _months_chart, "Rates": _rates_chart}
+    charts_of = ({"Summary": provider_chart, "Months": months_chart, "Rates": rates_chart}
                  if charts else {})
     # Wide sheets print at a readable size over several pages (what each row is repeated on
     # each); a sheet of one table has its heading on every printed page.
@@ -202,39 +202,6 @@ def _sheet(wb, fmt: Formats, report, name: str, tables: list[Table],
                 _variance_sheet(wb, fmt, report, table)
 
 
-def _col(table: Table, key: str) -> int | None:
-    return next((j for j, c in enumerate(table.columns) if c.key == key), None)
-
-
-def _provider_chart(wb, report: Report, sheet: str, table: Table, header: int, last: int):
-    """PbR beside the comparison (or payments alone), one bar per provider."""
-    n = len(table.rows)
-    if n == 0:
-        return None, 0
-    chart = wb.add_chart({"type": "bar"})
-    cats = [sheet, header + 1, 1, last, 1]
-    comparison = report.model.comparison
-    series = []
-    if comparison:
-        series.append((comparison.label, _col(table, "comparison"), "#A5A5A5"))
-    series.append(("PbR" if comparison else "Paid", _col(table, "payment"), "#1F4E78"))
-    for label, j, colour in series:
-        chart.add_series({"name": label, "categories": cats,
-                          "values": [sheet, header + 1, j, last, j],
-                          "fill": {"color": colour}, "border": {"none": True}, "gap": 60})
-    what = (f"PbR beside {comparison.label.lower()} by provider" if comparison
-            else "Payments by provider")
-    chart.set_title({"name": f"{what}, {report.period.text}", "name_font": {"size": 12}})
-    chart.set_x_axis({"name": "£ over the period", "num_format": "£#,##0",
-                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-    chart.set_y_axis({"name": "Provider", "reverse": True, "crossing": "max",
-                      "num_font": {"size": 8}})
-    chart.set_legend({"position": "top"})
-    height = min(620, max(360, 120 + 22 * n))
-    chart.set_size({"width": 900, "height": height})
-    return chart, height
-
-
 FLAGGED = "#D55E00"  # vermillion beside blue: told apart by colour-blind readers too
 NOT_FLAGGED = "#0072B2"
 
@@ -244,7 +211,7 @@ def _variance_sheet(wb, fmt: Formats, report: Report, table: Table) -> None:
     from the largest loss, each bar labelled with its £; flagged providers in another
     colour and named so — what a mid-point review looks at. The chart's data is the table
     beside it."""
-    j_pct, j_gbp = _col(table, "variance_pct"), _col(table, "variance")
+    j_pct, j_gbp = column_of(table, "variance_pct"), column_of(table, "variance")
     if report.model.comparison is None or j_pct is None or j_gbp is None or not table.rows:
         return
     flagged = {f.provider for f in report.flags}
@@ -303,64 +270,6 @@ def _variance_sheet(wb, fmt: Formats, report: Report, table: Table) -> None:
     height = min(900, max(360, 120 + 22 * len(rows)))
     chart.set_size({"width": 640, "height": height})
     ws.insert_chart(top, 6, chart, {"x_offset": 5, "y_offset": 5})
-
-
-def _months_chart(wb, report: Report, sheet: str, table: Table, header: int, last: int):
-    """Spend by component, stacked, month by month; the comparison as a line."""
-    chart = wb.add_chart({"type": "column", "subtype": "stacked"})
-    cats = [sheet, header + 1, 0, last, 0]
-    paid = [c for c in report.model.payments if not c.reported_only]
-    for i, c in enumerate(paid):
-        j = _col(table, c.name)
-        chart.add_series({"name": c.label, "categories": cats,
-                          "values": [sheet, header + 1, j, last, j],
-                          "fill": {"color": SERIES[i % len(SERIES)]}, "gap": 80})
-    comparison = report.model.comparison
-    if comparison:
-        line = wb.add_chart({"type": "line"})
-        j = _col(table, "comparison")
-        line.add_series({"name": comparison.label, "categories": cats,
-                         "values": [sheet, header + 1, j, last, j],
-                         "line": {"color": "#C00000", "width": 2.25},
-                         "marker": {"type": "diamond", "size": 7,
-                                    "fill": {"color": "#C00000"},
-                                    "border": {"color": "#C00000"}}})
-        chart.combine(line)
-    chart.set_title({"name": "Spend by component, month by month"
-                     + (f", against {comparison.label.lower()}" if comparison else ""),
-                     "name_font": {"size": 12}})
-    chart.set_x_axis({"name": "Month"})
-    chart.set_y_axis({"name": "£ in the month", "num_format": "£#,##0", "min": 0,
-                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-    chart.set_legend({"position": "bottom"})
-    chart.set_size({"width": 900, "height": 420})
-    return chart, 420
-
-
-def _rates_chart(wb, report: Report, sheet: str, table: Table, header: int, last: int):
-    """Each rate for all providers, month by month."""
-    months = len(report.months)
-    rows = [i for i, r in enumerate(table.rows) if r[1] == "All providers"]
-    if not rows:
-        return None, 0
-    chart = wb.add_chart({"type": "line"})
-    for n, i in enumerate(rows):
-        r = header + 1 + i
-        colour = SERIES[n % len(SERIES)]
-        chart.add_series({"name": [sheet, r, 0], "categories": [sheet, header, 2, header,
-                                                                 1 + months],
-                          "values": [sheet, r, 2, r, 1 + months],
-                          "line": {"color": colour, "width": 2.25},
-                          "marker": {"type": "circle", "size": 6, "fill": {"color": colour},
-                                     "border": {"color": colour}}})
-    what = reporting_kind(report.model).rates_title
-    chart.set_title({"name": what, "name_font": {"size": 12}})
-    chart.set_x_axis({"name": "Month"})
-    chart.set_y_axis({"name": "Rate", "num_format": "0%", "min": 0,
-                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-    chart.set_legend({"position": "bottom"})
-    chart.set_size({"width": 900, "height": 420})
-    return chart, 420
 
 
 def _about(wb, fmt: Formats, report: Report) -> None:
