@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# Exit codes (documented in docs/exit-codes.md and `pbr --help`).
+# Exit codes (said in `pbr --help` from EXIT_CODES below, and in docs/exit-codes.md).
 EXIT_OK = 0  # all well
 EXIT_PROBLEMS = 1  # inputs read, but errors were found (or a provider's payment was withheld)
 EXIT_UNUSABLE = 2  # usage error, unreadable input, broken model, register, config or ledger
@@ -10,18 +10,23 @@ EXIT_LOCKED = 3  # another run holds the ledger's lock
 EXIT_CRASH = 70  # an unexpected failure inside pbr: the traceback is in a crash file
 EXIT_INTERRUPTED = 130  # stopped by Ctrl-C or a termination signal; nothing half-written
 
+# What each code means, in the words `pbr --help` ends with; docs/exit-codes.md says more
+# of each, and a test holds its table to these codes.
 EXIT_CODES = {
-    EXIT_OK: "all well (warnings may have been reported)",
-    EXIT_PROBLEMS: "returns have errors, or a provider's payment was withheld (missing or "
-                   "faulty return); the rest was calculated",
-    EXIT_UNUSABLE: "usage error; a file that cannot be used; a broken model, register or "
-                   "config; a ledger that is missing, empty or does not verify; nothing to do",
-    EXIT_LOCKED: "another run is using the ledger (give --wait to wait)",
-    EXIT_CRASH: "pbr itself failed unexpectedly: one line on stderr, the traceback in a crash "
-                "file whose path is printed",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM): nothing half-written, the ledger as "
-                      "before",
+    EXIT_OK: "all well",
+    EXIT_PROBLEMS: "errors found in returns, or a provider's payment withheld",
+    EXIT_UNUSABLE: "usage error, unusable file, broken model, register or config, a ledger that "
+                   "is missing, empty or does not verify, or nothing to do",
+    EXIT_LOCKED: "another run is using the ledger",
+    EXIT_CRASH: "pbr failed unexpectedly (traceback in a crash file)",
+    EXIT_INTERRUPTED: "interrupted",
 }
+
+
+def exit_codes_said() -> str:
+    """The exit codes in one paragraph, as `pbr --help` ends."""
+    return ("Exit codes: " + "; ".join(f"{code} {said}" for code, said in EXIT_CODES.items())
+            + ". See docs/exit-codes.md.")
 
 
 class PbrError(Exception):

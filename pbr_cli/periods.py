@@ -10,6 +10,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
 from pbr_cli.errors import PbrError
 
@@ -61,12 +62,22 @@ class Month:
         return f"{calendar.month_name[self.month]} {self.year}"
 
 
+class PeriodKind(StrEnum):
+    """How a period was asked for."""
+
+    MONTH = "month"
+    QUARTER = "quarter"
+    FINANCIAL_YEAR = "financial-year"
+    FINANCIAL_QUARTER = "financial-quarter"
+    RANGE = "range"
+
+
 @dataclass(frozen=True)
 class Period:
     """A run of whole months, with the words it was asked for in."""
 
     text: str
-    kind: str  # month | quarter | financial-year | financial-quarter | range
+    kind: PeriodKind
     first: Month
     last: Month
 
@@ -95,11 +106,11 @@ def parse_period(text: str) -> Period:
     try:
         if m := re.fullmatch(r"(\d{4})-(\d{1,2})", raw):
             month = Month.parse(raw)
-            return Period(str(month), "month", month, month)
+            return Period(str(month), PeriodKind.MONTH, month, month)
         if m := re.fullmatch(r"(\d{4})-Q([1-4])", raw, re.IGNORECASE):
             year, q = int(m.group(1)), int(m.group(2))
             first = Month(year, 3 * q - 2)
-            return Period(f"{year}-Q{q}", "quarter", first, first.plus(2))
+            return Period(f"{year}-Q{q}", PeriodKind.QUARTER, first, first.plus(2))
         if m := re.fullmatch(r"(\d{4})/(\d{2})(?:-Q([1-4]))?", raw, re.IGNORECASE):
             year, tail = int(m.group(1)), int(m.group(2))
             if (year + 1) % 100 != tail:
@@ -108,13 +119,13 @@ def parse_period(text: str) -> Period:
             if m.group(3):
                 q = int(m.group(3))
                 first = april.plus(3 * (q - 1))
-                return Period(f"{year}/{tail:02d}-Q{q}", "financial-quarter", first, first.plus(2))
-            return Period(f"{year}/{tail:02d}", "financial-year", april, april.plus(11))
+                return Period(f"{year}/{tail:02d}-Q{q}", PeriodKind.FINANCIAL_QUARTER, first, first.plus(2))
+            return Period(f"{year}/{tail:02d}", PeriodKind.FINANCIAL_YEAR, april, april.plus(11))
         if m := re.fullmatch(r"(\d{4}-\d{1,2})\s*\.\.\s*(\d{4}-\d{1,2})", raw):
             first, last = Month.parse(m.group(1)), Month.parse(m.group(2))
             if last < first:
                 raise ValueError
-            return Period(f"{first}..{last}", "range", first, last)
+            return Period(f"{first}..{last}", PeriodKind.RANGE, first, last)
     except (ValueError, PbrError):
         pass
     raise PbrError(f"'{text}' is not a period pbr understands. Accepted: {ACCEPTED_FORMS}.",
@@ -169,7 +180,7 @@ class Window:
         return cls(first, month)
 
     def months(self) -> list[Month]:
-        return Period("", "range", self.first, self.last).months()
+        return Period("", PeriodKind.RANGE, self.first, self.last).months()
 
     def __str__(self) -> str:
         return f"{self.first.first_day.isoformat()} to {self.last.last_day.isoformat()}"

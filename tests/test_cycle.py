@@ -817,3 +817,38 @@ def test_a_file_that_kills_its_reader_costs_only_its_provider(tmp_path, monkeypa
     assert [f["file"].rsplit("/", 1)[-1] for f in bad] == ["P077-2013-04.xlsx"]
     assert bad[0]["problems"][0]["code"] == "reader-failed"
     assert "the reader crashed on it (SIGABRT)" in bad[0]["problems"][0]["message"]
+
+
+def test_a_what_if_is_decided_once_for_every_command(authority, tmp_path):
+    """Whether a month is a what-if was decided twice, differently: `calculate` with other
+    returns and --ledger recorded a draft there, while `statements` with the same options
+    called the same month a what-if and placed it in no ledger; and a model file other than
+    the config's could be approved into the live ledger. One rule now: other returns, a
+    register or a model other than the config's are a what-if unless --ledger names a
+    ledger for them, and then that ledger holds them."""
+    for month in ("2013-04", "2013-05"):
+        authority.month(month)
+    copy = tmp_path / "what-if"
+    shutil.copytree(authority.returns, copy)
+    other = tmp_path / "other.sqlite"
+    recorded = authority.pbr_json("calculate", "-m", SCHEME, "-p", "2013-04", "--returns",
+                                  str(copy), "--ledger", str(other))
+    assert recorded["ledger"]["status"] == "draft"
+    run = recorded["ledger"]["run"]
+    placed = authority.pbr_json("statements", "-m", SCHEME, "-p", "2013-04", "--returns",
+                                str(copy), "--ledger", str(other), "-o", str(tmp_path / "s"))
+    assert placed["note"] == f"draft run {run}", placed["note"]
+    alone = authority.pbr_json("statements", "-m", SCHEME, "-p", "2013-04", "--returns",
+                               str(copy), "-o", str(tmp_path / "s2"))
+    assert alone["standing"].startswith("WHAT-IF"), alone["standing"]
+    # a model file that is not the config's: a what-if too, so the live ledger refuses it
+    draft_model = tmp_path / f"{SCHEME}.yaml"
+    shutil.copy(authority.root / "models" / f"{SCHEME}.yaml", draft_model)
+    shutil.copy(authority.root / "models" / f"{SCHEME}.register.csv",
+                tmp_path / f"{SCHEME}.register.csv")
+    authority.pbr("run")
+    approve = authority.pbr("approve", "-m", str(draft_model), "-p", "2013-04", "--run", "1")
+    assert approve.exit_code == 2 and "what-if" in approve.output, approve.output
+    ledger = Ledger(authority.ledger)
+    assert ledger.approval_of(SCHEME, "2013-04") is None
+    ledger.close()

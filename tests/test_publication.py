@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from pbr_cli.cli.app import app
 from pbr_cli.cycle.config import load_config
+from pbr_cli.cycle.scheme import Scheme
 from pbr_cli.errors import PbrError
 from pbr_cli.jobs.report import period_schedules
 from pbr_cli.ledger.records import StoredPublication
@@ -68,7 +69,7 @@ def months_of(scheme: str) -> Months:
         cfg = load_config(ROOT / "pbr.yaml")
         folder = ROOT / "sample_returns" / scheme
         first, last = min(p.name for p in folder.iterdir()), max(p.name for p in folder.iterdir())
-        ps = period_schedules(cfg, model, parse_period(f"{first}..{last}"), None, None)
+        ps = period_schedules(Scheme(cfg, model=model), parse_period(f"{first}..{last}"))
         _MONTHS[scheme] = Months(model, {str(s.month): s for s in ps.schedules})
     return _MONTHS[scheme]
 

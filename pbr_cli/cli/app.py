@@ -20,24 +20,16 @@ from pbr_cli.cli.common import (
     RegisterOpt,
     ReturnsOpt,
     WaitOpt,
-    context,
     fail,
-    from_config,
     progress_factory,
 )
 from pbr_cli.cli.forecast import forecast
 from pbr_cli.cli.ledger import cache_app, ledger_app
 from pbr_cli.cli.models import models_app
 from pbr_cli.cli.statements import init, statements
-from pbr_cli.errors import EXIT_OK, PbrError
+from pbr_cli.errors import EXIT_OK, PbrError, exit_codes_said
 
-EPILOG = (
-    "Exit codes: 0 all well; 1 errors found in returns, or a provider's payment withheld; "
-    "2 usage error, unusable file, broken model, register or config, a ledger that is missing, "
-    "empty or does not verify, or nothing to do; 3 another run is using the ledger; "
-    "70 pbr failed unexpectedly (traceback in a crash file); 130 interrupted. "
-    "See docs/exit-codes.md."
-)
+EPILOG = exit_codes_said()
 
 app = typer.Typer(
     name="pbr",
@@ -62,6 +54,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Show the version and exit."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Say more: each file as it "
@@ -71,15 +64,15 @@ def main_options(
                                "printed, and the exit code says how it went."),
 ) -> None:
     """Payment by Results batch calculator."""
-    from pbr_cli.cli.common import VERBOSITY
     from pbr_cli.outputs import console as views
 
-    VERBOSITY["level"] = -1 if quiet else 1 if verbose else 0
+    ctx.obj = -1 if quiet else 1 if verbose else 0  # this invocation's verbosity
     views.QUIET = quiet
 
 
 @app.command()
 def validate(
+    ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., help="Return files, or folders of them.",
                                        show_default=False),
     model_name: str | None = typer.Option(
@@ -108,14 +101,14 @@ def validate(
     try:
         from pbr_cli.jobs.validate import validate_paths
 
-        progress = None if as_json else progress_factory()
+        progress = None if as_json else progress_factory(ctx)
         try:
             report = validate_paths(paths, model_name, register_path, config, progress)
         finally:
             if progress is not None:
                 progress.close()
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     written: list[tuple[str, Path]] = []
     if annotate is not None:
         try:
@@ -123,7 +116,7 @@ def validate(
 
             written = write_annotations(report, paths, annotate)
         except PbrError as exc:
-            fail(exc, as_json)
+            fail(ctx, exc, as_json)
     if as_json:
         out = report.as_dict()
         out["annotated"] = [{"file": src, "copy": str(dst)} for src, dst in written]
@@ -146,6 +139,7 @@ def validate(
 
 @app.command()
 def calculate(
+    ctx: typer.Context,
     model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model, e.g. "
                                    "MODEL (see `pbr models list`)."),
     period: str | None = typer.Option(None, "--period", "-p", help="The month, e.g. 2013-06 "
@@ -185,20 +179,18 @@ def calculate(
     """
     try:
         from pbr_cli.cycle.calculate import run_calculation
-        from pbr_cli.cycle.runlog import RunLog
+        from pbr_cli.cycle.scheme import Scheme
 
-        cfg, model = context(config, model_name)
-        progress = None if as_json else progress_factory()
+        progress = None if as_json else progress_factory(ctx)
         try:
-            result = run_calculation(cfg, model, period, output, returns, register_path,
-                                     progress=progress, dry_run=dry_run, ledger_path=ledger,
-                                     log=RunLog(cfg.log), model_from_config=from_config(cfg, model),
-                                     wait=wait)
+            scheme = Scheme.named(config, model_name, returns=returns, register=register_path,
+                                 ledger=ledger, progress=progress)
+            result = run_calculation(scheme, period, output, dry_run=dry_run, wait=wait)
         finally:
             if progress is not None:
                 progress.close()
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     _show_result(result, as_json)
     raise typer.Exit(result.schedule.exit_code())
 
@@ -222,6 +214,7 @@ def _show_result(result, as_json: bool) -> None:
 
 @app.command()
 def report(
+    ctx: typer.Context,
     period: str = typer.Option(..., "--period", "-p", help="A month 2013-06, a quarter 2013-Q2, "
                                "a financial year 2013/14, its quarter 2013/14-Q1, or a range "
                                "2013-04..2013-09."),
@@ -263,6 +256,7 @@ def report(
     """
     try:
         from pbr_cli.cycle.config import load_config
+        from pbr_cli.cycle.scheme import Scheme
         from pbr_cli.jobs.report import run_report
         from pbr_cli.model import find_model, list_models, load_model
         from pbr_cli.periods import parse_period
@@ -281,15 +275,16 @@ def report(
                            code="period-outside-scheme")
         results = []
         for model in inside:
-            progress = None if as_json else progress_factory()
+            progress = None if as_json else progress_factory(ctx)
             try:
-                results.append(run_report(cfg, model, wanted, returns, register_path, publish,
-                                          output, progress))
+                scheme = Scheme(cfg, model=model, returns_named=returns,
+                                register_named=register_path, progress=progress)
+                results.append(run_report(scheme, wanted, publish, output))
             finally:
                 if progress is not None:
                     progress.close()
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     skipped = [m for m in models if m not in inside]
     if as_json:
         from pbr_cli.outputs.report import publication_as_dict, report_as_dict
@@ -321,6 +316,7 @@ app.command()(statements)
 
 @app.command()
 def run(
+    ctx: typer.Context,
     dry_run: bool = DryRunOpt,
     wait: float = WaitOpt,
     as_json: bool = typer.Option(False, "--json", help="Print what each month came to as "
@@ -362,10 +358,10 @@ def run(
             con.print(f"[{style}]{escape(line)}[/]" if style else escape(line), highlight=False,
                       soft_wrap=True)
 
-        code = run_all(config, dry_run, wait, None if as_json else progress_factory, out,
+        code = run_all(config, dry_run, wait, None if as_json else lambda: progress_factory(ctx), out,
                        months)
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     if as_json:
         typer.echo(json.dumps({"schema": 1, "exit_code": code, "months": months,
                                "messages": said}, indent=2))
@@ -374,6 +370,7 @@ def run(
 
 @app.command()
 def approve(
+    ctx: typer.Context,
     model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model."),
     period: str = typer.Option(..., "--period", "-p", help="The month, e.g. 2013-06."),
     run_id: int | None = typer.Option(None, "--run", help="The draft's ledger run number, as "
@@ -411,19 +408,20 @@ def approve(
     """
     try:
         from pbr_cli.cycle.approve import approve_month
-        from pbr_cli.cycle.runlog import RunLog
+        from pbr_cli.cycle.scheme import Scheme
 
-        cfg, model = context(config, model_name)
-        result = approve_month(cfg, model, period, run_id, sha256, by, output, ledger,
-                               RunLog(cfg.log), returns, register_path, wait)
+        scheme = Scheme.named(config, model_name, returns=returns, register=register_path,
+                             ledger=ledger)
+        result = approve_month(scheme, period, run_id, sha256, by, output, wait)
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     _show_result(result, as_json)
     raise typer.Exit(EXIT_OK)
 
 
 @app.command()
 def template(
+    ctx: typer.Context,
     model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model."),
     provider: str = typer.Option(..., "--provider", help="Provider code from the register."),
     period: str = typer.Option(..., "--period", "-p", help="The month, e.g. 2013-06."),
@@ -439,11 +437,12 @@ def template(
     """
     try:
         from pbr_cli.cycle.calculate import make_template
+        from pbr_cli.cycle.scheme import Scheme
 
-        _, model = context(config, model_name)
-        month = make_template(model, register_path, provider, period, output)
+        scheme = Scheme.named(config, model_name, register=register_path)
+        month = make_template(scheme, provider, period, output)
     except PbrError as exc:
-        fail(exc)
+        fail(ctx, exc)
     typer.echo(f"Template for {provider}, {month.label()} written to {output}")
 
 

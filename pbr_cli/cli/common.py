@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -27,10 +26,14 @@ LedgerOpt = typer.Option(None, "--ledger", help="The ledger to use instead of th
 JsonOpt = typer.Option(False, "--json", help="Print as JSON.")
 
 
-VERBOSITY = {"level": 0}  # -1 --quiet, 0, 1 --verbose: set once by the root command
+def verbosity(ctx: typer.Context) -> int:
+    """-1 --quiet, 0, 1 --verbose: what the root command was given in this invocation (its
+    context's object)."""
+    level = ctx.find_root().obj
+    return level if isinstance(level, int) else 0
 
 
-def fail(exc: PbrError, as_json: bool = False) -> NoReturn:
+def fail(ctx: typer.Context, exc: PbrError, as_json: bool = False) -> NoReturn:
     """Say why on stderr and exit with the problem's code; with --json, also print the error
     as a JSON object on stdout (docs/json.md), so a program reading stdout sees it."""
     import json
@@ -38,33 +41,19 @@ def fail(exc: PbrError, as_json: bool = False) -> NoReturn:
     if as_json:
         typer.echo(json.dumps({"schema": 1, "error": {
             "code": exc.code, "message": exc.message, "exit_code": exc.exit_code}}, indent=2))
-    where = f" [{exc.code}, exit code {exc.exit_code}]" if VERBOSITY["level"] > 0 else ""
+    where = f" [{exc.code}, exit code {exc.exit_code}]" if verbosity(ctx) > 0 else ""
     typer.echo(f"pbr: {exc.message}{where}", err=True)
     raise typer.Exit(exc.exit_code)
 
 
-def context(config: Path | None, model_name: str):
-    from pbr_cli.cycle.config import load_config
-    from pbr_cli.model import find_model, load_model
-
-    cfg = load_config(config)
-    model = load_model(find_model(model_name, cfg.models))
-    return cfg, model
-
-
-def from_config(cfg, model) -> bool:
-    """The model is the config's own (not a draft or a copy elsewhere)."""
-    own = cfg.models / f"{model.name}.yaml"
-    return own.is_file() and Path(model.path).resolve() == own.resolve()
-
-
-def progress_factory():
+def progress_factory(ctx: typer.Context):
     """A progress bar on stderr while files are read, on a terminal; with --verbose and no
     terminal, a line for each file; with --quiet, nothing."""
-    if VERBOSITY["level"] < 0:
+    level = verbosity(ctx)
+    if level < 0:
         return None
     if not sys.stderr.isatty():
-        return _lines if VERBOSITY["level"] > 0 else None
+        return _lines if level > 0 else None
     from pbr_cli.outputs.console import FileProgress
 
     return FileProgress()
@@ -81,9 +70,3 @@ class _Lines:
 
 
 _lines = _Lines()
-
-
-def load(config: Path | None):
-    from pbr_cli.cycle.config import load_config
-
-    return load_config(config)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import typer
 
-from pbr_cli.cli.common import ConfigOpt, RegisterOpt, ReturnsOpt, context, fail, progress_factory
+from pbr_cli.cli.common import ConfigOpt, RegisterOpt, ReturnsOpt, fail, progress_factory
 from pbr_cli.errors import EXIT_OK, PbrError
 
 
 def forecast(
+    ctx: typer.Context,
     model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model."),
     period: str | None = typer.Option(None, "--period", "-p", help="The period to forecast: "
                                       "a financial year 2013/14, a quarter, a range "
@@ -65,21 +66,22 @@ def forecast(
       pbr forecast -m MODEL --as-at 2013-06 --no-budget --json
     """
     try:
+        from pbr_cli.cycle.scheme import Scheme
         from pbr_cli.forecast import Settings
-        from pbr_cli.jobs.forecast import run_forecast
+        from pbr_cli.jobs.forecast import ForecastAsk, run_forecast
 
-        cfg, model = context(config, model_name)
-        progress = None if as_json else progress_factory()
+        progress = None if as_json else progress_factory(ctx)
         try:
-            result, written = run_forecast(cfg, model, period, to, as_at, what_if,
-                                           Settings(simulations, level, basis, seed),
-                                           no_budget, output, progress, returns,
-                                           register_path)
+            scheme = Scheme.named(config, model_name, returns=returns, register=register_path,
+                                 progress=progress)
+            result, written = run_forecast(scheme, ForecastAsk(period, to, as_at, tuple(what_if),
+                                                               no_budget),
+                                           Settings(simulations, level, basis, seed), output)
         finally:
             if progress is not None:
                 progress.close()
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     if as_json:
         from pbr_cli.outputs.forecast import forecast_as_dict
 

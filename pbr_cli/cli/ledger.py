@@ -14,7 +14,6 @@ from pbr_cli.cli.common import (
     JsonOpt,
     LedgerOpt,
     fail,
-    load,
 )
 from pbr_cli.errors import EXIT_OK, PbrError
 
@@ -34,7 +33,7 @@ def _ledger_out(data: dict, as_json: bool, view: str) -> None:
 
 
 @ledger_app.command("status")
-def ledger_status_cmd(model_name: str | None = typer.Option(None, "--model", "-m"),
+def ledger_status_cmd(ctx: typer.Context, model_name: str | None = typer.Option(None, "--model", "-m"),
                       as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
                       config: Path | None = ConfigOpt) -> None:
     """Each scheme's months from go-live: no returns, not calculated, draft or approved (and
@@ -44,12 +43,12 @@ def ledger_status_cmd(model_name: str | None = typer.Option(None, "--model", "-m
     try:
         data = ledger_status(config, model_name, ledger)
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     _ledger_out(data, as_json, "status")
 
 
 @ledger_app.command("verify")
-def ledger_verify_cmd(as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
+def ledger_verify_cmd(ctx: typer.Context, as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
                       config: Path | None = ConfigOpt) -> None:
     """Recompute the ledger's chain, every total and every run's fingerprint; name the first
     record that does not match. Exit code 0 when sound, 2 otherwise."""
@@ -58,13 +57,13 @@ def ledger_verify_cmd(as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
     try:
         data = ledger_verify(config, ledger)
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     _ledger_out(data, as_json, "verify")
     raise typer.Exit(EXIT_OK if data["sound"] else 2)
 
 
 @ledger_app.command("export")
-def ledger_export_cmd(run_id: int = typer.Argument(..., help="Run number (see `pbr ledger "
+def ledger_export_cmd(ctx: typer.Context, run_id: int = typer.Argument(..., help="Run number (see `pbr ledger "
                                                    "list`)."),
                       output: Path = typer.Option(..., "--output", "-o", help="Workbook to "
                                                   "write."),
@@ -73,18 +72,19 @@ def ledger_export_cmd(run_id: int = typer.Argument(..., help="Run number (see `p
     """Make a recorded run's schedule again, from the same returns, model and register (refused
     if they have changed), saying whether it is byte-identical to the file recorded."""
     from pbr_cli.cycle.approve import export_run
+    from pbr_cli.cycle.scheme import Configured
 
     try:
-        path, same, sha = export_run(load(config), run_id, output, ledger)
+        path, same, sha = export_run(Configured.load(config, ledger=ledger), run_id, output)
     except PbrError as exc:
-        fail(exc)
+        fail(ctx, exc)
     typer.echo(f"Run {run_id} written to {path}: " + (
         f"byte-identical to the schedule recorded (SHA-256 {sha})." if same else
         f"not byte-identical to the schedule recorded (SHA-256 {sha[:16]}...)."))
 
 
 @ledger_app.command("init")
-def ledger_init_cmd(force: bool = typer.Option(False, "--force", help="Start a new ledger even "
+def ledger_init_cmd(ctx: typer.Context, force: bool = typer.Option(False, "--force", help="Start a new ledger even "
                                                "though the log or the output folder show "
                                                "earlier runs."),
                     ledger: str | None = LedgerOpt, config: Path | None = ConfigOpt) -> None:
@@ -95,11 +95,11 @@ def ledger_init_cmd(force: bool = typer.Option(False, "--force", help="Start a n
     try:
         typer.echo(ledger_init(config, force, ledger))
     except PbrError as exc:
-        fail(exc)
+        fail(ctx, exc)
 
 
 @ledger_app.command("list")
-def ledger_list(model_name: str | None = typer.Option(None, "--model", "-m"),
+def ledger_list(ctx: typer.Context, model_name: str | None = typer.Option(None, "--model", "-m"),
                 as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
                 config: Path | None = ConfigOpt) -> None:
     """List recorded runs: approved, the current draft, or superseded."""
@@ -108,12 +108,12 @@ def ledger_list(model_name: str | None = typer.Option(None, "--model", "-m"),
     try:
         data = ledger_rows(config, "list", model=model_name, ledger_path=ledger)
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     _ledger_out(data, as_json, "list")
 
 
 @ledger_app.command("show")
-def ledger_show(run_id: int = typer.Argument(..., help="Run id (see `pbr ledger list`)."),
+def ledger_show(ctx: typer.Context, run_id: int = typer.Argument(..., help="Run id (see `pbr ledger list`)."),
                 as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
                 config: Path | None = ConfigOpt) -> None:
     """Show one run: its state, inputs and SHA-256s, totals per provider, and adjustments."""
@@ -122,12 +122,12 @@ def ledger_show(run_id: int = typer.Argument(..., help="Run id (see `pbr ledger 
     try:
         data = ledger_rows(config, "show", run_id=run_id, ledger_path=ledger)
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     _ledger_out(data, as_json, "show")
 
 
 @ledger_app.command("history")
-def ledger_history(provider: str = typer.Argument(..., help="Provider code."),
+def ledger_history(ctx: typer.Context, provider: str = typer.Argument(..., help="Provider code."),
                    model_name: str | None = typer.Option(None, "--model", "-m"),
                    as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
                    config: Path | None = ConfigOpt) -> None:
@@ -138,7 +138,7 @@ def ledger_history(provider: str = typer.Argument(..., help="Provider code."),
         data = ledger_rows(config, "history", model=model_name, provider=provider,
                            ledger_path=ledger)
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     _ledger_out(data, as_json, "history")
 
 
@@ -147,7 +147,7 @@ cache_app = typer.Typer(help="The cache of checked returns.", no_args_is_help=Tr
 
 
 @cache_app.command("clear")
-def cache_clear(config: Path | None = ConfigOpt) -> None:
+def cache_clear(ctx: typer.Context, config: Path | None = ConfigOpt) -> None:
     """Remove every entry of the cache of checked returns ($PBR_CACHE, the config's `cache:`,
     or OUTPUT/.cache). Always safe: the next run reads the returns again."""
     from pbr_cli.cache import clear
@@ -156,7 +156,7 @@ def cache_clear(config: Path | None = ConfigOpt) -> None:
     try:
         cfg = load_config(config)
     except PbrError as exc:
-        fail(exc)
+        fail(ctx, exc)
     cache = cfg.cache
     if cache is None:
         typer.echo("The cache is off ($PBR_CACHE=off): nothing to clear.")

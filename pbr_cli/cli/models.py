@@ -10,7 +10,6 @@ from pbr_cli.cli.common import (
     HELP,
     ConfigOpt,
     JsonOpt,
-    context,
     fail,
 )
 from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, PbrError
@@ -20,7 +19,7 @@ models_app = typer.Typer(help="List and describe the schemes' models.", no_args_
 
 
 @models_app.command("list")
-def models_list(config: Path | None = ConfigOpt, as_json: bool = JsonOpt) -> None:
+def models_list(ctx: typer.Context, config: Path | None = ConfigOpt, as_json: bool = JsonOpt) -> None:
     """List the models in the models folder (without a config: those shipped with pbr)."""
     import json
 
@@ -30,7 +29,7 @@ def models_list(config: Path | None = ConfigOpt, as_json: bool = JsonOpt) -> Non
     try:
         cfg = load_config(config)
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     rows = []
     for path in list_models(cfg.models):
         try:
@@ -142,13 +141,14 @@ def models_test(names: list[str] = typer.Argument(..., help="Model names (or fil
 
 
 @models_app.command("show")
-def models_show(name: str = typer.Argument(..., help="Model name."),
+def models_show(ctx: typer.Context, name: str = typer.Argument(..., help="Model name."),
                 config: Path | None = ConfigOpt) -> None:
     """Describe what a model pays for, in words."""
     try:
+        from pbr_cli.cycle.scheme import Scheme
         from pbr_cli.model.describe import describe_model
 
-        _, model = context(config, name)
+        model = Scheme.named(config, name).model
     except PbrError as exc:
-        fail(exc)
+        fail(ctx, exc)
     typer.echo(describe_model(model))

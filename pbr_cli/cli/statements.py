@@ -13,7 +13,6 @@ from pbr_cli.cli.common import (
     LedgerOpt,
     RegisterOpt,
     ReturnsOpt,
-    context,
     fail,
     progress_factory,
 )
@@ -21,6 +20,7 @@ from pbr_cli.errors import EXIT_OK, PbrError
 
 
 def init(
+    ctx: typer.Context,
     folder: Path = typer.Argument(..., help="The new folder (it must not exist, or be empty)."),
     model_names: list[str] = typer.Option([], "--model", "-m", help="A shipped model to copy in "
                                           "(repeat for several; default: every one)."),
@@ -47,13 +47,14 @@ def init(
 
         written = init_folder(folder, model_names or None, go_live, authority)
     except PbrError as exc:
-        fail(exc)
+        fail(ctx, exc)
     typer.echo(f"Made {folder}: {len(written)} file(s) and folder(s). Next: cd {folder}; file "
                "a month's returns as returns/<model>/YYYY-MM/*.xlsx; pbr run (see README.md).")
     raise typer.Exit(EXIT_OK)
 
 
 def statements(
+    ctx: typer.Context,
     model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model (see `pbr "
                                    "models list`)."),
     period: str = typer.Option(..., "--period", "-p", help="The month, e.g. 2013-06."),
@@ -89,27 +90,28 @@ def statements(
       pbr statements -m MODEL -p 2013-09 --forecast
     """
     try:
+        from pbr_cli.cycle.scheme import Scheme
         from pbr_cli.jobs.statements import run_statements
 
-        cfg, model = context(config, model_name)
-        progress = None if as_json else progress_factory()
+        progress = None if as_json else progress_factory(ctx)
         try:
             settings = None
             if with_forecast:
                 from pbr_cli.forecast import Settings
 
                 settings = Settings()
-            result = run_statements(cfg, model, period, provider, output, returns,
-                                    register_path, progress, ledger, settings)
+            scheme = Scheme.named(config, model_name, returns=returns, register=register_path,
+                                 ledger=ledger, progress=progress)
+            result = run_statements(scheme, period, provider, output, settings)
         finally:
             if progress is not None:
                 progress.close()
     except PbrError as exc:
-        fail(exc, as_json)
+        fail(ctx, exc, as_json)
     schedule = result.schedule
     totals = {p.provider: p for p in schedule.providers}
     if as_json:
-        typer.echo(json.dumps({"schema": 1, "model": model.name, "period": str(schedule.month),
+        typer.echo(json.dumps({"schema": 1, "model": scheme.model.name, "period": str(schedule.month),
                                "standing": schedule.standing.describe()
                                if schedule.standing else "", "note": result.note,
                                "statements": [
@@ -125,7 +127,7 @@ def statements(
         from pbr_cli.outputs.console import Col, console, fit_table
 
         con = console()
-        con.print(f"[bold]{escape(model.title)}[/] — statements for {schedule.month.label()}: "
+        con.print(f"[bold]{escape(scheme.model.title)}[/] — statements for {schedule.month.label()}: "
                   f"{escape(result.note)}")
         fit_table(con, [Col("Provider", "fixed"), Col("Name", drop=2), Col("Status", "fixed"),
                         Col("Due", "money", "right"), Col("Workbook", drop=1), Col("PDF")],

@@ -22,51 +22,34 @@ from pbr_cli.cycle.calculate import (
     log_month,
     remove_drafts,
     render,
-    returns_root,
     run_record,
     sha256_of,
 )
-from pbr_cli.cycle.config import Config
-from pbr_cli.cycle.runlog import RunLog
-from pbr_cli.cycle.state import (
-    chosen_ledger,
-    default_user,
-    first_unapproved,
-    go_live,
-    ledger_lock,
-    month_has_ended,
-    open_ledger,
-)
+from pbr_cli.cycle.scheme import Configured, Scheme
+from pbr_cli.cycle.state import default_user, first_unapproved, month_has_ended
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger.records import ApprovalHow
 from pbr_cli.ledger.store import ApprovalRecord, Ledger, now_utc
-from pbr_cli.model.records import Model
 from pbr_cli.names import shown
 from pbr_cli.periods import Month
 from pbr_cli.pricing.records import Schedule, Standing, State
-from pbr_cli.pricing.worth import month_schedule, read_months
-from pbr_cli.returns.register import load_register
 
 
-def reproduce(cfg: Config, ledger: Ledger, run, returns: Path | None = None,
-              register_path: Path | None = None, model: Model | None = None) -> Schedule:
+def reproduce(scheme: Scheme, ledger: Ledger, run) -> Schedule:
     """A recorded run's schedule made again from the returns as they are now, refused when
     they (or the model or register) are no longer those the run recorded."""
-    from pbr_cli.model import find_model, load_model
-
-    if model is None:
-        model = load_model(find_model(run.model, cfg.models))
+    model = scheme.model
     if model.sha256 != run.model_sha256:
         raise PbrError(f"the model {run.model} has changed since run {run.id} (SHA-256 "
                        f"{run.model_sha256[:16]}... then, {model.sha256[:16]}... now): its "
                        "schedule cannot be made again from it", code="inputs-changed")
-    register = load_register(model, register_path)
+    register = scheme.register
     if register.sha256 != run.register_sha256:
         raise PbrError(f"the contract register has changed since run {run.id}: its schedule "
                        "cannot be made again from it", code="inputs-changed")
-    root = returns_root(cfg, model, returns)
     month = Month.parse(run.period)
-    collection = read_months(cfg, model, register, root, [month], None)
-    schedule = month_schedule(model, register, month, collection)
+    collection = scheme.read([month])
+    schedule = scheme.schedule(month, collection)
     schedule.adjustments = ledger.adjustments(run.id)
     again = run_record(schedule, register, run.started_at, run.command, None, run.basis)
     if again.fingerprint != run.fingerprint:
@@ -82,14 +65,13 @@ def reproduce(cfg: Config, ledger: Ledger, run, returns: Path | None = None,
     return schedule
 
 
-def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
-                  sha: str | None, by: str | None, output: Path | None,
-                  ledger_path: str | Path | None, log: RunLog | None, returns: Path | None = None,
-                  register_path: Path | None = None, wait: float = 0.0) -> CalculationResult:
+def approve_month(scheme: Scheme, period: str, run_id: int | None, sha: str | None,
+                  by: str | None, output: Path | None, wait: float = 0.0) -> CalculationResult:
     """Approve the month's current draft, named by its run number or its schedule's
     SHA-256 as shown to the approver: the approval is recorded with who, when and exactly
     which schedule, and the schedule is written again saying APPROVED. The ledger's lock is
     held throughout (waiting up to `wait` seconds for another run)."""
+    model, log = scheme.model, scheme.log
     month = Month.parse(period)
     check_inside(model, month)
     if run_id is None and not sha:
@@ -98,13 +80,14 @@ def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
     if sha is not None and (len(sha) < 12 or any(c not in "0123456789abcdef" for c in sha.lower())):
         raise PbrError("--sha256 takes the schedule's SHA-256 (at least its first 12 hex digits)",
                        code="usage")
-    if (returns is not None or register_path is not None) and ledger_path is None:
-        raise PbrError("--returns and --register approve a what-if kept in a separate ledger: "
-                       "give --ledger too (the config's ledger is approved from the config's "
-                       "returns and register)", code="usage")
-    with ledger_lock(cfg, ledger_path, wait):  # one recording run at a time
-        path_l, own = chosen_ledger(cfg, ledger_path)
-        ledger = open_ledger(cfg, path_l, own, log, create=False)
+    if scheme.what_if:
+        raise PbrError("--returns, --register and a model file other than the config's approve "
+                       "a what-if kept in a separate ledger: give --ledger too (the config's "
+                       "ledger is approved from the config's returns, register and model)",
+                       code="usage")
+    with scheme.ledger.lock(wait):  # one recording run at a time
+        path_l = scheme.ledger.place
+        ledger = scheme.ledger.open(log, create=False)
         if ledger is None:
             raise PbrError(f"no ledger at {shown(path_l)}: nothing has been calculated to approve",
                            code="file-not-found")
@@ -128,7 +111,7 @@ def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
             if not month_has_ended(month):
                 raise PbrError(f"{month} has not ended: a month is approved once it is over",
                                code="month-not-ended")
-            start = go_live(cfg, model)
+            start = scheme.go_live
             nxt = first_unapproved(ledger, model, start)
             if month != nxt:
                 raise PbrError(f"{nxt} is not approved yet: months are approved in order from "
@@ -141,9 +124,8 @@ def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
                 raise PbrError(f"draft run {draft.id} was worked out {why}: calculate {month} "
                                f"again (`pbr calculate -m {model.name} -p {month}`, or `pbr run`) "
                                "and approve the new draft", code="stale-draft")
-            schedule = reproduce(cfg, ledger, draft, returns, register_path, model)
-            target = Path(output) if output else cfg.output_for(model.name) / approved_filename(
-                model, month)
+            schedule = reproduce(scheme, ledger, draft)
+            target = Path(output) if output else scheme.output / approved_filename(model, month)
             if target.exists():
                 raise PbrError(f"{shown(target)} exists and is not an approved schedule of this "
                                "ledger: move it away, or give --output", code="output-exists")
@@ -155,29 +137,29 @@ def approve_month(cfg: Config, model: Model, period: str, run_id: int | None,
                 sha_now = render(schedule, pending)
                 ledger.approve(ApprovalRecord(draft.id, model.name, str(month), who, at,
                                               draft.schedule_sha256, shown(target), sha_now,
-                                              "approved"))
+                                              ApprovalHow.APPROVED))
                 pending.commit()
             finally:
                 pending.discard()
-            remove_drafts(ledger, model, month, cfg.output_for(model.name), keep=target)
-            if log is not None:
-                log_month(log, schedule, APPROVED, draft.id, target)
-                log.info(f"{model.name} {month}: approved by {who}: run {draft.id}, draft "
-                         f"schedule sha256 {draft.schedule_sha256}")
-                log.head(path_l, ledger.head())
+            remove_drafts(ledger, model, month, scheme.output, keep=target)
+            log_month(log, schedule, APPROVED, draft.id, target)
+            log.info(f"{model.name} {month}: approved by {who}: run {draft.id}, draft "
+                     f"schedule sha256 {draft.schedule_sha256}")
+            log.head(path_l, ledger.head())
             return CalculationResult(schedule, target, APPROVED, draft.id, note=(
                 f"approved by {who} at {at}"), ledger=path_l)
         finally:
             ledger.close()
 
 
-def restore_approved(cfg: Config, ledger: Ledger, model: Model) -> list[str]:
+def restore_approved(scheme: Scheme, ledger: Ledger) -> list[str]:
     """Approved schedules missing from disk (a run stopped between recording and renaming,
     or a file removed) made again where their inputs are unchanged. What was done, or why
     not, one line each."""
+    model = scheme.model
     said = []
     for approval in ledger.approvals(model.name):
-        if approval.how == "schema 1" or not approval.schedule:
+        if approval.how == ApprovalHow.SCHEMA_1 or not approval.schedule:
             continue
         target = Path(approval.schedule)
         try:
@@ -199,7 +181,7 @@ def restore_approved(cfg: Config, ledger: Ledger, model: Model) -> list[str]:
         run = ledger.run(approval.run_id)
         assert run is not None  # (`require_sound` has checked every approval's run)
         try:
-            schedule = reproduce(cfg, ledger, run, model=model)
+            schedule = reproduce(scheme, ledger, run)
         except PbrError as exc:
             said.append(f"{model.name} {approval.period}: the approved schedule "
                         f"{shown(target)} is missing and cannot be made again: {exc.message}")
@@ -217,21 +199,20 @@ def restore_approved(cfg: Config, ledger: Ledger, model: Model) -> list[str]:
     return said
 
 
-def export_run(cfg: Config, run_id: int, output: Path, ledger_path: str | Path | None = None,
-               returns: Path | None = None) -> tuple[Path, bool, str]:
+def export_run(setup: Configured, run_id: int, output: Path) -> tuple[Path, bool, str]:
     """A recorded run's schedule made again (from the returns, the model and the register,
     which must be those it recorded) saying what it is: approved, the current draft, or a
     superseded draft. Returns (path, whether it is byte-identical to the file recorded,
     the recorded SHA-256)."""
-    path_l, own = chosen_ledger(cfg, ledger_path)
-    ledger = open_ledger(cfg, path_l, own, None, create=False)
+    chosen = setup.ledger
+    ledger = chosen.open(None, create=False)
     if ledger is None:
-        raise PbrError(f"no ledger at {shown(path_l)}", code="file-not-found")
+        raise PbrError(f"no ledger at {shown(chosen.place)}", code="file-not-found")
     try:
         run = ledger.run(run_id)
         if run is None:
-            raise PbrError(f"no run {run_id} in the ledger {shown(path_l)}", code="usage")
-        schedule = reproduce(cfg, ledger, run, returns)
+            raise PbrError(f"no run {run_id} in the ledger {shown(chosen.place)}", code="usage")
+        schedule = reproduce(setup.scheme_named(run.model), ledger, run)
         approval = ledger.approval_of_run(run_id)
         if approval is not None:
             schedule.standing = Standing(State.APPROVED, run_id, approval.approved_by,

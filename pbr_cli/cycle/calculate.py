@@ -12,40 +12,26 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from pbr_cli import __version__
-from pbr_cli.cycle.config import Config
 from pbr_cli.cycle.runlog import RunLog
-from pbr_cli.cycle.state import (
-    chosen_ledger,
-    first_unapproved,
-    go_live,
-    ledger_lock,
-    month_has_ended,
-    open_ledger,
-)
+from pbr_cli.cycle.scheme import Scheme
+from pbr_cli.cycle.state import first_unapproved, month_has_ended
 from pbr_cli.errors import PbrError
 from pbr_cli.files import refuse_unless_file
 from pbr_cli.ledger.db import Where
-from pbr_cli.ledger.records import RunInput, RunLine
+from pbr_cli.ledger.records import ApprovalHow, InputRole, LineKind, RunInput, RunLine
 from pbr_cli.ledger.store import ApprovalRecord, Ledger, RunRecord, now_utc
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
 from pbr_cli.periods import Month
 from pbr_cli.pricing.adjustments import adjustments_for
 from pbr_cli.pricing.records import PAID, Schedule, Standing, State
-from pbr_cli.pricing.worth import (
-    month_schedule,
-    payments_by_component,
-    read_months,
-    remember,
-)
-from pbr_cli.returns.folders import checked_root, latest_month
-from pbr_cli.returns.register import load_register
+from pbr_cli.pricing.worth import payments_by_component, remember
+from pbr_cli.returns.folders import latest_month
 
 __all__ = ["payments_by_component"]
 
@@ -184,20 +170,15 @@ def render(schedule: Schedule, pending: PendingFile) -> str:
 
 def run_record(schedule: Schedule, register, started: str, command: str, path: Path | None,
             basis: int) -> RunRecord:
-    inputs = [RunInput(i.role, i.path, i.sha256, i.provider, i.month, i.used)
+    inputs = [RunInput(InputRole(i.role), i.path, i.sha256, i.provider, i.month, i.used)
               for i in schedule.inputs]
-    lines = [RunLine(p.provider, ln.entry, dict(ln.groups), ln.component, ln.kind, ln.amount)
-             for p in schedule.providers for ln in p.lines]
+    lines = [RunLine(p.provider, ln.entry, dict(ln.groups), ln.component, LineKind(ln.kind),
+                     ln.amount) for p in schedule.providers for ln in p.lines]
     return RunRecord(schedule.model.name, schedule.model.sha256, register.sha256,
                      str(schedule.month), __version__, started, command,
                      schedule.total(), schedule.adjustment_total(), len(schedule.withheld),
                      shown(path) if path else None, inputs, lines, list(schedule.adjustments),
                      basis)
-
-
-def returns_root(cfg: Config, model: Model, returns: Path | None) -> Path:
-    """The returns folder given, or the config's for the model: there, and filed by month."""
-    return checked_root(Path(returns) if returns else cfg.returns_for(model.name))
 
 
 def check_inside(model: Model, month: Month) -> None:
@@ -206,21 +187,29 @@ def check_inside(model: Model, month: Month) -> None:
                        f"{model.end})", code="period-outside-scheme")
 
 
-def run_calculation(cfg: Config, model: Model, period: str | None, output: Path | None,
-                    returns: Path | None, register_path: Path | None,
-                    progress: Callable[[int, int, Path], None] | None = None,
-                    dry_run: bool = False, ledger_path: str | Path | None = None,
-                    command: str = "calculate", log: RunLog | None = None,
-                    model_from_config: bool = True, ledger: Ledger | None = None,
-                    wait: float | None = None) -> CalculationResult:
+@dataclass(frozen=True)
+class _Recording:
+    """How a calculation is recorded: when it started, the command, the log (None: a run
+    that records nothing logs nothing)."""
+
+    started: str
+    command: str
+    log: RunLog | None
+
+
+def run_calculation(scheme: Scheme, period: str | None, output: Path | None = None, *,
+                    dry_run: bool = False, command: str = "calculate",
+                    ledger: Ledger | None = None, wait: float | None = None,
+                    ) -> CalculationResult:
     """Calculate a month and, unless it is a dry run or a what-if, record it in the ledger
     as the month's draft (approved at once where the scheme approves automatically). The
     next month to approve carries prior-period adjustments for every approved month whose
     figures have changed since it was paid. When it records, the ledger's lock is held
-    (waiting up to `wait` seconds for another run; `wait` None: the caller holds it)."""
+    (waiting up to `wait` seconds for another run; `wait` None: the caller holds it, and
+    `ledger` is the one it opened)."""
     started = now_utc()
-    register = load_register(model, register_path)
-    root = returns_root(cfg, model, returns)
+    _ = scheme.register  # the register first, then the returns: the order problems are told in
+    root = scheme.root
     if period:
         month = Month.parse(period)
     else:
@@ -229,38 +218,33 @@ def run_calculation(cfg: Config, model: Model, period: str | None, output: Path 
             raise PbrError(f"no returns in {shown(root)}: nothing to calculate",
                            code="file-not-found")
         month = found
-    check_inside(model, month)
-    what_if = (returns is not None or register_path is not None or not model_from_config) \
-        and ledger_path is None
-    recording = not dry_run and not what_if
-    log = log if recording else None  # a run that records nothing logs nothing
-    path_l, own = chosen_ledger(cfg, ledger_path)
-    lock = (ledger_lock(cfg, ledger_path, wait) if recording and wait is not None
+    check_inside(scheme.model, month)
+    recording = not dry_run and not scheme.what_if
+    rec = _Recording(started, command, scheme.log if recording else None)
+    lock = (scheme.ledger.lock(wait) if recording and wait is not None
             else contextlib.nullcontext())
     with lock:
         opened = ledger is None
         if opened:
-            ledger = open_ledger(cfg, path_l, own, log, create=recording)
+            ledger = scheme.ledger.open(rec.log, create=recording)
         try:
-            return _calculate(cfg, model, register, root, month, output, progress, started,
-                              command, log, ledger, path_l,
-                              DRY_RUN if dry_run else WHAT_IF if what_if else None)
+            return _calculate(scheme, month, output, ledger, rec,
+                              DRY_RUN if dry_run else WHAT_IF if scheme.what_if else None)
         finally:
             if opened and ledger is not None:
                 ledger.close()
 
 
-def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
-               output: Path | None, progress, started: str, command: str,
-               log: RunLog | None, ledger: Ledger | None, ledger_path: Where,
-               not_recorded: LedgerAction | None) -> CalculationResult:
-    start = go_live(cfg, model)
+def _calculate(scheme: Scheme, month: Month, output: Path | None, ledger: Ledger | None,
+               rec: _Recording, not_recorded: LedgerAction | None) -> CalculationResult:
+    cfg, model, register = scheme.cfg, scheme.model, scheme.register
+    start = scheme.go_live
     approved = set(ledger.approved_periods(model.name)) if ledger else set()
     nxt = first_unapproved(ledger, model, start)
     earlier = sorted(Month.parse(p) for p in approved if Month.parse(p) < month) \
         if month == nxt and ledger is not None else []
-    collection = read_months(cfg, model, register, root, [month, *earlier], progress)
-    schedule = month_schedule(model, register, month, collection)
+    collection = scheme.read([month, *earlier])
+    schedule = scheme.schedule(month, collection)
     cache = cfg.cache
     remember(cache, model, register, month, collection, schedule)
     for e in earlier:
@@ -282,40 +266,18 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
         return CalculationResult(schedule, path, not_recorded, note=note)
     assert ledger is not None
     if month < start or str(month) in approved:
-        # Shown as it is worked out now, never recorded; written only where -o asks, and
-        # then marked NOT RECORDED.
-        schedule.standing = Standing(State.NOT_RECORDED)
-        path = None
-        if output is not None:
-            from pbr_cli.outputs.schedule import write_schedule
-
-            path = write_schedule(schedule, Path(output))
-        written = (f"written to {shown(path)} marked NOT RECORDED, nothing recorded" if path
-                   else "nothing written or recorded")
-        if month < start:
-            return CalculationResult(schedule, path, BEFORE_GO_LIVE, note=(
-                f"{month} is before {model.name} goes live in the ledger ({start}): shown, "
-                f"{written}"))
-        approval = ledger.approval_of(model.name, str(month))
-        assert approval is not None  # (approved months are only passed here)
-        later = (f"Any difference from what was paid is an adjustment on {nxt}, the next "
-                 "month to approve" if nxt.first_day <= model.end else
-                 "Every month of the scheme is approved and it has ended: a difference from "
-                 "what was paid is shown here, and is not paid by adjustment")
-        return CalculationResult(schedule, path, ALREADY_APPROVED, approval.run_id, note=(
-            f"{month} was approved (run {approval.run_id}, by {approval.approved_by} at "
-            f"{approval.approved_at}): these are its figures worked out now; {written}. "
-            + later))
+        return _not_recorded(scheme, schedule, output, ledger, (start, nxt))
 
     # The draft of the next month to approve is worked out against the approvals so far (it
     # carries the adjustments); a later month's draft carries none and waits (basis -1).
     basis = ledger.basis(model.name) if month == nxt else -1
-    automatic = cfg.scheme(model.name).automatic and month == nxt and month_has_ended(month)
-    folder = cfg.output_for(model.name)
+    automatic = scheme.settings.automatic and month == nxt and month_has_ended(month)
+    folder = scheme.output
     target = Path(output) if output else folder / (
         approved_filename(model, month) if automatic else draft_filename(model, month))
-    record = run_record(schedule, register, started, command, target, basis)
+    record = run_record(schedule, register, rec.started, rec.command, target, basis)
     latest = ledger.latest_run(model.name, str(month))
+    ledger_path = scheme.ledger.place
     if not automatic and latest is not None and latest.fingerprint == record.fingerprint:
         schedule.standing = Standing(State.DRAFT, latest.id)
         kept = Path(latest.output) if latest.output else target
@@ -337,7 +299,7 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
 
     def approve(run_id: int, sha: str) -> ApprovalRecord:
         return ApprovalRecord(run_id, model.name, str(month), "pbr", approved_at, "",
-                              shown(target), sha, "automatic")
+                              shown(target), sha, ApprovalHow.AUTOMATIC)
 
     try:
         run_id = ledger.record(record, write, approve if automatic else None)
@@ -347,13 +309,41 @@ def _calculate(cfg: Config, model: Model, register, root: Path, month: Month,
     if automatic:
         remove_drafts(ledger, model, month, folder, keep=target)
     status = APPROVED if automatic else DRAFT
-    if log is not None:
-        log_month(log, schedule, status, run_id, target)
-        log.head(ledger_path, ledger.head())
+    if rec.log is not None:
+        log_month(rec.log, schedule, status, run_id, target)
+        rec.log.head(ledger_path, ledger.head())
     note = ("approved automatically (the scheme's setting)" if automatic else
             f"recorded as draft run {run_id}; approve it with `pbr approve -m {model.name} -p "
             f"{month} --run {run_id}`" + (f"; {later_note}" if later_note else ""))
     return CalculationResult(schedule, target, status, run_id, note=note, ledger=ledger_path)
+
+
+def _not_recorded(scheme: Scheme, schedule: Schedule, output: Path | None, ledger: Ledger,
+                  months: tuple[Month, Month]) -> CalculationResult:
+    """A month before go-live, or approved already: shown as it is worked out now, never
+    recorded; written only where -o asks, and then marked NOT RECORDED."""
+    from pbr_cli.outputs.schedule import write_schedule
+
+    model, month = scheme.model, schedule.month
+    start, nxt = months
+    schedule.standing = Standing(State.NOT_RECORDED)
+    path = write_schedule(schedule, Path(output)) if output is not None else None
+    written = (f"written to {shown(path)} marked NOT RECORDED, nothing recorded" if path
+               else "nothing written or recorded")
+    if month < start:
+        return CalculationResult(schedule, path, BEFORE_GO_LIVE, note=(
+            f"{month} is before {model.name} goes live in the ledger ({start}): shown, "
+            f"{written}"))
+    approval = ledger.approval_of(model.name, str(month))
+    assert approval is not None  # (approved months are only passed here)
+    later = (f"Any difference from what was paid is an adjustment on {nxt}, the next "
+             "month to approve" if nxt.first_day <= model.end else
+             "Every month of the scheme is approved and it has ended: a difference from "
+             "what was paid is shown here, and is not paid by adjustment")
+    return CalculationResult(schedule, path, ALREADY_APPROVED, approval.run_id, note=(
+        f"{month} was approved (run {approval.run_id}, by {approval.approved_by} at "
+        f"{approval.approved_at}): these are its figures worked out now; {written}. "
+        + later))
 
 
 def _restore(schedule: Schedule, path: Path, sha: str) -> None:
@@ -415,16 +405,15 @@ def log_month(log: RunLog, schedule: Schedule, status: LedgerAction, run_id: int
                 log.info(f"{s.model.name} {s.month}: {p.provider}: {note}")
 
 
-def make_template(model: Model, register_path: Path | None, provider: str, period: str,
-                  output: Path) -> Month:
+def make_template(scheme: Scheme, provider: str, period: str, output: Path) -> Month:
     """The blank return for one provider and month, written; the month."""
     from pbr_cli.outputs.template import write_template
 
     month = Month.parse(period)
-    register = load_register(model, register_path)
+    register = scheme.register
     if provider not in register.providers():
         raise PbrError(f"no provider '{provider}' in the contract register "
                        f"({', '.join(register.providers())})", code="unknown-provider")
-    check_inside(model, month)
-    write_template(output, model, register, provider, month)
+    check_inside(scheme.model, month)
+    write_template(output, scheme.model, register, provider, month)
     return month

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 
 from pbr_cli.cycle.config import Config
@@ -28,73 +29,86 @@ from pbr_cli.returns.folders import months_with_returns
 ZERO = Decimal("0.00")
 
 
-def chosen_ledger(cfg: Config, named: str | Path | None) -> tuple[Where, bool]:
-    """(the ledger, whether it is the config's own): `--ledger` first, then $PBR_LEDGER,
+@dataclass(frozen=True)
+class LedgerChoice:
+    """The ledger a command uses, chosen in one place: `--ledger` first, then $PBR_LEDGER,
     then the config's. A file, or a PostgreSQL database named by its URL."""
-    if named is not None:
-        return ledger_place(named), False
-    return cfg.ledger, not cfg.ledger_overridden
 
+    cfg: Config
+    place: Where
+    own: bool  # the config's own ledger (not named by --ledger or $PBR_LEDGER)
+    named: bool  # named with --ledger
 
-def ledger_lock(cfg: Config, named: str | Path | None, wait: float):
-    """The lock every run that records takes, so that one records at a time: a lock file
-    beside an SQLite ledger, or the database's own lock for one in PostgreSQL."""
-    from pbr_cli.ledger.lock import held
+    @classmethod
+    def of(cls, cfg: Config, named: str | Path | None) -> LedgerChoice:
+        if named is not None:
+            return cls(cfg, ledger_place(named), own=False, named=True)
+        return cls(cfg, cfg.ledger, own=not cfg.ledger_overridden, named=False)
 
-    return held(chosen_ledger(cfg, named)[0], wait)
+    def lock(self, wait: float):
+        """The lock every run that records takes, so that one records at a time: a lock
+        file beside an SQLite ledger, or the database's own lock for one in PostgreSQL."""
+        from pbr_cli.ledger.lock import held
 
+        return held(self.place, wait)
 
-def earlier_records(cfg: Config, path: Where, own: bool, log: RunLog | None) -> list[str]:
-    """What shows that a ledger at `path` held runs: the log's last head for it, and (for
-    the config's own ledger) schedules in the output folder."""
-    found = []
-    if log is not None:
-        head = log.last_head(path)
-        if head is not None and head[0] > 0:
-            found.append(f"the log {shown(log.path)} says it held record {head[0]}")
-    if own and cfg.output.is_dir():
-        schedules = sorted(p.name for pattern in ("*/*-schedule.xlsx", "*/*-draft.xlsx")
-                           for p in cfg.output.glob(pattern))
-        if schedules:
-            found.append(f"{len(schedules)} schedule(s) in {shown(cfg.output)} (e.g. "
-                         f"{shown(schedules[0])})")
-    return found
-
-
-def open_ledger(cfg: Config, path: Where, own: bool, log: RunLog | None,
-                create: bool = True) -> Ledger | None:
-    """The ledger at `path`, verified; refused (exit 2) when it does not verify, when it no
-    longer holds the head the log last recorded, or when it is missing or empty while the
-    log or the output folder show earlier runs. A new ledger is made only where nothing
-    shows earlier runs (and `create`); otherwise None."""
-    state = ledger_state(path)
-    if state != "present":
-        evidence = earlier_records(cfg, path, own, log)
-        if evidence:
-            raise PbrError(f"the ledger {shown(path)} is {state}, but earlier runs were "
-                           f"recorded: {'; '.join(evidence)}. Restore the ledger from a copy; "
-                           "or, to start a new record on purpose, `pbr ledger init --force`",
-                           code="ledger-missing")
-        if not create:
-            return None
-    ledger = Ledger(path)
-    try:
-        ledger.require_sound()
+    def earlier_records(self, log: RunLog | None) -> list[str]:
+        """What shows that this ledger held runs: the log's last head for it, and (for the
+        config's own ledger) schedules in the output folder."""
+        found = []
         if log is not None:
-            head = log.last_head(path)
+            head = log.last_head(self.place)
             if head is not None and head[0] > 0:
-                from pbr_cli.ledger.store import Head
+                found.append(f"the log {shown(log.path)} says it held record {head[0]}")
+        output = self.cfg.output
+        if self.own and output.is_dir():
+            schedules = sorted(p.name for pattern in ("*/*-schedule.xlsx", "*/*-draft.xlsx")
+                               for p in output.glob(pattern))
+            if schedules:
+                found.append(f"{len(schedules)} schedule(s) in {shown(output)} (e.g. "
+                             f"{shown(schedules[0])})")
+        return found
 
-                if not ledger.has_record(Head(head[0], head[1])):
-                    raise PbrError(
-                        f"the ledger {shown(path)} does not hold record {head[0]} (sha256 "
-                        f"{head[1][:16]}...) that the log {shown(log.path)} recorded: it was "
-                        "replaced or rewritten since. Restore it from a copy",
-                        code="ledger-tampered")
-    except BaseException:
-        ledger.close()
-        raise
-    return ledger
+    def as_it_is(self) -> Ledger:
+        """The ledger opened without being verified: for `pbr ledger verify`, which says
+        what is wrong with it, and `pbr ledger init`, which starts one. Every other command
+        opens it with `open`."""
+        return Ledger(self.place)
+
+    def open(self, log: RunLog | None, create: bool = True) -> Ledger | None:
+        """The ledger, verified; refused (exit 2) when it does not verify, when it no longer
+        holds the head the log last recorded, or when it is missing or empty while the log
+        or the output folder show earlier runs. A new ledger is made only where nothing
+        shows earlier runs (and `create`); otherwise None."""
+        path = self.place
+        state = ledger_state(path)
+        if state != "present":
+            evidence = self.earlier_records(log)
+            if evidence:
+                raise PbrError(f"the ledger {shown(path)} is {state}, but earlier runs were "
+                               f"recorded: {'; '.join(evidence)}. Restore the ledger from a "
+                               "copy; or, to start a new record on purpose, `pbr ledger init "
+                               "--force`", code="ledger-missing")
+            if not create:
+                return None
+        ledger = self.as_it_is()
+        try:
+            ledger.require_sound()
+            if log is not None:
+                head = log.last_head(path)
+                if head is not None and head[0] > 0:
+                    from pbr_cli.ledger.store import Head
+
+                    if not ledger.has_record(Head(head[0], head[1])):
+                        raise PbrError(
+                            f"the ledger {shown(path)} does not hold record {head[0]} (sha256 "
+                            f"{head[1][:16]}...) that the log {shown(log.path)} recorded: it "
+                            "was replaced or rewritten since. Restore it from a copy",
+                            code="ledger-tampered")
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
 
 
 def go_live(cfg: Config, model: Model) -> Month:
@@ -124,12 +138,21 @@ def latest_complete_month(root: Path, model: Model, today: date | None = None) -
     return max(found) if found else None
 
 
+class MonthStanding(StrEnum):
+    """Where a scheme-month stands, as `pbr ledger status` says it."""
+
+    NO_RETURNS = "no returns"
+    NOT_CALCULATED = "not calculated"
+    DRAFT = "draft"
+    APPROVED = "approved"
+
+
 @dataclass
 class MonthRow:
     """One scheme-month as `pbr ledger status` shows it."""
 
     month: str
-    state: str  # no returns | not calculated | draft | approved
+    state: MonthStanding
     run: int | None = None
     entitlement: Decimal | None = None
     adjustments: Decimal | None = None
@@ -153,11 +176,12 @@ class SchemeStatus:
     def unpaid(self) -> Decimal:
         """What is owed but not yet approved: every draft's PbR, and the adjustments on the
         draft of the next month to approve (later drafts carry none)."""
-        return sum((r.due or ZERO for r in self.months if r.state == "draft"), ZERO)
+        return sum((r.due or ZERO for r in self.months if r.state == MonthStanding.DRAFT), ZERO)
 
     @property
     def approved_total(self) -> Decimal:
-        return sum((r.due or ZERO for r in self.months if r.state == "approved"), ZERO)
+        return sum((r.due or ZERO for r in self.months if r.state == MonthStanding.APPROVED),
+                   ZERO)
 
 
 def scheme_status(cfg: Config, model: Model, ledger: Ledger | None,
@@ -174,11 +198,12 @@ def scheme_status(cfg: Config, model: Model, ledger: Ledger | None,
     while month <= end:
         st = states.get(str(month))
         if st is None:
-            rows.append(MonthRow(str(month), "not calculated" if month in filed else "no returns"))
+            rows.append(MonthRow(str(month), MonthStanding.NOT_CALCULATED if month in filed
+                                 else MonthStanding.NO_RETURNS))
         else:
             run = st.run
             rows.append(MonthRow(
-                str(month), st.state, run.id, run.entitlement,
+                str(month), MonthStanding(st.state), run.id, run.entitlement,
                 run.adjustments, run.payment,
                 st.approval.approved_by if st.approval is not None else "",
                 st.approval.approved_at if st.approval is not None else "",

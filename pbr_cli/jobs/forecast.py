@@ -3,25 +3,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from pbr_cli.cycle.calculate import returns_root
 from pbr_cli.cycle.config import Config
+from pbr_cli.cycle.scheme import Scheme
 from pbr_cli.errors import PbrError
 from pbr_cli.forecast import Forecast, Settings, draws_for, outlook, provider_list
 from pbr_cli.forecast.scenario import parse_scenario
 from pbr_cli.model.records import Model
 from pbr_cli.money import round_pence, to_fraction
 from pbr_cli.names import shown
-from pbr_cli.periods import Month, Period, financial_year_label, parse_period
+from pbr_cli.periods import Month, Period, PeriodKind, financial_year_label, parse_period
 from pbr_cli.pricing import history_months
 from pbr_cli.pricing.records import Projection
-from pbr_cli.pricing.worth import month_schedule, read_months
 from pbr_cli.returns.folders import months_with_returns
-from pbr_cli.returns.register import Register, entry_active, entry_days, load_register
+from pbr_cli.returns.register import Register, entry_active, entry_days
 
 
 def forecast_period(model: Model, period: str | None,
@@ -36,7 +35,7 @@ def forecast_period(model: Model, period: str | None,
         if last < first:
             raise PbrError(f"--to {last} is before the scheme starts ({model.start})",
                            code="period-outside-scheme")
-        return Period(f"{first}..{last}", "range", first, last)
+        return Period(f"{first}..{last}", PeriodKind.RANGE, first, last)
     if period:
         return parse_period(period)
     return parse_period(financial_year_label(as_at))
@@ -71,30 +70,33 @@ def budget_for(cfg: Config, model: Model, register: Register, period: Period,
     return None, ""
 
 
-def run_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
-                 as_at: str | None, what_ifs: list[str], settings: Settings,
-                 no_budget: bool = False, output: Path | None = None,
-                 progress: Callable[[int, int, Path], None] | None = None,
-                 returns_folder: Path | None = None, register_path: Path | None = None,
-                 ) -> tuple[Forecast, list[Path]]:
+@dataclass(frozen=True)
+class ForecastAsk:
+    """What a forecast is asked for: --period, or --to; --as-at; the what-ifs; whether it
+    goes without a budget."""
+
+    period: str | None = None
+    to: str | None = None
+    as_at: str | None = None
+    what_ifs: tuple[str, ...] = ()
+    no_budget: bool = False
+
+
+def run_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings,
+                 output: Path | None = None) -> tuple[Forecast, list[Path]]:
     """The forecast, and its workbook written."""
     from pbr_cli.outputs.forecast import forecast_filename, write_forecast
 
-    result = make_forecast(cfg, model, period, to, as_at, what_ifs, settings, no_budget,
-                           progress, returns_folder, register_path)
-    path = Path(output) if output else cfg.output_for(model.name) / forecast_filename(result)
+    result = make_forecast(scheme, ask, settings)
+    path = Path(output) if output else scheme.output / forecast_filename(result)
     write_forecast(result, path)
     return result, [path]
 
 
-def make_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
-                  as_at: str | None, what_ifs: list[str], settings: Settings,
-                  no_budget: bool = False,
-                  progress: Callable[[int, int, Path], None] | None = None,
-                  returns_folder: Path | None = None, register_path: Path | None = None,
-                  ) -> Forecast:
-    register = load_register(model, register_path)
-    root = returns_root(cfg, model, returns_folder)
+def make_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings) -> Forecast:
+    cfg, model, register, progress = scheme.cfg, scheme.model, scheme.register, scheme.progress
+    period, to, as_at, what_ifs = ask.period, ask.to, ask.as_at, list(ask.what_ifs)
+    root = scheme.root
     recorded = [m for m in months_with_returns(root) if model.covers(m)]
     if as_at:
         cut = Month.parse(as_at)
@@ -116,7 +118,7 @@ def make_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
     actual = [m for m in months if m <= as_at_month]
     projected = [m for m in months if m > as_at_month]
     budget, source = budget_for(cfg, model, register, wanted, months)
-    if budget is None and not no_budget:
+    if budget is None and not ask.no_budget:
         raise PbrError(f"no budget for {model.name} {wanted.text}: add it to the config "
                        f"(schemes: {{{model.name}: {{budget: {{{wanted.text}: AMOUNT}}}}}}), "
                        "or name a register column of annual budgets (budget: {register: "
@@ -125,9 +127,9 @@ def make_forecast(cfg: Config, model: Model, period: str | None, to: str | None,
     scenario = parse_scenario(what_ifs, model, first) if what_ifs else None
     needed = sorted({h for m in actual for h in history_months(model, m)}
                     | set(recorded[-settings.basis_months:]))
-    collection = read_months(cfg, model, register, root, needed, progress)
+    collection = scheme.read(needed)
     returns = [r for r in collection.returns if r.month is not None and r.month <= as_at_month]
-    schedules = {m: month_schedule(model, register, m, collection) for m in actual}
+    schedules = {m: scheme.schedule(m, collection) for m in actual}
     base = outlook(model, register, schedules, projected, returns, as_at_month,
                    settings, budget, tick=_ticks(progress, "base case"))
     what_if = None

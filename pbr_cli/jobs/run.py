@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pbr_cli.cycle.config import Config, load_config
+from pbr_cli.cycle.config import Config
 from pbr_cli.cycle.runlog import RunLog
-from pbr_cli.errors import EXIT_OK, EXIT_UNUSABLE, PbrError, check_stop
+from pbr_cli.cycle.scheme import Configured
+from pbr_cli.errors import EXIT_OK, PbrError, check_stop
 from pbr_cli.ledger.db import LedgerUrl
 from pbr_cli.money import format_money
 from pbr_cli.names import shown
@@ -36,69 +38,26 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
     what each month came to (for --json)."""
     import contextlib
 
-    from pbr_cli.cycle.state import (
-        chosen_ledger,
-        first_unapproved,
-        go_live,
-        latest_complete_month,
-        ledger_lock,
-        open_ledger,
-    )
-    from pbr_cli.model import find_model, load_model
 
-    cfg = load_config(config, required=True)
-    log = RunLog(cfg.log)
-    schemes = _schemes(cfg)
+    setup = Configured.load(config, required=True)
+    log = setup.log
+    schemes = _schemes(setup.cfg)
     log.info(f"run started: {', '.join(schemes)}" + (" (dry run)" if dry_run else ""))
-    path_l, own = chosen_ledger(cfg, None)
-    lock = contextlib.nullcontext() if dry_run else ledger_lock(cfg, None, wait)
+    chosen = setup.ledger
+    lock = contextlib.nullcontext() if dry_run else chosen.lock(wait)
     worst = EXIT_OK
     try:
         with lock:
-            ledger = open_ledger(cfg, path_l, own, None if dry_run else log, create=not dry_run)
+            ledger = chosen.open(None if dry_run else log, create=not dry_run)
             try:
+                monthly = _MonthlyRun(dry_run, ledger, log, progress_factory, out, months)
                 for name in schemes:
-                    try:
-                        model = load_model(find_model(name, cfg.models))
-                        from pbr_cli.returns.folders import checked_root
-
-                        root = checked_root(cfg.returns_for(name))
-                        last = latest_complete_month(root, model)
-                        if last is None:
-                            raise PbrError(f"no complete month with returns in {shown(root)}",
-                                           code="file-not-found")
-                        if ledger is not None and not dry_run:
-                            from pbr_cli.cycle.approve import restore_approved
-
-                            for line in restore_approved(cfg, ledger, model):
-                                log.warning(line)
-                                out(line, "yellow")
-                        start = go_live(cfg, model)
-                        nxt = first_unapproved(ledger, model, start)
-                        todo = []
-                        month = nxt
-                        while month <= last:
-                            if ledger is None or ledger.approval_of(name, str(month)) is None:
-                                todo.append(month)
-                            month = month.plus(1)
-                        if not todo:
-                            line = (f"{name}: every month from {start} to {last} is approved; "
-                                    "nothing to do")
-                            log.info(line)
-                            out(line, "")
-                        for month in todo:
-                            check_stop()
-                            worst = max(worst, _one_month(cfg, model, month, dry_run, ledger, log,
-                                                          progress_factory, out, months))
-                    except PbrError as exc:
-                        log.error(f"{name}: {exc.message}")
-                        out(f"{name}: {exc.message}", "red")
-                        worst = max(worst, exc.exit_code)
+                    worst = max(worst, monthly.scheme(setup, name))
                 if ledger is not None:
                     head = ledger.head()
-                    out(f"Ledger {shown(path_l)}: head {head}", "")
+                    out(f"Ledger {shown(chosen.place)}: head {head}", "")
                     if not dry_run:
-                        log.head(path_l, head)
+                        log.head(chosen.place, head)
             finally:
                 if ledger is not None:
                     ledger.close()
@@ -112,60 +71,109 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
     return worst
 
 
-def _one_month(cfg: Config, model, month: Month, dry_run: bool, ledger, log: RunLog,
-               progress_factory, out, months: list[dict[str, Any]] | None = None) -> int:
-    from pbr_cli.cycle.calculate import UNCHANGED, run_calculation
+@dataclass
+class _MonthlyRun:
+    """One `pbr run`: the ledger it holds, where it tells what it did."""
 
-    progress = progress_factory() if progress_factory is not None else None
-    try:
-        result = run_calculation(cfg, model, str(month), None, None, None, progress=progress,
-                                 dry_run=dry_run, command="run", log=None if dry_run else log,
-                                 ledger=ledger)
-    finally:
-        if progress is not None:
-            progress.close()
-    s = result.schedule
-    errors = sum(1 for p in s.problems if p.is_error)
-    code = s.exit_code()
-    state = s.standing.describe().split(" — ")[0] if s.standing else result.status
-    run = f" run {result.run_id}" if result.run_id else ""
-    line = (f"{model.name} {month}: {state}{run}: PbR {format_money(s.total())}, adjustments "
-            f"{format_money(s.adjustment_total())}, due {format_money(s.due())}; "
-            f"{len(s.withheld)} withheld, {errors} error(s)"
-            + (f"; schedule {shown(result.path)}" if result.path else ""))
-    out(line, "yellow" if code else "")
-    if months is not None:
-        months.append({"model": model.name, "month": str(month), "state": str(state),
-                       "run": result.run_id, "pbr": str(s.total()),
-                       "adjustments": str(s.adjustment_total()), "due": str(s.due()),
-                       "withheld": [p.provider for p in s.withheld], "errors": errors,
-                       "schedule": shown(result.path) if result.path else None,
-                       "exit_code": code})
-    for p in s.withheld:
-        out(f"  withheld {p.provider} ({p.name}): {p.reason}", "red")
-    for p in s.providers:
-        if p.status == PAID:
-            for note in s.payment_notes(p.provider):
-                out(f"  {p.provider}: {note}", "yellow")
-    if result.status == UNCHANGED:
-        log.info(f"{model.name} {month}: DRAFT run {result.run_id} unchanged")
-    if cfg.scheme(model.name).statements and result.run_id and not dry_run:
-        from pbr_cli.jobs.statements import statements_folder, write_statements
-        from pbr_cli.returns.register import load_register
+    dry_run: bool
+    ledger: Any  # the ledger, opened and locked (None on a dry run with no ledger yet)
+    log: RunLog
+    progress_factory: Any
+    out: Any  # out(line, style)
+    months: list[dict[str, Any]] | None
 
-        folder = statements_folder(cfg, model, month)
-        written = write_statements(s, load_register(model), folder)
-        out(f"  {len(written)} provider statement(s) in {shown(folder)}", "")
-        log.info(f"{model.name} {month}: {len(written)} provider statement(s) in {shown(folder)}")
-    return code
+    def scheme(self, setup: Configured, name: str) -> int:
+        """Every month of one scheme still to bring up to date; the worst exit code."""
+        from pbr_cli.cycle.state import first_unapproved, latest_complete_month
+
+        ledger, log, out = self.ledger, self.log, self.out
+        worst = EXIT_OK
+        try:
+            scheme = setup.scheme_named(name)
+            root = scheme.root
+            last = latest_complete_month(root, scheme.model)
+            if last is None:
+                raise PbrError(f"no complete month with returns in {shown(root)}",
+                               code="file-not-found")
+            if ledger is not None and not self.dry_run:
+                from pbr_cli.cycle.approve import restore_approved
+
+                for line in restore_approved(scheme, ledger):
+                    log.warning(line)
+                    out(line, "yellow")
+            start = scheme.go_live
+            todo = []
+            month = first_unapproved(ledger, scheme.model, start)
+            while month <= last:
+                if ledger is None or ledger.approval_of(name, str(month)) is None:
+                    todo.append(month)
+                month = month.plus(1)
+            if not todo:
+                line = f"{name}: every month from {start} to {last} is approved; nothing to do"
+                log.info(line)
+                out(line, "")
+            for month in todo:
+                check_stop()
+                worst = max(worst, self.month(scheme, month))
+        except PbrError as exc:
+            log.error(f"{name}: {exc.message}")
+            out(f"{name}: {exc.message}", "red")
+            worst = max(worst, exc.exit_code)
+        return worst
+
+    def month(self, scheme, month: Month) -> int:
+        from dataclasses import replace
+
+        from pbr_cli.cycle.calculate import UNCHANGED, run_calculation
+
+        model, log, out = scheme.model, self.log, self.out
+        progress = self.progress_factory() if self.progress_factory is not None else None
+        try:
+            result = run_calculation(replace(scheme, progress=progress), str(month),
+                                     dry_run=self.dry_run, command="run", ledger=self.ledger)
+        finally:
+            if progress is not None:
+                progress.close()
+        s = result.schedule
+        errors = sum(1 for p in s.problems if p.is_error)
+        code = s.exit_code()
+        state = s.standing.describe().split(" — ")[0] if s.standing else result.status
+        run = f" run {result.run_id}" if result.run_id else ""
+        line = (f"{model.name} {month}: {state}{run}: PbR {format_money(s.total())}, adjustments "
+                f"{format_money(s.adjustment_total())}, due {format_money(s.due())}; "
+                f"{len(s.withheld)} withheld, {errors} error(s)"
+                + (f"; schedule {shown(result.path)}" if result.path else ""))
+        out(line, "yellow" if code else "")
+        if self.months is not None:
+            self.months.append({
+                "model": model.name, "month": str(month), "state": str(state),
+                "run": result.run_id, "pbr": str(s.total()),
+                "adjustments": str(s.adjustment_total()), "due": str(s.due()),
+                "withheld": [p.provider for p in s.withheld], "errors": errors,
+                "schedule": shown(result.path) if result.path else None, "exit_code": code})
+        for p in s.withheld:
+            out(f"  withheld {p.provider} ({p.name}): {p.reason}", "red")
+        for p in s.providers:
+            if p.status == PAID:
+                for note in s.payment_notes(p.provider):
+                    out(f"  {p.provider}: {note}", "yellow")
+        if result.status == UNCHANGED:
+            log.info(f"{model.name} {month}: DRAFT run {result.run_id} unchanged")
+        if scheme.settings.statements and result.run_id and not self.dry_run:
+            from pbr_cli.jobs.statements import statements_folder, write_statements
+
+            folder = statements_folder(scheme, month)
+            written = write_statements(s, scheme.register, folder)
+            out(f"  {len(written)} provider statement(s) in {shown(folder)}", "")
+            log.info(f"{model.name} {month}: {len(written)} provider statement(s) in "
+                     f"{shown(folder)}")
+        return code
 
 
 def _open(config: Path | None, ledger_path: str | Path | None = None):
-    from pbr_cli.cycle.state import chosen_ledger, open_ledger
 
-    cfg = load_config(config)
-    path, own = chosen_ledger(cfg, ledger_path)
-    return cfg, path, open_ledger(cfg, path, own, RunLog(cfg.log), create=False)
+    setup = Configured.load(config, ledger=ledger_path)
+    return setup.cfg, setup.ledger.place, setup.ledger.open(setup.log, create=False)
 
 
 def ledger_status(config: Path | None, model_name: str | None,
@@ -204,22 +212,21 @@ def ledger_status(config: Path | None, model_name: str | None,
 
 
 def ledger_verify(config: Path | None, ledger_path: str | Path | None = None) -> dict[str, Any]:
-    from pbr_cli.cycle.state import chosen_ledger
-    from pbr_cli.ledger.store import Head, Ledger, ledger_state
+    from pbr_cli.ledger.store import Head, ledger_state
 
-    cfg = load_config(config)
-    path, _ = chosen_ledger(cfg, ledger_path)
+    setup = Configured.load(config, ledger=ledger_path)
+    path, log = setup.ledger.place, setup.log
     state = ledger_state(path)
     if state == "missing":
         raise PbrError(f"no ledger at {shown(path)}", code="file-not-found")
-    ledger = Ledger(path)
+    ledger = setup.ledger.as_it_is()
     try:
         found = ledger.verify()
         head = ledger.head()
-        log_head = RunLog(cfg.log).last_head(path)
+        log_head = log.last_head(path)
         if not found and log_head is not None and log_head[0] > 0 and not ledger.has_record(
                 Head(log_head[0], log_head[1])):
-            found.append(f"the log {shown(cfg.log)} recorded record {log_head[0]} (sha256 "
+            found.append(f"the log {shown(log.path)} recorded record {log_head[0]} (sha256 "
                          f"{log_head[1][:16]}...), which this ledger does not hold: it was "
                          "replaced or rewritten")
         return {"schema": 1, "ledger": shown(path), "sound": not found, "problems": found,
@@ -234,24 +241,23 @@ def ledger_verify(config: Path | None, ledger_path: str | Path | None = None) ->
 def ledger_init(config: Path | None, force: bool, ledger_path: str | Path | None = None) -> str:
     """Start a ledger explicitly. Refused where one with records is there; where the log or
     the output folder show earlier runs, only with --force (and the log says so)."""
-    from pbr_cli.cycle.state import chosen_ledger, earlier_records
-    from pbr_cli.ledger.store import Ledger, ledger_state
+    from pbr_cli.ledger.store import ledger_state
 
-    cfg = load_config(config)
-    path, own = chosen_ledger(cfg, ledger_path)
-    log = RunLog(cfg.log)
+    setup = Configured.load(config, ledger=ledger_path)
+    chosen, log = setup.ledger, setup.log
+    path = chosen.place
     state = ledger_state(path)
     if state == "present":
         raise PbrError(f"the ledger {shown(path)} already exists: a ledger is never started "
                        "again over one", code="ledger-exists")
-    evidence = earlier_records(cfg, path, own, log)
+    evidence = chosen.earlier_records(log)
     if evidence and not force:
         raise PbrError(f"earlier runs were recorded ({'; '.join(evidence)}): restore the ledger "
                        "from a copy, or give --force to start a new one anyway",
                        code="ledger-missing")
     if state == "empty" and not isinstance(path, LedgerUrl):
         path.unlink()  # (an empty database needs nothing taken away)
-    ledger = Ledger(path)
+    ledger = setup.ledger.as_it_is()
     try:
         head = ledger.head()
     finally:
@@ -331,7 +337,3 @@ def _run_dict(ledger, r) -> dict[str, Any]:
             "recorded_at": r.finished_at, "tool": r.tool_version,
             "pbr": str(r.entitlement), "adjustments": str(r.adjustments), "due": str(r.payment),
             "withheld": r.withheld, "inputs": len(ledger.inputs(r.id))}
-
-
-def exit_for_status(status: dict[str, Any]) -> int:
-    return EXIT_OK if status.get("exists") else EXIT_UNUSABLE

@@ -11,13 +11,11 @@ is marked NOT RECORDED, not for payment.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pbr_cli.cycle.calculate import run_calculation
-from pbr_cli.cycle.config import Config
-from pbr_cli.cycle.state import chosen_ledger, open_ledger
+from pbr_cli.cycle.scheme import Scheme
 from pbr_cli.errors import PbrError
 from pbr_cli.forecast import Settings
 from pbr_cli.ledger.store import Ledger
@@ -25,7 +23,7 @@ from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
 from pbr_cli.pricing.records import Projection, Schedule, Standing, State
 from pbr_cli.reporting.statements import provider_statement, statement_filename
-from pbr_cli.returns.register import Register, load_register
+from pbr_cli.returns.register import Register
 
 
 @dataclass
@@ -73,31 +71,27 @@ def _place(schedule: Schedule, ledger: Ledger | None, model: Model, month: Month
             "the month first); marked NOT RECORDED, not for payment")
 
 
-def run_statements(cfg: Config, model: Model, period: str, provider: str | None,
-                   output: Path | None, returns: Path | None, register_path: Path | None,
-                   progress: Callable[[int, int, Path], None] | None = None,
-                   ledger_path: str | Path | None = None,
-                   forecast: Settings | None = None) -> StatementsResult:
+def run_statements(scheme: Scheme, period: str, provider: str | None = None,
+                   output: Path | None = None, forecast: Settings | None = None,
+                   ) -> StatementsResult:
     """Write the statement of each provider paid under the model in the month (or of one)
     into `output` (default: the model's output folder, statements/<month>/). With
     `forecast`, each carries the provider's projected income for the rest of the financial
     year (`pbr forecast` as at the month)."""
+    model = scheme.model
     try:
         month = Month.parse(period)
     except PbrError:
         raise PbrError(f"a statement is for one month, written 2013-06 (not '{period}')",
                        code="bad-period") from None
-    register = load_register(model, register_path)
-    calc = run_calculation(cfg, model, str(month), None, returns, register_path, progress,
-                           dry_run=True, ledger_path=ledger_path)
+    register = scheme.register
+    calc = run_calculation(scheme, str(month), dry_run=True)
     schedule = calc.schedule
-    what_if = returns is not None or register_path is not None
-    if what_if:
+    if scheme.what_if:
         schedule.standing = Standing(State.WHAT_IF)
-        note = "what-if (returns or register other than the config's): not for payment"
+        note = "what-if (returns, register or model other than the config's): not for payment"
     else:
-        path_l, own = chosen_ledger(cfg, ledger_path)
-        ledger = open_ledger(cfg, path_l, own, None, create=False)
+        ledger = scheme.ledger.open(None, create=False)
         try:
             note = _place(schedule, ledger, model, month)
         finally:
@@ -112,18 +106,21 @@ def run_statements(cfg: Config, model: Model, period: str, provider: str | None,
         wanted = [provider]
     projected = None
     if forecast is not None:
-        from pbr_cli.jobs.forecast import make_forecast, projections
+        from dataclasses import replace
 
-        projected = projections(make_forecast(cfg, model, None, None, str(month), [], forecast,
-                                              True, None, returns, register_path))
-    folder = Path(output) if output else statements_folder(cfg, model, month)
+        from pbr_cli.jobs.forecast import ForecastAsk, make_forecast, projections
+
+        projected = projections(make_forecast(replace(scheme, progress=None),
+                                              ForecastAsk(as_at=str(month), no_budget=True),
+                                              forecast))
+    folder = Path(output) if output else statements_folder(scheme, month)
     result = StatementsResult(schedule, note=note)
     result.written = write_statements(schedule, register, folder, wanted, projected)
     return result
 
 
-def statements_folder(cfg: Config, model: Model, month: Month) -> Path:
-    return cfg.output_for(model.name) / "statements" / str(month)
+def statements_folder(scheme: Scheme, month: Month) -> Path:
+    return scheme.output / "statements" / str(month)
 
 
 def write_statements(schedule: Schedule, register: Register, folder: Path,

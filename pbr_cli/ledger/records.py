@@ -11,7 +11,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from enum import StrEnum
+from typing import Any, NamedTuple, TypeVar
 
 from pbr_cli.errors import PbrError
 
@@ -25,6 +26,50 @@ def stored_amount(text: object) -> Decimal | None:
     except (InvalidOperation, ValueError):
         return None
     return value if value.is_finite() else None
+
+
+class InputRole(StrEnum):
+    """What a file a run read was to it."""
+
+    MODEL = "model"
+    REGISTER = "register"
+    RETURN = "return"
+
+
+class LineKind(StrEnum):
+    """A payment line, or a line shown beside it for comparison (a block payment)."""
+
+    PAYMENT = "payment"
+    COMPARISON = "comparison"
+
+
+class ApprovalHow(StrEnum):
+    """How a month came to be approved."""
+
+    APPROVED = "approved"  # by a person, `pbr approve`
+    AUTOMATIC = "automatic"  # as it was calculated (the scheme's setting)
+    SCHEMA_1 = "schema 1"  # recorded by a ledger of the first schema, which kept no file
+
+
+class MonthStage(StrEnum):
+    """Where a recorded scheme-month stands in the ledger."""
+
+    APPROVED = "approved"
+    DRAFT = "draft"
+
+
+Word = TypeVar("Word", bound=StrEnum)
+
+
+def word(kind: type[Word], text: Any, where: str) -> Word:
+    """A stored word of a fixed set; anything else is a damaged ledger, said as such."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise PbrError(f"the ledger holds {text!r} where one of "
+                       f"{', '.join(k.value for k in kind)} belongs ({where}): it has been "
+                       "changed outside pbr; `pbr ledger verify` says where",
+                       code="bad-ledger") from None
 
 
 def money(text: Any, where: str) -> Decimal:
@@ -53,9 +98,10 @@ class Adjustment:
 
 
 class RunInput(NamedTuple):
-    """A file a run read, as it is recorded."""
+    """A file a run read, as it is recorded and read back: the model, the register, or a
+    return (used, or replaced by a later version)."""
 
-    role: str  # model | register | return
+    role: InputRole
     file: str
     sha256: str
     provider: str
@@ -68,13 +114,13 @@ class RunInput(NamedTuple):
 
 
 class RunLine(NamedTuple):
-    """A payment (or comparison) line of a run, as it is recorded."""
+    """A payment (or comparison) line of a run, as it is recorded and read back."""
 
     provider: str
     entry: str
-    groups: dict[str, str]
+    groups: dict[str, str]  # the register's groups the line is broken down by
     component: str
-    kind: str  # payment | comparison
+    kind: LineKind
     amount: Decimal
 
 
@@ -132,7 +178,7 @@ class ApprovalRecord:
     draft_sha256: str  # the schedule the approver was shown ('' when approved automatically)
     schedule: str  # the approved schedule file
     schedule_sha256: str
-    how: str  # "approved" | "automatic" | "schema 1"
+    how: ApprovalHow
     id: int = 0  # its number in the ledger, once recorded
 
 
@@ -152,7 +198,7 @@ class MonthState:
     """Where one scheme-month stands in the ledger."""
 
     period: str
-    state: str  # approved | draft
+    state: MonthStage
     run: StoredRun  # the approved run, or the current draft
     approval: ApprovalRecord | None = None
     adjusted_later: Decimal = ZERO  # adjustments for it carried by later approved runs
@@ -192,40 +238,24 @@ class StoredRun:
                    int(row["basis"]))
 
 
-@dataclass(frozen=True)
-class StoredInput:
-    """A file a run read: the model, the register, or a return (used, or replaced)."""
-
-    run_id: int
-    role: str  # model | register | return
-    file: str
-    sha256: str
-    provider: str
-    period: str
-    used: bool
-
-    @classmethod
-    def of(cls, row: Any) -> StoredInput:
-        return cls(row["run_id"], row["role"], row["file"], row["sha256"], row["provider"],
-                   row["period"], bool(row["used"]))
+def input_of_row(row: Any) -> RunInput:
+    where = f"run {row['run_id']}"
+    return RunInput(word(InputRole, row["role"], where), row["file"], row["sha256"],
+                    row["provider"], row["period"], bool(row["used"]))
 
 
-@dataclass(frozen=True)
-class StoredLine:
-    """A payment (or comparison) line of a run."""
-
-    run_id: int
-    provider: str
-    entry: str
-    groups: str  # the register's groups, as JSON
-    component: str
-    kind: str  # payment | comparison
-    amount: Decimal
-
-    @classmethod
-    def of(cls, row: Any) -> StoredLine:
-        return cls(row["run_id"], row["provider"], row["entry"], row["groups"],
-                   row["component"], row["kind"], money(row["amount"], f"run {row['run_id']}"))
+def line_of_row(row: Any) -> RunLine:
+    where = f"run {row['run_id']}"
+    try:
+        groups = json.loads(row["groups"])
+    except (TypeError, ValueError):
+        groups = None
+    if not isinstance(groups, dict):
+        raise PbrError(f"the ledger holds {row['groups']!r} as a line's groups ({where}): it "
+                       "has been changed outside pbr; `pbr ledger verify` says where",
+                       code="bad-ledger")
+    return RunLine(row["provider"], row["entry"], groups, row["component"],
+                   word(LineKind, row["kind"], where), money(row["amount"], where))
 
 
 @dataclass(frozen=True)
@@ -249,7 +279,8 @@ class StoredPublication:
 def approval_of_row(row: Any) -> ApprovalRecord:
     return ApprovalRecord(row["run_id"], row["model"], row["period"], row["approved_by"],
                           row["approved_at"], row["draft_sha256"], row["schedule"],
-                          row["schedule_sha256"], row["how"], row["id"])
+                          row["schedule_sha256"],
+                          word(ApprovalHow, row["how"], f"approval {row['id']}"), row["id"])
 
 
 def adjustment_of_row(row: Any) -> Adjustment:

@@ -36,16 +36,20 @@ from pbr_cli.ledger.chain import ChainedStore
 from pbr_cli.ledger.db import LedgerUrl, Where, database_errors, ledger_place, open_db
 from pbr_cli.ledger.records import (
     Adjustment,
+    ApprovalHow,
     ApprovalRecord,
     Head,
+    MonthStage,
     MonthState,
+    RunInput,
+    RunLine,
     RunRecord,
-    StoredInput,
-    StoredLine,
     StoredPublication,
     StoredRun,
     adjustment_of_row,
     approval_of_row,
+    input_of_row,
+    line_of_row,
     money,
 )
 from pbr_cli.ledger.schema import APPEND_ONLY, MIGRATIONS, POSTGRES, SCHEMA_VERSION, TABLES
@@ -196,7 +200,7 @@ class Ledger(ChainedStore):
             assert run is not None  # (the row was just read)
             self._insert_approval(ApprovalRecord(
                 row["id"], run.model, run.period, "(recorded before approvals)",
-                run.finished_at, "", run.output or "", "", "schema 1"))
+                run.finished_at, "", run.output or "", "", ApprovalHow.SCHEMA_1))
 
     def require_sound(self) -> None:
         """Refuse (exit code 2) a ledger that does not verify, naming the first mismatch."""
@@ -284,7 +288,8 @@ class Ledger(ChainedStore):
                 raise PbrError(f"the ledger's approval of {model} {period} names run "
                                f"{approval.run_id if approval else '?'}, which is not in it; "
                                "`pbr ledger verify` says more", code="bad-ledger")
-            out[period] = MonthState(period, "approved" if approval is not None else "draft",
+            out[period] = MonthState(period, MonthStage.APPROVED if approval is not None
+                                     else MonthStage.DRAFT,
                                      run, approval)
         for row in self.db.execute(
                 "SELECT a.month, a.difference, r.period FROM adjustments a JOIN approvals p ON "
@@ -297,8 +302,8 @@ class Ledger(ChainedStore):
                     state.adjusted_in.append(row["period"])
         return out
 
-    def inputs(self, run_id: int) -> list[StoredInput]:
-        return [StoredInput.of(r) for r in self.db.execute(
+    def inputs(self, run_id: int) -> list[RunInput]:
+        return [input_of_row(r) for r in self.db.execute(
             "SELECT * FROM inputs WHERE run_id = ? ORDER BY period, provider, file", (run_id,))]
 
     def runs(self, model: str | None = None) -> list[StoredRun]:
@@ -312,8 +317,8 @@ class Ledger(ChainedStore):
         row = self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         return StoredRun.of(row) if row is not None else None
 
-    def lines(self, run_id: int) -> list[StoredLine]:
-        return [StoredLine.of(r) for r in self.db.execute(
+    def lines(self, run_id: int) -> list[RunLine]:
+        return [line_of_row(r) for r in self.db.execute(
             "SELECT * FROM lines WHERE run_id = ? ORDER BY rowid", (run_id,))]
 
     def adjustments(self, run_id: int) -> list[Adjustment]:

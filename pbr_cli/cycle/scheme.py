@@ -1,0 +1,160 @@
+"""A scheme as configured: its model, contract register, returns folder, ledger and log, made
+in one place and handed to every job.
+
+What the command line names instead of the config's (another returns folder, register,
+model file or ledger) is said here once, and so is what it makes of a calculation: with
+returns, a register or a model other than the config's it is a **what-if**, recorded in no
+ledger unless `--ledger` names one for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pbr_cli.cycle.config import Config, SchemeSettings, load_config
+from pbr_cli.cycle.runlog import RunLog
+from pbr_cli.cycle.state import LedgerChoice, go_live
+from pbr_cli.model.records import Model
+from pbr_cli.periods import Month
+
+if TYPE_CHECKING:
+    from pbr_cli.pricing.records import Schedule
+    from pbr_cli.returns.collect import Collection
+    from pbr_cli.returns.register import Register
+
+Progress = Callable[[int, int, Path], None]  # (files read, files in all, the file)
+
+
+@dataclass(frozen=True)
+class Configured:
+    """The config a command runs under, and the ledger it names instead of the config's:
+    the one place the ledger is chosen (`ledger`) and the log named."""
+
+    cfg: Config
+    ledger_named: str | Path | None = None  # a ledger instead of the config's
+
+    @classmethod
+    def load(cls, config: Path | None, *, ledger: str | Path | None = None,
+             required: bool = False) -> Configured:
+        """The config: --config, $PBR_CONFIG, ./pbr.yaml, the user's (`required`: one must
+        be found)."""
+        return cls(load_config(config, required=required), ledger)
+
+    @cached_property
+    def ledger(self) -> LedgerChoice:
+        return LedgerChoice.of(self.cfg, self.ledger_named)
+
+    @cached_property
+    def log(self) -> RunLog:
+        return RunLog(self.cfg.log)
+
+    def scheme(self, model: Model, progress: Progress | None = None) -> Scheme:
+        """One of the config's schemes, with the ledger named here."""
+        return Scheme(self.cfg, self.ledger_named, model=model, progress=progress)
+
+    def scheme_named(self, name: str) -> Scheme:
+        """The scheme whose model the config's models folder holds under `name`."""
+        from pbr_cli.model import find_model, load_model
+
+        return self.scheme(load_model(find_model(name, self.cfg.models)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scheme(Configured):
+    """One scheme as configured, and what the command named instead of the config's."""
+
+    model: Model
+    returns_named: Path | None = None  # a returns folder instead of the config's
+    register_named: Path | None = None  # a contract register instead of the model's
+    progress: Progress | None = None  # told of each return as it is read
+
+    @classmethod
+    def named(cls, config: Path | None, model_name: str, *, returns: Path | None = None,
+              register: Path | None = None, ledger: str | Path | None = None,
+              progress: Progress | None = None) -> Scheme:
+        """The config (--config, $PBR_CONFIG, ./pbr.yaml, the user's) and the model named
+        in it (or a model file), with what the command named instead of the config's."""
+        from pbr_cli.model import find_model, load_model
+
+        cfg = load_config(config)
+        model = load_model(find_model(model_name, cfg.models))
+        return cls(cfg, ledger, model=model, returns_named=returns, register_named=register,
+                   progress=progress)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def settings(self) -> SchemeSettings:
+        return self.cfg.scheme(self.model.name)
+
+    @property
+    def output(self) -> Path:
+        """The scheme's output folder: the config's; for a ledger named with --ledger, a
+        folder of that ledger's own — beside it (a file), or under the config's named after
+        it (a database) — so that what it records never stands among, or replaces, the
+        schedules of the config's ledger."""
+        own = self.cfg.output_for(self.model.name)
+        if self.ledger_named is None:
+            return own
+        place = self.ledger.place
+        if isinstance(place, Path):
+            return place.parent / self.model.name
+        import hashlib
+
+        return own / f"ledger-{hashlib.sha256(str(place).encode()).hexdigest()[:12]}"
+
+    @property
+    def model_from_config(self) -> bool:
+        """The model is the config's own file (not a draft or a copy elsewhere)."""
+        own = self.cfg.models / f"{self.model.name}.yaml"
+        return own.is_file() and Path(self.model.path).resolve() == own.resolve()
+
+    @property
+    def other_inputs(self) -> bool:
+        """Returns, a register or a model other than the config's."""
+        return (self.returns_named is not None or self.register_named is not None
+                or not self.model_from_config)
+
+    @property
+    def what_if(self) -> bool:
+        """Other inputs than the config's with no ledger named for them: worked out and
+        shown, recorded in no ledger."""
+        return self.other_inputs and self.ledger_named is None
+
+    @cached_property
+    def register(self) -> Register:
+        from pbr_cli.returns.register import load_register
+
+        return load_register(self.model, self.register_named)
+
+    @cached_property
+    def root(self) -> Path:
+        """The returns folder named, or the config's for the scheme: there, and filed by
+        month."""
+        from pbr_cli.returns.folders import checked_root
+
+        named = self.returns_named
+        return checked_root(Path(named) if named else self.cfg.returns_for(self.model.name))
+
+    @property
+    def go_live(self) -> Month:
+        return go_live(self.cfg, self.model)
+
+    def read(self, months: list[Month]) -> Collection:
+        """Every return the months need, read and checked once (the cache first)."""
+        from pbr_cli.pricing.worth import read_months
+
+        return read_months(self.cfg, self.model, self.register, self.root, months,
+                           self.progress)
+
+    def schedule(self, month: Month, collection: Collection) -> Schedule:
+        """The month's schedule, worked out from the returns read."""
+        from pbr_cli.pricing.worth import month_schedule
+
+        return month_schedule(self.model, self.register, month, collection)
