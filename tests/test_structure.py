@@ -167,3 +167,86 @@ def test_every_code_a_command_stops_with_is_in_the_problem_catalogue():
                     raised.setdefault(value.value, name)
     assert len(raised) > 30
     assert {code: where for code, where in raised.items() if code not in CATALOGUE} == {}
+
+
+# -- the house's rules, kept true ----------------------------------------------------------------
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+
+
+def _paragraphs() -> dict[str, str]:
+    """docs/architecture.md's paragraph on each package (`**`ledger/`**: ...`), and the
+    foundation's (`**Foundation**`), by the package's name."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    out: dict[str, str] = {}
+    for chunk in text.split("\n\n"):
+        if chunk.startswith("**Foundation**"):
+            out["foundation"] = chunk
+        elif chunk.startswith("**`") and "/`**" in chunk.split("\n")[0]:
+            out[chunk[3:chunk.index("/`**")]] = chunk
+    return out
+
+
+def test_every_module_is_named_in_the_architecture_page():
+    """Each file is named in its package's paragraph (a sub-package's files there too; a
+    sub-package by its folder), so the page cannot fall behind the tree."""
+    paragraphs = _paragraphs()
+    assert set(paragraphs) >= set(LAYERS) - {"foundation"} | {"foundation"}
+    missing = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).parts
+        where = "foundation" if len(parts) == 1 else parts[0]
+        said = paragraphs.get(where, "")
+        name = f"`{parts[-2]}/`" if parts[-1] == "__init__.py" and len(parts) > 2 else \
+            f"`{parts[-1]}`"
+        if parts[-1] == "__init__.py" and len(parts) == 2:
+            name = f"**`{parts[0]}/`**"
+        if name not in said and f"`{'/'.join(parts[1:])}`" not in said:
+            missing.append("/".join(parts))
+    assert missing == [], "name these in docs/architecture.md"
+
+
+def test_a_module_missing_from_the_page_is_found():
+    assert "ledger" in _paragraphs() and "`store.py`" in _paragraphs()["ledger"]
+    assert "`nothing.py`" not in _paragraphs()["ledger"]
+
+
+def test_no_module_is_over_500_lines():
+    long = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500}
+    assert long == {}
+
+
+def test_the_exit_codes_are_said_once_and_documented():
+    from pbr_cli.errors import EXIT_CODES, exit_codes_said
+
+    table = (ROOT / "docs" / "exit-codes.md").read_text(encoding="utf-8")
+    documented = {int(line.split("|")[1]) for line in table.splitlines()
+                  if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
+    assert documented == set(EXIT_CODES)
+    said = exit_codes_said()
+    assert all(f"{code} {meaning}" in said for code, meaning in EXIT_CODES.items())
+
+
+def _calls(name: str) -> set[str]:
+    """The modules that call `name` (a function, or Class.method)."""
+    found = set()
+    for module, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                f = node.func
+                text = (f.id if isinstance(f, ast.Name) else
+                        f"{f.value.id}.{f.attr}" if isinstance(f, ast.Attribute)
+                        and isinstance(f.value, ast.Name) else "")
+                if text == name:
+                    found.add(module)
+    return found
+
+
+def test_the_ledger_is_chosen_and_opened_in_one_place():
+    """`chosen_ledger → open_ledger` stood at ten call sites, each slightly different: the
+    ledger is chosen by LedgerChoice.of, only for a configured scheme, and opened only by
+    LedgerChoice."""
+    assert _calls("LedgerChoice.of") == {"cycle.scheme"}
+    assert _calls("Ledger") == {"cycle.state"}
+    assert _calls("ledger_place") <= {"cycle.state", "cycle.config", "ledger.store"}
