@@ -38,8 +38,12 @@ CORRECTED_VOIDS = 60  # P1's April return said 10 void unit-days for S001; the c
 
 @pytest.fixture(params=BACKENDS)
 def place(request, own_ledger, monkeypatch, tmp_path) -> Place:
-    """The test's ledger: the SQLite file of its own, or a PostgreSQL schema of its own."""
-    found = (Place(str(own_ledger), "sqlite") if request.param == "sqlite"
+    """The test's ledger: the SQLite file of its own, or a PostgreSQL schema of its own. The
+    worked example's returns are not the config's, so each calculation here is a what-if
+    recorded in a ledger named for it, never the config's own (the live ledger refuses
+    them)."""
+    found = (Place(str(own_ledger.with_name("worked.sqlite")), "sqlite")
+             if request.param == "sqlite"
              else Place.new("postgresql", tmp_path))
     monkeypatch.setenv("PBR_LEDGER", found.arg)
     return found

@@ -205,7 +205,7 @@ def export_run(setup: Configured, run_id: int, output: Path) -> tuple[Path, bool
     superseded draft. Returns (path, whether it is byte-identical to the file recorded,
     the recorded SHA-256)."""
     chosen = setup.ledger
-    ledger = chosen.open(None, create=False)
+    ledger = chosen.open(setup.log, create=False)
     if ledger is None:
         raise PbrError(f"no ledger at {shown(chosen.place)}", code="file-not-found")
     try:

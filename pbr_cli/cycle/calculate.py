@@ -226,7 +226,7 @@ def run_calculation(scheme: Scheme, period: str | None, output: Path | None = No
     with lock:
         opened = ledger is None
         if opened:
-            ledger = scheme.ledger.open(rec.log, create=recording)
+            ledger = scheme.ledger.open(scheme.log, create=recording)
         try:
             return _calculate(scheme, month, output, ledger, rec,
                               DRY_RUN if dry_run else WHAT_IF if scheme.what_if else None)

@@ -10,9 +10,11 @@ pbr itself checks that the ledger still holds the head the log last saw.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import time
+import zlib
 from pathlib import Path
 
 from pbr_cli.errors import PbrError
@@ -70,23 +72,54 @@ class RunLog:
 
     def last_head(self, ledger: Path | LedgerUrl) -> tuple[int, str, str] | None:
         """(seq, hash, the line) of the last head this log recorded for `ledger`."""
-        try:
-            with open(self.path, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                size = fh.tell()
-                fh.seek(max(0, size - MAX_LOG_READ))
-                text = fh.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise PbrError(f"cannot read the log {self.path}: {exc.strerror}",
-                           code="output-not-writable") from None
+        heads = self.heads(ledger)
+        return heads[-1] if heads else None
+
+    def heads(self, ledger: Path | LedgerUrl) -> list[tuple[int, str, str]]:
+        """Every head this log recorded for `ledger` in its last 8 MiB, oldest first."""
+        text = _tail(self.path)
         key = ledger_key(ledger)
-        for line in reversed(text.splitlines()):
+        out = []
+        for line in text.splitlines():
             m = HEAD_RE.search(line)
             if m and m.group("path") == key:
-                return int(m.group("seq")), m.group("hash"), line
-        return None
+                out.append((int(m.group("seq")), m.group("hash"), line))
+        return out
+
+    def rotated(self) -> list[RunLog]:
+        """The log's rotated copies beside it (`pbr.log.1`, `pbr.log.2.gz`, ...), as logs."""
+        try:
+            found = sorted(self.path.parent.glob(glob.escape(self.path.name) + ".*"))
+        except OSError:
+            return []
+        return [RunLog(p) for p in found if p.is_file() and not p.is_symlink()]
+
+
+def _tail(path: Path) -> str:
+    """The last 8 MiB of a log (of a gzipped one, the last 8 MiB of the first 64 MiB it
+    holds); '' when there is none."""
+    try:
+        if path.suffix == ".gz":
+            import gzip
+
+            with gzip.open(path, "rb") as fh:
+                data = b""
+                for _ in range(8):  # 8 x 8 MiB, never more whatever the file claims
+                    block = fh.read(MAX_LOG_READ)
+                    if not block:
+                        break
+                    data = (data + block)[-MAX_LOG_READ:]
+            return data.decode("utf-8", "replace")
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - MAX_LOG_READ))
+            return fh.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+    except (OSError, EOFError, zlib.error) as exc:
+        raise PbrError(f"cannot read the log {path}: {getattr(exc, 'strerror', None) or exc}",
+                       code="output-not-writable") from None
 
 
 def ledger_key(ledger: Path | LedgerUrl) -> str:

@@ -72,6 +72,18 @@ class Scheme(Configured):
     register_named: Path | None = None  # a contract register instead of the model's
     progress: Progress | None = None  # told of each return as it is read
 
+    def __post_init__(self) -> None:
+        if self.ledger_named is not None and self.other_inputs \
+                and self.ledger.is_live(self.ledger.place):
+            from pbr_cli.errors import PbrError
+            from pbr_cli.names import shown
+
+            live = self.cfg.ledger_file or self.cfg.output / "ledger.sqlite"
+            raise PbrError(f"--ledger {shown(self.ledger_named)} is the live ledger (the "
+                           f"config's, {shown(live)}): a what-if (returns, register "
+                           "or model other than the config's) is recorded only in a ledger of "
+                           "its own; name another file", code="live-ledger")
+
     @classmethod
     def named(cls, config: Path | None, model_name: str, *, returns: Path | None = None,
               register: Path | None = None, ledger: str | Path | None = None,

@@ -19,7 +19,7 @@ from pathlib import Path
 from pbr_cli.cycle.config import Config
 from pbr_cli.cycle.runlog import RunLog
 from pbr_cli.errors import PbrError
-from pbr_cli.ledger.db import Where, ledger_place
+from pbr_cli.ledger.db import Where, ledger_place, same_ledger
 from pbr_cli.ledger.store import Ledger, ledger_state
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
@@ -52,14 +52,38 @@ class LedgerChoice:
 
         return held(self.place, wait)
 
+    def heads_seen(self, log: RunLog | None) -> list[tuple[int, str, RunLog]]:
+        """The heads the log recorded for this ledger, oldest first, its rotated copies'
+        (`pbr.log.2.gz`, then `pbr.log.1`) before its own; from the last time the ledger was
+        started anew (a head of record 0: `pbr ledger init`) on."""
+        if log is None:
+            return []
+        logs = sorted(log.rotated(), key=_rotation, reverse=True) + [log]
+        seen = [(seq, digest, each) for each in logs for seq, digest, _ in each.heads(self.place)]
+        starts = [i for i, (seq, _, _) in enumerate(seen) if seq == 0]
+        return seen[starts[-1] + 1:] if starts else seen
+
+    def started_anew(self, log: RunLog | None) -> bool:
+        """The last head the log recorded for this ledger is record 0: `pbr ledger init`
+        started it, on purpose."""
+        if log is None:
+            return False
+        for each in [log, *sorted(log.rotated(), key=_rotation)]:
+            heads = each.heads(self.place)
+            if heads:
+                return heads[-1][0] == 0
+        return False
+
     def earlier_records(self, log: RunLog | None) -> list[str]:
-        """What shows that this ledger held runs: the log's last head for it, and (for the
-        config's own ledger) schedules in the output folder."""
+        """What shows that this ledger held records: the heads the log, or a rotated copy of
+        it, recorded for it, and (for the config's own ledger) schedules in the output
+        folder."""
         found = []
-        if log is not None:
-            head = log.last_head(self.place)
-            if head is not None and head[0] > 0:
-                found.append(f"the log {shown(log.path)} says it held record {head[0]}")
+        furthest: dict[Path, int] = {}
+        for seq, _, each in self.heads_seen(log):
+            furthest[each.path] = max(seq, furthest.get(each.path, 0))
+        for path, seq in furthest.items():
+            found.append(f"the log {shown(path)} says it held record {seq}")
         output = self.cfg.output
         if self.own and output.is_dir():
             schedules = sorted(p.name for pattern in ("*/*-schedule.xlsx", "*/*-draft.xlsx")
@@ -75,11 +99,18 @@ class LedgerChoice:
         opens it with `open`."""
         return Ledger(self.place)
 
+    def is_live(self, named: Where) -> bool:
+        """Whether `named` reaches the live ledger — the one the config names (its `ledger:`,
+        or OUTPUT/ledger.sqlite) — by whatever name. ($PBR_LEDGER names a ledger for a
+        session; a what-if may be recorded in it by name.)"""
+        return same_ledger(named, self.cfg.ledger_file or self.cfg.output / "ledger.sqlite")
+
     def open(self, log: RunLog | None, create: bool = True) -> Ledger | None:
-        """The ledger, verified; refused (exit 2) when it does not verify, when it no longer
-        holds the head the log last recorded, or when it is missing or empty while the log
-        or the output folder show earlier runs. A new ledger is made only where nothing
-        shows earlier runs (and `create`); otherwise None."""
+        """The ledger, verified; refused (exit 2) when it does not verify, when it does not
+        hold a head the log recorded for it, or when it is missing, empty or holds no
+        record while the log (or a rotated copy) or the output folder show earlier runs. A
+        new ledger is made only where nothing shows earlier runs (and `create`); otherwise
+        None. Every command that reads the ledger opens it here, before reading returns."""
         path = self.place
         state = ledger_state(path)
         if state != "present":
@@ -94,21 +125,45 @@ class LedgerChoice:
         ledger = self.as_it_is()
         try:
             ledger.require_sound()
+            if state == "present" and ledger.head().seq == 0 and not self.started_anew(log):
+                evidence = self.earlier_records(log)
+                if evidence:
+                    raise PbrError(
+                        f"the ledger {shown(path)} holds no record, but earlier runs were "
+                        f"recorded: {'; '.join(evidence)}. Restore the ledger from a copy; "
+                        "or, to start a new record on purpose, `pbr ledger init --force`",
+                        code="ledger-missing")
             if log is not None:
-                head = log.last_head(path)
-                if head is not None and head[0] > 0:
-                    from pbr_cli.ledger.store import Head
-
-                    if not ledger.has_record(Head(head[0], head[1])):
-                        raise PbrError(
-                            f"the ledger {shown(path)} does not hold record {head[0]} (sha256 "
-                            f"{head[1][:16]}...) that the log {shown(log.path)} recorded: it "
-                            "was replaced or rewritten since. Restore it from a copy",
-                            code="ledger-tampered")
+                self.holds_the_logs_heads(ledger, log)
         except BaseException:
             ledger.close()
             raise
         return ledger
+
+    def holds_the_logs_heads(self, ledger: Ledger, log: RunLog) -> None:
+        """The ledger still holds the last head the log (or a rotated copy of it) recorded
+        for it and the furthest one: a ledger rolled back to a copy, cut short or rewritten
+        is refused."""
+        from pbr_cli.ledger.store import Head
+
+        heads = self.heads_seen(log)
+        if not heads:
+            return
+        for seq, digest, each in {heads[-1], max(heads, key=lambda h: h[0])}:
+            if not ledger.has_record(Head(seq, digest)):
+                raise PbrError(
+                    f"the ledger {shown(self.place)} does not hold record {seq} (sha256 "
+                    f"{digest[:16]}...) that the log {shown(each.path)} recorded: it was "
+                    "replaced or rewritten since (rolled back to an older copy, or cut "
+                    "short). Restore it from a copy", code="ledger-tampered")
+
+
+def _rotation(log: RunLog) -> int:
+    """A rotated log's number (`pbr.log.3.gz` → 3): the higher, the older."""
+    for part in log.path.name.split(".")[::-1]:
+        if part.isdigit():
+            return int(part)
+    return 0
 
 
 def go_live(cfg: Config, model: Model) -> Month:

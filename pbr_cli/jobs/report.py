@@ -50,9 +50,9 @@ def run_report(scheme: Scheme, period: Period, publish: bool = False,
 
     if publish:
         return _publish(scheme, period, output)
-    ps = period_schedules(scheme, period)
-    ledger = scheme.ledger.open(None, create=False)
+    ledger = scheme.ledger.open(scheme.log, create=False)  # checked before any return is read
     try:
+        ps = period_schedules(scheme, period)
         report = build_report(ps, ledger, scheme.go_live)
     finally:
         if ledger is not None:
@@ -74,11 +74,11 @@ def _publish(scheme: Scheme, period: Period, output: Path | None):
                        "(each is recorded in the ledger): leave out --returns and --register",
                        code="usage")
     model = scheme.model
-    ps = period_schedules(scheme, period)
     log = scheme.log
-    ledger = scheme.ledger.open(log, create=True)
+    ledger = scheme.ledger.open(log, create=True)  # checked before any return is read
     assert ledger is not None
     try:
+        ps = period_schedules(scheme, period)
         key = ledger.publication_key(model.name, create=True)
         assert key is not None
         pub = build_publication(ps, key, ledger.publications(model.name))

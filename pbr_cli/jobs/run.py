@@ -48,7 +48,7 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
     worst = EXIT_OK
     try:
         with lock:
-            ledger = chosen.open(None if dry_run else log, create=not dry_run)
+            ledger = chosen.open(log, create=not dry_run)
             try:
                 monthly = _MonthlyRun(dry_run, ledger, log, progress_factory, out, months)
                 for name in schemes:
@@ -212,23 +212,28 @@ def ledger_status(config: Path | None, model_name: str | None,
 
 
 def ledger_verify(config: Path | None, ledger_path: str | Path | None = None) -> dict[str, Any]:
-    from pbr_cli.ledger.store import Head, ledger_state
+    from pbr_cli.ledger.store import ledger_state
 
     setup = Configured.load(config, ledger=ledger_path)
     path, log = setup.ledger.place, setup.log
     state = ledger_state(path)
     if state == "missing":
         raise PbrError(f"no ledger at {shown(path)}", code="file-not-found")
+    if state == "empty":  # never made into a ledger here: that is `pbr ledger init`'s
+        evidence = setup.ledger.earlier_records(log)
+        raise PbrError(f"the ledger {shown(path)} is empty: it holds nothing to verify"
+                       + (f", but earlier runs were recorded: {'; '.join(evidence)}. Restore "
+                          "the ledger from a copy" if evidence else
+                          "; `pbr ledger init` starts a ledger"), code="ledger-missing")
     ledger = setup.ledger.as_it_is()
     try:
         found = ledger.verify()
         head = ledger.head()
-        log_head = log.last_head(path)
-        if not found and log_head is not None and log_head[0] > 0 and not ledger.has_record(
-                Head(log_head[0], log_head[1])):
-            found.append(f"the log {shown(log.path)} recorded record {log_head[0]} (sha256 "
-                         f"{log_head[1][:16]}...), which this ledger does not hold: it was "
-                         "replaced or rewritten")
+        if not found:
+            try:
+                setup.ledger.holds_the_logs_heads(ledger, log)
+            except PbrError as exc:
+                found.append(exc.message)
         return {"schema": 1, "ledger": shown(path), "sound": not found, "problems": found,
                 "records": head.seq, "runs": ledger.count("runs"),
                 "approvals": ledger.count("approvals"),

@@ -91,7 +91,7 @@ def run_statements(scheme: Scheme, period: str, provider: str | None = None,
         schedule.standing = Standing(State.WHAT_IF)
         note = "what-if (returns, register or model other than the config's): not for payment"
     else:
-        ledger = scheme.ledger.open(None, create=False)
+        ledger = scheme.ledger.open(scheme.log, create=False)
         try:
             note = _place(schedule, ledger, model, month)
         finally:

@@ -51,6 +51,30 @@ def ledger_place(text: str | os.PathLike | LedgerUrl, base: Path | None = None) 
     return base / value if base is not None else Path(value)
 
 
+def same_ledger(a: Where, b: Where) -> bool:
+    """Whether two names reach one ledger: a file by its identity (device and inode, so a
+    link, `..` or another absolute path is the same file), a database by its server, port
+    and name."""
+    if isinstance(a, LedgerUrl) or isinstance(b, LedgerUrl):
+        return (isinstance(a, LedgerUrl) and isinstance(b, LedgerUrl)
+                and _database(a) == _database(b))
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def _database(url: LedgerUrl) -> tuple[str, str, str]:
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url.url)
+    query = parse_qs(parts.query)
+    host = (parts.hostname or query.get("host", [""])[0] or "localhost").lower()
+    port = str(parts.port or query.get("port", ["5432"])[0])
+    return host, port, parts.path.lstrip("/") or query.get("dbname", [""])[0]
+
+
 def lock_key(what: str, namespace: str) -> int:
     """A 64-bit advisory lock key for one ledger (its database schema) and purpose."""
     digest = hashlib.sha256(f"pbr ledger {namespace} {what}".encode()).digest()

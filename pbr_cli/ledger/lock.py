@@ -39,11 +39,46 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_drop_in_child)
 
 
-def held(where: Where, wait: float = 0.0):
-    """The lock of the ledger at `where`: one recording run holds it at a time."""
+@contextlib.contextmanager
+def held(where: Where, wait: float = 0.0) -> Iterator[None]:
+    """The lock of the ledger at `where`: one recording run holds it at a time. A file's is
+    taken beside it and, once the file exists, on the file itself, so that two names for one
+    ledger (a link, another path) cannot both be held."""
     if isinstance(where, LedgerUrl):
-        return in_database(where, wait)
-    return exclusive(where.with_name(where.name + ".lock"), wait)
+        with in_database(where, wait):
+            yield
+        return
+    with exclusive(where.with_name(where.name + ".lock"), wait), _on_the_file(where, wait):
+        yield
+
+
+@contextlib.contextmanager
+def _on_the_file(path: Path, wait: float) -> Iterator[None]:
+    """An exclusive lock on the ledger file itself (its inode): read-only, nothing written to
+    it. SQLite's own locks are of another kind, which this one does not touch. Not on
+    Windows, where a lock is a byte range SQLite itself uses."""
+    if WINDOWS:
+        yield
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)  # through a link too: the file reached is what counts
+    except FileNotFoundError:  # a ledger not yet made: the lock beside it is the lock
+        yield
+        return
+    except OSError as exc:
+        raise PbrError(f"cannot open the ledger {path}: {exc.strerror}",
+                       code="output-not-writable") from None
+    deadline = time.monotonic() + wait
+    try:
+        while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise _refused("through another name for it", path)
+            time.sleep(0.1)
+        _HELD.add(fd)
+        yield
+    finally:
+        _HELD.discard(fd)
+        os.close(fd)  # after the ledger's connection has closed: the caller's order
 
 
 def _refused(holder: str, where: object) -> PbrError:
