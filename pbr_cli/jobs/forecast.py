@@ -11,7 +11,14 @@ from pathlib import Path
 from pbr_cli.cycle.config import Config
 from pbr_cli.cycle.scheme import Scheme
 from pbr_cli.errors import PbrError
-from pbr_cli.forecast import Forecast, Settings, draws_for, outlook, provider_list
+from pbr_cli.forecast import (
+    Forecast,
+    PeriodSoFar,
+    Settings,
+    draws_for,
+    outlook,
+    provider_list,
+)
 from pbr_cli.forecast.kinds import forecast_kind
 from pbr_cli.forecast.scenario import parse_scenario
 from pbr_cli.model.records import Model
@@ -131,12 +138,11 @@ def make_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings) -> Forec
     collection = scheme.read(needed)
     returns = [r for r in collection.returns if r.month is not None and r.month <= as_at_month]
     schedules = {m: scheme.schedule(m, collection) for m in actual}
-    base = outlook(model, register, schedules, projected, returns, as_at_month,
-                   settings, budget, tick=_ticks(progress, "base case"))
+    so_far = PeriodSoFar(schedules, projected, returns, as_at_month)
+    base = outlook(model, register, so_far, settings, budget, tick=_ticks(progress, "base case"))
     what_if = None
     if scenario is not None:
-        what_if = outlook(model, register, schedules, projected, returns, as_at_month,
-                          settings, budget, scenario.volume, scenario.model_for(model),
+        what_if = outlook(model, register, so_far, settings, budget, scenario,
                           tick=_ticks(progress, "what-if"))
     # providers active in a projected month with no usable return to draw from
     draws_from = set(draws_for(model, returns, as_at_month, settings.basis_months))
