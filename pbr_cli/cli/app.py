@@ -21,6 +21,7 @@ from pbr_cli.cli.common import (
     ReturnsOpt,
     WaitOpt,
     fail,
+    is_quiet,
     progress_factory,
 )
 from pbr_cli.cli.forecast import forecast
@@ -64,10 +65,7 @@ def main_options(
                                "printed, and the exit code says how it went."),
 ) -> None:
     """Payment by Results batch calculator."""
-    from pbr_cli.outputs import console as views
-
     ctx.obj = -1 if quiet else 1 if verbose else 0  # this invocation's verbosity
-    views.QUIET = quiet
 
 
 @app.command()
@@ -126,7 +124,7 @@ def validate(
 
         from pbr_cli.outputs.console import console, validation_report
 
-        con = console()
+        con = console(quiet=is_quiet(ctx))
         validation_report(con, report)
         for src, dst in written:
             con.print(f"Annotated copy of {escape(src)} written to [bold]{escape(str(dst))}[/]")
@@ -191,11 +189,11 @@ def calculate(
                 progress.close()
     except PbrError as exc:
         fail(ctx, exc, as_json)
-    _show_result(result, as_json)
+    _show_result(ctx, result, as_json)
     raise typer.Exit(result.schedule.exit_code())
 
 
-def _show_result(result, as_json: bool) -> None:
+def _show_result(ctx: typer.Context, result, as_json: bool) -> None:
     """A calculation's or an approval's schedule: as JSON, or the console summary and
     what happened in the ledger."""
     if as_json:
@@ -207,7 +205,7 @@ def _show_result(result, as_json: bool) -> None:
         return
     from pbr_cli.outputs.console import console, ledger_status, schedule_summary
 
-    con = console()
+    con = console(quiet=is_quiet(ctx))
     schedule_summary(con, result.schedule, str(result.path) if result.path else None)
     ledger_status(con, result)
 
@@ -299,7 +297,7 @@ def report(
     else:
         from pbr_cli.outputs.console import console, publication_view, report_view
 
-        con = console()
+        con = console(quiet=is_quiet(ctx))
         for i, (r, paths) in enumerate(results):
             if i:
                 con.print()
@@ -345,7 +343,7 @@ def run(
     try:
         from pbr_cli.outputs.console import console
 
-        con = console()
+        con = console(quiet=is_quiet(ctx))
         said: list[str] = []
         months: list[dict] = []
 
@@ -415,7 +413,7 @@ def approve(
         result = approve_month(scheme, period, run_id, sha256, by, output, wait)
     except PbrError as exc:
         fail(ctx, exc, as_json)
-    _show_result(result, as_json)
+    _show_result(ctx, result, as_json)
     raise typer.Exit(EXIT_OK)
 
 

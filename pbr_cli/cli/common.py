@@ -33,6 +33,11 @@ def verbosity(ctx: typer.Context) -> int:
     return level if isinstance(level, int) else 0
 
 
+def is_quiet(ctx: typer.Context) -> bool:
+    """Whether this invocation was given --quiet: its views print nothing on stdout."""
+    return verbosity(ctx) < 0
+
+
 def fail(ctx: typer.Context, exc: PbrError, as_json: bool = False) -> NoReturn:
     """Say why on stderr and exit with the problem's code; with --json, also print the error
     as a JSON object on stdout (docs/json.md), so a program reading stdout sees it."""

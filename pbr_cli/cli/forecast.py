@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from pbr_cli.cli.common import ConfigOpt, RegisterOpt, ReturnsOpt, fail, progress_factory
+from pbr_cli.cli.common import ConfigOpt, RegisterOpt, ReturnsOpt, fail, is_quiet, progress_factory
 from pbr_cli.errors import EXIT_OK, PbrError
 
 
@@ -91,5 +91,5 @@ def forecast(
         from pbr_cli.outputs.console import console
         from pbr_cli.outputs.forecast_view import forecast_view
 
-        forecast_view(console(), result, [str(p) for p in written])
+        forecast_view(console(quiet=is_quiet(ctx)), result, [str(p) for p in written])
     raise typer.Exit(EXIT_OK)

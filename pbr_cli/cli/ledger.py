@@ -14,6 +14,7 @@ from pbr_cli.cli.common import (
     JsonOpt,
     LedgerOpt,
     fail,
+    is_quiet,
 )
 from pbr_cli.errors import EXIT_OK, PbrError
 
@@ -23,13 +24,13 @@ ledger_app = typer.Typer(help="What has been calculated, approved and paid: the 
                          context_settings=HELP)
 
 
-def _ledger_out(data: dict, as_json: bool, view: str) -> None:
+def _ledger_out(ctx: typer.Context, data: dict, as_json: bool, view: str) -> None:
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
     from pbr_cli.outputs.console import console, ledger_view
 
-    ledger_view(console(), data, view)
+    ledger_view(console(quiet=is_quiet(ctx)), data, view)
 
 
 @ledger_app.command("status")
@@ -44,7 +45,7 @@ def ledger_status_cmd(ctx: typer.Context, model_name: str | None = typer.Option(
         data = ledger_status(config, model_name, ledger)
     except PbrError as exc:
         fail(ctx, exc, as_json)
-    _ledger_out(data, as_json, "status")
+    _ledger_out(ctx, data, as_json, "status")
 
 
 @ledger_app.command("verify")
@@ -58,7 +59,7 @@ def ledger_verify_cmd(ctx: typer.Context, as_json: bool = JsonOpt, ledger: str |
         data = ledger_verify(config, ledger)
     except PbrError as exc:
         fail(ctx, exc, as_json)
-    _ledger_out(data, as_json, "verify")
+    _ledger_out(ctx, data, as_json, "verify")
     raise typer.Exit(EXIT_OK if data["sound"] else 2)
 
 
@@ -109,7 +110,7 @@ def ledger_list(ctx: typer.Context, model_name: str | None = typer.Option(None, 
         data = ledger_rows(config, "list", model=model_name, ledger_path=ledger)
     except PbrError as exc:
         fail(ctx, exc, as_json)
-    _ledger_out(data, as_json, "list")
+    _ledger_out(ctx, data, as_json, "list")
 
 
 @ledger_app.command("show")
@@ -123,7 +124,7 @@ def ledger_show(ctx: typer.Context, run_id: int = typer.Argument(..., help="Run 
         data = ledger_rows(config, "show", run_id=run_id, ledger_path=ledger)
     except PbrError as exc:
         fail(ctx, exc, as_json)
-    _ledger_out(data, as_json, "show")
+    _ledger_out(ctx, data, as_json, "show")
 
 
 @ledger_app.command("history")
@@ -139,7 +140,7 @@ def ledger_history(ctx: typer.Context, provider: str = typer.Argument(..., help=
                            ledger_path=ledger)
     except PbrError as exc:
         fail(ctx, exc, as_json)
-    _ledger_out(data, as_json, "history")
+    _ledger_out(ctx, data, as_json, "history")
 
 
 cache_app = typer.Typer(help="The cache of checked returns.", no_args_is_help=True,

@@ -14,6 +14,7 @@ from pbr_cli.cli.common import (
     RegisterOpt,
     ReturnsOpt,
     fail,
+    is_quiet,
     progress_factory,
 )
 from pbr_cli.errors import EXIT_OK, PbrError
@@ -126,7 +127,7 @@ def statements(
         from pbr_cli.money import format_money
         from pbr_cli.outputs.console import Col, console, fit_table
 
-        con = console()
+        con = console(quiet=is_quiet(ctx))
         con.print(f"[bold]{escape(scheme.model.title)}[/] — statements for {schedule.month.label()}: "
                   f"{escape(result.note)}")
         fit_table(con, [Col("Provider", "fixed"), Col("Name", drop=2), Col("Status", "fixed"),

@@ -407,7 +407,7 @@ def log_month(log: RunLog, schedule: Schedule, status: LedgerAction, run_id: int
 
 def make_template(scheme: Scheme, provider: str, period: str, output: Path) -> Month:
     """The blank return for one provider and month, written; the month."""
-    from pbr_cli.outputs.template import write_template
+    from pbr_cli.outputs.template import ReturnFor, write_return
 
     month = Month.parse(period)
     register = scheme.register
@@ -415,5 +415,5 @@ def make_template(scheme: Scheme, provider: str, period: str, output: Path) -> M
         raise PbrError(f"no provider '{provider}' in the contract register "
                        f"({', '.join(register.providers())})", code="unknown-provider")
     check_inside(scheme.model, month)
-    write_template(output, scheme.model, register, provider, month)
+    write_return(output, ReturnFor(scheme.model, register, provider, month))
     return month

@@ -20,10 +20,11 @@ import dataclasses
 import math
 import random
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from pbr_cli.forecast.simulate import Pipeline, Projector, Volume, pipeline
 from pbr_cli.model.records import Model
@@ -33,6 +34,9 @@ from pbr_cli.pricing import calculate, history_months
 from pbr_cli.pricing.records import Schedule
 from pbr_cli.returns.checked import CheckedReturn
 from pbr_cli.returns.register import Register, provider_name
+
+if TYPE_CHECKING:
+    from pbr_cli.forecast.scenario import Scenario
 
 ZERO = Decimal("0.00")
 TOTAL = ""  # the key of the scheme's total among providers
@@ -152,16 +156,29 @@ def _mean(values: list[Decimal]) -> Decimal:
     return round_pence(Fraction(sum(values, ZERO)) / len(values)) if values else ZERO
 
 
-def outlook(model: Model, register: Register,
-            schedules: dict[Month, Schedule], projected: list[Month],
-            returns: list[CheckedReturn], as_at: Month, settings: Settings,
-            budget: Decimal | None, volume: Volume = Volume(),
-            model_for: Callable[[Month], Model] | None = None,
+@dataclass(frozen=True)
+class PeriodSoFar:
+    """Where a forecast of a period starts: its recorded months as priced (their schedules),
+    its months still to come, the month it is made as at, and the returns recorded up to
+    that month (the basis draws come from)."""
+
+    schedules: dict[Month, Schedule]
+    projected: list[Month]
+    returns: list[CheckedReturn]
+    as_at: Month
+
+
+def outlook(model: Model, register: Register, so_far: PeriodSoFar, settings: Settings,
+            budget: Decimal | None, scenario: Scenario | None = None,
             tick: Callable[[int, int], None] | None = None) -> Outlook:
-    """Simulate the projected months `settings.simulations` times and gather the outlook:
-    the actual months' lines as they are, the projected ones' averages, and the ranges."""
+    """Simulate the projected months `settings.simulations` times and gather the outlook
+    (the base case's, or under `scenario`'s what-ifs): the actual months' lines as they
+    are, the projected ones' averages, and the ranges."""
+    projected, returns, as_at = so_far.projected, so_far.returns, so_far.as_at
+    volume = scenario.volume if scenario is not None else Volume()
+    model_for = scenario.model_for(model) if scenario is not None else None
     lines: dict[tuple[str, Month, str], Decimal] = {}
-    for month, schedule in schedules.items():
+    for month, schedule in so_far.schedules.items():
         for result in schedule.providers:
             for ln in result.lines:
                 if ln.kind == "payment":
@@ -189,8 +206,8 @@ def outlook(model: Model, register: Register,
         for (provider, month), amount in months_paid.items():
             month_sims[(provider, month)].append(amount)
             own[provider] += amount
-        for key in reached:
-            bites[key] += 1
+        for cut in reached:
+            bites[cut] += 1
         for provider in [TOTAL, *providers]:
             total_sims[provider].append(actual_total[provider] + own[provider])
         if tick is not None:
@@ -269,15 +286,23 @@ def simulate(job: _Job, s: int) -> Simulated:
     return dict(this), months_paid, reached
 
 
-_SHARED: dict[str, _Job] = {}  # the job a worker process was forked with
+# In a worker process, the job it was started with. A forked worker inherits the job with
+# the rest of its parent's memory; handed to each chunk instead, it would be pickled again
+# for every chunk (every recorded return, the pipeline). The pool's initializer receives it
+# once, unpickled, and can only keep it for the chunks to come in the process's own state.
+_WORKER_JOB: list[_Job] = []
+
+
+def _start_worker(job: _Job) -> None:
+    _WORKER_JOB[:] = [job]
 
 
 def _in_worker(chunk: range) -> list[Simulated]:
-    job = _SHARED["job"]
+    job = _WORKER_JOB[0]
     return [simulate(job, s) for s in chunk]
 
 
-def _run(job: _Job, n: int):
+def _run(job: _Job, n: int) -> Iterator[Simulated]:
     """Every simulation's result, in order: on every core where processes can be forked
     (each simulation has its own seed, so the result does not depend on which process made
     it); else one after another."""
@@ -293,13 +318,10 @@ def _run(job: _Job, n: int):
 
     size = max(1, min(8, n // (cores * 4)))
     chunks = [range(i, min(n, i + size)) for i in range(0, n, size)]
-    _SHARED["job"] = job
-    try:
-        with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
-            for results in pool.map(_in_worker, chunks):
-                yield from results
-    finally:
-        _SHARED.clear()
+    with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_start_worker, initargs=(job,)) as pool:
+        for results in pool.map(_in_worker, chunks):
+            yield from results
 
 
 def _months_from(first: Month, last: Month) -> list[Month]:

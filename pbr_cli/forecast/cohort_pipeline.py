@@ -37,6 +37,21 @@ class _Episode:
     achieved: frozenset[str] = frozenset()  # review outcomes it has had (a first abstinence)
 
 
+@dataclass(frozen=True, slots=True)
+class _Moving:
+    """A drawn return being moved to a projected month: whose it is, the month it was
+    recorded for and the month it becomes, and what its people have become so far."""
+
+    provider: str
+    was: Month
+    month: Month
+    churn: int  # the tariff's churn months
+    in_treatment: set[str]  # clients in treatment at the provider: none presents there again
+    renamed: dict[str, str]  # the return's new clients -> their projected ids
+    new_eps: dict[str, _Episode]  # the month's new episodes, by client
+    used: set[int]  # episodes (by id) reviewed this month already
+
+
 class _Open:
     """A provider's open episodes, by group and by the month each began, so that the one
     nearest in age is found among few."""
@@ -171,10 +186,9 @@ class CohortPipeline:
         cols = self._columns(base)
         churn = cohort.tariff.churn_months if cohort.tariff is not None else 12
         out: dict[str, Any] = {}
-        renamed: dict[str, str] = {}  # the base's new clients -> their projected ids
-        new_eps: dict[str, _Episode] = {}  # the month's new episodes, by client
-        # clients in treatment at the provider: one of them cannot present there again
-        in_treatment = self.open[provider].clients()
+        moving = _Moving(provider, base.month, month, churn, self.open[provider].clients(),
+                         {}, {}, set())
+        renamed, new_eps, in_treatment = moving.renamed, moving.new_eps, moving.in_treatment
         part = cols.get("presentations")
         if part:
             days = np.frombuffer(part["day"], np.int64).tolist()
@@ -185,8 +199,7 @@ class CohortPipeline:
                 copies = scaled(1, self.volume.new_people, self.changes)
                 for copy in range(copies):
                     new_day = shift_day(date.fromordinal(day), shift).toordinal()
-                    ident = self._presenting(provider, client, day, new_day, churn, copy, month,
-                                             in_treatment)
+                    ident = self._presenting(moving, client, day, new_day, copy)
                     in_treatment.add(ident)
                     if copy == 0:
                         renamed[client] = ident
@@ -196,7 +209,7 @@ class CohortPipeline:
                     keep["group"].append(group)
                     new_eps.setdefault(ident, _Episode(ident, new_day, group, month))
             out["presentations"] = self._part(keep, {})
-        used: set[int] = set()  # episodes (by id) reviewed this month already
+        used = moving.used
         # discharges and reviews happen to open episodes: as many more (or fewer) as the
         # provider has open episodes now against then
         then = self._open_at(provider, base.month)
@@ -222,8 +235,7 @@ class CohortPipeline:
                 if kind == "reviews":
                     start = self._start_of(provider, client, day) or day
                     had = self.review_state.get((provider, client, day), frozenset())
-                episode = self._episode_for(provider, client, start, base.month, month,
-                                            group, renamed, new_eps, kind, had, used)
+                episode = self._episode_for(moving, client, start, group, kind, had)
                 if episode is None:
                     continue  # nobody in the pipeline to have it: dropped
                 if kind == "reviews":
@@ -245,19 +257,20 @@ class CohortPipeline:
             self.open[provider].add(ep)
         return out
 
-    def _presenting(self, provider: str, client: str, day: int, new_day: int, churn: int,
-                    copy: int, month: Month, in_treatment: set[str]) -> str:
+    def _presenting(self, moving: _Moving, client: str, day: int, new_day: int,
+                    copy: int) -> str:
         """Who presents: a new client, or, when the original client had presented within
         the churn months before, one of the provider's recently discharged clients not in
         treatment there now."""
+        churn = moving.churn
         earlier = [d for d in self.first_seen.get(client, []) if d < day]
         since = add_months(date.fromordinal(new_day), -churn).toordinal()
         if earlier and max(earlier) >= add_months(date.fromordinal(day), -churn).toordinal():
-            recent = sorted({c for c, d in self.discharged.get(provider, []) if d >= since}
-                            - in_treatment)
+            recent = sorted({c for c, d in self.discharged.get(moving.provider, [])
+                             if d >= since} - moving.in_treatment)
             if recent:
                 return recent[self.rng.randrange(len(recent))]
-        return f"{client}~{month}" + (f"~{copy}" if copy else "")
+        return f"{client}~{moving.month}" + (f"~{copy}" if copy else "")
 
     def _open_at(self, provider: str, month: Month) -> int:
         """How many of the provider's episodes were open when the month began (recorded)."""
@@ -269,21 +282,21 @@ class CohortPipeline:
         begun = [s for s in self.starts.get((provider, client), []) if s <= day]
         return begun[-1] if begun else None
 
-    def _episode_for(self, provider: str, client: str, start: int, was: Month, month: Month,
-                     group: str, renamed: dict[str, str], new_eps: dict[str, _Episode],
-                     kind: str, had: frozenset[str] = frozenset(),
-                     used: set[int] | None = None) -> _Episode | None:
+    def _episode_for(self, moving: _Moving, client: str, start: int, group: str, kind: str,
+                     had: frozenset[str] = frozenset()) -> _Episode | None:
         """The projected episode a discharge or review goes to: the client's own new
         episode if it presented in the same return; else one of the provider's open
         episodes of the group (a review: one not reviewed yet this month, whose reviews so
         far had the same outcomes as the original's), the nearest in age."""
+        renamed, was, used = moving.renamed, moving.was, moving.used
         if client in renamed and Month.of(date.fromordinal(start)) == was:
-            return new_eps.get(renamed[client])
-        began = month_number(month) - months_between(Month.of(date.fromordinal(start)), was)
-        pipeline = self.open[provider]
+            return moving.new_eps.get(renamed[client])
+        began = month_number(moving.month) - months_between(Month.of(date.fromordinal(start)),
+                                                            was)
+        pipeline = self.open[moving.provider]
 
         def free(e: _Episode) -> bool:
-            return used is None or id(e) not in used
+            return id(e) not in used
 
         episode = None
         if kind == "reviews":

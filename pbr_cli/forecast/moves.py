@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, add_months
@@ -42,7 +43,7 @@ def scaled(n: int, change: float, rng: random.Random) -> int:
     return max(0, copies)
 
 
-def dates_moved(model: Model, sheet: str, frame, shift: int):
+def dates_moved(model: Model, sheet: str, frame: Any, shift: int) -> Any:
     """A copy of a return's table with every date column moved by `shift` months."""
     spec = model.sheet(sheet)
     frame = frame.copy()

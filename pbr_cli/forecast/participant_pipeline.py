@@ -18,6 +18,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pbr_cli.forecast.moves import Volume, dates_moved, months_between, scaled
 from pbr_cli.model.records import Model
@@ -129,7 +130,7 @@ class ParticipantPipeline:
                 (3, person.codes, gap),
                 (4, person.codes)]
 
-    def month(self, base: CheckedReturn, month: Month, shift: int):
+    def month(self, base: CheckedReturn, month: Month, shift: int) -> dict[str, Any]:
         """The drawn return's attachments (new participants, with the claims they made in
         their first month); then each participant already in the pipeline makes the claims
         of a participant who stood where it stands, in a month a draw may come from."""
@@ -185,7 +186,8 @@ class ParticipantPipeline:
             tables[spec.claims.sheet] = pd.DataFrame(made, columns=columns)
         return tables
 
-    def _draw_claims(self, provider: str, person: _Person, month: Month):
+    def _draw_claims(self, provider: str, person: _Person,
+                     month: Month) -> tuple[list[dict], int | None, Month]:
         """What a participant who stood where this one stands claimed in a month a draw may
         come from: the most particular place with at least a few participants in it."""
         for key in self._keys(person, month):

@@ -38,6 +38,9 @@ _POINTS = re.compile(r"^\s*([A-Za-z_]\w*)\s*([-+])\s*([\d.]+)\s*(?:points?|pts?)
                      re.IGNORECASE)
 _SHARE = re.compile(r"^\s*([A-Za-z_]\w*)(\s+price)?\s*([-+])\s*([\d.]+)\s*%\s*"
                     r"(?:from\s+(\S+))?\s*$", re.IGNORECASE)
+# a what-if: the model as a month is priced under it, from the model as it was
+Change = Callable[[Model, Month], Model]
+
 FORMS = ("NAME=VALUE [from YYYY-MM], NAME+N points, volume+N%, NAME+N%, "
          "NAME price+N% [from YYYY-MM]")
 
@@ -48,7 +51,7 @@ class Scenario:
     the projected returns."""
 
     texts: list[str] = field(default_factory=list)
-    changes: list[Callable[[Model, Month], Model]] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
     volume: Volume = Volume()
 
     def model_for(self, model: Model) -> Callable[[Month], Model]:
@@ -132,7 +135,7 @@ def _unknown(text: str, name: str, what: str, known: set[str]) -> PbrError:
                     f"{did_you_mean(name, known)} (known: {listed})", code="bad-what-if")
 
 
-def _setting(model: Model, name: str, value: Fraction, since: Month, text: str):
+def _setting(model: Model, name: str, value: Fraction, since: Month, text: str) -> Change:
     """A parameter set from a month, or a service-level measure held at a value."""
     if name in model.parameters and model.parameters[name].by is None:
         param = model.parameters[name]
@@ -162,7 +165,7 @@ def _setting(model: Model, name: str, value: Fraction, since: Month, text: str):
     raise _unknown(text, name, "a parameter" + (" or a measure" if measured else ""), known)
 
 
-def _price(model: Model, name: str, share: Fraction, since: Month, text: str):
+def _price(model: Model, name: str, share: Fraction, since: Month, text: str) -> Change:
     """A cohort outcome's band prices, or its tariff, changed by a share from a month."""
     kind = forecast_kind(model)
     names = kind.priced(model)

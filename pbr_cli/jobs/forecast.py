@@ -11,7 +11,15 @@ from pathlib import Path
 from pbr_cli.cycle.config import Config
 from pbr_cli.cycle.scheme import Scheme
 from pbr_cli.errors import PbrError
-from pbr_cli.forecast import Forecast, Settings, draws_for, outlook, provider_list
+from pbr_cli.forecast import (
+    Forecast,
+    PeriodSoFar,
+    Settings,
+    draws_for,
+    outlook,
+    provider_list,
+)
+from pbr_cli.forecast.kinds import forecast_kind
 from pbr_cli.forecast.scenario import parse_scenario
 from pbr_cli.model.records import Model
 from pbr_cli.money import round_pence, to_fraction
@@ -130,12 +138,11 @@ def make_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings) -> Forec
     collection = scheme.read(needed)
     returns = [r for r in collection.returns if r.month is not None and r.month <= as_at_month]
     schedules = {m: scheme.schedule(m, collection) for m in actual}
-    base = outlook(model, register, schedules, projected, returns, as_at_month,
-                   settings, budget, tick=_ticks(progress, "base case"))
+    so_far = PeriodSoFar(schedules, projected, returns, as_at_month)
+    base = outlook(model, register, so_far, settings, budget, tick=_ticks(progress, "base case"))
     what_if = None
     if scenario is not None:
-        what_if = outlook(model, register, schedules, projected, returns, as_at_month,
-                          settings, budget, scenario.volume, scenario.model_for(model),
+        what_if = outlook(model, register, so_far, settings, budget, scenario,
                           tick=_ticks(progress, "what-if"))
     # providers active in a projected month with no usable return to draw from
     draws_from = set(draws_for(model, returns, as_at_month, settings.basis_months))
@@ -179,12 +186,7 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
     """What the forecast rests on, in plain words (the workbook's Assumptions sheet, the
     console and the JSON say the same)."""
     s = f.settings
-    kind = {"service-level": "each service's rows (its measures for the month)",
-            "cohort": "its presentations, discharges and reviews, given to its own open "
-                      "episodes of the same group and nearest age",
-            "participants": "its attachments (new participants) and claims, given to its own "
-                            "participants who have claimed the same results so far and are "
-                            "nearest in months since attachment"}[f.model.kind]
+    moves = forecast_kind(f.model).moves
     out = [
         ("Recorded months", f"{', '.join(str(m) for m in f.actual_months)}: worked out from "
          "their returns as `pbr calculate` works them out now (entitlements; prior-period "
@@ -193,7 +195,7 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
                               "month of the period inside the scheme is recorded") + "."),
         ("Method", f"{s.simulations} simulations. In each, every provider's return for a "
          f"projected month is one of its own returns from its latest {s.basis_months} recorded "
-         f"months up to {f.as_at}, drawn at random and moved to that month: {kind}. Every "
+         f"months up to {f.as_at}, drawn at random and moved to that month: {moves}. Every "
          "month is then priced by the scheme's own rules (windows, bands, tariffs, caps, "
          "maxima, contract dates)."),
         ("Expected figure", "The average of the simulations for each provider, component and "

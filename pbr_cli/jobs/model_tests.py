@@ -35,7 +35,7 @@ from pbr_cli.files import TooLarge, read_bounded
 from pbr_cli.model.records import Model
 from pbr_cli.model.yamlread import YamlProblem, read_yaml
 from pbr_cli.money import format_money
-from pbr_cli.outputs.template import write_template
+from pbr_cli.outputs.template import Filling, ReturnFor, write_return
 from pbr_cli.periods import Month
 from pbr_cli.pricing.records import PAID, WITHHELD
 from pbr_cli.pricing.worth import month_schedule
@@ -220,7 +220,8 @@ def _returns(model: Model, register: Register, given: Any, folder: Path, path: P
                 raise _bad(path, line, f"returns: {provider} {month}: give rows for the "
                            f"model's sheets ({', '.join(sorted(sheets))})")
             target = folder / str(month) / f"{provider}-{month}.xlsx"
-            write_template(target, model, register, str(provider), month,
-                           {name: list(r or []) for name, r in rows.items()}, filled_only=True)
+            write_return(target, ReturnFor(model, register, str(provider), month),
+                         Filling({name: list(r or []) for name, r in rows.items()},
+                                 filled_only=True))
             files.append(target)
     return files

@@ -128,7 +128,8 @@ def write_annotated(source: Path, problems: list[Problem], target: Path,
             link.font = Font(color="0563C1", underline="single")
         ws.cell(row=i, column=3, value=p.code)
         ws.cell(row=i, column=4, value=_text(p.message))
-        meaning = CATALOGUE.get(p.code, ("", ""))[1]
+        known = CATALOGUE.get(p.code)
+        meaning = known.meaning if known is not None else ""
         ws.cell(row=i, column=5, value=safe_text(meaning))
         lines = max(-(-len(p.message) // 66), -(-len(meaning) // 46), 1)
         ws.row_dimensions[i].height = 15 * lines  # wrapped text needs the room set

@@ -26,14 +26,13 @@ SHOW_PER_KIND = 8  # per file, code and column; the rest are counted (all are in
 PIPED_WIDTH = 10_000
 
 
-QUIET = False  # --quiet: nothing printed on stdout but what --json asks for
-
-
-def console(stderr: bool = False) -> Console:
+def console(*, quiet: bool, stderr: bool = False) -> Console:
+    """A console for a command's views; `quiet` (--quiet): nothing printed on stdout but
+    what --json asks for (stderr still speaks)."""
     probe = Console(stderr=stderr)
     width = None if probe.is_terminal else PIPED_WIDTH
     return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width,
-                   quiet=QUIET and not stderr)
+                   quiet=quiet and not stderr)
 
 
 def problem_table(con: Console, problems: list[Problem], title: str) -> None:

@@ -8,11 +8,11 @@ The same writer fills in returns (used by the sample generator and tests).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from pbr_cli.model.records import Column, Model, Sheet
 from pbr_cli.outputs.xlsx import (
@@ -44,27 +44,68 @@ class Merge:
     across: int = 1
 
 
+@dataclass(frozen=True)
+class ReturnFor:
+    """Whose return it is and for which month, under which model and contract register."""
+
+    model: Model
+    register: Register
+    provider: str
+    month: Month
+
+
+@dataclass(frozen=True)
+class Filling:
+    """What a written return holds beyond the blank one: rows by sheet, Cover sheet values
+    put in place of the model's, sheets hidden, whether rows are pre-filled from the
+    register, and whether the empty input rows below the filled ones are left out (as a
+    worked example needs)."""
+
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    cover: dict[str, Any] = field(default_factory=dict)
+    hidden: tuple[str, ...] = ()
+    prefill: bool = True
+    filled_only: bool = False
+
+
+class FillingOptions(TypedDict, total=False):
+    """A Filling's fields other than its rows, as write_template takes them by name."""
+
+    cover: dict[str, Any] | None
+    hidden: tuple[str, ...]
+    prefill: bool
+    filled_only: bool
+
+
 def write_template(target: Path, model: Model, register: Register, provider: str,
                    month: Month, rows: dict[str, list[dict[str, Any]]] | None = None,
-                   cover: dict[str, Any] | None = None,
-                   hidden: tuple[str, ...] = (), prefill: bool = True,
-                   filled_only: bool = False) -> None:
+                   **options: Unpack[FillingOptions]) -> None:
     """Write the return for `provider` and `month` to `target` (filled with `rows` if given;
-    `filled_only`: without the empty input rows below them, as a worked example needs)."""
+    `filled_only`: without the empty input rows below them, as a worked example needs):
+    write_return, with what travels together named one by one, as the sample generator and
+    the tests' return writers give it."""
+    filling = Filling(rows=rows or {}, cover=options.get("cover") or {},
+                      hidden=options.get("hidden", ()), prefill=options.get("prefill", True),
+                      filled_only=options.get("filled_only", False))
+    write_return(target, ReturnFor(model, register, provider, month), filling)
+
+
+def write_return(target: Path, blank: ReturnFor, filling: Filling = Filling()) -> None:
+    """Write `blank`'s return to `target`, with what `filling` puts in it."""
+    model, month = blank.model, blank.month
     with atomic_output(Path(target)) as tmp:
         wb = new_workbook(tmp, f"{model.title}: return", datetime(month.year, month.month, 1))
         fmt = Formats(wb)
-        _cover(wb, fmt, model, register, provider, month, cover or {})
+        _cover(wb, fmt, blank, filling.cover)
         code_ranges = _codes(wb, fmt, model, write=False)
         for sheet in model.sheets:
-            _sheet(wb, fmt, model, register, provider, month, sheet, code_ranges,
-                   (rows or {}).get(sheet.name), sheet.name in hidden, prefill, filled_only)
+            _sheet(wb, fmt, blank, sheet, code_ranges, filling)
         _codes(wb, fmt, model, write=True)
         wb.close()
 
 
-def _cover(wb, fmt: Formats, model: Model, register: Register, provider: str, month: Month,
-           overrides: dict[str, Any]) -> None:
+def _cover(wb, fmt: Formats, blank: ReturnFor, overrides: dict[str, Any]) -> None:
+    model, provider, month = blank.model, blank.provider, blank.month
     ws = wb.add_worksheet(COVER_SHEET)
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 80)
@@ -78,7 +119,7 @@ def _cover(wb, fmt: Formats, model: Model, register: Register, provider: str, mo
         "Model version": model.version,
         "Template layout": TEMPLATE_LAYOUT,
         "Provider code": provider,
-        "Provider name": provider_name(model, register, provider),
+        "Provider name": provider_name(model, blank.register, provider),
         "Month": str(month),
         "Prepared by": "",
     }
@@ -137,12 +178,12 @@ def _codes(wb, fmt: Formats, model: Model, write: bool) -> dict[str, str]:
     return ranges
 
 
-def _sheet(wb, fmt: Formats, model: Model, register: Register, provider: str, month: Month,
-           sheet: Sheet, code_ranges: dict[str, str], rows: list[dict[str, Any]] | None,
-           hidden: bool, prefill: bool = True, filled_only: bool = False) -> None:
+def _sheet(wb, fmt: Formats, blank: ReturnFor, sheet: Sheet, code_ranges: dict[str, str],
+           filling: Filling) -> None:
+    model, provider, month = blank.model, blank.provider, blank.month
     ws = wb.add_worksheet(sheet.name)
-    prefilled = _prefill(model, register, provider, month, sheet) if prefill else []
-    data = _merge_rows(sheet, model, prefilled, rows or [])
+    prefilled = _prefill(blank, sheet) if filling.prefill else []
+    data = _merge_rows(sheet, model, prefilled, filling.rows.get(sheet.name) or [])
     widths = []
     for j, col in enumerate(sheet.columns):
         ws.write_string(0, j, col.header, fmt.header)
@@ -152,7 +193,7 @@ def _sheet(wb, fmt: Formats, model: Model, register: Register, provider: str, mo
     ws.set_row(0, heading_height([c.header for c in sheet.columns], widths))
     ws.freeze_panes(1, 0)
     print_setup(ws, 0, f"{provider} {month}", widths, repeat_columns=1)
-    last = max(len(data), sheet.rows if sheet.one_row_per is None and not filled_only
+    last = max(len(data), sheet.rows if sheet.one_row_per is None and not filling.filled_only
                else len(data))
     for j, col in enumerate(sheet.columns):
         cell_fmt = fmt.info if col.info or col.prefill else (
@@ -161,17 +202,17 @@ def _sheet(wb, fmt: Formats, model: Model, register: Register, provider: str, mo
             value = data[i].get(col.name) if i < len(data) else None
             _write_value(ws, fmt, 1 + i, j, value, cell_fmt, col)
         if not col.info and last:
-            _validation(ws, 1, last, j, col, model, month, code_ranges)
-    if hidden:
+            _validation(ws, 1, last, j, col, blank, code_ranges)
+    if sheet.name in filling.hidden:
         ws.hide()
 
 
-def _prefill(model: Model, register: Register, provider: str, month: Month,
-             sheet: Sheet) -> list[dict[str, Any]]:
+def _prefill(blank: ReturnFor, sheet: Sheet) -> list[dict[str, Any]]:
     if sheet.one_row_per != "register-entry":
         return []
+    model, month = blank.model, blank.month
     out = []
-    for entry in register.provider_entries(provider):
+    for entry in blank.register.provider_entries(blank.provider):
         if entry_active(model, entry, month):
             out.append({c.name: _shown(model, c.prefill, entry.get(c.prefill))
                         for c in sheet.columns if c.prefill})
@@ -212,8 +253,9 @@ def _write_value(ws, fmt: Formats, row: int, col: int, value: Any, cell_fmt, spe
         write_cell(ws, row, col, value, cell_fmt, kind="raw")
 
 
-def _validation(ws, first: int, count: int, j: int, col: Column, model: Model, month: Month,
+def _validation(ws, first: int, count: int, j: int, col: Column, blank: ReturnFor,
                 code_ranges: dict[str, str]) -> None:
+    model, month = blank.model, blank.month
     options: dict[str, Any] = {"input_title": col.header[:32]}
     message = col.help
     if col.type == "code" and col.codes:

@@ -257,7 +257,8 @@ class _CellText:
 
     def column(self, values: tuple) -> list[str]:
         kinds = set(map(type, values))
-        if kinds == {str}:
+        if all(issubclass(k, str) for k in kinds):  # text, a closed set's words (StrEnum) too
+            # a word and the same plain text are equal keys: both are written as that text
             found = {v: self.text(safe_text(v)) for v in dict.fromkeys(values)}
             return [found[v] for v in values]
         if kinds <= self.numbers:
