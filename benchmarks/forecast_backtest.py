@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pbr_cli.cycle.config import load_config  # noqa: E402
-from pbr_cli.forecast import TOTAL, Settings, outlook  # noqa: E402
+from pbr_cli.forecast import TOTAL, PeriodSoFar, Settings, outlook  # noqa: E402
 from pbr_cli.model import find_model, load_model  # noqa: E402
 from pbr_cli.pricing.worth import month_schedule, read_months  # noqa: E402
 from pbr_cli.returns.folders import months_with_returns  # noqa: E402
@@ -50,7 +50,7 @@ def backtest(name: str, settings: Settings, first: int, horizon: int, step: int)
         as_at = months[i]
         ahead = months[i + 1:i + 1 + horizon]
         returns = [r for r in collection.returns if r.month is not None and r.month <= as_at]
-        o = outlook(model, register, {}, ahead, returns, as_at, settings, None)
+        o = outlook(model, register, PeriodSoFar({}, ahead, returns, as_at), settings, None)
         for m in ahead:
             low, high = o.month_range[(TOTAL, m)]
             rows.append({"as_at": as_at, "month": m, "ahead": ahead.index(m) + 1,
