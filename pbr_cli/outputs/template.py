@@ -21,6 +21,7 @@ from pbr_cli.outputs.xlsx import (
     heading_height,
     new_workbook,
     print_setup,
+    save_workbook,
     write_cell,
 )
 from pbr_cli.periods import Month
@@ -60,7 +61,7 @@ def write_template(target: Path, model: Model, register: Register, provider: str
             _sheet(wb, fmt, model, register, provider, month, sheet, code_ranges,
                    (rows or {}).get(sheet.name), sheet.name in hidden, prefill, filled_only)
         _codes(wb, fmt, model, write=True)
-        wb.close()
+        save_workbook(wb, tmp)
 
 
 def _cover(wb, fmt: Formats, model: Model, register: Register, provider: str, month: Month,
