@@ -118,6 +118,66 @@ def test_a_real_full_or_read_only_disk_is_exit_2_and_no_traceback(tmp_path, tiny
     _nothing_half_written(tiny_disk)
 
 
+# -- workers die with pbr --------------------------------------------------------------------
+
+def _children(pid: int) -> set[int]:
+    """Every process below `pid` (children, grandchildren, ...)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    below, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        below |= frontier
+    return below
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has died
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_with_pbr_when_it_is_killed(tmp_path):
+    returns = tmp_path / "returns"
+    month = returns / "2013-04"
+    month.mkdir(parents=True)
+    originals = sorted((SAMPLES / SCHEME / "2013-04").glob("*.xlsx"))
+    for copy in range(8):
+        for original in originals:
+            shutil.copy(original, month / f"{original.stem}-{copy}.xlsx")
+    proc = subprocess.Popen([*_script(), "validate", str(returns), "--model", SCHEME],
+                            env=_env(PBR_CACHE="off", PBR_WORKERS="2"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        workers: set[int] = set()
+        while len(workers) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "no workers started"
+            workers = _children(proc.pid)
+            time.sleep(0.02)
+        time.sleep(0.3)  # well into reading
+        workers |= _children(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 5
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survivors = [w for w in workers if _alive(w)]
+    for w in survivors:
+        os.kill(w, signal.SIGKILL)
+    assert survivors == [], "workers outlived the pbr that started them"
+
+
 # -- temporary files -------------------------------------------------------------------------
 
 def test_no_temporary_file_in_the_system_temporary_folder(tmp_path, monkeypatch):

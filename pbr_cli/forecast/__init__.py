@@ -291,11 +291,14 @@ def _run(job: _Job, n: int):
         return
     from concurrent.futures import ProcessPoolExecutor
 
+    from pbr_cli.workers import die_with_parent
+
     size = max(1, min(8, n // (cores * 4)))
     chunks = [range(i, min(n, i + size)) for i in range(0, n, size)]
     _SHARED["job"] = job
     try:
-        with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             for results in pool.map(_in_worker, chunks):
                 yield from results
     finally:
