@@ -228,3 +228,73 @@ def test_a_dead_runs_private_folder_is_cleaned_by_the_next(tmp_path):
     assert (mine.stat().st_mode & 0o777) == 0o700
     assert not left.exists()
     assert other_host.exists()  # another machine's run: not ours to judge
+
+
+# -- no config -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", [
+    ["approve", "-m", SCHEME, "-p", "2013-04", "--run", "1"],
+    ["ledger", "status"],
+    ["ledger", "verify"],
+    ["report", "-m", SCHEME, "-p", "2013-04"],
+    ["calculate", "-m", SCHEME, "-p", "2013-04", "--dry-run"],
+])
+def test_a_command_that_needs_a_config_says_where_it_looked(tmp_path, command):
+    folder = tmp_path / "nowhere"
+    folder.mkdir()
+    env = _env(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"),
+               PBR_CACHE="off")
+    proc = subprocess.run([*_script(), "-v", *command], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "no config file: looked for --config, $PBR_CONFIG, ./pbr.yaml" in proc.stderr
+    assert "[no-config, exit code 2]" in proc.stderr
+    assert list(folder.iterdir()) == []  # no lock, ledger or output left where it stands
+
+
+def test_validate_of_files_named_needs_no_config(tmp_path):
+    folder = tmp_path / "nowhere"
+    folder.mkdir()
+    env = _env(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"),
+               PBR_CACHE="off")
+    one = SAMPLES / SCHEME / "2013-04" / "P01-2013-04.xlsx"
+    proc = subprocess.run([*_script(), "validate", str(one), "--model", SCHEME], cwd=folder,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert list(folder.iterdir()) == []
+
+
+# -- a month filed where it would be skipped ---------------------------------------------------
+
+@pytest.mark.parametrize("misfiled", [".2013-05", "2013-05.zip", "returns 2013-05.7z"])
+def test_a_month_hidden_or_archived_in_the_returns_folder_is_named(tmp_path, misfiled):
+    returns = tmp_path / "returns"
+    shutil.copytree(SAMPLES / SCHEME / "2013-04", returns / SCHEME / "2013-04")
+    if misfiled.startswith("."):
+        shutil.copytree(SAMPLES / SCHEME / "2013-05", returns / SCHEME / misfiled)
+    else:
+        (returns / SCHEME / misfiled).write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    config = _config(tmp_path / "council", tmp_path / "out", returns)
+    for command in (["calculate", "-m", SCHEME, "-p", "2013-04", "--dry-run"],
+                    ["run", "--dry-run"]):
+        result = CliRunner().invoke(app, ["-v", *command, "--config", str(config)])
+        assert result.exit_code == 2, (command, result.output)
+        assert misfiled in result.output and "not a month folder" in result.output
+        if command[0] == "calculate":
+            assert "[bad-month-folder, exit code 2]" in result.stderr, result.stderr
+    validated = CliRunner().invoke(app, ["validate", str(returns / SCHEME), "--json",
+                                         "--config", str(config)])
+    if misfiled.startswith("."):  # validate reads every return under a folder it is given
+        assert validated.exit_code in (0, 1), validated.output
+        assert "P01-2013-05.xlsx" in validated.stdout
+    else:  # an archive is not opened: named, and the exit code says a file was not used
+        assert validated.exit_code == 2, validated.output
+        assert misfiled in validated.stdout and "bad-month-folder" in validated.stdout
+    # what a desktop leaves behind is not a return, and not named
+    shutil.rmtree(returns / SCHEME / misfiled) if misfiled.startswith(".") else \
+        (returns / SCHEME / misfiled).unlink()
+    (returns / SCHEME / ".DS_Store").write_bytes(b"\0")
+    (returns / SCHEME / ".git").mkdir()
+    result = CliRunner().invoke(app, ["calculate", "-m", SCHEME, "-p", "2013-04", "--dry-run",
+                                      "--config", str(config)])
+    assert result.exit_code in (0, 1), result.output
