@@ -179,8 +179,9 @@ _CODES: dict[str, tuple[str, str]] = {
     "calculation-failed": ("error", "A formula could not be worked out for an entry (e.g. a division by zero)."),
     "participants-contract-unknown": ("warning", "A provider holds several register entries (contracts) in the month but its attachments name none: every participant is paid on the first, with its figures."),
     # The payment cycle and the ledger (docs/payment-cycle.md); each stops the command, exit code 2
-    "bad-month-folder": ("fatal", "The returns folder holds a folder not named exactly YYYY-MM (e.g. 2013-8), or a return filed outside any month folder."),
+    "bad-month-folder": ("fatal", "The returns folder holds a folder not named exactly YYYY-MM (e.g. 2013-8), a return filed outside any month folder, an archive (pbr opens none) or a hidden folder named like a month (.2013-10); under a folder named to `pbr validate`, an archive."),
     "nothing-to-do": ("fatal", "`pbr run` found no scheme to run: none listed in the config and no models in its models folder."),
+    "no-config": ("fatal", "No config file was found (--config, $PBR_CONFIG, ./pbr.yaml, the user's config folder) for a command that keeps or reads a ledger or writes into the config's folders; the message says where pbr looked. `pbr init DIR` makes one."),
     "bad-config": ("fatal", "The config file (pbr.yaml) cannot be read, or has an unknown key or a wrong value."),
     "bad-ledger": ("fatal", "The ledger, its lock or its log is not a regular file (a symbolic link, a folder), or cannot be opened."),
     "ledger-unreachable": ("fatal", "The ledger's PostgreSQL database cannot be reached (the server is down, the name, user or password is wrong, or the psycopg package is not installed); nothing was calculated into it."),

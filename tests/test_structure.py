@@ -15,7 +15,8 @@ from tests.conftest import ROOT
 
 PACKAGE = ROOT / "pbr_cli"
 
-FOUNDATION = {"pbr_cli", "errors", "money", "periods", "problems", "names", "files", "expr", "cache"}
+FOUNDATION = {"pbr_cli", "errors", "money", "periods", "problems", "names", "files", "expr", "cache",
+              "scratch", "workers"}
 LAYERS: list[str] = ["foundation", "ledger", "model", "workbook", "returns", "pricing", "reporting",
                      "forecast", "outputs", "cycle", "jobs", "cli"]
 # `python -m pbr_cli` is the command line, though it sits at the top level

@@ -260,7 +260,7 @@ def report(
         from pbr_cli.periods import parse_period
 
         wanted = parse_period(period)
-        cfg = load_config(config)
+        cfg = load_config(config, required=True)
         names = ([model_name] if model_name else
                  list(cfg.schemes) or [p.stem for p in list_models(cfg.models)])
         if output is not None and len(names) != 1:
@@ -437,7 +437,7 @@ def template(
         from pbr_cli.cycle.calculate import make_template
         from pbr_cli.cycle.scheme import Scheme
 
-        scheme = Scheme.named(config, model_name, register=register_path)
+        scheme = Scheme.named(config, model_name, register=register_path, required=False)
         month = make_template(scheme, provider, period, output)
     except PbrError as exc:
         fail(ctx, exc)

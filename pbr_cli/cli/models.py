@@ -148,7 +148,7 @@ def models_show(ctx: typer.Context, name: str = typer.Argument(..., help="Model 
         from pbr_cli.cycle.scheme import Scheme
         from pbr_cli.model.describe import describe_model
 
-        model = Scheme.named(config, name).model
+        model = Scheme.named(config, name, required=False).model
     except PbrError as exc:
         fail(ctx, exc)
     typer.echo(describe_model(model))

@@ -157,12 +157,19 @@ def render(schedule: Schedule, pending: PendingFile) -> str:
     """Write the schedule into `pending` (its evidence CSV too, when one sheet cannot hold
     the evidence) and return the workbook's SHA-256."""
     from pbr_cli.outputs.schedule import evidence_path, render_schedule
+    from pbr_cli.outputs.xlsx import not_writable
 
     for old in pending.companions:
         old.discard()
     pending.companions.clear()
-    render_schedule(schedule, pending.tmp,
-                    evidence_file=lambda: pending.companion(evidence_path(pending.target)))
+    try:
+        render_schedule(schedule, pending.tmp,
+                        evidence_file=lambda: pending.companion(evidence_path(pending.target)))
+    except OSError as exc:
+        if not not_writable(exc):
+            raise
+        raise PbrError(f"cannot write {shown(pending.target)}: {exc.strerror or exc}",
+                       code="output-not-writable") from None
     # An earlier schedule of this name had its evidence beside it; this one has none.
     pending.stale = [] if pending.companions else [evidence_path(pending.target)]
     return sha256_of(pending.tmp)

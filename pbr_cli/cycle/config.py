@@ -130,8 +130,10 @@ def user_config() -> Path | None:
 
 
 def load_config(path: Path | None = None, required: bool = False) -> Config:
-    """The config from `path`, $PBR_CONFIG or ./pbr.yaml. Without one, the defaults relative
-    to the working directory; unless `required` (the unattended run), which refuses."""
+    """The config from `path`, $PBR_CONFIG, ./pbr.yaml or the user's. Without one, the
+    defaults relative to the working directory; unless `required` (every command that
+    keeps or reads a ledger, or writes into the config's folders), which refuses: a ledger,
+    lock and outputs made wherever the command happens to be run would be no one's."""
     chosen = path or (Path(os.environ["PBR_CONFIG"]) if os.environ.get("PBR_CONFIG") else None)
     if chosen is None and Path("pbr.yaml").is_file():
         chosen = Path("pbr.yaml")
@@ -141,7 +143,7 @@ def load_config(path: Path | None = None, required: bool = False) -> Config:
         if required:
             raise PbrError(f"no config file: looked for {LOOKED_FOR} in {Path.cwd()}; make a "
                            "folder for your authority with `pbr init DIR` (see README) or "
-                           "give --config", code="bad-config")
+                           "give --config", code="no-config")
         models = Path("models")
         if not models.is_dir():  # no folder of one's own yet: the models shipped with pbr
             models = shipped_models() or models

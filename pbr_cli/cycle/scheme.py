@@ -39,9 +39,9 @@ class Configured:
 
     @classmethod
     def load(cls, config: Path | None, *, ledger: str | Path | None = None,
-             required: bool = False) -> Configured:
+             required: bool = True) -> Configured:
         """The config: --config, $PBR_CONFIG, ./pbr.yaml, the user's (`required`: one must
-        be found)."""
+        be found; every command over a ledger needs one)."""
         return cls(load_config(config, required=required), ledger)
 
     @cached_property
@@ -87,12 +87,13 @@ class Scheme(Configured):
     @classmethod
     def named(cls, config: Path | None, model_name: str, *, returns: Path | None = None,
               register: Path | None = None, ledger: str | Path | None = None,
-              progress: Progress | None = None) -> Scheme:
+              progress: Progress | None = None, required: bool = True) -> Scheme:
         """The config (--config, $PBR_CONFIG, ./pbr.yaml, the user's) and the model named
-        in it (or a model file), with what the command named instead of the config's."""
+        in it (or a model file), with what the command named instead of the config's.
+        `required`: a config must be found (not for a command that only reads a model)."""
         from pbr_cli.model import find_model, load_model
 
-        cfg = load_config(config)
+        cfg = load_config(config, required=required)
         model = load_model(find_model(model_name, cfg.models))
         return cls(cfg, ledger, model=model, returns_named=returns, register_named=register,
                    progress=progress)

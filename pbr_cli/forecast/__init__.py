@@ -293,7 +293,10 @@ def simulate(job: _Job, s: int) -> Simulated:
 _WORKER_JOB: list[_Job] = []
 
 
-def _start_worker(job: _Job) -> None:
+def _start_worker(job: _Job, parent: int) -> None:
+    from pbr_cli.workers import die_with_parent
+
+    die_with_parent(parent)
     _WORKER_JOB[:] = [job]
 
 
@@ -319,7 +322,7 @@ def _run(job: _Job, n: int) -> Iterator[Simulated]:
     size = max(1, min(8, n // (cores * 4)))
     chunks = [range(i, min(n, i + size)) for i in range(0, n, size)]
     with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_start_worker, initargs=(job,)) as pool:
+                             initializer=_start_worker, initargs=(job, os.getpid())) as pool:
         for results in pool.map(_in_worker, chunks):
             yield from results
 

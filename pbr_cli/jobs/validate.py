@@ -10,9 +10,9 @@ from typing import Any
 from pbr_cli.cycle.config import load_config
 from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, PbrError
 from pbr_cli.model import find_model, load_model
-from pbr_cli.problems import ERROR, FileStatus, Problem
+from pbr_cli.problems import ERROR, FATAL, FileStatus, Problem
 from pbr_cli.returns.collect import Unreadable, read_and_check
-from pbr_cli.returns.folders import return_files
+from pbr_cli.returns.folders import archives_under, return_files
 from pbr_cli.returns.register import load_register
 
 SCHEMA_VERSION = 1
@@ -73,10 +73,12 @@ def validate_paths(paths: list[Path], model_name: str | None, register_path: Pat
                    progress: Callable[[int, int, Path], None] | None = None) -> ValidationReport:
     cfg = load_config(config)
     files = return_files(paths)
+    archives = archives_under(paths)
     if not files:
-        raise PbrError(f"no returns (.xlsx files) found in {', '.join(map(str, paths))}",
-                       code="file-not-found")
-    results: list[FileResult] = []
+        raise PbrError(f"no returns (.xlsx files) found in {', '.join(map(str, paths))}"
+                       + (f"; unpack {', '.join(map(str, archives))} (pbr opens no archive)"
+                          if archives else ""), code="file-not-found")
+    results: list[FileResult] = [_archived(a) for a in archives]
     done = 0
 
     def tick(path: Path, total: int = len(files)) -> None:
@@ -151,6 +153,15 @@ def check_episodes(model, returns) -> None:
     by_file = {r.path: r for r in usable}
     for problem in build_history(model, usable, covered, report_assumed=False).problems:
         by_file[problem.file].problems.append(problem)
+
+
+def _archived(path: Path) -> FileResult:
+    """An archive under a folder named: the returns in it are not read, so it is named
+    (a month's returns sent zipped and passed over would leave providers unpaid)."""
+    return FileResult(str(path), FileStatus.UNUSABLE, None, None, None, [Problem(
+        str(path), FATAL, "bad-month-folder", "an archive: pbr opens no archive, so the "
+        "returns in it are not read; unpack it into its month folder (YYYY-MM)")],
+        readable=False)
 
 
 def _unreadable(bad: Unreadable) -> FileResult:

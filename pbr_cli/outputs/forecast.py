@@ -16,6 +16,7 @@ from pbr_cli.outputs.xlsx import (
     heading_height,
     new_workbook,
     print_setup,
+    save_workbook,
     write_cell,
 )
 
@@ -51,7 +52,7 @@ def write_forecast(f: Forecast, target: Path) -> Path:
         tables = _months_sheet(wb, fmt, f)
         _charts_sheet(wb, fmt, f, tables)
         _assumptions_sheet(wb, fmt, f)
-        wb.close()
+        save_workbook(wb, tmp)
     return Path(target)
 
 

@@ -24,6 +24,7 @@ from pbr_cli.outputs.xlsx import (
     new_workbook,
     print_setup,
     safe_text,
+    save_workbook,
     write_cell,
 )
 from pbr_cli.reporting.cells import Ratio, Table
@@ -68,7 +69,7 @@ def write_report(report: Report, target: Path) -> Path:
         for sheet, tables in _sheets(report, SHEETS):
             _sheet(wb, fmt, report, sheet, tables)
         _about(wb, fmt, report)
-        wb.close()
+        save_workbook(wb, tmp)
     return Path(target)
 
 
@@ -399,7 +400,7 @@ def write_publication(pub, target: Path) -> Path:
             ws.set_row(top + i, 15 * (1 + len(v) // 100))
         ws.set_column(0, 0, 20)
         ws.set_column(1, 3, 40)
-        wb.close()
+        save_workbook(wb, tmp)
     return Path(target)
 
 

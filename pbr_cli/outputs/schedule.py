@@ -27,6 +27,7 @@ from pbr_cli.outputs.xlsx import (
     new_workbook,
     print_setup,
     safe_text,
+    save_workbook,
     write_cell,
     write_rows,
 )
@@ -78,7 +79,7 @@ def render_schedule(schedule: Schedule, path: Path, what: str = "payment schedul
         _projection(wb, fmt, schedule)
     _warnings(wb, fmt, schedule)
     _about(wb, fmt, schedule)
-    wb.close()
+    save_workbook(wb, path)
 
 
 def standing_text(schedule: Schedule) -> str:

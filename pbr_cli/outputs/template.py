@@ -21,6 +21,7 @@ from pbr_cli.outputs.xlsx import (
     heading_height,
     new_workbook,
     print_setup,
+    save_workbook,
     write_cell,
 )
 from pbr_cli.periods import Month
@@ -101,7 +102,7 @@ def write_return(target: Path, blank: ReturnFor, filling: Filling = Filling()) -
         for sheet in model.sheets:
             _sheet(wb, fmt, blank, sheet, code_ranges, filling)
         _codes(wb, fmt, model, write=True)
-        wb.close()
+        save_workbook(wb, tmp)
 
 
 def _cover(wb, fmt: Formats, blank: ReturnFor, overrides: dict[str, Any]) -> None:

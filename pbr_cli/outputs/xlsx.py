@@ -1,16 +1,20 @@
 """Shared workbook writing: deterministic files, house formats, safe text.
 
 Every workbook pbr writes goes through `new_workbook` (fixed creation date, so the same
-inputs give byte-identical files; xlsxwriter already stamps zip entries with a fixed date)
+inputs give byte-identical files; xlsxwriter already stamps zip entries with a fixed date;
+its parts made in pbr's private folder beside the output, `pbr_cli.scratch`), `save_workbook`
 and `atomic_output` (written to a temporary file beside the target, then renamed, so a
-failed run never leaves half a file). Text is always written as text: nothing a provider
+failed run never leaves half a file; a full disk or a read-only folder is an error naming
+the file, exit code 2). Text is always written as text: nothing a provider
 typed can become a formula in our outputs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
+import io
 import math
 import os
 import tempfile
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli.problems import column_letter
+from pbr_cli.scratch import release, scratch_folder
 
 FIXED_DATE = datetime(2000, 1, 1)
 MONEY = '£#,##0.00;[Red]-£#,##0.00'
@@ -53,19 +58,67 @@ def atomic_output(target: Path) -> Iterator[Path]:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~umask)  # as any new file would be, not mkstemp's 0600
         os.replace(tmp, target)
+    except OSError as exc:
+        if not_writable(exc):
+            raise PbrError(f"cannot write {target}: {exc.strerror or exc}",
+                           code="output-not-writable") from None
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
+# What the system says when a file cannot be written where it is asked to be: the disk or
+# the quota is full, the folder is read-only or not ours, the device failed.
+WRITE_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                          errno.EFBIG, errno.EIO})
+
+
+def not_writable(exc: OSError) -> bool:
+    """Whether `exc` says a file could not be written (rather than pbr being wrong)."""
+    return exc.errno in WRITE_FAULTS
+
+
+class _Zipped(io.BytesIO):
+    """A workbook's zip in memory. Closing it is left to its collection: a zip that a
+    failure left open writes its end into it when collected, quietly, rather than onto a
+    closed buffer (a traceback on stderr as pbr exits)."""
+
+    def close(self) -> None:
+        pass
+
+
 def new_workbook(path: Path, title: str, created: datetime = FIXED_DATE):
+    """A workbook to be saved to `path` with `save_workbook`. It is zipped in memory (a
+    full disk then fails pbr's own write, which says so, not the zip's) from parts made in
+    a private folder beside `path`."""
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                          "strings_to_numbers": False})
+    wb = xlsxwriter.Workbook(_Zipped(), {
+        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+        "tmpdir": str(scratch_folder(Path(path).parent))})
     wb.set_properties({"title": title, "author": "pbr", "created": created, "company": ""})
     wb.set_calc_mode("auto")
     return wb
+
+
+def save_workbook(wb, path: Path) -> None:
+    """Zip the workbook and write it to `path`; its private folder is removed either way.
+    Raises OSError when the parts or the file cannot be written (`atomic_output` and the
+    ledger's pending file say which file, as an error)."""
+    from xlsxwriter.exceptions import FileCreateError
+
+    try:
+        wb.close()
+        with open(path, "wb") as fh:
+            fh.write(wb.filename.getvalue())
+    except FileCreateError as exc:
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
+        if cause is None:
+            raise
+        raise cause from None
+    finally:
+        release(Path(wb.tmpdir))
 
 
 class Formats:

@@ -8,6 +8,7 @@ many files and gathers the results, printing nothing.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from pbr_cli.returns.layout import COVER_SHEET
 from pbr_cli.returns.register import Register
 from pbr_cli.workbook.package import UnreadableFile
 from pbr_cli.workbook.reader import read_workbook
+from pbr_cli.workers import die_with_parent
 
 
 @dataclass
@@ -164,7 +166,9 @@ _JOB: dict[str, Any] = {}
 
 
 def _start(model: Model | None, register: Register | None, cache, choose=None,
-           worker: bool = False) -> None:
+           worker: bool = False, parent: int = 0) -> None:
+    if parent:
+        die_with_parent(parent)
     _JOB.update(model=model, register=register, cache=cache, choose=choose, worker=worker,
                 wanted=[COVER_SHEET] + [s.name for s in model.sheets] if model else None,
                 rules={})
@@ -251,7 +255,8 @@ def _isolated(job_item: tuple, job: tuple) -> Any:
     context = multiprocessing.get_context(method)
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_isolated_child,  # type: ignore[attr-defined]
-                            args=(job_item, send, model, register, cache, choose))
+                            args=(job_item, send, model, register, cache, choose,
+                                  os.getpid()))
     child.start()
     send.close()
     result = None
@@ -281,8 +286,8 @@ def _isolated(job_item: tuple, job: tuple) -> Any:
     return checked if model is not None else Chosen("", checked)
 
 
-def _isolated_child(job_item, send, model, register, cache, choose) -> None:
-    _start(model, register, cache, choose, worker=True)
+def _isolated_child(job_item, send, model, register, cache, choose, parent) -> None:
+    _start(model, register, cache, choose, worker=True, parent=parent)
     try:
         send.send(_read_one(job_item))
     except Exception:  # noqa: BLE001 - said by the parent as "the reader stopped on it"
@@ -374,7 +379,7 @@ def _in_workers(todo: list, model: Model | None, register: Register | None, cach
     context = multiprocessing.get_context(method)
     chunk = _chunk(len(todo), workers)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
-                               initargs=(model, register, cache, choose, True))
+                               initargs=(model, register, cache, choose, True, os.getpid()))
     gc.freeze()  # a forked worker's collector leaves what it inherits alone
     try:
         results = pool.map(_read_one, list(todo), chunksize=chunk)

@@ -12,6 +12,16 @@ from pbr_cli.names import shown
 from pbr_cli.periods import Month
 
 RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
+# Archives pbr does not open: a month's returns sent as one would be skipped unread, and
+# every provider in it withheld, so one in a returns folder is named, never passed over.
+ARCHIVE_SUFFIXES = (".zip", ".7z", ".rar", ".tar", ".gz", ".tgz", ".bz2", ".xz")
+
+
+def archives_under(paths: Iterable[Path]) -> list[Path]:
+    """The archives under the folders named (a month's returns sent zipped), sorted."""
+    return sorted(p for path in paths if Path(path).is_dir() for p in Path(path).rglob("*")
+                  if p.suffix.lower() in ARCHIVE_SUFFIXES and p.is_file()
+                  and not p.name.startswith("~$"))
 
 
 def return_files(paths: Iterable[Path]) -> list[Path]:
@@ -36,16 +46,32 @@ def month_of_folder(path: Path) -> Month | None:
 
 
 MONTH_FOLDER_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+MONTH_LIKE_RE = re.compile(r"\d{4}-\d{1,2}(?!\d)")
+
+
+def skipped_unread(path: Path) -> bool:
+    """An archive, or a hidden folder named like a month (`.2013-10`): what holds returns
+    but would otherwise be passed over without a word."""
+    if path.name.startswith("~$"):
+        return False
+    if path.suffix.lower() in ARCHIVE_SUFFIXES and path.is_file():
+        return True
+    return path.name.startswith(".") and path.is_dir() and \
+        MONTH_LIKE_RE.search(path.name) is not None
 
 
 def month_folders(root: Path) -> tuple[dict[Month, Path], list[str]]:
     """The month folders under a returns folder, and everything else there that is not
-    hidden: folders not named exactly YYYY-MM, and return files filed outside a month."""
+    hidden: folders not named exactly YYYY-MM, return files filed outside a month,
+    archives and hidden folders named like a month."""
     found: dict[Month, Path] = {}
     misfiled: list[str] = []
     if not Path(root).is_dir():
         return found, misfiled
     for child in sorted(Path(root).iterdir()):
+        if skipped_unread(child):
+            misfiled.append(shown(child.name))
+            continue
         if child.name.startswith((".", "~$")):
             continue
         if child.is_dir() and MONTH_FOLDER_RE.fullmatch(child.name):
@@ -57,13 +83,14 @@ def month_folders(root: Path) -> tuple[dict[Month, Path], list[str]]:
 
 def check_month_folders(root: Path) -> None:
     """Refuse a returns folder holding a month folder not named exactly YYYY-MM (a `2013-8`
-    would leave August's returns unread and every provider withheld) or a return filed
-    outside any month."""
+    would leave August's returns unread and every provider withheld), a return filed
+    outside any month, an archive (a month's returns sent zipped) or a hidden folder named
+    like a month (`.2013-10`)."""
     _, misfiled = month_folders(root)
     if misfiled:
         raise PbrError(f"{shown(root)}: not a month folder: {', '.join(misfiled)}; returns are "
-                       f"filed in folders named exactly YYYY-MM (e.g. 2013-08)",
-                       code="bad-month-folder")
+                       f"filed in folders named exactly YYYY-MM (e.g. 2013-08), unpacked (pbr "
+                       "opens no archive) and not hidden", code="bad-month-folder")
 
 
 def checked_root(root: Path) -> Path:

@@ -1,0 +1,95 @@
+"""pbr's own folder for the parts of a file while it is being made.
+
+A workbook is made from parts (each sheet's XML, which names clients) written to temporary
+files before they are zipped. They are made in a folder private to this process inside the
+folder the output goes to — `.pbr-tmp/<host>-<pid>-<random>/`, mode 0700 — never in the
+system's temporary folder, where a stopped run would leave client ids for anyone to read.
+The folder is removed once the file is made, or when pbr exits; one left by a process that was killed (nothing runs
+on SIGKILL) is removed by the next pbr that makes a file in the same folder, once its
+process is gone. Only this machine's are judged: a folder shared between machines holds
+others' that may be in use.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+FOLDER = ".pbr-tmp"
+
+
+class _Made:
+    """The private folders this process has made and not yet removed, to remove at exit.
+    Kept per process because they are the process's own: a forked worker inherits the
+    parent's list, and the pid says whose it is."""
+
+    pid = 0
+    folders: set[Path] = set()
+
+
+_MADE = _Made()
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+
+
+def scratch_folder(output: Path) -> Path:
+    """A new private folder of this process's under `output` (mode 0700), after removing
+    those of this machine's pbr processes that have gone; `release` it when the file is
+    made. Raises OSError when it cannot be made (a full disk, a read-only folder)."""
+    if _MADE.pid != os.getpid():  # a forked worker: the parent's folders are not its own
+        _MADE.pid, _MADE.folders = os.getpid(), set()
+        atexit.register(_remove_all, os.getpid())
+    base = Path(output).absolute() / FOLDER
+    base.mkdir(parents=True, exist_ok=True)
+    _remove_left(base)
+    mine = Path(tempfile.mkdtemp(prefix=f"{_host()}-{os.getpid()}-", dir=base))  # 0700
+    _MADE.folders.add(mine)
+    return mine
+
+
+def release(folder: Path) -> None:
+    """Remove a private folder (and .pbr-tmp, when no other run is using it)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    _MADE.folders.discard(folder)
+    try:
+        folder.parent.rmdir()
+    except OSError:
+        pass
+
+
+def _remove_left(base: Path) -> None:
+    """Remove the folders of this machine's pbr processes that are no longer running."""
+    pattern = re.compile(re.escape(_host()) + r"-(\d+)-.*")
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        found = pattern.fullmatch(entry.name)
+        if found and not _running(int(found.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process: running
+    return True
+
+
+def _remove_all(pid: int) -> None:
+    if pid == os.getpid():
+        for mine in list(_MADE.folders):
+            release(mine)
