@@ -162,7 +162,7 @@ def test_model_names_cannot_be_paths(tmp_path):
 def _table_workbook(path, rows, by_rows: bool):
     """A sheet with a heading, `rows` as a table under it, and a total row: written by
     write_rows, or cell by cell."""
-    from pbr_cli.outputs.xlsx import Formats, new_workbook, write_cell, write_rows
+    from pbr_cli.outputs.xlsx import Formats, new_workbook, save_workbook, write_cell, write_rows
 
     wb = new_workbook(path, "table")
     fmt = Formats(wb)
@@ -178,13 +178,19 @@ def _table_workbook(path, rows, by_rows: bool):
             for j, value in enumerate(row):
                 write_cell(ws, 3 + i, j, value, formats[j])
     write_cell(ws, 3 + len(rows), 1, Decimal("1.10"), fmt.money_bold)
-    wb.close()
+    save_workbook(wb, path)
 
 
 def test_a_long_table_is_the_file_add_table_writes(tmp_path):
     """add_long_table adds a table over two rows and gives it its whole range: the workbook
     is byte for byte the one xlsxwriter's add_table writes over every row."""
-    from pbr_cli.outputs.xlsx import Formats, add_long_table, new_workbook, write_rows
+    from pbr_cli.outputs.xlsx import (
+        Formats,
+        add_long_table,
+        new_workbook,
+        save_workbook,
+        write_rows,
+    )
 
     def made(path, long: bool, count: int) -> bytes:
         wb = new_workbook(path, "table")
@@ -196,7 +202,7 @@ def test_a_long_table_is_the_file_add_table_writes(tmp_path):
             ws, 4, 4 + count, 2, options)
         write_rows(ws, 5, [[f"r{i}", i, Decimal(i)] for i in range(count)],
                    [fmt.text, fmt.integer, fmt.money])
-        wb.close()
+        save_workbook(wb, path)
         return path.read_bytes()
 
     for count in (1, 2, 3, 500):
@@ -236,18 +242,18 @@ def test_tables_written_by_rows_hold_what_cell_by_cell_writing_holds(tmp_path):
 
 
 def test_a_cell_written_over_a_table_written_by_rows_is_a_mistake_caught(tmp_path):
-    from pbr_cli.outputs.xlsx import Formats, new_workbook, write_rows
+    from pbr_cli.outputs.xlsx import Formats, new_workbook, save_workbook, write_rows
 
     wb = new_workbook(tmp_path / "twice.xlsx", "twice")
     ws = wb.add_worksheet("Twice")
     write_rows(ws, 3, [["a"], ["b"]], [Formats(wb).text])
     ws.write_string(4, 0, "over b")
     with pytest.raises(ValueError, match="row 5 was written twice"):
-        wb.close()
+        save_workbook(wb, tmp_path / "twice.xlsx")
 
 
 def test_a_table_too_long_for_a_sheet_is_refused(tmp_path):
-    from pbr_cli.outputs.xlsx import Formats, new_workbook, write_rows
+    from pbr_cli.outputs.xlsx import Formats, new_workbook, save_workbook, write_rows
 
     wb = new_workbook(tmp_path / "big.xlsx", "big")
     ws = wb.add_worksheet("Big")
@@ -255,7 +261,7 @@ def test_a_table_too_long_for_a_sheet_is_refused(tmp_path):
     with pytest.raises(PbrError) as err:
         write_rows(ws, 3, [["a"]] * 8, [Formats(wb).text])  # rows 4 to 11
     assert err.value.code == "output-too-large" and "8 rows" in str(err.value)
-    wb.close()
+    save_workbook(wb, tmp_path / "big.xlsx")
 
 
 def test_working_days_by_hand():

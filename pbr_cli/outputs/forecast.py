@@ -14,9 +14,8 @@ from pbr_cli.outputs.xlsx import (
     Formats,
     atomic_output,
     heading_height,
-    new_workbook,
+    made_workbook,
     print_setup,
-    save_workbook,
     write_cell,
 )
 
@@ -43,16 +42,15 @@ def summary(f: Forecast, outlook: Outlook | None = None) -> dict[str, Any]:
 
 def write_forecast(f: Forecast, target: Path) -> Path:
     with atomic_output(Path(target)) as tmp:
-        wb = new_workbook(tmp, f"{f.model.title}: forecast for {f.period.text}")
-        fmt = Formats(wb)
-        fmt.note = wb.add_format({"italic": True, "font_color": "#555555"})
-        fmt.table_title = wb.add_format({"bold": True, "font_size": 12})
-        _summary_sheet(wb, fmt, f)
-        _providers_sheet(wb, fmt, f)
-        tables = _months_sheet(wb, fmt, f)
-        _charts_sheet(wb, fmt, f, tables)
-        _assumptions_sheet(wb, fmt, f)
-        save_workbook(wb, tmp)
+        with made_workbook(tmp, f"{f.model.title}: forecast for {f.period.text}") as wb:
+            fmt = Formats(wb)
+            fmt.note = wb.add_format({"italic": True, "font_color": "#555555"})
+            fmt.table_title = wb.add_format({"bold": True, "font_size": 12})
+            _summary_sheet(wb, fmt, f)
+            _providers_sheet(wb, fmt, f)
+            tables = _months_sheet(wb, fmt, f)
+            _charts_sheet(wb, fmt, f, tables)
+            _assumptions_sheet(wb, fmt, f)
     return Path(target)
 
 

@@ -21,10 +21,9 @@ from pbr_cli.outputs.xlsx import (
     Formats,
     atomic_output,
     heading_height,
-    new_workbook,
+    made_workbook,
     print_setup,
     safe_text,
-    save_workbook,
     write_cell,
 )
 from pbr_cli.reporting.cells import Ratio, Table
@@ -64,12 +63,11 @@ def csv_filename(report: Report) -> str:
 
 def write_report(report: Report, target: Path) -> Path:
     with atomic_output(Path(target)) as tmp:
-        wb = new_workbook(tmp, f"{report.model.title}: report for {report.period.text}")
-        fmt = _formats(wb)
-        for sheet, tables in _sheets(report, SHEETS):
-            _sheet(wb, fmt, report, sheet, tables)
-        _about(wb, fmt, report)
-        save_workbook(wb, tmp)
+        with made_workbook(tmp, f"{report.model.title}: report for {report.period.text}") as wb:
+            fmt = _formats(wb)
+            for sheet, tables in _sheets(report, SHEETS):
+                _sheet(wb, fmt, report, sheet, tables)
+            _about(wb, fmt, report)
     return Path(target)
 
 
@@ -381,26 +379,25 @@ PUBLICATION_SHEETS = (("Counts", ("providers",)), ("Months", ("months",)), ("Gro
 def write_publication(pub, target: Path) -> Path:
     """The publication workbook: its tables, and About (method and audit; no path)."""
     with atomic_output(Path(target)) as tmp:
-        wb = new_workbook(tmp, f"{pub.model.title}: publication for {pub.period.text}")
-        fmt = _formats(wb)
-        for sheet, tables in _sheets(pub, PUBLICATION_SHEETS):
-            _sheet(wb, fmt, pub, sheet, tables, charts=False)
-        ws = wb.add_worksheet("About")
-        top = _heading(ws, fmt, pub, "About this publication")
-        print_setup(ws, 1, _footer(pub))
-        m = pub.model
-        facts = [("Scheme", m.title), ("Model", f"{m.name} version {m.version}"),
-                 ("Model SHA-256", m.sha256), ("Period asked for", pub.period.describe()),
-                 ("Months published", f"{pub.months[0]} to {pub.months[-1]} ({pub.covers})"),
-                 ("Method", pub.method()), *(("Audit", a) for a in pub.audit),
-                 ("Written by", f"pbr {__version__}")]
-        for i, (k, v) in enumerate(facts):
-            ws.write_string(top + i, 0, k, fmt.label)
-            ws.merge_range(top + i, 1, top + i, 3, safe_text(v), fmt.wrap)
-            ws.set_row(top + i, 15 * (1 + len(v) // 100))
-        ws.set_column(0, 0, 20)
-        ws.set_column(1, 3, 40)
-        save_workbook(wb, tmp)
+        with made_workbook(tmp, f"{pub.model.title}: publication for {pub.period.text}") as wb:
+            fmt = _formats(wb)
+            for sheet, tables in _sheets(pub, PUBLICATION_SHEETS):
+                _sheet(wb, fmt, pub, sheet, tables, charts=False)
+            ws = wb.add_worksheet("About")
+            top = _heading(ws, fmt, pub, "About this publication")
+            print_setup(ws, 1, _footer(pub))
+            m = pub.model
+            facts = [("Scheme", m.title), ("Model", f"{m.name} version {m.version}"),
+                     ("Model SHA-256", m.sha256), ("Period asked for", pub.period.describe()),
+                     ("Months published", f"{pub.months[0]} to {pub.months[-1]} ({pub.covers})"),
+                     ("Method", pub.method()), *(("Audit", a) for a in pub.audit),
+                     ("Written by", f"pbr {__version__}")]
+            for i, (k, v) in enumerate(facts):
+                ws.write_string(top + i, 0, k, fmt.label)
+                ws.merge_range(top + i, 1, top + i, 3, safe_text(v), fmt.wrap)
+                ws.set_row(top + i, 15 * (1 + len(v) // 100))
+            ws.set_column(0, 0, 20)
+            ws.set_column(1, 3, 40)
     return Path(target)
 
 

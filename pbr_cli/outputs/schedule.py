@@ -24,10 +24,9 @@ from pbr_cli.outputs.xlsx import (
     add_long_table,
     atomic_output,
     heading_height,
-    new_workbook,
+    made_workbook,
     print_setup,
     safe_text,
-    save_workbook,
     write_cell,
     write_rows,
 )
@@ -68,18 +67,17 @@ def render_schedule(schedule: Schedule, path: Path, what: str = "payment schedul
                     evidence_file: EvidenceFile | None = None) -> None:
     """Write the schedule workbook to `path` itself (the caller renames it into place);
     `evidence_file` gives the CSV for evidence that one sheet cannot hold."""
-    wb = new_workbook(path, f"{schedule.model.title}: {what} {schedule.month}")
-    fmt = Formats(wb)
-    _summary(wb, fmt, schedule, what)
-    _lines(wb, fmt, schedule)
-    output_kind(schedule.model).evidence(wb, fmt, schedule, evidence_file)
-    if schedule.adjustments:
-        _adjustments(wb, fmt, schedule)
-    if schedule.projection is not None:
-        _projection(wb, fmt, schedule)
-    _warnings(wb, fmt, schedule)
-    _about(wb, fmt, schedule)
-    save_workbook(wb, path)
+    with made_workbook(path, f"{schedule.model.title}: {what} {schedule.month}") as wb:
+        fmt = Formats(wb)
+        _summary(wb, fmt, schedule, what)
+        _lines(wb, fmt, schedule)
+        output_kind(schedule.model).evidence(wb, fmt, schedule, evidence_file)
+        if schedule.adjustments:
+            _adjustments(wb, fmt, schedule)
+        if schedule.projection is not None:
+            _projection(wb, fmt, schedule)
+        _warnings(wb, fmt, schedule)
+        _about(wb, fmt, schedule)
 
 
 def standing_text(schedule: Schedule) -> str:

@@ -19,9 +19,8 @@ from pbr_cli.outputs.xlsx import (
     Formats,
     atomic_output,
     heading_height,
-    new_workbook,
+    made_workbook,
     print_setup,
-    save_workbook,
     write_cell,
 )
 from pbr_cli.periods import Month
@@ -95,14 +94,13 @@ def write_return(target: Path, blank: ReturnFor, filling: Filling = Filling()) -
     """Write `blank`'s return to `target`, with what `filling` puts in it."""
     model, month = blank.model, blank.month
     with atomic_output(Path(target)) as tmp:
-        wb = new_workbook(tmp, f"{model.title}: return", datetime(month.year, month.month, 1))
-        fmt = Formats(wb)
-        _cover(wb, fmt, blank, filling.cover)
-        code_ranges = _codes(wb, fmt, model, write=False)
-        for sheet in model.sheets:
-            _sheet(wb, fmt, blank, sheet, code_ranges, filling)
-        _codes(wb, fmt, model, write=True)
-        save_workbook(wb, tmp)
+        with made_workbook(tmp, f"{model.title}: return", datetime(month.year, month.month, 1)) as wb:
+            fmt = Formats(wb)
+            _cover(wb, fmt, blank, filling.cover)
+            code_ranges = _codes(wb, fmt, model, write=False)
+            for sheet in model.sheets:
+                _sheet(wb, fmt, blank, sheet, code_ranges, filling)
+            _codes(wb, fmt, model, write=True)
 
 
 def _cover(wb, fmt: Formats, blank: ReturnFor, overrides: dict[str, Any]) -> None:

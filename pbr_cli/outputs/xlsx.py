@@ -102,7 +102,20 @@ def new_workbook(path: Path, title: str, created: datetime = FIXED_DATE):
     return wb
 
 
-def save_workbook(wb, path: Path) -> None:
+@contextlib.contextmanager
+def made_workbook(path: Path, title: str, created: datetime = FIXED_DATE) -> Iterator[Any]:
+    """A workbook to fill, saved to `path` when the block ends; its private folder removed
+    whether it is saved or the block fails (a refused output leaves nothing behind)."""
+    wb = new_workbook(path, title, created)
+    try:
+        yield wb
+    except BaseException:
+        release(Path(wb.tmpdir))
+        raise
+    save_workbook(wb, path)
+
+
+def save_workbook(wb: Any, path: Path) -> None:
     """Zip the workbook and write it to `path`; its private folder is removed either way.
     Raises OSError when the parts or the file cannot be written (`atomic_output` and the
     ledger's pending file say which file, as an error)."""
