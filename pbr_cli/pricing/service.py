@@ -9,6 +9,7 @@ provider's payment is withheld; payment lines only when it is paid. Ratios stay 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -29,12 +30,13 @@ class ServiceLevel:
         self.model, self.month, self.problems = inputs.model, inputs.month, inputs.problems
         self.aggregates = Aggregates(self.model, _combine(self.model, inputs.chosen), self.month)
         self.rate_values: dict[str, dict[str, Fraction]] = {}
+        self.service = ServiceMonth(self.model, self.month, self.aggregates, self.problems,
+                                    self.rate_values)
 
     def price(self, result: ProviderResult, entries: list[Entry]) -> list[Evidence]:
         for entry in entries:
-            result.lines += entry_lines(self.model, entry, self.month, self.aggregates,
-                                         result.status == PAID, self.problems,
-                                         result.return_file or "", self.rate_values)
+            result.lines += entry_lines(self.service, entry, result.status == PAID,
+                                        result.return_file or "")
         return []
 
 
@@ -100,9 +102,25 @@ class Aggregates:
         return dict(sums), window
 
 
-def entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: Aggregates,
-                 pay: bool, problems: list[Problem], path: str,
-                 rate_values: dict[str, dict[str, Fraction]] | None = None) -> list[PaymentLine]:
+@dataclass(frozen=True)
+class ServiceMonth:
+    """A month as each register entry is priced in it: the model, the month, the sums and
+    counts over its windows, where problems are said and, for a report's rates, where each
+    entry's figures go (None: nowhere)."""
+
+    model: Model
+    month: Month
+    aggregates: Aggregates
+    problems: list[Problem]
+    rate_values: dict[str, dict[str, Fraction]] | None = None
+
+
+def entry_lines(service: ServiceMonth, entry: Entry, pay: bool,
+                path: str) -> list[PaymentLine]:
+    """A register entry's lines for the month: its payments when `pay` (its provider is
+    paid), and its comparison; problems are said against the return at `path`."""
+    model, month, aggregates = service.model, service.month, service.aggregates
+    problems, rate_values = service.problems, service.rate_values
     reg = model.register
     key = entry[reg.key]
     env: dict[str, Any] = dict(model.values_on(month.first_day))
