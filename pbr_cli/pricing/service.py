@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli.expr import ExprError
+from pbr_cli.model.kinds import CountMeasure
 from pbr_cli.model.records import PLACEHOLDER_RE, Component, Measure, Model, period_facts
 from pbr_cli.money import fraction_to_decimal, round_pence
 from pbr_cli.periods import Month, Window, days_active
@@ -76,7 +77,7 @@ class Aggregates:
             self.cache[measure.name] = self._compute(measure)
         values, window = self.cache[measure.name]
         at = {"entry": key, "provider": provider, "scheme": ""}[measure.over]
-        return values.get(at, 0 if measure.kind == "count" else None), window
+        return values.get(at, measure.rule.nothing), window
 
     def _compute(self, measure: Measure) -> tuple[dict[str, Any], Window]:
         window = self.window(measure)
@@ -92,7 +93,7 @@ class Aggregates:
         for column, values in measure.where:
             mask &= frame[column].isin(list(values))
         picked = frame[mask]
-        if measure.kind == "count":
+        if isinstance(measure.rule, CountMeasure):
             counts = picked.groupby(key_col).size()
             return {k: int(v) for k, v in counts.items()}, window
         sums: dict[str, Any] = defaultdict(int)
@@ -132,7 +133,7 @@ def entry_lines(service: ServiceMonth, entry: Entry, pay: bool,
     not_reported: set[str] = set()  # sums no row reported: 0 in formulas, blank when shown
     try:
         for measure in model.measures:
-            if measure.kind == "expr":
+            if not measure.rule.reads_rows:
                 env[measure.name] = measure.expr.evaluate(env, funcs)  # type: ignore[union-attr]
             else:
                 value, window = aggregates.value(measure, key, entry[reg.provider])

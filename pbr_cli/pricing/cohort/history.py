@@ -21,7 +21,7 @@ import pandas as pd
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window, month_number, month_numbers
 from pbr_cli.pricing.records import Source
-from pbr_cli.problems import ERROR, WARNING, Problem
+from pbr_cli.problems import ERROR, WARNING, Problem, Severity
 from pbr_cli.returns.checked import CheckedReturn
 from pbr_cli.returns.cohort_records import EVENT_OF, KINDS, OPENING, record_columns
 
@@ -136,7 +136,7 @@ class History:
                       self.letters[kind][f])
 
     def problem(self, kind: str, i: int, code: str, message: str, column: str | None = None,
-                severity: str = ERROR) -> Problem:
+                severity: Severity = ERROR) -> Problem:
         rows = self.tables[kind]
         r = self.files[int(rows.file[i])]
         kind = self._kind(kind, i)
