@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from pbr_cli.ledger.records import InputRole
 from pbr_cli.ledger.store import Adjustment, Ledger
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
@@ -18,7 +19,7 @@ def adjustments_for(ledger: Ledger, model: Model, register, month: Month, collec
     paid, last_run = ledger.paid(model.name, str(month))
     now = now_worth["payments"]
     before = {(i.provider, i.period): i.sha256 for i in ledger.inputs(last_run)
-              if i.role == "return" and i.used} if last_run else {}
+              if i.role == InputRole.RETURN and i.used} if last_run else {}
     after = now_worth["used"]
     run = ledger.run(last_run) if last_run else None
     out = []

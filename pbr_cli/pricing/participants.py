@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli.expr import Expr, ExprError
+from pbr_cli.ledger.records import LineKind
 from pbr_cli.model.records import Dated, Fee, Model, Participants, Price, Result
 from pbr_cli.money import format_money, format_percent, round_pence
 from pbr_cli.periods import Month, working_days
@@ -396,6 +397,6 @@ def _entry_lines(model: Model, entry: Entry, events: list[Evidence]) -> list[Pay
         )
         out.append(PaymentLine(
             **entry_fields(model, entry), groups=(), component=component.name,
-            component_label=component.label, kind="payment", amount=amount,
+            component_label=component.label, kind=LineKind.PAYMENT, amount=amount,
             unrounded=Fraction(amount), figures=figures))
     return out

@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli.expr import ExprError
+from pbr_cli.ledger.records import LineKind
 from pbr_cli.model.kinds import CountMeasure
 from pbr_cli.model.records import PLACEHOLDER_RE, Component, Measure, Model, period_facts
 from pbr_cli.money import fraction_to_decimal, round_pence
@@ -151,10 +152,10 @@ def entry_lines(service: ServiceMonth, entry: Entry, pay: bool,
     common: dict[str, Any] = entry_fields(model, entry)
     common["groups"] = tuple((g, str(entry.get(g) or "")) for g in reg.group_by)
     lines = []
-    components: list[tuple[Component, str]] = [
-        (c, "payment") for c in model.payments if c.amount is not None] if pay else []
+    components: list[tuple[Component, LineKind]] = [
+        (c, LineKind.PAYMENT) for c in model.payments if c.amount is not None] if pay else []
     if model.comparison is not None:
-        components.append((model.comparison, "comparison"))
+        components.append((model.comparison, LineKind.COMPARISON))
     for component, kind in components:
         assert component.amount is not None  # (a service-level component has a formula)
         try:

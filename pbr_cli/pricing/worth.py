@@ -14,6 +14,7 @@ from typing import Any
 
 from pbr_cli.cache import code_sha256
 from pbr_cli.errors import check_stop
+from pbr_cli.ledger.records import InputRole, LineKind
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Period
 from pbr_cli.pricing import calculate, history_months
@@ -61,7 +62,7 @@ def payments_by_component(schedule: Schedule) -> dict[tuple[str, str], Decimal]:
     out: dict[tuple[str, str], Decimal] = {}
     for p in schedule.providers:
         for ln in p.lines:
-            if ln.kind == "payment":
+            if ln.kind == LineKind.PAYMENT:
                 out[(p.provider, ln.component)] = out.get((p.provider, ln.component),
                                                           Decimal("0.00")) + ln.amount
     return out
@@ -72,7 +73,7 @@ def summary(schedule: Schedule) -> dict[str, Any]:
     component, and the returns used (for the reason an amount changed)."""
     return {"payments": payments_by_component(schedule),
             "used": {(i.provider, i.month): i.sha256 for i in schedule.inputs
-                     if i.role == "return" and i.used}}
+                     if i.role == InputRole.RETURN and i.used}}
 
 
 def worth(cache, model: Model, register, month: Month, collection) -> dict[str, Any]:

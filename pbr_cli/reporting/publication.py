@@ -36,7 +36,7 @@ from typing import Any
 from pbr_cli.errors import PbrError
 from pbr_cli.periods import Month
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
-from pbr_cli.reporting.cells import Column, Table
+from pbr_cli.reporting.cells import Column, ColumnKind, Table
 from pbr_cli.reporting.counts import BOTH, OF_WHICH, REST, Item  # noqa: F401  (REST re-exported)
 from pbr_cli.reporting.kinds import MonthFigures, reporting_kind
 from pbr_cli.reporting.report import covers
@@ -163,9 +163,9 @@ def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = 
     tables: dict[str, Table] = {}
     shown_items = [i for i in items if any(a[2] == i.key for a in true)]
     # -- by provider, over the period ---------------------------------------------------------
-    cols = [Column("item", "Counted", "text"), Column("provider", "Provider", "text"),
-            Column("first", "Count", "count"), Column("second", "Of which", "count"),
-            Column("share", "Share (%)", "integer")]
+    cols = [Column("item", "Counted", ColumnKind.TEXT), Column("provider", "Provider", ColumnKind.TEXT),
+            Column("first", "Count", ColumnKind.COUNT), Column("second", "Of which", ColumnKind.COUNT),
+            Column("share", "Share (%)", ColumnKind.INTEGER)]
     rows = []
     for item in shown_items:
         for p in [*providers, ALL]:
@@ -179,9 +179,9 @@ def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = 
         "providers", "Counts over the period, by provider", cols, rows, None,
         f"Count: {'; or '.join(pairs)}. " + _ROUNDED)
     # -- month by month, all providers ----------------------------------------------------------
-    cols = [Column("item", "Counted", "text"), Column("measure", "Count", "text")]
-    cols += [Column(m, Month.parse(m).label()[:3] + " " + m[:4], "count") for m in months]
-    cols.append(Column("period", "Period", "count"))
+    cols = [Column("item", "Counted", ColumnKind.TEXT), Column("measure", "Count", ColumnKind.TEXT)]
+    cols += [Column(m, Month.parse(m).label()[:3] + " " + m[:4], ColumnKind.COUNT) for m in months]
+    cols.append(Column("period", "Period", ColumnKind.COUNT))
     rows = []
     for item in shown_items:
         for measure, label in ((BOTH, item.first_label), (OF_WHICH, item.second_label)):
@@ -196,9 +196,9 @@ def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = 
         if not values:
             continue
         heading = group_label(model, g, kind.group_codes(model))
-        cols = [Column("item", "Counted", "text"), Column("group", heading, "text"),
-                Column("first", "Count", "count"), Column("second", "Of which", "count"),
-                Column("share", "Share (%)", "integer")]
+        cols = [Column("item", "Counted", ColumnKind.TEXT), Column("group", heading, ColumnKind.TEXT),
+                Column("first", "Count", ColumnKind.COUNT), Column("second", "Of which", ColumnKind.COUNT),
+                Column("share", "Share (%)", ColumnKind.INTEGER)]
         rows = []
         for item in shown_items:
             for v in values:
