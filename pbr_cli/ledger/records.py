@@ -7,6 +7,7 @@ row. Money is Decimal; a stored amount that is not a decimal number is a damaged
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -269,6 +270,13 @@ class StoredPublication:
     output_sha256: str
     method: str
     figures: str  # JSON
+
+    @functools.cached_property
+    def month_figures(self) -> dict[str, list[int]]:
+        """Each month figure it showed, by name: [true, rounded]; read from the JSON once
+        for the record, however many later publications are audited against it."""
+        figures: dict[str, list[int]] = json.loads(self.figures)
+        return figures
 
     @classmethod
     def of(cls, row: Any) -> StoredPublication:

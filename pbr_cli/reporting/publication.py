@@ -34,6 +34,7 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger.records import StoredPublication
 from pbr_cli.periods import Month
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.reporting.cells import Column, ColumnKind, Table
@@ -138,7 +139,8 @@ def _share(num: int, den: int) -> int | None:
     return int((Fraction(100 * num, den) + Fraction(1, 2)) // 1)
 
 
-def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = ()) -> Publication:
+def build_publication(ps: PeriodSchedules, key: bytes,
+                      earlier: Iterable[StoredPublication] = ()) -> Publication:
     """The publication of a period from its months' schedules, rounded with the scheme's
     key and audited against the earlier publications (ledger rows) before it is returned."""
     model = ps.model
@@ -230,19 +232,7 @@ def _matches(atom: tuple[str, ...], match: dict[str, Any], groups: list[str]) ->
     return True
 
 
-_PARSED: dict[str, dict] = {}  # an earlier publication's figures, parsed once a process
-
-
-def _figures(text: str) -> dict:
-    found = _PARSED.get(text)
-    if found is None:
-        if len(_PARSED) > 256:
-            _PARSED.clear()
-        found = _PARSED[text] = json.loads(text)
-    return found
-
-
-def audit(pub: Publication, key: bytes, earlier: Iterable[Any]) -> None:
+def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) -> None:
     """Attack the publication before it is written; raise PbrError if anything shown could
     tell more than the rounded month figures. Fills pub.audit with what it proved."""
     b, name = pub.base, pub.model.name
@@ -264,18 +254,17 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[Any]) -> None:
     count = 0
     for row in earlier:
         count += 1
-        shown = _figures(row.figures)
-        for atom, (was_true, was_shown) in shown.items():
-            now = mine.get(atom)
+        for figure, (was_true, was_shown) in row.month_figures.items():
+            now = mine.get(figure)
             if now is None:
                 continue
             if now[0] == was_true and now[1] != was_shown:
                 raise PbrError(f"publication {row.id} ({row.period}) showed the month "
-                               f"figure {atom} as {was_shown}; with the same data this one "
+                               f"figure {figure} as {was_shown}; with the same data this one "
                                f"shows {now[1]} (the scheme's publication key has changed?); "
                                "nothing was written", code="not-publishable")
             if now[0] != was_true:
-                revised.add(atom)
+                revised.add(figure)
     pub.earlier, pub.revised = count, len(revised)
     # 4. What anyone can learn of a month figure, from all of them: R - (b-1) .. R + (b-1).
     narrowest = min(((r + b - 1) - max(0, r - (b - 1)) + 1 for r in pub.rounded.values()),
