@@ -8,6 +8,7 @@ provider's payment is withheld; payment lines only when it is paid. Ratios stay 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
@@ -196,7 +197,7 @@ def _figure(model: Model, name: str, env: dict[str, Any], windows: dict[str, Win
 
 
 def _message(template: str, env: dict[str, Any], windows: dict[str, Window]) -> str:
-    def fill(m) -> str:
+    def fill(m: re.Match[str]) -> str:
         name, window = m.group(1), m.group(2)
         if window:
             return str(windows[name])

@@ -323,7 +323,7 @@ class CohortMonth:
                                 f"({iso_day(h.known_day[again])} at {h.providers[h.known_provider[again]]})"))
         return out
 
-    def _presented_before(self, episodes):
+    def _presented_before(self, episodes: np.ndarray) -> np.ndarray:
         """For each of the episodes, the latest presentation of its client, anywhere, in the
         churn months before its start (a row of the presentations), or NONE."""
         tariff = self.cohort.tariff
