@@ -16,6 +16,9 @@ from pbr_cli.ledger.schema import KINDS, TABLES, append_only_rules
 
 ZERO = Decimal("0.00")
 
+# A run's row, and its inputs, lines and adjustments as tuples in recorded order
+RunParts = tuple[Any, list[tuple], list[tuple], list[tuple]]
+
 
 class ChainedStore:
     """The chain over a ledger's database (`db`, rows read by name or position)."""
@@ -33,7 +36,7 @@ class ChainedStore:
         row = self.db.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
         return Head(row["seq"], row["hash"]) if row else Head(0, self.genesis())
 
-    def _parts(self, ref: int) -> tuple[Any, list, list, list] | None:
+    def _parts(self, ref: int) -> RunParts | None:
         """A run's row, and its inputs, lines and adjustments as tuples in recorded order."""
         row = self.db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()
         if row is None:
@@ -49,7 +52,7 @@ class ChainedStore:
         return row, inputs, lines, adjustments
 
     @staticmethod
-    def _run_content(parts) -> bytes:
+    def _run_content(parts: RunParts) -> bytes:
         row, inputs, lines, adjustments = parts
         body = {"run": dict(row), "inputs": [list(r) for r in inputs],
                 "lines": [list(r) for r in lines], "adjustments": [list(r) for r in adjustments]}

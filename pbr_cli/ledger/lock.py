@@ -42,7 +42,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_drop_in_child)
 
 
-def held(where: Where, wait: float = 0.0):
+def held(where: Where, wait: float = 0.0) -> contextlib.AbstractContextManager[None]:
     """The lock of the ledger at `where`: one recording run holds it at a time."""
     if isinstance(where, LedgerUrl):
         return in_database(where, wait)

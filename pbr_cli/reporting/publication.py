@@ -35,6 +35,7 @@ from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger.records import StoredPublication
+from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.reporting.cells import Column, ColumnKind, Table
@@ -116,7 +117,7 @@ def round_figure(key: bytes, atom: tuple[str, ...], x: int, base: int) -> int:
     return x - r + (base if draw * base < r * 2**64 else 0)
 
 
-def items_of(model) -> list[Item]:
+def items_of(model: Model) -> list[Item]:
     """What a publication counts: for models whose lines carry events, each component's
     events and those paid; otherwise each rate of the report that counts people's outcomes."""
     return reporting_kind(model).publication_items(model)

@@ -30,7 +30,14 @@ from pbr_cli.reporting import tables as money_tables
 from pbr_cli.reporting.cells import ZERO, Figures, Quantity, Ref, Table
 from pbr_cli.reporting.kinds import reporting_kind
 from pbr_cli.reporting.ledger_tables import MonthPayment, PaymentState, ledger_tables, month_payments
-from pbr_cli.reporting.returns import Flag, find_flags, flags_table, return_statuses, returns_table
+from pbr_cli.reporting.returns import (
+    Flag,
+    Statuses,
+    find_flags,
+    flags_table,
+    return_statuses,
+    returns_table,
+)
 from pbr_cli.reporting.slices import Slices, figures_of
 
 
@@ -129,7 +136,8 @@ def build_report(ps: PeriodSchedules, ledger: Ledger | None = None,
                   schedules, note, month_payments(model.name, months, ledger, go_live))
 
 
-def _tables(sl: Slices, statuses, flags: list[Flag], ledger: Ledger | None) -> dict[str, Table]:
+def _tables(sl: Slices, statuses: Statuses, flags: list[Flag],
+            ledger: Ledger | None) -> dict[str, Table]:
     """The report's tables, in the order the outputs show them."""
     t: dict[str, Table] = {}
     t["providers"] = money_tables.providers_table(sl, statuses, flags)

@@ -74,14 +74,15 @@ class Slices:
         self.providers = sorted(self.names)
         self.components = [c for c in self.model.payments if not c.reported_only]
 
-    def key(self, provider=ALL, month=ALL, component=ALL, **groups) -> tuple[str, ...]:
+    def key(self, provider: str = ALL, month: str = ALL, component: str = ALL,
+            **groups: str) -> tuple[str, ...]:
         return (provider, month, component, *(groups.get(g, ALL) for g in self.groups))
 
-    def cmp_key(self, provider=ALL, month=ALL, **groups) -> tuple[str, ...]:
+    def cmp_key(self, provider: str = ALL, month: str = ALL, **groups: str) -> tuple[str, ...]:
         return (provider, month, "" if self.model.comparison else ALL,
                 *(groups.get(g, ALL) for g in self.groups))
 
-    def money(self, **kw) -> list[Any]:
+    def money(self, **kw: str) -> list[Any]:
         out: list[Any] = []
         if self.model.comparison:
             out.append(Ref(Quantity.COMPARISON, self.cmp_key(**{k: v for k, v in kw.items()
@@ -91,7 +92,7 @@ class Slices:
             out += [Ref(Quantity.VARIANCE, self.key(**kw)), self._variance_pct(**kw)]
         return out
 
-    def _variance_pct(self, **kw) -> Ratio:
+    def _variance_pct(self, **kw: str) -> Ratio:
         pay = self.f.slices.get(self.key(**kw))
         block = self.f.slices.get(self.cmp_key(**kw))
         b = block.comparison if block else ZERO
@@ -104,7 +105,7 @@ class Slices:
         at = 1 if self.model.comparison else 0
         return cols[:at] + [Column(c.name, c.label, ColumnKind.MONEY) for c in self.components] + cols[at:]
 
-    def component_cells(self, **kw) -> list[Any]:
+    def component_cells(self, **kw: str) -> list[Any]:
         money = self.money(**kw)
         at = 1 if self.model.comparison else 0
         parts = [Ref(Quantity.PAYMENT, self.key(component=c.name, **kw)) for c in self.components]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger.records import InputRole
@@ -28,7 +29,7 @@ def statement_filename(schedule: Schedule, provider: str, suffix: str) -> str:
     return f"{schedule.model.name}-{schedule.month}-{provider}-statement{suffix}"
 
 
-def _hider(register: Register, reg: RegisterSpec, provider: str):
+def _hider(register: Register, reg: RegisterSpec, provider: str) -> Callable[[str], str]:
     """A function replacing every other provider's code and name in a text."""
     words: set[str] = set()
     for other in register.providers():
