@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from pbr_cli.ledger.db import Db
-from pbr_cli.ledger.records import Head, RunInput, fingerprint, stored_amount
+from pbr_cli.ledger.records import Head, RunInput, WorkedOut, fingerprint, stored_amount
 from pbr_cli.ledger.schema import KINDS, TABLES, append_only_rules
 
 ZERO = Decimal("0.00")
@@ -179,8 +179,8 @@ class ChainedStore:
                 found.append(f"run {run['id']}: an adjustment's difference is not now − previously")
         if not inputs:
             found.append(f"run {run['id']}: no inputs recorded")
-        again = fingerprint(run["model_sha256"], run["register_sha256"], run["tool_version"],
-                            run["period"], run["basis"],
+        again = fingerprint(WorkedOut(run["model_sha256"], run["register_sha256"],
+                                      run["tool_version"], run["period"], run["basis"]),
                             [RunInput(*i).fingerprinted() for i in inputs],
                             list(lines), [a[:5] for a in adjustments])
         if again != run["fingerprint"]:
