@@ -43,7 +43,7 @@ def backtest(name: str, settings: Settings, first: int, horizon: int, step: int)
     register = load_register(model, None)
     root = cfg.returns_for(name)
     months = [m for m in months_with_returns(root) if model.covers(m)]
-    collection = read_months(cfg, model, register, root, months, None)
+    collection = read_months(cfg.cache, model, register, root, months, None)
     actual = {m: month_schedule(model, register, m, collection).total() for m in months}
     rows = []
     for i in range(first - 1, len(months) - 1, step):

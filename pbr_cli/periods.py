@@ -11,8 +11,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pbr_cli.errors import PbrError
+
+if TYPE_CHECKING:  # (numpy is imported by the functions that use it, when they are called)
+    import numpy as np
+    import numpy.typing as npt
 
 ACCEPTED_FORMS = (
     "a month 2013-06; a calendar quarter 2013-Q2; a financial year 2013/14; "
@@ -205,7 +210,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
-def add_months_to(days, months: int):
+def add_months_to(days: npt.ArrayLike, months: int) -> np.ndarray:
     """add_months over an array of day ordinals (all real days), as day ordinals."""
     import numpy as np
 
@@ -218,7 +223,7 @@ def add_months_to(days, months: int):
     return (first + np.minimum(into, length - 1)).astype(np.int64) + EPOCH_ORDINAL
 
 
-def month_numbers(days):
+def month_numbers(days: npt.ArrayLike) -> np.ndarray:
     """Months since January 1970 of an array of day ordinals."""
     import numpy as np
 

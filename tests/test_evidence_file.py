@@ -109,7 +109,7 @@ def test_an_output_with_no_evidence_file_refuses_rather_than_cuts(tmp_path, monk
     model = load_model(find_model(SCHEME, cfg.models))
     register = load_register(model)
     month = Month.parse(MONTH)
-    collection = read_months(cfg, model, register, cfg.returns_for(SCHEME), [month], None)
+    collection = read_months(cfg.cache, model, register, cfg.returns_for(SCHEME), [month], None)
     schedule = month_schedule(model, register, month, collection)
     with pytest.raises(PbrError, match="do not fit on an Excel sheet") as refused:
         schedule_writer.render_schedule(schedule, tmp_path / "statement.xlsx")

@@ -395,7 +395,7 @@ def test_projected_returns_are_ones_the_checks_across_files_accept(name):
     root = cfg.returns_for(name)
     recorded = [m for m in months_with_returns(root) if model.covers(m)]
     as_at = recorded[-4] if model.end < recorded[-1].plus(3).first_day else recorded[-1]
-    collection = read_months(cfg, model, register, root, recorded, None)
+    collection = read_months(cfg.cache, model, register, root, recorded, None)
     returns = [r for r in collection.returns if r.month <= as_at]
     draws = draws_for(model, returns, as_at, 12)
     ahead = [as_at.plus(i) for i in (1, 2, 3)]

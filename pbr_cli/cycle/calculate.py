@@ -23,7 +23,7 @@ from pbr_cli.cycle.state import first_unapproved, month_has_ended
 from pbr_cli.errors import PbrError
 from pbr_cli.files import refuse_unless_file
 from pbr_cli.ledger.db import Where
-from pbr_cli.ledger.records import ApprovalHow, InputRole, LineKind, RunInput, RunLine
+from pbr_cli.ledger.records import ApprovalHow, RunInput, RunLine
 from pbr_cli.ledger.store import ApprovalRecord, Ledger, RunRecord, now_utc
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
@@ -177,9 +177,9 @@ def render(schedule: Schedule, pending: PendingFile) -> str:
 
 def run_record(schedule: Schedule, register, started: str, command: str, path: Path | None,
             basis: int) -> RunRecord:
-    inputs = [RunInput(InputRole(i.role), i.path, i.sha256, i.provider, i.month, i.used)
+    inputs = [RunInput(i.role, i.path, i.sha256, i.provider, i.month, i.used)
               for i in schedule.inputs]
-    lines = [RunLine(p.provider, ln.entry, dict(ln.groups), ln.component, LineKind(ln.kind),
+    lines = [RunLine(p.provider, ln.entry, dict(ln.groups), ln.component, ln.kind,
                      ln.amount) for p in schedule.providers for ln in p.lines]
     return RunRecord(schedule.model.name, schedule.model.sha256, register.sha256,
                      str(schedule.month), __version__, started, command,

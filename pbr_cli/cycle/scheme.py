@@ -163,7 +163,7 @@ class Scheme(Configured):
         """Every return the months need, read and checked once (the cache first)."""
         from pbr_cli.pricing.worth import read_months
 
-        return read_months(self.cfg, self.model, self.register, self.root, months,
+        return read_months(self.cfg.cache, self.model, self.register, self.root, months,
                            self.progress)
 
     def schedule(self, month: Month, collection: Collection) -> Schedule:

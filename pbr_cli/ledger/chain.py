@@ -11,10 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from pbr_cli.ledger.db import Db
-from pbr_cli.ledger.records import Head, RunInput, fingerprint, stored_amount
+from pbr_cli.ledger.records import Head, RunInput, WorkedOut, fingerprint, stored_amount
 from pbr_cli.ledger.schema import KINDS, TABLES, append_only_rules
 
 ZERO = Decimal("0.00")
+
+# A run's row, and its inputs, lines and adjustments as tuples in recorded order
+RunParts = tuple[Any, list[tuple], list[tuple], list[tuple]]
 
 
 class ChainedStore:
@@ -33,7 +36,7 @@ class ChainedStore:
         row = self.db.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
         return Head(row["seq"], row["hash"]) if row else Head(0, self.genesis())
 
-    def _parts(self, ref: int) -> tuple[Any, list, list, list] | None:
+    def _parts(self, ref: int) -> RunParts | None:
         """A run's row, and its inputs, lines and adjustments as tuples in recorded order."""
         row = self.db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()
         if row is None:
@@ -49,7 +52,7 @@ class ChainedStore:
         return row, inputs, lines, adjustments
 
     @staticmethod
-    def _run_content(parts) -> bytes:
+    def _run_content(parts: RunParts) -> bytes:
         row, inputs, lines, adjustments = parts
         body = {"run": dict(row), "inputs": [list(r) for r in inputs],
                 "lines": [list(r) for r in lines], "adjustments": [list(r) for r in adjustments]}
@@ -176,8 +179,8 @@ class ChainedStore:
                 found.append(f"run {run['id']}: an adjustment's difference is not now − previously")
         if not inputs:
             found.append(f"run {run['id']}: no inputs recorded")
-        again = fingerprint(run["model_sha256"], run["register_sha256"], run["tool_version"],
-                            run["period"], run["basis"],
+        again = fingerprint(WorkedOut(run["model_sha256"], run["register_sha256"],
+                                      run["tool_version"], run["period"], run["basis"]),
                             [RunInput(*i).fingerprinted() for i in inputs],
                             list(lines), [a[:5] for a in adjustments])
         if again != run["fingerprint"]:

@@ -16,9 +16,10 @@ import os
 import re
 import socket
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from pbr_cli.errors import PbrError
@@ -91,7 +92,7 @@ class Row(tuple):
         row.names = names
         return row
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return tuple.__getitem__(self, self.names.index(key))
         return tuple.__getitem__(self, key)
@@ -201,7 +202,7 @@ class SqliteDb(Db):
         self.db.close()
 
 
-def _postgres():
+def _postgres() -> ModuleType:
     try:
         import psycopg
     except ImportError:
@@ -210,9 +211,10 @@ def _postgres():
     return psycopg
 
 
-def connect_postgres(where: LedgerUrl, purpose: str = "ledger"):
+def connect_postgres(where: LedgerUrl, purpose: str = "ledger") -> Any:
     """A connection in autocommit mode (transactions are begun explicitly), named in the
-    server's activity list as this pbr process, and given 10 seconds to connect."""
+    server's activity list as this pbr process, and given 10 seconds to connect. (A psycopg
+    connection: psycopg is installed only for a ledger in PostgreSQL.)"""
     psycopg = _postgres()
     name = f"pbr {purpose}: process {os.getpid()} on {socket.gethostname()}"[:63]
     try:
@@ -274,7 +276,7 @@ class PostgresDb(Db):
         self.db.close()
 
 
-def _rows(cursor) -> Any:
+def _rows(cursor: Any) -> Callable[[Sequence[Any]], Row]:
     names = tuple(d.name for d in cursor.description or ())
     return lambda values: Row(names, values)
 

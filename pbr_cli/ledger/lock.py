@@ -22,7 +22,10 @@ from pbr_cli.ledger.db import DatabaseLock, LedgerUrl, Where
 # connection's holding the database's session lock. A process forked from it (a worker
 # reading returns, a forecast's simulations) drops its copies at once, so the lock ends with
 # the process that took it: a killed run's workers, still finishing, cannot keep the next
-# run out.
+# run out. It is kept for the whole process, not passed about, because that is what it
+# describes: a fork copies every descriptor the process holds, whoever opened it, and the
+# hook that drops them (os.register_at_fork) is called with no arguments in the child,
+# where only a module's own state can tell it which ones they are.
 _HELD: set[int] = set()
 
 

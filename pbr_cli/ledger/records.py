@@ -7,6 +7,7 @@ row. Money is Decimal; a stored amount that is not a decimal number is a damaged
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -145,8 +146,8 @@ class RunRecord:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.model_sha256, self.register_sha256, self.tool_version,
-                           self.period, self.basis,
+        return fingerprint(WorkedOut(self.model_sha256, self.register_sha256, self.tool_version,
+                                     self.period, self.basis),
                            [i.fingerprinted() for i in self.inputs],
                            [(ln.provider, ln.entry, json.dumps(ln.groups, sort_keys=True),
                              ln.component, ln.kind, str(ln.amount)) for ln in self.lines],
@@ -154,13 +155,23 @@ class RunRecord:
                             for a in self.adjustments])
 
 
-def fingerprint(model_sha: str, register_sha: str, tool: str, period: str, basis: int,
-                inputs: list, lines: list, adjustments: list) -> str:
+class WorkedOut(NamedTuple):
+    """What a run worked out: the period, by which model, register and version of pbr, and
+    after which approval of the scheme (its chain position)."""
+
+    model_sha256: str
+    register_sha256: str
+    tool_version: str
+    period: str
+    basis: int
+
+
+def fingerprint(worked: WorkedOut, inputs: list, lines: list, adjustments: list) -> str:
     """What a run's figures depend on and are: two runs with the same fingerprint would give
     the same schedule. Worked out from the stored rows again by `verify`."""
     digest = {
-        "model": model_sha, "register": register_sha, "tool": tool, "period": period,
-        "basis": basis,
+        "model": worked.model_sha256, "register": worked.register_sha256,
+        "tool": worked.tool_version, "period": worked.period, "basis": worked.basis,
         "inputs": sorted([list(i) for i in inputs if i[0] == "return"]),
         "lines": sorted([list(ln) for ln in lines]),
         "adjustments": [list(a) for a in adjustments],
@@ -269,6 +280,13 @@ class StoredPublication:
     output_sha256: str
     method: str
     figures: str  # JSON
+
+    @functools.cached_property
+    def month_figures(self) -> dict[str, list[int]]:
+        """Each month figure it showed, by name: [true, rounded]; read from the JSON once
+        for the record, however many later publications are audited against it."""
+        figures: dict[str, list[int]] = json.loads(self.figures)
+        return figures
 
     @classmethod
     def of(cls, row: Any) -> StoredPublication:

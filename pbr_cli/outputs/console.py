@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from pbr_cli.ledger.records import LineKind
 from pbr_cli.money import format_money
 from pbr_cli.outputs.table_fit import (  # noqa: F401  (Col, fit_table, sparkline: every view's)
     ADJUSTMENT_COLS,
@@ -100,7 +101,7 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
         status = "paid" if p.status == PAID else "[red]WITHHELD[/]"
         row = [escape(p.provider), escape(p.name), status]
         if m.comparison:
-            row.append(format_money(p.total("comparison")))
+            row.append(format_money(p.total(LineKind.COMPARISON)))
         row.append(format_money(p.total()))
         if m.comparison:
             v = p.variance
@@ -108,10 +109,10 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
         rows.append(row)
     total = ["Total", "", ""]
     if m.comparison:
-        total.append(format_money(s.total("comparison")))
+        total.append(format_money(s.total(LineKind.COMPARISON)))
     total.append(format_money(s.total()))
     if m.comparison:
-        total.append(format_money(s.total() - s.total("comparison")))
+        total.append(format_money(s.total() - s.total(LineKind.COMPARISON)))
     rows.append([f"[bold]{t}[/]" if t else "" for t in total])
     fit_table(con, cols, rows, section_after=len(rows) - 2)
     errors = sum(1 for p in s.problems if p.is_error)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli import __version__
+from pbr_cli.ledger.records import LineKind
 from pbr_cli.outputs.kinds import EvidenceFile, output_kind
 from pbr_cli.outputs.xlsx import (
     Formats,
@@ -171,10 +172,10 @@ def _summary(wb, fmt: Formats, s: Schedule, what: str) -> None:
         row: list[Any] = [p.provider, p.name, "Paid" if p.status == PAID else "WITHHELD",
                len({ln.entry for ln in p.lines})]
         if comparison:
-            row.append(p.total("comparison"))
+            row.append(p.total(LineKind.COMPARISON))
         row += [p.component_total(c.name) for c in paid] + [p.total()]
         if comparison:
-            block = p.total("comparison")
+            block = p.total(LineKind.COMPARISON)
             row += [p.variance, (p.variance / block) if block else None]
         if s.adjustments:
             row += [s.adjustment_total(p.provider), s.due(p.provider)]
@@ -186,12 +187,12 @@ def _summary(wb, fmt: Formats, s: Schedule, what: str) -> None:
     # Totals: sums of the rounded lines, written as values.
     total = ["Total", "", "", len({ln.entry for ln in s.lines})]
     if comparison:
-        total.append(s.total("comparison"))
+        total.append(s.total(LineKind.COMPARISON))
     total += [sum((p.component_total(c.name) for p in s.providers), start=Decimal("0.00"))
               for c in paid] + [s.total()]
     if comparison:
-        variance = s.total() - s.total("comparison")
-        total += [variance, (variance / s.total("comparison")) if s.total("comparison") else None]
+        variance = s.total() - s.total(LineKind.COMPARISON)
+        total += [variance, (variance / s.total(LineKind.COMPARISON)) if s.total(LineKind.COMPARISON) else None]
     if s.adjustments:
         total += [s.adjustment_total(), s.due()]
     for j, value in enumerate(total):

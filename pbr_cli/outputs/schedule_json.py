@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from pbr_cli.ledger.records import LineKind
 from pbr_cli.money import fraction_to_decimal
 from pbr_cli.names import shown
 from pbr_cli.pricing.records import PAID, Schedule
@@ -33,10 +34,10 @@ def schedule_as_dict(s: Schedule, path: Path | None) -> dict[str, Any]:
                       "approved_by": s.standing.approved_by or None,
                       "approved_at": s.standing.approved_at or None,
                       "text": s.standing.describe()} if s.standing is not None else None),
-        "totals": {"payment": str(s.total()), "comparison": str(s.total("comparison"))},
+        "totals": {"payment": str(s.total()), "comparison": str(s.total(LineKind.COMPARISON))},
         "providers": [
             {"provider": p.provider, "name": p.name, "status": p.status, "reason": p.reason,
-             "payment": str(p.total()), "comparison": str(p.total("comparison")),
+             "payment": str(p.total()), "comparison": str(p.total(LineKind.COMPARISON)),
              "variance": str(p.variance),
              "notes": s.payment_notes(p.provider) if p.status == PAID else [],
              "lines": [{"entry": ln.entry, "groups": dict(ln.groups),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli import __version__
+from pbr_cli.ledger.records import LineKind
 from pbr_cli.money import format_money, fraction_to_decimal
 from pbr_cli.outputs.schedule import code_label
 from pbr_cli.outputs.xlsx import atomic_output
@@ -117,13 +118,13 @@ def _render(s: Schedule) -> Any:
     rows = []
     if model.comparison is not None:
         rows.append([model.comparison.label + " (what the contract pays)",
-                     format_money(p.total("comparison"))])
+                     format_money(p.total(LineKind.COMPARISON))])
     for c in model.payments:
         if not c.reported_only:
             rows.append([c.label, format_money(p.component_total(c.name))])
     rows.append(["PbR total" + (" (shadow)" if model.virtual else ""), format_money(p.total())])
     if model.comparison is not None:
-        block = p.total("comparison")
+        block = p.total(LineKind.COMPARISON)
         share = f" ({fraction_to_decimal(Fraction(p.variance / block) * 100, 1)}%)" \
             if block else ""
         rows.append(["Variance against " + model.comparison.label.lower(),

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+from pbr_cli.ledger.records import InputRole
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window
 from pbr_cli.pricing.kind import Kind, MonthInputs, SchemeKind
@@ -80,11 +81,11 @@ def calculate(model: Model, register: Register, month: Month,
     months = history_months(model, month)
     replaced: list[tuple[str, Month, str]] = []
     chosen = _choose_returns(model, register, month, months, returns, problems, replaced)
-    all_inputs = [InputFile("model", str(model.path), model.sha256),
-                  InputFile("register", str(register.path), register.sha256)]
+    all_inputs = [InputFile(InputRole.MODEL, str(model.path), model.sha256),
+                  InputFile(InputRole.REGISTER, str(register.path), register.sha256)]
     used = {id(r) for r in chosen.values()}
     for r in sorted(returns, key=lambda r: (str(r.month), r.provider or "", r.path)):
-        all_inputs.append(InputFile("return", r.path, r.sha256, r.provider or "",
+        all_inputs.append(InputFile(InputRole.RETURN, r.path, r.sha256, r.provider or "",
                                     str(r.month or ""), id(r) in used))
     all_inputs += inputs or []
     price: Callable[[MonthInputs], Kind] = kind_of(model).part("pricing")

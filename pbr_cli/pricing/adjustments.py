@@ -5,20 +5,24 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from pbr_cli.cache import ReturnCache
+from pbr_cli.ledger.records import InputRole, StoredRun
 from pbr_cli.ledger.store import Adjustment, Ledger
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
 from pbr_cli.pricing.worth import worth
+from pbr_cli.returns.collect import Collection
+from pbr_cli.returns.register import Register
 
 
-def adjustments_for(ledger: Ledger, model: Model, register, month: Month, collection,
-                    cache=None) -> list[Adjustment]:
+def adjustments_for(ledger: Ledger, model: Model, register: Register, month: Month,
+                    collection: Collection, cache: ReturnCache | None = None) -> list[Adjustment]:
     """What approved `month` is worth now against what has been paid for it."""
     now_worth = worth(cache, model, register, month, collection)
     paid, last_run = ledger.paid(model.name, str(month))
     now = now_worth["payments"]
     before = {(i.provider, i.period): i.sha256 for i in ledger.inputs(last_run)
-              if i.role == "return" and i.used} if last_run else {}
+              if i.role == InputRole.RETURN and i.used} if last_run else {}
     after = now_worth["used"]
     run = ledger.run(last_run) if last_run else None
     out = []
@@ -31,8 +35,11 @@ def adjustments_for(ledger: Ledger, model: Model, register, month: Month, collec
     return out
 
 
-def reason(provider: str, month: Month, before: dict, after: dict, run, model: Model,
-           register) -> str:
+Used = dict[tuple[str, str], str]  # (provider, month) -> the SHA-256 of the return used
+
+
+def reason(provider: str, month: Month, before: Used, after: Used, run: StoredRun | None,
+           model: Model, register: Register) -> str:
     own = (provider, str(month))
     if own in after and own not in before:
         return f"{provider}'s {month} return arrived after {month} was approved"

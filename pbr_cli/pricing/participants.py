@@ -20,7 +20,8 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli.expr import Expr, ExprError
-from pbr_cli.model.records import Dated, Model, Participants, Price, Result
+from pbr_cli.ledger.records import LineKind
+from pbr_cli.model.records import Dated, Fee, Model, Participants, Price, Result
 from pbr_cli.money import format_money, format_percent, round_pence
 from pbr_cli.periods import Month, working_days
 from pbr_cli.periods import financial_year_label as fy_label
@@ -28,7 +29,7 @@ from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields, formula_value
 from pbr_cli.pricing.records import NIL, REFUSED, EventStatus, Evidence, Figure, PaymentLine, ProviderResult, Source
 from pbr_cli.pricing.records import PAID as STATUS_PAID
 from pbr_cli.pricing.records import PAID_EVENT as PAID
-from pbr_cli.pricing.service import Aggregates, entry_lines
+from pbr_cli.pricing.service import Aggregates, ServiceMonth, entry_lines
 from pbr_cli.problems import WARNING, Problem
 from pbr_cli.returns.checked import CheckedReturn
 
@@ -131,11 +132,13 @@ class _Replay:
             raise ExprError(f"'{count.text}' gives {value!r}, not a whole number")
         return int(value)
 
-    def _event(self, record: Record, component: str, label: str, price: Decimal,
-               amount: Decimal, status: EventStatus, reason: str,
+    def _event(self, record: Record, paid_for: Fee | Result, status: EventStatus, reason: str,
+               price: Decimal = ZERO, amount: Decimal = ZERO,
                reduction: Decimal = ZERO) -> Evidence:
-        return Evidence(self.provider, record.client, component, label, record.day, "", status,
-                        price, amount, reason, record.source, cap_reduction=reduction)
+        """The event of a fee or result the record earns (or is refused)."""
+        return Evidence(self.provider, record.client, paid_for.name, paid_for.label, record.day,
+                        "", status, price, amount, reason, record.source,
+                        cap_reduction=reduction)
 
     def _pay(self, person: _Person, price: Decimal, day: date) -> tuple[Decimal, Decimal, str]:
         """(amount, reduction, reason) after the maximum per participant, then the most the
@@ -160,7 +163,7 @@ class _Replay:
         out = []
         if person.attached is not None:
             for fee in self.spec.fees:
-                out.append(self._event(record, fee.name, fee.label, ZERO, ZERO, REFUSED,
+                out.append(self._event(record, fee, REFUSED,
                                        f"already attached on {person.attached.day.isoformat()} "
                                        f"({person.attached.source.cell})"))
             return out
@@ -175,15 +178,15 @@ class _Replay:
                 price = round_pence(base * share)
                 amount, reduction, why = self._pay(person, price, record.day)
             except ExprError as exc:
-                out.append(self._event(record, fee.name, fee.label, ZERO, ZERO, REFUSED,
+                out.append(self._event(record, fee, REFUSED,
                                        f"the fee cannot be worked out: {exc}"))
                 continue
             person.fees += amount
             reason = why or (f"{year}: {format_percent(share)} of "
                              f"{format_money(round_pence(base))}")
-            out.append(self._event(record, fee.name, fee.label, price, amount,
+            out.append(self._event(record, fee,
                                    PAID if amount > 0 else (NIL if price == 0 else REFUSED),
-                                   reason, reduction))
+                                   reason, price, amount, reduction))
         return out
 
     def claim(self, record: Record, month: Month) -> list[Evidence]:
@@ -193,8 +196,7 @@ class _Replay:
         mine = [r for r in spec.results if code in r.codes]
 
         def refuse(reason: str) -> list[Evidence]:
-            return [self._event(record, r.name, r.label, ZERO, ZERO, REFUSED, reason)
-                    for r in (mine or spec.results[:1])]
+            return [self._event(record, r, REFUSED, reason) for r in (mine or spec.results[:1])]
 
         if not mine:
             return refuse(f"'{code}' pays for no result")
@@ -218,11 +220,10 @@ class _Replay:
             return refuse(f"already claimed ({earlier.source.file}, {earlier.source.cell})")
         refused = {r.name: why for r in mine if (why := self._refused(r, record, person))}
         if len(refused) == len(mine):  # refused on its own columns: it counts for nothing
-            return [self._event(record, r.name, r.label, ZERO, ZERO, REFUSED, refused[r.name])
-                    for r in mine]
+            return [self._event(record, r, REFUSED, refused[r.name]) for r in mine]
         person.seen[(code, record.day)] = record
         person.claimed.setdefault(code, record.day)
-        return [self._event(record, r.name, r.label, ZERO, ZERO, REFUSED, refused[r.name])
+        return [self._event(record, r, REFUSED, refused[r.name])
                 if r.name in refused else self._result(r, record, person) for r in mine]
 
     def _refused(self, result: Result, record: Record, person: _Person) -> str:
@@ -244,8 +245,7 @@ class _Replay:
     def _result(self, result: Result, record: Record, person: _Person) -> Evidence:
         def event(status: EventStatus, reason: str, price: Decimal = ZERO, amount: Decimal = ZERO,
                   reduction: Decimal = ZERO) -> Evidence:
-            return self._event(record, result.name, result.label, price, amount, status, reason,
-                               reduction)
+            return self._event(record, result, status, reason, price, amount, reduction)
 
         if result.all_of:
             waiting = [c for c in result.codes if c not in person.claimed]
@@ -357,9 +357,10 @@ class ParticipantPricing:
             replay.entry_of(ev.client) is e for ev in events)]
         result.lines = _lines(self.model, line_entries if column else entries[:1], events,
                               lambda ev: str(replay.entry_of(ev.client)[reg.key]))
+        service = ServiceMonth(self.model, month, Aggregates(self.model, {}, month),
+                               self.problems)
         for entry in entries:  # contract-level payments (`payments` with a formula)
-            result.lines += entry_lines(self.model, entry, month, Aggregates(
-                self.model, {}, month), True, self.problems, result.return_file or "")
+            result.lines += entry_lines(service, entry, True, result.return_file or "")
         order = {c.name: i for i, c in enumerate(self.model.payments)}
         return sorted(events, key=lambda e: (order[e.component], e.day, e.client,
                                              e.source.cell))
@@ -396,6 +397,6 @@ def _entry_lines(model: Model, entry: Entry, events: list[Evidence]) -> list[Pay
         )
         out.append(PaymentLine(
             **entry_fields(model, entry), groups=(), component=component.name,
-            component_label=component.label, kind="payment", amount=amount,
+            component_label=component.label, kind=LineKind.PAYMENT, amount=amount,
             unrounded=Fraction(amount), figures=figures))
     return out

@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS
+from pbr_cli.ledger.records import InputRole, LineKind
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window
 from pbr_cli.problems import ERROR, Problem
@@ -72,7 +73,7 @@ class PaymentLine:
     groups: tuple[tuple[str, str], ...]  # (column, code) the register breaks totals down by
     component: str
     component_label: str
-    kind: str  # payment | comparison
+    kind: LineKind
     amount: Decimal
     unrounded: Fraction
     figures: tuple[Figure, ...]
@@ -80,7 +81,7 @@ class PaymentLine:
 
 @dataclass(frozen=True)
 class InputFile:
-    role: str  # model | register | return
+    role: InputRole
     path: str
     sha256: str
     provider: str = ""
@@ -97,16 +98,16 @@ class ProviderResult:
     return_file: str | None
     lines: list[PaymentLine] = field(default_factory=list)
 
-    def total(self, kind: str = "payment") -> Decimal:
+    def total(self, kind: LineKind = LineKind.PAYMENT) -> Decimal:
         return sum((ln.amount for ln in self.lines if ln.kind == kind), Decimal("0.00"))
 
     def component_total(self, name: str) -> Decimal:
-        return sum((ln.amount for ln in self.lines if ln.kind == "payment"
+        return sum((ln.amount for ln in self.lines if ln.kind == LineKind.PAYMENT
                     and ln.component == name), Decimal("0.00"))
 
     @property
     def variance(self) -> Decimal:
-        return self.total("payment") - self.total("comparison")
+        return self.total(LineKind.PAYMENT) - self.total(LineKind.COMPARISON)
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ class Schedule:
     def lines(self) -> list[PaymentLine]:
         return [ln for p in self.providers for ln in p.lines]
 
-    def total(self, kind: str = "payment") -> Decimal:
+    def total(self, kind: LineKind = LineKind.PAYMENT) -> Decimal:
         return sum((p.total(kind) for p in self.providers), Decimal("0.00"))
 
     def exit_code(self) -> int:

@@ -8,11 +8,15 @@ provider's payment is withheld; payment lines only when it is paid. Ratios stay 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from pbr_cli.expr import ExprError
+from pbr_cli.ledger.records import LineKind
+from pbr_cli.model.kinds import CountMeasure
 from pbr_cli.model.records import PLACEHOLDER_RE, Component, Measure, Model, period_facts
 from pbr_cli.money import fraction_to_decimal, round_pence
 from pbr_cli.periods import Month, Window, days_active
@@ -29,12 +33,13 @@ class ServiceLevel:
         self.model, self.month, self.problems = inputs.model, inputs.month, inputs.problems
         self.aggregates = Aggregates(self.model, _combine(self.model, inputs.chosen), self.month)
         self.rate_values: dict[str, dict[str, Fraction]] = {}
+        self.service = ServiceMonth(self.model, self.month, self.aggregates, self.problems,
+                                    self.rate_values)
 
     def price(self, result: ProviderResult, entries: list[Entry]) -> list[Evidence]:
         for entry in entries:
-            result.lines += entry_lines(self.model, entry, self.month, self.aggregates,
-                                         result.status == PAID, self.problems,
-                                         result.return_file or "", self.rate_values)
+            result.lines += entry_lines(self.service, entry, result.status == PAID,
+                                        result.return_file or "")
         return []
 
 
@@ -74,7 +79,7 @@ class Aggregates:
             self.cache[measure.name] = self._compute(measure)
         values, window = self.cache[measure.name]
         at = {"entry": key, "provider": provider, "scheme": ""}[measure.over]
-        return values.get(at, 0 if measure.kind == "count" else None), window
+        return values.get(at, measure.rule.nothing), window
 
     def _compute(self, measure: Measure) -> tuple[dict[str, Any], Window]:
         window = self.window(measure)
@@ -90,7 +95,7 @@ class Aggregates:
         for column, values in measure.where:
             mask &= frame[column].isin(list(values))
         picked = frame[mask]
-        if measure.kind == "count":
+        if isinstance(measure.rule, CountMeasure):
             counts = picked.groupby(key_col).size()
             return {k: int(v) for k, v in counts.items()}, window
         sums: dict[str, Any] = defaultdict(int)
@@ -100,9 +105,25 @@ class Aggregates:
         return dict(sums), window
 
 
-def entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: Aggregates,
-                 pay: bool, problems: list[Problem], path: str,
-                 rate_values: dict[str, dict[str, Fraction]] | None = None) -> list[PaymentLine]:
+@dataclass(frozen=True)
+class ServiceMonth:
+    """A month as each register entry is priced in it: the model, the month, the sums and
+    counts over its windows, where problems are said and, for a report's rates, where each
+    entry's figures go (None: nowhere)."""
+
+    model: Model
+    month: Month
+    aggregates: Aggregates
+    problems: list[Problem]
+    rate_values: dict[str, dict[str, Fraction]] | None = None
+
+
+def entry_lines(service: ServiceMonth, entry: Entry, pay: bool,
+                path: str) -> list[PaymentLine]:
+    """A register entry's lines for the month: its payments when `pay` (its provider is
+    paid), and its comparison; problems are said against the return at `path`."""
+    model, month, aggregates = service.model, service.month, service.aggregates
+    problems, rate_values = service.problems, service.rate_values
     reg = model.register
     key = entry[reg.key]
     env: dict[str, Any] = dict(model.values_on(month.first_day))
@@ -114,7 +135,7 @@ def entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: A
     not_reported: set[str] = set()  # sums no row reported: 0 in formulas, blank when shown
     try:
         for measure in model.measures:
-            if measure.kind == "expr":
+            if not measure.rule.reads_rows:
                 env[measure.name] = measure.expr.evaluate(env, funcs)  # type: ignore[union-attr]
             else:
                 value, window = aggregates.value(measure, key, entry[reg.provider])
@@ -132,10 +153,10 @@ def entry_lines(model: Model, entry: dict[str, Any], month: Month, aggregates: A
     common: dict[str, Any] = entry_fields(model, entry)
     common["groups"] = tuple((g, str(entry.get(g) or "")) for g in reg.group_by)
     lines = []
-    components: list[tuple[Component, str]] = [
-        (c, "payment") for c in model.payments if c.amount is not None] if pay else []
+    components: list[tuple[Component, LineKind]] = [
+        (c, LineKind.PAYMENT) for c in model.payments if c.amount is not None] if pay else []
     if model.comparison is not None:
-        components.append((model.comparison, "comparison"))
+        components.append((model.comparison, LineKind.COMPARISON))
     for component, kind in components:
         assert component.amount is not None  # (a service-level component has a formula)
         try:
@@ -176,7 +197,7 @@ def _figure(model: Model, name: str, env: dict[str, Any], windows: dict[str, Win
 
 
 def _message(template: str, env: dict[str, Any], windows: dict[str, Window]) -> str:
-    def fill(m) -> str:
+    def fill(m: re.Match[str]) -> str:
         name, window = m.group(1), m.group(2)
         if window:
             return str(windows[name])

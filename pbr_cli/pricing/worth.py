@@ -12,12 +12,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pbr_cli.cache import code_sha256
+from pbr_cli.cache import ReturnCache, code_sha256
 from pbr_cli.errors import check_stop
+from pbr_cli.ledger.records import InputRole, LineKind
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Period
 from pbr_cli.pricing import calculate, history_months
 from pbr_cli.pricing.records import Schedule
+from pbr_cli.problems import Problem
 from pbr_cli.returns.checked import CheckedReturn
 from pbr_cli.returns.collect import Collection, read_and_check
 from pbr_cli.returns.folders import month_of_folder, returns_for_months
@@ -29,7 +31,8 @@ def _copies(returns: list[CheckedReturn]) -> list[CheckedReturn]:
     return [dataclasses.replace(r, problems=list(r.problems)) for r in returns]
 
 
-def month_inputs(model: Model, month: Month, collection) -> tuple[list[CheckedReturn], list]:
+def month_inputs(model: Model, month: Month,
+                 collection: Collection) -> tuple[list[CheckedReturn], list[Problem]]:
     """The returns a calculation of `month` reads, and the problems of the unreadable files
     among them."""
     months = set(history_months(model, month))
@@ -40,12 +43,14 @@ def month_inputs(model: Model, month: Month, collection) -> tuple[list[CheckedRe
     return returns, unreadable
 
 
-def month_schedule(model: Model, register, month: Month, collection) -> Schedule:
+def month_schedule(model: Model, register: Register, month: Month,
+                   collection: Collection) -> Schedule:
     returns, unreadable = month_inputs(model, month, collection)
     return calculate(model, register, month, _copies(returns), unreadable)
 
 
-def result_key(cache, model: Model, register, month: Month, collection) -> str | None:
+def result_key(cache: ReturnCache | None, model: Model, register: Register, month: Month,
+               collection: Collection) -> str | None:
     """The cache key of what `month` is worth: its payments depend on nothing but the model,
     the register, pbr's code and the returns it reads (their bytes, paths and folders)."""
     if cache is None:
@@ -61,7 +66,7 @@ def payments_by_component(schedule: Schedule) -> dict[tuple[str, str], Decimal]:
     out: dict[tuple[str, str], Decimal] = {}
     for p in schedule.providers:
         for ln in p.lines:
-            if ln.kind == "payment":
+            if ln.kind == LineKind.PAYMENT:
                 out[(p.provider, ln.component)] = out.get((p.provider, ln.component),
                                                           Decimal("0.00")) + ln.amount
     return out
@@ -72,30 +77,33 @@ def summary(schedule: Schedule) -> dict[str, Any]:
     component, and the returns used (for the reason an amount changed)."""
     return {"payments": payments_by_component(schedule),
             "used": {(i.provider, i.month): i.sha256 for i in schedule.inputs
-                     if i.role == "return" and i.used}}
+                     if i.role == InputRole.RETURN and i.used}}
 
 
-def worth(cache, model: Model, register, month: Month, collection) -> dict[str, Any]:
+def worth(cache: ReturnCache | None, model: Model, register: Register, month: Month,
+          collection: Collection) -> dict[str, Any]:
     """The month's summary, from the cache when it holds it for the same inputs."""
     key = result_key(cache, model, register, month, collection)
-    found = cache.get(key) if key else None
+    found = cache.get(key) if cache is not None and key else None
     if isinstance(found, dict) and set(found) == {"payments", "used"}:
         return found
     found = summary(month_schedule(model, register, month, collection))
-    if key:
+    if cache is not None and key:
         cache.put(key, found)
     return found
 
 
-def remember(cache, model: Model, register, month: Month, collection, schedule: Schedule) -> None:
+def remember(cache: ReturnCache | None, model: Model, register: Register, month: Month,
+             collection: Collection, schedule: Schedule) -> None:
     """Keep what a month just worked out is worth: next month it is an earlier month."""
     key = result_key(cache, model, register, month, collection)
-    if key:
+    if cache is not None and key:
         cache.put(key, summary(schedule))
 
 
-def read_months(cfg, model: Model, register, root: Path, months: list[Month],
-                progress: Callable[[int, int, Path], None] | None):
+def read_months(cache: ReturnCache | None, model: Model, register: Register, root: Path,
+                months: list[Month],
+                progress: Callable[[int, int, Path], None] | None) -> Collection:
     """Read and check, once each, every return that working out `months` needs."""
     needed: set[Month] = set()
     for month in months:
@@ -109,7 +117,7 @@ def read_months(cfg, model: Model, register, root: Path, months: list[Month],
         if progress:
             progress(counter["n"], len(files), path)
 
-    return read_and_check(files, model, register, tick, cfg.cache)
+    return read_and_check(files, model, register, tick, cache)
 
 
 @dataclass(frozen=True)

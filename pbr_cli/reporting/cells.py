@@ -7,6 +7,7 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
@@ -32,11 +33,33 @@ class Ratio:
         return "" if self.value is None else format_percent(self.value)
 
 
+class Quantity(StrEnum):
+    """What a cell of the figure store shows: money, or a count of cohort events."""
+
+    PAYMENT = "payment"
+    COMPARISON = "comparison"
+    VARIANCE = "variance"  # payment - comparison
+    EVENTS = "events"
+    PAID = "paid"
+    CAPPED = "capped"
+
+
+class ColumnKind(StrEnum):
+    """What a report table's column holds, which decides how every output shows it."""
+
+    TEXT = "text"
+    MONEY = "money"
+    COUNT = "count"
+    INTEGER = "integer"
+    PERCENT = "percent"
+    RATIO = "ratio"
+
+
 @dataclass(frozen=True)
 class Ref:
     """A cell showing one figure of the report's figure store (money or a count)."""
 
-    measure: str  # payment | comparison | variance | events | paid | capped
+    measure: Quantity
     key: tuple[str, ...]  # (provider, month, component, *groups), ALL for summed over
 
 
@@ -44,7 +67,7 @@ class Ref:
 class Column:
     key: str
     header: str
-    kind: str  # text | money | count | integer | percent | ratio
+    kind: ColumnKind
 
 
 @dataclass
@@ -93,6 +116,6 @@ class Figures:
 
     def get(self, ref: Ref) -> Any:
         f = self.slices.get(ref.key, Fact())
-        if ref.measure == "variance":
+        if ref.measure == Quantity.VARIANCE:
             return f.payment - f.comparison
         return getattr(f, ref.measure)

@@ -6,30 +6,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from pbr_cli.ledger.store import Ledger
 from pbr_cli.periods import Month
-from pbr_cli.reporting.cells import ZERO, Column, Table
+from pbr_cli.reporting.cells import ZERO, Column, ColumnKind, Table
 from pbr_cli.reporting.slices import Slices
+
+
+class PaymentState(StrEnum):
+    """Where a month of the period stands in the ledger."""
+
+    APPROVED = "approved"  # paid
+    DRAFT = "draft"
+    NOT_CALCULATED = "not calculated"
+    BEFORE_GO_LIVE = "before go-live"
+    NO_LEDGER = "no ledger"
 
 
 def ledger_tables(sl: Slices, ledger: Ledger) -> tuple[Table, Table, str]:
     """(the adjustments paid on the period's approved schedules, the reconciliation, and a
     note when some months are not paid or have changed since they were)."""
-    adj_cols = [Column("paid_in", "Paid in", "text"), Column("month", "For month", "text"),
-                Column("provider", "Provider code", "text"),
-                Column("component", "Component", "text"),
-                Column("previous", "Previously", "money"), Column("now", "Now", "money"),
-                Column("difference", "Difference", "money"), Column("reason", "Reason", "text")]
-    rec_cols = [Column("month", "Month", "text"), Column("state", "State", "text"),
-                Column("run", "Ledger run", "integer"),
-                Column("entitlement", "PbR on the schedule", "money"),
-                Column("adjustments", "Adjustments on the schedule", "money"),
-                Column("due", "Due on the schedule", "money"),
-                Column("now", "PbR worked out now", "money"),
-                Column("to_adjust", "Not yet paid", "money"),
-                Column("approved", "Approved by, at (UTC)", "text")]
+    adj_cols = [Column("paid_in", "Paid in", ColumnKind.TEXT), Column("month", "For month", ColumnKind.TEXT),
+                Column("provider", "Provider code", ColumnKind.TEXT),
+                Column("component", "Component", ColumnKind.TEXT),
+                Column("previous", "Previously", ColumnKind.MONEY), Column("now", "Now", ColumnKind.MONEY),
+                Column("difference", "Difference", ColumnKind.MONEY), Column("reason", "Reason", ColumnKind.TEXT)]
+    rec_cols = [Column("month", "Month", ColumnKind.TEXT), Column("state", "State", ColumnKind.TEXT),
+                Column("run", "Ledger run", ColumnKind.INTEGER),
+                Column("entitlement", "PbR on the schedule", ColumnKind.MONEY),
+                Column("adjustments", "Adjustments on the schedule", ColumnKind.MONEY),
+                Column("due", "Due on the schedule", ColumnKind.MONEY),
+                Column("now", "PbR worked out now", ColumnKind.MONEY),
+                Column("to_adjust", "Not yet paid", ColumnKind.MONEY),
+                Column("approved", "Approved by, at (UTC)", ColumnKind.TEXT)]
     labels = {c.name: c.label for c in sl.model.payments}
     adj_rows: list[list[Any]] = []
     rec_rows: list[list[Any]] = []
@@ -39,7 +50,7 @@ def ledger_tables(sl: Slices, ledger: Ledger) -> tuple[Table, Table, str]:
         run = (ledger.run(approval.run_id) if approval is not None
                else ledger.latest_run(sl.model.name, str(s.month)))
         if run is None:
-            rec_rows.append([str(s.month), "not calculated", None, None, None, None,
+            rec_rows.append([str(s.month), PaymentState.NOT_CALCULATED, None, None, None, None,
                              s.total(), s.total(), ""])
             sums[3] += s.total()
             sums[4] += s.total()
@@ -52,20 +63,20 @@ def ledger_tables(sl: Slices, ledger: Ledger) -> tuple[Table, Table, str]:
             paid, _ = ledger.paid(sl.model.name, str(s.month))
             to_pay = s.total() - sum(paid.values(), ZERO)
             who = f"{approval.approved_by}, {approval.approved_at[:19].replace('T', ' ')}"
-            state = "approved"
+            state = PaymentState.APPROVED
         else:
-            to_pay, who, state = s.total(), "", "draft"
+            to_pay, who, state = s.total(), "", PaymentState.DRAFT
         row: list[Any] = [str(s.month), state, run.id, run.entitlement,
                           run.adjustments, run.payment, s.total(), to_pay, who]
         rec_rows.append(row)
         for i, v in enumerate(row[3:8]):
             sums[i] += v
     note = ""
-    if any(r[1] == "approved" and r[7] for r in rec_rows):
+    if any(r[1] == PaymentState.APPROVED and r[7] for r in rec_rows):
         note = ("Some approved months' figures have changed since they were "
                             "paid: the next month approved pays the differences as "
                             "adjustments.")
-    elif any(r[1] != "approved" for r in rec_rows):
+    elif any(r[1] != PaymentState.APPROVED for r in rec_rows):
         note = "Some months of the period are not approved yet: not paid."
     adj_total = ["Total", "", "", "", None, None,
                  sum((r[6] for r in adj_rows), ZERO), ""] if adj_rows else None
@@ -88,7 +99,7 @@ class MonthPayment:
     """Where one month of the period stands in the ledger."""
 
     month: str
-    state: str  # approved | draft | not calculated | before go-live | no ledger
+    state: PaymentState
     run: int | None = None
     due: Decimal | None = None  # due on that schedule
     approved_by: str | None = None
@@ -100,19 +111,19 @@ def month_payments(model_name: str, months: list[Month], ledger: Ledger | None,
     out = []
     for m in months:
         if ledger is None:
-            out.append(MonthPayment(str(m), "no ledger"))
+            out.append(MonthPayment(str(m), PaymentState.NO_LEDGER))
             continue
         approval = ledger.approval_of(model_name, str(m))
         run = (ledger.run(approval.run_id) if approval is not None
                else ledger.latest_run(model_name, str(m)))
         if approval is not None:
-            state = "approved"
+            state = PaymentState.APPROVED
         elif run is not None:
-            state = "draft"
+            state = PaymentState.DRAFT
         elif go_live is not None and m < go_live:
-            state = "before go-live"
+            state = PaymentState.BEFORE_GO_LIVE
         else:
-            state = "not calculated"
+            state = PaymentState.NOT_CALCULATED
         out.append(MonthPayment(str(m), state, run.id if run else None,
                                 run.payment if run else None,
                                 approval.approved_by if approval is not None else None,

@@ -34,9 +34,11 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger.records import StoredPublication
+from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
-from pbr_cli.reporting.cells import Column, Table
+from pbr_cli.reporting.cells import Column, ColumnKind, Table
 from pbr_cli.reporting.counts import BOTH, OF_WHICH, REST, Item  # noqa: F401  (REST re-exported)
 from pbr_cli.reporting.kinds import MonthFigures, reporting_kind
 from pbr_cli.reporting.report import covers
@@ -115,7 +117,7 @@ def round_figure(key: bytes, atom: tuple[str, ...], x: int, base: int) -> int:
     return x - r + (base if draw * base < r * 2**64 else 0)
 
 
-def items_of(model) -> list[Item]:
+def items_of(model: Model) -> list[Item]:
     """What a publication counts: for models whose lines carry events, each component's
     events and those paid; otherwise each rate of the report that counts people's outcomes."""
     return reporting_kind(model).publication_items(model)
@@ -138,7 +140,8 @@ def _share(num: int, den: int) -> int | None:
     return int((Fraction(100 * num, den) + Fraction(1, 2)) // 1)
 
 
-def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = ()) -> Publication:
+def build_publication(ps: PeriodSchedules, key: bytes,
+                      earlier: Iterable[StoredPublication] = ()) -> Publication:
     """The publication of a period from its months' schedules, rounded with the scheme's
     key and audited against the earlier publications (ledger rows) before it is returned."""
     model = ps.model
@@ -163,9 +166,9 @@ def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = 
     tables: dict[str, Table] = {}
     shown_items = [i for i in items if any(a[2] == i.key for a in true)]
     # -- by provider, over the period ---------------------------------------------------------
-    cols = [Column("item", "Counted", "text"), Column("provider", "Provider", "text"),
-            Column("first", "Count", "count"), Column("second", "Of which", "count"),
-            Column("share", "Share (%)", "integer")]
+    cols = [Column("item", "Counted", ColumnKind.TEXT), Column("provider", "Provider", ColumnKind.TEXT),
+            Column("first", "Count", ColumnKind.COUNT), Column("second", "Of which", ColumnKind.COUNT),
+            Column("share", "Share (%)", ColumnKind.INTEGER)]
     rows = []
     for item in shown_items:
         for p in [*providers, ALL]:
@@ -179,9 +182,9 @@ def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = 
         "providers", "Counts over the period, by provider", cols, rows, None,
         f"Count: {'; or '.join(pairs)}. " + _ROUNDED)
     # -- month by month, all providers ----------------------------------------------------------
-    cols = [Column("item", "Counted", "text"), Column("measure", "Count", "text")]
-    cols += [Column(m, Month.parse(m).label()[:3] + " " + m[:4], "count") for m in months]
-    cols.append(Column("period", "Period", "count"))
+    cols = [Column("item", "Counted", ColumnKind.TEXT), Column("measure", "Count", ColumnKind.TEXT)]
+    cols += [Column(m, Month.parse(m).label()[:3] + " " + m[:4], ColumnKind.COUNT) for m in months]
+    cols.append(Column("period", "Period", ColumnKind.COUNT))
     rows = []
     for item in shown_items:
         for measure, label in ((BOTH, item.first_label), (OF_WHICH, item.second_label)):
@@ -196,9 +199,9 @@ def build_publication(ps: PeriodSchedules, key: bytes, earlier: Iterable[Any] = 
         if not values:
             continue
         heading = group_label(model, g, kind.group_codes(model))
-        cols = [Column("item", "Counted", "text"), Column("group", heading, "text"),
-                Column("first", "Count", "count"), Column("second", "Of which", "count"),
-                Column("share", "Share (%)", "integer")]
+        cols = [Column("item", "Counted", ColumnKind.TEXT), Column("group", heading, ColumnKind.TEXT),
+                Column("first", "Count", ColumnKind.COUNT), Column("second", "Of which", ColumnKind.COUNT),
+                Column("share", "Share (%)", ColumnKind.INTEGER)]
         rows = []
         for item in shown_items:
             for v in values:
@@ -230,19 +233,7 @@ def _matches(atom: tuple[str, ...], match: dict[str, Any], groups: list[str]) ->
     return True
 
 
-_PARSED: dict[str, dict] = {}  # an earlier publication's figures, parsed once a process
-
-
-def _figures(text: str) -> dict:
-    found = _PARSED.get(text)
-    if found is None:
-        if len(_PARSED) > 256:
-            _PARSED.clear()
-        found = _PARSED[text] = json.loads(text)
-    return found
-
-
-def audit(pub: Publication, key: bytes, earlier: Iterable[Any]) -> None:
+def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) -> None:
     """Attack the publication before it is written; raise PbrError if anything shown could
     tell more than the rounded month figures. Fills pub.audit with what it proved."""
     b, name = pub.base, pub.model.name
@@ -264,18 +255,17 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[Any]) -> None:
     count = 0
     for row in earlier:
         count += 1
-        shown = _figures(row.figures)
-        for atom, (was_true, was_shown) in shown.items():
-            now = mine.get(atom)
+        for figure, (was_true, was_shown) in row.month_figures.items():
+            now = mine.get(figure)
             if now is None:
                 continue
             if now[0] == was_true and now[1] != was_shown:
                 raise PbrError(f"publication {row.id} ({row.period}) showed the month "
-                               f"figure {atom} as {was_shown}; with the same data this one "
+                               f"figure {figure} as {was_shown}; with the same data this one "
                                f"shows {now[1]} (the scheme's publication key has changed?); "
                                "nothing was written", code="not-publishable")
             if now[0] != was_true:
-                revised.add(atom)
+                revised.add(figure)
     pub.earlier, pub.revised = count, len(revised)
     # 4. What anyone can learn of a month figure, from all of them: R - (b-1) .. R + (b-1).
     narrowest = min(((r + b - 1) - max(0, r - (b - 1)) + 1 for r in pub.rounded.values()),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from pbr_cli.ledger.records import LineKind
 from pbr_cli.ledger.store import Ledger
 from pbr_cli.model.records import Model
 from pbr_cli.money import format_money
@@ -26,10 +27,17 @@ from pbr_cli.periods import Month, Period
 from pbr_cli.pricing.records import Schedule
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.reporting import tables as money_tables
-from pbr_cli.reporting.cells import ZERO, Figures, Ref, Table
+from pbr_cli.reporting.cells import ZERO, Figures, Quantity, Ref, Table
 from pbr_cli.reporting.kinds import reporting_kind
-from pbr_cli.reporting.ledger_tables import MonthPayment, ledger_tables, month_payments
-from pbr_cli.reporting.returns import Flag, find_flags, flags_table, return_statuses, returns_table
+from pbr_cli.reporting.ledger_tables import MonthPayment, PaymentState, ledger_tables, month_payments
+from pbr_cli.reporting.returns import (
+    Flag,
+    Statuses,
+    find_flags,
+    flags_table,
+    return_statuses,
+    returns_table,
+)
 from pbr_cli.reporting.slices import Slices, figures_of
 
 
@@ -51,19 +59,20 @@ class Report:
 
     def describe_payments(self) -> str:
         """Which months the period's money has been approved (paid) for, and which not."""
-        if not self.payments or all(p.state == "no ledger" for p in self.payments):
+        if not self.payments or all(p.state == PaymentState.NO_LEDGER for p in self.payments):
             return ("No ledger: nothing is known to be approved or paid; the figures are the "
                     "months worked out now.")
         parts = []
-        for state, words in (("approved", "Approved (paid)"), ("draft", "Draft, not approved"),
-                             ("not calculated", "Not calculated"),
-                             ("before go-live", "Before the ledger's go-live")):
+        for state, words in ((PaymentState.APPROVED, "Approved (paid)"),
+                             (PaymentState.DRAFT, "Draft, not approved"),
+                             (PaymentState.NOT_CALCULATED, "Not calculated"),
+                             (PaymentState.BEFORE_GO_LIVE, "Before the ledger's go-live")):
             months = [p for p in self.payments if p.state == state]
             if not months:
                 continue
             text = f"{words}: " + ", ".join(
                 p.month + (f" (run {p.run})" if p.run else "") for p in months)
-            if state in ("approved", "draft"):
+            if state in (PaymentState.APPROVED, PaymentState.DRAFT):
                 total = sum((p.due or ZERO for p in months), ZERO)
                 text += f" ({format_money(total)} due on those schedules)"
             parts.append(text)
@@ -122,19 +131,20 @@ def build_report(ps: PeriodSchedules, ledger: Ledger | None = None,
     if ledger is not None:
         tables["adjustments"], tables["reconciliation"], note = ledger_tables(sl, ledger)
     totals = {"payment": sum((s.total() for s in schedules), ZERO),
-              "comparison": sum((s.total("comparison") for s in schedules), ZERO)}
+              "comparison": sum((s.total(LineKind.COMPARISON) for s in schedules), ZERO)}
     return Report(model, ps.period, months, ps.excluded, tables, flags, totals, figures,
                   schedules, note, month_payments(model.name, months, ledger, go_live))
 
 
-def _tables(sl: Slices, statuses, flags: list[Flag], ledger: Ledger | None) -> dict[str, Table]:
+def _tables(sl: Slices, statuses: Statuses, flags: list[Flag],
+            ledger: Ledger | None) -> dict[str, Table]:
     """The report's tables, in the order the outputs show them."""
     t: dict[str, Table] = {}
     t["providers"] = money_tables.providers_table(sl, statuses, flags)
     t["months"] = money_tables.months_table(sl)
-    t["provider_months"] = money_tables.provider_months_table(sl, "payment")
+    t["provider_months"] = money_tables.provider_months_table(sl, Quantity.PAYMENT)
     if sl.model.comparison:
-        t["variance_months"] = money_tables.provider_months_table(sl, "variance")
+        t["variance_months"] = money_tables.provider_months_table(sl, Quantity.VARIANCE)
     for table in money_tables.group_tables(sl):
         t[table.name] = table
     rates = money_tables.rates_table(sl)

@@ -11,11 +11,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from pbr_cli.ledger.records import InputRole
 from pbr_cli.ledger.store import Ledger
 from pbr_cli.money import format_money, format_percent
 from pbr_cli.periods import Month
 from pbr_cli.pricing.records import PAID
-from pbr_cli.reporting.cells import Column, Fact, Table
+from pbr_cli.reporting.cells import Column, ColumnKind, Fact, Table
 from pbr_cli.reporting.slices import Slices
 from pbr_cli.returns.versions import named_for
 
@@ -88,9 +89,9 @@ def _late_returns(sl: Slices, ledger: Ledger) -> dict[tuple[str, Month], str]:
         if first is None:
             continue
         had = {i.provider for i in ledger.inputs(first.id)
-               if i.role == "return" and i.period == str(s.month) and i.used}
+               if i.role == InputRole.RETURN and i.period == str(s.month) and i.used}
         for i in s.inputs:
-            if (i.role == "return" and i.used and i.month == str(s.month)
+            if (i.role == InputRole.RETURN and i.used and i.month == str(s.month)
                     and i.provider not in had):
                 out[(i.provider, s.month)] = (f"arrived after {s.month} was first "
                                               f"calculated (run {first.id})")
@@ -98,8 +99,8 @@ def _late_returns(sl: Slices, ledger: Ledger) -> dict[tuple[str, Month], str]:
 
 
 def returns_table(sl: Slices, statuses: Statuses, ledger: Ledger | None) -> Table:
-    cols = [Column("provider", "Provider code", "text")]
-    cols += [Column(str(m), m.label()[:3] + " " + str(m.year), "text") for m in sl.months]
+    cols = [Column("provider", "Provider code", ColumnKind.TEXT)]
+    cols += [Column(str(m), m.label()[:3] + " " + str(m.year), ColumnKind.TEXT) for m in sl.months]
     rows: list[list[Any]] = [
         [p, *(str(statuses[(p, m)][0]) if statuses[(p, m)][0] != ReturnState.NONE else ""
               for m in sl.months)] for p in sl.providers]
@@ -150,8 +151,8 @@ def find_flags(sl: Slices, statuses: Statuses) -> list[Flag]:
 
 
 def flags_table(sl: Slices, flags: list[Flag]) -> Table:
-    cols = [Column("provider", "Provider code", "text"), Column("name", "Provider name", "text"),
-            Column("flag", "Flag", "text"), Column("detail", "Detail", "text")]
+    cols = [Column("provider", "Provider code", ColumnKind.TEXT), Column("name", "Provider name", ColumnKind.TEXT),
+            Column("flag", "Flag", ColumnKind.TEXT), Column("detail", "Detail", ColumnKind.TEXT)]
     rows: list[list[Any]] = [[f.provider, f.name, f.flag, f.detail] for f in flags]
     spec = sl.model.report
     return Table("flags", "Flags for the evaluation", cols, rows, None,

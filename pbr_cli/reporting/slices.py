@@ -8,10 +8,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from pbr_cli.ledger.records import LineKind
 from pbr_cli.model.records import Component, Model
 from pbr_cli.periods import Month
 from pbr_cli.pricing.worth import PeriodSchedules
-from pbr_cli.reporting.cells import ALL, ZERO, Column, Figures, Ratio, Ref
+from pbr_cli.reporting.cells import ALL, ZERO, Column, ColumnKind, Figures, Quantity, Ratio, Ref
 
 
 def group_label(model: Model, column: str, group_codes: str | None) -> str:
@@ -38,16 +39,16 @@ def figures_of(ps: PeriodSchedules, groups: list[str],
                 g = dict(ln.groups)
                 key = (p.provider, str(s.month), ln.component, *(g.get(c, "") for c in groups))
                 fig = {f.name: f.value for f in ln.figures}
-                pay = ln.amount if ln.kind == "payment" else ZERO
-                comp = ln.amount if ln.kind == "comparison" else ZERO
+                pay = ln.amount if ln.kind == LineKind.PAYMENT else ZERO
+                comp = ln.amount if ln.kind == LineKind.COMPARISON else ZERO
                 events = paid = None
                 capped = ZERO
-                if evented and ln.kind == "payment":
+                if evented and ln.kind == LineKind.PAYMENT:
                     events = int(fig.get("events") or 0)
                     paid = int(fig.get("events_paid") or 0)
                     capped = Decimal(fig.get("cap_reduction") or ZERO)
                 # Comparison lines key on their own component so payments never mix with them.
-                if ln.kind == "comparison":
+                if ln.kind == LineKind.COMPARISON:
                     key = (p.provider, str(s.month), "", *key[3:])
                 figures.add(key, pay, comp, events, paid, capped)
     return figures, names
@@ -73,24 +74,25 @@ class Slices:
         self.providers = sorted(self.names)
         self.components = [c for c in self.model.payments if not c.reported_only]
 
-    def key(self, provider=ALL, month=ALL, component=ALL, **groups) -> tuple[str, ...]:
+    def key(self, provider: str = ALL, month: str = ALL, component: str = ALL,
+            **groups: str) -> tuple[str, ...]:
         return (provider, month, component, *(groups.get(g, ALL) for g in self.groups))
 
-    def cmp_key(self, provider=ALL, month=ALL, **groups) -> tuple[str, ...]:
+    def cmp_key(self, provider: str = ALL, month: str = ALL, **groups: str) -> tuple[str, ...]:
         return (provider, month, "" if self.model.comparison else ALL,
                 *(groups.get(g, ALL) for g in self.groups))
 
-    def money(self, **kw) -> list[Any]:
+    def money(self, **kw: str) -> list[Any]:
         out: list[Any] = []
         if self.model.comparison:
-            out.append(Ref("comparison", self.cmp_key(**{k: v for k, v in kw.items()
+            out.append(Ref(Quantity.COMPARISON, self.cmp_key(**{k: v for k, v in kw.items()
                                                           if k != "component"})))
-        out.append(Ref("payment", self.key(**kw)))
+        out.append(Ref(Quantity.PAYMENT, self.key(**kw)))
         if self.model.comparison:
-            out += [Ref("variance", self.key(**kw)), self._variance_pct(**kw)]
+            out += [Ref(Quantity.VARIANCE, self.key(**kw)), self._variance_pct(**kw)]
         return out
 
-    def _variance_pct(self, **kw) -> Ratio:
+    def _variance_pct(self, **kw: str) -> Ratio:
         pay = self.f.slices.get(self.key(**kw))
         block = self.f.slices.get(self.cmp_key(**kw))
         b = block.comparison if block else ZERO
@@ -101,22 +103,22 @@ class Slices:
         """[comparison], each paid component, PbR total, [variance, variance %]."""
         cols = self.money_columns("PbR total")
         at = 1 if self.model.comparison else 0
-        return cols[:at] + [Column(c.name, c.label, "money") for c in self.components] + cols[at:]
+        return cols[:at] + [Column(c.name, c.label, ColumnKind.MONEY) for c in self.components] + cols[at:]
 
-    def component_cells(self, **kw) -> list[Any]:
+    def component_cells(self, **kw: str) -> list[Any]:
         money = self.money(**kw)
         at = 1 if self.model.comparison else 0
-        parts = [Ref("payment", self.key(component=c.name, **kw)) for c in self.components]
+        parts = [Ref(Quantity.PAYMENT, self.key(component=c.name, **kw)) for c in self.components]
         return money[:at] + parts + money[at:]
 
     def money_columns(self, pbr_label: str = "PbR") -> list[Column]:
         cols = []
         if self.model.comparison:
-            cols.append(Column("comparison", self.model.comparison.label, "money"))
-        cols.append(Column("payment", pbr_label, "money"))
+            cols.append(Column("comparison", self.model.comparison.label, ColumnKind.MONEY))
+        cols.append(Column("payment", pbr_label, ColumnKind.MONEY))
         if self.model.comparison:
-            cols += [Column("variance", "Variance", "money"),
-                     Column("variance_pct", "Variance %", "percent")]
+            cols += [Column("variance", "Variance", ColumnKind.MONEY),
+                     Column("variance_pct", "Variance %", ColumnKind.PERCENT)]
         return cols
 
     def codes(self, column: str) -> dict[str, str]:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger.records import InputRole
 from pbr_cli.model.records import RegisterSpec
 from pbr_cli.pricing.records import Evidence, Schedule
 from pbr_cli.problems import Problem
@@ -27,7 +29,7 @@ def statement_filename(schedule: Schedule, provider: str, suffix: str) -> str:
     return f"{schedule.model.name}-{schedule.month}-{provider}-statement{suffix}"
 
 
-def _hider(register: Register, reg: RegisterSpec, provider: str):
+def _hider(register: Register, reg: RegisterSpec, provider: str) -> Callable[[str], str]:
     """A function replacing every other provider's code and name in a text."""
     words: set[str] = set()
     for other in register.providers():
@@ -57,7 +59,7 @@ def provider_statement(schedule: Schedule, register: Register, provider: str) ->
                        f"{schedule.month} (its providers that month: {known})",
                        code="unknown-provider")
     hide = _hider(register, schedule.model.register, provider)
-    own_files = {i.path for i in schedule.inputs if i.role == "return" and i.provider == provider}
+    own_files = {i.path for i in schedule.inputs if i.role == InputRole.RETURN and i.provider == provider}
     entries = {str(e[register.key]) for e in register.provider_entries(provider)}
 
     def concerns(p: Problem) -> bool:
@@ -77,7 +79,7 @@ def provider_statement(schedule: Schedule, register: Register, provider: str) ->
             evidence.append(e)
     return dataclasses.replace(
         schedule, providers=mine, problems=problems,
-        inputs=[i for i in schedule.inputs if i.role != "return" or i.provider == provider],
+        inputs=[i for i in schedule.inputs if i.role != InputRole.RETURN or i.provider == provider],
         evidence=evidence,
         adjustments=[dataclasses.replace(a, reason=hide(a.reason))
                      for a in schedule.adjustments if a.provider == provider],

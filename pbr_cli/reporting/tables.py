@@ -8,7 +8,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from pbr_cli.reporting.cells import ALL, Column, Ratio, Ref, Table
+from pbr_cli.reporting.cells import ALL, Column, ColumnKind, Quantity, Ratio, Ref, Table
 from pbr_cli.reporting.kinds import reporting_kind
 from pbr_cli.reporting.returns import Flag, ReturnState, Statuses
 from pbr_cli.reporting.slices import Slices
@@ -18,34 +18,34 @@ WITHHELD_STATES = (ReturnState.MISSING, ReturnState.FAULTY)
 
 
 def providers_table(sl: Slices, statuses: Statuses, flags: list[Flag]) -> Table:
-    cols = [Column("provider", "Provider code", "text"),
-            Column("name", "Provider name", "text"),
-            Column("months_due", "Months due", "integer"),
-            Column("months_withheld", "Months withheld", "integer")]
+    cols = [Column("provider", "Provider code", ColumnKind.TEXT),
+            Column("name", "Provider name", ColumnKind.TEXT),
+            Column("months_due", "Months due", ColumnKind.INTEGER),
+            Column("months_withheld", "Months withheld", ColumnKind.INTEGER)]
     cols += sl.money_columns("PbR total")
     if sl.evented:
-        cols.append(Column("events_paid", "Events paid", "count"))
+        cols.append(Column("events_paid", "Events paid", ColumnKind.COUNT))
     cap_label = reporting_kind(sl.model).cap_label(sl.model)
     capped = cap_label is not None
     if cap_label is not None:
-        cols.append(Column("capped", cap_label, "money"))
-    cols.append(Column("flags", "Flags", "text"))
+        cols.append(Column("capped", cap_label, ColumnKind.MONEY))
+    cols.append(Column("flags", "Flags", ColumnKind.TEXT))
     rows = []
     for p in sl.providers:
         paid = sum(1 for m in sl.months if statuses[(p, m)][0] in PAID_STATES)
         withheld = sum(1 for m in sl.months if statuses[(p, m)][0] in WITHHELD_STATES)
         row: list[Any] = [p, sl.names[p], paid, withheld, *sl.money(provider=p)]
         if sl.evented:
-            row.append(Ref("paid", sl.key(provider=p)))
+            row.append(Ref(Quantity.PAID, sl.key(provider=p)))
         if capped:
-            row.append(Ref("capped", sl.key(provider=p)))
+            row.append(Ref(Quantity.CAPPED, sl.key(provider=p)))
         row.append("; ".join(f.flag for f in flags if f.provider == p))
         rows.append(row)
     total: list[Any] = ["Total", "", None, None, *sl.money()]
     if sl.evented:
-        total.append(Ref("paid", sl.key()))
+        total.append(Ref(Quantity.PAID, sl.key()))
     if capped:
-        total.append(Ref("capped", sl.key()))
+        total.append(Ref(Quantity.CAPPED, sl.key()))
     total.append("")
     what = ("shadow PbR beside " + sl.model.comparison.label.lower()
             if sl.model.comparison else "payments")
@@ -54,17 +54,17 @@ def providers_table(sl: Slices, statuses: Statuses, flags: list[Flag]) -> Table:
 
 
 def months_table(sl: Slices) -> Table:
-    cols = [Column("month", "Month", "text"), *sl.component_columns()]
+    cols = [Column("month", "Month", ColumnKind.TEXT), *sl.component_columns()]
     rows = [[m if m != ALL else "Total", *sl.component_cells(month=m)]
             for m in [*map(str, sl.months), ALL]]
     return Table("months", "Month by month: spend by component", cols, rows[:-1], rows[-1])
 
 
-def provider_months_table(sl: Slices, measure: str) -> Table:
-    cols = [Column("provider", "Provider code", "text"),
-            Column("name", "Provider name", "text")]
-    cols += [Column(str(m), m.label()[:3] + " " + str(m.year), "money") for m in sl.months]
-    cols.append(Column("period", "Period", "money"))
+def provider_months_table(sl: Slices, measure: Quantity) -> Table:
+    cols = [Column("provider", "Provider code", ColumnKind.TEXT),
+            Column("name", "Provider name", ColumnKind.TEXT)]
+    cols += [Column(str(m), m.label()[:3] + " " + str(m.year), ColumnKind.MONEY) for m in sl.months]
+    cols.append(Column("period", "Period", ColumnKind.MONEY))
     rows = []
     for p in [*sl.providers, ALL]:
         row: list[Any] = [p if p != ALL else "Total", sl.names.get(p, "")]
@@ -72,9 +72,9 @@ def provider_months_table(sl: Slices, measure: str) -> Table:
         row.append(Ref(measure, sl.key(provider=p)))
         rows.append(row)
     block = sl.model.comparison.label.lower() if sl.model.comparison else ""
-    title = ("PbR by provider and month" if measure == "payment"
+    title = ("PbR by provider and month" if measure == Quantity.PAYMENT
              else f"Variance (PbR − {block}) by provider and month")
-    return Table("provider_months" if measure == "payment" else "variance_months", title,
+    return Table("provider_months" if measure == Quantity.PAYMENT else "variance_months", title,
                  cols, rows[:-1], rows[-1])
 
 
@@ -88,8 +88,8 @@ def group_tables(sl: Slices) -> list[Table]:
 
 
 def rates_table(sl: Slices) -> Table:
-    cols = [Column("rate", "Rate", "text"), Column("provider", "Provider", "text")]
-    cols += [Column(str(m), m.label()[:3] + " " + str(m.year), "percent")
+    cols = [Column("rate", "Rate", ColumnKind.TEXT), Column("provider", "Provider", ColumnKind.TEXT)]
+    cols += [Column(str(m), m.label()[:3] + " " + str(m.year), ColumnKind.PERCENT)
              for m in sl.months]
     rates = reporting_kind(sl.model).rates(sl)
     cols.append(rates.period)

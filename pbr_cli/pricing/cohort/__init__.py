@@ -14,6 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from pbr_cli.ledger.records import LineKind
 from pbr_cli.model.records import Model
 from pbr_cli.money import format_money, round_pence, to_fraction
 from pbr_cli.periods import Month
@@ -104,6 +105,6 @@ def _lines(model: Model, entry: Entry, events: list[Evidence],
         ]
         lines.append(PaymentLine(
             **entry_fields(model, entry), groups=((cohort.group, group),), component=component,
-            component_label=spec.label, kind="payment", amount=amount,
+            component_label=spec.label, kind=LineKind.PAYMENT, amount=amount,
             unrounded=Fraction(amount), figures=tuple(shown)))
     return lines

@@ -16,12 +16,13 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window, month_number, month_numbers
 from pbr_cli.pricing.records import Source
-from pbr_cli.problems import ERROR, WARNING, Problem
+from pbr_cli.problems import ERROR, WARNING, Problem, Severity
 from pbr_cli.returns.checked import CheckedReturn
 from pbr_cli.returns.cohort_records import EVENT_OF, KINDS, OPENING, record_columns
 
@@ -43,7 +44,7 @@ class _Rows:
 
     def __init__(self, parts: list[tuple[int, int, dict[str, Any]]], kind: str,
                  holds: list[str]):
-        def cat(name: str):
+        def cat(name: str) -> np.ndarray:
             return np.frombuffer(b"".join(part[name] for _, _, part in parts), np.int64).copy()
 
         sizes = [part["n"] for _, _, part in parts]
@@ -73,7 +74,7 @@ class _Rows:
         return len(self.row)
 
 
-def _dense(*columns):
+def _dense(*columns: np.ndarray) -> np.ndarray:
     """Codes 0..k-1 for the distinct rows of the given integer columns, in their order."""
     code = np.zeros(len(columns[0]), np.int64)
     if not len(code):
@@ -136,7 +137,7 @@ class History:
                       self.letters[kind][f])
 
     def problem(self, kind: str, i: int, code: str, message: str, column: str | None = None,
-                severity: str = ERROR) -> Problem:
+                severity: Severity = ERROR) -> Problem:
         rows = self.tables[kind]
         r = self.files[int(rows.file[i])]
         kind = self._kind(kind, i)
@@ -147,12 +148,13 @@ class History:
                        f"{message}", sheet, int(rows.row[i]), letter)
 
 
-def _gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int]):
+def _gather(model: Model, returns: list[CheckedReturn],
+            providers: dict[str, int]) -> dict[str, _Rows]:
     """Each record sheet's rows from every return, leaving out rows with errors."""
 
     cohort = model.cohort
     assert cohort is not None
-    parts: dict[str, list] = {kind: [] for kind in KINDS}
+    parts: dict[str, list[tuple[int, int, dict[str, Any]]]] = {kind: [] for kind in KINDS}
     for f, r in enumerate(returns):
         columns = r.cohort if r.cohort is not None else record_columns(model, r)
         for kind, part in columns.items():
@@ -221,7 +223,7 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     return history
 
 
-def _covered_array(history: History, covered: dict[str, set[Month]]):
+def _covered_array(history: History, covered: dict[str, set[Month]]) -> np.ndarray:
     """(provider code, month number) of the months present, as sorted numbers."""
     return np.unique(np.array([i * 100_000 + month_number(m)
                                for i, p in enumerate(history.providers)
@@ -242,7 +244,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
         while m in months:
             m += 1
         first_missing[i] = m
-    found: list[tuple[tuple, Problem]] = []  # (order, problem): sorted at the end
+    found: list[tuple[tuple[int, ...], Problem]] = []  # (order, problem): sorted at the end
 
     # -- discharges: each closes the episode its start names -------------------------------
     key = _dense(np.concatenate([P.provider, D.provider]),
@@ -410,14 +412,14 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     h.client_day = known_client[h.by_client] * DAYS + h.known_day[h.by_client]
 
 
-def _case_twins(h: History, P) -> list:
+def _case_twins(h: History, P: _Rows) -> list[tuple[tuple[int, ...], Problem]]:
     """Client ids that differ only in case (C100, c100): two clients, as the model says, but
     probably one typed twice; a warning at the first presentation of the later spelling."""
     assert h.model.cohort is not None
     client_column = h.model.cohort.client
 
     folded = list(map(str.casefold, h.clients))
-    out: list = []
+    out: list[tuple[tuple[int, ...], Problem]] = []
     if len(set(folded)) == len(folded):  # the usual case: no two ids differ only in case
         return out
     first: dict[str, int] = {}
@@ -435,7 +437,7 @@ def _case_twins(h: History, P) -> list:
     return out
 
 
-def take(values, index):
+def take(values: np.ndarray, index: npt.ArrayLike) -> np.ndarray:
     """values[index] where index is a row (>= 0), else NONE."""
     index = np.asarray(index, np.int64)
     if not len(values):
@@ -447,10 +449,10 @@ def _still(end: int) -> str:
     return "is still open" if end == OPEN else f"ran to {iso_day(end)}"
 
 
-def _two_providers(h: History, ep: dict[str, Any], met, position,
-                   covered: dict[str, set[Month]]) -> list[tuple[tuple, Problem]]:
+def _two_providers(h: History, ep: dict[str, Any], met: np.ndarray, position: np.ndarray,
+                   covered: dict[str, set[Month]]) -> list[tuple[tuple[int, ...], Problem]]:
     """A client who presents to one provider while an episode at another is still open."""
-    found: list[tuple[tuple, Problem]] = []
+    found: list[tuple[tuple[int, ...], Problem]] = []
     n = len(ep["client"])
     if not n:
         return found

@@ -50,10 +50,22 @@ def band_for(bands: tuple[Band, ...], proportion: Fraction | None) -> Band | Non
 class _Facts:
     """One provider's episodes: a slice of the history's, with its groups."""
 
-    def __init__(self, span: slice, groups: list[str], group, clients: list[str],
-                 group_names: list[str]):
-        self.span, self.groups, self.group = span, groups, group
+    def __init__(self, provider: str, span: slice, groups: list[str], group: np.ndarray,
+                 clients: list[str], group_names: list[str]):
+        self.provider, self.span, self.groups, self.group = provider, span, groups, group
         self.clients, self.group_names = clients, group_names  # each episode's, as text
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPrice:
+    """What one component pays a group's events in the month: the tariff or outcome, its
+    price and, for an outcome, the figures and band that set the price."""
+
+    component: str
+    label: str
+    price: Decimal
+    figures: OutcomeFigures | None = None
+    band: str = ""
 
 
 class CohortMonth:
@@ -91,7 +103,7 @@ class CohortMonth:
             group = np.fromiter((index[g] for g in names), np.int64, len(names))
             clients = self.history.clients
             found = self._facts[provider] = _Facts(
-                span, groups, group, [clients[c] for c in
+                provider, span, groups, group, [clients[c] for c in
                                       self.history.episodes["client"][span].tolist()], names)
         return found
 
@@ -197,6 +209,7 @@ class CohortMonth:
                         & (start <= last))
             for gi, group in enumerate(facts.groups):
                 price = round_pence(tariff.prices.get(group, Fraction(0)))
+                priced = GroupPrice(tariff.name, tariff.label, price)
                 new = span.start + np.flatnonzero(new_mask & (facts.group == gi))
                 befores = self._presented_before(new).tolist()
                 # another presentation of the client that day, anywhere: only then is there
@@ -218,8 +231,8 @@ class CohortMonth:
                         status, why = REFUSED, (
                             f"presented within {tariff.churn_months} months "
                             f"({iso_day(h.known_day[before])} at {h.providers[h.known_provider[before]]})")
-                    events.append(self._event(provider, facts, i, tariff.name, tariff.label,
-                                              ep["start"][i], status, price, why, source))
+                    events.append(self._event(facts, i, ep["start"][i], status, why, source,
+                                              priced))
                 if len(new):
                     lines[(tariff.name, group)] = {"price": price, "events": len(new)}
         for outcome in self.cohort.outcomes:
@@ -251,10 +264,10 @@ class CohortMonth:
                     continue
                 said = price_note or (f"{outcome.label.lower()}: band {band_text} at "
                                       f"{format_percent(fig.proportion)}")
+                priced = GroupPrice(outcome.name, outcome.label, price, fig, band_text)
                 for i, day, kind, row, status, why in found:
-                    events.append(self._event(provider, facts, i, outcome.name, outcome.label,
-                                              day, status, price, why or said,
-                                              h.source(kind, row), fig, band_text))
+                    events.append(self._event(facts, i, day, status, why or said,
+                                              h.source(kind, row), priced))
         return events, lines
 
     def _outcome_events(self, outcome: Outcome, facts: _Facts, first: int,
@@ -310,7 +323,7 @@ class CohortMonth:
                                 f"({iso_day(h.known_day[again])} at {h.providers[h.known_provider[again]]})"))
         return out
 
-    def _presented_before(self, episodes):
+    def _presented_before(self, episodes: np.ndarray) -> np.ndarray:
         """For each of the episodes, the latest presentation of its client, anywhere, in the
         churn months before its start (a row of the presentations), or NONE."""
         tariff = self.cohort.tariff
@@ -341,19 +354,21 @@ class CohortMonth:
                     best = row
         return best
 
-    def _event(self, provider: str, facts: _Facts, i: int, component: str, label: str,
-               day: int, status: EventStatus, price: Decimal, reason: str, source: Source,
-               fig: OutcomeFigures | None = None, band: str = "") -> Evidence:
+    def _event(self, facts: _Facts, i: int, day: int, status: EventStatus, reason: str,
+               source: Source, priced: GroupPrice) -> Evidence:
+        """Episode i's event on `day` (an ordinal), priced as its group's line is."""
+        price, fig = priced.price, priced.figures
         if status == PAID and price == 0:
             status = NIL
         at = i - facts.span.start
         return Evidence(
-            provider=provider, client=facts.clients[at], component=component,
-            component_label=label, day=date.fromordinal(int(day)), group=facts.group_names[at],
-            status=status, price=price, amount=price if status == PAID else Decimal("0.00"),
-            reason=reason, source=source, proportion=fig.proportion if fig else None,
+            provider=facts.provider, client=facts.clients[at], component=priced.component,
+            component_label=priced.label, day=date.fromordinal(int(day)),
+            group=facts.group_names[at], status=status, price=price,
+            amount=price if status == PAID else Decimal("0.00"), reason=reason, source=source,
+            proportion=fig.proportion if fig else None,
             numerator=fig.numerator if fig else None,
-            denominator=fig.denominator if fig else None, band=band,
+            denominator=fig.denominator if fig else None, band=priced.band,
             window=fig.window if fig else None)
 
     def group_order(self, code: str) -> tuple[int, str]:

@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli.model.records import Cohort, Model
-from pbr_cli.reporting.cells import ALL, Column, Ratio, Ref, Table
+from pbr_cli.reporting.cells import ALL, Column, ColumnKind, Quantity, Ratio, Ref, Table
 from pbr_cli.reporting.kinds import RateCell, Rates, summed
 from pbr_cli.reporting.kinds.events import EventReporting, events_table
 from pbr_cli.reporting.slices import Slices
@@ -35,26 +35,26 @@ class CohortReporting(EventReporting):
     def group_table(self, sl: Slices, group: str,
                     ) -> tuple[list[Column], list[list[Any]], list[Any]]:
         codes = sl.codes(group)
-        cols = [Column("group", sl.group_label(group), "text"),
-                Column("component", "Payment", "text"),
-                Column("events", "Events", "count"),
-                Column("events_paid", "Events paid", "count"),
-                Column("payment", "Paid", "money")]
+        cols = [Column("group", sl.group_label(group), ColumnKind.TEXT),
+                Column("component", "Payment", ColumnKind.TEXT),
+                Column("events", "Events", ColumnKind.COUNT),
+                Column("events_paid", "Events paid", ColumnKind.COUNT),
+                Column("payment", "Paid", ColumnKind.MONEY)]
         rows = []
         for v in sorted(sl.f.values[group], key=lambda c: sl.order(group, c)):
             for c in sl.model.payments:
                 key = sl.key(component=c.name, **{group: v})
                 if key not in sl.f.slices:
                     continue
-                rows.append([codes.get(v, v), c.label, Ref("events", key),
-                             Ref("paid", key), Ref("payment", key)])
-        total = ["Total", "", Ref("events", sl.key()), Ref("paid", sl.key()),
-                 Ref("payment", sl.key())]
+                rows.append([codes.get(v, v), c.label, Ref(Quantity.EVENTS, key),
+                             Ref(Quantity.PAID, key), Ref(Quantity.PAYMENT, key)])
+        total = ["Total", "", Ref(Quantity.EVENTS, sl.key()), Ref(Quantity.PAID, sl.key()),
+                 Ref(Quantity.PAYMENT, sl.key())]
         return cols, rows, total
 
     def rates(self, sl: Slices) -> Rates:
         period = Column("period", f"Rolling {_cohort(sl.model).window_months} months "
-                        f"to {sl.months[-1]}", "percent")
+                        f"to {sl.months[-1]}", ColumnKind.PERCENT)
         note = ("Each month's proportion is over its rolling window (episodes achieving "
                 "the outcome / episodes in the cohort), all complexity groups together.")
         return Rates(period, note, _rate_sources(sl), True)
@@ -84,10 +84,10 @@ def bands_table(sl: Slices) -> Table:
     last = sl.ps.schedules[-1]
     group = _cohort(sl.model).group
     codes = sl.codes(group)
-    cols = [Column("provider", "Provider code", "text"), Column("component", "Outcome", "text"),
-            Column("group", sl.group_label(group), "text"),
-            Column("proportion", "Proportion", "percent"), Column("band", "Band", "text"),
-            Column("price", "Price per event", "money")]
+    cols = [Column("provider", "Provider code", ColumnKind.TEXT), Column("component", "Outcome", ColumnKind.TEXT),
+            Column("group", sl.group_label(group), ColumnKind.TEXT),
+            Column("proportion", "Proportion", ColumnKind.PERCENT), Column("band", "Band", ColumnKind.TEXT),
+            Column("price", "Price per event", ColumnKind.MONEY)]
     rows = []
     for p in last.providers:
         for ln in p.lines:

@@ -3,9 +3,10 @@ events and those paid by component, counted for a publication from the lines' fi
 
 from __future__ import annotations
 
+from pbr_cli.ledger.records import LineKind
 from pbr_cli.model.records import Model
 from pbr_cli.pricing.records import Schedule
-from pbr_cli.reporting.cells import Column, Ref, Table
+from pbr_cli.reporting.cells import Column, ColumnKind, Quantity, Ref, Table
 from pbr_cli.reporting.counts import OF_WHICH, REST, Item, count, rest
 from pbr_cli.reporting.kinds import MonthFigures
 from pbr_cli.reporting.kinds.service import ServiceReporting
@@ -34,7 +35,7 @@ class EventReporting(ServiceReporting):
         wanted = {i.key for i in items}
         for p in s.providers:
             for ln in p.lines:
-                if ln.kind != "payment" or ln.component not in wanted:
+                if ln.kind != LineKind.PAYMENT or ln.component not in wanted:
                     continue
                 fig = {f.name: f.value for f in ln.figures}
                 g = dict(ln.groups)
@@ -45,19 +46,19 @@ class EventReporting(ServiceReporting):
 
 
 def events_table(sl: Slices) -> Table:
-    cols = [Column("provider", "Provider code", "text"), Column("component", "Payment", "text"),
-            Column("events", "Events", "count"), Column("events_paid", "Events paid", "count"),
-            Column("payment", "Paid", "money")]
+    cols = [Column("provider", "Provider code", ColumnKind.TEXT), Column("component", "Payment", ColumnKind.TEXT),
+            Column("events", "Events", ColumnKind.COUNT), Column("events_paid", "Events paid", ColumnKind.COUNT),
+            Column("payment", "Paid", ColumnKind.MONEY)]
     rows = []
     for p in sl.providers:
         for c in sl.model.payments:
             key = sl.key(provider=p, component=c.name)
             if key in sl.f.slices:
                 label = c.label + (" (reported, not paid)" if c.reported_only else "")
-                rows.append([p, label, Ref("events", key), Ref("paid", key),
-                             Ref("payment", key)])
-    total = ["Total", "", Ref("events", sl.key()), Ref("paid", sl.key()),
-             Ref("payment", sl.key())]
+                rows.append([p, label, Ref(Quantity.EVENTS, key), Ref(Quantity.PAID, key),
+                             Ref(Quantity.PAYMENT, key)])
+    total = ["Total", "", Ref(Quantity.EVENTS, sl.key()), Ref(Quantity.PAID, sl.key()),
+             Ref(Quantity.PAYMENT, sl.key())]
     return Table("events", "Events and payments by outcome over the period", cols, rows,
                  total, "Events: tariffs and outcome events considered; paid: those that "
                  "earned something (after the anti-churning rule and the annual cap).")

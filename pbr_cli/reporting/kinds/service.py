@@ -9,7 +9,7 @@ from typing import Any
 
 from pbr_cli.model.records import Model
 from pbr_cli.pricing.records import Schedule
-from pbr_cli.reporting.cells import ALL, Column, Table
+from pbr_cli.reporting.cells import ALL, Column, ColumnKind, Table
 from pbr_cli.reporting.counts import OF_WHICH, REST, Item, count, rest
 from pbr_cli.reporting.kinds import MonthFigures, RateCell, Rates, summed
 from pbr_cli.reporting.slices import Slices
@@ -34,7 +34,7 @@ class ServiceReporting:
     def group_table(self, sl: Slices, group: str,
                     ) -> tuple[list[Column], list[list[Any]], list[Any]]:
         codes = sl.codes(group)
-        cols = [Column("group", sl.group_label(group), "text"), *sl.component_columns()]
+        cols = [Column("group", sl.group_label(group), ColumnKind.TEXT), *sl.component_columns()]
         rows = [[codes.get(v, v) if v != ALL else "Total", *sl.component_cells(**{group: v})]
                 for v in [*sorted(sl.f.values[group], key=lambda c: sl.order(group, c)), ALL]]
         total = rows.pop()
@@ -45,7 +45,7 @@ class ServiceReporting:
                 "the months'. " + " ".join(
                     f"{r.label}: {sl.label(r.numerator)} / {sl.label(r.denominator)}."
                     for r in sl.model.report.rates))
-        return Rates(Column("period", "Period", "percent"), note, _rate_sources(sl), False)
+        return Rates(Column("period", "Period", ColumnKind.PERCENT), note, _rate_sources(sl), False)
 
     def tables(self, sl: Slices) -> list[Table]:
         return []
