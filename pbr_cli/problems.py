@@ -22,7 +22,6 @@ class Severity(StrEnum):
 
 
 FATAL, ERROR, WARNING = Severity.FATAL, Severity.ERROR, Severity.WARNING
-_SEVERITIES = frozenset(s.value for s in Severity)
 
 
 class FileStatus(StrEnum):
@@ -37,9 +36,7 @@ class FileStatus(StrEnum):
 @dataclass(frozen=True)
 class Problem:
     file: str
-    # one of the Severity words, checked when the Problem is made (a misspelt one raises);
-    # kept as the plain word, which is what every writer of problems expects
-    severity: str
+    severity: Severity  # a plain word is taken and made the Severity (a misspelt one raises)
     code: str
     message: str
     sheet: str | None = None
@@ -52,8 +49,8 @@ class Problem:
     note: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        if type(self.severity) is not str or self.severity not in _SEVERITIES:
-            object.__setattr__(self, "severity", Severity(self.severity).value)
+        if type(self.severity) is not Severity:
+            object.__setattr__(self, "severity", Severity(self.severity))
 
     @classmethod
     def on_payment(cls, file: str, severity: Severity, code: str, provider: str,
