@@ -341,7 +341,7 @@ def test_a_schema_version_that_is_not_a_number_is_refused_not_a_crash(workspace,
 
 
 def test_the_two_databases_hold_the_same_tables_and_columns(tmp_path):
-    """The PostgreSQL tables (ledger_schema.POSTGRES) are written out beside SQLite's
+    """The PostgreSQL tables (ledger/schema.py POSTGRES) are written out beside SQLite's
     migrations: each table must have the same columns, in the same order, with the same
     NOT NULLs, so a record's canonical content (and so the chain) is the same in both. A
     migration that changes one and not the other fails here."""

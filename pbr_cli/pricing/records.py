@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS
-from pbr_cli.ledger.records import InputRole, LineKind
+from pbr_cli.ledger.records import Adjustment, InputRole, LineKind
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window
 from pbr_cli.problems import ERROR, Problem
@@ -161,8 +161,8 @@ class Schedule:
     problems: list[Problem]
     inputs: list[InputFile]
     history: list[Month]
-    evidence: list[Any] = field(default_factory=list)  # cohort models: cohort.Evidence events
-    adjustments: list[Any] = field(default_factory=list)  # ledger.Adjustment, earlier months
+    evidence: list[Evidence] = field(default_factory=list)  # events paid or refused (client-level)
+    adjustments: list[Adjustment] = field(default_factory=list)  # earlier months, paid now
     # For reports: per register entry, the figures the model's report rates add up (exact).
     rate_values: dict[str, dict[str, Fraction]] = field(default_factory=dict)
     standing: Standing | None = None  # set once the ledger has placed it in the cycle
