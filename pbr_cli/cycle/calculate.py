@@ -320,8 +320,9 @@ def _calculate(scheme: Scheme, month: Month, output: Path | None, ledger: Ledger
         log_month(rec.log, schedule, status, run_id, target)
         rec.log.head(ledger_path, ledger.head())
     note = ("approved automatically (the scheme's setting)" if automatic else
-            f"recorded as draft run {run_id}; approve it with `pbr approve -m {model.name} -p "
-            f"{month} --run {run_id}`" + (f"; {later_note}" if later_note else ""))
+            f"recorded as draft run {run_id}; approve it with `pbr approve -m "
+            f"{scheme.model_words} -p {month} --run {run_id}{scheme.named_words}`"
+            + (f"; {later_note}" if later_note else ""))
     return CalculationResult(schedule, target, status, run_id, note=note, ledger=ledger_path)
 
 

@@ -135,6 +135,24 @@ class Scheme(Configured):
                 or not self.model_from_config)
 
     @property
+    def model_words(self) -> str:
+        """How a command names this model: by name, or by its file when not the config's."""
+        from pbr_cli.names import shown
+
+        return self.model.name if self.model_from_config else shown(self.model.path)
+
+    @property
+    def named_words(self) -> str:
+        """The options that name what this command named instead of the config's, to say
+        the next command in the same words (' --returns R --ledger L'; '' when none)."""
+        from pbr_cli.names import shown
+
+        pairs = (("--returns", self.returns_named), ("--register", self.register_named),
+                 ("--ledger", self.ledger_named))
+        return "".join(f" {option} {shown(value)}" for option, value in pairs
+                       if value is not None)
+
+    @property
     def what_if(self) -> bool:
         """Other inputs than the config's with no ledger named for them: worked out and
         shown, recorded in no ledger."""
