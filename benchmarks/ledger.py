@@ -4,7 +4,9 @@ payment lines and 60 adjustments; each month approved), verified in a fresh proc
 
 Prints the time and peak memory of `pbr ledger verify` and of `pbr ledger status` (both
 verify the whole chain), the in-process time of `Ledger.verify()` beside a plain read of every
-row of every table (the floor), and their ratio.
+row of every table (the floor), and their ratio. Then what signing costs: the same ledger
+recorded with every run and approval signed (Ed25519), and verified with every signature
+checked, beside the unsigned one (the ratio to unsigned).
 
     python benchmarks/ledger.py [--months 18] [--providers 200] [--runs 3]
 """
@@ -27,12 +29,33 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.hostile import CHILD  # noqa: E402  (pbr in a fresh process, its peak printed)
 from pbr_cli.ledger.records import RunInput, RunLine  # noqa: E402
+from pbr_cli.ledger.signing import NamedKey, Signer, Trust  # noqa: E402
 from pbr_cli.ledger.store import Adjustment, ApprovalRecord, Ledger, RunRecord  # noqa: E402
 from pbr_cli.periods import Month  # noqa: E402
 
 
-def build(path: Path, months: int, providers: int) -> None:
+def officer() -> tuple[Signer, Trust]:
+    """A key of the benchmark's own, named in a config's `keys` and approving the scheme."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+    )
+
+    from pbr_cli.ledger.signing import public_text
+
+    key = Ed25519PrivateKey.generate()
+    raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    public = public_text(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    trust = Trust({"cron": (NamedKey(public),)}, {"wigan-cohort": ("cron",)})
+    return Signer("cron", raw, public), trust
+
+
+def build(path: Path, months: int, providers: int, signer: Signer | None = None) -> None:
     ledger = Ledger(path)
+    ledger.signer = signer
     start = Month(2012, 4)
     groups = ("L", "M", "H")
     components = ("presentation", "completion", "abstinence", "non_representation", "ete")
@@ -60,7 +83,8 @@ def build(path: Path, months: int, providers: int) -> None:
                            lines, adjustments, ledger.basis("wigan-cohort"))
         ledger.record(record, lambda _run: "c" * 64,
                       lambda run, sha, m=month: ApprovalRecord(
-                          run, "wigan-cohort", str(m), "pbr", "2013-01-01T00:00:00Z", "",
+                          run, "wigan-cohort", str(m), signer.name if signer else "pbr",
+                          "2013-01-01T00:00:00Z", "",
                           f"out/wigan-cohort/wigan-cohort-{m}-schedule.xlsx", sha, "automatic"))
     ledger.close()
 
@@ -77,10 +101,10 @@ def floor(path: Path) -> float:
     return took
 
 
-def in_process(path: Path) -> float:
+def in_process(path: Path, trust: Trust | None = None) -> float:
     ledger = Ledger(path)
     started = time.perf_counter()
-    found = ledger.verify()
+    found = ledger.verify(trust)
     took = time.perf_counter() - started
     ledger.close()
     assert found == [], found
@@ -131,6 +155,16 @@ def main() -> None:
             t = statistics.median(r[0] for r in runs)
             rss = max(r[1] for r in runs)
             print(f"pbr {' '.join(what):<26} {t:7.2f} s   peak {rss} MiB (a fresh process)")
+        signer, trust = officer()
+        signed = folder / "signed" / "ledger.sqlite"
+        started = time.perf_counter()
+        build(signed, args.months, args.providers, signer)
+        built_signed = time.perf_counter() - started
+        checked = statistics.median(in_process(signed, trust) for _ in range(args.runs))
+        print(f"recorded, every record signed   {built_signed:7.2f} s   "
+              f"{built_signed / built:5.2f}x unsigned ({built:.2f} s)")
+        print(f"Ledger.verify(), signatures too {checked:7.2f} s   "
+              f"{checked / v:5.2f}x unsigned ({v:.2f} s)")
 
 
 if __name__ == "__main__":

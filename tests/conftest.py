@@ -68,8 +68,12 @@ def shared_cache(tmp_path_factory):
     import os
 
     os.environ["PBR_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    # an officer's keys folder of the tests' own (`pbr init` makes a key there), never the
+    # user's own
+    os.environ["PBR_KEYS"] = str(tmp_path_factory.mktemp("keys"))
     yield
     os.environ.pop("PBR_CACHE", None)
+    os.environ.pop("PBR_KEYS", None)
 
 
 @pytest.fixture(autouse=True)

@@ -48,8 +48,9 @@ def installed(tmp_path_factory) -> Path:
 
 
 def pbr(bindir: Path, folder: Path, *args: str) -> subprocess.CompletedProcess:
+    # the officer's keys stay where they are whichever folder pbr runs in (the tests' own)
     env = {"PATH": f"{bindir}", "HOME": str(folder), "PBR_CACHE": "off",
-           "SYSTEMROOT": os.environ.get("SYSTEMROOT", "")}
+           "PBR_KEYS": os.environ["PBR_KEYS"], "SYSTEMROOT": os.environ.get("SYSTEMROOT", "")}
     return subprocess.run([str(bindir / "pbr"), *args], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=300)
 

@@ -25,6 +25,7 @@ from pbr_cli.cli.common import (
     progress_factory,
 )
 from pbr_cli.cli.forecast import forecast
+from pbr_cli.cli.keys import keys_app
 from pbr_cli.cli.ledger import cache_app, ledger_app
 from pbr_cli.cli.models import models_app
 from pbr_cli.cli.statements import init, statements
@@ -46,6 +47,7 @@ app = typer.Typer(
 app.add_typer(models_app, name="models")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(cache_app, name="cache")
+app.add_typer(keys_app, name="keys")
 
 def _version(value: bool) -> None:
     if value:

@@ -50,17 +50,36 @@ def ledger_status_cmd(ctx: typer.Context, model_name: str | None = typer.Option(
 
 @ledger_app.command("verify")
 def ledger_verify_cmd(ctx: typer.Context, as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
+                      against: Path | None = typer.Option(
+                          None, "--against", help="A statement of the head written by `pbr "
+                          "ledger head`: check its signature and that the ledger still holds "
+                          "that record with that hash."),
                       config: Path | None = ConfigOpt) -> None:
-    """Recompute the ledger's chain, every total and every run's fingerprint; name the first
-    record that does not match. Exit code 0 when sound, 2 otherwise."""
+    """Recompute the ledger's chain, every total and every run's fingerprint, and check every
+    signature by the config's keys; name the first record that does not match. Exit code 0
+    when sound, 2 otherwise."""
     from pbr_cli.jobs.run import ledger_verify
 
     try:
-        data = ledger_verify(config, ledger)
+        data = ledger_verify(config, ledger, against)
     except PbrError as exc:
         fail(ctx, exc, as_json)
     _ledger_out(ctx, data, as_json, "verify")
     raise typer.Exit(EXIT_OK if data["sound"] else 2)
+
+
+@ledger_app.command("head")
+def ledger_head_cmd(ctx: typer.Context, ledger: str | None = LedgerOpt,
+                    config: Path | None = ConfigOpt) -> None:
+    """Print a statement of the ledger's head (record number, hash, time, signer) signed by
+    your key, to mail or keep elsewhere; `pbr ledger verify --against FILE` checks the
+    ledger against it."""
+    from pbr_cli.jobs.run import ledger_head
+
+    try:
+        typer.echo(ledger_head(config, ledger), nl=False)
+    except PbrError as exc:
+        fail(ctx, exc)
 
 
 @ledger_app.command("export")

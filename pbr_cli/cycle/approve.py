@@ -87,7 +87,7 @@ def approve_month(scheme: Scheme, period: str, run_id: int | None, sha: str | No
                        code="usage")
     with scheme.ledger.lock(wait):  # one recording run at a time
         path_l = scheme.ledger.place
-        ledger = scheme.ledger.open(log, create=False)
+        ledger = scheme.ledger.open(log, create=False, recording=True)
         if ledger is None:
             raise PbrError(f"no ledger at {shown(path_l)}: nothing has been calculated to approve",
                            code="file-not-found")
@@ -124,12 +124,16 @@ def approve_month(scheme: Scheme, period: str, run_id: int | None, sha: str | No
                 raise PbrError(f"draft run {draft.id} was worked out {why}: calculate {month} "
                                f"again (`pbr calculate -m {model.name} -p {month}`, or `pbr run`) "
                                "and approve the new draft", code="stale-draft")
+            refused = may_approve(scheme, ledger, draft)
+            if refused:
+                raise PbrError(f"{model.name} {month} cannot be approved with your key: "
+                               f"{refused}", code="not-an-approver")
             schedule = reproduce(scheme, ledger, draft)
             target = Path(output) if output else scheme.output / approved_filename(model, month)
             if target.exists():
                 raise PbrError(f"{shown(target)} exists and is not an approved schedule of this "
                                "ledger: move it away, or give --output", code="output-exists")
-            who = by or default_user()
+            who = ledger.signer.name if ledger.signer is not None else by or default_user()
             at = now_utc()
             schedule.standing = Standing(State.APPROVED, draft.id, who, at, "approved")
             pending = PendingFile(target)
@@ -150,6 +154,15 @@ def approve_month(scheme: Scheme, period: str, run_id: int | None, sha: str | No
                 f"approved by {who} at {at}"), ledger=path_l)
         finally:
             ledger.close()
+
+
+def may_approve(scheme: Scheme, ledger: Ledger, draft) -> str | None:
+    """Why the officer's key may not approve `draft` (None: it may, or nothing is signed):
+    the config's approvers of the scheme, and four eyes where it is set."""
+    if ledger.signer is None:
+        return None
+    drafter = ledger.signer_of("run", draft.id)
+    return scheme.cfg.trust.approval_refused(scheme.model.name, ledger.signer.name, drafter)
 
 
 def restore_approved(scheme: Scheme, ledger: Ledger) -> list[str]:

@@ -233,7 +233,7 @@ def run_calculation(scheme: Scheme, period: str | None, output: Path | None = No
     with lock:
         opened = ledger is None
         if opened:
-            ledger = scheme.ledger.open(scheme.log, create=recording)
+            ledger = scheme.ledger.open(scheme.log, create=recording, recording=recording)
         try:
             return _calculate(scheme, month, output, ledger, rec,
                               DRY_RUN if dry_run else WHAT_IF if scheme.what_if else None)
@@ -297,15 +297,23 @@ def _calculate(scheme: Scheme, month: Month, output: Path | None, ledger: Ledger
                        f"{shown(ledger_path)}: it is not pbr's approved schedule. Move it away",
                        code="output-exists")
     approved_at = now_utc()
+    signer = ledger.signer
+    by = signer.name if signer is not None else "pbr"
+    if automatic and signer is not None:
+        refused = cfg.trust.approval_refused(model.name, signer.name, None)
+        if refused:
+            raise PbrError(f"{model.name} {month} is approved automatically, signed by the key "
+                           f"running pbr: {refused}; nothing was recorded",
+                           code="not-an-approver")
     pending = PendingFile(target)
 
     def write(run_id: int) -> str:
-        schedule.standing = (Standing(State.APPROVED, run_id, "pbr", approved_at, "automatic")
+        schedule.standing = (Standing(State.APPROVED, run_id, by, approved_at, "automatic")
                              if automatic else Standing(State.DRAFT, run_id))
         return render(schedule, pending)
 
     def approve(run_id: int, sha: str) -> ApprovalRecord:
-        return ApprovalRecord(run_id, model.name, str(month), "pbr", approved_at, "",
+        return ApprovalRecord(run_id, model.name, str(month), by, approved_at, "",
                               shown(target), sha, ApprovalHow.AUTOMATIC)
 
     try:

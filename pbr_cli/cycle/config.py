@@ -17,6 +17,16 @@ for it and how its months are approved (see docs/payment-cycle.md):
       real-scheme: {go_live: 2013-04}       # approval: manual (the default)
       other-scheme: {budget: {2013/14: 1200000}}  # `pbr forecast` (docs/forecast.md)
 
+Who signs the ledger's records (docs/payment-cycle.md, "Signed records"): `keys` names each
+officer's public key (anyone named may record runs and publications; a key retired after a
+record: `{key: "ed25519:...", until: 120}`, or a list of keys for one person), and each
+scheme says who may approve its months and whether its approver must not be the officer who
+calculated the draft:
+
+    keys: {"J. Smith": "ed25519:...", "cron": "ed25519:..."}
+    schemes:
+      real-scheme: {approvers: ["J. Smith"], four_eyes: true}
+
 Paths are relative to the config file. Without a config file, the defaults above are taken
 relative to the working directory (returns default to ./returns). $PBR_LEDGER, when set,
 names the ledger instead; $PBR_CACHE the cache folder (`off` turns it off).
@@ -33,10 +43,11 @@ from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger.db import Where, ledger_place
+from pbr_cli.ledger.signing import NamedKey, Trust, public_bytes
 from pbr_cli.periods import Month
 
-KEYS = ("models", "returns", "output", "ledger", "log", "schemes", "cache")
-SCHEME_KEYS = ("go_live", "approval", "statements", "budget")
+KEYS = ("models", "returns", "output", "ledger", "log", "schemes", "cache", "keys")
+SCHEME_KEYS = ("go_live", "approval", "statements", "budget", "approvers", "four_eyes")
 APPROVALS = ("manual", "automatic")
 MAX_CONFIG_BYTES = 1024 * 1024
 WINDOWS = os.name == "nt"
@@ -55,6 +66,8 @@ class SchemeSettings:
     # what the commissioner has to spend (`pbr forecast`): period text -> pounds, and/or
     # "register" -> a register column of each entry's annual budget
     budget: dict[str, Any] = field(default_factory=dict)
+    approvers: tuple[str, ...] = ()  # who may approve its months (by the config's `keys`)
+    four_eyes: bool = False  # its approver must not be the officer who signed the draft
 
     @property
     def automatic(self) -> bool:
@@ -72,6 +85,7 @@ class Config:
     schemes: tuple[str, ...] = ()
     cache_folder: Path | None = None
     settings: dict[str, SchemeSettings] = field(default_factory=dict)
+    trust: Trust = field(default_factory=Trust)  # whose signatures count (no keys: none)
 
     def scheme(self, name: str) -> SchemeSettings:
         return self.settings.get(name, SchemeSettings())
@@ -183,6 +197,7 @@ def load_config(path: Path | None = None, required: bool = False) -> Config:
         schemes=schemes,
         cache_folder=base / str(data["cache"]) if data.get("cache") else None,
         settings=settings,
+        trust=_trust(chosen, data.get("keys"), settings),
     )
 
 
@@ -222,7 +237,20 @@ def _schemes(chosen: Path, value) -> tuple[tuple[str, ...], dict[str, SchemeSett
             raise PbrError(f"{chosen}: schemes: {name}: statements is true or false, not "
                            f"'{statements}'", code="bad-config")
         budget = _budget(chosen, name, spec.get("budget"))
-        settings[str(name)] = SchemeSettings(go_live, approval, statements, budget)
+        approvers = spec.get("approvers", [])
+        if not isinstance(approvers, list) or not all(isinstance(a, str) for a in approvers):
+            raise PbrError(f"{chosen}: schemes: {name}: approvers is a list of names from "
+                           f"`keys`, e.g. approvers: [\"J. Smith\"], not '{approvers}'",
+                           code="bad-config")
+        four_eyes = spec.get("four_eyes", False)
+        if not isinstance(four_eyes, bool):
+            raise PbrError(f"{chosen}: schemes: {name}: four_eyes is true or false, not "
+                           f"'{four_eyes}'", code="bad-config")
+        if four_eyes and approval == "automatic":
+            raise PbrError(f"{chosen}: schemes: {name}: four_eyes needs a second officer to "
+                           "approve, so approval cannot be automatic", code="bad-config")
+        settings[str(name)] = SchemeSettings(go_live, approval, statements, budget,
+                                             tuple(approvers), four_eyes)
     return tuple(settings), settings
 
 
@@ -255,3 +283,48 @@ def _budget(chosen: Path, name: str, value) -> dict[str, Any]:
                            "1200000 or 1200000.50)", code="bad-config")
         out[str(key).strip()] = pounds.quantize(Decimal("0.01"))
     return out
+
+
+def _trust(chosen: Path, value, settings: dict[str, SchemeSettings]) -> Trust:
+    """`keys: {NAME: "ed25519:...", ...}` and the schemes' approvers: whose signatures count."""
+    if value is None:
+        named: dict[str, tuple[NamedKey, ...]] = {}
+    elif not isinstance(value, dict):
+        raise PbrError(f'{chosen}: keys: expected names and public keys, e.g. keys: {{"J. '
+                       'Smith": "ed25519:..."}} (`pbr keys new` prints the line)',
+                       code="bad-config")
+    else:
+        named = {str(name): _named_keys(chosen, str(name), spec)
+                 for name, spec in value.items()}
+    for scheme, s in settings.items():
+        unknown = [a for a in s.approvers if a not in named]
+        if unknown:
+            raise PbrError(f"{chosen}: schemes: {scheme}: approvers: {', '.join(unknown)} "
+                           "not named in `keys`", code="bad-config")
+    return Trust(named, {n: s.approvers for n, s in settings.items() if s.approvers},
+                 frozenset(n for n, s in settings.items() if s.four_eyes))
+
+
+def _named_keys(chosen: Path, name: str, spec) -> tuple[NamedKey, ...]:
+    where = f"{chosen}: keys: {name}"
+    specs = spec if isinstance(spec, list) else [spec]
+    out = []
+    for one in specs:
+        until = None
+        if isinstance(one, dict):
+            unknown = sorted(str(k) for k in set(one) - {"key", "until"})
+            until = one.get("until")
+            if unknown or (until is not None and (isinstance(until, bool)
+                                                  or not isinstance(until, int) or until < 0)):
+                raise PbrError(f"{where}: a retired key is {{key: \"ed25519:...\", until: N}}, "
+                               "N the last record it signed", code="bad-config")
+            one = one.get("key")
+        try:
+            public_bytes(one)
+        except ValueError as exc:
+            raise PbrError(f"{where}: {str(one)[:60]!r} is not a public key as `pbr keys new` "
+                           f"prints it ({exc})", code="bad-config") from None
+        out.append(NamedKey(one, until))
+    if not out:
+        raise PbrError(f"{where}: no key", code="bad-config")
+    return tuple(out)

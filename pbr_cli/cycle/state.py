@@ -20,6 +20,7 @@ from pbr_cli.cycle.config import Config
 from pbr_cli.cycle.runlog import RunLog
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger.db import Where, ledger_place, same_ledger
+from pbr_cli.ledger.signing import Signer
 from pbr_cli.ledger.store import Ledger, ledger_state
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
@@ -105,12 +106,25 @@ class LedgerChoice:
         session; a what-if may be recorded in it by name.)"""
         return same_ledger(named, self.cfg.ledger_file or self.cfg.output / "ledger.sqlite")
 
-    def open(self, log: RunLog | None, create: bool = True) -> Ledger | None:
-        """The ledger, verified; refused (exit 2) when it does not verify, when it does not
-        hold a head the log recorded for it, or when it is missing, empty or holds no
-        record while the log (or a rotated copy) or the output folder show earlier runs. A
-        new ledger is made only where nothing shows earlier runs (and `create`); otherwise
-        None. Every command that reads the ledger opens it here, before reading returns."""
+    def signer(self) -> Signer | None:
+        """The officer's key that signs what is recorded, where the config names who signs
+        (`keys`); refused, before anything is recorded, when there is no usable one."""
+        if not self.cfg.trust.on:
+            return None
+        from pbr_cli.ledger.keys import signer
+
+        return signer(self.cfg.trust)
+
+    def open(self, log: RunLog | None, create: bool = True,
+             recording: bool = False) -> Ledger | None:
+        """The ledger, verified (its signatures by the config's keys); refused (exit 2) when
+        it does not verify, when it does not hold a head the log recorded for it, or when it
+        is missing, empty or holds no record while the log (or a rotated copy) or the output
+        folder show earlier runs. A new ledger is made only where nothing shows earlier runs
+        (and `create`); otherwise None. Every command that reads the ledger opens it here,
+        before reading returns; one that records (`recording`) gets it with the officer's key
+        to sign with, and is refused first when the config names keys and there is none."""
+        signer = self.signer() if recording else None
         path = self.place
         state = ledger_state(path)
         if state != "present":
@@ -123,8 +137,9 @@ class LedgerChoice:
             if not create:
                 return None
         ledger = self.as_it_is()
+        ledger.signer = signer
         try:
-            ledger.require_sound()
+            ledger.require_sound(self.cfg.trust)
             if state == "present" and ledger.head().seq == 0 and not self.started_anew(log):
                 evidence = self.earlier_records(log)
                 if evidence:

@@ -8,6 +8,8 @@ Nothing is written over: the folder must be new or empty.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -40,6 +42,16 @@ This folder is {who}'s copy of pbr's payment-by-results routine. pbr reads `pbr.
 
 `pbr ledger status` shows each month: no returns, draft, approved.
 
+## Signed records
+
+Every run, approval and publication is signed with the key of the officer who made it, and
+every command checks the signatures. `pbr init` made a key for you (or took the one you
+have: `pbr keys list`) and named it in `pbr.yaml` under `keys:`, with you as each scheme's
+approver (`approvers:`). Each other officer makes a key with `pbr keys new NAME` and has its
+public key added under `keys:` (and to a scheme's `approvers:` to approve its months); set
+`four_eyes: true` on a scheme so that nobody approves a draft they calculated. An unattended
+run signs with the key of the account it runs as.
+
 ## Unattended
 
 A crontab line (06:00 on the 3rd of each month) that mails only what that run did, when it
@@ -65,6 +77,19 @@ One run records at a time wherever it runs; the others wait (`--wait`) or are re
 pbr's documentation (docs/payment-cycle.md, "A ledger shared by a team") says how the
 database is made and who may do what in it.
 """
+
+
+def _officer_key() -> tuple[str, str]:
+    """The officer's name and public key: their key ($PBR_KEY, or their only one), or a
+    new one made for them."""
+    from pbr_cli.cycle.state import default_user
+    from pbr_cli.ledger.keys import chosen_key, new_key, own_keys
+
+    user = default_user()
+    if own_keys():
+        return user, chosen_key()[0].public
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", user).strip(".-") or "officer"
+    return user, new_key(name[:60]).public
 
 
 def init_folder(folder: Path, models: list[str] | None, go_live: str | None,
@@ -93,6 +118,7 @@ def init_folder(folder: Path, models: list[str] | None, go_live: str | None,
                            f"'{go_live}'", code="bad-period") from None
     written: list[Path] = []
     (folder / "models").mkdir(parents=True, exist_ok=True)
+    signer, public = _officer_key()
     lines = ["# Where pbr finds models and returns and writes its outputs (paths relative "
              "to this file).", "models: models", "returns: returns", "output: out",
              "ledger: out/ledger.sqlite   # every run and approval, hash-chained (or a "
@@ -111,11 +137,15 @@ def init_folder(folder: Path, models: list[str] | None, go_live: str | None,
         (folder / "returns" / name).mkdir(parents=True, exist_ok=True)
         written.append(folder / "returns" / name)
         start = max(month, Month.of(model.start)) if month else Month.of(model.start)
-        lines.append(f"  {name}: {{go_live: {start}}}   # approval by a person (manual)")
+        lines.append(f"  {name}: {{go_live: {start}, approvers: [{json.dumps(signer)}]}}"
+                     "   # approval by a person (manual)")
     lines.append("# A scheme's budget, for `pbr forecast`: add budget: {2013/14: AMOUNT} to its "
                  "settings above, e.g.")
     lines.append(f"#   {chosen[0]}: {{go_live: ..., budget: {{2013/14: 1200000}}}}"
                  if chosen else "#   scheme: {budget: {2013/14: 1200000}}")
+    lines += ["# Who signs the ledger's records (`pbr keys new NAME` prints an officer's key;",
+              "# docs/payment-cycle.md, \"Signed records\"):",
+              f"keys: {{{json.dumps(signer)}: {json.dumps(public)}}}"]
     (folder / "out").mkdir(exist_ok=True)
     config = folder / "pbr.yaml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")

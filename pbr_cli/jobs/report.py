@@ -75,7 +75,7 @@ def _publish(scheme: Scheme, period: Period, output: Path | None):
                        code="usage")
     model = scheme.model
     log = scheme.log
-    ledger = scheme.ledger.open(log, create=True)  # checked before any return is read
+    ledger = scheme.ledger.open(log, create=True, recording=True)  # checked before any return is read
     assert ledger is not None
     try:
         ps = period_schedules(scheme, period)

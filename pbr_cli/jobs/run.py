@@ -48,7 +48,7 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
     worst = EXIT_OK
     try:
         with lock:
-            ledger = chosen.open(log, create=not dry_run)
+            ledger = chosen.open(log, create=not dry_run, recording=not dry_run)
             try:
                 monthly = _MonthlyRun(dry_run, ledger, log, progress_factory, out, months)
                 for name in schemes:
@@ -211,7 +211,10 @@ def ledger_status(config: Path | None, model_name: str | None,
             ledger.close()
 
 
-def ledger_verify(config: Path | None, ledger_path: str | Path | None = None) -> dict[str, Any]:
+def ledger_verify(config: Path | None, ledger_path: str | Path | None = None,
+                  against: Path | None = None) -> dict[str, Any]:
+    """What `pbr ledger verify` says: the ledger checked (its signatures by the config's
+    keys), against the log's heads and, when given, a signed statement of its head."""
     from pbr_cli.ledger.store import ledger_state
 
     setup = Configured.load(config, ledger=ledger_path)
@@ -225,22 +228,85 @@ def ledger_verify(config: Path | None, ledger_path: str | Path | None = None) ->
                        + (f", but earlier runs were recorded: {'; '.join(evidence)}. Restore "
                           "the ledger from a copy" if evidence else
                           "; `pbr ledger init` starts a ledger"), code="ledger-missing")
+    trust = setup.cfg.trust
+    statement = _statement(against) if against is not None else None
     ledger = setup.ledger.as_it_is()
     try:
-        found = ledger.verify()
+        found = ledger.verify(trust)
         head = ledger.head()
         if not found:
             try:
                 setup.ledger.holds_the_logs_heads(ledger, log)
             except PbrError as exc:
                 found.append(exc.message)
-        return {"schema": 1, "ledger": shown(path), "sound": not found, "problems": found,
+        if statement is not None and against is not None:
+            found += _against(ledger, statement, trust, against)
+        signed, unsigned = ledger.signing()
+        data = {"schema": 1, "ledger": shown(path), "sound": not found, "problems": found,
                 "records": head.seq, "runs": ledger.count("runs"),
                 "approvals": ledger.count("approvals"),
                 "publications": ledger.publication_count(),
                 "head": {"record": head.seq, "sha256": head.hash}}
+        data["signing"] = {"checked": trust.on, "signed": signed, "unsigned": unsigned}
+        return data
     finally:
         ledger.close()
+
+
+def _statement(against: Path):
+    from pbr_cli.ledger.anchor import read_statement
+
+    try:
+        text = Path(against).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PbrError(f"cannot read the statement {shown(against)}: {exc}",
+                       code="bad-statement") from None
+    return read_statement(text, shown(against))
+
+
+def _against(ledger, statement, trust, against: Path) -> list[str]:
+    """What a signed statement of the head says that the ledger does not hold."""
+    from pbr_cli.ledger.anchor import statement_refused
+    from pbr_cli.ledger.store import Head
+
+    said = f"the statement {shown(against)}"
+    refused = statement_refused(statement, trust)
+    if refused:
+        return [f"{said} is not to be trusted: {refused}"]
+    if statement.ledger != ledger.ledger_id():
+        return [f"{said} is of another ledger ({statement.ledger[:12]}..., this one is "
+                f"{ledger.ledger_id()[:12]}...)"]
+    seq, digest = statement.head.seq, statement.head.hash
+    if ledger.has_record(Head(seq, digest)):
+        return []
+    head = ledger.head()
+    if head.seq < seq:
+        return [f"{said} says the ledger held record {seq} (sha256 {digest[:16]}...); it now "
+                f"ends at record {head.seq}: it was cut short or rolled back since. Restore it "
+                "from a copy"]
+    return [f"{said} says record {seq} has sha256 {digest[:16]}...; the ledger's record {seq} "
+            "has another: it was rewritten since. Restore it from a copy"]
+
+
+def ledger_head(config: Path | None, ledger_path: str | Path | None = None) -> str:
+    """A statement of the ledger's head signed by the officer's key, to keep elsewhere."""
+    from pbr_cli.ledger.anchor import state_head
+    from pbr_cli.ledger.keys import chosen_key
+    from pbr_cli.ledger.signing import Signer
+    from pbr_cli.ledger.store import now_utc
+
+    setup = Configured.load(config, ledger=ledger_path)
+    key, raw = chosen_key()
+    name = setup.cfg.trust.name_of(key.public) or key.name
+    ledger = setup.ledger.open(setup.log, create=False)
+    if ledger is None:
+        raise PbrError(f"no ledger at {shown(setup.ledger.place)}", code="file-not-found")
+    try:
+        statement = state_head(ledger.ledger_id(), ledger.head(), now_utc(),
+                               Signer(name, raw, key.public))
+    finally:
+        ledger.close()
+    return statement.text()
 
 
 def ledger_init(config: Path | None, force: bool, ledger_path: str | Path | None = None) -> str:

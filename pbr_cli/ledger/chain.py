@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from pbr_cli.errors import PbrError
 from pbr_cli.ledger.db import Db
 from pbr_cli.ledger.records import Head, RunInput, WorkedOut, fingerprint, stored_amount
-from pbr_cli.ledger.schema import KINDS, TABLES, append_only_rules
+from pbr_cli.ledger.schema import KINDS, SIGNED_TABLES, TABLES, append_only_rules
+from pbr_cli.ledger.signing import SIGNED_KINDS, SignedRecord, Signer, Trust, check, signer_name
 
 ZERO = Decimal("0.00")
 
@@ -20,14 +23,29 @@ ZERO = Decimal("0.00")
 RunParts = tuple[Any, list[tuple], list[tuple], list[tuple]]
 
 
+def canonical_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's row as its hash covers it: every column but its signature (which is over
+    the hash); a record made unsigned without its empty signer too, so that records made
+    before records were signed keep the content, and the hash, they were recorded with."""
+    body = {k: row[k] for k in row.keys() if k != "signature"}
+    if body.get("signer", None) == "":
+        del body["signer"]
+    return body
+
+
 class ChainedStore:
-    """The chain over a ledger's database (`db`, rows read by name or position)."""
+    """The chain over a ledger's database (`db`, rows read by name or position), and the
+    key that signs what is recorded (`signer`, None where the config names no keys)."""
 
     db: Db
+    signer: Signer | None = None
 
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def ledger_id(self) -> str:
+        return self._meta("ledger_id") or ""
 
     def genesis(self) -> str:
         return hashlib.sha256(f"pbr ledger {self._meta('ledger_id')}".encode()).hexdigest()
@@ -54,40 +72,66 @@ class ChainedStore:
     @staticmethod
     def _run_content(parts: RunParts) -> bytes:
         row, inputs, lines, adjustments = parts
-        body = {"run": dict(row), "inputs": [list(r) for r in inputs],
+        body = {"run": canonical_row(row), "inputs": [list(r) for r in inputs],
                 "lines": [list(r) for r in lines], "adjustments": [list(r) for r in adjustments]}
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
-    def _content(self, kind: str, ref: int) -> bytes | None:
-        """The canonical bytes of one record: its row and every row that belongs to it."""
+    @staticmethod
+    def _row_content(kind: str, row: Mapping[str, Any]) -> bytes:
+        body = {kind: canonical_row(row)}
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+    def _record(self, kind: str, ref: int) -> tuple[bytes, Any] | None:
+        """The canonical bytes of one record (its row and every row that belongs to it), and
+        its row."""
         if kind == "run":
             parts = self._parts(ref)
-            return None if parts is None else self._run_content(parts)
+            return None if parts is None else (self._run_content(parts), parts[0])
         if kind not in KINDS:
             return None
         row = self.db.execute(f"SELECT * FROM {KINDS[kind]} WHERE id = ?", (ref,)).fetchone()
-        if row is None:
-            return None
-        body = {kind: dict(row)}
-        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        return None if row is None else (self._row_content(kind, row), row)
+
+    def _content(self, kind: str, ref: int) -> bytes | None:
+        found = self._record(kind, ref)
+        return None if found is None else found[0]
 
     @staticmethod
     def _link(prev: str, kind: str, content: bytes) -> str:
         return hashlib.sha256(prev.encode() + b"\n" + kind.encode() + b"\n" + content).hexdigest()
 
-    def _chain(self, kind: str, ref: int) -> Head:
+    def _chain(self, kind: str, ref: int, signed: str | None = None) -> Head:
+        """Add the record just inserted to the chain. `signed`: the hash its signature was
+        made over, worked out before it was inserted; the record as stored must give it."""
         head = self.head()
         content = self._content(kind, ref)
         assert content is not None
         digest = self._link(head.hash, kind, content)
+        if signed is not None and digest != signed:
+            raise PbrError(f"the {kind} as recorded is not the {kind} signed (pbr's own fault: "
+                           "nothing was recorded); report it", code="ledger-not-writable")
         self.db.execute("INSERT INTO chain (seq, kind, ref, prev, hash) VALUES (?, ?, ?, ?, ?)",
                         (head.seq + 1, kind, ref, head.hash, digest))
         return Head(head.seq + 1, digest)
 
-    def verify(self) -> list[str]:
+    def _signed(self, kind: str, row: dict[str, Any], parts: tuple | None = None,
+                ) -> tuple[str, str]:
+        """The hash a record about to be recorded will have at the head of the chain, and
+        the signer's signature over it ('' when nothing signs): `row` is its row as it will
+        be stored (with its signer), `parts` a run's inputs, lines and adjustments."""
+        signer = self.signer
+        if signer is None:
+            return "", ""
+        content = (self._run_content((row, *parts)) if parts is not None
+                   else self._row_content(kind, row))
+        digest = self._link(self.head().hash, kind, content)
+        return digest, signer.sign_record(digest)
+
+    def verify(self, trust: Trust | None = None) -> list[str]:
         """Everything that does not match, first record first (empty when sound): the chain
         recomputed over every record's content, every run's totals and fingerprint, rows that
-        belong to no record, approvals, the append-only rules, and the database's own check."""
+        belong to no record, approvals, the append-only rules, the database's own check, and
+        (by `trust`, the config's keys) every signature from the first signed record on."""
         found: list[str] = self.db.integrity()
         if found:
             return found
@@ -95,6 +139,7 @@ class ChainedStore:
         expected = 1
         chained: dict[str, set[int]] = {kind: set() for kind in KINDS}
         checks: list[str] = []
+        signed: list[SignedRecord] = []
         for row in self.db.execute("SELECT * FROM chain ORDER BY seq").fetchall():
             where = f"record {row['seq']} ({row['kind']} {row['ref']})"
             if row["seq"] != expected:
@@ -108,13 +153,14 @@ class ChainedStore:
             if row["prev"] != prev:
                 found.append(f"{where}: does not follow the record before it")
                 return found
-            if row["kind"] == "run":
+            record = self._record(row["kind"], row["ref"])
+            if record is not None and row["kind"] == "run":
                 parts = self._parts(row["ref"])
-                content = None if parts is None else self._run_content(parts)
-                if parts is not None:
-                    checks += self._check_run(*parts)
-            else:
-                content = self._content(row["kind"], row["ref"])
+                assert parts is not None
+                checks += self._check_run(*parts)
+            content = None if record is None else record[0]
+            if record is not None and row["kind"] in SIGNED_KINDS:
+                signed.append(self._signed_record(row, record[1]))
             if content is None:
                 found.append(f"{where}: the {row['kind']} it records has been deleted")
                 return found
@@ -136,6 +182,7 @@ class ChainedStore:
         if found:
             return found
         found += checks
+        found += check(signed, trust or Trust())
         for a in self.db.execute("SELECT id, run_id, model, period FROM approvals ORDER BY id"):
             run = self.db.execute("SELECT model, period FROM runs WHERE id = ?",
                                   (a["run_id"],)).fetchone()
@@ -148,6 +195,26 @@ class ChainedStore:
         if missing:
             found.append(f"the append-only rules were removed outside pbr ({missing[0]}, ...)")
         return found
+
+    def _signed_record(self, link: Any, row: Any) -> SignedRecord:
+        model, drafter = "", None
+        if link["kind"] == "approval":
+            model = row["model"]
+            run = self.db.execute("SELECT signer FROM runs WHERE id = ?",
+                                  (row["run_id"],)).fetchone()
+            drafter = signer_name(run["signer"]) if run is not None else None
+        return SignedRecord(link["seq"], link["kind"], link["ref"], link["hash"], row["signer"],
+                            row["signature"], model, drafter)
+
+    def signing(self) -> tuple[int, int]:
+        """How many runs, approvals and publications are signed, and how many are not."""
+        signed = unsigned = 0
+        for table in SIGNED_TABLES:
+            row = self.db.execute(f"SELECT count(*) FROM {table} WHERE signer <> ''").fetchone()
+            every = self.db.execute(f"SELECT count(*) FROM {table}").fetchone()
+            signed += int(row[0])
+            unsigned += int(every[0]) - int(row[0])
+        return signed, unsigned
 
     @staticmethod
     def _check_run(run: Any, inputs: list, lines: list, adjustments: list) -> list[str]:

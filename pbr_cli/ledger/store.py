@@ -30,6 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pbr_cli.errors import PbrError, check_stop
 from pbr_cli.ledger.chain import ChainedStore
@@ -53,6 +54,7 @@ from pbr_cli.ledger.records import (
     money,
 )
 from pbr_cli.ledger.schema import APPEND_ONLY, MIGRATIONS, POSTGRES, SCHEMA_VERSION, TABLES
+from pbr_cli.ledger.signing import Trust
 
 ZERO = Decimal("0.00")
 
@@ -167,6 +169,14 @@ class Ledger(ChainedStore):
                 self.db.execute("INSERT INTO meta VALUES ('ledger_id', ?)", (uuid.uuid4().hex,))
                 self.db.commit()
                 return
+            if self.db.kind == "postgresql":  # made at schema 3 or later: the same ALTERs
+                for version in range(current + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[version]:
+                        self.db.execute(statement)
+                self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                                (str(SCHEMA_VERSION),))
+                self.db.commit()
+                return
             if current == 0:
                 self.db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
@@ -202,9 +212,10 @@ class Ledger(ChainedStore):
                 row["id"], run.model, run.period, "(recorded before approvals)",
                 run.finished_at, "", run.output or "", "", ApprovalHow.SCHEMA_1))
 
-    def require_sound(self) -> None:
-        """Refuse (exit code 2) a ledger that does not verify, naming the first mismatch."""
-        found = self.verify()
+    def require_sound(self, trust: Trust | None = None) -> None:
+        """Refuse (exit code 2) a ledger that does not verify (its signatures checked by
+        `trust`, the config's keys), naming the first mismatch."""
+        found = self.verify(trust)
         if found:
             raise PbrError(f"the ledger {self.path} does not verify: {found[0]}"
                            + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
@@ -336,43 +347,70 @@ class Ledger(ChainedStore):
         latest = self.latest_run(run.model, run.period)
         return latest is not None and latest.id == run_id
 
+    def signer_of(self, kind: str, ref: int) -> str | None:
+        """The name of a run's, an approval's or a publication's signer (None: unsigned)."""
+        from pbr_cli.ledger.schema import KINDS
+        from pbr_cli.ledger.signing import signer_name
+
+        row = self.db.execute(f"SELECT signer FROM {KINDS[kind]} WHERE id = ?",
+                              (ref,)).fetchone()
+        return signer_name(row["signer"]) if row is not None else None
+
     def next_run_id(self) -> int:
         row = self.db.execute("SELECT max(id) FROM runs").fetchone()
         return int(row[0] or 0) + 1
 
     # -- writing --------------------------------------------------------------------------------
     def _insert_run(self, run_id: int, r: RunRecord) -> None:
-        self.db.execute(
-            "INSERT INTO runs (id, model, model_sha256, register_sha256, period, tool_version, "
-            "started_at, finished_at, command, fingerprint, entitlement, adjustments, payment, "
-            "withheld, output, schedule_sha256, basis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?)",
-            (run_id, r.model, r.model_sha256, r.register_sha256, r.period, r.tool_version,
-             r.started_at, now_utc(), r.command, r.fingerprint, str(r.entitlement),
-             str(r.adjustments_total), str(r.entitlement + r.adjustments_total), r.withheld,
-             r.output, r.schedule_sha256, r.basis))
+        row: dict[str, Any] = {
+            "id": run_id, "model": r.model, "model_sha256": r.model_sha256,
+            "register_sha256": r.register_sha256, "period": r.period,
+            "tool_version": r.tool_version, "started_at": r.started_at,
+            "finished_at": now_utc(), "command": r.command, "fingerprint": r.fingerprint,
+            "entitlement": str(r.entitlement), "adjustments": str(r.adjustments_total),
+            "payment": str(r.entitlement + r.adjustments_total), "withheld": int(r.withheld),
+            "output": r.output, "schedule_sha256": r.schedule_sha256, "basis": int(r.basis),
+            "signer": self.signer.text if self.signer else ""}
+        inputs = [(str(i.role), str(i.file), str(i.sha256), str(i.provider), str(i.period),
+                   int(i.used)) for i in r.inputs]
+        lines = [(str(ln.provider), str(ln.entry), json.dumps(ln.groups, sort_keys=True),
+                  str(ln.component), str(ln.kind), str(ln.amount)) for ln in r.lines]
+        adjustments = [(str(a.month), str(a.provider), str(a.component), str(a.previous),
+                        str(a.now), str(a.difference), str(a.reason)) for a in r.adjustments]
+        digest, row["signature"] = self._signed("run", row, (inputs, lines, adjustments))
+        self.db.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES "
+                        f"({', '.join('?' * len(row))})", list(row.values()))
         self.db.executemany("INSERT INTO inputs (run_id, role, file, sha256, provider, period, "
                             "used) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [(run_id, i.role, i.file, i.sha256, i.provider, i.period,
-                              int(i.used)) for i in r.inputs])
+                            [(run_id, *i) for i in inputs])
         self.db.executemany("INSERT INTO lines (run_id, provider, entry, groups, component, "
                             "kind, amount) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [(run_id, ln.provider, ln.entry, json.dumps(ln.groups, sort_keys=True),
-                              ln.component, ln.kind, str(ln.amount)) for ln in r.lines])
+                            [(run_id, *ln) for ln in lines])
         self.db.executemany("INSERT INTO adjustments (run_id, month, provider, component, "
                             "previous, now, difference, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            [(run_id, a.month, a.provider, a.component, str(a.previous),
-                              str(a.now), str(a.difference), a.reason) for a in r.adjustments])
-        self._chain("run", run_id)
+                            [(run_id, *a) for a in adjustments])
+        self._chain("run", run_id, digest or None)
+
+    def _next_id(self, table: str) -> int:
+        return int(self.db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"
+                                   ).fetchone()[0])
+
+    def _insert_signed(self, kind: str, table: str, row: dict[str, Any]) -> int:
+        """One row of an approval or a publication, numbered, signed and chained."""
+        row = {"id": self._next_id(table), **row,
+               "signer": self.signer.text if self.signer else ""}
+        digest, row["signature"] = self._signed(kind, row)
+        self.db.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES "
+                        f"({', '.join('?' * len(row))})", list(row.values()))
+        self._chain(kind, row["id"], digest or None)
+        return int(row["id"])
 
     def _insert_approval(self, a: ApprovalRecord) -> int:
-        approval_id = self.db.insert(
-            "INSERT INTO approvals (run_id, model, period, approved_by, approved_at, "
-            "draft_sha256, schedule, schedule_sha256, how) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (a.run_id, a.model, a.period, a.approved_by, a.approved_at, a.draft_sha256,
-             a.schedule, a.schedule_sha256, a.how))
-        self._chain("approval", approval_id)
-        return approval_id
+        return self._insert_signed("approval", "approvals", {
+            "run_id": a.run_id, "model": a.model, "period": a.period,
+            "approved_by": a.approved_by, "approved_at": a.approved_at,
+            "draft_sha256": a.draft_sha256, "schedule": a.schedule,
+            "schedule_sha256": a.schedule_sha256, "how": str(a.how)})
 
     def _write(self, action: Callable[[], int]) -> int:
         check_stop()
@@ -441,12 +479,9 @@ class Ledger(ChainedStore):
     def record_publication(self, model: str, period: str, output_sha256: str, method: str,
                            figures: str) -> int:
         def action() -> int:
-            publication_id = self.db.insert(
-                "INSERT INTO publications (model, period, published_at, output_sha256, method, "
-                "figures) VALUES (?, ?, ?, ?, ?, ?)",
-                (model, period, now_utc(), output_sha256, method, figures))
-            self._chain("publication", publication_id)
-            return publication_id
+            return self._insert_signed("publication", "publications", {
+                "model": model, "period": period, "published_at": now_utc(),
+                "output_sha256": output_sha256, "method": method, "figures": figures})
 
         return self._write(action)
 

@@ -327,6 +327,22 @@ def _money_text(value) -> str:
     return "" if value is None else format_money(Decimal(value))
 
 
+def _signing_said(s: dict) -> str:
+    if not s["checked"]:
+        said = ("The ledger's records are unsigned: anyone who can write it can add one "
+                "(name officers' keys in the config's `keys` to sign and check them)")
+        if s["signed"]:
+            said += (f"; {s['signed']} are signed, but with no `keys` in the config no "
+                     "signature is checked")
+        return said + "."
+    if not s["signed"]:
+        return ("No record is signed yet: from the first signed record on, every record must "
+                "be signed by a key the config names.")
+    return (f"{s['signed']} record(s) signed by keys the config names"
+            + (f"; {s['unsigned']} made unsigned before signing began." if s["unsigned"]
+               else "."))
+
+
 def ledger_view(con: Console, data: dict, view: str) -> None:
     """`pbr ledger status|verify|list|show|history` from the data their --json prints."""
     if not data.get("exists", True):
@@ -343,6 +359,7 @@ def ledger_view(con: Console, data: dict, view: str) -> None:
             for p in data["problems"]:
                 con.print(f"  {escape(p)}")
         con.print(f"Head: record {data['head']['record']} sha256 {data['head']['sha256']}")
+        con.print(_signing_said(data["signing"]))
         return
     if view == "status":
         for s in data["schemes"]:
