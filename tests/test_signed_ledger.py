@@ -17,7 +17,7 @@ import pytest
 
 from pbr_cli.ledger.chain import ChainedStore
 from pbr_cli.ledger.keys import new_key
-from pbr_cli.ledger.records import fingerprint
+from pbr_cli.ledger.records import WorkedOut, fingerprint
 from pbr_cli.ledger.signing import RECORD, Signer, signer_text
 from tests.ledger_places import Place
 from tests.test_cycle import SCHEME, Authority
@@ -172,8 +172,8 @@ def forged_run_and_approval(authority: Authority, signer: Signer) -> None:
     lines[at] = (*lines[at][:5], str(Decimal(lines[at][5]) + more))
     row["entitlement"] = str(Decimal(row["entitlement"]) + more)
     row["payment"] = str(Decimal(row["payment"]) + more)
-    row["fingerprint"] = fingerprint(row["model_sha256"], row["register_sha256"],
-                                     row["tool_version"], row["period"], row["basis"],
+    row["fingerprint"] = fingerprint(WorkedOut(row["model_sha256"], row["register_sha256"],
+                                               row["tool_version"], row["period"], row["basis"]),
                                      [(i[0], i[2], i[3], i[4], bool(i[5])) for i in inputs],
                                      lines, [])
     run_id = forge(place, "run", row, (inputs, lines, []), signer)
@@ -233,7 +233,9 @@ def test_a_forged_record_is_refused_by_every_command(signed, attack, tmp_path):
     assert verify.exit_code == 2 and said in text, text
     for args in (("run",), ("report", "-m", SCHEME, "-p", "2013-04"),
                  ("approve", "-m", SCHEME, "-p", "2013-05", "--run", may),
-                 ("statements", "-m", SCHEME, "-p", "2013-04", "-o", str(tmp_path / "s"))):
+                 ("statements", "-m", SCHEME, "-p", "2013-04", "-o", str(tmp_path / "s")),
+                 ("report", "-m", SCHEME, "-p", "2013-04", "--publish"),
+                 ("calculate", "-m", SCHEME, "-p", "2013-05", "--dry-run")):
         result = signed.pbr(*args)
         out = " ".join(result.output.split())
         assert result.exit_code == 2 and "does not verify" in out and said in out, (args, out)
