@@ -235,7 +235,8 @@ def test_a_forged_record_is_refused_by_every_command(signed, attack, tmp_path):
                  ("approve", "-m", SCHEME, "-p", "2013-05", "--run", may),
                  ("statements", "-m", SCHEME, "-p", "2013-04", "-o", str(tmp_path / "s")),
                  ("report", "-m", SCHEME, "-p", "2013-04", "--publish"),
-                 ("calculate", "-m", SCHEME, "-p", "2013-05", "--dry-run")):
+                 ("calculate", "-m", SCHEME, "-p", "2013-05", "--dry-run"),
+                 ("forecast", "-m", SCHEME, "--no-budget", "--simulations", "10")):
         result = signed.pbr(*args)
         out = " ".join(result.output.split())
         assert result.exit_code == 2 and "does not verify" in out and said in out, (args, out)

@@ -102,6 +102,12 @@ def run_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings,
 
 
 def make_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings) -> Forecast:
+    """The forecast of the period asked for. Nothing is recorded; the ledger is checked all
+    the same (as every command that works out payments checks it, before reading a return):
+    a forecast is never made beside a ledger that does not verify."""
+    ledger = scheme.ledger.open(scheme.log, create=False)
+    if ledger is not None:
+        ledger.close()
     cfg, model, register, progress = scheme.cfg, scheme.model, scheme.register, scheme.progress
     period, to, as_at, what_ifs = ask.period, ask.to, ask.as_at, list(ask.what_ifs)
     root = scheme.root
