@@ -73,6 +73,9 @@ CASES = [
      "    expr: min(1, utilisation / utilisation_target * outcome_rate)", "measures[5].expr",
      "'outcome_rate' is defined later (measures[8]); a measure can use only those above it",
      "utilisation_target * outcome_rate"),
+    # a month that is not a month crashed the check of a per-participant model (exit 70)
+    (WP_PATH, "  year_starts: 6\n", "  year_starts: 13\n", "scheme.year_starts",
+     "a month from 1 (January) to 12 (December)", "year_starts: 13"),
     (COHORT_MODEL_PATH, "      when: opiate_days == 0 and crack_days == 0",
      "      when: opiate_days == 0 and crak_days == 0", "cohort.outcomes[1].when",
      "did you mean 'crack_days'?", "crak_days"),

@@ -25,6 +25,7 @@ from pbr_cli.model.records import (
     Sheet,
     SheetRef,
     Tariff,
+    year_starts,
 )
 from pbr_cli.model.schema import did_you_mean, share_hint
 from pbr_cli.model.yamlread import Path as KeyPath
@@ -141,7 +142,7 @@ class ClientLevelRules:
                           f"a code column of {refs['claims'][0].name}")
             elif col.codes in self.codes:
                 codes = set(self.codes[col.codes].values)
-        years = financial_years(start, end, self.data["scheme"].get("year_starts") or 4)
+        years = financial_years(start, end, year_starts(self.data["scheme"]))
         attachment_columns = ({c.name for c in refs["attachments"][0].columns}
                               if "attachments" in refs else set())
         priced_by = (attachment_columns | set(self.data.get("parameters") or {})

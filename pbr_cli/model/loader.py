@@ -37,6 +37,7 @@ from pbr_cli.model.records import (
     ReportSpec,
     RuleWarning,
     Sheet,
+    year_starts,
 )
 from pbr_cli.model.return_layout import ReturnLayoutRules
 from pbr_cli.model.schema import check_schema, did_you_mean, share_hint
@@ -160,7 +161,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
         if scheme["name"] != self.path.stem:
             self.fail(("scheme", "name"),
                       f"the name '{scheme['name']}' must match the file name '{self.path.stem}'")
-        if not 1 <= (scheme.get("year_starts") or 4) <= 12:
+        if year_starts(scheme) != (scheme.get("year_starts") or 4):
             self.fail(("scheme", "year_starts"), "a month from 1 (January) to 12 (December)")
         if scheme["end"] < scheme["start"]:
             self.fail(("scheme", "end"), "the scheme ends before it starts")
@@ -232,7 +233,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
             parameters=params, codes=codes, register=register, sheets=sheets, checks=checks,
             measures=measures, payments=payments, comparison=comparison, warnings=warnings,
             path=self.path, sha256=sha256, cohort=cohort, report=report, participants=people,
-            year_starts=scheme.get("year_starts") or 4,
+            year_starts=year_starts(scheme),
             holidays=frozenset(scheme.get("holidays") or ()),
         )
 

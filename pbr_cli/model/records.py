@@ -449,3 +449,12 @@ class Model:
 
     def measure(self, name: str) -> Measure | None:
         return next((m for m in self.measures if m.name == name), None)
+
+
+def year_starts(scheme: dict[str, Any]) -> int:
+    """The month a scheme's years start (`scheme.year_starts`; April when not given), April
+    too where what is given is no month: the loader says so at its line, and nothing is
+    worked out from a month that is not one."""
+    value = scheme.get("year_starts") or 4
+    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 12
+    return value if ok else 4
