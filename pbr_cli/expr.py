@@ -40,6 +40,9 @@ class ExprError(ValueError):
     """A formula that cannot be parsed, names something unknown, or cannot be worked out."""
 
 
+# the arguments of a function that are shares between 0 and 1, by position
+SHARE_ARGUMENTS: dict[str, tuple[int, ...]] = {"significantly_lower": (4,)}
+
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 
@@ -51,6 +54,9 @@ class Expr:
     text: str
     tree: ast.Expression
     names: frozenset[str]
+    # the names read where a share between 0 and 1 belongs (significantly_lower's level):
+    # the model's loader holds the figures they name to it
+    share_names: frozenset[str] = frozenset()
 
     def evaluate(self, env: Mapping[str, Any], funcs: Mapping[str, Callable] | None = None) -> Any:
         return _Evaluator(self.text, env, funcs or {}).visit(self.tree.body)
@@ -74,12 +80,16 @@ def parse(text: str) -> Expr:
         tree = ast.parse(source, mode="eval")
         names: set[str] = set()
         _check(tree.body, source, names)
+        shares = {arg.id for call in ast.walk(tree) if isinstance(call, ast.Call)
+                  and isinstance(call.func, ast.Name)
+                  for i in SHARE_ARGUMENTS.get(call.func.id, ())
+                  if isinstance(arg := call.args[i], ast.Name)}
     except SyntaxError as exc:
         raise ExprError(f"cannot read the formula '{source}': {exc.msg}{_where(source, exc)}"
                         ) from None
     except (RecursionError, MemoryError):
         raise ExprError("the formula is nested too deeply to read; split it into measures") from None
-    return Expr(source, tree, frozenset(names))
+    return Expr(source, tree, frozenset(names), frozenset(shares))
 
 
 def exact_number(literal: str) -> Fraction:
@@ -148,6 +158,12 @@ def _check(node: ast.AST, source: str, names: set[str]) -> None:
             raise ExprError(f"{node.func.id}() takes {wanted} values, not {len(node.args)}")
         if node.func.id in ("min", "max") and len(node.args) < 2:
             raise ExprError(f"{node.func.id}() needs at least two values")
+        for index in SHARE_ARGUMENTS.get(node.func.id, ()):
+            level = node.args[index]
+            if isinstance(level, ast.Constant) and isinstance(level.value, int | float) \
+                    and not isinstance(level.value, bool) and not 0 < level.value < 1:
+                raise ExprError(f"{node.func.id}()'s level is a share between 0 and 1 (0.05 for "
+                                f"5%), not {ast.get_source_segment(source, level)}")
         for arg in node.args:
             _check(arg, source, names)
         return

@@ -164,3 +164,33 @@ def test_significantly_lower_refuses_figures_that_are_not_groups():
         parse("significantly_lower(20, 10, 1, 10, 0.05)").evaluate({})
     with pytest.raises(ExprError, match="share between 0 and 1"):
         parse("significantly_lower(1, 10, 2, 10, 5)").evaluate({"x": Fraction(1)})
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ("  level: {value: 5, label: Significance level}",
+     "5 is read as a share between 0 and 1"),
+    ("  level: {value: {2014-04-01: 0.05, 2015-04-01: 10}, label: Significance level}",
+     "10 is read as a share between 0 and 1"),
+])
+def test_a_significance_level_written_as_a_percentage_is_a_mistake_models_check_names(
+        tmp_path, written, said):
+    """`level: 5` for 0.05 was called sound by `pbr models check`; calculate then failed every
+    cohort's test and the console said only "2 error(s)". Now it is a mistake at its line,
+    saying what to write."""
+    text = MODEL.replace("  level: {value: 0.05, label: Significance level}", written)
+    assert text != MODEL
+    model_path = tmp_path / "reoffending-bond.yaml"
+    model_path.write_text(text)
+    (tmp_path / "reoffending-bond.register.csv").write_text(
+        ",".join(HEADER) + "\n" + "\n".join(",".join(r) for r in COHORTS) + "\n")
+    result = runner.invoke(app, ["models", "check", str(model_path)])
+    line = text[:text.index(written)].count("\n") + 1
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert f"{model_path}:{line}: parameters.level.value: {said}" in out, out
+    assert "write 0.05" in out or "write 0.1" in out
+
+
+def test_a_level_written_into_the_formula_as_a_percentage_is_refused():
+    with pytest.raises(ExprError, match=r"level is a share between 0 and 1 \(0.05 for 5%\), not 5"):
+        parse("significantly_lower(1, 10, 2, 10, 5)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,8 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
         except formulas.ExprError as exc:
             self.fail(path, str(exc))
             return None
+        for name in sorted(parsed.share_names):
+            self.a_share(name, path)
         for name in sorted(parsed.names - known):
             later = self.measure_at.get(name)
             if later is not None:
@@ -152,6 +155,28 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
                 self.fail(path, f"the formula uses '{name}', which is not defined"
                           f"{did_you_mean(name, known)}")
         return parsed
+
+    def a_share(self, name: str, used_at: KeyPath) -> None:
+        """A parameter read where a share between 0 and 1 belongs (a significance level):
+        each of its figures must be one (5 written for 0.05 fails every cohort's test)."""
+        spec = (self.data.get("parameters") or {}).get(name)
+        if not isinstance(spec, dict):
+            return
+        value = spec.get("value")
+        figures = (list(value.values()) if isinstance(value, dict) else [value]) + \
+            list((spec.get("values") or {}).values())
+        for figure in figures:
+            try:
+                share = Decimal(str(figure))
+            except InvalidOperation:
+                continue  # (its own check says what is wrong with it)
+            if share.is_finite() and not 0 < share < 1:
+                where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
+                                for p in used_at).lstrip(".")
+                self.fail(("parameters", name, "value" if value is not None else "values"),
+                          f"{figure} is read as a share between 0 and 1 (by {where}, a "
+                          f"significance level): write {share / 100} for {figure}%")
+                return
 
     def build(self, sha256: str) -> Model:
         d = self.data
