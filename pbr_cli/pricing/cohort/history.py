@@ -21,10 +21,11 @@ import pandas as pd
 
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window, month_number, month_numbers
+from pbr_cli.pricing.cohort.rows import Rows, dense, gather
 from pbr_cli.pricing.records import Source
 from pbr_cli.problems import ERROR, WARNING, Problem, Severity
 from pbr_cli.returns.checked import CheckedReturn
-from pbr_cli.returns.cohort_records import EVENT_OF, KINDS, OPENING, record_columns
+from pbr_cli.returns.cohort_records import KINDS, OPENING
 
 DAYS = date.max.toordinal() + 2  # more than any day ordinal: (code, day) pairs as one number
 OPEN = date.max.toordinal()  # the end of an episode still open
@@ -35,68 +36,12 @@ def iso_day(day: int) -> str:
     return date.fromordinal(int(day)).isoformat()
 
 
-# -- each return's rows, as columns: pbr_cli/returns/cohort_records.py (worked out at check time) --
-
-class _Rows:
-    """One record sheet's usable rows from every return, in date order (then provider,
-    client, file, row), as arrays: provider, client and file are codes (indexes into
-    History.providers, .clients and .files)."""
-
-    def __init__(self, parts: list[tuple[int, int, dict[str, Any]]], kind: str,
-                 holds: list[str]):
-        def cat(name: str) -> np.ndarray:
-            return np.frombuffer(b"".join(part[name] for _, _, part in parts), np.int64).copy()
-
-        sizes = [part["n"] for _, _, part in parts]
-        self.file = np.repeat(np.array([f for f, _, _ in parts], np.int64), sizes)
-        self.provider = np.repeat(np.array([p for _, p, _ in parts], np.int64), sizes)
-        self.row = cat("row")
-        self.day = cat("day")
-        self.start = cat("start") if kind == "discharges" else self.day
-        self.opening = np.repeat(np.array([bool(part.get(OPENING)) for _, _, part in parts],
-                                          bool), sizes)  # rows of an opening caseload
-        self.client_names = [c for _, _, part in parts for c in part["client"]]
-        self.group = np.array([g for _, _, part in parts for g in part["group"]], object)
-        self.holds = {name: np.frombuffer(b"".join(part["holds"].get(name) or bytes(part["n"])
-                                                   for _, _, part in parts), bool).copy()
-                      for name in holds}
-        self.client = np.zeros(len(self.row), np.int64)  # set by History
-
-    def sort(self) -> None:
-        """Into date order (then provider, client, file and row)."""
-        order = np.lexsort((self.row, self.opening, self.file, self.client, self.provider,
-                            self.day))
-        for name in ("file", "provider", "row", "day", "start", "client", "group", "opening"):
-            setattr(self, name, getattr(self, name)[order])
-        self.holds = {k: v[order] for k, v in self.holds.items()}
-
-    def __len__(self) -> int:
-        return len(self.row)
-
-
-def _dense(*columns: np.ndarray) -> np.ndarray:
-    """Codes 0..k-1 for the distinct rows of the given integer columns, in their order."""
-    code = np.zeros(len(columns[0]), np.int64)
-    if not len(code):
-        return code
-    size = 1  # how many values code can take
-    for column in columns:
-        column = np.asarray(column, np.int64)
-        low, high = int(column.min()), int(column.max())
-        if size * (high - low + 1) >= 2 ** 62:  # too many to number at once: renumber first
-            code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
-            size = int(code.max()) + 1
-        code = code * (high - low + 1) + (column - low)
-        size *= high - low + 1
-    return np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
-
-
 class History:
     """Every episode, from the records of every return given, as arrays in episode order
     (provider, start, client); with the problems only seen across files. Built in one place
 (build_history), then frozen: its arrays are read-only."""
 
-    def __init__(self, model: Model, returns: list[CheckedReturn], tables: dict[str, _Rows],
+    def __init__(self, model: Model, returns: list[CheckedReturn], tables: dict[str, Rows],
                  providers: list[str], clients: list[str]):
         self.model, self.files, self.tables = model, returns, tables
         self.providers, self.clients = providers, clients
@@ -148,45 +93,6 @@ class History:
                        f"{message}", sheet, int(rows.row[i]), letter)
 
 
-def _gather(model: Model, returns: list[CheckedReturn],
-            providers: dict[str, int]) -> dict[str, _Rows]:
-    """Each record sheet's rows from every return, leaving out rows with errors."""
-
-    cohort = model.cohort
-    assert cohort is not None
-    parts: dict[str, list[tuple[int, int, dict[str, Any]]]] = {kind: [] for kind in KINDS}
-    for f, r in enumerate(returns):
-        columns = r.cohort if r.cohort is not None else record_columns(model, r)
-        for kind, part in columns.items():
-            ref = getattr(cohort, kind, None)
-            if ref is None:
-                continue
-            bad = {p.row for p in r.problems
-                   if p.sheet == ref.sheet and p.is_error and p.row is not None}
-            if bad:
-                part = _without(part, bad)
-            if part["n"]:
-                if kind == OPENING:
-                    part, kind = {**part, OPENING: True}, "presentations"
-                parts[kind].append((f, providers[r.provider or ""], part))
-    return {kind: _Rows(parts[kind], kind, [o.name for o in cohort.outcomes
-                                           if o.event == EVENT_OF.get(kind)])
-            for kind in KINDS}
-
-
-def _without(part: dict[str, Any], bad: set[int]) -> dict[str, Any]:
-    """record_columns' part without the given Excel rows."""
-    keep = ~np.isin(np.frombuffer(part["row"], np.int64), list(bad))
-    out: dict[str, Any] = {"n": int(keep.sum())}
-    for name in ("client", "group"):
-        out[name] = [v for v, ok in zip(part[name], keep.tolist(), strict=True) if ok]
-    for name in ("row", "day", "start"):
-        if name in part:
-            out[name] = np.frombuffer(part[name], np.int64)[keep].tobytes()
-    out["holds"] = {k: np.frombuffer(v, bool)[keep].tobytes() for k, v in part["holds"].items()}
-    return out
-
-
 def build_history(model: Model, returns: Iterable[CheckedReturn],
                   covered: dict[str, set[Month]], report_assumed: bool = True) -> History:
     """Episodes from every return given; `covered` says which months of each provider's
@@ -200,7 +106,7 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     assert cohort is not None
     files = sorted((r for r in returns if r.provider is not None), key=lambda r: r.path)
     provider_names = sorted({r.provider for r in files if r.provider is not None})
-    tables = _gather(model, files, {p: i for i, p in enumerate(provider_names)})
+    tables = gather(model, files, {p: i for i, p in enumerate(provider_names)})
     everyone = [c for kind in KINDS for c in tables[kind].client_names]
     codes, uniques = pd.factorize(np.array(everyone, dtype=object))
     # in the order of the ids (as Python orders strings: by code point)
@@ -247,7 +153,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     found: list[tuple[tuple[int, ...], Problem]] = []  # (order, problem): sorted at the end
 
     # -- discharges: each closes the episode its start names -------------------------------
-    key = _dense(np.concatenate([P.provider, D.provider]),
+    key = dense(np.concatenate([P.provider, D.provider]),
                  np.concatenate([P.client, D.client]), np.concatenate([P.day, D.start]))
     key_p, key_d = key[:n_p], key[n_p:]
     first_p = np.full(int(key.max()) + 1 if len(key) else 0, NONE, np.int64)
@@ -319,7 +225,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
 
     # -- each client's episodes at a provider, in start order ------------------------------
     n_e = len(ep_pres)
-    pc = _dense(np.r_[ep["provider"], R.provider, D.provider],
+    pc = dense(np.r_[ep["provider"], R.provider, D.provider],
                 np.r_[ep["client"], R.client, D.client])
     ep["pc"], review_pc, discharge_pc = pc[:n_e], pc[n_e:n_e + len(R)], pc[n_e + len(R):]
     in_list = np.lexsort((ep["tie"], ep["start"], ep["pc"]))  # each pc's episodes, in order
@@ -412,7 +318,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     h.client_day = known_client[h.by_client] * DAYS + h.known_day[h.by_client]
 
 
-def _case_twins(h: History, P: _Rows) -> list[tuple[tuple[int, ...], Problem]]:
+def _case_twins(h: History, P: Rows) -> list[tuple[tuple[int, ...], Problem]]:
     """Client ids that differ only in case (C100, c100): two clients, as the model says, but
     probably one typed twice; a warning at the first presentation of the later spelling."""
     assert h.model.cohort is not None
