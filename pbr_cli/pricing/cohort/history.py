@@ -94,9 +94,12 @@ class History:
 
 
 def build_history(model: Model, returns: Iterable[CheckedReturn],
-                  covered: dict[str, set[Month]], report_assumed: bool = True) -> History:
+                  covered: dict[str, set[Month]], report_assumed: bool = True,
+                  later: Iterable[CheckedReturn] = ()) -> History:
     """Episodes from every return given; `covered` says which months of each provider's
-    records are present, so that a check needing a missing month is not made.
+    records are present, so that a check needing a missing month is not made. Of the
+    `later` returns (months after the one worked out) only the opening caseload is read: a
+    client in treatment when the scheme started was so in every month, whenever declared.
 
     A presentation starts an episode; a discharge closes the episode of its client at its
     provider that started on its episode start (with no such presentation in a month that
@@ -104,9 +107,12 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     belongs to the latest episode it falls in."""
     cohort = model.cohort
     assert cohort is not None
-    files = sorted((r for r in returns if r.provider is not None), key=lambda r: r.path)
+    later = [r for r in later if r.provider is not None]
+    files = sorted([*(r for r in returns if r.provider is not None), *later],
+                   key=lambda r: r.path)
     provider_names = sorted({r.provider for r in files if r.provider is not None})
-    tables = gather(model, files, {p: i for i, p in enumerate(provider_names)})
+    tables = gather(model, files, {p: i for i, p in enumerate(provider_names)},
+                    frozenset(r.path for r in later))
     everyone = [c for kind in KINDS for c in tables[kind].client_names]
     codes, uniques = pd.factorize(np.array(everyone, dtype=object))
     # in the order of the ids (as Python orders strings: by code point)
@@ -235,21 +241,21 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     met = np.full(int(pc.max()) + 1 if len(pc) else 0, np.iinfo(np.int64).max, np.int64)
     np.minimum.at(met, ep["pc"][:n_p], np.arange(n_p))
     np.minimum.at(met, discharge_pc, n_p + np.arange(n_d))
-    earlier, later = in_list[:-1], in_list[1:]
-    overlap = ((ep["pc"][earlier] == ep["pc"][later]) & (ep["pres"][later] >= 0)
-               & (ep["end"][earlier] > ep["start"][later]))
-    for b, a in zip(earlier[overlap], later[overlap], strict=True):
-        still = _still(ep["end"][b])
-        if ep["opening"][a] and ep["pres"][b] >= 0 and ep["start"][b] == ep["start"][a]:
-            source = h.source("presentations", ep["pres"][b])
-            message = (f"the episode that started on {iso_day(ep['start'][a])} is already in the "
-                       f"opening caseload ({source.cell} of {source.file})")
-        else:
-            message = (f"presents again at {h.providers[ep['provider'][a]]} on "
-                       f"{iso_day(ep['start'][a])}, but the episode that started on "
-                       f"{iso_day(ep['start'][b])} {still}; discharge it first")
-        found.append(((2, int(met[ep["pc"][a]]), int(position[a])), h.problem(
-            "presentations", ep["pres"][a], "overlapping-episodes", message)))
+    refused, overlapping = _refuse_overlaps(h, ep, in_list, position, met)
+    found += overlapping
+    for e in np.flatnonzero(refused & (ep["dis"] >= 0)).tolist():
+        # its discharge closes nothing: the episode it names was not counted
+        closing, source = int(ep["dis"][e]), h.source("presentations", ep["pres"][e])
+        found.append(((1, closing), h.problem(
+            "discharges", closing, "discharge-without-episode", f"the episode that started on "
+            f"{iso_day(ep['start'][e])} is not counted ({source.cell} of {source.file} "
+            "overlaps another episode); correct that return", start_col)))
+    if refused.any():  # a refused row is no part of any episode, in any month
+        ep = {name: values[~refused] for name, values in ep.items()}
+        n_e = len(ep["pres"])
+        in_list = np.lexsort((ep["tie"], ep["start"], ep["pc"]))
+        position = np.empty(n_e, np.int64)
+        position[in_list] = np.arange(n_e)
     found += _two_providers(h, ep, met, position, covered)
 
     # -- reviews: each belongs to the latest episode it falls in ---------------------------
@@ -314,8 +320,65 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     known_client = np.r_[P.client, D.client[assumed]]
     h.known_day = np.r_[P.day, D.start[assumed]]
     h.known_provider = np.r_[P.provider, D.provider[assumed]]
-    h.by_client = np.lexsort((np.arange(len(h.known_day)), h.known_day, known_client))
+    by_client = np.lexsort((np.arange(len(h.known_day)), h.known_day, known_client))
+    counted = np.ones(len(h.known_day), bool)
+    counted[:n_p] = np.isin(np.arange(n_p), ep["pres"])  # a refused presentation is not known
+    h.by_client = by_client[counted[by_client]]
     h.client_day = known_client[h.by_client] * DAYS + h.known_day[h.by_client]
+
+
+def _refuse_overlaps(h: History, ep: dict[str, Any], in_list: np.ndarray, position: np.ndarray,
+                     met: np.ndarray) -> tuple[np.ndarray, list[tuple[tuple[int, ...], Problem]]]:
+    """Episodes of one client at one provider that cannot both be (one starts before the other
+    ends): the row declared first stands — by the month of its return, then by start — and
+    the other is refused, an `overlapping-episodes` error on its row, and counts in no
+    month. A duplicate declaration of an opening episode is such a row. An episode known only
+    from its discharge is never refused, nor refuses one that started before it."""
+    refused = np.zeros(len(ep["pres"]), bool)
+    found: list[tuple[tuple[int, ...], Problem]] = []
+    earlier, later = in_list[:-1], in_list[1:]
+    clash = (ep["pc"][earlier] == ep["pc"][later]) & (ep["end"][earlier] > ep["start"][later])
+    if not clash.any():  # the usual case (no overlap of neighbours in start order: none at all)
+        return refused, found
+    month_of = np.array([month_number(r.month) if r.month else 0 for r in h.files], np.int64)
+    filed = np.where(ep["pres"] >= 0, month_of[h.tables["presentations"].file[
+        np.maximum(ep["pres"], 0)]] if len(ep["pres"]) else 0, -1)
+    for pc in np.unique(ep["pc"][later[clash]]).tolist():
+        mine = in_list[ep["pc"][in_list] == pc].tolist()  # in start order
+        kept: list[int] = []
+        for a in sorted(mine, key=lambda e: (int(filed[e]), int(position[e]))):
+            first = next((b for b in kept if _overlap(ep, position, b, a) and (
+                position[b] < position[a] or ep["pres"][b] >= 0)), None)
+            if first is None or ep["pres"][a] < 0:
+                kept.append(a)
+                continue
+            refused[a] = True
+            found.append(((2, int(met[pc]), int(position[a])), h.problem(
+                "presentations", ep["pres"][a], "overlapping-episodes",
+                _overlap_message(h, ep, a, first, position))))
+    return refused, found
+
+
+def _overlap(ep: dict[str, Any], position: np.ndarray, a: int, b: int) -> bool:
+    first, second = (a, b) if position[a] < position[b] else (b, a)
+    return bool(ep["end"][first] > ep["start"][second])
+
+
+def _overlap_message(h: History, ep: dict[str, Any], a: int, b: int, position: np.ndarray) -> str:
+    """Why episode a is refused: it overlaps episode b, declared first."""
+    if ep["pres"][b] >= 0:
+        source = h.source("presentations", ep["pres"][b])
+        where = f" ({source.cell} of {source.file})"
+    else:
+        where = ""
+    start, other = iso_day(ep["start"][a]), iso_day(ep["start"][b])
+    if ep["opening"][a] and ep["pres"][b] >= 0 and ep["start"][b] == ep["start"][a]:
+        return f"the episode that started on {start} is already in the opening caseload{where}"
+    if position[b] < position[a]:
+        return (f"presents again at {h.providers[ep['provider'][a]]} on {start}, but the "
+                f"episode that started on {other} {_still(ep['end'][b])}; discharge it first")
+    return (f"the episode that started on {start} overlaps the one that started on {other}"
+            f"{where}, declared first; it is not counted")
 
 
 def _case_twins(h: History, P: Rows) -> list[tuple[tuple[int, ...], Problem]]:

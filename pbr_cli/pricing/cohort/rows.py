@@ -73,9 +73,10 @@ def dense(*columns: np.ndarray) -> np.ndarray:
     return np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
 
 
-def gather(model: Model, returns: list[CheckedReturn],
-            providers: dict[str, int]) -> dict[str, Rows]:
-    """Each record sheet's rows from every return, leaving out rows with errors."""
+def gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int],
+           openings_only: frozenset[str] = frozenset()) -> dict[str, Rows]:
+    """Each record sheet's rows from every return, leaving out rows with errors; of the
+    returns named in `openings_only` (a later month's), only the opening caseload."""
 
     cohort = model.cohort
     assert cohort is not None
@@ -84,7 +85,7 @@ def gather(model: Model, returns: list[CheckedReturn],
         columns = r.cohort if r.cohort is not None else record_columns(model, r)
         for kind, part in columns.items():
             ref = getattr(cohort, kind, None)
-            if ref is None:
+            if ref is None or (r.path in openings_only and kind != OPENING):
                 continue
             bad = {p.row for p in r.problems
                    if p.sheet == ref.sheet and p.is_error and p.row is not None}
