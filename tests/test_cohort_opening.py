@@ -2,7 +2,7 @@
 months already worked out are mended by what is declared later (docs/models.md, "opening").
 
 Each scenario is checked three ways: its figures worked by hand (in the docstrings), pbr's
-schedule, and a plain second reading of the episode rules (tests/cohort_oracle.py) month by
+schedule, and a plain second reading of the episode rules (`oracle`, below) month by
 month; with small random histories checked against the same oracle."""
 
 from __future__ import annotations
