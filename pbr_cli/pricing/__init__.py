@@ -31,6 +31,7 @@ from pbr_cli.pricing.records import (  # noqa: F401  (the schedule's records, re
 )
 from pbr_cli.problems import ERROR, WARNING, Problem
 from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.cohort_records import declares_opening
 from pbr_cli.returns.register import Register, entry_active
 from pbr_cli.returns.versions import latest_version, version_problems
 
@@ -81,15 +82,16 @@ def calculate(model: Model, register: Register, month: Month,
     months = history_months(model, month)
     replaced: list[tuple[str, Month, str]] = []
     chosen = _choose_returns(model, register, month, months, returns, problems, replaced)
+    later = _later_returns(model, month, returns)
     all_inputs = [InputFile(InputRole.MODEL, str(model.path), model.sha256),
                   InputFile(InputRole.REGISTER, str(register.path), register.sha256)]
-    used = {id(r) for r in chosen.values()}
+    used = {id(r) for r in [*chosen.values(), *later.values()]}
     for r in sorted(returns, key=lambda r: (str(r.month), r.provider or "", r.path)):
         all_inputs.append(InputFile(InputRole.RETURN, r.path, r.sha256, r.provider or "",
                                     str(r.month or ""), id(r) in used))
     all_inputs += inputs or []
     price: Callable[[MonthInputs], Kind] = kind_of(model).part("pricing")
-    kind = price(MonthInputs(model, register, month, chosen, problems))
+    kind = price(MonthInputs(model, register, month, chosen, problems, later))
     results: list[ProviderResult] = []
     evidence: list[Evidence] = []
     for provider in register.providers():
@@ -103,6 +105,23 @@ def calculate(model: Model, register: Register, month: Month,
         results.append(result)
     return Schedule(model, month, results, problems, all_inputs, months, evidence,
                     rate_values=kind.rate_values, replaced=replaced)
+
+
+def _later_returns(model: Model, month: Month, returns: list[CheckedReturn],
+                   ) -> dict[tuple[str, Month], CheckedReturn]:
+    """Returns of months after `month` among those given that declare the time before the
+    scheme (a cohort's opening caseload): the one used for each provider and month, if it
+    has no errors of its own."""
+    by_key: dict[tuple[str, Month], list[CheckedReturn]] = defaultdict(list)
+    for r in returns:
+        if r.provider and r.month is not None and r.month > month:
+            by_key[(r.provider, r.month)].append(r)
+    out = {}
+    for key, found in sorted(by_key.items()):
+        best, _, clash = latest_version(found)
+        if not clash and declares_opening(model, best):
+            out[key] = best
+    return out
 
 
 def _choose_returns(model: Model, register: Register, month: Month, months: list[Month],

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Protocol
@@ -44,6 +44,9 @@ class MonthInputs:
     month: Month
     chosen: dict[tuple[str, Month], CheckedReturn]
     problems: list[Problem]
+    # returns of months after this one read only for what they declare of the time before
+    # the scheme (a cohort's opening caseload), by (provider, month)
+    later: dict[tuple[str, Month], CheckedReturn] = field(default_factory=dict)
 
     @property
     def usable(self) -> dict[tuple[str, Month], CheckedReturn]:

@@ -21,6 +21,7 @@ from pbr_cli.pricing import calculate, history_months
 from pbr_cli.pricing.records import Schedule
 from pbr_cli.problems import Problem
 from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.cohort_records import declares_opening
 from pbr_cli.returns.collect import Collection, read_and_check
 from pbr_cli.returns.folders import month_of_folder, returns_for_months
 from pbr_cli.returns.register import Register
@@ -38,6 +39,10 @@ def month_inputs(model: Model, month: Month,
     months = set(history_months(model, month))
     returns = [r for r in collection.returns if r.month in months or
                (r.month is None and month_of_folder(Path(r.path)) in months)]
+    # a later return's opening caseload: the clients in treatment when the scheme started
+    # were so in this month too, whenever they were declared (docs/models.md)
+    returns += [r for r in collection.returns if r.month is not None and r.month > month
+                and declares_opening(model, r)]
     unreadable = [u.problem() for u in collection.unreadable
                   if month_of_folder(Path(u.path)) in months]
     return returns, unreadable

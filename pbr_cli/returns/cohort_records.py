@@ -126,3 +126,18 @@ def rule_holds(model: Model, outcome: Outcome, names: list[str], values: list[li
 def _client_id(value: Any, case: str) -> str:
     text = value if type(value) is str else str(value)
     return text.upper() if case == "same" else text
+
+
+def declares_opening(model: Model, r: CheckedReturn) -> bool:
+    """Whether the return, without errors of its own, declares an opening caseload row that
+    its checks let through: a later month's return read for the time before the scheme."""
+    if model.cohort is None or model.cohort.opening is None or r.errors:
+        return False
+    part = (r.cohort if r.cohort is not None else record_columns(model, r)).get(OPENING)
+    if not part or not part["n"]:
+        return False
+    sheet = model.cohort.opening.sheet
+    bad = {p.row for p in r.problems if p.sheet == sheet and p.is_error and p.row is not None}
+    import numpy as np
+
+    return any(row not in bad for row in np.frombuffer(part["row"], np.int64).tolist())

@@ -39,10 +39,13 @@ class CohortPricing:
         covered: dict[str, set[Month]] = defaultdict(set)
         for provider, when in usable:
             covered[provider].add(when)
-        history = build_history(self.model, usable.values(), covered)
+        history = build_history(self.model, usable.values(), covered,
+                                later=inputs.later.values())
         by_file = {r.path: r for r in usable.values()}
         current_files = {r.path for (_, when), r in inputs.chosen.items() if when == self.month}
         for problem in history.problems:
+            if problem.file not in by_file:
+                continue  # a later month's own: said when that month is worked out
             by_file[problem.file].problems.append(problem)
             if problem.file not in current_files:
                 self.problems.append(problem)  # an earlier month's: shown, the row treated as said

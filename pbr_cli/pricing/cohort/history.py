@@ -21,10 +21,11 @@ import pandas as pd
 
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window, month_number, month_numbers
+from pbr_cli.pricing.cohort.rows import Rows, dense, gather
 from pbr_cli.pricing.records import Source
 from pbr_cli.problems import ERROR, WARNING, Problem, Severity
 from pbr_cli.returns.checked import CheckedReturn
-from pbr_cli.returns.cohort_records import EVENT_OF, KINDS, OPENING, record_columns
+from pbr_cli.returns.cohort_records import KINDS, OPENING
 
 DAYS = date.max.toordinal() + 2  # more than any day ordinal: (code, day) pairs as one number
 OPEN = date.max.toordinal()  # the end of an episode still open
@@ -35,68 +36,12 @@ def iso_day(day: int) -> str:
     return date.fromordinal(int(day)).isoformat()
 
 
-# -- each return's rows, as columns: pbr_cli/returns/cohort_records.py (worked out at check time) --
-
-class _Rows:
-    """One record sheet's usable rows from every return, in date order (then provider,
-    client, file, row), as arrays: provider, client and file are codes (indexes into
-    History.providers, .clients and .files)."""
-
-    def __init__(self, parts: list[tuple[int, int, dict[str, Any]]], kind: str,
-                 holds: list[str]):
-        def cat(name: str) -> np.ndarray:
-            return np.frombuffer(b"".join(part[name] for _, _, part in parts), np.int64).copy()
-
-        sizes = [part["n"] for _, _, part in parts]
-        self.file = np.repeat(np.array([f for f, _, _ in parts], np.int64), sizes)
-        self.provider = np.repeat(np.array([p for _, p, _ in parts], np.int64), sizes)
-        self.row = cat("row")
-        self.day = cat("day")
-        self.start = cat("start") if kind == "discharges" else self.day
-        self.opening = np.repeat(np.array([bool(part.get(OPENING)) for _, _, part in parts],
-                                          bool), sizes)  # rows of an opening caseload
-        self.client_names = [c for _, _, part in parts for c in part["client"]]
-        self.group = np.array([g for _, _, part in parts for g in part["group"]], object)
-        self.holds = {name: np.frombuffer(b"".join(part["holds"].get(name) or bytes(part["n"])
-                                                   for _, _, part in parts), bool).copy()
-                      for name in holds}
-        self.client = np.zeros(len(self.row), np.int64)  # set by History
-
-    def sort(self) -> None:
-        """Into date order (then provider, client, file and row)."""
-        order = np.lexsort((self.row, self.opening, self.file, self.client, self.provider,
-                            self.day))
-        for name in ("file", "provider", "row", "day", "start", "client", "group", "opening"):
-            setattr(self, name, getattr(self, name)[order])
-        self.holds = {k: v[order] for k, v in self.holds.items()}
-
-    def __len__(self) -> int:
-        return len(self.row)
-
-
-def _dense(*columns: np.ndarray) -> np.ndarray:
-    """Codes 0..k-1 for the distinct rows of the given integer columns, in their order."""
-    code = np.zeros(len(columns[0]), np.int64)
-    if not len(code):
-        return code
-    size = 1  # how many values code can take
-    for column in columns:
-        column = np.asarray(column, np.int64)
-        low, high = int(column.min()), int(column.max())
-        if size * (high - low + 1) >= 2 ** 62:  # too many to number at once: renumber first
-            code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
-            size = int(code.max()) + 1
-        code = code * (high - low + 1) + (column - low)
-        size *= high - low + 1
-    return np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
-
-
 class History:
     """Every episode, from the records of every return given, as arrays in episode order
     (provider, start, client); with the problems only seen across files. Built in one place
 (build_history), then frozen: its arrays are read-only."""
 
-    def __init__(self, model: Model, returns: list[CheckedReturn], tables: dict[str, _Rows],
+    def __init__(self, model: Model, returns: list[CheckedReturn], tables: dict[str, Rows],
                  providers: list[str], clients: list[str]):
         self.model, self.files, self.tables = model, returns, tables
         self.providers, self.clients = providers, clients
@@ -148,49 +93,13 @@ class History:
                        f"{message}", sheet, int(rows.row[i]), letter)
 
 
-def _gather(model: Model, returns: list[CheckedReturn],
-            providers: dict[str, int]) -> dict[str, _Rows]:
-    """Each record sheet's rows from every return, leaving out rows with errors."""
-
-    cohort = model.cohort
-    assert cohort is not None
-    parts: dict[str, list[tuple[int, int, dict[str, Any]]]] = {kind: [] for kind in KINDS}
-    for f, r in enumerate(returns):
-        columns = r.cohort if r.cohort is not None else record_columns(model, r)
-        for kind, part in columns.items():
-            ref = getattr(cohort, kind, None)
-            if ref is None:
-                continue
-            bad = {p.row for p in r.problems
-                   if p.sheet == ref.sheet and p.is_error and p.row is not None}
-            if bad:
-                part = _without(part, bad)
-            if part["n"]:
-                if kind == OPENING:
-                    part, kind = {**part, OPENING: True}, "presentations"
-                parts[kind].append((f, providers[r.provider or ""], part))
-    return {kind: _Rows(parts[kind], kind, [o.name for o in cohort.outcomes
-                                           if o.event == EVENT_OF.get(kind)])
-            for kind in KINDS}
-
-
-def _without(part: dict[str, Any], bad: set[int]) -> dict[str, Any]:
-    """record_columns' part without the given Excel rows."""
-    keep = ~np.isin(np.frombuffer(part["row"], np.int64), list(bad))
-    out: dict[str, Any] = {"n": int(keep.sum())}
-    for name in ("client", "group"):
-        out[name] = [v for v, ok in zip(part[name], keep.tolist(), strict=True) if ok]
-    for name in ("row", "day", "start"):
-        if name in part:
-            out[name] = np.frombuffer(part[name], np.int64)[keep].tobytes()
-    out["holds"] = {k: np.frombuffer(v, bool)[keep].tobytes() for k, v in part["holds"].items()}
-    return out
-
-
 def build_history(model: Model, returns: Iterable[CheckedReturn],
-                  covered: dict[str, set[Month]], report_assumed: bool = True) -> History:
+                  covered: dict[str, set[Month]], report_assumed: bool = True,
+                  later: Iterable[CheckedReturn] = ()) -> History:
     """Episodes from every return given; `covered` says which months of each provider's
-    records are present, so that a check needing a missing month is not made.
+    records are present, so that a check needing a missing month is not made. Of the
+    `later` returns (months after the one worked out) only the opening caseload is read: a
+    client in treatment when the scheme started was so in every month, whenever declared.
 
     A presentation starts an episode; a discharge closes the episode of its client at its
     provider that started on its episode start (with no such presentation in a month that
@@ -198,9 +107,12 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     belongs to the latest episode it falls in."""
     cohort = model.cohort
     assert cohort is not None
-    files = sorted((r for r in returns if r.provider is not None), key=lambda r: r.path)
+    later = [r for r in later if r.provider is not None]
+    files = sorted([*(r for r in returns if r.provider is not None), *later],
+                   key=lambda r: r.path)
     provider_names = sorted({r.provider for r in files if r.provider is not None})
-    tables = _gather(model, files, {p: i for i, p in enumerate(provider_names)})
+    tables = gather(model, files, {p: i for i, p in enumerate(provider_names)},
+                    frozenset(r.path for r in later))
     everyone = [c for kind in KINDS for c in tables[kind].client_names]
     codes, uniques = pd.factorize(np.array(everyone, dtype=object))
     # in the order of the ids (as Python orders strings: by code point)
@@ -247,7 +159,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     found: list[tuple[tuple[int, ...], Problem]] = []  # (order, problem): sorted at the end
 
     # -- discharges: each closes the episode its start names -------------------------------
-    key = _dense(np.concatenate([P.provider, D.provider]),
+    key = dense(np.concatenate([P.provider, D.provider]),
                  np.concatenate([P.client, D.client]), np.concatenate([P.day, D.start]))
     key_p, key_d = key[:n_p], key[n_p:]
     first_p = np.full(int(key.max()) + 1 if len(key) else 0, NONE, np.int64)
@@ -319,7 +231,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
 
     # -- each client's episodes at a provider, in start order ------------------------------
     n_e = len(ep_pres)
-    pc = _dense(np.r_[ep["provider"], R.provider, D.provider],
+    pc = dense(np.r_[ep["provider"], R.provider, D.provider],
                 np.r_[ep["client"], R.client, D.client])
     ep["pc"], review_pc, discharge_pc = pc[:n_e], pc[n_e:n_e + len(R)], pc[n_e + len(R):]
     in_list = np.lexsort((ep["tie"], ep["start"], ep["pc"]))  # each pc's episodes, in order
@@ -329,21 +241,21 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     met = np.full(int(pc.max()) + 1 if len(pc) else 0, np.iinfo(np.int64).max, np.int64)
     np.minimum.at(met, ep["pc"][:n_p], np.arange(n_p))
     np.minimum.at(met, discharge_pc, n_p + np.arange(n_d))
-    earlier, later = in_list[:-1], in_list[1:]
-    overlap = ((ep["pc"][earlier] == ep["pc"][later]) & (ep["pres"][later] >= 0)
-               & (ep["end"][earlier] > ep["start"][later]))
-    for b, a in zip(earlier[overlap], later[overlap], strict=True):
-        still = _still(ep["end"][b])
-        if ep["opening"][a] and ep["pres"][b] >= 0 and ep["start"][b] == ep["start"][a]:
-            source = h.source("presentations", ep["pres"][b])
-            message = (f"the episode that started on {iso_day(ep['start'][a])} is already in the "
-                       f"opening caseload ({source.cell} of {source.file})")
-        else:
-            message = (f"presents again at {h.providers[ep['provider'][a]]} on "
-                       f"{iso_day(ep['start'][a])}, but the episode that started on "
-                       f"{iso_day(ep['start'][b])} {still}; discharge it first")
-        found.append(((2, int(met[ep["pc"][a]]), int(position[a])), h.problem(
-            "presentations", ep["pres"][a], "overlapping-episodes", message)))
+    refused, overlapping = _refuse_overlaps(h, ep, in_list, position, met)
+    found += overlapping
+    for e in np.flatnonzero(refused & (ep["dis"] >= 0)).tolist():
+        # its discharge closes nothing: the episode it names was not counted
+        closing, source = int(ep["dis"][e]), h.source("presentations", ep["pres"][e])
+        found.append(((1, closing), h.problem(
+            "discharges", closing, "discharge-without-episode", f"the episode that started on "
+            f"{iso_day(ep['start'][e])} is not counted ({source.cell} of {source.file} "
+            "overlaps another episode); correct that return", start_col)))
+    if refused.any():  # a refused row is no part of any episode, in any month
+        ep = {name: values[~refused] for name, values in ep.items()}
+        n_e = len(ep["pres"])
+        in_list = np.lexsort((ep["tie"], ep["start"], ep["pc"]))
+        position = np.empty(n_e, np.int64)
+        position[in_list] = np.arange(n_e)
     found += _two_providers(h, ep, met, position, covered)
 
     # -- reviews: each belongs to the latest episode it falls in ---------------------------
@@ -408,11 +320,68 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     known_client = np.r_[P.client, D.client[assumed]]
     h.known_day = np.r_[P.day, D.start[assumed]]
     h.known_provider = np.r_[P.provider, D.provider[assumed]]
-    h.by_client = np.lexsort((np.arange(len(h.known_day)), h.known_day, known_client))
+    by_client = np.lexsort((np.arange(len(h.known_day)), h.known_day, known_client))
+    counted = np.ones(len(h.known_day), bool)
+    counted[:n_p] = np.isin(np.arange(n_p), ep["pres"])  # a refused presentation is not known
+    h.by_client = by_client[counted[by_client]]
     h.client_day = known_client[h.by_client] * DAYS + h.known_day[h.by_client]
 
 
-def _case_twins(h: History, P: _Rows) -> list[tuple[tuple[int, ...], Problem]]:
+def _refuse_overlaps(h: History, ep: dict[str, Any], in_list: np.ndarray, position: np.ndarray,
+                     met: np.ndarray) -> tuple[np.ndarray, list[tuple[tuple[int, ...], Problem]]]:
+    """Episodes of one client at one provider that cannot both be (one starts before the other
+    ends): the row declared first stands — by the month of its return, then by start — and
+    the other is refused, an `overlapping-episodes` error on its row, and counts in no
+    month. A duplicate declaration of an opening episode is such a row. An episode known only
+    from its discharge is never refused, nor refuses one that started before it."""
+    refused = np.zeros(len(ep["pres"]), bool)
+    found: list[tuple[tuple[int, ...], Problem]] = []
+    earlier, later = in_list[:-1], in_list[1:]
+    clash = (ep["pc"][earlier] == ep["pc"][later]) & (ep["end"][earlier] > ep["start"][later])
+    if not clash.any():  # the usual case (no overlap of neighbours in start order: none at all)
+        return refused, found
+    month_of = np.array([month_number(r.month) if r.month else 0 for r in h.files], np.int64)
+    filed = np.where(ep["pres"] >= 0, month_of[h.tables["presentations"].file[
+        np.maximum(ep["pres"], 0)]] if len(ep["pres"]) else 0, -1)
+    for pc in np.unique(ep["pc"][later[clash]]).tolist():
+        mine = in_list[ep["pc"][in_list] == pc].tolist()  # in start order
+        kept: list[int] = []
+        for a in sorted(mine, key=lambda e: (int(filed[e]), int(position[e]))):
+            first = next((b for b in kept if _overlap(ep, position, b, a) and (
+                position[b] < position[a] or ep["pres"][b] >= 0)), None)
+            if first is None or ep["pres"][a] < 0:
+                kept.append(a)
+                continue
+            refused[a] = True
+            found.append(((2, int(met[pc]), int(position[a])), h.problem(
+                "presentations", ep["pres"][a], "overlapping-episodes",
+                _overlap_message(h, ep, a, first, position))))
+    return refused, found
+
+
+def _overlap(ep: dict[str, Any], position: np.ndarray, a: int, b: int) -> bool:
+    first, second = (a, b) if position[a] < position[b] else (b, a)
+    return bool(ep["end"][first] > ep["start"][second])
+
+
+def _overlap_message(h: History, ep: dict[str, Any], a: int, b: int, position: np.ndarray) -> str:
+    """Why episode a is refused: it overlaps episode b, declared first."""
+    if ep["pres"][b] >= 0:
+        source = h.source("presentations", ep["pres"][b])
+        where = f" ({source.cell} of {source.file})"
+    else:
+        where = ""
+    start, other = iso_day(ep["start"][a]), iso_day(ep["start"][b])
+    if ep["opening"][a] and ep["pres"][b] >= 0 and ep["start"][b] == ep["start"][a]:
+        return f"the episode that started on {start} is already in the opening caseload{where}"
+    if position[b] < position[a]:
+        return (f"presents again at {h.providers[ep['provider'][a]]} on {start}, but the "
+                f"episode that started on {other} {_still(ep['end'][b])}; discharge it first")
+    return (f"the episode that started on {start} overlaps the one that started on {other}"
+            f"{where}, declared first; it is not counted")
+
+
+def _case_twins(h: History, P: Rows) -> list[tuple[tuple[int, ...], Problem]]:
     """Client ids that differ only in case (C100, c100): two clients, as the model says, but
     probably one typed twice; a warning at the first presentation of the later spelling."""
     assert h.model.cohort is not None

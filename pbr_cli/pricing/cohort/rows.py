@@ -1,0 +1,113 @@
+"""A cohort model's record sheets as columns: each sheet's usable rows from every return,
+in date order, as arrays (history.py builds the episodes from them).
+
+Input: checked returns, their records already columns (returns/cohort_records.py, at check
+time). A row with an error of its own is left out here; an opening caseload row joins the
+presentations, marked as such.
+
+No Excel, no Typer, no rich: plain records in, plain arrays out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pbr_cli.model.records import Model
+from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.cohort_records import EVENT_OF, KINDS, OPENING, record_columns
+
+
+class Rows:
+    """One record sheet's usable rows from every return, in date order (then provider,
+    client, file, row), as arrays: provider, client and file are codes (indexes into
+    History.providers, .clients and .files)."""
+
+    def __init__(self, parts: list[tuple[int, int, dict[str, Any]]], kind: str,
+                 holds: list[str]):
+        def cat(name: str) -> np.ndarray:
+            return np.frombuffer(b"".join(part[name] for _, _, part in parts), np.int64).copy()
+
+        sizes = [part["n"] for _, _, part in parts]
+        self.file = np.repeat(np.array([f for f, _, _ in parts], np.int64), sizes)
+        self.provider = np.repeat(np.array([p for _, p, _ in parts], np.int64), sizes)
+        self.row = cat("row")
+        self.day = cat("day")
+        self.start = cat("start") if kind == "discharges" else self.day
+        self.opening = np.repeat(np.array([bool(part.get(OPENING)) for _, _, part in parts],
+                                          bool), sizes)  # rows of an opening caseload
+        self.client_names = [c for _, _, part in parts for c in part["client"]]
+        self.group = np.array([g for _, _, part in parts for g in part["group"]], object)
+        self.holds = {name: np.frombuffer(b"".join(part["holds"].get(name) or bytes(part["n"])
+                                                   for _, _, part in parts), bool).copy()
+                      for name in holds}
+        self.client = np.zeros(len(self.row), np.int64)  # set by History
+
+    def sort(self) -> None:
+        """Into date order (then provider, client, file and row)."""
+        order = np.lexsort((self.row, self.opening, self.file, self.client, self.provider,
+                            self.day))
+        for name in ("file", "provider", "row", "day", "start", "client", "group", "opening"):
+            setattr(self, name, getattr(self, name)[order])
+        self.holds = {k: v[order] for k, v in self.holds.items()}
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+
+def dense(*columns: np.ndarray) -> np.ndarray:
+    """Codes 0..k-1 for the distinct rows of the given integer columns, in their order."""
+    code = np.zeros(len(columns[0]), np.int64)
+    if not len(code):
+        return code
+    size = 1  # how many values code can take
+    for column in columns:
+        column = np.asarray(column, np.int64)
+        low, high = int(column.min()), int(column.max())
+        if size * (high - low + 1) >= 2 ** 62:  # too many to number at once: renumber first
+            code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
+            size = int(code.max()) + 1
+        code = code * (high - low + 1) + (column - low)
+        size *= high - low + 1
+    return np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
+
+
+def gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int],
+           openings_only: frozenset[str] = frozenset()) -> dict[str, Rows]:
+    """Each record sheet's rows from every return, leaving out rows with errors; of the
+    returns named in `openings_only` (a later month's), only the opening caseload."""
+
+    cohort = model.cohort
+    assert cohort is not None
+    parts: dict[str, list[tuple[int, int, dict[str, Any]]]] = {kind: [] for kind in KINDS}
+    for f, r in enumerate(returns):
+        columns = r.cohort if r.cohort is not None else record_columns(model, r)
+        for kind, part in columns.items():
+            ref = getattr(cohort, kind, None)
+            if ref is None or (r.path in openings_only and kind != OPENING):
+                continue
+            bad = {p.row for p in r.problems
+                   if p.sheet == ref.sheet and p.is_error and p.row is not None}
+            if bad:
+                part = _without(part, bad)
+            if part["n"]:
+                if kind == OPENING:
+                    part, kind = {**part, OPENING: True}, "presentations"
+                parts[kind].append((f, providers[r.provider or ""], part))
+    return {kind: Rows(parts[kind], kind, [o.name for o in cohort.outcomes
+                                           if o.event == EVENT_OF.get(kind)])
+            for kind in KINDS}
+
+
+def _without(part: dict[str, Any], bad: set[int]) -> dict[str, Any]:
+    """record_columns' part without the given Excel rows."""
+    keep = ~np.isin(np.frombuffer(part["row"], np.int64), list(bad))
+    out: dict[str, Any] = {"n": int(keep.sum())}
+    for name in ("client", "group"):
+        out[name] = [v for v, ok in zip(part[name], keep.tolist(), strict=True) if ok]
+    for name in ("row", "day", "start"):
+        if name in part:
+            out[name] = np.frombuffer(part[name], np.int64)[keep].tobytes()
+    out["holds"] = {k: np.frombuffer(v, bool)[keep].tobytes() for k, v in part["holds"].items()}
+    return out
