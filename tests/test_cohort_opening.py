@@ -311,3 +311,35 @@ def test_the_oracle_agrees_on_random_histories(tmp_path, cohort_model):
         data.write(ws, "2012-04", "2012-08")
         _agree(ws, data, "2012-04", "2012-08")
         _agree(ws, data, "2012-04", "2012-07", now="2012-08")
+
+
+def test_the_late_declaration_is_paid_through_the_ledger_once(cohort_workspace, tmp_path):
+    """The promised route, through a ledger: April approved with P1 withheld (£0); May's
+    draft carries April's +£525 (£300 tariff and £225 abstinence for OLD) as an adjustment;
+    once May is approved, June's draft carries nothing more for April."""
+    ws = cohort_workspace
+    declared_late().write(ws, "2012-04", "2012-05")
+    base = ["--model", str(COHORT_MODEL_PATH), "--returns", str(ws.returns), "--register",
+            str(ws.register_path), "--ledger", str(tmp_path / "trial.sqlite"), "--json"]
+
+    def calculate(month: str) -> dict:
+        result = runner.invoke(app, ["calculate", *base, "-p", month, "-o",
+                                     str(tmp_path / f"{month}.xlsx")])
+        assert result.exit_code in (0, 1), result.output
+        return json.loads(result.stdout)
+
+    def approve(month: str, run: int) -> None:
+        result = runner.invoke(app, ["approve", *base, "-p", month, "--run", str(run), "-o",
+                                     str(tmp_path / f"{month}-approved.xlsx")])
+        assert result.exit_code == 0, result.output
+
+    april = calculate("2012-04")
+    assert april["ledger"]["status"] == "draft"
+    approve("2012-04", april["ledger"]["run"])
+    may = calculate("2012-05")
+    for_april = [a for a in may["adjustments"] if a["month"] == "2012-04"]
+    assert {a["provider"] for a in for_april} == {"P1"}
+    assert sum(Decimal(a["difference"]) for a in for_april) == Decimal("525.00")
+    approve("2012-05", may["ledger"]["run"])
+    june = calculate("2012-06")
+    assert [a for a in june["adjustments"] if a["month"] == "2012-04"] == []
