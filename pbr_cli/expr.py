@@ -66,6 +66,13 @@ MAX_FORMULA = 2_000  # characters: a real formula is a line or two
 MAX_DIGITS = 30  # a number literal's digits, and the size of its exponent
 
 
+def ratios(expr: Expr) -> list[tuple[str, str]]:
+    """The names a formula divides one by the other, as written (`a / b`): (a, b) each."""
+    return [(node.left.id, node.right.id) for node in ast.walk(expr.tree)
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+            and isinstance(node.left, ast.Name) and isinstance(node.right, ast.Name)]
+
+
 def parse(text: str) -> Expr:
     """Parse and check a formula; raise ExprError saying what is wrong."""
     source = str(text).strip()

@@ -194,3 +194,31 @@ def test_a_significance_level_written_as_a_percentage_is_a_mistake_models_check_
 def test_a_level_written_into_the_formula_as_a_percentage_is_refused():
     with pytest.raises(ExprError, match=r"level is a share between 0 and 1 \(0.05 for 5%\), not 5"):
         parse("significantly_lower(1, 10, 2, 10, 5)")
+
+
+def test_pooled_figures_over_different_months_are_a_mistake_models_check_names(tmp_path):
+    """A pooled pair with one figure over many months and the other over the month alone was
+    called sound, and paid a final month six times over. Now it is a mistake at the formula
+    that divides them, naming both figures' spans."""
+    old = "  - {name: all_reconvicted, sum: Results.reconvicted, over: scheme, format: integer}"
+    new = ("  - {name: all_reconvicted, sum: Results.reconvicted, over: scheme, format: integer,"
+           " window: {months: 12}}")
+    text = MODEL.replace(old, new)
+    assert text != MODEL
+    model_path = tmp_path / "reoffending-bond.yaml"
+    model_path.write_text(text)
+    (tmp_path / "reoffending-bond.register.csv").write_text(
+        ",".join(HEADER) + "\n" + "\n".join(",".join(r) for r in COHORTS) + "\n")
+    result = runner.invoke(app, ["models", "check", str(model_path)])
+    out = " ".join(result.output.split())
+    line = text[:text.index("expr: IF(all_people == 0")].count("\n") + 1
+    assert result.exit_code == 2, out
+    assert (f"{model_path}:{line}: measures[9].expr: all_reconvicted / all_people divides "
+            "figures that cover different months or entries (all_reconvicted: the last 12 "
+            "months, over scheme; all_people: the month alone, over scheme)") in out, out
+    # the same window on both is sound
+    both = text.replace("  - {name: all_people, sum: Results.people, over: scheme, format: integer}",
+                        "  - {name: all_people, sum: Results.people, over: scheme, format: integer,"
+                        " window: {months: 12}}")
+    model_path.write_text(both)
+    assert runner.invoke(app, ["models", "check", str(model_path)]).exit_code == 0

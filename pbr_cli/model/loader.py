@@ -337,7 +337,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
 
     def measures(self, specs: list[dict[str, Any]], sheets: tuple[Sheet, ...],
                  known: set[str]) -> tuple[tuple[Measure, ...], set[str]]:
-        out = []
+        out: list[Measure] = []
         for i, spec in enumerate(specs):
             path: KeyPath = ("measures", i)
             name = spec["name"]
@@ -386,6 +386,8 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
             if not rule.reads_rows and spec.get("over"):
                 self.fail((*path, "over"), "`over` goes with " + one_of(
                     [k for k, r in MEASURE_RULES.items() if r.reads_rows]))
+            if parsed is not None:
+                self.pooled_alike(parsed, {m.name: m for m in out}, (*path, kind))
             out.append(Measure(name=name, label=spec.get("label") or name.replace("_", " "),
                                kind=rule.kind, expr=parsed, sheet=sheet_name, column=column or None,
                                where=where, window_months=window,
@@ -394,6 +396,25 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
             known.add(name)
         self.unique([m.name for m in out], ("measures",), "measure")
         return tuple(out), known
+
+    def pooled_alike(self, parsed: formulas.Expr, measures: dict[str, Measure],
+                     path: KeyPath) -> None:
+        """A pooled figure divided by another must cover the same months and entries: 83
+        months of a scheme's events over this month's people pays many times over."""
+        def said(m: Measure) -> str:
+            months = (f"the last {m.window_months} months" if m.window_months
+                      else "the month alone")
+            return f"{m.name}: {months}, over {m.over}"
+
+        for top, bottom in formulas.ratios(parsed):
+            a, b = measures.get(top), measures.get(bottom)
+            if a is None or b is None or not (a.rule.reads_rows and b.rule.reads_rows):
+                continue
+            pooled = a.over != Over.ENTRY or b.over != Over.ENTRY
+            if pooled and (a.window_months, a.over) != (b.window_months, b.over):
+                self.fail(path, f"{top} / {bottom} divides figures that cover different months "
+                          f"or entries ({said(a)}; {said(b)}): give both the same `window` and "
+                          "`over`")
 
     def component(self, spec: dict[str, Any], path: KeyPath, known: set[str]) -> Component:
         amount = self.formula(spec["amount"], (*path, "amount"), known)
