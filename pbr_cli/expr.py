@@ -73,6 +73,13 @@ def ratios(expr: Expr) -> list[tuple[str, str]]:
             and isinstance(node.left, ast.Name) and isinstance(node.right, ast.Name)]
 
 
+def comparisons(expr: Expr) -> list[tuple[str, str]]:
+    """The names a formula compares one with the other, as written (`a >= b`): (a, b) each."""
+    return [(left.id, right.id) for node in ast.walk(expr.tree) if isinstance(node, ast.Compare)
+            for left, right in zip([node.left, *node.comparators], node.comparators, strict=False)
+            if isinstance(left, ast.Name) and isinstance(right, ast.Name)]
+
+
 def parse(text: str) -> Expr:
     """Parse and check a formula; raise ExprError saying what is wrong."""
     source = str(text).strip()

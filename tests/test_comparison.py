@@ -222,3 +222,22 @@ def test_pooled_figures_over_different_months_are_a_mistake_models_check_names(t
                         " window: {months: 12}}")
     model_path.write_text(both)
     assert runner.invoke(app, ["models", "check", str(model_path)]).exit_code == 0
+
+
+def test_a_threshold_typed_as_a_percentage_is_a_mistake_models_check_names(tmp_path):
+    """`cohort_threshold: 10` for 0.10, compared with a share (`reduction`, a percent), was
+    called sound and is never reached: no cohort is ever paid. Now a mistake at its line."""
+    old = "  cohort_threshold: {value: 0.10"
+    assert old in MODEL
+    text = MODEL.replace(old, "  cohort_threshold: {value: 10")
+    model_path = tmp_path / "reoffending-bond.yaml"
+    model_path.write_text(text)
+    (tmp_path / "reoffending-bond.register.csv").write_text(
+        ",".join(HEADER) + "\n" + "\n".join(",".join(r) for r in COHORTS) + "\n")
+    result = runner.invoke(app, ["models", "check", str(model_path)])
+    out = " ".join(result.output.split())
+    line = text[:text.index("  cohort_threshold: {value: 10")].count("\n") + 1
+    assert result.exit_code == 2, out
+    assert (f"{model_path}:{line}: parameters.cohort_threshold.value: 10 is read as a share "
+            "between 0 and 1 (by measures[8].expr, compared with reduction, a share): write "
+            "0.1 for 10%") in out, out

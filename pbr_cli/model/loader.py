@@ -156,7 +156,19 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
                           f"{did_you_mean(name, known)}")
         return parsed
 
-    def a_share(self, name: str, used_at: KeyPath) -> None:
+    def shares_compared(self, parsed: formulas.Expr, measures: dict[str, Measure],
+                        path: KeyPath) -> None:
+        """A parameter compared with a share (a measure shown as a percent) is a share too:
+        a threshold typed 10 for 0.10 is never reached."""
+        for a, b in formulas.comparisons(parsed):
+            for share, other in ((a, b), (b, a)):
+                m = measures.get(share)
+                if m is not None and m.format == "percent":
+                    self.a_share(other, path, f"compared with {share}, a share",
+                                 inclusive=True)
+
+    def a_share(self, name: str, used_at: KeyPath, read_as: str = "a significance level",
+                inclusive: bool = False) -> None:
         """A parameter read where a share between 0 and 1 belongs (a significance level):
         each of its figures must be one (5 written for 0.05 fails every cohort's test)."""
         spec = (self.data.get("parameters") or {}).get(name)
@@ -170,12 +182,13 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
                 share = Decimal(str(figure))
             except InvalidOperation:
                 continue  # (its own check says what is wrong with it)
-            if share.is_finite() and not 0 < share < 1:
+            inside = 0 <= share <= 1 if inclusive else 0 < share < 1
+            if share.is_finite() and not inside:
                 where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
                                 for p in used_at).lstrip(".")
                 self.fail(("parameters", name, "value" if value is not None else "values"),
-                          f"{figure} is read as a share between 0 and 1 (by {where}, a "
-                          f"significance level): write {share / 100} for {figure}%")
+                          f"{figure} is read as a share between 0 and 1 (by {where}, "
+                          f"{read_as}): write {share / 100} for {figure}%")
                 return
 
     def build(self, sha256: str) -> Model:
@@ -388,6 +401,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
                     [k for k, r in MEASURE_RULES.items() if r.reads_rows]))
             if parsed is not None:
                 self.pooled_alike(parsed, {m.name: m for m in out}, (*path, kind))
+                self.shares_compared(parsed, {m.name: m for m in out}, (*path, kind))
             out.append(Measure(name=name, label=spec.get("label") or name.replace("_", " "),
                                kind=rule.kind, expr=parsed, sheet=sheet_name, column=column or None,
                                where=where, window_months=window,
