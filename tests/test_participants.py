@@ -5,6 +5,7 @@ sustainment, claim deadline, de-duplication) on a scheme built from the same lan
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -545,3 +546,18 @@ def test_a_claim_deadline_in_working_days_with_the_scheme_s_holidays(tmp_path):
     assert got["A"] == ("paid", "")
     assert got["B"] == ("refused", "claimed in 2013-12, more than 15 working days after it "
                                    "was achieved (2013-12-05)")
+
+
+def test_a_provider_maximum_below_one_participants_maximum_is_a_mistake(tmp_path):
+    """`provider_maximum` £3,000 below `maximum` £4,000 — one family would use up the whole
+    authority's maximum — was called sound. Now a mistake at its line, saying what to do."""
+    text = TF.read_text().replace("  maximum: 4000\n", "  maximum: 4000\n  provider_maximum: 3000\n")
+    target = tmp_path / TF.name
+    target.write_text(text)
+    shutil.copy(TF.with_name(TF.stem + ".register.csv"), tmp_path / (TF.stem + ".register.csv"))
+    result = runner.invoke(app, ["models", "check", str(target)])
+    out = " ".join(result.output.split())
+    line = text[:text.index("provider_maximum: 3000")].count("\n") + 1
+    assert result.exit_code == 2, out
+    assert (f"{target}:{line}: participants.provider_maximum: £3,000.00 for a provider's "
+            "participants together is below £4,000.00, the most for one of them") in out, out

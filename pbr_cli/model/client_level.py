@@ -29,6 +29,7 @@ from pbr_cli.model.records import (
 )
 from pbr_cli.model.schema import did_you_mean, share_hint
 from pbr_cli.model.yamlread import Path as KeyPath
+from pbr_cli.money import format_money, round_pence
 from pbr_cli.periods import financial_years
 
 
@@ -226,15 +227,22 @@ class ClientLevelRules:
                 self.fail((*path, key), "at least 1 day")
         maximum = (self.price(spec["maximum"], (*path, "maximum"), priced_by)
                    if spec.get("maximum") is not None else None)
+        provider_maximum = (self.price(spec["provider_maximum"], (*path, "provider_maximum"),
+                                       priced_by - attachment_columns)
+                            if spec.get("provider_maximum") is not None else None)
+        most, least = _highest(maximum), _lowest(provider_maximum)
+        if most is not None and least is not None and least < most:
+            self.fail((*path, "provider_maximum"), f"{format_money(round_pence(least))} for a "
+                      "provider's participants together is below "
+                      f"{format_money(round_pence(most))}, the most for one of them "
+                      "(`maximum`): one participant would use it all up; write the provider's "
+                      "maximum, or leave it out")
         return Participants(
             spec["id"], refs["attachments"][1] if "attachments" in refs else SheetRef("", ""),
             refs["claims"][1] if "claims" in refs else SheetRef("", ""),
             spec["claims"]["outcome"], maximum, spec.get("claim_within_months"),
             tuple(fees), tuple(results), within_days,
-            self.price(spec["provider_maximum"], (*path, "provider_maximum"),
-                       priced_by - attachment_columns)
-            if spec.get("provider_maximum") is not None else None,
-            spec.get("claim_within_working_days"))
+            provider_maximum, spec.get("claim_within_working_days"))
 
     def price(self, value: Any, path: KeyPath, known: set[str]) -> Price:
         """Pounds, pounds by date (`{2011-06-01: 1200, 2013-04-01: 1000}`: the amount in force
@@ -328,3 +336,20 @@ def cohort_components(cohort: Cohort) -> tuple[Component, ...]:
         out.append(Component(o.name, o.label, None, description=o.description,
                              reported_only=o.reported_only))
     return tuple(out)
+
+
+def _highest(price: Price | None) -> Fraction | None:
+    """A fixed price's highest figure (None for a formula, worked out per participant)."""
+    if isinstance(price, Fraction):
+        return price
+    if isinstance(price, Dated):
+        return max(value for _, value in price.steps)
+    return None
+
+
+def _lowest(price: Price | None) -> Fraction | None:
+    if isinstance(price, Fraction):
+        return price
+    if isinstance(price, Dated):
+        return min(value for _, value in price.steps)
+    return None
