@@ -852,3 +852,30 @@ def test_a_what_if_is_decided_once_for_every_command(authority, tmp_path):
     ledger = Ledger(authority.ledger)
     assert ledger.approval_of(SCHEME, "2013-04") is None
     ledger.close()
+
+
+def test_a_signal_inside_an_import_stops_at_the_next_safe_point(monkeypatch):
+    """SIGINT landing inside the import machinery (or a fork hook) was printed as a traceback
+    and left a module half made: the run then failed with an ImportError (exit 70) instead of
+    stopping. There the handler only asks to stop; the next safe point stops, and anything a
+    stop leaves behind ends as an interruption."""
+    import signal as signals
+    import sys as system
+
+    from pbr_cli.cli import main as entry
+    from pbr_cli.errors import STOP, Interrupted, check_stop
+
+    monkeypatch.setattr(STOP, "signal_name", None)
+    inside_import = {}
+    exec(compile("import sys\nframe = sys._getframe()", "<frozen importlib._bootstrap>", "exec"),
+         inside_import)
+    entry.stop(signals.SIGINT, inside_import["frame"])  # asked, not raised
+    assert STOP.signal_name == "SIGINT"
+    with pytest.raises(Interrupted):
+        check_stop()  # the next safe point
+    with pytest.raises(Interrupted):
+        entry.stop(signals.SIGTERM, inside_import["frame"])  # a second signal: at once
+    monkeypatch.setattr(STOP, "signal_name", None)
+    with pytest.raises(Interrupted):
+        entry.stop(signals.SIGINT, system._getframe())  # anywhere else: at once
+    monkeypatch.setattr(STOP, "signal_name", None)

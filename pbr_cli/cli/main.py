@@ -8,12 +8,37 @@ import os
 import signal
 import sys
 
+# Where an exception raised by a signal is printed and dropped rather than unwound: inside the
+# import machinery (a module left half made, then an ImportError), a fork hook, or logging's
+# lock release at fork. A stop asked for there is raised at the next safe point instead
+# (`errors.check_stop`, between files, months and records).
+_UNSAFE = frozenset({"_releaseLock", "_acquireLock", "_after_at_fork_child_reinit_locks",
+                     "_at_fork_reinit", "_drop_in_child"})
+
+
+def _unsafe(frame) -> bool:
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename.startswith("<frozen importlib") or code.co_name in _UNSAFE:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def stop(signum: int, frame) -> None:
+    """The handler of SIGINT and SIGTERM: stop here (Interrupted), or, where an exception
+    would be dropped, at the next safe point; a second signal stops at once."""
+    from pbr_cli.errors import STOP, request_stop
+
+    name = signal.Signals(signum).name
+    if _unsafe(frame) and STOP.signal_name is None:
+        STOP.signal_name = name
+        return
+    request_stop(name)
+
 
 def main() -> None:
-    from pbr_cli.errors import EXIT_INTERRUPTED, Interrupted, request_stop
-
-    def stop(signum, _frame):
-        request_stop(signal.Signals(signum).name)
+    from pbr_cli.errors import EXIT_INTERRUPTED, STOP, Interrupted
 
     signal.signal(signal.SIGINT, stop)
     if hasattr(signal, "SIGTERM"):
@@ -31,6 +56,9 @@ def main() -> None:
     except SystemExit:
         raise
     except BaseException as exc:  # noqa: BLE001 - the edge: every other failure ends here
+        if STOP.signal_name is not None:  # what a stop left behind, not a failure of pbr's
+            _interrupted(STOP.signal_name)
+            sys.exit(EXIT_INTERRUPTED)
         sys.exit(_crash(exc))
 
 

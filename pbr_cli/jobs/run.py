@@ -10,7 +10,7 @@ from typing import Any
 from pbr_cli.cycle.config import Config
 from pbr_cli.cycle.runlog import RunLog
 from pbr_cli.cycle.scheme import Configured
-from pbr_cli.errors import EXIT_OK, PbrError, check_stop
+from pbr_cli.errors import EXIT_OK, STOP, PbrError, check_stop
 from pbr_cli.ledger.db import LedgerUrl
 from pbr_cli.money import format_money
 from pbr_cli.names import shown
@@ -65,7 +65,7 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
         log.error(f"refused: {exc.message}")
         raise
     except BaseException as exc:  # logged, then as it would be anyway
-        log.error(f"stopped: {getattr(exc, 'signal_name', type(exc).__name__)}")
+        log.error(f"stopped: {getattr(exc, 'signal_name', STOP.signal_name or type(exc).__name__)}")
         raise
     log.info(f"run finished: exit code {worst}")
     return worst
