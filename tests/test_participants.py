@@ -561,3 +561,19 @@ def test_a_provider_maximum_below_one_participants_maximum_is_a_mistake(tmp_path
     assert result.exit_code == 2, out
     assert (f"{target}:{line}: participants.provider_maximum: £3,000.00 for a provider's "
             "participants together is below £4,000.00, the most for one of them") in out, out
+
+
+def test_a_holiday_that_is_not_a_date_is_named_at_its_item(tmp_path):
+    """A bad holiday was reported as the whole list in Python's own words
+    ("[datetime.date(2013, 12, 25), '26/12/2013']") without naming the item. Now the item,
+    its place in the list and what to write."""
+    text = TF.read_text().replace("  payments: real\n", "  payments: real\n  holidays: "
+                                  "[2013-12-25, 26/12/2013]\n", 1)
+    target = tmp_path / TF.name
+    target.write_text(text)
+    shutil.copy(TF.with_name(TF.stem + ".register.csv"), tmp_path / (TF.stem + ".register.csv"))
+    result = runner.invoke(app, ["models", "check", str(target)])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2, out
+    assert "scheme.holidays[1]: must be a date written YYYY-MM-DD, not '26/12/2013'" in out, out
+    assert "datetime.date" not in out

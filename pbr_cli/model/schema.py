@@ -342,8 +342,29 @@ class _Walker:
             or (isinstance(v, list) and all(isinstance(x, (str, int)) for x in v)),
         }[kind]
         if not ok(value):
-            shown = str(value) if isinstance(value, Decimal) else repr(value)
-            self.fail(path, f"must be {TYPE_WORDS[kind]}, not {shown}")
+            item = ITEM_OF.get(kind)
+            if item is not None and isinstance(value, list):
+                for i, each in enumerate(value):  # the first item that is not one, by its place
+                    if not ok([each]):
+                        self.fail((*path, i), f"must be {TYPE_WORDS[item]}, not {_shown(each)}")
+                        return
+            self.fail(path, f"must be {TYPE_WORDS[kind]}, not {_shown(value)}")
+
+
+# a list's kind, and the kind of each of its items (a bad item is named at its place)
+ITEM_OF = {"dates": "date", "names": "text", "texts": "text"}
+
+
+def _shown(value: Any) -> str:
+    """A value as the model's author wrote it: a date as YYYY-MM-DD, a number as written, a
+    text in quotes, a list of them likewise."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return repr(value)
 
 
 def check_schema(data: Any) -> list[SchemaProblem]:
