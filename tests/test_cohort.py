@@ -316,6 +316,10 @@ def test_a_date_bound_in_days_holds(cohort_workspace, tmp_path, days, found):
     report = json.loads(result.stdout)
     june = next(f for f in report["files"] if f["month"] == "2012-06")
     assert [(p["code"], p["cell"]) for p in june["problems"] if p["severity"] == "error"] == found
+    if found:  # the limit is the formula's, said as such (not "after the episode start")
+        message = next(p["message"] for p in june["problems"] if p["severity"] == "error")
+        assert "2012-06-03 is after the latest allowed date 2012-06-02 (episode_start + 60)" \
+            in message, message
 
 
 def test_clean_history_validates_clean(cohort_workspace):

@@ -140,11 +140,15 @@ class ValueRules:
 
     def out_of_bounds(self, place: Place, bound: Bound, value: Any, limit: Any, r: int) -> None:
         if isinstance(value, date):
+            # the column itself when the bound is that column; else the date the formula gives
             other = next((c.header for c in place.spec.columns
-                          if c.name in bound.formula.names), "")
+                          if c.name == bound.formula.text.strip()), "")
             self.say(bound.message, place, r + 1, value=value.isoformat(),
                      word="before" if bound.below else "after",
-                     what=other or "allowed date", limit=limit.isoformat())
+                     what=other or ("earliest allowed date" if bound.below
+                                    else "latest allowed date"),
+                     limit=limit.isoformat() if other else
+                     f"{limit.isoformat()} ({bound.formula.text})")
             return
         self.say(bound.message, place, r + 1, value=value,
                  word="less than" if bound.below else "more than", what="allowed", limit=limit)
