@@ -166,6 +166,17 @@ def test_significantly_lower_refuses_figures_that_are_not_groups():
         parse("significantly_lower(1, 10, 2, 10, 5)").evaluate({"x": Fraction(1)})
 
 
+def _checked(tmp_path, text: str):
+    """`pbr models check` of the scheme written as `text`: (its file, the result, the output
+    on one line)."""
+    model_path = tmp_path / "reoffending-bond.yaml"
+    model_path.write_text(text)
+    (tmp_path / "reoffending-bond.register.csv").write_text(
+        ",".join(HEADER) + "\n" + "\n".join(",".join(r) for r in COHORTS) + "\n")
+    result = runner.invoke(app, ["models", "check", str(model_path)])
+    return model_path, result, " ".join(result.output.split())
+
+
 @pytest.mark.parametrize(("written", "said"), [
     ("  level: {value: 5, label: Significance level}",
      "5 is read as a share between 0 and 1"),
@@ -179,13 +190,8 @@ def test_a_significance_level_written_as_a_percentage_is_a_mistake_models_check_
     saying what to write."""
     text = MODEL.replace("  level: {value: 0.05, label: Significance level}", written)
     assert text != MODEL
-    model_path = tmp_path / "reoffending-bond.yaml"
-    model_path.write_text(text)
-    (tmp_path / "reoffending-bond.register.csv").write_text(
-        ",".join(HEADER) + "\n" + "\n".join(",".join(r) for r in COHORTS) + "\n")
-    result = runner.invoke(app, ["models", "check", str(model_path)])
+    model_path, result, out = _checked(tmp_path, text)
     line = text[:text.index(written)].count("\n") + 1
-    out = " ".join(result.output.split())
     assert result.exit_code == 2, result.output
     assert f"{model_path}:{line}: parameters.level.value: {said}" in out, out
     assert "write 0.05" in out or "write 0.1" in out
@@ -205,12 +211,7 @@ def test_pooled_figures_over_different_months_are_a_mistake_models_check_names(t
            " window: {months: 12}}")
     text = MODEL.replace(old, new)
     assert text != MODEL
-    model_path = tmp_path / "reoffending-bond.yaml"
-    model_path.write_text(text)
-    (tmp_path / "reoffending-bond.register.csv").write_text(
-        ",".join(HEADER) + "\n" + "\n".join(",".join(r) for r in COHORTS) + "\n")
-    result = runner.invoke(app, ["models", "check", str(model_path)])
-    out = " ".join(result.output.split())
+    model_path, result, out = _checked(tmp_path, text)
     line = text[:text.index("expr: IF(all_people == 0")].count("\n") + 1
     assert result.exit_code == 2, out
     assert (f"{model_path}:{line}: measures[9].expr: all_reconvicted / all_people divides "
@@ -230,12 +231,7 @@ def test_a_threshold_typed_as_a_percentage_is_a_mistake_models_check_names(tmp_p
     old = "  cohort_threshold: {value: 0.10"
     assert old in MODEL
     text = MODEL.replace(old, "  cohort_threshold: {value: 10")
-    model_path = tmp_path / "reoffending-bond.yaml"
-    model_path.write_text(text)
-    (tmp_path / "reoffending-bond.register.csv").write_text(
-        ",".join(HEADER) + "\n" + "\n".join(",".join(r) for r in COHORTS) + "\n")
-    result = runner.invoke(app, ["models", "check", str(model_path)])
-    out = " ".join(result.output.split())
+    model_path, result, out = _checked(tmp_path, text)
     line = text[:text.index("  cohort_threshold: {value: 10")].count("\n") + 1
     assert result.exit_code == 2, out
     assert (f"{model_path}:{line}: parameters.cohort_threshold.value: 10 is read as a share "

@@ -63,27 +63,10 @@ def test_a_ledger_holding_no_record_beside_earlier_runs_is_refused(paid):
     assert run.exit_code == 2 and "holds no record" in run.output, run.output
 
 
-@pytest.mark.parametrize("command", ["report", "statements"])
-def test_a_rolled_back_ledger_is_refused_by_report_and_statements(tmp_path, monkeypatch, command):
-    monkeypatch.delenv("PBR_LEDGER", raising=False)
-    monkeypatch.delenv("PBR_CONFIG", raising=False)
-    authority = Authority(tmp_path / "council")
-    for month in ("2013-04", "2013-05"):
-        authority.month(month)
-    assert authority.pbr("run").exit_code == 0
-    copy = tmp_path / "yesterday.sqlite"
-    shutil.copy(authority.ledger, copy)
-    authority.approve("2013-04")  # the log now names a head the copy does not hold
-    shutil.copy(copy, authority.ledger)
-    args = (["report", "-m", SCHEME, "-p", "2013-04"] if command == "report" else
-            ["statements", "-m", SCHEME, "-p", "2013-04", "-o", str(tmp_path / "s")])
-    result = authority.pbr(*args)
-    assert result.exit_code == 2, result.output
-    assert "does not hold record" in result.output, result.output
-    assert not (tmp_path / "s").exists()
-
-
-def test_a_rolled_back_ledger_is_refused_before_any_return_is_read(tmp_path, monkeypatch):
+@pytest.fixture
+def rolled_back(tmp_path, monkeypatch):
+    """April and May drafted, a copy of the ledger kept, April approved (the log now names a
+    head the copy does not hold), then yesterday's copy put back."""
     monkeypatch.delenv("PBR_LEDGER", raising=False)
     monkeypatch.delenv("PBR_CONFIG", raising=False)
     authority = Authority(tmp_path / "council")
@@ -94,10 +77,25 @@ def test_a_rolled_back_ledger_is_refused_before_any_return_is_read(tmp_path, mon
     shutil.copy(authority.ledger, copy)
     authority.approve("2013-04")
     shutil.copy(copy, authority.ledger)
+    return authority
+
+
+@pytest.mark.parametrize("command", ["report", "statements"])
+def test_a_rolled_back_ledger_is_refused_by_report_and_statements(rolled_back, tmp_path,
+                                                                   command):
+    args = (["report", "-m", SCHEME, "-p", "2013-04"] if command == "report" else
+            ["statements", "-m", SCHEME, "-p", "2013-04", "-o", str(tmp_path / "s")])
+    result = rolled_back.pbr(*args)
+    assert result.exit_code == 2, result.output
+    assert "does not hold record" in result.output, result.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_rolled_back_ledger_is_refused_before_any_return_is_read(rolled_back):
     for args in (["report", "-m", SCHEME, "-p", "2013-04"],
                  ["statements", "-m", SCHEME, "-p", "2013-04"],
                  ["calculate", "-m", SCHEME, "-p", "2013-05", "--dry-run"]):
-        result = authority.process("-v", *args)
+        result = rolled_back.process("-v", *args)
         assert result.returncode == 2, (args, result.stderr)
         assert "pbr: read " not in result.stderr, (args, result.stderr)
 

@@ -230,7 +230,8 @@ class ClientLevelRules:
         provider_maximum = (self.price(spec["provider_maximum"], (*path, "provider_maximum"),
                                        priced_by - attachment_columns)
                             if spec.get("provider_maximum") is not None else None)
-        most, least = _highest(maximum), _lowest(provider_maximum)
+        each, total = _fixed(maximum), _fixed(provider_maximum)
+        most, least = (max(each), min(total)) if each and total else (None, None)
         if most is not None and least is not None and least < most:
             self.fail((*path, "provider_maximum"), f"{format_money(round_pence(least))} for a "
                       "provider's participants together is below "
@@ -338,18 +339,11 @@ def cohort_components(cohort: Cohort) -> tuple[Component, ...]:
     return tuple(out)
 
 
-def _highest(price: Price | None) -> Fraction | None:
-    """A fixed price's highest figure (None for a formula, worked out per participant)."""
+def _fixed(price: Price | None) -> list[Fraction]:
+    """A fixed price's figures (each dated one's too); none for a formula, which is worked
+    out per participant."""
     if isinstance(price, Fraction):
-        return price
+        return [price]
     if isinstance(price, Dated):
-        return max(value for _, value in price.steps)
-    return None
-
-
-def _lowest(price: Price | None) -> Fraction | None:
-    if isinstance(price, Fraction):
-        return price
-    if isinstance(price, Dated):
-        return min(value for _, value in price.steps)
-    return None
+        return [value for _, value in price.steps]
+    return []
