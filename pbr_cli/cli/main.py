@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from typing import NoReturn
 
 # Where an exception raised by a signal is printed and dropped rather than unwound: inside the
 # import machinery (a module left half made, then an ImportError), a fork hook, or logging's
@@ -49,17 +50,33 @@ def main() -> None:
         app(standalone_mode=True)
     except Interrupted as exc:
         _interrupted(exc.signal_name)
-        sys.exit(EXIT_INTERRUPTED)
+        _leave(EXIT_INTERRUPTED)
     except KeyboardInterrupt:
         _interrupted("SIGINT")
-        sys.exit(EXIT_INTERRUPTED)
+        _leave(EXIT_INTERRUPTED)
     except SystemExit:
         raise
     except BaseException as exc:  # noqa: BLE001 - the edge: every other failure ends here
         if STOP.signal_name is not None:  # what a stop left behind, not a failure of pbr's
             _interrupted(STOP.signal_name)
-            sys.exit(EXIT_INTERRUPTED)
+            _leave(EXIT_INTERRUPTED)
         sys.exit(_crash(exc))
+
+
+def _leave(code: int) -> NoReturn:
+    """Exit at once after a stop: pbr's own clean-up (its private folders) and the output
+    flushed, then none of the interpreter's exit hooks — after a stop, a worker pool's hook
+    can only write to a pipe already closed (a traceback on stderr) or wait on a worker
+    that will not answer. The workers die with pbr (pbr_cli/workers.py)."""
+    from pbr_cli.scratch import remove_mine
+
+    remove_mine()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _interrupted(name: str) -> None:
