@@ -172,6 +172,23 @@ def test_installed_script_runs_as_subprocess(tmp_path):
     assert period.returncode == 2 and "Accepted: a month 2013-06" in period.stderr
 
 
+def test_json_answers_a_usage_error_with_the_error_object(tmp_path):
+    """docs/json.md: a command given --json that stops on an error prints the error object on
+    stdout. A mistyped option used to leave stdout empty (Click's words on stderr only)."""
+    for args in (["calculate", "--json", "--modle", "x"], ["validate", "--json", "--bogus", "."],
+                 ["forecast", "--json", "-m", "wigan-cohort", "--simulations", "many"]):
+        proc = subprocess.run([*_script(), *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60)
+        assert proc.returncode == 2, (args, proc.stderr)
+        error = json.loads(proc.stdout)["error"]
+        assert error["code"] == "usage" and error["exit_code"] == 2, error
+        assert error["message"] and error["message"] in " ".join(proc.stderr.split())
+        assert "Traceback" not in proc.stderr
+    help_ = subprocess.run([*_script(), "validate", "--json", "--help"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60)
+    assert help_.returncode == 0 and help_.stdout.startswith("Usage")
+
+
 def test_module_entry_point_and_lazy_imports():
     code = ("import sys; from pbr_cli.cli.app import app; "
             "heavy = [m for m in ('pandas', 'openpyxl', 'python_calamine', 'xlsxwriter') "

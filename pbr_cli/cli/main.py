@@ -47,6 +47,8 @@ def main() -> None:
     try:
         from pbr_cli.cli.app import app
 
+        if "--json" in sys.argv[1:]:
+            sys.exit(_as_json(app))
         app(standalone_mode=True)
     except Interrupted as exc:
         _interrupted(exc.signal_name)
@@ -61,6 +63,30 @@ def main() -> None:
             _interrupted(STOP.signal_name)
             _leave(EXIT_INTERRUPTED)
         sys.exit(_crash(exc))
+
+
+def _as_json(app) -> int:
+    """A command given --json answers a usage error (an unknown option, a bad value) with the
+    error object on stdout too (docs/json.md), not only Click's words on stderr."""
+    import json
+
+    import typer
+
+    from pbr_cli.errors import EXIT_UNUSABLE
+
+    # (Click's base of its errors, whether typer ships its own copy of Click or uses Click's)
+    usage = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    try:
+        code = app(standalone_mode=False)
+    except usage as exc:
+        exc.show()
+        message = " ".join(exc.format_message().split())
+        print(json.dumps({"schema": 1, "error": {"code": "usage", "message": message,
+                                                 "exit_code": EXIT_UNUSABLE}}, indent=2))
+        return EXIT_UNUSABLE
+    except typer.Abort:
+        raise KeyboardInterrupt from None
+    return code if isinstance(code, int) else 0
 
 
 def _leave(code: int) -> NoReturn:
