@@ -84,3 +84,47 @@ def test_from_pip_install_to_an_approved_month(installed, tmp_path):
     assert "approved" in status.stdout and status.returncode in (0, 1)
     again = pbr(installed, outside, "init", "council")
     assert again.returncode == 2 and "never writes over anything" in again.stderr
+
+
+def test_the_cron_line_pbr_init_writes_runs_in_crons_environment(installed, tmp_path):
+    """The crontab line of the folder's README, run as cron runs it: /bin/sh, PATH
+    /usr/bin:/bin, HOME and LOGNAME only. It used to say `pbr run ... || mail ...`: 'pbr: not
+    found', 'mail: not found', exit 127, and nobody told. Now pbr is named by its full path,
+    cron's own MAILTO mails what it prints, and it prints only when a person is needed."""
+    home = tmp_path / "home"
+    home.mkdir()
+    cron = {"HOME": str(home), "LOGNAME": "officer", "SHELL": "/bin/sh", "PATH": "/usr/bin:/bin"}
+    made = subprocess.run([str(installed / "pbr"), "init", "council", "-m", "birmingham-90-10"],
+                          cwd=home, env={**cron, "PATH": str(installed)}, capture_output=True,
+                          text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    folder = home / "council"
+    readme = (folder / "README.md").read_text(encoding="utf-8").splitlines()
+    assert "    MAILTO=finance@example.org" in readme
+    entry = next(line.strip() for line in readme if line.strip().startswith("0 6 3 * * "))
+    assert "mail " not in entry and "||" not in entry
+    command = entry.split(None, 5)[5]
+
+    def at_six() -> subprocess.CompletedProcess:
+        return subprocess.run(["/bin/sh", "-c", command], cwd="/", env=cron,
+                              capture_output=True, text=True, timeout=300)
+
+    nothing_filed = at_six()
+    assert nothing_filed.returncode == 2 and "no complete month with returns" in (
+        nothing_filed.stdout + nothing_filed.stderr), nothing_filed
+    shutil.copytree(ROOT / "sample_returns" / "birmingham-90-10" / "2013-04",
+                    folder / "returns" / "birmingham-90-10" / "2013-04")
+    drafted = at_six()
+    assert drafted.returncode == 0, drafted.stderr
+    assert "birmingham-90-10 2013-04: DRAFT run 1" in drafted.stdout  # a person must approve
+    assert "Ledger out/ledger.sqlite: head record 1" in drafted.stdout  # kept by the mail
+    assert "statement" not in drafted.stdout and len(drafted.stdout.splitlines()) == 2
+    still = at_six()  # not approved yet: said again next time
+    assert "2013-04: DRAFT run 1" in still.stdout
+    approved = subprocess.run([str(installed / "pbr"), "approve", "-m", "birmingham-90-10",
+                               "-p", "2013-04", "--run", "1"], cwd=folder, env=cron,
+                              capture_output=True, text=True, timeout=120)
+    assert approved.returncode == 0, approved.stderr
+    quiet = at_six()
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")  # no mail
+    assert "run finished: exit code 0" in (folder / "out" / "pbr.log").read_text()

@@ -336,24 +336,30 @@ def run(
     errors in returns, 2 a scheme could not be calculated or nothing was found to run, 3
     another run holds the lock.
 
-    Example crontab line (06:00 on the 3rd of each month):
+    With --quiet it prints only what needs a person (a draft to approve, errors, a withheld
+    return, a scheme that could not be calculated), so cron mails only then. Example
+    crontab lines (06:00 on the 3rd of each month; pbr by its full path):
 
-      0 6 3 * * cd /srv/pbr && .venv/bin/pbr run
+      MAILTO=finance@example.org
+      0 6 3 * * cd /srv/pbr && /srv/pbr/.venv/bin/pbr --quiet run
     """
     from pbr_cli.jobs.run import run_all
 
     try:
         from pbr_cli.outputs.console import console
 
-        con = console(quiet=is_quiet(ctx))
+        quiet = is_quiet(ctx)
+        con = console(quiet=False)
         said: list[str] = []
         months: list[dict] = []
 
-        def out(line: str, style: str) -> None:
+        def out(line: str, style: str, person: bool = False) -> None:
             from rich.markup import escape
 
             if as_json:
                 said.append(line)
+                return
+            if quiet and not person:
                 return
             con.print(f"[{style}]{escape(line)}[/]" if style else escape(line), highlight=False,
                       soft_wrap=True)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
+import sys
 from pathlib import Path
 
 from pbr_cli.cycle.config import shipped_models
@@ -54,10 +56,15 @@ run signs with the key of the account it runs as.
 
 ## Unattended
 
-A crontab line (06:00 on the 3rd of each month) that mails only what that run did, when it
-needs a person (the log, out/pbr.log, keeps every run):
+Two crontab lines (`crontab -e`): the job at 06:00 on the 3rd of each month, with pbr
+named by its full path (cron's PATH does not hold it) and `--quiet`, so that it prints
+only when a person is needed — a draft to approve, a return with errors, a missing or
+faulty return, a ledger problem — and cron mails what it prints to MAILTO (cron itself
+mails; put your address in). When nothing needs anyone it prints nothing and no mail comes.
+The log, out/pbr.log, keeps every run.
 
-    0 6 3 * * cd {folder} && pbr run > out/last-run.txt 2>&1 || mail -s "pbr run needs attention" finance@example.org < out/last-run.txt
+    MAILTO=finance@example.org
+    0 6 3 * * cd {folder_q} && {pbr} --quiet run
 
 ## Trying it first, then going live
 
@@ -77,6 +84,18 @@ One run records at a time wherever it runs; the others wait (`--wait`) or are re
 pbr's documentation (docs/payment-cycle.md, "A ledger shared by a team") says how the
 database is made and who may do what in it.
 """
+
+
+def own_command() -> str:
+    """This pbr, by full paths, as a shell would run it from anywhere (a cron line): the
+    console script it was started as, else this Python with `-m pbr_cli`."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name in ("pbr", "pbr.exe") and script.exists():
+        return shlex.quote(str(script.resolve()))
+    found = shutil.which("pbr", path=str(Path(sys.executable).parent))
+    if found:
+        return shlex.quote(str(Path(found).resolve()))
+    return f"{shlex.quote(sys.executable)} -m pbr_cli"
 
 
 def _officer_key() -> tuple[str, str]:
@@ -151,5 +170,7 @@ def init_folder(folder: Path, models: list[str] | None, go_live: str | None,
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     readme = folder / "README.md"
     readme.write_text(ROUTINE.format(title="; ".join(titles), who=who, config=config,
-                                     folder=folder.resolve()), encoding="utf-8")
+                                     folder=folder.resolve(),
+                                     folder_q=shlex.quote(str(folder.resolve())),
+                                     pbr=own_command()), encoding="utf-8")
     return [config, readme, *written]

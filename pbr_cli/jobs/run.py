@@ -34,7 +34,8 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
             months: list[dict[str, Any]] | None = None) -> int:
     """Every scheme of the config: every month from its go-live to the latest complete one
     that is not approved yet, in order (drafts, or approved at once where the scheme says
-    so). `out(line, style)` shows a line; the log gets the same; `months`, when given, gets
+    so). `out(line, style, person=False)` shows a line (`person`: one a person must act on,
+    shown even under --quiet); the log gets the same; `months`, when given, gets
     what each month came to (for --json)."""
     import contextlib
 
@@ -50,12 +51,18 @@ def run_all(config: Path | None, dry_run: bool, wait: float, progress_factory, o
         with lock:
             ledger = chosen.open(log, create=not dry_run, recording=not dry_run)
             try:
-                monthly = _MonthlyRun(dry_run, ledger, log, progress_factory, out, months)
+                needed: list[bool] = []
+
+                def told(line: str, style: str, person: bool = False) -> None:
+                    needed.append(person)
+                    out(line, style, person)
+
+                monthly = _MonthlyRun(dry_run, ledger, log, progress_factory, told, months)
                 for name in schemes:
                     worst = max(worst, monthly.scheme(setup, name))
                 if ledger is not None:
-                    head = ledger.head()
-                    out(f"Ledger {shown(chosen.place)}: head {head}", "")
+                    head = ledger.head()  # (with what needs a person: the mail keeps it)
+                    out(f"Ledger {shown(chosen.place)}: head {head}", "", any(needed))
                     if not dry_run:
                         log.head(chosen.place, head)
             finally:
@@ -100,7 +107,7 @@ class _MonthlyRun:
 
                 for line in restore_approved(scheme, ledger):
                     log.warning(line)
-                    out(line, "yellow")
+                    out(line, "yellow", True)
             start = scheme.go_live
             todo = []
             month = first_unapproved(ledger, scheme.model, start)
@@ -117,7 +124,7 @@ class _MonthlyRun:
                 worst = max(worst, self.month(scheme, month))
         except PbrError as exc:
             log.error(f"{name}: {exc.message}")
-            out(f"{name}: {exc.message}", "red")
+            out(f"{name}: {exc.message}", "red", True)
             worst = max(worst, exc.exit_code)
         return worst
 
@@ -143,7 +150,10 @@ class _MonthlyRun:
                 f"{format_money(s.adjustment_total())}, due {format_money(s.due())}; "
                 f"{len(s.withheld)} withheld, {errors} error(s)"
                 + (f"; schedule {shown(result.path)}" if result.path else ""))
-        out(line, "yellow" if code else "")
+        # A person is needed for a draft to approve, errors, a withheld (missing or faulty)
+        # return: said even under --quiet, so a cron line mails only then.
+        person = bool(code) or str(state).startswith("DRAFT")
+        out(line, "yellow" if code else "", person)
         if self.months is not None:
             self.months.append({
                 "model": model.name, "month": str(month), "state": str(state),
@@ -152,11 +162,11 @@ class _MonthlyRun:
                 "withheld": [p.provider for p in s.withheld], "errors": errors,
                 "schedule": shown(result.path) if result.path else None, "exit_code": code})
         for p in s.withheld:
-            out(f"  withheld {p.provider} ({p.name}): {p.reason}", "red")
+            out(f"  withheld {p.provider} ({p.name}): {p.reason}", "red", True)
         for p in s.providers:
             if p.status == PAID:
                 for note in s.payment_notes(p.provider):
-                    out(f"  {p.provider}: {note}", "yellow")
+                    out(f"  {p.provider}: {note}", "yellow", person)
         if result.status == UNCHANGED:
             log.info(f"{model.name} {month}: DRAFT run {result.run_id} unchanged")
         if scheme.settings.statements and result.run_id and not self.dry_run:
