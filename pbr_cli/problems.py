@@ -166,6 +166,7 @@ _CODES: dict[str, tuple[str, str]] = {
     # Calculation
     "no-return": ("warning", "No return was found for a provider and month the calculation needs."),
     "return-has-errors": ("error", "The provider's return for the month has errors; nothing is paid until it is corrected."),
+    "history-incomplete": ("fatal", "A month's calculation reads months before go-live (its rolling windows, or a cohort's episodes since the scheme start) for which nothing is filed: nothing is drafted (a warning on a what-if)."),
     "history-return-excluded": ("warning", "An earlier month's return with errors is left out of a rolling window."),
     "duplicate-return": ("error", "Two returns for the same provider and month, neither named as the later version (-v2, -v3...)."),
     "resubmitted": ("warning", "A corrected return (named -v2, -v3...) replaces an earlier one for the same provider and month; the earlier one is not used."),

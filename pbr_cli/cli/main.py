@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 # Where an exception raised by a signal is printed and dropped rather than unwound: inside the
 # import machinery (a module left half made, then an ImportError), a fork hook, or logging's
@@ -75,7 +75,7 @@ def _as_json(app) -> int:
     from pbr_cli.errors import EXIT_UNUSABLE
 
     # (Click's base of its errors, whether typer ships its own copy of Click or uses Click's)
-    usage = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    usage: Any = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
     try:
         code = app(standalone_mode=False)
     except usage as exc:

@@ -28,9 +28,11 @@ from pbr_cli.ledger.store import ApprovalRecord, Ledger, RunRecord, now_utc
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
 from pbr_cli.periods import Month
+from pbr_cli.pricing import history_months, kind_of
 from pbr_cli.pricing.adjustments import adjustments_for
 from pbr_cli.pricing.records import PAID, Schedule, Standing, State
 from pbr_cli.pricing.worth import payments_by_component, remember
+from pbr_cli.problems import WARNING, Problem
 from pbr_cli.returns.folders import latest_month
 
 __all__ = ["payments_by_component"]
@@ -188,6 +190,25 @@ def run_record(schedule: Schedule, register, started: str, command: str, path: P
                      basis)
 
 
+def history_missing(scheme: Scheme, month: Month, unfiled: list[Month]) -> str:
+    """Why a month cannot be worked out yet: the months of its history not filed, and what
+    to do."""
+    model = scheme.model
+    first = Month.of(model.start)
+    span = str(unfiled[0]) if len(unfiled) == 1 else f"{unfiled[0]} to {unfiled[-1]}"
+    reads = (f"every month since the scheme start, {first} (its episodes are followed from "
+             "their start)" if kind_of(model).clients else
+             f"the months {history_months(model, month)[0]} to {month} (its rolling windows)")
+    opening = ""
+    if model.cohort is not None and model.cohort.opening is not None:
+        opening = (f"; or, to start the scheme afresh in {scheme.go_live}, set the model's start "
+                   f"to {scheme.go_live.first_day} and declare the clients then in treatment as "
+                   "each provider's opening caseload (docs/models.md)")
+    return (f"the calculation of {month} reads {reads}, and nothing is filed for {span} "
+            f"({len(unfiled)} month(s)) in {shown(scheme.root)}: file each month's returns in "
+            f"its YYYY-MM folder (an empty folder says none came){opening}")
+
+
 def check_inside(model: Model, month: Month) -> None:
     if not model.covers(month):
         raise PbrError(f"{month} is outside the scheme {model.name} ({model.start} to "
@@ -252,6 +273,13 @@ def _calculate(scheme: Scheme, month: Month, output: Path | None, ledger: Ledger
         if month == nxt and ledger is not None else []
     collection = scheme.read([month, *earlier])
     schedule = scheme.schedule(month, collection)
+    unfiled = scheme.unfiled_history(month, collection)
+    if unfiled:
+        said = history_missing(scheme, month, unfiled)
+        if not_recorded != WHAT_IF:
+            raise PbrError(f"{said}; nothing was drafted", code="history-incomplete")
+        schedule.problems.append(Problem("", WARNING, "history-incomplete",
+                                         f"{said}: these figures are not what is due"))
     cache = cfg.cache
     remember(cache, model, register, month, collection, schedule)
     for e in earlier:

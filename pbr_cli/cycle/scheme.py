@@ -177,6 +177,19 @@ class Scheme(Configured):
     def go_live(self) -> Month:
         return go_live(self.cfg, self.model)
 
+    def unfiled_history(self, month: Month, collection: Collection) -> list[Month]:
+        """The months before go-live whose returns the month's calculation reads (its
+        history: pricing.history_months) and for which nothing is filed — no return and no
+        month folder (an empty folder says none came). After go-live a month without a
+        provider's return is that provider's missing return, withheld and adjusted when it
+        comes; before go-live nothing would ever mend it."""
+        from pbr_cli.pricing import history_months
+
+        filed = {r.month for r in collection.returns}
+        return [m for m in history_months(self.model, month)
+                if m < self.go_live and m < month and m not in filed
+                and not (self.root / str(m)).is_dir()]
+
     def read(self, months: list[Month]) -> Collection:
         """Every return the months need, read and checked once (the cache first)."""
         from pbr_cli.pricing.worth import read_months

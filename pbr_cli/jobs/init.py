@@ -31,6 +31,15 @@ This folder is {who}'s copy of pbr's payment-by-results routine. pbr reads `pbr.
     returns/<model>/     the providers' returns, one folder per month: returns/<model>/YYYY-MM/
     out/                 schedules, statements, reports, the ledger and the log
 
+## Before the first month
+
+A month's payments read earlier months' returns:
+
+{history}
+
+Before going live, file each of those months' returns in its own folder (an empty month
+folder says no return came); `pbr run` drafts nothing while one is missing, and names it.
+
 ## Each month
 
 1. Save each provider's return into `returns/<model>/YYYY-MM/` (make the month's folder).
@@ -84,6 +93,20 @@ One run records at a time wherever it runs; the others wait (`--wait`) or are re
 pbr's documentation (docs/payment-cycle.md, "A ledger shared by a team") says how the
 database is made and who may do what in it.
 """
+
+
+def _history_line(model, start: Month) -> str:
+    """What the scheme's first month reads before it: a line of the folder's README."""
+    from pbr_cli.pricing import history_months, kind_of
+
+    before = [m for m in history_months(model, start) if m < start]
+    what = ("every month since the scheme start (its episodes are followed from their start)"
+            if kind_of(model).clients else "its rolling windows")
+    if not before:
+        return f"- {model.name}: its first month, {start}, reads no earlier month."
+    span = str(before[0]) if len(before) == 1 else f"{before[0]} to {before[-1]}"
+    return (f"- {model.name}: its first month, {start}, reads {what}: file {span} as well "
+            f"({len(before)} month(s)).")
 
 
 def own_command() -> str:
@@ -143,7 +166,8 @@ def init_folder(folder: Path, models: list[str] | None, go_live: str | None,
              "ledger: out/ledger.sqlite   # every run and approval, hash-chained (or a "
              "shared database: \"postgresql://USER@SERVER/DATABASE\")",
              "log: out/pbr.log            # what each `pbr run` did", "schemes:"]
-    titles = []
+    titles: list[str] = []
+    history: list[str] = []
     for name in chosen:
         model_path = shipped[name]
         model = load_model(model_path)
@@ -156,6 +180,7 @@ def init_folder(folder: Path, models: list[str] | None, go_live: str | None,
         (folder / "returns" / name).mkdir(parents=True, exist_ok=True)
         written.append(folder / "returns" / name)
         start = max(month, Month.of(model.start)) if month else Month.of(model.start)
+        history.append(_history_line(model, start))
         lines.append(f"  {name}: {{go_live: {start}, approvers: [{json.dumps(signer)}]}}"
                      "   # approval by a person (manual)")
     lines.append("# A scheme's budget, for `pbr forecast`: add budget: {2013/14: AMOUNT} to its "
@@ -172,5 +197,6 @@ def init_folder(folder: Path, models: list[str] | None, go_live: str | None,
     readme.write_text(ROUTINE.format(title="; ".join(titles), who=who, config=config,
                                      folder=folder.resolve(),
                                      folder_q=shlex.quote(str(folder.resolve())),
-                                     pbr=own_command()), encoding="utf-8")
+                                     pbr=own_command(), history="\n".join(history)),
+                      encoding="utf-8")
     return [config, readme, *written]
