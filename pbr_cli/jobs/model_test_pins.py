@@ -105,10 +105,12 @@ class PinReader:
                  name: str):
         self.model, self.path, self.lines, self.where, self.name = model, path, lines, where, name
         self.components = {c.name for c in model.payments}
+        self.at = where  # the provider's expectation being read
 
     def line(self, *keys: Any) -> int:
-        """The line of the key at where + keys, or of the nearest key holding it."""
-        full = (*self.where, *keys)
+        """The line of the key at the provider's expectation + keys, or of the nearest key
+        holding it."""
+        full = (*self.at, *keys)
         for n in range(len(full), 0, -1):
             if full[:n] in self.lines:
                 return self.lines[full[:n]]
@@ -118,6 +120,7 @@ class PinReader:
         return tests_invalid(self.path, self.line(*keys), f"{self.name}: {message}")
 
     def read(self, provider: str, wanted: Any) -> Expected:
+        self.at = (*self.where, provider)
         if wanted == WITHHELD_KEY:
             return Expected(withheld=True)
         if not isinstance(wanted, dict) or not wanted:
@@ -278,7 +281,9 @@ def _check_problems(provider: str, codes: tuple[str, ...], raised: list[Problem]
         if p.code not in codes and p.code not in said:
             said.add(p.code)
             where = f"{p.cell}: " if p.cell else ""
-            out.append(f"{provider}: problem {p.code} not expected ({where}{p.message})")
+            times = sum(1 for q in raised if q.code == p.code)
+            more = f"; {times} in all" if times > 1 else ""
+            out.append(f"{provider}: problem {p.code} not expected ({where}{p.message}{more})")
     return out
 
 
@@ -296,7 +301,8 @@ def _check_lines(provider: str, wanted: tuple[Line, ...], mine: list[Evidence],
                           if i not in used and want.names(ev)), None)
             named = [ev for ev in mine if want.names(ev)]
             got = ("no such line in the month" if not named else "got " + "; ".join(
-                _got_line(ev, with_day=len(named) > 1, short=True, reason=bool(want.reason))
+                _got_line(ev, with_day=len(named) > 1, short=True,
+                          reason=bool(want.reason) and want.status in ("", PAID_EVENT))
                 for ev in named))
             out.append(f"{provider}: expected {want.describe()}, {got}")
         if found is not None:

@@ -2,7 +2,8 @@
 
 `models/<model>.tests.yaml` lists cases. Each case gives a contract register (or uses the
 model's), the return rows each provider sent each month, the month to calculate, and what
-each provider is paid: its total, each component, or that it is withheld. `pbr models test`
+each provider is paid: its total, each component, or that it is withheld, and why
+(jobs/model_test_pins.py: its problems, lines refused, evidence lines). `pbr models test`
 writes the returns as the model's own template would be filled in, reads and checks them as
 any return is read, works the month out, and says every difference, to the penny:
 
@@ -18,7 +19,7 @@ any return is read, works the month out, and says every difference, to the penny
               Utilisation: [{service_id: S001, void_days: 45}]
         expect:
           P1: {total: 12700.66, utilisation: 11763.16, outcomes: 937.50}
-          P2: withheld
+          P2: {withheld: no return received, problems: [no-return]}
 """
 
 from __future__ import annotations
