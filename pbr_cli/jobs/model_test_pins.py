@@ -72,7 +72,7 @@ class Line:
     def fits(self, ev: Evidence) -> bool:
         return ((not self.status or ev.status == self.status)
                 and (self.amount is None or ev.amount == self.amount)
-                and all(_plain(part) in _plain(ev.reason) for part in self.reason))
+                and all(says(ev.reason, part) for part in self.reason))
 
     def describe(self) -> str:
         what = f"{self.client}'s {self.component}" if self.component else self.client
@@ -322,6 +322,10 @@ def _got_line(ev: Evidence, with_day: bool = False, short: bool = False,
     return said if short else f"{ev.client}'s {ev.component} {said}"
 
 
+def says(text: str, part: str) -> bool:
+    """The text says the part: compared as read, case and runs of spaces aside."""
+    return _plain(part) in _plain(text)
+
+
 def _plain(text: str) -> str:
-    """Text compared as read: case and runs of spaces aside."""
     return " ".join(text.split()).casefold()
