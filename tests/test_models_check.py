@@ -178,8 +178,10 @@ def test_a_model_test_that_fails_says_each_difference_to_the_penny(tmp_path):
 
 @pytest.mark.parametrize(("change", "words"), [
     (("pbr_model_tests: 1", "pbr_model_tests: 2"), ":3: a model tests file starts"),
-    (("      P2: withheld", "      P2: {totl: 1}"), "'totl' is not a payment component"),
-    (("      P2: withheld", "      P2: {total: 1.234}"), "'1.234' is not an amount"),
+    (("      P2: {withheld: no return", "      P2: {totl: 1, withheld: no return"),
+     "'totl' is not a payment component"),
+    (("      P2: {withheld: no return", "      P2: {total: 1.234, withheld: no return"),
+     "'1.234' is not an amount"),
     (("    month: 2013-06\n", "    month: June\n"), "'June' is not a month"),
 ])
 def test_a_model_tests_file_that_cannot_be_read_is_refused_with_its_line(tmp_path, change,

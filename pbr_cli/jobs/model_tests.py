@@ -2,7 +2,8 @@
 
 `models/<model>.tests.yaml` lists cases. Each case gives a contract register (or uses the
 model's), the return rows each provider sent each month, the month to calculate, and what
-each provider is paid: its total, each component, or that it is withheld. `pbr models test`
+each provider is paid: its total, each component, or that it is withheld, and why
+(jobs/model_test_pins.py: its problems, lines refused, evidence lines). `pbr models test`
 writes the returns as the model's own template would be filled in, reads and checks them as
 any return is read, works the month out, and says every difference, to the penny:
 
@@ -18,7 +19,7 @@ any return is read, works the month out, and says every difference, to the penny
               Utilisation: [{service_id: S001, void_days: 45}]
         expect:
           P1: {total: 12700.66, utilisation: 11763.16, outcomes: 937.50}
-          P2: withheld
+          P2: {withheld: no return received, problems: [no-return]}
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from __future__ import annotations
 import csv
 import tempfile
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.files import TooLarge, read_bounded
+from pbr_cli.jobs.model_test_pins import TOTAL, Expected, PinReader, check_pins, says, tests_invalid
 from pbr_cli.model.records import Model
 from pbr_cli.model.yamlread import YamlProblem, read_yaml
 from pbr_cli.money import format_money
@@ -43,7 +44,6 @@ from pbr_cli.returns.collect import read_and_check
 from pbr_cli.returns.register import Register, load_register
 
 MAX_TESTS_BYTES = 2_000_000
-TOTAL = "total"
 
 
 @dataclass
@@ -65,13 +65,15 @@ def run_model_tests(model: Model, path: Path | None = None) -> list[CaseResult]:
     """Every case of the model's tests file, worked out; PbrError (model-tests-invalid) when
     the file cannot be read as tests, naming its line."""
     path = Path(path or tests_file(model))
-    cases = _read(path)
-    return [_run(model, path, case, lines) for case, lines in cases]
+    # every case's month and expectations read before any is worked out: a mistake in the
+    # file is said at once, with its line, never after cases have run
+    ready = [(case, where, _month(path, case, where["line"]),
+              _expectations(model, case, path, where)) for case, where in _read(path)]
+    return [_run(model, path, case, where, month, expect)
+            for case, where, month, expect in ready]
 
 
-def _bad(path: Path, line: int, message: str) -> PbrError:
-    where = f"{path}:{line}: " if line else f"{path}: "
-    return PbrError(f"{where}{message}", code="model-tests-invalid")
+_bad = tests_invalid
 
 
 def _read(path: Path) -> list[tuple[dict[str, Any], dict]]:
@@ -98,29 +100,33 @@ def _read(path: Path) -> list[tuple[dict[str, Any], dict]]:
             raise _bad(path, line, f"cases[{i}] must be a set of keys")
         unknown = sorted(set(case) - {"name", "month", "register", "returns", "expect"})
         if unknown:
-            raise _bad(path, line, f"cases[{i}]: unknown key '{unknown[0]}' (a case has name, "
+            raise _bad(path, lines.get(("cases", i, unknown[0]), line),
+                       f"cases[{i}]: unknown key '{unknown[0]}' (a case has name, "
                        "month, register, returns and expect)")
         for key in ("name", "month", "returns", "expect"):
             if case.get(key) is None:
                 raise _bad(path, line, f"cases[{i}]: the key '{key}' is missing")
-        out.append((case, {"line": line, "index": i}))
+        out.append((case, {"line": line, "index": i, "lines": lines}))
     return out
 
 
-def _run(model: Model, path: Path, case: dict[str, Any], where: dict) -> CaseResult:
-    result = CaseResult(str(case["name"]))
-    line = where["line"]
+def _month(path: Path, case: dict[str, Any], line: int) -> Month:
     try:
-        month = Month.parse(str(case["month"]))
+        return Month.parse(str(case["month"]))
     except PbrError as exc:
         raise _bad(path, line, f"{case['name']}: {exc.message}") from None
-    expect = _expectations(model, case, path, line)
+
+
+def _run(model: Model, path: Path, case: dict[str, Any], where: dict, month: Month,
+         expect: dict[str, Expected]) -> CaseResult:
+    result = CaseResult(str(case["name"]))
+    line = where["line"]
     with tempfile.TemporaryDirectory(prefix="pbr-model-test-") as tmp:
         root = Path(tmp)
         register = (_register(model, case["register"], root / "register.csv", path, line)
                     if case.get("register") is not None else load_register(model))
         files = _returns(model, register, case["returns"], root / "returns", path, line)
-        collection = read_and_check(files, model, register, cache=None)
+        collection = read_and_check([f for _, f in files], model, register, cache=None)
         for unreadable in collection.unreadable:
             result.failures.append(f"a return could not be read: {unreadable.message}")
         schedule = month_schedule(model, register, month, collection)
@@ -130,56 +136,40 @@ def _run(model: Model, path: Path, case: dict[str, Any], where: dict) -> CaseRes
         if p is None:
             result.failures.append(f"{provider}: expected in the schedule, not there (no "
                                    "active contract in the month?)")
-        elif wanted is None:
+            continue
+        if wanted.withheld:
             if p.status != WITHHELD:
                 result.failures.append(f"{provider}: expected withheld, paid "
                                        f"{format_money(p.total())}")
+            elif not says(p.reason, wanted.withheld_reason):
+                result.failures.append(f'{provider}: expected withheld "'
+                                       f'{wanted.withheld_reason}", got withheld "{p.reason}"')
         elif p.status != PAID:
             result.failures.append(f"{provider}: expected paid, withheld ({p.reason})")
         else:
-            for key, target in wanted.items():
+            for key, target in (wanted.amounts or {}).items():
                 got = p.total() if key == TOTAL else p.component_total(key)
                 if got != target:
                     result.failures.append(f"{provider} {key}: expected "
                                            f"{format_money(target)}, got {format_money(got)}")
+        result.failures.extend(check_pins(provider, wanted, schedule,
+                                          {str(f) for who, f in files if who == provider}))
     return result
 
 
 def _expectations(model: Model, case: dict[str, Any], path: Path,
-                  line: int) -> dict[str, dict[str, Decimal] | None]:
-    """provider -> {total or component: amount}, or None for withheld; read before anything
-    is worked out, so a mistake in them is said as such, never as a failing case."""
+                  where: dict) -> dict[str, Expected]:
+    """provider -> what it is paid (or withheld) and why; read before anything is worked
+    out, so a mistake in them is said as such, never as a failing case."""
     expect = case["expect"]
     name = case["name"]
     if not isinstance(expect, dict) or not expect:
-        raise _bad(path, line, f"{name}: `expect:` maps each provider to what it is paid")
-    components = {c.name for c in model.payments}
-    out: dict[str, dict[str, Decimal] | None] = {}
-    for provider, wanted in expect.items():
-        if wanted == WITHHELD:
-            out[str(provider)] = None
-            continue
-        if not isinstance(wanted, dict) or not wanted:
-            raise _bad(path, line, f"{name}: {provider}: give `withheld` or the amounts "
-                       "({total: ..., <component>: ...})")
-        amounts = {}
-        for key, amount in wanted.items():
-            if key != TOTAL and key not in components:
-                raise _bad(path, line, f"{name}: {provider}: '{key}' is not a payment "
-                           f"component ({', '.join(sorted(components))}) or `total`")
-            amounts[str(key)] = _money(amount, path, line, f"{name}: {provider} {key}")
-        out[str(provider)] = amounts
-    return out
-
-
-def _money(value: Any, path: Path, line: int, what: str) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        amount = Decimal("NaN")
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise _bad(path, line, f"{what}: '{value}' is not an amount in pounds and pence")
-    return amount.quantize(Decimal("0.01"))
+        raise _bad(path, where["line"], f"{name}: `expect:` maps each provider to what it "
+                   "is paid")
+    reader = PinReader(model, path, where["lines"], ("cases", where["index"], "expect"),
+                       str(name))
+    return {str(provider): reader.read(str(provider), wanted)
+            for provider, wanted in expect.items()}
 
 
 def _register(model: Model, rows: Any, target: Path, path: Path, line: int) -> Register:
@@ -202,8 +192,9 @@ def _register(model: Model, rows: Any, target: Path, path: Path, line: int) -> R
 
 
 def _returns(model: Model, register: Register, given: Any, folder: Path, path: Path,
-             line: int) -> list[Path]:
-    """Each provider's return for each month, written as the model's template filled in."""
+             line: int) -> list[tuple[str, Path]]:
+    """Each provider's return for each month, written as the model's template filled in:
+    (provider, file)."""
     if not isinstance(given, dict):
         raise _bad(path, line, "`returns:` maps each provider to its months")
     files = []
@@ -223,5 +214,5 @@ def _returns(model: Model, register: Register, given: Any, folder: Path, path: P
             write_return(target, ReturnFor(model, register, str(provider), month),
                          Filling({name: list(r or []) for name, r in rows.items()},
                                  filled_only=True))
-            files.append(target)
+            files.append((str(provider), target))
     return files
