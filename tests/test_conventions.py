@@ -94,3 +94,44 @@ def test_the_licence_is_stated():
     text = (ROOT / "pyproject.toml").read_text()
     assert 'license = "MIT"' in text and "classifiers" in text
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def _every_command():
+    """Every command and group, as the words a user types after `pbr`."""
+    import typer
+
+    out = []
+
+    def walk(command, words):
+        out.append(words)
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, [*words, name])
+
+    walk(typer.main.get_command(app), [])
+    return out
+
+
+def test_help_names_values_in_words_and_says_each_command_whole():
+    """Help showed Python's types (`<list[Path]>`, `<int range>`, `<str>`, `{paths}...`) and
+    cut each command's line short mid-sentence ("Check returns: layout, values, codes,
+    dates,...")."""
+    import re
+
+    commands = _every_command()
+    assert len(commands) > 20
+    for words in commands:
+        result = runner.invoke(app, [*words, "--help"], terminal_width=80, env={"COLUMNS": "80"})
+        assert result.exit_code == 0, words
+        text = result.output
+        python_types = re.findall(r"<(?:str|int|float|bool|list\[[^\]]*\]|Path|path|int range|"
+                                  r"float range)>|\{[a-z_]+\}", text)
+        assert not python_types, (words, python_types)
+        cut = [line for line in text.splitlines()
+               if re.search(r"[a-z,]\.\.\.$", line)]  # a sentence cut short
+        assert not cut, (words, cut)
+    top = runner.invoke(app, ["--help"], terminal_width=80, env={"COLUMNS": "80"}).output
+    assert "register cross-checks, and checks across files" in " ".join(top.split())
+    validate = runner.invoke(app, ["validate", "--help"], env={"COLUMNS": "80"}).output
+    assert "Usage: pbr validate [OPTIONS] PATHS..." in validate
+    assert "-m, --model MODEL" in validate and "--wait SECONDS" in runner.invoke(
+        app, ["run", "--help"], env={"COLUMNS": "80"}).output

@@ -16,6 +16,7 @@ from pbr_cli.cli.common import (
     HELP,
     ConfigOpt,
     DryRunOpt,
+    Group,
     LedgerOpt,
     RegisterOpt,
     ReturnsOpt,
@@ -34,6 +35,7 @@ from pbr_cli.errors import EXIT_OK, PbrError, exit_codes_said
 EPILOG = exit_codes_said()
 
 app = typer.Typer(
+    cls=Group,
     name="pbr",
     help="Payment by Results batch calculator: check providers' monthly returns, work out what "
     "each provider is owed under a scheme's model, and write payment schedules.",

@@ -6,10 +6,75 @@ import sys
 from typing import NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from pbr_cli.errors import PbrError
 
 HELP = {"help_option_names": ["-h", "--help"]}  # every command and group: -h as --help
+
+# What an option's value is, in help, by Click's type: words a person reads, not Python's
+# (typer shows `<list[str]>`, `<int range>`, `<str>` otherwise). A text option shows its
+# own name: --model MODEL.
+_VALUE_NAMES = {"Path": "PATH", "IntParamType": "N", "IntRange": "N", "FloatParamType": "NUMBER",
+                "FloatRange": "NUMBER"}
+_OWN_NAMES = {"as_at": "MONTH", "what_if": "CHANGE", "by": "NAME", "run_id": "N", "to": "MONTH",
+               "go_live": "MONTH", "model_names": "MODEL", "authority": "NAME",
+               "wait": "SECONDS"}
+
+
+def _name_values(command) -> None:
+    for param in getattr(command, "params", []):
+        if param.metavar is not None or getattr(param, "is_flag", False):
+            continue
+        kind = _kind(param)
+        own = _OWN_NAMES.get(param.name or "", (param.name or "value").upper()).removesuffix(
+            "_NAME")
+        if type(param).__name__.endswith("Argument"):
+            shown = param.metavar = f"{own}..." if param.nargs == -1 else own
+            # (typer's own help adds the Python type after an argument, and braces in usage)
+            param.display_type_rich = lambda ctx=None: None
+            param._usage_display_name = (lambda shown=shown, param=param: shown
+                                         if param.required else f"[{shown}]")
+        elif kind in _VALUE_NAMES:
+            param.metavar = _OWN_NAMES.get(param.name or "", _VALUE_NAMES[kind])
+        elif kind == "StringParamType":
+            param.metavar = own
+
+
+def _kind(param) -> str:
+    """Click's name of the type of the option's value (its own, or typer's own copy's)."""
+    if hasattr(param, "type"):
+        return type(param.type).__name__
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None or desc.is_choice or desc.is_datetime or desc.is_tuple:
+        return ""
+    if desc.is_path:
+        return "Path"
+    bare = param.bare_type().removeprefix("list[").removesuffix("]")
+    return {"int": "IntParamType", "float": "FloatParamType", "str": "StringParamType"
+            }.get(bare, "")
+
+
+class Group(TyperGroup):
+    """pbr's commands and groups: every option's value named in words, and each command's
+    first sentence whole in the list of commands (not cut short mid-sentence)."""
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _name_values(command)
+        return command
+
+    def format_commands(self, ctx, formatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 RegisterOpt = typer.Option(None, "--register", help="Contract register (default: the model's).")
 ReturnsOpt = typer.Option(None, "--returns", help="Folder of returns filed as YYYY-MM/*.xlsx "
                           "(default: from the config).")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import typer
 
-from pbr_cli.cli.common import HELP, fail
+from pbr_cli.cli.common import HELP, Group, fail
 from pbr_cli.errors import PbrError
 
-keys_app = typer.Typer(help="Your keys for signing the ledger's records: make one, list them.",
+keys_app = typer.Typer(
+    cls=Group, help="Your keys for signing the ledger's records: make one, list them.",
                        no_args_is_help=True, rich_markup_mode=None, context_settings=HELP)
 
 

@@ -11,6 +11,7 @@ import typer
 from pbr_cli.cli.common import (
     HELP,
     ConfigOpt,
+    Group,
     JsonOpt,
     LedgerOpt,
     fail,
@@ -18,7 +19,8 @@ from pbr_cli.cli.common import (
 )
 from pbr_cli.errors import EXIT_OK, PbrError
 
-ledger_app = typer.Typer(help="What has been calculated, approved and paid: the state of each "
+ledger_app = typer.Typer(
+    cls=Group, help="What has been calculated, approved and paid: the state of each "
                          "month, runs, a provider's payments, and checks that nobody has "
                          "changed the record.", no_args_is_help=True, rich_markup_mode=None,
                          context_settings=HELP)
@@ -162,7 +164,8 @@ def ledger_history(ctx: typer.Context, provider: str = typer.Argument(..., help=
     _ledger_out(ctx, data, as_json, "history")
 
 
-cache_app = typer.Typer(help="The cache of checked returns.", no_args_is_help=True,
+cache_app = typer.Typer(
+    cls=Group, help="The cache of checked returns.", no_args_is_help=True,
                         rich_markup_mode=None, context_settings=HELP)
 
 

@@ -9,12 +9,14 @@ import typer
 from pbr_cli.cli.common import (
     HELP,
     ConfigOpt,
+    Group,
     JsonOpt,
     fail,
 )
 from pbr_cli.errors import EXIT_OK, EXIT_PROBLEMS, PbrError
 
-models_app = typer.Typer(help="List and describe the schemes' models.", no_args_is_help=True,
+models_app = typer.Typer(
+    cls=Group, help="List and describe the schemes' models.", no_args_is_help=True,
                          rich_markup_mode=None, context_settings=HELP)
 
 
