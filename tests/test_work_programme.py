@@ -22,17 +22,35 @@ CONTRACT = [["WP01", "Northfield Employment Ltd", "North East", "2011-06-01", ""
 
 # group: (attachment fee, weeks to a job outcome, job outcome, sustainment, most
 # sustainments, maximum) as the model holds them; each maximum is fee + job outcome +
-# sustainments x their price (ESA ex-IB's £13,720 = £600 + £3,500 + 26 x £370 is published).
+# sustainments x their price (ESA ex-IB's £13,720 = £600 + £3,500 + 26 x £370 is published;
+# so are the first five groups' fees, job outcomes, sustainments in all and maxima: see
+# HC162_TABLE_3 below).
 GROUPS = {
     "JSA18": (400, 26, 1200, 170, 13, 3810),
     "JSA25": (400, 26, 1200, 215, 13, 4395),
-    "JSAEE": (400, 26, 1200, 215, 13, 4395),
+    "JSAEE": (400, 26, 1200, 250, 20, 6600),
     "JSAIB": (400, 26, 1200, 250, 20, 6600),
     "ESAVOL": (400, 13, 1000, 115, 20, 3700),
     "ESANEW": (400, 13, 1200, 250, 20, 6600),
     "ESAIB": (600, 13, 3500, 370, 26, 13720),
     "IBIS": (400, 13, 1000, 115, 20, 3700),
     "JSAPL": (400, 26, 1200, 250, 20, 6600),
+}
+
+
+# Work and Pensions Committee, "Can the Work Programme work for all user groups?", First
+# Report of Session 2013-14, HC 162, Table 3: "Maximum payments to Work Programme providers
+# by payment group" (participants attached in year one; maximum payments over the 2-year
+# attachment period), https://publications.parliament.uk/pa/cm201314/cmselect/cmworpen/162/
+# 16208.htm. Its rows 1-5, as printed: attachment fee, job outcome fee, sustainment fees
+# (the total of the four-weekly payments), total. (Its group 3, "JSA Early Access", is the
+# model's JSA early entrants, JSAEE.)
+HC162_TABLE_3 = {
+    "JSA18": (400, 1200, 2210, 3810),    # 1. JSA aged 18-24
+    "JSA25": (400, 1200, 2795, 4395),    # 2. JSA aged 25+
+    "JSAEE": (400, 1200, 5000, 6600),    # 3. JSA Early Access
+    "JSAIB": (400, 1200, 5000, 6600),    # 4. JSA Ex-IB
+    "ESAVOL": (400, 1000, 2300, 3700),   # 5. ESA Volunteers
 }
 
 
@@ -62,6 +80,42 @@ def test_the_model_s_figures_are_the_ones_worked_by_hand_and_add_up_to_its_maxim
         assert params["attachment_price"][group] + params["job_outcome_price"][group] + \
             params["sustainment_price"][group] * params["sustainments"][group] == \
             params["maximum_price"][group], group
+
+
+def test_the_model_s_figures_are_those_of_hc_162_table_3():
+    """Each of Table 3's rows read: the model's attachment fee, job outcome, its sustainments
+    added up (price x number) and its maximum are the row's four figures, and the row's
+    total is its three payments added up (so the table is read right, too)."""
+    params = {name: dict(p.table) for name, p in load_model(WP).parameters.items()}
+    for group, (fee, job, sustainments, total) in HC162_TABLE_3.items():
+        assert fee + job + sustainments == total, group
+        assert (params["attachment_price"][group], params["job_outcome_price"][group],
+                params["sustainment_price"][group] * params["sustainments"][group],
+                params["maximum_price"][group]) == (fee, job, sustainments, total), group
+
+
+def test_a_jsa_early_entrant_attached_in_year_one_who_stays_in_work_is_paid_6600(ws):
+    """HC 162, Table 3, row 3: a JSA early entrant attached in year one (1 June 2011) who
+    starts a job on 1 July 2011 and stays in it: the £400 fee in June 2011; the job outcome
+    after 26 weeks (30 December 2011) £1,200; sustainments every 4 weeks after it, £5,000 in
+    all (20 x £250), a further one refused. £400 + £1,200 + £5,000 = £6,600."""
+    ws.add_return("WP01", "2011-06", {"Attachments": [
+        {"participant_id": "EE", "payment_group": "JSAEE", "attachment_date": date(2011, 6, 1)}],
+        "Claims": []})
+    start = date(2011, 7, 1)
+    outcome = start + timedelta(weeks=26)
+    ws.add_return("WP01", "2013-10", {"Attachments": [], "Claims": [
+        {"participant_id": "EE", "claim": "JOB", "job_start": start, "achieved_date": outcome},
+        *({"participant_id": "EE", "claim": "SUS", "job_start": start,
+           "achieved_date": outcome + timedelta(weeks=4 * k)} for k in range(1, 22))]})
+    june, october = run(ws, "2011-06"), run(ws, "2013-10")
+    assert june["totals"]["payment"] == "400.00"
+    paid = [e for e in october["evidence"] if e["status"] == "paid"]
+    assert sum(Decimal(e["amount"]) for e in paid if e["event"] == "job_outcome") == 1200
+    assert sum(Decimal(e["amount"]) for e in paid if e["event"] == "sustainment") == 5000
+    assert october["totals"]["payment"] == "6200.00"   # £6,600 less June's £400 fee
+    assert [e["reason"] for e in october["evidence"] if e["status"] == "refused"][:1] == [
+        "paid 20 time(s) already, the most"]
 
 
 def test_each_group_s_participant_is_paid_its_maximum(ws):
@@ -95,7 +149,8 @@ def test_each_group_s_participant_is_paid_its_maximum(ws):
     fees = {e["client"]: e["amount"] for e in june["evidence"]}
     assert fees["P-ESAIB"] == "600.00" and fees["P-JSA25"] == "400.00"
     assert june["totals"]["payment"] == "3800.00"       # 8 x £400 + £600
-    assert october["totals"]["payment"] == "49720.00"   # £53,520 of maxima less £3,800
+    # maxima £3,810 + £4,395 + £6,600 x 4 + £3,700 x 2 + £13,720 = £55,725, less £3,800
+    assert october["totals"]["payment"] == "51925.00"
 
 
 def test_claims_timed_from_the_job_and_the_job_outcome(ws):
