@@ -278,3 +278,15 @@ def test_a_result_filed_after_its_month_is_paid_once_the_register_moves_it(tmp_p
     assert paid[("CRC01-2015Q4", "binary")] == "150000.00"
     assert paid[("CRC01-2015Q4", "frequency")] == "144000.00"
     assert data["totals"]["payment"] == "2254000.00"
+
+
+def test_pbr_models_list_lines_the_titles_up_past_a_long_name():
+    """`transforming-rehabilitation` is longer than the 24 characters the name column had:
+    its title started one place later than every other. Each title now starts in the same
+    column, and the scheme is listed."""
+    listed = runner.invoke(app, ["models", "list", "--config", str(ROOT / "pbr.yaml")])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert any(ln.startswith("transforming-rehabilitation ") for ln in lines)
+    starts = {ln.index(" " + ln.split()[1]) for ln in lines}
+    assert len(starts) == 1, listed.output
