@@ -78,11 +78,12 @@ def main() -> None:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(HEADER)
         for code, name, price, _, _ in CRCS:
-            writer.writerow([code, code, name, "Fee for service", "FFS", price, "", "", "", "",
+            writer.writerow([code, code, name, f"{name}: fee for service", "FFS", price, "", "", "", "",
                              "2015-02-01", ""])
             for quarter, label, published in COHORTS:
                 people, rate, frequency = BASELINES[(code, quarter)]
-                writer.writerow([f"{code}-{quarter}", code, name, f"Cohort {label}", "COHORT",
+                writer.writerow([f"{code}-{quarter}", code, name, f"{name}: cohort {label}",
+                                 "COHORT",
                                  "", quarter, people, rate, frequency,
                                  published.first_day.isoformat(),
                                  published.last_day.isoformat()])
