@@ -48,7 +48,7 @@ def models_list(ctx: typer.Context, config: Path | None = ConfigOpt, as_json: bo
     if not rows:
         typer.echo(f"No models in {cfg.models}.")
         return
-    width = max(24, *(len(r["model"]) for r in rows))  # every title in one column
+    width = max(24, *(len(str(r["model"])) for r in rows))  # every title in one column
     for r in rows:
         if r["problem"]:
             typer.echo(f"{r['model']:<{width}} BROKEN: {r['problem']}")
