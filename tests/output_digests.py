@@ -21,7 +21,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMES = ("birmingham-90-10", "wigan-cohort", "troubled-families", "work-programme")
+SCHEMES = ("birmingham-90-10", "wigan-cohort", "troubled-families", "work-programme",
+           "transforming-rehabilitation")
 
 
 def periods(months: list[str]) -> list[str]:

@@ -66,7 +66,8 @@ def test_the_shipped_models_from_any_folder_and_a_broken_config_refused(tmp_path
                             capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0, listed.stderr
     assert all(m in listed.stdout for m in ("birmingham-90-10", "wigan-cohort",
-                                            "troubled-families", "work-programme"))
+                                            "troubled-families", "work-programme",
+                                            "transforming-rehabilitation"))
     (folder / "pbr.yaml").write_text("models: models\nschemes: [\n")
     broken = subprocess.run([*_script(), "models", "list"], cwd=folder, env=env,
                             capture_output=True, text=True, timeout=120)

@@ -373,7 +373,7 @@ def test_ranges_are_by_nearest_rank_and_expected_lines_sum_to_totals():
 
 
 @pytest.mark.parametrize("name", ["birmingham-90-10", "wigan-cohort", "troubled-families",
-                                  "work-programme"])
+                                  "work-programme", "transforming-rehabilitation"])
 def test_projected_returns_are_ones_the_checks_across_files_accept(name):
     """The returns made for the months to come never contradict the recorded ones (a client
     presenting again while in treatment, a discharge of no episode...): in no simulation is

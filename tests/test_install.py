@@ -60,7 +60,8 @@ def test_from_pip_install_to_an_approved_month(installed, tmp_path):
     outside.mkdir()
     listed = pbr(installed, outside, "models", "list")
     assert listed.returncode == 0, listed.stderr
-    for name in ("birmingham-90-10", "wigan-cohort", "troubled-families", "work-programme"):
+    for name in ("birmingham-90-10", "wigan-cohort", "troubled-families", "work-programme",
+                 "transforming-rehabilitation"):
         assert name in listed.stdout
     made = pbr(installed, outside, "init", "council", "--model", "birmingham-90-10")
     assert made.returncode == 0, made.stderr

@@ -149,7 +149,8 @@ def _copy_model(tmp_path, tests_text: str | None = None):
 def test_every_shipped_model_ships_its_worked_examples_and_they_pass():
     models = sorted((ROOT / "models").glob("*.tests.yaml"))
     assert [m.name.removesuffix(".tests.yaml") for m in models] == [
-        "birmingham-90-10", "troubled-families", "wigan-cohort", "work-programme"]
+        "birmingham-90-10", "transforming-rehabilitation", "troubled-families", "wigan-cohort",
+        "work-programme"]
     result = runner.invoke(app, ["models", "test", *(m.name.removesuffix(".tests.yaml")
                                                      for m in models),
                                  "--config", str(ROOT / "pbr.yaml")])

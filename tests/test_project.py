@@ -24,6 +24,8 @@ SAMPLES = [
     ("make_troubled_families_samples.py", ("troubled-families",),
      "troubled-families.register.csv"),
     ("make_work_programme_samples.py", ("work-programme",), "work-programme.register.csv"),
+    ("make_transforming_rehabilitation_samples.py", ("transforming-rehabilitation",),
+     "transforming-rehabilitation.register.csv"),
 ]
 
 
@@ -59,7 +61,8 @@ def test_no_scheme_name_or_code_in_python():
         text = path.read_text().lower()
         for word in ("birmingham", "wigan", "supporting people", "90/10", "opiate", "crack",
                      "troubled", "3900", "3,900", "crime_education", "work programme",
-                     "work-programme", "esaib", "13720", "13,720"):
+                     "work-programme", "esaib", "13720", "13,720", "transforming rehabilitation",
+                     "transforming-rehabilitation", "reoffend", "crc01"):
             assert word not in text, f"{word} in {path}"
 
 

@@ -21,7 +21,8 @@ from tests.conftest import ROOT
 
 runner = CliRunner()
 CASES = [("wigan-cohort", "2013-06"), ("troubled-families", "2013-06"),
-         ("work-programme", "2013-05"), ("birmingham-90-10", "2013-06")]
+         ("work-programme", "2013-05"), ("birmingham-90-10", "2013-06"),
+         ("transforming-rehabilitation", "2017-10")]
 
 
 def schedule_json(model: str, month: str) -> dict:

@@ -50,11 +50,12 @@ def models_list(ctx: typer.Context, config: Path | None = ConfigOpt, as_json: bo
     if not rows:
         typer.echo(f"No models in {cfg.models}.")
         return
+    width = max(24, *(len(str(r["model"])) for r in rows))  # every title in one column
     for r in rows:
         if r["problem"]:
-            typer.echo(f"{r['model']:<24} BROKEN: {r['problem']}")
+            typer.echo(f"{r['model']:<{width}} BROKEN: {r['problem']}")
         else:
-            typer.echo(f"{r['model']:<24} {r['title']} ({r['start']} to {r['end']}, "
+            typer.echo(f"{r['model']:<{width}} {r['title']} ({r['start']} to {r['end']}, "
                        f"{r['payments']} payments)")
 
 
