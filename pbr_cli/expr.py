@@ -3,7 +3,8 @@
 A model writes formulas such as ``min(1, utilisation / utilisation_target)`` or
 ``IF(service_type == "ACC", a, b)``. They are parsed once, when the model loads, into a
 checked tree; nothing is ever handed to Python's ``eval``. Numbers are exact: ``0.95`` is
-the Fraction 19/20, never a binary float. Text is compared as text, dates as dates.
+the Fraction 19/20, never a binary float. Text is compared as text, dates as dates, dates and
+times as dates and times (two subtracted give the hours between, exactly).
 
 Allowed: numbers, "text", names, + - * /, comparisons (== != < <= > >=), `in` and `not in`
 a bracketed list of values, and / or / not, parentheses, and the functions listed in FUNCTIONS.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -284,7 +285,13 @@ class _Evaluator:
         return critical <= 0 or z_squared >= critical ** 2
 
     def dates(self, op: str, left: Any, right: Any) -> date | Fraction:
-        """A date and whole days: date + days, days + date, date - days; date - date is days."""
+        """A date and whole days: date + days, days + date, date - days; date - date is days.
+        A date and time takes only another taken away: the hours between, exactly."""
+        if isinstance(left, datetime) or isinstance(right, datetime):
+            if op == "-" and isinstance(left, datetime) and isinstance(right, datetime):
+                return hours_between(right, left)
+            raise self.fail("a date and time takes only another date and time taken away "
+                            "(operation_time - admission_time gives the hours between)")
         if op == "-" and isinstance(left, date) and isinstance(right, date):
             return Fraction((left - right).days)
         days, day = (right, left) if isinstance(left, date) else (left, right)
@@ -316,15 +323,25 @@ class _Evaluator:
         raise self.fail(f"'{value}' is not a number")
 
 
+def hours_between(start: datetime, end: datetime) -> Fraction:
+    """The hours from one date and time to another, exactly (negative when end is earlier)."""
+    delta = end - start
+    return Fraction(delta.days * 86_400 + delta.seconds, 3_600) + Fraction(
+        delta.microseconds, 3_600_000_000)
+
+
 def _compare(op: str, left: Any, right: Any) -> bool:
     if isinstance(left, (int, Fraction)) and isinstance(right, (int, Fraction)):
         pass
+    elif isinstance(left, datetime) != isinstance(right, datetime) and (
+            isinstance(left, date) or isinstance(right, date)):
+        raise ExprError(f"cannot compare {_what(left)} with {_what(right)}")
     elif isinstance(left, date) and isinstance(right, date):
         pass
     elif op in ("==", "!="):
         return (left == right) == (op == "==")
     else:
-        raise ExprError(f"cannot compare {left!r} with {right!r}")
+        raise ExprError(f"cannot compare {_what(left)} with {_what(right)}")
     return {
         "==": left == right,
         "!=": left != right,
@@ -333,6 +350,21 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         ">": left > right,
         ">=": left >= right,
     }[op]
+
+
+def _what(value: Any) -> str:
+    """A value as a comparison's message names it: its kind, and the value itself."""
+    if isinstance(value, datetime):
+        return f"a date and time ({value.isoformat(sep=' ', timespec='minutes')})"
+    if isinstance(value, date):
+        return f"a date ({value.isoformat()})"
+    if isinstance(value, bool):
+        return "a yes/no"
+    if isinstance(value, (int, Fraction)):
+        return f"a number ({value})"
+    if value is None:
+        return "a blank"
+    return f"the text '{value}'" if isinstance(value, str) else repr(value)
 
 
 def _where(source: str, exc: SyntaxError) -> str:

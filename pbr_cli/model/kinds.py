@@ -35,6 +35,7 @@ class ColumnType(StrEnum):
     NUMBER = "number"
     MONEY = "money"
     DATE = "date"
+    DATE_TIME = "date-time"  # a date and a time of day (two subtracted: the hours between)
     CODE = "code"
 
 
@@ -172,6 +173,8 @@ class MeasureRule:
     def describe(self, measure: Measure) -> str:
         """How `pbr models show` says the measure is worked out."""
         where = "".join(f" where {k} is {' or '.join(v)}" for k, v in measure.where)
+        if measure.condition is not None:
+            where = f" where {measure.condition.text}"
         span = (f" over the {measure.window_months} months ending with the period month"
                 if measure.window_months else " in the period month")
         pooled = {Over.PROVIDER: ", all the provider's entries together",

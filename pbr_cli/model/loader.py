@@ -17,6 +17,7 @@ from typing import Any
 from pbr_cli import expr as formulas
 from pbr_cli.errors import PbrError
 from pbr_cli.model.client_level import ClientLevelRules, cohort_components, participant_components
+from pbr_cli.model.conditions import pairs
 from pbr_cli.model.kinds import (
     MEASURE_RULES,
     ColumnType,
@@ -363,7 +364,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
                           "column, fact or earlier measure)")
             kind = kinds[0]
             rule = MEASURE_RULES[kind]
-            sheet_name, column = None, None
+            sheet_name, column, condition = None, None, None
             if not rule.reads_rows:
                 parsed = self.formula(spec[kind], (*path, kind), known)
             else:
@@ -377,7 +378,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
                     wrong = rule.target_problem(sheet.column(column), column, target)
                     if wrong:
                         self.fail((*path, kind), wrong)
-                for col_name, wanted in (spec.get("where") or {}).items():
+                for col_name, wanted in pairs(spec.get("where")).items():
                     col = sheet.column(col_name) if sheet is not None else None
                     if sheet is not None and col is None:
                         self.fail((*path, "where", col_name), f"no column '{col_name}' on "
@@ -389,9 +390,11 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
                                 self.fail((*path, "where", col_name), f"'{value}' is not a code "
                                           f"of '{col.codes}' ({', '.join(listed)}): no row "
                                           "could match")
+                condition = self.row_condition(spec.get("where"), (*path, "where"), sheet,
+                                               known - {m.name for m in out})
             where = tuple(
                 (k, tuple(str(x) for x in (v if isinstance(v, list) else [v])))
-                for k, v in (spec.get("where") or {}).items()
+                for k, v in pairs(spec.get("where")).items()
             )
             window = spec.get("window", {}).get("months") if spec.get("window") else None
             if window is not None and window < 1:
@@ -404,7 +407,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
                 self.shares_compared(parsed, {m.name: m for m in out}, (*path, kind))
             out.append(Measure(name=name, label=spec.get("label") or name.replace("_", " "),
                                kind=rule.kind, expr=parsed, sheet=sheet_name, column=column or None,
-                               where=where, window_months=window,
+                               where=where, condition=condition, window_months=window,
                                format=spec.get("format") or "number",
                                over=Over(spec.get("over") or Over.ENTRY)))
             known.add(name)

@@ -163,6 +163,8 @@ class Measure:
     sheet: str | None = None
     column: str | None = None
     where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # `where` written as a formula over the row's columns, the register entry and parameters
+    condition: Expr | None = None
     window_months: int | None = None
     format: str = "number"
     over: Over = Over.ENTRY  # sum/count over the entry's rows, its provider's, or the scheme's

@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from pbr_cli import expr as formulas
+from pbr_cli.model.conditions import condition_problem, is_condition, sample_value
 from pbr_cli.model.kinds import GROUP_RULES, NUMERIC_TYPES, ColumnType, GroupCheckKind, Within
 from pbr_cli.model.records import (
     PERIOD_FACTS,
@@ -36,6 +37,7 @@ class ReturnLayoutRules:
     unique: Callable[[list[str], KeyPath, str], None]
     formula: Callable[[Any, KeyPath, set[str]], formulas.Expr | None]
     figure: Callable[[Any, KeyPath], Fraction | Dated]
+    measure_at: dict[str, int]  # each measure's name: its place under `measures`
 
     def column(self, spec: dict[str, Any], path: KeyPath, known: set[str]) -> Column:
         kind = spec["type"]
@@ -45,8 +47,8 @@ class ReturnLayoutRules:
             elif spec["codes"] not in self.codes:
                 self.fail((*path, "codes"), f"no code list '{spec['codes']}' under `codes`"
                           f"{did_you_mean(spec['codes'], set(self.codes))}")
-        if spec.get("within") and kind != "date":
-            self.fail((*path, "within"), "`within` applies to date columns only")
+        if spec.get("within") and kind not in ("date", "date-time"):
+            self.fail((*path, "within"), "`within` applies to date and date-time columns only")
         if (spec.get("min") is not None or spec.get("max") is not None) and kind not in (
                 *NUMERIC_TYPES, ColumnType.DATE):
             self.fail(path, "`min` and `max` apply to number and date columns only")
@@ -119,13 +121,7 @@ class ReturnLayoutRules:
         """Each min/max is worked out once with a value of each name's type: a bound that
         cannot be worked out, or that gives a number for a date (or a date for a number),
         would be skipped on every row, so the rule would never hold."""
-        sample = {"date": date(2000, 1, 1), "text": "x", "code": "x"}
-        env: dict[str, Any] = {name: sample.get(kind, Fraction(1)) for name, kind in types.items()}
-        env.update(period_facts(Month(2000, 1)))
-        env.update({name: self.figure(p["value"], ()) for name, p in
-                    (self.data.get("parameters") or {}).items()
-                    if isinstance(p, dict) and p.get("value") is not None})
-        env.update({name: v.steps[0][1] for name, v in env.items() if isinstance(v, Dated)})
+        env = self.sample_env(types)
         for i, col in enumerate(columns):
             for key in ("min", "max"):
                 bound = getattr(col, key)
@@ -145,6 +141,42 @@ class ReturnLayoutRules:
                 elif col.type != "date" and (isinstance(value, date) or isinstance(value, bool)):
                     self.fail((*path, "columns", i, key), "a number column's bound must give "
                               "a number")
+
+    def sample_env(self, types: dict[str, str]) -> dict[str, Any]:
+        """A value of each column's type by name, the period facts and the parameters (each
+        at its first figure): what a formula over a row is worked out with once."""
+        env: dict[str, Any] = {name: sample_value(kind) for name, kind in types.items()}
+        env.update(period_facts(Month(2000, 1)))
+        env.update({name: self.figure(p["value"], ()) for name, p in
+                    (self.data.get("parameters") or {}).items()
+                    if isinstance(p, dict) and p.get("value") is not None})
+        env.update({name: v.steps[0][1] for name, v in env.items() if isinstance(v, Dated)})
+        return env
+
+    def row_condition(self, where: Any, path: KeyPath, sheet: Sheet | None,
+                      known: set[str]) -> formulas.Expr | None:
+        """A measure's `where` written as a formula over the row's own columns, the register
+        entry, the parameters and the period facts; checked once with a value of each type."""
+        if not is_condition(where) or sheet is None:
+            return None
+        own = {c.name: c.type for c in sheet.columns}
+        try:
+            measures = sorted(n for n in formulas.parse(where).names
+                              if n in self.measure_at and n not in own)
+        except formulas.ExprError:
+            measures = []
+        if measures:
+            self.fail(path, f"'{measures[0]}' is a measure: a condition reads the row's own "
+                      "columns, its register entry, the parameters and the period's facts")
+            return None
+        parsed = self.formula(where, path, known | set(own))
+        if parsed is None or parsed.names - (known | set(own)):
+            return parsed
+        register_types = {c.name: c.type for c in self.data_register_columns()}
+        wrong = condition_problem(parsed, self.sample_env({**register_types, **own}))
+        if wrong:
+            self.fail(path, wrong)
+        return parsed
 
     def data_register_columns(self) -> list[Column]:
         return [Column(c["name"], "", ColumnType(c["type"])) for c in self.data["register"]["columns"]]

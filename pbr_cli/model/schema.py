@@ -48,6 +48,9 @@ TYPE_WORDS = {
     "names": "a list of names",
     "texts": "a list of text values",
     "text-or-texts": "a text value or a list of them",
+    "condition": "a formula true or false for each row (over its own columns, the register "
+                 "entry, the parameters and the period's facts), or column: value pairs (a value "
+                 "or a list of them)",
 }
 
 COLUMN_TYPES = tuple(ColumnType)
@@ -126,8 +129,11 @@ MEASURE = Section(
         Key("name", "text", "The measure's name, used in later formulas.", required=True),
         Key("label", "text", "Its heading in schedules and reports."),
         *(rule.key for rule in MEASURE_RULES.values()),  # each kind's own key
-        Key("where", MapOf("text-or-texts"),
-            "For sum/count: only rows whose column has this value (or one of these values)."),
+        Key("where", "condition",
+            "For sum/count: only rows for which the formula is true (`reconvicted_within_months "
+            "<= 12`), or whose column has this value (or one of these values); a row the "
+            "formula cannot be worked out for (a blank figure) is not counted, with a warning "
+            "(rows-not-counted)."),
         Key("window", WINDOW, "For sum/count: look back over a rolling window (default: the "
             "period month only)."),
         Key("over", "text", "For sum/count: whose rows are added up: `entry`, the register "
@@ -298,6 +304,8 @@ class _Walker:
                 return
             for name, item in value.items():
                 self.walk(item, kind.value, (*path, name))
+        elif kind == "condition" and isinstance(value, dict):  # column: value pairs
+            self.walk(value, MapOf("text-or-texts"), path)
         else:
             self.scalar(value, kind, path)
 
@@ -338,6 +346,7 @@ class _Walker:
                                                       and not isinstance(v, bool)),
             "names": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
             "texts": lambda v: isinstance(v, list) and all(isinstance(x, (str, int)) for x in v),
+            "condition": lambda v: isinstance(v, str),
             "text-or-texts": lambda v: isinstance(v, (str, int))
             or (isinstance(v, list) and all(isinstance(x, (str, int)) for x in v)),
         }[kind]

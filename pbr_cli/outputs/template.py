@@ -197,6 +197,10 @@ def _sheet(wb, fmt: Formats, blank: ReturnFor, sheet: Sheet, code_ranges: dict[s
     for j, col in enumerate(sheet.columns):
         cell_fmt = fmt.info if col.info or col.prefill else (
             fmt.input_date if col.type == "date" else fmt.input)
+        if col.type == "date-time" and not (col.info or col.prefill):
+            # made only where a sheet has a date-time column (a format made is in the file)
+            cell_fmt = wb.add_format({"bg_color": "#FFF2CC", "border": 1,
+                                      "border_color": "#BFBFBF", "num_format": "yyyy-mm-dd hh:mm"})
         for i in range(last):
             value = data[i].get(col.name) if i < len(data) else None
             _write_value(ws, fmt, 1 + i, j, value, cell_fmt, col)

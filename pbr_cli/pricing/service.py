@@ -22,8 +22,10 @@ from pbr_cli.money import fraction_to_decimal, round_pence
 from pbr_cli.periods import Month, Window, days_active
 from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields, formula_values
 from pbr_cli.pricing.records import PAID, Evidence, Figure, PaymentLine, ProviderResult
+from pbr_cli.pricing.selection import NotCounted, Rows, select
 from pbr_cli.problems import ERROR, WARNING, Problem
 from pbr_cli.returns.checked import CheckedReturn
+from pbr_cli.returns.register import Register
 
 
 class ServiceLevel:
@@ -31,7 +33,8 @@ class ServiceLevel:
 
     def __init__(self, inputs: MonthInputs):
         self.model, self.month, self.problems = inputs.model, inputs.month, inputs.problems
-        self.aggregates = Aggregates(self.model, _combine(self.model, inputs.chosen), self.month)
+        self.aggregates = Aggregates(self.model, _combine(self.model, inputs.chosen), self.month,
+                                     inputs.register)
         self.rate_values: dict[str, dict[str, Fraction]] = {}
         self.service = ServiceMonth(self.model, self.month, self.aggregates, self.problems,
                                     self.rate_values)
@@ -65,9 +68,12 @@ def _combine(model: Model, chosen: dict[tuple[str, Month], CheckedReturn]) -> di
 class Aggregates:
     """Sums and counts of return rows per register entry, over each measure's window."""
 
-    def __init__(self, model: Model, tables: dict[str, Any], month: Month):
+    def __init__(self, model: Model, tables: dict[str, Any], month: Month,
+                 register: Register | None = None):
         self.model, self.tables, self.month = model, tables, month
         self.cache: dict[str, tuple[dict[str, Any], Window]] = {}
+        self.rows = Rows(model, month, register)
+        self.uncounted: dict[str, dict[str, NotCounted]] = {}  # measure -> entry -> rows
 
     def window(self, measure: Measure) -> Window:
         return Window.ending(self.month, measure.window_months or 1, self.model.start)
@@ -81,6 +87,12 @@ class Aggregates:
         at = {"entry": key, "provider": provider, "scheme": ""}[measure.over]
         return values.get(at, measure.rule.nothing), window
 
+    def not_counted(self, measure: Measure, key: str) -> str | None:
+        """What the entry's rows the measure's condition could not be worked out for say."""
+        found = self.uncounted.get(measure.name, {}).get(key)
+        sheet = self.model.sheet(measure.sheet or "")
+        return found.said(measure, sheet) if found is not None and sheet is not None else None
+
     def _compute(self, measure: Measure) -> tuple[dict[str, Any], Window]:
         window = self.window(measure)
         assert measure.sheet is not None  # (a sum or count reads a sheet)
@@ -92,8 +104,7 @@ class Aggregates:
         if measure.over == "scheme":
             frame = frame.assign(_scheme="")
         mask = frame["_month"].isin([str(m) for m in window.months()])
-        for column, values in measure.where:
-            mask &= frame[column].isin(list(values))
+        mask, self.uncounted[measure.name] = select(frame, mask, measure, sheet, self.rows)
         picked = frame[mask]
         if isinstance(measure.rule, CountMeasure):
             counts = picked.groupby(key_col).size()
@@ -143,6 +154,10 @@ def entry_lines(service: ServiceMonth, entry: Entry, pay: bool,
                 windows[measure.name] = window
                 if value is None:
                     not_reported.add(measure.name)
+                if said := aggregates.not_counted(measure, key):
+                    problems.append(Problem(path, WARNING, "rows-not-counted",
+                                            f"{reg.entity} {key}: {said}", affects_payment=pay,
+                                            provider=entry[reg.provider], note=said))
     except ExprError as exc:
         problems.append(Problem(path, ERROR, "calculation-failed",
                                 f"{reg.entity} {key}: {exc}"))

@@ -8,7 +8,7 @@ guessed. The commissioner's register (often a CSV, where everything is text) is 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,6 +31,32 @@ def _number_from_text(text: str) -> Decimal | None:
         return Decimal(cleaned)
     except InvalidOperation:
         return None
+
+
+_TIME_FORMATS = tuple(f"{day}{between}{time}" for day in ("%Y-%m-%d", "%d/%m/%Y")
+                      for between in (" ", "T") for time in ("%H:%M", "%H:%M:%S"))
+
+
+def _date_time_from_text(text: str) -> datetime | None:
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.strptime(" ".join(text.split()), fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def to_the_second(value: datetime) -> datetime:
+    """A date and time to the nearest second: Excel keeps a time as a fraction of a day, so
+    14:30 may come back a few microseconds either side of it."""
+    return (value + timedelta(microseconds=500_000)).replace(microsecond=0)
+
+
+def shown(value: Any) -> str:
+    """A date as YYYY-MM-DD, a date and time as YYYY-MM-DD HH:MM (with seconds if any)."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds" if value.second else "minutes")
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _date_from_text(text: str) -> date | None:
@@ -127,6 +153,8 @@ def _convert_other(value: Any, column: Column, codes: dict[str, CodeList], from_
             return None, "date-as-number", (f"{value:g} is a plain number, not a date (format "
                                             "the cell as a date)")
         return None, "not-a-date", f"'{value}' is not a date"
+    if kind == "date-time":
+        return _date_time(value, from_text)
     if kind == "code":
         text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
         code_list = codes[column.codes]  # type: ignore[index]
@@ -137,3 +165,28 @@ def _convert_other(value: Any, column: Column, codes: dict[str, CodeList], from_
             return None, "unknown-code", f"'{text}' is not a {code_list.label.lower()} code ({shown})"
         return code, None, ""
     raise ValueError(f"unknown column type {kind}")
+
+
+def _date_time(value: Any, from_text: bool) -> tuple[Any, str | None, str]:
+    """A date and time: a cell Excel holds as one (a serial with a fraction of a day), or in
+    the register, text such as 2014-05-03 14:30. A cell holding a whole day is 00:00 that day:
+    Excel holds 2014-05-03 00:00 and 2014-05-03 alike, and the reader gives both as a date.
+    Text needs its time written (text 2014-05-03 says nothing of one)."""
+    example = "enter the date and the time, e.g. 2014-05-03 14:30"
+    if isinstance(value, datetime):
+        return to_the_second(value), None, ""
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day), None, ""
+    if isinstance(value, str):
+        parsed = _date_time_from_text(value)
+        if parsed is None:
+            day = _date_from_text(value)
+            return None, "not-a-date", (f"'{value}' has no time of day ({example})" if day
+                                        else f"'{value}' is not a date and time ({example})")
+        if not from_text:
+            return None, "date-as-text", f"'{value}' is a date and time typed as text"
+        return parsed, None, ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None, "date-as-number", (f"{value:g} is a plain number, not a date and time "
+                                        "(format the cell as a date and time)")
+    return None, "not-a-date", f"'{value}' is not a date and time"

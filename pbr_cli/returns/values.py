@@ -7,17 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
 from pbr_cli.expr import Expr, ExprError
-from pbr_cli.model.kinds import Within
+from pbr_cli.model.kinds import ColumnType, Within
 from pbr_cli.model.records import Column, Model, Sheet, period_facts
 from pbr_cli.periods import Month
+from pbr_cli.returns.cells import shown
 from pbr_cli.returns.fast import ABSENT, PerRow
 from pbr_cli.returns.register import Register, entry_active
 from pbr_cli.returns.rules import Bounds, Dates, Entries, Message, Required
+
+
+def day_of(value: Any) -> Any:
+    """The day of a date and time (a date, or a blank, as it is): what `within` compares."""
+    return value.date() if isinstance(value, datetime) else value
 
 
 @dataclass
@@ -88,16 +94,17 @@ class ValueRules:
                 for k, value in enumerate(values):
                     if value is None and (rows.spec.name, kept[k] + 1, place.j) not in self.flagged:
                         self.say(Required.MISSING, place, kept[k] + 1, why=self.why_required(col))
+            days = values if col.type != ColumnType.DATE_TIME else [day_of(v) for v in values]
             if col.within == Within.PERIOD and month is not None:
                 first, last = month.first_day, month.last_day
-                for k, value in enumerate(values):
+                for k, value in enumerate(days):
                     if value is not None and not (first <= value <= last):
-                        self.say(Dates.OUTSIDE, place, kept[k] + 1, value=value.isoformat(),
+                        self.say(Dates.OUTSIDE, place, kept[k] + 1, value=shown(values[k]),
                                  month=month.label())
             if col.within == Within.BEFORE_START:
-                for k, value in enumerate(values):
+                for k, value in enumerate(days):
                     if value is not None and value >= self.model.start:
-                        self.not_before_start(place, value, kept[k] + 1)
+                        self.not_before_start(place, values[k], kept[k] + 1)
             for bound in self.bounds(col):
                 formula = bound.formula
                 if formula.names <= set(constant):
@@ -226,9 +233,9 @@ class ValueRules:
                 self.say(Required.MISSING, place, r + 1, why=self.why_required(col))
             return
         if col.within == Within.PERIOD and month is not None and not (
-                month.first_day <= value <= month.last_day):
-            self.say(Dates.OUTSIDE, place, r + 1, value=value.isoformat(), month=month.label())
-        if col.within == Within.BEFORE_START and value >= self.model.start:
+                month.first_day <= day_of(value) <= month.last_day):
+            self.say(Dates.OUTSIDE, place, r + 1, value=shown(value), month=month.label())
+        if col.within == Within.BEFORE_START and day_of(value) >= self.model.start:
             self.not_before_start(place, value, r + 1)
         for bound in self.bounds(col):
             if bound.formula.names - set(context):
@@ -243,7 +250,7 @@ class ValueRules:
                 self.out_of_bounds(place, bound, value, limit, r)
 
     def not_before_start(self, place: Place, value: date, row: int) -> None:
-        self.say(Dates.NOT_BEFORE, place, row, value=value.isoformat(),
+        self.say(Dates.NOT_BEFORE, place, row, value=shown(value),
                  start=self.model.start.isoformat())
 
     def before_start(self, rows: TypedRows) -> TypedRows:
@@ -253,13 +260,14 @@ class ValueRules:
         kept, typed = rows.kept, rows.typed
         drop: set[int] = set()
         for col in rows.columns:
-            if col.type != "date" or col.within != Within.PERIOD:
+            if col.type not in (ColumnType.DATE, ColumnType.DATE_TIME) or (
+                    col.within != Within.PERIOD):
                 continue
             place = Place(rows.spec, col, rows.positions[col.name])
             for k, value in enumerate(typed[col.name]):
-                if value is not None and value < start and k not in drop:
+                if value is not None and day_of(value) < start and k not in drop:
                     drop.add(k)
-                    self.say(Dates.BEFORE_START, place, kept[k] + 1, value=value.isoformat(),
+                    self.say(Dates.BEFORE_START, place, kept[k] + 1, value=shown(value),
                              start=start.isoformat())
         if not drop:
             return rows
