@@ -11,6 +11,7 @@ from typing import Any
 from pbr_cli import expr as formulas
 from pbr_cli.model.kinds import ClientCase, Event
 from pbr_cli.model.records import (
+    PERIOD_FACTS,
     Band,
     CodeList,
     Cohort,
@@ -198,7 +199,7 @@ class ClientLevelRules:
             refusals = []
             for k, rule in enumerate(r.get("refused_when") or []):
                 when = self.formula(rule["when"], (*where, "refused_when", k, "when"),
-                                    claim_columns | priced_by)
+                                    claim_columns | priced_by | set(PERIOD_FACTS))
                 if when is not None:
                     refusals.append((when, " ".join(str(rule["reason"]).split())))
             results.append(Result(
@@ -222,9 +223,11 @@ class ClientLevelRules:
                 if value is not None and value < 1:
                     self.fail((*path, "results", i, key), "at least 1 week")
         within_days = spec.get("claim_within_days")
-        for key in ("claim_within_days", "claim_within_working_days"):
+        for key in ("claim_within_days", "claim_within_working_days", "claim_after_days",
+                    "claim_after_working_days"):
             if spec.get(key) is not None and spec[key] < 1:
                 self.fail((*path, key), "at least 1 day")
+        self.wait_within_deadline(spec, path)
         maximum = (self.price(spec["maximum"], (*path, "maximum"), priced_by)
                    if spec.get("maximum") is not None else None)
         provider_maximum = (self.price(spec["provider_maximum"], (*path, "provider_maximum"),
@@ -243,7 +246,20 @@ class ClientLevelRules:
             refs["claims"][1] if "claims" in refs else SheetRef("", ""),
             spec["claims"]["outcome"], maximum, spec.get("claim_within_months"),
             tuple(fees), tuple(results), within_days,
-            provider_maximum, spec.get("claim_within_working_days"))
+            provider_maximum, spec.get("claim_within_working_days"),
+            spec.get("claim_after_days"), spec.get("claim_after_working_days"))
+
+    def wait_within_deadline(self, spec: dict[str, Any], path: KeyPath) -> None:
+        """A wait before a claim longer than the deadline for it leaves no month a claim
+        could be paid in: n working days take at least n days."""
+        waits = (("claim_after_days", ("claim_within_days",)),
+                 ("claim_after_working_days", ("claim_within_days", "claim_within_working_days")))
+        for wait, deadlines in waits:
+            for deadline in deadlines:
+                first, last = spec.get(wait), spec.get(deadline)
+                if isinstance(first, int) and isinstance(last, int) and first > last:
+                    self.fail((*path, wait), f"a wait of {first} is longer than `{deadline}: "
+                              f"{last}`: no claim could ever be paid")
 
     def price(self, value: Any, path: KeyPath, known: set[str]) -> Price:
         """Pounds, pounds by date (`{2011-06-01: 1200, 2013-04-01: 1000}`: the amount in force

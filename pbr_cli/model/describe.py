@@ -93,6 +93,11 @@ def _participants(m: Model, wrap: textwrap.TextWrapper) -> list[str]:
     if p.claim_within_days is not None:
         out.append(f"  A claim whose month ends more than {p.claim_within_days} days after "
                    "the result is not paid.")
+    for wait, unit in ((p.claim_after_days, "days"), (p.claim_after_working_days,
+                                                      "working days")):
+        if wait is not None:
+            out.append(f"  A claim whose month ends less than {wait} {unit} after the result "
+                       "is refused; a later return may claim it.")
     return out
 
 

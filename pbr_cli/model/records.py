@@ -340,6 +340,10 @@ class Participants:
     claim_within_days: int | None = None
     provider_maximum: Price | None = None  # the most paid a provider for all its participants
     claim_within_working_days: int | None = None
+    # a wait before a claim: the return's month must end at least this many days (working
+    # days) after the date achieved
+    claim_after_days: int | None = None
+    claim_after_working_days: int | None = None
 
 
 @dataclass(frozen=True)

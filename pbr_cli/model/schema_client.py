@@ -111,12 +111,15 @@ FEE = Section(
 
 REFUSAL = Section(
     "Refusal",
-    "A claim the result is not paid on, from the claim's own columns: refused, saying why; the "
+    "A claim the result is not paid on: refused, saying why, and counting towards nothing; the "
     "rest of the return is paid.",
     (
-        Key("when", "formula", "A condition over the claim row's columns (and the parameters); "
-            "when it holds, the claim is refused.", required=True,
-            example='evidence != "LETTER"'),
+        Key("when", "formula", "A condition over the claim row's columns, the participant's "
+            "attachment row (its attachment date too), the provider's register entry, the "
+            "parameters and the facts of the month of the return the claim is in "
+            "(`period_start`, `period_end`, `days_in_month`); when it holds, the claim is "
+            "refused. A parameter by date is read at its value on the date achieved, as a "
+            "price is.", required=True, example='evidence != "LETTER"'),
         Key("reason", "text", "Why, in words, as the Evidence sheet says it.", required=True),
     ),
 )
@@ -147,8 +150,9 @@ RESULT = Section(
             "it (sustainment after a job outcome)."),
         Key("weeks_after_attachment", "integer", "Paid only for a claim achieved at least this "
             "many weeks after the participant's attachment."),
-        Key("refused_when", ListOf(REFUSAL), "Claims not paid on, from their own columns: a "
-            "signed letter missing, earnings below a threshold, evidence self-certified."),
+        Key("refused_when", ListOf(REFUSAL), "Claims not paid on: a signed letter missing, "
+            "earnings below a threshold, evidence self-certified, a claim after day 700 from "
+            "attachment."),
         Key("description", "text", "In words."),
     ),
     instead=(("when", "a result is paid on claim codes, not on a condition: `when_any: [CODE, "
@@ -178,10 +182,22 @@ PARTICIPANTS = Section(
         Key("claim_within_months", "integer", "A claim in a return more than this many calendar "
             "months after the month it was achieved in is not paid."),
         Key("claim_within_days", "integer", "A claim in a return whose month ends more than "
-            "this many days after it was achieved is not paid (e.g. 700)."),
+            "this many days after the date achieved is not paid. A rule counted from "
+            "the participant's start (by day 700 from attachment) is a result's `refused_when` "
+            "instead.", example="90"),
         Key("claim_within_working_days", "integer", "A claim in a return whose month ends more "
             "than this many working days after it was achieved is not paid (Monday to Friday, "
             "not one of the scheme's `holidays`)."),
+        Key("claim_after_days", "integer", "A wait before a claim: a claim in a return whose "
+            "month ends less than this many days after the date achieved is refused, saying "
+            "from when it may be claimed, and counts towards nothing; a later return may "
+            "claim it."),
+        Key("claim_after_working_days", "integer", "A wait before a claim in working days "
+            "(Monday to Friday, not one of the scheme's `holidays`): a claim in a return whose "
+            "month ends before the date achieved plus this many working days is refused, "
+            "saying from when it may be claimed, and counts towards nothing; a later return "
+            "may claim it (the Work Programme's 15 working days after the period claimed).",
+            example="15"),
         Key("fees", ListOf(FEE), "Fees on attachment."),
         Key("results", ListOf(RESULT), "Results.", required=True),
     ),

@@ -21,7 +21,7 @@ from typing import Any
 
 from pbr_cli.expr import Expr, ExprError
 from pbr_cli.ledger.records import LineKind
-from pbr_cli.model.records import Dated, Fee, Model, Participants, Price, Result
+from pbr_cli.model.records import Dated, Fee, Model, Participants, Price, Result, period_facts
 from pbr_cli.money import format_money, format_percent, round_pence
 from pbr_cli.periods import Month, working_days
 from pbr_cli.periods import financial_year_label as fy_label
@@ -215,10 +215,14 @@ class _Replay:
                 working_days(record.day, month.last_day, self.model.holidays) > working:
             return refuse(f"claimed in {month}, more than {working} working days after it was "
                           f"achieved ({record.day.isoformat()})")
+        wait = self._too_soon(record.day, month)
+        if wait:
+            return refuse(f"claimed in {month}, too soon: {wait}")
         earlier = person.seen.get((code, record.day))
         if earlier is not None:
             return refuse(f"already claimed ({earlier.source.file}, {earlier.source.cell})")
-        refused = {r.name: why for r in mine if (why := self._refused(r, record, person))}
+        refused = {r.name: why for r in mine
+                   if (why := self._refused(r, record, person, month))}
         if len(refused) == len(mine):  # refused on its own columns: it counts for nothing
             return [self._event(record, r, REFUSED, refused[r.name]) for r in mine]
         person.seen[(code, record.day)] = record
@@ -226,12 +230,32 @@ class _Replay:
         return [self._event(record, r, REFUSED, refused[r.name])
                 if r.name in refused else self._result(r, record, person) for r in mine]
 
-    def _refused(self, result: Result, record: Record, person: _Person) -> str:
-        """Why the claim is refused on its own columns and the participant's (the first rule
-        that holds), or ""."""
+    def _too_soon(self, achieved: date, month: Month) -> str:
+        """When a claim in the return of `month` comes before the wait after the date
+        achieved is over (its month ends before the first day it may be claimed): from when
+        it may be claimed, the later of the waits; else ""."""
+        waits = []
+        if self.spec.claim_after_days is not None:
+            days = self.spec.claim_after_days
+            waits.append((achieved + timedelta(days=days), f"{days} days"))
+        if self.spec.claim_after_working_days is not None:
+            days = self.spec.claim_after_working_days
+            waits.append((_working_day(achieved, days, self.model.holidays),
+                          f"{days} working days"))
+        if not waits:
+            return ""
+        first, wait = max(waits)
+        if month.last_day >= first:
+            return ""
+        return f"may be claimed from {first.isoformat()} ({wait} after {achieved.isoformat()})"
+
+    def _refused(self, result: Result, record: Record, person: _Person, month: Month) -> str:
+        """Why the claim is refused on its own columns, the participant's and the facts of
+        the return's month (the first rule that holds), or ""."""
         if not result.refusals:
             return ""
-        env = self.names(person, record.day)
+        env = period_facts(month)
+        env.update(self.names(person, record.day))
         env.update(formula_values(record.values))
         env.update(self.model.by_code(env))
         for when, reason in result.refusals:
@@ -364,6 +388,17 @@ class ParticipantPricing:
         order = {c.name: i for i, c in enumerate(self.model.payments)}
         return sorted(events, key=lambda e: (order[e.component], e.day, e.client,
                                              e.source.cell))
+
+
+def _working_day(after: date, n: int, holidays: frozenset[date]) -> date:
+    """The n-th working day (Monday to Friday, not a holiday) after `after`: the first day
+    by which n working days have passed."""
+    day, left = after, n
+    while left:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and day not in holidays:
+            left -= 1
+    return day
 
 
 def _order(record: Record) -> tuple:
