@@ -208,19 +208,32 @@ def test_models_check_names_a_misused_wait_at_its_line(tmp_path, key, written, s
     assert f"{model_path}:{line}: participants.{key}: {said}" in out, out
 
 
-def test_a_wait_longer_than_the_deadline_is_a_mistake(tmp_path):
-    """20 working days to wait and 15 working days to claim in: no claim could be paid."""
-    text = waiting_scheme("  claim_within_working_days: 15\n  claim_after_working_days: 20\n")
+@pytest.mark.parametrize(("keys", "said"), [
+    # 20 working days to wait and 15 to claim in
+    ("  claim_within_working_days: 15\n  claim_after_working_days: 20\n",
+     "claim_after_working_days: a wait of 20 working days is longer than "
+     "`claim_within_working_days: 15`: no claim could ever be paid"),
+    ("  claim_within_days: 20\n  claim_after_days: 21\n",
+     "claim_after_days: a wait of 21 days is longer than `claim_within_days: 20`"),
+    # 1 April 2012 to 31 March 2015: three years of 365 days (no 29 February falls in them),
+    # 1,095 days (such a wait was an endless count of days, or a date past the calendar's end)
+    ("  claim_after_days: 100000000000\n",
+     "claim_after_days: a wait of 100000000000 days is longer than the scheme (1095 days)"),
+    ("  claim_after_working_days: 1096\n",
+     "claim_after_working_days: a wait of 1096 working days is longer than the scheme"),
+])
+def test_a_wait_no_claim_could_be_paid_after_is_a_mistake(tmp_path, keys, said):
+    text = waiting_scheme(keys)
     model_path = tmp_path / TF.name
     model_path.write_text(text)
     (tmp_path / "troubled-families.register.csv").write_bytes(
         TF.with_name("troubled-families.register.csv").read_bytes())
     result = runner.invoke(app, ["models", "check", str(model_path)])
     out = " ".join(result.output.split())
-    line = text[:text.index("  claim_after_working_days:")].count("\n") + 1
+    key = said.split(":")[0]
+    line = text[:text.index(f"  {key}:")].count("\n") + 1
     assert result.exit_code == 2, out
-    assert (f"{model_path}:{line}: participants.claim_after_working_days: a wait of 20 is "
-            "longer than `claim_within_working_days: 15`: no claim could ever be paid") in out
+    assert f"{model_path}:{line}: participants.{said}" in out, out
 
 
 def test_refusals_over_the_return_s_month_and_the_participant_s_start(tmp_path):

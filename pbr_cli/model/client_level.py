@@ -227,7 +227,7 @@ class ClientLevelRules:
                     "claim_after_working_days"):
             if spec.get(key) is not None and spec[key] < 1:
                 self.fail((*path, key), "at least 1 day")
-        self.wait_within_deadline(spec, path)
+        self.wait_within_deadline(spec, path, (end - start).days + 1)
         maximum = (self.price(spec["maximum"], (*path, "maximum"), priced_by)
                    if spec.get("maximum") is not None else None)
         provider_maximum = (self.price(spec["provider_maximum"], (*path, "provider_maximum"),
@@ -249,17 +249,25 @@ class ClientLevelRules:
             provider_maximum, spec.get("claim_within_working_days"),
             spec.get("claim_after_days"), spec.get("claim_after_working_days"))
 
-    def wait_within_deadline(self, spec: dict[str, Any], path: KeyPath) -> None:
-        """A wait before a claim longer than the deadline for it leaves no month a claim
-        could be paid in: n working days take at least n days."""
-        waits = (("claim_after_days", ("claim_within_days",)),
-                 ("claim_after_working_days", ("claim_within_days", "claim_within_working_days")))
-        for wait, deadlines in waits:
+    def wait_within_deadline(self, spec: dict[str, Any], path: KeyPath, days: int) -> None:
+        """A wait before a claim longer than the deadline for it, or than the scheme's `days`,
+        leaves no month a claim could be paid in (n working days take at least n days)."""
+        waits = (("claim_after_days", "days", ("claim_within_days",)),
+                 ("claim_after_working_days", "working days",
+                  ("claim_within_days", "claim_within_working_days")))
+        for wait, unit, deadlines in waits:
+            first = spec.get(wait)
+            if not isinstance(first, int):
+                continue
+            if first > days:
+                self.fail((*path, wait), f"a wait of {first} {unit} is longer than the scheme "
+                          f"({days} days): no claim could ever be paid")
+                continue
             for deadline in deadlines:
-                first, last = spec.get(wait), spec.get(deadline)
-                if isinstance(first, int) and isinstance(last, int) and first > last:
-                    self.fail((*path, wait), f"a wait of {first} is longer than `{deadline}: "
-                              f"{last}`: no claim could ever be paid")
+                last = spec.get(deadline)
+                if isinstance(last, int) and first > last:
+                    self.fail((*path, wait), f"a wait of {first} {unit} is longer than "
+                              f"`{deadline}: {last}`: no claim could ever be paid")
 
     def price(self, value: Any, path: KeyPath, known: set[str]) -> Price:
         """Pounds, pounds by date (`{2011-06-01: 1200, 2013-04-01: 1000}`: the amount in force
