@@ -168,7 +168,8 @@ def _choose_returns(model: Model, register: Register, month: Month, months: list
                            if clients
                            else "the rolling window counts nothing for that month")
                 if when < month and earliest(model, month) <= when:  # (cadence.py)
-                    assumed = f"{month} pays nothing accrued for {when} unless it comes"
+                    assumed = ("it adds nothing to the quarter's or year's payment (nor to "
+                               "a rolling window) until it comes")
                 problems.append(Problem("", WARNING, "no-return",
                                         f"provider {provider}: no return for {when}; {assumed}"))
     return chosen
