@@ -17,6 +17,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from pbr_cli.cli.app import app
@@ -246,6 +247,32 @@ def test_pbr_run_shows_accrued_lines_pays_the_quarter_and_the_fee_without_a_retu
     assert _money(w3["Amount"]) == Decimal("49.38")
     assert w3["When paid"] == ("paid for 2014-05 nothing (withheld: return missing or faulty) "
                                "+ 2014-06 £49.38")
+
+    warnings = [r["Message"] for r in _lines(a.schedule("2014-06"), "Warnings")]
+    assert ("provider P2: no return for 2014-05; it adds nothing to the quarter's or year's "
+            "payment (nor to a rolling window) until it comes") in warnings
+
+    # Each provider's statement says the same: P1's May, its accrued and paid top-ups; P2's
+    # May, Fee only.
+    env = {k: v for k, v in os.environ.items() if k not in ("PBR_LEDGER", "PBR_CONFIG")}
+    made = subprocess.run([sys.executable, "-m", "pbr_cli", "statements", "-m", "hip-care",
+                           "-p", "2014-05"], cwd=a.root, capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert made.returncode == 0, made.stdout + made.stderr
+    folder = a.root / "out" / "hip-care" / "statements" / "2014-05"
+    p1 = {(r["Ward ID"], r["Component"]): r
+          for r in _lines(folder / "hip-care-2014-05-P1-statement.xlsx")}
+    assert p1[("W1", "Hip-fracture top-up")]["Kind"] == "Accrued"
+    assert p1[("W1", "Hip-fracture top-up")]["When paid"] == "accrued: paid with 2014-06"
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(
+        folder / "hip-care-2014-05-P1-statement.pdf").pages).split())
+    assert ("Accrued this month, paid later and in no total: Hip-fracture top-up £12.35 "
+            "(paid with 2014-06).") in text
+    assert "paid for 2014-04 £24.69 + 2014-05 £37.04" in text
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(
+        folder / "hip-care-2014-05-P2-statement.pdf").pages).split())
+    assert ("FEE ONLY: no return received for 2014-05; nothing is paid but Contract fee, "
+            "paid without a return") in text
 
     # P2's May return comes (2 patients) after June was approved: the July draft carries
     # May's care (+£200.00) and June's top-up (+£24.69: 24.69 + 49.38 = 74.07 against 49.38).
