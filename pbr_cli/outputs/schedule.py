@@ -304,7 +304,7 @@ def _lines(wb, fmt: Formats, s: Schedule) -> None:
                     + [values.get(name) for name, _, _ in figures] + ["; ".join(windows)]
                     + [line.cadence() or None] * cadence)
     widths = ([10, 30, 10, 34] + [18] * len(group_headers) + [20, 11, 14, 14]
-              + [13] * len(figures) + [26] + [44] * cadence)
+              + [13] * len(figures) + [26] + [60] * cadence)
     write_table(ws, fmt, s, Layout("Lines", headers, formats, widths, repeat_columns=4), rows)
 
 

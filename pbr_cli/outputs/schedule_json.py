@@ -78,5 +78,5 @@ def _cadence(ln: PaymentLine) -> dict[str, Any]:
         return {"paid_with": str(ln.paid_with)}
     if ln.accrued:
         return {"accrued": [{"month": str(a.month), "amount": str(a.amount),
-                             "withheld": a.withheld or None} for a in ln.accrued]}
+                             "nothing": a.nothing or None} for a in ln.accrued]}
     return {}

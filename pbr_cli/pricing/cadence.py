@@ -97,7 +97,7 @@ class Cadence:
         provider = str(entry[self.model.register.provider])
         used = self.chosen.get((provider, month))  # (an earlier faulty return is not chosen)
         paid = used is not None and not used.errors
-        why = "" if paid else "withheld: return missing or faulty"
+        why = "" if paid else "withheld"  # (its return missing or faulty)
         if why and not component.without_return:
             return Accrual(month, Decimal("0.00"), why)
         before = len(self.said)
@@ -108,5 +108,5 @@ class Cadence:
                 self.problems.append(replace(problem, message=f"{month}, accrued for "
                                              f"{self.month}: {problem.message}"))
         if not found:
-            return Accrual(month, Decimal("0.00"), "could not be worked out")
+            return Accrual(month, Decimal("0.00"), "not worked out")
         return Accrual(month, found[0].amount)

@@ -72,11 +72,10 @@ class Accrual:
 
     month: Month
     amount: Decimal
-    withheld: str = ""  # why nothing accrued: "no return", "return has errors"
+    nothing: str = ""  # why it adds nothing: "withheld" (its provider), "not worked out"
 
     def __str__(self) -> str:
-        return f"{self.month} " + (f"nothing ({self.withheld})" if self.withheld
-                                   else f"£{self.amount:,}")
+        return f"{self.month} £{self.amount:,}" + (f" {self.nothing}" if self.nothing else "")
 
 
 def accrued_note(lines: list[PaymentLine]) -> str:
