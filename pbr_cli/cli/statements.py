@@ -132,7 +132,7 @@ def statements(
                   f"{escape(result.note)}")
         fit_table(con, [Col("Provider", "fixed"), Col("Name", drop=2), Col("Status", "fixed"),
                         Col("Due", "money", "right"), Col("Workbook", drop=1), Col("PDF")],
-                  [[escape(code), escape(totals[code].name), str(totals[code].status),
+                  [[escape(code), escape(totals[code].name), totals[code].shown_status.lower(),
                     format_money(schedule.due(code)), escape(str(xlsx)), escape(str(pdf))]
                    for code, xlsx, pdf in result.written])
         con.print(f"{len(result.written)} statement(s) written.")

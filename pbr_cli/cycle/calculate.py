@@ -198,7 +198,9 @@ def history_missing(scheme: Scheme, month: Month, unfiled: list[Month]) -> str:
     span = str(unfiled[0]) if len(unfiled) == 1 else f"{unfiled[0]} to {unfiled[-1]}"
     reads = (f"every month since the scheme start, {first} (its episodes are followed from "
              "their start)" if kind_of(model).clients else
-             f"the months {history_months(model, month)[0]} to {month} (its rolling windows)")
+             f"the months {history_months(model, month)[0]} to {month} (its rolling windows"
+             + (", and the months a quarter's or year's payment adds up"
+                if any(c.paid != "monthly" for c in model.payments) else "") + ")")
     opening = ""
     if model.cohort is not None and model.cohort.opening is not None:
         opening = (f"; or, to start the scheme afresh in {scheme.go_live}, set the model's start "

@@ -38,10 +38,12 @@ class InputRole(StrEnum):
 
 
 class LineKind(StrEnum):
-    """A payment line, or a line shown beside it for comparison (a block payment)."""
+    """A payment line, a line shown beside it for comparison (a block payment), or a
+    component paid quarterly or annually worked out in a month that does not pay it."""
 
     PAYMENT = "payment"
     COMPARISON = "comparison"
+    ACCRUED = "accrued"  # worked out and shown, paid with a later month (never in a total)
 
 
 class ApprovalHow(StrEnum):

@@ -123,7 +123,14 @@ def describe_model(m: Model) -> str:
         out += ["", ("Also, w" if m.client_level else "W") + "hat it pays, for each "
                 + m.register.entity + " each month (each part rounded half-up to the penny):"]
     for c in contract:
-        out.append(wrap.fill(f"  - {c.label}: {c.description or ''} [= {c.amount.text if c.amount else ''}]"))
+        when = ((f" Paid {c.paid}: the months between are worked out and shown as accrued, "
+                 "and paid together." if c.paid != "monthly" else "")
+                + (" Paid even when the month's return is missing or faulty."
+                   if c.without_return else ""))
+        said = " ".join(x for x in (c.description, when.strip()) if x) if when else (
+            c.description or "")
+        out.append(wrap.fill(f"  - {c.label}: {said} "
+                             f"[= {c.amount.text if c.amount else ''}]"))
     if m.comparison:
         formula = m.comparison.amount.text if m.comparison.amount else ""
         out.append(wrap.fill(f"  Shown beside: {m.comparison.label}: "

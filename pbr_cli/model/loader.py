@@ -16,6 +16,7 @@ from typing import Any
 
 from pbr_cli import expr as formulas
 from pbr_cli.errors import PbrError
+from pbr_cli.model.cadence import CadenceRules
 from pbr_cli.model.client_level import ClientLevelRules, cohort_components, participant_components
 from pbr_cli.model.conditions import pairs
 from pbr_cli.model.kinds import (
@@ -130,7 +131,7 @@ def load_model(path: Path) -> Model:
     return model
 
 
-class _Builder(ReturnLayoutRules, ClientLevelRules):
+class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules):
     def __init__(self, path: Path, data: dict[str, Any], problems: _Problems):
         self.path, self.data, self.problems = path, data, problems
 
@@ -259,6 +260,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
                               "sheet's rows by register entry, so mark the column holding the "
                               "entry's id (e.g. `register: true` on service_id)")
         self.unique([c.name for c in payments], ("payments",), "payment")
+        self.cadence(d, payments, measures)
         comparison = (self.component(d["comparison"], ("comparison",), known)
                       if d.get("comparison") else None)
         warnings = tuple(self.warning(w, ("warnings", i), known, measures)
@@ -440,7 +442,9 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
                 self.fail((*path, "shows", i), f"'{name}' is not a measure{did_you_mean(name, known)}")
         return Component(name=spec["name"], label=spec["label"], amount=amount,
                          shows=tuple(spec.get("shows") or ()),
-                         description=" ".join((spec.get("description") or "").split()))
+                         description=" ".join((spec.get("description") or "").split()),
+                         paid=str(spec.get("paid") or "monthly"),
+                         without_return=spec.get("without_return") is True)
 
     def report(self, spec: dict[str, Any], register: RegisterSpec, measures: tuple[Measure, ...],
                cohort: bool) -> ReportSpec:

@@ -182,6 +182,8 @@ class Component:
     shows: tuple[str, ...] = ()
     description: str = ""
     reported_only: bool = False
+    paid: str = "monthly"  # or quarterly, annually: the months between accrue (pricing/cadence.py)
+    without_return: bool = False  # paid in a month whose return is missing or faulty
 
 
 @dataclass(frozen=True)

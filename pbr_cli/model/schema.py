@@ -155,6 +155,12 @@ COMPONENT = Section(
             example="utilisation_share * monthly_value * utilisation_factor"),
         Key("shows", "names", "Measures shown beside the amount as its evidence."),
         Key("description", "text", "What this pays for, in words."),
+        Key("paid", "text", "How often it is paid (default monthly): quarterly or annually, "
+            "by the scheme's contract year (`scheme.year_starts`); the months in between are "
+            "worked out and shown as accrued, and the month that ends the quarter or year (or "
+            "the contract) pays their sum.", choices=("monthly", "quarterly", "annually")),
+        Key("without_return", "bool", "Paid even when the provider's return for the month is "
+            "missing or has errors (a contract fee); its amount must not read the return."),
     ),
 )
 

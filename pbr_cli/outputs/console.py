@@ -16,7 +16,7 @@ from pbr_cli.outputs.table_fit import (  # noqa: F401  (Col, fit_table, sparklin
     fit_table,
     sparkline,
 )
-from pbr_cli.pricing.records import PAID, Schedule, State
+from pbr_cli.pricing.records import PAID, Schedule, State, accrued_note
 from pbr_cli.problems import FileStatus, Problem
 
 SHOW_PER_KIND = 8  # per file, code and column; the rest are counted (all are in --json)
@@ -98,7 +98,8 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
         cols.append(Col("Variance", "money", "right"))
     rows = []
     for p in s.providers:
-        status = "paid" if p.status == PAID else "[red]WITHHELD[/]"
+        status = {"Paid": "paid", "WITHHELD": "[red]WITHHELD[/]"}.get(
+            p.shown_status, f"[red]{p.shown_status}[/]")
         row = [escape(p.provider), escape(p.name), status]
         if m.comparison:
             row.append(format_money(p.total(LineKind.COMPARISON)))
@@ -119,6 +120,8 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
     warnings = len(s.problems) - errors
     con.print(f"{len(s.providers)} providers, {len(s.lines)} lines; {errors} error(s), "
               f"{warnings} warning(s).")
+    if accrued_note(s.lines):
+        con.print(escape(accrued_note(s.lines)))
     if s.adjustments:
         fit_table(con, ADJUSTMENT_COLS, [
             [a.month, escape(a.provider), escape(a.component), format_money(a.previous),

@@ -31,9 +31,11 @@ from pbr_cli.outputs.xlsx import (
     write_cell,
     write_rows,
 )
-from pbr_cli.pricing.records import PAID, Schedule, State
+from pbr_cli.pricing.records import Schedule, State, accrued_note
 from pbr_cli.reporting.kinds import reporting_kind
 
+KIND_SHOWN = {LineKind.PAYMENT: "PbR", LineKind.COMPARISON: "Comparison",
+              LineKind.ACCRUED: "Accrued"}  # (an accrued line is in no total)
 TABLE_ROW = 4  # tables start on row 5, under the heading block
 # The evidence rows one sheet holds (Excel's 1,048,576 rows, less the heading block and the
 # table's heading row). A month with more — about 4,100 providers of a client-level scheme —
@@ -169,7 +171,7 @@ def _summary(wb, fmt: Formats, s: Schedule, what: str) -> None:
     formats.append(fmt.wrap)  # what changed the payment, in words (wrapped in its column)
     rows = []
     for p in s.providers:
-        row: list[Any] = [p.provider, p.name, "Paid" if p.status == PAID else "WITHHELD",
+        row: list[Any] = [p.provider, p.name, p.shown_status,
                len({ln.entry for ln in p.lines})]
         if comparison:
             row.append(p.total(LineKind.COMPARISON))
@@ -202,9 +204,14 @@ def _summary(wb, fmt: Formats, s: Schedule, what: str) -> None:
         write_cell(ws, after, j, value, f)
     note = after + 2
     if s.withheld:
+        but = (" but what the model pays without a return (Status: Fee only)"
+               if any(p.shown_status == "Fee only" for p in s.withheld) else "")
         ws.write_string(note, 0, f"{len(s.withheld)} provider(s) withheld: nothing is paid to "
-                        "them until their return is received or corrected (see Warnings).",
+                        f"them{but} until their return is received or corrected (see Warnings).",
                         fmt.warning)
+        note += 1
+    if accrued_note(s.lines):
+        ws.write_string(note, 0, accrued_note(s.lines) + " (see Lines)", fmt.subtitle)
         note += 1
     ws.write_string(note, 0, "Amounts are rounded half-up to the penny per line; totals are "
                     "sums of the rounded lines (see Lines).", fmt.subtitle)
@@ -277,11 +284,14 @@ def _lines(wb, fmt: Formats, s: Schedule) -> None:
     figures = _figure_columns(s)
     fig_fmt = {"money": fmt.money, "percent": fmt.percent, "ratio": fmt.ratio,
                "integer": fmt.integer, "number": fmt.number, "text": fmt.text}
+    cadence = any(line.cadence() for line in s.lines)  # a component paid quarterly, yearly
     headers = (["Provider code", "Provider name", f"{reg.entity.capitalize()} ID",
                 f"{reg.entity.capitalize()} name", *group_headers, "Component", "Kind", "Amount",
-                "Exact amount before rounding"] + [label for _, label, _ in figures] + ["Window"])
+                "Exact amount before rounding"] + [label for _, label, _ in figures] + ["Window"]
+               + ["When paid"] * cadence)
     formats = ([fmt.text] * (4 + len(group_headers)) + [fmt.text, fmt.text, fmt.money, fmt.ratio]
-               + [fig_fmt.get(f, fmt.number) for _, _, f in figures] + [fmt.text])
+               + [fig_fmt.get(f, fmt.number) for _, _, f in figures] + [fmt.text]
+               + [fmt.text] * cadence)
     names = {p.provider: p.name for p in s.providers}
     rows = []
     for line in s.lines:
@@ -290,11 +300,11 @@ def _lines(wb, fmt: Formats, s: Schedule) -> None:
         rows.append([line.provider, names.get(line.provider, ""), line.entry, line.entry_label,
                      *[code_label(s, g, code) for g, code in line.groups],
                      line.component_label,
-                     "PbR" if line.kind == "payment" else "Comparison", line.amount,
-                     line.unrounded]
-                    + [values.get(name) for name, _, _ in figures] + ["; ".join(windows)])
+                     KIND_SHOWN[line.kind], line.amount, line.unrounded]
+                    + [values.get(name) for name, _, _ in figures] + ["; ".join(windows)]
+                    + [line.cadence() or None] * cadence)
     widths = ([10, 30, 10, 34] + [18] * len(group_headers) + [20, 11, 14, 14]
-              + [13] * len(figures) + [26])
+              + [13] * len(figures) + [26] + [60] * cadence)
     write_table(ws, fmt, s, Layout("Lines", headers, formats, widths, repeat_columns=4), rows)
 
 

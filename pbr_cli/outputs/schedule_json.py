@@ -10,7 +10,7 @@ from typing import Any
 from pbr_cli.ledger.records import LineKind
 from pbr_cli.money import fraction_to_decimal
 from pbr_cli.names import shown
-from pbr_cli.pricing.records import PAID, Schedule
+from pbr_cli.pricing.records import PAID, PaymentLine, Schedule
 
 
 def _plain(value: Any) -> Any:
@@ -43,7 +43,8 @@ def schedule_as_dict(s: Schedule, path: Path | None) -> dict[str, Any]:
              "lines": [{"entry": ln.entry, "groups": dict(ln.groups),
                         "component": ln.component, "kind": ln.kind,
                         "amount": str(ln.amount),
-                        "figures": {f.name: _plain(f.value) for f in ln.figures}}
+                        "figures": {f.name: _plain(f.value) for f in ln.figures},
+                        **_cadence(ln)}
                        for ln in p.lines]}
             for p in s.providers
         ],
@@ -68,3 +69,14 @@ def schedule_as_dict(s: Schedule, path: Path | None) -> dict[str, Any]:
         "inputs": [{"role": f.role, "file": f.path, "sha256": f.sha256, "provider": f.provider,
                     "month": f.month, "used": f.used} for f in s.inputs],
     }
+
+
+def _cadence(ln: PaymentLine) -> dict[str, Any]:
+    """A component paid quarterly or annually (pricing/cadence.py): an accrued line's paying
+    month, or each month a payment adds up; nothing for a line paid monthly."""
+    if ln.paid_with is not None:
+        return {"paid_with": str(ln.paid_with)}
+    if ln.accrued:
+        return {"accrued": [{"month": str(a.month), "amount": str(a.amount),
+                             "nothing": a.nothing or None} for a in ln.accrued]}
+    return {}

@@ -18,9 +18,9 @@ from typing import Any
 from pbr_cli import __version__
 from pbr_cli.ledger.records import LineKind
 from pbr_cli.money import format_money, fraction_to_decimal
-from pbr_cli.outputs.schedule import code_label
+from pbr_cli.outputs.schedule import KIND_SHOWN, code_label
 from pbr_cli.outputs.xlsx import atomic_output
-from pbr_cli.pricing.records import PAID, Schedule, State
+from pbr_cli.pricing.records import PAID, Schedule, State, accrued_note
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 FIXED = datetime(2000, 1, 1, tzinfo=UTC)
@@ -134,7 +134,9 @@ def _render(s: Schedule) -> Any:
         rows.append(["Due this month", format_money(s.due(p.provider))])
     table(["Component", "Amount"], rows, [150, 45], right={1}, size=9)
     if p.status != PAID:
-        para(f"WITHHELD: {p.reason}", colour_=RED)
+        para(f"{p.shown_status.upper()}: {p.reason}", colour_=RED)
+    if accrued_note(p.lines):
+        para(accrued_note(p.lines), colour_=AMBER)
     for note in s.payment_notes(p.provider):
         para(f"What changed the payment: {note}", colour_=AMBER)
     para("Amounts are rounded half-up to the penny per line; totals are sums of the rounded "
@@ -148,10 +150,10 @@ def _render(s: Schedule) -> Any:
           [[ln.entry + (f" {ln.entry_label}" if ln.entry_label else "")
             + "".join(f" · {code_label(s, column, code)}" for column, code in ln.groups),
             ln.component_label,
-            "PbR" if ln.kind == "payment" else "Comparison", format_money(ln.amount),
-            "; ".join(f"{f.label}: {_figure(f.value, f.format)}" +
-                      (f" ({f.window})" if f.window is not None else "")
-                      for f in ln.figures)]
+            KIND_SHOWN[ln.kind], format_money(ln.amount),
+            "; ".join([f"{f.label}: {_figure(f.value, f.format)}" +
+                       (f" ({f.window})" if f.window is not None else "")
+                       for f in ln.figures] + [ln.cadence()] * bool(ln.cadence()))]
            for ln in p.lines], [40, 45, 20, 25, 143], right={3})
 
     if s.evidence:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pbr_cli.ledger.records import InputRole
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window
+from pbr_cli.pricing.cadence import earliest
 from pbr_cli.pricing.kind import Kind, MonthInputs, SchemeKind
 from pbr_cli.pricing.records import (  # noqa: F401  (the schedule's records, re-exported)
     PAID,
@@ -72,7 +73,9 @@ def history_months(model: Model, month: Month) -> list[Month]:
         start = Month.of(model.start)
         return Window(start, month).months()
     longest = max([m.window_months or 1 for m in model.measures] + [1])
-    return Window.ending(month, longest, model.start).months()
+    first = earliest(model, month)  # a quarter's or year's first month it pays (cadence.py)
+    back = (month.year - first.year) * 12 + month.month - first.month
+    return Window.ending(month, longest + back, model.start).months()
 
 
 def calculate(model: Model, register: Register, month: Month,
@@ -164,6 +167,9 @@ def _choose_returns(model: Model, register: Register, month: Month, months: list
                 assumed = ("assumed no presentations, discharges or reviews that month"
                            if clients
                            else "the rolling window counts nothing for that month")
+                if when < month and earliest(model, month) <= when:  # (cadence.py)
+                    assumed = ("it adds nothing to the quarter's or year's payment (nor to "
+                               "a rolling window) until it comes")
                 problems.append(Problem("", WARNING, "no-return",
                                         f"provider {provider}: no return for {when}; {assumed}"))
     return chosen

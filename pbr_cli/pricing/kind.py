@@ -22,7 +22,7 @@ import importlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
@@ -61,7 +61,15 @@ def formula_values(values: dict[str, Any]) -> dict[str, Any]:
             for k, v in values.items()}
 
 
-def entry_fields(model: Model, entry: Entry) -> dict[str, str]:
+class EntryFields(TypedDict):
+    """What a payment line says of its register entry."""
+
+    provider: str
+    entry: str
+    entry_label: str
+
+
+def entry_fields(model: Model, entry: Entry) -> EntryFields:
     """What every payment line says of its register entry: provider, entry and its label."""
     reg = model.register
     return {"provider": entry[reg.provider], "entry": entry[reg.key],

@@ -66,6 +66,32 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Accrual:
+    """One month of a component paid quarterly or annually, as the month that pays it adds
+    it up: the month's own amount, or nothing and why (its provider withheld that month)."""
+
+    month: Month
+    amount: Decimal
+    nothing: str = ""  # why it adds nothing: "withheld" (its provider), "not worked out"
+
+    def __str__(self) -> str:
+        return f"{self.month} £{self.amount:,}" + (f" {self.nothing}" if self.nothing else "")
+
+
+def accrued_note(lines: list[PaymentLine]) -> str:
+    """What the lines accrue and do not pay this month, in words ('' when nothing does): by
+    component and the month that pays it."""
+    sums: dict[tuple[str, str], Decimal] = {}
+    for ln in lines:
+        if ln.kind == LineKind.ACCRUED:
+            key = (ln.component_label, str(ln.paid_with))
+            sums[key] = sums.get(key, Decimal("0.00")) + ln.amount
+    said = [f"{label} £{amount:,} (paid with {month})" for (label, month), amount in sums.items()]
+    return ("Accrued this month, paid later and in no total: " + "; ".join(said) + "."
+            if said else "")
+
+
+@dataclass(frozen=True)
 class PaymentLine:
     provider: str
     entry: str
@@ -77,6 +103,17 @@ class PaymentLine:
     amount: Decimal
     unrounded: Fraction
     figures: tuple[Figure, ...]
+    paid_with: Month | None = None  # an accrued line: the month that pays it
+    accrued: tuple[Accrual, ...] = ()  # a quarter's or year's payment: each month's amount
+
+    def cadence(self) -> str:
+        """How a component paid quarterly or annually stands in this line, in words (blank
+        for one paid monthly): 'accrued: paid with 2014-06', or the months a payment adds."""
+        if self.paid_with is not None:
+            return f"accrued: paid with {self.paid_with}"
+        if self.accrued:
+            return "paid for " + " + ".join(str(a) for a in self.accrued)
+        return ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +145,14 @@ class ProviderResult:
     @property
     def variance(self) -> Decimal:
         return self.total(LineKind.PAYMENT) - self.total(LineKind.COMPARISON)
+
+    @property
+    def shown_status(self) -> str:
+        """Paid, WITHHELD, or Fee only: withheld, but with what the model pays without a
+        return (`without_return`) paid all the same."""
+        if self.status == PAID:
+            return "Paid"
+        return "Fee only" if any(ln.kind == LineKind.PAYMENT for ln in self.lines) else "WITHHELD"
 
 
 @dataclass(frozen=True)
@@ -259,16 +304,19 @@ def provider_status(model: Model, register: Register, provider: str, month: Mont
     """Paid, or withheld because the month's return is missing or has errors (said in
     `problems`, with the return's own problems, which explain it)."""
     status, reason = PAID, ""
+    fees = [c.label for c in model.payments if c.without_return]  # (pricing/cadence.py)
+    but = f" but {' and '.join(fees)}, paid without a return" if fees else ""
     if current is None:
         status, reason = WITHHELD, f"no return received for {month}"
         problems.append(Problem.on_payment("", ERROR, "no-return", provider,
-                                           f"{reason}; nothing is paid"))
+                                           f"{reason}; nothing is paid{but}"))
     elif current.errors:
         status = WITHHELD
         reason = f"the return has {len(current.errors)} error(s)"
         problems.append(Problem.on_payment(current.path, ERROR, "return-has-errors", provider,
-                                           f"{reason}; nothing is paid until a corrected "
+                                           f"{reason}; nothing is paid{but}{',' * bool(but)} until a corrected "
                                            "return is received"))
+    reason += f"; nothing is paid{but}" if but and status == WITHHELD else ""
     if current is not None:
         problems.extend(current.problems)  # the month's own return: why it was (not) paid
     return ProviderResult(provider, provider_name(model, register, provider), status,

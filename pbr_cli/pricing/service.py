@@ -20,6 +20,7 @@ from pbr_cli.model.kinds import CountMeasure
 from pbr_cli.model.records import PLACEHOLDER_RE, Component, Measure, Model, period_facts
 from pbr_cli.money import fraction_to_decimal, round_pence
 from pbr_cli.periods import Month, Window, days_active
+from pbr_cli.pricing.cadence import Cadence
 from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields, formula_values
 from pbr_cli.pricing.records import PAID, Evidence, Figure, PaymentLine, ProviderResult
 from pbr_cli.pricing.selection import NotCounted, Rows, select
@@ -38,12 +39,23 @@ class ServiceLevel:
         self.rate_values: dict[str, dict[str, Fraction]] = {}
         self.service = ServiceMonth(self.model, self.month, self.aggregates, self.problems,
                                     self.rate_values)
+        self.cadence = Cadence(self.model, self.month, inputs.chosen, self.problems)
+        self.earlier: dict[Month, ServiceMonth] = {}
 
     def price(self, result: ProviderResult, entries: list[Entry]) -> list[Evidence]:
         for entry in entries:
-            result.lines += entry_lines(self.service, entry, result.status == PAID,
-                                        result.return_file or "")
+            path = result.return_file or ""
+            lines = entry_lines(self.service, entry, result.status == PAID, path)
+            result.lines += self.cadence.lines(entry, lines, self.earlier_lines, path)
         return []
+
+    def earlier_lines(self, month: Month, entry: Entry, pay: bool, path: str) -> list[PaymentLine]:
+        """An earlier month's lines for the entry, worked out as that month (its own windows,
+        parameters and facts) from the returns read: what a quarter's payment adds up."""
+        if month not in self.earlier:
+            self.earlier[month] = ServiceMonth(self.model, month, Aggregates(
+                self.model, self.aggregates.tables, month), self.cadence.said)
+        return entry_lines(self.earlier[month], entry, pay, path)
 
 
 def _combine(model: Model, chosen: dict[tuple[str, Month], CheckedReturn]) -> dict[str, Any]:
@@ -165,11 +177,12 @@ def entry_lines(service: ServiceMonth, entry: Entry, pay: bool,
     if pay and rate_values is not None:
         names = {n for r in model.report.rates for n in (r.numerator, r.denominator)}
         rate_values[key] = {n: Fraction(env[n]) for n in sorted(names)}
-    common: dict[str, Any] = entry_fields(model, entry)
+    common: dict[str, Any] = dict(entry_fields(model, entry))
     common["groups"] = tuple((g, str(entry.get(g) or "")) for g in reg.group_by)
     lines = []
     components: list[tuple[Component, LineKind]] = [
-        (c, LineKind.PAYMENT) for c in model.payments if c.amount is not None] if pay else []
+        (c, LineKind.PAYMENT) for c in model.payments
+        if c.amount is not None and (pay or c.without_return)]
     if model.comparison is not None:
         components.append((model.comparison, LineKind.COMPARISON))
     for component, kind in components:
