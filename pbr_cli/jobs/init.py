@@ -101,7 +101,9 @@ def _history_line(model, start: Month) -> str:
 
     before = [m for m in history_months(model, start) if m < start]
     what = ("every month since the scheme start (its episodes are followed from their start)"
-            if kind_of(model).clients else "its rolling windows")
+            if kind_of(model).clients else "its rolling windows"
+            + (" and the months a quarter's or year's payment adds up"
+               if any(c.paid != "monthly" for c in model.payments) else ""))
     if not before:
         return f"- {model.name}: its first month, {start}, reads no earlier month."
     span = str(before[0]) if len(before) == 1 else f"{before[0]} to {before[-1]}"
