@@ -13,6 +13,7 @@ from tests.conftest import COHORT_MODEL_PATH, MODEL_PATH, ROOT
 
 runner = CliRunner()
 WP_PATH = ROOT / "models" / "work-programme.yaml"
+TF_PATH = ROOT / "models" / "troubled-families.yaml"
 
 CASES = [
     # (model, text replaced, replacement, key path, words in the message, the text on the line
@@ -91,7 +92,8 @@ CASES = [
      "(write 2013-06-01 or 2013-07-01)", "2013-06-15: 0.90},"),
     (MODEL_PATH, "  utilisation_target: {value: 0.95,",
      "  utilisation_target: {value: {2013-04-31: 0.95},",
-     "parameters.utilisation_target.value", "or numbers by the date they apply from",
+     "parameters.utilisation_target.value.2013-04-31",
+     "'2013-04-31' is not a date of the calendar (April 2013 has 30 days)",
      "{value: {2013-04-31: 0.95},"),
     # Figures by code: a group left without its figure, a column that is not there.
     (WP_PATH, "             ESAIB: 600, IBIS: 400, JSAPL: 400}",
@@ -103,6 +105,26 @@ CASES = [
     (COHORT_MODEL_PATH, "      when: opiate_days == 0 and crack_days == 0",
      "      when: opiate_days == 0 and crack_days <= most_days", "cohort.outcomes[1].when",
      "'most_days' has values by date", "crack_days <= most_days"),
+    # Typos a person makes in a figure or a date (tests/test_model_typos.py finds them): each
+    # is said at its own line with what to write.
+    (TF_PATH, "      base: 4000", "      base: -4000", "participants.fees[0].base",
+     "-£4,000.00 is below £0: an amount paid is £0 or more (write 4000)", "base: -4000"),
+    (TF_PATH, "  maximum: 4000", "  maximum: {2012-04-01: 4000, 2013-13-01: 3000}",
+     "participants.maximum.2013-13-01", "'2013-13-01' is not a date of the calendar (write "
+     "2013-01-13: the month comes before the day)", "maximum: {2012-04-01"),
+    (TF_PATH, "      base: 4000", "      base: {2012-04-01: \"4,000\"}",
+     "participants.fees[0].base.2012-04-01", "not '4,000' (write 4000: a number without commas)",
+     "base: {2012-04-01"),
+    (MODEL_PATH, "  utilisation_target: {value: 0.95,", "  utilisation_target: {value: 95,",
+     "parameters.utilisation_target.value", "95 is read as a share between 0 and 1 (by "
+     "measures[5].expr, utilisation, a share, is divided by it): write 0.95 for 95%",
+     "{value: 95,"),
+    (MODEL_PATH, "  utilisation_target: {value: 0.95,", "  utilisation_target: {value: -0.95,",
+     "parameters.utilisation_target.value", "write 0.95", "{value: -0.95,"),
+    (MODEL_PATH, "  start: 2013-04-01", "  start: 01/04/2013", "scheme.start",
+     "not '01/04/2013' (write 2013-04-01 for 01/04/2013)", "start: 01/04/2013"),
+    (WP_PATH, "  year_starts: 6\n", "  year_starts: 6\n  holidays: [2013-12-25, 26/12/2013]\n",
+     "scheme.holidays[1]", "(write 2013-12-26 for 26/12/2013)", "holidays: ["),
 ]
 
 
@@ -193,3 +215,29 @@ def test_a_model_tests_file_that_cannot_be_read_is_refused_with_its_line(tmp_pat
     result = runner.invoke(app, ["models", "test", str(model)])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and words in result.output, result.output
+
+
+def test_a_day_and_month_written_the_other_way_round_says_which_date_to_write(tmp_path):
+    text = MODEL_PATH.read_text()
+    target = tmp_path / MODEL_PATH.name
+    target.write_text(text.replace("  end: 2013-09-30", "  end: 2013-30-09", 1))
+    shutil.copy(MODEL_PATH.with_name(MODEL_PATH.stem + ".register.csv"), tmp_path)
+    line = text[:text.index("  end: 2013-09-30")].count("\n") + 1
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 2, result.output
+    assert (f"{target}:{line}: '2013-30-09' must be a date written YYYY-MM-DD (write 2013-09-30: "
+            "the month comes before the day)") in result.output
+
+
+def test_a_maximum_of_nothing_is_a_warning_at_its_line_and_the_model_still_sound(tmp_path):
+    text = TF_PATH.read_text()
+    assert "  maximum: 4000\n" in text
+    target = tmp_path / TF_PATH.name
+    target.write_text(text.replace("  maximum: 4000\n", "  maximum: 0\n", 1))
+    shutil.copy(TF_PATH.with_name(TF_PATH.stem + ".register.csv"), tmp_path)
+    line = text[:text.index("  maximum: 4000")].count("\n") + 1
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 0, result.output
+    assert (f"{target}:{line}: participants.maximum: warning: £0: nothing is ever paid by it"
+            in result.output)
+    assert ": sound, with 1 warning(s) above." in result.output

@@ -37,6 +37,7 @@ class ClientLevelRules:
     data: dict[str, Any]
     codes: dict[str, CodeList]
     fail: Callable[[KeyPath, str], None]
+    warn: Callable[[KeyPath, str], None]
     unique: Callable[[list[str], KeyPath, str], None]
     formula: Callable[[Any, KeyPath, set[str]], formulas.Expr | None]
     figure: Callable[[Any, KeyPath], Fraction | Dated]
@@ -252,7 +253,16 @@ class ClientLevelRules:
         if isinstance(value, str):
             parsed = self.formula(value, path, known)
             return parsed if parsed is not None else Fraction(0)
-        return self.figure(value, path)
+        price = self.figure(value, path)
+        for amount in _fixed(price):
+            if amount < 0:
+                written = -amount if amount.denominator == 1 else round_pence(-amount)
+                self.fail(path, f"{format_money(round_pence(amount))} is below £0: an amount "
+                          f"paid is £0 or more (write {written})")
+            elif amount == 0:
+                self.warn(path, "£0: nothing is ever paid by it; write the amount, or leave "
+                          "it out")
+        return price
 
     def window_fits(self, months: int | None, path: KeyPath) -> None:
         """A window longer than the scheme could never be full: the returns it would look

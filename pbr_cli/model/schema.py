@@ -8,6 +8,7 @@ types, missing keys), and the model reference in docs/model-keys.md is generated
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -23,7 +24,7 @@ from pbr_cli.model.kinds import (
 )
 from pbr_cli.model.schema_client import COHORT, PARTICIPANTS
 from pbr_cli.model.schema_parts import WINDOW, Key, ListOf, MapOf, Section
-from pbr_cli.model.yamlread import Path
+from pbr_cli.model.yamlread import Path, swapped_hint
 
 __all__ = ["MODEL", "TYPE_WORDS", "Key", "ListOf", "MapOf", "Section", "check_schema",
            "did_you_mean", "share_hint"]
@@ -351,17 +352,66 @@ class _Walker:
             or (isinstance(v, list) and all(isinstance(x, (str, int)) for x in v)),
         }[kind]
         if not ok(value):
+            if kind in DATED_OF and isinstance(value, dict) and value:
+                self.dated(value, DATED_OF[kind], path)
+                return
             item = ITEM_OF.get(kind)
             if item is not None and isinstance(value, list):
                 for i, each in enumerate(value):  # the first item that is not one, by its place
                     if not ok([each]):
-                        self.fail((*path, i), f"must be {TYPE_WORDS[item]}, not {_shown(each)}")
+                        self.fail((*path, i), f"must be {TYPE_WORDS[item]}, not {_shown(each)}"
+                                  f"{written_hint(each, item)}")
                         return
-            self.fail(path, f"must be {TYPE_WORDS[kind]}, not {_shown(value)}")
+            self.fail(path, f"must be {TYPE_WORDS[kind]}, not {_shown(value)}"
+                      f"{written_hint(value, kind)}")
+
+    def dated(self, value: dict[Any, Any], figure: str, path: Path) -> None:
+        """Figures by date with a bad date or figure: each named once, at its own line."""
+        valid = {"number": _number, "money": _money}[figure]
+        for key, each in value.items():
+            try:
+                date.fromisoformat(str(key))
+            except ValueError:
+                shaped = re.fullmatch(r"\d{4}-\d\d-\d\d", str(key))
+                self.fail((*path, key), f"'{key}' is not a date"
+                          + (f" of the calendar{swapped_hint(str(key))}" if shaped else
+                             f": write the date this figure applies from as YYYY-MM-DD"
+                             f"{written_hint(key, 'date')}"))
+                continue
+            if not valid(each):
+                self.fail((*path, key), f"must be {TYPE_WORDS[figure]}, not {_shown(each)}"
+                          f"{written_hint(each, figure)}")
 
 
 # a list's kind, and the kind of each of its items (a bad item is named at its place)
 ITEM_OF = {"dates": "date", "names": "text", "texts": "text"}
+# figures by date: the kind of each figure (a bad date or figure is named at its place)
+DATED_OF = {"figure": "number", "price": "money"}
+
+
+def written_hint(value: Any, kind: str) -> str:
+    """What to write for a figure or date typed the way people write them by hand: "1,200"
+    is 1200, "0,95" is 0.95, 26/12/2013 is 2013-12-26; "" when it is none of those."""
+    text = str(value).strip()
+    if kind in ("date", "dates"):
+        day = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", text)
+        iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+        if day is None and iso is None:
+            return ""
+        try:
+            meant = (date(int(day[3]), int(day[2]), int(day[1])) if day is not None
+                     else date(int(iso[1]), int(iso[2]), int(iso[3])))  # type: ignore[index]
+        except ValueError:
+            return ""
+        return f" (write {meant.isoformat()} for {text})"
+    if kind not in ("integer", "number", "money", "figure", "price", "count") \
+            or not isinstance(value, str):
+        return ""
+    if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text):
+        return f" (write {text.replace(',', '')}: a number without commas)"
+    if re.fullmatch(r"-?\d+,\d+", text):
+        return f" (write {text.replace(',', '.')}: a decimal point, not a comma)"
+    return ""
 
 
 def _shown(value: Any) -> str:
