@@ -241,3 +241,33 @@ def test_a_maximum_of_nothing_is_a_warning_at_its_line_and_the_model_still_sound
     assert (f"{target}:{line}: participants.maximum: warning: £0: nothing is ever paid by it"
             in result.output)
     assert ": sound, with 1 warning(s) above." in result.output
+
+
+# -- a model's own warnings, as the schedule says them ---------------------------------------------
+
+def test_a_percent_measure_in_a_warning_is_said_as_a_percent(workspace, tmp_path):
+    """S001's June utilisation is 1 - 45 void days / (20 places x 30 days) = 1 - 45/600 =
+    0.925 (the brief's worked example): a warning naming it says 92.50%, as the schedule
+    shows a percent, not 0.9250."""
+    import json
+
+    from tests.conftest import worked_example
+
+    worked_example(workspace)
+    text = MODEL_PATH.read_text()
+    rule = "warnings:\n"
+    assert rule in text
+    model = tmp_path / "model" / MODEL_PATH.name
+    model.parent.mkdir()
+    model.write_text(text.replace(rule, rule + "  - when: utilisation < 1\n"
+                                  "    code: under-full\n"
+                                  "    message: \"Utilisation was {utilisation}.\"\n", 1))
+    shutil.copy(MODEL_PATH.with_name(MODEL_PATH.stem + ".register.csv"), model.parent)
+    result = runner.invoke(app, ["calculate", "--model", str(model), "--period", "2013-06",
+                                 "--returns", str(workspace.returns), "--register",
+                                 str(workspace.register_path), "-o", str(tmp_path / "j.xlsx"),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    said = [p["message"] for p in json.loads(result.stdout)["problems"]
+            if p["code"] == "under-full"]
+    assert "service S001: Utilisation was 92.50%." in said, said
