@@ -123,6 +123,12 @@ CASES = [
      "parameters.utilisation_target.value", "write 0.95", "{value: -0.95,"),
     (MODEL_PATH, "  start: 2013-04-01", "  start: 01/04/2013", "scheme.start",
      "not '01/04/2013' (write 2013-04-01 for 01/04/2013)", "start: 01/04/2013"),
+    # A maximum by payment group: the provider's maximum is held against each group's, the
+    # most being ESA ex-incapacity benefit's £13,720 (£600 + £3,500 + 26 x £370).
+    (WP_PATH, "  maximum: maximum_price\n", "  maximum: maximum_price\n  provider_maximum: 10000\n",
+     "participants.provider_maximum", "£10,000.00 for a provider's participants together is "
+     "below £13,720.00, the most for one of them (`maximum`, for payment_group ESAIB)",
+     "provider_maximum: 10000"),
     (WP_PATH, "  year_starts: 6\n", "  year_starts: 6\n  holidays: [2013-12-25, 26/12/2013]\n",
      "scheme.holidays[1]", "(write 2013-12-26 for 26/12/2013)", "holidays: ["),
 ]
@@ -271,3 +277,28 @@ def test_a_percent_measure_in_a_warning_is_said_as_a_percent(workspace, tmp_path
     said = [p["message"] for p in json.loads(result.stdout)["problems"]
             if p["code"] == "under-full"]
     assert "service S001: Utilisation was 92.50%." in said, said
+
+
+def test_a_provider_maximum_from_each_register_entry_cannot_be_held_and_the_check_says_so(
+        tmp_path):
+    """A provider's maximum read from its contract's value is worked out per register entry,
+    which the check does not: a warning at its line says it is not held against `maximum`."""
+    text = WP_PATH.read_text()
+    column = "    - {name: area, header: Contract package area, type: text}\n"
+    assert column in text and "  maximum: maximum_price\n" in text
+    text = text.replace(column, column + "    - {name: contract_value, header: Contract value, "
+                        "type: money}\n", 1)
+    text = text.replace("  maximum: maximum_price\n", "  maximum: maximum_price\n"
+                        "  provider_maximum: contract_value / 10\n", 1)
+    target = tmp_path / WP_PATH.name
+    target.write_text(text)
+    rows = WP_PATH.with_name(WP_PATH.stem + ".register.csv").read_text().splitlines()
+    (tmp_path / (WP_PATH.stem + ".register.csv")).write_text(
+        "\n".join([rows[0] + ",Contract value", *(r + ",2000000" for r in rows[1:])]) + "\n")
+    line = text[:text.index("provider_maximum: contract_value")].count("\n") + 1
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 0, result.output
+    assert (f"{target}:{line}: participants.provider_maximum: warning: 'contract_value / 10' "
+            "reads contract_value, a figure each register entry or participant holds: the "
+            "check cannot work it out") in result.output, result.output
+    assert ": sound, with 1 warning(s) above." in result.output

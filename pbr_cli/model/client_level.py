@@ -14,6 +14,7 @@ from pbr_cli.model.records import (
     Band,
     CodeList,
     Cohort,
+    Column,
     Component,
     Dated,
     Fee,
@@ -41,6 +42,7 @@ class ClientLevelRules:
     unique: Callable[[list[str], KeyPath, str], None]
     formula: Callable[[Any, KeyPath, set[str]], formulas.Expr | None]
     figure: Callable[[Any, KeyPath], Fraction | Dated]
+    maxima: Callable[[Price | None, Price | None, KeyPath, dict[str, list[str]]], None]
 
     def cohort(self, spec: dict[str, Any], sheets: tuple[Sheet, ...], register: RegisterSpec,
                params: set[str]) -> Cohort:
@@ -231,14 +233,12 @@ class ClientLevelRules:
         provider_maximum = (self.price(spec["provider_maximum"], (*path, "provider_maximum"),
                                        priced_by - attachment_columns)
                             if spec.get("provider_maximum") is not None else None)
-        each, total = _fixed(maximum), _fixed(provider_maximum)
-        most, least = (max(each), min(total)) if each and total else (None, None)
-        if most is not None and least is not None and least < most:
-            self.fail((*path, "provider_maximum"), f"{format_money(round_pence(least))} for a "
-                      "provider's participants together is below "
-                      f"{format_money(round_pence(most))}, the most for one of them "
-                      "(`maximum`): one participant would use it all up; write the provider's "
-                      "maximum, or leave it out")
+        columns = [*(refs["attachments"][0].columns if "attachments" in refs else ()),
+                   *(Column(str(c["name"]), "", c["type"], c.get("codes"))
+                     for c in self.data["register"]["columns"])]
+        self.maxima(maximum, provider_maximum, path,
+                    {c.name: list(self.codes[c.codes].values) for c in columns
+                     if c.type == "code" and c.codes in self.codes})
         return Participants(
             spec["id"], refs["attachments"][1] if "attachments" in refs else SheetRef("", ""),
             refs["claims"][1] if "claims" in refs else SheetRef("", ""),

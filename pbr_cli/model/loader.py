@@ -24,6 +24,7 @@ from pbr_cli.model.kinds import (
     Over,
     one_of,
 )
+from pbr_cli.model.maxima import MaximaRules
 from pbr_cli.model.records import (
     PERIOD_FACTS,
     PLACEHOLDER_RE,
@@ -141,7 +142,7 @@ def load_model(path: Path, warnings: list[str] | None = None) -> Model:
     return model
 
 
-class _Builder(ReturnLayoutRules, ClientLevelRules, FormulaRules):
+class _Builder(ReturnLayoutRules, ClientLevelRules, FormulaRules, MaximaRules):
     def __init__(self, path: Path, data: dict[str, Any], problems: _Problems):
         self.path, self.data, self.problems = path, data, problems
 
