@@ -279,26 +279,47 @@ def test_a_percent_measure_in_a_warning_is_said_as_a_percent(workspace, tmp_path
     assert "service S001: Utilisation was 92.50%." in said, said
 
 
-def test_a_provider_maximum_from_each_register_entry_cannot_be_held_and_the_check_says_so(
-        tmp_path):
-    """A provider's maximum read from its contract's value is worked out per register entry,
-    which the check does not: a warning at its line says it is not held against `maximum`."""
+def _contract_values(tmp_path, provider_maximum: str, values: list[int]):
+    """Work Programme with a contract value on each register entry and a provider maximum."""
     text = WP_PATH.read_text()
     column = "    - {name: area, header: Contract package area, type: text}\n"
     assert column in text and "  maximum: maximum_price\n" in text
     text = text.replace(column, column + "    - {name: contract_value, header: Contract value, "
                         "type: money}\n", 1)
     text = text.replace("  maximum: maximum_price\n", "  maximum: maximum_price\n"
-                        "  provider_maximum: contract_value / 10\n", 1)
+                        f"  provider_maximum: {provider_maximum}\n", 1)
     target = tmp_path / WP_PATH.name
     target.write_text(text)
     rows = WP_PATH.with_name(WP_PATH.stem + ".register.csv").read_text().splitlines()
-    (tmp_path / (WP_PATH.stem + ".register.csv")).write_text(
-        "\n".join([rows[0] + ",Contract value", *(r + ",2000000" for r in rows[1:])]) + "\n")
-    line = text[:text.index("provider_maximum: contract_value")].count("\n") + 1
+    assert len(rows) == len(values) + 1
+    (tmp_path / (WP_PATH.stem + ".register.csv")).write_text("\n".join(
+        [rows[0] + ",Contract value", *(f"{r},{v}" for r, v in zip(rows[1:], values))]) + "\n")
+    return target, text[:text.index("provider_maximum: ")].count("\n") + 1
+
+
+def test_a_provider_maximum_from_its_contract_value_is_held_for_each_register_entry(tmp_path):
+    """WP02's contract is worth £100,000: a tenth of it, £10,000, is below £13,720, the most
+    for one ESA ex-incapacity benefit participant; WP01's and WP03's £200,000 give £20,000."""
+    target, line = _contract_values(tmp_path, "contract_value / 10", [200000, 100000, 200000])
     result = runner.invoke(app, ["models", "check", str(target)])
-    assert result.exit_code == 0, result.output
-    assert (f"{target}:{line}: participants.provider_maximum: warning: 'contract_value / 10' "
-            "reads contract_value, a figure each register entry or participant holds: the "
-            "check cannot work it out") in result.output, result.output
-    assert ": sound, with 1 warning(s) above." in result.output
+    assert result.exit_code == 2, result.output
+    assert (f"{target}:{line}: participants.provider_maximum: £10,000.00 (for contract WP02) "
+            "for a provider's participants together is below £13,720.00, the most for one of "
+            "them (`maximum`, for payment_group ESAIB)") in result.output, result.output
+    target, _ = _contract_values(tmp_path, "contract_value / 10", [200000, 200000, 200000])
+    assert runner.invoke(app, ["models", "check", str(target)]).exit_code == 0
+
+
+def test_a_maximum_that_cannot_be_worked_out_without_the_register_is_a_warning(tmp_path):
+    """Without the register (the model alone), a provider's maximum read from each entry's
+    contract value cannot be worked out: a warning at its line says so, not a mistake."""
+    from pbr_cli.model import load_model
+
+    target, line = _contract_values(tmp_path, "contract_value / 10", [200000, 100000, 200000])
+    warnings: list[str] = []
+    load_model(target, warnings)
+    assert warnings == [f"{target}:{line}: participants.provider_maximum: warning: "
+                        "'contract_value / 10' reads contract_value, a figure each register "
+                        "entry holds: without the register the check cannot work it out, so "
+                        "cannot hold the provider's maximum against one participant's; check "
+                        "them by hand"]

@@ -82,8 +82,8 @@ def models_check(files: list[str] = typer.Argument(..., help="Model files (or mo
         try:
             path = Path(name) if Path(name).is_file() else find_model(name, load_config(config).models)
             warnings: list[str] = []
-            model = load_model(path, warnings)
-            register = load_register(model)
+            register = load_register(load_model(path))
+            model = load_model(path, warnings, register.entries)  # what an entry decides too
         except PbrError as exc:
             typer.echo(f"pbr: {exc.message}", err=True)
             code = exc.exit_code

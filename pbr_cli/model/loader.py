@@ -112,9 +112,11 @@ def _dotted(path: KeyPath) -> str:
     return out
 
 
-def load_model(path: Path, warnings: list[str] | None = None) -> Model:
+def load_model(path: Path, warnings: list[str] | None = None,
+               entries: tuple[dict[str, Any], ...] | None = None) -> Model:
     """The model at `path`, or PbrError naming every mistake's line; what it may mean but
-    seldom does is added to `warnings` (each `file:line: key: warning: ...`)."""
+    seldom does is added to `warnings` (each `file:line: key: warning: ...`). With its
+    register's `entries`, what depends on an entry is checked for each."""
     path = Path(path)
     from pbr_cli.files import TooLarge, read_bounded
 
@@ -135,7 +137,9 @@ def load_model(path: Path, warnings: list[str] | None = None) -> Model:
     for p in check_schema(data):
         problems.add(p.path, p.message)
     problems.raise_if_any()
-    model = _Builder(path, data, problems).build(hashlib.sha256(raw).hexdigest())
+    builder = _Builder(path, data, problems)
+    builder.entries = entries
+    model = builder.build(hashlib.sha256(raw).hexdigest())
     problems.raise_if_any()
     if warnings is not None:
         warnings.extend(text for _, text in sorted(problems.warnings, key=lambda t: t[0]))

@@ -3,12 +3,14 @@ one participant's is a mistake (one participant would use it all up), whether ea
 amount, amounts by date or a formula. A formula is worked out for every figure it can be:
 each code of the column a figure is chosen by (`by: payment_group`), each date a figure
 changes on; one that reads a figure only a register entry or a participant's row holds is
-said, as a warning at its line, not to be checked. Mixed into the loader's builder, whose
+said, as a warning at its line, not to be checked; with the register (`pbr models check`),
+each entry's figures are worked out too. Mixed into the loader's builder, whose
 `fail`, `warn` and data they use."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from fractions import Fraction
 from itertools import product
 from typing import Any
@@ -20,15 +22,18 @@ from pbr_cli.money import format_money, round_pence
 
 MAX_CASES = 10_000  # the ways a formula's figures can be chosen, worked out one by one
 
-# each amount a maximum can be, with what it is for (" for payment_group ESAIB"), or None
-# when it cannot be worked out from the model alone
-Amounts = list[tuple[Fraction, str]] | None
+# each amount a maximum can be, with what it is for (" for payment_group ESAIB") and the
+# register entry it is worked out for (None: any); None when it cannot be worked out
+Amounts = list[tuple[Fraction, str, str | None]] | None
+ENTRY = " entry"  # (no name a formula can read has a space)
 
 
 class MaximaRules:
     data: dict[str, Any]
     fail: Callable[[KeyPath, str], None]
     warn: Callable[[KeyPath, str], None]
+    # the register's entries (typed values by column), when the check has read them
+    entries: tuple[dict[str, Any], ...] | None = None
 
     def maxima(self, maximum: Price | None, provider_maximum: Price | None, path: KeyPath,
                codes: dict[str, list[str]]) -> None:
@@ -38,8 +43,12 @@ class MaximaRules:
         total = self.amounts(provider_maximum, (*path, "provider_maximum"), codes)
         if not each or not total:
             return
-        most, for_most = max(each, key=lambda a: a[0])
-        least, for_least = min(total, key=lambda a: a[0])
+        # the most for one participant against the least for its provider: an entry's own
+        # (or any entry's, for a figure that does not depend on it)
+        pairs = [(t, e) for t in total for e in each if None in (t[2], e[2]) or t[2] == e[2]]
+        if not pairs:
+            return
+        (least, for_least, _), (most, for_most, _) = min(pairs, key=lambda p: p[0][0] - p[1][0])
         if least < most:
             self.fail((*path, "provider_maximum"), f"{format_money(round_pence(least))}"
                       f"{_said(for_least)} for a provider's participants together is below "
@@ -51,9 +60,9 @@ class MaximaRules:
         if price is None:
             return []
         if isinstance(price, Fraction):
-            return [(price, "")]
+            return [(price, "", None)]
         if isinstance(price, Dated):
-            return [(value, "") for _, value in price.steps]
+            return [(value, "", None) for _, value in price.steps]
         return self.worked_out(price, path, codes)
 
     def worked_out(self, formula: formulas.Expr, path: KeyPath,
@@ -74,10 +83,14 @@ class MaximaRules:
                 choices.setdefault(str(by), codes[str(by)])
             elif name in codes:
                 choices[name] = codes[name]
+            elif name in self.register_columns() and self.entries is not None:
+                choices[ENTRY] = list(self.entries)
             else:
-                self.warn(path, f"'{formula.text}' reads {name}, a figure each register entry "
-                          "or participant holds: the check cannot work it out, so cannot hold "
-                          "the provider's maximum against one participant's; check them by hand")
+                self.warn(path, f"'{formula.text}' reads {name}, a figure each "
+                          + ("register entry holds: without the register" if name in
+                             self.register_columns() else "participant holds:")
+                          + " the check cannot work it out, so cannot hold the provider's "
+                          "maximum against one participant's; check them by hand")
                 return None
         names = sorted(choices)
         cases = list(product(*(choices[n] for n in names)))
@@ -87,8 +100,13 @@ class MaximaRules:
                       "by hand")
             return None
         out = []
+        register = self.data["register"]
         for case in cases:
             env = dict(zip(names, case, strict=True))
+            entry = env.pop(ENTRY, None)
+            if entry is not None:
+                env.update({k: Fraction(v) if isinstance(v, (int, Decimal)) and
+                            not isinstance(v, bool) else v for k, v in entry.items()})
             for name, spec in params.items():
                 if isinstance(spec, dict) and spec.get("by") is not None and \
                         str(spec["by"]) in env:
@@ -98,13 +116,22 @@ class MaximaRules:
             try:
                 value = formula.evaluate(env)
             except formulas.ExprError as exc:
-                self.warn(path, f"'{formula.text}' cannot be worked out for "
+                self.warn(path, f"'{formula.text}' cannot be worked out"
                           f"{_for(names, case, codes)}: {exc}")
                 return None
             if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
                 return None  # (not an amount: said when it is paid)
-            out.append((Fraction(value), _for(names, case, codes)))
+            said = _for(names, case, codes)
+            if entry is not None:
+                said = (f"{said}," if said else " for") + \
+                    f" {register['entity']} {entry.get(register['key'])}"
+            out.append((Fraction(value), said,
+                        None if entry is None else str(entry.get(register["key"]))))
         return out
+
+    def register_columns(self) -> set[str]:
+        return {str(c.get("name")) for c in self.data["register"]["columns"]
+                if isinstance(c, dict)}
 
 
 def _for(names: list[str], case: tuple[Any, ...], codes: dict[str, list[str]]) -> str:
