@@ -148,7 +148,7 @@ def test_a_typo_in_any_figure_or_date_never_crashes_the_check(tmp_path, typo):
     code, warnings, said = _check(target)  # anything but a PbrError fails the test here
     assert code in EXIT_CODES and code in (0, 2), (kind, text, said)
     if kind in ALWAYS_WRONG:
-        assert code == 2 and f"{target}:{place.line}: " in said and "(write " in said, \
+        assert code == 2 and f"{target}:{place.line}: " in said and "write " in said, \
             (kind, text, said)
     for warning in warnings:
         assert warning.startswith(f"{target}:") and ": warning: " in warning

@@ -38,9 +38,10 @@ CASES = [
      "    window: {months: 9}\n    format: integer\n  - name: outcomes_achieved",
      "measures[6].window.months", "longer than the scheme (6 months)", "{months: 9}"),
     (COHORT_MODEL_PATH, "          - {from: 0.45, price: 300}", "          - {from: 0.25, price: 300}",
-     "cohort.outcomes[0].bands.L", "each bound higher than the last", "        L:"),
+     "cohort.outcomes[0].bands.L[1]", "each bound higher than the last (0.25 is not above 0.30)",
+     "{from: 0.25, price: 300}"),
     (COHORT_MODEL_PATH, "          - {from: 0.45, price: 300}", "          - {from: 45, price: 300}",
-     "cohort.outcomes[0].bands.L", "(write 0.45 for 45%)", "        L:"),
+     "cohort.outcomes[0].bands.L[1]", "(write 0.45 for 45%)", "{from: 45, price: 300}"),
     (COHORT_MODEL_PATH, "prices: {L: 150, M: 300, H: 450}", "prices: {L: 150, M: 300}",
      "cohort.tariff.prices", "no price for group(s) H", "prices: {L: 150, M: 300}"),
     (COHORT_MODEL_PATH, "window: {months: 12}", "window: {months: 36}", "cohort.window.months",
@@ -107,6 +108,11 @@ CASES = [
      "'most_days' has values by date", "crack_days <= most_days"),
     # Typos a person makes in a figure or a date (tests/test_model_typos.py finds them): each
     # is said at its own line with what to write.
+    (COHORT_MODEL_PATH, "          - {from: 0.45, price: 300}", "          - {from: 0,45, price: 300}",
+     "cohort.outcomes[0].bands.L[1].45", "'0,45' reads as two entries (a comma ends one): "
+     "write 0.45: a decimal point, not a comma", "{from: 0,45, price: 300}"),
+    (WP_PATH, '"2012/13": 0.50,', '"2012/13": 0,50,', "participants.fees[0].shares.50",
+     "'0,50' reads as two entries (a comma ends one): write 0.50", '"2012/13": 0,50,'),
     (TF_PATH, "      base: 4000", "      base: -4000", "participants.fees[0].base",
      "-£4,000.00 is below £0: an amount paid is £0 or more (write 4000)", "base: -4000"),
     (TF_PATH, "  maximum: 4000", "  maximum: {2012-04-01: 4000, 2013-13-01: 3000}",

@@ -315,12 +315,19 @@ class ClientLevelRules:
         for group, rows in (spec.get("bands") or {}).items():
             table = tuple(Band(Fraction(r["from"]), Fraction(r["price"])) for r in rows)
             where = (*path, "bands", group)
-            if any(b.lower < 0 or b.lower > 1 or b.price < 0 for b in table):
-                high = next((r["from"] for r in rows if Fraction(r["from"]) > 1), None)
-                self.fail(where, "bounds are proportions from 0 to 1 and prices are 0 or more"
-                          + (share_hint(high) if high is not None else ""))
-            if any(a.lower >= b.lower for a, b in zip(table, table[1:], strict=False)):
-                self.fail(where, "list the bands lowest first, each bound higher than the last")
+            # each band said at its own line: the first out of range, the first not higher
+            wrong = next((k for k, b in enumerate(table)
+                          if b.lower < 0 or b.lower > 1 or b.price < 0), None)
+            if wrong is not None:
+                high = rows[wrong]["from"] if table[wrong].lower > 1 else None
+                self.fail((*where, wrong), "bounds are proportions from 0 to 1 and prices are 0 "
+                          "or more" + (share_hint(high) if high is not None else ""))
+            lower = next((k for k in range(1, len(table))
+                          if table[k - 1].lower >= table[k].lower), None)
+            if lower is not None:
+                self.fail((*where, lower), "list the bands lowest first, each bound higher "
+                          f"than the last ({rows[lower]['from']} is not above "
+                          f"{rows[lower - 1]['from']})")
             bands[str(group)] = table
         self.group_keys(bands, (*path, "bands"), codes)
         return Outcome(name=spec["name"], label=spec["label"], event=event, when=when,

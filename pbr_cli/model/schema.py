@@ -304,6 +304,9 @@ class _Walker:
                 self.fail(path, "must be a set of name: value lines")
                 return
             for name, item in value.items():
+                if _comma_split(value, name):
+                    self.fail((*path, name), _comma_split(value, name))
+                    continue
                 self.walk(item, kind.value, (*path, name))
         elif kind == "condition" and isinstance(value, dict):  # column: value pairs
             self.walk(value, MapOf("text-or-texts"), path)
@@ -316,7 +319,9 @@ class _Walker:
             return
         names = [k.name for k in section.keys]
         for name in value:
-            if section.key(name) is None:
+            if section.key(name) is None and _comma_split(value, name):
+                self.fail((*path, name), _comma_split(value, name))
+            elif section.key(name) is None:
                 hint = did_you_mean(name, set(names)) or f"; known keys: {', '.join(names)}"
                 hint = next((f": {why}" for key, why in section.instead if key == name), hint)
                 self.fail((*path, name), f"unknown key '{name}'{hint}")
@@ -412,6 +417,21 @@ def written_hint(value: Any, kind: str) -> str:
     if re.fullmatch(r"-?\d+,\d+", text):
         return f" (write {text.replace(',', '.')}: a decimal point, not a comma)"
     return ""
+
+
+def _comma_split(mapping: dict[str, Any], name: str) -> str:
+    """Inside {...} a comma ends an entry: `{from: 0,60, price: 300}` reads as `from: 0` and a
+    key `60` with nothing. What to write for such a key, or ""."""
+    keys = list(mapping)
+    at = keys.index(name)
+    before = mapping[keys[at - 1]] if at else None
+    if not (name.isdigit() and mapping[name] is None and isinstance(before, int)
+            and not isinstance(before, bool)):
+        return ""
+    written = f"{before},{name}"
+    return (f"'{written}' reads as two entries (a comma ends one): write "
+            + (f"{before}{name}: a number without commas" if len(name) == 3 and before
+               else f"{before}.{name}: a decimal point, not a comma"))
 
 
 def _shown(value: Any) -> str:
