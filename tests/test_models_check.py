@@ -329,3 +329,16 @@ def test_a_maximum_that_cannot_be_worked_out_without_the_register_is_a_warning(t
                         "entry holds: without the register the check cannot work it out, so "
                         "cannot hold the provider's maximum against one participant's; check "
                         "them by hand"]
+
+
+def test_a_scheme_that_ends_before_it_starts_is_said_once_not_with_windows_of_minus_months(
+        tmp_path):
+    # the year of the end typed one back: 2012-09-30 is before 2013-04-01
+    text = MODEL_PATH.read_text()
+    target = tmp_path / MODEL_PATH.name
+    target.write_text(text.replace("  end: 2013-09-30", "  end: 2012-09-30", 1))
+    shutil.copy(MODEL_PATH.with_name(MODEL_PATH.stem + ".register.csv"), tmp_path)
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 2, result.output
+    assert "scheme.end: the scheme ends before it starts" in result.output
+    assert "longer than the scheme" not in result.output, result.output

@@ -268,7 +268,7 @@ class ClientLevelRules:
         """A window longer than the scheme could never be full: the returns it would look
         back over are never kept."""
         scheme = getattr(self, "scheme_months", None)
-        if months and scheme and months > scheme:
+        if months and scheme and 0 < scheme < months:  # (a scheme ending first: said once)
             self.fail(path, f"a window of {months} months is longer than the scheme "
                       f"({scheme} months): it would look back before the scheme start")
 
