@@ -299,7 +299,8 @@ def _contract_values(tmp_path, provider_maximum: str, values: list[int]):
     rows = WP_PATH.with_name(WP_PATH.stem + ".register.csv").read_text().splitlines()
     assert len(rows) == len(values) + 1
     (tmp_path / (WP_PATH.stem + ".register.csv")).write_text("\n".join(
-        [rows[0] + ",Contract value", *(f"{r},{v}" for r, v in zip(rows[1:], values))]) + "\n")
+        [rows[0] + ",Contract value",
+         *(f"{r},{v}" for r, v in zip(rows[1:], values, strict=True))]) + "\n")
     return target, text[:text.index("provider_maximum: ")].count("\n") + 1
 
 
@@ -342,3 +343,19 @@ def test_a_scheme_that_ends_before_it_starts_is_said_once_not_with_windows_of_mi
     assert result.exit_code == 2, result.output
     assert "scheme.end: the scheme ends before it starts" in result.output
     assert "longer than the scheme" not in result.output, result.output
+
+
+def test_a_figure_below_nothing_is_a_warning_at_its_line(tmp_path):
+    # the share of the monthly value paid on utilisation, its sign typed by mistake
+    text = MODEL_PATH.read_text()
+    assert "  utilisation_share: {value: 0.90," in text
+    target = tmp_path / MODEL_PATH.name
+    target.write_text(text.replace("  utilisation_share: {value: 0.90,",
+                                   "  utilisation_share: {value: -0.90,", 1))
+    shutil.copy(MODEL_PATH.with_name(MODEL_PATH.stem + ".register.csv"), tmp_path)
+    line = text[:text.index("  utilisation_share:")].count("\n") + 1
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 0, result.output
+    assert (f"{target}:{line}: parameters.utilisation_share.value: warning: -0.90 is below 0: "
+            "a figure a payment is worked out from seldom is (write 0.90 if that is meant)"
+            ) in result.output, result.output

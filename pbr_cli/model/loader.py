@@ -271,7 +271,13 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, FormulaRules, MaximaRules):
         if spec.get("value") is not None:
             if spec.get("values") is not None:
                 self.fail((*path, "values"), "`values` goes with `by`")
-            return Parameter(name, self.figure(spec["value"], (*path, "value")), label)
+            written = spec["value"]
+            below = [v for v in (written.values() if isinstance(written, dict) else [written])
+                     if v < 0]
+            if below:  # (a sign typed by mistake pays the opposite way)
+                self.warn((*path, "value"), f"{below[0]} is below 0: a figure a payment is "
+                          f"worked out from seldom is (write {-below[0]} if that is meant)")
+            return Parameter(name, self.figure(written, (*path, "value")), label)
         by, table = str(spec["by"]), spec.get("values") or {}
         column = self.by_column(by)
         if column is None:
