@@ -359,3 +359,17 @@ def test_a_figure_below_nothing_is_a_warning_at_its_line(tmp_path):
     assert (f"{target}:{line}: parameters.utilisation_share.value: warning: -0.90 is below 0: "
             "a figure a payment is worked out from seldom is (write 0.90 if that is meant)"
             ) in result.output, result.output
+
+
+def test_a_figure_by_code_below_nothing_is_a_warning_at_its_line(tmp_path):
+    # JSA 18-24's sustainment payment, its sign typed by mistake
+    text = WP_PATH.read_text()
+    assert "values: {JSA18: 170," in text
+    target = tmp_path / WP_PATH.name
+    target.write_text(text.replace("values: {JSA18: 170,", "values: {JSA18: -170,", 1))
+    shutil.copy(WP_PATH.with_name(WP_PATH.stem + ".register.csv"), tmp_path)
+    line = text[:text.index("values: {JSA18: 170,")].count("\n") + 1
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 0, result.output
+    assert (f"{target}:{line}: parameters.sustainment_price.values.JSA18: warning: -170 is "
+            "below 0") in result.output, result.output

@@ -272,11 +272,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, FormulaRules, MaximaRules):
             if spec.get("values") is not None:
                 self.fail((*path, "values"), "`values` goes with `by`")
             written = spec["value"]
-            below = [v for v in (written.values() if isinstance(written, dict) else [written])
-                     if v < 0]
-            if below:  # (a sign typed by mistake pays the opposite way)
-                self.warn((*path, "value"), f"{below[0]} is below 0: a figure a payment is "
-                          f"worked out from seldom is (write {-below[0]} if that is meant)")
+            self.not_below_nothing(written, (*path, "value"))
             return Parameter(name, self.figure(written, (*path, "value")), label)
         by, table = str(spec["by"]), spec.get("values") or {}
         column = self.by_column(by)
@@ -294,8 +290,17 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, FormulaRules, MaximaRules):
             if missing:
                 self.fail((*path, "values"), f"no figure for {', '.join(missing)}: give every "
                           "code of the column its figure")
+        self.not_below_nothing(table, (*path, "values"))
         return Parameter(name, Fraction(0), label, by,
                          tuple((str(k), Fraction(v)) for k, v in table.items()))
+
+    def not_below_nothing(self, written: Any, path: KeyPath) -> None:
+        """A figure below 0 (a sign typed by mistake pays the opposite way): a warning at
+        its line, each figure by date or by code at its own."""
+        for key, v in (written.items() if isinstance(written, dict) else [(None, written)]):
+            if v < 0:
+                self.warn((*path, key) if key is not None else path, f"{v} is below 0: a figure "
+                          f"a payment is worked out from seldom is (write {-v} if that is meant)")
 
     def by_column(self, name: str) -> Column | None:
         """The column a `by` figure reads: the register's, or a return sheet's."""
