@@ -10,10 +10,10 @@ date written 26/12/2013. For each model so changed:
   the model's worked examples beside it says when they fail (exit 1);
 - a figure written as text with a comma, and a date written day first, are refused at their
   own line, saying what to write;
-- the oracle is the model's own worked examples (<model>.tests.yaml, written by hand from
-  each scheme's documents, not from the check): a typo that changes what they pay is never
-  called sound without a word: the check refuses it or warns at its line, or says which
-  worked example fails.
+- the oracle is the model's own worked examples (<model>.tests.yaml, each payment worked
+  out by hand beside the model, not from the check's rules), run as `pbr models test` runs
+  them: a typo that changes what they pay is never called sound without a word: the check
+  refuses it or warns at its line, or exits 1 naming the worked example that fails.
 """
 
 from __future__ import annotations
