@@ -13,6 +13,7 @@ from tests.conftest import COHORT_MODEL_PATH, MODEL_PATH, ROOT
 
 runner = CliRunner()
 WP_PATH = ROOT / "models" / "work-programme.yaml"
+TF_PATH = ROOT / "models" / "troubled-families.yaml"
 
 CASES = [
     # (model, text replaced, replacement, key path, words in the message, the text on the line
@@ -37,9 +38,10 @@ CASES = [
      "    window: {months: 9}\n    format: integer\n  - name: outcomes_achieved",
      "measures[6].window.months", "longer than the scheme (6 months)", "{months: 9}"),
     (COHORT_MODEL_PATH, "          - {from: 0.45, price: 300}", "          - {from: 0.25, price: 300}",
-     "cohort.outcomes[0].bands.L", "each bound higher than the last", "        L:"),
+     "cohort.outcomes[0].bands.L[1]", "each bound higher than the last (0.25 is not above 0.30)",
+     "{from: 0.25, price: 300}"),
     (COHORT_MODEL_PATH, "          - {from: 0.45, price: 300}", "          - {from: 45, price: 300}",
-     "cohort.outcomes[0].bands.L", "(write 0.45 for 45%)", "        L:"),
+     "cohort.outcomes[0].bands.L[1]", "(write 0.45 for 45%)", "{from: 45, price: 300}"),
     (COHORT_MODEL_PATH, "prices: {L: 150, M: 300, H: 450}", "prices: {L: 150, M: 300}",
      "cohort.tariff.prices", "no price for group(s) H", "prices: {L: 150, M: 300}"),
     (COHORT_MODEL_PATH, "window: {months: 12}", "window: {months: 36}", "cohort.window.months",
@@ -91,7 +93,8 @@ CASES = [
      "(write 2013-06-01 or 2013-07-01)", "2013-06-15: 0.90},"),
     (MODEL_PATH, "  utilisation_target: {value: 0.95,",
      "  utilisation_target: {value: {2013-04-31: 0.95},",
-     "parameters.utilisation_target.value", "or numbers by the date they apply from",
+     "parameters.utilisation_target.value.2013-04-31",
+     "'2013-04-31' is not a date of the calendar (April 2013 has 30 days)",
      "{value: {2013-04-31: 0.95},"),
     # Figures by code: a group left without its figure, a column that is not there.
     (WP_PATH, "             ESAIB: 600, IBIS: 400, JSAPL: 400}",
@@ -103,6 +106,37 @@ CASES = [
     (COHORT_MODEL_PATH, "      when: opiate_days == 0 and crack_days == 0",
      "      when: opiate_days == 0 and crack_days <= most_days", "cohort.outcomes[1].when",
      "'most_days' has values by date", "crack_days <= most_days"),
+    # Typos a person makes in a figure or a date (tests/test_model_typos.py finds them): each
+    # is said at its own line with what to write.
+    (COHORT_MODEL_PATH, "          - {from: 0.45, price: 300}", "          - {from: 0,45, price: 300}",
+     "cohort.outcomes[0].bands.L[1].45", "'0,45' reads as two entries (a comma ends one): "
+     "write 0.45: a decimal point, not a comma", "{from: 0,45, price: 300}"),
+    (WP_PATH, '"2012/13": 0.50,', '"2012/13": 0,50,', "participants.fees[0].shares.50",
+     "'0,50' reads as two entries (a comma ends one): write 0.50", '"2012/13": 0,50,'),
+    (TF_PATH, "      base: 4000", "      base: -4000", "participants.fees[0].base",
+     "-£4,000.00 is below £0: an amount paid is £0 or more (write 4000)", "base: -4000"),
+    (TF_PATH, "  maximum: 4000", "  maximum: {2012-04-01: 4000, 2013-13-01: 3000}",
+     "participants.maximum.2013-13-01", "'2013-13-01' is not a date of the calendar (write "
+     "2013-01-13: the month comes before the day)", "maximum: {2012-04-01"),
+    (TF_PATH, "      base: 4000", "      base: {2012-04-01: \"4,000\"}",
+     "participants.fees[0].base.2012-04-01", "not '4,000' (write 4000: a number without commas)",
+     "base: {2012-04-01"),
+    (MODEL_PATH, "  utilisation_target: {value: 0.95,", "  utilisation_target: {value: 95,",
+     "parameters.utilisation_target.value", "95 is read as a share between 0 and 1 (by "
+     "measures[5].expr, utilisation, a share, is divided by it): write 0.95 for 95%",
+     "{value: 95,"),
+    (MODEL_PATH, "  utilisation_target: {value: 0.95,", "  utilisation_target: {value: -0.95,",
+     "parameters.utilisation_target.value", "write 0.95", "{value: -0.95,"),
+    (MODEL_PATH, "  start: 2013-04-01", "  start: 01/04/2013", "scheme.start",
+     "not '01/04/2013' (write 2013-04-01 for 01/04/2013)", "start: 01/04/2013"),
+    # A maximum by payment group: the provider's maximum is held against each group's, the
+    # most being ESA ex-incapacity benefit's £13,720 (£600 + £3,500 + 26 x £370).
+    (WP_PATH, "  maximum: maximum_price\n", "  maximum: maximum_price\n  provider_maximum: 10000\n",
+     "participants.provider_maximum", "£10,000.00 for a provider's participants together is "
+     "below £13,720.00, the most for one of them (`maximum`, for payment_group ESAIB)",
+     "provider_maximum: 10000"),
+    (WP_PATH, "  year_starts: 6\n", "  year_starts: 6\n  holidays: [2013-12-25, 26/12/2013]\n",
+     "scheme.holidays[1]", "(write 2013-12-26 for 26/12/2013)", "holidays: ["),
 ]
 
 
@@ -193,3 +227,149 @@ def test_a_model_tests_file_that_cannot_be_read_is_refused_with_its_line(tmp_pat
     result = runner.invoke(app, ["models", "test", str(model)])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and words in result.output, result.output
+
+
+def test_a_day_and_month_written_the_other_way_round_says_which_date_to_write(tmp_path):
+    text = MODEL_PATH.read_text()
+    target = tmp_path / MODEL_PATH.name
+    target.write_text(text.replace("  end: 2013-09-30", "  end: 2013-30-09", 1))
+    shutil.copy(MODEL_PATH.with_name(MODEL_PATH.stem + ".register.csv"), tmp_path)
+    line = text[:text.index("  end: 2013-09-30")].count("\n") + 1
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 2, result.output
+    assert (f"{target}:{line}: '2013-30-09' must be a date written YYYY-MM-DD (write 2013-09-30: "
+            "the month comes before the day)") in result.output
+
+
+def test_a_maximum_of_nothing_is_a_warning_at_its_line_and_the_model_still_sound(tmp_path):
+    text = TF_PATH.read_text()
+    assert "  maximum: 4000\n" in text
+    target = tmp_path / TF_PATH.name
+    target.write_text(text.replace("  maximum: 4000\n", "  maximum: 0\n", 1))
+    shutil.copy(TF_PATH.with_name(TF_PATH.stem + ".register.csv"), tmp_path)
+    line = text[:text.index("  maximum: 4000")].count("\n") + 1
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 0, result.output
+    assert (f"{target}:{line}: participants.maximum: warning: £0: nothing is ever paid by it"
+            in result.output)
+    assert ": sound, with 1 warning(s) above." in result.output
+
+
+# -- a model's own warnings, as the schedule says them ---------------------------------------------
+
+def test_a_percent_measure_in_a_warning_is_said_as_a_percent(workspace, tmp_path):
+    """S001's June utilisation is 1 - 45 void days / (20 places x 30 days) = 1 - 45/600 =
+    0.925 (the brief's worked example): a warning naming it says 92.50%, as the schedule
+    shows a percent, not 0.9250."""
+    import json
+
+    from tests.conftest import worked_example
+
+    worked_example(workspace)
+    text = MODEL_PATH.read_text()
+    rule = "warnings:\n"
+    assert rule in text
+    model = tmp_path / "model" / MODEL_PATH.name
+    model.parent.mkdir()
+    model.write_text(text.replace(rule, rule + "  - when: utilisation < 1\n"
+                                  "    code: under-full\n"
+                                  "    message: \"Utilisation was {utilisation}.\"\n", 1))
+    shutil.copy(MODEL_PATH.with_name(MODEL_PATH.stem + ".register.csv"), model.parent)
+    result = runner.invoke(app, ["calculate", "--model", str(model), "--period", "2013-06",
+                                 "--returns", str(workspace.returns), "--register",
+                                 str(workspace.register_path), "-o", str(tmp_path / "j.xlsx"),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    said = [p["message"] for p in json.loads(result.stdout)["problems"]
+            if p["code"] == "under-full"]
+    assert "service S001: Utilisation was 92.50%." in said, said
+
+
+def _contract_values(tmp_path, provider_maximum: str, values: list[int]):
+    """Work Programme with a contract value on each register entry and a provider maximum."""
+    text = WP_PATH.read_text()
+    column = "    - {name: area, header: Contract package area, type: text}\n"
+    assert column in text and "  maximum: maximum_price\n" in text
+    text = text.replace(column, column + "    - {name: contract_value, header: Contract value, "
+                        "type: money}\n", 1)
+    text = text.replace("  maximum: maximum_price\n", "  maximum: maximum_price\n"
+                        f"  provider_maximum: {provider_maximum}\n", 1)
+    target = tmp_path / WP_PATH.name
+    target.write_text(text)
+    rows = WP_PATH.with_name(WP_PATH.stem + ".register.csv").read_text().splitlines()
+    assert len(rows) == len(values) + 1
+    (tmp_path / (WP_PATH.stem + ".register.csv")).write_text("\n".join(
+        [rows[0] + ",Contract value",
+         *(f"{r},{v}" for r, v in zip(rows[1:], values, strict=True))]) + "\n")
+    return target, text[:text.index("provider_maximum: ")].count("\n") + 1
+
+
+def test_a_provider_maximum_from_its_contract_value_is_held_for_each_register_entry(tmp_path):
+    """WP02's contract is worth £100,000: a tenth of it, £10,000, is below £13,720, the most
+    for one ESA ex-incapacity benefit participant; WP01's and WP03's £200,000 give £20,000."""
+    target, line = _contract_values(tmp_path, "contract_value / 10", [200000, 100000, 200000])
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 2, result.output
+    assert (f"{target}:{line}: participants.provider_maximum: £10,000.00 (for contract WP02) "
+            "for a provider's participants together is below £13,720.00, the most for one of "
+            "them (`maximum`, for payment_group ESAIB)") in result.output, result.output
+    target, _ = _contract_values(tmp_path, "contract_value / 10", [200000, 200000, 200000])
+    assert runner.invoke(app, ["models", "check", str(target)]).exit_code == 0
+
+
+def test_a_maximum_that_cannot_be_worked_out_without_the_register_is_a_warning(tmp_path):
+    """Without the register (the model alone), a provider's maximum read from each entry's
+    contract value cannot be worked out: a warning at its line says so, not a mistake."""
+    from pbr_cli.model import load_model
+
+    target, line = _contract_values(tmp_path, "contract_value / 10", [200000, 100000, 200000])
+    warnings: list[str] = []
+    load_model(target, warnings)
+    assert warnings == [f"{target}:{line}: participants.provider_maximum: warning: "
+                        "'contract_value / 10' reads contract_value, a figure each register "
+                        "entry holds: without the register the check cannot work it out, so "
+                        "cannot hold the provider's maximum against one participant's; check "
+                        "them by hand"]
+
+
+def test_a_scheme_that_ends_before_it_starts_is_said_once_not_with_windows_of_minus_months(
+        tmp_path):
+    # the year of the end typed one back: 2012-09-30 is before 2013-04-01
+    text = MODEL_PATH.read_text()
+    target = tmp_path / MODEL_PATH.name
+    target.write_text(text.replace("  end: 2013-09-30", "  end: 2012-09-30", 1))
+    shutil.copy(MODEL_PATH.with_name(MODEL_PATH.stem + ".register.csv"), tmp_path)
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 2, result.output
+    assert "scheme.end: the scheme ends before it starts" in result.output
+    assert "longer than the scheme" not in result.output, result.output
+
+
+def test_a_figure_below_nothing_is_a_warning_at_its_line(tmp_path):
+    # the share of the monthly value paid on utilisation, its sign typed by mistake
+    text = MODEL_PATH.read_text()
+    assert "  utilisation_share: {value: 0.90," in text
+    target = tmp_path / MODEL_PATH.name
+    target.write_text(text.replace("  utilisation_share: {value: 0.90,",
+                                   "  utilisation_share: {value: -0.90,", 1))
+    shutil.copy(MODEL_PATH.with_name(MODEL_PATH.stem + ".register.csv"), tmp_path)
+    line = text[:text.index("  utilisation_share:")].count("\n") + 1
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 0, result.output
+    assert (f"{target}:{line}: parameters.utilisation_share.value: warning: -0.90 is below 0: "
+            "a figure a payment is worked out from seldom is (write 0.90 if that is meant)"
+            ) in result.output, result.output
+
+
+def test_a_figure_by_code_below_nothing_is_a_warning_at_its_line(tmp_path):
+    # JSA 18-24's sustainment payment, its sign typed by mistake
+    text = WP_PATH.read_text()
+    assert "values: {JSA18: 170," in text
+    target = tmp_path / WP_PATH.name
+    target.write_text(text.replace("values: {JSA18: 170,", "values: {JSA18: -170,", 1))
+    shutil.copy(WP_PATH.with_name(WP_PATH.stem + ".register.csv"), tmp_path)
+    line = text[:text.index("values: {JSA18: 170,")].count("\n") + 1
+    result = runner.invoke(app, ["models", "check", str(target)])
+    assert result.exit_code == 0, result.output
+    assert (f"{target}:{line}: parameters.sustainment_price.values.JSA18: warning: -170 is "
+            "below 0") in result.output, result.output

@@ -67,8 +67,9 @@ def models_check(files: list[str] = typer.Argument(..., help="Model files (or mo
     columns, measures or codes that do not exist, bands that do not increase, groups without
     prices, windows longer than the scheme, and the contract register beside the model.
 
-    Every mistake is given with file, line and key path. Exit code 0 when all are sound, 2
-    otherwise. Example:
+    Every mistake is given with file, line and key path; so is each warning (what a model may
+    mean but seldom does: said, not refused). Exit code 0 when all are sound (warnings or
+    not), 2 otherwise; 1 when a model's own tests (<model>.tests.yaml) fail. Example:
 
       pbr models check models/my-scheme.yaml
     """
@@ -80,13 +81,17 @@ def models_check(files: list[str] = typer.Argument(..., help="Model files (or mo
     for name in files:
         try:
             path = Path(name) if Path(name).is_file() else find_model(name, load_config(config).models)
-            model = load_model(path)
-            register = load_register(model)
+            warnings: list[str] = []
+            register = load_register(load_model(path))
+            model = load_model(path, warnings, register.entries)  # what an entry decides too
         except PbrError as exc:
             typer.echo(f"pbr: {exc.message}", err=True)
             code = exc.exit_code
             continue
-        typer.echo(f"{path}: sound. {model.title} ({model.start} to {model.end}, "
+        for warning in warnings:
+            typer.echo(warning)
+        said = f", with {len(warnings)} warning(s) above" if warnings else ""
+        typer.echo(f"{path}: sound{said}. {model.title} ({model.start} to {model.end}, "
                    f"{'virtual' if model.virtual else 'real'} payments): "
                    f"{len(model.sheets)} return sheet(s), {len(model.measures)} measure(s), "
                    f"{len(model.payments)} payment component(s); register {register.path} "

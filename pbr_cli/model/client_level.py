@@ -15,6 +15,7 @@ from pbr_cli.model.records import (
     Band,
     CodeList,
     Cohort,
+    Column,
     Component,
     Dated,
     Fee,
@@ -38,9 +39,11 @@ class ClientLevelRules:
     data: dict[str, Any]
     codes: dict[str, CodeList]
     fail: Callable[[KeyPath, str], None]
+    warn: Callable[[KeyPath, str], None]
     unique: Callable[[list[str], KeyPath, str], None]
     formula: Callable[[Any, KeyPath, set[str]], formulas.Expr | None]
     figure: Callable[[Any, KeyPath], Fraction | Dated]
+    maxima: Callable[[Price | None, Price | None, KeyPath, dict[str, list[str]]], None]
 
     def cohort(self, spec: dict[str, Any], sheets: tuple[Sheet, ...], register: RegisterSpec,
                params: set[str]) -> Cohort:
@@ -233,14 +236,12 @@ class ClientLevelRules:
         provider_maximum = (self.price(spec["provider_maximum"], (*path, "provider_maximum"),
                                        priced_by - attachment_columns)
                             if spec.get("provider_maximum") is not None else None)
-        each, total = _fixed(maximum), _fixed(provider_maximum)
-        most, least = (max(each), min(total)) if each and total else (None, None)
-        if most is not None and least is not None and least < most:
-            self.fail((*path, "provider_maximum"), f"{format_money(round_pence(least))} for a "
-                      "provider's participants together is below "
-                      f"{format_money(round_pence(most))}, the most for one of them "
-                      "(`maximum`): one participant would use it all up; write the provider's "
-                      "maximum, or leave it out")
+        columns = [*(refs["attachments"][0].columns if "attachments" in refs else ()),
+                   *(Column(str(c["name"]), "", c["type"], c.get("codes"))
+                     for c in self.data["register"]["columns"])]
+        self.maxima(maximum, provider_maximum, path,
+                    {c.name: list(self.codes[c.codes].values) for c in columns
+                     if c.type == "code" and c.codes in self.codes})
         return Participants(
             spec["id"], refs["attachments"][1] if "attachments" in refs else SheetRef("", ""),
             refs["claims"][1] if "claims" in refs else SheetRef("", ""),
@@ -276,13 +277,22 @@ class ClientLevelRules:
         if isinstance(value, str):
             parsed = self.formula(value, path, known)
             return parsed if parsed is not None else Fraction(0)
-        return self.figure(value, path)
+        price = self.figure(value, path)
+        for amount in _fixed(price):
+            if amount < 0:
+                written = -amount if amount.denominator == 1 else round_pence(-amount)
+                self.fail(path, f"{format_money(round_pence(amount))} is below £0: an amount "
+                          f"paid is £0 or more (write {written})")
+            elif amount == 0:
+                self.warn(path, "£0: nothing is ever paid by it; write the amount, or leave "
+                          "it out")
+        return price
 
     def window_fits(self, months: int | None, path: KeyPath) -> None:
         """A window longer than the scheme could never be full: the returns it would look
         back over are never kept."""
         scheme = getattr(self, "scheme_months", None)
-        if months and scheme and months > scheme:
+        if months and scheme and 0 < scheme < months:  # (a scheme ending first: said once)
             self.fail(path, f"a window of {months} months is longer than the scheme "
                       f"({scheme} months): it would look back before the scheme start")
 
@@ -329,12 +339,19 @@ class ClientLevelRules:
         for group, rows in (spec.get("bands") or {}).items():
             table = tuple(Band(Fraction(r["from"]), Fraction(r["price"])) for r in rows)
             where = (*path, "bands", group)
-            if any(b.lower < 0 or b.lower > 1 or b.price < 0 for b in table):
-                high = next((r["from"] for r in rows if Fraction(r["from"]) > 1), None)
-                self.fail(where, "bounds are proportions from 0 to 1 and prices are 0 or more"
-                          + (share_hint(high) if high is not None else ""))
-            if any(a.lower >= b.lower for a, b in zip(table, table[1:], strict=False)):
-                self.fail(where, "list the bands lowest first, each bound higher than the last")
+            # each band said at its own line: the first out of range, the first not higher
+            wrong = next((k for k, b in enumerate(table)
+                          if b.lower < 0 or b.lower > 1 or b.price < 0), None)
+            if wrong is not None:
+                high = rows[wrong]["from"] if table[wrong].lower > 1 else None
+                self.fail((*where, wrong), "bounds are proportions from 0 to 1 and prices are 0 "
+                          "or more" + (share_hint(high) if high is not None else ""))
+            lower = next((k for k in range(1, len(table))
+                          if table[k - 1].lower >= table[k].lower), None)
+            if lower is not None:
+                self.fail((*where, lower), "list the bands lowest first, each bound higher "
+                          f"than the last ({rows[lower]['from']} is not above "
+                          f"{rows[lower - 1]['from']})")
             bands[str(group)] = table
         self.group_keys(bands, (*path, "bands"), codes)
         return Outcome(name=spec["name"], label=spec["label"], event=event, when=when,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,14 @@ from pbr_cli.errors import PbrError
 from pbr_cli.model.cadence import CadenceRules
 from pbr_cli.model.client_level import ClientLevelRules, cohort_components, participant_components
 from pbr_cli.model.conditions import pairs
+from pbr_cli.model.formula_rules import FormulaRules
 from pbr_cli.model.kinds import (
     MEASURE_RULES,
     ColumnType,
     Over,
     one_of,
 )
+from pbr_cli.model.maxima import MaximaRules
 from pbr_cli.model.records import (
     PERIOD_FACTS,
     PLACEHOLDER_RE,
@@ -78,16 +79,23 @@ class _Problems:
     def __init__(self, file: Path, lines: dict[KeyPath, int]):
         self.file, self.lines = file, lines
         self.items: list[Any] = []
+        self.warnings: list[Any] = []
 
-    def add(self, path: KeyPath, message: str) -> None:
+    def add(self, path: KeyPath, message: str, to: list[Any] | None = None) -> None:
         line = 0
         for cut in range(len(path), -1, -1):
             if path[:cut] in self.lines:
                 line = self.lines[path[:cut]]
                 break
         dotted = _dotted(path)
-        self.items.append((line, f"{self.file}:{line}: {dotted}: {message}" if dotted
-                           else f"{self.file}:{line}: {message}"))
+        (self.items if to is None else to).append(
+            (line, f"{self.file}:{line}: {dotted}: {message}" if dotted
+             else f"{self.file}:{line}: {message}"))
+
+    def warn(self, path: KeyPath, message: str) -> None:
+        """Something a model may mean but seldom does: said by `pbr models check`, not
+        refused."""
+        self.add(path, f"warning: {message}", self.warnings)
 
     def raise_if_any(self) -> None:
         if self.items:
@@ -105,7 +113,11 @@ def _dotted(path: KeyPath) -> str:
     return out
 
 
-def load_model(path: Path) -> Model:
+def load_model(path: Path, warnings: list[str] | None = None,
+               entries: tuple[dict[str, Any], ...] | None = None) -> Model:
+    """The model at `path`, or PbrError naming every mistake's line; what it may mean but
+    seldom does is added to `warnings` (each `file:line: key: warning: ...`). With its
+    register's `entries`, what depends on an entry is checked for each."""
     path = Path(path)
     from pbr_cli.files import TooLarge, read_bounded
 
@@ -126,17 +138,24 @@ def load_model(path: Path) -> Model:
     for p in check_schema(data):
         problems.add(p.path, p.message)
     problems.raise_if_any()
-    model = _Builder(path, data, problems).build(hashlib.sha256(raw).hexdigest())
+    builder = _Builder(path, data, problems)
+    builder.entries = entries
+    model = builder.build(hashlib.sha256(raw).hexdigest())
     problems.raise_if_any()
+    if warnings is not None:
+        warnings.extend(text for _, text in sorted(problems.warnings, key=lambda t: t[0]))
     return model
 
 
-class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules):
+class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules, FormulaRules, MaximaRules):
     def __init__(self, path: Path, data: dict[str, Any], problems: _Problems):
         self.path, self.data, self.problems = path, data, problems
 
     def fail(self, path: KeyPath, message: str) -> None:
         self.problems.add(path, message)
+
+    def warn(self, path: KeyPath, message: str) -> None:
+        self.problems.warn(path, message)
 
     def formula(self, text: Any, path: KeyPath, known: set[str]) -> formulas.Expr | None:
         if text is None:
@@ -157,41 +176,6 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules):
                 self.fail(path, f"the formula uses '{name}', which is not defined"
                           f"{did_you_mean(name, known)}")
         return parsed
-
-    def shares_compared(self, parsed: formulas.Expr, measures: dict[str, Measure],
-                        path: KeyPath) -> None:
-        """A parameter compared with a share (a measure shown as a percent) is a share too:
-        a threshold typed 10 for 0.10 is never reached."""
-        for a, b in formulas.comparisons(parsed):
-            for share, other in ((a, b), (b, a)):
-                m = measures.get(share)
-                if m is not None and m.format == "percent":
-                    self.a_share(other, path, f"compared with {share}, a share",
-                                 inclusive=True)
-
-    def a_share(self, name: str, used_at: KeyPath, read_as: str = "a significance level",
-                inclusive: bool = False) -> None:
-        """A parameter read where a share between 0 and 1 belongs (a significance level):
-        each of its figures must be one (5 written for 0.05 fails every cohort's test)."""
-        spec = (self.data.get("parameters") or {}).get(name)
-        if not isinstance(spec, dict):
-            return
-        value = spec.get("value")
-        figures = (list(value.values()) if isinstance(value, dict) else [value]) + \
-            list((spec.get("values") or {}).values())
-        for figure in figures:
-            try:
-                share = Decimal(str(figure))
-            except InvalidOperation:
-                continue  # (its own check says what is wrong with it)
-            inside = 0 <= share <= 1 if inclusive else 0 < share < 1
-            if share.is_finite() and not inside:
-                where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
-                                for p in used_at).lstrip(".")
-                self.fail(("parameters", name, "value" if value is not None else "values"),
-                          f"{figure} is read as a share between 0 and 1 (by {where}, "
-                          f"{read_as}): write {share / 100} for {figure}%")
-                return
 
     def build(self, sha256: str) -> Model:
         d = self.data
@@ -289,7 +273,9 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules):
         if spec.get("value") is not None:
             if spec.get("values") is not None:
                 self.fail((*path, "values"), "`values` goes with `by`")
-            return Parameter(name, self.figure(spec["value"], (*path, "value")), label)
+            written = spec["value"]
+            self.not_below_nothing(written, (*path, "value"))
+            return Parameter(name, self.figure(written, (*path, "value")), label)
         by, table = str(spec["by"]), spec.get("values") or {}
         column = self.by_column(by)
         if column is None:
@@ -306,8 +292,17 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules):
             if missing:
                 self.fail((*path, "values"), f"no figure for {', '.join(missing)}: give every "
                           "code of the column its figure")
+        self.not_below_nothing(table, (*path, "values"))
         return Parameter(name, Fraction(0), label, by,
                          tuple((str(k), Fraction(v)) for k, v in table.items()))
+
+    def not_below_nothing(self, written: Any, path: KeyPath) -> None:
+        """A figure below 0 (a sign typed by mistake pays the opposite way): a warning at
+        its line, each figure by date or by code at its own."""
+        for key, v in (written.items() if isinstance(written, dict) else [(None, written)]):
+            if v < 0:
+                self.warn((*path, key) if key is not None else path, f"{v} is below 0: a figure "
+                          f"a payment is worked out from seldom is (write {-v} if that is meant)")
 
     def by_column(self, name: str) -> Column | None:
         """The column a `by` figure reads: the register's, or a return sheet's."""
@@ -415,25 +410,6 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules):
             known.add(name)
         self.unique([m.name for m in out], ("measures",), "measure")
         return tuple(out), known
-
-    def pooled_alike(self, parsed: formulas.Expr, measures: dict[str, Measure],
-                     path: KeyPath) -> None:
-        """A pooled figure divided by another must cover the same months and entries: 83
-        months of a scheme's events over this month's people pays many times over."""
-        def said(m: Measure) -> str:
-            months = (f"the last {m.window_months} months" if m.window_months
-                      else "the month alone")
-            return f"{m.name}: {months}, over {m.over}"
-
-        for top, bottom in formulas.ratios(parsed):
-            a, b = measures.get(top), measures.get(bottom)
-            if a is None or b is None or not (a.rule.reads_rows and b.rule.reads_rows):
-                continue
-            pooled = a.over != Over.ENTRY or b.over != Over.ENTRY
-            if pooled and (a.window_months, a.over) != (b.window_months, b.over):
-                self.fail(path, f"{top} / {bottom} divides figures that cover different months "
-                          f"or entries ({said(a)}; {said(b)}): give both the same `window` and "
-                          "`over`")
 
     def component(self, spec: dict[str, Any], path: KeyPath, known: set[str]) -> Component:
         amount = self.formula(spec["amount"], (*path, "amount"), known)

@@ -8,6 +8,7 @@ types, missing keys), and the model reference in docs/model-keys.md is generated
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -23,7 +24,8 @@ from pbr_cli.model.kinds import (
 )
 from pbr_cli.model.schema_client import COHORT, PARTICIPANTS
 from pbr_cli.model.schema_parts import WINDOW, Key, ListOf, MapOf, Section
-from pbr_cli.model.yamlread import Path
+from pbr_cli.model.schema_report import REPORT
+from pbr_cli.model.yamlread import Path, swapped_hint
 
 __all__ = ["MODEL", "TYPE_WORDS", "Key", "ListOf", "MapOf", "Section", "check_schema",
            "did_you_mean", "share_hint"]
@@ -175,44 +177,6 @@ RULE_WARNING = Section(
     ),
 )
 
-RATE = Section(
-    "Rate",
-    "A rate the period report shows month by month, per provider and for all providers: the "
-    "sum of a numerator over the provider's entries divided by the sum of a denominator.",
-    (
-        Key("name", "text", "Short name.", required=True, example="utilisation"),
-        Key("label", "text", "Heading in reports.", required=True),
-        Key("numerator", "text", "A measure or number register column, summed over entries.",
-            required=True, example="occupied_days"),
-        Key("denominator", "text", "A measure or number register column, summed over entries.",
-            required=True, example="capacity_days"),
-        Key("counts", "bool", "The numerator and denominator count people or their outcomes: "
-            "`pbr report --publish` publishes them, rounded, with a share worked out from them "
-            "(default false: not published)."),
-    ),
-)
-
-REPORT = Section(
-    "Report",
-    "How `pbr report` presents the scheme over a period. Every key has a default.",
-    (
-        Key("rates", ListOf(RATE), "Rates shown month by month (cohort models also show each "
-            "outcome's proportion)."),
-        Key("loss_share", "number", "Flag a provider whose PbR total over the period falls short "
-            "of the comparison (e.g. block) by more than this share of it (default 0.05).",
-            example="0.05"),
-        Key("small_provider", Section("Small provider", "Which providers count as small.", (
-            Key("column", "text", "A money register column, summed over the provider's entries.",
-                required=True, example="annual_value"),
-            Key("below", "number", "Small when the sum is below this.", required=True,
-                example="250000"),
-        )), "Which providers are small (their loss flags say so)."),
-        Key("publish_min_count", "integer", "`pbr report --publish`: each provider's month "
-            "figure is rounded at random to a multiple of this, so no count can be narrowed "
-            "to fewer than this many values (default 5; docs/publication.md).", example="5"),
-    ),
-)
-
 MODEL = Section(
     "Model",
     "A model file: one scheme, completely.",
@@ -309,6 +273,9 @@ class _Walker:
                 self.fail(path, "must be a set of name: value lines")
                 return
             for name, item in value.items():
+                if _comma_split(value, name):
+                    self.fail((*path, name), _comma_split(value, name))
+                    continue
                 self.walk(item, kind.value, (*path, name))
         elif kind == "condition" and isinstance(value, dict):  # column: value pairs
             self.walk(value, MapOf("text-or-texts"), path)
@@ -321,7 +288,9 @@ class _Walker:
             return
         names = [k.name for k in section.keys]
         for name in value:
-            if section.key(name) is None:
+            if section.key(name) is None and _comma_split(value, name):
+                self.fail((*path, name), _comma_split(value, name))
+            elif section.key(name) is None:
                 hint = did_you_mean(name, set(names)) or f"; known keys: {', '.join(names)}"
                 hint = next((f": {why}" for key, why in section.instead if key == name), hint)
                 self.fail((*path, name), f"unknown key '{name}'{hint}")
@@ -357,17 +326,81 @@ class _Walker:
             or (isinstance(v, list) and all(isinstance(x, (str, int)) for x in v)),
         }[kind]
         if not ok(value):
+            if kind in DATED_OF and isinstance(value, dict) and value:
+                self.dated(value, DATED_OF[kind], path)
+                return
             item = ITEM_OF.get(kind)
             if item is not None and isinstance(value, list):
                 for i, each in enumerate(value):  # the first item that is not one, by its place
                     if not ok([each]):
-                        self.fail((*path, i), f"must be {TYPE_WORDS[item]}, not {_shown(each)}")
+                        self.fail((*path, i), f"must be {TYPE_WORDS[item]}, not {_shown(each)}"
+                                  f"{written_hint(each, item)}")
                         return
-            self.fail(path, f"must be {TYPE_WORDS[kind]}, not {_shown(value)}")
+            self.fail(path, f"must be {TYPE_WORDS[kind]}, not {_shown(value)}"
+                      f"{written_hint(value, kind)}")
+
+    def dated(self, value: dict[Any, Any], figure: str, path: Path) -> None:
+        """Figures by date with a bad date or figure: each named once, at its own line."""
+        valid = {"number": _number, "money": _money}[figure]
+        for key, each in value.items():
+            try:
+                date.fromisoformat(str(key))
+            except ValueError:
+                shaped = re.fullmatch(r"\d{4}-\d\d-\d\d", str(key))
+                self.fail((*path, key), f"'{key}' is not a date"
+                          + (f" of the calendar{swapped_hint(str(key))}" if shaped else
+                             f": write the date this figure applies from as YYYY-MM-DD"
+                             f"{written_hint(key, 'date')}"))
+                continue
+            if not valid(each):
+                self.fail((*path, key), f"must be {TYPE_WORDS[figure]}, not {_shown(each)}"
+                          f"{written_hint(each, figure)}")
 
 
 # a list's kind, and the kind of each of its items (a bad item is named at its place)
 ITEM_OF = {"dates": "date", "names": "text", "texts": "text"}
+# figures by date: the kind of each figure (a bad date or figure is named at its place)
+DATED_OF = {"figure": "number", "price": "money"}
+
+
+def written_hint(value: Any, kind: str) -> str:
+    """What to write for a figure or date typed the way people write them by hand: "1,200"
+    is 1200, "0,95" is 0.95, 26/12/2013 is 2013-12-26; "" when it is none of those."""
+    text = str(value).strip()
+    if kind in ("date", "dates"):
+        day = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", text)
+        iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+        if day is None and iso is None:
+            return ""
+        try:
+            meant = (date(int(day[3]), int(day[2]), int(day[1])) if day is not None
+                     else date(int(iso[1]), int(iso[2]), int(iso[3])))  # type: ignore[index]
+        except ValueError:
+            return ""
+        return f" (write {meant.isoformat()} for {text})"
+    if kind not in ("integer", "number", "money", "figure", "price", "count") \
+            or not isinstance(value, str):
+        return ""
+    if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text):
+        return f" (write {text.replace(',', '')}: a number without commas)"
+    if re.fullmatch(r"-?\d+,\d+", text):
+        return f" (write {text.replace(',', '.')}: a decimal point, not a comma)"
+    return ""
+
+
+def _comma_split(mapping: dict[str, Any], name: str) -> str:
+    """Inside {...} a comma ends an entry: `{from: 0,60, price: 300}` reads as `from: 0` and a
+    key `60` with nothing. What to write for such a key, or ""."""
+    keys = list(mapping)
+    at = keys.index(name)
+    before = mapping[keys[at - 1]] if at else None
+    if not (name.isdigit() and mapping[name] is None and isinstance(before, int)
+            and not isinstance(before, bool)):
+        return ""
+    written = f"{before},{name}"
+    return (f"'{written}' reads as two entries (a comma ends one): write "
+            + (f"{before}{name}: a number without commas" if len(name) == 3 and before
+               else f"{before}.{name}: a decimal point, not a comma"))
 
 
 def _shown(value: Any) -> str:

@@ -7,6 +7,7 @@ that `0.95` in a model means exactly 0.95.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -104,5 +105,21 @@ def _scalar(node: yaml.ScalarNode, line: int) -> Any:
         try:
             return dt.date.fromisoformat(raw)
         except ValueError:
-            raise YamlProblem(line, f"'{raw}' must be a date written YYYY-MM-DD") from None
+            raise YamlProblem(line, f"'{raw}' must be a date written YYYY-MM-DD"
+                              f"{swapped_hint(raw)}") from None
     return str(raw)
+
+
+def swapped_hint(raw: str) -> str:
+    """" (write 2013-09-30: the month comes before the day)" for a date written with its day
+    and month the other way round, else ""."""
+    parts = raw.split("-")
+    try:
+        year, month, day = (int(part) for part in parts)
+        if 1 <= month <= 12:
+            days = calendar.monthrange(year, month)[1]
+            return f" ({calendar.month_name[month]} {year} has {days} days)" if day > days else ""
+        return (f" (write {dt.date(year, day, month).isoformat()}: the month comes before the "
+                "day)")
+    except ValueError:
+        return ""

@@ -205,7 +205,7 @@ def entry_lines(service: ServiceMonth, entry: Entry, pay: bool,
             except ExprError:
                 fire = False
             if fire:
-                said = f"{reg.entity} {key}: " + _message(rule.message, env, windows)
+                said = f"{reg.entity} {key}: " + _message(rule.message, env, windows, model)
                 problems.append(Problem(path, WARNING, rule.code, said,
                                         provider=entry[reg.provider], affects_payment=True,
                                         note=said))
@@ -224,12 +224,18 @@ def _figure(model: Model, name: str, env: dict[str, Any], windows: dict[str, Win
     return Figure(name, label, env[name], fmt)
 
 
-def _message(template: str, env: dict[str, Any], windows: dict[str, Window]) -> str:
+def _message(template: str, env: dict[str, Any], windows: dict[str, Window],
+             model: Model) -> str:
+    """A warning's message with each {name} filled in as the schedule shows it: a measure
+    shown as a percent as one (21/40 as 52.50%, not 0.5250)."""
     def fill(m: re.Match[str]) -> str:
         name, window = m.group(1), m.group(2)
         if window:
             return str(windows[name])
         value = env.get(name)
+        measure = model.measure(name)
+        if measure is not None and measure.format == "percent" and isinstance(value, Fraction):
+            return f"{fraction_to_decimal(value * 100, 2)}%"
         if isinstance(value, Fraction):
             return str(value.numerator) if value.denominator == 1 else str(
                 fraction_to_decimal(value, 4))
