@@ -86,7 +86,7 @@ def models_check(files: list[str] = typer.Argument(..., help="Model files (or mo
             model = load_model(path, warnings, register.entries)  # what an entry decides too
         except PbrError as exc:
             typer.echo(f"pbr: {exc.message}", err=True)
-            code = exc.exit_code
+            code = max(code, exc.exit_code)
             continue
         for warning in warnings:
             typer.echo(warning)
