@@ -17,6 +17,7 @@ from typing import Any
 from pbr_cli import expr as formulas
 from pbr_cli.errors import PbrError
 from pbr_cli.model.client_level import ClientLevelRules, cohort_components, participant_components
+from pbr_cli.model.earlier import check_earlier, placed
 from pbr_cli.model.kinds import (
     MEASURE_RULES,
     ColumnType,
@@ -146,6 +147,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
             return None
         for name in sorted(parsed.share_names):
             self.a_share(name, path)
+        placed(parsed, path, self.fail)
         for name in sorted(parsed.names - known):
             later = self.measure_at.get(name)
             if later is not None:
@@ -263,6 +265,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules):
         warnings = tuple(self.warning(w, ("warnings", i), known, measures)
                          for i, w in enumerate(d.get("warnings") or []))
         report = self.report(d.get("report") or {}, register, measures, cohort is not None)
+        check_earlier(measures, payments, comparison, warnings, self.fail)
         return Model(
             name=scheme["name"], title=scheme["title"], version=str(scheme["version"]),
             commissioner=scheme.get("commissioner") or "", start=scheme["start"],
