@@ -170,10 +170,10 @@ class EntryPaid:
                     continue
                 if self.entries_of(self.provider, m) != [self.entry]:
                     raise ExprError(
-                        f"{m}'s {c} for {self.provider} was adjusted by "
-                        f"{format_money(adjusted)}, and the ledger keeps an adjustment by "
-                        f"provider: with {self.provider}'s several entries in {m}, what was "
-                        f"paid for {self.entry} alone is not known, so {function}() cannot "
-                        "be worked out")
+                        f"{format_money(adjusted)} of {c} for {m} is known from "
+                        f"{self.paid.where} for {self.provider} as a whole (an adjustment is "
+                        f"kept by provider): with {self.provider}'s several entries in {m}, "
+                        f"what was paid for {self.entry} alone is not known, so {function}() "
+                        "cannot be worked out")
                 total += adjusted
         return Fraction(total)
