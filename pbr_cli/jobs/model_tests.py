@@ -37,6 +37,7 @@ from pbr_cli.model.yamlread import YamlProblem, read_yaml
 from pbr_cli.money import format_money
 from pbr_cli.outputs.template import Filling, ReturnFor, write_return
 from pbr_cli.periods import Month
+from pbr_cli.pricing.earlier import Paid
 from pbr_cli.pricing.records import PAID, WITHHELD
 from pbr_cli.pricing.worth import month_schedule
 from pbr_cli.returns.collect import read_and_check
@@ -96,10 +97,10 @@ def _read(path: Path) -> list[tuple[dict[str, Any], dict]]:
         line = lines.get(("cases", i), 0)
         if not isinstance(case, dict):
             raise _bad(path, line, f"cases[{i}] must be a set of keys")
-        unknown = sorted(set(case) - {"name", "month", "register", "returns", "expect"})
+        unknown = sorted(set(case) - {"name", "month", "register", "returns", "expect", "paid"})
         if unknown:
             raise _bad(path, line, f"cases[{i}]: unknown key '{unknown[0]}' (a case has name, "
-                       "month, register, returns and expect)")
+                       "month, register, returns, paid and expect)")
         for key in ("name", "month", "returns", "expect"):
             if case.get(key) is None:
                 raise _bad(path, line, f"cases[{i}]: the key '{key}' is missing")
@@ -123,7 +124,8 @@ def _run(model: Model, path: Path, case: dict[str, Any], where: dict) -> CaseRes
         collection = read_and_check(files, model, register, cache=None)
         for unreadable in collection.unreadable:
             result.failures.append(f"a return could not be read: {unreadable.message}")
-        schedule = month_schedule(model, register, month, collection)
+        schedule = month_schedule(model, register, month, collection,
+                                  _paid(model, case, path, line))
     found = {p.provider: p for p in schedule.providers}
     for provider, wanted in expect.items():
         p = found.get(provider)
@@ -170,6 +172,33 @@ def _expectations(model: Model, case: dict[str, Any], path: Path,
             amounts[str(key)] = _money(amount, path, line, f"{name}: {provider} {key}")
         out[str(provider)] = amounts
     return out
+
+
+def _paid(model: Model, case: dict[str, Any], path: Path, line: int) -> Paid | None:
+    """What the case says was paid before (`paid:` month -> provider -> component ->
+    amount): those months approved, each amount the provider's for its one entry."""
+    given = case.get("paid")
+    if given is None:
+        return None
+    components = {c.name for c in model.payments}
+    adjusted: dict[tuple[Month, str, str], Decimal] = {}
+    if not isinstance(given, dict):
+        raise _bad(path, line, f"{case['name']}: `paid:` maps each month to what each "
+                   "provider was paid, by component")
+    for text, providers in given.items():
+        try:
+            month = Month.parse(str(text))
+        except PbrError as exc:
+            raise _bad(path, line, f"{case['name']}: paid: {exc.message}") from None
+        for provider, amounts in (providers or {}).items():
+            if not isinstance(amounts, dict) or set(map(str, amounts)) - components:
+                raise _bad(path, line, f"{case['name']}: paid: {month} {provider}: give "
+                           f"amounts by payment component ({', '.join(sorted(components))})")
+            for component, amount in amounts.items():
+                adjusted[(month, str(provider), str(component))] = _money(
+                    amount, path, line, f"{case['name']}: paid: {month} {provider} {component}")
+    return Paid(frozenset(Month.parse(str(m)) for m in given), {}, adjusted,
+                "the case's `paid`")
 
 
 def _money(value: Any, path: Path, line: int, what: str) -> Decimal:
