@@ -162,6 +162,12 @@ def test_the_worked_example_through_the_ledger_with_an_earlier_month_not_approve
     scheme.approve("2016-03", runs["2016-03"])
     assert scheme.paid() == {"P1": Decimal("12240.00"), "P2": Decimal("9600.00")}
 
+    # the report works March out against what the ledger says was paid: nothing owed
+    done = scheme.pbr("report", "-m", MODEL, "-p", "2016-Q1", "--json")
+    rows = json.loads(done.stdout)["reports"][0]["tables"]["reconciliation"]["rows"]
+    assert [(r["month"], r["now"], r["to_adjust"]) for r in rows] == [
+        ("2016-01", "9600.00", "0.00"), ("2016-02", "9600.00", "0.00"),
+        ("2016-03", "2640.00", "0.00")]
     # the approved run made again from the ledger as it stood when it was recorded
     exported = scheme.pbr("ledger", "export", str(runs["2016-03"]), "-o",
                           str(tmp_path / "again.xlsx"))
