@@ -34,6 +34,7 @@ from pbr_cli.pricing.earlier import Paid
 from pbr_cli.pricing.worth import month_schedule, read_months
 from pbr_cli.returns.register import load_register
 from tests.conftest import ROOT
+from tests.ledger_places import BACKENDS, Place
 
 DOC = (ROOT / "docs" / "models.md").read_text(encoding="utf-8")
 FILES = dict(re.findall(r"<!-- file: (\S+) -->\n```\w*\n(.*?)```", DOC, flags=re.S))
@@ -44,8 +45,11 @@ CONTRACT = {"P1": "C1", "P2": "C2"}
 class Scheme:
     """The page's model and register in a config of their own, with a ledger and returns."""
 
-    def __init__(self, root: Path, automatic: bool = False, price: str | None = None):
+    def __init__(self, root: Path, automatic: bool = False, price: str | None = None,
+                 ledger: Place | None = None):
         self.root = root
+        # the config's ledger: a file beside it, or a PostgreSQL schema of the test's own
+        self.ledger = ledger.arg if ledger is not None else str(root / "out" / "ledger.sqlite")
         models = root / "models"
         models.mkdir(parents=True)
         text = FILES[f"{MODEL}.yaml"]
@@ -56,7 +60,7 @@ class Scheme:
         self.config = root / "pbr.yaml"
         setting = "{approval: automatic}" if automatic else "{}"
         self.config.write_text(f"models: models\nreturns: returns\noutput: out\n"
-                               f"ledger: out/ledger.sqlite\nlog: out/pbr.log\n"
+                               f"ledger: {json.dumps(self.ledger)}\nlog: out/pbr.log\n"
                                f"schemes: {{{MODEL}: {setting}}}\n")
         self.model = load_model(models / f"{MODEL}.yaml")
         self.register = load_register(self.model)
@@ -90,7 +94,7 @@ class Scheme:
 
     def lines(self, run: int) -> dict[tuple[str, str], Decimal]:
         """The run's payment lines in the ledger, by provider and component."""
-        ledger = Ledger(self.root / "out" / "ledger.sqlite", readonly=True)
+        ledger = Ledger(self.ledger, readonly=True)
         try:
             return {(ln.provider, ln.component): ln.amount for ln in ledger.lines(run)
                     if ln.kind == LineKind.PAYMENT}
@@ -99,7 +103,7 @@ class Scheme:
 
     def paid(self) -> dict[str, Decimal]:
         """Everything approved for each provider: approved lines and adjustments."""
-        ledger = Ledger(self.root / "out" / "ledger.sqlite", readonly=True)
+        ledger = Ledger(self.ledger, readonly=True)
         try:
             out: dict[str, Decimal] = {}
             for period in ledger.approved_periods(MODEL):
@@ -123,14 +127,16 @@ def the_worked_example(scheme: Scheme) -> None:
         scheme.file("P2", month, *p2)
 
 
-def test_the_worked_example_through_the_ledger_with_an_earlier_month_not_approved(tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_worked_example_through_the_ledger_with_an_earlier_month_not_approved(tmp_path,
+                                                                                  backend):
     """Nothing approved: March's draft reads no fees paid — P1 153 × £80 = £12,240.00, P2
     120 × £80 = £9,600.00 — and says so. January approved (P1 £4,000, P2 £5,600): March's
     draft reads it and not February, still a draft — P1 £12,240 − £4,000 = £8,240.00, P2
     £9,600 − £5,600 = £4,000.00 — and cannot be approved. February approved: March's draft
     pays P1 £12,240 − £8,000 = £4,240.00 and P2 £9,600 − £11,200 = −£1,600.00 (a clawback),
     approved; each provider's year is its verified cases at £80."""
-    scheme = Scheme(tmp_path)
+    scheme = Scheme(tmp_path, ledger=Place.new(backend, tmp_path))
     the_worked_example(scheme)
     runs = scheme.run()
     assert scheme.lines(runs["2016-01"]) == {("P1", "fees"): Decimal("4000.00"),
@@ -182,12 +188,13 @@ def test_the_worked_example_through_the_ledger_with_an_earlier_month_not_approve
     assert {("Summary", money), ("Lines", money)} <= shown  # P2's line and P2's total
 
 
-def test_a_return_resubmitted_after_approval_is_counted_once(tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_return_resubmitted_after_approval_is_counted_once(tmp_path, backend):
     """January and February approved; P1 then resubmits January with 55 provisional cases.
     March's draft carries January's fees adjustment, £4,400 − £4,000 = +£400.00, and its
     reconciliation counts it: £12,240 − (£4,400 + £4,000) = £3,840.00. P1's year is still
     £12,240.00 = 153 × £80."""
-    scheme = Scheme(tmp_path)
+    scheme = Scheme(tmp_path, ledger=Place.new(backend, tmp_path))
     the_worked_example(scheme)
     runs = scheme.run()
     scheme.approve("2016-01", runs["2016-01"])
@@ -195,7 +202,7 @@ def test_a_return_resubmitted_after_approval_is_counted_once(tmp_path):
     scheme.file("P1", "2016-01", 55, 46, version=2)
     run = scheme.run()["2016-03"]
     assert scheme.lines(run)[("P1", "reconciliation")] == Decimal("3840.00")
-    ledger = Ledger(tmp_path / "out" / "ledger.sqlite", readonly=True)
+    ledger = Ledger(scheme.ledger, readonly=True)
     try:
         carried = [(a.month, a.provider, a.component, a.difference)
                    for a in ledger.adjustments(run)]
@@ -401,3 +408,43 @@ def test_the_ledgers_approved_totals_agree_with_the_oracle(tmp_path, seed):
     finally:
         ledger.close()
     assert any(m < "2016-04" for m, _ in adjusted), adjusted
+
+
+def test_a_provider_of_several_contracts_is_read_entry_by_entry(tmp_path):
+    """P1 holds C1 and C3. With January and February approved, each contract's
+    reconciliation nets its own fees: C1 (46 + 55 + 52) × £80 − (£4,000 + £4,000) =
+    £4,240.00; C3 (10 + 10 + 10) × £80 − (£800 + £1,600) = £0.00. An adjustment to
+    P1's January fees is kept for the provider, not by contract: what each contract was
+    paid is then not known, and the reconciliation is not worked out, saying so."""
+    scheme = Scheme(tmp_path)
+    register = scheme.root / "models" / f"{MODEL}.register.csv"
+    register.write_text(register.read_text() + "C3,P1,Northside Rehabilitation,2016-01-01\n")
+    scheme.register = load_register(scheme.model)
+    volumes = {"2016-01": {"C1": (50, 46), "C3": (10, 10)},
+               "2016-02": {"C1": (50, 55), "C3": (20, 10)},
+               "2016-03": {"C1": (None, 52), "C3": (None, 10)}}
+    months = [Month.parse(m) for m in volumes]
+    for month, rows in volumes.items():
+        write_return(scheme.root / "returns" / MODEL / month / f"P1-{month}.xlsx",
+                     ReturnFor(scheme.model, scheme.register, "P1", Month.parse(month)),
+                     Filling({"Volumes": [{"contract_id": c, "provisional_cases": p,
+                                           "verified_cases": v} for c, (p, v) in rows.items()]},
+                             filled_only=True))
+    collection = read_months(None, scheme.model, scheme.register,
+                             scheme.root / "returns" / MODEL, months, None)
+    paid = Paid(frozenset(months[:2]), {
+        (months[0], "C1", "fees"): Decimal("4000.00"), (months[0], "C3", "fees"): Decimal("800.00"),
+        (months[1], "C1", "fees"): Decimal("4000.00"), (months[1], "C3", "fees"): Decimal("1600.00")})
+    march = month_schedule(scheme.model, scheme.register, months[2], collection, paid)
+    lines = {(ln.entry, ln.component): ln.amount for p in march.providers for ln in p.lines}
+    assert (lines[("C1", "reconciliation")], lines[("C3", "reconciliation")]) == (
+        Decimal("4240.00"), Decimal("0.00"))
+
+    adjusted = Paid(paid.approved, paid.lines, {(months[0], "P1", "fees"): Decimal("400.00")})
+    march = month_schedule(scheme.model, scheme.register, months[2], collection, adjusted)
+    lines = {(ln.entry, ln.component): ln.amount for p in march.providers for ln in p.lines}
+    assert ("C1", "reconciliation") not in lines and ("C3", "reconciliation") not in lines
+    failed = [p.message for p in march.problems if p.code == "calculation-failed"]
+    assert len(failed) == 2 and all(
+        "£400.00 of fees for 2016-01 is known from the ledger for P1 as a whole" in m
+        and "what was paid for C" in m for m in failed), failed
