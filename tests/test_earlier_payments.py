@@ -448,3 +448,34 @@ def test_a_provider_of_several_contracts_is_read_entry_by_entry(tmp_path):
     assert len(failed) == 2 and all(
         "£400.00 of fees for 2016-01 is known from the ledger for P1 as a whole" in m
         and "what was paid for C" in m for m in failed), failed
+
+
+def test_a_per_participant_schemes_contract_level_payment_reads_what_was_paid(tmp_path):
+    """The page's per-participant walk-through with a contract-level bonus in the year's
+    last month: 10% of the year's job payments before it. Jobs paid for C1: £1,150.00 in
+    September 2014 and £1,150.00 in December (April to January approved), and £1,150.00 in
+    February 2015, a draft — not counted, and said: March's bonus is 10% × £2,300.00 =
+    £230.00."""
+    models = tmp_path / "models"
+    models.mkdir()
+    name = "youth-jobs-outcomes"
+    text = FILES[f"{name}.yaml"] + (
+        "\npayments:\n  - name: bonus\n    label: Year-end bonus\n"
+        '    amount: IF(month_of_year == 12, 0.1 * paid_before_in_year("jobs"), 0)\n')
+    (models / f"{name}.yaml").write_text(text)
+    (models / f"{name}.register.csv").write_text(FILES[f"{name}.register.csv"])
+    model = load_model(models / f"{name}.yaml")
+    register = load_register(model)
+    march = Month(2015, 3)
+    write_return(tmp_path / "returns" / "2015-03" / "P1-2015-03.xlsx",
+                 ReturnFor(model, register, "P1", march), Filling({}, filled_only=True))
+    collection = read_months(None, model, register, tmp_path / "returns", [march], None)
+    paid = Paid(frozenset(Month(2014, 4).plus(i) for i in range(10)), {  # to January
+        (Month(2014, 9), "C1", "jobs"): Decimal("1150.00"),
+        (Month(2014, 12), "C1", "jobs"): Decimal("1150.00"),
+        (Month(2015, 2), "C1", "jobs"): Decimal("1150.00")})
+    schedule = month_schedule(model, register, march, collection, paid)
+    p1 = next(p for p in schedule.providers if p.provider == "P1")
+    assert {ln.component: ln.amount for ln in p1.lines}["bonus"] == Decimal("230.00")
+    assert schedule.payment_notes("P1") == [
+        "earlier months not approved, counted as nothing paid: 2015-02"]
