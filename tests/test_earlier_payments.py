@@ -156,6 +156,13 @@ def test_the_worked_example_through_the_ledger_with_an_earlier_month_not_approve
     assert (march[("P1", "reconciliation")], march[("P2", "reconciliation")]) == (
         Decimal("8240.00"), Decimal("4000.00"))
     assert all("(2016-02) count as nothing paid" in s for s in scheme.warnings("2016-03"))
+    from openpyxl import load_workbook
+
+    summary = load_workbook(tmp_path / "out" / MODEL / f"{MODEL}-2016-03-draft.xlsx")["Summary"]
+    notes = {row[0]: row[-1] for row in summary.iter_rows(values_only=True)
+             if row[0] in ("P1", "P2")}
+    assert notes == {p: "earlier months not approved, counted as nothing paid: 2016-02"
+                     for p in ("P1", "P2")}
     refused = scheme.pbr("approve", "-m", MODEL, "-p", "2016-03", "--run", str(runs["2016-03"]))
     assert refused.returncode == 2 and "approve 2016-02 first" in refused.stderr
 
@@ -179,8 +186,6 @@ def test_the_worked_example_through_the_ledger_with_an_earlier_month_not_approve
                           str(tmp_path / "again.xlsx"))
     assert exported.returncode == 0 and "byte-identical to the schedule" in exported.stdout
     # the clawback read back from the approved schedule: a negative amount, shown in red
-    from openpyxl import load_workbook
-
     book = load_workbook(tmp_path / "out" / MODEL / f"{MODEL}-2016-03-schedule.xlsx")
     shown = {(c.parent.title, c.number_format) for ws in book.worksheets
              for row in ws.iter_rows() for c in row if c.value == -1600}
