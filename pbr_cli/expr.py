@@ -34,7 +34,19 @@ FUNCTIONS: dict[str, str] = {
         "a one-sided two-proportion z-test (pooled) gives a p-value at or under the level "
         "(0.05: significant at 5%)"
     ),
+    "paid_before": (
+        'paid_before("component", ...): what the ledger says was paid for this register '
+        "entry for the named payment components in the approved months of the scheme before "
+        "this one (docs/models.md, 'What was paid before')"
+    ),
+    "paid_before_in_year": (
+        'paid_before_in_year("component", ...): the same, over the months of the current '
+        "contract year before this one (years from `scheme.year_starts`, April unless given)"
+    ),
 }
+
+# the functions that read what was paid in earlier months: their values are component names
+EARLIER = ("paid_before", "paid_before_in_year")
 
 
 class ExprError(ValueError):
@@ -79,6 +91,15 @@ def comparisons(expr: Expr) -> list[tuple[str, str]]:
     return [(left.id, right.id) for node in ast.walk(expr.tree) if isinstance(node, ast.Compare)
             for left, right in zip([node.left, *node.comparators], node.comparators, strict=False)
             if isinstance(left, ast.Name) and isinstance(right, ast.Name)]
+
+
+def earlier_reads(expr: Expr) -> list[tuple[str, str]]:
+    """What a formula reads of earlier months' payments: (function, component) each, as
+    written (`paid_before_in_year("fees")` gives ("paid_before_in_year", "fees"))."""
+    return [(call.func.id, arg.value) for call in ast.walk(expr.tree)
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id in EARLIER
+            for arg in call.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
 
 
 def parse(text: str) -> Expr:
@@ -173,6 +194,10 @@ def _check(node: ast.AST, source: str, names: set[str]) -> None:
             raise ExprError(f"{node.func.id}() takes {wanted} values, not {len(node.args)}")
         if node.func.id in ("min", "max") and len(node.args) < 2:
             raise ExprError(f"{node.func.id}() needs at least two values")
+        if node.func.id in EARLIER and (not node.args or not all(
+                isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)):
+            raise ExprError(f'{node.func.id}() takes the names of payment components in '
+                            f'quotes, e.g. {node.func.id}("fees")')
         for index in SHARE_ARGUMENTS.get(node.func.id, ()):
             level = node.args[index]
             if isinstance(level, ast.Constant) and isinstance(level.value, int | float) \

@@ -176,6 +176,7 @@ _CODES: dict[str, tuple[str, str]] = {
     "cap-reached": ("warning", "A provider's payments reached its annual cap; the lines beyond it are reduced."),
     "calculation-failed": ("error", "A formula could not be worked out for an entry (e.g. a division by zero)."),
     "rows-not-counted": ("warning", "A measure's `where` condition could not be worked out for some of an entry's rows (it reads a blank figure): they are not counted, and the warning says how many and which."),
+    "earlier-month-not-approved": ("warning", "A formula reads what was paid before (`paid_before`, `paid_before_in_year`) and an earlier month it reads is not approved in the ledger (a draft, not calculated, or before go-live): it counts as nothing paid."),
     "participants-contract-unknown": ("warning", "A provider holds several register entries (contracts) in the month but its attachments name none: every participant is paid on the first, with its figures."),
     # The payment cycle and the ledger (docs/payment-cycle.md); each stops the command, exit code 2
     "bad-month-folder": ("fatal", "The returns folder holds a folder not named exactly YYYY-MM (e.g. 2013-8), a return filed outside any month folder, an archive (pbr opens none) or a hidden folder named like a month (.2013-10); under a folder named to `pbr validate`, an archive."),

@@ -43,7 +43,8 @@ def _from_the_page(tmp_path) -> str:
     """The page's files written out as a models folder; the config that finds them."""
     files = doc_files()
     assert set(files) == {"youth-jobs-pilot.yaml", "youth-jobs-pilot.register.csv",
-                          "youth-jobs-outcomes.yaml", "youth-jobs-outcomes.register.csv"}
+                          "youth-jobs-outcomes.yaml", "youth-jobs-outcomes.register.csv",
+                          "fee-for-service.yaml", "fee-for-service.register.csv"}
     models = tmp_path / "models"
     models.mkdir()
     for name, text in files.items():

@@ -25,6 +25,7 @@ from pbr_cli.cycle.calculate import (
     run_record,
     sha256_of,
 )
+from pbr_cli.cycle.paid import carried, paid_in_ledger
 from pbr_cli.cycle.scheme import Configured, Scheme
 from pbr_cli.cycle.state import default_user, first_unapproved, month_has_ended
 from pbr_cli.errors import PbrError
@@ -32,6 +33,7 @@ from pbr_cli.ledger.records import ApprovalHow
 from pbr_cli.ledger.store import ApprovalRecord, Ledger, now_utc
 from pbr_cli.names import shown
 from pbr_cli.periods import Month
+from pbr_cli.pricing.earlier import reads_earlier
 from pbr_cli.pricing.records import Schedule, Standing, State
 
 
@@ -49,8 +51,13 @@ def reproduce(scheme: Scheme, ledger: Ledger, run) -> Schedule:
                        "cannot be made again from it", code="inputs-changed")
     month = Month.parse(run.period)
     collection = scheme.read([month])
-    schedule = scheme.schedule(month, collection)
-    schedule.adjustments = ledger.adjustments(run.id)
+    adjustments = ledger.adjustments(run.id)
+    # what was paid before, as the ledger held it when the run was recorded, with the
+    # adjustments the run itself carries (as `pbr run` worked it out)
+    paid = (paid_in_ledger(ledger, model.name, ledger.position("run", run.id))
+            .with_adjustments(carried(adjustments)) if reads_earlier(model) else None)
+    schedule = scheme.schedule(month, collection, paid)
+    schedule.adjustments = adjustments
     again = run_record(schedule, register, run.started_at, run.command, None, run.basis)
     if again.fingerprint != run.fingerprint:
         then = {(i.provider, i.period, i.sha256) for i in ledger.inputs(run.id)

@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from pbr_cli import __version__
+from pbr_cli.cycle.paid import carried, paid_in_ledger
 from pbr_cli.cycle.runlog import RunLog
 from pbr_cli.cycle.scheme import Scheme
 from pbr_cli.cycle.state import first_unapproved, month_has_ended
@@ -24,12 +25,13 @@ from pbr_cli.errors import PbrError
 from pbr_cli.files import refuse_unless_file
 from pbr_cli.ledger.db import Where
 from pbr_cli.ledger.records import ApprovalHow, RunInput, RunLine
-from pbr_cli.ledger.store import ApprovalRecord, Ledger, RunRecord, now_utc
+from pbr_cli.ledger.store import Adjustment, ApprovalRecord, Ledger, RunRecord, now_utc
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
 from pbr_cli.periods import Month
 from pbr_cli.pricing import history_months, kind_of
 from pbr_cli.pricing.adjustments import adjustments_for
+from pbr_cli.pricing.earlier import reads_earlier
 from pbr_cli.pricing.records import PAID, Schedule, Standing, State
 from pbr_cli.pricing.worth import payments_by_component, remember
 from pbr_cli.problems import WARNING, Problem
@@ -274,19 +276,26 @@ def _calculate(scheme: Scheme, month: Month, output: Path | None, ledger: Ledger
     earlier = sorted(Month.parse(p) for p in approved if Month.parse(p) < month) \
         if month == nxt and ledger is not None else []
     collection = scheme.read([month, *earlier])
-    schedule = scheme.schedule(month, collection)
     unfiled = scheme.unfiled_history(month, collection)
-    if unfiled:
-        said = history_missing(scheme, month, unfiled)
-        if not_recorded != WHAT_IF:
-            raise PbrError(f"{said}; nothing was drafted", code="history-incomplete")
-        schedule.problems.append(Problem("", WARNING, "history-incomplete",
-                                         f"{said}: these figures are not what is due"))
+    said = history_missing(scheme, month, unfiled) if unfiled else ""
+    if unfiled and not_recorded != WHAT_IF:
+        raise PbrError(f"{said}; nothing was drafted", code="history-incomplete")
     cache = cfg.cache
-    remember(cache, model, register, month, collection, schedule)
+    # what was paid before, where a formula reads it: once this draft is approved, so each
+    # month is worked out after the adjustments the draft carries for the months before it
+    paid = paid_in_ledger(ledger, model.name) if ledger and reads_earlier(model) else None
+    adjustments: list[Adjustment] = []
     for e in earlier:
         assert ledger is not None  # (earlier months are only looked at with a ledger)
-        schedule.adjustments += adjustments_for(ledger, model, register, e, collection, cache)
+        adjustments += adjustments_for(ledger, model, register, e, collection, cache,
+                                       paid and paid.with_adjustments(carried(adjustments)))
+    paid = paid and paid.with_adjustments(carried(adjustments))
+    schedule = scheme.schedule(month, collection, paid)
+    if unfiled:
+        schedule.problems.append(Problem("", WARNING, "history-incomplete",
+                                         f"{said}: these figures are not what is due"))
+    remember(cache, model, register, month, collection, schedule, paid)
+    schedule.adjustments += adjustments
     later_note = (f"adjustments to approved months are worked out on the draft of {nxt}, the "
                   "next month to approve" if month > nxt else "")
 

@@ -22,6 +22,7 @@ from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
 
 if TYPE_CHECKING:
+    from pbr_cli.pricing.earlier import Paid
     from pbr_cli.pricing.records import Schedule
     from pbr_cli.returns.collect import Collection
     from pbr_cli.returns.register import Register
@@ -197,8 +198,10 @@ class Scheme(Configured):
         return read_months(self.cfg.cache, self.model, self.register, self.root, months,
                            self.progress)
 
-    def schedule(self, month: Month, collection: Collection) -> Schedule:
-        """The month's schedule, worked out from the returns read."""
+    def schedule(self, month: Month, collection: Collection,
+                 earlier: Paid | None = None) -> Schedule:
+        """The month's schedule, worked out from the returns read (and what was paid for
+        earlier months, where a formula reads it)."""
         from pbr_cli.pricing.worth import month_schedule
 
-        return month_schedule(self.model, self.register, month, collection)
+        return month_schedule(self.model, self.register, month, collection, earlier)

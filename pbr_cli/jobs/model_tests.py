@@ -27,17 +27,27 @@ from __future__ import annotations
 import csv
 import tempfile
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.files import TooLarge, read_bounded
-from pbr_cli.jobs.model_test_pins import TOTAL, Expected, PinReader, check_pins, says, tests_invalid
+from pbr_cli.jobs.model_test_pins import (
+    TOTAL,
+    Expected,
+    PinReader,
+    check_pins,
+    read_money,
+    says,
+    tests_invalid,
+)
 from pbr_cli.model.records import Model
 from pbr_cli.model.yamlread import YamlProblem, read_yaml
 from pbr_cli.money import format_money
 from pbr_cli.outputs.template import Filling, ReturnFor, write_return
 from pbr_cli.periods import Month
+from pbr_cli.pricing.earlier import Paid
 from pbr_cli.pricing.records import PAID, WITHHELD
 from pbr_cli.pricing.worth import month_schedule
 from pbr_cli.returns.collect import read_and_check
@@ -98,11 +108,11 @@ def _read(path: Path) -> list[tuple[dict[str, Any], dict]]:
         line = lines.get(("cases", i), 0)
         if not isinstance(case, dict):
             raise _bad(path, line, f"cases[{i}] must be a set of keys")
-        unknown = sorted(set(case) - {"name", "month", "register", "returns", "expect"})
+        unknown = sorted(set(case) - {"name", "month", "register", "returns", "expect", "paid"})
         if unknown:
             raise _bad(path, lines.get(("cases", i, unknown[0]), line),
                        f"cases[{i}]: unknown key '{unknown[0]}' (a case has name, "
-                       "month, register, returns and expect)")
+                       "month, register, returns, paid and expect)")
         for key in ("name", "month", "returns", "expect"):
             if case.get(key) is None:
                 raise _bad(path, line, f"cases[{i}]: the key '{key}' is missing")
@@ -129,7 +139,8 @@ def _run(model: Model, path: Path, case: dict[str, Any], where: dict, month: Mon
         collection = read_and_check([f for _, f in files], model, register, cache=None)
         for unreadable in collection.unreadable:
             result.failures.append(f"a return could not be read: {unreadable.message}")
-        schedule = month_schedule(model, register, month, collection)
+        schedule = month_schedule(model, register, month, collection,
+                                  _paid(model, case, path, line))
     found = {p.provider: p for p in schedule.providers}
     for provider, wanted in expect.items():
         p = found.get(provider)
@@ -170,6 +181,33 @@ def _expectations(model: Model, case: dict[str, Any], path: Path,
                        str(name))
     return {str(provider): reader.read(str(provider), wanted)
             for provider, wanted in expect.items()}
+
+
+def _paid(model: Model, case: dict[str, Any], path: Path, line: int) -> Paid | None:
+    """What the case says was paid before (`paid:` month -> provider -> component ->
+    amount): those months approved, each amount the provider's for its one entry."""
+    given = case.get("paid")
+    if given is None:
+        return None
+    components = {c.name for c in model.payments}
+    adjusted: dict[tuple[Month, str, str], Decimal] = {}
+    if not isinstance(given, dict):
+        raise _bad(path, line, f"{case['name']}: `paid:` maps each month to what each "
+                   "provider was paid, by component")
+    for text, providers in given.items():
+        try:
+            month = Month.parse(str(text))
+        except PbrError as exc:
+            raise _bad(path, line, f"{case['name']}: paid: {exc.message}") from None
+        for provider, amounts in (providers or {}).items():
+            if not isinstance(amounts, dict) or set(map(str, amounts)) - components:
+                raise _bad(path, line, f"{case['name']}: paid: {month} {provider}: give "
+                           f"amounts by payment component ({', '.join(sorted(components))})")
+            for component, amount in amounts.items():
+                adjusted[(month, str(provider), str(component))] = read_money(
+                    amount, path, line, f"{case['name']}: paid: {month} {provider} {component}")
+    return Paid(frozenset(Month.parse(str(m)) for m in given), {}, adjusted,
+                "the case's `paid`")
 
 
 def _register(model: Model, rows: Any, target: Path, path: Path, line: int) -> Register:

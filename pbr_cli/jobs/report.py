@@ -6,17 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from pbr_cli.cycle.calculate import sha256_of
+from pbr_cli.cycle.paid import paid_in_ledger
 from pbr_cli.cycle.scheme import Scheme
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger.store import Ledger
 from pbr_cli.names import shown
 from pbr_cli.periods import Month, Period
+from pbr_cli.pricing.earlier import reads_earlier
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.returns.folders import returns_for_months
 
 
-def period_schedules(scheme: Scheme, period: Period) -> PeriodSchedules:
+def period_schedules(scheme: Scheme, period: Period,
+                     ledger: Ledger | None = None) -> PeriodSchedules:
     """Work out every month of `period` inside the scheme that has returns, reading each
-    file once. Months outside the scheme, or with no returns at all, are listed as excluded."""
+    file once. Months outside the scheme, or with no returns at all, are listed as excluded.
+    A formula reading what was paid before reads the `ledger` as it stands."""
     model, register, root = scheme.model, scheme.register, scheme.root
     wanted: list[Month] = []
     excluded: list[Excluded] = []
@@ -35,7 +40,9 @@ def period_schedules(scheme: Scheme, period: Period) -> PeriodSchedules:
         raise PbrError(f"nothing to report for {period.describe()}: {why}",
                        code="period-outside-scheme" if not inside else "file-not-found")
     collection = scheme.read(wanted)
-    schedules = [scheme.schedule(m, collection) for m in wanted]
+    paid = (paid_in_ledger(ledger, model.name)
+            if ledger is not None and reads_earlier(model) else None)
+    schedules = [scheme.schedule(m, collection, paid) for m in wanted]
     return PeriodSchedules(model, period, register, schedules, excluded, collection)
 
 
@@ -52,7 +59,7 @@ def run_report(scheme: Scheme, period: Period, publish: bool = False,
         return _publish(scheme, period, output)
     ledger = scheme.ledger.open(scheme.log, create=False)  # checked before any return is read
     try:
-        ps = period_schedules(scheme, period)
+        ps = period_schedules(scheme, period, ledger)
         report = build_report(ps, ledger, scheme.go_live)
     finally:
         if ledger is not None:
@@ -78,7 +85,7 @@ def _publish(scheme: Scheme, period: Period, output: Path | None):
     ledger = scheme.ledger.open(log, create=True, recording=True)  # checked before any return is read
     assert ledger is not None
     try:
-        ps = period_schedules(scheme, period)
+        ps = period_schedules(scheme, period, ledger)
         key = ledger.publication_key(model.name, create=True)
         assert key is not None
         pub = build_publication(ps, key, ledger.publications(model.name))

@@ -54,6 +54,12 @@ class ChainedStore:
         row = self.db.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
         return Head(row["seq"], row["hash"]) if row else Head(0, self.genesis())
 
+    def position(self, kind: str, ref: int) -> int | None:
+        """A record's place in the chain (a run's or an approval's), None when not in it."""
+        row = self.db.execute("SELECT seq FROM chain WHERE kind = ? AND ref = ?",
+                              (kind, ref)).fetchone()
+        return int(row["seq"]) if row else None
+
     def _parts(self, ref: int) -> RunParts | None:
         """A run's row, and its inputs, lines and adjustments as tuples in recorded order."""
         row = self.db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()

@@ -18,6 +18,7 @@ from pbr_cli.errors import PbrError
 from pbr_cli.model.cadence import CadenceRules
 from pbr_cli.model.client_level import ClientLevelRules, cohort_components, participant_components
 from pbr_cli.model.conditions import pairs
+from pbr_cli.model.earlier import check_earlier, placed
 from pbr_cli.model.formula_rules import FormulaRules
 from pbr_cli.model.kinds import (
     MEASURE_RULES,
@@ -167,6 +168,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules, FormulaRules, 
             return None
         for name in sorted(parsed.share_names):
             self.a_share(name, path)
+        placed(parsed, path, self.fail)
         for name in sorted(parsed.names - known):
             later = self.measure_at.get(name)
             if later is not None:
@@ -250,6 +252,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules, FormulaRules, 
         warnings = tuple(self.warning(w, ("warnings", i), known, measures)
                          for i, w in enumerate(d.get("warnings") or []))
         report = self.report(d.get("report") or {}, register, measures, cohort is not None)
+        check_earlier(measures, payments, comparison, warnings, self.fail)
         return Model(
             name=scheme["name"], title=scheme["title"], version=str(scheme["version"]),
             commissioner=scheme.get("commissioner") or "", start=scheme["start"],

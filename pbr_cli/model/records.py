@@ -33,14 +33,17 @@ PERIOD_FACTS = {
     "days_in_month": "the number of days in the period month",
     "period_start": "the first day of the period month (a date)",
     "period_end": "the last day of the period month (a date)",
+    "month_of_year": ("the period month's place in the contract year, 1 to 12 (12: the "
+                      "year's last month; years from `scheme.year_starts`, April unless given)"),
 }
 
 
-def period_facts(month: Any) -> dict[str, Any]:
+def period_facts(month: Any, year_starts: int = 4) -> dict[str, Any]:
     """The period month's facts as formulas read them (PERIOD_FACTS): its days, first and
-    last day."""
+    last day, and its place in the contract year."""
     return {"days_in_month": Fraction(month.days), "period_start": month.first_day,
-            "period_end": month.last_day}
+            "period_end": month.last_day,
+            "month_of_year": Fraction((month.month - year_starts) % 12 + 1)}
 
 
 # A placeholder in a model's warning message: {name} or {name.window}

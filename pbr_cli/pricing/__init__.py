@@ -17,6 +17,7 @@ from pbr_cli.ledger.records import InputRole
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window
 from pbr_cli.pricing.cadence import earliest
+from pbr_cli.pricing.earlier import Paid
 from pbr_cli.pricing.kind import Kind, MonthInputs, SchemeKind
 from pbr_cli.pricing.records import (  # noqa: F401  (the schedule's records, re-exported)
     PAID,
@@ -80,7 +81,9 @@ def history_months(model: Model, month: Month) -> list[Month]:
 
 def calculate(model: Model, register: Register, month: Month,
               returns: list[CheckedReturn], extra_problems: list[Problem] | None = None,
-              inputs: list[InputFile] | None = None) -> Schedule:
+              inputs: list[InputFile] | None = None, earlier: Paid | None = None) -> Schedule:
+    """The month's schedule from the returns given; `earlier` is what was paid for the
+    months before it, where a formula reads it (docs/models.md, "What was paid before")."""
     problems: list[Problem] = list(extra_problems or [])
     months = history_months(model, month)
     replaced: list[tuple[str, Month, str]] = []
@@ -94,7 +97,7 @@ def calculate(model: Model, register: Register, month: Month,
                                     str(r.month or ""), id(r) in used))
     all_inputs += inputs or []
     price: Callable[[MonthInputs], Kind] = kind_of(model).part("pricing")
-    kind = price(MonthInputs(model, register, month, chosen, problems, later))
+    kind = price(MonthInputs(model, register, month, chosen, problems, later, earlier))
     results: list[ProviderResult] = []
     evidence: list[Evidence] = []
     for provider in register.providers():

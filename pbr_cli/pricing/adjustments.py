@@ -10,15 +10,18 @@ from pbr_cli.ledger.records import InputRole, StoredRun
 from pbr_cli.ledger.store import Adjustment, Ledger
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
+from pbr_cli.pricing.earlier import Paid
 from pbr_cli.pricing.worth import worth
 from pbr_cli.returns.collect import Collection
 from pbr_cli.returns.register import Register
 
 
 def adjustments_for(ledger: Ledger, model: Model, register: Register, month: Month,
-                    collection: Collection, cache: ReturnCache | None = None) -> list[Adjustment]:
-    """What approved `month` is worth now against what has been paid for it."""
-    now_worth = worth(cache, model, register, month, collection)
+                    collection: Collection, cache: ReturnCache | None = None,
+                    earlier: Paid | None = None) -> list[Adjustment]:
+    """What approved `month` is worth now against what has been paid for it (`earlier`:
+    what was paid before it, where its formulas read that)."""
+    now_worth = worth(cache, model, register, month, collection, earlier)
     paid, last_run = ledger.paid(model.name, str(month))
     now = now_worth["payments"]
     before = {(i.provider, i.period): i.sha256 for i in ledger.inputs(last_run)

@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypedDict
 
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
+from pbr_cli.pricing.earlier import Paid
 from pbr_cli.pricing.records import Evidence, ProviderResult
 from pbr_cli.problems import Problem
 from pbr_cli.returns.checked import CheckedReturn
@@ -47,6 +48,8 @@ class MonthInputs:
     # returns of months after this one read only for what they declare of the time before
     # the scheme (a cohort's opening caseload), by (provider, month)
     later: dict[tuple[str, Month], CheckedReturn] = field(default_factory=dict)
+    # what the ledger says was paid for earlier months (None: no ledger was read)
+    earlier: Paid | None = None
 
     @property
     def usable(self) -> dict[tuple[str, Month], CheckedReturn]:

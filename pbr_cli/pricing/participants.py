@@ -25,11 +25,12 @@ from pbr_cli.model.records import Dated, Fee, Model, Participants, Price, Result
 from pbr_cli.money import format_money, format_percent, round_pence
 from pbr_cli.periods import Month, working_days
 from pbr_cli.periods import financial_year_label as fy_label
+from pbr_cli.pricing.earlier import for_month
 from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields, formula_values
 from pbr_cli.pricing.records import NIL, REFUSED, EventStatus, Evidence, Figure, PaymentLine, ProviderResult, Source
 from pbr_cli.pricing.records import PAID as STATUS_PAID
 from pbr_cli.pricing.records import PAID_EVENT as PAID
-from pbr_cli.pricing.service import Aggregates, ServiceMonth, entry_lines
+from pbr_cli.pricing.service import Aggregates, ServiceMonth, earlier_warning, entry_lines
 from pbr_cli.problems import WARNING, Problem
 from pbr_cli.returns.checked import CheckedReturn
 
@@ -347,6 +348,7 @@ class ParticipantPricing:
         self.problems, self.register = inputs.problems, inputs.register
         self.usable = sorted(inputs.usable.items(), key=lambda kv: (kv[0][1], kv[1].path))
         self.rate_values: dict[str, dict[str, Fraction]] = {}
+        self.earlier = for_month(self.model, self.register, self.month, inputs.earlier)
 
     def price(self, result: ProviderResult, entries: list[Entry]) -> list[Evidence]:
         if result.status != STATUS_PAID:
@@ -382,9 +384,10 @@ class ParticipantPricing:
         result.lines = _lines(self.model, line_entries if column else entries[:1], events,
                               lambda ev: str(replay.entry_of(ev.client)[reg.key]))
         service = ServiceMonth(self.model, month, Aggregates(self.model, {}, month),
-                               self.problems)
+                               self.problems, earlier=self.earlier)
         for entry in entries:  # contract-level payments (`payments` with a formula)
             result.lines += entry_lines(service, entry, True, result.return_file or "")
+        earlier_warning(service, result)
         order = {c.name: i for i, c in enumerate(self.model.payments)}
         return sorted(events, key=lambda e: (order[e.component], e.day, e.client,
                                              e.source.cell))

@@ -21,6 +21,7 @@ from pbr_cli.model.records import PLACEHOLDER_RE, Component, Measure, Model, per
 from pbr_cli.money import fraction_to_decimal, round_pence
 from pbr_cli.periods import Month, Window, days_active
 from pbr_cli.pricing.cadence import Cadence
+from pbr_cli.pricing.earlier import EarlierPaid, for_month
 from pbr_cli.pricing.kind import Entry, MonthInputs, entry_fields, formula_values
 from pbr_cli.pricing.records import PAID, Evidence, Figure, PaymentLine, ProviderResult
 from pbr_cli.pricing.selection import NotCounted, Rows, select
@@ -38,7 +39,9 @@ class ServiceLevel:
                                      inputs.register)
         self.rate_values: dict[str, dict[str, Fraction]] = {}
         self.service = ServiceMonth(self.model, self.month, self.aggregates, self.problems,
-                                    self.rate_values)
+                                    self.rate_values, for_month(self.model, inputs.register,
+                                                                self.month, inputs.earlier))
+        self.inputs = inputs
         self.cadence = Cadence(self.model, self.month, inputs.chosen, self.problems)
         self.earlier: dict[Month, ServiceMonth] = {}
 
@@ -47,15 +50,27 @@ class ServiceLevel:
             path = result.return_file or ""
             lines = entry_lines(self.service, entry, result.status == PAID, path)
             result.lines += self.cadence.lines(entry, lines, self.earlier_lines, path)
+        if result.status == PAID:
+            earlier_warning(self.service, result)
         return []
 
     def earlier_lines(self, month: Month, entry: Entry, pay: bool, path: str) -> list[PaymentLine]:
         """An earlier month's lines for the entry, worked out as that month (its own windows,
         parameters and facts) from the returns read: what a quarter's payment adds up."""
         if month not in self.earlier:
+            inputs = self.inputs
             self.earlier[month] = ServiceMonth(self.model, month, Aggregates(
-                self.model, self.aggregates.tables, month), self.cadence.said)
+                self.model, self.aggregates.tables, month, inputs.register), self.cadence.said,
+                None, for_month(self.model, inputs.register, month, inputs.earlier))
         return entry_lines(self.earlier[month], entry, pay, path)
+
+
+def earlier_warning(service: ServiceMonth, result: ProviderResult) -> None:
+    """Say on a paid provider's schedule which earlier months its formulas counted as
+    nothing paid, not being approved."""
+    said = service.earlier and service.earlier.warning(result.provider, result.return_file or "")
+    if said:
+        service.problems.append(said)
 
 
 def _combine(model: Model, chosen: dict[tuple[str, Month], CheckedReturn]) -> dict[str, Any]:
@@ -139,6 +154,7 @@ class ServiceMonth:
     aggregates: Aggregates
     problems: list[Problem]
     rate_values: dict[str, dict[str, Fraction]] | None = None
+    earlier: EarlierPaid | None = None  # what was paid before, where a formula reads it
 
 
 def entry_lines(service: ServiceMonth, entry: Entry, pay: bool,
@@ -152,8 +168,10 @@ def entry_lines(service: ServiceMonth, entry: Entry, pay: bool,
     env: dict[str, Any] = dict(model.values_on(month.first_day))
     env.update(formula_values(entry))
     env.update(model.by_code(env))
-    env.update(period_facts(month))
+    env.update(period_facts(month, model.year_starts))
     funcs = {"days_active": lambda start, end: Fraction(days_active(month, start, end))}
+    if service.earlier is not None:
+        funcs.update(service.earlier.of(key, entry[reg.provider]).functions())
     windows: dict[str, Window] = {}
     not_reported: set[str] = set()  # sums no row reported: 0 in formulas, blank when shown
     try:

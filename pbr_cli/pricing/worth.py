@@ -18,6 +18,7 @@ from pbr_cli.ledger.records import InputRole, LineKind
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Period
 from pbr_cli.pricing import calculate, history_months
+from pbr_cli.pricing.earlier import Paid
 from pbr_cli.pricing.records import Schedule
 from pbr_cli.problems import Problem
 from pbr_cli.returns.checked import CheckedReturn
@@ -49,21 +50,24 @@ def month_inputs(model: Model, month: Month,
 
 
 def month_schedule(model: Model, register: Register, month: Month,
-                   collection: Collection) -> Schedule:
+                   collection: Collection, earlier: Paid | None = None) -> Schedule:
     returns, unreadable = month_inputs(model, month, collection)
-    return calculate(model, register, month, _copies(returns), unreadable)
+    return calculate(model, register, month, _copies(returns), unreadable, earlier=earlier)
 
 
 def result_key(cache: ReturnCache | None, model: Model, register: Register, month: Month,
-               collection: Collection) -> str | None:
+               collection: Collection, earlier: Paid | None = None) -> str | None:
     """The cache key of what `month` is worth: its payments depend on nothing but the model,
-    the register, pbr's code and the returns it reads (their bytes, paths and folders)."""
+    the register, pbr's code, the returns it reads (their bytes, paths and folders) and,
+    where a formula reads them, the earlier months' payments."""
     if cache is None:
         return None
     returns, unreadable = month_inputs(model, month, collection)
     parts = ["month", str(month), model.sha256, register.sha256, code_sha256(),
              sorted((r.path, r.sha256, str(r.month)) for r in returns),
              sorted((p.file, p.code, p.message) for p in unreadable)]
+    if earlier is not None:
+        parts.append(earlier.digest())
     return "m" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
@@ -86,22 +90,22 @@ def summary(schedule: Schedule) -> dict[str, Any]:
 
 
 def worth(cache: ReturnCache | None, model: Model, register: Register, month: Month,
-          collection: Collection) -> dict[str, Any]:
+          collection: Collection, earlier: Paid | None = None) -> dict[str, Any]:
     """The month's summary, from the cache when it holds it for the same inputs."""
-    key = result_key(cache, model, register, month, collection)
+    key = result_key(cache, model, register, month, collection, earlier)
     found = cache.get(key) if cache is not None and key else None
     if isinstance(found, dict) and set(found) == {"payments", "used"}:
         return found
-    found = summary(month_schedule(model, register, month, collection))
+    found = summary(month_schedule(model, register, month, collection, earlier))
     if cache is not None and key:
         cache.put(key, found)
     return found
 
 
 def remember(cache: ReturnCache | None, model: Model, register: Register, month: Month,
-             collection: Collection, schedule: Schedule) -> None:
+             collection: Collection, schedule: Schedule, earlier: Paid | None = None) -> None:
     """Keep what a month just worked out is worth: next month it is an earlier month."""
-    key = result_key(cache, model, register, month, collection)
+    key = result_key(cache, model, register, month, collection, earlier)
     if cache is not None and key:
         cache.put(key, summary(schedule))
 

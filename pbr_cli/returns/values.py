@@ -187,7 +187,7 @@ class ValueRules:
             ctx: dict[str, Any] = dict(self.params)
             if month is not None:
                 ctx.update(self.model.values_on(month.first_day))
-                ctx.update(period_facts(month))
+                ctx.update(period_facts(month, self.model.year_starts))
             if entry is not None:
                 ctx.update(entry)
                 ctx.update(self.model.by_code(ctx))
