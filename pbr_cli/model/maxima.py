@@ -22,7 +22,7 @@ from pbr_cli.money import format_money, round_pence
 
 MAX_CASES = 10_000  # the ways a formula's figures can be chosen, worked out one by one
 
-# each amount a maximum can be, with what it is for (" for payment_group ESAIB") and the
+# each amount a maximum can be, with what it is for (" for payment_group G1") and the
 # register entry it is worked out for (None: any); None when it cannot be worked out
 Amounts = list[tuple[Fraction, str, str | None]] | None
 ENTRY = " entry"  # (no name a formula can read has a space)
@@ -135,7 +135,7 @@ class MaximaRules:
 
 
 def _for(names: list[str], case: tuple[Any, ...], codes: dict[str, list[str]]) -> str:
-    """What one way of working a formula out is for: " for payment_group ESAIB"."""
+    """What one way of working a formula out is for: " for payment_group G1"."""
     said = [f"{n} {v}" for n, v in zip(names, case, strict=True) if n in codes]
     return f" for {', '.join(said)}" if said else ""
 
