@@ -116,6 +116,7 @@ class Workers:
         self._hands: list[_Hand] = []
         self._ready: deque[tuple[int, Any]] = deque()
         self._left = len(items)
+        self._pumped = 0.0
         try:
             for _ in range(min(max(1, count), len(items))):
                 self._hire()
@@ -141,7 +142,12 @@ class Workers:
         self.close()
 
     def pump(self) -> list[tuple[int, Any]]:
-        """The answers that have arrived (without waiting), handing out more work."""
+        """The answers that have arrived (without waiting), handing out more work; at most
+        every few milliseconds (a caller may ask between every two things it does)."""
+        now = time.monotonic()
+        if now - self._pumped < 0.005:
+            return []
+        self._pumped = now
         self._step(0)
         got = list(self._ready)
         self._ready.clear()
