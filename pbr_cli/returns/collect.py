@@ -7,7 +7,6 @@ many files and gathers the results, printing nothing.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pbr_cli.returns.layout import COVER_SHEET
 from pbr_cli.returns.register import Register
 from pbr_cli.workbook.package import UnreadableFile
 from pbr_cli.workbook.reader import read_workbook
-from pbr_cli.workers import die_with_parent
+from pbr_cli.workers import Lost, Workers
 
 
 @dataclass
@@ -100,33 +99,42 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
             todo.append((i, Path(path), key))
     # The workers start first, while this process is small, and read while it loads the
     # cached files. Every file is read in a worker process, never in this one: a file that
-    # makes the reader crash or run out of its memory limit costs that file, not the run.
-    workers = worker_count(len(todo))
-    given = len(todo)
-    pool, results = (_in_workers(todo, model, register, cache, choose, workers) if given
-                     else (None, iter(())))
+    # makes the reader crash, run out of its memory limit or its time costs that file, not
+    # the run.
+    seconds = reader_seconds()
+    job = (model, register, cache, choose, True)
+    if todo:
+        _warm()
+    pools = [(Workers(_read_one, todo, worker_count(len(todo)), seconds, _start, job), todo)
+             ] if todo else []
+
+    def take(items: list, answers) -> None:
+        for at, answer in answers:
+            i, path, _ = items[at]
+            done[i] = _lost(path, answer, model, seconds) if isinstance(answer, Lost) else answer
+            if progress:
+                progress(path)
+
     try:
+        again: list[tuple[int, Path, str | None]] = []
         for i, path, key, name in kept:
+            for pool, items in pools:  # the answers so far, and more work for the workers
+                take(items, pool.pump())
             found = cache.get(key)
-            if found is None:  # unreadable after all: read it here
-                todo.append((i, path, key))
+            if found is None:  # unreadable after all: read it
+                again.append((i, path, key))
                 continue
             found = _named_as(found, str(path))
             done[i] = found if model is not None else Chosen(name, found)
             if progress:
                 progress(path)
-        _start(model, register, cache, choose)
-        job = (model, register, cache, choose)
-        pools = [pool] if pool is not None else []
-        results = itertools.chain(_surviving(todo[:given], results, job, workers, pools),
-                                  (_isolated(t, job) for t in todo[given:]))
-        for (i, path, _), checked in zip(todo, results, strict=True):
-            done[i] = checked
-            if progress:
-                progress(path)
+        if again:
+            pools.append((Workers(_read_one, again, 1, seconds, _start, job), again))
+        for pool, items in pools:
+            take(items, pool.answers())
     finally:
-        for each in locals().get("pools") or ([pool] if pool is not None else []):
-            each.shutdown(wait=True, cancel_futures=True)
+        for pool, _ in pools:
+            pool.close()
     result = Collection()
     for path, checked in zip(files, done, strict=True):
         label = shown(path)
@@ -166,9 +174,7 @@ _JOB: dict[str, Any] = {}
 
 
 def _start(model: Model | None, register: Register | None, cache, choose=None,
-           worker: bool = False, parent: int = 0) -> None:
-    if parent:
-        die_with_parent(parent)
+           worker: bool = False) -> None:
     _JOB.update(model=model, register=register, cache=cache, choose=choose, worker=worker,
                 wanted=[COVER_SHEET] + [s.name for s in model.sheets] if model else None,
                 rules={})
@@ -178,7 +184,43 @@ def _start(model: Model | None, register: Register | None, cache, choose=None,
 
 
 READER_MEMORY = 2 * 2**30  # what reading one file may take beyond what pbr already holds
-READER_SECONDS = 120  # how long one file may take to read, when it is read on its own
+READER_SECONDS = 120  # how long one file may take to read, from when a worker takes it
+
+
+def _warm() -> None:
+    """Import here, once, what reading a first file imports, before the workers are forked
+    from this process: each then starts ready, and a file's deadline is spent on the file
+    (pandas alone takes a fresh worker half a second, several seconds on a busy machine)."""
+    import pandas  # noqa: F401
+    import python_calamine  # noqa: F401
+
+
+def reader_seconds() -> float:
+    """How long one file may take to read: `$PBR_READER_SECONDS` if it is a number of
+    seconds above 0, else READER_SECONDS (docs/limits.md)."""
+    import math
+
+    try:
+        wanted = float(os.environ.get("PBR_READER_SECONDS", ""))
+    except ValueError:
+        return READER_SECONDS
+    return wanted if math.isfinite(wanted) and wanted > 0 else READER_SECONDS
+
+
+def _lost(path: Path, lost: Lost, model: Model | None, seconds: float) -> Any:
+    """A file whose worker gave no answer: unusable, saying how the reading failed."""
+    if lost.how == "deadline":
+        how = (f"reading it took longer than {seconds:g} s (the limit for one return): the "
+               "file is damaged or built to stall a reader")
+    elif lost.how == "memory":
+        how = f"reading it took more than the {READER_MEMORY // 2**30} GiB of memory one return may"
+    elif lost.signal_name:
+        how = f"the reader crashed on it ({lost.signal_name})"
+    else:
+        how = f"the reader stopped on it (exit code {lost.exit_code})"
+    checked = Unreadable(str(path), "reader-failed", f"{how}; the file cannot be used (every "
+                         "other return is read as usual): send it again saved from Excel")
+    return checked if model is not None else Chosen("", checked)
 
 
 def _limit_memory() -> None:
@@ -211,89 +253,6 @@ def _quiet() -> None:
         os.close(devnull)
     except OSError:
         pass
-
-
-def _surviving(todo: list, results, job: tuple, workers: int, pools: list):
-    """The workers' results in order. When a worker dies (the reader crashed on a file, or
-    ran out of its memory limit), the files that were in hand are read again each in a
-    process of its own, so that the one that kills its reader is named, and new workers
-    read the rest."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    done = 0
-    try:
-        for checked in results:
-            done += 1
-            yield checked
-    except BrokenProcessPool:
-        left = todo[done:]
-        in_hand = left[:workers * _chunk(len(todo), workers)]
-        for t in in_hand:
-            yield _isolated(t, job)
-        rest = left[len(in_hand):]
-        if rest:
-            model, register, cache, choose = job
-            pool, more = _in_workers(rest, model, register, cache, choose, workers)
-            pools.append(pool)
-            yield from _surviving(rest, more, job, workers, pools)
-
-
-def _chunk(files: int, workers: int) -> int:
-    return max(1, min(16, files // (workers * 8)))
-
-
-def _isolated(job_item: tuple, job: tuple) -> Any:
-    """Read one file in a process of its own, with the memory and time limits: its result,
-    or Unreadable saying how the reader failed."""
-    import multiprocessing
-    import signal
-    import sys
-
-    model, register, cache, choose = job
-    _, path, _ = job_item
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = multiprocessing.get_context(method)
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_isolated_child,  # type: ignore[attr-defined]
-                            args=(job_item, send, model, register, cache, choose,
-                                  os.getpid()))
-    child.start()
-    send.close()
-    result = None
-    timed_out = False
-    try:
-        if receive.poll(READER_SECONDS):
-            result = receive.recv()
-        else:
-            timed_out = True
-    except (EOFError, OSError):
-        result = None
-    finally:
-        if child.is_alive():
-            child.kill()
-        child.join()
-        receive.close()
-    if result is not None:
-        return result
-    if timed_out:
-        how = f"reading it took longer than {READER_SECONDS} s"
-    elif child.exitcode is not None and child.exitcode < 0:
-        how = f"the reader crashed on it ({signal.Signals(-child.exitcode).name})"
-    else:
-        how = f"the reader stopped on it (exit code {child.exitcode})"
-    checked = Unreadable(str(path), "reader-failed", f"{how}; the file cannot be used (every "
-                         "other return is read as usual): send it again saved from Excel")
-    return checked if model is not None else Chosen("", checked)
-
-
-def _isolated_child(job_item, send, model, register, cache, choose, parent) -> None:
-    _start(model, register, cache, choose, worker=True, parent=parent)
-    try:
-        send.send(_read_one(job_item))
-    except Exception:  # noqa: BLE001 - said by the parent as "the reader stopped on it"
-        pass
-    finally:
-        send.close()
 
 
 def _read_one(job: tuple[int, Path, str | None]) -> Any:
@@ -363,32 +322,6 @@ def cover_model(sheet) -> str | None:
         if row and str(row[0]).strip().casefold() == "model" and len(row) > 1:
             return str(row[1]).strip() or None
     return None
-
-
-def _in_workers(todo: list, model: Model | None, register: Register | None, cache, choose,
-                workers: int):
-    """(the pool, the checked files in order), read by `workers` processes: forked where
-    the system forks safely (Linux), else started afresh (spawned) and given the model,
-    register and cache. All the work is handed out at once."""
-    import gc
-    import multiprocessing
-    import sys
-    from concurrent.futures import ProcessPoolExecutor
-
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = multiprocessing.get_context(method)
-    chunk = _chunk(len(todo), workers)
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
-                               initargs=(model, register, cache, choose, True, os.getpid()))
-    gc.freeze()  # a forked worker's collector leaves what it inherits alone
-    try:
-        results = pool.map(_read_one, list(todo), chunksize=chunk)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    finally:
-        gc.unfreeze()
-    return pool, results
 
 
 def _absolute(path: Path) -> Path:
