@@ -196,7 +196,7 @@ PARTICIPANTS = Section(
             "(Monday to Friday, not one of the scheme's `holidays`): a claim in a return whose "
             "month ends before the date achieved plus this many working days is refused, "
             "saying from when it may be claimed, and counts towards nothing; a later return "
-            "may claim it (the Work Programme's 15 working days after the period claimed).",
+            "may claim it (e.g. 15 working days after the period claimed).",
             example="15"),
         Key("fees", ListOf(FEE), "Fees on attachment."),
         Key("results", ListOf(RESULT), "Results.", required=True),
