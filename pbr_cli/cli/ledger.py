@@ -120,6 +120,58 @@ def ledger_init_cmd(ctx: typer.Context, force: bool = typer.Option(False, "--for
         fail(ctx, exc)
 
 
+@ledger_app.command("repair")
+def ledger_repair_cmd(ctx: typer.Context, yes: bool = typer.Option(
+                          False, "--yes", help="Move the rows shown without asking."),
+                      as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
+                      config: Path | None = ConfigOpt) -> None:
+    """For the ledger's owner: show the last good record and the rows after it or outside
+    the chain (written outside pbr), and with your confirmation move them to the ledger's
+    quarantine table, kept with why, when and by whom. Exit code 0 when the ledger then
+    verifies, 2 otherwise."""
+    import sys
+
+    from pbr_cli.jobs.run import ledger_repair
+
+    def confirm(data: dict) -> bool:
+        if yes:
+            return True
+        if as_json or not sys.stdin.isatty():
+            return False
+        typer.echo(_repair_said(data))
+        return typer.confirm("Move them to the ledger's quarantine table?", default=False)
+
+    try:
+        data = ledger_repair(config, ledger, confirm)
+    except PbrError as exc:
+        fail(ctx, exc, as_json)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    elif not is_quiet(ctx) or data["problems"]:
+        typer.echo(_repair_said(data, done=True))
+    raise typer.Exit(EXIT_OK if not data["problems"] else 2)
+
+
+def _repair_said(data: dict, done: bool = False) -> str:
+    good = data["last_good"]
+    lines = [f"Ledger {data['ledger']}: the last good record is record {good['record']} "
+             f"(sha256 {good['sha256'][:16]}...)."]
+    if not data["rows"]:
+        lines.append("Nothing after it or outside the chain: nothing to move.")
+    else:
+        lines.append(f"{data['why'] or 'Rows outside the chain'}. {data['rows']} row(s) after it "
+                     "or outside the chain:")
+        lines += [f"  {line}" for line in data["moved"]]
+        if done:
+            lines.append("Moved to the ledger's quarantine table (kept there as they were)."
+                         if data["repaired"] else "Nothing was moved: run it where you can "
+                         "confirm, or give --yes.")
+    if done:
+        lines += ([f"Still does not verify: {p}" for p in data["problems"]]
+                  or ["The ledger verifies."])
+    return "\n".join(lines)
+
+
 @ledger_app.command("list")
 def ledger_list(ctx: typer.Context, model_name: str | None = typer.Option(None, "--model", "-m"),
                 as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,

@@ -438,6 +438,32 @@ def remove_drafts(ledger: Ledger, model: Model, month: Month, folder: Path, keep
             pass
 
 
+def drafts_approved_elsewhere(ledger: Ledger, model: Model, folder: Path) -> list[str]:
+    """This folder's drafts of months approved since it last ran — in another folder sharing
+    the ledger, say — removed where each is a draft the ledger recorded for its month (any
+    other file of that name is left alone). What was done, one line each."""
+    said = []
+    shas: dict[str, set[str]] = {}
+    for run in ledger.runs(model.name):
+        shas.setdefault(run.period, set()).add(run.schedule_sha256)
+    for approval in ledger.approvals(model.name):
+        month = Month.parse(approval.period)
+        draft = folder / draft_filename(model, month)
+        try:
+            if not draft.is_file():
+                continue
+            ours = sha256_of(draft) in shas.get(approval.period, set())
+        except OSError:
+            continue
+        if ours:
+            remove_drafts(ledger, model, month, folder, keep=Path(approval.schedule))
+        said.append(f"{model.name} {month}: approved elsewhere (run {approval.run_id}, by "
+                    f"{approval.approved_by}); " + (
+                        f"its draft {shown(draft)} removed" if ours else
+                        f"{shown(draft)} is not a draft the ledger recorded: left as it is"))
+    return said
+
+
 def log_month(log: RunLog, schedule: Schedule, status: LedgerAction, run_id: int | None,
                path: Path | None) -> None:
     from pbr_cli.money import format_money
