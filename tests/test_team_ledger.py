@@ -117,6 +117,25 @@ def test_text_beyond_ascii_is_hashed_by_the_database_as_pbr_hashes_it(tmp_path):
         ledger.close()
 
 
+def test_the_databases_json_of_any_text_is_pythons(tmp_path):
+    """Oracle for the function's canonical form: random text — control characters, quotes,
+    backslashes, DEL, accents, characters beyond the BMP — written by `pbr_json_text` in SQL
+    and by Python's json.dumps (what chain.py hashes) are the same, character for character."""
+    import random
+
+    place = Place.new("postgresql", tmp_path)
+    place.open().close()
+    pool = [chr(c) for c in (*range(1, 0x80), 0xA0, 0xE9, 0x144, 0x2028, 0xFFFD, 0x1F600,
+                             0x10FFFF)]
+    rng = random.Random(37)
+    texts = ["", "plain", *("".join(rng.choice(pool) for _ in range(rng.randint(1, 30)))
+                            for _ in range(400))]
+    with place.raw() as db:
+        for text in texts:
+            got = db.execute(f"SELECT {place.schema}.pbr_json_text(%s)", (text,)).fetchone()[0]
+            assert got == json.dumps(text), (text, got)
+
+
 # -- 2. a script that knows the design --------------------------------------------------------------
 
 @pytest.fixture
@@ -230,6 +249,8 @@ def test_repair_moves_an_owners_stray_row_to_quarantine_and_keeps_it(tmp_path, k
                    + ")")
     refused = authority.pbr("run")
     assert refused.exit_code == 2 and "approval 2 is not in the chain" in refused.output
+    assert "the ledger's owner moves them aside with `pbr ledger repair`" in " ".join(
+        refused.output.split())
 
     shown = authority.process("ledger", "repair", "--config", str(authority.config))
     assert shown.returncode == 2, shown.stderr
@@ -319,3 +340,38 @@ def test_a_file_of_a_drafts_name_that_pbr_did_not_record_is_left_alone(tmp_path)
     assert bob.process("run").returncode == 0
     assert mine.read_bytes() == b"an officer's own notes"
     assert "is not a draft the ledger recorded: left as it is" in bob.log.read_text()
+
+
+# -- 5. setting up, and a ledger set up by an earlier pbr ----------------------------------------
+
+def test_ledger_init_on_a_database_prints_the_grants(tmp_path):
+    place = Place.new("postgresql", tmp_path)
+    authority = Authority(tmp_path / "council", place=place)
+    result = authority.pbr("ledger", "init")
+    assert result.exit_code == 0, result.output
+    assert officer_grants("pbr_officer", place.schema) in result.output
+
+
+def test_a_ledger_of_an_earlier_pbr_is_brought_up_to_date_by_its_owner(tmp_path):
+    """A ledger made before the function: its officers' role had INSERT. The officer's pbr
+    is refused, saying what the owner does; the owner's `pbr ledger verify` makes the
+    function, the documented REVOKE and GRANTs take INSERT back, and the officer records."""
+    place = Place.new("postgresql", tmp_path)
+    officer = officer_of(place)
+    with place.raw() as db:  # as an earlier pbr left it
+        db.execute(f"DROP FUNCTION {place.schema}.pbr_append(text, jsonb, text, text)")
+        db.execute(f"DELETE FROM {place.schema}.meta WHERE key = 'write_functions'")
+        db.execute(f"GRANT INSERT ON ALL TABLES IN SCHEMA {place.schema} TO "
+                   + officer.arg.split("//")[1].split("@")[0])
+    authority = Authority(tmp_path / "council", place=officer)
+    authority.month("2013-04")
+    refused = authority.pbr("run")
+    assert refused.exit_code == 2
+    assert "run `pbr ledger verify` once as the owner" in " ".join(refused.output.split())
+    assert authority.pbr("ledger", "verify", "--ledger", place.arg).exit_code == 0
+    role = officer.arg.split("//")[1].split("@")[0]
+    with place.raw() as db:
+        db.execute(officer_grants(role, place.schema))
+    assert "permission denied" in officer.error_of("INSERT INTO meta VALUES ('x', 'y')")
+    assert authority.pbr("run").exit_code == 0
+    assert officer.verify() == [] and officer.runs() == 1

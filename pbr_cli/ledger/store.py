@@ -217,8 +217,10 @@ class Ledger(ChainedStore):
         if found:
             raise PbrError(f"the ledger {self.path} does not verify: {found[0]}"
                            + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
-                           + "; nothing is calculated or paid on it. Restore it from a copy "
-                           "(`pbr ledger verify` lists what does not match)",
+                           + "; nothing is calculated or paid on it. Rows added outside pbr: "
+                           "the ledger's owner moves them aside with `pbr ledger repair`; "
+                           "anything else: restore it from a copy (`pbr ledger verify` lists "
+                           "what does not match)",
                            code="ledger-tampered")
 
     def has_record(self, head: Head) -> bool:
