@@ -133,13 +133,16 @@ def ledger_repair_cmd(ctx: typer.Context, yes: bool = typer.Option(
 
     from pbr_cli.jobs.run import ledger_repair
 
+    asked: list[bool] = []
+
     def confirm(data: dict) -> bool:
         if yes:
             return True
         if as_json or not sys.stdin.isatty():
             return False
         typer.echo(_repair_said(data))
-        return typer.confirm("Move them to the ledger's quarantine table?", default=False)
+        asked.append(typer.confirm("Move them to the ledger's quarantine table?", default=False))
+        return asked[-1]
 
     try:
         data = ledger_repair(config, ledger, confirm)
@@ -148,24 +151,25 @@ def ledger_repair_cmd(ctx: typer.Context, yes: bool = typer.Option(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     elif not is_quiet(ctx) or data["problems"]:
-        typer.echo(_repair_said(data, done=True))
+        typer.echo(_repair_said(data, done=True, listed=bool(asked)))
     raise typer.Exit(EXIT_OK if not data["problems"] else 2)
 
 
-def _repair_said(data: dict, done: bool = False) -> str:
+def _repair_said(data: dict, done: bool = False, listed: bool = False) -> str:
     good = data["last_good"]
-    lines = [f"Ledger {data['ledger']}: the last good record is record {good['record']} "
-             f"(sha256 {good['sha256'][:16]}...)."]
+    lines = [] if listed else [f"Ledger {data['ledger']}: the last good record is record "
+                               f"{good['record']} (sha256 {good['sha256'][:16]}...)."]
     if not data["rows"]:
         lines.append("Nothing after it or outside the chain: nothing to move.")
     else:
-        lines.append(f"{data['why'] or 'Rows outside the chain'}. {data['rows']} row(s) after it "
-                     "or outside the chain:")
-        lines += [f"  {line}" for line in data["moved"]]
+        if not listed:
+            lines.append(f"{data['why'] or 'The chain holds to it; rows were added outside it'}."
+                         f" {data['rows']} row(s) after it or outside the chain:")
+            lines += [f"  {line}" for line in data["moved"]]
         if done:
             lines.append("Moved to the ledger's quarantine table (kept there as they were)."
-                         if data["repaired"] else "Nothing was moved: run it where you can "
-                         "confirm, or give --yes.")
+                         if data["repaired"] else "Nothing was moved (not confirmed: --yes "
+                         "confirms where nobody can be asked).")
     if done:
         lines += ([f"Still does not verify: {p}" for p in data["problems"]]
                   or ["The ledger verifies."])
