@@ -223,6 +223,41 @@ def test_a_chained_approval_signed_by_an_unnamed_key_is_refused_by_verify(team):
     assert "error" not in team.approve("2013-05")
 
 
+def test_repair_moves_a_forged_run_with_its_rows_and_its_approval(team):
+    """The owner's forged May run (P2 paid £100,000 more, totals and fingerprint worked out as
+    pbr does, chained, signed with mallory's key) and its approval: repair moves both
+    records, their links and every row of the run, and the ledger is as it was."""
+    from tests.test_signed_ledger import forged_run_and_approval
+
+    officer = team.place
+    before = officer.open()
+    head, runs = before.head(), len(before.runs())
+    counts = {t: before.count(t) for t in ("inputs", "lines", "adjustments")}
+    before.close()
+    team.place = team.owner
+    forged_run_and_approval(team, team.officers.signer("mallory", claimed="J. Smith"))
+    team.place = officer
+    assert team.pbr("run").exit_code == 2
+    result = team.process("ledger", "repair", "--yes", "--json", "--ledger", team.owner.arg)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["last_good"] == {"record": head.seq, "sha256": head.hash}
+    assert "signed by a key the config's `keys` do not name" in data["why"]
+    tables = {}
+    with team.owner.raw() as db:
+        for table, n in db.execute("SELECT from_table, count(*) FROM quarantine GROUP BY 1"):
+            tables[table] = n
+    assert tables["chain"] == 2 and tables["runs"] == 1 and tables["approvals"] == 1
+    assert tables["lines"] > 0 and tables["inputs"] > 0
+    after = officer.open()
+    try:
+        assert after.verify() == [] and after.head() == head and len(after.runs()) == runs
+        assert {t: after.count(t) for t in counts} == counts
+    finally:
+        after.close()
+    assert team.pbr("run").exit_code == 0
+
+
 # -- 3. repair ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
