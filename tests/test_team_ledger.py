@@ -301,6 +301,8 @@ def test_repair_moves_an_owners_stray_row_to_quarantine_and_keeps_it(tmp_path, k
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["repaired"] and data["problems"] == [] and data["rows"] == 1
+    assert set(data) == {"schema", "ledger", "last_good", "why", "moved", "rows", "repaired",
+                         "problems"}  # as docs/json.md says
     assert place.verify() == []
     with place.raw() as db:
         kept = db.execute("SELECT after_record, after_hash, from_table, content, reason, "
