@@ -439,28 +439,21 @@ def remove_drafts(ledger: Ledger, model: Model, month: Month, folder: Path, keep
 
 
 def drafts_approved_elsewhere(ledger: Ledger, model: Model, folder: Path) -> list[str]:
-    """This folder's drafts of months approved since it last ran — in another folder sharing
-    the ledger, say — removed where each is a draft the ledger recorded for its month (any
-    other file of that name is left alone). What was done, one line each."""
+    """This folder's drafts of months approved since it last ran (in another folder sharing
+    the ledger, say): removed where each is a draft the ledger recorded for its month, any
+    other file of that name left alone. What was done, one line each."""
     said = []
-    shas: dict[str, set[str]] = {}
-    for run in ledger.runs(model.name):
-        shas.setdefault(run.period, set()).add(run.schedule_sha256)
-    for approval in ledger.approvals(model.name):
-        month = Month.parse(approval.period)
-        draft = folder / draft_filename(model, month)
-        try:
-            if not draft.is_file():
-                continue
-            ours = sha256_of(draft) in shas.get(approval.period, set())
-        except OSError:
-            continue
-        if ours:
-            remove_drafts(ledger, model, month, folder, keep=Path(approval.schedule))
-        said.append(f"{model.name} {month}: approved elsewhere (run {approval.run_id}, by "
-                    f"{approval.approved_by}); " + (
-                        f"its draft {shown(draft)} removed" if ours else
-                        f"{shown(draft)} is not a draft the ledger recorded: left as it is"))
+    for a in ledger.approvals(model.name):
+        draft = folder / draft_filename(model, Month.parse(a.period))
+        with contextlib.suppress(OSError):
+            if draft.is_file():
+                ours = sha256_of(draft) in {r.schedule_sha256 for r in ledger.runs(model.name)
+                                            if r.period == a.period}
+                if ours:
+                    remove_drafts(ledger, model, Month.parse(a.period), folder, Path(a.schedule))
+                said.append(f"{model.name} {a.period}: approved elsewhere (run {a.run_id}, by "
+                            f"{a.approved_by}); " + (f"its draft {shown(draft)} removed" if ours
+                            else f"{shown(draft)} is not a draft the ledger recorded: left as it is"))
     return said
 
 
