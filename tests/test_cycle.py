@@ -585,11 +585,13 @@ def test_two_officers_in_two_folders_share_one_ledger_in_postgresql(tmp_path, mo
 
 def test_the_officers_role_records_but_cannot_change_a_shared_ledger(tmp_path, monkeypatch):
     """docs/payment-cycle.md's set-up: the tables owned by one role, the officers' role given
-    SELECT and INSERT only. The officers record and approve; they cannot change, delete,
-    truncate, or switch a rule off."""
+    SELECT and EXECUTE on pbr_append only. The officers record and approve; they cannot
+    insert, change, delete, truncate, or switch a rule off."""
     import uuid
 
     import psycopg
+
+    from pbr_cli.ledger.schema import officer_grants
 
     monkeypatch.delenv("PBR_LEDGER", raising=False)
     monkeypatch.delenv("PBR_CONFIG", raising=False)
@@ -598,9 +600,7 @@ def test_the_officers_role_records_but_cannot_change_a_shared_ledger(tmp_path, m
     role = f"officer_{uuid.uuid4().hex[:12]}"
     with place.raw() as db:
         db.execute(f"CREATE ROLE {role} LOGIN")
-        db.execute(f"GRANT USAGE ON SCHEMA {place.schema} TO {role}")
-        db.execute(f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {place.schema} TO {role}")
-        db.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {place.schema} TO {role}")
+        db.execute(officer_grants(role, place.schema))
     user = psycopg.conninfo.conninfo_to_dict(place.arg).get("user")
     assert user and place.arg.startswith(f"postgresql://{user}@")
     officer = Place(place.arg.replace(f"//{user}@", f"//{role}@", 1), "postgresql",
@@ -610,7 +610,8 @@ def test_the_officers_role_records_but_cannot_change_a_shared_ledger(tmp_path, m
     assert authority.pbr("run").exit_code == 0
     authority.approve("2013-04")
     assert officer.verify() == [] and officer.runs() == 1
-    for statement in ("DELETE FROM lines", "UPDATE runs SET payment = '0'", "TRUNCATE chain",
+    for statement in ("INSERT INTO meta VALUES ('x', 'y')", "DELETE FROM lines",
+                      "UPDATE runs SET payment = '0'", "TRUNCATE chain",
                       "ALTER TABLE lines DISABLE TRIGGER USER", "DROP TABLE approvals",
                       "SET session_replication_role = replica"):
         found = officer.error_of(statement)

@@ -120,6 +120,62 @@ def ledger_init_cmd(ctx: typer.Context, force: bool = typer.Option(False, "--for
         fail(ctx, exc)
 
 
+@ledger_app.command("repair")
+def ledger_repair_cmd(ctx: typer.Context, yes: bool = typer.Option(
+                          False, "--yes", help="Move the rows shown without asking."),
+                      as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,
+                      config: Path | None = ConfigOpt) -> None:
+    """For the ledger's owner: show the last good record and the rows after it or outside
+    the chain (written outside pbr), and with your confirmation move them to the ledger's
+    quarantine table, kept with why, when and by whom. Exit code 0 when the ledger then
+    verifies, 2 otherwise."""
+    import sys
+
+    from pbr_cli.jobs.run import ledger_repair
+
+    asked: list[bool] = []
+
+    def confirm(data: dict) -> bool:
+        if yes:
+            return True
+        if as_json or not sys.stdin.isatty():
+            return False
+        typer.echo(_repair_said(data))
+        asked.append(typer.confirm("Move them to the ledger's quarantine table?", default=False))
+        return asked[-1]
+
+    try:
+        data = ledger_repair(config, ledger, confirm)
+    except PbrError as exc:
+        fail(ctx, exc, as_json)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    elif not is_quiet(ctx) or data["problems"]:
+        typer.echo(_repair_said(data, done=True, listed=bool(asked)))
+    raise typer.Exit(EXIT_OK if not data["problems"] else 2)
+
+
+def _repair_said(data: dict, done: bool = False, listed: bool = False) -> str:
+    good = data["last_good"]
+    lines = [] if listed else [f"Ledger {data['ledger']}: the last good record is record "
+                               f"{good['record']} (sha256 {good['sha256'][:16]}...)."]
+    if not data["rows"]:
+        lines.append("Nothing after it or outside the chain: nothing to move.")
+    else:
+        if not listed:
+            lines.append(f"{data['why'] or 'The chain holds to it; rows were added outside it'}."
+                         f" {data['rows']} row(s) after it or outside the chain:")
+            lines += [f"  {line}" for line in data["moved"]]
+        if done:
+            lines.append("Moved to the ledger's quarantine table (kept there as they were)."
+                         if data["repaired"] else "Nothing was moved (not confirmed: --yes "
+                         "confirms where nobody can be asked).")
+    if done:
+        lines += ([f"Still does not verify: {p}" for p in data["problems"]]
+                  or ["The ledger verifies."])
+    return "\n".join(lines)
+
+
 @ledger_app.command("list")
 def ledger_list(ctx: typer.Context, model_name: str | None = typer.Option(None, "--model", "-m"),
                 as_json: bool = JsonOpt, ledger: str | None = LedgerOpt,

@@ -438,6 +438,25 @@ def remove_drafts(ledger: Ledger, model: Model, month: Month, folder: Path, keep
             pass
 
 
+def drafts_approved_elsewhere(ledger: Ledger, model: Model, folder: Path) -> list[str]:
+    """This folder's drafts of months approved since it last ran (in another folder sharing
+    the ledger, say): removed where each is a draft the ledger recorded for its month, any
+    other file of that name left alone. What was done, one line each."""
+    said = []
+    for a in ledger.approvals(model.name):
+        draft = folder / draft_filename(model, Month.parse(a.period))
+        with contextlib.suppress(OSError):
+            if draft.is_file():
+                ours = sha256_of(draft) in {r.schedule_sha256 for r in ledger.runs(model.name)
+                                            if r.period == a.period}
+                if ours:
+                    remove_drafts(ledger, model, Month.parse(a.period), folder, Path(a.schedule))
+                said.append(f"{model.name} {a.period}: approved elsewhere (run {a.run_id}, by "
+                            f"{a.approved_by}); " + (f"its draft {shown(draft)} removed" if ours
+                            else f"{shown(draft)} is not a draft the ledger recorded: left as it is"))
+    return said
+
+
 def log_month(log: RunLog, schedule: Schedule, status: LedgerAction, run_id: int | None,
                path: Path | None) -> None:
     from pbr_cli.money import format_money

@@ -108,6 +108,11 @@ class _MonthlyRun:
                 for line in restore_approved(scheme, ledger):
                     log.warning(line)
                     out(line, "yellow", True)
+                from pbr_cli.cycle.calculate import drafts_approved_elsewhere
+
+                for line in drafts_approved_elsewhere(ledger, scheme.model, scheme.output):
+                    log.info(line)
+                    out(line, "", False)
             start = scheme.go_live
             todo = []
             month = first_unapproved(ledger, scheme.model, start)
@@ -322,6 +327,7 @@ def ledger_head(config: Path | None, ledger_path: str | Path | None = None) -> s
 def ledger_init(config: Path | None, force: bool, ledger_path: str | Path | None = None) -> str:
     """Start a ledger explicitly. Refused where one with records is there; where the log or
     the output folder show earlier runs, only with --force (and the log says so)."""
+    from pbr_cli.ledger.schema import officer_grants
     from pbr_cli.ledger.store import ledger_state
 
     setup = Configured.load(config, ledger=ledger_path)
@@ -341,12 +347,75 @@ def ledger_init(config: Path | None, force: bool, ledger_path: str | Path | None
     ledger = setup.ledger.as_it_is()
     try:
         head = ledger.head()
+        schema = getattr(ledger.db, "namespace", "")
+        grants = "" if not isinstance(path, LedgerUrl) else (
+            "\nAs its owner, give the officers' role (here pbr_officer) its rights: to read "
+            f"it and record only through pbr:\n  {officer_grants('pbr_officer', schema)}")
     finally:
         ledger.close()
     log.warning(f"ledger {shown(path)} started anew" + (f" (earlier: {'; '.join(evidence)})"
                                                         if evidence else ""))
     log.head(path, head)
-    return f"New ledger at {shown(path)}; head {head}"
+    return f"New ledger at {shown(path)}; head {head}" + grants
+
+
+def ledger_repair(config: Path | None, ledger_path: str | Path | None,
+                  confirm: Any) -> dict[str, Any]:
+    """What `pbr ledger repair` does (the ledger's owner): find the last good record and the
+    rows after it or outside the chain, and — when `confirm(data)` says so — move them to the
+    ledger's quarantine table, in one transaction, and say what the ledger verifies to then."""
+    from pbr_cli.cycle.state import default_user
+    from pbr_cli.ledger.db import database_errors
+    from pbr_cli.ledger.repair import damage, quarantine
+    from pbr_cli.ledger.store import ledger_state, now_utc
+
+    setup = Configured.load(config, ledger=ledger_path)
+    path, log, trust = setup.ledger.place, setup.log, setup.cfg.trust
+    if ledger_state(path) != "present":
+        raise PbrError(f"no ledger at {shown(path)} to repair", code="file-not-found")
+    ledger = setup.ledger.as_it_is()
+    try:
+        try:
+            ledger.db.begin_write()
+            found = damage(ledger, trust)
+            data: dict[str, Any] = {
+                "schema": 1, "ledger": shown(path), "last_good": {
+                    "record": found.last_good.seq, "sha256": found.last_good.hash},
+                "why": found.why, "moved": found.said(), "rows": len(found.rows),
+                "repaired": False}
+            seen = [seq for seq, _, _ in setup.ledger.heads_seen(log)
+                    if seq > found.last_good.seq]
+            if found.rows and seen:
+                raise PbrError(f"the log {shown(log.path)} says pbr recorded record {max(seen)}, "
+                               f"after the last good record ({found.last_good.seq}): those are "
+                               "not stray rows. Restore the ledger from a copy",
+                               code="ledger-tampered")
+            if not found.rows or not confirm(data):
+                ledger.db.rollback()
+            else:
+                role = ledger.db.execute("SELECT current_user").fetchone()[0] if isinstance(
+                    path, LedgerUrl) else None
+                quarantine(ledger, found, default_user() + (f" (database role {role})" if role
+                                                             else ""), now_utc())
+                ledger.db.commit()
+                data["repaired"] = True
+        except database_errors() as exc:
+            ledger.db.rollback()
+            reason = str(exc).splitlines()[0]
+            raise PbrError(f"cannot repair the ledger {shown(path)}: {reason}; only the owner of "
+                           "its tables can (--ledger postgresql://OWNER@...); nothing was moved",
+                           code="ledger-not-writable") from None
+        except BaseException:
+            ledger.db.rollback()
+            raise
+        data["problems"] = ledger.verify(trust)
+        if data["repaired"]:
+            log.warning(f"ledger {shown(path)} repaired: {len(found.rows)} row(s) after record "
+                        f"{found.last_good.seq} moved to its quarantine table ({found.why})")
+            log.head(path, ledger.head())
+        return data
+    finally:
+        ledger.close()
 
 
 def ledger_rows(config: Path | None, what: str, model: str | None = None,

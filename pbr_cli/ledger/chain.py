@@ -14,13 +14,24 @@ from typing import Any
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger.db import Db
 from pbr_cli.ledger.records import Head, RunInput, WorkedOut, fingerprint, stored_amount
-from pbr_cli.ledger.schema import KINDS, SIGNED_TABLES, TABLES, append_only_rules
+from pbr_cli.ledger.schema import (
+    FUNCTIONS_VERSION,
+    KINDS,
+    SIGNED_TABLES,
+    TABLES,
+    append_only_rules,
+    postgres_functions,
+)
 from pbr_cli.ledger.signing import SIGNED_KINDS, SignedRecord, Signer, Trust, check, signer_name
 
 ZERO = Decimal("0.00")
 
 # A run's row, and its inputs, lines and adjustments as tuples in recorded order
 RunParts = tuple[Any, list[tuple], list[tuple], list[tuple]]
+RunRows = tuple[list[tuple], list[tuple], list[tuple]]  # a run's inputs, lines, adjustments
+RUN_ROWS = {"inputs": "role, file, sha256, provider, period, used",
+            "lines": "provider, entry, groups, component, kind, amount",
+            "adjustments": "month, provider, component, previous, now, difference, reason"}
 
 
 def canonical_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,18 +131,57 @@ class ChainedStore:
                         (head.seq + 1, kind, ref, head.hash, digest))
         return Head(head.seq + 1, digest)
 
-    def _signed(self, kind: str, row: dict[str, Any], parts: tuple | None = None,
-                ) -> tuple[str, str]:
-        """The hash a record about to be recorded will have at the head of the chain, and
-        the signer's signature over it ('' when nothing signs): `row` is its row as it will
-        be stored (with its signer), `parts` a run's inputs, lines and adjustments."""
-        signer = self.signer
-        if signer is None:
-            return "", ""
+    def _append(self, kind: str, row: dict[str, Any], parts: RunRows | None = None) -> None:
+        """Append one record — its row as it will be stored (numbered, with its signer), a
+        run's inputs, lines and adjustments (`parts`) — and its link in the chain, signed by
+        the signer's key over the hash it will have. In PostgreSQL through the owner's
+        `pbr_append` (schema.py), which refuses it unless it follows the head and its rows
+        as stored give that hash: the officers' role can write nothing else."""
+        head = self.head()
         content = (self._run_content((row, *parts)) if parts is not None
                    else self._row_content(kind, row))
-        digest = self._link(self.head().hash, kind, content)
-        return digest, signer.sign_record(digest)
+        digest = self._link(head.hash, kind, content)
+        if kind in SIGNED_KINDS:
+            row["signature"] = self.signer.sign_record(digest) if self.signer else ""
+        if self.db.kind == "postgresql":
+            record: dict[str, Any] = {"row": row}
+            if parts is not None:
+                record.update(zip(RUN_ROWS,
+                                  ([list(r) for r in rows] for rows in parts), strict=True))
+            self.db.execute("SELECT pbr_append(?, ?::jsonb, ?, ?)",
+                            (kind, json.dumps(record), head.hash, digest))
+            return
+        self.db.execute(f"INSERT INTO {KINDS[kind]} ({', '.join(row)}) VALUES "
+                        f"({', '.join('?' * len(row))})", list(row.values()))
+        if parts is not None:
+            for (table, columns), rows in zip(RUN_ROWS.items(), parts, strict=True):
+                self.db.executemany(f"INSERT INTO {table} (run_id, {columns}) VALUES "
+                                    f"({', '.join('?' * (columns.count(',') + 2))})",
+                                    [(row["id"], *r) for r in rows])
+        self._chain(kind, row["id"], digest if self.signer is not None else None)
+
+    def _functions_current(self) -> bool:
+        """Whether a ledger in PostgreSQL has the functions this pbr records through."""
+        return self._meta("write_functions") == str(FUNCTIONS_VERSION)
+
+    def _write_functions(self) -> None:
+        """In PostgreSQL, the owner's functions officers record through, made or brought up
+        to date (by the owner: anyone else is told to ask them)."""
+        if self._functions_current():
+            return
+        namespace = str(self.db.execute("SELECT current_schema()").fetchone()[0])
+        owner = self.db.execute("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = "
+                                "to_regclass('chain')").fetchone()
+        if not owner or not owner[0]:
+            raise PbrError(f"the ledger {getattr(self, 'path', '')} needs the functions pbr "
+                           "records through, which only the owner of its tables can make: run "
+                           "`pbr ledger verify` once as the owner (--ledger postgresql://OWNER@...)"
+                           ", then give the officers' role its rights as docs/payment-cycle.md "
+                           "says (A ledger shared by a team)", code="ledger-not-writable")
+        for statement in postgres_functions(namespace):
+            self.db.execute(statement)
+        self.db.execute("INSERT INTO meta VALUES ('write_functions', ?) ON CONFLICT (key) DO "
+                        "UPDATE SET value = excluded.value", (str(FUNCTIONS_VERSION),))
 
     def verify(self, trust: Trust | None = None) -> list[str]:
         """Everything that does not match, first record first (empty when sound): the chain

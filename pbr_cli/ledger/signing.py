@@ -160,20 +160,25 @@ def check(records: Iterable[SignedRecord], trust: Trust) -> list[str]:
     approval and publication is signed, by a key the config names for its signer, over its
     own chain hash; an approval by one of the scheme's approvers (four eyes where set). A
     key with `until` signs nothing after that record; what it signed up to then stands."""
-    found: list[str] = []
+    return [said for _, said in check_records(records, trust)]
+
+
+def check_records(records: Iterable[SignedRecord], trust: Trust) -> list[tuple[int, str]]:
+    """What `check` says, each with the position of the record it is about."""
+    found: list[tuple[int, str]] = []
     first: int | None = None
     for r in records:
         if not r.signer:
             if trust.on and first is not None:
-                found.append(f"{r.where}: it is not signed, though record {first} before it "
-                             "is: added by someone who can write the ledger but holds no key "
-                             "the config names")
+                found.append((r.seq, f"{r.where}: it is not signed, though record {first} "
+                              "before it is: added by someone who can write the ledger but "
+                              "holds no key the config names"))
             continue
         first = first if first is not None else r.seq
         if trust.on:
             problem = _one(r, trust)
             if problem:
-                found.append(f"{r.where}: {problem}")
+                found.append((r.seq, f"{r.where}: {problem}"))
     return found
 
 

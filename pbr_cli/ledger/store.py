@@ -153,28 +153,26 @@ class Ledger(ChainedStore):
             raise PbrError(f"the ledger {self.path} was written by a newer pbr (schema "
                            f"{current}; this pbr knows {SCHEMA_VERSION}); upgrade pbr",
                            code="bad-ledger")
-        if current == SCHEMA_VERSION:
+        if current == SCHEMA_VERSION and (self.db.kind != "postgresql"
+                                          or self._functions_current()):
             return
         self.db.begin_write()
         try:
             current = self.version()  # another writer may have got there first
-            if current == SCHEMA_VERSION:
-                self.db.commit()
-                return
-            if current == 0 and self.db.kind == "postgresql":
-                for statement in POSTGRES:
+            if self.db.kind == "postgresql":  # made at once, or at schema 3 or later
+                for statement in POSTGRES if current == 0 else [
+                        s for v in range(current + 1, SCHEMA_VERSION + 1) for s in MIGRATIONS[v]]:
                     self.db.execute(statement)
-                self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)",
-                                (str(SCHEMA_VERSION),))
-                self.db.execute("INSERT INTO meta VALUES ('ledger_id', ?)", (uuid.uuid4().hex,))
+                if current == 0:
+                    self.db.execute("INSERT INTO meta VALUES ('ledger_id', ?)", (uuid.uuid4().hex,))
+                    self.db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+                if current != SCHEMA_VERSION:
+                    self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                                    (str(SCHEMA_VERSION),))
+                self._write_functions()
                 self.db.commit()
                 return
-            if self.db.kind == "postgresql":  # made at schema 3 or later: the same ALTERs
-                for version in range(current + 1, SCHEMA_VERSION + 1):
-                    for statement in MIGRATIONS[version]:
-                        self.db.execute(statement)
-                self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
-                                (str(SCHEMA_VERSION),))
+            if current == SCHEMA_VERSION:
                 self.db.commit()
                 return
             if current == 0:
@@ -219,8 +217,10 @@ class Ledger(ChainedStore):
         if found:
             raise PbrError(f"the ledger {self.path} does not verify: {found[0]}"
                            + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
-                           + "; nothing is calculated or paid on it. Restore it from a copy "
-                           "(`pbr ledger verify` lists what does not match)",
+                           + "; nothing is calculated or paid on it. Rows added outside pbr: "
+                           "the ledger's owner moves them aside with `pbr ledger repair`; "
+                           "anything else: restore it from a copy (`pbr ledger verify` lists "
+                           "what does not match)",
                            code="ledger-tampered")
 
     def has_record(self, head: Head) -> bool:
@@ -377,19 +377,7 @@ class Ledger(ChainedStore):
                   str(ln.component), str(ln.kind), str(ln.amount)) for ln in r.lines]
         adjustments = [(str(a.month), str(a.provider), str(a.component), str(a.previous),
                         str(a.now), str(a.difference), str(a.reason)) for a in r.adjustments]
-        digest, row["signature"] = self._signed("run", row, (inputs, lines, adjustments))
-        self.db.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES "
-                        f"({', '.join('?' * len(row))})", list(row.values()))
-        self.db.executemany("INSERT INTO inputs (run_id, role, file, sha256, provider, period, "
-                            "used) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [(run_id, *i) for i in inputs])
-        self.db.executemany("INSERT INTO lines (run_id, provider, entry, groups, component, "
-                            "kind, amount) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [(run_id, *ln) for ln in lines])
-        self.db.executemany("INSERT INTO adjustments (run_id, month, provider, component, "
-                            "previous, now, difference, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            [(run_id, *a) for a in adjustments])
-        self._chain("run", run_id, digest or None)
+        self._append("run", row, (inputs, lines, adjustments))
 
     def _next_id(self, table: str) -> int:
         return int(self.db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"
@@ -399,10 +387,7 @@ class Ledger(ChainedStore):
         """One row of an approval or a publication, numbered, signed and chained."""
         row = {"id": self._next_id(table), **row,
                "signer": self.signer.text if self.signer else ""}
-        digest, row["signature"] = self._signed(kind, row)
-        self.db.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES "
-                        f"({', '.join('?' * len(row))})", list(row.values()))
-        self._chain(kind, row["id"], digest or None)
+        self._append(kind, row)
         return int(row["id"])
 
     def _insert_approval(self, a: ApprovalRecord) -> int:
@@ -456,9 +441,9 @@ class Ledger(ChainedStore):
         import secrets
 
         def action() -> int:
-            key_id = self.db.insert("INSERT INTO publication_keys (model, key, created_at) "
-                                    "VALUES (?, ?, ?)", (model, secrets.token_hex(32), now_utc()))
-            self._chain("publication_key", key_id)
+            key_id = self._next_id("publication_keys")
+            self._append("publication_key", {"id": key_id, "model": model,
+                                             "key": secrets.token_hex(32), "created_at": now_utc()})
             return key_id
 
         self._write(action)
