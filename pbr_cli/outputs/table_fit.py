@@ -1,10 +1,14 @@
 """A table that fits the console: every column as wide as its widest amount, text folded
 or dropped before an amount is cut (`fit_table`); a sparkline of a few figures. Plain text
-when piped."""
+when piped. A table that fits paper: a workbook's columns as wide as their amounts, text
+wrapped in rows tall enough for it (`fit_columns`, `row_heights`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -147,3 +151,107 @@ def sparkline(values: list, low=None, high=None) -> str:
         else:
             out.append(SPARKS[int((v - low) * (len(SPARKS) - 1) / (high - low))])
     return "".join(out)
+
+
+# Fitting a table to paper. LibreOffice prints in DejaVu Sans, wider than the Calibri an
+# Excel width unit is measured in: a character takes CHAR units, and a cell 2 more.
+CHAR = 1.15
+LINE = 15.0  # points a line of 11-point text takes
+HEADING_LINES = 3  # a heading wraps to no more lines than this (its column widens instead)
+FIT_ROWS = 5000  # a longer table keeps its widths as given: nobody prints it
+
+
+def shown(value: Any, kind: str) -> str:
+    """A value as its cell shows it (near enough to measure)."""
+    from fractions import Fraction
+
+    if value is None:
+        return ""
+    if isinstance(value, Fraction):
+        value = float(value)
+    if kind in ("money", "percent", "ratio", "integer", "number") and \
+            isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
+        number = float(value)
+        return {"money": f"-£{-number:,.2f}" if number < 0 else f"£{number:,.2f}",
+                "percent": f"{number * 100:.2f}%", "ratio": f"{number:.4f}",
+                "integer": f"{number:,.0f}"}.get(kind, f"{number:,.4f}".rstrip("0").rstrip("."))
+    if isinstance(value, date):
+        return "2000-01-01"
+    return str(value)
+
+
+def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[Any]], kinds: Sequence[str],
+                widest: Sequence[float], page: float) -> tuple[list[float], list[bool]]:
+    """Each column's width, and whether it wraps: as wide as its widest value (an amount,
+    a date, a code is never cut), but a text no more characters than `widest` gives (it
+    wraps there instead), and narrower still, down to its longest word, if that brings the
+    table within `page` (the width, in Excel's units, of a page printed at the smallest
+    scale); never so narrow that its heading takes more than HEADING_LINES lines."""
+    widths, floors, longest = [], [], []
+    for j, (header, kind) in enumerate(zip(headers, kinds, strict=True)):
+        words = header.split() or [""]
+        need = max(len(w) for w in words) * CHAR * 1.1 + 2
+        while lines_in(header, need, CHAR * 1.1) > HEADING_LINES:
+            need += 1
+        values = [shown(v, kind) for v in dict.fromkeys(r[j] for r in rows)]
+        longest.append(max(map(len, values), default=0) * CHAR + 2)
+        if kind in ("text", "wrap"):  # wraps between words: never narrower than one
+            word = max((len(w) for v in values for w in v.split()), default=0) * CHAR + 2
+            floors.append(max(need, word, min(longest[j], 14.0)))
+            widths.append(max(floors[j], min(longest[j], widest[j] * CHAR + 2)))
+        else:
+            floors.append(max(need, longest[j]))
+            widths.append(floors[j])
+    natural = list(widths)
+    while sum(widths) > page:  # narrow the widest text over its floor, a unit at a time
+        j = max(range(len(widths)), key=lambda i: (widths[i] - floors[i], -i))
+        if widths[j] - floors[j] <= 0:
+            widths = natural  # it prints over pages across whatever: fewer, taller rows
+            break
+        widths[j] = max(floors[j], widths[j] - 1)
+    wraps = [k in ("text", "wrap") and w < n
+             for k, w, n in zip(kinds, widths, longest, strict=True)]
+    return [round(w, 1) for w in widths], wraps
+
+
+def lines_in(text: str, width: float, char: float = CHAR) -> int:
+    """How many lines `text` takes wrapped in a column `width` wide (`char` the width of
+    one of its characters)."""
+    import textwrap
+
+    fits = max(int((width - 2) / char), 4)
+    return sum(max(len(textwrap.wrap(part, fits)), 1) for part in text.split("\n"))
+
+
+def row_heights(rows: Sequence[Sequence[Any]], widths: Sequence[float],
+                wraps: Sequence[bool]) -> list[float | None]:
+    """The height of each row whose wrapped text takes more than a line (else None)."""
+    wrapped = [j for j, w in enumerate(wraps) if w]
+    heights: list[float | None] = []
+    for row in rows:
+        lines = max((lines_in(str(row[j]), widths[j]) for j in wrapped if row[j]), default=1)
+        heights.append(LINE * lines + 2 if lines > 1 else None)
+    return heights
+
+
+def heading_lines_height(headers: Sequence[str], widths: Sequence[float]) -> float:
+    """The height (points) of a heading row whose headings wrap whole in their columns."""
+    lines = max((lines_in(h, w, CHAR * 1.1) for h, w in zip(headers, widths, strict=True)),
+                default=1)
+    return LINE * lines + 3
+
+
+def page_units(columns: int) -> float:
+    """The width, in Excel's units, that `columns` columns may take between them and still
+    print on one page wide at the smallest scale (xlsx.print_setup's)."""
+    from pbr_cli.outputs.xlsx import MIN_PRINT_SCALE, PRINTABLE_MM
+
+    return (PRINTABLE_MM * 100 / MIN_PRINT_SCALE * 96 / 25.4 - 5 * columns) / 7
+
+
+def repeated(widths: Sequence[float], wanted: int) -> int:
+    """How many of the first `wanted` columns each page repeats when a table prints over
+    pages across: no more than take a third of the page (else they crowd out the rest)."""
+    room = page_units(0) / 3
+    return max([k for k in range(1, wanted + 1) if sum(widths[:k]) + 5 * k / 7 <= room]
+               + [min(wanted, 1)])
