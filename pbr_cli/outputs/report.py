@@ -8,6 +8,7 @@ worked out by pbr (never formulas); the same report gives a byte-identical workb
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import textwrap
 from decimal import Decimal
@@ -84,11 +85,27 @@ def _sheets(report, layout) -> list[tuple[str, list[Table]]]:
     the sheet naming it, or a prefix of it ending in "_"."""
     out = []
     for sheet, prefixes in layout:
-        tables = [t for name, t in report.tables.items()
+        tables = [_one_column_a_figure(t) for name, t in report.tables.items()
                   if any(name == p or (p.endswith("_") and name.startswith(p)) for p in prefixes)]
         if tables:
             out.append((sheet, tables))
     return out
+
+
+def _one_column_a_figure(table: Table) -> Table:
+    """The table as a sheet shows it: a rates table whose period column repeats its last
+    month's (a rolling proportion: the period's rate is the last month's) without it, its
+    note saying which month the period's rate is."""
+    if table.name != "rates" or len(table.columns) < 4:
+        return table
+    last, period = table.columns[-2], table.columns[-1]
+    if any(r[-1] != r[-2] for r in table.rows):
+        return table
+    return dataclasses.replace(
+        table, columns=table.columns[:-1], rows=[r[:-1] for r in table.rows],
+        total=table.total[:-1] if table.total else table.total,
+        note=f"{table.note} The period's rate ({period.header.lower()}) is {last.header}'s."
+        .strip())
 
 
 def _heading(ws, fmt: Formats, report: Report, what: str) -> int:
