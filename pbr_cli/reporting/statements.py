@@ -6,8 +6,8 @@ the provider's own payment lines, evidence rows, prior-period adjustments, probl
 files — nothing of any other provider. A problem or a reason written about the provider's own
 records may still name another provider (a client who moved between them): those names and
 codes are replaced by "another provider", and the dates of that provider's contacts with
-the client are left out ("presented at another provider within 12 months"). Figures the model pools over every provider (a
-scheme-wide rate) stay, as they name nobody. No Excel, no Typer, no rich.
+the client are left out ("presented at another provider within 12 months"). Figures the
+model pools over every provider (a scheme-wide rate) stay, as they name nobody. No Excel, no Typer, no rich.
 """
 
 from __future__ import annotations
