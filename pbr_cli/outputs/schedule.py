@@ -24,7 +24,6 @@ from pbr_cli.outputs.table_fit import (
     FIT_ROWS,
     fit_columns,
     heading_lines_height,
-    page_units,
     repeated,
     row_heights,
 )
@@ -143,12 +142,12 @@ def write_table(ws, fmt: Formats, schedule: Schedule, layout: Layout, rows: list
     name, headers, formats = layout.name, layout.headers, layout.formats
     if len(rows) <= FIT_ROWS:
         widths, wraps = fit_columns(headers, rows, [fmt.kind(f) for f in formats],
-                                    layout.widths, page_units(len(headers)))
+                                    layout.widths, layout.repeat_columns)
     else:  # nobody prints it: the widths as given, nothing measured
         widths, wraps = [float(w) for w in layout.widths], [False] * len(headers)
     heights = row_heights(rows, widths, wraps) if any(wraps) else []
     if any(heights):  # a row's wrapped text makes it taller: every cell reads from the top
-        formats = [fmt.top(f) for f in formats]
+        formats = [fmt.top(f, w) for f, w in zip(formats, wraps, strict=True)]
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
     last = TABLE_ROW + max(len(rows), 1)

@@ -195,7 +195,7 @@ def _render(s: Schedule) -> Any:
                + [e.reason, f"{Path(e.source.file).name} "
                   f"{e.source.sheet}!{e.source.column or ''}{e.source.row}"]
                for e in s.evidence],
-              [24, 38, 20, 17, 22] + [20] * capped + [88 - 20 * capped, 64],
+              [24.0, 38, 20, 17, 22] + [20.0] * capped + [88.0 - 20 * capped, 64],
               right={4, 5} if capped else {4})
         para(STATUSES, size=8, colour_=GREY)
         pdf.ln(2)

@@ -5,6 +5,7 @@ wrapped in rows tall enough for it (`fit_columns`, `row_heights`)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -153,10 +154,15 @@ def sparkline(values: list, low=None, high=None) -> str:
     return "".join(out)
 
 
-# Fitting a table to paper. LibreOffice prints in DejaVu Sans, wider than the Calibri an
-# Excel width unit is measured in: a character takes CHAR units, and a cell 2 more.
-CHAR = 1.15
+# Fitting a table to paper. A column's width is in characters of the sheet's own typeface
+# (Excel measures in Calibri's digit, LibreOffice in DejaVu Sans's, which it prints in, a
+# third wider on paper): a character takes CHAR units, and a cell 2 more.
+CHAR = 1.0
+DIGIT_PX = 9.3  # a unit's width on LibreOffice's paper, in pixels at 96 to the inch
 LINE = 15.0  # points a line of 11-point text takes
+# The points of rows a printed page holds at the smallest scale: A4 landscape less its top
+# and bottom margins, less the title, standing and heading rows repeated on every page.
+PAGE_POINTS = (210 / 25.4 - 1.1) * 72 * 100 / 70 - 110
 HEADING_LINES = 3  # a heading wraps to no more lines than this (its column widens instead)
 FIT_ROWS = 5000  # a longer table keeps its widths as given: nobody prints it
 
@@ -181,12 +187,12 @@ def shown(value: Any, kind: str) -> str:
 
 
 def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[Any]], kinds: Sequence[str],
-                widest: Sequence[float], page: float) -> tuple[list[float], list[bool]]:
+                widest: Sequence[float], repeat: int) -> tuple[list[float], list[bool]]:
     """Each column's width, and whether it wraps: as wide as its widest value (an amount,
     a date, a code is never cut), but a text no more characters than `widest` gives (it
-    wraps there instead), and narrower still, down to its longest word, if that brings the
-    table within `page` (the width, in Excel's units, of a page printed at the smallest
-    scale); never so narrow that its heading takes more than HEADING_LINES lines."""
+    wraps there instead); narrower still, down to its longest word, if that prints the
+    table on fewer pages across (each repeating the first `repeat` columns, as `repeated`
+    lets it); never so narrow that its heading takes more than HEADING_LINES lines."""
     widths, floors, longest = [], [], []
     for j, (header, kind) in enumerate(zip(headers, kinds, strict=True)):
         words = header.split() or [""]
@@ -195,23 +201,55 @@ def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[Any]], kinds: Se
             need += 1
         values = [shown(v, kind) for v in dict.fromkeys(r[j] for r in rows)]
         longest.append(max(map(len, values), default=0) * CHAR + 2)
-        if kind in ("text", "wrap"):  # wraps between words: never narrower than one
-            word = max((len(w) for v in values for w in v.split()), default=0) * CHAR + 2
+        if kind in ("text", "wrap"):  # wraps between words (and a path's parts): never
+            # narrower than one
+            word = max((len(w) for v in values for w in _breaks(v).split()),
+                       default=0) * CHAR + 2
             floors.append(max(need, word, min(longest[j], 14.0)))
             widths.append(max(floors[j], min(longest[j], widest[j] * CHAR + 2)))
         else:
             floors.append(max(need, longest[j]))
             widths.append(floors[j])
-    natural = list(widths)
-    while sum(widths) > page:  # narrow the widest text over its floor, a unit at a time
-        j = max(range(len(widths)), key=lambda i: (widths[i] - floors[i], -i))
-        if widths[j] - floors[j] <= 0:
-            widths = natural  # it prints over pages across whatever: fewer, taller rows
-            break
-        widths[j] = max(floors[j], widths[j] - 1)
-    wraps = [k in ("text", "wrap") and w < n
-             for k, w, n in zip(kinds, widths, longest, strict=True)]
-    return [round(w, 1) for w in widths], wraps
+    def wraps(widths: list[float]) -> list[bool]:
+        return [k in ("text", "wrap") and w < n
+                for k, w, n in zip(kinds, widths, longest, strict=True)]
+
+    def pages(widths: list[float]) -> int:
+        tall = row_heights(rows, widths, wraps(widths))
+        down = sum(h or LINE for h in tall) / PAGE_POINTS
+        return pages_across(widths, repeat) * max(math.ceil(down), 1)
+
+    # Fewer pages across means text wraps in narrower columns, and taller rows: the widths
+    # for each number of pages across, narrowing the widest text over its floor, and of
+    # them those that print on the fewest pages (the fewest across, if as few).
+    best, fewest = list(widths), pages(widths)
+    across = pages_across(widths, repeat)
+    while across > pages_across(floors, repeat):
+        while pages_across(widths, repeat) >= across:
+            j = max(range(len(widths)), key=lambda i: (widths[i] - floors[i], -i))
+            widths[j] = max(floors[j], widths[j] - 1)
+        across = pages_across(widths, repeat)
+        if pages(widths) <= fewest:
+            best, fewest = list(widths), pages(widths)
+    return [round(w, 1) for w in best], wraps(best)
+
+
+def pages_across(widths: Sequence[float], repeat: int) -> int:
+    """How many pages wide columns of these widths print, the columns placed page by page
+    as a spreadsheet does (a column never split), the first `repeat` columns (as many as
+    `repeated` allows) again on each page after the first."""
+    from pbr_cli.outputs.xlsx import MIN_PRINT_SCALE, PRINTABLE_MM, printed_mm
+
+    if printed_mm(widths) * MIN_PRINT_SCALE / 100 <= PRINTABLE_MM:
+        return 1  # shrunk to one page wide (xlsx.print_setup)
+    page = page_units(len(widths))
+    again = sum(widths[:repeated(widths, repeat)])
+    pages, used = 1, 0.0
+    for w in widths:
+        if used and used + w > page:
+            pages, used = pages + 1, again
+        used += w
+    return pages
 
 
 def lines_in(text: str, width: float, char: float = CHAR) -> int:
@@ -220,7 +258,12 @@ def lines_in(text: str, width: float, char: float = CHAR) -> int:
     import textwrap
 
     fits = max(int((width - 2) / char), 4)
-    return sum(max(len(textwrap.wrap(part, fits)), 1) for part in text.split("\n"))
+    return sum(max(len(textwrap.wrap(_breaks(part), fits)), 1) for part in text.split("\n"))
+
+
+def _breaks(text: str) -> str:
+    """The text with a space after each / of a path, where a line may also break."""
+    return text.replace("/", "/ ")
 
 
 def row_heights(rows: Sequence[Sequence[Any]], widths: Sequence[float],
@@ -243,10 +286,11 @@ def heading_lines_height(headers: Sequence[str], widths: Sequence[float]) -> flo
 
 def page_units(columns: int) -> float:
     """The width, in Excel's units, that `columns` columns may take between them and still
-    print on one page wide at the smallest scale (xlsx.print_setup's)."""
+    print on one page wide at the smallest scale (xlsx.print_setup's), on either program's
+    paper (LibreOffice's units being the wider)."""
     from pbr_cli.outputs.xlsx import MIN_PRINT_SCALE, PRINTABLE_MM
 
-    return (PRINTABLE_MM * 100 / MIN_PRINT_SCALE * 96 / 25.4 - 5 * columns) / 7
+    return PRINTABLE_MM * 100 / MIN_PRINT_SCALE * 96 / 25.4 / DIGIT_PX - 0.5 * columns
 
 
 def repeated(widths: Sequence[float], wanted: int) -> int:

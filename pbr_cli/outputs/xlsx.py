@@ -146,7 +146,7 @@ class Formats:
         self._wb = wb
         self._props: dict[int, dict] = {}
         self._kinds: dict[int, str] = {}
-        self._top: dict[int, Any] = {}
+        self._top: dict[tuple[int, bool], Any] = {}
 
         def f(props: dict, kind: str = "text") -> Any:
             made = wb.add_format(props)
@@ -182,13 +182,13 @@ class Formats:
         """What a column in this format holds, as `fit_columns` measures it."""
         return self._kinds.get(id(fmt), "text")
 
-    def top(self, fmt: Any) -> Any:
-        """The format, aligned to the top of its cell and wrapping text: for a row that
-        another cell's wrapped text makes taller (made once, when first asked for)."""
-        made = self._top.get(id(fmt))
+    def top(self, fmt: Any, wrap: bool) -> Any:
+        """The format aligned to the top of its cell, its text wrapping if `wrap`: for a
+        row that wrapped text makes taller (made once, when first asked for)."""
+        made = self._top.get((id(fmt), wrap))
         if made is None:
-            made = self._top[id(fmt)] = self._wb.add_format(
-                {**self._props.get(id(fmt), {}), "text_wrap": True, "valign": "top"})
+            made = self._top[id(fmt), wrap] = self._wb.add_format(
+                {**self._props.get(id(fmt), {}), "valign": "top", "text_wrap": wrap})
         return made
 
 
