@@ -224,8 +224,9 @@ NOT_FLAGGED = "#0072B2"
 
 def _variance_sheet(wb, fmt: Formats, report: Report, table: Table) -> None:
     """The Variance sheet: each provider's variance against the comparison in %, sorted
-    from the largest loss, each bar labelled with its £; flagged providers in another
-    colour and named so — what a mid-point review looks at. The chart's data is the table
+    from the largest loss, each bar labelled with its % (its £ in the table beside, as
+    every spreadsheet draws labels of a bar's own value); flagged providers in vermillion and
+    named so — what a mid-point review looks at. The chart's data is the table
     beside it."""
     j_pct, j_gbp = column_of(table, "variance_pct"), column_of(table, "variance")
     if report.model.comparison is None or j_pct is None or j_gbp is None or not table.rows:
@@ -272,11 +273,11 @@ def _variance_sheet(wb, fmt: Formats, report: Report, table: Table) -> None:
         "points": [{"fill": {"color": FLAGGED if code in flagged else NOT_FLAGGED},
                     "border": {"none": True}} for code, *_ in rows],
         "data_labels": {"value": True, "position": "outside_end", "font": {"size": 7},
-                        "custom": [{"value": f"='{sheet}'!$C${i + 1}"}
-                                   for i in range(header + 1, last + 1)]},
+                        "num_format": "0.0%"},
         "gap": 40})
     chart.set_title({"name": f"Variance against {report.model.comparison.label.lower()} by "
-                     f"provider, % (£ beside), {report.period.text}; flagged in orange",
+                     f"provider, % (£ in the table), {report.period.text}; flagged in "
+                     "vermillion",
                      "name_font": {"size": 11}})
     chart.set_x_axis({"name": "% of the comparison", "num_format": "0%",
                       "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
