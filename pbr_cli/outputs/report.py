@@ -93,13 +93,14 @@ def _sheets(report, layout) -> list[tuple[str, list[Table]]]:
 
 
 def _one_column_a_figure(table: Table) -> Table:
-    """The table as a sheet shows it: a rates table whose period column repeats its last
-    month's (a rolling proportion: the period's rate is the last month's) without it, its
-    note saying which month the period's rate is."""
+    """The table as a sheet shows it: a rates table whose period column ("Rolling 12 months
+    to …": a rolling proportion, the period's rate is the last month's) repeats its last
+    month's, without it, its note saying which month the period's rate is. (A period that
+    adds up its months keeps its column, even when only one month has figures.)"""
     if table.name != "rates" or len(table.columns) < 4:
         return table
     last, period = table.columns[-2], table.columns[-1]
-    if any(r[-1] != r[-2] for r in table.rows):
+    if not period.header.startswith("Rolling") or any(r[-1] != r[-2] for r in table.rows):
         return table
     return dataclasses.replace(
         table, columns=table.columns[:-1], rows=[r[:-1] for r in table.rows],

@@ -231,7 +231,7 @@ def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[Any]], kinds: Se
         across = pages_across(widths, repeat)
         if pages(widths) <= fewest:
             best, fewest = list(widths), pages(widths)
-    return [round(w, 1) for w in best], wraps(best)
+    return [math.ceil(w * 10 - 1e-6) / 10 for w in best], wraps(best)
 
 
 def pages_across(widths: Sequence[float], repeat: int) -> int:
@@ -257,7 +257,7 @@ def lines_in(text: str, width: float, char: float = CHAR) -> int:
     one of its characters)."""
     import textwrap
 
-    fits = max(int((width - 2) / char), 4)
+    fits = max(int((width - 2) / char + 1e-6), 4)
     return sum(max(len(textwrap.wrap(_breaks(part), fits)), 1) for part in text.split("\n"))
 
 
