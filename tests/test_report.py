@@ -217,7 +217,7 @@ def test_report_charts_have_titles_axes_and_legends(birmingham):
         # chart and two axes; a legend, but for the variance chart's one series, whose
         # colours its title explains
         assert chart.count("<c:title>") >= 3
-        assert ("<c:legend>" in chart) != ("flagged in orange" in chart)
+        assert ("<c:legend>" in chart) != ("flagged in vermillion" in chart)
 
 
 # -- flags for returns, adjustments, late returns, determinism -----------------------------------

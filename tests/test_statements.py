@@ -238,3 +238,62 @@ def test_pbr_run_writes_the_statements_with_the_schedules(tmp_path, monkeypatch)
     text = PdfReader(str(folder / "troubled-families-2013-09-LA1-statement.pdf")).pages[0]
     assert "APPROVED — ledger run 1, approved automatically" in text.extract_text()
     assert "3 provider statement(s)" in " ".join(result.output.split())
+
+
+def contact_days(model: str) -> dict[tuple[str, str], set[str]]:
+    """(provider, client) -> every date on the rows of the provider's returns, all months,
+    that name the client: when the provider saw them (read from the returns themselves)."""
+    from datetime import date, datetime
+
+    out: dict[tuple[str, str], set[str]] = {}
+    for path in sorted((ROOT / "sample_returns" / model).glob("*/*.xlsx")):
+        provider = path.name.split("-")[0]
+        book = openpyxl.load_workbook(path, read_only=True)
+        for ws in book.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                days = {v.date().isoformat() if isinstance(v, datetime) else v.isoformat()
+                        for v in row if isinstance(v, date)}
+                for v in row:
+                    if isinstance(v, str) and days:
+                        out.setdefault((provider, v), set()).update(days)
+        book.close()
+    return out
+
+
+def month_end(day: str) -> bool:
+    from datetime import date, timedelta
+
+    d = date.fromisoformat(day)
+    return d.day == 1 or (d + timedelta(days=1)).day == 1
+
+
+def test_a_statement_gives_no_date_of_another_providers_contact(tmp_path):
+    """Wigan, June 2013: P4's client was refused as "presented within 12 months", the
+    earlier presentation being at another provider on a day no return of P4's holds. The
+    statement says it was at another provider within 12 months; and of the days another
+    provider's returns hold for a provider's own clients, none that the provider's own
+    returns and evidence never hold is anywhere in its statement."""
+    model, month = "wigan-cohort", "2013-06"
+    data = schedule_json(model, month)
+    result = runner.invoke(app, ["statements", "-m", model, "-p", month, "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    days = contact_days(model)
+    providers = sorted({p["provider"] for p in data["providers"]})
+    checked = 0
+    for code in providers:
+        everything = texts(tmp_path / f"{model}-{month}-{code}-statement.xlsx",
+                           tmp_path / f"{model}-{month}-{code}-statement.pdf")
+        own = set().union(*(d for (p, _), d in days.items() if p == code)) | {
+            e["date"] for e in data["evidence"] if e["provider"] == code}
+        clients = {e["client"] for e in data["evidence"] if e["provider"] == code}
+        theirs = {day for client in clients for other in providers if other != code
+                  for day in days.get((other, client), set())} - own
+        for day in sorted(theirs):
+            if month_end(day):  # a window's or the period's bound, which pbr states itself
+                continue
+            checked += 1
+            assert not word(day).search(everything), (code, day)
+    assert checked > 0  # some clients were seen by two providers
+    pdf = tmp_path / f"{model}-{month}-P4-statement.pdf"
+    text = " ".join("\n".join(p.extract_text() for p in PdfReader(str(pdf)).pages).split())
+    assert "presented at another provider within 12 months" in text

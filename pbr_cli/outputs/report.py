@@ -8,6 +8,7 @@ worked out by pbr (never formulas); the same report gives a byte-identical workb
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import textwrap
 from decimal import Decimal
@@ -84,11 +85,28 @@ def _sheets(report, layout) -> list[tuple[str, list[Table]]]:
     the sheet naming it, or a prefix of it ending in "_"."""
     out = []
     for sheet, prefixes in layout:
-        tables = [t for name, t in report.tables.items()
+        tables = [_one_column_a_figure(t) for name, t in report.tables.items()
                   if any(name == p or (p.endswith("_") and name.startswith(p)) for p in prefixes)]
         if tables:
             out.append((sheet, tables))
     return out
+
+
+def _one_column_a_figure(table: Table) -> Table:
+    """The table as a sheet shows it: a rates table whose period column ("Rolling 12 months
+    to …": a rolling proportion, the period's rate is the last month's) repeats its last
+    month's, without it, its note saying which month the period's rate is. (A period that
+    adds up its months keeps its column, even when only one month has figures.)"""
+    if table.name != "rates" or len(table.columns) < 4:
+        return table
+    last, period = table.columns[-2], table.columns[-1]
+    if not period.header.startswith("Rolling") or any(r[-1] != r[-2] for r in table.rows):
+        return table
+    return dataclasses.replace(
+        table, columns=table.columns[:-1], rows=[r[:-1] for r in table.rows],
+        total=table.total[:-1] if table.total else table.total,
+        note=f"{table.note} The period's rate ({period.header.lower()}) is {last.header}'s."
+        .strip())
 
 
 def _heading(ws, fmt: Formats, report: Report, what: str) -> int:
@@ -207,8 +225,9 @@ NOT_FLAGGED = "#0072B2"
 
 def _variance_sheet(wb, fmt: Formats, report: Report, table: Table) -> None:
     """The Variance sheet: each provider's variance against the comparison in %, sorted
-    from the largest loss, each bar labelled with its £; flagged providers in another
-    colour and named so — what a mid-point review looks at. The chart's data is the table
+    from the largest loss, each bar labelled with its % (its £ in the table beside, as
+    every spreadsheet draws labels of a bar's own value); flagged providers in vermillion and
+    named so — what a mid-point review looks at. The chart's data is the table
     beside it."""
     j_pct, j_gbp = column_of(table, "variance_pct"), column_of(table, "variance")
     if report.model.comparison is None or j_pct is None or j_gbp is None or not table.rows:
@@ -255,11 +274,11 @@ def _variance_sheet(wb, fmt: Formats, report: Report, table: Table) -> None:
         "points": [{"fill": {"color": FLAGGED if code in flagged else NOT_FLAGGED},
                     "border": {"none": True}} for code, *_ in rows],
         "data_labels": {"value": True, "position": "outside_end", "font": {"size": 7},
-                        "custom": [{"value": f"='{sheet}'!$C${i + 1}"}
-                                   for i in range(header + 1, last + 1)]},
+                        "num_format": "0.0%"},
         "gap": 40})
     chart.set_title({"name": f"Variance against {report.model.comparison.label.lower()} by "
-                     f"provider, % (£ beside), {report.period.text}; flagged in orange",
+                     f"provider, % (£ in the table), {report.period.text}; flagged in "
+                     "vermillion",
                      "name_font": {"size": 11}})
     chart.set_x_axis({"name": "% of the comparison", "num_format": "0%",
                       "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})

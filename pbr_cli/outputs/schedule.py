@@ -20,11 +20,17 @@ from typing import Any
 from pbr_cli import __version__
 from pbr_cli.ledger.records import LineKind
 from pbr_cli.outputs.kinds import EvidenceFile, output_kind
+from pbr_cli.outputs.table_fit import (
+    FIT_ROWS,
+    fit_columns,
+    heading_lines_height,
+    repeated,
+    row_heights,
+)
 from pbr_cli.outputs.xlsx import (
     Formats,
     add_long_table,
     atomic_output,
-    heading_height,
     made_workbook,
     print_setup,
     safe_text,
@@ -118,8 +124,9 @@ def _footer(schedule: Schedule) -> str:
 
 @dataclass(frozen=True)
 class Layout:
-    """How a sheet's table looks: its name, each column's heading, format and width, and
-    how many columns each printed page repeats."""
+    """How a sheet's table looks: its name, each column's heading and format, the widest
+    each text column grows before its text wraps, and how many columns each printed page
+    repeats."""
 
     name: str
     headers: list[str]
@@ -129,9 +136,18 @@ class Layout:
 
 
 def write_table(ws, fmt: Formats, schedule: Schedule, layout: Layout, rows: list[list]) -> int:
-    """Write an Excel table at TABLE_ROW, set up for print; return the row after it."""
-    name, headers, formats, widths = layout.name, layout.headers, layout.formats, layout.widths
-    repeat_columns = layout.repeat_columns
+    """Write an Excel table at TABLE_ROW, set up for print; return the row after it. Each
+    column is as wide as its widest value (amounts, dates and codes are never cut), text
+    wider than its layout's width wraps in a row tall enough for it."""
+    name, headers, formats = layout.name, layout.headers, layout.formats
+    if len(rows) <= FIT_ROWS:
+        widths, wraps = fit_columns(headers, rows, [fmt.kind(f) for f in formats],
+                                    layout.widths, layout.repeat_columns)
+    else:  # nobody prints it: the widths as given, nothing measured
+        widths, wraps = [float(w) for w in layout.widths], [False] * len(headers)
+    heights = row_heights(rows, widths, wraps) if any(wraps) else []
+    if any(heights):  # a row's wrapped text makes it taller: every cell reads from the top
+        formats = [fmt.top(f, w) for f, w in zip(formats, wraps, strict=True)]
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
     last = TABLE_ROW + max(len(rows), 1)
@@ -139,13 +155,14 @@ def write_table(ws, fmt: Formats, schedule: Schedule, layout: Layout, rows: list
         "name": name, "style": "Table Style Light 9", "autofilter": True,
         "columns": [{"header": h, "header_format": fmt.header} for h in headers],
     })
-    write_rows(ws, TABLE_ROW + 1, rows, formats)
+    write_rows(ws, TABLE_ROW + 1, rows, formats, heights)
     ws.freeze_panes(TABLE_ROW + 1, 0)
-    ws.set_row(TABLE_ROW, heading_height(headers, widths))  # every heading whole
+    ws.set_row(TABLE_ROW, heading_lines_height(headers, widths))  # every heading whole
     if _has_banner(schedule):  # the banner's fill runs under its text, across the table
         for j in range(1, len(headers)):
             ws.write_blank(2, j, None, fmt.banner)
-    print_setup(ws, TABLE_ROW, _footer(schedule), widths, repeat_columns)
+    print_setup(ws, TABLE_ROW, _footer(schedule), widths,
+                repeated(widths, layout.repeat_columns))
     return last + 1
 
 
@@ -184,7 +201,7 @@ def _summary(wb, fmt: Formats, s: Schedule, what: str) -> None:
         row.append("; ".join([p.reason] * bool(p.reason) + s.payment_notes(p.provider)
                              if p.status == "paid" else [p.reason]))
         rows.append(row)
-    widths = [10, 34, 11, 9] + [16] * (len(headers) - 5) + [40]
+    widths = [10, 34, 11, 9] + [16] * (len(headers) - 5) + [60]
     after = write_table(ws, fmt, s, Layout("Summary", headers, formats, widths), rows)
     # Totals: sums of the rounded lines, written as values.
     total = ["Total", "", "", len({ln.entry for ln in s.lines})]
@@ -303,7 +320,7 @@ def _lines(wb, fmt: Formats, s: Schedule) -> None:
                      KIND_SHOWN[line.kind], line.amount, line.unrounded]
                     + [values.get(name) for name, _, _ in figures] + ["; ".join(windows)]
                     + [line.cadence() or None] * cadence)
-    widths = ([10, 30, 10, 34] + [18] * len(group_headers) + [20, 11, 14, 14]
+    widths = ([10, 30, 10, 50] + [18] * len(group_headers) + [32, 11, 14, 14]
               + [13] * len(figures) + [26] + [60] * cadence)
     write_table(ws, fmt, s, Layout("Lines", headers, formats, widths, repeat_columns=4), rows)
 

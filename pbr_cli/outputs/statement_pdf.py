@@ -22,6 +22,13 @@ from pbr_cli.outputs.schedule import KIND_SHOWN, code_label
 from pbr_cli.outputs.xlsx import atomic_output
 from pbr_cli.pricing.records import PAID, Schedule, State, accrued_note
 
+ZERO = Decimal("0.00")
+# What an event's status says, under the evidence of every statement.
+STATUSES = ("Status: Paid — the event is paid the amount shown (£0.00 when a cap or maximum "
+            "reached before it left nothing to pay; the reason says which). Refused — the "
+            "event is not paid, for the reason shown. Nil — the event counts towards a "
+            "result, but is priced at nothing (a band or share of nothing, or a result still "
+            "to complete).")
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 FIXED = datetime(2000, 1, 1, tzinfo=UTC)
 INK, GREY, RED, AMBER = (0, 0, 0), (90, 90, 90), (170, 0, 0), (150, 90, 0)
@@ -123,6 +130,10 @@ def _render(s: Schedule) -> Any:
         if not c.reported_only:
             rows.append([c.label, format_money(p.component_total(c.name))])
     rows.append(["PbR total" + (" (shadow)" if model.virtual else ""), format_money(p.total())])
+    cut = sum((getattr(e, "cap_reduction", ZERO) for e in s.evidence), ZERO)
+    if cut:
+        rows.append(["Cut by the cap or maximum (not paid: already taken off the PbR total)",
+                     format_money(-cut)])
     if model.comparison is not None:
         block = p.total(LineKind.COMPARISON)
         share = f" ({fraction_to_decimal(Fraction(p.variance / block) * 100, 1)}%)" \
@@ -143,26 +154,51 @@ def _render(s: Schedule) -> Any:
          "lines.", size=8, colour_=GREY)
     pdf.ln(2)
 
-    # Every line, with the figures behind it.
+    # Every line, with the figures behind it: a table for each component, a column for
+    # each of its figures.
     title("Payment lines and the figures behind them", 11)
     entity = model.register.entity.capitalize()
-    table([entity, "Component", "Kind", "Amount", "Figures"],
-          [[ln.entry + (f" {ln.entry_label}" if ln.entry_label else "")
-            + "".join(f" · {code_label(s, column, code)}" for column, code in ln.groups),
-            ln.component_label,
-            KIND_SHOWN[ln.kind], format_money(ln.amount),
-            "; ".join([f"{f.label}: {_figure(f.value, f.format)}" +
-                       (f" ({f.window})" if f.window is not None else "")
-                       for f in ln.figures] + [ln.cadence()] * bool(ln.cadence()))]
-           for ln in p.lines], [40, 45, 20, 25, 143], right={3})
+    for component, lines in _by_component(p.lines).items():
+        labels = list(dict.fromkeys(f.label for ln in lines for f in ln.figures
+                                    if f.value is not None))
+        windows = any(f.window is not None for ln in lines for f in ln.figures)
+        cadence = any(ln.cadence() for ln in lines)
+        pdf.set_font("DejaVu", "B", 9)
+        pdf.cell(0, 5, component, new_x="LMARGIN", new_y="NEXT")
+        room = 273 - 48 - 14 - 24 - 42 * windows - 40 * cadence
+        each = max(min(room / max(len(labels), 1), 34), 18)
+        rows = []
+        for ln in lines:
+            values = {f.label: _figure(f.value, f.format) for f in ln.figures
+                      if f.value is not None}
+            window = "; ".join(sorted({str(f.window) for f in ln.figures
+                                       if f.window is not None}))
+            rows.append([ln.entry + (f" {ln.entry_label}" if ln.entry_label else "")
+                         + "".join(f" · {code_label(s, column, code)}"
+                                   for column, code in ln.groups),
+                         KIND_SHOWN[ln.kind], format_money(ln.amount)]
+                        + [values.get(label, "") for label in labels]
+                        + [window] * windows + [ln.cadence()] * cadence)
+        table([entity, "Kind", "Amount", *labels] + ["Window"] * windows
+              + ["When paid"] * cadence, rows,
+              [48, 14, 24] + [each] * len(labels) + [42] * windows + [40] * cadence,
+              right=set(range(2, 3 + len(labels))), size=7)
 
     if s.evidence:
         title("Evidence: each event paid or refused", 11)
-        table(["Client", "Event", "Date", "Status", "Amount", "Reason", "Return row"],
+        capped = any(getattr(e, "cap_reduction", ZERO) for e in s.evidence)
+        table(["Client", "Event", "Date", "Status", "Amount"] + ["Cut by cap"] * capped
+              + ["Reason", "Return row"],
               [[e.client, e.component_label, e.day.isoformat(), str(e.status).capitalize(),
-                format_money(e.amount), e.reason, f"{Path(e.source.file).name} "
-                f"{e.source.sheet}!{e.source.column or ''}{e.source.row}"]
-               for e in s.evidence], [24, 38, 20, 17, 22, 88, 64], right={4})
+                format_money(e.amount)]
+               + [format_money(getattr(e, "cap_reduction", ZERO))] * capped
+               + [e.reason, f"{Path(e.source.file).name} "
+                  f"{e.source.sheet}!{e.source.column or ''}{e.source.row}"]
+               for e in s.evidence],
+              [24.0, 38, 20, 17, 22] + [20.0] * capped + [88.0 - 20 * capped, 64],
+              right={4, 5} if capped else {4})
+        para(STATUSES, size=8, colour_=GREY)
+        pdf.ln(2)
 
     if s.adjustments:
         title("Prior-period adjustments", 11)
@@ -199,6 +235,14 @@ def _render(s: Schedule) -> Any:
           [18, 90, 18, 147], size=7)
     pdf.alias_nb_pages()
     return pdf
+
+
+def _by_component(lines: list) -> dict[str, list]:
+    """The lines by component, in the order the components first come."""
+    out: dict[str, list] = {}
+    for ln in lines:
+        out.setdefault(ln.component_label, []).append(ln)
+    return out
 
 
 def _figure(value: Any, kind: str) -> str:

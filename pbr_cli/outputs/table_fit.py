@@ -1,10 +1,15 @@
 """A table that fits the console: every column as wide as its widest amount, text folded
 or dropped before an amount is cut (`fit_table`); a sparkline of a few figures. Plain text
-when piped."""
+when piped. A table that fits paper: a workbook's columns as wide as their amounts, text
+wrapped in rows tall enough for it (`fit_columns`, `row_heights`)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -147,3 +152,150 @@ def sparkline(values: list, low=None, high=None) -> str:
         else:
             out.append(SPARKS[int((v - low) * (len(SPARKS) - 1) / (high - low))])
     return "".join(out)
+
+
+# Fitting a table to paper. A column's width is in characters of the sheet's own typeface
+# (Excel measures in Calibri's digit, LibreOffice in DejaVu Sans's, which it prints in, a
+# third wider on paper): a character takes CHAR units, and a cell 2 more.
+CHAR = 1.0
+DIGIT_PX = 9.3  # a unit's width on LibreOffice's paper, in pixels at 96 to the inch
+LINE = 15.0  # points a line of 11-point text takes
+# The points of rows a printed page holds at the smallest scale: A4 landscape less its top
+# and bottom margins, less the title, standing and heading rows repeated on every page.
+PAGE_POINTS = (210 / 25.4 - 1.1) * 72 * 100 / 70 - 110
+HEADING_LINES = 3  # a heading wraps to no more lines than this (its column widens instead)
+FIT_ROWS = 5000  # a longer table keeps its widths as given: nobody prints it
+
+
+def shown(value: Any, kind: str) -> str:
+    """A value as its cell shows it (near enough to measure)."""
+    from fractions import Fraction
+
+    if value is None:
+        return ""
+    if isinstance(value, Fraction):
+        value = float(value)
+    if kind in ("money", "percent", "ratio", "integer", "number") and \
+            isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
+        number = float(value)
+        return {"money": f"-£{-number:,.2f}" if number < 0 else f"£{number:,.2f}",
+                "percent": f"{number * 100:.2f}%", "ratio": f"{number:.4f}",
+                "integer": f"{number:,.0f}"}.get(kind, f"{number:,.4f}".rstrip("0").rstrip("."))
+    if isinstance(value, date):
+        return "2000-01-01"
+    return str(value)
+
+
+def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[Any]], kinds: Sequence[str],
+                widest: Sequence[float], repeat: int) -> tuple[list[float], list[bool]]:
+    """Each column's width, and whether it wraps: as wide as its widest value (an amount,
+    a date, a code is never cut), but a text no more characters than `widest` gives (it
+    wraps there instead); narrower still, down to its longest word, if that prints the
+    table on fewer pages across (each repeating the first `repeat` columns, as `repeated`
+    lets it); never so narrow that its heading takes more than HEADING_LINES lines."""
+    widths, floors, longest = [], [], []
+    for j, (header, kind) in enumerate(zip(headers, kinds, strict=True)):
+        words = header.split() or [""]
+        need = max(len(w) for w in words) * CHAR * 1.1 + 2
+        while lines_in(header, need, CHAR * 1.1) > HEADING_LINES:
+            need += 1
+        values = [shown(v, kind) for v in dict.fromkeys(r[j] for r in rows)]
+        longest.append(max(map(len, values), default=0) * CHAR + 2)
+        if kind in ("text", "wrap"):  # wraps between words (and a path's parts): never
+            # narrower than one
+            word = max((len(w) for v in values for w in _breaks(v).split()),
+                       default=0) * CHAR + 2
+            floors.append(max(need, word, min(longest[j], 14.0)))
+            widths.append(max(floors[j], min(longest[j], widest[j] * CHAR + 2)))
+        else:
+            floors.append(max(need, longest[j]))
+            widths.append(floors[j])
+    def wraps(widths: list[float]) -> list[bool]:
+        return [k in ("text", "wrap") and w < n
+                for k, w, n in zip(kinds, widths, longest, strict=True)]
+
+    def pages(widths: list[float]) -> int:
+        tall = row_heights(rows, widths, wraps(widths))
+        down = sum(h or LINE for h in tall) / PAGE_POINTS
+        return pages_across(widths, repeat) * max(math.ceil(down), 1)
+
+    # Fewer pages across means text wraps in narrower columns, and taller rows: the widths
+    # for each number of pages across, narrowing the widest text over its floor, and of
+    # them those that print on the fewest pages (the fewest across, if as few).
+    best, fewest = list(widths), pages(widths)
+    across = pages_across(widths, repeat)
+    while across > pages_across(floors, repeat):
+        while pages_across(widths, repeat) >= across:
+            j = max(range(len(widths)), key=lambda i: (widths[i] - floors[i], -i))
+            widths[j] = max(floors[j], widths[j] - 1)
+        across = pages_across(widths, repeat)
+        if pages(widths) <= fewest:
+            best, fewest = list(widths), pages(widths)
+    return [math.ceil(w * 10 - 1e-6) / 10 for w in best], wraps(best)
+
+
+def pages_across(widths: Sequence[float], repeat: int) -> int:
+    """How many pages wide columns of these widths print, the columns placed page by page
+    as a spreadsheet does (a column never split), the first `repeat` columns (as many as
+    `repeated` allows) again on each page after the first."""
+    from pbr_cli.outputs.xlsx import MIN_PRINT_SCALE, PRINTABLE_MM, printed_mm
+
+    if printed_mm(widths) * MIN_PRINT_SCALE / 100 <= PRINTABLE_MM:
+        return 1  # shrunk to one page wide (xlsx.print_setup)
+    page = page_units(len(widths))
+    again = sum(widths[:repeated(widths, repeat)])
+    pages, used = 1, 0.0
+    for w in widths:
+        if used and used + w > page:
+            pages, used = pages + 1, again
+        used += w
+    return pages
+
+
+def lines_in(text: str, width: float, char: float = CHAR) -> int:
+    """How many lines `text` takes wrapped in a column `width` wide (`char` the width of
+    one of its characters)."""
+    import textwrap
+
+    fits = max(int((width - 2) / char + 1e-6), 4)
+    return sum(max(len(textwrap.wrap(_breaks(part), fits)), 1) for part in text.split("\n"))
+
+
+def _breaks(text: str) -> str:
+    """The text with a space after each / of a path, where a line may also break."""
+    return text.replace("/", "/ ")
+
+
+def row_heights(rows: Sequence[Sequence[Any]], widths: Sequence[float],
+                wraps: Sequence[bool]) -> list[float | None]:
+    """The height of each row whose wrapped text takes more than a line (else None)."""
+    wrapped = [j for j, w in enumerate(wraps) if w]
+    heights: list[float | None] = []
+    for row in rows:
+        lines = max((lines_in(str(row[j]), widths[j]) for j in wrapped if row[j]), default=1)
+        heights.append(LINE * lines + 2 if lines > 1 else None)
+    return heights
+
+
+def heading_lines_height(headers: Sequence[str], widths: Sequence[float]) -> float:
+    """The height (points) of a heading row whose headings wrap whole in their columns."""
+    lines = max((lines_in(h, w, CHAR * 1.1) for h, w in zip(headers, widths, strict=True)),
+                default=1)
+    return LINE * lines + 3
+
+
+def page_units(columns: int) -> float:
+    """The width, in Excel's units, that `columns` columns may take between them and still
+    print on one page wide at the smallest scale (xlsx.print_setup's), on either program's
+    paper (LibreOffice's units being the wider)."""
+    from pbr_cli.outputs.xlsx import MIN_PRINT_SCALE, PRINTABLE_MM
+
+    return PRINTABLE_MM * 100 / MIN_PRINT_SCALE * 96 / 25.4 / DIGIT_PX - 0.5 * columns
+
+
+def repeated(widths: Sequence[float], wanted: int) -> int:
+    """How many of the first `wanted` columns each page repeats when a table prints over
+    pages across: no more than take a third of the page (else they crowd out the rest)."""
+    room = page_units(0) / 3
+    return max([k for k in range(1, wanted + 1) if sum(widths[:k]) + 5 * k / 7 <= room]
+               + [min(wanted, 1)])

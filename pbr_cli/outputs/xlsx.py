@@ -143,7 +143,16 @@ class Formats:
     flag: Any
 
     def __init__(self, wb):
-        f = wb.add_format
+        self._wb = wb
+        self._props: dict[int, dict] = {}
+        self._kinds: dict[int, str] = {}
+        self._top: dict[tuple[int, bool], Any] = {}
+
+        def f(props: dict, kind: str = "text") -> Any:
+            made = wb.add_format(props)
+            self._props[id(made)], self._kinds[id(made)] = props, kind
+            return made
+
         self.title = f({"bold": True, "font_size": 14})
         self.subtitle = f({"italic": True, "font_color": "#555555"})
         self.banner = f({"bold": True, "font_color": "#9C0006", "bg_color": "#FFC7CE",
@@ -153,21 +162,34 @@ class Formats:
         self.label = f({"bold": True, "valign": "top"})  # level with a value that wraps
         self.text = f({})
         self.indented = f({"indent": 1})  # text right of a column of numbers
-        self.wrap = f({"text_wrap": True, "valign": "top"})
-        self.money = f({"num_format": MONEY})
-        self.money_bold = f({"num_format": MONEY, "bold": True, "top": 1})
-        self.date = f({"num_format": DATE})
-        self.percent = f({"num_format": PERCENT})
-        self.ratio = f({"num_format": RATIO})
-        self.integer = f({"num_format": INTEGER})
-        self.number = f({"num_format": "#,##0.####"})
+        self.wrap = f({"text_wrap": True, "valign": "top"}, "wrap")
+        self.money = f({"num_format": MONEY}, "money")
+        self.money_bold = f({"num_format": MONEY, "bold": True, "top": 1}, "money")
+        self.date = f({"num_format": DATE}, "date")
+        self.percent = f({"num_format": PERCENT}, "percent")
+        self.ratio = f({"num_format": RATIO}, "ratio")
+        self.integer = f({"num_format": INTEGER}, "integer")
+        self.number = f({"num_format": "#,##0.####"}, "number")
         self.bold = f({"bold": True, "top": 1})
         self.info = f({"bg_color": "#EDEDED"})
         self.input = f({"bg_color": "#FFF2CC", "border": 1, "border_color": "#BFBFBF"})
         self.input_date = f({"bg_color": "#FFF2CC", "border": 1, "border_color": "#BFBFBF",
-                             "num_format": DATE})
+                             "num_format": DATE}, "date")
         self.warning = f({"font_color": "#9C5700", "bg_color": "#FFEB9C"})
         self.error = f({"font_color": "#9C0006", "bg_color": "#FFC7CE"})
+
+    def kind(self, fmt: Any) -> str:
+        """What a column in this format holds, as `fit_columns` measures it."""
+        return self._kinds.get(id(fmt), "text")
+
+    def top(self, fmt: Any, wrap: bool) -> Any:
+        """The format aligned to the top of its cell, its text wrapping if `wrap`: for a
+        row that wrapped text makes taller (made once, when first asked for)."""
+        made = self._top.get((id(fmt), wrap))
+        if made is None:
+            made = self._top[id(fmt), wrap] = self._wb.add_format(
+                {**self._props.get(id(fmt), {}), "valign": "top", "text_wrap": wrap})
+        return made
 
 
 def safe_text(value: Any) -> str:
@@ -203,9 +225,11 @@ def write_cell(ws, row: int, col: int, value: Any, fmt=None, kind: str | None = 
         ws.write_string(row, col, safe_text(value) if kind != "raw" else str(value), fmt)
 
 
-def write_rows(ws, top: int, rows: list[list], formats: list) -> None:
+def write_rows(ws, top: int, rows: list[list], formats: list,
+               heights: Sequence[float | None] = ()) -> None:
     """Write `rows` from row `top`, column A on, each value by type as `write_cell` writes
-    it and each column in its format.
+    it and each column in its format; a row with a height in `heights` is that tall (its
+    wrapped text whole on paper and on screen).
 
     A schedule's evidence runs to tens of thousands of rows, and xlsxwriter keeps an object
     for every cell and writes each through several layers: cell by cell, most of a national
@@ -236,8 +260,12 @@ def write_rows(ws, top: int, rows: list[list], formats: list) -> None:
         cells = [[f"{start}{n}{style}{tail}"
                   for n, tail in zip(numbers, cell.column(values), strict=True)]
                  for start, style, values in zip(starts, styles, columns, strict=True)]
-        xml += [f'<row r="{n}" spans="1:{width}">{"".join(parts)}</row>'
-                for n, parts in zip(numbers, zip(*cells, strict=True), strict=True)]
+        tall = heights[first:first + _CHUNK]
+        xml += [f'<row r="{n}" spans="1:{width}"'
+                + (f' ht="{tall[k]:g}" customHeight="1"' if k < len(tall) and tall[k] else "")
+                + f'>{"".join(parts)}</row>'
+                for k, (n, parts) in enumerate(zip(numbers, zip(*cells, strict=True),
+                                                   strict=True))]
     ws._check_dimensions(top, 0)
     ws._check_dimensions(last, width - 1)
     blocks = getattr(ws, "_pbr_blocks", None)
@@ -405,3 +433,4 @@ def heading_height(headers: Sequence[str], widths: Sequence[float]) -> float:
     lines = max((len(textwrap.wrap(h, max(int(w) - 1, 4)) or [""])
                  for h, w in zip(headers, widths, strict=False)), default=1)
     return 15.0 * max(lines, 1) + 3
+

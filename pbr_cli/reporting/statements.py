@@ -5,8 +5,9 @@ Input: the month's schedule (every provider) and the register. Output: a schedul
 the provider's own payment lines, evidence rows, prior-period adjustments, problems and input
 files — nothing of any other provider. A problem or a reason written about the provider's own
 records may still name another provider (a client who moved between them): those names and
-codes are replaced by "another provider". Figures the model pools over every provider (a
-scheme-wide rate) stay, as they name nobody. No Excel, no Typer, no rich.
+codes are replaced by "another provider", and the dates of that provider's contacts with
+the client are left out ("presented at another provider within 12 months"). Figures the
+model pools over every provider (a scheme-wide rate) stay, as they name nobody. No Excel, no Typer, no rich.
 """
 
 from __future__ import annotations
@@ -47,7 +48,31 @@ def _hider(register: Register, reg: RegisterSpec, provider: str) -> Callable[[st
         return lambda text: text
     pattern = re.compile(r"(?<![\w])(" + "|".join(
         re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")(?![\w])")
-    return lambda text: pattern.sub(ANOTHER, text) if text else text
+    return lambda text: _their_days_left_out(pattern.sub(ANOTHER, text)) if text else text
+
+
+DAY = r"\d{4}-\d{2}-\d{2}"
+# Another provider's dates, in the words pbr writes them, and what a statement says instead:
+# when a client was seen elsewhere is that provider's business, not this one's.
+THEIR_DAYS = [
+    (re.compile(rf"(presented(?: again)?) (within \d+ months) \({DAY} at {ANOTHER}\)"),
+     rf"\1 at {ANOTHER} \2"),
+    (re.compile(rf"at {ANOTHER} that started on {DAY} ran to {DAY}"),
+     f"at {ANOTHER} had not ended then"),
+    (re.compile(rf"at {ANOTHER} that started on {DAY}"), f"at {ANOTHER}"),
+    (re.compile(rf"\({DAY} at {ANOTHER}\)"), f"(at {ANOTHER})"),
+    (re.compile(rf"{DAY} at {ANOTHER}"), f"at {ANOTHER}"),
+    (re.compile(rf"(at|to) {ANOTHER} on {DAY}"), rf"\1 {ANOTHER}"),
+]
+
+
+def _their_days_left_out(text: str) -> str:
+    """`text` without the dates it gives of another provider's contacts."""
+    if ANOTHER not in text:
+        return text
+    for pattern, instead in THEIR_DAYS:
+        text = pattern.sub(instead, text)
+    return text
 
 
 def provider_statement(schedule: Schedule, register: Register, provider: str) -> Schedule:
