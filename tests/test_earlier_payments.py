@@ -419,8 +419,9 @@ def test_a_provider_of_several_contracts_is_read_entry_by_entry(tmp_path):
     """P1 holds C1 and C3. With January and February approved, each contract's
     reconciliation nets its own fees: C1 (46 + 55 + 52) × £80 − (£4,000 + £4,000) =
     £4,240.00; C3 (10 + 10 + 10) × £80 − (£800 + £1,600) = £0.00. An adjustment to
-    P1's January fees is kept for the provider, not by contract: what each contract was
-    paid is then not known, and the reconciliation is not worked out, saying so."""
+    P1's January fees is kept for the provider, not by contract, and both contracts were
+    paid fees: which it adjusts is not known, and the reconciliation is not worked out,
+    saying so (tests/test_earlier_several_entries.py: with one of them paid fees, it is)."""
     scheme = Scheme(tmp_path)
     register = scheme.root / "models" / f"{MODEL}.register.csv"
     register.write_text(register.read_text() + "C3,P1,Northside Rehabilitation,2016-01-01\n")
@@ -452,7 +453,7 @@ def test_a_provider_of_several_contracts_is_read_entry_by_entry(tmp_path):
     failed = [p.message for p in march.problems if p.code == "calculation-failed"]
     assert len(failed) == 2 and all(
         "£400.00 of fees for 2016-01 is known from the ledger for P1 as a whole" in m
-        and "what was paid for C" in m for m in failed), failed
+        and "2 of its entries in 2016-01 were paid fees (C1, C3)" in m for m in failed), failed
 
 
 def test_a_per_participant_schemes_contract_level_payment_reads_what_was_paid(tmp_path):

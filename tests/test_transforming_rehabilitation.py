@@ -1,9 +1,10 @@
 """Transforming Rehabilitation (models/transforming-rehabilitation.yaml): `pbr run` over the
-shipped samples, its schedules read back cell by cell against a plain second reading of the
-rules (the oracle below, written from docs/models.md's "Example: Transforming
-Rehabilitation" and the published mechanism, reading the returns and the register with
-openpyxl and csv, not with pbr); and what a result filed against the wrong entry or in the
-wrong month gets."""
+shipped samples, each month approved in turn in a real ledger (the contract year 2016/17
+whole, reconciled in March 2017 against the fees the ledger says were paid), its schedules
+read back cell by cell against a plain second reading of the rules (the oracle below,
+written from docs/models.md's "Example: Transforming Rehabilitation" and the published
+mechanism, reading the returns and the register with openpyxl and csv, not with pbr); and
+what a result filed against the wrong entry or in the wrong month gets."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import sys
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 from statistics import NormalDist
 
@@ -34,8 +36,13 @@ MONTHS = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
 # The illustrative figures, as docs/models.md states them.
 FEE_SHARE = {"2016/17": Fraction(99, 100), "2017/18": Fraction(98, 100)}
 BINARY_PRICE, FREQUENCY_PRICE, LEVEL = 2000, 400, 0.05
-LABELS = {"fee_for_service": "Fee for service", "binary": "Binary measure",
-          "frequency": "Frequency measure"}
+# heading of the month's figure, heading of the year's (March's return), weight
+WEIGHTS = [("Community orders and suspended sentence orders started",
+            "Orders started in the contract year", 1),
+           ("Offenders released from custody", "Released from custody in the contract year",
+            Fraction(3, 2))]
+LABELS = {"fee_for_service": "Fee for service", "reconciliation": "Year-end reconciliation",
+          "binary": "Binary measure", "frequency": "Frequency measure"}
 
 
 # ---- the oracle: a plain reading of the rules --------------------------------------------
@@ -67,13 +74,49 @@ def _lower(events: Fraction, people: int, events2: Fraction, people2: int) -> bo
     return p_value <= LEVEL
 
 
+def _year_months(month: str) -> list[str]:
+    """The contract year's months (April to March) up to and including `month`."""
+    year, mon = int(month[:4]), int(month[5:])
+    starts = year - (mon < 4)
+    out = [f"{starts + (m < 4)}-{m:02d}" for m in (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)]
+    return out[:out.index(month) + 1]
+
+
+def weighted_volume(crc: str, months: list[str]) -> Fraction:
+    """The CRC's caseload for the contract year, as its last month's return records it,
+    each order started weighing 1 and each release from custody 1.5 (the samples' year
+    figures are the sums of their months' too)."""
+    (last,) = _rows(SAMPLES / months[-1] / f"{crc}-{months[-1]}.xlsx", "Caseload")
+    for month_heading, year_heading, _ in WEIGHTS:
+        assert last[year_heading] == sum(
+            row[month_heading] for m in months
+            for row in _rows(SAMPLES / m / f"{crc}-{m}.xlsx", "Caseload"))
+    return sum((weight * last[heading] for _, heading, weight in WEIGHTS), Fraction(0))
+
+
+def year_due(entry: dict, month: str) -> Fraction:
+    """What the contract is due for the contract year ending with `month`: its annual price
+    less the discount, plus the price per case above the predicted range (less it below)."""
+    volume = weighted_volume(entry["CRC code"], _year_months(month))
+    low, high = Fraction(entry["Predicted volume low"]), Fraction(entry["Predicted volume high"])
+    outside = max(Fraction(0), volume - high) - max(Fraction(0), low - volume)
+    fy = f"{int(month[:4]) - 1}/{int(month[2:4]):02d}"
+    return (Fraction(entry["Annual price"]) * FEE_SHARE[fy]
+            + Fraction(entry["Price per case outside the range"]) * outside)
+
+
+@cache
 def oracle(month: str) -> dict[tuple[str, str, str], Decimal]:
-    """(CRC, entry, component) -> amount, for every line the month should have."""
+    """(CRC, entry, component) -> amount, for every line the month should have. In March,
+    a contract in force from 1 April to 31 March is paid, in place of its twelfth fee, the
+    year's due less the fees paid in the year's months before (each as this oracle pays
+    it, every sample month approved in turn)."""
     year, mon = int(month[:4]), int(month[5:])
     first = date(year, mon, 1)
     last = date(year + mon // 12, mon % 12 + 1, 1)
     days = (last - first).days
     fy = f"{year - (mon < 4)}/{(year - (mon < 4) + 1) % 100:02d}"
+    year_first = date(year - (mon < 4), 4, 1)
     results = {}
     for path in sorted((SAMPLES / month).glob("*.xlsx")):
         for row in _rows(path, "Results"):
@@ -88,8 +131,14 @@ def oracle(month: str) -> dict[tuple[str, str, str], Decimal]:
             if not active:
                 continue
             crc, key = entry["CRC code"], entry["Entry ID"]
-            fee = binary = frequency = Fraction(0)
-            if entry["Entry type"] == "FFS":
+            fee = reconciliation = binary = frequency = Fraction(0)
+            if entry["Entry type"] == "FFS" and mon == 3 and start <= year_first and (
+                    not entry["End"] or end >= last):
+                before = _year_months(month)[:-1]
+                reconciliation = year_due(entry, month) - sum(
+                    (Fraction(oracle(m)[(crc, key, "fee_for_service")])
+                     for m in before if m in MONTHS), Fraction(0))
+            elif entry["Entry type"] == "FFS":
                 fee = (Fraction(entry["Annual price"]) * FEE_SHARE[fy] / 12
                        * Fraction(active, days))
             elif key in results:
@@ -107,8 +156,8 @@ def oracle(month: str) -> dict[tuple[str, str, str], Decimal]:
                 fewer_offences = base_freq * k - offences
                 if down and fewer_offences > 0:
                     frequency = FREQUENCY_PRICE * fewer_offences
-            for name, amount in (("fee_for_service", fee), ("binary", binary),
-                                 ("frequency", frequency)):
+            for name, amount in (("fee_for_service", fee), ("reconciliation", reconciliation),
+                                 ("binary", binary), ("frequency", frequency)):
                 lines[(crc, key, name)] = _pence(amount)
     return lines
 
@@ -147,7 +196,7 @@ def run_output(tmp_path_factory):
     (folder / "pbr.yaml").write_text(
         f"models: {ROOT / 'models'}\nreturns: {ROOT / 'sample_returns'}\noutput: out\n"
         "ledger: out/ledger.sqlite\nlog: out/pbr.log\nschemes:\n"
-        "  transforming-rehabilitation: {approval: automatic, go_live: 2017-01}\n")
+        "  transforming-rehabilitation: {approval: automatic, go_live: 2016-04}\n")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(folder), "PBR_CACHE": "off"}
     done = subprocess.run([sys.executable, "-m", "pbr_cli", "run", "--config",
                            str(folder / "pbr.yaml"), "--json"], cwd=folder, env=env,
@@ -160,7 +209,7 @@ def test_pbr_run_pays_every_sample_month_as_the_rules_read_plainly(run_output):
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     said = json.loads(done.stdout)
-    assert len(MONTHS) == 13
+    assert len(MONTHS) == 22
     for month in MONTHS:
         path = (folder / "out" / "transforming-rehabilitation"
                 / f"transforming-rehabilitation-{month}-schedule.xlsx")
@@ -183,6 +232,128 @@ def test_the_samples_show_each_way_a_cohort_comes_out():
     assert paid[("CRC03", "CRC03-2015Q4", "binary")] < 0
     assert paid[("CRC04", "CRC04-2016Q1", "binary")] > 0
     assert paid[("CRC04", "CRC04-2016Q1", "frequency")] == 0
+
+
+def test_a_contract_years_fees_and_reconciliation_are_its_due_to_the_penny(run_output):
+    """2016/17 through the ledger: for each CRC, the approved fee lines of April 2016 to
+    February 2017 and March 2017's reconciliation, read back from the ledger, add up to the
+    year's due to the penny — the annual price less the discount, and the price per case
+    outside the predicted range (the oracle's `year_due`); March's fee is £0.00. The samples
+    hold a CRC above its range (paid more), one below (paid less) and two within."""
+    from pbr_cli.ledger.records import LineKind
+    from pbr_cli.ledger.store import Ledger
+
+    folder, done = run_output
+    assert done.returncode == 0, done.stderr
+    year = _year_months("2017-03")
+    with REGISTER.open(encoding="utf-8") as fh:
+        contracts = {e["CRC code"]: e for e in csv.DictReader(fh) if e["Entry type"] == "FFS"}
+    ledger = Ledger(str(folder / "out" / "ledger.sqlite"), readonly=True)
+    try:
+        approved = {a.period: a.run_id for a in ledger.approvals("transforming-rehabilitation")}
+        paid: dict[tuple[str, str, str], Decimal] = {}
+        for month in year:
+            for ln in ledger.lines(approved[month]):
+                if ln.kind == LineKind.PAYMENT and ln.entry in contracts:
+                    paid[(month, ln.entry, ln.component)] = ln.amount
+            assert ledger.adjustments(approved[month]) == []
+    finally:
+        ledger.close()
+    sides = set()
+    for crc, entry in contracts.items():
+        fees = sum(paid[(m, crc, "fee_for_service")] for m in year)
+        assert paid[("2017-03", crc, "fee_for_service")] == Decimal("0.00")
+        due = _pence(year_due(entry, "2017-03"))
+        assert fees + paid[("2017-03", crc, "reconciliation")] == due, crc
+        volume = weighted_volume(crc, year)
+        low, high = (Fraction(entry[f"Predicted volume {w}"]) for w in ("low", "high"))
+        sides.add("above" if volume > high else "below" if volume < low else "within")
+        # within the range, the year is its price less the discount alone
+        assert (due == _pence(Fraction(entry["Annual price"]) * FEE_SHARE["2016/17"])) == (
+            low <= volume <= high)
+    assert sides == {"above", "below", "within"}
+
+
+def test_the_reconciliation_reads_the_fee_through_a_cohort_beside_it(tmp_path):
+    """CRC01 with its contract and a cohort published in June 2016 (its fee line £0.00),
+    April 2016 to February 2017 approved by `pbr run`; then the annual price corrected in
+    the register (£24,000,000 -> £24,120,000): March 2017's draft carries each earlier
+    month's fee adjustment for CRC01, £24,120,000 x 0.99 / 12 - £1,980,000 = £1,989,900 -
+    £1,980,000 = +£9,900.00, and its reconciliation counts them for the contract, the one
+    of CRC01's entries paid a fee, not the cohort: the year's lines and the adjustments add
+    up to the year's due at the corrected price."""
+    with REGISTER.open(encoding="utf-8") as fh:
+        header, *rows = list(csv.reader(fh))
+    rows = [r for r in rows if r[0] == "CRC01"] + [
+        ["CRC01-2015Q1", "CRC01", "Northern Fells CRC", "Northern Fells CRC: cohort",
+         "COHORT", "", "", "", "", "2015Q1", "2400", "0.475", "3.9", "2016-06-01",
+         "2016-06-30"]]
+    folder = tmp_path
+    (folder / "models").mkdir()
+    model = folder / "models" / "transforming-rehabilitation.yaml"
+    model.write_text(TR.read_text(encoding="utf-8"), encoding="utf-8")
+
+    def register(price: str) -> None:
+        rows[0][5] = price
+        with (folder / "models" / REGISTER.name).open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh, lineterminator="\n").writerows([header, *rows])
+
+    register("24000000.00")
+    returns = folder / "returns" / "transforming-rehabilitation"
+
+    def file(month: str) -> None:
+        (returns / month).mkdir(parents=True)
+        source = SAMPLES / month / f"CRC01-{month}.xlsx"
+        (returns / month / source.name).write_bytes(source.read_bytes())
+
+    (folder / "pbr.yaml").write_text(
+        "models: models\nreturns: returns\noutput: out\nledger: out/ledger.sqlite\n"
+        "log: out/pbr.log\nschemes:\n"
+        "  transforming-rehabilitation: {go_live: 2016-04, approval: automatic}\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(folder), "PBR_CACHE": "off"}
+
+    def pbr() -> int:
+        """`pbr run`, each month approved as it is drafted: March 2017's run."""
+        done = subprocess.run([sys.executable, "-m", "pbr_cli", "run", "--json", "--config",
+                               str(folder / "pbr.yaml")], cwd=folder, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "calculation-failed" not in done.stdout + done.stderr
+        return {m["month"]: m["run"] for m in json.loads(done.stdout)["months"]}.get("2017-03", 0)
+
+    for month in _year_months("2017-02"):
+        file(month)
+    pbr()  # April 2016 to February 2017 drafted and approved
+    register("24120000.00")
+    file("2017-03")
+    run = pbr()
+    from pbr_cli.ledger.records import LineKind
+    from pbr_cli.ledger.store import Ledger
+
+    ledger = Ledger(str(folder / "out" / "ledger.sqlite"), readonly=True)
+    try:
+        carried = [(a.month, a.provider, a.component, a.difference)
+                   for a in ledger.adjustments(run) if a.difference]
+        lines = {(ln.entry, ln.component): ln.amount for ln in ledger.lines(run)
+                 if ln.kind == LineKind.PAYMENT}
+        june = next(a.run_id for a in ledger.approvals("transforming-rehabilitation")
+                    if a.period == "2016-06")
+        cohort = [(ln.component, ln.amount) for ln in ledger.lines(june)
+                  if ln.entry == "CRC01-2015Q1" and ln.kind == LineKind.PAYMENT]
+        fees = sum(ln.amount for m in _year_months("2017-02")
+                   for ln in ledger.lines(next(a.run_id for a in ledger.approvals(
+                       "transforming-rehabilitation") if a.period == m))
+                   if ln.kind == LineKind.PAYMENT and ln.component == "fee_for_service")
+    finally:
+        ledger.close()
+    assert carried == [(m, "CRC01", "fee_for_service", Decimal("9900.00"))
+                       for m in _year_months("2017-02")]
+    entry = dict(zip(header, rows[0], strict=True))
+    due = _pence(year_due(entry, "2017-03"))
+    # 11 months at £1,980,000.00 = £21,780,000; 11 adjustments of £9,900 = £108,900
+    assert fees == Decimal("21780000.00")
+    assert ("fee_for_service", Decimal("0.00")) in cohort  # June: two entries, one paid a fee
+    assert fees + 11 * Decimal("9900.00") + lines[("CRC01", "reconciliation")] == due
 
 
 def test_october_2017_by_hand(run_output):
@@ -267,7 +438,10 @@ def test_a_result_filed_after_its_month_is_paid_once_the_register_moves_it(tmp_p
     ws.add_return("CRC01", "2017-11", {"Caseload": CASELOAD,
                                        "Results": [{"entry_id": "CRC01-2015Q4", **RESULT}]})
     data = _calculate(ws, "2017-11")
-    assert [p["code"] for p in data["problems"]] == ["entry-not-active"]
+    # (and, without a ledger, the months of the year before count as nothing paid: the
+    # reconciliation reads them)
+    assert [p["code"] for p in data["problems"]] == ["entry-not-active",
+                                                     "earlier-month-not-approved"]
     assert data["totals"]["payment"] == "1960000.00"
     moved = _workspace(tmp_path / "moved", moved_to="2017-11")
     moved.add_return("CRC01", "2017-11", {"Caseload": CASELOAD, "Results": [

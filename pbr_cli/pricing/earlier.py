@@ -5,8 +5,9 @@ The ledger is read elsewhere (cycle/, where it is chosen and opened) and handed 
 pricing as data, a `Paid`: the months approved, each approved run's payment lines by
 register entry and component, and the adjustments carried for each approved month — by the
 approved runs since, and by the draft being worked out — by provider and component (the
-ledger keeps an adjustment by provider). A month not approved counts as nothing paid, and
-the schedule says which months those were.
+ledger keeps an adjustment by provider; it is counted for the provider's one entry paid the
+component, `Paid.payer`). A month not approved counts as nothing paid, and the schedule says
+which months those were.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 
 from pbr_cli.expr import ExprError, earlier_reads
 from pbr_cli.model.records import Model
@@ -46,6 +48,23 @@ class Paid:
             key = (month, provider, component)
             adjusted[key] = adjusted.get(key, Decimal("0.00")) + difference
         return replace(self, adjusted=adjusted)
+
+    @cached_property
+    def paid_entries(self) -> dict[str, set[str]]:
+        """component -> the register entries with an approved line of it not £0."""
+        out: dict[str, set[str]] = {}
+        for (_, entry, component), amount in self.lines.items():
+            if amount != 0:
+                out.setdefault(component, set()).add(entry)
+        return out
+
+    def payer(self, component: str, entries: list[str]) -> list[str]:
+        """Which of a provider's entries (those active in an adjusted month) an adjustment
+        of the component is counted for: the one entry, else those ever paid the component
+        (one, or the adjustment cannot be placed)."""
+        if len(entries) == 1:
+            return entries
+        return [e for e in entries if e in self.paid_entries.get(component, set())]
 
     def digest(self) -> list:
         """Its content, as a cache key's part."""
@@ -157,8 +176,8 @@ class EntryPaid:
 
     def total(self, function: str, components: tuple[str, ...]) -> Fraction:
         """Paid for the entry, for the components, in the approved months the function
-        reads: each month's approved lines, and the adjustments carried for it where the
-        provider held this one entry in that month."""
+        reads: each month's approved lines, and the adjustments carried for it where this
+        is the provider's entry they are counted for (`Paid.payer`)."""
         total = Decimal("0.00")
         for m in months_read(self.model, self.month, function):
             if m not in self.paid.approved:
@@ -168,12 +187,23 @@ class EntryPaid:
                 adjusted = self.paid.adjusted.get((m, self.provider, c))
                 if adjusted is None or adjusted == 0:
                     continue
-                if self.entries_of(self.provider, m) != [self.entry]:
-                    raise ExprError(
-                        f"{format_money(adjusted)} of {c} for {m} is known from "
-                        f"{self.paid.where} for {self.provider} as a whole (an adjustment is "
-                        f"kept by provider): with {self.provider}'s several entries in {m}, "
-                        f"what was paid for {self.entry} alone is not known, so {function}() "
-                        "cannot be worked out")
-                total += adjusted
+                entries = self.entries_of(self.provider, m)
+                payers = self.paid.payer(c, entries)
+                if len(payers) != 1:
+                    raise ExprError(self._unplaced(function, c, m, adjusted, payers))
+                if payers == [self.entry]:
+                    total += adjusted
         return Fraction(total)
+
+    def _unplaced(self, function: str, component: str, month: Month, adjusted: Decimal,
+                  payers: list[str]) -> str:
+        """Why an adjustment kept for the provider cannot be counted for one entry."""
+        which = (f"{len(payers)} of its entries in {month} were paid {component} "
+                 f"({', '.join(sorted(payers))})" if payers else
+                 f"none of its entries in {month} was ever paid {component}")
+        return (f"{format_money(adjusted)} of {component} for {month} is known from "
+                f"{self.paid.where} for {self.provider} as a whole (an adjustment is kept by "
+                f"provider) and {which}: which entry it adjusts is not known, so "
+                f"{function}() cannot be worked out for {self.entry}; it needs one entry of "
+                f"{self.provider} paid {component} (the others' lines £0), or adjustments "
+                "kept by register entry")
