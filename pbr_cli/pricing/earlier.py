@@ -129,14 +129,18 @@ class EarlierPaid:
     paid: Paid
     entries_of: EntriesOf
     missing: tuple[Month, ...]
+    # the providers whose formulas read what was paid before this month (a formula whose
+    # branch reading it was not taken, IF(month_of_year == 12, ...), reads nothing)
+    read_by: set[str] = field(default_factory=set)
 
     def of(self, entry: str, provider: str) -> EntryPaid:
-        return EntryPaid(self.model, self.month, self.paid, entry, provider, self.entries_of)
+        return EntryPaid(self.model, self.month, self.paid, entry, provider, self.entries_of,
+                         self.read_by)
 
     def warning(self, provider: str, path: str) -> Problem | None:
         """What the provider's schedule says of the earlier months counted as nothing paid
         (None when every month read is approved)."""
-        if not self.missing:
+        if not self.missing or provider not in self.read_by:
             return None
         names = ", ".join(str(m) for m in self.missing[:6]) + (
             ", ..." if len(self.missing) > 6 else "")
@@ -169,6 +173,7 @@ class EntryPaid:
     entry: str
     provider: str
     entries_of: EntriesOf
+    read_by: set[str]
 
     def functions(self) -> dict[str, Callable[..., Fraction]]:
         return {"paid_before": lambda *c: self.total("paid_before", c),
@@ -178,6 +183,7 @@ class EntryPaid:
         """Paid for the entry, for the components, in the approved months the function
         reads: each month's approved lines, and the adjustments carried for it where this
         is the provider's entry they are counted for (`Paid.payer`)."""
+        self.read_by.add(self.provider)
         total = Decimal("0.00")
         for m in months_read(self.model, self.month, function):
             if m not in self.paid.approved:
