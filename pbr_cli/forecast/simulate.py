@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 
+from pbr_cli.forecast.defects import PROJECTED
 from pbr_cli.forecast.kinds import Pipeline, forecast_kind
 from pbr_cli.forecast.moves import Volume, months_between
 from pbr_cli.model.records import Model
@@ -32,8 +33,6 @@ from pbr_cli.returns.checked import CheckedReturn
 from pbr_cli.returns.register import Register, entry_active
 
 __all__ = ["PROJECTED", "Pipeline", "Projector", "Volume", "pipeline"]
-
-PROJECTED = "projected"  # the path of a projected return starts with this
 
 
 def pipeline(model: Model, recorded: list[CheckedReturn],

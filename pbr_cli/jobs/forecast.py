@@ -225,6 +225,8 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
     if f.no_basis:
         out.append(("No months to draw from", ", ".join(f.no_basis) + ": no return recorded; "
                     "projected as nothing."))
+    if f.projected_months:
+        out.append(("Projected returns checked", f.base.defects.said()))
     if f.scenario_text:
         out.append(("What-if", "; ".join(f.scenario_text) + ". Worked out with the same "
                     "draws as the base case, so the difference is the what-if's alone. "

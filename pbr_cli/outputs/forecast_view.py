@@ -73,6 +73,8 @@ def forecast_view(con: Console, f: Forecast, written: list[str]) -> None:
     if f.no_basis:
         con.print(f"[yellow]No months to draw from[/] ({escape(', '.join(f.no_basis))}): "
                   "projected as nothing.")
+    if f.base.defects.simulations:
+        con.print(f"[bold red]Projected returns refused[/]: {escape(f.base.defects.said())}")
     for path in written:
         con.print(f"Written: [bold]{escape(path)}[/]")
 
