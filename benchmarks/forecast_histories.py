@@ -17,8 +17,8 @@ has an error (a date outside its month), so it is withheld that month, as a real
 
 What happens to each client after arriving is the process's own too: a cohort episode ends
 each month with a chance by complexity, successfully or not, and is reviewed every three
-months; a family's results come months after attachment at fixed chances; a service's void
-days and outcomes achieved follow its shape.
+months (one in twelve ends within its first month); a family's results come months after
+attachment at fixed chances; a service's void days and outcomes achieved follow its shape.
 
     python benchmarks/forecast_histories.py wigan-cohort /tmp/h    # write one history
 """
@@ -194,9 +194,13 @@ def cohort(out: Path, seed: int, n_providers: int = 6, n_months: int = 21) -> Hi
                                           "complexity": complexity,
                                           "opiate_days": 0 if clean else rng.randint(1, 20),
                                           "crack_days": 0, "offended": "N", "in_ete": "N"})
-                if t > began and rng.random() < ends[complexity]:
+                # (in its first month: one in twelve leaves or completes within the month)
+                if (rng.random() < ends[complexity] if t > began else
+                        start.day < month.days and rng.random() < 1 / 12):
                     ok = rng.random() < success[complexity]
                     day = month.first_day + timedelta(days=rng.randint(14, month.days - 1))
+                    if t == began:
+                        day = start + timedelta(days=rng.randint(1, month.days - start.day))
                     add(p, t, "Discharges", {"client_id": client, "episode_start": start,
                                              "discharge_date": day, "discharge_reason":
                                              ("TCDF" if ok else rng.choice(["DO", "WD"])),

@@ -52,6 +52,7 @@ class _Moving:
     renamed: dict[tuple[str, int], list[str]]
     new_eps: dict[str, _Episode]  # the month's new episodes, by client
     used: set[int]  # episodes (by id) reviewed this month already
+    prefix: str = ""  # before a new client's id: another provider's return drawn
 
 
 class _Open:
@@ -177,19 +178,22 @@ class CohortPipeline:
         for (provider, _, _), ep in sorted(opened.items(), key=lambda kv: kv[0]):
             self.open[provider].add(ep)
 
-    def month(self, base: CheckedReturn, month: Month, shift: int) -> dict[str, Any]:
+    def month(self, base: CheckedReturn, month: Month, shift: int,
+              provider: str | None = None) -> dict[str, Any]:
         """The drawn return's records (as columns) moved to `month`, its people given to
-        the projected pipeline."""
+        the projected pipeline of `provider` (default: the return's own; another's for a
+        provider with no return of its own yet: its new clients named as its own)."""
         import numpy as np
 
         cohort = self.model.cohort
         assert cohort is not None and base.provider is not None and base.month is not None
-        provider = base.provider
+        source = base.provider
+        provider = provider or source
         cols = self._columns(base)
         churn = cohort.tariff.churn_months if cohort.tariff is not None else 12
         out: dict[str, Any] = {}
         moving = _Moving(provider, base.month, month, churn, self.open[provider].clients(),
-                         {}, {}, set())
+                         {}, {}, set(), "" if provider == source else f"{provider}~")
         renamed, new_eps, in_treatment = moving.renamed, moving.new_eps, moving.in_treatment
         part = cols.get("presentations")
         if part:
@@ -214,7 +218,7 @@ class CohortPipeline:
         used, ended = moving.used, set[str]()
         # discharges and reviews happen to open episodes: as many more (or fewer) as the
         # provider has open episodes now against then
-        then = self._open_at(provider, base.month)
+        then = self._open_at(source, base.month)
         ratio = (self.open[provider].count / then - 1) if then else 0.0
         for kind in ("discharges", "reviews"):
             part = cols.get(kind)
@@ -233,15 +237,15 @@ class CohortPipeline:
             for i in range(len(days)):
                 start = starts[i]
                 if kind == "reviews":
-                    start = self._start_of(provider, part["client"][i], days[i]) or days[i]
+                    start = self._start_of(source, part["client"][i], days[i]) or days[i]
                 order += self._targets(moving, part["client"][i], start, ratio, i)
             for i, own in order:
                 client, day, group = part["client"][i], days[i], part["group"][i]
                 new_day = shift_day(date.fromordinal(day), shift).toordinal()
                 start, had = starts[i], frozenset[str]()
                 if kind == "reviews":
-                    start = self._start_of(provider, client, day) or day
-                    had = self.review_state.get((provider, client, day), frozenset())
+                    start = self._start_of(source, client, day) or day
+                    had = self.review_state.get((source, client, day), frozenset())
                 episode = (moving.new_eps.get(own) if own is not None
                            else self._episode_for(moving, start, group, kind, had))
                 if episode is None:
@@ -281,10 +285,10 @@ class CohortPipeline:
                              if d >= since} - moving.in_treatment)
             if recent:
                 return recent[self.rng.randrange(len(recent))]
-        ident = f"{client}~{moving.month}" + (f"~{copy}" if copy else "")
+        ident = f"{moving.prefix}{client}~{moving.month}" + (f"~{copy}" if copy else "")
         n = 1
         while ident in moving.in_treatment:  # (the client presented twice in the month drawn)
-            ident, n = f"{client}~{moving.month}~{copy}.{n}", n + 1
+            ident, n = f"{moving.prefix}{client}~{moving.month}~{copy}.{n}", n + 1
         return ident
 
     def _open_at(self, provider: str, month: Month) -> int:

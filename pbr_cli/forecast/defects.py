@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pbr_cli.problems import ERROR, Problem
 
 PROJECTED = "projected"  # the path of a projected return starts with this (simulate.py)
+SUMMARY = "return-has-errors"  # the error that counts a return's others
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ def simulation_defects(problems: list[Problem], made: int) -> SimulationDefects:
     for p in problems:
         if p.severity == ERROR and p.file.startswith(PROJECTED + "/"):
             failed.setdefault(p.file, set()).add(p.code)
-            example = example or f"{p.file}: {p.code}: {p.message}"
+            if not example or (p.code != SUMMARY and SUMMARY in example):
+                example = f"{p.file}: {p.code}: {p.message}"  # (the error itself, not its sum)
     return SimulationDefects(made, {k: frozenset(v) for k, v in failed.items()}, example)
 
 

@@ -50,6 +50,7 @@ class ParticipantPipeline:
         # day before it, the month): what participants in each place did in the basis months
         self.seen: dict[str, dict[tuple, list[tuple[list[dict], int | None, Month]]]] = \
             defaultdict(lambda: defaultdict(list))
+        self._all: dict[tuple, list[tuple[list[dict], int | None, Month]]] | None = None
         self._pipeline(recorded)
 
     def fresh(self, rng: random.Random, changes: random.Random,
@@ -130,7 +131,8 @@ class ParticipantPipeline:
                 (3, person.codes, gap),
                 (4, person.codes)]
 
-    def month(self, base: CheckedReturn, month: Month, shift: int) -> dict[str, Any]:
+    def month(self, base: CheckedReturn, month: Month, shift: int,
+              provider: str | None = None) -> dict[str, Any]:
         """The drawn return's attachments (new participants, with the claims they made in
         their first month); then each participant already in the pipeline makes the claims
         of a participant who stood where it stands, in a month a draw may come from."""
@@ -138,7 +140,10 @@ class ParticipantPipeline:
 
         spec = self.model.participants
         assert spec is not None and base.provider is not None and base.month is not None
-        provider = base.provider
+        # (another provider's return for one with none of its own yet: its participants named
+        # as its own, its claims drawn from every provider's)
+        prefix = "" if provider in (None, base.provider) else f"{provider}~"
+        provider = provider or base.provider
         tables = {name: dates_moved(self.model, name, frame, shift)
                   for name, frame in base.tables.items()}
         renamed: dict[str, list[str]] = defaultdict(list)  # each copy of a new participant
@@ -151,7 +156,7 @@ class ParticipantPipeline:
                 pid = record.get(spec.id)
                 copies = scaled(1, self.volume.new_people, self.changes)
                 for copy in range(copies):
-                    ident = f"{pid}~{month}" + (f"~{copy}" if copy else "")
+                    ident = f"{prefix}{pid}~{month}" + (f"~{copy}" if copy else "")
                     renamed[str(pid)].append(ident)
                     rows.append({**record, spec.id: ident})
                     new.append(_Person(ident, month, group=tuple(record.get(c) for c in codes)))
@@ -188,11 +193,22 @@ class ParticipantPipeline:
                      month: Month) -> tuple[list[dict], int | None, Month]:
         """What a participant who stood where this one stands claimed in a month a draw may
         come from: the most particular place with at least a few participants in it."""
+        places = self.seen.get(provider) or self._everyone()
         for key in self._keys(person, month):
-            seen = self.seen[provider].get(key)
+            seen = places.get(key)
             if seen and (len(seen) >= 5 or key[0] == 4):
                 return seen[self.rng.randrange(len(seen))]
         return [], None, month
+
+    def _everyone(self) -> dict[tuple, list[tuple[list[dict], int | None, Month]]]:
+        """What participants in each place did at every provider (for one with no basis)."""
+        if self._all is None:
+            merged: dict[tuple, list] = defaultdict(list)
+            for provider in sorted(self.seen):
+                for key, seen in self.seen[provider].items():
+                    merged[key] += seen
+            self._all = dict(merged)
+        return self._all
 
     def _days_moved(self, last: int | None, now_last: int | None, was: Month,
                     month: Month) -> int:

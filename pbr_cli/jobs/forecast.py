@@ -223,8 +223,8 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
     else:
         out.append(("Budget", "none given (--no-budget)."))
     if f.no_basis:
-        out.append(("No months to draw from", ", ".join(f.no_basis) + ": no return recorded; "
-                    "projected as nothing."))
+        out.append(("No months to draw from", ", ".join(f.no_basis) + ": "
+                    + forecast_kind(f.model).no_basis + "."))
     if f.projected_months:
         out.append(("Projected returns checked", f.base.defects.said()))
     if f.scenario_text:
