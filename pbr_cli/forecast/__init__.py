@@ -27,6 +27,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from pbr_cli.forecast.defects import Defects, SimulationDefects, simulation_defects
+from pbr_cli.forecast.ranges import widen
 from pbr_cli.forecast.simulate import Pipeline, Projector, Volume, pipeline
 from pbr_cli.model.records import Model
 from pbr_cli.money import round_pence
@@ -224,6 +225,8 @@ def outlook(model: Model, register: Register, so_far: PeriodSoFar, settings: Set
     month_range = {key: percentile_range(v, settings.level) for key, v in month_sims.items()}
     if n:
         total_range = {p: percentile_range(v, settings.level) for p, v in total_sims.items()}
+        widen(month_range, total_range, lines, _recorded_history(job, so_far, providers),
+              projected, settings.level)
     else:
         total_range = {p: (actual_total[p], actual_total[p]) for p in [TOTAL, *providers]}
     limit_bites: dict[str, tuple[Month, Fraction]] = {}
@@ -237,6 +240,37 @@ def outlook(model: Model, register: Register, so_far: PeriodSoFar, settings: Set
     elif budget is not None:
         over = Fraction(1 if actual_total[TOTAL] > budget else 0)
     return Outlook(lines, month_range, total_range, limit_bites, over, Defects.gather(each))
+
+
+RECENT = 7  # the recorded months whose changes widen a range (ranges.py)
+
+
+def _recorded_history(job: _Job, so_far: PeriodSoFar,
+                      providers: list[str]) -> dict[str, list[Decimal]]:
+    """Each provider's (and the scheme's, TOTAL) payments in its latest RECENT recorded
+    months, oldest first, as `pbr calculate` works them out (the period's recorded months
+    already are); a provider's series starts at its first month with a return."""
+    months = sorted({r.month for r in job.recorded if r.month is not None
+                     and job.model.covers(r.month)})[-RECENT:]
+    first: dict[str, Month] = {}
+    for r in job.recorded:
+        if r.provider and r.month is not None and (r.provider not in first
+                                                   or r.month < first[r.provider]):
+            first[r.provider] = r.month
+    out: dict[str, list[Decimal]] = defaultdict(list)
+    for month in months:
+        schedule = so_far.schedules.get(month)
+        if schedule is None:
+            wanted = set(history_months(job.model, month))
+            schedule = calculate(job.model, job.register, month,
+                                 _copies([r for r in job.recorded if r.month in wanted]))
+        paid = {res.provider: sum((ln.amount for ln in res.lines if ln.kind == "payment"), ZERO)
+                for res in schedule.providers}
+        out[TOTAL].append(sum(paid.values(), ZERO))
+        for provider in providers:
+            if provider in first and first[provider] <= month:
+                out[provider].append(paid.get(provider, ZERO))
+    return out
 
 
 @dataclass
