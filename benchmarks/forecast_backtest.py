@@ -1,138 +1,259 @@
-"""Backtest of `pbr forecast` on the shipped samples: a forecast made as at each month,
-against what those months were then actually worth.
+"""Backtest of `pbr forecast`: a forecast made as at each month, from the returns up to it
+alone, against what the months after it were worth, worked out from all their returns; beside
+three naive forecasts from the same recorded months.
 
-For each scheme and each as-at month (from `--first` months into the scheme to the month
-before the last recorded one), the months after it (up to `--horizon`) are forecast from the
-returns up to it alone, and compared with the months worked out from all their returns:
+Histories come from benchmarks/forecast_histories.py (a process of its own, known and varied:
+flat, trend, step, seasonal, a provider joining, one leaving, one seen for a month or two, a
+month whose return has an error), one kind of scheme each: cohort (wigan-cohort), per
+participant (troubled-families), service-level (birmingham-90-10, a six-month pilot); or, with
+--samples, the shipped samples.
 
-- the error of each month's expected figure (forecast minus actual), as £ and as % of actual;
-- whether the actual month fell inside the month's range, and whether the actual total of
-  the horizon fell inside the horizon total's range — as often as the stated level says?
+For each scheme and months ahead (1 to --horizon), over every as-at month from the --first:
 
-    python benchmarks/forecast_backtest.py                  # every shipped scheme
-    python benchmarks/forecast_backtest.py wigan-cohort --simulations 100 --markdown
+- MAPE: the mean of |forecast - actual| / actual, per cent (months with an actual);
+- MASE: the mean absolute error against that of last month repeated, on the same months
+  (below 1: better than repeating last month);
+- bias: the sum of (forecast - actual) over the sum of actuals, per cent;
+- inside: the share of actual months inside the forecast's 80% range (calibration);
+- the same MAPE and MASE for the naive forecasts: last month repeated, the mean of the last
+  three, a straight line through the last six (at least two);
+- the year's total (the first twelve months) as at months 6 and 9: recorded months plus the
+  forecast of the rest, its error against the actual year, for pbr and each naive forecast;
+- projected returns that failed a check (each a defect of the projection; there should be none).
 
-Prints a table per scheme and a summary line; --markdown prints the tables as docs/forecast.md
-shows them.
+    python benchmarks/forecast_backtest.py --quick              # under 2 minutes, one core
+    nice python benchmarks/forecast_backtest.py --markdown      # the tables in docs/forecast.md
+    python benchmarks/forecast_backtest.py --samples wigan-cohort
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.forecast_histories import KINDS  # noqa: E402
 from pbr_cli.cycle.config import load_config  # noqa: E402
 from pbr_cli.forecast import TOTAL, PeriodSoFar, Settings, outlook  # noqa: E402
 from pbr_cli.model import find_model, load_model  # noqa: E402
+from pbr_cli.periods import Month  # noqa: E402
 from pbr_cli.pricing.worth import month_schedule, read_months  # noqa: E402
 from pbr_cli.returns.folders import months_with_returns  # noqa: E402
 from pbr_cli.returns.register import load_register  # noqa: E402
 
-SCHEMES = ["birmingham-90-10", "wigan-cohort", "troubled-families", "work-programme"]
+SCHEMES = ["wigan-cohort", "troubled-families", "birmingham-90-10"]
+SAMPLES = ["birmingham-90-10", "wigan-cohort", "troubled-families", "work-programme"]
+NAIVE = ["last", "mean3", "trend6"]
 
 
-def backtest(name: str, settings: Settings, first: int, horizon: int, step: int):
+def naive(history: list[Decimal], ahead: int) -> dict[str, Decimal]:
+    """The naive forecasts of the month `ahead` months after the last of `history`."""
+    last = history[-1]
+    mean3 = sum(history[-3:], Decimal(0)) / len(history[-3:])
+    ys = [float(v) for v in history[-6:]]
+    if len(ys) < 2:
+        trend = float(last)
+    else:
+        n = len(ys)
+        mx, my = (n - 1) / 2, sum(ys) / n
+        slope = (sum((x - mx) * (y - my) for x, y in enumerate(ys))
+                 / sum((x - mx) ** 2 for x in range(n)))
+        trend = max(0.0, my + slope * (n - 1 + ahead - mx))
+    return {"last": last, "mean3": mean3, "trend6": Decimal(str(round(trend, 2)))}
+
+
+@dataclass
+class Point:
+    scheme: str
+    history: str
+    as_at: Month
+    month: Month
+    ahead: int
+    actual: Decimal
+    expected: Decimal
+    low: Decimal
+    high: Decimal
+    naive: dict[str, Decimal]
+
+    @property
+    def inside(self) -> bool:
+        return self.low <= self.actual <= self.high
+
+
+@dataclass
+class Year:
+    scheme: str
+    as_at: int  # month of the year (6 or 9)
+    actual: Decimal
+    forecast: dict[str, Decimal]  # pbr and each naive forecast -> the year's total
+
+
+@dataclass
+class Run:
+    points: list[Point] = field(default_factory=list)
+    years: list[Year] = field(default_factory=list)
+    defects: dict[str, list[int]] = field(default_factory=dict)  # scheme -> [sims, of, ret]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def backtest(run: Run, scheme: str, label: str, root: Path, register_path: Path | None,
+             settings: Settings, first: int, horizon: int) -> None:
     cfg = load_config(ROOT / "pbr.yaml")
-    model = load_model(find_model(name, cfg.models))
-    register = load_register(model, None)
-    root = cfg.returns_for(name)
+    model = load_model(find_model(scheme, cfg.models))
+    register = load_register(model, register_path)
     months = [m for m in months_with_returns(root) if model.covers(m)]
-    collection = read_months(cfg.cache, model, register, root, months, None)
+    collection = read_months(None, model, register, root, months, None)
     actual = {m: month_schedule(model, register, m, collection).total() for m in months}
-    rows = []
-    for i in range(first - 1, len(months) - 1, step):
+    defects = run.defects.setdefault(scheme, [0, 0, 0])
+    for i in range(first - 1, len(months) - 1):
         as_at = months[i]
         ahead = months[i + 1:i + 1 + horizon]
         returns = [r for r in collection.returns if r.month is not None and r.month <= as_at]
         o = outlook(model, register, PeriodSoFar({}, ahead, returns, as_at), settings, None)
-        for m in ahead:
+        defects[0] += o.defects.simulations
+        defects[1] += o.defects.of_simulations
+        defects[2] += o.defects.returns
+        recorded = [actual[m] for m in months[:i + 1]]
+        for h, m in enumerate(ahead, start=1):
             low, high = o.month_range[(TOTAL, m)]
-            rows.append({"as_at": as_at, "month": m, "ahead": ahead.index(m) + 1,
-                         "expected": o.total(TOTAL, m), "actual": actual[m],
-                         "low": low, "high": high, "inside": low <= actual[m] <= high})
-        low, high = o.total_range[TOTAL]
-        total = sum((actual[m] for m in ahead), Decimal("0.00"))
-        rows.append({"as_at": as_at, "month": f"{ahead[0]}..{ahead[-1]}", "ahead": "all",
-                     "expected": o.total(TOTAL), "actual": total, "low": low, "high": high,
-                     "inside": low <= total <= high})
-    return rows
+            run.points.append(Point(scheme, label, as_at, m, h, actual[m], o.total(TOTAL, m),
+                                    low, high, naive(recorded, h)))
+        if i + 1 in (6, 9) and len(months) >= 12 and len(ahead) >= 12 - (i + 1):
+            rest = ahead[:12 - (i + 1)]
+            so_far = sum(recorded, Decimal(0))
+            forecast = {"pbr": so_far + sum((o.total(TOTAL, m) for m in rest), Decimal(0))}
+            for name in NAIVE:
+                forecast[name] = so_far + sum((naive(recorded, h)[name]
+                                               for h in range(1, len(rest) + 1)), Decimal(0))
+            run.years.append(Year(scheme, i + 1, sum((actual[m] for m in months[:12]),
+                                                     Decimal(0)), forecast))
 
 
-def _mape(rows) -> Decimal:
-    """The mean of |expected - actual| / actual, per cent, over months with an actual."""
-    paid = [r for r in rows if r["actual"]]
-    return (sum((abs(r["expected"] - r["actual"]) / r["actual"] for r in paid), Decimal(0))
-            / max(1, len(paid)) * 100)
+# -- the measures --------------------------------------------------------------------------
+
+def mape(points: list[Point], of: str = "pbr") -> float:
+    paid = [p for p in points if p.actual]
+    return 100 * sum(abs(float(_value(p, of) - p.actual)) / float(p.actual)
+                     for p in paid) / max(1, len(paid))
 
 
-def _bias(rows) -> Decimal:
-    """Expected minus actual over all the rows, per cent of actual."""
-    return (sum((r["expected"] - r["actual"] for r in rows), Decimal(0))
-            / max(Decimal(1), sum((r["actual"] for r in rows), Decimal(0))) * 100)
+def mae(points: list[Point], of: str = "pbr") -> float:
+    return sum(abs(float(_value(p, of) - p.actual)) for p in points) / max(1, len(points))
 
 
-def pct(error: Decimal, actual: Decimal) -> str:
-    return f"{error / actual * 100:+.1f}%" if actual else "n/a"
+def mase(points: list[Point], of: str = "pbr") -> float:
+    """Mean absolute error against that of last month repeated (nan if that is 0)."""
+    base = mae(points, "last")
+    return mae(points, of) / base if base else float("nan")
+
+
+def bias(points: list[Point]) -> float:
+    total = sum(float(p.actual) for p in points)
+    return 100 * sum(float(p.expected - p.actual) for p in points) / total if total else 0.0
+
+
+def _value(p: Point, of: str) -> Decimal:
+    return p.expected if of == "pbr" else p.naive[of]
+
+
+def year_error(years: list[Year], of: str) -> float:
+    """The mean absolute error of the year's total, per cent of the actual year."""
+    return 100 * sum(abs(float(y.forecast[of] - y.actual)) / float(y.actual)
+                     for y in years) / max(1, len(years))
+
+
+# -- the run -------------------------------------------------------------------------------
+
+def generated(run: Run, schemes: list[str], seeds: list[int], settings: Settings, first: int,
+              horizon: int, size: dict[str, int]) -> None:
+    with tempfile.TemporaryDirectory(prefix="pbr-backtest-") as tmp:
+        for scheme in schemes:
+            started = time.perf_counter()
+            for seed in seeds:
+                out = Path(tmp) / f"{scheme}-{seed}"
+                kw = dict(size)
+                if scheme == "birmingham-90-10":
+                    kw.pop("n_months", None)  # the pilot is six months
+                h = KINDS[scheme](out, seed, **kw)
+                backtest(run, scheme, f"seed {seed}", h.root, h.register, settings,
+                         min(first, 2) if scheme == "birmingham-90-10" else first, horizon)
+            run.seconds[scheme] = time.perf_counter() - started
+
+
+def tables(run: Run, horizon: int, level: int) -> list[str]:
+    out = ["| scheme | months ahead | forecasts | pbr MAPE | pbr MASE | bias | inside the "
+           f"{level}% range | last month MAPE | mean of 3 MAPE (MASE) | trend of 6 MAPE "
+           "(MASE) |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for scheme in dict.fromkeys(p.scheme for p in run.points):
+        mine = [p for p in run.points if p.scheme == scheme]
+        for h in range(1, horizon + 1):
+            these = [p for p in mine if p.ahead == h]
+            if not these:
+                continue
+            inside = sum(p.inside for p in these)
+            out.append(f"| {scheme} | {h} | {len(these)} | {mape(these):.1f}% | "
+                       f"{mase(these):.2f} | {bias(these):+.1f}% | {inside}/{len(these)} "
+                       f"({inside / len(these):.0%}) | {mape(these, 'last'):.1f}% | "
+                       f"{mape(these, 'mean3'):.1f}% ({mase(these, 'mean3'):.2f}) | "
+                       f"{mape(these, 'trend6'):.1f}% ({mase(these, 'trend6'):.2f}) |")
+    out += ["", "The year's total (its first twelve months) as at months 6 and 9: mean absolute "
+            "error, per cent of the actual year.", "",
+            "| scheme | as at month | histories | pbr | last month | mean of 3 | trend of 6 |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for scheme in dict.fromkeys(y.scheme for y in run.years):
+        for at in (6, 9):
+            these = [y for y in run.years if y.scheme == scheme and y.as_at == at]
+            if these:
+                out.append(f"| {scheme} | {at} | {len(these)} | "
+                           + " | ".join(f"{year_error(these, of):.1f}%"
+                                        for of in ["pbr", *NAIVE]) + " |")
+    out += ["", "| scheme | simulations with a projected return failing a check | projected "
+            "returns failing | seconds |", "|---|---:|---:|---:|"]
+    for scheme, (sims, of, returns) in run.defects.items():
+        out.append(f"| {scheme} | {sims} of {of} | {returns} | "
+                   f"{run.seconds.get(scheme, 0):.0f} |")
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("schemes", nargs="*", default=SCHEMES)
+    parser.add_argument("schemes", nargs="*")
+    parser.add_argument("--samples", action="store_true", help="the shipped samples instead")
+    parser.add_argument("--quick", action="store_true",
+                        help="one small history of each kind, 10 simulations (under 2 minutes)")
+    parser.add_argument("--seeds", type=int, default=3, help="histories of each kind (3)")
     parser.add_argument("--simulations", type=int, default=50)
     parser.add_argument("--level", type=int, default=80)
-    parser.add_argument("--first", type=int, default=4,
-                        help="the first as-at month, counted from the scheme's first (4)")
+    parser.add_argument("--first", type=int, default=3,
+                        help="the first as-at month, counted from the first (3)")
     parser.add_argument("--horizon", type=int, default=6, help="months ahead (6)")
-    parser.add_argument("--step", type=int, default=1, help="every this many as-at months")
-    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--markdown", action="store_true", help="(the tables are markdown)")
     args = parser.parse_args()
-    settings = Settings(simulations=args.simulations, level=args.level)
-    summary = []
-    for name in args.schemes:
-        started = time.perf_counter()
-        rows = backtest(name, settings, args.first, args.horizon, args.step)
-        took = time.perf_counter() - started
-        monthly = [r for r in rows if r["ahead"] != "all"]
-        totals = [r for r in rows if r["ahead"] == "all"]
-        print(f"\n{name}: {len(totals)} forecasts, {len(monthly)} months, "
-              f"{args.simulations} simulations each, {took:.0f} s")
-        if args.markdown:
-            print("\n| months ahead | forecasts | mean absolute error | bias | actual inside "
-                  f"the {args.level}% range |")
-            print("|---:|---:|---:|---:|---:|")
-            for ahead in sorted({r["ahead"] for r in monthly}):
-                these = [r for r in monthly if r["ahead"] == ahead]
-                print(f"| {ahead} | {len(these)} | {_mape(these):.1f}% | {_bias(these):+.1f}% | "
-                      f"{sum(r['inside'] for r in these)}/{len(these)} |")
-            print("\n| as at | months | expected | actual | error | range | inside |")
-            print("|---|---|---:|---:|---:|---|---|")
-            rows = totals
-        for r in rows:
-            error = r["expected"] - r["actual"]
-            cells = [str(r["as_at"]), str(r["month"]), f"£{r['expected']:,}",
-                     f"£{r['actual']:,}", f"{pct(error, r['actual'])}",
-                     f"£{r['low']:,} to £{r['high']:,}", "yes" if r["inside"] else "NO"]
-            if not args.markdown:
-                cells.insert(2, str(r["ahead"]))
-            print(("| " + " | ".join(cells) + " |") if args.markdown else "  ".join(cells))
-        inside_m = sum(r["inside"] for r in monthly)
-        inside_t = sum(r["inside"] for r in totals)
-        mape, bias = _mape(monthly), _bias(monthly)
-        line = (f"{name}: months inside their {args.level}% range {inside_m}/{len(monthly)} "
-                f"({inside_m / max(1, len(monthly)):.0%}); horizon totals inside "
-                f"{inside_t}/{len(totals)} ({inside_t / max(1, len(totals)):.0%}); mean "
-                f"absolute error of a month {mape:.1f}%; overall bias {bias:+.1f}%")
-        summary.append(line)
-        print(line)
-    print()
-    for line in summary:
-        print(line)
+    settings = Settings(simulations=10 if args.quick else args.simulations, level=args.level)
+    run = Run()
+    started = time.perf_counter()
+    if args.samples:
+        cfg = load_config(ROOT / "pbr.yaml")
+        for scheme in args.schemes or SAMPLES:
+            t = time.perf_counter()
+            backtest(run, scheme, "samples", cfg.returns_for(scheme), None, settings,
+                     args.first, args.horizon)
+            run.seconds[scheme] = time.perf_counter() - t
+    else:
+        size = ({"n_providers": 4, "n_months": 14} if args.quick else {})
+        seeds = [1] if args.quick else list(range(1, args.seeds + 1))
+        generated(run, args.schemes or SCHEMES, seeds, settings, args.first, args.horizon, size)
+    print(f"{len(run.points)} forecast months, {settings.simulations} simulations each, "
+          f"{time.perf_counter() - started:.0f} s on {os.cpu_count()} cores\n")
+    print("\n".join(tables(run, args.horizon, args.level)))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from pbr_cli.forecast.defects import Defects, SimulationDefects, simulation_defects
+from pbr_cli.forecast.ranges import widen
 from pbr_cli.forecast.simulate import Pipeline, Projector, Volume, pipeline
 from pbr_cli.model.records import Model
 from pbr_cli.money import round_pence
@@ -62,6 +64,7 @@ class Outlook:
     total_range: dict[str, tuple[Decimal, Decimal]]  # provider (TOTAL: all) -> the period's
     limit_bites: dict[str, tuple[Month, Fraction]]  # provider -> first month a cap or maximum
     over_budget: Fraction | None = None  # share of simulations whose total passes the budget
+    defects: Defects = field(default_factory=Defects)  # projected returns failing a check
 
     def total(self, provider: str = TOTAL, month: Month | None = None,
               component: str | None = None) -> Decimal:
@@ -198,7 +201,9 @@ def outlook(model: Model, register: Register, so_far: PeriodSoFar, settings: Set
     bites: dict[tuple[str, Month], int] = defaultdict(int)
     providers = register.providers()
     n = settings.simulations if projected else 0
-    for s, (this, months_paid, reached) in enumerate(_run(job, n), start=1):
+    each: list[SimulationDefects] = []
+    for s, (this, months_paid, reached, defects) in enumerate(_run(job, n), start=1):
+        each.append(defects)
         for key in set(this) | set(sims):
             if key[1] in projected:
                 sims[key].append(this.get(key, ZERO))
@@ -220,6 +225,8 @@ def outlook(model: Model, register: Register, so_far: PeriodSoFar, settings: Set
     month_range = {key: percentile_range(v, settings.level) for key, v in month_sims.items()}
     if n:
         total_range = {p: percentile_range(v, settings.level) for p, v in total_sims.items()}
+        widen(month_range, total_range, lines, _recorded_history(job, so_far, providers),
+              projected, settings.level)
     else:
         total_range = {p: (actual_total[p], actual_total[p]) for p in [TOTAL, *providers]}
     limit_bites: dict[str, tuple[Month, Fraction]] = {}
@@ -232,7 +239,38 @@ def outlook(model: Model, register: Register, so_far: PeriodSoFar, settings: Set
         over = Fraction(sum(1 for v in total_sims[TOTAL] if v > budget), n)
     elif budget is not None:
         over = Fraction(1 if actual_total[TOTAL] > budget else 0)
-    return Outlook(lines, month_range, total_range, limit_bites, over)
+    return Outlook(lines, month_range, total_range, limit_bites, over, Defects.gather(each))
+
+
+RECENT = 7  # the recorded months whose changes widen a range (ranges.py)
+
+
+def _recorded_history(job: _Job, so_far: PeriodSoFar,
+                      providers: list[str]) -> dict[str, list[Decimal]]:
+    """Each provider's (and the scheme's, TOTAL) payments in its latest RECENT recorded
+    months, oldest first, as `pbr calculate` works them out (the period's recorded months
+    already are); a provider's series starts at its first month with a return."""
+    months = sorted({r.month for r in job.recorded if r.month is not None
+                     and job.model.covers(r.month)})[-RECENT:]
+    first: dict[str, Month] = {}
+    for r in job.recorded:
+        if r.provider and r.month is not None and (r.provider not in first
+                                                   or r.month < first[r.provider]):
+            first[r.provider] = r.month
+    out: dict[str, list[Decimal]] = defaultdict(list)
+    for month in months:
+        schedule = so_far.schedules.get(month)
+        if schedule is None:
+            wanted = set(history_months(job.model, month))
+            schedule = calculate(job.model, job.register, month,
+                                 _copies([r for r in job.recorded if r.month in wanted]))
+        paid = {res.provider: sum((ln.amount for ln in res.lines if ln.kind == "payment"), ZERO)
+                for res in schedule.providers}
+        out[TOTAL].append(sum(paid.values(), ZERO))
+        for provider in providers:
+            if provider in first and first[provider] <= month:
+                out[provider].append(paid.get(provider, ZERO))
+    return out
 
 
 @dataclass
@@ -252,13 +290,14 @@ class _Job:
 
 
 Simulated = tuple[dict[tuple[str, Month, str], Decimal], dict[tuple[str, Month], Decimal],
-                  set[tuple[str, Month]]]
+                  set[tuple[str, Month]], SimulationDefects]
 
 
 def simulate(job: _Job, s: int) -> Simulated:
     """Simulation `s`: the projected returns made (its own seeded draws), every projected
     month priced; its lines by (provider, month, component), each provider's month (and
-    the scheme's, TOTAL) and where a cap or maximum cut a payment."""
+    the scheme's, TOTAL), where a cap or maximum cut a payment, and its projected returns
+    that fail a check (a defect of the projection: defects.py)."""
     rng = random.Random(f"{job.seed}:{s}")
     projector = Projector(job.model, job.register, job.recorded, job.draws, rng, job.volume,
                           job.start)
@@ -269,6 +308,7 @@ def simulate(job: _Job, s: int) -> Simulated:
     this: dict[tuple[str, Month, str], Decimal] = defaultdict(lambda: ZERO)
     months_paid: dict[tuple[str, Month], Decimal] = {}
     reached: set[tuple[str, Month]] = set()
+    problems = []
     for month in job.projected:
         wanted = set(history_months(job.model, month))
         inputs = [r for r in everything if r.month in wanted]
@@ -283,7 +323,8 @@ def simulate(job: _Job, s: int) -> Simulated:
             months_paid[(result.provider, month)] = amount
         months_paid[(TOTAL, month)] = schedule.total()
         reached |= {(e.provider, month) for e in schedule.evidence if e.cap_reduction}
-    return dict(this), months_paid, reached
+        problems += schedule.problems
+    return dict(this), months_paid, reached, simulation_defects(problems, len(made))
 
 
 # In a worker process, the job it was started with. A forked worker inherits the job with

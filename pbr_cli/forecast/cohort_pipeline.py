@@ -47,9 +47,12 @@ class _Moving:
     month: Month
     churn: int  # the tariff's churn months
     in_treatment: set[str]  # clients in treatment at the provider: none presents there again
-    renamed: dict[str, str]  # the return's new clients -> their projected ids
+    # the return's new episodes (client, start day) -> their projected clients' ids, one
+    # for each copy its presentation made (none if a what-if took it away)
+    renamed: dict[tuple[str, int], list[str]]
     new_eps: dict[str, _Episode]  # the month's new episodes, by client
     used: set[int]  # episodes (by id) reviewed this month already
+    prefix: str = ""  # before a new client's id: another provider's return drawn
 
 
 class _Open:
@@ -175,19 +178,22 @@ class CohortPipeline:
         for (provider, _, _), ep in sorted(opened.items(), key=lambda kv: kv[0]):
             self.open[provider].add(ep)
 
-    def month(self, base: CheckedReturn, month: Month, shift: int) -> dict[str, Any]:
+    def month(self, base: CheckedReturn, month: Month, shift: int,
+              provider: str | None = None) -> dict[str, Any]:
         """The drawn return's records (as columns) moved to `month`, its people given to
-        the projected pipeline."""
+        the projected pipeline of `provider` (default: the return's own; another's for a
+        provider with no return of its own yet: its new clients named as its own)."""
         import numpy as np
 
         cohort = self.model.cohort
         assert cohort is not None and base.provider is not None and base.month is not None
-        provider = base.provider
+        source = base.provider
+        provider = provider or source
         cols = self._columns(base)
         churn = cohort.tariff.churn_months if cohort.tariff is not None else 12
         out: dict[str, Any] = {}
         moving = _Moving(provider, base.month, month, churn, self.open[provider].clients(),
-                         {}, {}, set())
+                         {}, {}, set(), "" if provider == source else f"{provider}~")
         renamed, new_eps, in_treatment = moving.renamed, moving.new_eps, moving.in_treatment
         part = cols.get("presentations")
         if part:
@@ -196,23 +202,23 @@ class CohortPipeline:
             keep: dict[str, list] = {"row": [], "client": [], "day": [], "group": []}
             for i, (client, day, group) in enumerate(zip(part["client"], days, part["group"],
                                                          strict=True)):
+                renamed[(client, day)] = []
                 copies = scaled(1, self.volume.new_people, self.changes)
                 for copy in range(copies):
                     new_day = shift_day(date.fromordinal(day), shift).toordinal()
                     ident = self._presenting(moving, client, day, new_day, copy)
                     in_treatment.add(ident)
-                    if copy == 0:
-                        renamed[client] = ident
+                    renamed[(client, day)].append(ident)
                     keep["row"].append(rows[i])
                     keep["client"].append(ident)
                     keep["day"].append(new_day)
                     keep["group"].append(group)
-                    new_eps.setdefault(ident, _Episode(ident, new_day, group, month))
+                    new_eps[ident] = _Episode(ident, new_day, group, month)
             out["presentations"] = self._part(keep, {})
-        used = moving.used
+        used, ended = moving.used, set[str]()
         # discharges and reviews happen to open episodes: as many more (or fewer) as the
         # provider has open episodes now against then
-        then = self._open_at(provider, base.month)
+        then = self._open_at(source, base.month)
         ratio = (self.open[provider].count / then - 1) if then else 0.0
         for kind in ("discharges", "reviews"):
             part = cols.get(kind)
@@ -227,15 +233,21 @@ class CohortPipeline:
             keep = {"row": [], "client": [], "day": [], "group": [], "start": []}
             kept_holds: dict[str, list[bool]] = {name: [] for name in holds}
             names = list(holds)
-            order = [i for i in range(len(days)) for _ in range(scaled(1, ratio, self.rng))]
-            for i in order:
+            order: list[tuple[int, str | None]] = []
+            for i in range(len(days)):
+                start = starts[i]
+                if kind == "reviews":
+                    start = self._start_of(source, part["client"][i], days[i]) or days[i]
+                order += self._targets(moving, part["client"][i], start, ratio, i)
+            for i, own in order:
                 client, day, group = part["client"][i], days[i], part["group"][i]
                 new_day = shift_day(date.fromordinal(day), shift).toordinal()
                 start, had = starts[i], frozenset[str]()
                 if kind == "reviews":
-                    start = self._start_of(provider, client, day) or day
-                    had = self.review_state.get((provider, client, day), frozenset())
-                episode = self._episode_for(moving, client, start, group, kind, had)
+                    start = self._start_of(source, client, day) or day
+                    had = self.review_state.get((source, client, day), frozenset())
+                episode = (moving.new_eps.get(own) if own is not None
+                           else self._episode_for(moving, start, group, kind, had))
                 if episode is None:
                     continue  # nobody in the pipeline to have it: dropped
                 if kind == "reviews":
@@ -250,11 +262,14 @@ class CohortPipeline:
                     kept_holds[name].append(holds[name][i])
                 if kind == "discharges":
                     self.discharged[provider].append((episode.client, new_day))
+                    if own is not None:  # a new episode ended the month it began
+                        ended.add(own)
             if kind == "reviews":
                 del keep["start"]
             out[kind] = self._part(keep, kept_holds)
-        for ep in new_eps.values():
-            self.open[provider].add(ep)
+        for ident, ep in new_eps.items():
+            if ident not in ended:
+                self.open[provider].add(ep)
         return out
 
     def _presenting(self, moving: _Moving, client: str, day: int, new_day: int,
@@ -270,7 +285,11 @@ class CohortPipeline:
                              if d >= since} - moving.in_treatment)
             if recent:
                 return recent[self.rng.randrange(len(recent))]
-        return f"{client}~{moving.month}" + (f"~{copy}" if copy else "")
+        ident = f"{moving.prefix}{client}~{moving.month}" + (f"~{copy}" if copy else "")
+        n = 1
+        while ident in moving.in_treatment:  # (the client presented twice in the month drawn)
+            ident, n = f"{moving.prefix}{client}~{moving.month}~{copy}.{n}", n + 1
+        return ident
 
     def _open_at(self, provider: str, month: Month) -> int:
         """How many of the provider's episodes were open when the month began (recorded)."""
@@ -282,15 +301,24 @@ class CohortPipeline:
         begun = [s for s in self.starts.get((provider, client), []) if s <= day]
         return begun[-1] if begun else None
 
-    def _episode_for(self, moving: _Moving, client: str, start: int, group: str, kind: str,
+    def _targets(self, moving: _Moving, client: str, start: int, ratio: float,
+                 i: int) -> list[tuple[int, str | None]]:
+        """Where the drawn return's discharge or review `i` goes, as many times as it
+        happens: of a client who presented in the same return, once to each of that
+        client's new projected episodes (as many as its presentation made: none if a
+        what-if took it away), never again; of an episode begun before, to open episodes
+        (None), as many as the provider's open episodes now against then make."""
+        if (client, start) in moving.renamed:
+            return [(i, ident) for ident in moving.renamed[(client, start)]]
+        return [(i, None)] * scaled(1, ratio, self.rng)
+
+    def _episode_for(self, moving: _Moving, start: int, group: str, kind: str,
                      had: frozenset[str] = frozenset()) -> _Episode | None:
-        """The projected episode a discharge or review goes to: the client's own new
-        episode if it presented in the same return; else one of the provider's open
-        episodes of the group (a review: one not reviewed yet this month, whose reviews so
-        far had the same outcomes as the original's), the nearest in age."""
-        renamed, was, used = moving.renamed, moving.was, moving.used
-        if client in renamed and Month.of(date.fromordinal(start)) == was:
-            return moving.new_eps.get(renamed[client])
+        """The projected episode a discharge or review of an episode begun before the
+        drawn month goes to: one of the provider's open episodes of the group (a review:
+        one not reviewed yet this month, whose reviews so far had the same outcomes as the
+        original's), the nearest in age."""
+        was, used = moving.was, moving.used
         began = month_number(moving.month) - months_between(Month.of(date.fromordinal(start)),
                                                             was)
         pipeline = self.open[moving.provider]

@@ -50,6 +50,7 @@ class ParticipantPipeline:
         # day before it, the month): what participants in each place did in the basis months
         self.seen: dict[str, dict[tuple, list[tuple[list[dict], int | None, Month]]]] = \
             defaultdict(lambda: defaultdict(list))
+        self._all: dict[tuple, list[tuple[list[dict], int | None, Month]]] | None = None
         self._pipeline(recorded)
 
     def fresh(self, rng: random.Random, changes: random.Random,
@@ -130,7 +131,8 @@ class ParticipantPipeline:
                 (3, person.codes, gap),
                 (4, person.codes)]
 
-    def month(self, base: CheckedReturn, month: Month, shift: int) -> dict[str, Any]:
+    def month(self, base: CheckedReturn, month: Month, shift: int,
+              provider: str | None = None) -> dict[str, Any]:
         """The drawn return's attachments (new participants, with the claims they made in
         their first month); then each participant already in the pipeline makes the claims
         of a participant who stood where it stands, in a month a draw may come from."""
@@ -138,10 +140,13 @@ class ParticipantPipeline:
 
         spec = self.model.participants
         assert spec is not None and base.provider is not None and base.month is not None
-        provider = base.provider
+        # (another provider's return for one with none of its own yet: its participants named
+        # as its own, its claims drawn from every provider's)
+        prefix = "" if provider in (None, base.provider) else f"{provider}~"
+        provider = provider or base.provider
         tables = {name: dates_moved(self.model, name, frame, shift)
                   for name, frame in base.tables.items()}
-        renamed: dict[str, str] = {}
+        renamed: dict[str, list[str]] = defaultdict(list)  # each copy of a new participant
         codes = self._code_columns(spec.attachments.sheet)
         frame = tables.get(spec.attachments.sheet)
         new: list[_Person] = []
@@ -151,9 +156,8 @@ class ParticipantPipeline:
                 pid = record.get(spec.id)
                 copies = scaled(1, self.volume.new_people, self.changes)
                 for copy in range(copies):
-                    ident = f"{pid}~{month}" + (f"~{copy}" if copy else "")
-                    if copy == 0:
-                        renamed[str(pid)] = ident
+                    ident = f"{prefix}{pid}~{month}" + (f"~{copy}" if copy else "")
+                    renamed[str(pid)].append(ident)
                     rows.append({**record, spec.id: ident})
                     new.append(_Person(ident, month, group=tuple(record.get(c) for c in codes)))
             tables[spec.attachments.sheet] = pd.DataFrame(rows, columns=frame.columns)
@@ -161,9 +165,8 @@ class ParticipantPipeline:
         columns = list(claims.columns) if claims is not None else []
         made: list[dict] = []
         if claims is not None and not claims.empty:  # the new participants' own claims
-            for record in claims.to_dict("records"):
-                new_id = renamed.get(str(record.get(spec.id)))
-                if new_id is not None:
+            for record in claims.to_dict("records"):  # (each copy makes them)
+                for new_id in renamed.get(str(record.get(spec.id)), []):
                     made.append({**record, spec.id: new_id})
         for person in sorted(self.people[provider].values(), key=lambda p: p.id):
             records, last, was = self._draw_claims(provider, person, month)
@@ -174,7 +177,7 @@ class ParticipantPipeline:
             if all(isinstance(r.get(spec.claims.date), date)
                    and r[spec.claims.date] <= month.last_day for r in moved):
                 made += moved
-        made = self._more_or_fewer(made)
+        made = self._more_or_fewer(provider, month, made)
         for p in new:
             self.people[provider][p.id] = p
         by_person: dict[str, list[dict]] = defaultdict(list)
@@ -190,11 +193,22 @@ class ParticipantPipeline:
                      month: Month) -> tuple[list[dict], int | None, Month]:
         """What a participant who stood where this one stands claimed in a month a draw may
         come from: the most particular place with at least a few participants in it."""
+        places = self.seen.get(provider) or self._everyone()
         for key in self._keys(person, month):
-            seen = self.seen[provider].get(key)
+            seen = places.get(key)
             if seen and (len(seen) >= 5 or key[0] == 4):
                 return seen[self.rng.randrange(len(seen))]
         return [], None, month
+
+    def _everyone(self) -> dict[tuple, list[tuple[list[dict], int | None, Month]]]:
+        """What participants in each place did at every provider (for one with no basis)."""
+        if self._all is None:
+            merged: dict[tuple, list] = defaultdict(list)
+            for provider in sorted(self.seen):
+                for key, seen in self.seen[provider].items():
+                    merged[key] += seen
+            self._all = dict(merged)
+        return self._all
 
     def _days_moved(self, last: int | None, now_last: int | None, was: Month,
                     month: Month) -> int:
@@ -216,19 +230,55 @@ class ParticipantPipeline:
                 out[column.name] = date.fromordinal(value.toordinal() + days)
         return out
 
-    def _more_or_fewer(self, made: list[dict]) -> list[dict]:
-        """The scenario's change to how often a result is claimed."""
+    def _more_or_fewer(self, provider: str, month: Month, made: list[dict]) -> list[dict]:
+        """The scenario's change to how often a result is claimed. A claim made more often
+        is made by another participant who stands where its claimant stood (the same
+        results and as many claims so far, as long since the latest) and claims nothing
+        else this month, as long after its own latest claim; never again by the same
+        participant (a claim made twice is refused as already claimed). With nobody left
+        to make it, it is not made."""
         spec = self.model.participants
         assert spec is not None
         if not self.volume.results:
             return made
         result_of = {code: r.name for r in spec.results for code in r.codes}
+        people = self.people[provider]
+        busy = {str(r[spec.id]) for r in made}
         out = []
         for record in made:
             change = self.volume.results.get(result_of.get(str(record.get(spec.outcome)), ""),
                                              0.0)
-            out += [record] * scaled(1, change, self.changes)
+            copies = scaled(1, change, self.changes)
+            if copies:
+                out.append(record)
+            claimant = people.get(str(record[spec.id]))
+            for _ in range(copies - 1):
+                other = self._like(people, claimant, busy, month)
+                if other is None or claimant is None:
+                    break
+                days = (other.last - claimant.last
+                        if other.last is not None and claimant.last is not None else 0)
+                moved = self._row_moved(record, days, other.id)
+                busy.add(other.id)
+                if moved.get(spec.claims.date, month.last_day) <= month.last_day:
+                    out.append(moved)
         return out
+
+    def _like(self, people: dict[str, _Person], claimant: _Person | None, busy: set[str],
+              month: Month) -> _Person | None:
+        """A participant attached before the month who stands where `claimant` stands (the
+        same results and as many claims so far, as many months since the latest, the same
+        attachment codes), not among `busy` (drawn at random among them)."""
+        if claimant is None:
+            return None
+        def place(p: _Person) -> tuple:
+            _, codes, claims, _, gap, group = self._keys(p, month)[0]
+            return codes, claims, gap, group
+
+        where = place(claimant)
+        found = sorted((p for p in people.values() if p.id not in busy and p.month < month
+                        and place(p) == where), key=lambda p: p.id)
+        return found[self.changes.randrange(len(found))] if found else None
 
     def _code_columns(self, sheet: str) -> list[str]:
         """The attachment's code columns (a payment group...): a claim is given to someone

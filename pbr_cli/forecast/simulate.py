@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 
+from pbr_cli.forecast.defects import PROJECTED
 from pbr_cli.forecast.kinds import Pipeline, forecast_kind
 from pbr_cli.forecast.moves import Volume, months_between
 from pbr_cli.model.records import Model
@@ -32,8 +33,6 @@ from pbr_cli.returns.checked import CheckedReturn
 from pbr_cli.returns.register import Register, entry_active
 
 __all__ = ["PROJECTED", "Pipeline", "Projector", "Volume", "pipeline"]
-
-PROJECTED = "projected"  # the path of a projected return starts with this
 
 
 def pipeline(model: Model, recorded: list[CheckedReturn],
@@ -53,6 +52,7 @@ class Projector:
                  volume: Volume, start: Pipeline | None = None):
         self.model, self.register, self.rng, self.volume = model, register, rng, volume
         self.draws = draws  # provider -> its recorded returns a month may be drawn from
+        self.everyone = [r for p in sorted(draws) for r in draws[p]]
         self.kind = forecast_kind(model)
         # the scenario's own draws (more clients, outcomes made successful) come from a
         # generator of their own, so that the base case's draws stay the same beside it
@@ -73,16 +73,19 @@ class Projector:
                     if self.kind.fits(self.model, self.register, r, month)]
             if not pool:
                 pool = self.draws.get(provider, [])[-1:]
+            if not pool and self.kind.borrows:
+                pool = self.everyone  # no month of its own yet: a return of any provider
             if not pool:
                 continue  # no month recorded: nothing to project from (said in the assumptions)
             base = pool[self.rng.randrange(len(pool))]
-            out.append(self._moved(base, month))
+            out.append(self._moved(base, month, provider))
         return out
 
-    def _moved(self, base: CheckedReturn, month: Month) -> CheckedReturn:
+    def _moved(self, base: CheckedReturn, month: Month, provider: str) -> CheckedReturn:
         assert base.month is not None and base.provider is not None
         shift = months_between(base.month, month)
-        path = f"{PROJECTED}/{month}/{base.provider} (as {base.month})"
-        moved = CheckedReturn(path, "", base.provider, month, {}, [], dict(base.positions))
+        drawn = base.month if provider == base.provider else f"{base.provider} {base.month}"
+        path = f"{PROJECTED}/{month}/{provider} (as {drawn})"
+        moved = CheckedReturn(path, "", provider, month, {}, [], dict(base.positions))
         self.kind.move(self.model, self.pipeline, base, shift, moved)
         return moved

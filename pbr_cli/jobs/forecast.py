@@ -206,8 +206,11 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
          "maxima, contract dates)."),
         ("Expected figure", "The average of the simulations for each provider, component and "
          "month, rounded half-up to the penny; every total is the sum of those lines."),
-        ("Range", f"The middle {s.level}% of the simulations' totals (nearest rank): if the "
-         "months to come are like the months drawn from, the total should fall inside the "
+        ("Range", f"The middle {s.level}% of the simulations' totals (nearest rank), widened "
+         "where the recorded months varied more: to at least the expected figure ± the mean "
+         "change from one recorded month to the next × √(months ahead) × the factor of the "
+         "level; a provider with fewer than three recorded months (a thin basis) by the "
+         "scheme's relative change, half as much again. The total should fall inside the "
          f"range {s.level} times in 100."),
         ("Basis", "The months to come are like the months drawn from. What nobody had "
          "reached by then (early in a programme: results after months in work) is not "
@@ -223,8 +226,10 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
     else:
         out.append(("Budget", "none given (--no-budget)."))
     if f.no_basis:
-        out.append(("No months to draw from", ", ".join(f.no_basis) + ": no return recorded; "
-                    "projected as nothing."))
+        out.append(("No months to draw from", ", ".join(f.no_basis) + ": "
+                    + forecast_kind(f.model).no_basis + "."))
+    if f.projected_months:
+        out.append(("Projected returns checked", f.base.defects.said()))
     if f.scenario_text:
         out.append(("What-if", "; ".join(f.scenario_text) + ". Worked out with the same "
                     "draws as the base case, so the difference is the what-if's alone. "

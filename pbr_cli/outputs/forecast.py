@@ -269,6 +269,7 @@ def forecast_as_dict(f: Forecast, path: Path | None) -> dict[str, Any]:
                       "high": money(s["high"]),
                       "over_budget_chance": (None if s["over_budget_chance"] is None
                                              else float(s["over_budget_chance"]))},
+            "projection_defects": o.defects.as_json(),
             "months": [{"month": str(m), "recorded": f.is_actual(m),
                         "expected": money(o.total(TOTAL, m)),
                         "low": money(o.month_range[(TOTAL, m)][0])

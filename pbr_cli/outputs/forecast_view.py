@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pbr_cli.forecast import Forecast
+from pbr_cli.forecast.kinds import forecast_kind
 from pbr_cli.money import format_money, format_percent
 from pbr_cli.outputs.forecast import summary
 from pbr_cli.outputs.table_fit import Col, fit_table, sparkline
@@ -72,7 +73,9 @@ def forecast_view(con: Console, f: Forecast, written: list[str]) -> None:
               section_after=len(rows) - 2)
     if f.no_basis:
         con.print(f"[yellow]No months to draw from[/] ({escape(', '.join(f.no_basis))}): "
-                  "projected as nothing.")
+                  f"{escape(forecast_kind(f.model).no_basis)}.")
+    if f.base.defects.simulations:
+        con.print(f"[bold red]Projected returns refused[/]: {escape(f.base.defects.said())}")
     for path in written:
         con.print(f"Written: [bold]{escape(path)}[/]")
 

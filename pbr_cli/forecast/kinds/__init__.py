@@ -28,8 +28,10 @@ class Pipeline(Protocol):
         """A copy for one simulation, its draws from `rng` and `changes`."""
         ...
 
-    def month(self, base: CheckedReturn, month: Month, shift: int) -> Any:
-        """What the drawn return `base` becomes in `month` (`shift` months later)."""
+    def month(self, base: CheckedReturn, month: Month, shift: int,
+              provider: str | None = None) -> Any:
+        """What the drawn return `base` becomes in `month` (`shift` months later), as
+        `provider`'s (default: its own)."""
         ...
 
 
@@ -38,6 +40,11 @@ class ForecastKind(Protocol):
 
     # what a projected month's return is made of, in plain words (the forecast's assumptions)
     moves: str
+    # whether a provider with no return of its own yet draws from every provider's returns
+    # (a client-level scheme, whose clients are its own) or is projected at nothing
+    borrows: bool
+    # how a provider with no return of its own yet is projected, in plain words
+    no_basis: str
 
     def pipeline(self, model: Model, recorded: list[CheckedReturn],
                  draws: dict[str, list[CheckedReturn]]) -> Pipeline | None:

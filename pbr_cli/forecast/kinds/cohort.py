@@ -27,7 +27,7 @@ class CohortForecast(ClientForecast):
     def move(self, model: Model, pipeline: Pipeline | None, base: CheckedReturn,
              shift: int, moved: CheckedReturn) -> None:
         assert pipeline is not None and moved.month is not None
-        moved.cohort = pipeline.month(base, moved.month, shift)
+        moved.cohort = pipeline.month(base, moved.month, shift, moved.provider)
 
     def outcomes_with_rules(self, model: Model) -> set[str]:
         if model.cohort is None:

@@ -12,6 +12,10 @@ from pbr_cli.returns.register import Register
 
 
 class ClientForecast(ServiceForecast):
+    borrows = True  # a provider with no return yet: a return of any provider, its clients
+    no_basis = ("no return recorded yet; each projected month of its contract is a return of "
+                "any provider drawn at random, its clients its own: a typical provider of the "
+                "scheme, not one of its own size, so its figures are the least certain")
     def fits(self, model: Model, register: Register, r: CheckedReturn, month: Month) -> bool:
         return True
 

@@ -27,7 +27,7 @@ class ParticipantForecast(ClientForecast):
     def move(self, model: Model, pipeline: Pipeline | None, base: CheckedReturn,
              shift: int, moved: CheckedReturn) -> None:
         assert pipeline is not None and moved.month is not None
-        moved.tables = pipeline.month(base, moved.month, shift)
+        moved.tables = pipeline.month(base, moved.month, shift, moved.provider)
 
     def results(self, model: Model) -> set[str]:
         people = model.participants

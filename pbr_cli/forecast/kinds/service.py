@@ -15,6 +15,8 @@ from pbr_cli.returns.register import Register, entry_active
 
 class ServiceForecast:
     moves = "each service's rows (its measures for the month)"
+    borrows = False  # (another provider's rows are another's services)
+    no_basis = "no return recorded; projected as nothing"
 
     def pipeline(self, model: Model, recorded: list[CheckedReturn],
                  draws: dict[str, list[CheckedReturn]]) -> Pipeline | None:
