@@ -136,3 +136,52 @@ def test_help_names_values_in_words_and_says_each_command_whole():
     assert "Usage: pbr validate [OPTIONS] PATHS..." in validate
     assert "-m, --model MODEL" in validate and "--wait SECONDS" in runner.invoke(
         app, ["run", "--help"], env={"COLUMNS": "80"}).output
+
+
+def test_quiet_and_verbose_are_taken_after_the_command_too(tmp_path):
+    """`pbr run -q` and `pbr calculate ... -v` were refused ("No such option: -q"): the
+    global flags worked only before the command."""
+    env = _bare(tmp_path)
+    quiet = subprocess.run([*_script(), "calculate", "-m", "birmingham-90-10", "-p", "2013-06",
+                            "--dry-run", "-q"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=180)
+    assert quiet.returncode == 0 and quiet.stdout == "", quiet.stderr
+    loud = subprocess.run([*_script(), "calculate", "-m", "birmingham-90-10", "-p", "2013-13",
+                           "--verbose"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert loud.returncode == 2 and "[bad-period, exit code 2]" in loud.stderr, loud.stderr
+    status = subprocess.run([*_script(), "ledger", "status", "-q", "--ledger",
+                             str(tmp_path / "none.sqlite")], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=180)
+    assert "No such option" not in status.stderr, status.stderr
+
+
+def test_the_log_writes_each_head_once(tmp_path):
+    """`pbr run` wrote the ledger's head twice in a row (after the month, and at the end)."""
+    folder = tmp_path / "council"
+    returns = folder / "returns" / "birmingham-90-10"
+    import shutil
+
+    shutil.copytree(ROOT / "sample_returns" / "birmingham-90-10" / "2013-04", returns / "2013-04")
+    (folder / "pbr.yaml").write_text(f"models: {ROOT / 'models'}\nreturns: returns\n"
+                                     "output: out\nschemes: [birmingham-90-10]\n")
+    for _ in range(2):  # a month drafted, then a run that records nothing
+        run = subprocess.run([*_script(), "run"], cwd=folder, env=_bare(tmp_path),
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+    heads = [ln.split(" INFO ", 1)[1] for ln in
+             (folder / "out" / "pbr.log").read_text().splitlines() if " head record " in ln]
+    assert len(heads) == 2 and "head record 1 " in heads[0], heads  # once a run
+
+
+def test_the_test_commands_say_why_tests_are_skipped():
+    """The README's test command skipped the 38 PostgreSQL tests saying nothing of why:
+    `-rs` lists each skip's reason (no PostgreSQL server; how to start one)."""
+    readme = (ROOT / "README.md").read_text()
+    assert "pip install '.[test]' && pytest -rs\n" in readme.split("\n\n", 2)[1] + "\n"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.count("pytest -rs\n") == 2 and ci.count("pytest\n") == 0
+    from tests import ledger_places
+
+    said = (ROOT / "tests" / "ledger_places.py").read_text()
+    assert "export as PBR_TEST_POSTGRESQL" in said and ledger_places.postgres_server

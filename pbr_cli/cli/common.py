@@ -55,9 +55,21 @@ def _kind(param) -> str:
             }.get(bare, "")
 
 
+_GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
+
+
 class Group(TyperGroup):
-    """pbr's commands and groups: every option's value named in words, and each command's
-    first sentence whole in the list of commands (not cut short mid-sentence)."""
+    """pbr's commands and groups: every option's value named in words, each command's first
+    sentence whole in the list of commands (not cut short mid-sentence), and the global
+    flags -q/--quiet and -v/--verbose taken after the command too (`pbr run -q`)."""
+
+    def parse_args(self, ctx, args):
+        if ctx.parent is None and args:
+            end = args.index("--") if "--" in args else len(args)
+            moved = [a for a in args[:end] if a in _GLOBAL_FLAGS]
+            if moved:
+                args = moved + [a for a in args[:end] if a not in _GLOBAL_FLAGS] + args[end:]
+        return super().parse_args(ctx, args)
 
     def get_command(self, ctx, cmd_name):
         command = super().get_command(ctx, cmd_name)
