@@ -185,3 +185,37 @@ def test_the_test_commands_say_why_tests_are_skipped():
 
     said = (ROOT / "tests" / "ledger_places.py").read_text()
     assert "export as PBR_TEST_POSTGRESQL" in said and ledger_places.postgres_server
+
+
+def test_money_changing_warnings_are_listed_before_approval(tmp_path):
+    """Wigan's April 2013 with only April filed: `pbr run` printed "0 error(s)" and exit 0,
+    never mentioning the 209 warnings on the draft's Warnings sheet that left money out (60
+    no-return: 5 providers x 12 months before April; 110 record-left-out; 39
+    episode-assumed). The console and the JSON of `run` and `calculate` now say them by
+    code with counts, before anything is approved."""
+    import shutil
+
+    folder = tmp_path / "council"
+    shutil.copytree(ROOT / "sample_returns" / "wigan-cohort" / "2013-04",
+                    folder / "returns" / "wigan-cohort" / "2013-04")
+    (folder / "pbr.yaml").write_text(f"models: {ROOT / 'models'}\nreturns: returns\n"
+                                     "output: out\nschemes: [wigan-cohort]\n")
+    expected = {"no-return": 60, "record-left-out": 110, "episode-assumed": 39}
+    said = ("Warnings that change payments: 60 no-return, 110 record-left-out, 39 "
+            "episode-assumed (each is on the schedule's Warnings sheet)")
+
+    def pbr(*args):
+        done = subprocess.run([*_script(), *args], cwd=folder, env=_bare(tmp_path),
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode in (0, 1), done.stderr
+        return done.stdout
+
+    assert said in " ".join(pbr("calculate", "-m", "wigan-cohort", "-p", "2013-04",
+                                "--dry-run").split())
+    assert json.loads(pbr("calculate", "-m", "wigan-cohort", "-p", "2013-04", "--dry-run",
+                          "--json"))["money_warnings"] == expected
+    assert said in " ".join(pbr("run", "--dry-run").split())
+    ran = json.loads(pbr("run", "--dry-run", "--json"))
+    assert ran["months"][-1]["month"] == "2013-04"
+    assert ran["months"][-1]["money_warnings"] == expected
+    assert any(said in m for m in ran["messages"])

@@ -205,6 +205,9 @@ def _show_result(ctx: typer.Context, result, as_json: bool) -> None:
 
         out = schedule_as_dict(result.schedule, result.path)
         out["ledger"] = {"status": result.status, "run": result.run_id, "note": result.note}
+        from pbr_cli.outputs.console import money_warnings
+
+        out["money_warnings"] = dict(money_warnings(result.schedule.problems))
         typer.echo(json.dumps(out, indent=2))
         return
     from pbr_cli.outputs.console import console, ledger_status, schedule_summary
