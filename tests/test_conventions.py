@@ -219,3 +219,41 @@ def test_money_changing_warnings_are_listed_before_approval(tmp_path):
     assert ran["months"][-1]["month"] == "2013-04"
     assert ran["months"][-1]["money_warnings"] == expected
     assert any(said in m for m in ran["messages"])
+
+
+def test_a_second_forecast_is_written_beside_the_first_and_thin_ranges_are_said(tmp_path):
+    """A second forecast with another what-if silently overwrote the first (one name for
+    both); `--simulations 10` gave an "80% range" of 10 draws (one beyond each end)
+    without a word."""
+    import shutil
+
+    from pbr_cli.cli.forecast import fewest_simulations
+
+    folder = tmp_path / "council"
+    shutil.copytree(ROOT / "sample_returns" / "birmingham-90-10" / "2013-04",
+                    folder / "returns" / "birmingham-90-10" / "2013-04")
+    (folder / "pbr.yaml").write_text(f"models: {ROOT / 'models'}\nreturns: returns\n"
+                                     "output: out\nschemes: [birmingham-90-10]\n")
+
+    def forecast(*args):
+        done = subprocess.run([*_script(), "forecast", "-m", "birmingham-90-10", "--no-budget",
+                               "--simulations", "10", *args], cwd=folder, env=_bare(tmp_path),
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    first = forecast()
+    made = folder / "out" / "birmingham-90-10"
+    plain = made / "birmingham-90-10-2013-14-forecast-as-at-2013-04-no-budget-10-simulations.xlsx"
+    assert plain.is_file(), list(made.iterdir())
+    before = plain.read_bytes()
+    second = forecast("--what-if", "utilisation=90%", "--json")
+    other = json.loads(second.stdout)
+    assert other["forecast"]["workbook"].endswith(
+        "-as-at-2013-04-what-if-utilisation=90%-no-budget-10-simulations.xlsx")
+    assert plain.read_bytes() == before  # the first is kept
+    # 80%: 10% beyond each end; ten simulations there takes 10 / 10% = 100
+    assert fewest_simulations(80) == 100 and fewest_simulations(98) == 1000
+    for said in (first.stderr, second.stderr):
+        assert "80% ranges are from only 10 simulations, too few" in said
+    assert "--simulations 100" in other["range_note"]

@@ -30,7 +30,9 @@ def forecast(
                                       "NAME+N%, NAME price+N% [from YYYY-MM]. See "
                                       "docs/forecast.md."),
     simulations: int = typer.Option(100, "--simulations", min=10, max=10_000,
-                                    help="How many simulations the ranges come from."),
+                                    help="How many simulations the ranges come from (a range "
+                                    "is stated from ten beyond each of its ends: 100 for 80%; "
+                                    "fewer are said to be rough)."),
     level: int = typer.Option(80, "--level", min=50, max=98, help="Per cent of simulations "
                               "each range holds."),
     basis: int = typer.Option(12, "--basis", min=1, max=120, help="Draw each provider's "
@@ -82,14 +84,36 @@ def forecast(
                 progress.close()
     except PbrError as exc:
         fail(ctx, exc, as_json)
+    thin = _too_few(simulations, level)
+    if thin:
+        typer.echo(f"pbr: {thin}", err=True)
     if as_json:
         from pbr_cli.outputs.forecast import forecast_as_dict
 
-        typer.echo(json.dumps({"schema": 1, "forecast": forecast_as_dict(result, written[0])},
-                              indent=2))
+        typer.echo(json.dumps({"schema": 1, "forecast": forecast_as_dict(result, written[0]),
+                               "range_note": thin or None}, indent=2))
     else:
         from pbr_cli.outputs.console import console
         from pbr_cli.outputs.forecast_view import forecast_view
 
         forecast_view(console(quiet=is_quiet(ctx)), result, [str(p) for p in written])
     raise typer.Exit(EXIT_OK)
+
+
+BEYOND_EACH_END = 10  # simulations outside each end of a range, for the range to be stated
+
+
+def fewest_simulations(level: int) -> int:
+    """The fewest simulations a `level` per cent range is stated from: ten beyond each of
+    its ends (80%: 100; 90%: 200; 98%: 1,000)."""
+    return -(-BEYOND_EACH_END * 200 // (100 - level))
+
+
+def _too_few(simulations: int, level: int) -> str:
+    """What to say when the range rests on too few simulations ('' when it does not)."""
+    fewest = fewest_simulations(level)
+    if simulations >= fewest:
+        return ""
+    return (f"the {level}% ranges are from only {simulations} simulations, too few to state "
+            f"them ({fewest} or more put ten beyond each end of a range): read them as "
+            f"rough; --simulations {fewest} states them")
