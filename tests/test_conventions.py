@@ -257,3 +257,36 @@ def test_a_second_forecast_is_written_beside_the_first_and_thin_ranges_are_said(
     for said in (first.stderr, second.stderr):
         assert "80% ranges are from only 10 simulations, too few" in said
     assert "--simulations 100" in other["range_note"]
+
+
+def test_an_output_into_a_missing_folder_makes_it_and_says_so(tmp_path):
+    """`-o` into a folder that did not exist made it without a word (a mistyped folder went
+    unseen). Every command now says so on stderr; under --quiet, nothing."""
+    import shutil
+
+    folder = tmp_path / "council"
+    shutil.copytree(ROOT / "sample_returns" / "birmingham-90-10" / "2013-04",
+                    folder / "returns" / "birmingham-90-10" / "2013-04")
+    (folder / "pbr.yaml").write_text(f"models: {ROOT / 'models'}\nreturns: returns\n"
+                                     "output: out\nschemes: [birmingham-90-10]\n")
+
+    def pbr(*args):
+        done = subprocess.run([*_script(), *args], cwd=folder, env=_bare(tmp_path),
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    made = pbr("calculate", "-m", "birmingham-90-10", "-p", "2013-04", "--json", "-o",
+               "schedlues/april.xlsx")
+    assert f"pbr: made the folder {folder / 'schedlues'} for --output schedlues/april.xlsx" \
+        in made.stderr
+    assert (folder / "schedlues" / "april.xlsx").is_file() and json.loads(made.stdout)
+    template = pbr("template", "-m", "birmingham-90-10", "--provider", "P01", "-p", "2013-07",
+                   "-o", "blank/t.xlsx")
+    assert f"made the folder {folder / 'blank'}" in template.stderr
+    again = pbr("template", "-m", "birmingham-90-10", "--provider", "P01", "-p", "2013-07",
+                "-o", "blank/t2.xlsx")
+    assert again.stderr == ""  # there now: nothing to say
+    quiet = pbr("-q", "template", "-m", "birmingham-90-10", "--provider", "P01", "-p",
+                "2013-07", "-o", "quiet/t.xlsx")
+    assert quiet.stderr == "" and (folder / "quiet" / "t.xlsx").is_file()

@@ -128,6 +128,26 @@ def fail(ctx: typer.Context, exc: PbrError, as_json: bool = False) -> NoReturn:
     raise typer.Exit(exc.exit_code)
 
 
+def in_a_folder(ctx: typer.Context, output, option: str = "--output") -> None:
+    """What -o names goes in a folder: one that does not exist is made, and said on stderr
+    (a mistyped folder is seen at once), by every command alike; one that cannot be made is
+    refused, naming it (exit code 2, nothing written)."""
+    from pathlib import Path
+
+    if output is None:
+        return
+    folder = Path(output).expanduser().absolute().parent
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        raise PbrError(f"{option} {output}: the folder {folder} cannot be made: "
+                       f"{exc.strerror}", code="output-not-writable") from None
+    if verbosity(ctx) >= 0:
+        typer.echo(f"pbr: made the folder {folder} for {option} {output}", err=True)
+
+
 def progress_factory(ctx: typer.Context):
     """A progress bar on stderr while files are read, on a terminal; with --verbose and no
     terminal, a line for each file; with --quiet, nothing."""

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import typer
 
-from pbr_cli.cli.common import ConfigOpt, RegisterOpt, ReturnsOpt, fail, is_quiet, progress_factory
+from pbr_cli.cli.common import (
+    ConfigOpt,
+    RegisterOpt,
+    ReturnsOpt,
+    fail,
+    in_a_folder,
+    is_quiet,
+    progress_factory,
+)
 from pbr_cli.errors import EXIT_OK, PbrError
 
 
@@ -72,6 +80,7 @@ def forecast(
         from pbr_cli.forecast import Settings
         from pbr_cli.jobs.forecast import ForecastAsk, run_forecast
 
+        in_a_folder(ctx, output)
         progress = None if as_json else progress_factory(ctx)
         try:
             scheme = Scheme.named(config, model_name, returns=returns, register=register_path,

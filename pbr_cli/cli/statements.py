@@ -14,6 +14,7 @@ from pbr_cli.cli.common import (
     RegisterOpt,
     ReturnsOpt,
     fail,
+    in_a_folder,
     is_quiet,
     progress_factory,
 )
@@ -94,6 +95,7 @@ def statements(
         from pbr_cli.cycle.scheme import Scheme
         from pbr_cli.jobs.statements import run_statements
 
+        in_a_folder(ctx, output)
         progress = None if as_json else progress_factory(ctx)
         try:
             settings = None
