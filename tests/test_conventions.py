@@ -290,3 +290,33 @@ def test_an_output_into_a_missing_folder_makes_it_and_says_so(tmp_path):
     quiet = pbr("-q", "template", "-m", "birmingham-90-10", "--provider", "P01", "-p",
                 "2013-07", "-o", "quiet/t.xlsx")
     assert quiet.stderr == "" and (folder / "quiet" / "t.xlsx").is_file()
+
+
+def test_forecast_and_statements_take_the_config_s_schemes(tmp_path):
+    """`forecast` and `statements` demanded -m where `run`, `report` and `ledger status`
+    take the config's schemes."""
+    import shutil
+
+    folder = tmp_path / "council"
+    shutil.copytree(ROOT / "sample_returns" / "birmingham-90-10" / "2013-04",
+                    folder / "returns" / "birmingham-90-10" / "2013-04")
+    config = folder / "pbr.yaml"
+    config.write_text(f"models: {ROOT / 'models'}\nreturns: returns\noutput: out\n"
+                      "schemes: [birmingham-90-10]\n")
+
+    def pbr(*args, code=0):
+        done = subprocess.run([*_script(), *args], cwd=folder, env=_bare(tmp_path),
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == code, done.stderr
+        return done
+
+    forecast = json.loads(pbr("forecast", "--no-budget", "--simulations", "10",
+                              "--json").stdout)["forecast"]
+    assert forecast["model"] == "birmingham-90-10"
+    statements = json.loads(pbr("statements", "-p", "2013-04", "--json").stdout)
+    assert statements["model"] == "birmingham-90-10" and len(statements["statements"]) == 24
+    config.write_text(config.read_text().replace("[birmingham-90-10]",
+                                                 "[birmingham-90-10, wigan-cohort]"))
+    refused = pbr("statements", "-p", "2013-04", "-o", "s", code=2)
+    assert "the config has 2 schemes (birmingham-90-10, wigan-cohort): give --model too" \
+        in refused.stderr

@@ -148,6 +148,26 @@ def in_a_folder(ctx: typer.Context, output, option: str = "--output") -> None:
         typer.echo(f"pbr: made the folder {folder} for {option} {output}", err=True)
 
 
+def schemes_asked(config, model_name: str | None, output=None) -> list[str]:
+    """--model, else the config's schemes (else every model in its models folder), as `pbr
+    run`, `report` and `ledger status` take them; --output names one file or folder, so
+    with several it needs --model."""
+    if model_name:
+        return [model_name]
+    from pbr_cli.cycle.config import load_config
+    from pbr_cli.model import list_models
+
+    cfg = load_config(config, required=True)
+    names = list(cfg.schemes) or [p.stem for p in list_models(cfg.models)]
+    if not names:
+        raise PbrError("no scheme to do: give --model, or list the config's `schemes`",
+                       code="nothing-to-do")
+    if output is not None and len(names) != 1:
+        raise PbrError(f"--output names one place, and the config has {len(names)} schemes "
+                       f"({', '.join(names)}): give --model too", code="usage")
+    return names
+
+
 def progress_factory(ctx: typer.Context):
     """A progress bar on stderr while files are read, on a terminal; with --verbose and no
     terminal, a line for each file; with --quiet, nothing."""

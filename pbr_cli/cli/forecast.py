@@ -16,13 +16,15 @@ from pbr_cli.cli.common import (
     in_a_folder,
     is_quiet,
     progress_factory,
+    schemes_asked,
 )
 from pbr_cli.errors import EXIT_OK, PbrError
 
 
 def forecast(
     ctx: typer.Context,
-    model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model."),
+    model_name: str | None = typer.Option(None, "--model", "-m", help="The scheme's model "
+                                          "(default: each scheme in the config)."),
     period: str | None = typer.Option(None, "--period", "-p", help="The period to forecast: "
                                       "a financial year 2013/14, a quarter, a range "
                                       "2013-04..2014-03 (default: the financial year of the "
@@ -81,16 +83,18 @@ def forecast(
         from pbr_cli.jobs.forecast import ForecastAsk, run_forecast
 
         in_a_folder(ctx, output)
-        progress = None if as_json else progress_factory(ctx)
-        try:
-            scheme = Scheme.named(config, model_name, returns=returns, register=register_path,
-                                 progress=progress)
-            result, written = run_forecast(scheme, ForecastAsk(period, to, as_at, tuple(what_if),
-                                                               no_budget),
-                                           Settings(simulations, level, basis, seed), output)
-        finally:
-            if progress is not None:
-                progress.close()
+        made = []
+        for name in schemes_asked(config, model_name, output):
+            progress = None if as_json else progress_factory(ctx)
+            try:
+                scheme = Scheme.named(config, name, returns=returns, register=register_path,
+                                     progress=progress)
+                made.append(run_forecast(scheme, ForecastAsk(period, to, as_at,
+                                                             tuple(what_if), no_budget),
+                                         Settings(simulations, level, basis, seed), output))
+            finally:
+                if progress is not None:
+                    progress.close()
     except PbrError as exc:
         fail(ctx, exc, as_json)
     thin = _too_few(simulations, level)
@@ -99,13 +103,20 @@ def forecast(
     if as_json:
         from pbr_cli.outputs.forecast import forecast_as_dict
 
-        typer.echo(json.dumps({"schema": 1, "forecast": forecast_as_dict(result, written[0]),
+        each = [forecast_as_dict(result, written[0]) for result, written in made]
+        # one scheme: "forecast"; several (no --model, several in the config): "forecasts"
+        typer.echo(json.dumps({"schema": 1, **({"forecast": each[0]} if len(each) == 1
+                                               else {"forecasts": each}),
                                "range_note": thin or None}, indent=2))
     else:
         from pbr_cli.outputs.console import console
         from pbr_cli.outputs.forecast_view import forecast_view
 
-        forecast_view(console(quiet=is_quiet(ctx)), result, [str(p) for p in written])
+        con = console(quiet=is_quiet(ctx))
+        for i, (result, written) in enumerate(made):
+            if i:
+                con.print()
+            forecast_view(con, result, [str(p) for p in written])
     raise typer.Exit(EXIT_OK)
 
 
