@@ -22,6 +22,7 @@ from pbr_cli.cli.common import (
     ReturnsOpt,
     WaitOpt,
     fail,
+    in_a_folder,
     is_quiet,
     progress_factory,
 )
@@ -116,6 +117,7 @@ def validate(
         try:
             from pbr_cli.jobs.validate import write_annotations
 
+            in_a_folder(ctx, annotate, "--annotate")
             written = write_annotations(report, paths, annotate)
         except PbrError as exc:
             fail(ctx, exc, as_json)
@@ -187,6 +189,8 @@ def calculate(
         try:
             scheme = Scheme.named(config, model_name, returns=returns, register=register_path,
                                  ledger=ledger, progress=progress)
+            if not dry_run:
+                in_a_folder(ctx, output)
             result = run_calculation(scheme, period, output, dry_run=dry_run, wait=wait)
         finally:
             if progress is not None:
@@ -205,6 +209,9 @@ def _show_result(ctx: typer.Context, result, as_json: bool) -> None:
 
         out = schedule_as_dict(result.schedule, result.path)
         out["ledger"] = {"status": result.status, "run": result.run_id, "note": result.note}
+        from pbr_cli.outputs.console import money_warnings
+
+        out["money_warnings"] = dict(money_warnings(result.schedule.problems))
         typer.echo(json.dumps(out, indent=2))
         return
     from pbr_cli.outputs.console import console, ledger_status, schedule_summary
@@ -263,6 +270,7 @@ def report(
         from pbr_cli.model import find_model, list_models, load_model
         from pbr_cli.periods import parse_period
 
+        in_a_folder(ctx, output)
         wanted = parse_period(period)
         cfg = load_config(config, required=True)
         names = ([model_name] if model_name else
@@ -420,6 +428,7 @@ def approve(
 
         scheme = Scheme.named(config, model_name, returns=returns, register=register_path,
                              ledger=ledger)
+        in_a_folder(ctx, output)
         result = approve_month(scheme, period, run_id, sha256, by, output, wait)
     except PbrError as exc:
         fail(ctx, exc, as_json)
@@ -448,6 +457,7 @@ def template(
         from pbr_cli.cycle.scheme import Scheme
 
         scheme = Scheme.named(config, model_name, register=register_path, required=False)
+        in_a_folder(ctx, output)
         month = make_template(scheme, provider, period, output)
     except PbrError as exc:
         fail(ctx, exc)

@@ -55,9 +55,21 @@ def _kind(param) -> str:
             }.get(bare, "")
 
 
+_GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
+
+
 class Group(TyperGroup):
-    """pbr's commands and groups: every option's value named in words, and each command's
-    first sentence whole in the list of commands (not cut short mid-sentence)."""
+    """pbr's commands and groups: every option's value named in words, each command's first
+    sentence whole in the list of commands (not cut short mid-sentence), and the global
+    flags -q/--quiet and -v/--verbose taken after the command too (`pbr run -q`)."""
+
+    def parse_args(self, ctx, args):
+        if ctx.parent is None and args:
+            end = args.index("--") if "--" in args else len(args)
+            moved = [a for a in args[:end] if a in _GLOBAL_FLAGS]
+            if moved:
+                args = moved + [a for a in args[:end] if a not in _GLOBAL_FLAGS] + args[end:]
+        return super().parse_args(ctx, args)
 
     def get_command(self, ctx, cmd_name):
         command = super().get_command(ctx, cmd_name)
@@ -114,6 +126,46 @@ def fail(ctx: typer.Context, exc: PbrError, as_json: bool = False) -> NoReturn:
     where = f" [{exc.code}, exit code {exc.exit_code}]" if verbosity(ctx) > 0 else ""
     typer.echo(f"pbr: {exc.message}{where}", err=True)
     raise typer.Exit(exc.exit_code)
+
+
+def in_a_folder(ctx: typer.Context, output, option: str = "--output") -> None:
+    """What -o names goes in a folder: one that does not exist is made, and said on stderr
+    (a mistyped folder is seen at once), by every command alike; one that cannot be made is
+    refused, naming it (exit code 2, nothing written)."""
+    from pathlib import Path
+
+    if output is None:
+        return
+    folder = Path(output).expanduser().absolute().parent
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        raise PbrError(f"{option} {output}: the folder {folder} cannot be made: "
+                       f"{exc.strerror}", code="output-not-writable") from None
+    if verbosity(ctx) >= 0:
+        typer.echo(f"pbr: made the folder {folder} for {option} {output}", err=True)
+
+
+def schemes_asked(config, model_name: str | None, output=None) -> list[str]:
+    """--model, else the config's schemes (else every model in its models folder), as `pbr
+    run`, `report` and `ledger status` take them; --output names one file or folder, so
+    with several it needs --model."""
+    if model_name:
+        return [model_name]
+    from pbr_cli.cycle.config import load_config
+    from pbr_cli.model import list_models
+
+    cfg = load_config(config, required=True)
+    names = list(cfg.schemes) or [p.stem for p in list_models(cfg.models)]
+    if not names:
+        raise PbrError("no scheme to do: give --model, or list the config's `schemes`",
+                       code="nothing-to-do")
+    if output is not None and len(names) != 1:
+        raise PbrError(f"--output names one place, and the config has {len(names)} schemes "
+                       f"({', '.join(names)}): give --model too", code="usage")
+    return names
 
 
 def progress_factory(ctx: typer.Context):

@@ -15,6 +15,7 @@ from pbr_cli.cli.common import (
     JsonOpt,
     LedgerOpt,
     fail,
+    in_a_folder,
     is_quiet,
 )
 from pbr_cli.errors import EXIT_OK, PbrError
@@ -97,6 +98,7 @@ def ledger_export_cmd(ctx: typer.Context, run_id: int = typer.Argument(..., help
     from pbr_cli.cycle.scheme import Configured
 
     try:
+        in_a_folder(ctx, output)
         path, same, sha = export_run(Configured.load(config, ledger=ledger), run_id, output)
     except PbrError as exc:
         fail(ctx, exc)

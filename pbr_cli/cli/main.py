@@ -26,21 +26,75 @@ def _unsafe(frame) -> bool:
     return False
 
 
+# pbr's own way out: a stop landing there changes nothing (pbr is leaving already), and an
+# exception raised there would escape every handler as a traceback.
+_LEAVING = frozenset({"_leave", "_interrupted", "_crash", "_ignore_stops"})
+
+
+def _leaving(frame) -> bool:
+    if frame is not None and frame.f_code is main.__code__:
+        return True  # the entry itself: before the command, or on the way out of it
+    while frame is not None:
+        if frame.f_code.co_filename == __file__ and frame.f_code.co_name in _LEAVING:
+            return True
+        frame = frame.f_back
+    return False
+
+
+class _Owner:
+    """The process that installed the handlers: pbr itself, not a worker forked from it."""
+
+    pid = os.getpid()
+
+
+_OWNER = _Owner()
+
+
 def stop(signum: int, frame) -> None:
     """The handler of SIGINT and SIGTERM: stop here (Interrupted), or, where an exception
-    would be dropped, at the next safe point; a second signal stops at once."""
+    would be dropped, at the next safe point; a second signal stops at once. On pbr's way
+    out, a stop is only noted. A worker forked from pbr inherits this handler and does
+    nothing: the stop is pbr's to make (Ctrl-C signals every process of the terminal's
+    group), which ends its workers when it has finished the file in hand (what a worker
+    writes, a cache entry, is never left half-made) or, on a second signal, at once."""
     from pbr_cli.errors import STOP, request_stop
 
+    if os.getpid() != _OWNER.pid:
+        return
     name = signal.Signals(signum).name
-    if _unsafe(frame) and STOP.signal_name is None:
-        STOP.signal_name = name
+    if _leaving(frame) or (_unsafe(frame) and STOP.signal_name is None):
+        STOP.signal_name = STOP.signal_name or name
         return
     request_stop(name)
+
+
+def _dropped(unraisable) -> None:
+    """sys.unraisablehook: an exception Python can only print and drop (raised in a
+    finaliser, a fork hook, a lock's release, an exit hook). A stop raised there is kept,
+    not printed: the next safe point raises it again (STOP). Anything else is Python's to
+    say."""
+    from pbr_cli.errors import STOP, Interrupted
+
+    if isinstance(unraisable.exc_value, Interrupted):
+        STOP.signal_name = STOP.signal_name or unraisable.exc_value.signal_name
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def _ignore_stops() -> None:
+    """The command has finished (or pbr is leaving): a signal now is ignored, so that it can
+    neither print a traceback from an exit hook nor, once Python has put back the default
+    handlers as it shuts down, kill pbr with no word and no exit code of pbr's."""
+    for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+        if sig is not None:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def main() -> None:
     from pbr_cli.errors import EXIT_INTERRUPTED, STOP, Interrupted
 
+    _OWNER.pid = os.getpid()
+    sys.unraisablehook = _dropped
     signal.signal(signal.SIGINT, stop)
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, stop)
@@ -57,6 +111,7 @@ def main() -> None:
         _interrupted("SIGINT")
         _leave(EXIT_INTERRUPTED)
     except SystemExit:
+        _ignore_stops()  # the command's work is done: it ends with its own exit code
         raise
     except BaseException as exc:  # noqa: BLE001 - the edge: every other failure ends here
         if STOP.signal_name is not None:  # what a stop left behind, not a failure of pbr's
@@ -96,6 +151,7 @@ def _leave(code: int) -> NoReturn:
     that will not answer. The workers die with pbr (pbr_cli/workers.py)."""
     from pbr_cli.scratch import remove_mine
 
+    _ignore_stops()
     remove_mine()
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -106,6 +162,7 @@ def _leave(code: int) -> NoReturn:
 
 
 def _interrupted(name: str) -> None:
+    _ignore_stops()
     try:
         sys.stderr.write(f"pbr: interrupted ({name}); nothing half-written\n")
         sys.stderr.flush()

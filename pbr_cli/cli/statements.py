@@ -14,8 +14,10 @@ from pbr_cli.cli.common import (
     RegisterOpt,
     ReturnsOpt,
     fail,
+    in_a_folder,
     is_quiet,
     progress_factory,
+    schemes_asked,
 )
 from pbr_cli.errors import EXIT_OK, PbrError
 
@@ -56,8 +58,9 @@ def init(
 
 def statements(
     ctx: typer.Context,
-    model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model (see `pbr "
-                                   "models list`)."),
+    model_name: str | None = typer.Option(None, "--model", "-m", help="The scheme's model "
+                                          "(default: each scheme in the config; see `pbr "
+                                          "models list`)."),
     period: str = typer.Option(..., "--period", "-p", help="The month, e.g. 2013-06."),
     provider: str | None = typer.Option(None, "--provider", help="Only this provider's "
                                         "statement (default: every provider paid that month)."),
@@ -94,46 +97,66 @@ def statements(
         from pbr_cli.cycle.scheme import Scheme
         from pbr_cli.jobs.statements import run_statements
 
-        progress = None if as_json else progress_factory(ctx)
-        try:
-            settings = None
-            if with_forecast:
-                from pbr_cli.forecast import Settings
+        in_a_folder(ctx, output)
+        made = []
+        for name in schemes_asked(config, model_name, output):
+            progress = None if as_json else progress_factory(ctx)
+            try:
+                settings = None
+                if with_forecast:
+                    from pbr_cli.forecast import Settings
 
-                settings = Settings()
-            scheme = Scheme.named(config, model_name, returns=returns, register=register_path,
-                                 ledger=ledger, progress=progress)
-            result = run_statements(scheme, period, provider, output, settings)
-        finally:
-            if progress is not None:
-                progress.close()
+                    settings = Settings()
+                scheme = Scheme.named(config, name, returns=returns, register=register_path,
+                                     ledger=ledger, progress=progress)
+                made.append((scheme, run_statements(scheme, period, provider, output,
+                                                    settings)))
+            finally:
+                if progress is not None:
+                    progress.close()
     except PbrError as exc:
         fail(ctx, exc, as_json)
-    schedule = result.schedule
-    totals = {p.provider: p for p in schedule.providers}
     if as_json:
-        typer.echo(json.dumps({"schema": 1, "model": scheme.model.name, "period": str(schedule.month),
-                               "standing": schedule.standing.describe()
-                               if schedule.standing else "", "note": result.note,
-                               "statements": [
-                                   {"provider": code, "status": totals[code].status,
-                                    "payment": str(totals[code].total()),
-                                    "due": str(schedule.due(code)),
-                                    "workbook": str(xlsx), "pdf": str(pdf)}
-                                   for code, xlsx, pdf in result.written]}, indent=2))
+        each = [_as_dict(scheme, result) for scheme, result in made]
+        # one scheme: its object as ever; several (no --model): {"schema": 1, "schemes": [...]}
+        typer.echo(json.dumps({"schema": 1, **each[0]} if len(each) == 1 else
+                              {"schema": 1, "schemes": each}, indent=2))
     else:
-        from rich.markup import escape
-
-        from pbr_cli.money import format_money
-        from pbr_cli.outputs.console import Col, console, fit_table
+        from pbr_cli.outputs.console import console
 
         con = console(quiet=is_quiet(ctx))
-        con.print(f"[bold]{escape(scheme.model.title)}[/] — statements for {schedule.month.label()}: "
-                  f"{escape(result.note)}")
-        fit_table(con, [Col("Provider", "fixed"), Col("Name", drop=2), Col("Status", "fixed"),
-                        Col("Due", "money", "right"), Col("Workbook", drop=1), Col("PDF")],
-                  [[escape(code), escape(totals[code].name), totals[code].shown_status.lower(),
-                    format_money(schedule.due(code)), escape(str(xlsx)), escape(str(pdf))]
-                   for code, xlsx, pdf in result.written])
-        con.print(f"{len(result.written)} statement(s) written.")
+        for i, (scheme, result) in enumerate(made):
+            if i:
+                con.print()
+            _view(con, scheme, result)
     raise typer.Exit(EXIT_OK)
+
+
+def _as_dict(scheme, result) -> dict:
+    schedule = result.schedule
+    totals = {p.provider: p for p in schedule.providers}
+    return {"model": scheme.model.name, "period": str(schedule.month),
+            "standing": schedule.standing.describe() if schedule.standing else "",
+            "note": result.note,
+            "statements": [{"provider": code, "status": totals[code].status,
+                            "payment": str(totals[code].total()),
+                            "due": str(schedule.due(code)), "workbook": str(xlsx),
+                            "pdf": str(pdf)} for code, xlsx, pdf in result.written]}
+
+
+def _view(con, scheme, result) -> None:
+    from rich.markup import escape
+
+    from pbr_cli.money import format_money
+    from pbr_cli.outputs.console import Col, fit_table
+
+    schedule = result.schedule
+    totals = {p.provider: p for p in schedule.providers}
+    con.print(f"[bold]{escape(scheme.model.title)}[/] — statements for {schedule.month.label()}: "
+              f"{escape(result.note)}")
+    fit_table(con, [Col("Provider", "fixed"), Col("Name", drop=2), Col("Status", "fixed"),
+                    Col("Due", "money", "right"), Col("Workbook", drop=1), Col("PDF")],
+              [[escape(code), escape(totals[code].name), totals[code].shown_status.lower(),
+                format_money(schedule.due(code)), escape(str(xlsx)), escape(str(pdf))]
+               for code, xlsx, pdf in result.written])
+    con.print(f"{len(result.written)} statement(s) written.")

@@ -68,7 +68,21 @@ class RunLog:
         self.write("ERROR", message)
 
     def head(self, ledger: Path | LedgerUrl, head) -> None:
-        self.info(f"ledger {ledger_key(ledger)} head record {head.seq} sha256 {head.hash}")
+        """Write the ledger's head, once: not again when it is the log's last line already
+        (a run's last month and the run's end see the same head)."""
+        message = f"ledger {ledger_key(ledger)} head record {head.seq} sha256 {head.hash}"
+        if self._last_line().endswith(f" INFO {shown(message)}"):
+            return
+        self.info(message)
+
+    def _last_line(self) -> str:
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(max(0, fh.seek(0, os.SEEK_END) - 4096))
+                lines = fh.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return ""
+        return lines[-1] if lines else ""
 
     def last_head(self, ledger: Path | LedgerUrl) -> tuple[int, str, str] | None:
         """(seq, hash, the line) of the last head this log recorded for `ledger`."""

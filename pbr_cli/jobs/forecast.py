@@ -96,9 +96,33 @@ def run_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings,
     from pbr_cli.outputs.forecast import forecast_filename, write_forecast
 
     result = make_forecast(scheme, ask, settings)
-    path = Path(output) if output else scheme.output / forecast_filename(result)
+    path = Path(output) if output else scheme.output / named_by(forecast_filename(result),
+                                                                 ask, settings)
     write_forecast(result, path)
     return result, [path]
+
+
+def named_by(name: str, ask: ForecastAsk, settings: Settings) -> str:
+    """The default file name of a forecast, with what sets it apart from the plain one (each
+    what-if, no budget, and any setting not the default) in words, so that a second forecast
+    with other assumptions is written beside the first, never over it. The same forecast
+    asked again replaces its own file."""
+    import hashlib
+    import re
+
+    plain = Settings()
+    parts = [f"what-if {w}" for w in ask.what_ifs] + ["no budget"] * ask.no_budget
+    parts += [f"{settings.simulations} simulations"] * (settings.simulations != plain.simulations)
+    parts += [f"{settings.level}pc range"] * (settings.level != plain.level)
+    parts += [f"basis {settings.basis_months}"] * (settings.basis_months != plain.basis_months)
+    parts += [f"seed {settings.seed}"] * (settings.seed != plain.seed)
+    if not parts:
+        return name
+    said = re.sub(r"[^A-Za-z0-9.+%=-]+", "-", " ".join(parts)).strip("-")
+    if len(said) > 80:  # a name a folder can hold: the start, and a digest of the whole
+        said = said[:64] + "-" + hashlib.sha256(said.encode()).hexdigest()[:12]
+    stem = name.removesuffix(".xlsx")
+    return f"{stem}-{said}.xlsx"
 
 
 def make_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings) -> Forecast:

@@ -137,6 +137,7 @@ class _MonthlyRun:
         from dataclasses import replace
 
         from pbr_cli.cycle.calculate import UNCHANGED, run_calculation
+        from pbr_cli.outputs.console import money_warnings, money_warnings_said
 
         model, log, out = scheme.model, self.log, self.out
         progress = self.progress_factory() if self.progress_factory is not None else None
@@ -165,7 +166,10 @@ class _MonthlyRun:
                 "run": result.run_id, "pbr": str(s.total()),
                 "adjustments": str(s.adjustment_total()), "due": str(s.due()),
                 "withheld": [p.provider for p in s.withheld], "errors": errors,
-                "schedule": shown(result.path) if result.path else None, "exit_code": code})
+                "schedule": shown(result.path) if result.path else None, "exit_code": code,
+                "money_warnings": dict(money_warnings(s.problems))})
+        if money_warnings_said(s.problems):  # before anything is approved: what it leaves out
+            out(f"  {money_warnings_said(s.problems)}", "yellow", person)
         for p in s.withheld:
             out(f"  withheld {p.provider} ({p.name}): {p.reason}", "red", True)
         for p in s.providers:
