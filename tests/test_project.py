@@ -114,8 +114,8 @@ def _keys(value, prefix: str = "") -> set[str]:
     found: set[str] = set()
     if isinstance(value, dict):
         for key, item in value.items():
-            if prefix.endswith(("figures.", "groups.", "rows[].", "total.")):
-                continue  # named by the model (or a report table's columns), not by pbr
+            if prefix.endswith(("figures.", "groups.", "rows[].", "total.", "money_warnings.")):
+                continue  # named by the model, a report table's columns or a problem's code
             if prefix.endswith("tables."):
                 key = "<name>"  # each report table has the same keys
             found.add(prefix + key)
