@@ -2,19 +2,19 @@
 
     python sample_returns/make_transforming_rehabilitation_samples.py [FOLDER]
 
-Writes the register (models/transforming-rehabilitation.register.csv: four CRCs' contracts,
-each with its predicted range of weighted volume for a year and the price per case outside
-it, and their quarterly cohorts October-December 2015 and January-March 2016, each with its
-2011 baseline) and one return per CRC per month, April 2016 - January 2018 (the contract
-year 2016/17 whole, reconciled in March 2017), under
-sample_returns/transforming-rehabilitation/YYYY-MM/: the month's caseload (orders started,
-releases from custody; in March, the contract year's too, the sums of its months) and, in October 2017 and January 2018, the final proven reoffending
-result of the cohort published that month. Each cohort is simulated offender by offender:
-each reoffends with the CRC's own chance, and a reoffender commits one reoffence and then
-each further one with the CRC's own chance, so the counts the return carries are sums over
-people, not figures worked back from the model's rules. The CRCs, prices, ranges and
-baselines are invented (illustrative): the ranges are set so that in 2016/17 one CRC's
-weighted volume is above its range, one below and two within.
+Writes the register (models/transforming-rehabilitation.register.csv: four CRCs' contracts, each
+with its predicted range of weighted volume for a year and the price per case outside it, and
+their quarterly cohorts October-December 2015 and January-March 2016, each with its 2011
+baseline) and one return per CRC per month, April 2016 - January 2018 (the contract year 2016/17
+whole, reconciled in March 2017), under sample_returns/transforming-rehabilitation/YYYY-MM/: the
+month's caseload (orders started, releases from custody; in March, the contract year's too, the
+sums of its months) and, in October 2017 and January 2018, the final proven reoffending result
+of the cohort published that month. Each cohort is simulated offender by offender: each
+reoffends with the CRC's own chance, and a reoffender commits one reoffence and then each
+further one with the CRC's own chance, so the counts the return carries are sums over people,
+not figures worked back from the model's rules. The CRCs, prices, ranges and baselines are
+invented (illustrative): the ranges are set so that in 2016/17 one CRC's weighted volume is
+above its range, one below and two within.
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ if len(sys.argv) > 1:  # write into another folder (the tests compare it with th
     REGISTER, OUT = _base / REGISTER.name, _base / "transforming-rehabilitation"
 FIRST, LAST = Month(2016, 4), Month(2018, 1)
 HEADER = ["Entry ID", "CRC code", "Community Rehabilitation Company", "Entry", "Entry type",
-          "Annual price", "Predicted volume low",
-          "Predicted volume high", "Price per case outside the range", "Cohort quarter", "Baseline offenders (2011)", "Baseline binary rate",
+          "Annual price", "Predicted volume low", "Predicted volume high",
+          "Price per case outside the range", "Cohort quarter", "Baseline offenders (2011)",
+          "Baseline binary rate",
           "Baseline frequency (reoffences per reoffender)", "Start", "End"]
 # code, name, annual price, chance of reoffending, chance of each further reoffence
 CRCS = [
