@@ -125,7 +125,10 @@ class ReturnCache:
         try:
             for folder in (self.folder, target.parent):
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=target.parent)
+            # (named by the writing process: a worker killed while writing, its file left,
+            # is known by its pid and removed by pbr, `remove_left_by`)
+            fd, tmp = tempfile.mkstemp(prefix=f".{os.getpid()}-", suffix=".tmp",
+                                       dir=target.parent)
             try:
                 with os.fdopen(fd, "wb") as fh:
                     pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -135,6 +138,30 @@ class ReturnCache:
                     os.unlink(tmp)
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+def remove_left_by(folder: Path, pids: set[int]) -> int:
+    """Remove the half-written entries of processes that were killed while writing (a
+    worker pbr ended at a stop or a deadline): files `.<pid>-*.tmp` in the cache's folders.
+    Returns how many were removed."""
+    import re
+
+    if not pids or not Path(folder).is_dir():
+        return 0
+    named = re.compile(r"\.(\d+)-.*\.tmp")
+    removed = 0
+    for sub in Path(folder).iterdir():
+        if not (sub.is_dir() and not sub.is_symlink() and re.fullmatch(r"[0-9a-f]{2}", sub.name)):
+            continue
+        for entry in sub.iterdir():
+            found = named.fullmatch(entry.name)
+            if found and int(found.group(1)) in pids and entry.is_file():
+                try:
+                    entry.unlink()
+                    removed += 1
+                except OSError:
+                    pass
+    return removed
 
 
 def clear(folder: Path) -> int:

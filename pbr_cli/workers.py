@@ -95,6 +95,11 @@ class _Hand:
     fresh: bool = True  # has answered nothing yet
 
 
+# The workers this process killed while they might have been writing (their half-made files
+# are found by their pid).
+KILLED: set[int] = set()
+
+
 class Workers:
     """Call `work(item)` for each item in `count` worker processes (forked where the system
     forks safely, Linux; else started afresh), after `start(*start_args)` in each. The answers
@@ -300,8 +305,10 @@ class Workers:
 
 
 def _end(hand: _Hand) -> None:
-    """Kill the worker (if it is still running) and wait for it to go."""
+    """Kill the worker (if it is still running) and wait for it to go; its pid is then among
+    KILLED (what it was writing may be left half-made: pbr_cli.cache.remove_left_by)."""
     if hand.process.exitcode is None:
+        KILLED.add(hand.process.pid)
         try:
             hand.process.kill()  # SIGKILL ends a stopped process too
         except OSError:

@@ -366,7 +366,19 @@ def _odd_work(item: str):
         raise ValueError("a failure of pbr's own")
     if item == "large":
         return b"x" * (5 * 2**20)  # many times a pipe's buffer
+    if item.startswith("write:"):  # a cache entry whose writing never ends
+        from pbr_cli.cache import ReturnCache
+
+        ReturnCache(Path(item[len("write:"):])).put("0d" + "0" * 62, _Stalls())
     return item.upper()
+
+
+class _Stalls:
+    """A value whose pickling never ends: a worker writing it is killed halfway."""
+
+    def __reduce__(self):
+        time.sleep(600)
+        return (str, ("",))
 
 
 def test_the_pool_answers_every_item_and_leaves_no_worker():
@@ -427,3 +439,21 @@ def test_an_answer_is_gathered_as_it_arrives_never_waited_for():
     with pytest.raises(EOFError):
         channel.take()
     channel.close()
+
+
+def test_a_worker_killed_while_writing_a_cache_entry_leaves_nothing_once_pbr_is_done(tmp_path):
+    """A stop at a random moment (tests/test_signals.py) left `cache/0d/.xxx.tmp`: the pool
+    killed a worker in the middle of writing a cache entry, and its file stayed. A half-made
+    entry is named by its writer's pid; pbr removes those of the workers it killed."""
+    from pbr_cli.cache import remove_left_by
+    from pbr_cli.workers import KILLED, Lost, Workers
+
+    folder = tmp_path / "cache"
+    with Workers(_odd_work, [f"write:{folder}", "a"], 2, seconds=2) as pool:
+        answers = dict(pool.answers())
+    assert answers == {0: Lost("deadline", 2), 1: "A"}
+    left = sorted(p.name for p in folder.rglob("*.tmp"))
+    assert len(left) == 1 and left[0].startswith("."), left  # the killed writer's half
+    assert remove_left_by(folder, set(KILLED)) == 1
+    assert list(folder.rglob("*.tmp")) == []
+    KILLED.clear()

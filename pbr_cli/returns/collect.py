@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pbr_cli.cache import remove_left_by
 from pbr_cli.errors import PbrError
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
@@ -24,7 +25,7 @@ from pbr_cli.returns.layout import COVER_SHEET
 from pbr_cli.returns.register import Register
 from pbr_cli.workbook.package import UnreadableFile
 from pbr_cli.workbook.reader import read_workbook
-from pbr_cli.workers import Lost, Workers
+from pbr_cli.workers import KILLED, Lost, Workers
 
 
 @dataclass
@@ -135,6 +136,9 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     finally:
         for pool, _ in pools:
             pool.close()
+        if cache is not None and KILLED:  # a worker ended while it may have been writing
+            remove_left_by(cache.folder, KILLED)
+            KILLED.clear()
     result = Collection()
     for path, checked in zip(files, done, strict=True):
         label = shown(path)
