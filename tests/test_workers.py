@@ -175,9 +175,13 @@ def test_a_return_that_aborts_its_reader_costs_only_its_provider(tmp_path, undis
     provider and pays the other 23; nothing of the run is left running."""
     run = Run(_council(tmp_path), PBR_WORKERS="3")
     report, err, taken = run.end(within=60)
-    assert run.proc.returncode == 1, err  # a provider withheld
     assert report is not None and "Traceback" not in err
     refused = _refused(report)
+    if not refused:  # a reader that reads the file (python-calamine 0.5, the lowest pin)
+        assert run.proc.returncode == 0 and len(_paid(report)) == 24, err
+        assert run.left() == []
+        return
+    assert run.proc.returncode == 1, err  # a provider withheld
     assert list(refused) == [f"{HOSTILE}-{MONTH}.xlsx"], refused
     assert "the reader crashed on it (SIGABRT)" in refused[f"{HOSTILE}-{MONTH}.xlsx"]
     assert _paid(report) == _every_provider(report) - {HOSTILE}
@@ -281,14 +285,15 @@ def test_workers_killed_and_stalled_at_random_never_stall_the_run(tmp_path, undi
     note = f"seed {seed} (PBR_CHAOS_SEED), hits {hits}"
     assert report is not None and "Traceback" not in err, (note, err)
     refused = _refused(report)
-    assert f"{HOSTILE}-{MONTH}.xlsx" in refused, note
+    # (refused where the reader aborts on it; python-calamine 0.5, the lowest pin, reads it)
     assert len(refused) <= 1 + len(hits), (note, refused)
     for message in refused.values():
         assert message.startswith(("the reader crashed on it", "reading it took longer")), note
     withheld = {_provider_of(name) for name in refused}
     assert _paid(report) == _every_provider(report) - withheld, note
-    assert _payments(report) == {p: undisturbed[p] for p in _paid(report)}, note
-    assert run.proc.returncode == 1, (note, err)
+    paid = {p: pay for p, pay in _payments(report).items() if p != HOSTILE}
+    assert paid == {p: undisturbed[p] for p in _paid(report) - {HOSTILE}}, note
+    assert run.proc.returncode == (1 if refused else 0), (note, err)
     assert run.left() == [], note
 
 
