@@ -199,6 +199,7 @@ _CODES: dict[str, tuple[str, str]] = {
     "statement-differs": ("fatal", "A statement of an approved month was asked for, but the month's figures worked out now differ from the approved run (a return, the register or the model changed since): the difference is paid as an adjustment with the next month."),
     "output-exists": ("fatal", "The approved schedule's file exists already but is not one this ledger approved."),
     "no-draft": ("fatal", "`pbr approve` for a month that has no draft: calculate it first."),
+    "not-approved": ("fatal", "`pbr approve` at a terminal: the approver answered no when shown the draft's warnings that change payments; nothing was recorded."),
     "not-the-draft": ("fatal", "`pbr approve` names a run or SHA-256 that is not the month's current draft."),
     "stale-draft": ("fatal", "The draft was worked out before the approvals since (or while earlier months were unapproved): calculate the month again."),
     "already-approved": ("fatal", "The month is approved already; an approved month is never approved or rewritten again."),

@@ -384,6 +384,25 @@ def run(
     raise typer.Exit(code)
 
 
+def _warned_first(ctx: typer.Context, as_json: bool, yes: bool):
+    """What `pbr approve` does with the draft before it records: list its money-changing
+    warnings on stderr (JSON: they are in the output), and at a terminal ask."""
+    import sys
+
+    def confirm(schedule, run: int) -> bool:
+        from pbr_cli.outputs.console import warnings_before_approval
+
+        said = warnings_before_approval(schedule, run)
+        if not said or as_json:
+            return True
+        typer.echo(said, err=True)
+        if yes or not (sys.stdin.isatty() and sys.stdout.isatty()):
+            return True
+        return typer.confirm("Approve it with these?", default=False, err=True)
+
+    return confirm
+
+
 @app.command()
 def approve(
     ctx: typer.Context,
@@ -399,6 +418,9 @@ def approve(
                                        "(default: OUTPUT/<model>/<model>-<month>-"
                                        "schedule.xlsx)."),
     as_json: bool = typer.Option(False, "--json", help="Print the approved schedule as JSON."),
+    yes: bool = typer.Option(False, "--yes", help="At a terminal, approve a draft that carries "
+                             "warnings that change payments without being asked (they are "
+                             "still listed first)."),
     returns: Path | None = typer.Option(None, "--returns", help="Folder of returns (a what-if "
                                         "kept in a separate --ledger only)."),
     register_path: Path | None = RegisterOpt,
@@ -418,6 +440,10 @@ def approve(
     approval records who, when and exactly which schedule, and writes the schedule again
     saying APPROVED. Later changes to an approved month are paid as adjustments on the next.
 
+    The draft's warnings that change payments (a missing return, rows left out, a cap) are
+    listed before anything is recorded; at a terminal you are asked to go on (--yes does not
+    ask).
+
     Example:
 
       pbr approve -m MODEL -p 2013-06 --run 7 --by "J. Smith"
@@ -429,7 +455,8 @@ def approve(
         scheme = Scheme.named(config, model_name, returns=returns, register=register_path,
                              ledger=ledger)
         in_a_folder(ctx, output)
-        result = approve_month(scheme, period, run_id, sha256, by, output, wait)
+        result = approve_month(scheme, period, (run_id, sha256), by, output, wait,
+                               confirm=_warned_first(ctx, as_json, yes))
     except PbrError as exc:
         fail(ctx, exc, as_json)
     _show_result(ctx, result, as_json)

@@ -10,6 +10,7 @@ puts back an approved schedule that went missing.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from pbr_cli.cycle.calculate import (
@@ -72,15 +73,20 @@ def reproduce(scheme: Scheme, ledger: Ledger, run) -> Schedule:
     return schedule
 
 
-def approve_month(scheme: Scheme, period: str, run_id: int | None, sha: str | None,
-                  by: str | None, output: Path | None, wait: float = 0.0) -> CalculationResult:
+def approve_month(scheme: Scheme, period: str, named_as: tuple[int | None, str | None],
+                  by: str | None, output: Path | None, wait: float = 0.0,
+                  confirm: Callable[[Schedule, int], bool] | None = None) -> CalculationResult:
     """Approve the month's current draft, named by its run number or its schedule's
     SHA-256 as shown to the approver: the approval is recorded with who, when and exactly
-    which schedule, and the schedule is written again saying APPROVED. The ledger's lock is
-    held throughout (waiting up to `wait` seconds for another run)."""
+    which schedule, and the schedule is written again saying APPROVED. `named_as` is the run
+    number or the SHA-256 the approver gave (one of them). The ledger's lock is
+    held throughout (waiting up to `wait` seconds for another run). `confirm(schedule, run)`
+    is shown the draft once it is worked out again, before anything is recorded: False
+    records nothing."""
     model, log = scheme.model, scheme.log
     month = Month.parse(period)
     check_inside(model, month)
+    run_id, sha = named_as
     if run_id is None and not sha:
         raise PbrError("say which draft is approved: --run N or --sha256 HASH, as shown on the "
                        "draft schedule", code="usage")
@@ -136,6 +142,9 @@ def approve_month(scheme: Scheme, period: str, run_id: int | None, sha: str | No
                 raise PbrError(f"{model.name} {month} cannot be approved with your key: "
                                f"{refused}", code="not-an-approver")
             schedule = reproduce(scheme, ledger, draft)
+            if confirm is not None and not confirm(schedule, draft.id):
+                raise PbrError(f"{model.name} {month} not approved: nothing was recorded (draft "
+                               f"run {draft.id} stays the month's draft)", code="not-approved")
             target = Path(output) if output else scheme.output / approved_filename(model, month)
             if target.exists():
                 raise PbrError(f"{shown(target)} exists and is not an approved schedule of this "

@@ -115,6 +115,17 @@ def money_warnings_said(problems: list[Problem]) -> str:
             + " (each is on the schedule's Warnings sheet)") if found else ""
 
 
+def warnings_before_approval(s: Schedule, run: int) -> str:
+    """What `pbr approve` says before it records: the draft's money-changing warnings, or ''
+    when there are none."""
+    found = money_warnings(s.problems)
+    if not found:
+        return ""
+    return (f"Draft run {run} of {s.model.name} {s.month} carries warnings that change "
+            "payments: " + ", ".join(f"{n} {code}" for code, n in found)
+            + " (each is on the schedule's Warnings sheet).")
+
+
 def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
     m = s.model
     con.print(f"[bold]{escape(m.title)}[/] — payment schedule for {s.month.label()} "
