@@ -227,3 +227,10 @@ def test_every_package_on_disk_is_installed():
                for p in (ROOT / "pbr_cli").rglob("__init__.py")}
     assert on_disk - listed == set()
     assert "pbr_cli.shipped_models" in listed
+
+
+def test_ci_runs_the_readmes_test_command_as_written():
+    readme = (ROOT / "README.md").read_text().splitlines()
+    commands = [line.strip() for line in readme[:4] if line.startswith("    ")]
+    assert len(commands) == 2, commands  # exactly two set-up commands head the README
+    assert commands[1] in (ROOT / ".ci" / "run").read_text(), commands[1]
