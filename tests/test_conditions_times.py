@@ -413,3 +413,41 @@ def test_the_counts_agree_with_a_plain_count_over_random_rows(scheme):
                    **lines[(contract, "reoffending")]["figures"]}
         for name, value in figures.items():
             assert value == expected.get((contract, name), 0), (contract, name)
+
+
+def test_a_condition_reads_the_month_of_year_from_the_schemes_year(tmp_path):
+    """A scheme whose years start in June: May 2014 is the 12th month of 2013/14 and the
+    year started on 1 June 2013. A `where` condition read month_of_year as if years started
+    in April (May the 2nd month), so a count of May's admissions `where: month_of_year == 12`
+    counted none. T1's five admissions are all in May: 5 at £1,335 = £6,675.00. (31 May 2014
+    is 364 days after 1 June 2013.)"""
+    text = MODEL.replace("  payments: real\n", "  payments: real\n  year_starts: 6\n", 1)
+    text = text.replace("    where: operation_time - admission_time <= hours_target\n",
+                        "    where: month_of_year == 12 and period_end - year_start == 364\n", 1)
+    model_path = write_scheme(tmp_path, text)
+    (tmp_path / "ws").mkdir()
+    ws = Workspace(tmp_path / "ws", load_model(model_path), CONTRACTS, HEADER)
+    ws.add_return("NORTH", "2014-05", {"Admissions": admissions("T1", T1_ADMISSIONS),
+                                       "Offenders": offenders("T1", T1_OFFENDERS)})
+    ws.add_return("SOUTH", "2014-05", {"Admissions": [], "Offenders": []})
+    _, lines = calculate(ws, model_path, "2014-05")
+    assert lines[("T1", "tariff")]["amount"] == "6675.00"
+
+
+@pytest.mark.parametrize(("month", "year_starts", "place", "first"), [
+    ((2016, 3), 4, 12, date(2015, 4, 1)),   # 2015/16 holds 29 February: 365 days to its end
+    ((2015, 4), 4, 1, date(2015, 4, 1)),
+    ((2014, 5), 6, 12, date(2013, 6, 1)),   # years from June
+    ((2014, 6), 6, 1, date(2014, 6, 1)),
+    ((2014, 1), 1, 1, date(2014, 1, 1)),    # calendar years
+])
+def test_the_contract_years_first_day_and_the_months_place_in_it(month, year_starts, place,
+                                                                  first):
+    """A contract in force from 2 April 2015 was taken for one in force the whole of 2015/16
+    (`period_end - start >= 364` in March 2016, a leap year's 365-day span); `start <=
+    year_start` says it for any year's length."""
+    from pbr_cli.model.records import period_facts
+    from pbr_cli.periods import Month
+
+    facts = period_facts(Month(*month), year_starts)
+    assert (facts["month_of_year"], facts["year_start"]) == (place, first)

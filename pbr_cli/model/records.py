@@ -35,15 +35,20 @@ PERIOD_FACTS = {
     "period_end": "the last day of the period month (a date)",
     "month_of_year": ("the period month's place in the contract year, 1 to 12 (12: the "
                       "year's last month; years from `scheme.year_starts`, April unless given)"),
+    "year_start": "the first day of the contract year the period month is in (a date)",
 }
 
 
-def period_facts(month: Any, year_starts: int = 4) -> dict[str, Any]:
+def period_facts(month: Any, year_starts: int) -> dict[str, Any]:
     """The period month's facts as formulas read them (PERIOD_FACTS): its days, first and
-    last day, and its place in the contract year."""
-    return {"days_in_month": Fraction(month.days), "period_start": month.first_day,
-            "period_end": month.last_day,
-            "month_of_year": Fraction((month.month - year_starts) % 12 + 1)}
+    last day, and its place in the contract year (years from the month `year_starts`: the
+    scheme's, which every caller gives, since a default would be April's for every scheme)."""
+    place = (month.month - year_starts) % 12 + 1
+    first = month.first_day
+    year_start = date(first.year - (1 if month.month < year_starts else 0), year_starts, 1)
+    return {"days_in_month": Fraction(month.days), "period_start": first,
+            "period_end": month.last_day, "month_of_year": Fraction(place),
+            "year_start": year_start}
 
 
 # A placeholder in a model's warning message: {name} or {name.window}

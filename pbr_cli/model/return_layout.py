@@ -146,7 +146,7 @@ class ReturnLayoutRules:
         """A value of each column's type by name, the period facts and the parameters (each
         at its first figure): what a formula over a row is worked out with once."""
         env: dict[str, Any] = {name: sample_value(kind) for name, kind in types.items()}
-        env.update(period_facts(Month(2000, 1)))
+        env.update(period_facts(Month(2000, 1), 4))  # a sample: any month and year start
         env.update({name: self.figure(p["value"], ()) for name, p in
                     (self.data.get("parameters") or {}).items()
                     if isinstance(p, dict) and p.get("value") is not None})

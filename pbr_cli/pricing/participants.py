@@ -255,7 +255,7 @@ class _Replay:
         the return's month (the first rule that holds), or ""."""
         if not result.refusals:
             return ""
-        env = period_facts(month)
+        env = period_facts(month, self.model.year_starts)
         env.update(self.names(person, record.day))
         env.update(formula_values(record.values))
         env.update(self.model.by_code(env))

@@ -100,7 +100,7 @@ def _names(rows: Rows, key: Any, reads_entry: bool) -> dict[str, Any]:
     if entry is not None:
         env.update(formula_values(entry))
         env.update(rows.model.by_code(env))
-    env.update(period_facts(rows.month))
+    env.update(period_facts(rows.month, rows.model.year_starts))
     return env
 
 
