@@ -26,6 +26,7 @@ from pbr_cli.cli.common import (
     is_quiet,
     progress_factory,
 )
+from pbr_cli.cli.assure import assure_app
 from pbr_cli.cli.forecast import forecast
 from pbr_cli.cli.keys import keys_app
 from pbr_cli.cli.ledger import cache_app, ledger_app
@@ -51,6 +52,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(cache_app, name="cache")
 app.add_typer(keys_app, name="keys")
+app.add_typer(assure_app, name="assure")
 
 def _version(value: bool) -> None:
     if value:

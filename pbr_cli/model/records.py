@@ -11,6 +11,7 @@ from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.expr import Expr
+from pbr_cli.model.signals import SignalsSpec
 from pbr_cli.model.kinds import (
     GROUP_RULES,
     MEASURE_RULES,
@@ -415,6 +416,7 @@ class Model:
     sha256: str
     cohort: Cohort | None = None
     report: ReportSpec = ReportSpec()
+    signals: SignalsSpec | None = None  # signals of gaming (pbr_cli/assurance), never a payment
     participants: Participants | None = None
     year_starts: int = 4  # the month the scheme's years start (fee shares, annual caps)
     holidays: frozenset[date] = frozenset()  # not working days (deadlines in working days)
