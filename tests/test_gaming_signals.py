@@ -83,7 +83,7 @@ def test_creaming(wigan):
     f = one(wigan, "creaming", SignalData(APRIL, ["P1", "P2"], p))
     # Low (the cheapest tariff) 3 of 4 in the period against 1 of 4 before: Fisher 17/70
     assert f.p == Fraction(17, 70)
-    assert f.figure == "3 of 4 (75%) new presentations Low"
+    assert f.figure == "3 of 4 (75%) new clients Low"
     assert f.own == "1 of 4 (25%) before the period" and f.peers == "0 of 1 (0%)"
 
 

@@ -83,11 +83,11 @@ def creaming(data: SignalData, spec: SignalsSpec, model: Model) -> list[Finding]
         a, n = now[provider]
         c, m = before[provider]
         pa, pn = _peers(now, provider)
-        p = fisher_greater(a, n - a, c, m - c) if n and m else None
+        pv = fisher_greater(a, n - a, c, m - c) if n and m else None
         out.append(Finding(
-            provider, "creaming", f"{share(a, n)} new presentations {label}",
+            provider, "creaming", f"{share(a, n)} new clients {label}",
             f"{share(c, m)} before the period", share(pa, pn),
-            "Fisher exact, one-sided: the period's share against the months before", p,
+            "Fisher exact, one-sided: the period's share against the months before", pv,
             f"Why did {label} clients rise from {_pct(c, m)} to {_pct(a, n)} of your new "
             "presentations: are clients with higher needs referred elsewhere or turned away?"))
     return out
@@ -131,11 +131,11 @@ def parking(data: SignalData, spec: SignalsSpec, model: Model) -> list[Finding]:
         a, n = now[provider]
         c, m = _peers(now, provider)
         b0, bn = before[provider]
-        p = fisher_greater(a, n - a, c, m - c) if n and m else None
+        pv = fisher_greater(a, n - a, c, m - c) if n and m else None
         out.append(Finding(
-            provider, "parking", f"{share(a, n)} open episodes with nothing recorded for "
+            provider, "parking", f"{share(a, n)} open episodes idle "
             f"{spec.parking_months} months", f"{share(b0, bn)} when the period began",
-            share(c, m), "Fisher exact, one-sided: against the other providers", p,
+            share(c, m), "Fisher exact, one-sided: against the other providers", pv,
             f"What treatment are the {a} clients with nothing recorded since "
             f"{add_months(data.last, -spec.parking_months)} receiving, and why are they not "
             "discharged or reviewed?"))
@@ -173,11 +173,11 @@ def churn(data: SignalData, spec: SignalsSpec, model: Model) -> list[Finding]:
     for provider in data.providers:
         a, b = counts[provider]
         c, m = _peers({k: (v[0], v[0] + v[1]) for k, v in counts.items()}, provider)
-        p = binomial_at_least(a, a + b, HALF) if a + b else None
+        pv = binomial_at_least(a, a + b, HALF) if a + b else None
         out.append(Finding(
-            provider, "churn", f"{share(a, a + b)} re-presentations near the {months}-month "
-            f"window came in the {w} days after it", "", share(c, m),
-            "Binomial exact, one-sided: one half after, one half before", p,
+            provider, "churn", f"{share(a, a + b)} re-presentations within "
+            f"{w} days of {months} months came after", "", share(c, m),
+            "Binomial exact, one-sided: one half after, one half before", pv,
             f"Why did {a} clients re-present just after their {months} months had passed, "
             f"when {b} did in the {w} days before: were presentations delayed to earn the tariff?"))
     return out
@@ -212,11 +212,11 @@ def bands(data: SignalData, spec: SignalsSpec, model: Model) -> list[Finding]:
     for provider in data.providers:
         a, b = counts[provider]
         c, m = _peers({k: (v[0], v[0] + v[1]) for k, v in counts.items()}, provider)
-        p = binomial_at_least(a, a + b, HALF) if a + b else None
+        pv = binomial_at_least(a, a + b, HALF) if a + b else None
         out.append(Finding(
-            provider, "bands", f"{share(a, a + b)} spells near a band's lower bound sat just "
-            f"above it (within {format_percent(spec.band_margin)})", "", share(c, m),
-            "Binomial exact, one-sided: one half above, one half below", p,
+            provider, "bands", f"{share(a, a + b)} spells within "
+            f"{format_percent(spec.band_margin)} of a bound were above", "", share(c, m),
+            "Binomial exact, one-sided: one half above, one half below", pv,
             "Were discharges or reviews timed to keep a proportion just above a band's "
             f"bound ({a} spells just above, {b} just below)?"))
     return out
@@ -240,11 +240,11 @@ def deadline(data: SignalData, spec: SignalsSpec, model: Model) -> list[Finding]
     for provider in data.providers:
         a, b = counts[provider]
         c, m = _peers({k2: (v[0], v[0] + v[1]) for k2, v in counts.items()}, provider)
-        p = binomial_at_least(a, a + b, HALF) if a + b else None
+        pv = binomial_at_least(a, a + b, HALF) if a + b else None
         out.append(Finding(
-            provider, "deadline", f"{share(a, a + b)} discharges near a month's end fell in "
-            f"its last {k} days", "", share(c, m),
-            "Binomial exact, one-sided: one half in the last days, one half before", p,
+            provider, "deadline", f"{share(a, a + b)} discharges in a "
+            f"month's last {2 * k} days were in its last {k}", "", share(c, m),
+            "Binomial exact, one-sided: one half in the last days, one half before", pv,
             f"Why were {a} discharges dated in the last {k} days of their month: are "
             "episodes closed to count in a month's figures?"))
     return out
@@ -265,7 +265,7 @@ def first_of_month(data: SignalData, spec: SignalsSpec, model: Model) -> list[Fi
     for provider, day in _dates(data):
         a, n = counts[provider]
         counts[provider] = (a + (day.day == 1), n + 1)
-    return _against(data, counts, "first_of_month", "dates on the 1st of the month",
+    return _against(data, counts, "first_of_month", "dates on the 1st",
                     lambda a, n: binomial_at_least(a, n, FIRST_OF_MONTH) if n else None,
                     "Binomial exact, one-sided: against 1 in 28",
                     "Are the dates real, or written as the 1st when the day was not known "
@@ -297,7 +297,7 @@ def round_figures(data: SignalData, spec: SignalsSpec, model: Model) -> list[Fin
                 a, n = counts[r.provider]
                 counts[r.provider] = (a + (int(v) % spec.round_multiple == 0), n + 1)
     return _against(data, counts, "round_figures",
-                    f"review figures above 0 that are multiples of {spec.round_multiple}", None,
+                    f"review figures above 0 multiples of {spec.round_multiple}", None,
                     "Fisher exact, one-sided: against the other providers",
                     "Are the review figures asked of the client, or rounded when written "
                     "({a} of {n})?")
@@ -333,9 +333,9 @@ def same_person(data: SignalData, spec: SignalsSpec, model: Model) -> list[Findi
     for (provider, client, start), ended in _episodes(data).items():
         spans[_same(client)].append((provider, client, start, ended or data.last))
     cases: dict[str, set[str]] = defaultdict(set)
-    for found in spans.values():
-        for i, (p1, c1, s1, e1) in enumerate(found):
-            for p2, c2, s2, e2 in found[i + 1:]:
+    for alike in spans.values():
+        for i, (p1, c1, s1, e1) in enumerate(alike):
+            for p2, c2, s2, e2 in alike[i + 1:]:
                 lo, hi = max(s1, s2, data.first), min(e1, e2)
                 if p1 != p2 and lo < hi:  # (a transfer hands over on one day)
                     pair = f"{c1} at {p1} and {c2} at {p2}" if (p1, c1) < (p2, c2) \
@@ -347,8 +347,9 @@ def same_person(data: SignalData, spec: SignalsSpec, model: Model) -> list[Findi
         found = sorted(cases[provider])
         shown = "; ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
         out.append(Finding(
-            provider, "same_person", f"{len(found)} client(s) in treatment at another "
-            "provider at the same time" + (f": {shown}" if found else ""), "", "",
+            provider, "same_person",
+            f"{len(found)} client(s) also at another provider" + (f": {shown}" if found else ""),
+            "", "",
             "A fact, not tested: every case is listed", None,
             "Is each of these one person treated twice, and which provider holds the episode?"
             if found else "", raised=bool(found), cases=len(found)))

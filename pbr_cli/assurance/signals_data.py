@@ -120,27 +120,27 @@ def _read_return(model: Model, r: Any, provider: str, data: SignalData,
     assert cohort is not None
     c, g = cohort.client, cohort.group
     tables = r.tables
-    p = cohort.presentations
-    for client, day, group in _rows(tables.get(p.sheet), [c, p.date, g]):
-        if client is not None and _day(day):
-            data.presentations.append(Presentation(provider, str(client), _day(day), str(group)))
+    sheets = [(cohort.presentations, False)]
     if cohort.opening is not None:
-        o = cohort.opening
-        for client, day, group in _rows(tables.get(o.sheet), [c, o.date, g]):
-            if client is not None and _day(day):
-                data.presentations.append(Presentation(provider, str(client), _day(day),
-                                                       str(group), opening=True))
+        sheets.append((cohort.opening, True))
+    for ref, opening in sheets:
+        for client, day, group in _rows(tables.get(ref.sheet), [c, ref.date, g]):
+            when = _day(day)
+            if client is not None and when is not None:
+                data.presentations.append(Presentation(provider, str(client), when, str(group),
+                                                       opening))
     d = cohort.discharges
     for client, start, day, group in _rows(tables.get(d.sheet),
                                            [c, d.episode_start or "", d.date, g]):
-        if client is not None and _day(day) and _day(start):
-            data.discharges.append(Discharge(provider, str(client), _day(start), _day(day),
-                                             str(group)))
+        began, when = _day(start), _day(day)
+        if client is not None and began is not None and when is not None:
+            data.discharges.append(Discharge(provider, str(client), began, when, str(group)))
     if cohort.reviews is not None:
         v = cohort.reviews
         for row in _rows(tables.get(v.sheet), [c, v.date, *rnd]):
-            if row[0] is not None and _day(row[1]):
-                data.reviews.append(Review(provider, str(row[0]), _day(row[1]),
+            when = _day(row[1])
+            if row[0] is not None and when is not None:
+                data.reviews.append(Review(provider, str(row[0]), when,
                                            tuple(zip(rnd, row[2:], strict=True))))
 
 

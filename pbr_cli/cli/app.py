@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from pbr_cli import __version__
+from pbr_cli.cli.assure import assure_app
 from pbr_cli.cli.common import (
     HELP,
     ConfigOpt,
@@ -26,7 +27,6 @@ from pbr_cli.cli.common import (
     is_quiet,
     progress_factory,
 )
-from pbr_cli.cli.assure import assure_app
 from pbr_cli.cli.forecast import forecast
 from pbr_cli.cli.keys import keys_app
 from pbr_cli.cli.ledger import cache_app, ledger_app

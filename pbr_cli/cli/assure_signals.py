@@ -1,5 +1,5 @@
 """`pbr assure signals`: each provider's signals of gaming for a period. Registered on the
-`assure` group (assure.py)."""
+`assure` group by assure.py."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from pathlib import Path
 
 import typer
 
-from pbr_cli.cli.assure import assure_app
 from pbr_cli.cli.common import ConfigOpt, RegisterOpt, ReturnsOpt, fail, in_a_folder, is_quiet
 from pbr_cli.errors import EXIT_OK, PbrError
 
 
-@assure_app.command("signals")
 def signals(
     ctx: typer.Context,
     model_name: str = typer.Option(..., "--model", "-m", help="The scheme's model."),

@@ -11,7 +11,6 @@ from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.expr import Expr
-from pbr_cli.model.signals import SignalsSpec
 from pbr_cli.model.kinds import (
     GROUP_RULES,
     MEASURE_RULES,
@@ -26,6 +25,7 @@ from pbr_cli.model.kinds import (
     Over,
     Within,
 )
+from pbr_cli.model.signals import SignalsSpec
 from pbr_cli.money import format_percent
 from pbr_cli.problems import Severity
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from pbr_cli import __version__
-from pbr_cli.outputs.table_fit import row_heights
 from pbr_cli.outputs.report_charts import column_of, months_chart, provider_chart, rates_chart
+from pbr_cli.outputs.table_fit import row_heights
 from pbr_cli.outputs.xlsx import (
     Formats,
     atomic_output,
@@ -46,8 +46,9 @@ SHEETS = (  # sheet name, tables on it, in order
     ("Returns", ("returns",)),
     ("Adjustments", ("adjustments", "reconciliation")),
 )
-WRAPPED = ("detail", "reason", "figure", "own", "peers", "test", "question")
-NARROW = {"signal": 22, "figure": 36, "own": 20, "peers": 18, "test": 26, "question": 48}  # long text columns, wrapped in their cells
+# long text columns, wrapped in their cells; the Signals table's at these widths
+WRAPPED = ("detail", "reason", "signal", "figure", "own", "peers", "test", "question")
+NARROW = {"signal": 22, "figure": 36, "own": 20, "peers": 18, "test": 26, "question": 48}
 
 
 def period_slug(report: Report) -> str:
@@ -175,6 +176,9 @@ def _write_table(ws, fmt: Formats, report: Report, table: Table, top: int, index
     })
     for i, r in enumerate(rows):
         for j, (value, col) in enumerate(zip(r, table.columns, strict=True)):
+            if table.name == "signals":  # text only, each cell from the top of its row
+                write_cell(ws, header + 1 + i, j, value, fmt.top(fmt.text, col.key in WRAPPED))
+                continue
             _cell(ws, fmt, header + 1 + i, j, value,
                   "wrap" if col.key in WRAPPED else col.kind)
     if table.name == "signals":  # its wrapped text shown whole

@@ -95,7 +95,7 @@ def write_signals(table: Table, title: str, target: Path) -> Path:
             heights = row_heights(rows, widths, wraps)
             for i, row in enumerate(rows):
                 for j, value in enumerate(row):
-                    write_cell(ws, header + 1 + i, j, value, fmt.wrap if wraps[j] else fmt.text)
+                    write_cell(ws, header + 1 + i, j, value, fmt.top(fmt.text, wraps[j]))
                 if heights[i] is not None:
                     ws.set_row(header + 1 + i, heights[i])
             print_setup(ws, header, title, widths,
