@@ -209,7 +209,7 @@ def main() -> None:
     alarms, wrong = 0, Counter()
     tests = nulls = 0
     for _ in range(a.clean):
-        found = assess(model, history(model, rng, arrivals=a.arrivals))
+        found = assess(model, history(model, rng, rate=a.arrivals))
         raised = [f for f in found.findings if f.raised]
         alarms += bool(raised)
         wrong.update(f.signal for f in raised)

@@ -277,3 +277,13 @@ def _drop(doc, key: str) -> None:
     elif isinstance(doc, list):
         for v in doc:
             _drop(v, key)
+
+
+def test_the_worked_example_of_docs_models_md():
+    """docs/models.md, "Signals of gaming": the four p-values, and the one raised."""
+    creaming, deadline = fisher_greater(3, 1, 1, 3), binomial_at_least(3, 4, HALF)
+    first, parking = binomial_at_least(2, 3, Fraction(1, 28)), fisher_greater(1, 2, 0, 2)
+    assert (creaming, deadline, first, parking) == (Fraction(17, 70), Fraction(5, 16),
+                                                    Fraction(82, 21_952), Fraction(3, 5))
+    assert benjamini_hochberg([creaming, deadline, first, parking], Fraction(5, 100)) == \
+        [False, False, True, False]
