@@ -31,7 +31,7 @@ SIGNALS = Section(
             "(monday ... sunday).", example="[saturday, sunday]"),
         Key("round", Section("Round figures", "Which figures `round_figures` looks at.", (
             Key("columns", "names", "Integer columns of the reviews sheet.", required=True,
-                example="[opiate_days, crack_days]"),
+                example="[days_used, nights_out]"),
             Key("multiple", "integer", "A value above zero that is a multiple of this is "
                 "round.", required=True, example="7"),
         )), "`round_figures`: the figures and what counts as round."),

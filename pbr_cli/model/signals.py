@@ -68,7 +68,7 @@ def read_signals(spec: dict[str, Any], cohort: bool, review_columns: dict[str, s
                  "the reviews sheet")
     if "round_figures" in checks and (not columns or (rnd.get("multiple") or 0) < 2):
         fail(("signals", "round"), "`round_figures` needs the columns it looks at and a "
-             "multiple of at least 2, e.g. round: {columns: [opiate_days], multiple: 7}")
+             "multiple of at least 2, e.g. round: {columns: [days_used], multiple: 7}")
     return SignalsSpec(checks, q, int(spec.get("parking_months") or 3),
                        int(spec.get("days_around") or 30), margin,
                        int(spec.get("deadline_days") or 3), tuple(sorted(set(closed))),
