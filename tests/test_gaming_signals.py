@@ -287,3 +287,19 @@ def test_the_worked_example_of_docs_models_md():
                                                     Fraction(82, 21_952), Fraction(3, 5))
     assert benjamini_hochberg([creaming, deadline, first, parking], Fraction(5, 100)) == \
         [False, False, True, False]
+
+
+def test_the_report_gains_a_signals_sheet_and_section(folder):
+    out = _pbr(["report", "-m", "wigan-cohort", "-p", "2013-Q2", "-o", "r.xlsx"], folder)
+    assert out.returncode in (0, 1), out.stderr
+    assert "Signals: none raised. 0 signal(s) raised of 40 worked out" in out.stdout
+    import openpyxl
+
+    book = openpyxl.load_workbook(folder / "r.xlsx", read_only=True)
+    assert book.sheetnames[:3] == ["Summary", "Flags", "Signals"]
+    rows = list(book["Signals"].iter_rows(values_only=True))
+    header = next(r for r in rows if r and r[0] == "Provider")
+    assert header[:3] == ("Provider", "Signal", "Raised") and header[-1] == "What to ask"
+    body = [r for r in rows[rows.index(header) + 1:] if r and r[0] in ("P1", "P2", "P3", "P4",
+                                                                        "P5")]
+    assert len(body) == 40 and not any(r[2] for r in body)  # none raised on the samples
