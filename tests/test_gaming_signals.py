@@ -303,3 +303,18 @@ def test_the_report_gains_a_signals_sheet_and_section(folder):
     body = [r for r in rows[rows.index(header) + 1:] if r and r[0] in ("P1", "P2", "P3", "P4",
                                                                         "P5")]
     assert len(body) == 40 and not any(r[2] for r in body)  # none raised on the samples
+
+
+def test_closed_days(wigan):
+    import dataclasses
+
+    assert wigan.signals is not None and wigan.signals.closed == ()  # Wigan says none
+    spec = dataclasses.replace(wigan.signals, closed=(5, 6))  # closed: [saturday, sunday]
+    p = [Presentation("P1", c, day, "L") for c, day in
+         (("A", date(2013, 4, 6)), ("B", date(2013, 4, 7)), ("C", date(2013, 4, 8)))]
+    p += [Presentation("P2", c, day, "L") for c, day in
+          (("D", date(2013, 4, 9)), ("E", date(2013, 4, 10)))]
+    f = next(f for f in SIGNALS["closed_days"](SignalData(APRIL, ["P1", "P2"], p), spec, wigan)
+             if f.provider == "P1")
+    # a Saturday and a Sunday of P1's 3 dates, none of P2's 2: C(2,2) C(3,1) / C(5,3) = 3/10
+    assert f.p == Fraction(3, 10) and f.figure == "2 of 3 (66.7%) dates on a Saturday or Sunday"
