@@ -318,3 +318,17 @@ def test_closed_days(wigan):
              if f.provider == "P1")
     # a Saturday and a Sunday of P1's 3 dates, none of P2's 2: C(2,2) C(3,1) / C(5,3) = 3/10
     assert f.p == Fraction(3, 10) and f.figure == "2 of 3 (66.7%) dates on a Saturday or Sunday"
+
+
+def test_signals_on_a_scheme_without_client_records_are_refused_at_their_line(tmp_path):
+    from pbr_cli.errors import PbrError
+
+    model = ROOT / "models" / "birmingham-90-10.yaml"
+    path = tmp_path / model.name
+    path.write_text(model.read_text() + "\nsignals:\n  checks: [creaming]\n")
+    (tmp_path / "birmingham-90-10.register.csv").write_text(
+        (ROOT / "models" / "birmingham-90-10.register.csv").read_text())
+    with pytest.raises(PbrError) as err:
+        load_model(path)
+    assert "signals.checks" in err.value.message
+    assert "signals are worked out from a cohort model's client records" in err.value.message
