@@ -154,6 +154,9 @@ def test_json_output_matches_docs_json_md():
     with tempfile.TemporaryDirectory() as folder:
         statements = run("statements", "--model", "troubled-families", "--period", "2013-06",
                          "--provider", "LA2", "--json", "-o", folder)
+    with tempfile.TemporaryDirectory() as folder:
+        signals = run("assure", "signals", "--model", "wigan-cohort", "--period", "2013-Q2",
+                      "--json", "-o", str(Path(folder) / "s.xlsx"))
     models = run("models", "list", "--json")
     monthly = run("run", "--dry-run", "--json")
     error = run("calculate", "--model", "no-such-model", "--period", "2013-06", "--json")
@@ -162,6 +165,7 @@ def test_json_output_matches_docs_json_md():
                                    (report, "`pbr report --json`", []),
                                    (publication, "`pbr report --publish --json`", []),
                                    (statements, "`pbr statements --json`", []),
+                                   (signals, "`pbr assure signals --json`", []),
                                    (models, "`pbr models list --json`", []),
                                    (monthly, "`pbr run --json`", []),
                                    (error, "An error", [])):

@@ -18,11 +18,11 @@ PACKAGE = ROOT / "pbr_cli"
 FOUNDATION = {"pbr_cli", "errors", "money", "periods", "problems", "names", "files", "expr", "cache",
               "scratch", "workers"}
 LAYERS: list[str] = ["foundation", "ledger", "model", "workbook", "returns", "pricing", "reporting",
-                     "forecast", "outputs", "cycle", "jobs", "cli"]
+                     "assurance", "forecast", "outputs", "cycle", "jobs", "cli"]
 # `python -m pbr_cli` is the command line, though it sits at the top level
 ENTRY_POINTS = {"__main__": "cli"}
 # the calculation core: plain records in, plain records out
-CORE_PACKAGES = {"ledger", "pricing", "reporting", "forecast"}
+CORE_PACKAGES = {"ledger", "pricing", "reporting", "assurance", "forecast"}
 CORE_MODULES = {"money", "periods", "expr"}
 NOT_IN_CORE = ("openpyxl", "xlsxwriter", "python_calamine", "typer", "rich")
 
@@ -272,12 +272,16 @@ def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
 
 def _commands(tree: ast.Module) -> set[str]:
     """The command line's command functions: those registered as commands (a decorator
-    `...command(...)`, or `app.command(...)(name)` in cli/app.py)."""
+    `...command(...)`, or `group.command(...)(name)` as cli/app.py and cli/assure.py do)."""
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
                 "command" in ast.unparse(d) for d in node.decorator_list):
             found.add(node.name)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Call) and \
+                isinstance(node.func.func, ast.Attribute) and node.func.func.attr == "command" \
+                and node.args and isinstance(node.args[0], ast.Name):
+            found.add(node.args[0].id)
     return found
 
 

@@ -61,6 +61,10 @@ def run_report(scheme: Scheme, period: Period, publish: bool = False,
     try:
         ps = period_schedules(scheme, period, ledger)
         report = build_report(ps, ledger, scheme.go_live)
+        if scheme.model.signals is not None:  # read beside the money, never changing it
+            from pbr_cli.assurance.signals import period_signals, signals_table
+
+            report.tables["signals"] = signals_table(period_signals(ps))
     finally:
         if ledger is not None:
             ledger.close()

@@ -31,6 +31,7 @@ from pbr_cli.model.records import (
     PERIOD_FACTS,
     PLACEHOLDER_RE,
     CodeList,
+    Cohort,
     Column,
     Component,
     Dated,
@@ -46,6 +47,7 @@ from pbr_cli.model.records import (
 )
 from pbr_cli.model.return_layout import ReturnLayoutRules
 from pbr_cli.model.schema import check_schema, did_you_mean, share_hint
+from pbr_cli.model.signals import read_signals
 from pbr_cli.model.yamlread import Path as KeyPath
 from pbr_cli.model.yamlread import YamlProblem, read_yaml
 from pbr_cli.periods import Month
@@ -253,6 +255,8 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules, FormulaRules, 
                          for i, w in enumerate(d.get("warnings") or []))
         report = self.report(d.get("report") or {}, register, measures, cohort is not None)
         check_earlier(measures, payments, comparison, warnings, self.fail)
+        signals = (read_signals(d["signals"], cohort is not None, _review_columns(cohort, sheets),
+                                self.fail) if d.get("signals") else None)
         return Model(
             name=scheme["name"], title=scheme["title"], version=str(scheme["version"]),
             commissioner=scheme.get("commissioner") or "", start=scheme["start"],
@@ -262,7 +266,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules, FormulaRules, 
             measures=measures, payments=payments, comparison=comparison, warnings=warnings,
             path=self.path, sha256=sha256, cohort=cohort, report=report, participants=people,
             year_starts=year_starts(scheme),
-            holidays=frozenset(scheme.get("holidays") or ()),
+            holidays=frozenset(scheme.get("holidays") or ()), signals=signals,
         )
 
     def parameter(self, name: str, spec: dict[str, Any]) -> Parameter:
@@ -467,3 +471,10 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules, FormulaRules, 
             elif window and (measure is None or not measure.window_months):
                 self.fail((*path, "message"), f"'{name}' has no window")
         return RuleWarning(when=when, code=spec["code"], message=spec["message"])  # type: ignore[arg-type]
+
+
+def _review_columns(cohort: Cohort | None, sheets: tuple[Sheet, ...]) -> dict[str, str]:
+    """The reviews sheet's columns and their types (what `signals.round` may name)."""
+    ref = cohort.reviews if cohort is not None else None
+    sheet = next((s for s in sheets if ref is not None and s.name == ref.sheet), None)
+    return {c.name: str(c.type) for c in sheet.columns} if sheet is not None else {}

@@ -25,6 +25,7 @@ from pbr_cli.model.kinds import (
     Over,
     Within,
 )
+from pbr_cli.model.signals import SignalsSpec
 from pbr_cli.money import format_percent
 from pbr_cli.problems import Severity
 
@@ -420,6 +421,7 @@ class Model:
     sha256: str
     cohort: Cohort | None = None
     report: ReportSpec = ReportSpec()
+    signals: SignalsSpec | None = None  # signals of gaming (pbr_cli/assurance), never a payment
     participants: Participants | None = None
     year_starts: int = 4  # the month the scheme's years start (fee shares, annual caps)
     holidays: frozenset[date] = frozenset()  # not working days (deadlines in working days)

@@ -25,6 +25,7 @@ from pbr_cli.model.kinds import (
 from pbr_cli.model.schema_client import COHORT, PARTICIPANTS
 from pbr_cli.model.schema_parts import WINDOW, Key, ListOf, MapOf, Section
 from pbr_cli.model.schema_report import REPORT
+from pbr_cli.model.schema_signals import SIGNALS
 from pbr_cli.model.yamlread import Path, swapped_hint
 
 __all__ = ["MODEL", "TYPE_WORDS", "Key", "ListOf", "MapOf", "Section", "check_schema",
@@ -242,6 +243,8 @@ MODEL = Section(
         Key("participants", PARTICIPANTS, "Per-participant rules (fees on attachment, results, "
             "a maximum per participant)."),
         Key("report", REPORT, "How period reports present the scheme."),
+        Key("signals", SIGNALS, "Signals of gaming shown in reports and by `pbr assure signals` "
+            "(never a payment)."),
     ),
 )
 

@@ -341,6 +341,10 @@ def report_view(con: Console, report, written: list[str]) -> None:
     else:
         con.print("No flags: " + ("no provider loses more than the set share, and "
                                   if m.comparison else "") + "every return came in.")
+    if "signals" in report.tables:  # signals of gaming: never a payment
+        from pbr_cli.outputs.signals_view import signals_section
+
+        signals_section(con, report.tables["signals"])
     if report.ledger_note:
         con.print(f"[yellow]Ledger:[/] {escape(report.ledger_note)}")
     total = report.totals["payment"]

@@ -18,6 +18,7 @@ from typing import Any
 
 from pbr_cli import __version__
 from pbr_cli.outputs.report_charts import column_of, months_chart, provider_chart, rates_chart
+from pbr_cli.outputs.table_fit import row_heights
 from pbr_cli.outputs.xlsx import (
     Formats,
     atomic_output,
@@ -34,6 +35,7 @@ from pbr_cli.reporting.report import Report
 SHEETS = (  # sheet name, tables on it, in order
     ("Summary", ("providers",)),
     ("Flags", ("flags",)),
+    ("Signals", ("signals",)),
     ("Months", ("months",)),
     ("PbR by month", ("provider_months",)),
     ("Variance by month", ("variance_months",)),
@@ -44,7 +46,9 @@ SHEETS = (  # sheet name, tables on it, in order
     ("Returns", ("returns",)),
     ("Adjustments", ("adjustments", "reconciliation")),
 )
-WRAPPED = ("detail", "reason")  # long text columns, wrapped in their cells
+# long text columns, wrapped in their cells; the Signals table's at these widths
+WRAPPED = ("detail", "reason", "signal", "figure", "own", "peers", "test", "question")
+NARROW = {"signal": 22, "figure": 36, "own": 20, "peers": 18, "test": 26, "question": 48}
 
 
 def period_slug(report: Report) -> str:
@@ -136,7 +140,9 @@ def _widths(report: Report, table: Table) -> list[int]:
     out = []
     rows = report.rows(table)
     for j, col in enumerate(table.columns):
-        if col.kind == "text":
+        if table.name == "signals" and col.key in NARROW:
+            out.append(NARROW[col.key])  # (wrapped in their cells: the sheet prints readably)
+        elif col.kind == "text":
             longest = max([len(str(r[j] or "")) for r in rows] + [len(col.header) // 2, 8])
             out.append(min(longest + 2, 90 if j == len(table.columns) - 1 else 52))
         else:
@@ -170,8 +176,16 @@ def _write_table(ws, fmt: Formats, report: Report, table: Table, top: int, index
     })
     for i, r in enumerate(rows):
         for j, (value, col) in enumerate(zip(r, table.columns, strict=True)):
+            if table.name == "signals":  # text only, each cell from the top of its row
+                write_cell(ws, header + 1 + i, j, value, fmt.top(fmt.text, col.key in WRAPPED))
+                continue
             _cell(ws, fmt, header + 1 + i, j, value,
                   "wrap" if col.key in WRAPPED else col.kind)
+    if table.name == "signals":  # its wrapped text shown whole
+        wraps = [c.key in WRAPPED for c in table.columns]
+        for i, height in enumerate(row_heights(rows, widths, wraps)):
+            if height is not None:
+                ws.set_row(header + 1 + i, height)
     nxt = last + 1
     if table.total is not None:
         for j, (value, col) in enumerate(zip(table.total, table.columns, strict=True)):
