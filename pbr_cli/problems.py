@@ -135,6 +135,7 @@ _CODES: dict[str, tuple[str, str]] = {
     "below-minimum": ("error", "A number is smaller than allowed."),
     "above-maximum": ("error", "A number is larger than allowed."),
     "not-a-date": ("error", "A date column holds something that is not a date."),
+    "duration-too-long": ("error", "A cell formatted as a duration ([h]:mm:ss) holds more than 999,999,999 days: beyond what a return can hold; type the value it should be."),
     "date-as-text": ("error", "A date was typed as text (e.g. '01/06/2013'); enter it as a date."),
     "date-as-number": ("error", "A date column holds a plain number (a date serial in a General cell)."),
     "date-outside-period": ("error", "A date falls outside the month of the return."),
@@ -250,6 +251,7 @@ NOT_AN_INTEGER = CATALOGUE["not-an-integer"]
 BELOW_MINIMUM = CATALOGUE["below-minimum"]
 ABOVE_MAXIMUM = CATALOGUE["above-maximum"]
 NOT_A_DATE = CATALOGUE["not-a-date"]
+DURATION_TOO_LONG = CATALOGUE["duration-too-long"]
 DATE_AS_TEXT = CATALOGUE["date-as-text"]
 DATE_AS_NUMBER = CATALOGUE["date-as-number"]
 DATE_OUTSIDE_PERIOD = CATALOGUE["date-outside-period"]

@@ -161,7 +161,8 @@ def test_a_duration_beyond_any_return_is_an_error_on_its_cell(tmp_path):
                                  b'xfId="0" applyNumberFormat="1"/></cellXfs>')],
         UTILISATION: [(E2, b'<c r="E2" s="10"><v>1E+10</v></c>')]})
     found = errors(path)
-    assert [(code, cell) for code, cell, _ in found] == [("not-a-number", "Utilisation!E2")], found
+    assert [(code, cell) for code, cell, _ in found] == [("duration-too-long",
+                                                          "Utilisation!E2")], found
     assert "duration" in found[0][2] and "beyond" in found[0][2], found
 
 

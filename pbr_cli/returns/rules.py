@@ -128,6 +128,9 @@ class Cells(Check):
                            "looking at the return can see it; give the cell a format that "
                            "shows it",
         "not-a-date": "the cell is formatted as a date but holds a number no calendar date has",
+        "duration-too-long": "the cell is formatted as a duration ([h]:mm:ss) but holds more "
+                             "than 999,999,999 days, beyond what a return can hold; type the "
+                             "value it should be",
     }.items()}
 
     @classmethod

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import defusedxml.ElementTree as SafeET
 
+from pbr_cli.workbook.damage import xml_damage
 from pbr_cli.workbook.package import (
     MAX_CELLS,
     MAX_COLUMNS,
@@ -146,7 +147,7 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
         buf = tail + chunk
         usual = not _unusual(buf)
         if not usual and _CHAR_REF_IN_TAG_RE.search(buf):
-            raise UnreadableFile(pkg.path, "unsafe-workbook", f"the sheet {part} spells cell "
+            raise UnreadableFile(pkg.path, "unsafe-workbook", f"{_named(pkg, part)} spells cell "
                                  "references with character codes (&#...;), which no "
                                  "spreadsheet writes; refused")
         rows = (_QUICK_ROW_RE if usual else _ROW_NUMBER_RE).findall(buf)
@@ -220,6 +221,12 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
                      frozenset(hidden_cols), frozenset(invisible), text)
 
 
+def _named(pkg: Package, part: str) -> str:
+    """"the sheet 'Utilisation'": a sheet as the person who filled it knows it."""
+    name = next((n for n, p in pkg.sheets.items() if p == part), None)
+    return f"the sheet '{name}'" if name is not None else f"the part {part}"
+
+
 def _cell_ref(ref: str) -> tuple[int, int] | None:
     m = re.fullmatch(r"([A-Za-z]{1,3})(\d{1,7})", ref.strip())
     if not m:
@@ -241,8 +248,7 @@ def merged_ranges(pkg: Package, part: str) -> list[tuple[tuple[int, int], tuple[
                 elif tag == "row":
                     node.clear()
     except Exception as exc:  # refused or broken XML
-        raise UnreadableFile(pkg.path, "corrupt-workbook",
-                             f"the sheet {part} is not valid or safe XML ({type(exc).__name__})") from None
+        raise UnreadableFile(pkg.path, "corrupt-workbook", xml_damage(_named(pkg, part), exc)) from None
     return found
 
 
@@ -276,6 +282,5 @@ def exact_cells(pkg: Package, part: str) -> dict[tuple[int, int], str]:
                     found[key] = ("formula-without-value" if value is None or value.text is None
                                   else "formula-in-input")
     except Exception as exc:  # refused or broken XML
-        raise UnreadableFile(pkg.path, "corrupt-workbook",
-                             f"the sheet {part} is not valid or safe XML ({type(exc).__name__})") from None
+        raise UnreadableFile(pkg.path, "corrupt-workbook", xml_damage(_named(pkg, part), exc)) from None
     return found
