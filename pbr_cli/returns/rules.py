@@ -70,8 +70,9 @@ class Check:
 class Cover(Check):
     """The Cover sheet: which model, version, provider and month the return is for."""
 
-    NO_COVER = Message(MISSING_COVER, "there is no '{sheet}' sheet; make the return from the "
-                       "template (pbr template --model {model})")
+    NO_COVER = Message(MISSING_COVER, "there is no sheet named '{sheet}' (the return's sheets "
+                       "are {sheets}): if it was renamed, name it '{sheet}' again; otherwise "
+                       "make the return from the template (pbr template --model {model})")
     BLANK = Message(COVER_MISSING_FIELD, "'{label}' is blank")
     MODEL = Message(WRONG_MODEL, "this return is for the model '{named}', not '{model}'")
     VERSION = Message(WRONG_TEMPLATE_VERSION, "the template is for model version {named}; the "
