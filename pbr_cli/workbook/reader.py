@@ -34,6 +34,7 @@ class RawSheet:
     special: dict[tuple[int, int], str] = field(default_factory=dict)  # (row0, col0) -> code
     hidden_rows: frozenset[int] = frozenset()  # 1-based Excel rows marked hidden
     hidden_columns: frozenset[int] = frozenset()  # 1-based columns marked hidden
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)  # what a marked cell says
 
     def value(self, row0: int, col0: int) -> Any:
         if row0 < len(self.rows) and col0 < len(self.rows[row0]):
@@ -317,4 +318,29 @@ def _read_sheet(label: str, data: bytes, pkg, book, name: str, scan) -> RawSheet
     for r, c in scan.invisible:  # a value nobody looking at the return can see
         if r < len(rows) and c < len(rows[r]) and rows[r][c] not in (None, ""):
             raw.special[(r, c)] = "invisible-value"
+    if scan.has_formulas:
+        _trust_formulas(pkg, scan.part, name, raw)
     return raw
+
+
+def _trust_formulas(pkg, part: str, name: str, raw: RawSheet) -> None:
+    """A formula cell whose saved value is what its formula gives is read as saved; any
+    other is marked formula-in-input with what is wrong (pbr_cli/workbook/formulas.py)."""
+    from pbr_cli.workbook.damage import xml_damage
+    from pbr_cli.workbook.formulas import formula_cells, judge
+
+    try:
+        cells = formula_cells(pkg, part)
+    except Exception as exc:  # refused or broken XML
+        raise UnreadableFile(pkg.path, "corrupt-workbook",
+                             xml_damage(f"the sheet '{name}'", exc)) from None
+    untrusted = judge(cells, raw.value, raw.special)
+    for key, cell in cells.items():
+        if cell.saved is None:
+            raw.special.setdefault(key, "formula-without-value")
+        elif raw.special.get(key, "formula-in-input") != "formula-in-input":
+            continue  # an error value, a value its format hides: said as that
+        elif key in untrusted:
+            raw.special[key], raw.notes[key] = "formula-in-input", untrusted[key]
+        else:
+            raw.special.pop(key, None)

@@ -220,8 +220,8 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
             break
         tail = buf[-512:]
     if unreferenced:
-        rows, cols = _walk_positions(pkg, info)
-        max_row, max_col = max(max_row, rows), max(max_col, cols)
+        last_row, last_col = _walk_positions(pkg, info)
+        max_row, max_col = max(max_row, last_row), max(max_col, last_col)
     return SheetScan(part, max_row, max_col, formulas, errors, frozenset(hidden_rows),
                      frozenset(hidden_cols), frozenset(invisible), text)
 
@@ -256,7 +256,7 @@ def _walk_positions(pkg: Package, info) -> tuple[int, int]:
                 row = int(ref) if ref and ref.isdigit() and len(ref) < 12 else row + 1
                 col = 0
                 continue
-            letters = re.match(rb"\$?([A-Za-z]*)", ref or b"").group(1)
+            letters = re.match(rb"\$?([A-Za-z]*)", ref or b"").group(1)  # type: ignore[union-attr]
             col = (_col_number(letters.upper()) if len(letters) < 8 else 10**9) if letters \
                 else col + 1
             max_row, max_col = max(max_row, row), max(max_col, col)
