@@ -145,7 +145,7 @@ _CODES: dict[str, tuple[str, str]] = {
     "unknown-code": ("error", "A code column holds a value that is not in its list."),
     "formula-without-value": ("error", "A formula with no calculated value saved; open the file in Excel, let it calculate, and save."),
     "error-value": ("error", "A cell holds an Excel error such as #N/A or #DIV/0!."),
-    "formula-in-input": ("error", "A cell of a return holds a formula: pbr never pays on a saved formula value (it may not be what the formula gives); type the value."),
+    "formula-in-input": ("error", "A cell of a return holds a formula whose saved value pbr cannot check (a link to another workbook, a function it does not work out) or that is not what the formula gives; type the value. A formula pbr works out to the value saved with it is read as shown (docs/limits.md)."),
     "invisible-value": ("fatal", "A cell holds a value its number format hides (;;;): nobody looking at the return can see what would be paid on."),
     "duplicate-row": ("error", "Two rows have the same key (e.g. the same client and outcome twice)."),
     # The register

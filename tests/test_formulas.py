@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from pbr_cli.workbook.formulas import FormulaCell, NotWorkedOut, evaluate, judge, same
+from pbr_cli.workbook.formulas import BLANK, FormulaCell, NotWorkedOut, evaluate, judge, same
 
 # A sheet by hand: A1 = 10, A2 = 2.5, A3 blank, B1 = "S003", B2 = "0601", C1 = 0.1, C2 = 0.2
 SHEET = {(0, 0): 10, (1, 0): 2.5, (0, 1): "S003", (1, 1): "0601", (0, 2): 0.1, (1, 2): 0.2}
@@ -15,7 +15,7 @@ SHEET = {(0, 0): 10, (1, 0): 2.5, (0, 1): "S003", (1, 1): "0601", (0, 2): 0.1, (
 
 def cell(row: int, col: int):
     value = SHEET.get((row, col))
-    return "" if value is None else (Decimal(repr(value)) if isinstance(value, float)
+    return BLANK if value is None else (Decimal(repr(value)) if isinstance(value, float)
                                      else Decimal(value) if isinstance(value, int) else value)
 
 
@@ -26,6 +26,8 @@ def cell(row: int, col: int):
     ("A1/4", Decimal("2.5")),  # 10 / 4
     ("$A$1*A2", Decimal("25.0")),  # 10 * 2.5
     ("A3+1", Decimal(1)),  # a blank cell counts 0
+    ("A3", Decimal(0)),  # and shows 0 when it is the whole formula (found by LibreOffice)
+    ('A3&"x"', "x"),  # but joins as nothing
     ("SUM(A1:A3)", Decimal("12.5")),  # 10 + 2.5 + blank
     ("SUM(A1:B2,1)", Decimal("13.5")),  # 10 + 2.5 (the texts left out) + 1
     ("SUM(A1, A2*2)", Decimal("15.0")),  # 10 + 5

@@ -225,3 +225,11 @@ def test_an_external_link_is_an_error_on_its_cell_saying_so(tmp_path):
     assert (code, cell) == ("formula-in-input", "Utilisation!E2")
     assert "[1]Sheet1!A1" in message and "another workbook" in message, message
     assert "type the value" in message, message
+
+
+def test_a_formula_cell_written_without_a_reference_is_judged_where_it_stands(tmp_path):
+    """<c> without r= after D2 is E2: its formula (1+1 saved as 3) is found there."""
+    path = edited(tmp_path / "P03-2013-06.xlsx", {UTILISATION: [
+        (E2, b'<c s="5"><f>1+1</f><v>3</v></c>')]})
+    [(code, cell, message)] = errors(path)
+    assert (code, cell) == ("formula-in-input", "Utilisation!E2") and "gives 2" in message

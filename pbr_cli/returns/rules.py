@@ -122,9 +122,8 @@ class Cells(Check):
         "error-value": "the cell holds an Excel error value",
         "formula-without-value": "a formula with no saved value; open the file in Excel, let it "
                                  "calculate, and save",
-        "formula-in-input": "the cell holds a formula: its saved value is what the file says, "
-                            "not necessarily what the formula gives, so it is not paid on; type "
-                            "the value itself",
+        "formula-in-input": "the cell holds a formula whose saved value pbr cannot check, so "
+                            "it is not paid on; type the value itself",
         "invisible-value": "the cell holds a value its number format hides (e.g. ;;;): nobody "
                            "looking at the return can see it; give the cell a format that "
                            "shows it",

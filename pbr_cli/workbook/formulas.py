@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from decimal import Decimal, DivisionByZero, InvalidOperation, localcontext
 from typing import Any
 
-Value = Decimal | str  # a number, or a text ("" for a blank cell)
+
+class Blank(str):
+    """A blank cell as a formula reads it: 0 in arithmetic, "" joined to a text, and 0 when
+    it is the whole formula (=A3 shows 0)."""
+
+
+BLANK = Blank("")
+Value = Decimal | str  # a number, or a text (BLANK for a blank cell)
 MAX_CELLS_READ = 100_000  # cells one formula may read (its ranges, and the formulas they hold)
 MAX_DEPTH = 50  # formulas reading formulas reading formulas...
 
@@ -72,7 +79,7 @@ def position(ref: str) -> tuple[int, int]:
     return int(m.group(2)) - 1, col - 1
 
 
-# cell(row0, col0) -> the value a formula reads there: a number, a text, "" for a blank
+# cell(row0, col0) -> the value a formula reads there: a number, a text, BLANK
 Cells = Callable[[int, int], Value]
 
 
@@ -98,7 +105,7 @@ class _Parser:
         kind, text = self.peek()
         if kind != "end":
             raise _unsupported(kind, text)
-        return value
+        return Decimal(0) if isinstance(value, Blank) else value
 
     def joined(self) -> Value:
         value = self.sum()
@@ -199,7 +206,7 @@ def _unsupported(kind: str, text: str) -> NotWorkedOut:
 def as_number(value: Value) -> Decimal:
     if isinstance(value, Decimal):
         return value
-    if value == "":
+    if isinstance(value, Blank):
         return Decimal(0)  # a blank cell counts 0
     raise NotWorkedOut("does arithmetic on a text")
 
@@ -208,7 +215,7 @@ def as_text(value: Value) -> str:
     """A value joined to a text, as Excel shows a number in a General cell (a whole number,
     or a decimal fraction: other numbers are not worked out)."""
     if isinstance(value, str):
-        return value
+        return str(value)
     if value == value.to_integral_value() and abs(value) < Decimal("1E15"):
         return str(int(value))
     shown = format(value.normalize(), "f")
@@ -341,7 +348,7 @@ def _one(cell: FormulaCell, read: Cells) -> Value:
 def plain(value: Any) -> Value:
     """What the reader read in a cell, as a formula reads it (or NotWorkedOut)."""
     if value is None or value == "":
-        return ""
+        return BLANK
     if isinstance(value, bool):
         raise NotWorkedOut("reads a TRUE or FALSE")
     if isinstance(value, int):
