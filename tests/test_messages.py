@@ -233,3 +233,16 @@ def test_a_formula_cell_written_without_a_reference_is_judged_where_it_stands(tm
         (E2, b'<c s="5"><f>1+1</f><v>3</v></c>')]})
     [(code, cell, message)] = errors(path)
     assert (code, cell) == ("formula-in-input", "Utilisation!E2") and "gives 2" in message
+
+
+def test_a_size_field_damaged_in_the_list_of_parts_is_not_a_zip_bomb(tmp_path):
+    """The list of parts says xl/styles.xml unpacks to 2 GiB, the part's own header says
+    3,061 bytes: one damaged field, not a bomb (a bomb's two sizes agree)."""
+    data = bytearray(SAMPLE.read_bytes())
+    central = data.find(b"xl/styles.xml", data.find(b"PK\x01\x02")) - 46
+    data[central + 24:central + 28] = (2**31).to_bytes(4, "little")
+    path = tmp_path / "P03-2013-06.xlsx"
+    path.write_bytes(bytes(data))
+    [(code, _, message)] = errors(path)
+    assert code == "corrupt-workbook" and "bomb" not in message, message
+    assert "two different sizes" in message, message

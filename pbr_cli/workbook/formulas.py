@@ -342,6 +342,8 @@ def _one(cell: FormulaCell, read: Cells) -> Value:
         raise NotWorkedOut("is a copy of another cell's shared formula")
     if cell.how == "array":
         raise NotWorkedOut("is an array formula")
+    if not cell.formula:
+        raise NotWorkedOut("is empty")
     return evaluate(cell.formula, read)
 
 

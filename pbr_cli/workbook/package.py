@@ -114,6 +114,7 @@ def open_package(path: str, data: bytes) -> Package:
     for info in infos:
         total += info.file_size
         if info.file_size > 2**20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            _sizes_agree(path, data, info)
             raise UnreadableFile(path, "unsafe-workbook",
                                  f"the part {info.filename} unpacks to "
                                  f"{info.file_size // 2**20:,} MiB from "
@@ -125,6 +126,8 @@ def open_package(path: str, data: bytes) -> Package:
             raise UnreadableFile(path, "encrypted-workbook", "the zip is encrypted; send the "
                                  "workbook without a password")
     if total > MAX_UNZIPPED_BYTES:
+        for info in infos:
+            _sizes_agree(path, data, info)
         raise UnreadableFile(path, "workbook-too-large",
                              f"the workbook unpacks to {total // 2**20:,} MiB; the limit is "
                              f"{MAX_UNZIPPED_BYTES // 2**20} MiB")
@@ -148,6 +151,18 @@ def open_package(path: str, data: bytes) -> Package:
     invisible = _invisible_styles(path, archive) if "xl/styles.xml" in names else frozenset()
     return Package(path=path, data=data, zip=archive, sheets=sheets, hidden=hidden,
                    invisible=invisible, strings_part=strings)
+
+
+def _sizes_agree(path: str, data: bytes, info: zipfile.ZipInfo) -> None:
+    """A zip gives each part's size twice, in its list of parts and before the part itself:
+    where the two disagree (one damaged field, not a bomb, whose sizes agree), the file is
+    damaged (UnreadableFile)."""
+    head = data[info.header_offset:info.header_offset + 30]
+    if len(head) < 30 or head[:4] != b"PK\x03\x04" or head[6] & 0x08:
+        return  # sizes after the part (or no header): the stream's own check judges them
+    if struct.unpack("<I", head[22:26])[0] not in (info.file_size, 0xFFFFFFFF):
+        raise UnreadableFile(path, "corrupt-workbook", f"{INCOMPLETE} (the zip gives the part "
+                             f"{info.filename} two different sizes)")
 
 
 _SI_RE = re.compile(rb"<(?:[\w.-]+:)?si[\s>/]")
