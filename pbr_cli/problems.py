@@ -135,6 +135,7 @@ _CODES: dict[str, tuple[str, str]] = {
     "below-minimum": ("error", "A number is smaller than allowed."),
     "above-maximum": ("error", "A number is larger than allowed."),
     "not-a-date": ("error", "A date column holds something that is not a date."),
+    "duration-too-long": ("error", "A cell formatted as a duration ([h]:mm:ss) holds more than 999,999,999 days: beyond what a return can hold; type the value it should be."),
     "date-as-text": ("error", "A date was typed as text (e.g. '01/06/2013'); enter it as a date."),
     "date-as-number": ("error", "A date column holds a plain number (a date serial in a General cell)."),
     "date-outside-period": ("error", "A date falls outside the month of the return."),
@@ -144,7 +145,7 @@ _CODES: dict[str, tuple[str, str]] = {
     "unknown-code": ("error", "A code column holds a value that is not in its list."),
     "formula-without-value": ("error", "A formula with no calculated value saved; open the file in Excel, let it calculate, and save."),
     "error-value": ("error", "A cell holds an Excel error such as #N/A or #DIV/0!."),
-    "formula-in-input": ("error", "A cell of a return holds a formula: pbr never pays on a saved formula value (it may not be what the formula gives); type the value."),
+    "formula-in-input": ("error", "A cell of a return holds a formula whose saved value pbr cannot check (a link to another workbook, a function it does not work out) or that is not what the formula gives; type the value. A formula pbr works out to the value saved with it is read as shown (docs/limits.md)."),
     "invisible-value": ("fatal", "A cell holds a value its number format hides (;;;): nobody looking at the return can see what would be paid on."),
     "duplicate-row": ("error", "Two rows have the same key (e.g. the same client and outcome twice)."),
     # The register
@@ -251,6 +252,7 @@ NOT_AN_INTEGER = CATALOGUE["not-an-integer"]
 BELOW_MINIMUM = CATALOGUE["below-minimum"]
 ABOVE_MAXIMUM = CATALOGUE["above-maximum"]
 NOT_A_DATE = CATALOGUE["not-a-date"]
+DURATION_TOO_LONG = CATALOGUE["duration-too-long"]
 DATE_AS_TEXT = CATALOGUE["date-as-text"]
 DATE_AS_NUMBER = CATALOGUE["date-as-number"]
 DATE_OUTSIDE_PERIOD = CATALOGUE["date-outside-period"]

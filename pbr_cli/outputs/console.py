@@ -179,6 +179,9 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
                   f"{format_money(s.adjustment_total())} = [bold]{format_money(s.due())}[/] due.")
     for p in s.withheld:
         con.print(f"[red]Withheld:[/] {escape(p.provider)} {escape(p.name)}: {escape(p.reason)}")
+    for file, (first, more) in files_not_used(s).items():
+        also = f" ({more} more: pbr validate lists them)" if more else ""
+        con.print(f"[red]Not used:[/] {escape(file)}: {escape(first.message)}{also}")
     notes = [(p, n) for p in s.providers if p.status == PAID for n in s.payment_notes(p.provider)]
     if notes:
         con.print("[bold]What changed payments:[/]")
@@ -192,6 +195,18 @@ def schedule_summary(con: Console, s: Schedule, path: str | None) -> None:
         if len(s.evidence) > EVIDENCE_SHEET_ROWS and beside.is_file():
             con.print(f"Its {len(s.evidence):,} evidence rows (more than a sheet holds) written "
                       f"beside it to [bold]{escape(str(beside))}[/]")
+
+
+def files_not_used(s: Schedule) -> dict[str, tuple[Problem, int]]:
+    """The files a schedule could not use (unreadable, or not saying whose return they are
+    or for which month): each with its first error and how many more it has."""
+    used = {i.path for i in s.inputs if i.used}
+    found: dict[str, tuple[Problem, int]] = {}
+    for p in s.problems:
+        if p.is_error and p.file and p.file not in used:
+            first, more = found.get(p.file, (p, -1))
+            found[p.file] = (first, more + 1)
+    return found
 
 
 def ledger_status(con: Console, result) -> None:

@@ -88,6 +88,9 @@ def calculate(model: Model, register: Register, month: Month,
     months = history_months(model, month)
     replaced: list[tuple[str, Month, str]] = []
     chosen = _choose_returns(model, register, month, months, returns, problems, replaced)
+    for r in returns:  # a return that does not say whose it is, or for which month, is not
+        if r.provider is None or r.month is None:  # used: its own errors say why
+            problems.extend(p for p in r.problems if p.is_error)
     later = _later_returns(model, month, returns)
     all_inputs = [InputFile(InputRole.MODEL, str(model.path), model.sha256),
                   InputFile(InputRole.REGISTER, str(register.path), register.sha256)]

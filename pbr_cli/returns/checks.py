@@ -146,7 +146,11 @@ class _Checker:
             if special:
                 code = special.get((kept[k], j))
                 if code:
-                    self.say(Cells.MARKED[code], sheet, kept[k] + 1, j)
+                    note = self.raw.sheets[sheet].notes.get((kept[k], j))
+                    if note:  # what is wrong with this cell's formula, in particular
+                        self.add(Cells.MARKED[code].code, note, sheet, kept[k] + 1, j)
+                    else:
+                        self.say(Cells.MARKED[code], sheet, kept[k] + 1, j)
                     append(None)
                     continue
             if fast is not None:

@@ -33,7 +33,9 @@ def check_cover(raw: RawWorkbook, model: Model, register: Register,
     saying through `add` what is wrong with it."""
     sheet = raw.sheets.get(COVER_SHEET)
     if sheet is None:
-        add(Cover.NO_COVER.code, Cover.NO_COVER.text(sheet=COVER_SHEET, model=model.name))
+        sheets = ", ".join(f"'{name}'" for name in raw.sheet_names) or "none"
+        add(Cover.NO_COVER.code, Cover.NO_COVER.text(sheet=COVER_SHEET, model=model.name,
+                                                     sheets=sheets))
         return None, None
 
     def say(message: Message, row: int | None, **fields: Any) -> None:

@@ -70,8 +70,9 @@ class Check:
 class Cover(Check):
     """The Cover sheet: which model, version, provider and month the return is for."""
 
-    NO_COVER = Message(MISSING_COVER, "there is no '{sheet}' sheet; make the return from the "
-                       "template (pbr template --model {model})")
+    NO_COVER = Message(MISSING_COVER, "there is no sheet named '{sheet}' (the return's sheets "
+                       "are {sheets}): if it was renamed, name it '{sheet}' again; otherwise "
+                       "make the return from the template (pbr template --model {model})")
     BLANK = Message(COVER_MISSING_FIELD, "'{label}' is blank")
     MODEL = Message(WRONG_MODEL, "this return is for the model '{named}', not '{model}'")
     VERSION = Message(WRONG_TEMPLATE_VERSION, "the template is for model version {named}; the "
@@ -121,13 +122,15 @@ class Cells(Check):
         "error-value": "the cell holds an Excel error value",
         "formula-without-value": "a formula with no saved value; open the file in Excel, let it "
                                  "calculate, and save",
-        "formula-in-input": "the cell holds a formula: its saved value is what the file says, "
-                            "not necessarily what the formula gives, so it is not paid on; type "
-                            "the value itself",
+        "formula-in-input": "the cell holds a formula whose saved value pbr cannot check, so "
+                            "it is not paid on; type the value itself",
         "invisible-value": "the cell holds a value its number format hides (e.g. ;;;): nobody "
                            "looking at the return can see it; give the cell a format that "
                            "shows it",
         "not-a-date": "the cell is formatted as a date but holds a number no calendar date has",
+        "duration-too-long": "the cell is formatted as a duration ([h]:mm:ss) but holds more "
+                             "than 999,999,999 days, beyond what a return can hold; type the "
+                             "value it should be",
     }.items()}
 
     @classmethod

@@ -24,6 +24,7 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 
 from pbr_cli.errors import PbrError
+from pbr_cli.workbook.damage import INCOMPLETE, xml_damage
 
 # Documented limits (docs/limits.md).
 MAX_FILE_BYTES = 100 * 1024 * 1024  # the file as sent
@@ -103,9 +104,9 @@ def open_package(path: str, data: bytes) -> Package:
     try:
         archive = zipfile.ZipFile(BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
-        raise UnreadableFile(path, "corrupt-workbook",
-                             f"the workbook is damaged or truncated ({exc})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
+        raise UnreadableFile(path, "corrupt-workbook", f"{INCOMPLETE} (its list of parts, "
+                             "at the end of the file, is missing, cut short or damaged)") from None
     if len(infos) > MAX_PARTS:
         raise UnreadableFile(path, "unsafe-workbook", f"the zip holds {len(infos):,} parts; "
                              f"a workbook has a few dozen (the limit is {MAX_PARTS:,})")
@@ -113,6 +114,7 @@ def open_package(path: str, data: bytes) -> Package:
     for info in infos:
         total += info.file_size
         if info.file_size > 2**20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            _sizes_agree(path, data, info)
             raise UnreadableFile(path, "unsafe-workbook",
                                  f"the part {info.filename} unpacks to "
                                  f"{info.file_size // 2**20:,} MiB from "
@@ -124,6 +126,8 @@ def open_package(path: str, data: bytes) -> Package:
             raise UnreadableFile(path, "encrypted-workbook", "the zip is encrypted; send the "
                                  "workbook without a password")
     if total > MAX_UNZIPPED_BYTES:
+        for info in infos:
+            _sizes_agree(path, data, info)
         raise UnreadableFile(path, "workbook-too-large",
                              f"the workbook unpacks to {total // 2**20:,} MiB; the limit is "
                              f"{MAX_UNZIPPED_BYTES // 2**20} MiB")
@@ -147,6 +151,18 @@ def open_package(path: str, data: bytes) -> Package:
     invisible = _invisible_styles(path, archive) if "xl/styles.xml" in names else frozenset()
     return Package(path=path, data=data, zip=archive, sheets=sheets, hidden=hidden,
                    invisible=invisible, strings_part=strings)
+
+
+def _sizes_agree(path: str, data: bytes, info: zipfile.ZipInfo) -> None:
+    """A zip gives each part's size twice, in its list of parts and before the part itself:
+    where the two disagree (one damaged field, not a bomb, whose sizes agree), the file is
+    damaged (UnreadableFile)."""
+    head = data[info.header_offset:info.header_offset + 30]
+    if len(head) < 30 or head[:4] != b"PK\x03\x04" or head[6] & 0x08:
+        return  # sizes after the part (or no header): the stream's own check judges them
+    if struct.unpack("<I", head[22:26])[0] not in (info.file_size, 0xFFFFFFFF):
+        raise UnreadableFile(path, "corrupt-workbook", f"{INCOMPLETE} (the zip gives the part "
+                             f"{info.filename} two different sizes)")
 
 
 _SI_RE = re.compile(rb"<(?:[\w.-]+:)?si[\s>/]")
@@ -204,13 +220,14 @@ def stream_part(path: str, data: memoryview, info: zipfile.ZipInfo) -> Iterator[
     off = info.header_offset
     head = bytes(data[off:off + 30])
     if len(head) < 30 or head[:4] != b"PK\x03\x04":
-        raise UnreadableFile(path, "corrupt-workbook", f"the part {name} is damaged")
+        raise UnreadableFile(path, "corrupt-workbook", f"{INCOMPLETE} (the part {name} is "
+                             "not where its list of parts says)")
     name_len, extra_len = struct.unpack("<HH", head[26:30])
     start = off + 30 + name_len + extra_len
     packed = data[start:start + info.compress_size]
     if len(packed) < info.compress_size:
-        raise UnreadableFile(path, "corrupt-workbook",
-                             f"the workbook is truncated (the part {name} is cut short)")
+        raise UnreadableFile(path, "corrupt-workbook", f"{INCOMPLETE} (the part {name} is "
+                             "cut short)")
     is_xml = name.endswith((".xml", ".rels", ".vml"))
     crc = produced = 0
     tail = b""
@@ -231,8 +248,7 @@ def stream_part(path: str, data: memoryview, info: zipfile.ZipInfo) -> Iterator[
                                         and not chunk)
             produced += len(chunk)
             if produced > info.file_size:
-                raise UnreadableFile(path, "unsafe-workbook", f"the part {name} unpacks to more "
-                                     "than its declared size (a zip bomb); refused")
+                _beyond_declared(path, info, inflater, packed, pos, produced)
             if is_xml and any(mark in tail + chunk for mark in _UNSAFE_XML):
                 raise UnreadableFile(path, "unsafe-workbook", f"the part {name} declares a DTD or "
                                      "entities, which workbooks never have (an XML bomb?); refused")
@@ -242,26 +258,54 @@ def stream_part(path: str, data: memoryview, info: zipfile.ZipInfo) -> Iterator[
                 yield chunk
             if done:
                 break
-    except zlib.error as exc:
-        raise UnreadableFile(path, "corrupt-workbook", f"the part {name} is damaged ({exc})") from None
+    except zlib.error:
+        raise UnreadableFile(path, "corrupt-workbook", f"{INCOMPLETE} (the part {name} does "
+                             "not unpack: its packed bytes are damaged)") from None
     if produced != info.file_size or crc != info.CRC or (inflater is not None and not inflater.eof):
-        raise UnreadableFile(path, "corrupt-workbook",
-                             f"the part {name} is damaged or truncated (its size or checksum "
-                             "does not match)")
+        raise UnreadableFile(path, "corrupt-workbook", f"{INCOMPLETE} (the part {name} does "
+                             "not unpack to the size and checksum the zip gives it)")
+
+
+def _beyond_declared(path: str, info: zipfile.ZipInfo, inflater, packed, pos: int,
+                     produced: int) -> None:
+    """A part unpacking to more than its header says: a zip bomb whose header lies when it
+    goes on unpacking to more than a mebibyte beyond it at more than MAX_RATIO to one, else
+    damage (a size field a little wrong). Unpacks at most that mebibyte more, keeping none
+    of it; always raises UnreadableFile."""
+    more = 0
+    try:
+        while inflater is not None and more <= 2**20 and not inflater.eof:
+            feed = inflater.unconsumed_tail or bytes(packed[pos:pos + CHUNK])
+            if not inflater.unconsumed_tail:
+                pos += len(feed)
+            chunk = inflater.decompress(feed, CHUNK)
+            if not chunk and pos >= len(packed):
+                break
+            more += len(chunk)
+    except zlib.error:
+        pass
+    consumed = pos - len(inflater.unconsumed_tail) if inflater is not None else pos
+    if more > 2**20 and produced + more > MAX_RATIO * max(consumed, 1):
+        raise UnreadableFile(path, "unsafe-workbook", f"the part {info.filename} unpacks to "
+                             "more than its declared size, and goes on at more than "
+                             f"{MAX_RATIO} to one (a zip bomb); refused")
+    raise UnreadableFile(path, "corrupt-workbook", f"{INCOMPLETE} (the part {info.filename} "
+                         "unpacks to more than the size the zip gives it)")
 
 
 def _read_part(path: str, archive: zipfile.ZipFile, name: str, limit: int = 16 * 2**20) -> bytes:
     try:
         info = archive.getinfo(name)
     except KeyError:
-        raise UnreadableFile(path, "corrupt-workbook", f"the workbook has no {name}") from None
+        raise UnreadableFile(path, "corrupt-workbook", f"{INCOMPLETE} (it has no {name})") from None
     if info.file_size > limit:
         raise UnreadableFile(path, "workbook-too-large", f"the part {name} is too large")
     try:
         with archive.open(info) as fh:
             return fh.read(limit + 1)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
-        raise UnreadableFile(path, "corrupt-workbook", f"cannot read {name} ({exc})") from None
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError):
+        raise UnreadableFile(path, "corrupt-workbook", f"{INCOMPLETE} (the part {name} does "
+                             "not unpack)") from None
 
 
 def _parse_xml(path: str, body: bytes, name: str):
@@ -269,7 +313,7 @@ def _parse_xml(path: str, body: bytes, name: str):
         return SafeET.fromstring(body)
     except Exception as exc:  # defusedxml raises several kinds; all mean "refused"
         raise UnreadableFile(path, "corrupt-workbook",
-                             f"{name} is not valid or safe XML ({type(exc).__name__})") from None
+                             xml_damage(f"the part {name}", exc)) from None
 
 
 def _sheet_parts(path: str, archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str]]:

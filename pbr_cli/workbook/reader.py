@@ -34,6 +34,7 @@ class RawSheet:
     special: dict[tuple[int, int], str] = field(default_factory=dict)  # (row0, col0) -> code
     hidden_rows: frozenset[int] = frozenset()  # 1-based Excel rows marked hidden
     hidden_columns: frozenset[int] = frozenset()  # 1-based columns marked hidden
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)  # what a marked cell says
 
     def value(self, row0: int, col0: int) -> Any:
         if row0 < len(self.rows) and col0 < len(self.rows[row0]):
@@ -110,9 +111,32 @@ def _exact_sheet(label: str, pkg, name: str):
             finally:
                 book.close()
     except Exception as exc:
-        raise UnreadableFile(label, "corrupt-workbook", f"the sheet '{name}' cannot be read "
-                             f"({type(exc).__name__})") from None
+        raise _sheet_failure(label, pkg, name, str(exc)) from None
     return rows, merged_ranges(pkg, pkg.sheets[name]), special
+
+
+def _sheet_failure(label: str, pkg, name: str, said: str) -> UnreadableFile:
+    """A sheet a reader gave up on, refused saying what is wrong in it: the first thing in
+    its XML no spreadsheet writes (where, and what), else the reader's account `said` put
+    in the return's words."""
+    import zipfile
+    import zlib
+
+    from pbr_cli.workbook.damage import reader_words, sheet_damage
+
+    what = f"the sheet '{name}'"
+    try:
+        texts = len(pkg.text_sizes()) if pkg.strings_part is not None else 0
+        with pkg.zip.open(pkg.sheets[name]) as fh:
+            found = sheet_damage(what, fh, texts)
+        if found is None and pkg.strings_part is not None:  # the texts its cells refer to
+            with pkg.zip.open(pkg.strings_part) as fh:
+                found = sheet_damage(f"the workbook's table of texts ({pkg.strings_part.filename})",
+                                     fh, None)
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error, UnreadableFile):
+        found = None
+    return UnreadableFile(label, "corrupt-workbook",
+                          found or f"{what} cannot be read: {reader_words(said)}")
 
 
 def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | None], list[str]]
@@ -187,8 +211,10 @@ def _open_book(label: str, data: bytes):
         raise UnreadableFile(label, "encrypted-workbook", "the workbook is password-protected") from None
     except BaseException as exc:  # calamine reports damage with several exception types
         _reraise_if_not_a_reader_failure(exc)
+        from pbr_cli.workbook.damage import INCOMPLETE, reader_words
+
         raise UnreadableFile(label, "corrupt-workbook",
-                             f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
+                             f"{INCOMPLETE} ({reader_words(str(exc))})") from None
 
 
 def _without_durations(label: str, pkg, name: str):
@@ -204,6 +230,8 @@ def _without_durations(label: str, pkg, name: str):
             if info.filename == "xl/styles.xml":
                 body = re.sub(rb"""formatCode\s*=\s*(["'])[^"']*\[(?:h+|m+|s+)\][^"']*\1""",
                               b'formatCode="0.00"', body, flags=re.IGNORECASE)
+                # Excel's own duration format, [h]:mm:ss, is number format 46
+                body = re.sub(rb"""numFmtId\s*=\s*(["'])46\1""", b'numFmtId="2"', body)
             copy.writestr(zipfile.ZipInfo(info.filename, info.date_time), body,
                           zipfile.ZIP_DEFLATED)  # (a new ZipInfo: pkg.zip reads by its own)
     try:
@@ -211,8 +239,54 @@ def _without_durations(label: str, pkg, name: str):
         return sheet.to_python(skip_empty_area=False), list(sheet.merged_cell_ranges or [])
     except BaseException as exc:
         _reraise_if_not_a_reader_failure(exc)
-        raise UnreadableFile(label, "corrupt-workbook", f"the sheet '{name}' cannot be read "
-                             f"({type(exc).__name__})") from None
+        raise _sheet_failure(label, pkg, name, str(exc)) from None
+
+
+LONGEST_DURATION = 999_999_999  # days: beyond this no duration can be held, in a return or in pbr
+
+
+def long_durations(pkg, part: str) -> dict[tuple[int, int], str]:
+    """The cells formatted as durations ([h]:mm:ss, number format 46, or any format with
+    [h], [m] or [s]) holding more days than LONGEST_DURATION: {(row0, col0):
+    "duration-too-long"}. Read only for a sheet the fast reader could not give for them."""
+    import re
+
+    import defusedxml.ElementTree as SafeET
+
+    from pbr_cli.workbook.package import _parse_xml, _read_part, local
+
+    styles = _parse_xml(pkg.path, _read_part(pkg.path, pkg.zip, "xl/styles.xml"),
+                        "xl/styles.xml")
+    durations = {"46"}
+    xfs: list[str] = []
+    for node in styles.iter():
+        if local(node.tag) == "numFmt" and re.search(r"\[(?:h+|m+|s+)\]",
+                                                      node.get("formatCode", ""), re.I):
+            durations.add(node.get("numFmtId", ""))
+        elif local(node.tag) == "cellXfs":
+            xfs = [x.get("numFmtId", "0") for x in node if local(x.tag) == "xf"]
+    wanted = {str(i) for i, fmt in enumerate(xfs) if fmt in durations}
+    found: dict[tuple[int, int], str] = {}
+    with pkg.zip.open(part) as fh:
+        for _, node in SafeET.iterparse(fh, events=("end",)):
+            tag = local(node.tag)
+            if tag == "row":
+                node.clear()
+            if tag != "c" or node.get("s", "0") not in wanted:
+                continue
+            ref = re.fullmatch(r"([A-Za-z]{1,3})(\d{1,7})", node.get("r", ""))
+            value = next((child.text for child in node if local(child.tag) == "v"), None)
+            try:
+                days = abs(float(value or 0))
+            except ValueError:
+                continue
+            if ref and days > LONGEST_DURATION:
+                letters = ref.group(1).upper()
+                col = 0
+                for ch in letters:
+                    col = col * 26 + ord(ch) - 64
+                found[(int(ref.group(2)) - 1, col - 1)] = "duration-too-long"
+    return found
 
 
 def _read_sheet(label: str, data: bytes, pkg, book, name: str, scan) -> RawSheet:
@@ -228,9 +302,9 @@ def _read_sheet(label: str, data: bytes, pkg, book, name: str, scan) -> RawSheet
             # read the sheet again with durations shown as the numbers they are, so the
             # problem stays with its cell (the column's type and limits judge it).
             rows, merged = _without_durations(label, pkg, name)
+            special = long_durations(pkg, pkg.sheets[name])
         elif type(exc).__name__ != "PanicException":
-            raise UnreadableFile(label, "corrupt-workbook", f"the sheet '{name}' cannot be "
-                                 f"read ({type(exc).__name__})") from None
+            raise _sheet_failure(label, pkg, name, str(exc)) from None
         else:
             # The fast reader gives up on some values (a date-formatted cell holding a
             # number no calendar has); the exact reader reads the sheet and marks those.
@@ -244,4 +318,29 @@ def _read_sheet(label: str, data: bytes, pkg, book, name: str, scan) -> RawSheet
     for r, c in scan.invisible:  # a value nobody looking at the return can see
         if r < len(rows) and c < len(rows[r]) and rows[r][c] not in (None, ""):
             raw.special[(r, c)] = "invisible-value"
+    if scan.has_formulas:
+        _trust_formulas(pkg, scan.part, name, raw)
     return raw
+
+
+def _trust_formulas(pkg, part: str, name: str, raw: RawSheet) -> None:
+    """A formula cell whose saved value is what its formula gives is read as saved; any
+    other is marked formula-in-input with what is wrong (pbr_cli/workbook/formulas.py)."""
+    from pbr_cli.workbook.damage import xml_damage
+    from pbr_cli.workbook.formulas import formula_cells, judge
+
+    try:
+        cells = formula_cells(pkg, part)
+    except Exception as exc:  # refused or broken XML
+        raise UnreadableFile(pkg.path, "corrupt-workbook",
+                             xml_damage(f"the sheet '{name}'", exc)) from None
+    untrusted = judge(cells, raw.value, raw.special)
+    for key, cell in cells.items():
+        if cell.saved is None:
+            raw.special.setdefault(key, "formula-without-value")
+        elif raw.special.get(key, "formula-in-input") != "formula-in-input":
+            continue  # an error value, a value its format hides: said as that
+        elif key in untrusted:
+            raw.special[key], raw.notes[key] = "formula-in-input", untrusted[key]
+        else:
+            raw.special.pop(key, None)

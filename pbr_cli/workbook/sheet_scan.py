@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import defusedxml.ElementTree as SafeET
 
+from pbr_cli.workbook.damage import xml_damage
 from pbr_cli.workbook.package import (
     MAX_CELLS,
     MAX_COLUMNS,
@@ -126,6 +127,7 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
     format shows nothing."""
     max_row = max_col = 0
     formulas = errors = False
+    unreferenced = False  # a cell or row written without r=: counted by _walk_positions
     hidden_rows: set[int] = set()
     hidden_cols: set[int] = set()
     invisible: set[tuple[int, int]] = set()
@@ -146,7 +148,7 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
         buf = tail + chunk
         usual = not _unusual(buf)
         if not usual and _CHAR_REF_IN_TAG_RE.search(buf):
-            raise UnreadableFile(pkg.path, "unsafe-workbook", f"the sheet {part} spells cell "
+            raise UnreadableFile(pkg.path, "unsafe-workbook", f"{_named(pkg, part)} spells cell "
                                  "references with character codes (&#...;), which no "
                                  "spreadsheet writes; refused")
         rows = (_QUICK_ROW_RE if usual else _ROW_NUMBER_RE).findall(buf)
@@ -163,6 +165,7 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
                               else 10**9)
         if max_col == 0 and (b' r="' in buf if usual else _ANY_REF_RE.search(buf)):
             max_col = 26  # only one-letter columns so far: at most Z
+        unreferenced = unreferenced or _lacks_references(buf, usual)
         if usual:
             formulas = formulas or b"<f>" in buf or b"<f " in buf or b"<f/" in buf
             errors = errors or _QUICK_ERROR in buf
@@ -216,8 +219,57 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
                 or text > MAX_TEXT_BYTES):
             break
         tail = buf[-512:]
+    if unreferenced:
+        last_row, last_col = _walk_positions(pkg, info)
+        max_row, max_col = max(max_row, last_row), max(max_col, last_col)
     return SheetScan(part, max_row, max_col, formulas, errors, frozenset(hidden_rows),
                      frozenset(hidden_cols), frozenset(invisible), text)
+
+
+# A cell or row tag without r= (any prefix): the schema puts such a cell in the column after
+# the cell before it (the first of a row in column A), such a row after the row before it.
+_UNREFERENCED_RE = re.compile(rb"<(?:[\w.-]+:)?(?:c|row)(?=[\s/>])(?![^<>]*?\sr\s*=)")
+_POSITION_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?(c|row)(?=[\s/>])([^<>]*)>")
+
+
+def _lacks_references(buf: bytes, usual: bool) -> bool:
+    """Whether a chunk has a cell or row written without r= (where every tag has one, as
+    Excel writes them, the counts of tags and of references agree: no pattern runs)."""
+    if usual and (buf.count(b"<c ") + buf.count(b"<c>") + buf.count(b"<c/>")
+                  + buf.count(b"<row ") + buf.count(b"<row>")) <= buf.count(b' r="'):
+        return False
+    return _UNREFERENCED_RE.search(buf) is not None
+
+
+def _walk_positions(pkg: Package, info) -> tuple[int, int]:
+    """The last row and column a sheet's cells take, each tag followed in order: a row or
+    cell without r= is the one after the one before it. Stops past the limits."""
+    row = col = max_row = max_col = 0
+    tail = b""
+    for chunk in stream_part(pkg.path, memoryview(pkg.data), info):
+        buf = tail + chunk
+        for m in _POSITION_TAG_RE.finditer(buf):
+            if m.end() <= len(tail):
+                continue  # ended in the tail carried over: followed with the chunk before
+            ref = _attrs(m.group(2)).get(b"r")
+            if m.group(1) == b"row":
+                row = int(ref) if ref and ref.isdigit() and len(ref) < 12 else row + 1
+                col = 0
+                continue
+            letters = re.match(rb"\$?([A-Za-z]*)", ref or b"").group(1)  # type: ignore[union-attr]
+            col = (_col_number(letters.upper()) if len(letters) < 8 else 10**9) if letters \
+                else col + 1
+            max_row, max_col = max(max_row, row), max(max_col, col)
+        if max_col > MAX_COLUMNS or max_row * max(max_col, 1) > MAX_CELLS:
+            break
+        tail = buf[-4096:]
+    return max_row, max_col
+
+
+def _named(pkg: Package, part: str) -> str:
+    """"the sheet 'Utilisation'": a sheet as the person who filled it knows it."""
+    name = next((n for n, p in pkg.sheets.items() if p == part), None)
+    return f"the sheet '{name}'" if name is not None else f"the part {part}"
 
 
 def _cell_ref(ref: str) -> tuple[int, int] | None:
@@ -241,8 +293,7 @@ def merged_ranges(pkg: Package, part: str) -> list[tuple[tuple[int, int], tuple[
                 elif tag == "row":
                     node.clear()
     except Exception as exc:  # refused or broken XML
-        raise UnreadableFile(pkg.path, "corrupt-workbook",
-                             f"the sheet {part} is not valid or safe XML ({type(exc).__name__})") from None
+        raise UnreadableFile(pkg.path, "corrupt-workbook", xml_damage(_named(pkg, part), exc)) from None
     return found
 
 
@@ -276,6 +327,5 @@ def exact_cells(pkg: Package, part: str) -> dict[tuple[int, int], str]:
                     found[key] = ("formula-without-value" if value is None or value.text is None
                                   else "formula-in-input")
     except Exception as exc:  # refused or broken XML
-        raise UnreadableFile(pkg.path, "corrupt-workbook",
-                             f"the sheet {part} is not valid or safe XML ({type(exc).__name__})") from None
+        raise UnreadableFile(pkg.path, "corrupt-workbook", xml_damage(_named(pkg, part), exc)) from None
     return found
