@@ -211,7 +211,7 @@ def _show_result(ctx: typer.Context, result, as_json: bool) -> None:
 
         out = schedule_as_dict(result.schedule, result.path)
         out["ledger"] = {"status": result.status, "run": result.run_id, "note": result.note}
-        from pbr_cli.outputs.console import money_warnings
+        from pbr_cli.outputs.money_said import money_warnings
 
         out["money_warnings"] = dict(money_warnings(result.schedule.problems))
         typer.echo(json.dumps(out, indent=2))
@@ -392,7 +392,7 @@ def _warned_first(ctx: typer.Context, as_json: bool, yes: bool):
     import sys
 
     def confirm(schedule, run: int) -> bool:
-        from pbr_cli.outputs.console import warnings_before_approval
+        from pbr_cli.outputs.money_said import warnings_before_approval
 
         said = warnings_before_approval(schedule, run)
         if not said or as_json:

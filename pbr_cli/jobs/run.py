@@ -137,7 +137,7 @@ class _MonthlyRun:
         from dataclasses import replace
 
         from pbr_cli.cycle.calculate import UNCHANGED, run_calculation
-        from pbr_cli.outputs.console import money_warnings, money_warnings_said
+        from pbr_cli.outputs.money_said import money_warnings, money_warnings_said
 
         model, log, out = scheme.model, self.log, self.out
         progress = self.progress_factory() if self.progress_factory is not None else None
