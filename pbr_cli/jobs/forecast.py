@@ -19,6 +19,7 @@ from pbr_cli.forecast import (
     outlook,
     provider_list,
 )
+from pbr_cli.forecast.ceiling import most_payable
 from pbr_cli.forecast.kinds import forecast_kind
 from pbr_cli.forecast.scenario import parse_scenario
 from pbr_cli.model.records import Model
@@ -76,6 +77,15 @@ def budget_for(cfg: Config, model: Model, register: Register, period: Period,
                     entry_days(model, entry, month), month.days))
         return total, f"the register's column {column} (a twelfth a month)"
     return None, ""
+
+
+def value_column(model: Model, budget_column: str | None) -> str | None:
+    """The register's column of each entry's contract value: the budget's register column,
+    or else the register's only money column (None if it has none, or several)."""
+    if budget_column:
+        return budget_column
+    money = [c.name for c in model.register.columns if c.type.value == "money"]
+    return money[0] if len(money) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -168,7 +178,8 @@ def make_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings) -> Forec
     collection = scheme.read(needed)
     returns = [r for r in collection.returns if r.month is not None and r.month <= as_at_month]
     schedules = {m: scheme.schedule(m, collection) for m in actual}
-    so_far = PeriodSoFar(schedules, projected, returns, as_at_month)
+    so_far = PeriodSoFar(schedules, projected, returns, as_at_month,
+                         value_column(model, cfg.scheme(model.name).budget.get("register")))
     base = outlook(model, register, so_far, settings, budget, tick=_ticks(progress, "base case"))
     what_if = None
     if scenario is not None:
@@ -184,6 +195,12 @@ def make_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings) -> Forec
                       [(c.name, c.label) for c in model.payments if not c.reported_only],
                       settings, base, budget, source, [], what_if, list(what_ifs),
                       sorted(active - draws_from))
+    paid: dict[tuple[str, Month], Decimal] = {}
+    for (provider, month, _), amount in base.lines.items():
+        if month in actual:
+            paid[(provider, month)] = paid.get((provider, month), Decimal("0.00")) + amount
+    result.most, result.most_how = most_payable(model, register, paid, (actual, projected),
+                                                so_far.value_column)
     result.assumptions = assumptions(result)
     return result
 
@@ -251,7 +268,10 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
         out.append(("Budget", "none given (--no-budget)."))
     if f.no_basis:
         out.append(("No months to draw from", ", ".join(f.no_basis) + ": "
-                    + forecast_kind(f.model).no_basis + "."))
+                    + forecast_kind(f.model).no_basis + ". Its range is widened twice over "
+                    "(nothing of its own to go on)."))
+    out.append(("The most that could be paid", (f"£{f.most:,.2f}: " if f.most is not None
+                                                 else "") + f.most_how + "."))
     if f.projected_months:
         out.append(("Projected returns checked", f.base.defects.said()))
     if f.scenario_text:
