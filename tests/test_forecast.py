@@ -559,3 +559,56 @@ def test_each_providers_table_starts_a_printed_page(tmp_path, cohort_model):
     breaks = [b.id for b in sheet.row_breaks.brk]
     assert breaks == [titles[1] - 1]  # a break after the row before P2's title
     assert sheet.cell(titles[1] + 1, 1).value == "Month"  # its heading right under it
+
+
+def ten_new_clients_a_month(ws: Workspace, providers: tuple[str, ...] = ("P1",)) -> None:
+    data = CohortReturns()
+    for p in providers:
+        for month in (4, 5, 6):
+            for k in range(10):
+                data.present(p, f"{p}-C{month}-{k}", date(2012, month, 2 + k), "M")
+    data.write(ws, "2012-04", "2012-06", providers=providers)
+
+
+def test_volume_up_half_raises_each_month_by_the_tariff_of_the_extra_clients(tmp_path,
+                                                                             cohort_model):
+    """Ten new Medium clients a month, nothing else: each projected month pays 10 x £300 =
+    £3,000.00. With volume+50%, 15 new clients a month: 15 x £300 = £4,500.00, £1,500.00
+    more a month, and over the nine projected months July to March 9 x £1,500 = £13,500.00
+    more; the recorded months (3 x £3,000) do not move."""
+    ws = single(tmp_path, cohort_model)
+    ten_new_clients_a_month(ws)
+    result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012/13", "--no-budget",
+                      "--what-if", "volume+50%")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)["forecast"]
+    base, what_if = months(out), months(out, "what_if")
+    for m in out["projected_months"]:
+        assert base[m]["expected"] == "3000.00", m
+        assert what_if[m]["expected"] == "4500.00", m
+    for m in out["recorded_months"]:
+        assert what_if[m]["expected"] == base[m]["expected"] == "3000.00"
+    assert Decimal(out["what_if"]["total"]["expected"]) - Decimal(
+        out["base"]["total"]["expected"]) == Decimal("13500.00")
+
+
+def test_a_provider_joining_and_one_leaving_by_the_register_move_the_projection_from_their_dates(
+        tmp_path, cohort_model):
+    """P1 sends ten new Medium clients a month (£3,000.00) and its contract ends on 31
+    December 2012; P2's starts on 1 September 2012 and it has sent nothing. P2 is projected
+    as a typical provider from September (every provider's month is P1's £3,000.00), P1
+    until December: P1 July-December £3,000.00 then nothing; P2 nothing until August, then
+    £3,000.00 a month to March."""
+    ws = Workspace(tmp_path, cohort_model, [
+        ["P1", "First Recovery Service", "Community recovery", "2012-04-01", "2012-12-31", ""],
+        ["P2", "Second Recovery Service", "Community recovery", "2012-09-01", "", ""]],
+        COHORT_REGISTER_HEADER)
+    ten_new_clients_a_month(ws)
+    result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012/13", "--no-budget")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)["forecast"]
+    p1 = {m["month"]: m["expected"] for m in provider(out, "P1")["months"]}
+    p2 = {m["month"]: m["expected"] for m in provider(out, "P2")["months"]}
+    assert [p1[m] for m in out["projected_months"]] == ["3000.00"] * 6 + ["0.00"] * 3
+    assert [p2[m] for m in out["projected_months"]] == ["0.00"] * 2 + ["3000.00"] * 7
+    assert [n["provider"] for n in out["no_basis"]] == ["P2"]

@@ -247,12 +247,16 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
          "maxima, contract dates)."),
         ("Expected figure", "The average of the simulations for each provider, component and "
          "month, rounded half-up to the penny; every total is the sum of those lines."),
-        ("Range", f"The middle {s.level}% of the simulations' totals (nearest rank), widened "
-         "where the recorded months varied more: to at least the expected figure ± the mean "
-         "change from one recorded month to the next × √(months ahead) × the factor of the "
-         "level; a provider with fewer than three recorded months (a thin basis) by the "
-         "scheme's relative change, half as much again. The total should fall inside the "
-         f"range {s.level} times in 100."),
+        ("Range", f"The expected figure scaled by the relative errors (actual / expected "
+         f"- 1) that bound the middle {s.level}% of this method's past forecasts of the "
+         "same kind of scheme that many months ahead, measured by the backtest on "
+         "generated histories (a provider's by providers' errors, the scheme's by totals'); "
+         f"never narrower than the middle {s.level}% of the simulations. Wider where the "
+         "method cannot know: a provider with fewer than three recorded months (a thin "
+         "basis) 1.5 times, one with no return of its own twice, a step in the recorded "
+         "months 1.5 times. A month a cap or maximum sets keeps the simulations' range. "
+         "A period's range adds its projected months' sides. The actual should fall inside "
+         f"the range {s.level} times in 100."),
         ("Basis", "The months to come are like the months drawn from. What nobody had "
          "reached by then (early in a programme: results after months in work) is not "
          "foreseen; a change of practice, a new contract or a trend beyond the caseload's own "
@@ -270,6 +274,9 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
         out.append(("No months to draw from", ", ".join(f.no_basis) + ": "
                     + forecast_kind(f.model).no_basis + ". Its range is widened twice over "
                     "(nothing of its own to go on)."))
+    widened = _widened(f)
+    if widened:
+        out.append(("Ranges widened", widened))
     out.append(("The most that could be paid", (f"£{f.most:,.2f}: " if f.most is not None
                                                  else "") + f.most_how + "."))
     if f.projected_months:
@@ -279,3 +286,22 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
                     "draws as the base case, so the difference is the what-if's alone. "
                     "Nothing is recorded."))
     return out
+
+
+def _widened(f: Forecast) -> str:
+    """Which ranges are widened, and why, in words (ranges.Basis)."""
+    b = f.base.basis
+    if b is None:
+        return ""
+    said = []
+    thin = [p for p, _ in f.providers if b.thin(p) and p not in f.no_basis]
+    if thin:
+        said.append(", ".join(f"{p} ({len(b.history.get(p, []))} recorded month(s))"
+                              for p in thin) + ": a thin basis, 1.5 times")
+    stepped = [p or "the scheme's total" for p in ["", *(p for p, _ in f.providers)]
+               if b.step(p)]
+    if stepped:
+        said.append(", ".join(stepped) + ": a step (the latest three recorded months' mean "
+                    "over 30% from the three before's), 1.5 times, since the months drawn "
+                    "mix before and after it")
+    return "; ".join(said) + "." if said else ""
