@@ -286,7 +286,7 @@ def _months_sheet(wb, fmt: ForecastFormats, f: Forecast) -> list[tuple[str, int,
     widths = [12.0, 12.0] + [14.0] * (len(headers) - 2)
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
-    tables = []
+    tables: list[tuple[str, int, int]] = []
     breaks = []
     for code, name in f.providers:
         if tables:
