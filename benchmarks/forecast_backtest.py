@@ -89,6 +89,19 @@ class Point:
 
 
 @dataclass
+class Error:
+    """One forecast month's relative error (actual / expected - 1), for calibration: of the
+    scheme's total ("total") or a provider's ("provider"), with what its basis was."""
+
+    kind: str
+    level_of: str
+    ahead: int
+    relative: float
+    plain: bool  # neither thin, nor without a basis, nor stepped (ranges.Basis.factor == 1)
+    inside: bool
+
+
+@dataclass
 class Year:
     scheme: str
     as_at: int  # month of the year (6 or 9)
@@ -99,6 +112,7 @@ class Year:
 @dataclass
 class Run:
     points: list[Point] = field(default_factory=list)
+    errors: list[Error] = field(default_factory=list)
     years: list[Year] = field(default_factory=list)
     defects: dict[str, list[int]] = field(default_factory=dict)  # scheme -> [sims, of, ret]
     seconds: dict[str, float] = field(default_factory=dict)
@@ -111,13 +125,18 @@ def backtest(run: Run, scheme: str, label: str, root: Path, register_path: Path 
     register = load_register(model, register_path)
     months = [m for m in months_with_returns(root) if model.covers(m)]
     collection = read_months(None, model, register, root, months, None)
-    actual = {m: month_schedule(model, register, m, collection).total() for m in months}
+    schedules = {m: month_schedule(model, register, m, collection) for m in months}
+    actual = {m: s.total() for m, s in schedules.items()}
+    by_provider = {(r.provider, m): sum((ln.amount for ln in r.lines if ln.kind == "payment"),
+                                        Decimal(0))
+                   for m, s in schedules.items() for r in s.providers}
     defects = run.defects.setdefault(scheme, [0, 0, 0])
     for i in range(first - 1, len(months) - 1):
         as_at = months[i]
         ahead = months[i + 1:i + 1 + horizon]
         returns = [r for r in collection.returns if r.month is not None and r.month <= as_at]
-        o = outlook(model, register, PeriodSoFar({}, ahead, returns, as_at), settings, None)
+        so_far = PeriodSoFar({}, ahead, returns, as_at, cfg.scheme(scheme).budget.get("register"))
+        o = outlook(model, register, so_far, settings, None)
         defects[0] += o.defects.simulations
         defects[1] += o.defects.of_simulations
         defects[2] += o.defects.returns
@@ -126,6 +145,14 @@ def backtest(run: Run, scheme: str, label: str, root: Path, register_path: Path 
             low, high = o.month_range[(TOTAL, m)]
             run.points.append(Point(scheme, label, as_at, m, h, actual[m], o.total(TOTAL, m),
                                     low, high, naive(recorded, h)))
+            for who in [TOTAL, *register.providers()]:
+                expected = o.total(who, m)
+                got = actual[m] if who == TOTAL else by_provider.get((who, m), Decimal(0))
+                if expected > 0 and o.basis is not None:
+                    lo, hi = o.month_range.get((who, m), (expected, expected))
+                    run.errors.append(Error(model.kind, "total" if who == TOTAL else
+                                            "provider", h, float(got / expected) - 1,
+                                            o.basis.factor(who) == 1.0, lo <= got <= hi))
         if i + 1 in (6, 9) and len(months) >= 12 and len(ahead) >= 12 - (i + 1):
             rest = ahead[:12 - (i + 1)]
             so_far = sum(recorded, Decimal(0))
@@ -223,13 +250,67 @@ def tables(run: Run, horizon: int, level: int) -> list[str]:
     return out
 
 
+PROBABILITIES = [0.01, 0.02, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6,
+                 0.7, 0.75, 0.8, 0.85, 0.875, 0.9, 0.925, 0.95, 0.98, 0.99]
+
+
+def calibration(errors: list[Error]) -> dict[str, dict[str, dict[int, list[tuple[float,
+                                                                             float]]]]]:
+    """The quantiles of the plain forecasts' relative errors, by kind, level and months
+    ahead (linear between order statistics)."""
+    out: dict[str, dict[str, dict[int, list[tuple[float, float]]]]] = {}
+    for e in errors:
+        out.setdefault(e.kind, {}).setdefault(e.level_of, {}).setdefault(e.ahead, [])
+    for kind, levels in out.items():
+        for level_of, by_ahead in levels.items():
+            for ahead in by_ahead:
+                xs = sorted(e.relative for e in errors if e.plain and e.kind == kind
+                            and e.level_of == level_of and e.ahead == ahead)
+                if len(xs) < 5:
+                    continue
+                points = []
+                for p in PROBABILITIES:
+                    at = p * (len(xs) - 1)
+                    i = int(at)
+                    q = xs[i] + (xs[min(i + 1, len(xs) - 1)] - xs[i]) * (at - i)
+                    points.append((p, round(q, 4)))
+                by_ahead[ahead] = points
+            levels[level_of] = {a: v for a, v in sorted(by_ahead.items()) if v}
+    return out
+
+
+def write_calibration(errors: list[Error], seeds: list[int], target: Path) -> None:
+    table = calibration(errors)
+    lines = [f'{target.read_text().split("QUANTILES")[0].rstrip()}', "",
+             f"# measured on the generated histories of seeds {', '.join(map(str, seeds))}",
+             "QUANTILES: dict[str, dict[str, dict[int, list[tuple[float, float]]]]] = {"]
+    for kind, levels in table.items():
+        lines.append(f"    {kind!r}: {{")
+        for level_of, by_ahead in levels.items():
+            lines.append(f"        {level_of!r}: {{")
+            for ahead, points in by_ahead.items():
+                lines.append(f"            {ahead}: [")
+                for i in range(0, len(points), 4):
+                    lines.append("                " + " ".join(
+                        f"({p}, {q})," for p, q in points[i:i + 4]))
+                lines.append("            ],")
+            lines.append("        },")
+        lines.append("    },")
+    lines.append("}")
+    target.write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("schemes", nargs="*")
     parser.add_argument("--samples", action="store_true", help="the shipped samples instead")
     parser.add_argument("--quick", action="store_true",
                         help="one small history of each kind, 10 simulations (under 2 minutes)")
-    parser.add_argument("--seeds", type=int, default=3, help="histories of each kind (3)")
+    parser.add_argument("--seeds", default="3",
+                        help="histories of each kind: a number (seeds 1 to it) or a list "
+                        "(\"3,4\": held out from a calibration made on 1,2)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="write pbr_cli/forecast/calibration.py from these histories' errors")
     parser.add_argument("--simulations", type=int, default=50)
     parser.add_argument("--level", type=int, default=80)
     parser.add_argument("--first", type=int, default=3,
@@ -249,11 +330,15 @@ def main() -> None:
             run.seconds[scheme] = time.perf_counter() - t
     else:
         size = ({"n_providers": 4, "n_months": 14} if args.quick else {})
-        seeds = [1] if args.quick else list(range(1, args.seeds + 1))
+        seeds = ([1] if args.quick else [int(x) for x in args.seeds.split(",")]
+                 if "," in args.seeds else list(range(1, int(args.seeds) + 1)))
         generated(run, args.schemes or SCHEMES, seeds, settings, args.first, args.horizon, size)
     print(f"{len(run.points)} forecast months, {settings.simulations} simulations each, "
           f"{time.perf_counter() - started:.0f} s on {os.cpu_count()} cores\n")
     print("\n".join(tables(run, args.horizon, args.level)))
+    if args.calibrate and not args.samples:
+        write_calibration(run.errors, seeds, ROOT / "pbr_cli" / "forecast" / "calibration.py")
+        print("\nwritten: pbr_cli/forecast/calibration.py")
 
 
 if __name__ == "__main__":

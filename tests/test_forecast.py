@@ -62,7 +62,19 @@ def steady(ws: Workspace) -> None:
                                     "Outcomes": outcomes("S002", f"D{m}", date(y, m, 10), 5)})
 
 
-def test_a_steady_service_is_projected_at_its_rate_until_its_contract_ends(tmp_path, model):
+HAND_TABLE = {"service-level": {"total": {1: [(0.1, -0.1), (0.9, 0.2)]},
+                                "provider": {1: [(0.1, -0.2), (0.9, 0.1)]}},
+              "cohort": {"total": {1: [(0.1, -0.3), (0.9, 0.5)]}}}
+
+
+@pytest.fixture
+def hand_calibration(monkeypatch):
+    """The calibration table (forecast/calibration.py) replaced by one given by hand."""
+    monkeypatch.setattr("pbr_cli.forecast.ranges.QUANTILES", HAND_TABLE)
+
+
+def test_a_steady_service_is_projected_at_its_rate_until_its_contract_ends(tmp_path, model,
+                                                                           hand_calibration):
     ws = Workspace(tmp_path, model, STEADY_REGISTER)
     steady(ws)
     result = forecast(ws, MODEL_PATH, "--period", "2013-04..2013-09", "--no-budget")
@@ -80,15 +92,25 @@ def test_a_steady_service_is_projected_at_its_rate_until_its_contract_ends(tmp_p
     assert by["2013-08"]["expected"] == "2419.36"
     # September: no contract, nothing.
     assert by["2013-09"]["expected"] == "0.00"
-    # Every draw is alike, so the range is the figure itself.
-    assert by["2013-07"]["low"] == by["2013-07"]["high"] == "5000.00"
+    # Every draw is alike, but a range is the expected figure scaled by the calibrated
+    # relative errors (here a table given by hand: the scheme's total one month ahead
+    # actual/expected - 1 from -10% at the 10th percentile to +20% at the 90th). July, one
+    # month ahead: 5,000 x 0.9 = 4,500.00 to 5,000 x 1.2 = 6,000.00. August, two months
+    # ahead, beyond the table: grown by √2, -14.1421% and +28.2843% (to six places):
+    # 2,419.36 x 0.858579 = 2,077.2117.. -> 2,077.21; x 1.282843 = 3,103.6594.. -> 3,103.66.
+    assert (by["2013-07"]["low"], by["2013-07"]["high"]) == ("4500.00", "6000.00")
+    assert (by["2013-08"]["low"], by["2013-08"]["high"]) == ("2077.21", "3103.66")
     p2 = provider(data, "P2")
     july = next(m for m in p2["months"] if m["month"] == "2013-07")
     assert july["components"] == {"utilisation": "4500.00", "outcomes": "500.00"}
     recorded = sum(Decimal(by[m]["expected"]) for m in ("2013-04", "2013-05", "2013-06"))
     assert recorded == Decimal("15000.00")
     assert data["base"]["total"]["expected"] == str(recorded + Decimal("7419.36"))
-    assert data["base"]["total"]["low"] == data["base"]["total"]["high"] == "22419.36"
+    # The period: recorded £15,000.00 plus the projected months, whose sides add up:
+    # 22,419.36 - (500.00 + 342.15) = 21,577.21 and 22,419.36 + (1,000.00 + 684.30) =
+    # 24,103.66.
+    assert (data["base"]["total"]["low"], data["base"]["total"]["high"]) == ("21577.21",
+                                                                           "24103.66")
 
 
 def test_a_what_if_on_a_measure_and_a_parameter_is_shown_beside_the_base_case(tmp_path, model):
@@ -120,7 +142,7 @@ def single(ws_root: Path, cohort_model, cap: str = "") -> Workspace:
 
 
 def test_a_cohort_crossing_a_band_boundary_is_paid_the_new_band_from_that_month(
-        tmp_path, cohort_model):
+        tmp_path, cohort_model, hand_calibration):
     """Nine Medium clients present in April 2012; in May and in June one more presents and
     one earlier episode completes successfully, so nine episodes stay open. With --basis 1
     every projected month is June again: one presentation and one successful completion
@@ -150,13 +172,11 @@ def test_a_cohort_crossing_a_band_boundary_is_paid_the_new_band_from_that_month(
                              "abstinence": "0.00", "non_representation": "0.00"}, month
     assert p1["2012-10"] == {"presentation": "300.00", "completion": "600.00",
                              "abstinence": "0.00", "non_representation": "0.00"}
-    # Every draw is alike, so the simulations agree on £900.00; but the recorded months
-    # varied (£2,700.00, £300.00, £600.00: a mean change of (2,400 + 300) / 2 = £1,350.00),
-    # so the range is widened to 900 ± 1,350 x 1.60619 (an 80% interval in mean absolute
-    # changes: 1.28155 / 0.79788) x √4 (October is four months ahead) = ± 4,336.70:
-    # £0.00 (never below nothing) to £5,236.70.
-    assert (months(out)["2012-10"]["low"], months(out)["2012-10"]["high"]) == ("0.00",
-                                                                               "5236.70")
+    # Every draw is alike, so the simulations agree on £900.00; the range is the calibrated
+    # relative errors (a table by hand: -30% to +50% one month ahead) grown by √4 (October
+    # is four months ahead, beyond the table): -60% and +100%: £360.00 to £1,800.00.
+    assert (months(out)["2012-10"]["low"], months(out)["2012-10"]["high"]) == ("360.00",
+                                                                               "1800.00")
 
 
 def five_new_clients_a_month(ws: Workspace) -> None:
@@ -416,12 +436,20 @@ def test_projected_returns_are_ones_the_checks_across_files_accept(name):
             assert not schedule.withheld and not errors, (name, s, month, errors[:3])
 
 
-def test_a_provider_with_no_usable_return_is_projected_at_nothing_and_said(tmp_path, model):
-    """P3's only returns have errors (a negative count of void days): none can be drawn, so
-    its months to come are projected at nothing, and the assumptions name it."""
+def test_a_provider_with_no_usable_return_is_projected_from_the_register_and_named(
+        tmp_path, model):
+    """P3's only returns have errors (a negative count of void days): none can be drawn. Its
+    contract is in the register: £120,000 a year, twice P2's £60,000. Each month to come it
+    is paid what P2 (the provider with returns) is paid per pound of contract value: P2's
+    July is £4,500.00 + £500.00 on £5,000.00 of contract (a twelfth of £60,000), so P3's
+    £10,000.00 of contract is paid £9,000.00 + £1,000.00. It is named beside the totals (the
+    JSON's no_basis, the workbook's Forecast sheet, the console's headline), and the most
+    the commissioner could pay is stated: recorded £15,000.00 (P2's three months; P3's are
+    withheld) plus three months of both contracts, 3 x (£5,000 + £10,000) = £60,000.00."""
     ws = Workspace(tmp_path, model, [
-        *STEADY_REGISTER,
-        ["S003", "P3", "Third Provider", "Third scheme", "OP", "ACC", "10", "60000",
+        ["S002", "P2", "Second Provider", "Second scheme", "OP", "ACC", "10", "60000",
+         "2012-04-01", ""],
+        ["S003", "P3", "Third Provider", "Third scheme", "OP", "ACC", "10", "120000",
          "2012-04-01", ""]])
     steady(ws)
     for month in ("2013-04", "2013-05", "2013-06"):
@@ -431,7 +459,156 @@ def test_a_provider_with_no_usable_return_is_projected_at_nothing_and_said(tmp_p
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)["forecast"]
     p3 = provider(out, "P3")
-    assert [m["expected"] for m in p3["months"]] == ["0.00"] * 6
+    assert [m["expected"] for m in p3["months"]] == ["0.00"] * 3 + ["10000.00"] * 3
+    assert p3["months"][3]["components"] == {"utilisation": "9000.00", "outcomes": "1000.00"}
     said = {a["topic"]: a["text"] for a in out["assumptions"]}
     assert said["No months to draw from"].startswith("P3:")
+    assert "per pound of contract value" in said["No months to draw from"]
+    assert [n["provider"] for n in out["no_basis"]] == ["P3"]
+    assert out["most_payable"] == "60000.00"
     assert provider(out, "P2")["months"][3]["expected"] == "5000.00"  # P2 projected as before
+    wb = openpyxl.load_workbook(ws.root / "forecast.xlsx")
+    facts = {r[0]: r[1] for r in wb["Forecast"].iter_rows(values_only=True) if r[0]}
+    assert facts["Projected without a return of its own"].startswith("P3 Third Provider")
+    assert facts["The most that could be paid"] == 60000
+    console = runner.invoke(app, ["forecast", "--model", str(MODEL_PATH), "--returns",
+                                  str(ws.returns), "--register", str(ws.register_path),
+                                  "--simulations", "20", "--period", "2013-04..2013-09",
+                                  "--no-budget", "-o", str(ws.root / "again.xlsx")])
+    head = console.output.split("Each provider")[0]
+    assert "Projected without a return of its own: P3 (Third Provider)" in " ".join(
+        head.split())
+    assert "The most that could be paid" in head
+
+
+def test_a_cap_reached_in_a_recorded_month_is_said_to_be_reached_then(tmp_path, cohort_model):
+    """With a cap of £4,000 a financial year, April and May pay £1,500 each and June's
+    £1,500 is cut to the £1,000 left: the cap is reached in June, a recorded month. The
+    forecast as at June says so ("from 2012-06"), not the first projected month (July),
+    in the JSON, the workbook and the console."""
+    ws = single(tmp_path, cohort_model, cap="4000")
+    five_new_clients_a_month(ws)
+    result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012/13", "--no-budget")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)["forecast"]
+    by = months(out)
+    assert [by[m]["expected"] for m in ("2012-04", "2012-05", "2012-06")] == [
+        "1500.00", "1500.00", "1000.00"]
+    assert provider(out, "P1")["limit_reached"] == {"month": "2012-06", "share": 1.0}
+    wb = openpyxl.load_workbook(ws.root / "forecast.xlsx")
+    rows = {r[0]: r for r in wb["Providers"].iter_rows(values_only=True) if r[0] == "P1"}
+    assert rows["P1"][7] == "from 2012-06 (recorded)"
+
+
+def uneven_months(ws: Workspace, providers: tuple[str, ...] = ("P1",)) -> None:
+    """April to June 2012: 2, 8 and 14 new Medium clients a month at each provider, so the
+    months drawn differ and the simulations disagree."""
+    data = CohortReturns()
+    for p in providers:
+        for month, n in ((4, 2), (5, 8), (6, 14)):
+            for k in range(n):
+                data.present(p, f"{p}-C{month}-{k}", date(2012, month, 2 + k), "M")
+    data.write(ws, "2012-04", "2012-06", providers=providers)
+
+
+def test_expected_figures_are_shown_to_what_the_simulations_support(tmp_path, cohort_model):
+    """Each projected month is £600, £2,400 or £4,200 (2, 8 or 14 presentations at £300)
+    at random: the simulations' period totals spread by hundreds of pounds, so the workbook
+    shows the months to come rounded (to the nearest £10 or £100, as its note says), while
+    recorded months stay to the penny and the JSON keeps the averages to the penny."""
+    ws = single(tmp_path, cohort_model)
+    uneven_months(ws)
+    result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012/13", "--no-budget")
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(ws.root / "forecast.xlsx")
+    sheet = wb["Forecast"]
+    note = sheet["A4"].value
+    assert note.startswith("Expected figures and ranges of the months to come are rounded "
+                           "to the nearest £"), note
+    unit = int(note.split("nearest £")[1].split(":")[0].replace(",", ""))
+    assert unit in (10, 100, 1000)
+    month_rows = {r[0]: r for r in sheet.iter_rows(values_only=True)
+                  if isinstance(r[0], str) and r[0].startswith("201")}
+    assert month_rows["2012-05"][2] == 2400  # recorded: exact
+    for m in ("2012-07", "2012-12", "2013-03"):
+        for v in month_rows[m][3:6]:
+            assert v % unit == 0, (m, v)
+    cell = next(c for row in sheet.iter_rows() for c in row if c.value == month_rows[
+        "2012-07"][3] and c.column == 4)
+    assert cell.number_format == "£#,##0"
+    facts = {r[0]: r[1] for r in sheet.iter_rows(values_only=True) if r[0]}
+    assert facts["Expected total for the period"] == 600 + 2400 + 4200 + facts[
+        "Expected for the months to come"]
+    assert facts["Expected for the months to come"] % unit == 0
+
+
+def test_each_providers_table_starts_a_printed_page(tmp_path, cohort_model):
+    """The By month sheet: every provider's table after the first begins a new printed
+    page, so no table is split from its heading."""
+    ws = Workspace(tmp_path, cohort_model, [
+        ["P1", "First Recovery Service", "Community recovery", "2012-04-01", "", ""],
+        ["P2", "Second Recovery Service", "Community recovery", "2012-04-01", "", ""]],
+        COHORT_REGISTER_HEADER)
+    uneven_months(ws, ("P1", "P2"))
+    result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012/13", "--no-budget")
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(ws.root / "forecast.xlsx")["By month"]
+    titles = [c.row for c in sheet["A"] if c.value in ("P1 First Recovery Service",
+                                                       "P2 Second Recovery Service")]
+    assert len(titles) == 2
+    breaks = [b.id for b in sheet.row_breaks.brk]
+    assert breaks == [titles[1] - 1]  # a break after the row before P2's title
+    assert sheet.cell(titles[1] + 1, 1).value == "Month"  # its heading right under it
+
+
+def ten_new_clients_a_month(ws: Workspace, providers: tuple[str, ...] = ("P1",)) -> None:
+    data = CohortReturns()
+    for p in providers:
+        for month in (4, 5, 6):
+            for k in range(10):
+                data.present(p, f"{p}-C{month}-{k}", date(2012, month, 2 + k), "M")
+    data.write(ws, "2012-04", "2012-06", providers=providers)
+
+
+def test_volume_up_half_raises_each_month_by_the_tariff_of_the_extra_clients(tmp_path,
+                                                                             cohort_model):
+    """Ten new Medium clients a month, nothing else: each projected month pays 10 x £300 =
+    £3,000.00. With volume+50%, 15 new clients a month: 15 x £300 = £4,500.00, £1,500.00
+    more a month, and over the nine projected months July to March 9 x £1,500 = £13,500.00
+    more; the recorded months (3 x £3,000) do not move."""
+    ws = single(tmp_path, cohort_model)
+    ten_new_clients_a_month(ws)
+    result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012/13", "--no-budget",
+                      "--what-if", "volume+50%")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)["forecast"]
+    base, what_if = months(out), months(out, "what_if")
+    for m in out["projected_months"]:
+        assert base[m]["expected"] == "3000.00", m
+        assert what_if[m]["expected"] == "4500.00", m
+    for m in out["recorded_months"]:
+        assert what_if[m]["expected"] == base[m]["expected"] == "3000.00"
+    assert Decimal(out["what_if"]["total"]["expected"]) - Decimal(
+        out["base"]["total"]["expected"]) == Decimal("13500.00")
+
+
+def test_a_provider_joining_and_one_leaving_by_the_register_move_the_projection_from_their_dates(
+        tmp_path, cohort_model):
+    """P1 sends ten new Medium clients a month (£3,000.00) and its contract ends on 31
+    December 2012; P2's starts on 1 September 2012 and it has sent nothing. P2 is projected
+    as a typical provider from September (every provider's month is P1's £3,000.00), P1
+    until December: P1 July-December £3,000.00 then nothing; P2 nothing until August, then
+    £3,000.00 a month to March."""
+    ws = Workspace(tmp_path, cohort_model, [
+        ["P1", "First Recovery Service", "Community recovery", "2012-04-01", "2012-12-31", ""],
+        ["P2", "Second Recovery Service", "Community recovery", "2012-09-01", "", ""]],
+        COHORT_REGISTER_HEADER)
+    ten_new_clients_a_month(ws)
+    result = forecast(ws, COHORT_MODEL_PATH, "--period", "2012/13", "--no-budget")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)["forecast"]
+    p1 = {m["month"]: m["expected"] for m in provider(out, "P1")["months"]}
+    p2 = {m["month"]: m["expected"] for m in provider(out, "P2")["months"]}
+    assert [p1[m] for m in out["projected_months"]] == ["3000.00"] * 6 + ["0.00"] * 3
+    assert [p2[m] for m in out["projected_months"]] == ["0.00"] * 2 + ["3000.00"] * 7
+    assert [n["provider"] for n in out["no_basis"]] == ["P2"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,9 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from pbr_cli.forecast.defects import Defects, SimulationDefects, simulation_defects
-from pbr_cli.forecast.ranges import widen
+from pbr_cli.forecast.kinds import forecast_kind
+from pbr_cli.forecast.ranges import Basis, calibrate
+from pbr_cli.forecast.register_basis import projected_lines
 from pbr_cli.forecast.simulate import Pipeline, Projector, Volume, pipeline
 from pbr_cli.model.records import Model
 from pbr_cli.money import round_pence
@@ -65,6 +68,9 @@ class Outlook:
     limit_bites: dict[str, tuple[Month, Fraction]]  # provider -> first month a cap or maximum
     over_budget: Fraction | None = None  # share of simulations whose total passes the budget
     defects: Defects = field(default_factory=Defects)  # projected returns failing a check
+    basis: Basis | None = None  # what the ranges rest on (ranges.py)
+    # the standard error of the expected period total: the simulations' spread / √their number
+    standard_error: Decimal = ZERO
 
     def total(self, provider: str = TOTAL, month: Month | None = None,
               component: str | None = None) -> Decimal:
@@ -105,6 +111,8 @@ class Forecast:
     scenario: Outlook | None = None
     scenario_text: list[str] = field(default_factory=list)
     no_basis: list[str] = field(default_factory=list)  # providers with nothing to draw from
+    most: Decimal | None = None  # the most the commissioner could have to pay (ceiling.py)
+    most_how: str = ""
 
     @property
     def months(self) -> list[Month]:
@@ -169,6 +177,7 @@ class PeriodSoFar:
     projected: list[Month]
     returns: list[CheckedReturn]
     as_at: Month
+    value_column: str | None = None  # the register's contract value (register_basis.py)
 
 
 def outlook(model: Model, register: Register, so_far: PeriodSoFar, settings: Settings,
@@ -195,6 +204,9 @@ def outlook(model: Model, register: Register, so_far: PeriodSoFar, settings: Set
     draws = draws_for(model, returns, as_at, settings.basis_months)
     job = _Job(model, register, recorded, draws, volume, model_for, projected, as_at,
                settings.seed, pipeline(model, recorded, draws) if projected else None)
+    if not forecast_kind(model).borrows:  # no other provider's rows: what the register knows
+        job.by_register = [p for p in register.providers() if p not in draws]
+        job.value_column = so_far.value_column
     sims: dict[tuple[str, Month, str], list[Decimal]] = defaultdict(list)
     month_sims: dict[tuple[str, Month], list[Decimal]] = defaultdict(list)
     total_sims: dict[str, list[Decimal]] = defaultdict(list)
@@ -223,13 +235,20 @@ def outlook(model: Model, register: Register, so_far: PeriodSoFar, settings: Set
     for month_values in month_sims.values():
         month_values += [ZERO] * (n - len(month_values))
     month_range = {key: percentile_range(v, settings.level) for key, v in month_sims.items()}
+    basis = None
     if n:
         total_range = {p: percentile_range(v, settings.level) for p, v in total_sims.items()}
-        widen(month_range, total_range, lines, _recorded_history(job, so_far, providers),
-              projected, settings.level)
+        basis = Basis(model.kind, _recorded_history(job, so_far, providers),
+                      frozenset(p for p in providers if p not in draws),
+                      frozenset(k for k, count in bites.items() if 2 * count >= n))
+        calibrate(month_range, total_range, lines, basis, projected, settings.level)
     else:
         total_range = {p: (actual_total[p], actual_total[p]) for p in [TOTAL, *providers]}
     limit_bites: dict[str, tuple[Month, Fraction]] = {}
+    for month, schedule in sorted(so_far.schedules.items()):  # reached in a recorded month
+        for e in schedule.evidence:
+            if e.cap_reduction and e.provider not in limit_bites:
+                limit_bites[e.provider] = (month, Fraction(1))
     for (provider, month), count in sorted(bites.items(), key=lambda kv: kv[0][1]):
         share = Fraction(count, n)
         if provider not in limit_bites and share >= Fraction(1, 2):
@@ -239,10 +258,13 @@ def outlook(model: Model, register: Register, so_far: PeriodSoFar, settings: Set
         over = Fraction(sum(1 for v in total_sims[TOTAL] if v > budget), n)
     elif budget is not None:
         over = Fraction(1 if actual_total[TOTAL] > budget else 0)
-    return Outlook(lines, month_range, total_range, limit_bites, over, Defects.gather(each))
+    spread = (statistics.pstdev(float(v) for v in total_sims[TOTAL]) / math.sqrt(n)
+              if n > 1 else 0.0)
+    return Outlook(lines, month_range, total_range, limit_bites, over, Defects.gather(each),
+                   basis, round_pence(Fraction(str(round(spread, 2)))))
 
 
-RECENT = 7  # the recorded months whose changes widen a range (ranges.py)
+RECENT = 7  # the recorded months a range's basis reads (ranges.py)
 
 
 def _recorded_history(job: _Job, so_far: PeriodSoFar,
@@ -287,6 +309,8 @@ class _Job:
     as_at: Month
     seed: int
     start: Pipeline | None = None  # the pipeline the recorded months leave, made once
+    by_register: list[str] = field(default_factory=list)  # no basis: register_basis.py
+    value_column: str | None = None
 
 
 Simulated = tuple[dict[tuple[str, Month, str], Decimal], dict[tuple[str, Month], Decimal],
@@ -314,14 +338,20 @@ def simulate(job: _Job, s: int) -> Simulated:
         inputs = [r for r in everything if r.month in wanted]
         priced = job.model_for(month) if job.model_for is not None else job.model
         schedule = calculate(priced, job.register, month, _copies(inputs))
+        paid: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
         for result in schedule.providers:
-            amount = ZERO
+            months_paid[(result.provider, month)] = ZERO
             for ln in result.lines:
                 if ln.kind == "payment":
-                    this[(result.provider, month, ln.component)] += ln.amount
-                    amount += ln.amount
-            months_paid[(result.provider, month)] = amount
-        months_paid[(TOTAL, month)] = schedule.total()
+                    paid[(result.provider, ln.component)] += ln.amount
+        if job.by_register:
+            paid = {k: v for k, v in paid.items() if k[0] not in job.by_register}
+            paid.update(projected_lines(job.model, job.register, month, paid,
+                                        job.by_register, job.value_column))
+        for (provider, component), amount in paid.items():
+            this[(provider, month, component)] += amount
+            months_paid[(provider, month)] = months_paid.get((provider, month), ZERO) + amount
+        months_paid[(TOTAL, month)] = sum(paid.values(), ZERO)
         reached |= {(e.provider, month) for e in schedule.evidence if e.cap_reduction}
         problems += schedule.problems
     return dict(this), months_paid, reached, simulation_defects(problems, len(made))

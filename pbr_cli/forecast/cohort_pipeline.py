@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pbr_cli.forecast.moves import Volume, months_between, scaled, shift_day
+from pbr_cli.forecast.moves import Volume, copies_each, months_between, scaled, shift_day
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, add_months, month_number
 from pbr_cli.returns.checked import CheckedReturn
@@ -200,11 +200,11 @@ class CohortPipeline:
             days = np.frombuffer(part["day"], np.int64).tolist()
             rows = np.frombuffer(part["row"], np.int64).tolist()
             keep: dict[str, list] = {"row": [], "client": [], "day": [], "group": []}
+            each = copies_each(len(days), self.volume.new_people, self.changes)
             for i, (client, day, group) in enumerate(zip(part["client"], days, part["group"],
                                                          strict=True)):
                 renamed[(client, day)] = []
-                copies = scaled(1, self.volume.new_people, self.changes)
-                for copy in range(copies):
+                for copy in range(each[i]):
                     new_day = shift_day(date.fromordinal(day), shift).toordinal()
                     ident = self._presenting(moving, client, day, new_day, copy)
                     in_treatment.add(ident)

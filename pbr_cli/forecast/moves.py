@@ -43,6 +43,23 @@ def scaled(n: int, change: float, rng: random.Random) -> int:
     return max(0, copies)
 
 
+def copies_each(n: int, change: float, rng: random.Random) -> list[int]:
+    """How many copies each of `n` rows of a month (new clients, new participants) makes
+    under a change of `change` (+0.5: half as many again): the month's total is n x (1 +
+    change), its fraction of a row made whole at random (so that on average it is exact),
+    and which rows gain or lose a copy is drawn at random. 10 rows at +50% are 15, always;
+    7 rows at +50% are 10 or 11, as likely."""
+    if not change or not n:
+        return [1] * n
+    whole = int(change) if change >= 0 else 0
+    rest = n * (change - whole) if change > 0 else n * -change
+    k = int(rest) + (1 if rng.random() < rest - int(rest) else 0)
+    chosen = set(rng.sample(range(n), min(k, n)))
+    if change > 0:
+        return [1 + whole + (i in chosen) for i in range(n)]
+    return [0 if i in chosen else 1 for i in range(n)]
+
+
 def dates_moved(model: Model, sheet: str, frame: Any, shift: int) -> Any:
     """A copy of a return's table with every date column moved by `shift` months."""
     spec = model.sheet(sheet)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pbr_cli.forecast.moves import Volume, dates_moved, months_between, scaled
+from pbr_cli.forecast.moves import Volume, copies_each, dates_moved, months_between, scaled
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, add_months
 from pbr_cli.returns.checked import CheckedReturn
@@ -152,10 +152,11 @@ class ParticipantPipeline:
         new: list[_Person] = []
         if frame is not None and not frame.empty:
             rows = []
-            for record in frame.to_dict("records"):
+            records = frame.to_dict("records")
+            each = copies_each(len(records), self.volume.new_people, self.changes)
+            for i, record in enumerate(records):
                 pid = record.get(spec.id)
-                copies = scaled(1, self.volume.new_people, self.changes)
-                for copy in range(copies):
+                for copy in range(each[i]):
                     ident = f"{prefix}{pid}~{month}" + (f"~{copy}" if copy else "")
                     renamed[str(pid)].append(ident)
                     rows.append({**record, spec.id: ident})

@@ -1,100 +1,142 @@
-"""How far the months to come may differ from the expected figure: the simulations' own
-spread, widened where the recorded months varied more than the simulations do.
+"""How far the months to come may differ from the expected figure: calibrated from the
+forecast's own past errors.
 
 The simulations draw from the months recorded, so their spread says only how much those
-months differ as drawn; a trend, a step or noise that the draws do not reproduce leaves the
-range too narrow (the backtest found the actual inside the stated 80% range half the time or
-less). So each range is widened, where narrower, to the spread the recorded months
-themselves show: the mean change from one recorded month to the next (of the provider, or of
-the scheme for its total), grown with the square root of the months ahead, times the factor
-that makes a mean absolute change a central interval of the stated level (1.60 for 80%). A
-provider with fewer than three recorded months has no spread of its own: its range is
-widened by the scheme's relative change, half as much again (a thin basis). Nothing here
-prices or draws anything.
+months differ as drawn; a trend, a step or noise the draws do not reproduce leaves it too
+narrow. So each projected month's range is the expected figure scaled by the quantiles of
+the relative errors (actual / expected - 1) that forecasts of the same kind of scheme made
+that many months ahead on the backtest's histories (calibration.py, written by
+benchmarks/forecast_backtest.py --calibrate): the scheme's total by the totals' errors, a
+provider's by the providers'. A range is never narrower than the simulations' own.
+
+Where the method cannot know, the range widens, and the assumptions say so:
+
+- a provider with fewer than THIN recorded months (a thin basis): THIN_FACTOR times;
+- a provider with no return of its own, projected from other providers' months or the
+  register: NO_BASIS_FACTOR times;
+- (a month a cap or maximum cuts in at least half the simulations keeps the simulations'
+  range: the cap sets it);
+- a step (the latest three recorded months' mean over the three before, by more than STEP
+  either way): STEP_FACTOR times, since the months drawn mix before and after it.
+
+Beyond the calibrated months ahead the last one's quantiles grow with the square root of the
+months ahead. A period's range is its recorded months plus the sum of its projected months'
+low and high sides (their errors move together: a level missed one month is missed the next).
+Nothing here prices or draws anything.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from statistics import NormalDist
 
+from pbr_cli.forecast.calibration import QUANTILES
 from pbr_cli.money import round_pence
 from pbr_cli.periods import Month
 
 THIN = 3  # fewer recorded months than this: a thin basis
-THIN_FACTOR = 1.5  # a thin basis's range, widened by the scheme's relative change, times this
+THIN_FACTOR = 1.5
+NO_BASIS_FACTOR = 2.0
+STEP = 0.3  # the latest three months' mean against the three before: a step beyond ±30%
+STEP_FACTOR = 1.5
+ZERO = Decimal("0.00")
 
 
-def factor(level: int) -> float:
-    """The half-width of a central `level`% interval, in mean absolute deviations of a
-    normal distribution (80%: 1.2816 / 0.7979 = 1.606)."""
-    z = NormalDist().inv_cdf(0.5 + level / 200)
-    return z / math.sqrt(2 / math.pi)
+@dataclass(frozen=True)
+class Basis:
+    """What each range rests on: the kind of scheme (its calibration), each provider's
+    (and the scheme's, "") recorded months, oldest first, and who has no return of its own."""
+
+    kind: str
+    history: dict[str, list[Decimal]]
+    without: frozenset[str] = field(default_factory=frozenset)
+    # (provider, month) a cap or maximum cut in at least half the simulations: the cap, not
+    # the draws, sets the month, so its range is the simulations' own
+    capped: frozenset[tuple[str, Month]] = field(default_factory=frozenset)
+
+    def thin(self, who: str) -> bool:
+        return who != "" and who not in self.without and len(self.history.get(who, [])) < THIN
+
+    def step(self, who: str) -> bool:
+        return stepped(self.history.get(who, []))
+
+    def factor(self, who: str) -> float:
+        f = NO_BASIS_FACTOR if who in self.without else THIN_FACTOR if self.thin(who) else 1.0
+        return f * (STEP_FACTOR if self.step(who) else 1.0)
 
 
-def mean_change(series: list[Decimal]) -> float | None:
-    """The mean absolute change from one month to the next (None with fewer than THIN)."""
-    if len(series) < THIN:
-        return None
-    return sum(abs(float(b - a)) for a, b in zip(series, series[1:], strict=False)) / (
-        len(series) - 1)
+def stepped(series: list[Decimal]) -> bool:
+    """Whether the latest three months' mean differs from the three before's by more than
+    STEP (a step, or a steep trend)."""
+    if len(series) < 6:
+        return False
+    before = sum(series[-6:-3], ZERO) / 3
+    after = sum(series[-3:], ZERO) / 3
+    if before <= 0:
+        return after > 0
+    return abs(float(after / before) - 1) > STEP
 
 
-def widened(low: Decimal, high: Decimal, expected: Decimal, half: float) -> tuple[Decimal,
-                                                                                 Decimal]:
-    """The range, widened to at least `expected` ± `half` (never below £0)."""
-    width = round_pence(Fraction(str(round(half, 2))))
-    return (min(low, max(Decimal("0.00"), expected - width)), max(high, expected + width))
+def quantile(points: list[tuple[float, float]], p: float) -> float:
+    """The relative error at probability `p` (0-1), between the calibrated points."""
+    for (p0, q0), (p1, q1) in zip(points, points[1:], strict=False):
+        if p0 <= p <= p1:
+            return q0 + (q1 - q0) * (p - p0) / (p1 - p0) if p1 > p0 else q0
+    return points[0][1] if p < points[0][0] else points[-1][1]
 
 
-def spreads(history: dict[str, list[Decimal]], total: str, expected_month: dict[str, Decimal],
-            level: int) -> dict[str, float]:
-    """Each provider's (and the scheme's, `total`) half-width for one month ahead: the
-    factor times its mean change, or, with a thin basis, the scheme's relative change times
-    its expected month, half as much again."""
-    f = factor(level)
-    scheme = mean_change(history.get(total, []))
-    mean_total = (sum(float(v) for v in history.get(total, [])) / len(history[total])
-                  if history.get(total) else 0.0)
-    relative = scheme / mean_total if scheme is not None and mean_total else 0.25
-    out = {}
-    for provider, expected in expected_month.items():
-        own = mean_change(history.get(provider, []))
-        out[provider] = f * (own if own is not None
-                             else THIN_FACTOR * relative * float(expected))
-    return out
+def relative_band(kind: str, level_of: str, ahead: int, level: int) -> tuple[float, float]:
+    """The relative errors bounding the middle `level`% at `ahead` months ahead, for the
+    scheme's total (`level_of` "total") or a provider's ("provider")."""
+    table = QUANTILES.get(kind, {}).get(level_of, {})
+    if not table:
+        return (-0.25 * math.sqrt(ahead), 0.25 * math.sqrt(ahead))  # no calibration: ±25%/√h
+    last = max(table)
+    points = table[max([h for h in table if h <= ahead] or [min(table)])]
+    grow = math.sqrt(ahead / last) if ahead > last else 1.0
+    low = quantile(points, (100 - level) / 200)
+    high = quantile(points, (100 + level) / 200)
+    return (low * grow, high * grow)
 
 
-def widen(month_range: dict[tuple[str, Month], tuple[Decimal, Decimal]],
-          total_range: dict[str, tuple[Decimal, Decimal]],
-          lines: dict[tuple[str, Month, str], Decimal], history: dict[str, list[Decimal]],
-          projected: list[Month], level: int) -> None:
-    """Each projected month's range (of a provider, of the scheme: "") widened to its spread
-    times the square root of the months ahead, and each period total's to the spread times
-    the square root of the sum of the months ahead over the months it is paid in."""
+def _scaled(value: Decimal, relative: float) -> Decimal:
+    return round_pence(Fraction(value) * (1 + Fraction(str(round(relative, 6)))))
+
+
+def calibrate(month_range: dict[tuple[str, Month], tuple[Decimal, Decimal]],
+              total_range: dict[str, tuple[Decimal, Decimal]],
+              lines: dict[tuple[str, Month, str], Decimal], basis: Basis,
+              projected: list[Month], level: int) -> None:
+    """Each projected month's range (of a provider, of the scheme: "") set to its expected
+    figure scaled by the calibrated relative errors (widened where the basis is thin, missing
+    or stepped), never narrower than the simulations'; each period total's to its recorded
+    months plus its projected months' sides."""
     expected: dict[tuple[str, Month], Decimal] = {}
     for (provider, month, _), amount in lines.items():
         if month in projected:
             for who in {provider, ""}:
-                expected[(who, month)] = expected.get((who, month), Decimal("0.00")) + amount
-    paid = {key: v for key, v in expected.items() if v > 0}
-    per_month: dict[str, list[Decimal]] = {}
-    for (provider, _), v in paid.items():
-        per_month.setdefault(provider, []).append(v)
-    half = spreads(history, "", {p: sum(v, Decimal(0)) / len(v) for p, v in per_month.items()},
-                   level)
-    steps: dict[str, float] = {}
-    for (provider, month), value in paid.items():
-        h = projected.index(month) + 1
-        steps[provider] = steps.get(provider, 0.0) + h
-        low, high = month_range.get((provider, month), (value, value))
-        month_range[(provider, month)] = widened(low, high, value, half[provider] * math.sqrt(h))
-    for provider, total in steps.items():
-        if provider in total_range:
-            low, high = total_range[provider]
-            middle = sum((a for (p, m, _), a in lines.items() if p == provider or provider == ""),
-                         Decimal("0.00"))
-            total_range[provider] = widened(low, high, middle,
-                                            half[provider] * math.sqrt(total))
+                expected[(who, month)] = expected.get((who, month), ZERO) + amount
+    below: dict[str, Decimal] = {}
+    above: dict[str, Decimal] = {}
+    for (who, month), value in expected.items():
+        if (who, month) not in month_range or (who, month) in basis.capped or (
+                who == "" and all((p, m) in basis.capped for (p, m), v in expected.items()
+                                  if m == month and p and v)):
+            continue
+        low, high = relative_band(basis.kind, "total" if who == "" else "provider",
+                                  projected.index(month) + 1, level)
+        f = basis.factor(who)
+        sim_low, sim_high = month_range[(who, month)]
+        lo = min(sim_low, max(ZERO, _scaled(value, low * f)))
+        hi = max(sim_high, _scaled(value, high * f))
+        month_range[(who, month)] = (lo, hi)
+        below[who] = below.get(who, ZERO) + (value - lo)
+        above[who] = above.get(who, ZERO) + (hi - value)
+    for who in below:
+        if who in total_range:
+            middle = sum((a for (p, _, _), a in lines.items() if p == who or who == ""), ZERO)
+            sim_low, sim_high = total_range[who]
+            total_range[who] = (min(sim_low, max(ZERO, middle - below[who])),
+                                max(sim_high, middle + above[who]))

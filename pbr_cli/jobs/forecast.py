@@ -19,6 +19,7 @@ from pbr_cli.forecast import (
     outlook,
     provider_list,
 )
+from pbr_cli.forecast.ceiling import most_payable
 from pbr_cli.forecast.kinds import forecast_kind
 from pbr_cli.forecast.scenario import parse_scenario
 from pbr_cli.model.records import Model
@@ -76,6 +77,15 @@ def budget_for(cfg: Config, model: Model, register: Register, period: Period,
                     entry_days(model, entry, month), month.days))
         return total, f"the register's column {column} (a twelfth a month)"
     return None, ""
+
+
+def value_column(model: Model, budget_column: str | None) -> str | None:
+    """The register's column of each entry's contract value: the budget's register column,
+    or else the register's only money column (None if it has none, or several)."""
+    if budget_column:
+        return budget_column
+    money = [c.name for c in model.register.columns if c.type.value == "money"]
+    return money[0] if len(money) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -168,7 +178,8 @@ def make_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings) -> Forec
     collection = scheme.read(needed)
     returns = [r for r in collection.returns if r.month is not None and r.month <= as_at_month]
     schedules = {m: scheme.schedule(m, collection) for m in actual}
-    so_far = PeriodSoFar(schedules, projected, returns, as_at_month)
+    so_far = PeriodSoFar(schedules, projected, returns, as_at_month,
+                         value_column(model, cfg.scheme(model.name).budget.get("register")))
     base = outlook(model, register, so_far, settings, budget, tick=_ticks(progress, "base case"))
     what_if = None
     if scenario is not None:
@@ -184,6 +195,12 @@ def make_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings) -> Forec
                       [(c.name, c.label) for c in model.payments if not c.reported_only],
                       settings, base, budget, source, [], what_if, list(what_ifs),
                       sorted(active - draws_from))
+    paid: dict[tuple[str, Month], Decimal] = {}
+    for (provider, month, _), amount in base.lines.items():
+        if month in actual:
+            paid[(provider, month)] = paid.get((provider, month), Decimal("0.00")) + amount
+    result.most, result.most_how = most_payable(model, register, paid, (actual, projected),
+                                                so_far.value_column)
     result.assumptions = assumptions(result)
     return result
 
@@ -230,12 +247,16 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
          "maxima, contract dates)."),
         ("Expected figure", "The average of the simulations for each provider, component and "
          "month, rounded half-up to the penny; every total is the sum of those lines."),
-        ("Range", f"The middle {s.level}% of the simulations' totals (nearest rank), widened "
-         "where the recorded months varied more: to at least the expected figure ± the mean "
-         "change from one recorded month to the next × √(months ahead) × the factor of the "
-         "level; a provider with fewer than three recorded months (a thin basis) by the "
-         "scheme's relative change, half as much again. The total should fall inside the "
-         f"range {s.level} times in 100."),
+        ("Range", f"The expected figure scaled by the relative errors (actual / expected "
+         f"- 1) that bound the middle {s.level}% of this method's past forecasts of the "
+         "same kind of scheme that many months ahead, measured by the backtest on "
+         "generated histories (a provider's by providers' errors, the scheme's by totals'); "
+         f"never narrower than the middle {s.level}% of the simulations. Wider where the "
+         "method cannot know: a provider with fewer than three recorded months (a thin "
+         "basis) 1.5 times, one with no return of its own twice, a step in the recorded "
+         "months 1.5 times. A month a cap or maximum sets keeps the simulations' range. "
+         "A period's range adds its projected months' sides. The actual should fall inside "
+         f"the range {s.level} times in 100."),
         ("Basis", "The months to come are like the months drawn from. What nobody had "
          "reached by then (early in a programme: results after months in work) is not "
          "foreseen; a change of practice, a new contract or a trend beyond the caseload's own "
@@ -251,7 +272,13 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
         out.append(("Budget", "none given (--no-budget)."))
     if f.no_basis:
         out.append(("No months to draw from", ", ".join(f.no_basis) + ": "
-                    + forecast_kind(f.model).no_basis + "."))
+                    + forecast_kind(f.model).no_basis + ". Its range is widened twice over "
+                    "(nothing of its own to go on)."))
+    widened = _widened(f)
+    if widened:
+        out.append(("Ranges widened", widened))
+    out.append(("The most that could be paid", (f"£{f.most:,.2f}: " if f.most is not None
+                                                 else "") + f.most_how + "."))
     if f.projected_months:
         out.append(("Projected returns checked", f.base.defects.said()))
     if f.scenario_text:
@@ -259,3 +286,22 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
                     "draws as the base case, so the difference is the what-if's alone. "
                     "Nothing is recorded."))
     return out
+
+
+def _widened(f: Forecast) -> str:
+    """Which ranges are widened, and why, in words (ranges.Basis)."""
+    b = f.base.basis
+    if b is None:
+        return ""
+    said = []
+    thin = [p for p, _ in f.providers if b.thin(p) and p not in f.no_basis]
+    if thin:
+        said.append(", ".join(f"{p} ({len(b.history.get(p, []))} recorded month(s))"
+                              for p in thin) + ": a thin basis, 1.5 times")
+    stepped = [p or "the scheme's total" for p in ["", *(p for p, _ in f.providers)]
+               if b.step(p)]
+    if stepped:
+        said.append(", ".join(stepped) + ": a step (the latest three recorded months' mean "
+                    "over 30% from the three before's), 1.5 times, since the months drawn "
+                    "mix before and after it")
+    return "; ".join(said) + "." if said else ""

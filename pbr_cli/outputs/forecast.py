@@ -4,11 +4,12 @@ assumptions it rests on. Renders; decides nothing."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 from pbr_cli.forecast import TOTAL, Forecast, Outlook
+from pbr_cli.forecast.kinds import forecast_kind
 from pbr_cli.money import format_percent
 from pbr_cli.outputs.xlsx import (
     Formats,
@@ -40,12 +41,64 @@ def summary(f: Forecast, outlook: Outlook | None = None) -> dict[str, Any]:
             "over_budget_chance": o.over_budget}
 
 
+class ForecastFormats(Formats):
+    rounded: Any  # an expected figure rounded to what the simulations support
+    rounded_bold: Any
+
+
+class Rounded(Decimal):
+    """An expected figure as the simulations support it: rounded to the forecast's unit
+    (written as a number, shown without pence)."""
+
+
+def unit(f: Forecast) -> Decimal | None:
+    """What the simulations support: the power of ten (£1 to £1,000) at or below the
+    standard error of the expected period total (the simulations' spread over the square
+    root of their number); None when they all agree (the figure is exact)."""
+    se = f.base.standard_error
+    if se <= 0:
+        return None
+    return Decimal(10) ** max(0, min(3, se.adjusted()))
+
+
+def est(f: Forecast, value: Decimal | None) -> Decimal | None:
+    """An expected figure rounded half-up to the unit the simulations support."""
+    u = unit(f)
+    if value is None or u is None:
+        return value
+    return Rounded((value / u).quantize(Decimal(1), ROUND_HALF_UP) * u)
+
+
+def rounding_note(f: Forecast) -> str:
+    u = unit(f)
+    if u is None or not f.projected_months:
+        return "Every figure to the penny (the simulations agree on the months to come)."
+    return (f"Expected figures and ranges of the months to come are rounded to the nearest "
+            f"£{u:,.0f}: {f.settings.simulations} simulations give the expected total to "
+            f"about ±£{f.base.standard_error:,.0f} (one standard error). Recorded months are "
+            "to the penny.")
+
+
+def _style(fmt: ForecastFormats, v: Any, plain: Any = None) -> Any:
+    return fmt.rounded if isinstance(v, Rounded) else (plain or fmt.money)
+
+
+def no_basis_text(f: Forecast) -> str:
+    """Each provider projected with no return of its own, by code and name, and how."""
+    names = dict(f.providers)
+    return "; ".join(f"{p} {names.get(p, '')}".strip() for p in f.no_basis) + (
+        f" ({forecast_kind(f.model).no_basis})")
+
+
 def write_forecast(f: Forecast, target: Path) -> Path:
     with atomic_output(Path(target)) as tmp:
         with made_workbook(tmp, f"{f.model.title}: forecast for {f.period.text}") as wb:
-            fmt = Formats(wb)
+            fmt = ForecastFormats(wb)
             fmt.note = wb.add_format({"italic": True, "font_color": "#555555"})
             fmt.table_title = wb.add_format({"bold": True, "font_size": 12})
+            fmt.rounded = wb.add_format({"num_format": "£#,##0"})
+            fmt.rounded_bold = wb.add_format({"num_format": "£#,##0", "bold": True,
+                                              "top": 1})
             _summary_sheet(wb, fmt, f)
             _providers_sheet(wb, fmt, f)
             tables = _months_sheet(wb, fmt, f)
@@ -61,7 +114,8 @@ def _heading(ws, fmt: Formats, f: Forecast, what: str) -> int:
                     f"{f.settings.level}% of {f.settings.simulations} simulations.",
                     fmt.subtitle)
     ws.write_string(2, 0, BANNER, fmt.banner)
-    row = 3
+    ws.write_string(3, 0, rounding_note(f), fmt.note)
+    row = 4
     if f.scenario is not None:
         ws.write_string(row, 0, "WHAT-IF: " + "; ".join(f.scenario_text)
                         + " — beside the base case; nothing recorded.", fmt.banner)
@@ -85,36 +139,49 @@ def _month_rows(f: Forecast, provider: str) -> list[list[Any]]:
             low = high = None
         row: list[Any] = [str(m), "recorded" if f.is_actual(m) else "projected",
                           expected if f.is_actual(m) else None,
-                          None if f.is_actual(m) else expected, low, high]
+                          None if f.is_actual(m) else est(f, expected), est(f, low),
+                          est(f, high)]
         if f.scenario is not None:
             alt = f.scenario.total(provider, m)
-            row += [alt, alt - expected]
+            row += ([alt, alt - expected] if f.is_actual(m)
+                    else [est(f, alt), est(f, alt - expected)])
         rows.append(row)
     return rows
 
 
-def _summary_sheet(wb, fmt: Formats, f: Forecast) -> None:
+def _summary_sheet(wb, fmt: ForecastFormats, f: Forecast) -> None:
     ws = wb.add_worksheet("Forecast")
     row = _heading(ws, fmt, f, "forecast")
     s = summary(f)
+    to_come = est(f, s["projected"])
+    total = s["actual"] + to_come if to_come is not None else s["total"]
     facts: list[tuple[str, Any, Any]] = [
         ("Recorded so far", s["actual"], fmt.money),
-        ("Expected for the months to come", s["projected"], fmt.money),
-        ("Expected total for the period", s["total"], fmt.money_bold),
-        (f"Range ({f.settings.level}%): low", s["low"], fmt.money),
-        (f"Range ({f.settings.level}%): high", s["high"], fmt.money),
+        ("Expected for the months to come", to_come, _style(fmt, to_come)),
+        ("Expected total for the period", total, fmt.money_bold if unit(f) is None
+         else fmt.rounded_bold),
+        (f"Range ({f.settings.level}%): low", est(f, s["low"]), _style(fmt, est(f, s["low"]))),
+        (f"Range ({f.settings.level}%): high", est(f, s["high"]),
+         _style(fmt, est(f, s["high"]))),
     ]
+    if f.no_basis:
+        facts.append(("Projected without a return of its own", no_basis_text(f), fmt.text))
+    facts.append(("The most that could be paid", f.most if f.most is not None
+                  else f.most_how, fmt.money if f.most is not None else fmt.text))
     if f.budget is not None:
         facts += [("Budget", f.budget, fmt.money),
-                  ("Budget left after the expected total", s["headroom"], fmt.money),
+                  ("Budget left after the expected total", f.budget - total,
+                   fmt.money if unit(f) is None else fmt.rounded),
                   ("Chance of passing the budget", s["over_budget_chance"], fmt.percent)]
     if f.scenario is not None:
         w = summary(f, f.scenario)
-        facts += [("What-if: expected total", w["total"], fmt.money_bold),
-                  ("What-if: difference from the base case", w["total"] - s["total"],
-                   fmt.money),
-                  (f"What-if: range ({f.settings.level}%)", f"£{w['low']:,.2f} to "
-                   f"£{w['high']:,.2f}", fmt.text)]
+        alt = est(f, w["total"])
+        facts += [("What-if: expected total", alt, _style(fmt, alt, fmt.money_bold)),
+                  ("What-if: difference from the base case", est(f, w["total"] - s["total"]),
+                   _style(fmt, est(f, w["total"] - s["total"]))),
+                  (f"What-if: range ({f.settings.level}%)", f"£{est(f, w['low']):,.0f} to "
+                   f"£{est(f, w['high']):,.0f}" if unit(f) is not None else
+                   f"£{w['low']:,.2f} to £{w['high']:,.2f}", fmt.text)]
     ws.set_column(0, 0, 40)
     for label, value, style in facts:
         ws.write_string(row, 0, label, fmt.label)
@@ -131,7 +198,7 @@ def _summary_sheet(wb, fmt: Formats, f: Forecast) -> None:
     rows = _month_rows(f, TOTAL)
     for i, values in enumerate(rows, start=row + 1):
         for j, v in enumerate(values):
-            write_cell(ws, i, j, v, fmt.text if j < 2 else fmt.money)
+            write_cell(ws, i, j, v, fmt.text if j < 2 else _style(fmt, v))
     last = header + len(rows)
     chart = _chart(wb, f, "Forecast", header, last, f"All providers, {f.period.text}")
     ws.insert_chart(header, len(headers) + 1, chart, {"x_offset": 10})
@@ -174,7 +241,7 @@ def _chart(wb, f: Forecast, sheet: str, header: int, last: int, title: str):
     return chart
 
 
-def _providers_sheet(wb, fmt: Formats, f: Forecast) -> None:
+def _providers_sheet(wb, fmt: ForecastFormats, f: Forecast) -> None:
     ws = wb.add_worksheet("Providers")
     row = _heading(ws, fmt, f, "each provider's expected income")
     headers = ["Provider", "Name", "Recorded so far", "Expected for the months to come",
@@ -189,20 +256,25 @@ def _providers_sheet(wb, fmt: Formats, f: Forecast) -> None:
         row += 1
         t = f.split(code)
         bite = f.base.limit_bites.get(code)
-        said = (f"from {bite[0]} (in {format_percent(bite[1])} of simulations)" if bite
-                else "")
-        values: list[Any] = [code, name, t.recorded, t.to_come, t.total, t.low, t.high, said]
+        said = ("" if not bite else f"from {bite[0]} (recorded)" if f.is_actual(bite[0])
+                else f"from {bite[0]} (in {format_percent(bite[1])} of simulations)")
+        to_come = est(f, t.to_come)
+        assert to_come is not None
+        total = t.recorded + to_come
+        values: list[Any] = [code, name, t.recorded, to_come,
+                             Rounded(total) if isinstance(to_come, Rounded) else total,
+                             est(f, t.low), est(f, t.high), said]
         if f.scenario is not None:
             alt = f.scenario.total(code)
-            values += [alt, alt - t.total]
+            values += [est(f, alt), est(f, alt - t.total)]
         for j, v in enumerate(values):
-            write_cell(ws, row, j, v, fmt.text if j in (0, 1, 7) else fmt.money)
+            write_cell(ws, row, j, v, fmt.text if j in (0, 1, 7) else _style(fmt, v))
     ws.freeze_panes(header + 1, 2)
     ws.autofilter(header, 0, row, len(headers) - 1)
     print_setup(ws, header, f"{f.model.name} forecast {f.period.text}", widths, 2)
 
 
-def _months_sheet(wb, fmt: Formats, f: Forecast) -> list[tuple[str, int, int]]:
+def _months_sheet(wb, fmt: ForecastFormats, f: Forecast) -> list[tuple[str, int, int]]:
     """Each provider's months: the components, the total and its range. Returns where each
     provider's table is (its name, heading row, last row), for its chart."""
     ws = wb.add_worksheet("By month")
@@ -214,8 +286,11 @@ def _months_sheet(wb, fmt: Formats, f: Forecast) -> list[tuple[str, int, int]]:
     widths = [12.0, 12.0] + [14.0] * (len(headers) - 2)
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
-    tables = []
+    tables: list[tuple[str, int, int]] = []
+    breaks = []
     for code, name in f.providers:
+        if tables:
+            breaks.append(row)  # each provider's table starts a printed page, its heading with it
         ws.write_string(row, 0, f"{code} {name}", fmt.table_title)
         row += 1
         _headers(ws, fmt, row, headers, widths)
@@ -224,12 +299,15 @@ def _months_sheet(wb, fmt: Formats, f: Forecast) -> list[tuple[str, int, int]]:
             row += 1
             month = next(m for m in f.months if str(m) == values[0])
             values = values + [f.base.lines.get((code, month, c), Decimal("0.00"))
+                               if f.is_actual(month) else
+                               est(f, f.base.lines.get((code, month, c), Decimal("0.00")))
                                for c, _ in comps]
             for j, v in enumerate(values):
-                write_cell(ws, row, j, v, fmt.text if j < 2 else fmt.money)
+                write_cell(ws, row, j, v, fmt.text if j < 2 else _style(fmt, v))
         tables.append((f"{code} {name}", header, row))
         row += 2
     print_setup(ws, None, f"{f.model.name} forecast {f.period.text}", widths, 1)
+    ws.set_h_pagebreaks(breaks[:1022])  # (the most a sheet holds)
     return tables
 
 
@@ -303,6 +381,9 @@ def forecast_as_dict(f: Forecast, path: Path | None) -> dict[str, Any]:
         "base": outlook(f.base),
         "what_if": ({"changes": f.scenario_text, **outlook(f.scenario)}
                     if f.scenario is not None else None),
+        "no_basis": [{"provider": p, "name": dict(f.providers).get(p, ""),
+                      "how": forecast_kind(f.model).no_basis} for p in f.no_basis],
+        "most_payable": money(f.most), "most_payable_how": f.most_how,
         "assumptions": [{"topic": t, "text": x} for t, x in f.assumptions],
         "workbook": str(path) if path is not None else None,
     }

@@ -30,6 +30,14 @@ def forecast_view(con: Console, f: Forecast, written: list[str]) -> None:
     con.print(f"Expected total: [bold]{format_money(s['total'])}[/] "
               f"({f.settings.level}% range {format_money(s['low'])} to "
               f"{format_money(s['high'])}).")
+    if f.no_basis:
+        names = dict(f.providers)
+        con.print("[yellow]Projected without a return of its own[/]: " + escape(", ".join(
+            f"{p} ({names[p]})" if names.get(p) else p for p in f.no_basis))
+            + " — see below.")
+    con.print("The most that could be paid: " + (
+        f"{format_money(f.most)} ({escape(f.most_how)})." if f.most is not None
+        else escape(f.most_how) + "."))
     if f.budget is not None:
         over = s["over_budget_chance"]
         left = s["headroom"]

@@ -16,7 +16,10 @@ from pbr_cli.returns.register import Register, entry_active
 class ServiceForecast:
     moves = "each service's rows (its measures for the month)"
     borrows = False  # (another provider's rows are another's services)
-    no_basis = "no return recorded; projected as nothing"
+    no_basis = ("no return recorded yet; projected from the register: each month of its "
+                "contract is paid what the providers with returns are paid that month, "
+                "component by component, per pound of contract value active (per day of "
+                "contract without a value column)")
 
     def pipeline(self, model: Model, recorded: list[CheckedReturn],
                  draws: dict[str, list[CheckedReturn]]) -> Pipeline | None:
