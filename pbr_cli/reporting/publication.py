@@ -35,7 +35,7 @@ from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger.records import StoredPublication
-from pbr_cli.model.records import Model
+from pbr_cli.model.records import PUBLISH_FLOOR, Model
 from pbr_cli.periods import Month
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.reporting.cells import Column, ColumnKind, Table
@@ -97,8 +97,11 @@ class Publication:
                 "figures may not add up to the unpublished ones.")
 
     def figures_json(self) -> str:
-        """What the ledger records of this publication: each month figure, true and shown."""
-        return json.dumps({_name(a): [self.true[a], self.rounded[a]] for a in sorted(self.true)},
+        """What the ledger records of this publication: its base, and each month figure,
+        true and shown."""
+        return json.dumps({"base": self.base,
+                           "figures": {_name(a): [self.true[a], self.rounded[a]]
+                                       for a in sorted(self.true)}},
                           sort_keys=True, separators=(",", ":"))
 
 
@@ -146,6 +149,7 @@ def build_publication(ps: PeriodSchedules, key: bytes,
     key and audited against the earlier publications (ledger rows) before it is returned."""
     model = ps.model
     base = model.report.publish_min_count
+    _floor(base)
     kind = reporting_kind(model)
     groups = kind.publication_groups(model)
     items = items_of(model)
@@ -233,6 +237,21 @@ def _matches(atom: tuple[str, ...], match: dict[str, Any], groups: list[str]) ->
     return True
 
 
+def possible_values(shown: int, base: int) -> int:
+    """How many true values a month figure shown as `shown` may have: R - (b - 1) to
+    R + (b - 1), never below 0 (b at R = 0, 2b - 1 above)."""
+    return (shown + base - 1) - max(0, shown - (base - 1)) + 1
+
+
+def _floor(base: int) -> None:
+    """Refuse a base that would leave a month figure fewer than PUBLISH_FLOOR values."""
+    if possible_values(0, base) < PUBLISH_FLOOR:
+        raise PbrError(f"the publication's base is {base}: a month figure shown as 0 could be "
+                       f"narrowed to {possible_values(0, base)}, fewer than {PUBLISH_FLOOR} "
+                       "possible values (the base is at least "
+                       f"{PUBLISH_FLOOR}); nothing was written", code="not-publishable")
+
+
 def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) -> None:
     """Attack the publication before it is written; raise PbrError if anything shown could
     tell more than the rounded month figures. Fills pub.audit with what it proved."""
@@ -255,6 +274,16 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
     count = 0
     for row in earlier:
         count += 1
+        was_base = row.facts.get("base")
+        if was_base is None and any(v[1] % b for v in row.month_figures.values()):
+            was_base = "another base"
+        if was_base is not None and was_base != b:
+            raise PbrError(f"publication {row.id} ({row.period}) rounded the scheme's month "
+                           f"figures to multiples of {was_base}; the model's base is now {b} "
+                           "(report.publish_min_count). The base of a published scheme cannot "
+                           "change: the same months rounded to two bases could be narrowed. "
+                           f"Set it back to {was_base}; nothing was written",
+                           code="not-publishable")
         for figure, (was_true, was_shown) in row.month_figures.items():
             now = mine.get(figure)
             if now is None:
@@ -268,10 +297,10 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
                 revised.add(figure)
     pub.earlier, pub.revised = count, len(revised)
     # 4. What anyone can learn of a month figure, from all of them: R - (b-1) .. R + (b-1).
-    narrowest = min(((r + b - 1) - max(0, r - (b - 1)) + 1 for r in pub.rounded.values()),
-                    default=b)
-    if narrowest < b:  # cannot happen with rounding to multiples of b; checked all the same
-        raise PbrError("a month figure could be narrowed below the protection interval",
+    narrowest = min((possible_values(r, b) for r in pub.rounded.values()), default=b)
+    if narrowest < PUBLISH_FLOOR:  # (a base of at least the floor never leaves fewer)
+        raise PbrError(f"a month figure could be narrowed to {narrowest}, fewer than "
+                       f"{PUBLISH_FLOOR} possible values; nothing was written",
                        code="not-publishable")
     pub.audit = [
         f"{len(pub.sums):,} figures shown, each a sum of rounded month figures "
