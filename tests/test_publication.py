@@ -29,7 +29,7 @@ from pbr_cli.errors import PbrError
 from pbr_cli.jobs.report import period_schedules
 from pbr_cli.ledger.records import StoredPublication
 from pbr_cli.model import load_model
-from pbr_cli.outputs.report import publication_as_dict, write_publication
+from pbr_cli.outputs.publication import publication_as_dict, write_publication
 from pbr_cli.periods import Month, financial_year_label, parse_period
 from pbr_cli.reporting.publication import OF_WHICH, REST, build_publication, round_figure
 from tests.conftest import ROOT

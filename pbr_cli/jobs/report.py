@@ -73,7 +73,8 @@ def run_report(scheme: Scheme, period: Period, publish: bool = False,
 def _publish(scheme: Scheme, period: Period, output: Path | None):
     """The publication of a period: rounded with the scheme's key, audited with every earlier
     publication in the ledger, written, and recorded there (or nothing is left)."""
-    from pbr_cli.outputs.report import report_filename, write_publication
+    from pbr_cli.outputs.publication import write_publication
+    from pbr_cli.outputs.report import report_filename
     from pbr_cli.reporting.publication import METHOD, build_publication
 
     if scheme.other_inputs:

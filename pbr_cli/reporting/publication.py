@@ -17,7 +17,8 @@ b possible values.
 Before anything is written the audit checks exactly that: every figure is the sum of the
 month figures it names, rounded with the scheme's key; and, against every earlier
 publication of the scheme in the ledger, a month figure with the same true value was shown
-the same (a month revised since, by a late or corrected return, is counted and said).
+the same. A release names the returns it lacks and what changed since the last release of
+its months; one with nothing to count is refused.
 
 No Excel, no Typer, no rich.
 """
@@ -37,6 +38,7 @@ from pbr_cli.errors import PbrError
 from pbr_cli.ledger.records import StoredPublication
 from pbr_cli.model.records import PUBLISH_FLOOR, Model
 from pbr_cli.periods import Month
+from pbr_cli.pricing.records import ProviderStatus
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.reporting.cells import Column, ColumnKind, Table
 from pbr_cli.reporting.counts import BOTH, OF_WHICH, REST, Item  # noqa: F401  (REST re-exported)
@@ -61,9 +63,13 @@ class Publication:
     rounded: dict[tuple[str, ...], int]  # month figure -> its rounded value
     true: dict[tuple[str, ...], int]  # month figure -> its true value (recorded, not shown)
     sums: list[tuple[int, frozenset]]  # every figure shown, with the month figures it adds
+    grid: Grid  # every month figure there is, from the register and the model
     audit: list[str] = field(default_factory=list)  # what the audit proved, in words
     earlier: int = 0
-    revised: int = 0
+    # each provider's month without an accepted return: {provider, month, why}
+    lacking: list[dict[str, str]] = field(default_factory=list)
+    # what changed since the last release of any of the same months (None: there was none)
+    changes: dict[str, Any] | None = None
     publish: bool = True
 
     @property
@@ -96,13 +102,135 @@ class Publication:
                 "rounded month figures, and every share is worked out from figures shown, so "
                 "figures may not add up to the unpublished ones.")
 
+    def describe_lacking(self) -> str:
+        if not self.lacking:
+            return ("None: every provider's return for every month published was received "
+                    "and accepted.")
+        by: dict[str, list[str]] = defaultdict(list)
+        for d in self.lacking:
+            by[d["provider"]].append(f"{d['month']} ({_WHY[d['why']]})")
+        return ("; ".join(f"{p}: {', '.join(ms)}" for p, ms in sorted(by.items()))
+                + ". A provider's month without an accepted return counts nothing: its "
+                "figures are 0 and the all-provider totals leave it out.")
+
+    def describe_changes(self) -> str:
+        c = self.changes
+        if c is None:
+            return "First release of these months."
+        said = [f"{d['provider']}'s {d['month']} {d['what']}" for d in c["returns"]]
+        if c["revised_months"]:
+            said.append("figures of " + ", ".join(c["revised_months"]) + " revised (late or "
+                        "corrected returns)")
+        return (f"Release {c['release']} ({c['period']}) published "
+                f"{', '.join(c['months'])}: " + ("; ".join(said) if said else "nothing changed")
+                + ".")
+
     def figures_json(self) -> str:
-        """What the ledger records of this publication: its base, and each month figure,
-        true and shown."""
-        return json.dumps({"base": self.base,
+        """What the ledger records of this publication: its base, months and the returns it
+        lacked, and each month figure, true and shown."""
+        return json.dumps({"base": self.base, "months": [str(m) for m in self.months],
+                           "lacking": self.lacking,
                            "figures": {_name(a): [self.true[a], self.rounded[a]]
                                        for a in sorted(self.true)}},
                           sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Every month figure a publication has, worked out from what is public (the register's
+    providers in each month, the model's items and group codes), never from the data: a
+    figure is there, as 0 before rounding, whether anything happened in its cell or not."""
+
+    providers: dict[str, list[str]]  # month -> the register's providers that month
+    items: list[str]
+    groups: dict[str, list[str]]  # group column -> its codes
+
+    def cells(self) -> Iterable[tuple[str, ...]]:
+        combos: list[tuple[str, ...]] = [()]
+        for values in self.groups.values():
+            combos = [(*c, v) for c in combos for v in values]
+        for month, providers in self.providers.items():
+            for p in providers:
+                for item in self.items:
+                    for c in combos:
+                        for measure in BOTH:
+                            yield (p, month, item, *c, measure)
+
+    def describe(self) -> str:
+        """The grid in words: only what the register and the model say."""
+        months = len(self.providers)
+        counts = sorted({len(p) for p in self.providers.values()})
+        who = (f"{counts[0]} provider(s)" if len(counts) == 1
+               else f"{counts[0]} to {counts[-1]} providers")
+        size = sum(1 for _ in self.cells())
+        parts = [who, f"{len(self.items)} item(s)",
+                 *(f"{len(v)} {g} code(s)" for g, v in self.groups.items()),
+                 f"{months} month(s)", "2 counts (of which, and the rest)"]
+        return f"{size:,} month figures: the full grid of " + " × ".join(parts)
+
+
+def full_grid(ps: PeriodSchedules, items: list[Item], groups: list[str],
+              group_codes: str | None) -> Grid:
+    model = ps.model
+    values = {}
+    for g in groups:
+        col = model.register.column(g)
+        name = col.codes if col is not None and col.codes else group_codes
+        codes = model.codes.get(name) if name else None
+        if codes is None:
+            raise PbrError(f"the publication's group {g} has no code list in the model: its "
+                           "values would come from the data; nothing was written",
+                           code="not-publishable")
+        values[g] = list(codes.values)
+    return Grid({str(s.month): sorted(p.provider for p in s.providers) for s in ps.schedules},
+                [i.key for i in items], values)
+
+
+_WHY = {"missing": "no return", "faulty": "return with errors"}
+
+
+def lacking_of(ps: PeriodSchedules) -> list[dict[str, str]]:
+    """Each provider's month without an accepted return, and why."""
+    out = []
+    for s in ps.schedules:
+        for p in sorted(s.providers, key=lambda p: p.provider):
+            if p.status == ProviderStatus.WITHHELD:
+                out.append({"provider": p.provider, "month": str(s.month),
+                            "why": "missing" if p.return_file is None else "faulty"})
+    return out
+
+
+def changes_since(pub: Publication, earlier: Iterable[StoredPublication]) -> dict[str, Any] | None:
+    """What changed since the last release that published any of the same months: returns
+    added, corrected or now lacking (per provider and month), and the months whose figures
+    were revised."""
+    mine = {str(m) for m in pub.months}
+    last = None
+    for row in earlier:
+        theirs = set(row.facts.get("months") or {n.split("|")[1] for n in row.month_figures})
+        if theirs & mine:
+            last = (row, sorted(theirs & mine))
+    if last is None:
+        return None
+    row, common = last
+    returns = []
+    if "lacking" in row.facts:
+        was = {(d["provider"], d["month"]): d["why"] for d in row.facts["lacking"]}
+        now = {(d["provider"], d["month"]): d["why"] for d in pub.lacking}
+        for key in sorted(set(was) | set(now), key=lambda k: (k[1], k[0])):
+            before, after = was.get(key), now.get(key)
+            if key[1] in common and before != after:
+                what = (("return added" if before == "missing" else "return corrected")
+                        if after is None else
+                        "return now missing" if after == "missing" else "return now with errors")
+                returns.append({"provider": key[0], "month": key[1], "what": what})
+    then = row.month_figures
+    now_true = {_name(a): x for a, x in pub.true.items()}
+    names = {n for n in [*then, *now_true] if n.split("|")[1] in common}
+    revised = sorted({n.split("|")[1] for n in names
+                      if (then[n][0] if n in then else 0) != now_true.get(n, 0)})
+    return {"release": row.id, "period": row.period, "months": common, "returns": returns,
+            "revised_months": revised}
 
 
 def _name(atom: tuple[str, ...]) -> str:
@@ -153,11 +281,28 @@ def build_publication(ps: PeriodSchedules, key: bytes,
     kind = reporting_kind(model)
     groups = kind.publication_groups(model)
     items = items_of(model)
+    lacking = lacking_of(ps)
+    if not items:
+        raise PbrError(f"nothing to publish for {ps.period.describe()}: the model counts "
+                       "nothing a publication shows (no payment component, no rate marked "
+                       "`counts: true`); nothing was written", code="not-publishable")
+    if len(lacking) == sum(len(s.providers) for s in ps.schedules):
+        raise PbrError(f"nothing to publish for {ps.period.describe()}: no provider's return "
+                       "for any of its months was received and accepted ("
+                       + ", ".join(f"{d['provider']} {d['month']}" for d in lacking[:6])
+                       + (", …" if len(lacking) > 6 else "") + "); nothing was written or "
+                       "recorded", code="not-publishable")
     true = month_figures(ps, items, groups)
+    grid = full_grid(ps, items, groups, kind.group_codes(model))
+    for atom in grid.cells():
+        true.setdefault(atom, 0)  # every cell of the grid has its figure, 0 where empty
     rounded = {a: round_figure(key, (model.name, *a), x, base) for a, x in sorted(true.items())}
     sums: list[tuple[int, frozenset]] = []
     months = [str(s.month) for s in ps.schedules]
     providers = sorted({a[0] for a in true})
+    if set(providers) - {p for ps_ in grid.providers.values() for p in ps_}:
+        raise PbrError("a month figure's provider is not in the register; nothing was written",
+                       code="not-publishable")
 
     def total(**match: Any) -> int:
         """The sum of the rounded month figures that match (provider, month, item, measure,
@@ -168,7 +313,7 @@ def build_publication(ps: PeriodSchedules, key: bytes,
         return value
 
     tables: dict[str, Table] = {}
-    shown_items = [i for i in items if any(a[2] == i.key for a in true)]
+    shown_items = items  # every item, with or without events: the grid, not the data
     # -- by provider, over the period ---------------------------------------------------------
     cols = [Column("item", "Counted", ColumnKind.TEXT), Column("provider", "Provider", ColumnKind.TEXT),
             Column("first", "Count", ColumnKind.COUNT), Column("second", "Of which", ColumnKind.COUNT),
@@ -199,9 +344,7 @@ def build_publication(ps: PeriodSchedules, key: bytes,
                              _ROUNDED)
     # -- by group, all providers -------------------------------------------------------------
     for g in groups:
-        values = sorted({a[3 + groups.index(g)] for a in true} - {""})
-        if not values:
-            continue
+        values = grid.groups[g]
         heading = group_label(model, g, kind.group_codes(model))
         cols = [Column("item", "Counted", ColumnKind.TEXT), Column("group", heading, ColumnKind.TEXT),
                 Column("first", "Count", ColumnKind.COUNT), Column("second", "Of which", ColumnKind.COUNT),
@@ -215,8 +358,10 @@ def build_publication(ps: PeriodSchedules, key: bytes,
         tables[f"group_{g}"] = Table(f"group_{g}", f"By {heading.lower()}, all "
                                      "providers", cols, rows, None, _ROUNDED)
     pub = Publication(model, ps.period, list(s.month for s in ps.schedules), ps.excluded, base,
-                      tables, rounded, true, sums)
+                      tables, rounded, true, sums, grid, lacking=lacking)
+    earlier = list(earlier)
     audit(pub, key, earlier)
+    pub.changes = changes_since(pub, earlier)
     return pub
 
 
@@ -270,7 +415,6 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
     # 3. Earlier publications of the scheme: the same month with the same data was shown the
     #    same; a month whose data changed since is a revision, said.
     mine = {_name(a): (pub.true[a], pub.rounded[a]) for a in pub.true}
-    revised: set[str] = set()
     count = 0
     for row in earlier:
         count += 1
@@ -293,9 +437,7 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
                                f"figure {figure} as {was_shown}; with the same data this one "
                                f"shows {now[1]} (the scheme's publication key has changed?); "
                                "nothing was written", code="not-publishable")
-            if now[0] != was_true:
-                revised.add(figure)
-    pub.earlier, pub.revised = count, len(revised)
+    pub.earlier = count
     # 4. What anyone can learn of a month figure, from all of them: R - (b-1) .. R + (b-1).
     narrowest = min((possible_values(r, b) for r in pub.rounded.values()), default=b)
     if narrowest < PUBLISH_FLOOR:  # (a base of at least the floor never leaves fewer)
@@ -303,15 +445,12 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
                        f"{PUBLISH_FLOOR} possible values; nothing was written",
                        code="not-publishable")
     pub.audit = [
-        f"{len(pub.sums):,} figures shown, each a sum of rounded month figures "
-        f"({len(pub.true):,} month figures, each rounded to a multiple of {b} by the scheme's "
-        "key): checked one by one.",
+        f"Every figure shown is a sum of rounded month figures ({pub.grid.describe()}, "
+        f"each rounded to a multiple of {b} by the scheme's key): checked one by one.",
         f"Against {count} earlier publication(s) of the scheme in the ledger: every month "
-        "figure with the same data is shown the same"
-        + (f"; {len(revised)} month figure(s) revised since by late or corrected returns."
-           if revised else "."),
+        "figure with the same data is shown the same.",
         f"From everything published, no count of a provider's month can be narrowed to fewer "
-        f"than {narrowest} possible values (a figure shown as 0 may be 0 to {b - 1}; one shown "
+        f"than {b} possible values (a figure shown as 0 may be 0 to {b - 1}; one shown "
         f"as {b} may be 1 to {2 * b - 1}); no money, proportion, band, client id, file name or "
         "path is shown.",
     ]
