@@ -459,8 +459,9 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules, FormulaRules, 
                       f"figure shown as 0 is known to be 0 to {max(minimum - 1, 0)}, fewer "
                       f"than the {PUBLISH_FLOOR} possible values a publication leaves "
                       "(docs/publication.md)")
+        identity = str(spec.get("publish_identity") or "").strip()
         return ReportSpec(tuple(rates), loss, small["column"] if small else None,
-                          Fraction(small["below"]) if small else None, minimum)
+                          Fraction(small["below"]) if small else None, minimum, identity)
 
     def warning(self, spec: dict[str, Any], path: KeyPath, known: set[str],
                 measures: tuple[Measure, ...]) -> RuleWarning:

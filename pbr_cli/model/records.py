@@ -374,6 +374,7 @@ class ReportSpec:
     small_column: str | None = None
     small_below: Fraction | None = None
     publish_min_count: int = PUBLISH_FLOOR
+    publish_identity: str = ""  # the scheme's publication identity ("": the model's name)
 
 
 @dataclass(frozen=True)

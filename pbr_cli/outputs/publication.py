@@ -9,6 +9,8 @@ from typing import Any
 from pbr_cli import __version__
 from pbr_cli.outputs.report import _footer, _formats, _heading, _sheet, _sheets
 from pbr_cli.outputs.xlsx import atomic_output, made_workbook, print_setup, safe_text
+from pbr_cli.periods import Month
+from pbr_cli.reporting.publication_release import EarlierRelease
 
 PUBLICATION_SHEETS = (("Counts", ("providers",)), ("Months", ("months",)), ("Groups", ("group_",)))
 
@@ -38,6 +40,10 @@ def about(pub) -> list[tuple[str, str]]:
     return [("Scheme", m.title), ("Model", f"{m.name} version {m.version}"),
             ("Model SHA-256", m.sha256), ("Period asked for", pub.period.describe()),
             ("Months published", f"{pub.months[0]} to {pub.months[-1]} ({pub.covers})"),
+            ("Publication identity", pub.identity),
+            ("Key fingerprint", f"{pub.fingerprint} (the fingerprint of the key that rounds "
+             "this scheme's figures, never the key: every release of the scheme shows the "
+             "same one)"),
             ("Returns lacking", pub.describe_lacking()),
             ("Changed since", pub.describe_changes()),
             ("Method", pub.method()), *(("Audit", a) for a in pub.audit),
@@ -64,6 +70,8 @@ def publication_as_dict(pub, output: Path | None) -> dict[str, Any]:
         "base": pub.base,
         "method": pub.method(),
         "audit": pub.audit,
+        "identity": pub.identity,
+        "fingerprint": pub.fingerprint,
         "earlier_publications": pub.earlier,
         "lacking": pub.lacking,
         "changed_since": pub.changes,
@@ -71,3 +79,37 @@ def publication_as_dict(pub, output: Path | None) -> dict[str, Any]:
         "output": str(output) if output else None,
         "csv": None,
     }
+
+
+def earlier_releases(folder: Path) -> list[EarlierRelease]:
+    """The publications in an output folder, as their About sheets describe them (a
+    workbook that cannot be read as one is passed over)."""
+    import hashlib
+
+    import openpyxl
+
+    out = []
+    for path in sorted(Path(folder).glob("*-publication.xlsx")) if Path(folder).is_dir() else []:
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True)
+            try:
+                facts = {str(r[0]): str(r[1]) for r in wb["About"].iter_rows(values_only=True)
+                         if len(r) > 1 and r[0] and r[1]}
+            finally:
+                wb.close()
+            first, _, last = facts["Months published"].split(" ")[:3]
+            months = _months(Month.parse(first), Month.parse(last))
+        except Exception:  # noqa: BLE001  (not a publication pbr wrote: nothing to hold)
+            continue
+        out.append(EarlierRelease(
+            path.name, hashlib.sha256(path.read_bytes()).hexdigest(), facts.get("Scheme", ""),
+            facts.get("Model", "").split(" version ")[0], facts.get("Publication identity", ""),
+            tuple(str(m) for m in months), facts.get("Key fingerprint", "").split(" (")[0]))
+    return out
+
+
+def _months(first: Month, last: Month) -> list[Month]:
+    out = [first]
+    while out[-1] < last and len(out) < 1200:
+        out.append(out[-1].plus(1))
+    return out

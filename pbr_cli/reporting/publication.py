@@ -38,11 +38,21 @@ from pbr_cli.errors import PbrError
 from pbr_cli.ledger.records import StoredPublication
 from pbr_cli.model.records import PUBLISH_FLOOR, Model
 from pbr_cli.periods import Month
-from pbr_cli.pricing.records import ProviderStatus
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.reporting.cells import Column, ColumnKind, Table
 from pbr_cli.reporting.counts import BOTH, OF_WHICH, REST, Item  # noqa: F401  (REST re-exported)
 from pbr_cli.reporting.kinds import MonthFigures, reporting_kind
+from pbr_cli.reporting.publication_release import (
+    _WHY,
+    EarlierRelease,
+    Grid,
+    _name,
+    changes_since,
+    check_history,
+    fingerprint,
+    full_grid,
+    lacking_of,
+)
 from pbr_cli.reporting.report import covers
 from pbr_cli.reporting.slices import group_label
 
@@ -64,6 +74,8 @@ class Publication:
     true: dict[tuple[str, ...], int]  # month figure -> its true value (recorded, not shown)
     sums: list[tuple[int, frozenset]]  # every figure shown, with the month figures it adds
     grid: Grid  # every month figure there is, from the register and the model
+    identity: str  # the scheme's publication identity (it names the key)
+    fingerprint: str  # the key's fingerprint (never the key)
     audit: list[str] = field(default_factory=list)  # what the audit proved, in words
     earlier: int = 0
     # each provider's month without an accepted return: {provider, month, why}
@@ -129,112 +141,11 @@ class Publication:
         """What the ledger records of this publication: its base, months and the returns it
         lacked, and each month figure, true and shown."""
         return json.dumps({"base": self.base, "months": [str(m) for m in self.months],
-                           "lacking": self.lacking,
+                           "lacking": self.lacking, "identity": self.identity,
+                           "fingerprint": self.fingerprint, "title": self.model.title,
                            "figures": {_name(a): [self.true[a], self.rounded[a]]
                                        for a in sorted(self.true)}},
                           sort_keys=True, separators=(",", ":"))
-
-
-@dataclass(frozen=True)
-class Grid:
-    """Every month figure a publication has, worked out from what is public (the register's
-    providers in each month, the model's items and group codes), never from the data: a
-    figure is there, as 0 before rounding, whether anything happened in its cell or not."""
-
-    providers: dict[str, list[str]]  # month -> the register's providers that month
-    items: list[str]
-    groups: dict[str, list[str]]  # group column -> its codes
-
-    def cells(self) -> Iterable[tuple[str, ...]]:
-        combos: list[tuple[str, ...]] = [()]
-        for values in self.groups.values():
-            combos = [(*c, v) for c in combos for v in values]
-        for month, providers in self.providers.items():
-            for p in providers:
-                for item in self.items:
-                    for c in combos:
-                        for measure in BOTH:
-                            yield (p, month, item, *c, measure)
-
-    def describe(self) -> str:
-        """The grid in words: only what the register and the model say."""
-        months = len(self.providers)
-        counts = sorted({len(p) for p in self.providers.values()})
-        who = (f"{counts[0]} provider(s)" if len(counts) == 1
-               else f"{counts[0]} to {counts[-1]} providers")
-        size = sum(1 for _ in self.cells())
-        parts = [who, f"{len(self.items)} item(s)",
-                 *(f"{len(v)} {g} code(s)" for g, v in self.groups.items()),
-                 f"{months} month(s)", "2 counts (of which, and the rest)"]
-        return f"{size:,} month figures: the full grid of " + " × ".join(parts)
-
-
-def full_grid(ps: PeriodSchedules, items: list[Item], groups: list[str],
-              group_codes: str | None) -> Grid:
-    model = ps.model
-    values = {}
-    for g in groups:
-        col = model.register.column(g)
-        name = col.codes if col is not None and col.codes else group_codes
-        codes = model.codes.get(name) if name else None
-        if codes is None:
-            raise PbrError(f"the publication's group {g} has no code list in the model: its "
-                           "values would come from the data; nothing was written",
-                           code="not-publishable")
-        values[g] = list(codes.values)
-    return Grid({str(s.month): sorted(p.provider for p in s.providers) for s in ps.schedules},
-                [i.key for i in items], values)
-
-
-_WHY = {"missing": "no return", "faulty": "return with errors"}
-
-
-def lacking_of(ps: PeriodSchedules) -> list[dict[str, str]]:
-    """Each provider's month without an accepted return, and why."""
-    out = []
-    for s in ps.schedules:
-        for p in sorted(s.providers, key=lambda p: p.provider):
-            if p.status == ProviderStatus.WITHHELD:
-                out.append({"provider": p.provider, "month": str(s.month),
-                            "why": "missing" if p.return_file is None else "faulty"})
-    return out
-
-
-def changes_since(pub: Publication, earlier: Iterable[StoredPublication]) -> dict[str, Any] | None:
-    """What changed since the last release that published any of the same months: returns
-    added, corrected or now lacking (per provider and month), and the months whose figures
-    were revised."""
-    mine = {str(m) for m in pub.months}
-    last = None
-    for row in earlier:
-        theirs = set(row.facts.get("months") or {n.split("|")[1] for n in row.month_figures})
-        if theirs & mine:
-            last = (row, sorted(theirs & mine))
-    if last is None:
-        return None
-    row, common = last
-    returns = []
-    if "lacking" in row.facts:
-        was = {(d["provider"], d["month"]): d["why"] for d in row.facts["lacking"]}
-        now = {(d["provider"], d["month"]): d["why"] for d in pub.lacking}
-        for key in sorted(set(was) | set(now), key=lambda k: (k[1], k[0])):
-            before, after = was.get(key), now.get(key)
-            if key[1] in common and before != after:
-                what = (("return added" if before == "missing" else "return corrected")
-                        if after is None else
-                        "return now missing" if after == "missing" else "return now with errors")
-                returns.append({"provider": key[0], "month": key[1], "what": what})
-    then = row.month_figures
-    now_true = {_name(a): x for a, x in pub.true.items()}
-    names = {n for n in [*then, *now_true] if n.split("|")[1] in common}
-    revised = sorted({n.split("|")[1] for n in names
-                      if (then[n][0] if n in then else 0) != now_true.get(n, 0)})
-    return {"release": row.id, "period": row.period, "months": common, "returns": returns,
-            "revised_months": revised}
-
-
-def _name(atom: tuple[str, ...]) -> str:
-    return "|".join(atom)
 
 
 def round_figure(key: bytes, atom: tuple[str, ...], x: int, base: int) -> int:
@@ -271,10 +182,18 @@ def _share(num: int, den: int) -> int | None:
     return int((Fraction(100 * num, den) + Fraction(1, 2)) // 1)
 
 
+def publication_identity(model: Model) -> str:
+    """The scheme's publication identity: it names the rounding key (default: the model's
+    name; `report.publish_identity` keeps it across a rename)."""
+    return model.report.publish_identity or model.name
+
+
 def build_publication(ps: PeriodSchedules, key: bytes,
-                      earlier: Iterable[StoredPublication] = ()) -> Publication:
+                      earlier: Iterable[StoredPublication] = (),
+                      found: Iterable[EarlierRelease] = ()) -> Publication:
     """The publication of a period from its months' schedules, rounded with the scheme's
-    key and audited against the earlier publications (ledger rows) before it is returned."""
+    key and audited against the earlier publications (ledger rows, of every scheme; and
+    releases `found` in the output folder) before it is returned."""
     model = ps.model
     base = model.report.publish_min_count
     _floor(base)
@@ -296,7 +215,8 @@ def build_publication(ps: PeriodSchedules, key: bytes,
     grid = full_grid(ps, items, groups, kind.group_codes(model))
     for atom in grid.cells():
         true.setdefault(atom, 0)  # every cell of the grid has its figure, 0 where empty
-    rounded = {a: round_figure(key, (model.name, *a), x, base) for a, x in sorted(true.items())}
+    identity = publication_identity(model)
+    rounded = {a: round_figure(key, (identity, *a), x, base) for a, x in sorted(true.items())}
     sums: list[tuple[int, frozenset]] = []
     months = [str(s.month) for s in ps.schedules]
     providers = sorted({a[0] for a in true})
@@ -358,8 +278,9 @@ def build_publication(ps: PeriodSchedules, key: bytes,
         tables[f"group_{g}"] = Table(f"group_{g}", f"By {heading.lower()}, all "
                                      "providers", cols, rows, None, _ROUNDED)
     pub = Publication(model, ps.period, list(s.month for s in ps.schedules), ps.excluded, base,
-                      tables, rounded, true, sums, grid, lacking=lacking)
-    earlier = list(earlier)
+                      tables, rounded, true, sums, grid, identity, fingerprint(key),
+                      lacking=lacking)
+    earlier = check_history(pub, earlier, found)
     audit(pub, key, earlier)
     pub.changes = changes_since(pub, earlier)
     return pub
@@ -400,7 +321,7 @@ def _floor(base: int) -> None:
 def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) -> None:
     """Attack the publication before it is written; raise PbrError if anything shown could
     tell more than the rounded month figures. Fills pub.audit with what it proved."""
-    b, name = pub.base, pub.model.name
+    b, name = pub.base, pub.identity
     # 1. Every month figure is rounded with the scheme's key, to a multiple of b, within b.
     for atom, x in pub.true.items():
         r = pub.rounded[atom]
