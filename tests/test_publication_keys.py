@@ -94,3 +94,29 @@ def test_a_renamed_model_is_refused_unless_it_keeps_its_identity_and_then_rounds
     assert after.fingerprint == before["fingerprint"]
     assert publication_as_dict(after, None)["tables"] == before["tables"]
     assert after.earlier == 1
+
+
+def test_a_renamed_component_is_refused_for_months_already_published():
+    """A component renamed, same ledger and key: 14 "Successful completions" figures were
+    rounded afresh under the new name, and the audit (matching by name) said every figure
+    with the same data was shown the same. Now the months published under the old name are
+    refused under the new one."""
+    import dataclasses
+
+    import pytest
+
+    from pbr_cli.errors import PbrError
+    from pbr_cli.ledger.records import StoredPublication
+    from pbr_cli.reporting.publication import build_publication
+    from tests.test_publication import KEY, months_of
+
+    ps = months_of("wigan-cohort").period("2013-Q2")
+    first = build_publication(ps, KEY)
+    rows = [StoredPublication(1, "wigan-cohort", "2013-Q2", "", "", "", first.figures_json())]
+    old = ps.model.payments[-1]
+    payments = (*ps.model.payments[:-1], dataclasses.replace(old, name=old.name + "_renamed"))
+    renamed = dataclasses.replace(ps.model, payments=payments)
+    with pytest.raises(PbrError, match=f"figures of {old.name}, which the model no longer has"):
+        build_publication(dataclasses.replace(ps, model=renamed), KEY, rows)
+    later = months_of("wigan-cohort").period("2013-07")  # months not yet published: fine
+    build_publication(dataclasses.replace(later, model=renamed), KEY, rows)
