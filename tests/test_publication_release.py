@@ -118,6 +118,9 @@ def test_a_missing_return_is_named_and_its_arrival_is_said(tmp_path):
     assert data["lacking"] == [{"provider": "P2", "month": "2013-05", "why": "missing"}]
     about = _about(tmp_path / "first.xlsx")
     assert "P2: 2013-05 (no return)" in about["Returns lacking"], about
+    # 5 providers × 3 groups × 3 months × 2 counts = 90 figures: at most 90 × 4 = 360 off
+    assert "all providers over the 3 month(s) " in about["Accuracy"]
+    assert "at most 360." in about["Accuracy"]
     shutil.move(kept, returns / "wigan-cohort" / "2013-05" / "P2-2013-05.xlsx")
     second = _publish(cfg, "2013-Q2", tmp_path / "second.xlsx")
     assert second.returncode == 0, second.stderr

@@ -10,7 +10,7 @@ from pbr_cli import __version__
 from pbr_cli.outputs.report import _footer, _formats, _heading, _sheet, _sheets
 from pbr_cli.outputs.xlsx import atomic_output, made_workbook, print_setup, safe_text
 from pbr_cli.periods import Month
-from pbr_cli.reporting.publication_release import EarlierRelease
+from pbr_cli.reporting.publication_release import EarlierRelease, describe_accuracy
 
 PUBLICATION_SHEETS = (("Counts", ("providers",)), ("Months", ("months",)), ("Groups", ("group_",)))
 
@@ -46,7 +46,9 @@ def about(pub) -> list[tuple[str, str]]:
              "same one)"),
             ("Returns lacking", pub.describe_lacking()),
             ("Changed since", pub.describe_changes()),
-            ("Method", pub.method()), *(("Audit", a) for a in pub.audit),
+            ("Method", pub.method()),
+            ("Accuracy", describe_accuracy(pub.grid, pub.base)),
+            *(("Audit", a) for a in pub.audit),
             ("Written by", f"pbr {__version__}")]
 
 
@@ -69,6 +71,7 @@ def publication_as_dict(pub, output: Path | None) -> dict[str, Any]:
         "publish": True,
         "base": pub.base,
         "method": pub.method(),
+        "accuracy": describe_accuracy(pub.grid, pub.base),
         "audit": pub.audit,
         "identity": pub.identity,
         "fingerprint": pub.fingerprint,

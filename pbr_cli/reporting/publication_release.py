@@ -201,3 +201,36 @@ def check_history(pub: Any, rows: Iterable[StoredPublication],
                 "narrowed. Publish with the ledger that made it; nothing was written",
                 code="not-publishable")
     return same_key
+
+
+def error_of(n: int, base: int) -> tuple[float, int]:
+    """A sum of n rounded month figures: its expected distance from the truth, worked out
+    from the grid alone (each remainder taken as equally likely, never the true ones, which
+    would tell them), and the most it can be. One figure's error has variance
+    (b² − 1) / 6 over remainders; a sum's is about normal: E|e| = sd × √(2/π)."""
+    import math
+
+    if n == 0:
+        return 0.0, 0
+    sd = math.sqrt(n * (base * base - 1) / 6)
+    return min(sd * math.sqrt(2 / math.pi), n * (base - 1)), n * (base - 1)
+
+
+def describe_accuracy(grid: Grid, base: int) -> str:
+    """The expected and worst error of each kind of figure in the release, from its grid."""
+    groups = 1
+    for values in grid.groups.values():
+        groups *= len(values)
+    months = len(grid.providers)
+    providers = max((len(p) for p in grid.providers.values()), default=0)
+    kinds = [("one provider's month", 2 * groups), ("all providers' month", 2 * groups * providers),
+             (f"one provider over the {months} month(s)", 2 * groups * months),
+             (f"all providers over the {months} month(s)", 2 * groups * providers * months)]
+    said = []
+    for what, n in kinds:
+        mean, worst = error_of(n, base)
+        said.append(f"{what} {mean:.1f} on average or less, at most {worst}")
+    return ("How far a count may be from the truth, from the grid alone (each count is a sum "
+            "of rounded figures; empty cells round to themselves, so the average is less): "
+            + "; ".join(said) + ". A share worked out from small counts may be far off, and "
+            "100% may be shown where the truth is below it (docs/publication.md, Accuracy).")
