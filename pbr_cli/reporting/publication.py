@@ -82,6 +82,8 @@ class Publication:
     lacking: list[dict[str, str]] = field(default_factory=list)
     # what changed since the last release of any of the same months (None: there was none)
     changes: dict[str, Any] | None = None
+    # each month figure as first published (true, shown), by name: a revision adds to it
+    first: dict[str, tuple[int, int]] = field(default_factory=dict)
     publish: bool = True
 
     @property
@@ -110,7 +112,9 @@ class Publication:
         return (f"Counts only (no money, proportions or bands). Each count of one provider's "
                 f"month is rounded at random to a multiple of {b} (up with probability "
                 f"remainder/{b}, so totals are unbiased), by a key the ledger keeps: the same "
-                "month rounds the same way in every publication. Every figure is a sum of "
+                "month rounds the same way in every publication; a month published before is "
+                "shown as first published, plus any later change rounded on its own. Every "
+                "figure is a sum of "
                 "rounded month figures, and every share is worked out from figures shown, so "
                 "figures may not add up to the unpublished ones.")
 
@@ -157,6 +161,42 @@ def round_figure(key: bytes, atom: tuple[str, ...], x: int, base: int) -> int:
     digest = hmac.new(key, json.dumps([*atom, x]).encode(), hashlib.sha256).digest()
     draw = int.from_bytes(digest[:8], "big")  # uniform on 0 .. 2**64 - 1
     return x - r + (base if draw * base < r * 2**64 else 0)
+
+
+def shown_value(key: bytes, atom: tuple[str, ...], x: int, base: int,
+                first: tuple[int, int] | None) -> int:
+    """A month figure as shown: x rounded; or, for a month published before with another
+    true value x1 (shown as r1), r1 plus the change x - x1 rounded on its own, its draw
+    depending on the change alone (so a revision tells nothing of x1; docs/publication.md,
+    Revisions)."""
+    if first is None or first[0] == x:
+        return round_figure(key, atom, x, base) if first is None else first[1]
+    # (never below 0: a figure shown below 0 would tell that the month fell since)
+    return max(0, first[1] + round_figure(key, (*atom, "revision"), x - first[0], base))
+
+
+def first_published(rows: Iterable[StoredPublication], fp: str, identity: str,
+                    b: int) -> dict[str, tuple[int, int]]:
+    """Each month figure as the scheme's key first published it: name -> (true, shown).
+    A release of the scheme to another base is refused (the base never changes)."""
+    out: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        facts = row.facts
+        if facts.get("fingerprint", fp) != fp or facts.get("identity", row.model) != identity:
+            continue
+        was_base = facts.get("base")
+        if was_base is None and any(v[1] % b for v in row.month_figures.values()):
+            was_base = "another base"
+        if was_base is not None and was_base != b:
+            raise PbrError(f"publication {row.id} ({row.period}) rounded the scheme's month "
+                           f"figures to multiples of {was_base}; the model's base is now {b} "
+                           "(report.publish_min_count). The base of a published scheme cannot "
+                           "change: the same months rounded to two bases could be narrowed. "
+                           f"Set it back to {was_base}; nothing was written",
+                           code="not-publishable")
+        for name, (x, r) in row.month_figures.items():
+            out.setdefault(name, (x, r))
+    return out
 
 
 def items_of(model: Model) -> list[Item]:
@@ -216,7 +256,10 @@ def build_publication(ps: PeriodSchedules, key: bytes,
     for atom in grid.cells():
         true.setdefault(atom, 0)  # every cell of the grid has its figure, 0 where empty
     identity = publication_identity(model)
-    rounded = {a: round_figure(key, (identity, *a), x, base) for a, x in sorted(true.items())}
+    earlier = list(earlier)
+    was_shown = first_published(earlier, fingerprint(key), identity, base)
+    rounded = {a: shown_value(key, (identity, *a), x, base, was_shown.get(_name(a)))
+               for a, x in sorted(true.items())}
     sums: list[tuple[int, frozenset]] = []
     months = [str(s.month) for s in ps.schedules]
     providers = sorted({a[0] for a in true})
@@ -279,7 +322,7 @@ def build_publication(ps: PeriodSchedules, key: bytes,
                                      "providers", cols, rows, None, _ROUNDED)
     pub = Publication(model, ps.period, list(s.month for s in ps.schedules), ps.excluded, base,
                       tables, rounded, true, sums, grid, identity, fingerprint(key),
-                      lacking=lacking)
+                      lacking=lacking, first=was_shown)
     earlier = check_history(pub, earlier, found)
     audit(pub, key, earlier)
     pub.changes = changes_since(pub, earlier)
@@ -322,10 +365,14 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
     """Attack the publication before it is written; raise PbrError if anything shown could
     tell more than the rounded month figures. Fills pub.audit with what it proved."""
     b, name = pub.base, pub.identity
-    # 1. Every month figure is rounded with the scheme's key, to a multiple of b, within b.
+    # 1. Every month figure is rounded with the scheme's key, to a multiple of b, within b
+    #    (a revised one: as first published, plus its change rounded, within 2b - 1).
     for atom, x in pub.true.items():
         r = pub.rounded[atom]
-        if r != round_figure(key, (name, *atom), x, b) or r % b or abs(r - x) >= b:
+        was = pub.first.get(_name(atom))
+        near = b if was is None or was[0] == x else 2 * b - 1
+        if (r != shown_value(key, (name, *atom), x, b, was) or r % b or r < 0
+                or abs(r - x) >= near):
             raise PbrError(f"the publication's month figure {_name(atom)} is not rounded as "
                            "the method says; nothing was written", code="not-publishable")
     # 2. Every figure shown is the sum of the rounded month figures it names: nothing else.
@@ -339,16 +386,6 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
     count = 0
     for row in earlier:
         count += 1
-        was_base = row.facts.get("base")
-        if was_base is None and any(v[1] % b for v in row.month_figures.values()):
-            was_base = "another base"
-        if was_base is not None and was_base != b:
-            raise PbrError(f"publication {row.id} ({row.period}) rounded the scheme's month "
-                           f"figures to multiples of {was_base}; the model's base is now {b} "
-                           "(report.publish_min_count). The base of a published scheme cannot "
-                           "change: the same months rounded to two bases could be narrowed. "
-                           f"Set it back to {was_base}; nothing was written",
-                           code="not-publishable")
         for figure, (was_true, was_shown) in row.month_figures.items():
             now = mine.get(figure)
             if now is None:
@@ -360,7 +397,9 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
                                "nothing was written", code="not-publishable")
     pub.earlier = count
     # 4. What anyone can learn of a month figure, from all of them: R - (b-1) .. R + (b-1).
-    narrowest = min((possible_values(r, b) for r in pub.rounded.values()), default=b)
+    narrowest = min((possible_values(r, b) for a, r in pub.rounded.items()
+                     if pub.first.get(_name(a), (pub.true[a],))[0] == pub.true[a]),
+                    default=b)  # (a revised figure is r1 + a rounded change: wider still)
     if narrowest < PUBLISH_FLOOR:  # (a base of at least the floor never leaves fewer)
         raise PbrError(f"a month figure could be narrowed to {narrowest}, fewer than "
                        f"{PUBLISH_FLOOR} possible values; nothing was written",
