@@ -45,6 +45,6 @@ REPORT = Section(
             "identity, which names its rounding key in the ledger and is shown with the key's "
             "fingerprint on every release (default: the model's name). Set it to the old name "
             "before renaming a published model, so its months keep rounding the same "
-            "(docs/publication.md).", example="wigan-cohort"),
+            "(docs/publication.md).", example="youth-employment"),
     ),
 )
