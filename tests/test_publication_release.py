@@ -155,4 +155,5 @@ def test_a_publication_with_every_return_rejected_is_refused_and_nothing_is_left
     if (tmp_path / "ledger.sqlite").exists():
         db = sqlite3.connect(tmp_path / "ledger.sqlite")
         assert db.execute("SELECT count(*) FROM publications").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM publication_keys").fetchone()[0] == 0
         db.close()

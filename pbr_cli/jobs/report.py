@@ -75,7 +75,12 @@ def _publish(scheme: Scheme, period: Period, output: Path | None):
     publication in the ledger, written, and recorded there (or nothing is left)."""
     from pbr_cli.outputs.publication import earlier_releases, write_publication
     from pbr_cli.outputs.report import report_filename
-    from pbr_cli.reporting.publication import METHOD, build_publication, publication_identity
+    from pbr_cli.reporting.publication import (
+        METHOD,
+        build_publication,
+        publication_identity,
+        something_to_publish,
+    )
 
     if scheme.other_inputs:
         raise PbrError("a publication is made from the config's returns, register and model "
@@ -87,6 +92,7 @@ def _publish(scheme: Scheme, period: Period, output: Path | None):
     assert ledger is not None
     try:
         ps = period_schedules(scheme, period, ledger)
+        something_to_publish(ps)  # before a key is made: a refusal records nothing
         key = ledger.publication_key(publication_identity(model), create=True)
         assert key is not None
         folders = {Path(scheme.output), *([Path(output).parent] if output else [])}

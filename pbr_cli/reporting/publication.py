@@ -228,6 +228,24 @@ def publication_identity(model: Model) -> str:
     return model.report.publish_identity or model.name
 
 
+def something_to_publish(ps: PeriodSchedules) -> list[dict[str, str]]:
+    """Refuse a publication with nothing to count (checked before a key is made); returns
+    the provider months it lacks."""
+    items = items_of(ps.model)
+    lacking = lacking_of(ps)
+    if not items:
+        raise PbrError(f"nothing to publish for {ps.period.describe()}: the model counts "
+                       "nothing a publication shows (no payment component, no rate marked "
+                       "`counts: true`); nothing was written", code="not-publishable")
+    if len(lacking) == sum(len(s.providers) for s in ps.schedules):
+        raise PbrError(f"nothing to publish for {ps.period.describe()}: no provider's return "
+                       "for any of its months was received and accepted ("
+                       + ", ".join(f"{d['provider']} {d['month']}" for d in lacking[:6])
+                       + (", …" if len(lacking) > 6 else "") + "); nothing was written or "
+                       "recorded", code="not-publishable")
+    return lacking
+
+
 def build_publication(ps: PeriodSchedules, key: bytes,
                       earlier: Iterable[StoredPublication] = (),
                       found: Iterable[EarlierRelease] = ()) -> Publication:
@@ -240,17 +258,7 @@ def build_publication(ps: PeriodSchedules, key: bytes,
     kind = reporting_kind(model)
     groups = kind.publication_groups(model)
     items = items_of(model)
-    lacking = lacking_of(ps)
-    if not items:
-        raise PbrError(f"nothing to publish for {ps.period.describe()}: the model counts "
-                       "nothing a publication shows (no payment component, no rate marked "
-                       "`counts: true`); nothing was written", code="not-publishable")
-    if len(lacking) == sum(len(s.providers) for s in ps.schedules):
-        raise PbrError(f"nothing to publish for {ps.period.describe()}: no provider's return "
-                       "for any of its months was received and accepted ("
-                       + ", ".join(f"{d['provider']} {d['month']}" for d in lacking[:6])
-                       + (", …" if len(lacking) > 6 else "") + "); nothing was written or "
-                       "recorded", code="not-publishable")
+    lacking = something_to_publish(ps)
     true = month_figures(ps, items, groups)
     grid = full_grid(ps, items, groups, kind.group_codes(model))
     for atom in grid.cells():
