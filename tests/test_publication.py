@@ -29,7 +29,7 @@ from pbr_cli.errors import PbrError
 from pbr_cli.jobs.report import period_schedules
 from pbr_cli.ledger.records import StoredPublication
 from pbr_cli.model import load_model
-from pbr_cli.outputs.report import publication_as_dict, write_publication
+from pbr_cli.outputs.publication import publication_as_dict, write_publication
 from pbr_cli.periods import Month, financial_year_label, parse_period
 from pbr_cli.reporting.publication import OF_WHICH, REST, build_publication, round_figure
 from tests.conftest import ROOT
@@ -252,7 +252,7 @@ def test_publications_are_recorded_in_the_ledger_and_a_changed_key_is_refused(tm
     assert [r.period for r in rows] == ["2013-04", "2013-Q2"]
     assert ledger.verify() == []
     ps = months_of("wigan-cohort").period("2013-04")
-    with pytest.raises(PbrError, match="publication key has changed"):
+    with pytest.raises(PbrError, match="fingerprint"):
         build_publication(ps, KEY, rows)  # not the ledger's key: April would round otherwise
     ledger.close()
     what_if = runner.invoke(app, ["report", "-p", "2013-04", "-m", "wigan-cohort", "--publish",

@@ -299,7 +299,8 @@ def report(
         fail(ctx, exc, as_json)
     skipped = [m for m in models if m not in inside]
     if as_json:
-        from pbr_cli.outputs.report import publication_as_dict, report_as_dict
+        from pbr_cli.outputs.publication import publication_as_dict
+        from pbr_cli.outputs.report import report_as_dict
 
         out = {"schema": 1, "reports": [
             publication_as_dict(r, paths[0]) if r.publish else

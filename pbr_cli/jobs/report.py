@@ -77,8 +77,14 @@ def run_report(scheme: Scheme, period: Period, publish: bool = False,
 def _publish(scheme: Scheme, period: Period, output: Path | None):
     """The publication of a period: rounded with the scheme's key, audited with every earlier
     publication in the ledger, written, and recorded there (or nothing is left)."""
-    from pbr_cli.outputs.report import report_filename, write_publication
-    from pbr_cli.reporting.publication import METHOD, build_publication
+    from pbr_cli.outputs.publication import earlier_releases, write_publication
+    from pbr_cli.outputs.report import report_filename
+    from pbr_cli.reporting.publication import (
+        METHOD,
+        build_publication,
+        publication_identity,
+        something_to_publish,
+    )
 
     if scheme.other_inputs:
         raise PbrError("a publication is made from the config's returns, register and model "
@@ -90,9 +96,12 @@ def _publish(scheme: Scheme, period: Period, output: Path | None):
     assert ledger is not None
     try:
         ps = period_schedules(scheme, period, ledger)
-        key = ledger.publication_key(model.name, create=True)
+        something_to_publish(ps)  # before a key is made: a refusal records nothing
+        key = ledger.publication_key(publication_identity(model), create=True)
         assert key is not None
-        pub = build_publication(ps, key, ledger.publications(model.name))
+        folders = {Path(scheme.output), *([Path(output).parent] if output else [])}
+        found = [r for f in sorted(folders) for r in earlier_releases(f)]
+        pub = build_publication(ps, key, ledger.publications(), found)
         path = Path(output) if output else scheme.output / report_filename(pub)
         write_publication(pub, path)
         try:

@@ -284,11 +284,24 @@ class StoredPublication:
     figures: str  # JSON
 
     @functools.cached_property
+    def _figures(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.figures)
+        if not isinstance(data.get("figures"), dict):  # as the first publications wrote it
+            data = {"figures": data}
+        return data
+
+    @property
     def month_figures(self) -> dict[str, list[int]]:
         """Each month figure it showed, by name: [true, rounded]; read from the JSON once
         for the record, however many later publications are audited against it."""
-        figures: dict[str, list[int]] = json.loads(self.figures)
+        figures: dict[str, list[int]] = self._figures["figures"]
         return figures
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """What else it recorded of itself (its base, its key's fingerprint, the months it
+        covered and the returns it lacked); empty for a publication recorded before them."""
+        return {k: v for k, v in self._figures.items() if k != "figures"}
 
     @classmethod
     def of(cls, row: Any) -> StoredPublication:

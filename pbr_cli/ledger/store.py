@@ -457,7 +457,11 @@ class Ledger(ChainedStore):
     def publication_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM publications").fetchone()[0])
 
-    def publications(self, model: str) -> list[StoredPublication]:
+    def publications(self, model: str | None = None) -> list[StoredPublication]:
+        """A scheme's publications (every scheme's, without `model`), oldest first."""
+        if model is None:
+            return [StoredPublication.of(r) for r in self.db.execute(
+                "SELECT * FROM publications ORDER BY id")]
         return [StoredPublication.of(r) for r in self.db.execute(
             "SELECT * FROM publications WHERE model = ? ORDER BY id", (model,))]
 

@@ -30,6 +30,7 @@ from pbr_cli.model.maxima import MaximaRules
 from pbr_cli.model.records import (
     PERIOD_FACTS,
     PLACEHOLDER_RE,
+    PUBLISH_FLOOR,
     CodeList,
     Cohort,
     Column,
@@ -455,11 +456,16 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules, FormulaRules, 
         if not 0 <= loss <= 1:
             self.fail(("report", "loss_share"),
                       f"a share is between 0 and 1{share_hint(spec['loss_share'])}")
-        minimum = spec.get("publish_min_count", 5)
-        if minimum < 1:
-            self.fail(("report", "publish_min_count"), "the threshold is at least 1")
+        minimum = spec.get("publish_min_count", PUBLISH_FLOOR)
+        if minimum < PUBLISH_FLOOR:
+            self.fail(("report", "publish_min_count"), f"the base is at least {PUBLISH_FLOOR} "
+                      f"(a larger one is allowed): rounded to multiples of {minimum}, a month "
+                      f"figure shown as 0 is known to be 0 to {max(minimum - 1, 0)}, fewer "
+                      f"than the {PUBLISH_FLOOR} possible values a publication leaves "
+                      "(docs/publication.md)")
+        identity = str(spec.get("publish_identity") or "").strip()
         return ReportSpec(tuple(rates), loss, small["column"] if small else None,
-                          Fraction(small["below"]) if small else None, minimum)
+                          Fraction(small["below"]) if small else None, minimum, identity)
 
     def warning(self, spec: dict[str, Any], path: KeyPath, known: set[str],
                 measures: tuple[Measure, ...]) -> RuleWarning:

@@ -368,13 +368,19 @@ class Rate:
     counts: bool = False
 
 
+# The least base a publication rounds to (docs/publication.md): nothing published can be
+# narrowed to fewer than this many possible values.
+PUBLISH_FLOOR = 5
+
+
 @dataclass(frozen=True)
 class ReportSpec:
     rates: tuple[Rate, ...] = ()
     loss_share: Fraction = Fraction(1, 20)
     small_column: str | None = None
     small_below: Fraction | None = None
-    publish_min_count: int = 5
+    publish_min_count: int = PUBLISH_FLOOR
+    publish_identity: str = ""  # the scheme's publication identity ("": the model's name)
 
 
 @dataclass(frozen=True)

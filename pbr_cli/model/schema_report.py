@@ -39,6 +39,12 @@ REPORT = Section(
         )), "Which providers are small (their loss flags say so)."),
         Key("publish_min_count", "integer", "`pbr report --publish`: each provider's month "
             "figure is rounded at random to a multiple of this, so no count can be narrowed "
-            "to fewer than this many values (default 5; docs/publication.md).", example="5"),
+            "to fewer than this many values (default 5, and at least 5; a published scheme's base "
+            "never changes; docs/publication.md).", example="5"),
+        Key("publish_identity", "text", "`pbr report --publish`: the scheme's publication "
+            "identity, which names its rounding key in the ledger and is shown with the key's "
+            "fingerprint on every release (default: the model's name). Set it to the old name "
+            "before renaming a published model, so its months keep rounding the same "
+            "(docs/publication.md).", example="youth-employment"),
     ),
 )

@@ -344,6 +344,8 @@ def publication_view(con: Console, pub, written: list[str]) -> None:
                         "left" if col.kind == "text" else "right") for col in t.columns],
               [["" if v is None else escape(str(v)) for v in row] for row in t.rows],
               title=t.title)
+    con.print("[bold]Returns lacking:[/] " + escape(pub.describe_lacking()))
+    con.print("[bold]Changed since:[/] " + escape(pub.describe_changes()))
     con.print("[bold]Audit:[/] " + escape(" ".join(pub.audit)))
     for path in written:
         con.print(f"Written: [bold]{escape(path)}[/]")

@@ -17,7 +17,8 @@ b possible values.
 Before anything is written the audit checks exactly that: every figure is the sum of the
 month figures it names, rounded with the scheme's key; and, against every earlier
 publication of the scheme in the ledger, a month figure with the same true value was shown
-the same (a month revised since, by a late or corrected return, is counted and said).
+the same. A release names the returns it lacks and what changed since the last release of
+its months; one with nothing to count is refused.
 
 No Excel, no Typer, no rich.
 """
@@ -35,12 +36,23 @@ from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger.records import StoredPublication
-from pbr_cli.model.records import Model
+from pbr_cli.model.records import PUBLISH_FLOOR, Model
 from pbr_cli.periods import Month
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.reporting.cells import Column, ColumnKind, Table
 from pbr_cli.reporting.counts import BOTH, OF_WHICH, REST, Item  # noqa: F401  (REST re-exported)
 from pbr_cli.reporting.kinds import MonthFigures, reporting_kind
+from pbr_cli.reporting.publication_release import (
+    _WHY,
+    EarlierRelease,
+    Grid,
+    _name,
+    changes_since,
+    check_history,
+    fingerprint,
+    full_grid,
+    lacking_of,
+)
 from pbr_cli.reporting.report import covers
 from pbr_cli.reporting.slices import group_label
 
@@ -61,9 +73,17 @@ class Publication:
     rounded: dict[tuple[str, ...], int]  # month figure -> its rounded value
     true: dict[tuple[str, ...], int]  # month figure -> its true value (recorded, not shown)
     sums: list[tuple[int, frozenset]]  # every figure shown, with the month figures it adds
+    grid: Grid  # every month figure there is, from the register and the model
+    identity: str  # the scheme's publication identity (it names the key)
+    fingerprint: str  # the key's fingerprint (never the key)
     audit: list[str] = field(default_factory=list)  # what the audit proved, in words
     earlier: int = 0
-    revised: int = 0
+    # each provider's month without an accepted return: {provider, month, why}
+    lacking: list[dict[str, str]] = field(default_factory=list)
+    # what changed since the last release of any of the same months (None: there was none)
+    changes: dict[str, Any] | None = None
+    # each month figure as first published (true, shown), by name: a revision adds to it
+    first: dict[str, tuple[int, int]] = field(default_factory=dict)
     publish: bool = True
 
     @property
@@ -92,18 +112,44 @@ class Publication:
         return (f"Counts only (no money, proportions or bands). Each count of one provider's "
                 f"month is rounded at random to a multiple of {b} (up with probability "
                 f"remainder/{b}, so totals are unbiased), by a key the ledger keeps: the same "
-                "month rounds the same way in every publication. Every figure is a sum of "
+                "month rounds the same way in every publication; a month published before is "
+                "shown as first published, plus any later change rounded on its own. Every "
+                "figure is a sum of "
                 "rounded month figures, and every share is worked out from figures shown, so "
                 "figures may not add up to the unpublished ones.")
 
+    def describe_lacking(self) -> str:
+        if not self.lacking:
+            return ("None: every provider's return for every month published was received "
+                    "and accepted.")
+        by: dict[str, list[str]] = defaultdict(list)
+        for d in self.lacking:
+            by[d["provider"]].append(f"{d['month']} ({_WHY[d['why']]})")
+        return ("; ".join(f"{p}: {', '.join(ms)}" for p, ms in sorted(by.items()))
+                + ". A provider's month without an accepted return counts nothing: its "
+                "figures are 0 and the all-provider totals leave it out.")
+
+    def describe_changes(self) -> str:
+        c = self.changes
+        if c is None:
+            return "First release of these months."
+        said = [f"{d['provider']}'s {d['month']} {d['what']}" for d in c["returns"]]
+        if c["revised_months"]:
+            said.append("figures of " + ", ".join(c["revised_months"]) + " revised (late or "
+                        "corrected returns)")
+        return (f"Release {c['release']} ({c['period']}) published "
+                f"{', '.join(c['months'])}: " + ("; ".join(said) if said else "nothing changed")
+                + ".")
+
     def figures_json(self) -> str:
-        """What the ledger records of this publication: each month figure, true and shown."""
-        return json.dumps({_name(a): [self.true[a], self.rounded[a]] for a in sorted(self.true)},
+        """What the ledger records of this publication: its base, months and the returns it
+        lacked, and each month figure, true and shown."""
+        return json.dumps({"base": self.base, "months": [str(m) for m in self.months],
+                           "lacking": self.lacking, "identity": self.identity,
+                           "fingerprint": self.fingerprint, "title": self.model.title,
+                           "figures": {_name(a): [self.true[a], self.rounded[a]]
+                                       for a in sorted(self.true)}},
                           sort_keys=True, separators=(",", ":"))
-
-
-def _name(atom: tuple[str, ...]) -> str:
-    return "|".join(atom)
 
 
 def round_figure(key: bytes, atom: tuple[str, ...], x: int, base: int) -> int:
@@ -115,6 +161,42 @@ def round_figure(key: bytes, atom: tuple[str, ...], x: int, base: int) -> int:
     digest = hmac.new(key, json.dumps([*atom, x]).encode(), hashlib.sha256).digest()
     draw = int.from_bytes(digest[:8], "big")  # uniform on 0 .. 2**64 - 1
     return x - r + (base if draw * base < r * 2**64 else 0)
+
+
+def shown_value(key: bytes, atom: tuple[str, ...], x: int, base: int,
+                first: tuple[int, int] | None) -> int:
+    """A month figure as shown: x rounded; or, for a month published before with another
+    true value x1 (shown as r1), r1 plus the change x - x1 rounded on its own, its draw
+    depending on the change alone (so a revision tells nothing of x1; docs/publication.md,
+    Revisions)."""
+    if first is None or first[0] == x:
+        return round_figure(key, atom, x, base) if first is None else first[1]
+    # (never below 0: a figure shown below 0 would tell that the month fell since)
+    return max(0, first[1] + round_figure(key, (*atom, "revision"), x - first[0], base))
+
+
+def first_published(rows: Iterable[StoredPublication], fp: str, identity: str,
+                    b: int) -> dict[str, tuple[int, int]]:
+    """Each month figure as the scheme's key first published it: name -> (true, shown).
+    A release of the scheme to another base is refused (the base never changes)."""
+    out: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        facts = row.facts
+        if facts.get("fingerprint", fp) != fp or facts.get("identity", row.model) != identity:
+            continue
+        was_base = facts.get("base")
+        if was_base is None and any(v[1] % b for v in row.month_figures.values()):
+            was_base = "another base"
+        if was_base is not None and was_base != b:
+            raise PbrError(f"publication {row.id} ({row.period}) rounded the scheme's month "
+                           f"figures to multiples of {was_base}; the model's base is now {b} "
+                           "(report.publish_min_count). The base of a published scheme cannot "
+                           "change: the same months rounded to two bases could be narrowed. "
+                           f"Set it back to {was_base}; nothing was written",
+                           code="not-publishable")
+        for name, (x, r) in row.month_figures.items():
+            out.setdefault(name, (x, r))
+    return out
 
 
 def items_of(model: Model) -> list[Item]:
@@ -140,20 +222,58 @@ def _share(num: int, den: int) -> int | None:
     return int((Fraction(100 * num, den) + Fraction(1, 2)) // 1)
 
 
+def publication_identity(model: Model) -> str:
+    """The scheme's publication identity: it names the rounding key (default: the model's
+    name; `report.publish_identity` keeps it across a rename)."""
+    return model.report.publish_identity or model.name
+
+
+def something_to_publish(ps: PeriodSchedules) -> list[dict[str, str]]:
+    """Refuse a publication with nothing to count (checked before a key is made); returns
+    the provider months it lacks."""
+    items = items_of(ps.model)
+    lacking = lacking_of(ps)
+    if not items:
+        raise PbrError(f"nothing to publish for {ps.period.describe()}: the model counts "
+                       "nothing a publication shows (no payment component, no rate marked "
+                       "`counts: true`); nothing was written", code="not-publishable")
+    if len(lacking) == sum(len(s.providers) for s in ps.schedules):
+        raise PbrError(f"nothing to publish for {ps.period.describe()}: no provider's return "
+                       "for any of its months was received and accepted ("
+                       + ", ".join(f"{d['provider']} {d['month']}" for d in lacking[:6])
+                       + (", …" if len(lacking) > 6 else "") + "); nothing was written or "
+                       "recorded", code="not-publishable")
+    return lacking
+
+
 def build_publication(ps: PeriodSchedules, key: bytes,
-                      earlier: Iterable[StoredPublication] = ()) -> Publication:
+                      earlier: Iterable[StoredPublication] = (),
+                      found: Iterable[EarlierRelease] = ()) -> Publication:
     """The publication of a period from its months' schedules, rounded with the scheme's
-    key and audited against the earlier publications (ledger rows) before it is returned."""
+    key and audited against the earlier publications (ledger rows, of every scheme; and
+    releases `found` in the output folder) before it is returned."""
     model = ps.model
     base = model.report.publish_min_count
+    _floor(base)
     kind = reporting_kind(model)
     groups = kind.publication_groups(model)
     items = items_of(model)
+    lacking = something_to_publish(ps)
     true = month_figures(ps, items, groups)
-    rounded = {a: round_figure(key, (model.name, *a), x, base) for a, x in sorted(true.items())}
+    grid = full_grid(ps, items, groups, kind.group_codes(model))
+    for atom in grid.cells():
+        true.setdefault(atom, 0)  # every cell of the grid has its figure, 0 where empty
+    identity = publication_identity(model)
+    earlier = list(earlier)
+    was_shown = first_published(earlier, fingerprint(key), identity, base)
+    rounded = {a: shown_value(key, (identity, *a), x, base, was_shown.get(_name(a)))
+               for a, x in sorted(true.items())}
     sums: list[tuple[int, frozenset]] = []
     months = [str(s.month) for s in ps.schedules]
     providers = sorted({a[0] for a in true})
+    if set(providers) - {p for ps_ in grid.providers.values() for p in ps_}:
+        raise PbrError("a month figure's provider is not in the register; nothing was written",
+                       code="not-publishable")
 
     def total(**match: Any) -> int:
         """The sum of the rounded month figures that match (provider, month, item, measure,
@@ -164,7 +284,7 @@ def build_publication(ps: PeriodSchedules, key: bytes,
         return value
 
     tables: dict[str, Table] = {}
-    shown_items = [i for i in items if any(a[2] == i.key for a in true)]
+    shown_items = items  # every item, with or without events: the grid, not the data
     # -- by provider, over the period ---------------------------------------------------------
     cols = [Column("item", "Counted", ColumnKind.TEXT), Column("provider", "Provider", ColumnKind.TEXT),
             Column("first", "Count", ColumnKind.COUNT), Column("second", "Of which", ColumnKind.COUNT),
@@ -195,9 +315,7 @@ def build_publication(ps: PeriodSchedules, key: bytes,
                              _ROUNDED)
     # -- by group, all providers -------------------------------------------------------------
     for g in groups:
-        values = sorted({a[3 + groups.index(g)] for a in true} - {""})
-        if not values:
-            continue
+        values = grid.groups[g]
         heading = group_label(model, g, kind.group_codes(model))
         cols = [Column("item", "Counted", ColumnKind.TEXT), Column("group", heading, ColumnKind.TEXT),
                 Column("first", "Count", ColumnKind.COUNT), Column("second", "Of which", ColumnKind.COUNT),
@@ -211,8 +329,11 @@ def build_publication(ps: PeriodSchedules, key: bytes,
         tables[f"group_{g}"] = Table(f"group_{g}", f"By {heading.lower()}, all "
                                      "providers", cols, rows, None, _ROUNDED)
     pub = Publication(model, ps.period, list(s.month for s in ps.schedules), ps.excluded, base,
-                      tables, rounded, true, sums)
+                      tables, rounded, true, sums, grid, identity, fingerprint(key),
+                      lacking=lacking, first=was_shown)
+    earlier = check_history(pub, earlier, found)
     audit(pub, key, earlier)
+    pub.changes = changes_since(pub, earlier)
     return pub
 
 
@@ -233,14 +354,33 @@ def _matches(atom: tuple[str, ...], match: dict[str, Any], groups: list[str]) ->
     return True
 
 
+def possible_values(shown: int, base: int) -> int:
+    """How many true values a month figure shown as `shown` may have: R - (b - 1) to
+    R + (b - 1), never below 0 (b at R = 0, 2b - 1 above)."""
+    return (shown + base - 1) - max(0, shown - (base - 1)) + 1
+
+
+def _floor(base: int) -> None:
+    """Refuse a base that would leave a month figure fewer than PUBLISH_FLOOR values."""
+    if possible_values(0, base) < PUBLISH_FLOOR:
+        raise PbrError(f"the publication's base is {base}: a month figure shown as 0 could be "
+                       f"narrowed to {possible_values(0, base)}, fewer than {PUBLISH_FLOOR} "
+                       "possible values (the base is at least "
+                       f"{PUBLISH_FLOOR}); nothing was written", code="not-publishable")
+
+
 def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) -> None:
     """Attack the publication before it is written; raise PbrError if anything shown could
     tell more than the rounded month figures. Fills pub.audit with what it proved."""
-    b, name = pub.base, pub.model.name
-    # 1. Every month figure is rounded with the scheme's key, to a multiple of b, within b.
+    b, name = pub.base, pub.identity
+    # 1. Every month figure is rounded with the scheme's key, to a multiple of b, within b
+    #    (a revised one: as first published, plus its change rounded, within 2b - 1).
     for atom, x in pub.true.items():
         r = pub.rounded[atom]
-        if r != round_figure(key, (name, *atom), x, b) or r % b or abs(r - x) >= b:
+        was = pub.first.get(_name(atom))
+        near = b if was is None or was[0] == x else 2 * b - 1
+        if (r != shown_value(key, (name, *atom), x, b, was) or r % b or r < 0
+                or abs(r - x) >= near):
             raise PbrError(f"the publication's month figure {_name(atom)} is not rounded as "
                            "the method says; nothing was written", code="not-publishable")
     # 2. Every figure shown is the sum of the rounded month figures it names: nothing else.
@@ -251,7 +391,6 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
     # 3. Earlier publications of the scheme: the same month with the same data was shown the
     #    same; a month whose data changed since is a revision, said.
     mine = {_name(a): (pub.true[a], pub.rounded[a]) for a in pub.true}
-    revised: set[str] = set()
     count = 0
     for row in earlier:
         count += 1
@@ -264,25 +403,22 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
                                f"figure {figure} as {was_shown}; with the same data this one "
                                f"shows {now[1]} (the scheme's publication key has changed?); "
                                "nothing was written", code="not-publishable")
-            if now[0] != was_true:
-                revised.add(figure)
-    pub.earlier, pub.revised = count, len(revised)
+    pub.earlier = count
     # 4. What anyone can learn of a month figure, from all of them: R - (b-1) .. R + (b-1).
-    narrowest = min(((r + b - 1) - max(0, r - (b - 1)) + 1 for r in pub.rounded.values()),
-                    default=b)
-    if narrowest < b:  # cannot happen with rounding to multiples of b; checked all the same
-        raise PbrError("a month figure could be narrowed below the protection interval",
+    narrowest = min((possible_values(r, b) for a, r in pub.rounded.items()
+                     if pub.first.get(_name(a), (pub.true[a],))[0] == pub.true[a]),
+                    default=b)  # (a revised figure is r1 + a rounded change: wider still)
+    if narrowest < PUBLISH_FLOOR:  # (a base of at least the floor never leaves fewer)
+        raise PbrError(f"a month figure could be narrowed to {narrowest}, fewer than "
+                       f"{PUBLISH_FLOOR} possible values; nothing was written",
                        code="not-publishable")
     pub.audit = [
-        f"{len(pub.sums):,} figures shown, each a sum of rounded month figures "
-        f"({len(pub.true):,} month figures, each rounded to a multiple of {b} by the scheme's "
-        "key): checked one by one.",
+        f"Every figure shown is a sum of rounded month figures ({pub.grid.describe()}, "
+        f"each rounded to a multiple of {b} by the scheme's key): checked one by one.",
         f"Against {count} earlier publication(s) of the scheme in the ledger: every month "
-        "figure with the same data is shown the same"
-        + (f"; {len(revised)} month figure(s) revised since by late or corrected returns."
-           if revised else "."),
+        "figure with the same data is shown the same.",
         f"From everything published, no count of a provider's month can be narrowed to fewer "
-        f"than {narrowest} possible values (a figure shown as 0 may be 0 to {b - 1}; one shown "
+        f"than {b} possible values (a figure shown as 0 may be 0 to {b - 1}; one shown "
         f"as {b} may be 1 to {2 * b - 1}); no money, proportion, band, client id, file name or "
         "path is shown.",
     ]
