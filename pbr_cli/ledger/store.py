@@ -53,7 +53,15 @@ from pbr_cli.ledger.records import (
     line_of_row,
     money,
 )
-from pbr_cli.ledger.schema import APPEND_ONLY, MIGRATIONS, POSTGRES, SCHEMA_VERSION, TABLES
+from pbr_cli.ledger.schema import (
+    APPEND_ONLY,
+    MIGRATIONS,
+    POSTGRES,
+    SCHEMA_VERSION,
+    TABLES,
+    append_only_pg,
+)
+from pbr_cli.ledger.samples import SampleRecords
 from pbr_cli.ledger.signing import Trust
 
 ZERO = Decimal("0.00")
@@ -106,7 +114,7 @@ def ledger_state(where: Where) -> str:
         raise PbrError(f"the ledger {path} cannot be used: {exc}", code="bad-ledger") from None
 
 
-class Ledger(ChainedStore):
+class Ledger(SampleRecords, ChainedStore):
     def __init__(self, where: Where | str, readonly: bool = False):
         self.path = ledger_place(where)
         if not isinstance(self.path, LedgerUrl):
@@ -166,6 +174,9 @@ class Ledger(ChainedStore):
                 if current == 0:
                     self.db.execute("INSERT INTO meta VALUES ('ledger_id', ?)", (uuid.uuid4().hex,))
                     self.db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+                if 0 < current < SCHEMA_VERSION:  # a migration's new tables: append-only too
+                    for statement in append_only_pg(TABLES):
+                        self.db.execute(statement)
                 if current != SCHEMA_VERSION:
                     self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                                     (str(SCHEMA_VERSION),))
