@@ -17,12 +17,13 @@ PACKAGE = ROOT / "pbr_cli"
 
 FOUNDATION = {"pbr_cli", "errors", "money", "periods", "problems", "names", "files", "expr", "cache",
               "scratch", "workers"}
-LAYERS: list[str] = ["foundation", "ledger", "model", "workbook", "returns", "pricing", "reporting",
+LAYERS: list[str] = ["foundation", "ledger", "model", "workbook", "returns", "pricing", "assurance",
+                     "reporting",
                      "forecast", "outputs", "cycle", "jobs", "cli"]
 # `python -m pbr_cli` is the command line, though it sits at the top level
 ENTRY_POINTS = {"__main__": "cli"}
 # the calculation core: plain records in, plain records out
-CORE_PACKAGES = {"ledger", "pricing", "reporting", "forecast"}
+CORE_PACKAGES = {"ledger", "pricing", "assurance", "reporting", "forecast"}
 CORE_MODULES = {"money", "periods", "expr"}
 NOT_IN_CORE = ("openpyxl", "xlsxwriter", "python_calamine", "typer", "rich")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from pbr_cli import __version__
+from pbr_cli.cli.assure import assure_app
 from pbr_cli.cli.common import (
     HELP,
     ConfigOpt,
@@ -51,6 +52,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(cache_app, name="cache")
 app.add_typer(keys_app, name="keys")
+app.add_typer(assure_app, name="assure")
 
 def _version(value: bool) -> None:
     if value:

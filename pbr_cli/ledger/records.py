@@ -84,6 +84,15 @@ def money(text: Any, where: str) -> Decimal:
     return value
 
 
+RECOVERY = "recovery: "  # how a recovery's component begins (docs/assurance.md)
+
+
+def is_recovery(component: str) -> bool:
+    """A recovery after a sample's verdicts, not a month worked out again: it is not part of
+    what the month is worth, so worked out again the month never pays it back."""
+    return component.startswith(RECOVERY)
+
+
 @dataclass(frozen=True)
 class Adjustment:
     """A prior-period adjustment: what `month` is worth now against what was paid for it."""

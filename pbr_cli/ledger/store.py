@@ -50,9 +50,11 @@ from pbr_cli.ledger.records import (
     adjustment_of_row,
     approval_of_row,
     input_of_row,
+    is_recovery,
     line_of_row,
     money,
 )
+from pbr_cli.ledger.samples import SampleRecords
 from pbr_cli.ledger.schema import (
     APPEND_ONLY,
     MIGRATIONS,
@@ -61,7 +63,6 @@ from pbr_cli.ledger.schema import (
     TABLES,
     append_only_pg,
 )
-from pbr_cli.ledger.samples import SampleRecords
 from pbr_cli.ledger.signing import Trust
 
 ZERO = Decimal("0.00")
@@ -270,10 +271,12 @@ class Ledger(SampleRecords, ChainedStore):
             "SELECT period FROM approvals WHERE model = ? ORDER BY period", (model,))]
 
     def basis(self, model: str) -> int:
-        """The chain position of the scheme's last approval (0 when none): a draft's
-        adjustments are worked out against the approvals up to it."""
+        """The chain position of the scheme's last approval or recorded verdicts (0 when
+        none): a draft's adjustments and recoveries are worked out against those up to it."""
         row = self.db.execute("SELECT max(seq) FROM chain WHERE kind = 'approval' AND ref IN "
-                              "(SELECT id FROM approvals WHERE model = ?)", (model,)).fetchone()
+                              "(SELECT id FROM approvals WHERE model = ?) OR kind = 'verdicts' "
+                              "AND ref IN (SELECT id FROM verdicts WHERE model = ?)",
+                              (model, model)).fetchone()
         return int(row[0] or 0)
 
     def paid(self, model: str, month: str) -> tuple[dict[tuple[str, str], Decimal], int | None]:
@@ -294,6 +297,8 @@ class Ledger(SampleRecords, ChainedStore):
                 "SELECT a.provider, a.component, a.difference, a.run_id FROM adjustments a "
                 "JOIN approvals p ON p.run_id = a.run_id WHERE p.model = ? AND a.month = ? "
                 "ORDER BY a.rowid", (model, month)):
+            if is_recovery(component):  # recovered after a sample: never paid back
+                continue
             key = (provider, component)
             amounts[key] = amounts.get(key, ZERO) + money(difference, f"run {run_id}")
             latest = max(latest, run_id)

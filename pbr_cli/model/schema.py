@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from pbr_cli.model.assurance import ASSURANCE, PERCENT
 from pbr_cli.model.kinds import (
     GROUP_RULES,
     MEASURE_RULES,
@@ -50,6 +51,7 @@ TYPE_WORDS = {
     "names": "a list of names",
     "texts": "a list of text values",
     "text-or-texts": "a text value or a list of them",
+    "percent": "a percentage written with its sign, e.g. 10% or 2.5% (exact)",
     "condition": "a formula true or false for each row (over its own columns, the register "
                  "entry, the parameters and the period's facts), or column: value pairs (a value "
                  "or a list of them)",
@@ -242,6 +244,8 @@ MODEL = Section(
         Key("participants", PARTICIPANTS, "Per-participant rules (fees on attachment, results, "
             "a maximum per participant)."),
         Key("report", REPORT, "How period reports present the scheme."),
+        Key("assurance", ASSURANCE, "Checking claims after payment: samples, verdicts, "
+            "recovery (docs/assurance.md)."),
     ),
 )
 
@@ -322,6 +326,7 @@ class _Walker:
             "names": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
             "texts": lambda v: isinstance(v, list) and all(isinstance(x, (str, int)) for x in v),
             "condition": lambda v: isinstance(v, str),
+            "percent": lambda v: isinstance(v, str) and PERCENT.fullmatch(v.strip()) is not None,
             "text-or-texts": lambda v: isinstance(v, (str, int))
             or (isinstance(v, list) and all(isinstance(x, (str, int)) for x in v)),
         }[kind]
