@@ -20,6 +20,13 @@ from pbr_cli.errors import PbrError
 ZERO = Decimal("0.00")
 
 
+def now_utc() -> str:
+    """The time a record is made, UTC, to the second."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def stored_amount(text: object) -> Decimal | None:
     """A stored amount as Decimal, or None when it is not a finite decimal number."""
     try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger.records import now_utc
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,6 @@ class SampleRecords:
         refused."""
         import secrets
 
-        from pbr_cli.ledger.store import now_utc
-
         def action() -> int:
             if self.sample_of(model, period) is not None:
                 raise PbrError(f"{model} {period} has been sampled already: a recorded sample "
@@ -135,8 +134,6 @@ class SampleRecords:
     def record_verdicts(self, sample: StoredSample, recorded_by: str, file_sha256: str,
                         content: dict[str, Any]) -> int:
         """Record the verdicts on a sample (once)."""
-        from pbr_cli.ledger.store import now_utc
-
         def action() -> int:
             if self.verdicts_of(sample.id) is not None:
                 raise PbrError(f"the verdicts on {sample.model} {sample.period}'s sample are "

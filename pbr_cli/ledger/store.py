@@ -27,7 +27,6 @@ import sqlite3
 import stat
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -53,6 +52,7 @@ from pbr_cli.ledger.records import (
     is_recovery,
     line_of_row,
     money,
+    now_utc,
 )
 from pbr_cli.ledger.samples import SampleRecords
 from pbr_cli.ledger.schema import (
@@ -66,10 +66,6 @@ from pbr_cli.ledger.schema import (
 from pbr_cli.ledger.signing import Trust
 
 ZERO = Decimal("0.00")
-
-
-def now_utc() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _refuse_link(path: Path, what: str) -> None:
