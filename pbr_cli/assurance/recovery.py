@@ -100,7 +100,7 @@ def recoveries(period: str, content: dict[str, Any]) -> list[Adjustment]:
         if item["verdict"] != "valid":
             paid = Decimal(item["amount"])
             why = "invalid" if item["verdict"] == "invalid" else "no evidence"
-            reason = f"sampled {period}: {item['id']} {why}" + (
+            reason = f"sample of {period}: {why}" + (
                 f": {item['reason']}" if item.get("reason") else "")
             out.append(Adjustment(period, item["provider"], f"{RECOVERY}{item['id']}", paid,
                                   Decimal("0.00"), reason))
@@ -112,7 +112,7 @@ def recoveries(period: str, content: dict[str, Any]) -> list[Adjustment]:
                                Fraction(e["confidence"]), amount)
             out.append(Adjustment(period, provider, EXTRAPOLATED, ex.unsampled_paid,
                                   ex.unsampled_paid - amount,
-                                  f"sampled {period}: extrapolated: {ex.arithmetic()}"))
+                                  f"sample of {period}: {ex.arithmetic()}"))
     return out
 
 

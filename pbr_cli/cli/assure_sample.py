@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import typer
 
 from pbr_cli.cli.common import ConfigOpt, LedgerOpt, WaitOpt, fail, is_quiet
 from pbr_cli.errors import EXIT_OK, PbrError
+from pbr_cli.money import format_money
 from pbr_cli.names import shown
 
 
@@ -69,8 +71,9 @@ def register(group: typer.Typer) -> None:
         lines = [f"{s.model} {s.period}: sample record {s.id}, drawn from approved run "
                  f"{s.run_id}: {s.content['method']['rule']}."]
         for p, d in sorted(s.content["providers"].items()):
-            lines.append(f"  {p}: {d['sampled']} of {d['items']} paid items, £{d['sampled_paid']} "
-                         f"of £{d['paid']}")
+            lines.append(f"  {p}: {d['sampled']} of {d['items']} paid items, "
+                         f"{format_money(Decimal(d['sampled_paid']))} of "
+                         f"{format_money(Decimal(d['paid']))}")
         lines.append(f"Checkers' workbook: {shown(result.checkers)}")
         lines.append(f"Evidence requests ({len(result.requests)}): "
                      f"{shown(result.checkers.parent)}")
@@ -125,10 +128,10 @@ def register(group: typer.Typer) -> None:
                  f"(record {result.verdicts_id})."]
         for p, d in sorted(c["providers"].items()):
             lines.append(f"  {p}: {d['failed']} of {d['sampled']} sampled failed")
-        total = sum((-a.difference for a in result.recovered), start=0)
+        total = sum((-a.difference for a in result.recovered), Decimal("0.00"))
         for a in result.recovered:
-            lines.append(f"  recover £{-a.difference:,} from {a.provider}: {a.reason}")
-        lines.append(f"To recover: £{total:,}, as adjustments on the next month drafted "
+            lines.append(f"  recover {format_money(-a.difference)} from {a.provider}: {a.reason}")
+        lines.append(f"To recover: {format_money(total)}, as adjustments on the next month drafted "
                      "(pbr run); paid only once that month is approved.")
         _say(ctx, lines)
         raise typer.Exit(EXIT_OK)

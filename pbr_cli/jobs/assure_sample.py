@@ -139,8 +139,6 @@ def read_verdicts(path: Path) -> tuple[dict[str, str], list[VerdictRow], str]:
             if any(cells[4:]):
                 rows.append(VerdictRow(r + 1, "", "", cells[4], cells[5]))
             continue
-        if cells[0].startswith("Verdict: valid"):  # the note under the table
-            continue
         rows.append(VerdictRow(r + 1, cells[0], cells[1], cells[4], cells[5]))
     return about, rows, book.sha256
 

@@ -4,6 +4,7 @@ items only, laid out as its statement is."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from pbr_cli.assurance.verdicts import HEADERS, SHEET, Verdict
 from pbr_cli.ledger.samples import StoredSample
 from pbr_cli.money import format_money
 from pbr_cli.outputs.schedule import TABLE_ROW, Layout, heading, write_table
-from pbr_cli.outputs.xlsx import Formats, atomic_output, made_workbook
+from pbr_cli.outputs.xlsx import Formats, atomic_output, made_workbook, print_setup
 from pbr_cli.pricing.records import Schedule
 
 ABOUT = "About"
@@ -33,6 +34,10 @@ def _about(wb: Any, fmt: Formats, schedule: Schedule, sample: StoredSample,
     for i, (label, value) in enumerate(rows):
         ws.write_string(TABLE_ROW + i, 0, label, fmt.label)
         ws.write_string(TABLE_ROW + i, 1, value, fmt.wrap)
+        lines = len(textwrap.wrap(value, 88)) or 1
+        if lines > 1:
+            ws.set_row(TABLE_ROW + i, 15 * lines + 2)
+    print_setup(ws, None, f"{schedule.model.title} - sample record {sample.id}", [24, 90])
 
 
 def sizes(sample: StoredSample, provider: str | None = None) -> list[tuple[str, str]]:
@@ -72,10 +77,9 @@ def write_checkers(schedule: Schedule, sample: StoredSample, target: Path) -> Pa
             ws.data_validation(TABLE_ROW + 1, col, TABLE_ROW + len(rows), col, {
                 "validate": "list", "source": [v.value for v in Verdict],
                 "error_title": "Verdict", "error_message": "Choose valid, invalid or no evidence."})
-        ws.write_string(TABLE_ROW + len(rows) + 2, 0, "Verdict: valid (the evidence shows the "
-                        "claim), invalid (it does not: say why in Reason), no evidence (none "
-                        "came). Then `pbr assure record` this file.", fmt.subtitle)
-        _about(wb, fmt, schedule, sample, sizes(sample))
+        ws.set_column(HEADERS.index("Verdict"), HEADERS.index("Verdict"), 14)
+        ws.set_column(HEADERS.index("Reason"), HEADERS.index("Reason"), 40)
+        _about(wb, fmt, schedule, sample, [*sizes(sample), ("How to fill it in", CHECKERS_TEXT)])
     return target
 
 
@@ -95,15 +99,25 @@ def write_request(schedule: Schedule, sample: StoredSample, provider: str,
                                                             "Amount paid"],
                                               [fmt.text, fmt.wrap, fmt.money], [34, 60, 14]),
                     rows)
-        ws.write_string(TABLE_ROW + len(rows) + 2, 0, REQUEST_TEXT, fmt.subtitle)
-        _about(wb, fmt, schedule, sample, sizes(sample, provider))
+        _about(wb, fmt, schedule, sample, [*sizes(sample, provider), ("What is asked",
+                                                                       request_text(sample))])
     return target
 
 
-REQUEST_TEXT = ("Please send the evidence for each item listed. An item found invalid, or "
-                "with no evidence, is recovered at what it was paid, and the share of the "
-                "sample that failed is recovered from your items not sampled at the lower "
-                "bound of its one-sided interval (docs/assurance.md).")
+CHECKERS_TEXT = ("For each item choose its Verdict: valid (the evidence shows the claim), "
+                 "invalid (it does not: say why in Reason), no evidence (none came). Then "
+                 "record this file with `pbr assure record`.")
+def request_text(sample: StoredSample) -> str:
+    """What an evidence request asks, and what follows from it."""
+    from fractions import Fraction
+
+    method = sample.content["method"]
+    level = f"{float(Fraction(method['extrapolation_confidence']) * 100):g}%"
+    return ("Please send the evidence for each item listed. An item found invalid, or with "
+            "no evidence, is recovered at what it was paid"
+            + (", and the share of the sample that failed is recovered from your items not "
+               f"sampled at the lower bound of its one-sided {level} interval"
+               if method["extrapolate"] else "") + ".")
 
 
 def write_request_pdf(schedule: Schedule, sample: StoredSample, provider: str,
@@ -112,7 +126,6 @@ def write_request_pdf(schedule: Schedule, sample: StoredSample, provider: str,
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
-    from pbr_cli.outputs.schedule import standing_text
     from pbr_cli.outputs.statement_pdf import FIXED, FONTS, HEAD_FILL
 
     model = schedule.model
@@ -133,9 +146,10 @@ def write_request_pdf(schedule: Schedule, sample: StoredSample, provider: str,
     pdf.multi_cell(0, 6, f"Evidence request for {provider} — {schedule.month.label()}",
                    new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
-    about = [f"Sample record {sample.id}, drawn {sample.drawn_at} from the payment "
-             f"{standing_text(schedule)}.", *[v for _, v in sizes(sample, provider)],
-             f"Rule: {sample.content['method']['rule']}.", REQUEST_TEXT]
+    about = [f"Sample record {sample.id}, drawn at {sample.drawn_at} from what was paid "
+             f"for {schedule.month} (ledger run {sample.run_id}).",
+             *[v for _, v in sizes(sample, provider)],
+             f"Rule: {sample.content['method']['rule']}.", request_text(sample)]
     for text in about:
         pdf.multi_cell(0, 4.5, text, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
