@@ -206,6 +206,10 @@ _CODES: dict[str, tuple[str, str]] = {
     "already-approved": ("fatal", "The month is approved already; an approved month is never approved or rewritten again."),
     "approve-in-order": ("fatal", "An earlier month is not approved yet: months are approved in order from go-live."),
     "month-not-ended": ("fatal", "The month has not ended yet: it is approved once it is over."),
+    "already-sampled": ("fatal", "`pbr assure sample` for a period sampled already: a recorded sample is never drawn again."),
+    "not-sampled": ("fatal", "`pbr assure sample` for a month not approved, or a model without `assurance:`; `pbr assure record` of a workbook whose sample is not in the ledger."),
+    "already-recorded": ("fatal", "`pbr assure record` for a sample whose verdicts are recorded already: what was recovered stands."),
+    "bad-verdicts": ("fatal", "The checkers' workbook does not hold one verdict from the list for every sampled item, with a reason for each invalid one; the message names the sheet and cell."),
     "inputs-changed": ("fatal", "The returns, model or register are not those the run recorded: its schedule cannot be approved or made again."),
     # The command itself: each stops it (exit code 2, or 3 for `locked`)
     "forecast-no-months": ("fatal", "`pbr forecast`: no month of the period (or of the scheme) has returns recorded, so there is nothing to project from."),

@@ -298,7 +298,7 @@ def test_ledger_is_append_only_and_versioned(workspace, place):
     assert place.verify() == [] and place.runs() == 1
     with place.raw() as db:
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        assert tuple(version) == ("4",)
+        assert tuple(version) == ("5",)
         db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     result = runner.invoke(app, args(workspace, JUNE))
     assert result.exit_code == 2 and "written by a newer pbr" in result.output

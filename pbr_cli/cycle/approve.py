@@ -133,7 +133,8 @@ def approve_month(scheme: Scheme, period: str, named_as: tuple[int | None, str |
                                code="approve-in-order")
             if draft.basis != ledger.basis(model.name):
                 why = ("while earlier months were not approved, so it carries no adjustments"
-                       if draft.basis < 0 else "before the months approved since")
+                       if draft.basis < 0 else "before the months approved (or the sample verdicts "
+                       "recorded) since")
                 raise PbrError(f"draft run {draft.id} was worked out {why}: calculate {month} "
                                f"again (`pbr calculate -m {model.name} -p {month}`, or `pbr run`) "
                                "and approve the new draft", code="stale-draft")

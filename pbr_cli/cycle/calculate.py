@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from pbr_cli import __version__
+from pbr_cli.assurance.recovery import recoveries_due, with_recovered
 from pbr_cli.cycle.paid import carried, paid_in_ledger
 from pbr_cli.cycle.runlog import RunLog
 from pbr_cli.cycle.scheme import Scheme
@@ -289,6 +290,9 @@ def _calculate(scheme: Scheme, month: Month, output: Path | None, ledger: Ledger
         assert ledger is not None  # (earlier months are only looked at with a ledger)
         adjustments += adjustments_for(ledger, model, register, e, collection, cache,
                                        paid and paid.with_adjustments(carried(adjustments)))
+    if ledger is not None and month == nxt:  # what samples' verdicts recover, once
+        adjustments = [*with_recovered(ledger, model.name, adjustments),
+                       *recoveries_due(ledger, model.name)]
     paid = paid and paid.with_adjustments(carried(adjustments))
     schedule = scheme.schedule(month, collection, paid)
     if unfiled:

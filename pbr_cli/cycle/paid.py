@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pbr_cli.ledger.records import Adjustment, LineKind
+from pbr_cli.ledger.records import Adjustment, LineKind, is_recovery
 from pbr_cli.ledger.store import Ledger
 from pbr_cli.periods import Month
 from pbr_cli.pricing.earlier import Paid
@@ -30,6 +30,8 @@ def paid_in_ledger(ledger: Ledger, model: str, before: int | None = None) -> Pai
                 key = (month, line.entry, line.component)
                 lines[key] = lines.get(key, Decimal("0.00")) + line.amount
         for a in ledger.adjustments(approval.run_id):
+            if is_recovery(a.component):  # recovered after a sample: not what a month paid
+                continue
             key = (Month.parse(a.month), a.provider, a.component)
             adjusted[key] = adjusted.get(key, Decimal("0.00")) + a.difference
     return Paid(frozenset(approved), lines, adjusted)
@@ -37,4 +39,5 @@ def paid_in_ledger(ledger: Ledger, model: str, before: int | None = None) -> Pai
 
 def carried(adjustments: list[Adjustment]) -> list[tuple[Month, str, str, Decimal]]:
     """A draft's adjustments as `Paid.with_adjustments` takes them."""
-    return [(Month.parse(a.month), a.provider, a.component, a.difference) for a in adjustments]
+    return [(Month.parse(a.month), a.provider, a.component, a.difference) for a in adjustments
+            if not is_recovery(a.component)]

@@ -20,6 +20,13 @@ from pbr_cli.errors import PbrError
 ZERO = Decimal("0.00")
 
 
+def now_utc() -> str:
+    """The time a record is made, UTC, to the second."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def stored_amount(text: object) -> Decimal | None:
     """A stored amount as Decimal, or None when it is not a finite decimal number."""
     try:
@@ -82,6 +89,15 @@ def money(text: Any, where: str) -> Decimal:
         raise PbrError(f"the ledger holds {text!r} as an amount ({where}): it has been changed "
                        "outside pbr; `pbr ledger verify` says where", code="bad-ledger")
     return value
+
+
+RECOVERY = "recovery: "  # how a recovery's component begins (docs/assurance.md)
+
+
+def is_recovery(component: str) -> bool:
+    """A recovery after a sample's verdicts, not a month worked out again: it is not part of
+    what the month is worth, so worked out again the month never pays it back."""
+    return component.startswith(RECOVERY)
 
 
 @dataclass(frozen=True)

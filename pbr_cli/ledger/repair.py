@@ -149,8 +149,9 @@ def quarantine(store: ChainedStore, found: Damage, moved_by: str, at: str) -> No
         "content, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(at, moved_by, found.last_good.seq, found.last_good.hash, s.table,
           json.dumps(s.row, sort_keys=True, default=str), s.why) for s in found.rows])
-    tables = [t for t in ("chain", "approvals", "publications", "publication_keys", *PARTS,
-                          "runs") if any(s.table == t for s in found.rows)]
+    tables = [t for t in ("chain", "approvals", "publications", "publication_keys",
+                          "sample_keys", "samples", "verdicts", *PARTS, "runs")
+              if any(s.table == t for s in found.rows)]
     for table in tables:
         if db.kind == "postgresql":
             db.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")

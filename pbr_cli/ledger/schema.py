@@ -4,13 +4,17 @@ the same tables made at once, in PostgreSQL."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+import json
+
+SCHEMA_VERSION = 5
 TABLES = ("runs", "inputs", "lines", "adjustments", "approvals", "chain", "publication_keys",
-          "publications")
+          "publications", "sample_keys", "samples", "verdicts")
 # record kinds in the chain, and the table each one's rows live in
 KINDS = {"run": "runs", "approval": "approvals", "publication_key": "publication_keys",
-         "publication": "publications"}
-SIGNED_TABLES = ("runs", "approvals", "publications")  # their records are signed
+         "publication": "publications", "sample_key": "sample_keys", "sample": "samples",
+         "verdicts": "verdicts"}
+SIGNED_TABLES = ("runs", "approvals", "publications", "samples", "verdicts")  # signed records
+UNSIGNED_KINDS = ("publication_key", "sample_key")  # keys: covered by the signed record after
 
 
 def append_only_rules(kind: str) -> tuple[str, ...]:
@@ -80,7 +84,26 @@ MIGRATIONS: dict[int, list[str]] = {
         # approval or a publication (`J. Smith <ed25519:...>`, inside the content its hash
         # covers) and the signature over its chain hash; '' in records made unsigned.
         *[f"ALTER TABLE {t} ADD COLUMN {c} TEXT NOT NULL DEFAULT ''"
-          for t in SIGNED_TABLES for c in ("signer", "signature")],
+          for t in ("runs", "approvals", "publications") for c in ("signer", "signature")],
+    ],
+    5: [
+        # Assurance (docs/assurance.md): each scheme's sampling key, made at its first draw and
+        # kept; each period's sample as drawn (once), and the checkers' verdicts on it (once).
+        """CREATE TABLE sample_keys (
+            id INTEGER PRIMARY KEY, model TEXT NOT NULL UNIQUE, key TEXT NOT NULL,
+            created_at TEXT NOT NULL)""",
+        """CREATE TABLE samples (
+            id INTEGER PRIMARY KEY, model TEXT NOT NULL, period TEXT NOT NULL,
+            run_id INTEGER NOT NULL, drawn_at TEXT NOT NULL, drawn_by TEXT NOT NULL,
+            content TEXT NOT NULL, signer TEXT NOT NULL DEFAULT '',
+            signature TEXT NOT NULL DEFAULT '')""",
+        "CREATE UNIQUE INDEX samples_once ON samples (model, period)",
+        """CREATE TABLE verdicts (
+            id INTEGER PRIMARY KEY, sample_id INTEGER NOT NULL, model TEXT NOT NULL,
+            period TEXT NOT NULL, recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL,
+            file_sha256 TEXT NOT NULL, content TEXT NOT NULL, signer TEXT NOT NULL DEFAULT '',
+            signature TEXT NOT NULL DEFAULT '')""",
+        "CREATE UNIQUE INDEX verdicts_once ON verdicts (sample_id)",
     ],
 }
 
@@ -165,6 +188,7 @@ POSTGRES = [
         method TEXT NOT NULL, figures TEXT NOT NULL,
         signer TEXT NOT NULL DEFAULT '', signature TEXT NOT NULL DEFAULT '')""",
     "CREATE INDEX publications_by_model ON publications (model, id)",
+    *MIGRATIONS[5],
     # The append-only rules: no row of a ledger table is ever changed, deleted or truncated.
     """CREATE FUNCTION pbr_append_only() RETURNS trigger LANGUAGE plpgsql AS
         $$ BEGIN RAISE EXCEPTION 'the ledger is append-only'; END $$""",
@@ -182,7 +206,7 @@ POSTGRES = [
 # chain.py works it out, is not the hash pbr worked out and signed (`expected`), and refuses
 # an unsigned record after a signed one. Whether a signature is a named officer's is left to
 # `pbr ledger verify` (the keys are in the officers' config, not in the database).
-FUNCTIONS_VERSION = 1
+FUNCTIONS_VERSION = 2
 APPEND_ARGS = "text, jsonb, text, text"  # kind, the record, the head it follows, its hash
 
 
@@ -190,6 +214,8 @@ def postgres_functions(schema: str) -> list[str]:
     """The functions, made (or made again) in the ledger's own schema by its owner; nobody
     but the owner and the roles granted them may call them."""
     s = '"' + schema.replace('"', '""') + '"'
+    kinds = json.dumps(KINDS)
+    unsigned = ", ".join(f"'{k}'" for k in UNSIGNED_KINDS)
     return [
         # A string as Python's json.dumps writes it (ASCII only: \\uXXXX beyond it).
         f"""CREATE OR REPLACE FUNCTION {s}.pbr_json_text(s text) RETURNS text LANGUAGE plpgsql
@@ -241,8 +267,7 @@ def postgres_functions(schema: str) -> list[str]:
               rec_hash text) RETURNS text LANGUAGE plpgsql SECURITY DEFINER
             SET search_path = {s}, pg_temp AS $$
             DECLARE
-              tables constant jsonb := '{{"run": "runs", "approval": "approvals",
-                "publication_key": "publication_keys", "publication": "publications"}}';
+              tables constant jsonb := '{kinds}';
               tbl text := tables ->> rec_kind; r jsonb := rec -> 'row'; rec_ref bigint;
               head_seq bigint; head_hash text; stored jsonb; content text; digest text;
               is_next boolean;
@@ -267,7 +292,7 @@ def postgres_functions(schema: str) -> list[str]:
               IF rec_ref IS NULL OR NOT is_next THEN
                 RAISE EXCEPTION 'pbr: % % is not the next number of its table', rec_kind, rec_ref;
               END IF;
-              IF rec_kind <> 'publication_key' THEN
+              IF rec_kind NOT IN ({unsigned}) THEN
                 IF coalesce(r ->> 'signer', '') = '' AND (
                     EXISTS (SELECT 1 FROM runs WHERE signer <> '') OR
                     EXISTS (SELECT 1 FROM approvals WHERE signer <> '') OR

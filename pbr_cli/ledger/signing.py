@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PREFIX = "ed25519:"
-SIGNED_KINDS = ("run", "approval", "publication")
+SIGNED_KINDS = ("run", "approval", "publication", "sample", "verdicts")
 RECORD = b"pbr ledger record\n"  # what a record's signature is over, before its chain hash
 STATEMENT = b"pbr ledger head statement\n"  # and a statement of the head's
 

@@ -27,7 +27,6 @@ import sqlite3
 import stat
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -50,17 +49,23 @@ from pbr_cli.ledger.records import (
     adjustment_of_row,
     approval_of_row,
     input_of_row,
+    is_recovery,
     line_of_row,
     money,
+    now_utc,
 )
-from pbr_cli.ledger.schema import APPEND_ONLY, MIGRATIONS, POSTGRES, SCHEMA_VERSION, TABLES
+from pbr_cli.ledger.samples import SampleRecords
+from pbr_cli.ledger.schema import (
+    APPEND_ONLY,
+    MIGRATIONS,
+    POSTGRES,
+    SCHEMA_VERSION,
+    TABLES,
+    append_only_pg,
+)
 from pbr_cli.ledger.signing import Trust
 
 ZERO = Decimal("0.00")
-
-
-def now_utc() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _refuse_link(path: Path, what: str) -> None:
@@ -106,7 +111,7 @@ def ledger_state(where: Where) -> str:
         raise PbrError(f"the ledger {path} cannot be used: {exc}", code="bad-ledger") from None
 
 
-class Ledger(ChainedStore):
+class Ledger(SampleRecords, ChainedStore):
     def __init__(self, where: Where | str, readonly: bool = False):
         self.path = ledger_place(where)
         if not isinstance(self.path, LedgerUrl):
@@ -166,6 +171,9 @@ class Ledger(ChainedStore):
                 if current == 0:
                     self.db.execute("INSERT INTO meta VALUES ('ledger_id', ?)", (uuid.uuid4().hex,))
                     self.db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+                if 0 < current < SCHEMA_VERSION:  # a migration's new tables: append-only too
+                    for statement in append_only_pg(TABLES):
+                        self.db.execute(statement)
                 if current != SCHEMA_VERSION:
                     self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                                     (str(SCHEMA_VERSION),))
@@ -259,10 +267,12 @@ class Ledger(ChainedStore):
             "SELECT period FROM approvals WHERE model = ? ORDER BY period", (model,))]
 
     def basis(self, model: str) -> int:
-        """The chain position of the scheme's last approval (0 when none): a draft's
-        adjustments are worked out against the approvals up to it."""
+        """The chain position of the scheme's last approval or recorded verdicts (0 when
+        none): a draft's adjustments and recoveries are worked out against those up to it."""
         row = self.db.execute("SELECT max(seq) FROM chain WHERE kind = 'approval' AND ref IN "
-                              "(SELECT id FROM approvals WHERE model = ?)", (model,)).fetchone()
+                              "(SELECT id FROM approvals WHERE model = ?) OR kind = 'verdicts' "
+                              "AND ref IN (SELECT id FROM verdicts WHERE model = ?)",
+                              (model, model)).fetchone()
         return int(row[0] or 0)
 
     def paid(self, model: str, month: str) -> tuple[dict[tuple[str, str], Decimal], int | None]:
@@ -283,6 +293,8 @@ class Ledger(ChainedStore):
                 "SELECT a.provider, a.component, a.difference, a.run_id FROM adjustments a "
                 "JOIN approvals p ON p.run_id = a.run_id WHERE p.model = ? AND a.month = ? "
                 "ORDER BY a.rowid", (model, month)):
+            if is_recovery(component):  # recovered after a sample: never paid back
+                continue
             key = (provider, component)
             amounts[key] = amounts.get(key, ZERO) + money(difference, f"run {run_id}")
             latest = max(latest, run_id)

@@ -15,6 +15,7 @@ from typing import Any
 
 from pbr_cli import expr as formulas
 from pbr_cli.errors import PbrError
+from pbr_cli.model.assurance import read_assurance
 from pbr_cli.model.cadence import CadenceRules
 from pbr_cli.model.client_level import ClientLevelRules, cohort_components, participant_components
 from pbr_cli.model.conditions import pairs
@@ -268,6 +269,7 @@ class _Builder(ReturnLayoutRules, ClientLevelRules, CadenceRules, FormulaRules, 
             path=self.path, sha256=sha256, cohort=cohort, report=report, participants=people,
             year_starts=year_starts(scheme),
             holidays=frozenset(scheme.get("holidays") or ()), signals=signals,
+            assurance=read_assurance(d.get("assurance"), self.fail),
         )
 
     def parameter(self, name: str, spec: dict[str, Any]) -> Parameter:

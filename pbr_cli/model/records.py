@@ -11,6 +11,7 @@ from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.expr import Expr
+from pbr_cli.model.assurance import AssuranceSpec
 from pbr_cli.model.kinds import (
     GROUP_RULES,
     MEASURE_RULES,
@@ -431,6 +432,7 @@ class Model:
     participants: Participants | None = None
     year_starts: int = 4  # the month the scheme's years start (fee shares, annual caps)
     holidays: frozenset[date] = frozenset()  # not working days (deadlines in working days)
+    assurance: AssuranceSpec | None = None  # sampling after payment (docs/assurance.md)
 
     @property
     def client_level(self) -> bool:

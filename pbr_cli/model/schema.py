@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from pbr_cli.model.assurance import ASSURANCE, PERCENT
 from pbr_cli.model.kinds import (
     GROUP_RULES,
     MEASURE_RULES,
@@ -51,6 +52,7 @@ TYPE_WORDS = {
     "names": "a list of names",
     "texts": "a list of text values",
     "text-or-texts": "a text value or a list of them",
+    "percent": "a percentage written with its sign, e.g. 10% or 2.5% (exact)",
     "condition": "a formula true or false for each row (over its own columns, the register "
                  "entry, the parameters and the period's facts), or column: value pairs (a value "
                  "or a list of them)",
@@ -245,6 +247,8 @@ MODEL = Section(
         Key("report", REPORT, "How period reports present the scheme."),
         Key("signals", SIGNALS, "Signals of gaming shown in reports and by `pbr assure signals` "
             "(never a payment)."),
+        Key("assurance", ASSURANCE, "Checking claims after payment: samples, verdicts, "
+            "recovery (docs/assurance.md)."),
     ),
 )
 
@@ -325,6 +329,7 @@ class _Walker:
             "names": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
             "texts": lambda v: isinstance(v, list) and all(isinstance(x, (str, int)) for x in v),
             "condition": lambda v: isinstance(v, str),
+            "percent": lambda v: isinstance(v, str) and PERCENT.fullmatch(v.strip()) is not None,
             "text-or-texts": lambda v: isinstance(v, (str, int))
             or (isinstance(v, list) and all(isinstance(x, (str, int)) for x in v)),
         }[kind]
