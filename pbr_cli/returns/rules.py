@@ -128,6 +128,12 @@ class Cells(Check):
                            "looking at the return can see it; give the cell a format that "
                            "shows it",
         "not-a-date": "the cell is formatted as a date but holds a number no calendar date has",
+        "same-colour-as-fill": "{detail}: nobody looking at the return can see its value; "
+                               "give it a font that shows",
+        "shown-differs": "{detail}: pbr pays only on what is shown; give the cell a format "
+                         "that shows its value",
+        "conditional-format": "a conditional format {detail}: what is shown may not be what "
+                              "the cell holds; remove the conditional format",
     }.items()}
 
     @classmethod

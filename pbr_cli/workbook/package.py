@@ -11,7 +11,6 @@ path is taken only for sheets that need it.
 
 from __future__ import annotations
 
-import html
 import re
 import struct
 import zipfile
@@ -67,6 +66,7 @@ class Package:
     sheets: dict[str, str]  # sheet name -> part name, in workbook order
     hidden: set[str] = field(default_factory=set)
     invisible: frozenset[int] = frozenset()  # cell styles (s=) whose number format shows nothing
+    looks: Any = None  # the styles as a person sees them (styles.StyleBook)
     strings_part: zipfile.ZipInfo | None = None  # the shared string table
     _sizes: Any = None
 
@@ -131,22 +131,26 @@ def open_package(path: str, data: bytes) -> Package:
     if "xl/workbook.xml" not in names:
         raise UnreadableFile(path, "not-a-workbook",
                              "this zip is not an Excel workbook (no xl/workbook.xml)")
+    from pbr_cli.workbook.styles import read_styles, related_parts
+
+    parts = related_parts(path, archive)  # the styles and texts the relationships name
     view = memoryview(data)
     strings = None
     for info in infos:
         # Worksheets are checked as they are scanned; sheets nobody reads are never unpacked.
         if info.filename.startswith("xl/worksheets/sheet") or info.is_dir():
             continue
-        if info.filename.lower().rsplit("/", 1)[-1] == "sharedstrings.xml":
+        if (info.filename == parts.get("sharedStrings")
+                or info.filename.lower().rsplit("/", 1)[-1] == "sharedstrings.xml"):
             strings = info
             _count_texts(path, stream_part(path, view, info))
         else:
             for _ in stream_part(path, view, info):
                 pass
     sheets, hidden = _sheet_parts(path, archive)
-    invisible = _invisible_styles(path, archive) if "xl/styles.xml" in names else frozenset()
+    looks = read_styles(path, archive, parts)
     return Package(path=path, data=data, zip=archive, sheets=sheets, hidden=hidden,
-                   invisible=invisible, strings_part=strings)
+                   invisible=looks.invisible, looks=looks, strings_part=strings)
 
 
 _SI_RE = re.compile(rb"<(?:[\w.-]+:)?si[\s>/]")
@@ -308,35 +312,6 @@ def _sheet_parts(path: str, archive: zipfile.ZipFile) -> tuple[dict[str, str], s
     return sheets, hidden
 
 
-_FORMAT_CODE_RE = re.compile(rb"""formatCode\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-
-
-def _invisible_styles(path: str, archive: zipfile.ZipFile) -> frozenset[int]:
-    """The cell styles whose number format shows nothing (`;;;`, `;;`, `"";""`): a value in
-    such a cell is there, and would be paid on, but nobody looking at the return sees it."""
-    body = _read_part(path, archive, "xl/styles.xml")
-    # Most workbooks have no such format: then the styles need no parsing (their number
-    # formats are found however the attribute is quoted or its characters escaped).
-    if not any(_shows_nothing(html.unescape((m.group(1) or m.group(2) or b"").decode(
-            "utf-8", "replace"))) for m in _FORMAT_CODE_RE.finditer(body)):
-        return frozenset()
-    styles = _parse_xml(path, body, "xl/styles.xml")
-    codes: dict[str, str] = {}
-    xfs: list[str] = []
-    for node in styles.iter():
-        tag = local(node.tag)
-        if tag == "numFmt":
-            codes[node.get("numFmtId", "")] = node.get("formatCode", "")
-        elif tag == "cellXfs":
-            xfs = [x.get("numFmtId", "0") for x in node if local(x.tag) == "xf"]
-    blank = {i for i, code in codes.items() if _shows_nothing(code)}
-    return frozenset(n for n, fmt in enumerate(xfs) if fmt in blank)
-
-
-def _shows_nothing(code: str) -> bool:
-    """A number format every section of which is empty (or an empty literal)."""
-    sections = code.split(";")
-    return len(sections) >= 2 and all(part.strip().strip('"') == "" for part in sections)
 
 
 # Patterns over the sheet's XML that allow every spelling XML does: any namespace prefix,

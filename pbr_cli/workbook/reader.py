@@ -24,6 +24,7 @@ from pbr_cli.workbook.package import (
     open_package,
 )
 from pbr_cli.workbook.sheet_scan import exact_cells, merged_ranges, scan_sheet
+from pbr_cli.workbook.visibility import check_sheet_choice, mark
 
 
 @dataclass
@@ -34,6 +35,7 @@ class RawSheet:
     special: dict[tuple[int, int], str] = field(default_factory=dict)  # (row0, col0) -> code
     hidden_rows: frozenset[int] = frozenset()  # 1-based Excel rows marked hidden
     hidden_columns: frozenset[int] = frozenset()  # 1-based columns marked hidden
+    details: dict[tuple[int, int], str] = field(default_factory=dict)  # what a marked cell shows
 
     def value(self, row0: int, col0: int) -> Any:
         if row0 < len(self.rows) and col0 < len(self.rows[row0]):
@@ -141,11 +143,13 @@ def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | Non
         wanted = [first]
     listed = wanted if isinstance(wanted, list) else names
     targets = [n for n in listed if n in pkg.sheets]
+    check_sheet_choice(label, pkg, targets)
     scans = _scans(label, pkg, targets)  # the gate passes every sheet before any is read
     book = _open_book(label, data)
     sheets = {name: _read_sheet(label, data, pkg, book, name, scans[name]) for name in targets}
     if choose is not None:
         more = [n for n in choose(sheets.get(first)) if n in pkg.sheets and n not in sheets]
+        check_sheet_choice(label, pkg, more)
         scans = _scans(label, pkg, more, list(scans.values()))
         sheets.update((name, _read_sheet(label, data, pkg, book, name, scans[name]))
                       for name in more)
@@ -241,7 +245,5 @@ def _read_sheet(label: str, data: bytes, pkg, book, name: str, scan) -> RawSheet
         raw.special = exact_cells(pkg, scan.part)
     for key, code in special.items():
         raw.special.setdefault(key, code)
-    for r, c in scan.invisible:  # a value nobody looking at the return can see
-        if r < len(rows) and c < len(rows[r]) and rows[r][c] not in (None, ""):
-            raw.special[(r, c)] = "invisible-value"
+    mark(pkg, scan, rows, raw.special, raw.details)  # values not shown as they are
     return raw

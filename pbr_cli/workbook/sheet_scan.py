@@ -6,7 +6,7 @@ exact reader can give are found here too."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import defusedxml.ElementTree as SafeET
 
@@ -19,6 +19,14 @@ from pbr_cli.workbook.package import (
     local,
     stream_part,
 )
+from pbr_cli.workbook.rows import Visible
+from pbr_cli.workbook.visibility import (
+    _CF_START,
+    MAX_CONDITIONAL,
+    cell_key,
+    conditional_ranges,
+    watch_pattern,
+)
 
 
 @dataclass(frozen=True)
@@ -30,8 +38,11 @@ class SheetScan:
     has_errors: bool
     hidden_rows: frozenset[int] = frozenset()  # 1-based rows hidden, or of zero height
     hidden_columns: frozenset[int] = frozenset()  # 1-based columns hidden, or of zero width
-    invisible: frozenset[tuple[int, int]] = frozenset()  # (row0, col0): a format showing nothing
     text_bytes: int = 0  # the shared texts its cells use, each counted at every use
+    # (row0, col0) -> style, for the cells whose style needs a look (visibility.judge)
+    watched: dict[tuple[int, int], int] = field(default_factory=dict)
+    # ranges under a conditional format changing what is shown (visibility.conditional_ranges)
+    conditional: list[tuple[tuple[int, int, int, int], str]] = field(default_factory=list)
 
     @property
     def cells(self) -> int:
@@ -74,17 +85,9 @@ _QUICK_ROW_RE = re.compile(rb'<row[^>]*? r="(\d+)"')
 _QUICK_WIDE_RE = re.compile(rb' r="([A-Z]{2,})(\d*)')
 _QUICK_LONG_RE = re.compile(rb' r="([A-Z]*)(\d{5,})')
 _QUICK_ERROR = b't="e"'
-_QUICK_HIDDEN_ROW_RE = re.compile(rb'<row [^>]*?(?: hidden="(?:1|true)"| ht="0*\.?0*")[^>]*>')
 _CHAR_REF_IN_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?(?:c|row|col)\s[^>]*&#")
 _ERROR_RE = re.compile(rb"\st" + _Q + rb"e[\"']")
-_HIDDEN_ROW_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?(?:\shidden" + _Q + rb"(?:1|true)[\"']"
-                            rb"|\sht" + _Q + rb"0*\.?0*[\"'])[^>]*>")
-_COL_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?col(\s[^>]*)?/?>")
-_QUICK_COL_RE = re.compile(rb"<col( [^>]*)?/?>")  # starts with a literal: found fast
-_FORMAT_PR_RE = re.compile(rb"<(?:[\w.-]+:)?sheetFormatPr(\s[^>]*)?/?>")
-_ROW_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?row(\s[^>]*)?/?>")
 _ATTR_RE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_STYLED_CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c(\s[^>]*)>")
 # a cell of the shared string table: its index (the usual spelling, then any)
 _QUICK_SHARED_RE = re.compile(rb't="s"[^>]*><v>(\d+)<')
 _SHARED_RE = re.compile(rb"\st" + _Q + rb"s[\"'][^>]*>\s*<(?:[\w.-]+:)?v\s*>\s*(\d+)")
@@ -93,16 +96,6 @@ _SHARED_RE = re.compile(rb"\st" + _Q + rb"s[\"'][^>]*>\s*<(?:[\w.-]+:)?v\s*>\s*(
 def _attrs(tag_body: bytes | None) -> dict[bytes, bytes]:
     return {m.group(1).split(b":")[-1]: m.group(2) if m.group(2) is not None else m.group(3)
             for m in _ATTR_RE.finditer(tag_body or b"")}
-
-
-def _zero(value: bytes | None) -> bool:
-    """A height or width of zero, however it is written (0, 0.0, 0E0)."""
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        return value is not None and Decimal(value.decode("ascii", "replace")) == 0
-    except InvalidOperation:
-        return False
 
 
 def _col_number(letters: bytes) -> int:
@@ -126,9 +119,10 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
     format shows nothing."""
     max_row = max_col = 0
     formulas = errors = False
-    hidden_rows: set[int] = set()
-    hidden_cols: set[int] = set()
-    invisible: set[tuple[int, int]] = set()
+    visible = Visible()
+    watch = watch_pattern(pkg)
+    watched: dict[tuple[int, int], int] = {}
+    cf_text = b""
     text = 0
     # A cell using a shared text takes at least 20 bytes of the sheet (<c t="s"><v>0</v></c>),
     # and no text is longer than the whole table: when even that many uses of it stay within
@@ -136,7 +130,6 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
     table = pkg.strings_part.file_size if pkg.strings_part is not None else 0
     count_texts = table * (info_size(pkg, part) // 20) > MAX_TEXT_BYTES
     sizes = pkg.text_sizes() if count_texts else None
-    rows_hidden = False  # sheetFormatPr zeroHeight: a row without a height of its own has none
     tail = b""
     try:
         info = pkg.zip.getinfo(part)
@@ -166,40 +159,28 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
         if usual:
             formulas = formulas or b"<f>" in buf or b"<f " in buf or b"<f/" in buf
             errors = errors or _QUICK_ERROR in buf
-            hidden = (_QUICK_HIDDEN_ROW_RE.finditer(buf)
-                      if b' hidden="' in buf or b' ht="0' in buf else ())
         else:
             formulas = formulas or bool(_FORMULA_RE.search(buf))
             errors = errors or bool(_ERROR_RE.search(buf))
-            hidden = _HIDDEN_ROW_RE.finditer(buf)
-        for m in hidden:
-            number = _attrs(m.group(0)).get(b"r", b"")
-            if number.isdigit():
-                hidden_rows.add(int(number))
-        if b"eroHeight" in buf:
-            for m in _FORMAT_PR_RE.finditer(buf):
-                rows_hidden = rows_hidden or _attrs(m.group(1)).get(b"zeroHeight") in (b"1",
-                                                                                   b"true")
-        if rows_hidden:
-            for m in _ROW_TAG_RE.finditer(buf):
-                attrs = _attrs(m.group(1))
-                number = attrs.get(b"r", b"")
-                if number.isdigit() and (attrs.get(b"ht") is None or _zero(attrs.get(b"ht"))):
-                    hidden_rows.add(int(number))
-        if b"col" in buf:
-            for m in (_QUICK_COL_RE if usual else _COL_TAG_RE).finditer(buf):
-                attrs = _attrs(m.group(1))
-                if attrs.get(b"hidden") in (b"1", b"true") or _zero(attrs.get(b"width")):
-                    lo, hi = attrs.get(b"min", b""), attrs.get(b"max", b"")
-                    if lo.isdigit() and hi.isdigit() and int(lo) <= MAX_COLUMNS:
-                        hidden_cols.update(range(int(lo), min(int(hi), MAX_COLUMNS) + 1))
-        if pkg.invisible:
-            for m in _STYLED_CELL_RE.finditer(buf):
-                attrs = _attrs(m.group(1))
-                style, ref = attrs.get(b"s", b""), attrs.get(b"r", b"")
-                cell = re.fullmatch(rb"([A-Za-z]{1,3})(\d{1,7})", ref)
-                if style.isdigit() and int(style) in pkg.invisible and cell:
-                    invisible.add((int(cell.group(2)) - 1, _col_number(cell.group(1).upper()) - 1))
+        visible.feed(chunk, MAX_COLUMNS)
+        if watch is not None:
+            for m in watch.finditer(buf):
+                if m.end() <= len(tail):
+                    continue  # found in the chunk before
+                cell = _attrs(m.group(1))
+                key = cell_key(cell.get(b"r"))
+                if key is None:
+                    raise UnreadableFile(pkg.path, "unsafe-workbook", f"the sheet {part} has "
+                                         "a cell without a reference in a style pbr must "
+                                         "look at; refused")
+                watched[key] = int(cell[b"s"].strip())
+        if cf_text:
+            cf_text += chunk
+        elif (start := _CF_START.search(buf)) is not None:
+            cf_text = buf[start.start():]
+        if len(cf_text) > MAX_CONDITIONAL:  # (from the first conditional format on: small)
+            raise UnreadableFile(pkg.path, "workbook-too-large", f"the sheet {part}'s "
+                                 "conditional formats are too large")
         if sizes is not None and len(sizes):
             # each use of a shared text is a copy in what the reader makes (a cell ending
             # in the tail carried over was counted with the chunk before)
@@ -216,8 +197,10 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
                 or text > MAX_TEXT_BYTES):
             break
         tail = buf[-512:]
-    return SheetScan(part, max_row, max_col, formulas, errors, frozenset(hidden_rows),
-                     frozenset(hidden_cols), frozenset(invisible), text)
+    max_row = max(max_row, visible.last_row)
+    return SheetScan(part, max_row, max_col, formulas, errors, frozenset(visible.hidden_rows),
+                     frozenset(visible.hidden_columns), text, watched,
+                     conditional_ranges(pkg, cf_text) if cf_text else [])
 
 
 def _cell_ref(ref: str) -> tuple[int, int] | None:
