@@ -230,7 +230,9 @@ def render(code: str, value: float | int | str) -> str:
     if len(sections) == 1 and _bare(sections[0]).strip() == "@":
         tokens = [("general", "")]
     shown = _number(tokens, abs(number))
-    return ("-" + shown) if number < 0 else shown
+    # the sign goes before a number shown; a section of literals only shows them as they are
+    signed = any(k in ("digit", "general") for k, _ in tokens)
+    return ("-" + shown) if number < 0 and signed else shown
 
 
 def _bare(section: str) -> str:
@@ -251,7 +253,7 @@ def read_number(text: str) -> Decimal | None:
         negative, t = True, t[1:-1].strip()
     m = _READ_RE.match(t)
     if m is None:
-        if t and not any(ch.isdigit() for ch in t) and t.replace("-", "").strip(" £$€¥") == "":
+        if "-" in t and t.replace("-", "").strip(" £$€¥") == "":
             return Decimal(0)
         return None
     before, digits, after = m.groups()
