@@ -10,8 +10,13 @@ from decimal import Decimal, InvalidOperation
 
 _ATTR_RE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _ROW_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?row(\s[^>]*)?/?>")
-_ROW_WITH_R_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?(?<=\s)(?:[\w.-]+:)?r\s*=")
-_ROW_LOOK_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?(?<=\s)(?:[\w.-]+:)?(?:hidden|ht)\s*=[^>]*>")
+# A row that may be hidden: `hidden` other than a plain false or 0, or a height that may be
+# zero (starting 0, ., + or -); the rest (hidden="false", ht="15") need no parsing. The
+# quick pattern (no prefix: a chunk spelt the usual way) starts with a literal: found fast.
+_MAY_HIDE = (rb"""(?:hidden\s*=\s*["']\s*(?!(?:false|0)\s*["'])|ht\s*=\s*["']\s*[-+0.])""")
+_ROW_SUSPECT_RE = re.compile(rb"<(?:[\w.-]+:)?row(\s(?:[^>]*?\s)?(?:[\w.-]+:)?" + _MAY_HIDE
+                             + rb"[^>]*)>")
+_QUICK_SUSPECT_RE = re.compile(rb"<row(\s(?:[^>]*?\s)?" + _MAY_HIDE + rb"[^>]*)>")
 _COL_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?col(\s[^>]*)?/?>")
 _FORMAT_PR_RE = re.compile(rb"<(?:[\w.-]+:)?sheetFormatPr(\s[^>]*)?/?>")
 
@@ -53,7 +58,10 @@ class Visible:
         self.rows_hidden = False  # sheetFormatPr zeroHeight: rows without a height have none
         self.carry = b""
 
-    def feed(self, chunk: bytes, max_columns: int) -> None:
+    def feed(self, chunk: bytes, max_columns: int, usual: bool = False) -> None:
+        """Read one more chunk; `usual`: spelt the usual way (sheet_scan._unusual: no
+        prefix on rows, no tabs or carriage returns, no single quotes)."""
+        usual = usual and len(self.carry) < 256  # (the tail sheet_scan looked at holds it)
         data = self.carry + chunk
         cut = data.rfind(b"<")
         if cut < 0 or b">" in data[cut:]:
@@ -71,22 +79,30 @@ class Visible:
                     lo, hi = number(found.get(b"min")), number(found.get(b"max"))
                     if lo is not None and hi is not None and lo <= max_columns:
                         self.hidden_columns.update(range(lo, min(hi, max_columns) + 1))
-        if b"row" not in part:
+        if not self.rows_hidden and self._numbered(part, usual):
+            # every row numbered (the usual case): only rows that may be hidden are parsed
+            for m in (_QUICK_SUSPECT_RE if usual else _ROW_SUSPECT_RE).finditer(part):
+                found = attrs(m.group(1))
+                self._row(found, number(found.get(b"r")))
+            last = part.rfind(b"<row")
+            tag = _ROW_TAG_RE.match(part, last) if last >= 0 else None
+            if tag is not None:
+                self.last_row = max(self.last_row, number(attrs(tag.group(1)).get(b"r")) or 0)
             return
-        bodies = _ROW_TAG_RE.findall(part)
-        if not bodies:
-            return
-        if not self.rows_hidden and len(_ROW_WITH_R_RE.findall(part)) == len(bodies):
-            # every row numbered (the usual case): only rows that say hidden or a height
-            for m in _ROW_LOOK_RE.finditer(part):
-                self._row(attrs(m.group(0)), number(attrs(m.group(0)).get(b"r")))
-            self.last_row = max(self.last_row, number(attrs(bodies[-1]).get(b"r")) or 0)
-            return
-        for body in bodies:  # some rows without r=, or rows hidden by default: each row
+        for body in _ROW_TAG_RE.findall(part):  # rows without r=, or hidden by default
             found = attrs(body)
             given = number(found.get(b"r"))
             self.last_row = given if given is not None else self.last_row + 1
             self._row(found, self.last_row)
+
+    @staticmethod
+    def _numbered(part: bytes, usual: bool) -> bool:
+        """Whether every row tag of `part` is spelt the usual way, `<row r="...`: byte
+        counts, no pattern. Anything else (a prefix, r= later, no r=, a rowBreaks) has the
+        part read tag by tag."""
+        if not usual:
+            return False
+        return part.count(b"<row") == part.count(b'<row r="')
 
     def _row(self, found: dict[bytes, bytes], row: int | None) -> None:
         if row is None:

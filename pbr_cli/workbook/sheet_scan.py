@@ -23,9 +23,8 @@ from pbr_cli.workbook.rows import Visible
 from pbr_cli.workbook.visibility import (
     _CF_START,
     MAX_CONDITIONAL,
-    cell_key,
+    Watcher,
     conditional_ranges,
-    watch_pattern,
 )
 
 
@@ -55,7 +54,6 @@ _ROW_NUMBER_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?\br" + _Q + rb"(\d+)")
 # (MAX_COLUMNS x 9,999 rows is within MAX_CELLS): the rest need no look.
 _WIDE_REF_RE = re.compile(rb"\sr" + _Q + rb"([A-Za-z]{2,})(\d*)")
 _LONG_REF_RE = re.compile(rb"\sr" + _Q + rb"([A-Za-z]*)(\d{5,})")
-_ANY_REF_RE = re.compile(rb"\sr" + _Q + rb"[A-Za-z]")
 _FORMULA_RE = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
 # The spelling Excel and every usual writer use: double quotes, one space before each
 # attribute, no spaces round "=", no prefixes on cells, rows, columns or formulas, no
@@ -65,6 +63,21 @@ _FORMULA_RE = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
 # A newline inside a tag (before an attribute or round "="): the pattern starts with a
 # literal, so the engine finds the few candidates fast.
 _NEWLINE_IN_TAG_RE = re.compile(rb"\n[^<>]*=")
+
+
+_BEYOND: dict[tuple[int, bool], re.Pattern[bytes]] = {}
+
+
+def _one_letter_beyond(col: int, usual: bool) -> re.Pattern[bytes]:
+    """A pattern finding a one-letter cell reference to a column beyond `col` (1-based): a
+    handful of searches at the engine's speed find the widest (a letter range, not a loop
+    over every cell)."""
+    key = (col, usual)
+    if key not in _BEYOND:
+        upper = f"{chr(65 + col)}-Z".encode()
+        _BEYOND[key] = re.compile(rb' r="([' + upper + rb'])\d' if usual else
+                                  rb"\sr" + _Q + rb"\s*([" + upper + upper.lower() + rb"])\d")
+    return _BEYOND[key]
 
 
 def _unusual(buf: bytes) -> bool:
@@ -120,8 +133,7 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
     max_row = max_col = 0
     formulas = errors = False
     visible = Visible()
-    watch = watch_pattern(pkg)
-    watched: dict[tuple[int, int], int] = {}
+    watcher = Watcher(pkg, part) if pkg.looks is not None and pkg.looks.looks else None
     cf_text = b""
     text = 0
     # A cell using a shared text takes at least 20 bytes of the sheet (<c t="s"><v>0</v></c>),
@@ -154,29 +166,20 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
             if letters:
                 max_col = max(max_col, _col_number(letters.upper()) if len(letters) < 8
                               else 10**9)
-        if max_col == 0 and (b' r="' in buf if usual else _ANY_REF_RE.search(buf)):
-            max_col = 26  # only one-letter columns so far: at most Z
+        while max_col < 26 and (m := _one_letter_beyond(max_col, usual).search(buf)):
+            max_col = ord(m.group(1).upper()) - 64  # the widest one-letter column so far
         if usual:
             formulas = formulas or b"<f>" in buf or b"<f " in buf or b"<f/" in buf
             errors = errors or _QUICK_ERROR in buf
         else:
             formulas = formulas or bool(_FORMULA_RE.search(buf))
             errors = errors or bool(_ERROR_RE.search(buf))
-        visible.feed(chunk, MAX_COLUMNS)
-        if watch is not None:
-            for m in watch.finditer(buf):
-                if m.end() <= len(tail):
-                    continue  # found in the chunk before
-                cell = _attrs(m.group(1))
-                key = cell_key(cell.get(b"r"))
-                if key is None:
-                    raise UnreadableFile(pkg.path, "unsafe-workbook", f"the sheet {part} has "
-                                         "a cell without a reference in a style pbr must "
-                                         "look at; refused")
-                watched[key] = int(cell[b"s"].strip())
+        visible.feed(chunk, MAX_COLUMNS, usual)
+        if watcher is not None:
+            watcher.feed(chunk, usual)
         if cf_text:
             cf_text += chunk
-        elif (start := _CF_START.search(buf)) is not None:
+        elif b"onditionalFormatting" in buf and (start := _CF_START.search(buf)) is not None:
             cf_text = buf[start.start():]
         if len(cf_text) > MAX_CONDITIONAL:  # (from the first conditional format on: small)
             raise UnreadableFile(pkg.path, "workbook-too-large", f"the sheet {part}'s "
@@ -199,7 +202,8 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
         tail = buf[-512:]
     max_row = max(max_row, visible.last_row)
     return SheetScan(part, max_row, max_col, formulas, errors, frozenset(visible.hidden_rows),
-                     frozenset(visible.hidden_columns), text, watched,
+                     frozenset(visible.hidden_columns), text,
+                     watcher.watched if watcher is not None else {},
                      conditional_ranges(pkg, cf_text) if cf_text else [])
 
 

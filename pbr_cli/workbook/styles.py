@@ -157,14 +157,25 @@ def _theme(path: str, archive: zipfile.ZipFile, part: str | None) -> list[tuple[
     return found
 
 
-def _palette(styles) -> list[tuple[int, int, int]]:
-    from openpyxl.styles.colors import COLOR_INDEX
+# The palette `indexed` colours name (ECMA-376 18.8.27), unless the workbook has its own.
+_PALETTE = """
+    000000 FFFFFF FF0000 00FF00 0000FF FFFF00 FF00FF 00FFFF
+    000000 FFFFFF FF0000 00FF00 0000FF FFFF00 FF00FF 00FFFF
+    800000 008000 000080 808000 800080 008080 C0C0C0 808080
+    9999FF 993366 FFFFCC CCFFFF 660066 FF8080 0066CC CCCCFF
+    000080 FF00FF FFFF00 00FFFF 800080 800000 008080 0000FF
+    00CCFF CCFFFF CCFFCC FFFF99 99CCFF FF99CC CC99FF FFCC99
+    3366FF 33CCCC 99CC00 FFCC00 FF9900 FF6600 666699 969696
+    003366 339966 003300 333300 993300 993366 333399 333333
+""".split()
 
+
+def _palette(styles) -> list[tuple[int, int, int]]:
     custom = next((n for n in styles.iter() if local(n.tag) == "indexedColors"), None)
     if custom is not None:
         colours = [_hex(n.get("rgb", "")) or BLACK for n in custom]
     else:
-        colours = [_hex(c) or BLACK for c in COLOR_INDEX[:64]]
+        colours = [_hex(c) or BLACK for c in _PALETTE]
     return colours + [BLACK, WHITE]  # 64: the system's text colour, 65: its background
 
 

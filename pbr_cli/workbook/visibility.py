@@ -32,6 +32,54 @@ def watch_pattern(pkg: Package) -> re.Pattern[bytes] | None:
                       + alternatives + rb")\s*[\"'])([^>]*)>")
 
 
+# a cell in the usual spelling: its column, row and style (other attributes between)
+_QUICK_STYLED_RE = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"(?: [a-zA-Z]+="[^"]*")*? s="(\d+)"')
+
+
+class Watcher:
+    """Fed a sheet's XML chunk by chunk: the cells in a style that needs a look, by
+    (row0, col0). Where every cell is spelt the usual way (reference first, double quotes)
+    one pattern gives each cell's reference and style; elsewhere each cell in such a style
+    is found whatever its spelling and parsed."""
+
+    def __init__(self, pkg: Package, part: str) -> None:
+        self.pkg, self.part = pkg, part
+        self.looks = pkg.looks.looks
+        self.wanted = {str(i).encode() for i in self.looks}
+        self.pattern = watch_pattern(pkg)
+        self.watched: dict[tuple[int, int], int] = {}
+        self.columns: dict[bytes, int] = {}
+        self.carry = b""
+
+    def feed(self, chunk: bytes, usual: bool) -> None:
+        usual = usual and len(self.carry) < 256  # (the tail sheet_scan looked at holds it)
+        data = self.carry + chunk
+        cut = data.rfind(b"<")
+        if cut < 0 or b">" in data[cut:]:
+            cut = len(data)
+        part, self.carry = data[:cut], data[cut:]
+        if len(self.carry) > 1 << 20:
+            self.carry = b""
+        watched, columns, wanted = self.watched, self.columns, self.wanted
+        if usual and part.count(b"<c ") == part.count(b'<c r="'):
+            for letters, digits, style in _QUICK_STYLED_RE.findall(part):
+                if style in wanted or (style[:1] == b"0" and int(style) in self.looks):
+                    col = columns.get(letters)
+                    if col is None:
+                        col = columns[letters] = column0(letters)
+                    watched[(int(digits) - 1, col)] = int(style)
+            return
+        assert self.pattern is not None
+        for m in self.pattern.finditer(part):
+            cell = attrs(m.group(1))
+            key = cell_key(cell.get(b"r"))
+            if key is None:
+                raise UnreadableFile(self.pkg.path, "unsafe-workbook", f"the sheet {self.part} "
+                                     "has a cell without a reference in a style pbr must look "
+                                     "at; refused")
+            watched[key] = int(cell[b"s"].strip())
+
+
 _REF_RE = re.compile(rb"\s*([A-Za-z]{1,3})(\d{1,7})\s*")
 _CF_START = re.compile(rb"<(?:[\w.-]+:)?conditionalFormatting[\s>]")
 _CF_BLOCK = re.compile(rb"<((?:[\w.-]+:)?)conditionalFormatting(\s[^>]*)?>(.*?)</\1conditionalFormatting>",
@@ -44,14 +92,18 @@ _INLINE_DXF_RE = re.compile(rb"<((?:[\w.-]+:)?)dxf\s*>(.*?)</\1dxf>", re.S)
 MAX_CONDITIONAL = 16 * 2**20
 
 
-def cell_key(ref: bytes | None) -> tuple[int, int] | None:
-    m = _REF_RE.fullmatch(ref or b"")
-    if not m:
-        return None
+def column0(letters: bytes) -> int:
+    """A column's letters (A, AB) as its 0-based index."""
     col = 0
-    for ch in m.group(1).upper():
+    for ch in letters.upper():
         col = col * 26 + (ch - 64)
-    return int(m.group(2)) - 1, col - 1
+    return col - 1
+
+
+def cell_key(ref: bytes | None) -> tuple[int, int] | None:
+    """A cell reference (B7, with spaces round it) as (row0, col0)."""
+    m = _REF_RE.fullmatch(ref or b"")
+    return (int(m.group(2)) - 1, column0(m.group(1))) if m else None
 
 
 def conditional_ranges(pkg: Package, text: bytes) -> list[tuple[tuple[int, int, int, int], str]]:
