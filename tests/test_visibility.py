@@ -200,6 +200,16 @@ def test_a_literal_format_showing_300_on_a_value_of_0_is_refused(kit):
     assert "'300'" in message and "holds 0" in message
 
 
+def test_a_cell_spelt_otherwise_is_rendered_too(kit):
+    # the style before the reference, single quotes: the cell is found all the same
+    path = e2_with(kit, "0", code="&quot;300&quot;")
+    data = zipfile.ZipFile(path).read("xl/worksheets/sheet2.xml")
+    style = re.search(rb'<c r="E2" s="(\d+)">', data).group(1)
+    replace_in(path, "Utilisation", b'<c r="E2" s="%s">' % style, b"<c s='%s' r='E2'>" % style)
+    code, problems = validate(kit, path)
+    assert "'300'" in found(problems, "shown-differs", "Utilisation!E2")["message"]
+
+
 def test_a_scaling_comma_showing_0_for_300_is_refused(kit):
     # 0, divides by 1000: 300 / 1000 = 0.3, shown to no decimals as 0
     path = e2_with(kit, "300", code="0,")
@@ -258,6 +268,22 @@ def test_a_conditional_format_showing_nothing_is_refused(kit, formula):
     found(problems, "conditional-format", "Utilisation!E2")
 
 
+def test_a_conditional_format_whose_rule_is_plainly_false_is_allowed(kit):
+    path = with_conditional(
+        kit, b'<numFmt numFmtId="201" formatCode=";;;"/>',
+        b'<cfRule type="expression" dxfId="0" priority="1"><formula>FALSE</formula></cfRule>')
+    code, problems = validate(kit, path)
+    assert code == 0 and serious(problems) == []
+
+
+def test_a_conditional_format_changing_only_the_fill_is_allowed(kit):
+    path = with_conditional(kit, b'<fill><patternFill><bgColor rgb="FFFFC7CE"/></patternFill>'
+                            b"</fill>", b'<cfRule type="expression" dxfId="0" priority="1">'
+                            b"<formula>TRUE</formula></cfRule>")
+    code, problems = validate(kit, path)
+    assert code == 0 and serious(problems) == []
+
+
 def test_a_conditional_format_changing_the_font_colour_is_refused(kit):
     path = with_conditional(kit, b'<font><color rgb="FFFFF2CC"/></font>',
                             b'<cfRule type="expression" dxfId="0" priority="1"><formula>TRUE'
@@ -311,3 +337,19 @@ def test_a_hidden_sheet_behind_a_visible_look_alike_is_refused(kit, tmp_path):
     problems = [p for f in json.loads(run.stdout)["files"] for p in f["problems"]]
     problem = next(p for p in problems if p["code"] == "hidden-sheet-look-alike")
     assert "'Utilisation '" in problem["message"] and "is hidden" in problem["message"]
+
+
+def test_a_conditional_format_of_excel_2010_with_its_format_inline_is_found():
+    # Excel 2010 writes some rules in an extension: the dxf inside the rule, the range in
+    # <xm:sqref>
+    from types import SimpleNamespace
+
+    from pbr_cli.workbook.visibility import conditional_ranges
+
+    text = (b'<x14:conditionalFormatting xmlns:xm="m"><x14:cfRule type="expression" '
+            b'priority="1" id="{1}"><xm:f>TRUE</xm:f><x14:dxf><numFmt numFmtId="201" '
+            b'formatCode=";;;"/></x14:dxf></x14:cfRule><xm:sqref>E2:E3 G7</xm:sqref>'
+            b"</x14:conditionalFormatting>")
+    found = conditional_ranges(SimpleNamespace(looks=None), text)  # type: ignore[arg-type]
+    assert found == [((1, 4, 2, 4), "changes its number format"),
+                     ((6, 6, 6, 6), "changes its number format")]
