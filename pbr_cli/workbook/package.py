@@ -11,6 +11,7 @@ path is taken only for sheets that need it.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import struct
 import zipfile
@@ -65,8 +66,8 @@ class Package:
     zip: zipfile.ZipFile
     sheets: dict[str, str]  # sheet name -> part name, in workbook order
     hidden: set[str] = field(default_factory=set)
-    invisible: frozenset[int] = frozenset()  # cell styles (s=) whose number format shows nothing
-    looks: Any = None  # the styles as a person sees them (styles.StyleBook)
+    parts: dict[str, str] = field(default_factory=dict)  # styles, texts, theme: related_parts
+    looks: Any = None  # the styles as a person sees them (styles.read_styles)
     strings_part: zipfile.ZipInfo | None = None  # the shared string table
     _sizes: Any = None
 
@@ -131,8 +132,6 @@ def open_package(path: str, data: bytes) -> Package:
     if "xl/workbook.xml" not in names:
         raise UnreadableFile(path, "not-a-workbook",
                              "this zip is not an Excel workbook (no xl/workbook.xml)")
-    from pbr_cli.workbook.styles import read_styles, related_parts
-
     parts = related_parts(path, archive)  # the styles and texts the relationships name
     view = memoryview(data)
     strings = None
@@ -148,9 +147,38 @@ def open_package(path: str, data: bytes) -> Package:
             for _ in stream_part(path, view, info):
                 pass
     sheets, hidden = _sheet_parts(path, archive)
-    looks = read_styles(path, archive, parts)
     return Package(path=path, data=data, zip=archive, sheets=sheets, hidden=hidden,
-                   invisible=looks.invisible, looks=looks, strings_part=strings)
+                   parts=parts, strings_part=strings)
+
+
+_USUAL = {"styles": "xl/styles.xml", "sharedStrings": "xl/sharedStrings.xml"}
+
+
+def related_parts(path: str, archive: zipfile.ZipFile) -> dict[str, str]:
+    """{kind: part} for the styles, shared strings and theme the workbook's relationships
+    name. A part under the usual name beside the one named is refused: Excel reads the one
+    named, other readers the usual one, and each would show other texts or formats."""
+    name = "xl/_rels/workbook.xml.rels"
+    rels = _parse_xml(path, _read_part(path, archive, name), name)
+    found: dict[str, str] = {}
+    for rel in rels.iter():
+        if local(rel.tag) != "Relationship":
+            continue
+        kind = rel.get("Type", "").rsplit("/", 1)[-1]
+        if kind in ("styles", "sharedStrings", "theme") and kind not in found:
+            target = rel.get("Target", "")
+            found[kind] = (target.lstrip("/") if target.startswith("/")
+                           else posixpath.normpath(posixpath.join("xl", target)))
+    names = set(archive.namelist())
+    for kind, usual in _USUAL.items():
+        named = found.get(kind)
+        if named is not None and named != usual and usual in names:
+            what = "styles" if kind == "styles" else "shared texts"
+            raise UnreadableFile(path, "unsafe-workbook", f"the workbook's {what} are in "
+                                 f"{named}, as its relationships say, but it also holds "
+                                 f"{usual}, which other readers read instead: what pbr reads "
+                                 "would not be what Excel shows; refused")
+    return found
 
 
 _SI_RE = re.compile(rb"<(?:[\w.-]+:)?si[\s>/]")

@@ -24,6 +24,7 @@ from pbr_cli.workbook.package import (
     open_package,
 )
 from pbr_cli.workbook.sheet_scan import exact_cells, merged_ranges, scan_sheet
+from pbr_cli.workbook.styles import read_styles
 from pbr_cli.workbook.visibility import check_sheet_choice, mark
 
 
@@ -137,6 +138,7 @@ def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | Non
     except OSError as exc:
         raise UnreadableFile(label, "file-not-found", f"cannot open it ({exc.strerror})") from None
     pkg = open_package(label, data)
+    pkg.looks = read_styles(label, pkg.zip, pkg.parts)  # what each cell style shows
     names = list(pkg.sheets)
     choose = wanted if callable(wanted) else None
     if choose is not None:

@@ -1,7 +1,7 @@
 """The workbook's styles as a person sees them, decided once a style, not once a cell.
 
-The parts come from the workbook's relationships (xl/_rels/workbook.xml.rels), not from
-fixed names: the styles, the shared strings and the theme. For each cell style (`s=` of a
+The parts are those the workbook's relationships name (package.related_parts), not fixed
+names: the styles and the theme. For each cell style (`s=` of a
 cell) pbr works out whether its number format shows nothing (`;;;`), whether its font is
 the colour of its fill (white on white; theme and palette colours resolved), and whether
 its number format shows every value as itself (General, @, a date showing day, month and
@@ -16,36 +16,9 @@ import zipfile
 from dataclasses import dataclass, field
 
 from pbr_cli.workbook import numfmt
-from pbr_cli.workbook.package import UnreadableFile, _parse_xml, _read_part, local
+from pbr_cli.workbook.package import _parse_xml, _read_part, local
 
-_USUAL = {"styles": "xl/styles.xml", "sharedStrings": "xl/sharedStrings.xml"}
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
-
-
-def related_parts(path: str, archive: zipfile.ZipFile) -> dict[str, str]:
-    """{kind: part} for the styles, shared strings and theme the workbook's relationships
-    name. A part under the usual name beside the one named is refused: Excel reads the one
-    named, other readers the usual one, and each would show other texts or formats."""
-    name = "xl/_rels/workbook.xml.rels"
-    rels = _parse_xml(path, _read_part(path, archive, name), name)
-    found: dict[str, str] = {}
-    for rel in rels.iter():
-        if local(rel.tag) != "Relationship":
-            continue
-        kind = rel.get("Type", "").rsplit("/", 1)[-1]
-        if kind in ("styles", "sharedStrings", "theme") and kind not in found:
-            target = rel.get("Target", "")
-            found[kind] = target.lstrip("/") if target.startswith("/") else "xl/" + target
-    names = set(archive.namelist())
-    for kind, usual in _USUAL.items():
-        named = found.get(kind)
-        if named is not None and named != usual and usual in names:
-            what = "styles" if kind == "styles" else "shared texts"
-            raise UnreadableFile(path, "unsafe-workbook", f"the workbook's {what} are in "
-                                 f"{named}, as its relationships say, but it also holds "
-                                 f"{usual}, which other readers read instead: what pbr reads "
-                                 "would not be what Excel shows; refused")
-    return found
 
 
 @dataclass(frozen=True)
