@@ -112,6 +112,7 @@ _CODES: dict[str, tuple[str, str]] = {
     "empty-file": ("fatal", "The file is empty."),
     "reader-failed": ("fatal", "Reading the file made the spreadsheet reader crash, run out of its memory limit or its time limit; the file cannot be used, and every other return is read as usual."),
     "unsafe-workbook": ("fatal", "The file looks hostile (a zip bomb, an XML bomb, thousands of parts) and is refused unread."),
+    "hidden-sheet-look-alike": ("fatal", "A sheet pbr would read is hidden while a visible sheet bears its name (but for spaces, case or look-alike characters): a person would review the visible one, so the return is refused."),
     "hidden-data": ("fatal", "Rows or columns of a return sheet are hidden but hold data; unhide them (or delete them) so that what is paid on can be seen."),
     # The return's cover and layout
     "missing-cover": ("error", "The return has no Cover sheet saying which model, provider and month it is for."),
@@ -147,6 +148,9 @@ _CODES: dict[str, tuple[str, str]] = {
     "error-value": ("error", "A cell holds an Excel error such as #N/A or #DIV/0!."),
     "formula-in-input": ("error", "A cell of a return holds a formula whose saved value pbr cannot check (a link to another workbook, a function it does not work out) or that is not what the formula gives; type the value. A formula pbr works out to the value saved with it is read as shown (docs/limits.md)."),
     "invisible-value": ("fatal", "A cell holds a value its number format hides (;;;): nobody looking at the return can see what would be paid on."),
+    "same-colour-as-fill": ("fatal", "A cell holds a value in a font the colour of its fill (white on white): nobody looking at the return can see what would be paid on."),
+    "shown-differs": ("error", "A cell's number format shows another value than the one it holds (a literal \"300\" on 0, 0, dividing by 1,000, a date without its day), or one pbr cannot render: pbr pays only on what is shown."),
+    "conditional-format": ("error", "A conditional format on a cell changes its number format or font colour, or hides its value behind a data bar: what is shown may not be what is held."),
     "duplicate-row": ("error", "Two rows have the same key (e.g. the same client and outcome twice)."),
     # The register
     "unknown-entry": ("error", "The row names a register entry (e.g. a service) that is not in the contract register."),
@@ -268,6 +272,9 @@ FORMULA_WITHOUT_VALUE = CATALOGUE["formula-without-value"]
 ERROR_VALUE = CATALOGUE["error-value"]
 FORMULA_IN_INPUT = CATALOGUE["formula-in-input"]
 INVISIBLE_VALUE = CATALOGUE["invisible-value"]
+SAME_COLOUR_AS_FILL = CATALOGUE["same-colour-as-fill"]
+SHOWN_DIFFERS = CATALOGUE["shown-differs"]
+CONDITIONAL_FORMAT = CATALOGUE["conditional-format"]
 DUPLICATE_ROW = CATALOGUE["duplicate-row"]
 UNKNOWN_ENTRY = CATALOGUE["unknown-entry"]
 ENTRY_OF_OTHER_PROVIDER = CATALOGUE["entry-of-other-provider"]

@@ -856,7 +856,8 @@ def _(kit):
 @case("a duration cell holding 1E+10", 1, "duration-too-long", "Utilisation!E2",
       message="beyond what a return can hold", outputs={"checked.xlsx"})
 def _(kit):
-    path = kit.write_return()  # [h]:mm:ss of ten billion days: no duration has it
+    path = kit.write_return()  # [h]:mm:ss of ten billion days: no duration has it (read,
+    # the cell shows hours, not the number held: refused on its cell)
     style = _with_style(path, "[h]:mm:ss")
     replace_in(path, "Utilisation", b'<c r="E2" s="5"><v>12</v>',
                f'<c r="E2" s="{style}"><v>1E+10</v>'.encode())

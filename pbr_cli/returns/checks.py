@@ -36,6 +36,7 @@ class _Checker:
         self.problems: list[Problem] = []
         self.flagged: set[tuple[str | None, int | None, int | None]] = set()  # cells with a problem
         self.positions: dict[str, dict[str, int]] = {}
+        self.details: dict[tuple[int, int], str] = {}  # what a marked cell shows (reader)
         self.values = ValueRules(model, register, self.add, self.flagged)
 
     def add(self, code: ProblemCode, message: str, sheet: str | None = None,
@@ -107,6 +108,7 @@ class _Checker:
         columns = [c for c in spec.read_columns if c.name in positions]
         body = raw.rows
         special = raw.special
+        self.details = raw.details
         cols_raw = {c.name: [row[positions[c.name]] if positions[c.name] < len(row) else None
                              for row in body] for c in columns}
         specials_at = {r for r, j in special if j in {positions[c.name] for c in columns}}
@@ -150,7 +152,8 @@ class _Checker:
                     if note:  # what is wrong with this cell's formula, in particular
                         self.add(Cells.MARKED[code].code, note, sheet, kept[k] + 1, j)
                     else:
-                        self.say(Cells.MARKED[code], sheet, kept[k] + 1, j)
+                        self.say(Cells.MARKED[code], sheet, kept[k] + 1, j,
+                                 detail=self.details.get((kept[k], j), ""))
                     append(None)
                     continue
             if fast is not None:

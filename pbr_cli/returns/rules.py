@@ -131,6 +131,12 @@ class Cells(Check):
         "duration-too-long": "the cell is formatted as a duration ([h]:mm:ss) but holds more "
                              "than 999,999,999 days, beyond what a return can hold; type the "
                              "value it should be",
+        "same-colour-as-fill": "{detail}: nobody looking at the return can see its value; "
+                               "give it a font that shows",
+        "shown-differs": "{detail}: pbr pays only on what is shown; give the cell a format "
+                         "that shows its value",
+        "conditional-format": "a conditional format {detail}: what is shown may not be what "
+                              "the cell holds; remove the conditional format",
     }.items()}
 
     @classmethod

@@ -11,7 +11,7 @@ path is taken only for sheets that need it.
 
 from __future__ import annotations
 
-import html
+import posixpath
 import re
 import struct
 import zipfile
@@ -67,7 +67,8 @@ class Package:
     zip: zipfile.ZipFile
     sheets: dict[str, str]  # sheet name -> part name, in workbook order
     hidden: set[str] = field(default_factory=set)
-    invisible: frozenset[int] = frozenset()  # cell styles (s=) whose number format shows nothing
+    parts: dict[str, str] = field(default_factory=dict)  # styles, texts, theme: related_parts
+    looks: Any = None  # the styles as a person sees them (styles.read_styles)
     strings_part: zipfile.ZipInfo | None = None  # the shared string table
     _sizes: Any = None
 
@@ -135,22 +136,53 @@ def open_package(path: str, data: bytes) -> Package:
     if "xl/workbook.xml" not in names:
         raise UnreadableFile(path, "not-a-workbook",
                              "this zip is not an Excel workbook (no xl/workbook.xml)")
+    parts = related_parts(path, archive)  # the styles and texts the relationships name
     view = memoryview(data)
     strings = None
     for info in infos:
         # Worksheets are checked as they are scanned; sheets nobody reads are never unpacked.
         if info.filename.startswith("xl/worksheets/sheet") or info.is_dir():
             continue
-        if info.filename.lower().rsplit("/", 1)[-1] == "sharedstrings.xml":
+        if (info.filename == parts.get("sharedStrings")
+                or info.filename.lower().rsplit("/", 1)[-1] == "sharedstrings.xml"):
             strings = info
             _count_texts(path, stream_part(path, view, info))
         else:
             for _ in stream_part(path, view, info):
                 pass
     sheets, hidden = _sheet_parts(path, archive)
-    invisible = _invisible_styles(path, archive) if "xl/styles.xml" in names else frozenset()
     return Package(path=path, data=data, zip=archive, sheets=sheets, hidden=hidden,
-                   invisible=invisible, strings_part=strings)
+                   parts=parts, strings_part=strings)
+
+
+_USUAL = {"styles": "xl/styles.xml", "sharedStrings": "xl/sharedStrings.xml"}
+
+
+def related_parts(path: str, archive: zipfile.ZipFile) -> dict[str, str]:
+    """{kind: part} for the styles, shared strings and theme the workbook's relationships
+    name. A part under the usual name beside the one named is refused: Excel reads the one
+    named, other readers the usual one, and each would show other texts or formats."""
+    name = "xl/_rels/workbook.xml.rels"
+    rels = _parse_xml(path, _read_part(path, archive, name), name)
+    found: dict[str, str] = {}
+    for rel in rels.iter():
+        if local(rel.tag) != "Relationship":
+            continue
+        kind = rel.get("Type", "").rsplit("/", 1)[-1]
+        if kind in ("styles", "sharedStrings", "theme") and kind not in found:
+            target = rel.get("Target", "")
+            found[kind] = (target.lstrip("/") if target.startswith("/")
+                           else posixpath.normpath(posixpath.join("xl", target)))
+    names = set(archive.namelist())
+    for kind, usual in _USUAL.items():
+        named = found.get(kind)
+        if named is not None and named != usual and usual in names:
+            what = "styles" if kind == "styles" else "shared texts"
+            raise UnreadableFile(path, "unsafe-workbook", f"the workbook's {what} are in "
+                                 f"{named}, as its relationships say, but it also holds "
+                                 f"{usual}, which other readers read instead: what pbr reads "
+                                 "would not be what Excel shows; refused")
+    return found
 
 
 def _sizes_agree(path: str, data: bytes, info: zipfile.ZipInfo) -> None:
@@ -352,35 +384,6 @@ def _sheet_parts(path: str, archive: zipfile.ZipFile) -> tuple[dict[str, str], s
     return sheets, hidden
 
 
-_FORMAT_CODE_RE = re.compile(rb"""formatCode\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-
-
-def _invisible_styles(path: str, archive: zipfile.ZipFile) -> frozenset[int]:
-    """The cell styles whose number format shows nothing (`;;;`, `;;`, `"";""`): a value in
-    such a cell is there, and would be paid on, but nobody looking at the return sees it."""
-    body = _read_part(path, archive, "xl/styles.xml")
-    # Most workbooks have no such format: then the styles need no parsing (their number
-    # formats are found however the attribute is quoted or its characters escaped).
-    if not any(_shows_nothing(html.unescape((m.group(1) or m.group(2) or b"").decode(
-            "utf-8", "replace"))) for m in _FORMAT_CODE_RE.finditer(body)):
-        return frozenset()
-    styles = _parse_xml(path, body, "xl/styles.xml")
-    codes: dict[str, str] = {}
-    xfs: list[str] = []
-    for node in styles.iter():
-        tag = local(node.tag)
-        if tag == "numFmt":
-            codes[node.get("numFmtId", "")] = node.get("formatCode", "")
-        elif tag == "cellXfs":
-            xfs = [x.get("numFmtId", "0") for x in node if local(x.tag) == "xf"]
-    blank = {i for i, code in codes.items() if _shows_nothing(code)}
-    return frozenset(n for n, fmt in enumerate(xfs) if fmt in blank)
-
-
-def _shows_nothing(code: str) -> bool:
-    """A number format every section of which is empty (or an empty literal)."""
-    sections = code.split(";")
-    return len(sections) >= 2 and all(part.strip().strip('"') == "" for part in sections)
 
 
 # Patterns over the sheet's XML that allow every spelling XML does: any namespace prefix,

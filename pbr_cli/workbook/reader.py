@@ -24,6 +24,8 @@ from pbr_cli.workbook.package import (
     open_package,
 )
 from pbr_cli.workbook.sheet_scan import exact_cells, merged_ranges, scan_sheet
+from pbr_cli.workbook.styles import read_styles
+from pbr_cli.workbook.visibility import check_sheet_choice, mark
 
 
 @dataclass
@@ -35,6 +37,7 @@ class RawSheet:
     hidden_rows: frozenset[int] = frozenset()  # 1-based Excel rows marked hidden
     hidden_columns: frozenset[int] = frozenset()  # 1-based columns marked hidden
     notes: dict[tuple[int, int], str] = field(default_factory=dict)  # what a marked cell says
+    details: dict[tuple[int, int], str] = field(default_factory=dict)  # what a marked cell shows
 
     def value(self, row0: int, col0: int) -> Any:
         if row0 < len(self.rows) and col0 < len(self.rows[row0]):
@@ -159,17 +162,20 @@ def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | Non
     except OSError as exc:
         raise UnreadableFile(label, "file-not-found", f"cannot open it ({exc.strerror})") from None
     pkg = open_package(label, data)
+    pkg.looks = read_styles(label, pkg.zip, pkg.parts)  # what each cell style shows
     names = list(pkg.sheets)
     choose = wanted if callable(wanted) else None
     if choose is not None:
         wanted = [first]
     listed = wanted if isinstance(wanted, list) else names
     targets = [n for n in listed if n in pkg.sheets]
+    check_sheet_choice(label, pkg, targets)
     scans = _scans(label, pkg, targets)  # the gate passes every sheet before any is read
     book = _open_book(label, data)
     sheets = {name: _read_sheet(label, data, pkg, book, name, scans[name]) for name in targets}
     if choose is not None:
         more = [n for n in choose(sheets.get(first)) if n in pkg.sheets and n not in sheets]
+        check_sheet_choice(label, pkg, more)
         scans = _scans(label, pkg, more, list(scans.values()))
         sheets.update((name, _read_sheet(label, data, pkg, book, name, scans[name]))
                       for name in more)
@@ -315,9 +321,11 @@ def _read_sheet(label: str, data: bytes, pkg, book, name: str, scan) -> RawSheet
         raw.special = exact_cells(pkg, scan.part)
     for key, code in special.items():
         raw.special.setdefault(key, code)
-    for r, c in scan.invisible:  # a value nobody looking at the return can see
-        if r < len(rows) and c < len(rows[r]) and rows[r][c] not in (None, ""):
-            raw.special[(r, c)] = "invisible-value"
+    mark(pkg, scan, rows, raw.special, raw.details)  # values not shown as they are
+    for key, code in special.items():  # a duration no return can hold: said as that
+        if code == "duration-too-long":
+            raw.special[key] = code
+            raw.details.pop(key, None)
     if scan.has_formulas:
         _trust_formulas(pkg, scan.part, name, raw)
     return raw

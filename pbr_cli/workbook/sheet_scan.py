@@ -6,7 +6,7 @@ exact reader can give are found here too."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import defusedxml.ElementTree as SafeET
 
@@ -20,6 +20,13 @@ from pbr_cli.workbook.package import (
     local,
     stream_part,
 )
+from pbr_cli.workbook.rows import Visible
+from pbr_cli.workbook.visibility import (
+    _CF_START,
+    MAX_CONDITIONAL,
+    Watcher,
+    conditional_ranges,
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,11 @@ class SheetScan:
     has_errors: bool
     hidden_rows: frozenset[int] = frozenset()  # 1-based rows hidden, or of zero height
     hidden_columns: frozenset[int] = frozenset()  # 1-based columns hidden, or of zero width
-    invisible: frozenset[tuple[int, int]] = frozenset()  # (row0, col0): a format showing nothing
     text_bytes: int = 0  # the shared texts its cells use, each counted at every use
+    # (row0, col0) -> style, for the cells whose style needs a look (visibility.judge)
+    watched: dict[tuple[int, int], int] = field(default_factory=dict)
+    # ranges under a conditional format changing what is shown (visibility.conditional_ranges)
+    conditional: list[tuple[tuple[int, int, int, int], str]] = field(default_factory=list)
 
     @property
     def cells(self) -> int:
@@ -45,7 +55,6 @@ _ROW_NUMBER_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?\br" + _Q + rb"(\d+)")
 # (MAX_COLUMNS x 9,999 rows is within MAX_CELLS): the rest need no look.
 _WIDE_REF_RE = re.compile(rb"\sr" + _Q + rb"([A-Za-z]{2,})(\d*)")
 _LONG_REF_RE = re.compile(rb"\sr" + _Q + rb"([A-Za-z]*)(\d{5,})")
-_ANY_REF_RE = re.compile(rb"\sr" + _Q + rb"[A-Za-z]")
 _FORMULA_RE = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
 # The spelling Excel and every usual writer use: double quotes, one space before each
 # attribute, no spaces round "=", no prefixes on cells, rows, columns or formulas, no
@@ -55,6 +64,21 @@ _FORMULA_RE = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
 # A newline inside a tag (before an attribute or round "="): the pattern starts with a
 # literal, so the engine finds the few candidates fast.
 _NEWLINE_IN_TAG_RE = re.compile(rb"\n[^<>]*=")
+
+
+_BEYOND: dict[tuple[int, bool], re.Pattern[bytes]] = {}
+
+
+def _one_letter_beyond(col: int, usual: bool) -> re.Pattern[bytes]:
+    """A pattern finding a one-letter cell reference to a column beyond `col` (1-based): a
+    handful of searches at the engine's speed find the widest (a letter range, not a loop
+    over every cell)."""
+    key = (col, usual)
+    if key not in _BEYOND:
+        upper = f"{chr(65 + col)}-Z".encode()
+        _BEYOND[key] = re.compile(rb' r="([' + upper + rb'])\d' if usual else
+                                  rb"\sr" + _Q + rb"\s*([" + upper + upper.lower() + rb"])\d")
+    return _BEYOND[key]
 
 
 def _unusual(buf: bytes) -> bool:
@@ -75,17 +99,9 @@ _QUICK_ROW_RE = re.compile(rb'<row[^>]*? r="(\d+)"')
 _QUICK_WIDE_RE = re.compile(rb' r="([A-Z]{2,})(\d*)')
 _QUICK_LONG_RE = re.compile(rb' r="([A-Z]*)(\d{5,})')
 _QUICK_ERROR = b't="e"'
-_QUICK_HIDDEN_ROW_RE = re.compile(rb'<row [^>]*?(?: hidden="(?:1|true)"| ht="0*\.?0*")[^>]*>')
 _CHAR_REF_IN_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?(?:c|row|col)\s[^>]*&#")
 _ERROR_RE = re.compile(rb"\st" + _Q + rb"e[\"']")
-_HIDDEN_ROW_RE = re.compile(rb"<(?:[\w.-]+:)?row\s[^>]*?(?:\shidden" + _Q + rb"(?:1|true)[\"']"
-                            rb"|\sht" + _Q + rb"0*\.?0*[\"'])[^>]*>")
-_COL_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?col(\s[^>]*)?/?>")
-_QUICK_COL_RE = re.compile(rb"<col( [^>]*)?/?>")  # starts with a literal: found fast
-_FORMAT_PR_RE = re.compile(rb"<(?:[\w.-]+:)?sheetFormatPr(\s[^>]*)?/?>")
-_ROW_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?row(\s[^>]*)?/?>")
 _ATTR_RE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_STYLED_CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c(\s[^>]*)>")
 # a cell of the shared string table: its index (the usual spelling, then any)
 _QUICK_SHARED_RE = re.compile(rb't="s"[^>]*><v>(\d+)<')
 _SHARED_RE = re.compile(rb"\st" + _Q + rb"s[\"'][^>]*>\s*<(?:[\w.-]+:)?v\s*>\s*(\d+)")
@@ -94,16 +110,6 @@ _SHARED_RE = re.compile(rb"\st" + _Q + rb"s[\"'][^>]*>\s*<(?:[\w.-]+:)?v\s*>\s*(
 def _attrs(tag_body: bytes | None) -> dict[bytes, bytes]:
     return {m.group(1).split(b":")[-1]: m.group(2) if m.group(2) is not None else m.group(3)
             for m in _ATTR_RE.finditer(tag_body or b"")}
-
-
-def _zero(value: bytes | None) -> bool:
-    """A height or width of zero, however it is written (0, 0.0, 0E0)."""
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        return value is not None and Decimal(value.decode("ascii", "replace")) == 0
-    except InvalidOperation:
-        return False
 
 
 def _col_number(letters: bytes) -> int:
@@ -128,9 +134,9 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
     max_row = max_col = 0
     formulas = errors = False
     unreferenced = False  # a cell or row written without r=: counted by _walk_positions
-    hidden_rows: set[int] = set()
-    hidden_cols: set[int] = set()
-    invisible: set[tuple[int, int]] = set()
+    visible = Visible()
+    watcher = Watcher(pkg, part) if pkg.looks is not None and pkg.looks.looks else None
+    cf_text = b""
     text = 0
     # A cell using a shared text takes at least 20 bytes of the sheet (<c t="s"><v>0</v></c>),
     # and no text is longer than the whole table: when even that many uses of it stay within
@@ -138,7 +144,6 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
     table = pkg.strings_part.file_size if pkg.strings_part is not None else 0
     count_texts = table * (info_size(pkg, part) // 20) > MAX_TEXT_BYTES
     sizes = pkg.text_sizes() if count_texts else None
-    rows_hidden = False  # sheetFormatPr zeroHeight: a row without a height of its own has none
     tail = b""
     try:
         info = pkg.zip.getinfo(part)
@@ -163,46 +168,25 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
             if letters:
                 max_col = max(max_col, _col_number(letters.upper()) if len(letters) < 8
                               else 10**9)
-        if max_col == 0 and (b' r="' in buf if usual else _ANY_REF_RE.search(buf)):
-            max_col = 26  # only one-letter columns so far: at most Z
+        while max_col < 26 and (m := _one_letter_beyond(max_col, usual).search(buf)):
+            max_col = ord(m.group(1).upper()) - 64  # the widest one-letter column so far
         unreferenced = unreferenced or _lacks_references(buf, usual)
         if usual:
             formulas = formulas or b"<f>" in buf or b"<f " in buf or b"<f/" in buf
             errors = errors or _QUICK_ERROR in buf
-            hidden = (_QUICK_HIDDEN_ROW_RE.finditer(buf)
-                      if b' hidden="' in buf or b' ht="0' in buf else ())
         else:
             formulas = formulas or bool(_FORMULA_RE.search(buf))
             errors = errors or bool(_ERROR_RE.search(buf))
-            hidden = _HIDDEN_ROW_RE.finditer(buf)
-        for m in hidden:
-            number = _attrs(m.group(0)).get(b"r", b"")
-            if number.isdigit():
-                hidden_rows.add(int(number))
-        if b"eroHeight" in buf:
-            for m in _FORMAT_PR_RE.finditer(buf):
-                rows_hidden = rows_hidden or _attrs(m.group(1)).get(b"zeroHeight") in (b"1",
-                                                                                   b"true")
-        if rows_hidden:
-            for m in _ROW_TAG_RE.finditer(buf):
-                attrs = _attrs(m.group(1))
-                number = attrs.get(b"r", b"")
-                if number.isdigit() and (attrs.get(b"ht") is None or _zero(attrs.get(b"ht"))):
-                    hidden_rows.add(int(number))
-        if b"col" in buf:
-            for m in (_QUICK_COL_RE if usual else _COL_TAG_RE).finditer(buf):
-                attrs = _attrs(m.group(1))
-                if attrs.get(b"hidden") in (b"1", b"true") or _zero(attrs.get(b"width")):
-                    lo, hi = attrs.get(b"min", b""), attrs.get(b"max", b"")
-                    if lo.isdigit() and hi.isdigit() and int(lo) <= MAX_COLUMNS:
-                        hidden_cols.update(range(int(lo), min(int(hi), MAX_COLUMNS) + 1))
-        if pkg.invisible:
-            for m in _STYLED_CELL_RE.finditer(buf):
-                attrs = _attrs(m.group(1))
-                style, ref = attrs.get(b"s", b""), attrs.get(b"r", b"")
-                cell = re.fullmatch(rb"([A-Za-z]{1,3})(\d{1,7})", ref)
-                if style.isdigit() and int(style) in pkg.invisible and cell:
-                    invisible.add((int(cell.group(2)) - 1, _col_number(cell.group(1).upper()) - 1))
+        visible.feed(chunk, MAX_COLUMNS, usual)
+        if watcher is not None:
+            watcher.feed(chunk, usual)
+        if cf_text:
+            cf_text += chunk
+        elif b"onditionalFormatting" in buf and (start := _CF_START.search(buf)) is not None:
+            cf_text = buf[start.start():]
+        if len(cf_text) > MAX_CONDITIONAL:  # (from the first conditional format on: small)
+            raise UnreadableFile(pkg.path, "workbook-too-large", f"the sheet {part}'s "
+                                 "conditional formats are too large")
         if sizes is not None and len(sizes):
             # each use of a shared text is a copy in what the reader makes (a cell ending
             # in the tail carried over was counted with the chunk before)
@@ -222,8 +206,11 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
     if unreferenced:
         last_row, last_col = _walk_positions(pkg, info)
         max_row, max_col = max(max_row, last_row), max(max_col, last_col)
-    return SheetScan(part, max_row, max_col, formulas, errors, frozenset(hidden_rows),
-                     frozenset(hidden_cols), frozenset(invisible), text)
+    max_row = max(max_row, visible.last_row)
+    return SheetScan(part, max_row, max_col, formulas, errors, frozenset(visible.hidden_rows),
+                     frozenset(visible.hidden_columns), text,
+                     watcher.watched if watcher is not None else {},
+                     conditional_ranges(pkg, cf_text) if cf_text else [])
 
 
 # A cell or row tag without r= (any prefix): the schema puts such a cell in the column after
