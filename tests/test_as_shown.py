@@ -28,7 +28,10 @@ from tests.shown.hostile import build
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_returns"
 SAVED = ROOT / "tests" / "libreoffice"
-NO_OFFICE = why_no_office()
+# CI (.ci/run) sets PBR_TEST_LIBREOFFICE_REQUIRED where LibreOffice is installed: there a
+# missing bridge fails these tests instead of skipping them.
+REQUIRED = bool(os.environ.get("PBR_TEST_LIBREOFFICE_REQUIRED"))
+NO_OFFICE = None if REQUIRED else why_no_office()
 
 
 def sample_files() -> list[Path]:
@@ -85,15 +88,14 @@ class Corpus:
         path = str(self.files[key].resolve())
         assert path in self.paid, f"pbr gave no answer for {key}"
         assert path in self.shown, f"Calc gave no rendering for {key}"
-        rendered = self.shown[path]
-        assert not rendered.get("error"), f"Calc could not open {key}: {rendered['error']}"
-        return self.paid[path], compare(self.paid[path], rendered)
+        return self.paid[path], compare(self.paid[path], self.shown[path])
 
 
 @pytest.fixture(scope="session")
 def office():
-    if NO_OFFICE:
-        pytest.skip(NO_OFFICE)
+    missing = why_no_office()
+    if missing:
+        pytest.fail(missing) if REQUIRED else pytest.skip(missing)
     o = Office()
     o.start()
     yield o

@@ -1,0 +1,131 @@
+"""A bounded fuzzer of what a person sees: shipped returns mutated at the XML level
+(tests/shown/mutate.py), with a fixed seed and a time budget. For every mutant, pbr ends
+without a traceback and within its time, leaves no process behind, and (where LibreOffice
+is present) pays nothing that Calc does not show: each value it accepts is the text shown,
+and each cell not seen or shown as something else is refused (tests/shown/compare).
+
+    PBR_AS_SHOWN_FUZZ_SECONDS=600   run ten minutes instead of the default 30 seconds
+    PBR_AS_SHOWN_FUZZ_SEED=7        another seed (default 2026)
+    PBR_AS_SHOWN_FUZZ_KEEP=DIR      keep every failing mutant there, with what was done to it
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.shown import Office, compare, pbr_checks, unrefused, why_no_office
+from tests.shown.mutate import mutant
+
+SECONDS = float(os.environ.get("PBR_AS_SHOWN_FUZZ_SECONDS", "30"))
+SEED = int(os.environ.get("PBR_AS_SHOWN_FUZZ_SEED", "2026"))
+KEEP = os.environ.get("PBR_AS_SHOWN_FUZZ_KEEP")
+BATCH = 6
+
+
+def _kind(text: str) -> str:
+    """A failure's kind, to tell distinct failures apart: its words without cells or values."""
+    import re
+
+    text = re.sub(r"'[^']*'", "'…'", text)
+    return re.sub(r"\b[A-Z]{1,3}\d+\b|\d+", "N", text)
+
+
+def run(folder: Path, office: Office | None, seconds: float, seed: int) -> dict:
+    failures: dict[str, tuple[str, list[str], Path]] = {}  # kind -> (detail, mutations, file)
+    counts = {"mutants": 0, "accepted": 0, "refused": 0, "rendered": 0}
+    deadline = time.monotonic() + seconds
+    index = 0
+    while time.monotonic() < deadline:
+        batch: dict[str, list[str]] = {}
+        for _ in range(BATCH):
+            data, said = mutant(seed, index)
+            path = folder / f"m{index:05d}" / said[0]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            batch[str(path.resolve())] = said
+            index += 1
+        checked = pbr_checks([Path(p) for p in batch], seconds=60 + 20 * BATCH,
+                             reader_seconds=20)
+        counts["mutants"] += len(batch)
+
+        def fail(kind: str, detail: str, path: str, batch: dict = batch) -> None:
+            done = sorted({m.split(":", 1)[0] for m in batch.get(path, [])[1:]})
+            kind = f"{kind} (after {', '.join(done)})"
+            if kind not in failures:
+                failures[kind] = (detail, batch.get(path, []), Path(path))
+
+        for tb in checked.tracebacks:
+            first = next(iter(batch))
+            fail("traceback or timeout: " + _kind(tb.strip().splitlines()[-1]), tb, first)
+            if len(batch) > 1:  # which one: each on its own
+                for p in batch:
+                    alone = pbr_checks([Path(p)], seconds=80, reader_seconds=20)
+                    for tb1 in alone.tracebacks:
+                        fail("traceback or timeout: " + _kind(tb1.strip().splitlines()[-1]),
+                             tb1, p)
+        if checked.left:
+            fail("processes left behind", str(checked.left), next(iter(batch)))
+        for p in batch:
+            if p not in checked.results and not checked.tracebacks:
+                fail("no answer from pbr", "", p)
+        shown = office.render([Path(p) for p in batch], seconds_each=30) if office else {}
+        for p in batch:
+            pbr = checked.results.get(p)
+            if pbr is None:
+                continue
+            counts["refused" if pbr["status"] == "unusable" else "accepted"] += 1
+            if p not in shown:
+                continue
+            counts["rendered"] += not shown[p].get("error")
+            for f in unrefused(compare(pbr, shown[p])):
+                fail(_kind(f.what), f"{f} [{pbr['status']}]", p)
+    if KEEP:
+        keep = Path(KEEP)
+        keep.mkdir(parents=True, exist_ok=True)
+        lines = []
+        for i, (kind, (detail, said, path)) in enumerate(sorted(failures.items())):
+            target = keep / f"fuzz-{i:02d}-{path.name}"
+            if path.exists():
+                target.write_bytes(path.read_bytes())
+            lines.append({"file": target.name, "kind": kind, "detail": detail[-1500:],
+                          "mutations": said})
+        (keep / "failures.json").write_text(json.dumps(lines, indent=1), encoding="utf-8")
+    return {"failures": failures, "counts": counts, "seconds": seconds}
+
+
+@pytest.fixture(scope="module")
+def office():
+    missing = why_no_office()
+    if missing and os.environ.get("PBR_TEST_LIBREOFFICE_REQUIRED"):
+        pytest.fail(missing)
+    if missing:
+        yield None  # the fuzzer still runs, without the comparison
+        return
+    o = Office()
+    o.start()
+    yield o
+    o.close()
+    assert not o.pids(), "soffice was left running"
+
+
+def test_mutated_returns_are_refused_or_paid_as_shown(office, tmp_path):
+    result = run(tmp_path, office, SECONDS, SEED)
+    counts = result["counts"]
+    assert counts["mutants"] >= BATCH
+    if office is not None:
+        assert counts["rendered"] > 0, "Calc rendered no mutant: the comparison tested nothing"
+    report = "\n".join(f"- {kind}\n    {detail[-600:]}\n    mutations: {said}"
+                       for kind, (detail, said, _) in sorted(result["failures"].items()))
+    assert not result["failures"], (f"{len(result['failures'])} distinct failures in "
+                                    f"{counts}:\n{report}")
+
+
+def test_a_mutant_is_made_again_from_its_seed():
+    """A failure is reproduced from the seed and index it reports."""
+    assert mutant(SEED, 3) == mutant(SEED, 3)
+    assert mutant(SEED, 3)[0] != mutant(SEED, 4)[0]
