@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from tests.corpus import Kit
-from tests.shown import Office, compare, pbr_checks, unrefused, why_no_office
+from tests.shown import Office, compare, names_cell, pbr_checks, unrefused, why_no_office
+from tests.shown.hostile import CALC_BLIND, build, target
 from tests.shown.hostile import CASES as HOSTILE
-from tests.shown.hostile import build
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_returns"
@@ -46,7 +46,8 @@ def sample_files() -> list[Path]:
     return chosen
 
 
-SAMPLE_CASES = [str(p.relative_to(ROOT)) for p in sample_files()]
+BASE = "sample_returns/birmingham-90-10/2013-06/P01-2013-06.xlsx"  # the hostile returns' base
+SAMPLE_CASES = sorted({str(p.relative_to(ROOT)) for p in sample_files()} | {BASE})
 SAVED_CASES = [p.name for p in sorted(SAVED.glob("*.xlsx"))]
 
 
@@ -105,7 +106,22 @@ def office():
 
 @pytest.fixture(scope="session")
 def corpus(office, tmp_path_factory):
-    return Corpus(office, tmp_path_factory.mktemp("as-shown"))
+    c = Corpus(office, tmp_path_factory.mktemp("as-shown"))
+    yield c
+    if os.environ.get("PBR_AS_SHOWN_REPORT") and c.shown:  # every case's findings, to read
+        import json
+
+        cases = {}
+        for key in c.files:
+            try:
+                pbr, findings = c.findings(key)
+            except AssertionError as e:
+                cases[key] = {"status": "no answer", "findings": [str(e)]}
+                continue
+            cases[key] = {"status": pbr["status"], "findings": [str(f) for f in findings]}
+        c.timings["soffice_cpu"] = office.cpu_seconds() + office.cpu_used
+        Path(os.environ["PBR_AS_SHOWN_REPORT"]).write_text(json.dumps(
+            {"timings": c.timings, "cases": cases}, indent=1), encoding="utf-8")
 
 
 def _check(corpus: Corpus, key: str) -> None:
@@ -128,31 +144,72 @@ def test_a_return_saved_by_calc_is_paid_as_shown(corpus, case):
 
 
 @pytest.mark.skipif(bool(NO_OFFICE), reason=NO_OFFICE or "")
-@pytest.mark.parametrize("case", list(HOSTILE))
+@pytest.mark.parametrize("case", [c for c in HOSTILE if c not in CALC_BLIND])
 def test_a_hostile_return_is_refused_or_paid_as_shown(corpus, case):
     """HOSTILE[case] says what a person sees instead of what is stored."""
-    pbr, findings = corpus.findings(f"hostile:{case}")
-    # The oracle itself: every hostile case does hide or change something Calc sees, so a
-    # hostile case with no finding at all would be a case that tests nothing.
-    assert findings or pbr["status"] == "unusable", (
-        f"{case}: Calc shows the edit as harmless; the case tests nothing")
+    # The oracle itself: Calc sees the edit (the cell changed shows otherwise, or is not
+    # seen, or its sheet is hidden); else the case would test nothing.
+    sheet, ref = target(case)
+    assert _looks(corpus, f"hostile:{case}", sheet, ref) != _looks(
+        corpus, f"sample:{BASE}", sheet, ref), f"{case}: Calc shows the edit as harmless"
     _check(corpus, f"hostile:{case}")
 
 
 @pytest.mark.skipif(bool(NO_OFFICE), reason=NO_OFFICE or "")
-def test_the_clean_sample_has_values_and_nothing_hidden(corpus):
-    """The comparison is not empty: the clean sample's values are matched one by one (45
-    void unit-days in Utilisation!E2) and nothing on it is hidden."""
-    key = "sample:" + str(Path("sample_returns/birmingham-90-10/2013-06/P01-2013-06.xlsx"))
-    corpus.files.setdefault(key, ROOT / key.split(":", 1)[1])
-    pbr, findings = corpus.findings("hostile:row-hidden-true")
-    assert any(f.cell == "Utilisation!E2" for f in findings), findings
-    shown = corpus.shown[str(corpus.hostile["row-hidden-true"].resolve())]
+@pytest.mark.parametrize("case", list(CALC_BLIND))
+def test_what_calc_shows_but_excel_hides_is_refused(corpus, case):
+    """CALC_BLIND[case]: Calc shows the cell as in the sample (checked, so that a Calc that
+    learns to hide it moves the case to the comparison above), and pbr refuses it as the
+    docs say: Excel hides it."""
+    sheet, ref = target(case)
+    assert _looks(corpus, f"hostile:{case}", sheet, ref) == _looks(
+        corpus, f"sample:{BASE}", sheet, ref)
+    pbr, _ = corpus.findings(f"hostile:{case}")
+    errors = [p for p in pbr["problems"] if p["severity"] in ("error", "fatal")]
+    assert pbr["status"] == "unusable" or any(names_cell(p, sheet, ref) for p in errors), (
+        f"{case} ({pbr['status']}): {HOSTILE[case][0]} is paid on")
+
+
+def _looks(corpus: Corpus, key: str, sheet: str, ref: str) -> tuple:
+    corpus.load()
+    shown = corpus.shown[str(corpus.files[key].resolve())]
+    found = next((s for s in shown["sheets"] if s["name"] == sheet), None)
+    if found is None:
+        return ("no sheet",)
+    cell = found["cells"].get(ref, {"text": "", "seen": True})
+    return (found["visible"], cell["text"], cell["seen"])
+
+
+@pytest.mark.skipif(bool(NO_OFFICE), reason=NO_OFFICE or "")
+def test_the_clean_sample_is_matched_value_by_value(corpus):
+    """The comparison is not empty: the hostile returns' base is matched value by value (45
+    void unit-days in Utilisation!E2, the date of Outcomes!C7) and nothing on it is hidden."""
+    pbr, findings = corpus.findings(f"sample:{BASE}")
+    assert pbr["status"] == "clean" and findings == []
+    taken = {(v["sheet"], v["cell"]): v["value"] for v in pbr["values"]}
+    assert taken[("Utilisation", "E2")] == {"kind": "number", "value": "45"}
+    assert taken[("Outcomes", "C7")] == {"kind": "date", "value": "2013-06-13"}
+    assert len([v for v in taken.values() if v is not None]) > 50
+    shown = corpus.shown[str((ROOT / BASE).resolve())]
     util = next(s for s in shown["sheets"] if s["name"] == "Utilisation")
-    assert util["cells"]["E2"]["text"] == "45" and not util["cells"]["E2"]["seen"]
-    assert util["cells"]["E3"] if "E3" in util["cells"] else True
-    assert [v for v in pbr["values"] if v["cell"] == "E2" and v["sheet"] == "Utilisation"
-            ][0]["value"] == {"kind": "number", "value": "45"}
+    assert util["cells"]["E2"] == {"text": "45", "seen": True, "why": "", "type": "VALUE",
+                                   "conditional": "none"}
+
+
+# what LibreOffice was asked to change in each file it saved (tests/libreoffice/MANIFEST.txt)
+SEEN_CHANGED = [("hidden-row.xlsx", "Outcomes", "B3", "C1", "row hidden"),
+                ("hidden-column.xlsx", "Utilisation", "E2", "12", "column hidden"),
+                ("invisible-format.xlsx", "Utilisation", "E2", "", "")]
+
+
+@pytest.mark.skipif(bool(NO_OFFICE), reason=NO_OFFICE or "")
+@pytest.mark.parametrize(("name", "sheet", "ref", "text", "why"), SEEN_CHANGED)
+def test_the_oracle_sees_what_was_changed(corpus, name, sheet, ref, text, why):
+    corpus.load()
+    shown = corpus.shown[str((SAVED / name).resolve())]
+    cell = next(s for s in shown["sheets"] if s["name"] == sheet)["cells"][ref]
+    assert (cell["text"], cell["why"]) == (text, why)
+    assert cell["seen"] == (why == "")
 
 
 @pytest.mark.skipif(bool(NO_OFFICE), reason=NO_OFFICE or "")

@@ -58,6 +58,8 @@ def run(folder: Path, office: Office | None, seconds: float, seed: int) -> dict:
             kind = f"{kind} (after {', '.join(done)})"
             if kind not in failures:
                 failures[kind] = (detail, batch.get(path, []), Path(path))
+                if KEEP:
+                    keep(failures)
 
         for tb in checked.tracebacks:
             first = next(iter(batch))
@@ -84,18 +86,22 @@ def run(folder: Path, office: Office | None, seconds: float, seed: int) -> dict:
             counts["rendered"] += not shown[p].get("error")
             for f in unrefused(compare(pbr, shown[p])):
                 fail(_kind(f.what), f"{f} [{pbr['status']}]", p)
-    if KEEP:
-        keep = Path(KEEP)
-        keep.mkdir(parents=True, exist_ok=True)
-        lines = []
-        for i, (kind, (detail, said, path)) in enumerate(sorted(failures.items())):
-            target = keep / f"fuzz-{i:02d}-{path.name}"
-            if path.exists():
-                target.write_bytes(path.read_bytes())
-            lines.append({"file": target.name, "kind": kind, "detail": detail[-1500:],
-                          "mutations": said})
-        (keep / "failures.json").write_text(json.dumps(lines, indent=1), encoding="utf-8")
     return {"failures": failures, "counts": counts, "seconds": seconds}
+
+
+def keep(failures: dict[str, tuple[str, list[str], Path]]) -> None:
+    """Every failing mutant so far, copied to KEEP with failures.json saying what it is."""
+    assert KEEP
+    folder = Path(KEEP)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i, (kind, (detail, said, path)) in enumerate(failures.items()):
+        target = folder / f"fuzz-{i:02d}-{path.name}"
+        if path.exists() and not target.exists():
+            target.write_bytes(path.read_bytes())
+        lines.append({"file": target.name, "kind": kind, "detail": detail[-1500:],
+                      "mutations": said})
+    (folder / "failures.json").write_text(json.dumps(lines, indent=1), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
