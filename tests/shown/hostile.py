@@ -125,6 +125,17 @@ CASES: dict[str, tuple[str, Callable[[dict[str, bytes]], None]]] = {
                                  lambda p: edit(p, UTIL, ROW2, "<row r='2' hidden='1'>")),
     "row-hidden-spaced": ("row 2 hidden = \"1\" (spaces round =)",
                           lambda p: edit(p, UTIL, ROW2, '<row r="2" hidden = "1" >')),
+    "row-hidden-newline": ("row 2 hidden=<newline>'true' (found by the fuzzer)",
+                           lambda p: edit(p, UTIL, ROW2, "<row r=\"2\" hidden=\n'true'>")),
+    "row-hidden-padded": ("row 2 hidden=\" 1\" (xsd:boolean collapses the space; found by "
+                          "the fuzzer)", lambda p: edit(p, UTIL, ROW2, '<row r="2" hidden=" 1">')),
+    "row-attribute-unbound-prefix": ("row 2 x:hidden=\"1\", a prefix never declared: the "
+                                     "sheet is not well-formed XML and Calc shows it empty "
+                                     "(found by the fuzzer)",
+                                     lambda p: edit(p, UTIL, ROW2, '<row r="2" x:hidden="1">')),
+    "col-twice-hidden-first": ("column E defined twice, hidden first, then visible (found by "
+                               "the fuzzer; Calc keeps the first)", lambda p: edit(
+                                   p, UTIL, COL5, '<col min="5" max="5" hidden="1"/>' + COL5)),
     "row-ht-0": ("row 2 ht=\"0\" customHeight=\"1\"",
                  lambda p: edit(p, UTIL, ROW2, '<row r="2" spans="1:6" ht="0" customHeight="1">')),
     "row-ht-0-no-custom": ("row 2 ht=\"0\" without customHeight",
