@@ -1,8 +1,9 @@
 """A bounded fuzzer of what a person sees: shipped returns mutated at the XML level
-(tests/shown/mutate.py), with a fixed seed and a time budget. For every mutant, pbr ends
-without a traceback and within its time, leaves no process behind, and (where LibreOffice
-is present) pays nothing that Calc does not show: each value it accepts is the text shown,
-and each cell not seen or shown as something else is refused (tests/shown/compare).
+(tests/shown/mutate.py), with a fixed seed and a time budget. For every mutant, pbr (its job
+functions, and `pbr validate --json` as a user runs it) ends without a traceback and within
+its time, and leaves no process behind; and where LibreOffice is present, pbr pays nothing
+that Calc does not show: each value it accepts is the text shown, and each cell not seen or
+shown as something else is refused (tests/shown/compare).
 
     PBR_AS_SHOWN_FUZZ_SECONDS=600   run ten minutes instead of the default 20 seconds
     PBR_AS_SHOWN_FUZZ_SEED=7        another seed (default 2026)
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.shown import Office, compare, pbr_checks, unrefused, why_no_office
+from tests.shown import Office, compare, pbr_checks, pbr_validate, unrefused, why_no_office
 from tests.shown.mutate import mutant
 
 SECONDS = float(os.environ.get("PBR_AS_SHOWN_FUZZ_SECONDS", "20"))
@@ -70,6 +71,10 @@ def run(folder: Path, office: Office | None, seconds: float, seed: int) -> dict:
                     for tb1 in alone.tracebacks:
                         fail("traceback or timeout: " + _kind(tb1.strip().splitlines()[-1]),
                              tb1, p)
+        for wrong in pbr_validate([Path(p) for p in batch], seconds=60 + 20 * BATCH,
+                                  reader_seconds=20):
+            fail("pbr validate: " + _kind(wrong.strip().splitlines()[-1]), wrong,
+                 next(iter(batch)))
         if checked.left:
             fail("processes left behind", str(checked.left), next(iter(batch)))
         for p in batch:
@@ -128,8 +133,9 @@ def test_mutated_returns_are_refused_or_paid_as_shown(office, tmp_path):
     assert counts["mutants"] >= BATCH
     if office is not None:
         assert counts["rendered"] > 0, "Calc rendered no mutant: the comparison tested nothing"
-    report = "\n".join(f"- {kind}\n    {detail[-600:]}\n    mutations: {said}"
-                       for kind, (detail, said, _) in sorted(result["failures"].items()))
+    report = "\n".join(f"- {kind}\n    {detail[-600:]}\n    mutant {path.parent.name[1:]} of "
+                       f"seed {SEED} (tests.shown.mutate.mutant): {said}"
+                       for kind, (detail, said, path) in sorted(result["failures"].items()))
     assert not result["failures"], (f"{len(result['failures'])} distinct failures in "
                                     f"{counts}:\n{report}")
 

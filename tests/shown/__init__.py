@@ -252,6 +252,34 @@ def pbr_checks(files: list[Path], register: Path | None = None, seconds: float =
     return Checked(results, took, tracebacks, processes_marked(marker))
 
 
+def pbr_validate(files: list[Path], seconds: float = 120, reader_seconds: int = 30) -> list[str]:
+    """`pbr validate --json` on the files, as a user runs it: what went wrong, if anything (a
+    traceback, no JSON, an undocumented exit code, no answer in time, a process left)."""
+    marker = uuid.uuid4().hex
+    env = dict(os.environ, PBR_READER_SECONDS=str(reader_seconds), ASSHOWN_RUN=marker)
+    pbr = Path(sys.executable).with_name("pbr")
+    args = [str(pbr) if pbr.exists() else "pbr", "validate", "--json", *map(str, files)]
+    wrong = []
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=seconds, cwd=ROOT,
+                              env=env)
+    except subprocess.TimeoutExpired:
+        wrong.append(f"pbr validate gave no answer in {seconds} s")
+    else:
+        if "Traceback" in done.stderr or "Traceback" in done.stdout:
+            wrong.append("pbr validate: " + done.stderr[-2000:])
+        if done.returncode not in (0, 1, 2):
+            wrong.append(f"pbr validate ended with exit code {done.returncode}: {done.stderr[-500:]}")
+        try:
+            json.loads(done.stdout)
+        except ValueError:
+            wrong.append(f"pbr validate --json printed no JSON: {done.stdout[:300]!r}")
+    left = processes_marked(marker)
+    if left:
+        wrong.append(f"pbr validate left processes running: {left}")
+    return wrong
+
+
 def processes_marked(marker: str) -> list[int]:
     """Processes whose environment holds ASSHOWN_RUN=marker (those a run started)."""
     needle = f"ASSHOWN_RUN={marker}".encode()
