@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.corpus import Kit
-from tests.shown import Office, compare, names_cell, pbr_checks, unrefused, why_no_office
+from tests.shown import Office, compare, names_cell, pbr_checks, shared_office, unrefused, why_no_office
 from tests.shown.hostile import CALC_BLIND, build, target
 from tests.shown.hostile import CASES as HOSTILE
 
@@ -93,15 +93,11 @@ class Corpus:
 
 
 @pytest.fixture(scope="session")
-def office():
+def office(pytestconfig):
     missing = why_no_office()
     if missing:
         pytest.fail(missing) if REQUIRED else pytest.skip(missing)
-    o = Office()
-    o.start()
-    yield o
-    o.close()
-    assert not o.pids(), "soffice was left running"
+    return shared_office(pytestconfig)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.shown import Office, compare, pbr_checks, pbr_validate, unrefused, why_no_office
+from tests.shown import Office, compare, pbr_checks, pbr_validate, shared_office, unrefused, why_no_office
 from tests.shown.mutate import mutant
 
 SECONDS = float(os.environ.get("PBR_AS_SHOWN_FUZZ_SECONDS", "20"))
@@ -113,18 +113,11 @@ def keep(failures: dict[str, tuple[str, list[str], Path]]) -> None:
 
 
 @pytest.fixture(scope="module")
-def office():
+def office(pytestconfig):
     missing = why_no_office()
     if missing and os.environ.get("PBR_TEST_LIBREOFFICE_REQUIRED"):
         pytest.fail(missing)
-    if missing:
-        yield None  # the fuzzer still runs, without the comparison
-        return
-    o = Office()
-    o.start()
-    yield o
-    o.close()
-    assert not o.pids(), "soffice was left running"
+    return None if missing else shared_office(pytestconfig)  # none: run without comparing
 
 
 def test_mutated_returns_are_refused_or_paid_as_shown(office, tmp_path):

@@ -181,6 +181,28 @@ class Office:
         return out
 
 
+_SHARED: list[Office] = []
+
+
+def shared_office(config) -> Office:
+    """The one soffice of a test session (of each worker process under xdist), started on
+    first use and killed when the session ends (pytest's config cleanup), with a check that
+    none of its processes is left."""
+    if not _SHARED:
+        office = Office()
+        office.start()
+        _SHARED.append(office)
+
+        def close() -> None:
+            office.close()
+            _SHARED.clear()
+            if office.pids():
+                raise RuntimeError(f"soffice was left running: {office.pids()}")
+
+        config.add_cleanup(close)
+    return _SHARED[0]
+
+
 def _lines_within(proc: subprocess.Popen, seconds_each: float) -> list[dict]:
     """The JSON lines a renderer prints, each within `seconds_each`; it is killed when one
     is late."""
