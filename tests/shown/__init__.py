@@ -80,6 +80,7 @@ class Office:
         self.proc: subprocess.Popen | None = None
         self.pipe = ""
         self.restarts = 0
+        self.server: subprocess.Popen | None = None  # the renderer, connected
         self.cpu_used = 0.0  # by the soffice processes stopped so far
 
     def start(self, seconds: float = 90) -> None:
@@ -131,6 +132,10 @@ class Office:
         return total
 
     def stop(self) -> None:
+        if self.server is not None:
+            self.server.kill()
+            self.server.wait(timeout=30)
+            self.server = None
         if self.proc is not None:
             self.cpu_used += self.cpu_seconds()
             try:
@@ -156,28 +161,38 @@ class Office:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def render(self, files: list[Path], seconds_each: float = 30) -> dict[str, dict]:
-        """Each file's rendering, by path; a file Calc stalls on is given as an error and
-        soffice is started again."""
+        """Each file's rendering, by path, from a renderer that stays connected; a file Calc
+        stalls or crashes on is given as an error, and Calc is started again."""
         out: dict[str, dict] = {}
-        todo = [str(Path(f).resolve()) for f in files]
-        while todo:
+        for f in files:
+            path = str(Path(f).resolve())
             if self.proc is None or self.proc.poll() is not None:
                 self.stop()
                 self.start()
                 self.restarts += 1
-            proc = subprocess.Popen([self.python, str(HERE / "uno_render.py"), self.pipe,
-                                     *todo], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True)
-            got = _lines_within(proc, seconds_each)
-            for d in got:
-                out[d["file"]] = d
-            todo = todo[len(got):]
-            if todo:
-                # the next file stalled or crashed Calc: said, and Calc started afresh
-                out[todo[0]] = {"file": todo[0], "error": "LibreOffice stalled or crashed on it",
-                                "sheets": []}
-                todo = todo[1:]
+            if self.server is None:
+                self.server = subprocess.Popen(
+                    [self.python, str(HERE / "uno_render.py"), self.pipe, "--serve"],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                    text=True)
+                if _line_within(self.server, 60) is None:
+                    self.stop()
+                    out[path] = {"file": path, "error": "the renderer did not connect",
+                                 "sheets": []}
+                    continue
+            assert self.server.stdin is not None
+            try:
+                self.server.stdin.write(path + "\n")
+                self.server.stdin.flush()
+            except OSError:
+                pass
+            answer = _line_within(self.server, seconds_each)
+            if answer is None:  # Calc stalled or crashed on it: said, and started afresh
+                out[path] = {"file": path, "error": "LibreOffice stalled or crashed on it",
+                             "sheets": []}
                 self.stop()
+            else:
+                out[path] = answer
         return out
 
 
@@ -203,39 +218,20 @@ def shared_office(config) -> Office:
     return _SHARED[0]
 
 
-def _lines_within(proc: subprocess.Popen, seconds_each: float) -> list[dict]:
-    """The JSON lines a renderer prints, each within `seconds_each`; it is killed when one
-    is late."""
+def _line_within(proc: subprocess.Popen, seconds: float) -> dict | None:
+    """The next JSON line the renderer prints, or None when none comes within `seconds`."""
     import selectors
 
-    got = []
-    sel = selectors.DefaultSelector()
     assert proc.stdout is not None
+    sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
-    buffer = ""
-    deadline = time.monotonic() + seconds_each + 15  # the first one also connects
     try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not sel.select(timeout=left):
-                proc.kill()
-                break
-            chunk = os.read(proc.stdout.fileno(), 1 << 20).decode("utf-8")
-            if not chunk:
-                break
-            buffer += chunk
-            while "\n" in buffer:
-                line, buffer = buffer.split("\n", 1)
-                got.append(json.loads(line))
-                deadline = time.monotonic() + seconds_each
+        if not sel.select(timeout=seconds):
+            return None
+        line = proc.stdout.readline()
     finally:
         sel.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return got
+    return json.loads(line) if line.strip() else None
 
 
 # -- what pbr takes -------------------------------------------------------------------------

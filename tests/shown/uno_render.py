@@ -272,8 +272,13 @@ def render(desktop, smgr, ctx, path: str) -> dict:
 
 
 def main() -> None:
+    """With --serve, the files are read from standard input, one a line, each answered as
+    it comes (the renderer stays connected between files)."""
     pipe, files = sys.argv[1], sys.argv[2:]
     ctx, smgr, desktop = connect(pipe)
+    if files == ["--serve"]:
+        print(json.dumps({"ready": True}), flush=True)
+        files = (line.rstrip("\n") for line in sys.stdin)  # type: ignore[assignment]
     for path in files:
         try:
             result = render(desktop, smgr, ctx, path)
