@@ -125,7 +125,7 @@ _CODES: dict[str, tuple[str, str]] = {
     "missing-sheet": ("error", "A sheet the template has is missing or renamed."),
     "missing-column": ("error", "A column heading the template has is missing or changed."),
     "unexpected-column": ("warning", "A column heading the template does not have; its values are ignored."),
-    "hidden-sheet": ("warning", "A sheet of the return is hidden; it is read, but should be visible."),
+    "hidden-sheet": ("fatal", "A sheet pbr reads (the Cover or one the model names) is hidden or very hidden: a person reviewing the return cannot see what would be paid on, so the return is refused."),
     "hidden-extra-sheet": ("warning", "A hidden sheet that is not part of the template; it is not read."),
     "merged-cells": ("error", "Merged cells inside the data area; unmerge them and fill each cell."),
     # Values
@@ -148,6 +148,7 @@ _CODES: dict[str, tuple[str, str]] = {
     "error-value": ("error", "A cell holds an Excel error such as #N/A or #DIV/0!."),
     "formula-in-input": ("error", "A cell of a return holds a formula whose saved value pbr cannot check (a link to another workbook, a function it does not work out) or that is not what the formula gives; type the value. A formula pbr works out to the value saved with it is read as shown (docs/limits.md)."),
     "invisible-value": ("fatal", "A cell holds a value its number format hides (;;;): nobody looking at the return can see what would be paid on."),
+    "font-too-small": ("fatal", "A cell holds a value in a font under 4 points: nobody looking at the return can read what would be paid on."),
     "same-colour-as-fill": ("fatal", "A cell holds a value in a font the colour of its fill (white on white): nobody looking at the return can see what would be paid on."),
     "shown-differs": ("error", "A cell's number format shows another value than the one it holds (a literal \"300\" on 0, 0, dividing by 1,000, a date without its day), or one pbr cannot render: pbr pays only on what is shown."),
     "conditional-format": ("error", "A conditional format on a cell changes its number format or font colour, or hides its value behind a data bar: what is shown may not be what is held."),

@@ -143,11 +143,13 @@ def test_renamed_sheet_and_heading(workspace):
     assert "rename it back" in message
 
 
-def test_hidden_sheet_is_read_and_reported(workspace):
+def test_a_hidden_sheet_pbr_reads_is_refused(workspace):
+    """A person reviewing the return cannot see a hidden sheet: it used to be read and paid
+    with only a warning (exit 0, so a scheme approved automatically paid it)."""
     path = workspace.add_return("P1", JUNE, clean_rows(), hidden=("Outcomes",))
-    checked, _ = check(workspace, path)
-    assert "hidden-sheet" in [p.code for p in checked.problems]
-    assert len(checked.tables["Outcomes"]) == 10
+    checked, refused = check(workspace, path)
+    assert checked is None and refused.code == "hidden-sheet", refused
+    assert "the sheet 'Outcomes' pbr reads is hidden" in refused.message
 
 
 def _rewrite(data: bytes, changes: dict) -> bytes:

@@ -353,3 +353,79 @@ def test_a_conditional_format_of_excel_2010_with_its_format_inline_is_found():
     found = conditional_ranges(SimpleNamespace(looks=None), text)  # type: ignore[arg-type]
     assert found == [((1, 4, 2, 4), "changes its number format"),
                      ((6, 6, 6, 6), "changes its number format")]
+
+
+# -- found by the LibreOffice oracle (tests/test_as_shown.py) -----------------------------------
+
+def test_a_comparison_rule_whose_operand_is_0_is_not_taken_for_a_false_rule(kit):
+    """`cellIs greaterThan 0` holds for 12: its formula (0) is what the value is compared
+    with, not a rule that is false. It was skipped as plainly false, so ;;; applied by it
+    was paid on."""
+    path = with_conditional(
+        kit, b'<numFmt numFmtId="201" formatCode=";;;"/>',
+        b'<cfRule type="cellIs" dxfId="0" priority="1" operator="greaterThan"><formula>0'
+        b"</formula></cfRule>")
+    code, problems = validate(kit, path)
+    found(problems, "conditional-format", "Utilisation!E2")
+
+
+def test_a_number_format_colouring_the_value_white_is_refused(kit):
+    path = e2_with(kit, "12", code="[White]0")
+    code, problems = validate(kit, path, annotate=False)
+    assert code == 2
+    assert "white" in found(problems, "same-colour-as-fill", "Utilisation!E2")["message"]
+
+
+def test_a_font_too_small_to_read_is_refused(kit):
+    path = kit.write_return()
+    index = add_style(path, font=b'<color rgb="FF000000"/>')
+    data = path.read_bytes()
+    styles = zipfile.ZipFile(BytesIO(data)).read("xl/styles.xml")
+    styles = styles[::-1].replace(b'<sz val="11"/>'[::-1], b'<sz val="1"/>'[::-1], 1)[::-1]
+    path.write_bytes(rewrite_zip(data, lambda n, b: styles if n == "xl/styles.xml" else b))
+    replace_in(path, "Utilisation", E2, b'<c r="E2" s="%d"><v>12</v>' % index)
+    code, problems = validate(kit, path, annotate=False)
+    assert code == 2
+    assert "1 pt" in found(problems, "font-too-small", "Utilisation!E2")["message"]
+
+
+def test_a_column_narrower_than_a_character_is_hidden(kit):
+    path = kit.write_return()
+    replace_in(path, "Utilisation", b"<sheetData>",
+               b'<cols><col min="5" max="5" width="0.05" customWidth="1"/></cols><sheetData>')
+    code, problems = validate(kit, path)
+    assert code == 2 and any(p["code"] == "hidden-data" for p in problems), problems
+
+
+@pytest.mark.parametrize(("fmt", "refused"), [
+    ("mm/dd/yyyy", True),     # 06/13/2013: a reader in the UK takes 06 for the day
+    ("m/d/yy", True),
+    ("dd/mm/yyyy", False),
+    ("yyyy-mm-dd", False),    # year first: plain
+    ("d mmm yyyy", False),    # the month in words
+])
+def test_a_date_with_its_month_first_is_refused(kit, fmt, refused):
+    path = kit.write_return()
+    index = add_style(path, code=fmt)
+    replace_in(path, "Outcomes", b'<c r="C2" s="', b'<c r="C2" s="%d" x="' % index)
+    code, problems = validate(kit, path, annotate=False)
+    hits = [p for p in problems if p["code"] == "shown-differs" and p["cell"] == "Outcomes!C2"]
+    assert bool(hits) == refused, problems
+
+
+def test_a_hidden_sheet_pbr_reads_is_refused_even_without_a_look_alike(kit):
+    path = kit.write_return()
+    replace_in(path, "xl/workbook.xml", b'<sheet name="Utilisation"',
+               b'<sheet name="Utilisation" state="veryHidden"')
+    code, problems = validate(kit, path, annotate=False)
+    assert code == 2
+    assert "the sheet 'Utilisation' pbr reads is hidden" in found(
+        problems, "hidden-sheet", None)["message"]
+
+
+def test_a_sheet_using_a_prefix_it_never_declares_is_refused(kit):
+    path = kit.write_return()
+    replace_in(path, "Utilisation", b'<row r="2"', b'<row x:hidden="1" r="2"')
+    code, problems = validate(kit, path, annotate=False)
+    assert code == 2
+    assert "prefix 'x:'" in found(problems, "corrupt-workbook", None)["message"]

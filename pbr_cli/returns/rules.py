@@ -133,6 +133,8 @@ class Cells(Check):
                              "value it should be",
         "same-colour-as-fill": "{detail}: nobody looking at the return can see its value; "
                                "give it a font that shows",
+        "font-too-small": "{detail}, too small for anyone looking at the return to read its "
+                          "value; give it a font of 4 pt or more",
         "shown-differs": "{detail}: pbr pays only on what is shown; give the cell a format "
                          "that shows its value",
         "conditional-format": "a conditional format {detail}: what is shown may not be what "

@@ -275,11 +275,16 @@ def reads_back(code: str, value: float | int) -> tuple[bool, str]:
 # -- what kind of format, decided once a style ------------------------------------------------
 
 FAITHFUL, CHECK, DATE_PART = "faithful", "check", "date-part"
+MONTH_FIRST = "month-first"  # a date with its month in figures before its day (06/13/2013)
+# Built-in formats a spreadsheet shows in its reader's own short date (14 and 22: listed as
+# mm-dd-yy above, shown 13/06/2013 to a reader in the UK)
+SHORT_DATES = frozenset({14, 22})
 
 
 def kind(code: str) -> str:
     """FAITHFUL: every value shows as itself (General, @, a date showing day, month and
-    year in every section); DATE_PART: a date format that hides part of the date; CHECK:
+    year in every section); DATE_PART: a date format that hides part of the date;
+    MONTH_FIRST: one showing the month in figures before the day; CHECK:
     each value must be rendered (or the format cannot be: render raises)."""
     bare = _bare(code).strip()
     if bare.lower() in ("general", "@", ""):
@@ -293,10 +298,15 @@ def kind(code: str) -> str:
         return CHECK
     for parts in dates[:3]:
         # m and mm are minutes straight after an hour or before seconds, else the month
-        months = [p for n, p in enumerate(parts) if p.startswith("m") and not (
+        month_places = [n for n, p in enumerate(parts) if p.startswith("m") and not (
             len(p) <= 2 and ((n and parts[n - 1].startswith("h"))
                              or (n + 1 < len(parts) and parts[n + 1].startswith("s"))))]
+        months = [parts[n] for n in month_places]
         days = [p for p in parts if p in ("d", "dd")]
         if not any(p[0] in "ye" for p in parts) or not months or not days:
             return DATE_PART
+        month_at, day_at = month_places[0], parts.index(days[0])
+        year_at = next(n for n, p in enumerate(parts) if p[0] in "ye")
+        if len(months[0]) <= 2 and year_at > month_at < day_at:
+            return MONTH_FIRST  # a reader in the UK reads 06/05/2013 as 6 May (2013-06-05 is plain)
     return FAITHFUL

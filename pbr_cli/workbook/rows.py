@@ -43,6 +43,15 @@ def zero(value: bytes | None) -> bool:
         return False
 
 
+def narrow(value: bytes | None) -> bool:
+    """A column width under one character (0.05, 0, a negative width): nothing it holds can
+    be read in it (Excel shows at most a sliver of '#')."""
+    try:
+        return value is not None and Decimal(value.decode("ascii", "replace").strip()) < 1
+    except InvalidOperation:
+        return False
+
+
 def number(value: bytes | None) -> int | None:
     text = (value or b"").strip()
     return int(text) if text.isdigit() and len(text) < 12 else None
@@ -75,7 +84,7 @@ class Visible:
         if b"col" in part:
             for m in _COL_TAG_RE.finditer(part):
                 found = attrs(m.group(1))
-                if true(found.get(b"hidden")) or zero(found.get(b"width")):
+                if true(found.get(b"hidden")) or narrow(found.get(b"width")):
                     lo, hi = number(found.get(b"min")), number(found.get(b"max"))
                     if lo is not None and hi is not None and lo <= max_columns:
                         self.hidden_columns.update(range(lo, min(hi, max_columns) + 1))

@@ -93,6 +93,10 @@ def _unusual(buf: bytes) -> bool:
 
 
 _LOWER_REF_RE = re.compile(rb' r="[a-z]')
+# A namespace prefix on a tag or an attribute's name, and one declared (xmlns:x=): a prefix
+# used but never declared is not well-formed XML (a spreadsheet shows such a sheet empty).
+_PREFIX_USED_RE = re.compile(rb"(?:<|</|\s)([A-Za-z_][\w.-]*):[A-Za-z_][\w.-]*(?=\s*=|[\s/>])")
+_PREFIX_DECLARED_RE = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=")
 
 
 _QUICK_ROW_RE = re.compile(rb'<row[^>]*? r="(\d+)"')
@@ -134,6 +138,8 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
     max_row = max_col = 0
     formulas = errors = False
     unreferenced = False  # a cell or row written without r=: counted by _walk_positions
+    used: set[bytes] = set()
+    declared: set[bytes] = {b"xml", b"xmlns"}
     visible = Visible()
     watcher = Watcher(pkg, part) if pkg.looks is not None and pkg.looks.looks else None
     cf_text = b""
@@ -177,6 +183,9 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
         else:
             formulas = formulas or bool(_FORMULA_RE.search(buf))
             errors = errors or bool(_ERROR_RE.search(buf))
+        if b":" in chunk:
+            used.update(_PREFIX_USED_RE.findall(buf))
+            declared.update(_PREFIX_DECLARED_RE.findall(buf))
         visible.feed(chunk, MAX_COLUMNS, usual)
         if watcher is not None:
             watcher.feed(chunk, usual)
@@ -203,6 +212,12 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
                 or text > MAX_TEXT_BYTES):
             break
         tail = buf[-512:]
+    if used - declared:
+        prefix = sorted(used - declared)[0].decode("ascii", "replace")
+        raise UnreadableFile(pkg.path, "corrupt-workbook", f"{_named(pkg, part)} is damaged: "
+                             f"it uses the prefix '{prefix}:' without declaring it, so it is "
+                             "not well-formed XML (a spreadsheet shows it empty, or repairs "
+                             "it); save the return again from the spreadsheet")
     if unreferenced:
         last_row, last_col = _walk_positions(pkg, info)
         max_row, max_col = max(max_row, last_row), max(max_col, last_col)

@@ -12,6 +12,7 @@ formats of conditional formats (dxf) are read here too.
 from __future__ import annotations
 
 import colorsys
+import re
 import zipfile
 from dataclasses import dataclass, field
 
@@ -19,6 +20,12 @@ from pbr_cli.workbook import numfmt
 from pbr_cli.workbook.package import _parse_xml, _read_part, local
 
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+# The colours a number format may name ([White]0): Excel's eight
+_NAMED = {"black": BLACK, "white": WHITE, "red": (255, 0, 0), "green": (0, 255, 0),
+          "blue": (0, 0, 255), "yellow": (255, 255, 0), "magenta": (255, 0, 255),
+          "cyan": (0, 255, 255)}
+_NAMED_RE = re.compile(r"\[(" + "|".join(_NAMED) + r")\]", re.I)
+SMALLEST_FONT = 4  # points: text smaller than this cannot be read
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,7 @@ class Look:
     """What one cell style does to what is shown."""
 
     invisible: bool = False  # its number format shows nothing
+    tiny: float | None = None  # its font's size in points, when too small to read
     font: tuple[int, int, int] | None = None  # set when the font is the fill's colour
     fill: tuple[int, int, int] | None = None
     kind: str = numfmt.FAITHFUL  # numfmt.FAITHFUL, CHECK or DATE_PART
@@ -53,6 +61,7 @@ def read_styles(path: str, archive: zipfile.ZipFile, parts: dict[str, str]) -> S
     fills: list[tuple[int, int, int] | None] = []
     xfs: list[tuple[int, int, int]] = []
     dxfs: list[str] = []
+    sizes: list[float | None] = []
     palette = _palette(styles)
     for node in styles:
         tag = local(node.tag)
@@ -63,6 +72,7 @@ def read_styles(path: str, archive: zipfile.ZipFile, parts: dict[str, str]) -> S
                     codes[number] = fmt.get("formatCode", "")
         elif tag == "fonts":
             fonts = [_font_colour(f, theme, palette) for f in node if local(f.tag) == "font"]
+            sizes = [_font_size(f) for f in node if local(f.tag) == "font"]
         elif tag == "fills":
             fills = [_fill_colour(f, theme, palette) for f in node if local(f.tag) == "fill"]
         elif tag == "cellXfs":
@@ -76,12 +86,19 @@ def read_styles(path: str, archive: zipfile.ZipFile, parts: dict[str, str]) -> S
         code = codes.get(fmt, numfmt.BUILTIN.get(fmt))
         if fmt not in kinds:
             kinds[fmt] = numfmt.kind(code) if code is not None else numfmt.CHECK
+            if fmt in numfmt.SHORT_DATES and fmt not in codes and kinds[fmt] == numfmt.MONTH_FIRST:
+                kinds[fmt] = numfmt.FAITHFUL  # the reader's own short date: day first in the UK
         font = fonts[font_id] if font_id < len(fonts) else BLACK
         fill = fills[fill_id] if fill_id < len(fills) else None
         hidden_by_colour = fill is not None and _alike(font, fill)
+        for named in _NAMED_RE.findall(code or ""):  # a colour the format gives a section
+            if not hidden_by_colour and fill is not None and _alike(_NAMED[named.lower()], fill):
+                font, hidden_by_colour = _NAMED[named.lower()], True
         invisible = code is not None and _shows_nothing(code)
-        if invisible or hidden_by_colour or kinds[fmt] != numfmt.FAITHFUL:
-            looks[index] = Look(invisible, font if hidden_by_colour else None,
+        size = sizes[font_id] if font_id < len(sizes) else None
+        tiny = size if size is not None and size < SMALLEST_FONT else None
+        if invisible or hidden_by_colour or tiny is not None or kinds[fmt] != numfmt.FAITHFUL:
+            looks[index] = Look(invisible, tiny, font if hidden_by_colour else None,
                                 fill if hidden_by_colour else None, kinds[fmt], code)
     return StyleBook(looks, dxfs)
 
@@ -183,6 +200,14 @@ def _colour(node, theme, palette, default):
 def _font_colour(font, theme, palette) -> tuple[int, int, int]:
     node = next((c for c in font if local(c.tag) == "color"), None)
     return _colour(node, theme, palette, BLACK)
+
+
+def _font_size(font) -> float | None:
+    node = next((c for c in font if local(c.tag) == "sz"), None)
+    try:
+        return float((node.get("val") or "").strip()) if node is not None else None
+    except ValueError:
+        return None
 
 
 def _fill_colour(fill, theme, palette) -> tuple[int, int, int] | None:

@@ -123,8 +123,10 @@ def conditional_ranges(pkg: Package, text: bytes) -> list[tuple[tuple[int, int, 
             found_attrs = attrs(rule.group(2))
             inside = rule.group(3) or b""
             formula = _FORMULA_RE.search(inside)
-            if formula and formula.group(1).strip().upper() in (b"FALSE", b"0", b"1=0"):
-                continue
+            kind = (found_attrs.get(b"type") or b"").strip()
+            if (kind == b"expression" and formula
+                    and formula.group(1).strip().upper() in (b"FALSE", b"0", b"1=0")):
+                continue  # (a cellIs rule's formula is what the value is compared with)
             for m in _SHOW_VALUE_RE.finditer(inside):
                 value = attrs(m.group(1)).get(b"showValue")
                 if value is not None and not true(value):
@@ -169,15 +171,21 @@ def judge(pkg: Package, style: int, value: Any) -> tuple[str, str] | None:
         return None
     if look.invisible:
         return "invisible-value", ""
+    if look.tiny is not None:
+        return "font-too-small", f"its font is {look.tiny:g} pt"
     if look.font is not None and look.fill is not None:
         return "same-colour-as-fill", (f"its font is {colour_name(look.font)} on a "
                                        f"{colour_name(look.fill)} fill")
     if look.kind == numfmt.FAITHFUL:
         return None
     code = look.code
-    if look.kind == numfmt.DATE_PART:
+    if look.kind in (numfmt.DATE_PART, numfmt.MONTH_FIRST):
         if isinstance(value, str):
             return None
+        if look.kind == numfmt.MONTH_FIRST:
+            return "shown-differs", (f"its format '{code}' shows the month before the day, "
+                                     f"which a reader in the UK takes the other way round "
+                                     f"(it holds {_shown_value(value)})")
         return "shown-differs", (f"its format '{code}' shows only part of the date it holds "
                                  f"({_shown_value(value)})")
     try:
@@ -228,8 +236,9 @@ def _norm(name: str) -> str:
 
 
 def check_sheet_choice(label: str, pkg: Package, targets: list[str]) -> None:
-    """A person picks a sheet by the name they see: a hidden sheet pbr would read while a
-    visible one bears the same name (after NFKC, trimming and case folding) is refused."""
+    """A person picks a sheet by the name they see, and reviews what they can see: a hidden
+    sheet pbr would read is refused, and said to stand behind a visible look-alike where a
+    visible one bears the same name (after NFKC, trimming and case folding)."""
     for name in targets:
         if name not in pkg.hidden:
             continue
@@ -241,3 +250,8 @@ def check_sheet_choice(label: str, pkg: Package, targets: list[str]) -> None:
                                  f"sheet '{twins[0]}' bears its name: a person opening the "
                                  f"return sees '{twins[0]}', pbr would pay on '{name}'; "
                                  "delete one of them and send the return again")
+        raise UnreadableFile(label, "hidden-sheet",
+                             f"the sheet '{name}' pbr reads is hidden: a person reviewing the "
+                             "return cannot see what would be paid on; unhide it (Format > "
+                             "Sheet > Unhide, or remove state=\"hidden\") and send the "
+                             "return again")
