@@ -92,7 +92,13 @@ def test_validate_says_which_sheets_a_return_without_a_cover_has(tmp_path):
 def test_a_tag_not_closed_is_said_with_its_sheet_and_line(tmp_path):
     path = edited(tmp_path / "P03-2013-06.xlsx", {UTILISATION: [
         (b'<c r="D2" s="8"><v>10</v></c>', b'<c r="D2" s="8"><v>10</c>')]})
-    [(code, _, message)] = errors(path)
+    [(code, cell, message)] = errors(path)
+    if code == "required-missing":
+        # The lowest reader pbr allows (python-calamine 0.5) reads past the damage and finds
+        # the cell after it (E2) empty: refused on that cell, never paid on what the damage
+        # hides.
+        assert cell == "Utilisation!E2" and not names_a_library(message), (cell, message)
+        return
     assert code == "corrupt-workbook"
     assert "the sheet 'Utilisation'" in message and "line 2" in message, message
     assert "not closed" in message and not names_a_library(message), message
