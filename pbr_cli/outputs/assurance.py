@@ -126,20 +126,12 @@ def write_request_pdf(schedule: Schedule, sample: StoredSample, provider: str,
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
-    from pbr_cli.outputs.statement_pdf import FIXED, FONTS, HEAD_FILL
+    from pbr_cli.outputs.statement_pdf import HEAD_FILL, first_page
 
     model = schedule.model
     mine = [i for i in sample.content["items"] if i["provider"] == provider]
     pdf = FPDF(orientation="L", unit="mm", format="A4")
-    pdf.set_creation_date(FIXED)
-    pdf.set_title(f"{model.title}: evidence request {sample.period} {provider}")
-    pdf.set_author("pbr")
-    pdf.set_creator(f"pbr {__version__}")
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_margins(12, 10, 12)
-    pdf.set_auto_page_break(True, margin=16)
-    pdf.add_page()
+    first_page(pdf, f"{model.title}: evidence request {sample.period} {provider}")
     pdf.set_font("DejaVu", "B", 14)
     pdf.multi_cell(0, 7, model.title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "B", 12)

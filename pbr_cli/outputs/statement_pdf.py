@@ -35,6 +35,20 @@ INK, GREY, RED, AMBER = (0, 0, 0), (90, 90, 90), (170, 0, 0), (150, 90, 0)
 HEAD_FILL = (31, 73, 125)  # dark blue, white text: tells apart from any cell colour
 
 
+
+def first_page(pdf, title: str) -> None:
+    """A statement-like PDF begun: fixed date (the same inputs give the same bytes), its
+    title, the typeface shipped with pbr, the margins, and its first page."""
+    pdf.set_creation_date(FIXED)
+    pdf.set_title(title)
+    pdf.set_author("pbr")
+    pdf.set_creator(f"pbr {__version__}")
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_margins(12, 10, 12)
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.add_page()
+
 def write_statement_pdf(s: Schedule, target: Path) -> Path:
     with atomic_output(Path(target)) as tmp:
         _render(s).output(str(tmp))
@@ -77,15 +91,7 @@ def _render(s: Schedule) -> Any:
             self.set_text_color(*INK)
 
     pdf = Statement(orientation="L", unit="mm", format="A4")
-    pdf.set_creation_date(FIXED)
-    pdf.set_title(f"{model.title}: payment statement {s.month} {p.provider}")
-    pdf.set_author("pbr")
-    pdf.set_creator(f"pbr {__version__}")
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_margins(12, 10, 12)
-    pdf.set_auto_page_break(True, margin=16)
-    pdf.add_page()
+    first_page(pdf, f"{model.title}: payment statement {s.month} {p.provider}")
     head = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=HEAD_FILL)
 
     def title(text: str, size: int = 14) -> None:
