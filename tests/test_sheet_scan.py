@@ -31,3 +31,55 @@ def test_the_widest_one_letter_column_is_found_wherever_it_is(tmp_path):
     pkg = open_package(str(path), path.read_bytes())
     scan = scan_sheet(pkg, pkg.sheets["Outcomes"])
     assert (scan.max_row, scan.max_col) == (3, 17)
+
+
+def small_chunks(monkeypatch, size: int = 997) -> None:
+    """The sheet streamed in chunks of `size` bytes (a prime: every offset of a tag is cut)."""
+    from pbr_cli.workbook import sheet_scan
+
+    real = sheet_scan.stream_part
+
+    def chunked(*args):
+        for chunk in real(*args):
+            for at in range(0, len(chunk), size):
+                yield chunk[at:at + size]
+
+    monkeypatch.setattr(sheet_scan, "stream_part", chunked)
+
+
+def test_a_tag_cut_by_a_chunk_s_end_is_not_taken_for_a_cell_without_a_reference(tmp_path,
+                                                                               monkeypatch):
+    """A sheet read in chunks is cut wherever a chunk ends, often inside a cell's tag: the
+    part of the tag in one chunk (`<c `) has no reference yet, and the next chunk has the
+    whole tag. Such a cut is not a cell written without r=, so the sheet is not walked tag by
+    tag a second time (which took most of the time of a large sheet's scan)."""
+    from pbr_cli.workbook import sheet_scan
+    from pbr_cli.workbook.package import open_package
+
+    path = Kit(tmp_path).write_return()
+    with_parts(path, {"Outcomes": sheet_xml(2_000, 10,
+                                            lambda r, j, c: f'<c r="{c}{r}"><v>{j}</v></c>')})
+    small_chunks(monkeypatch)  # cut everywhere: inside tags, between "<c" and " r="
+    walked = []
+    real = sheet_scan._walk_positions
+    monkeypatch.setattr(sheet_scan, "_walk_positions",
+                        lambda *a: walked.append(a) or real(*a))
+    pkg = open_package(str(path), path.read_bytes())
+    scan = scan_sheet(pkg, pkg.sheets["Outcomes"])
+    assert (scan.max_row, scan.max_col) == (2_000, 10)
+    assert walked == []
+
+
+def test_a_cell_without_a_reference_at_a_chunk_s_end_is_still_placed(tmp_path, monkeypatch):
+    """The other side: cells written without r= (placed after the cell before) are found
+    wherever the chunks are cut, and the used range counts them."""
+    from pbr_cli.workbook.package import open_package
+
+    path = Kit(tmp_path).write_return()
+    small_chunks(monkeypatch)
+    # every row's last cell has no reference: column 11 (K), after J
+    with_parts(path, {"Outcomes": sheet_xml(2_000, 11, lambda r, j, c: (
+        f'<c r="{c}{r}"><v>{j}</v></c>' if j < 10 else f"<c><v>{j}</v></c>"))})
+    pkg = open_package(str(path), path.read_bytes())
+    scan = scan_sheet(pkg, pkg.sheets["Outcomes"])
+    assert (scan.max_row, scan.max_col) == (2_000, 11)

@@ -211,7 +211,7 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
         if (max_col > MAX_COLUMNS or max_row * max(max_col, 1) > MAX_CELLS
                 or text > MAX_TEXT_BYTES):
             break
-        tail = buf[-512:]
+        tail = buf[-_CARRIED:]
     if used - declared:
         prefix = sorted(used - declared)[0].decode("ascii", "replace")
         raise UnreadableFile(pkg.path, "corrupt-workbook", f"{_named(pkg, part)} is damaged: "
@@ -234,9 +234,18 @@ _UNREFERENCED_RE = re.compile(rb"<(?:[\w.-]+:)?(?:c|row)(?=[\s/>])(?![^<>]*?\sr\
 _POSITION_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?(c|row)(?=[\s/>])([^<>]*)>")
 
 
+_CARRIED = 512  # the bytes of a chunk read again at the start of the next
+
+
 def _lacks_references(buf: bytes, usual: bool) -> bool:
     """Whether a chunk has a cell or row written without r= (where every tag has one, as
-    Excel writes them, the counts of tags and of references agree: no pattern runs)."""
+    Excel writes them, the counts of tags and of references agree: no pattern runs).
+
+    A tag the chunk's end cuts (`<c ` here, ` r="A7">` in the next chunk) is left to the
+    next chunk, which starts with this one's last bytes and so has it whole."""
+    cut = buf.rfind(b"<")
+    if cut >= len(buf) - _CARRIED and buf.find(b">", cut) < 0:
+        buf = buf[:cut]
     if usual and (buf.count(b"<c ") + buf.count(b"<c>") + buf.count(b"<c/>")
                   + buf.count(b"<row ") + buf.count(b"<row>")) <= buf.count(b' r="'):
         return False
