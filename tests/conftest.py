@@ -63,11 +63,18 @@ def nothing_left_in_the_checkout():
 
 @pytest.fixture(autouse=True, scope="session")
 def shared_cache(tmp_path_factory):
-    """One cache of checked returns for the whole run (subprocesses too): the samples are
-    read once. Its key covers everything checking depends on (tests/test_cache.py)."""
+    """One cache of checked returns for the whole run (subprocesses and every worker too): the
+    samples are read once. Its key covers everything checking depends on (tests/test_cache.py)."""
     import os
 
-    os.environ["PBR_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    # the workers of one run share it (a cache entry is written whole, then renamed), so a
+    # return is checked once per run, not once per worker
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    cache = root / "shared-cache"
+    cache.mkdir(exist_ok=True)
+    os.environ["PBR_CACHE"] = str(cache)
     # an officer's keys folder of the tests' own (`pbr init` makes a key there), never the
     # user's own
     os.environ["PBR_KEYS"] = str(tmp_path_factory.mktemp("keys"))

@@ -86,7 +86,7 @@ class Council:
             f"schemes:\n  {SCHEME}: {{go_live: 2013-04}}\n")
 
     def pbr(self, *args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "PBR_CONFIG": str(self.root / "pbr.yaml"), "PBR_CACHE": "off",
+        env = {**os.environ, "PBR_CONFIG": str(self.root / "pbr.yaml"),
                "PBR_USER": "J. Smith", "COLUMNS": "80"}
         env.pop("PBR_LEDGER", None)
         return subprocess.run([sys.executable, "-m", "pbr_cli", *args], cwd=self.root, env=env,
