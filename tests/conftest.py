@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,29 @@ def shared_cache(tmp_path_factory):
     yield
     os.environ.pop("PBR_CACHE", None)
     os.environ.pop("PBR_KEYS", None)
+
+
+def made_once(tmp_path_factory, name: str, make: Callable[[Path], Any]) -> Any:
+    """What a module fixture makes, made once for the whole run: the first worker to ask makes
+    it in a shared folder (`make(folder)`, whose result is kept), and the others wait and
+    read it back. For outputs tests only read."""
+    import fcntl
+    import os
+    import pickle
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder = root / f"once-{name}"
+    with open(root / f"once-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / f"once-{name}.pickle"
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        folder.mkdir(exist_ok=True)
+        made = make(folder)
+        done.write_bytes(pickle.dumps(made))
+        return made
 
 
 @pytest.fixture(autouse=True)

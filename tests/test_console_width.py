@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pbr_cli.cli.app import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, made_once
 from tests.test_cli import _script
 
 MONEY = re.compile(r"-?£[\d,]+\.\d\d")
@@ -52,12 +52,15 @@ COMMANDS = {
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    out = {}
-    for name, args in COMMANDS.items():
-        if args[0] in ("report", "forecast"):
-            args = [*args, "-o", str(tmp_path_factory.mktemp("r") / "r.xlsx")]
-        out[name] = {width: run(args, width) for width in (None, 60, 80, 120)}
-    return out
+    def make(folder):
+        out = {}
+        for name, args in COMMANDS.items():
+            if args[0] in ("report", "forecast"):
+                args = [*args, "-o", str(folder / f"{name}.xlsx")]
+            out[name] = {width: run(args, width) for width in (None, 60, 80, 120)}
+        return out
+
+    return made_once(tmp_path_factory, "console-width", make)
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))

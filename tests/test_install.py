@@ -16,12 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, made_once
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("install")
+    """The wheel installed in a virtual environment of its own (made once for the run)."""
+    return made_once(tmp_path_factory, "install", _install)
+
+
+def _install(work: Path) -> Path:
     dist = work / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
                     "--no-build-isolation", "-w", str(dist), str(ROOT)], check=True,

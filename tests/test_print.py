@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from pbr_cli.cli.app import app
 from pbr_cli.outputs.xlsx import MIN_PRINT_SCALE, PRINTABLE_MM
+from tests.conftest import made_once
 
 runner = CliRunner()
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
@@ -70,7 +71,11 @@ def column_index(ref: str) -> int:
 
 @pytest.fixture(scope="module")
 def workbooks(tmp_path_factory):
-    out = tmp_path_factory.mktemp("printed")
+    """Each kind of workbook, made once for the run (the tests only read them)."""
+    return made_once(tmp_path_factory, "printed", _workbooks)
+
+
+def _workbooks(out):
     made = {
         "schedule": (["calculate", "-m", "birmingham-90-10", "-p", "2013-06", "--returns",
                       "sample_returns/birmingham-90-10", "-o", str(out / "s.xlsx")], "s.xlsx"),

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from pbr_cli.cli.app import app
 from pbr_cli.errors import PbrError
 from pbr_cli.periods import parse_period
-from tests.conftest import MODEL_PATH, ROOT, outcomes, worked_example
+from tests.conftest import MODEL_PATH, ROOT, made_once, outcomes, worked_example
 
 runner = CliRunner()
 CONFIG = str(ROOT / "pbr.yaml")
@@ -87,9 +87,13 @@ def test_period_outside_every_scheme_exit_2():
 
 @pytest.fixture(scope="module")
 def birmingham(tmp_path_factory):
+    """(schedules, reports, console): made once for the run, read only."""
+    return made_once(tmp_path_factory, "birmingham-reports", _birmingham)
+
+
+def _birmingham(folder):
     """The shipped samples: each month's schedule from `pbr calculate`, then the reports for
     2013-Q2 (JSON and console) and 2013/14 (JSON)."""
-    folder = tmp_path_factory.mktemp("birmingham")
     with pytest.MonkeyPatch.context() as mp:
         schedules = {}
         for month in ("2013-04", "2013-05", "2013-06", "2013-07", "2013-08", "2013-09"):

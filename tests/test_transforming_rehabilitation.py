@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from pbr_cli.cli.app import app
 from pbr_cli.model import load_model
-from tests.conftest import ROOT, Workspace
+from tests.conftest import ROOT, Workspace, made_once
 
 runner = CliRunner()
 TR = ROOT / "models" / "transforming-rehabilitation.yaml"
@@ -191,8 +191,12 @@ def _schedule(path: Path) -> tuple[dict, dict]:
 
 @pytest.fixture(scope="module")
 def run_output(tmp_path_factory):
-    """`pbr run` as cron would start it, over the shipped samples, approving each month."""
-    folder = tmp_path_factory.mktemp("tr-run")
+    """`pbr run` as cron would start it, over the shipped samples, approving each month
+    (made once for the run; the tests only read it)."""
+    return made_once(tmp_path_factory, "tr-run", _run)
+
+
+def _run(folder):
     (folder / "pbr.yaml").write_text(
         f"models: {ROOT / 'models'}\nreturns: {ROOT / 'sample_returns'}\noutput: out\n"
         "ledger: out/ledger.sqlite\nlog: out/pbr.log\nschemes:\n"
