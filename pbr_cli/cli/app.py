@@ -29,6 +29,7 @@ from pbr_cli.cli.common import (
 )
 from pbr_cli.cli.forecast import forecast
 from pbr_cli.cli.keys import keys_app
+from pbr_cli.cli.publication import publication_app
 from pbr_cli.cli.ledger import cache_app, ledger_app
 from pbr_cli.cli.models import models_app
 from pbr_cli.cli.statements import init, statements
@@ -52,6 +53,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(cache_app, name="cache")
 app.add_typer(keys_app, name="keys")
+app.add_typer(publication_app, name="publication")
 app.add_typer(assure_app, name="assure")
 
 def _version(value: bool) -> None:

@@ -9,12 +9,12 @@ No Excel, no Typer, no rich.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger.publication_key import fingerprint  # noqa: F401  (re-exported)
 from pbr_cli.ledger.records import StoredPublication
 from pbr_cli.pricing.records import ProviderStatus
 from pbr_cli.pricing.worth import PeriodSchedules
@@ -123,14 +123,6 @@ def changes_since(pub: Any, earlier: Iterable[StoredPublication]) -> dict[str, A
             "revised_months": revised}
 
 
-
-
-def fingerprint(key: bytes) -> str:
-    """A key's fingerprint: shown on every release and recorded, never the key."""
-    h = hashlib.sha256(b"pbr publication key fingerprint\x00" + key).hexdigest()[:16]
-    return " ".join(h[i:i + 4] for i in range(0, 16, 4))
-
-
 @dataclass(frozen=True)
 class EarlierRelease:
     """A release found in the output folder: what its About sheet says of it."""
@@ -176,21 +168,38 @@ def check_history(pub: Any, rows: Iterable[StoredPublication],
                     "written", code="not-publishable")
             continue
         if theirs["identity"] != pub.identity:
+            if common and was is not None:
+                raise PbrError(
+                    f"publication {row.id} ({row.model} {row.period}) published "
+                    f"{', '.join(common)} of this scheme as {theirs['identity']}; this one "
+                    f"is {pub.identity}, whose records' keys differ: the same months rounded "
+                    "twice could be narrowed. Set the model's `report.publish_identity: "
+                    f"{theirs['identity']}`; nothing was written", code="not-publishable")
             continue
-        gone = sorted({n.split("|")[2] for n in row.month_figures
-                       if n.split("|")[1] in mine} - set(pub.grid.items))
+        tags, now = row.records, set(pub.tags.values())
+        gone = sorted({n.split("|")[2] for n, (x, _) in row.month_figures.items()
+                       if n.split("|")[1] in mine and n.split("|")[2] not in pub.grid.items
+                       and x and tags.get(n) not in now})
         if gone:
             raise PbrError(
                 f"publication {row.id} ({row.period}) published {', '.join(common)} with "
-                f"figures of {', '.join(gone)}, which the model no longer has (renamed?): "
-                "the same events under a new name would be rounded afresh. Keep the name "
-                "for these months; nothing was written", code="not-publishable")
+                f"figures of {', '.join(gone)}, which the model no longer has (renamed?), and "
+                "whose records no figure here counts: the same events under a new name, or "
+                "changed, would be rounded afresh. Keep the name for these months; nothing "
+                "was written", code="not-publishable")
         same_key.append(row)
     for r in found:
         if r.sha256 in recorded or not ({r.scheme, r.model, r.identity}
                                         & {model.title, model.name, pub.identity}):
             continue
         common = sorted(set(r.months) & mine)
+        if common and r.fingerprint == pub.fingerprint and r.identity != pub.identity:
+            raise PbrError(
+                f"the output folder holds {r.where}, a release of {', '.join(common)} of this "
+                f"scheme as {r.identity}; this one is {pub.identity}, whose records' keys "
+                "differ: the same months rounded twice could be narrowed. Set the model's "
+                f"`report.publish_identity: {r.identity}`; nothing was written",
+                code="not-publishable")
         if common and r.fingerprint != pub.fingerprint:
             under = (f"under the key with fingerprint {r.fingerprint}" if r.fingerprint
                      else "before releases showed their key's fingerprint")

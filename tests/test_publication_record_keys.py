@@ -1,0 +1,145 @@
+"""Record keys (docs/publication.md, "Record keys"): a month figure's rounding is drawn from
+the keys of the records it counts, each made from the record's own identity under the
+authority's publication key, never from the figure's name or the ledger. So a renamed
+component, a new ledger, a second config, six folders of one authority: the same records,
+the same rounding, and nothing for averaging or an integer programme to combine."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections import defaultdict
+
+import pytest
+
+from pbr_cli.cycle.config import load_config
+from pbr_cli.cycle.scheme import Scheme
+from pbr_cli.errors import PbrError
+from pbr_cli.jobs.report import period_schedules
+from pbr_cli.ledger.records import StoredPublication
+from pbr_cli.model import load_model
+from pbr_cli.outputs.publication import publication_as_dict
+from pbr_cli.periods import parse_period
+from pbr_cli.reporting.publication import build_publication, possible_values
+from pbr_cli.reporting.publication_release import _name
+from tests.conftest import ROOT
+from tests.test_publication import KEY, months_of
+
+
+def _renamed_completion(tmp_path):
+    """The Wigan model with its "Successful completions" component renamed (and the
+    follow-up that names it): the same rules, the same returns."""
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "models", models)
+    path = models / "wigan-cohort.yaml"
+    text = path.read_text()
+    assert text.count("- name: completion\n") == 1 and text.count("after: completion\n") == 1
+    path.write_text(text.replace("- name: completion\n", "- name: successful_completion\n")
+                    .replace("after: completion\n", "after: successful_completion\n"))
+    model = load_model(path)
+    cfg = load_config(ROOT / "pbr.yaml")
+    return lambda text: period_schedules(Scheme(cfg, model=model), parse_period(text))
+
+
+def _by_records(pub) -> dict[str, int]:
+    """Each non-empty month figure's shown value, by what it counts (its records' tag)."""
+    return {pub.tags[a]: r for a, r in pub.rounded.items() if a in pub.tags}
+
+
+def test_a_renamed_component_rounds_the_same_records_the_same_way(tmp_path):
+    """Renamed, same key: 14 "Successful completions" figures were rounded afresh under the
+    new name (the draw came from the name), and the audit said every figure with the same
+    data was shown the same. Now the draw comes from the records: with or without the
+    earlier release in the ledger, every figure is shown as before."""
+    before = build_publication(months_of("wigan-cohort").period("2013-Q2"), KEY)
+    renamed = _renamed_completion(tmp_path)("2013-Q2")
+    fresh = build_publication(renamed, KEY)  # a new ledger: no earlier release
+    assert "successful_completion" in fresh.grid.items and "completion" not in fresh.grid.items
+    old = {_name(a): r for a, r in before.rounded.items()}
+    differ = [a for a, r in fresh.rounded.items()
+              if old[_name(a).replace("successful_completion", "completion")] != r]
+    assert differ == []
+    assert _by_records(fresh) == _by_records(before)
+    assert publication_as_dict(fresh, None)["tables"] == publication_as_dict(before, None)["tables"]
+    rows = [StoredPublication(1, "wigan-cohort", "2013-Q2", "", "", "", before.figures_json())]
+    again = build_publication(renamed, KEY, rows)  # the same ledger: audited against it
+    assert again.rounded == fresh.rounded and again.earlier == 1
+    assert "same records, under any name, is shown the same" in " ".join(again.audit)
+
+
+def test_the_audit_refuses_the_same_records_shown_another_way():
+    """A release in the ledger that showed a figure's records otherwise (under any name: the
+    ledger tampered with, or rounded by another method) stops the publication: two
+    roundings of the same records."""
+    ps = months_of("troubled-families").period("2012-10")
+    first = build_publication(ps, KEY)
+    atom = next(a for a, x in first.true.items() if x % 5 and a in first.tags)
+    import json
+
+    data = json.loads(first.figures_json())
+    name = _name(atom)
+    other = name.replace(atom[2], "renamed_item")
+    data["figures"][other] = [first.true[atom], first.rounded[atom] + 5]
+    data["records"][other] = data["records"].pop(name)
+    del data["figures"][name]
+    rows = [StoredPublication(1, "troubled-families", "2012-10", "", "", "", json.dumps(data))]
+    with pytest.raises(PbrError, match="not rounded as the method says|same records") as e:
+        build_publication(ps, KEY, rows)
+    assert name in str(e.value) or other in str(e.value)
+
+
+def test_a_figure_counts_its_records_one_by_one_and_each_kind_has_them():
+    """Every month figure's count is the number of its records; events with an evidence row
+    are named by client and date, the rest (Wigan's 395 figures of outcomes no evidence row
+    names) by their place; a service-level scheme's by service and place."""
+    import json
+
+    for scheme, named in (("wigan-cohort", True), ("troubled-families", True),
+                          ("birmingham-90-10", False)):
+        months = months_of(scheme)
+        pub = build_publication(months.period(f"{min(months.schedules)}..{max(months.schedules)}"),
+                                KEY)
+        assert all(len(pub.records[a]) == x for a, x in pub.true.items())
+        kinds = defaultdict(int)
+        for a, records in pub.records.items():
+            for r in records:
+                kinds[len(json.loads(r))] += 1
+        if named:  # [provider, client, date, outcome, paid or not]
+            assert kinds[5] > 0
+        assert sum(kinds.values()) == sum(pub.true.values())
+    months = months_of("wigan-cohort")
+    wigan = build_publication(months.period(f"{min(months.schedules)}..{max(months.schedules)}"),
+                              KEY)
+    placed = [a for a, rs in wigan.records.items() if rs and json.loads(rs[0])[-1] == 1
+              and len(json.loads(rs[0])) == 6]
+    assert len(placed) == 395
+
+
+@pytest.mark.parametrize("scheme", ["wigan-cohort", "troubled-families"])
+def test_a_base_of_five_leaves_every_figure_five_values_under_every_ledger(scheme):
+    """Every month figure's rounded value, published from six ledgers of one authority
+    (each starting empty, releases in another order), is the same: the narrowest interval
+    over all of them is the one release's, never below 5."""
+    months = months_of(scheme)
+    whole = months.period(f"{min(months.schedules)}..{max(months.schedules)}")
+    one = build_publication(whole, KEY)
+    for text in sorted(months.schedules)[::-3][:6]:
+        again = build_publication(months.period(text), KEY)
+        for a, r in again.rounded.items():
+            assert one.rounded[a] == r
+    assert min(possible_values(r, one.base) for r in one.rounded.values()) >= 5
+
+
+def test_a_renamed_model_keeps_its_records_only_with_its_identity():
+    """Renamed, same authority key: with `publish_identity` its old name, every figure is
+    as before; without, its records' keys differ, and a release of the same months under
+    the old identity is refused, saying which identity to keep."""
+    ps = months_of("wigan-cohort").period("2013-Q2")
+    first = build_publication(ps, KEY)
+    rows = [StoredPublication(1, "wigan-cohort", "2013-Q2", "", "", "", first.figures_json())]
+    renamed = dataclasses.replace(ps.model, name="wigan-recovery")
+    with pytest.raises(PbrError, match="publish_identity: wigan-cohort"):
+        build_publication(dataclasses.replace(ps, model=renamed), KEY, rows)
+    kept = dataclasses.replace(renamed, report=dataclasses.replace(
+        renamed.report, publish_identity="wigan-cohort"))
+    assert build_publication(dataclasses.replace(ps, model=kept), KEY).rounded == first.rounded
