@@ -101,7 +101,7 @@ def test_a_figure_counts_its_records_one_by_one_and_each_kind_has_them():
                                 KEY)
         assert all(len(pub.records[a]) == x for a, x in pub.true.items())
         kinds = defaultdict(int)
-        for a, records in pub.records.items():
+        for records in pub.records.values():
             for r in records:
                 kinds[len(json.loads(r))] += 1
         if named:  # [provider, client, date, outcome, paid or not]

@@ -29,9 +29,9 @@ from pbr_cli.cli.common import (
 )
 from pbr_cli.cli.forecast import forecast
 from pbr_cli.cli.keys import keys_app
-from pbr_cli.cli.publication import publication_app
 from pbr_cli.cli.ledger import cache_app, ledger_app
 from pbr_cli.cli.models import models_app
+from pbr_cli.cli.publication import publication_app
 from pbr_cli.cli.statements import init, statements
 from pbr_cli.errors import EXIT_OK, PbrError, exit_codes_said
 

@@ -27,8 +27,6 @@ No Excel, no Typer, no rich.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -44,7 +42,6 @@ from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.reporting.cells import Column, ColumnKind, Table
 from pbr_cli.reporting.counts import BOTH, OF_WHICH, REST, Item  # noqa: F401  (REST re-exported)
 from pbr_cli.reporting.kinds import MonthFigures, reporting_kind
-from pbr_cli.reporting.record_keys import Records, cell_key, records_tag
 from pbr_cli.reporting.publication_release import (
     _WHY,
     EarlierRelease,
@@ -56,6 +53,7 @@ from pbr_cli.reporting.publication_release import (
     full_grid,
     lacking_of,
 )
+from pbr_cli.reporting.record_keys import Records, cell_key, records_tag
 from pbr_cli.reporting.report import covers
 from pbr_cli.reporting.slices import group_label
 
@@ -299,9 +297,11 @@ def build_publication(ps: PeriodSchedules, key: bytes,
     tags = {a: records_tag(cell_key(key, identity, r)) for a, r in records.items() if r}
     earlier = list(earlier)
     by_name, by_records = first_published(earlier, fingerprint(key), identity, base)
-    was_shown = {_name(a): by_name.get(_name(a)) or by_records.get(tags.get(a, ""))
-                 for a in true}
-    was_shown = {n: v for n, v in was_shown.items() if v is not None}
+    was_shown: dict[str, tuple[int, int]] = {}
+    for a in true:
+        was = by_name.get(_name(a)) or by_records.get(tags.get(a, ""))
+        if was is not None:
+            was_shown[_name(a)] = was
     rounded = {a: shown_value(key, identity, records[a], base, was_shown.get(_name(a)))
                for a in sorted(true)}
     sums: list[tuple[int, frozenset]] = []
