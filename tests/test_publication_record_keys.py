@@ -89,30 +89,32 @@ def test_the_audit_refuses_the_same_records_shown_another_way():
 
 
 def test_a_figure_counts_its_records_one_by_one_and_each_kind_has_them():
-    """Every month figure's count is the number of its records; events with an evidence row
-    are named by client and date, the rest (Wigan's 395 figures of outcomes no evidence row
-    names) by their place; a service-level scheme's by service and place."""
+    """Every month figure's count is the number of its records. Events are named by
+    provider, client, date, outcome and paid or not: those with an evidence row, and Wigan's
+    outcomes reported only, which have none (395 of its month figures, named before by
+    nothing but their place in the count); a service-level scheme's outcomes by service,
+    measure and place."""
     import json
 
-    for scheme, named in (("wigan-cohort", True), ("troubled-families", True),
-                          ("birmingham-90-10", False)):
+    for scheme, by_client in (("wigan-cohort", True), ("troubled-families", True),
+                              ("work-programme", True), ("birmingham-90-10", False)):
         months = months_of(scheme)
         pub = build_publication(months.period(f"{min(months.schedules)}..{max(months.schedules)}"),
                                 KEY)
         assert all(len(pub.records[a]) == x for a, x in pub.true.items())
-        kinds = defaultdict(int)
-        for records in pub.records.values():
-            for r in records:
-                kinds[len(json.loads(r))] += 1
-        if named:  # [provider, client, date, outcome, paid or not]
-            assert kinds[5] > 0
-        assert sum(kinds.values()) == sum(pub.true.values())
-    months = months_of("wigan-cohort")
-    wigan = build_publication(months.period(f"{min(months.schedules)}..{max(months.schedules)}"),
-                              KEY)
-    placed = [a for a, rs in wigan.records.items() if rs and json.loads(rs[0])[-1] == 1
-              and len(json.loads(rs[0])) == 6]
-    assert len(placed) == 395
+        assert sum(len(r) for r in pub.records.values()) == sum(pub.true.values()) > 0
+        shapes = {len(json.loads(r)) for rs in pub.records.values() for r in rs}
+        if by_client:  # [provider, client, date, outcome, paid or not]
+            assert shapes == {5}, scheme
+            clients = {json.loads(r)[1] for rs in pub.records.values() for r in rs}
+            assert len(clients) > 10
+        else:  # [service, month, measure(s), place]
+            assert shapes <= {4, 5}
+    wigan = months_of("wigan-cohort")
+    pub = build_publication(wigan.period(f"{min(wigan.schedules)}..{max(wigan.schedules)}"), KEY)
+    reported = [a for a, rs in pub.records.items() if rs and a[2] in ("ete", "no_offending")]
+    assert len(reported) == 395
+    assert all(json.loads(pub.records[a][0])[1].startswith("WG") for a in reported)
 
 
 @pytest.mark.parametrize("scheme", ["wigan-cohort", "troubled-families"])

@@ -185,7 +185,7 @@ def shown_value(key: bytes, identity: str, records: list[str], base: int,
 
 def first_published(rows: Iterable[StoredPublication], fp: str, identity: str,
                     b: int) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
-    """Each month figure as the scheme's key first published it, (true, shown): by name, and
+    """Each month figure as the authority's key first published it, (true, shown): by name, and
     by its records' tag (the same records under a name since changed). A release of the
     scheme to another base is refused (the base never changes)."""
     out: dict[str, tuple[int, int]] = {}
@@ -448,7 +448,7 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
             if now[0] == was_true and now[1] != was_shown:
                 raise PbrError(f"publication {row.id} ({row.period}) showed the month "
                                f"figure {figure} as {was_shown}; with the same data this one "
-                               f"shows {now[1]} (the scheme's publication key has changed?); "
+                               f"shows {now[1]} (the authority's publication key has changed?); "
                                "nothing was written", code="not-publishable")
     pub.earlier = count
     # 4. What anyone can learn of a month figure, from all of them: R - (b-1) .. R + (b-1).

@@ -164,8 +164,9 @@ def check_history(pub: Any, rows: Iterable[StoredPublication],
                     f"under the publication key with fingerprint {was}; this one would round "
                     f"them with {pub.fingerprint} (identity {pub.identity}): the same months "
                     "rounded twice could be narrowed. Publish with the key that made it (the "
-                    "model's `report.publish_identity`, the ledger that holds it); nothing was "
-                    "written", code="not-publishable")
+                    "authority's key file; for a ledger made before key files, `pbr "
+                    "publication key export` writes its key to one); nothing was written",
+                    code="not-publishable")
             continue
         if theirs["identity"] != pub.identity:
             if common and was is not None:

@@ -5,11 +5,11 @@ Every record a month figure counts has an identity taken from what is recorded, 
 the model's names for it:
 
 - an event with an evidence row (a client's presentation, outcome, attachment, job
-  outcome): its provider, the client's or participant's id, the event's date, the outcome
-  (the rule that counts it, its name, label and description aside) and whether it was paid;
-- an event counted with no evidence row naming it (an outcome priced at nothing, one reported
-  only): its provider, month, outcome, group, whether it was paid, and its place in the
-  month's count (1st, 2nd, ...);
+  outcome), or a cohort's outcome reported only (its line carries the events, `counted`):
+  its provider, the client's or participant's id, the event's date, the outcome (the rule
+  that counts it, its names and prices aside) and whether it was paid;
+- any other event counted with no row naming it: its provider, month, outcome, group,
+  whether it was paid, and its place in the month's count (1st, 2nd, ...);
 - a service-level scheme's counted outcome: the register entry (the service), its month, the
   measure it is counted in (the return's figure) and its place in that count.
 
@@ -88,8 +88,9 @@ def _canonical(value: Any) -> Any:
 
 
 def event_records(s: Schedule, items: list[Item], groups: list[str]) -> Records:
-    """Each event month figure's records: its evidence rows, by client and date; where a
-    figure counts events no evidence row names, each is its place in the count."""
+    """Each event month figure's records: its evidence rows (or a reported-only line's
+    events), by client and date; where a figure counts events nothing names, each is its
+    place in the count."""
     model, month = s.model, str(s.month)
     wanted = {i.key for i in items}
     outcome = {c: outcome_identity(model, c) for c in wanted}
@@ -102,6 +103,7 @@ def event_records(s: Schedule, items: list[Item], groups: list[str]) -> Records:
         evidence[atom].append(json.dumps([e.provider, e.client, e.day.isoformat(),
                                           outcome[e.component], measure]))
     counted: dict[tuple[str, ...], int] = defaultdict(int)
+    unnamed: dict[tuple[str, ...], list[str]] = defaultdict(list)  # reported only
     for p in s.providers:
         for ln in p.lines:
             if ln.kind != LineKind.PAYMENT or ln.component not in wanted:
@@ -112,9 +114,12 @@ def event_records(s: Schedule, items: list[Item], groups: list[str]) -> Records:
             paid = count(fig.get("events_paid"))
             counted[(*base, OF_WHICH)] += paid
             counted[(*base, REST)] += count(fig.get("events")) - paid
+            unnamed[(*base, REST)] += [json.dumps([p.provider, client, day,
+                                                   outcome[ln.component], REST])
+                                       for client, day in ln.counted]
     out: Records = {}
     for atom, x in counted.items():
-        named = evidence.get(atom, [])
+        named = evidence.get(atom, []) or unnamed.get(atom, [])
         if len(named) == x:
             out[atom] = _distinct(named)
         else:  # counted, no evidence row naming each: its place in the month's count
