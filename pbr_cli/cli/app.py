@@ -238,10 +238,10 @@ def report(
                                        "<period>-report.xlsx). The finance CSV goes beside it."),
     publish: bool = typer.Option(False, "--publish", help="A publication instead: counts only, "
                                  "each provider's month rounded at random to a multiple of the "
-                                 "model's base (default 5) the same way in every release; no "
-                                 "money, proportions, client ids or file names; audited with "
-                                 "every earlier publication and recorded in the ledger "
-                                 "(docs/publication.md)."),
+                                 "model's base (default 5), the same records the same way under "
+                                 "the authority's key (`publication_key:` in the config); no "
+                                 "money, proportions, client ids or file names; audited and "
+                                 "recorded in the ledger (docs/publication.md)."),
     returns: Path | None = ReturnsOpt,
     register_path: Path | None = RegisterOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON "

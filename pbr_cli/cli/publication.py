@@ -21,7 +21,7 @@ key_app = typer.Typer(
 publication_app.add_typer(key_app, name="key")
 
 AuthorityOpt = typer.Option(..., "--authority", help="The council whose key it is, e.g. "
-                            "\"Wigan Council\".")
+                            "\"Northtown Council\".")
 
 
 def _said(made, path: Path) -> None:
@@ -36,10 +36,13 @@ def _said(made, path: Path) -> None:
 def key_new(ctx: typer.Context, path: Path = typer.Argument(..., help="The key file to "
                                                             "write (never over one)."),
             authority: str = AuthorityOpt) -> None:
-    """Make the authority's publication key, once, e.g.
-    `pbr publication key new //fileserver/pbr-keys/wigan.pbrkey --authority "Wigan Council"`.
-    Every ledger, config and folder of the authority then names this one file, and the same
-    records round the same way in all of them."""
+    """Make the authority's publication key, once for the council.
+
+    Every config of the authority then names this one file (`publication_key: PATH`), and
+    the same records round the same way in every ledger and folder. Example:
+
+        pbr publication key new /srv/pbr-keys/council.pbrkey --authority "Northtown Council"
+    """
     from pbr_cli.ledger.publication_key import write_key_file
 
     try:
@@ -53,8 +56,11 @@ def key_new(ctx: typer.Context, path: Path = typer.Argument(..., help="The key f
 def key_show(ctx: typer.Context, path: Path | None = typer.Argument(
                  None, help="A key file (default: the one the config names)."),
              config: Path | None = ConfigOpt) -> None:
-    """The key file's authority and fingerprint (never the key), as releases show it, e.g.
-    `pbr publication key show` or `pbr publication key show wigan.pbrkey`."""
+    """The key file's authority and fingerprint (never the key), as releases show it.
+
+    Examples: `pbr publication key show` (the config's), `pbr publication key show
+    council.pbrkey`.
+    """
     from pbr_cli.cycle.config import load_config
     from pbr_cli.ledger.publication_key import read_key_file
 
@@ -76,9 +82,13 @@ def key_export(ctx: typer.Context, path: Path = typer.Argument(..., help="The ke
                identity: str | None = typer.Option(None, "--identity", help="The scheme "
                                                    "whose key (the ledger holds several)."),
                ledger: str | None = LedgerOpt, config: Path | None = ConfigOpt) -> None:
-    """A ledger made before key files kept a publication key per scheme: write it to a key
-    file, to become the authority's key (its releases keep their rounding), e.g.
-    `pbr publication key export wigan.pbrkey --authority "Wigan Council"`."""
+    """Write the key a ledger made before key files kept for its scheme to a key file.
+
+    Named in the config, it becomes the authority's key, and the scheme's releases keep their
+    rounding. Example:
+
+        pbr publication key export council.pbrkey --authority "Northtown Council"
+    """
     from pbr_cli.jobs.report import export_publication_key
 
     try:

@@ -31,7 +31,7 @@ The authority's publication key (docs/publication.md, "One key per authority"): 
 file every publication of every scheme of the council is rounded with, the same file in
 every config of the authority (else $PBR_PUBLICATION_KEY names it):
 
-    publication_key: //fileserver/pbr-keys/wigan-council.pbrkey
+    publication_key: //fileserver/pbr-keys/council.pbrkey
 
 Paths are relative to the config file. Without a config file, the defaults above are taken
 relative to the working directory (returns default to ./returns). $PBR_LEDGER, when set,

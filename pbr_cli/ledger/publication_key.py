@@ -7,7 +7,7 @@ A key file is text, readable by its owner alone, never written over:
 
     # pbr publication key: keep it secret, back it up, and never make another for the
     # same authority (docs/publication.md).
-    authority: Wigan Council
+    authority: Northtown Council
     fingerprint: 1a2b 3c4d 5e6f 7a8b
     key: <64 hex digits>
 
@@ -54,7 +54,7 @@ def write_key_file(path: Path, authority: str, key: bytes | None = None) -> Auth
     that exists."""
     if not authority.strip() or "\n" in authority:
         raise PbrError("a publication key needs the authority's name on one line, e.g. "
-                       "--authority \"Wigan Council\"", code="usage")
+                       "--authority \"Northtown Council\"", code="usage")
     made = AuthorityKey(key if key is not None else secrets.token_bytes(32), authority.strip(),
                         path)
     text = (f"{_HEAD}authority: {made.authority}\nfingerprint: {made.fingerprint}\n"
