@@ -257,3 +257,37 @@ def test_an_integer_programme_over_two_ledgers_a_rename_and_a_re_init_narrows_no
         apart = _attack_many([one, *(_releases(months, texts, bytes([k]) * 32)
                                      for k in (7, 9))], truth, targets=20)
         assert any(high - low + 1 < 5 for _, low, high in apart.values())
+
+
+def test_a_component_renamed_and_revised_at_once_keeps_its_first_rounding(tmp_path):
+    """Renamed while a late return changed some of its records: the figures whose records
+    are the same tell which component the new name is (its records' tags), and the revised
+    ones are frozen under the new name as under the old: first published plus the change
+    rounded on its own, never drawn afresh. A component renamed whose records no figure
+    counts any more (every one changed) is refused ("renamed?")."""
+    import json
+
+    from tests.test_publication_revisions import _late
+
+    full = months_of("wigan-cohort").period("2013-Q2")
+    renamed = _renamed_completion(tmp_path)("2013-Q2")
+    whole = build_publication(full, KEY)
+    for provider in sorted({p.provider for p in full.schedules[0].providers}):
+        before = build_publication(_late(full, provider), KEY)
+        changed = [a for a, x in before.true.items() if a[2] == "completion"
+                   and x != whole.true[a]]
+        if changed:
+            break
+    assert changed, "a late return changes a completion figure"
+    rows = [StoredPublication(1, "wigan-cohort", "2013-Q2", "", "", "", before.figures_json())]
+    same = build_publication(full, KEY, rows)  # not renamed: frozen by name
+    after = build_publication(renamed, KEY, rows)
+    assert after.renamed == {"completion": "successful_completion"}
+    for a, r in same.rounded.items():
+        assert after.rounded[tuple("successful_completion" if p == "completion" else p
+                                   for p in a)] == r, a
+    data = json.loads(before.figures_json())
+    data["records"] = {n: t for n, t in data["records"].items() if "|completion|" not in n}
+    rows = [StoredPublication(1, "wigan-cohort", "2013-Q2", "", "", "", json.dumps(data))]
+    with pytest.raises(PbrError, match="completion, which the model no longer has"):
+        build_publication(renamed, KEY, rows)

@@ -52,6 +52,7 @@ from pbr_cli.reporting.publication_release import (
     fingerprint,
     full_grid,
     lacking_of,
+    renamed_items,
 )
 from pbr_cli.reporting.record_keys import Records, cell_key, records_tag
 from pbr_cli.reporting.report import covers
@@ -87,6 +88,7 @@ class Publication:
     first: dict[str, tuple[int, int]] = field(default_factory=dict)
     records: Records = field(default_factory=dict)  # month figure -> its records' identities
     tags: dict[tuple[str, ...], str] = field(default_factory=dict)  # non-empty ones' tags
+    renamed: dict[str, str] = field(default_factory=dict)  # items renamed: old -> new name
     publish: bool = True
 
     @property
@@ -183,8 +185,9 @@ def shown_value(key: bytes, identity: str, records: list[str], base: int,
     return max(0, first[1] + change)  # (never below 0: it would tell that the month fell)
 
 
-def first_published(rows: Iterable[StoredPublication], fp: str, identity: str,
-                    b: int) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+def first_published(rows: Iterable[StoredPublication], fp: str, identity: str, b: int,
+                    renamed: dict[str, str] | None = None,
+                    ) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
     """Each month figure as the authority's key first published it, (true, shown): by name, and
     by its records' tag (the same records under a name since changed). A release of the
     scheme to another base is refused (the base never changes)."""
@@ -206,6 +209,9 @@ def first_published(rows: Iterable[StoredPublication], fp: str, identity: str,
                            code="not-publishable")
         tags = row.records
         for name, (x, r) in row.month_figures.items():
+            parts = name.split("|")
+            if renamed and parts[2] in renamed:  # (read under the item's new name)
+                out.setdefault("|".join([*parts[:2], renamed[parts[2]], *parts[3:]]), (x, r))
             out.setdefault(name, (x, r))
             if name in tags:
                 by_records.setdefault(tags[name], (x, r))
@@ -296,7 +302,8 @@ def build_publication(ps: PeriodSchedules, key: bytes,
     records = {a: records[a] for a in true}
     tags = {a: records_tag(cell_key(key, identity, r)) for a, r in records.items() if r}
     earlier = list(earlier)
-    by_name, by_records = first_published(earlier, fingerprint(key), identity, base)
+    renamed = renamed_items(earlier, fingerprint(key), identity, tags, items=grid.items)
+    by_name, by_records = first_published(earlier, fingerprint(key), identity, base, renamed)
     was_shown: dict[str, tuple[int, int]] = {}
     for a in true:
         was = by_name.get(_name(a)) or by_records.get(tags.get(a, ""))
@@ -366,7 +373,8 @@ def build_publication(ps: PeriodSchedules, key: bytes,
                                      "providers", cols, rows, None, _ROUNDED)
     pub = Publication(model, ps.period, list(s.month for s in ps.schedules), ps.excluded, base,
                       tables, rounded, true, sums, grid, identity, fingerprint(key),
-                      lacking=lacking, first=was_shown, records=records, tags=tags)
+                      lacking=lacking, first=was_shown, records=records, tags=tags,
+                      renamed=renamed)
     earlier = check_history(pub, earlier, found)
     audit(pub, key, earlier)
     pub.changes = changes_since(pub, earlier)

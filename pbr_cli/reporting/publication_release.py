@@ -177,17 +177,16 @@ def check_history(pub: Any, rows: Iterable[StoredPublication],
                     "twice could be narrowed. Set the model's `report.publish_identity: "
                     f"{theirs['identity']}`; nothing was written", code="not-publishable")
             continue
-        tags, now = row.records, set(pub.tags.values())
-        gone = sorted({n.split("|")[2] for n, (x, _) in row.month_figures.items()
+        gone = sorted({n.split("|")[2] for n in row.month_figures
                        if n.split("|")[1] in mine and n.split("|")[2] not in pub.grid.items
-                       and x and tags.get(n) not in now})
+                       and n.split("|")[2] not in pub.renamed})
         if gone:
             raise PbrError(
                 f"publication {row.id} ({row.period}) published {', '.join(common)} with "
                 f"figures of {', '.join(gone)}, which the model no longer has (renamed?), and "
-                "whose records no figure here counts: the same events under a new name, or "
-                "changed, would be rounded afresh. Keep the name for these months; nothing "
-                "was written", code="not-publishable")
+                "whose records no figure here counts: the same events under a new name, "
+                "changed since, would be rounded afresh. Keep the name for these months; "
+                "nothing was written", code="not-publishable")
         same_key.append(row)
     for r in found:
         if r.sha256 in recorded or not ({r.scheme, r.model, r.identity}
@@ -211,6 +210,25 @@ def check_history(pub: Any, rows: Iterable[StoredPublication],
                 "narrowed. Publish with the ledger that made it; nothing was written",
                 code="not-publishable")
     return same_key
+
+
+def renamed_items(rows: Iterable[StoredPublication], fp: str, identity: str,
+                  tags: dict[tuple[str, ...], str], items: list[str]) -> dict[str, str]:
+    """Items of earlier releases (same key and identity) the model no longer has, whose
+    records a figure here counts: old name -> new (a component renamed). Their figures are
+    the new item's, frozen as first published (the releases' figures read under the new
+    name), so a month revised since keeps its first rounding under the new name too."""
+    now = {t: a[2] for a, t in tags.items()}
+    out: dict[str, str] = {}
+    for row in rows:
+        facts = row.facts
+        if facts.get("fingerprint", fp) != fp or facts.get("identity", row.model) != identity:
+            continue
+        for name, t in row.records.items():
+            item, new = name.split("|")[2], now.get(t)
+            if new is not None and new != item and item not in items:
+                out.setdefault(item, new)
+    return out
 
 
 def error_of(n: int, base: int) -> tuple[float, int]:
