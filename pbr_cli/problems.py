@@ -230,7 +230,7 @@ _CODES: dict[str, tuple[str, str]] = {
     "register-invalid": ("fatal", "The contract register cannot be read, or its rows break the model's register columns."),
     "locked": ("fatal", "Another run holds the ledger's lock (exit code 3; --wait waits for it)."),
     "output-too-large": ("fatal", "An output table would not fit on one Excel sheet; no file is written (it is never cut short)."),
-    "not-publishable": ("fatal", "The publication's audit failed (e.g. the scheme's publication key changed since an earlier release); nothing was written."),
+    "not-publishable": ("fatal", "The publication's audit failed (e.g. the same months were published under another authority's key); nothing was written."),
 }
 
 # Codes that models add for their own rule warnings are documented in the model itself.

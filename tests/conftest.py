@@ -79,9 +79,17 @@ def shared_cache(tmp_path_factory):
     # an officer's keys folder of the tests' own (`pbr init` makes a key there), never the
     # user's own
     os.environ["PBR_KEYS"] = str(tmp_path_factory.mktemp("keys"))
+    # the authority's publication key the tests' configs publish with, made once (a config
+    # naming its own, `publication_key:`, takes that instead)
+    from pbr_cli.ledger.publication_key import write_key_file
+
+    key_file = tmp_path_factory.mktemp("publication") / "authority.pbrkey"
+    write_key_file(key_file, "The tests' council")
+    os.environ["PBR_PUBLICATION_KEY"] = str(key_file)
     yield
     os.environ.pop("PBR_CACHE", None)
     os.environ.pop("PBR_KEYS", None)
+    os.environ.pop("PBR_PUBLICATION_KEY", None)
 
 
 def made_once(tmp_path_factory, name: str, make: Callable[[Path], Any]) -> Any:

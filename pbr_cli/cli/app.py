@@ -31,6 +31,7 @@ from pbr_cli.cli.forecast import forecast
 from pbr_cli.cli.keys import keys_app
 from pbr_cli.cli.ledger import cache_app, ledger_app
 from pbr_cli.cli.models import models_app
+from pbr_cli.cli.publication import publication_app
 from pbr_cli.cli.statements import init, statements
 from pbr_cli.errors import EXIT_OK, PbrError, exit_codes_said
 
@@ -52,6 +53,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(cache_app, name="cache")
 app.add_typer(keys_app, name="keys")
+app.add_typer(publication_app, name="publication")
 app.add_typer(assure_app, name="assure")
 
 def _version(value: bool) -> None:
@@ -236,10 +238,10 @@ def report(
                                        "<period>-report.xlsx). The finance CSV goes beside it."),
     publish: bool = typer.Option(False, "--publish", help="A publication instead: counts only, "
                                  "each provider's month rounded at random to a multiple of the "
-                                 "model's base (default 5) the same way in every release; no "
-                                 "money, proportions, client ids or file names; audited with "
-                                 "every earlier publication and recorded in the ledger "
-                                 "(docs/publication.md)."),
+                                 "model's base (default 5), the same records the same way under "
+                                 "the authority's key (`publication_key:` in the config); no "
+                                 "money, proportions, client ids or file names; audited and "
+                                 "recorded in the ledger (docs/publication.md)."),
     returns: Path | None = ReturnsOpt,
     register_path: Path | None = RegisterOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON "

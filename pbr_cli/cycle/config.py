@@ -27,6 +27,12 @@ calculated the draft:
     schemes:
       real-scheme: {approvers: ["J. Smith"], four_eyes: true}
 
+The authority's publication key (docs/publication.md, "One key per authority"): the key
+file every publication of every scheme of the council is rounded with, the same file in
+every config of the authority (else $PBR_PUBLICATION_KEY names it):
+
+    publication_key: //fileserver/pbr-keys/council.pbrkey
+
 Paths are relative to the config file. Without a config file, the defaults above are taken
 relative to the working directory (returns default to ./returns). $PBR_LEDGER, when set,
 names the ledger instead; $PBR_CACHE the cache folder (`off` turns it off).
@@ -43,10 +49,12 @@ from typing import Any
 
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger.db import Where, ledger_place
+from pbr_cli.ledger.publication_key import ENV
 from pbr_cli.ledger.signing import NamedKey, Trust, public_bytes
 from pbr_cli.periods import Month
 
-KEYS = ("models", "returns", "output", "ledger", "log", "schemes", "cache", "keys")
+KEYS = ("models", "returns", "output", "ledger", "log", "schemes", "cache", "keys",
+        "publication_key")
 SCHEME_KEYS = ("go_live", "approval", "statements", "budget", "approvers", "four_eyes")
 APPROVALS = ("manual", "automatic")
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -86,6 +94,15 @@ class Config:
     cache_folder: Path | None = None
     settings: dict[str, SchemeSettings] = field(default_factory=dict)
     trust: Trust = field(default_factory=Trust)  # whose signatures count (no keys: none)
+    publication_key_file: Path | None = None  # the authority's publication key file
+
+    @property
+    def publication_key(self) -> Path | None:
+        """The authority's publication key file: the config's `publication_key`, else
+        $PBR_PUBLICATION_KEY; None: neither names one."""
+        if self.publication_key_file is not None:
+            return self.publication_key_file
+        return Path(os.environ[ENV]) if os.environ.get(ENV) else None
 
     def scheme(self, name: str) -> SchemeSettings:
         return self.settings.get(name, SchemeSettings())
@@ -198,6 +215,8 @@ def load_config(path: Path | None = None, required: bool = False) -> Config:
         cache_folder=base / str(data["cache"]) if data.get("cache") else None,
         settings=settings,
         trust=_trust(chosen, data.get("keys"), settings),
+        publication_key_file=(base / str(data["publication_key"])
+                              if data.get("publication_key") else None),
     )
 
 

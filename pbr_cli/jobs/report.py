@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pbr_cli.cycle.calculate import sha256_of
 from pbr_cli.cycle.paid import paid_in_ledger
-from pbr_cli.cycle.scheme import Scheme
+from pbr_cli.cycle.scheme import Configured, Scheme
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger.store import Ledger
 from pbr_cli.names import shown
@@ -75,8 +75,9 @@ def run_report(scheme: Scheme, period: Period, publish: bool = False,
 
 
 def _publish(scheme: Scheme, period: Period, output: Path | None):
-    """The publication of a period: rounded with the scheme's key, audited with every earlier
+    """The publication of a period: rounded with the authority's key, audited with every earlier
     publication in the ledger, written, and recorded there (or nothing is left)."""
+    from pbr_cli.ledger.publication_key import authority_key, read_key_file
     from pbr_cli.outputs.publication import earlier_releases, write_publication
     from pbr_cli.outputs.report import report_filename
     from pbr_cli.reporting.publication import (
@@ -92,13 +93,15 @@ def _publish(scheme: Scheme, period: Period, output: Path | None):
                        code="usage")
     model = scheme.model
     log = scheme.log
+    named = scheme.cfg.publication_key  # (a key file missing is refused before anything)
+    authority = read_key_file(named) if named is not None else None
     ledger = scheme.ledger.open(log, create=True, recording=True)  # checked before any return is read
     assert ledger is not None
     try:
         ps = period_schedules(scheme, period, ledger)
-        something_to_publish(ps)  # before a key is made: a refusal records nothing
-        key = ledger.publication_key(publication_identity(model), create=True)
-        assert key is not None
+        something_to_publish(ps)  # before the key is read: a refusal records nothing
+        key = (authority or authority_key(None, ledger.publication_key(
+            publication_identity(model)))).key
         folders = {Path(scheme.output), *([Path(output).parent] if output else [])}
         found = [r for f in sorted(folders) for r in earlier_releases(f)]
         pub = build_publication(ps, key, ledger.publications(), found)
@@ -115,3 +118,28 @@ def _publish(scheme: Scheme, period: Period, output: Path | None):
     finally:
         ledger.close()
     return pub, [path]
+
+
+def export_publication_key(config: Path | None, ledger_path: str | None, target: Path,
+                           authority: str, identity: str | None):
+    """A ledger made before key files kept a key per scheme: write it to a key file, to be
+    named in the config as the authority's key (docs/publication.md)."""
+    from pbr_cli.ledger.publication_key import write_key_file
+
+    setup = Configured.load(config, ledger=ledger_path)
+    ledger = setup.ledger.open(setup.log, create=False)
+    if ledger is None:
+        raise PbrError("there is no ledger, so no key to export", code="ledger-missing")
+    try:
+        keys = ledger.publication_keys()
+    finally:
+        ledger.close()
+    if identity is not None and identity not in keys:
+        raise PbrError(f"the ledger holds no publication key of {identity} (it holds: "
+                       f"{', '.join(keys) or 'none'})", code="usage")
+    if identity is None and len(keys) != 1:
+        raise PbrError("the ledger holds " + (f"the publication keys of {', '.join(keys)}: "
+                       "give --identity to choose the one whose releases the authority keeps"
+                       if keys else "no publication key"), code="usage")
+    chosen = identity or next(iter(keys))
+    return chosen, write_key_file(target, authority, keys[chosen])

@@ -314,10 +314,17 @@ class StoredPublication:
         return figures
 
     @property
+    def records(self) -> dict[str, str]:
+        """Each non-empty month figure's records tag, by name (docs/publication.md, "Record
+        keys"): the same tag, the same records; empty for a release recorded before them."""
+        tags: dict[str, str] = self._figures.get("records") or {}
+        return tags
+
+    @property
     def facts(self) -> dict[str, Any]:
         """What else it recorded of itself (its base, its key's fingerprint, the months it
         covered and the returns it lacked); empty for a publication recorded before them."""
-        return {k: v for k, v in self._figures.items() if k != "figures"}
+        return {k: v for k, v in self._figures.items() if k not in ("figures", "records")}
 
     @classmethod
     def of(cls, row: Any) -> StoredPublication:

@@ -461,6 +461,11 @@ class Ledger(SampleRecords, ChainedStore):
         self._write(action)
         return self.publication_key(model)
 
+    def publication_keys(self) -> dict[str, bytes]:
+        """Each scheme's key, by identity, as ledgers made before key files kept them."""
+        return {r["model"]: bytes.fromhex(r["key"]) for r in self.db.execute(
+            "SELECT model, key FROM publication_keys ORDER BY id")}
+
     def count(self, table: str) -> int:
         """How many rows a table of the ledger holds (read without reading them)."""
         assert table in TABLES

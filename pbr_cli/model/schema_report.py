@@ -42,9 +42,9 @@ REPORT = Section(
             "to fewer than this many values (default 5, and at least 5; a published scheme's base "
             "never changes; docs/publication.md).", example="5"),
         Key("publish_identity", "text", "`pbr report --publish`: the scheme's publication "
-            "identity, which names its rounding key in the ledger and is shown with the key's "
+            "identity, part of every record's key, shown with the authority's key's "
             "fingerprint on every release (default: the model's name). Set it to the old name "
-            "before renaming a published model, so its months keep rounding the same "
+            "before renaming a published model, so its records keep rounding the same "
             "(docs/publication.md).", example="youth-employment"),
     ),
 )

@@ -41,9 +41,9 @@ def about(pub) -> list[tuple[str, str]]:
             ("Model SHA-256", m.sha256), ("Period asked for", pub.period.describe()),
             ("Months published", f"{pub.months[0]} to {pub.months[-1]} ({pub.covers})"),
             ("Publication identity", pub.identity),
-            ("Key fingerprint", f"{pub.fingerprint} (the fingerprint of the key that rounds "
-             "this scheme's figures, never the key: every release of the scheme shows the "
-             "same one)"),
+            ("Key fingerprint", f"{pub.fingerprint} (the fingerprint of the authority's "
+             "publication key, that every record's key is made under, never the key: every "
+             "release of the authority shows the same one)"),
             ("Returns lacking", pub.describe_lacking()),
             ("Changed since", pub.describe_changes()),
             ("Method", pub.method()),

@@ -105,6 +105,9 @@ class PaymentLine:
     figures: tuple[Figure, ...]
     paid_with: Month | None = None  # an accrued line: the month that pays it
     accrued: tuple[Accrual, ...] = ()  # a quarter's or year's payment: each month's amount
+    # an outcome reported only: its events, (client, ISO day), which no evidence row names
+    # (a publication's record keys: docs/publication.md); shown nowhere
+    counted: tuple[tuple[str, str], ...] = ()
 
     def cadence(self) -> str:
         """How a component paid quarterly or annually stands in this line, in words (blank

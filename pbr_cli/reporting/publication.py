@@ -6,18 +6,20 @@ count is built from **month figures**: one count of one provider's month, for on
 (or counted measure) and group. Each month figure is rounded at random to a multiple of the
 model's `publish_min_count` (b): a figure x with remainder r = x mod b goes up to the next
 multiple with probability r/b, else down; so rounding is unbiased. The draw comes from a
-keyed hash (HMAC-SHA-256) of the month figure's name and its true value under a key the ledger
-keeps for the scheme: the same month figure, with the same data, rounds the same way in every
-publication (a cell key). Every figure shown is a sum of rounded month figures, and every
+keyed hash (HMAC-SHA-256) of the keys of the records it counts, each record's key made from
+the record's own identity under the authority's publication key (kept in a key file, outside
+the ledger): the same records round the same way in every publication, ledger and name (a
+cell key from record keys, pbr_cli/reporting/record_keys.py). Every figure shown is a sum of
+rounded month figures, and every
 share is worked out from figures shown. So whatever anyone combines, across tables and across
 publications, the most they can learn is the rounded month figures, and a rounded figure R
 says only that the true one lies between R − (b − 1) and R + (b − 1) (never below 0): at least
 b possible values.
 
 Before anything is written the audit checks exactly that: every figure is the sum of the
-month figures it names, rounded with the scheme's key; and, against every earlier
-publication of the scheme in the ledger, a month figure with the same true value was shown
-the same. A release names the returns it lacks and what changed since the last release of
+month figures it names, rounded with the authority's key; and, against every earlier
+publication of the scheme in the ledger, a month figure with the same records was shown the
+same. A release names the returns it lacks and what changed since the last release of
 its months; one with nothing to count is refused.
 
 No Excel, no Typer, no rich.
@@ -25,8 +27,6 @@ No Excel, no Typer, no rich.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -52,12 +52,14 @@ from pbr_cli.reporting.publication_release import (
     fingerprint,
     full_grid,
     lacking_of,
+    renamed_items,
 )
+from pbr_cli.reporting.record_keys import Records, cell_key, records_tag
 from pbr_cli.reporting.report import covers
 from pbr_cli.reporting.slices import group_label
 
 ALL = "*"
-METHOD = "random rounding of month figures, cell key (HMAC-SHA-256)"
+METHOD = "random rounding of month figures, cell key from record keys (HMAC-SHA-256)"
 
 
 @dataclass
@@ -74,7 +76,7 @@ class Publication:
     true: dict[tuple[str, ...], int]  # month figure -> its true value (recorded, not shown)
     sums: list[tuple[int, frozenset]]  # every figure shown, with the month figures it adds
     grid: Grid  # every month figure there is, from the register and the model
-    identity: str  # the scheme's publication identity (it names the key)
+    identity: str  # the scheme's publication identity (part of every record's key)
     fingerprint: str  # the key's fingerprint (never the key)
     audit: list[str] = field(default_factory=list)  # what the audit proved, in words
     earlier: int = 0
@@ -84,6 +86,9 @@ class Publication:
     changes: dict[str, Any] | None = None
     # each month figure as first published (true, shown), by name: a revision adds to it
     first: dict[str, tuple[int, int]] = field(default_factory=dict)
+    records: Records = field(default_factory=dict)  # month figure -> its records' identities
+    tags: dict[tuple[str, ...], str] = field(default_factory=dict)  # non-empty ones' tags
+    renamed: dict[str, str] = field(default_factory=dict)  # items renamed: old -> new name
     publish: bool = True
 
     @property
@@ -111,8 +116,9 @@ class Publication:
         b = self.base
         return (f"Counts only (no money, proportions or bands). Each count of one provider's "
                 f"month is rounded at random to a multiple of {b} (up with probability "
-                f"remainder/{b}, so totals are unbiased), by a key the ledger keeps: the same "
-                "month rounds the same way in every publication; a month published before is "
+                f"remainder/{b}, so totals are unbiased), drawn from the keys of the records it "
+                "counts under the authority's publication key: the same records round the same "
+                "way in every publication; a month published before is "
                 "shown as first published, plus any later change rounded on its own. Every "
                 "figure is a sum of "
                 "rounded month figures, and every share is worked out from figures shown, so "
@@ -148,38 +154,45 @@ class Publication:
                            "lacking": self.lacking, "identity": self.identity,
                            "fingerprint": self.fingerprint, "title": self.model.title,
                            "figures": {_name(a): [self.true[a], self.rounded[a]]
-                                       for a in sorted(self.true)}},
+                                       for a in sorted(self.true)},
+                           "records": {_name(a): t for a, t in sorted(self.tags.items())}},
                           sort_keys=True, separators=(",", ":"))
 
 
-def round_figure(key: bytes, atom: tuple[str, ...], x: int, base: int) -> int:
-    """x rounded at random to a multiple of base, the draw fixed by the key, the month
-    figure's name and x (so the same figure with the same data always rounds the same)."""
+def round_figure(cell: bytes, x: int, base: int) -> int:
+    """x rounded at random to a multiple of base, the draw fixed by the cell's key (so the
+    same records always round the same)."""
     r = x % base
     if r == 0:
         return x
-    digest = hmac.new(key, json.dumps([*atom, x]).encode(), hashlib.sha256).digest()
-    draw = int.from_bytes(digest[:8], "big")  # uniform on 0 .. 2**64 - 1
+    draw = int.from_bytes(cell[:8], "big")  # uniform on 0 .. 2**64 - 1
     return x - r + (base if draw * base < r * 2**64 else 0)
 
 
-def shown_value(key: bytes, atom: tuple[str, ...], x: int, base: int,
+def shown_value(key: bytes, identity: str, records: list[str], base: int,
                 first: tuple[int, int] | None) -> int:
-    """A month figure as shown: x rounded; or, for a month published before with another
-    true value x1 (shown as r1), r1 plus the change x - x1 rounded on its own, its draw
-    depending on the change alone (so a revision tells nothing of x1; docs/publication.md,
-    Revisions)."""
-    if first is None or first[0] == x:
-        return round_figure(key, atom, x, base) if first is None else first[1]
-    # (never below 0: a figure shown below 0 would tell that the month fell since)
-    return max(0, first[1] + round_figure(key, (*atom, "revision"), x - first[0], base))
+    """A month figure as shown: its x = len(records) rounded by its cell key; or, for a
+    month published before with another true value x1 (shown as r1), r1 plus the change
+    x - x1 rounded on its own, its draw made afresh from the records and x1 (so a revision
+    tells nothing of x1; docs/publication.md, Revisions)."""
+    x = len(records)
+    if first is None:
+        return round_figure(cell_key(key, identity, records), x, base)
+    if first[0] == x:
+        return first[1]
+    change = round_figure(cell_key(key, identity, records, f"revision of {first[0]}"),
+                          x - first[0], base)
+    return max(0, first[1] + change)  # (never below 0: it would tell that the month fell)
 
 
-def first_published(rows: Iterable[StoredPublication], fp: str, identity: str,
-                    b: int) -> dict[str, tuple[int, int]]:
-    """Each month figure as the scheme's key first published it: name -> (true, shown).
-    A release of the scheme to another base is refused (the base never changes)."""
+def first_published(rows: Iterable[StoredPublication], fp: str, identity: str, b: int,
+                    renamed: dict[str, str] | None = None,
+                    ) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+    """Each month figure as the authority's key first published it, (true, shown): by name, and
+    by its records' tag (the same records under a name since changed). A release of the
+    scheme to another base is refused (the base never changes)."""
     out: dict[str, tuple[int, int]] = {}
+    by_records: dict[str, tuple[int, int]] = {}
     for row in rows:
         facts = row.facts
         if facts.get("fingerprint", fp) != fp or facts.get("identity", row.model) != identity:
@@ -194,9 +207,15 @@ def first_published(rows: Iterable[StoredPublication], fp: str, identity: str,
                            "change: the same months rounded to two bases could be narrowed. "
                            f"Set it back to {was_base}; nothing was written",
                            code="not-publishable")
+        tags = row.records
         for name, (x, r) in row.month_figures.items():
+            parts = name.split("|")
+            if renamed and parts[2] in renamed:  # (read under the item's new name)
+                out.setdefault("|".join([*parts[:2], renamed[parts[2]], *parts[3:]]), (x, r))
             out.setdefault(name, (x, r))
-    return out
+            if name in tags:
+                by_records.setdefault(tags[name], (x, r))
+    return out, by_records
 
 
 def items_of(model: Model) -> list[Item]:
@@ -223,7 +242,7 @@ def _share(num: int, den: int) -> int | None:
 
 
 def publication_identity(model: Model) -> str:
-    """The scheme's publication identity: it names the rounding key (default: the model's
+    """The scheme's publication identity: part of every record's key (default: the model's
     name; `report.publish_identity` keeps it across a rename)."""
     return model.report.publish_identity or model.name
 
@@ -246,11 +265,20 @@ def something_to_publish(ps: PeriodSchedules) -> list[dict[str, str]]:
     return lacking
 
 
+def month_records(ps: PeriodSchedules, items: list[Item], groups: list[str]) -> Records:
+    """Each month figure's records (pbr_cli/reporting/record_keys.py), every month."""
+    kind = reporting_kind(ps.model)
+    out: Records = {}
+    for s in ps.schedules:
+        out.update(kind.month_records(s, items, groups))
+    return out
+
+
 def build_publication(ps: PeriodSchedules, key: bytes,
                       earlier: Iterable[StoredPublication] = (),
                       found: Iterable[EarlierRelease] = ()) -> Publication:
-    """The publication of a period from its months' schedules, rounded with the scheme's
-    key and audited against the earlier publications (ledger rows, of every scheme; and
+    """The publication of a period from its months' schedules, rounded with the authority's
+    publication key and audited against the earlier publications (ledger rows, of every scheme; and
     releases `found` in the output folder) before it is returned."""
     model = ps.model
     base = model.report.publish_min_count
@@ -264,10 +292,25 @@ def build_publication(ps: PeriodSchedules, key: bytes,
     for atom in grid.cells():
         true.setdefault(atom, 0)  # every cell of the grid has its figure, 0 where empty
     identity = publication_identity(model)
+    records = month_records(ps, items, groups)
+    for atom, x in true.items():
+        records.setdefault(atom, [])
+        if len(records[atom]) != x:  # (each count is of its records, one by one)
+            raise PbrError(f"the month figure {_name(atom)} counts {x}, but "
+                           f"{len(records[atom])} record(s); nothing was written",
+                           code="not-publishable")
+    records = {a: records[a] for a in true}
+    tags = {a: records_tag(cell_key(key, identity, r)) for a, r in records.items() if r}
     earlier = list(earlier)
-    was_shown = first_published(earlier, fingerprint(key), identity, base)
-    rounded = {a: shown_value(key, (identity, *a), x, base, was_shown.get(_name(a)))
-               for a, x in sorted(true.items())}
+    renamed = renamed_items(earlier, fingerprint(key), identity, tags, items=grid.items)
+    by_name, by_records = first_published(earlier, fingerprint(key), identity, base, renamed)
+    was_shown: dict[str, tuple[int, int]] = {}
+    for a in true:
+        was = by_name.get(_name(a)) or by_records.get(tags.get(a, ""))
+        if was is not None:
+            was_shown[_name(a)] = was
+    rounded = {a: shown_value(key, identity, records[a], base, was_shown.get(_name(a)))
+               for a in sorted(true)}
     sums: list[tuple[int, frozenset]] = []
     months = [str(s.month) for s in ps.schedules]
     providers = sorted({a[0] for a in true})
@@ -330,7 +373,8 @@ def build_publication(ps: PeriodSchedules, key: bytes,
                                      "providers", cols, rows, None, _ROUNDED)
     pub = Publication(model, ps.period, list(s.month for s in ps.schedules), ps.excluded, base,
                       tables, rounded, true, sums, grid, identity, fingerprint(key),
-                      lacking=lacking, first=was_shown)
+                      lacking=lacking, first=was_shown, records=records, tags=tags,
+                      renamed=renamed)
     earlier = check_history(pub, earlier, found)
     audit(pub, key, earlier)
     pub.changes = changes_since(pub, earlier)
@@ -373,13 +417,15 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
     """Attack the publication before it is written; raise PbrError if anything shown could
     tell more than the rounded month figures. Fills pub.audit with what it proved."""
     b, name = pub.base, pub.identity
-    # 1. Every month figure is rounded with the scheme's key, to a multiple of b, within b
-    #    (a revised one: as first published, plus its change rounded, within 2b - 1).
+    # 1. Every month figure is rounded with the authority's key from its records, to a
+    #    multiple of b, within b (a revised one: as first published, plus its change rounded,
+    #    within 2b - 1).
     for atom, x in pub.true.items():
         r = pub.rounded[atom]
         was = pub.first.get(_name(atom))
         near = b if was is None or was[0] == x else 2 * b - 1
-        if (r != shown_value(key, (name, *atom), x, b, was) or r % b or r < 0
+        if (len(pub.records[atom]) != x
+                or r != shown_value(key, name, pub.records[atom], b, was) or r % b or r < 0
                 or abs(r - x) >= near):
             raise PbrError(f"the publication's month figure {_name(atom)} is not rounded as "
                            "the method says; nothing was written", code="not-publishable")
@@ -388,20 +434,29 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
         if value != sum(pub.rounded[a] for a in atoms):
             raise PbrError("a published figure is not a sum of rounded month figures; nothing "
                            "was written", code="not-publishable")
-    # 3. Earlier publications of the scheme: the same month with the same data was shown the
-    #    same; a month whose data changed since is a revision, said.
+    # 3. Earlier publications of the scheme: the same month with the same data, or the same
+    #    records under any name, was shown the same; a month whose data changed since is a
+    #    revision, said.
     mine = {_name(a): (pub.true[a], pub.rounded[a]) for a in pub.true}
+    mine_by_records = {t: (pub.true[a], pub.rounded[a]) for a, t in pub.tags.items()}
     count = 0
     for row in earlier:
         count += 1
+        tags = row.records
         for figure, (was_true, was_shown) in row.month_figures.items():
             now = mine.get(figure)
+            same = mine_by_records.get(tags.get(figure, ""))
+            if same is not None and same[1] != was_shown:
+                raise PbrError(f"publication {row.id} ({row.period}) showed the month "
+                               f"figure {figure} as {was_shown}; the same records are shown "
+                               f"as {same[1]} here; nothing was written",
+                               code="not-publishable")
             if now is None:
                 continue
             if now[0] == was_true and now[1] != was_shown:
                 raise PbrError(f"publication {row.id} ({row.period}) showed the month "
                                f"figure {figure} as {was_shown}; with the same data this one "
-                               f"shows {now[1]} (the scheme's publication key has changed?); "
+                               f"shows {now[1]} (the authority's publication key has changed?); "
                                "nothing was written", code="not-publishable")
     pub.earlier = count
     # 4. What anyone can learn of a month figure, from all of them: R - (b-1) .. R + (b-1).
@@ -414,9 +469,10 @@ def audit(pub: Publication, key: bytes, earlier: Iterable[StoredPublication]) ->
                        code="not-publishable")
     pub.audit = [
         f"Every figure shown is a sum of rounded month figures ({pub.grid.describe()}, "
-        f"each rounded to a multiple of {b} by the scheme's key): checked one by one.",
+        f"each rounded to a multiple of {b} by the keys of the records it counts): checked "
+        "one by one.",
         f"Against {count} earlier publication(s) of the scheme in the ledger: every month "
-        "figure with the same data is shown the same.",
+        "figure with the same records, under any name, is shown the same.",
         f"From everything published, no count of a provider's month can be narrowed to fewer "
         f"than {b} possible values (a figure shown as 0 may be 0 to {b - 1}; one shown "
         f"as {b} may be 1 to {2 * b - 1}); no money, proportion, band, client id, file name or "

@@ -9,12 +9,12 @@ No Excel, no Typer, no rich.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pbr_cli.errors import PbrError
+from pbr_cli.ledger.publication_key import fingerprint  # noqa: F401  (re-exported)
 from pbr_cli.ledger.records import StoredPublication
 from pbr_cli.pricing.records import ProviderStatus
 from pbr_cli.pricing.worth import PeriodSchedules
@@ -123,14 +123,6 @@ def changes_since(pub: Any, earlier: Iterable[StoredPublication]) -> dict[str, A
             "revised_months": revised}
 
 
-
-
-def fingerprint(key: bytes) -> str:
-    """A key's fingerprint: shown on every release and recorded, never the key."""
-    h = hashlib.sha256(b"pbr publication key fingerprint\x00" + key).hexdigest()[:16]
-    return " ".join(h[i:i + 4] for i in range(0, 16, 4))
-
-
 @dataclass(frozen=True)
 class EarlierRelease:
     """A release found in the output folder: what its About sheet says of it."""
@@ -172,25 +164,42 @@ def check_history(pub: Any, rows: Iterable[StoredPublication],
                     f"under the publication key with fingerprint {was}; this one would round "
                     f"them with {pub.fingerprint} (identity {pub.identity}): the same months "
                     "rounded twice could be narrowed. Publish with the key that made it (the "
-                    "model's `report.publish_identity`, the ledger that holds it); nothing was "
-                    "written", code="not-publishable")
+                    "authority's key file; for a ledger made before key files, `pbr "
+                    "publication key export` writes its key to one); nothing was written",
+                    code="not-publishable")
             continue
         if theirs["identity"] != pub.identity:
+            if common and was is not None:
+                raise PbrError(
+                    f"publication {row.id} ({row.model} {row.period}) published "
+                    f"{', '.join(common)} of this scheme as {theirs['identity']}; this one "
+                    f"is {pub.identity}, whose records' keys differ: the same months rounded "
+                    "twice could be narrowed. Set the model's `report.publish_identity: "
+                    f"{theirs['identity']}`; nothing was written", code="not-publishable")
             continue
         gone = sorted({n.split("|")[2] for n in row.month_figures
-                       if n.split("|")[1] in mine} - set(pub.grid.items))
+                       if n.split("|")[1] in mine and n.split("|")[2] not in pub.grid.items
+                       and n.split("|")[2] not in pub.renamed})
         if gone:
             raise PbrError(
                 f"publication {row.id} ({row.period}) published {', '.join(common)} with "
-                f"figures of {', '.join(gone)}, which the model no longer has (renamed?): "
-                "the same events under a new name would be rounded afresh. Keep the name "
-                "for these months; nothing was written", code="not-publishable")
+                f"figures of {', '.join(gone)}, which the model no longer has (renamed?), and "
+                "whose records no figure here counts: the same events under a new name, "
+                "changed since, would be rounded afresh. Keep the name for these months; "
+                "nothing was written", code="not-publishable")
         same_key.append(row)
     for r in found:
         if r.sha256 in recorded or not ({r.scheme, r.model, r.identity}
                                         & {model.title, model.name, pub.identity}):
             continue
         common = sorted(set(r.months) & mine)
+        if common and r.fingerprint == pub.fingerprint and r.identity != pub.identity:
+            raise PbrError(
+                f"the output folder holds {r.where}, a release of {', '.join(common)} of this "
+                f"scheme as {r.identity}; this one is {pub.identity}, whose records' keys "
+                "differ: the same months rounded twice could be narrowed. Set the model's "
+                f"`report.publish_identity: {r.identity}`; nothing was written",
+                code="not-publishable")
         if common and r.fingerprint != pub.fingerprint:
             under = (f"under the key with fingerprint {r.fingerprint}" if r.fingerprint
                      else "before releases showed their key's fingerprint")
@@ -201,6 +210,25 @@ def check_history(pub: Any, rows: Iterable[StoredPublication],
                 "narrowed. Publish with the ledger that made it; nothing was written",
                 code="not-publishable")
     return same_key
+
+
+def renamed_items(rows: Iterable[StoredPublication], fp: str, identity: str,
+                  tags: dict[tuple[str, ...], str], items: list[str]) -> dict[str, str]:
+    """Items of earlier releases (same key and identity) the model no longer has, whose
+    records a figure here counts: old name -> new (a component renamed). Their figures are
+    the new item's, frozen as first published (the releases' figures read under the new
+    name), so a month revised since keeps its first rounding under the new name too."""
+    now = {t: a[2] for a, t in tags.items()}
+    out: dict[str, str] = {}
+    for row in rows:
+        facts = row.facts
+        if facts.get("fingerprint", fp) != fp or facts.get("identity", row.model) != identity:
+            continue
+        for name, t in row.records.items():
+            item, new = name.split("|")[2], now.get(t)
+            if new is not None and new != item and item not in items:
+                out.setdefault(item, new)
+    return out
 
 
 def error_of(n: int, base: int) -> tuple[float, int]:

@@ -109,5 +109,5 @@ def _lines(model: Model, entry: Entry, events: list[Evidence],
         lines.append(PaymentLine(
             **entry_fields(model, entry), groups=((cohort.group, group),), component=component,
             component_label=spec.label, kind=LineKind.PAYMENT, amount=amount,
-            unrounded=Fraction(amount), figures=tuple(shown)))
+            unrounded=Fraction(amount), figures=tuple(shown), counted=fig.get("counted", ())))
     return lines

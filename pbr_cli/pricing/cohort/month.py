@@ -261,6 +261,8 @@ class CohortMonth:
                     "events": sum(1 for t in found if t[4] == PAID),
                     "window": window}
                 if outcome.reported_only:
+                    lines[(outcome.name, group)]["counted"] = tuple(
+                        (str(clients[t[0] - at]), iso_day(t[1])) for t in found if t[4] == PAID)
                     continue
                 said = price_note or (f"{outcome.label.lower()}: band {band_text} at "
                                       f"{format_percent(fig.proportion)}")

@@ -20,6 +20,7 @@ from pbr_cli.pricing import kind_of
 from pbr_cli.pricing.records import Schedule
 from pbr_cli.reporting.cells import Column, Ratio, Table
 from pbr_cli.reporting.counts import Item
+from pbr_cli.reporting.record_keys import Records
 from pbr_cli.reporting.slices import Slices
 
 # (provider, month, item, *group values, OF_WHICH or REST) -> count
@@ -94,6 +95,10 @@ class ReportingKind(Protocol):
     def add_month_figures(self, s: Schedule, items: list[Item], groups: list[str],
                           out: MonthFigures) -> None:
         """Add a month's schedule to a publication's true month figures."""
+        ...
+
+    def month_records(self, s: Schedule, items: list[Item], groups: list[str]) -> Records:
+        """Each of a month's publication figures' records (pbr_cli/reporting/record_keys.py)."""
         ...
 
 

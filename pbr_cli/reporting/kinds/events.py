@@ -10,6 +10,7 @@ from pbr_cli.reporting.cells import Column, ColumnKind, Quantity, Ref, Table
 from pbr_cli.reporting.counts import OF_WHICH, REST, Item, count, rest
 from pbr_cli.reporting.kinds import MonthFigures
 from pbr_cli.reporting.kinds.service import ServiceReporting
+from pbr_cli.reporting.record_keys import Records, event_records
 from pbr_cli.reporting.slices import Slices
 
 
@@ -43,6 +44,9 @@ class EventReporting(ServiceReporting):
                 first, second = count(fig.get("events")), count(fig.get("events_paid"))
                 out[(*base, OF_WHICH)] += second
                 out[(*base, REST)] += rest(first, second, ln.component)
+
+    def month_records(self, s: Schedule, items: list[Item], groups: list[str]) -> Records:
+        return event_records(s, items, groups)
 
 
 def events_table(sl: Slices) -> Table:

@@ -12,6 +12,7 @@ from pbr_cli.pricing.records import Schedule
 from pbr_cli.reporting.cells import ALL, Column, ColumnKind, Table
 from pbr_cli.reporting.counts import OF_WHICH, REST, Item, count, rest
 from pbr_cli.reporting.kinds import MonthFigures, RateCell, Rates, summed
+from pbr_cli.reporting.record_keys import Records, service_records
 from pbr_cli.reporting.slices import Slices
 
 
@@ -72,6 +73,9 @@ class ServiceReporting:
                 first, second = count(values.get(item.first)), count(values.get(item.second))
                 out[(provider, month, item.key, OF_WHICH)] += second
                 out[(provider, month, item.key, REST)] += rest(first, second, item.key)
+
+    def month_records(self, s: Schedule, items: list[Item], groups: list[str]) -> Records:
+        return service_records(s, items)
 
 
 def _measure_label(model: Model, name: str) -> str:
