@@ -32,7 +32,6 @@ from pbr_cli.forecast.kinds import forecast_kind
 from pbr_cli.forecast.ranges import Basis, calibrate
 from pbr_cli.forecast.register_basis import projected_lines
 from pbr_cli.forecast.simulate import Pipeline, Projector, Volume, pipeline
-from pbr_cli.forecast.trend import Trend
 from pbr_cli.model.records import Model
 from pbr_cli.money import round_pence
 from pbr_cli.periods import Month, Period
@@ -72,7 +71,6 @@ class Outlook:
     basis: Basis | None = None  # what the ranges rest on (ranges.py)
     # the standard error of the expected period total: the simulations' spread / √their number
     standard_error: Decimal = ZERO
-    trends: dict[str, Trend] = field(default_factory=dict)  # provider -> one followed (trend.py)
 
     def total(self, provider: str = TOTAL, month: Month | None = None,
               component: str | None = None) -> Decimal:
@@ -263,8 +261,7 @@ def outlook(model: Model, register: Register, so_far: PeriodSoFar, settings: Set
     spread = (statistics.pstdev(float(v) for v in total_sims[TOTAL]) / math.sqrt(n)
               if n > 1 else 0.0)
     return Outlook(lines, month_range, total_range, limit_bites, over, Defects.gather(each),
-                   basis, round_pence(Fraction(str(round(spread, 2)))),
-                   dict(getattr(job.start, "growth", {})))
+                   basis, round_pence(Fraction(str(round(spread, 2)))))
 
 
 RECENT = 7  # the recorded months a range's basis reads (ranges.py)

@@ -20,7 +20,6 @@ from datetime import date
 from typing import Any
 
 from pbr_cli.forecast.moves import Volume, copies_each, months_between, scaled, shift_day
-from pbr_cli.forecast.trend import Trend
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, add_months, month_number
 from pbr_cli.returns.checked import CheckedReturn
@@ -114,7 +113,6 @@ class CohortPipeline:
         # (provider, client, review day) -> the review outcomes its episode had before it
         self.review_state: dict[tuple[str, str, int], frozenset[str]] = {}
         self.spans: dict[str, list[tuple[int, int]]] = defaultdict(list)  # provider -> episodes
-        self.growth: dict[str, Trend] = {}  # provider -> a clear trend in its presentations
         self._pipeline(recorded)
 
     def fresh(self, rng: random.Random, changes: random.Random,
@@ -129,12 +127,6 @@ class CohortPipeline:
 
     def _columns(self, r: CheckedReturn) -> dict[str, Any]:
         return r.cohort if r.cohort is not None else record_columns(self.model, r)
-
-    def presentations(self, r: CheckedReturn) -> int:
-        """How many clients present in the recorded return (new people, for trend.py)."""
-        part = self._columns(r).get("presentations")
-        return len(part["client"]) if part else 0
-
     def _pipeline(self, recorded: list[CheckedReturn]) -> None:
         import numpy as np
 
@@ -213,10 +205,7 @@ class CohortPipeline:
             days = np.frombuffer(part["day"], np.int64).tolist()
             rows = np.frombuffer(part["row"], np.int64).tolist()
             keep: dict[str, list] = {"row": [], "client": [], "day": [], "group": []}
-            trend = self.growth.get(provider) if provider == source else None
-            change = (trend.change(month_number(month), self.volume.new_people)
-                      if trend is not None else self.volume.new_people)
-            each = copies_each(len(days), change, self.changes)
+            each = copies_each(len(days), self.volume.new_people, self.changes)
             for i, (client, day, group) in enumerate(zip(part["client"], days, part["group"],
                                                          strict=True)):
                 renamed[(client, day)] = []

@@ -21,9 +21,8 @@ from datetime import date
 from typing import Any
 
 from pbr_cli.forecast.moves import Volume, copies_each, dates_moved, months_between, scaled
-from pbr_cli.forecast.trend import Trend
 from pbr_cli.model.records import Model
-from pbr_cli.periods import Month, add_months, month_number
+from pbr_cli.periods import Month, add_months
 from pbr_cli.returns.checked import CheckedReturn
 
 
@@ -52,15 +51,7 @@ class ParticipantPipeline:
         self.seen: dict[str, dict[tuple, list[tuple[list[dict], int | None, Month]]]] = \
             defaultdict(lambda: defaultdict(list))
         self._all: dict[tuple, list[tuple[list[dict], int | None, Month]]] | None = None
-        self.growth: dict[str, Trend] = {}  # provider -> a clear trend in its attachments
         self._pipeline(recorded)
-
-    def attachments(self, r: CheckedReturn) -> int:
-        """How many participants the recorded return attaches (new people, for trend.py)."""
-        spec = self.model.participants
-        assert spec is not None
-        frame = r.tables.get(spec.attachments.sheet)
-        return 0 if frame is None else len(frame)
 
     def fresh(self, rng: random.Random, changes: random.Random,
               volume: Volume) -> ParticipantPipeline:
@@ -162,10 +153,7 @@ class ParticipantPipeline:
         if frame is not None and not frame.empty:
             rows = []
             records = frame.to_dict("records")
-            trend = self.growth.get(provider) if not prefix else None
-            change = (trend.change(month_number(month), self.volume.new_people)
-                      if trend is not None else self.volume.new_people)
-            each = copies_each(len(records), change, self.changes)
+            each = copies_each(len(records), self.volume.new_people, self.changes)
             for i, record in enumerate(records):
                 pid = record.get(spec.id)
                 for copy in range(each[i]):

@@ -287,8 +287,6 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
         out.append(("No months to draw from", ", ".join(f.no_basis) + ": "
                     + forecast_kind(f.model).no_basis + ". Its range is widened twice over "
                     "(nothing of its own to go on)."))
-    if f.base.trends:
-        out.append(("Trends followed", _trends(f)))
     widened = _widened(f)
     if widened:
         out.append(("Ranges widened", widened))
@@ -301,17 +299,6 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
                     "draws as the base case, so the difference is the what-if's alone. "
                     "Nothing is recorded."))
     return out
-
-
-def _trends(f: Forecast) -> str:
-    """Each provider whose new people follow a trend, in words (trend.py)."""
-    said = [f"{p} {'rising' if t.slope > 0 else 'falling'} {abs(t.monthly()):.1%} of its "
-            f"mean a month over {t.months} months" for p, t in sorted(f.base.trends.items())]
-    return ("New clients or participants a month: " + "; ".join(said) + ". Each projected "
-            "month's follow the straight line through the months drawn from, from the latest, "
-            "its slope damped by 0.8 a month (never more than four months' slope beyond it), "
-            "not those months' mean. Only a clear slope (at least twice its standard error "
-            "over six months or more) is followed.")
 
 
 def _widened(f: Forecast) -> str:

@@ -11,7 +11,6 @@ from pbr_cli.forecast.cohort_pipeline import CohortPipeline
 from pbr_cli.forecast.kinds import Pipeline
 from pbr_cli.forecast.kinds.events import ClientForecast
 from pbr_cli.forecast.moves import Volume
-from pbr_cli.forecast.trend import trends
 from pbr_cli.model.records import Band, Model
 from pbr_cli.returns.checked import CheckedReturn
 
@@ -23,9 +22,7 @@ class CohortForecast(ClientForecast):
     def pipeline(self, model: Model, recorded: list[CheckedReturn],
                  draws: dict[str, list[CheckedReturn]]) -> Pipeline | None:
         quiet = random.Random(0)  # (a pipeline being made draws nothing)
-        made = CohortPipeline(model, recorded, quiet, quiet, Volume())
-        made.growth = trends(draws, made.presentations)
-        return made
+        return CohortPipeline(model, recorded, quiet, quiet, Volume())
 
     def move(self, model: Model, pipeline: Pipeline | None, base: CheckedReturn,
              shift: int, moved: CheckedReturn) -> None:

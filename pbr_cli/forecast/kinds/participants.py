@@ -10,7 +10,6 @@ from pbr_cli.forecast.kinds import Pipeline
 from pbr_cli.forecast.kinds.events import ClientForecast
 from pbr_cli.forecast.moves import Volume
 from pbr_cli.forecast.participant_pipeline import ParticipantPipeline
-from pbr_cli.forecast.trend import trends
 from pbr_cli.model.records import Model
 from pbr_cli.returns.checked import CheckedReturn
 
@@ -23,9 +22,7 @@ class ParticipantForecast(ClientForecast):
     def pipeline(self, model: Model, recorded: list[CheckedReturn],
                  draws: dict[str, list[CheckedReturn]]) -> Pipeline | None:
         quiet = random.Random(0)  # (a pipeline being made draws nothing)
-        made = ParticipantPipeline(model, recorded, draws, quiet, quiet, Volume())
-        made.growth = trends(draws, made.attachments)
-        return made
+        return ParticipantPipeline(model, recorded, draws, quiet, quiet, Volume())
 
     def move(self, model: Model, pipeline: Pipeline | None, base: CheckedReturn,
              shift: int, moved: CheckedReturn) -> None:
