@@ -98,8 +98,11 @@ def test_a_steady_service_is_projected_at_its_rate_until_its_contract_ends(tmp_p
     # month ahead: 5,000 x 0.9 = 4,500.00 to 5,000 x 1.2 = 6,000.00. August, two months
     # ahead, beyond the table: grown by √2, -14.1421% and +28.2843% (to six places):
     # 2,419.36 x 0.858579 = 2,077.2117.. -> 2,077.21; x 1.282843 = 3,103.6594.. -> 3,103.66.
-    assert (by["2013-07"]["low"], by["2013-07"]["high"]) == ("4500.00", "6000.00")
-    assert (by["2013-08"]["low"], by["2013-08"]["high"]) == ("2077.21", "3103.66")
+    # No top is above the most that could be paid: July's contract month, £5,000.00;
+    # August's, 5,000 x 15 / 31 = 2,419.354.. -> 2,419.35, is a penny below the expected
+    # figure (its two lines rounded one by one), so its top is the expected £2,419.36.
+    assert (by["2013-07"]["low"], by["2013-07"]["high"]) == ("4500.00", "5000.00")
+    assert (by["2013-08"]["low"], by["2013-08"]["high"]) == ("2077.21", "2419.36")
     p2 = provider(data, "P2")
     july = next(m for m in p2["months"] if m["month"] == "2013-07")
     assert july["components"] == {"utilisation": "4500.00", "outcomes": "500.00"}
@@ -108,9 +111,37 @@ def test_a_steady_service_is_projected_at_its_rate_until_its_contract_ends(tmp_p
     assert data["base"]["total"]["expected"] == str(recorded + Decimal("7419.36"))
     # The period: recorded £15,000.00 plus the projected months, whose sides add up:
     # 22,419.36 - (500.00 + 342.15) = 21,577.21 and 22,419.36 + (1,000.00 + 684.30) =
-    # 24,103.66.
+    # 24,103.66, brought down to the most that could be paid, 15,000.00 + 5,000.00 +
+    # 2,419.35 = 22,419.35, and so to the expected total a penny above it.
     assert (data["base"]["total"]["low"], data["base"]["total"]["high"]) == ("21577.21",
-                                                                           "24103.66")
+                                                                           "22419.36")
+    assert data["most_payable"] == "22419.35"
+
+
+def test_no_range_top_is_above_the_most_that_could_be_paid(tmp_path, model, hand_calibration):
+    """The steady service of the test above, forecast to July 2013 only. Its contract is
+    £60,000 a year: at most £5,000.00 a month (a service-level factor is at most 1), and the
+    most that could be paid over April to July is the recorded £15,000.00 plus July's
+    £5,000.00 = £20,000.00. July's expected figure is that £5,000.00 (full utilisation,
+    every outcome); the calibrated range (a table by hand: -10% to +20%) would run from
+    £4,500.00 to £6,000.00, but nothing can pay £6,000.00: the top is the contract's month,
+    £5,000.00, for the provider and the scheme; the period's top the most, £20,000.00 (its
+    bottom £20,000.00 - £500.00 = £19,500.00, as calibrated)."""
+    ws = Workspace(tmp_path, model, STEADY_REGISTER)
+    steady(ws)
+    result = forecast(ws, MODEL_PATH, "--period", "2013-04..2013-07", "--no-budget")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)["forecast"]
+    assert data["most_payable"] == "20000.00"
+    july = months(data)["2013-07"]
+    assert (july["expected"], july["low"], july["high"]) == ("5000.00", "4500.00", "5000.00")
+    total = data["base"]["total"]
+    assert (total["expected"], total["low"], total["high"]) == ("20000.00", "19500.00",
+                                                                "20000.00")
+    # P2's own, by the providers' table (-20% to +10%): £15,000.00 + £5,000.00 x 0.8 =
+    # £19,000.00 to £15,000.00 + £5,500.00, brought down to its contract's £20,000.00
+    assert (provider(data, "P2")["low"], provider(data, "P2")["high"]) == ("19000.00",
+                                                                          "20000.00")
 
 
 def test_a_what_if_on_a_measure_and_a_parameter_is_shown_beside_the_base_case(tmp_path, model):

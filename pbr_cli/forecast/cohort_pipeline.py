@@ -131,10 +131,11 @@ class CohortPipeline:
         import numpy as np
 
         opened: dict[tuple[str, str, int], _Episode] = {}
+        filed: dict[tuple[str, str, int], int] = {}  # an episode -> its return's month
         closed: list[tuple[str, str, int, int]] = []
         reviews: list[tuple[int, str, str, frozenset[str]]] = []
         for r in sorted(recorded, key=lambda r: (str(r.month), r.path)):
-            if r.provider is None or r.errors:
+            if r.provider is None or r.month is None or r.errors:
                 continue
             cols = self._columns(r)
             for kind in ("presentations", OPENING):
@@ -145,6 +146,7 @@ class CohortPipeline:
                 for client, day, group in zip(part["client"], days, part["group"], strict=True):
                     opened[(r.provider, client, day)] = _Episode(
                         client, day, group, Month.of(date.fromordinal(day)))
+                    filed.setdefault((r.provider, client, day), month_number(r.month))
                     self.starts[(r.provider, client)].append(day)
                     if kind == "presentations":
                         self.first_seen[client].append(day)
@@ -161,6 +163,10 @@ class CohortPipeline:
                 for i, (client, day) in enumerate(zip(part["client"], days, strict=True)):
                     reviews.append((day, r.provider, client,
                                     frozenset(n for n, v in held.items() if v[i])))
+        ends = {(p, c, st): day for p, c, st, day in closed}
+        for key in _refused(filed, ends):  # no episode at all, as pricing counts them
+            del opened[key]
+            self.starts[key[:2]].remove(key[2])
         for starts in self.starts.values():
             starts.sort()
         for day, provider, client, outcomes in sorted(reviews):
@@ -169,7 +175,6 @@ class CohortPipeline:
             if episode is not None:
                 self.review_state[(provider, client, day)] = episode.achieved
                 episode.achieved = episode.achieved | outcomes
-        ends = {(p, c, st): day for p, c, st, day in closed}
         for (provider, client, start) in opened:
             self.spans[provider].append((start, ends.get((provider, client, start), OPEN_END)))
         for provider, client, start, day in closed:
@@ -368,3 +373,28 @@ class CohortPipeline:
         if "start" in keep:
             part["start"] = np.array(keep["start"], np.int64).tobytes()
         return part
+
+
+def _refused(filed: dict[tuple[str, str, int], int],
+             ends: dict[tuple[str, str, int], int]) -> list[tuple[str, str, int]]:
+    """The recorded episodes (provider, client, start) pbr's checks refuse as overlapping
+    another of the same client at the provider (pricing/cohort/history.py): taken in the
+    order they were declared (by the month of their return, then by start), one that
+    overlaps an episode kept before it is refused (overlapping-episodes) and counts in no
+    month. A discharge in a withheld return ends nothing, so the episode it would have
+    ended is still open, and a later presentation of the client overlaps it."""
+    by: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for provider, client, start in filed:
+        by[(provider, client)].append(start)
+    out = []
+    for (provider, client), starts in by.items():
+        if len(starts) < 2:
+            continue
+        kept: list[int] = []
+        for a in sorted(starts, key=lambda st: (filed[(provider, client, st)], st)):
+            if any(ends.get((provider, client, min(a, b)), OPEN_END) > max(a, b)
+                   for b in kept):
+                out.append((provider, client, a))
+            else:
+                kept.append(a)
+    return out

@@ -19,6 +19,10 @@ Where the method cannot know, the range widens, and the assumptions say so:
 - a step (the latest three recorded months' mean over the three before, by more than STEP
   either way): STEP_FACTOR times, since the months drawn mix before and after it.
 
+No range's top is above the most that could be paid (ceiling.py: a provider's or the
+scheme's month, or its period), unless the expected figure itself is (a component rounded
+on its own can pass a ceiling rounded once by a penny): the top is then the expected figure.
+
 Beyond the calibrated months ahead the last one's quantiles grow with the square root of the
 months ahead. A period's range is its recorded months plus the sum of its projected months'
 low and high sides (their errors move together: a level missed one month is missed the next).
@@ -28,6 +32,7 @@ Nothing here prices or draws anything.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -140,3 +145,23 @@ def calibrate(month_range: dict[tuple[str, Month], tuple[Decimal, Decimal]],
             sim_low, sim_high = total_range[who]
             total_range[who] = (min(sim_low, max(ZERO, middle - below[who])),
                                 max(sim_high, middle + above[who]))
+
+
+def clip(month_range: dict[tuple[str, Month], tuple[Decimal, Decimal]],
+         total_range: dict[str, tuple[Decimal, Decimal]],
+         expected: Callable[[str, Month | None], Decimal],
+         ceiling: tuple[dict[tuple[str, Month], Decimal], dict[str, Decimal]]) -> None:
+    """Each range's top brought down to the most that could be paid, where one is known
+    (`ceiling`: (provider or "", month) -> the month's most, provider or "" -> the period's),
+    never below the expected figure (`expected(who, month)`; month None: the period)."""
+    months, period = ceiling
+    for key, (lo, hi) in month_range.items():
+        top = months.get(key)
+        if top is not None and hi > top:
+            hi = max(top, expected(*key))
+            month_range[key] = (min(lo, hi), hi)
+    for who, (lo, hi) in total_range.items():
+        top = period.get(who)
+        if top is not None and hi > top:
+            hi = max(top, expected(who, None))
+            total_range[who] = (min(lo, hi), hi)

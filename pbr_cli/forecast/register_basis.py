@@ -70,13 +70,14 @@ def projected_lines(model: Model, register: Register, month: Month,
 
 
 def most(model: Model, register: Register, months: list[Month],
-         value_column: str | None) -> Decimal | None:
-    """The sum of every provider's contract value over the months, each entry's month
-    rounded half-up to the penny (None without a value column)."""
+         value_column: str | None, provider: str | None = None) -> Decimal | None:
+    """The sum of every provider's (or the one's) contract value over the months, each
+    entry's month rounded half-up to the penny (None without a value column)."""
     if not value_column:
         return None
     total = Decimal("0.00")
-    for entry in register.entries:
+    entries = register.entries if provider is None else register.provider_entries(provider)
+    for entry in entries:
         value = entry.get(value_column)
         if value is None:
             continue

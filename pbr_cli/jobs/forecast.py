@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -13,14 +14,16 @@ from pbr_cli.cycle.scheme import Scheme
 from pbr_cli.errors import PbrError
 from pbr_cli.forecast import (
     Forecast,
+    Outlook,
     PeriodSoFar,
     Settings,
     draws_for,
     outlook,
     provider_list,
 )
-from pbr_cli.forecast.ceiling import most_payable
+from pbr_cli.forecast.ceiling import ceiling
 from pbr_cli.forecast.kinds import forecast_kind
+from pbr_cli.forecast.ranges import clip
 from pbr_cli.forecast.scenario import parse_scenario
 from pbr_cli.model.records import Model
 from pbr_cli.money import round_pence, to_fraction
@@ -199,10 +202,19 @@ def make_forecast(scheme: Scheme, ask: ForecastAsk, settings: Settings) -> Forec
     for (provider, month, _), amount in base.lines.items():
         if month in actual:
             paid[(provider, month)] = paid.get((provider, month), Decimal("0.00")) + amount
-    result.most, result.most_how = most_payable(model, register, paid, (actual, projected),
-                                                so_far.value_column)
+    most = ceiling(model, register, paid, (actual, projected), so_far.value_column)
+    result.most, result.most_how = most.total, most.how
+    for o in (base, what_if):  # no range's top above the most that could be paid
+        if o is not None:
+            clip(o.month_range, o.total_range, _expected(o), (most.months, most.period))
     result.assumptions = assumptions(result)
     return result
+
+
+def _expected(o: Outlook) -> Callable[[str, Month | None], Decimal]:
+    def expected(who: str, month: Month | None) -> Decimal:
+        return o.total(who, month)
+    return expected
 
 
 def projections(f: Forecast) -> dict[str, Projection]:
@@ -255,7 +267,8 @@ def assumptions(f: Forecast) -> list[tuple[str, str]]:
          "method cannot know: a provider with fewer than three recorded months (a thin "
          "basis) 1.5 times, one with no return of its own twice, a step in the recorded "
          "months 1.5 times. A month a cap or maximum sets keeps the simulations' range. "
-         "A period's range adds its projected months' sides. The actual should fall inside "
+         "A period's range adds its projected months' sides. No top is above the most "
+         "that could be paid (below). The actual should fall inside "
          f"the range {s.level} times in 100."),
         ("Basis", "The months to come are like the months drawn from. What nobody had "
          "reached by then (early in a programme: results after months in work) is not "
