@@ -49,17 +49,17 @@ class Collection:
 PARALLEL_FROM = 48  # files to read before it pays to start more than one worker process
 
 
-def worker_count(files: int) -> int:
+def worker_count(files: int, parallel_from: int = PARALLEL_FROM) -> int:
     """How many worker processes read `files` returns (every return is read in one, never in
     pbr's own process): `$PBR_WORKERS` if set, else one a CPU core, up to 8; but one for
-    fewer than PARALLEL_FROM files, where starting more costs more than it saves."""
+    fewer than `parallel_from` files, where starting more costs more than it saves."""
     import os
 
     wanted = os.environ.get("PBR_WORKERS", "").strip()
     if wanted.isdigit() and int(wanted) >= 1:
         count = int(wanted)
     else:
-        count = min(os.cpu_count() or 1, 8, _fit_in_memory()) if files >= PARALLEL_FROM else 1
+        count = min(os.cpu_count() or 1, 8, _fit_in_memory()) if files >= parallel_from else 1
     return max(1, min(count, files))
 
 
