@@ -255,3 +255,34 @@ def test_client_level_rows_are_kept_as_columns_in_the_cache(tmp_path, monkeypatc
     some = next(r.cohort["discharges"] for r in cached.returns if "discharges" in r.cohort)
     assert set(some["holds"]) == {"completion"}
     assert len(some["holds"]["completion"]) == some["n"]  # one byte (bool) a row
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_caller_wanting_only_problems_and_records_keeps_no_tables(tmp_path, monkeypatch,
+                                                                    workers):
+    """`pbr validate` reads with tables=False: each return is kept with its cover's facts, its
+    problems (the same, in the same order) and its records as columns, but no tables, whether
+    read now (in one worker or two) or found in the cache; the cache still holds the whole
+    return, tables and all, for the calculation that follows."""
+    from tests.conftest import COHORT_MODEL_PATH
+
+    model = load_model(COHORT_MODEL_PATH)
+    register = load_register(model)
+    paths = sorted((ROOT / "sample_returns" / "wigan-cohort").rglob("*.xlsx"))[:60]
+    paths += sorted(FAULTY.glob("*.xlsx"))[:6]
+    monkeypatch.setenv("PBR_WORKERS", workers)
+    whole = read_and_check(paths, model, register)
+    cache = ReturnCache(tmp_path / "cache")
+    slim = read_and_check(paths, model, register, cache=cache, tables=False)
+    again = read_and_check(paths, model, register, cache=ReturnCache(tmp_path / "cache"),
+                           tables=False)
+    assert any(r.problems for r in whole.returns)
+    for kept in (slim, again):
+        assert [r.path for r in kept.returns] == [r.path for r in whole.returns]
+        assert kept.unreadable == whole.unreadable
+        for x, y in zip(whole.returns, kept.returns, strict=True):
+            assert (x.sha256, x.provider, x.month, x.problems, x.positions, x.cohort) == (
+                y.sha256, y.provider, y.month, y.problems, y.positions, y.cohort)
+            assert len(x.tables) > 0 and len(y.tables) == 0
+    cached = read_and_check(paths, model, register, cache=ReturnCache(tmp_path / "cache"))
+    same(whole, cached)  # the cache holds every table
