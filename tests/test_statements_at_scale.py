@@ -123,3 +123,30 @@ def test_pbr_statements_in_workers_writes_what_one_process_writes(tmp_path):
     assert made["1"][0] == made["2"][0]
     assert made["1"][1] == made["2"][1]
     assert len(made["1"][1]) == 10  # five providers, a workbook and a PDF each
+
+
+def test_a_statement_whose_worker_dies_is_named_and_stops_the_command(tmp_path, monkeypatch):
+    """A worker that ends while writing a provider's statement (given once more to a fresh
+    worker, which ends too): pbr stops with `statement-lost`, naming the provider and how
+    its worker ended, never a traceback or a missing statement passed over."""
+    from pbr_cli.errors import PbrError
+    from pbr_cli.jobs import statements
+
+    schedule, register = _schedule("troubled-families", "2013-06")
+    codes = [p.provider for p in schedule.providers]
+    many = (codes * 10)[:statements.PARALLEL_FROM + 2]
+    doomed = many[-1]
+    real = statements._write_one
+
+    def ends(code):
+        if code == doomed:
+            os._exit(3)
+        return real(code)
+
+    monkeypatch.setattr(statements, "_write_one", ends)
+    monkeypatch.setenv("PBR_WORKERS", "2")
+    with pytest.raises(PbrError) as raised:
+        statements.write_statements(schedule, register, tmp_path, many)
+    assert raised.value.code == "statement-lost"
+    assert f"the statement for {doomed} could not be written" in str(raised.value)
+    assert "exit code 3" in str(raised.value)
