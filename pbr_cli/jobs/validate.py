@@ -153,7 +153,8 @@ def check_episodes(model, returns) -> None:
     for r in usable:
         covered[r.provider].add(r.month)
     by_file = {r.path: r for r in usable}
-    for problem in build_history(model, usable, covered, report_assumed=False).problems:
+    for problem in build_history(model, usable, covered, report_assumed=False,
+                                 records_once=True).problems:
         by_file[problem.file].problems.append(problem)
 
 
