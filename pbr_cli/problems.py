@@ -203,6 +203,7 @@ _CODES: dict[str, tuple[str, str]] = {
     "ledger-not-writable": ("fatal", "The ledger could not record the run (a full disk, a read-only folder); nothing was recorded and no schedule written."),
     "output-not-writable": ("fatal", "A schedule, report or the log cannot be written."),
     "statement-differs": ("fatal", "A statement of an approved month was asked for, but the month's figures worked out now differ from the approved run (a return, the register or the model changed since): the difference is paid as an adjustment with the next month."),
+    "statement-lost": ("fatal", "A provider's statement could not be written: the worker process writing it took longer than its deadline, ran out of memory or ended; no half-made file takes a statement's name."),
     "output-exists": ("fatal", "The approved schedule's file exists already but is not one this ledger approved."),
     "no-draft": ("fatal", "`pbr approve` for a month that has no draft: calculate it first."),
     "not-approved": ("fatal", "`pbr approve` at a terminal: the approver answered no when shown the draft's warnings that change payments; nothing was recorded."),

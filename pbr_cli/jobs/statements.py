@@ -23,6 +23,7 @@ from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
 from pbr_cli.pricing.records import Projection, Schedule, Standing, State
 from pbr_cli.reporting.statements import provider_statement, statement_filename
+from pbr_cli.returns.collect import worker_count
 from pbr_cli.returns.register import Register
 
 
@@ -128,17 +129,60 @@ def write_statements(schedule: Schedule, register: Register, folder: Path,
                      projected: dict[str, Projection] | None = None,
                      ) -> list[tuple[str, Path, Path]]:
     """Each provider's statement (workbook and PDF) of a schedule whose standing is set;
-    with `projected`, each carrying its provider's projected income."""
+    with `projected`, each carrying its provider's projected income. Where there are many
+    (PARALLEL_FROM or more), they are written in worker processes, one a core
+    (`$PBR_WORKERS`); the files are the same, listed in the same order."""
+    codes = providers if providers is not None else [p.provider for p in schedule.providers]
+    job = (schedule, register, folder, projected)
+    count = worker_count(len(codes), PARALLEL_FROM)
+    if count == 1:
+        _JOB["job"] = job
+        return [_write_one(code) for code in codes]
+    from pbr_cli.outputs.statement_pdf import parse_typefaces
+    from pbr_cli.workers import Lost, Workers
+
+    parse_typefaces()  # once, here: every worker starts with it
+
+    written: list[tuple[str, Path, Path] | None] = [None] * len(codes)
+    with Workers(_write_one, codes, count, STATEMENT_SECONDS, _start, job) as pool:
+        for at, answer in pool.answers():
+            if isinstance(answer, Lost):
+                raise PbrError(f"the statement for {codes[at]} could not be written: its "
+                               f"worker {_said(answer)}", code="statement-lost")
+            written[at] = answer
+    return [w for w in written if w is not None]
+
+
+PARALLEL_FROM = 8  # statements to write before it pays to start worker processes
+STATEMENT_SECONDS = 600  # the most one statement may take, from when a worker takes it
+# What every statement of a run is cut from, in each process (set by _start).
+_JOB: dict[str, tuple] = {}
+
+
+def _start(*job) -> None:
+    from pbr_cli.returns.collect import _quiet
+
+    _JOB["job"] = job
+    _quiet()
+
+
+def _write_one(code: str) -> tuple[str, Path, Path]:
     from pbr_cli.outputs.schedule import write_schedule
     from pbr_cli.outputs.statement_pdf import write_statement_pdf
 
-    written = []
-    for code in providers if providers is not None else [p.provider for p in schedule.providers]:
-        mine = provider_statement(schedule, register, code)
-        if projected is not None:
-            mine.projection = projected.get(code)
-        what = f"payment statement for {code} ({mine.providers[0].name})"
-        xlsx = write_schedule(mine, folder / statement_filename(schedule, code, ".xlsx"), what)
-        pdf = write_statement_pdf(mine, folder / statement_filename(schedule, code, ".pdf"))
-        written.append((code, xlsx, pdf))
-    return written
+    schedule, register, folder, projected = _JOB["job"]
+    mine = provider_statement(schedule, register, code)
+    if projected is not None:
+        mine.projection = projected.get(code)
+    what = f"payment statement for {code} ({mine.providers[0].name})"
+    xlsx = write_schedule(mine, folder / statement_filename(schedule, code, ".xlsx"), what)
+    pdf = write_statement_pdf(mine, folder / statement_filename(schedule, code, ".pdf"))
+    return code, xlsx, pdf
+
+
+def _said(lost) -> str:
+    if lost.how == "deadline":
+        return f"took longer than {lost.seconds:.0f} s"
+    if lost.how == "memory":
+        return "ran out of memory"
+    return f"ended ({lost.signal_name or f'exit code {lost.exit_code}'})"

@@ -90,12 +90,14 @@ def validate_paths(paths: list[Path], model_name: str | None, register_path: Pat
     if model_name:
         model = load_model(find_model(model_name, cfg.models))
         register = load_register(model, register_path)
-        collection = read_and_check(files, model, register, tick, cfg.cache)
+        collection = read_and_check(files, model, register, tick, cfg.cache,
+                                    tables=False)
         groups = {model.name: (model, collection.returns)}
     else:
         # each file once: its Cover names the model it is checked against
         choose = ModelChooser(cfg.models, register_path)
-        collection = read_and_check(files, None, None, tick, cfg.cache, choose)
+        collection = read_and_check(files, None, None, tick, cfg.cache, choose,
+                                    tables=False)
         for path in collection.nameless:
             results.append(FileResult(path, FileStatus.ERRORS, None, None, None, [Problem(
                 path, ERROR, "missing-cover", "cannot tell which scheme this return is "
@@ -151,7 +153,8 @@ def check_episodes(model, returns) -> None:
     for r in usable:
         covered[r.provider].add(r.month)
     by_file = {r.path: r for r in usable}
-    for problem in build_history(model, usable, covered, report_assumed=False).problems:
+    for problem in build_history(model, usable, covered, report_assumed=False,
+                                 records_once=True).problems:
         by_file[problem.file].problems.append(problem)
 
 

@@ -19,6 +19,7 @@ from pbr_cli import __version__
 from pbr_cli.ledger.records import LineKind
 from pbr_cli.money import format_money, fraction_to_decimal
 from pbr_cli.outputs.schedule import KIND_SHOWN, code_label
+from pbr_cli.outputs.typeface import add_typeface
 from pbr_cli.outputs.xlsx import atomic_output
 from pbr_cli.pricing.records import PAID, Schedule, State, accrued_note
 
@@ -43,11 +44,21 @@ def first_page(pdf, title: str) -> None:
     pdf.set_title(title)
     pdf.set_author("pbr")
     pdf.set_creator(f"pbr {__version__}")
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    add_typeface(pdf, "DejaVu", "", FONTS / "DejaVuSans.ttf")
+    add_typeface(pdf, "DejaVu", "B", FONTS / "DejaVuSans-Bold.ttf")
     pdf.set_margins(12, 10, 12)
     pdf.set_auto_page_break(True, margin=16)
     pdf.add_page()
+
+def parse_typefaces() -> None:
+    """Parse the typeface of statements now (once a process: pbr_cli.outputs.typeface), so
+    that worker processes started after this begin with it."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    add_typeface(pdf, "DejaVu", "", FONTS / "DejaVuSans.ttf")
+    add_typeface(pdf, "DejaVu", "B", FONTS / "DejaVuSans-Bold.ttf")
+
 
 def write_statement_pdf(s: Schedule, target: Path) -> Path:
     with atomic_output(Path(target)) as tmp:

@@ -49,17 +49,17 @@ class Collection:
 PARALLEL_FROM = 48  # files to read before it pays to start more than one worker process
 
 
-def worker_count(files: int) -> int:
+def worker_count(files: int, parallel_from: int = PARALLEL_FROM) -> int:
     """How many worker processes read `files` returns (every return is read in one, never in
     pbr's own process): `$PBR_WORKERS` if set, else one a CPU core, up to 8; but one for
-    fewer than PARALLEL_FROM files, where starting more costs more than it saves."""
+    fewer than `parallel_from` files, where starting more costs more than it saves."""
     import os
 
     wanted = os.environ.get("PBR_WORKERS", "").strip()
     if wanted.isdigit() and int(wanted) >= 1:
         count = int(wanted)
     else:
-        count = min(os.cpu_count() or 1, 8, _fit_in_memory()) if files >= PARALLEL_FROM else 1
+        count = min(os.cpu_count() or 1, 8, _fit_in_memory()) if files >= parallel_from else 1
     return max(1, min(count, files))
 
 
@@ -79,7 +79,8 @@ def _fit_in_memory() -> int:
 
 def read_and_check(files: list[Path], model: Model | None, register: Register | None,
                    progress: Callable[[Path], None] | None = None, cache=None,
-                   choose: Callable[[str], tuple[Model, Register]] | None = None) -> Collection:
+                   choose: Callable[[str], tuple[Model, Register]] | None = None,
+                   tables: bool = True) -> Collection:
     """Read and check each file; with a cache (pbr_cli.cache), a file unchanged since it
     was last checked against the same model and register is not read again. The files left
     to read are shared among worker processes (see worker_count); the result is the same,
@@ -88,7 +89,12 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     With no model, each file is checked against the model its Cover names, `choose(name)`
     giving that model and its register (or raising PbrError); the file is still read once.
     Collection.model_of then says which model each return was checked against, and
-    Collection.nameless lists the files whose Cover names none."""
+    Collection.nameless lists the files whose Cover names none.
+
+    With `tables` False, each return is kept without its tables once it is checked (and
+    cached whole): only its cover's facts, its problems and, for a client-level model, its
+    records as columns. What `pbr validate` holds then stays small however many returns it
+    checks."""
     done: list[Any] = [None] * len(files)
     todo: list[tuple[int, Path, str | None]] = []  # to read
     kept: list[tuple[int, Path, str, str | None]] = []  # in the cache
@@ -103,7 +109,7 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     # makes the reader crash, run out of its memory limit or its time costs that file, not
     # the run.
     seconds = reader_seconds()
-    job = (model, register, cache, choose, True)
+    job = (model, register, cache, choose, True, tables)
     if todo:
         _warm()
     pools = [(Workers(_read_one, todo, worker_count(len(todo)), seconds, _start, job), todo)
@@ -125,7 +131,7 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
             if found is None:  # unreadable after all: read it
                 again.append((i, path, key))
                 continue
-            found = _named_as(found, str(path))
+            found = _named_as(found if tables else _without_tables(found), str(path))
             done[i] = found if model is not None else Chosen(name, found)
             if progress:
                 progress(path)
@@ -178,8 +184,9 @@ _JOB: dict[str, Any] = {}
 
 
 def _start(model: Model | None, register: Register | None, cache, choose=None,
-           worker: bool = False) -> None:
+           worker: bool = False, tables: bool = True) -> None:
     _JOB.update(model=model, register=register, cache=cache, choose=choose, worker=worker,
+                tables=tables,
                 wanted=[COVER_SHEET] + [s.name for s in model.sheets] if model else None,
                 rules={})
     if worker:
@@ -275,6 +282,14 @@ def _read_one(job: tuple[int, Path, str | None]) -> Any:
         checked = _check(raw, model, register, path)
     if key:
         cache.put(key, checked)
+    return checked if _JOB.get("tables", True) else _without_tables(checked)
+
+
+def _without_tables(checked: Any) -> Any:
+    """A checked return without its tables (the rest as it is): what a caller that wants
+    only problems and records keeps."""
+    if isinstance(checked, CheckedReturn):
+        checked.tables = {}
     return checked
 
 
@@ -317,7 +332,7 @@ def _read_chosen(path: Path, raw, cache) -> Chosen:
     if cache is not None:
         cache.put(cache.key_of(raw.sha256, _absolute(path), model, register,
                                month_of_folder(path)), checked)
-    return Chosen(name, checked)
+    return Chosen(name, checked if _JOB.get("tables", True) else _without_tables(checked))
 
 
 def cover_model(sheet) -> str | None:

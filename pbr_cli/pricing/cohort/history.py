@@ -95,7 +95,7 @@ class History:
 
 def build_history(model: Model, returns: Iterable[CheckedReturn],
                   covered: dict[str, set[Month]], report_assumed: bool = True,
-                  later: Iterable[CheckedReturn] = ()) -> History:
+                  later: Iterable[CheckedReturn] = (), records_once: bool = False) -> History:
     """Episodes from every return given; `covered` says which months of each provider's
     records are present, so that a check needing a missing month is not made. Of the
     `later` returns (months after the one worked out) only the opening caseload is read: a
@@ -104,7 +104,11 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     A presentation starts an episode; a discharge closes the episode of its client at its
     provider that started on its episode start (with no such presentation in a month that
     is present, it is an error; in a missing month, the episode is assumed); a review
-    belongs to the latest episode it falls in."""
+    belongs to the latest episode it falls in.
+
+    With `records_once`, each return's records (CheckedReturn.cohort) are let go once they
+    are gathered, for a caller that needs them no more (`pbr validate`): the returns' records
+    and the joined history are then not both held."""
     cohort = model.cohort
     assert cohort is not None
     later = [r for r in later if r.provider is not None]
@@ -113,6 +117,9 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     provider_names = sorted({r.provider for r in files if r.provider is not None})
     tables = gather(model, files, {p: i for i, p in enumerate(provider_names)},
                     frozenset(r.path for r in later))
+    if records_once:
+        for r in files:
+            r.cohort = None
     everyone = [c for kind in KINDS for c in tables[kind].client_names]
     codes, uniques = pd.factorize(np.array(everyone, dtype=object))
     # in the order of the ids (as Python orders strings: by code point)

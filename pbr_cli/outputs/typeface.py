@@ -1,0 +1,98 @@
+"""The typeface of pbr's PDFs (DejaVu Sans, shipped in pbr_cli/fonts), parsed once in a process
+and shared by every PDF it writes.
+
+fpdf2 parses a typeface for each document it is added to (its tables, a width for each of its
+6,000 characters), and measures a text's width a character at a time, often the same text
+many times over (a table's cell is laid out twice, and a line is measured again as each
+character is added). A statement for every provider of a month would parse the typeface
+hundreds of times and measure the same texts millions of times. Here:
+
+- the first document of a process parses the typeface; every later one gets a copy of what
+  was parsed, with its own record of the characters it uses and its own copy of the font file
+  to cut down to them when it is written (cutting it changes the file in place);
+- each width measured is kept, keyed by the text and the size, for every later document.
+
+A document gets the same bytes as with its own parse: the same widths, the same characters
+used in the same order, the same cut-down font file.
+"""
+
+from __future__ import annotations
+
+import copy
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+# (file, style) -> the typeface as parsed, before any document used it; and the file's bytes
+_PARSED: dict[tuple[str, str], Any] = {}
+_BYTES: dict[str, bytes] = {}
+# (file, text, size in points) -> (characters, width): every width measured in this process
+_WIDTHS: dict[tuple[str, Any, float], tuple[int, float]] = {}
+WIDTHS_KEPT = 500_000  # widths kept at most (then forgotten, and measured again)
+
+
+def add_typeface(pdf: Any, family: str, style: str, path: Path) -> None:
+    """`pdf.add_font(family, style, path)`, with the typeface parsed only once a process."""
+    key = (str(path), style)
+    parsed: Any = _PARSED.get(key)
+    if parsed is None:
+        from fpdf import FPDF
+
+        scratch = FPDF()
+        scratch.add_font(family, style, str(path))
+        parsed = next(iter(scratch.fonts.values()))
+        _PARSED[key] = parsed
+        _BYTES[str(path)] = Path(path).read_bytes()
+    font = copy.copy(parsed)
+    font.__class__ = _measured(type(parsed))
+    font.i = len(pdf.fonts) + 1
+    font.fontkey = f"{family.lower()}{style}"
+    font.ttfont = _font_file(parsed.ttfont, _BYTES[str(path)],
+                             getattr(parsed, "collection_font_number", 0))
+    font.missing_glyphs = []
+    for name, empty in (("biggest_size_pt", 0), ("_hbfont", None), ("hbfont", None)):
+        if name in getattr(type(parsed), "__slots__", ()):  # (2.8.1: no size, no underscore)
+            setattr(font, name, empty)
+    # the characters this document uses: a fresh record, pointing at this document's copy
+    font.subset = copy.deepcopy(parsed.subset, {id(parsed): font})
+    pdf.fonts[font.fontkey] = font
+
+
+def _font_file(parsed: Any, data: bytes, number: int) -> Any:
+    """A fresh font file read as fpdf2 reads it (so that it cuts it down the same way)."""
+    from fontTools import ttLib
+
+    return ttLib.TTFont(BytesIO(data), recalcTimestamp=parsed.recalcTimestamp,
+                        recalcBBoxes=parsed.recalcBBoxes, lazy=parsed.lazy,
+                        fontNumber=number)
+
+
+_CLASSES: dict[type, type] = {}
+BIGGEST = "biggest_size_pt"  # the largest size a document used the typeface at (fpdf2 2.8.9)
+
+
+def _measured(base: Any) -> type:
+    """fpdf2's typeface class, its widths kept for the process."""
+    if base not in _CLASSES:
+        keeps_size = BIGGEST in getattr(base, "__slots__", ())
+
+        class Measured(base):
+            __slots__ = ()
+
+            def get_text_width(self, text: Any, font_size_pt: float, shaping: Any = None) -> Any:
+                if shaping:
+                    return super().get_text_width(text, font_size_pt, shaping)
+                key = (self.ttffile, text if isinstance(text, str) else tuple(text),
+                       font_size_pt)  # (fpdf2 2.8.1 measures lists of characters too)
+                got = _WIDTHS.get(key)
+                if got is None:
+                    got = super().get_text_width(text, font_size_pt, shaping)
+                    if len(_WIDTHS) >= WIDTHS_KEPT:
+                        _WIDTHS.clear()
+                    _WIDTHS[key] = got
+                elif keeps_size and font_size_pt > getattr(self, BIGGEST):
+                    setattr(self, BIGGEST, font_size_pt)  # as the measure itself does
+                return got
+
+        _CLASSES[base] = Measured
+    return _CLASSES[base]

@@ -1,0 +1,152 @@
+"""Statements for every provider of a month, written cheaply: the typeface parsed once in a
+process and shared by every PDF (pbr_cli/outputs/typeface.py), and many statements written
+in worker processes. The files are the same bytes as a PDF with its own parse of the
+typeface, and as statements written one at a time, listed in the same order."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pbr_cli.outputs import statement_pdf, typeface
+from tests.conftest import ROOT
+
+
+def _schedule(model: str, month: str):
+    from pbr_cli.cycle.calculate import run_calculation
+    from pbr_cli.cycle.scheme import Scheme
+    from pbr_cli.pricing.records import Standing, State
+
+    scheme = Scheme.named(None, model)
+    calc = run_calculation(scheme, month, dry_run=True)
+
+    calc.schedule.standing = Standing(State.NOT_RECORDED)
+    return calc.schedule, scheme.register
+
+
+def _own_parse(pdf, family, style, path):
+    pdf.add_font(family, style, str(path))  # fpdf2's own: a parse for each document
+
+
+@pytest.mark.parametrize(("model", "month"), [("wigan-cohort", "2013-06"),
+                                              ("birmingham-90-10", "2013-06")])
+def test_a_shared_typeface_gives_the_bytes_of_its_own_parse(tmp_path, monkeypatch, model,
+                                                            month):
+    """Every provider's PDF, written one after another in one process, so that the second
+    and later reuse the typeface and the widths the first measured, is byte for byte the PDF
+    written with fpdf2 parsing the typeface for that document alone."""
+    from fpdf.fonts import TTFFont
+
+    from pbr_cli.reporting.statements import provider_statement
+
+    schedule, register = _schedule(model, month)
+    codes = [p.provider for p in schedule.providers]
+    assert len(codes) >= 2
+    monkeypatch.setattr(typeface, "_PARSED", {})
+    monkeypatch.setattr(typeface, "_WIDTHS", {})
+    parses = []
+    plain_init = TTFFont.__init__
+
+    def counted(self, *args, **kwargs):
+        parses.append(args[2] if len(args) > 2 else "")
+        plain_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(TTFFont, "__init__", counted)
+    shared = {}
+    for round_ in range(2):  # twice over: the widths kept from the first round are used
+        for code in codes:
+            mine = provider_statement(schedule, register, code)
+            target = tmp_path / f"shared-{round_}-{code}.pdf"
+            shared[(round_, code)] = statement_pdf.write_statement_pdf(mine, target).read_bytes()
+    assert len(parses) == 2  # the regular and the bold, once each for 2 x len(codes) PDFs
+    assert typeface._WIDTHS  # widths were kept
+
+    monkeypatch.setattr(statement_pdf, "add_typeface", _own_parse)
+    for code in codes:
+        mine = provider_statement(schedule, register, code)
+        own = statement_pdf.write_statement_pdf(mine, tmp_path / f"own-{code}.pdf").read_bytes()
+        assert own.startswith(b"%PDF")
+        assert shared[(0, code)] == own, code
+        assert shared[(1, code)] == own, code
+    assert len(parses) == 2 + 2 * len(codes)
+
+
+def test_statements_written_in_workers_are_those_written_one_at_a_time(tmp_path, monkeypatch):
+    """Ten providers' statements (more than PARALLEL_FROM) in two worker processes: the same
+    files, byte for byte, listed in the same order, as one at a time in pbr's process."""
+    from pbr_cli import workers
+    from pbr_cli.jobs import statements
+
+    schedule, register = _schedule("troubled-families", "2013-06")
+    codes = [p.provider for p in schedule.providers]
+    many = (codes * 10)[:statements.PARALLEL_FROM + 2]  # a provider may be asked again
+    pools = []
+
+    class Counted(workers.Workers):
+        def __init__(self, *args, **kwargs):
+            pools.append(args[2])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(workers, "Workers", Counted)
+    monkeypatch.setenv("PBR_WORKERS", "1")
+    one = statements.write_statements(schedule, register, tmp_path / "one", many)
+    assert pools == []
+    monkeypatch.setenv("PBR_WORKERS", "2")
+    two = statements.write_statements(schedule, register, tmp_path / "two", many)
+    assert pools == [2]
+    assert [c for c, _, _ in two] == [c for c, _, _ in one] == many
+    for (_, x1, p1), (_, x2, p2) in zip(one, two, strict=True):
+        assert x2.parent == tmp_path / "two" and x1.name == x2.name and p1.name == p2.name
+        assert x1.read_bytes() == x2.read_bytes()
+        assert p1.read_bytes() == p2.read_bytes()
+
+
+def test_pbr_statements_in_workers_writes_what_one_process_writes(tmp_path):
+    """`pbr statements` as a user runs it, with one worker and with two: the same files and
+    the same listing."""
+    made = {}
+    for count in ("1", "2"):
+        out = tmp_path / count
+        env = dict(os.environ, PBR_WORKERS=count, PBR_CACHE="off")
+        proc = subprocess.run(
+            [sys.executable, "-m", "pbr_cli", "statements", "-m", "wigan-cohort", "-p",
+             "2013-06", "-o", str(out), "--json"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        listing = json.loads(proc.stdout)
+        made[count] = (json.dumps(listing).replace(str(out), "OUT"),
+                       {p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert made["1"][0] == made["2"][0]
+    assert made["1"][1] == made["2"][1]
+    assert len(made["1"][1]) == 10  # five providers, a workbook and a PDF each
+
+
+def test_a_statement_whose_worker_dies_is_named_and_stops_the_command(tmp_path, monkeypatch):
+    """A worker that ends while writing a provider's statement (given once more to a fresh
+    worker, which ends too): pbr stops with `statement-lost`, naming the provider and how
+    its worker ended, never a traceback or a missing statement passed over."""
+    from pbr_cli.errors import PbrError
+    from pbr_cli.jobs import statements
+
+    schedule, register = _schedule("troubled-families", "2013-06")
+    codes = [p.provider for p in schedule.providers]
+    many = (codes * 10)[:statements.PARALLEL_FROM + 2]
+    doomed = many[-1]
+    real = statements._write_one
+
+    def ends(code):
+        if code == doomed:
+            os._exit(3)
+        return real(code)
+
+    monkeypatch.setattr(statements, "_write_one", ends)
+    monkeypatch.setenv("PBR_WORKERS", "2")
+    with pytest.raises(PbrError) as raised:
+        statements.write_statements(schedule, register, tmp_path, many)
+    assert raised.value.code == "statement-lost"
+    assert f"the statement for {doomed} could not be written" in str(raised.value)
+    assert "exit code 3" in str(raised.value)
