@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -87,6 +88,32 @@ def _canonical(value: Any) -> Any:
     return type(value).__name__  # (a parsed tree: its text is beside it)
 
 
+def payment_lines(s: Schedule, items: list[Item],
+                  groups: list[str]) -> Iterator[tuple[tuple[str, ...], Any, dict[str, Any]]]:
+    """Each payment line of an item's component: (its figure's place — provider, month,
+    component, then each group's value —, the line, its figures by name). The one walk a
+    month's event figures (kinds/events.py) and their records (below) both take."""
+    month, wanted = str(s.month), {i.key for i in items}
+    for p in s.providers:
+        for ln in p.lines:
+            if ln.kind != LineKind.PAYMENT or ln.component not in wanted:
+                continue
+            g = dict(ln.groups)
+            yield ((p.provider, month, ln.component, *(g.get(c, "") for c in groups)), ln,
+                   {f.name: f.value for f in ln.figures})
+
+
+def rated_entries(s: Schedule) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Each register entry with rate values and a provider: (provider, entry, values), in
+    entry order. The one walk a service-level month's figures (kinds/service.py) and their
+    records (below) both take."""
+    provider_of = {ln.entry: ln.provider for ln in s.lines}
+    for entry, values in sorted(s.rate_values.items()):
+        provider = provider_of.get(entry)
+        if provider is not None:
+            yield provider, entry, values
+
+
 def event_records(s: Schedule, items: list[Item], groups: list[str]) -> Records:
     """Each event month figure's records: its evidence rows (or a reported-only line's
     events), by client and date; where a figure counts events nothing names, each is its
@@ -104,19 +131,12 @@ def event_records(s: Schedule, items: list[Item], groups: list[str]) -> Records:
                                           outcome[e.component], measure]))
     counted: dict[tuple[str, ...], int] = defaultdict(int)
     unnamed: dict[tuple[str, ...], list[str]] = defaultdict(list)  # reported only
-    for p in s.providers:
-        for ln in p.lines:
-            if ln.kind != LineKind.PAYMENT or ln.component not in wanted:
-                continue
-            fig = {f.name: f.value for f in ln.figures}
-            g = dict(ln.groups)
-            base = (p.provider, month, ln.component, *(g.get(c, "") for c in groups))
-            paid = count(fig.get("events_paid"))
-            counted[(*base, OF_WHICH)] += paid
-            counted[(*base, REST)] += count(fig.get("events")) - paid
-            unnamed[(*base, REST)] += [json.dumps([p.provider, client, day,
-                                                   outcome[ln.component], REST])
-                                       for client, day in ln.counted]
+    for base, ln, fig in payment_lines(s, items, groups):
+        paid = count(fig.get("events_paid"))
+        counted[(*base, OF_WHICH)] += paid
+        counted[(*base, REST)] += count(fig.get("events")) - paid
+        unnamed[(*base, REST)] += [json.dumps([base[0], client, day, outcome[ln.component], REST])
+                                   for client, day in ln.counted]
     out: Records = {}
     for atom, x in counted.items():
         named = evidence.get(atom, []) or unnamed.get(atom, [])
@@ -132,12 +152,8 @@ def service_records(s: Schedule, items: list[Item]) -> Records:
     """A service-level month figure's records: each outcome its services counted, by service,
     month, measure and place (the numerator's first, the rest of the denominator after)."""
     month = str(s.month)
-    provider_of = {ln.entry: ln.provider for ln in s.lines}
     out: Records = defaultdict(list)
-    for entry, values in sorted(s.rate_values.items()):
-        provider = provider_of.get(entry)
-        if provider is None:
-            continue
+    for provider, entry, values in rated_entries(s):
         for item in items:
             first, second = count(values.get(item.first)), count(values.get(item.second))
             out[(provider, month, item.key, OF_WHICH)] += [

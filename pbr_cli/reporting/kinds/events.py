@@ -3,14 +3,13 @@ events and those paid by component, counted for a publication from the lines' fi
 
 from __future__ import annotations
 
-from pbr_cli.ledger.records import LineKind
 from pbr_cli.model.records import Model
 from pbr_cli.pricing.records import Schedule
 from pbr_cli.reporting.cells import Column, ColumnKind, Quantity, Ref, Table
 from pbr_cli.reporting.counts import OF_WHICH, REST, Item, count, rest
 from pbr_cli.reporting.kinds import MonthFigures
 from pbr_cli.reporting.kinds.service import ServiceReporting
-from pbr_cli.reporting.record_keys import Records, event_records
+from pbr_cli.reporting.record_keys import Records, event_records, payment_lines
 from pbr_cli.reporting.slices import Slices
 
 
@@ -32,18 +31,10 @@ class EventReporting(ServiceReporting):
 
     def add_month_figures(self, s: Schedule, items: list[Item], groups: list[str],
                           out: MonthFigures) -> None:
-        month = str(s.month)
-        wanted = {i.key for i in items}
-        for p in s.providers:
-            for ln in p.lines:
-                if ln.kind != LineKind.PAYMENT or ln.component not in wanted:
-                    continue
-                fig = {f.name: f.value for f in ln.figures}
-                g = dict(ln.groups)
-                base = (p.provider, month, ln.component, *(g.get(c, "") for c in groups))
-                first, second = count(fig.get("events")), count(fig.get("events_paid"))
-                out[(*base, OF_WHICH)] += second
-                out[(*base, REST)] += rest(first, second, ln.component)
+        for base, ln, fig in payment_lines(s, items, groups):
+            first, second = count(fig.get("events")), count(fig.get("events_paid"))
+            out[(*base, OF_WHICH)] += second
+            out[(*base, REST)] += rest(first, second, ln.component)
 
     def month_records(self, s: Schedule, items: list[Item], groups: list[str]) -> Records:
         return event_records(s, items, groups)

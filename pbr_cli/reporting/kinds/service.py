@@ -12,7 +12,7 @@ from pbr_cli.pricing.records import Schedule
 from pbr_cli.reporting.cells import ALL, Column, ColumnKind, Table
 from pbr_cli.reporting.counts import OF_WHICH, REST, Item, count, rest
 from pbr_cli.reporting.kinds import MonthFigures, RateCell, Rates, summed
-from pbr_cli.reporting.record_keys import Records, service_records
+from pbr_cli.reporting.record_keys import Records, rated_entries, service_records
 from pbr_cli.reporting.slices import Slices
 
 
@@ -64,11 +64,7 @@ class ServiceReporting:
     def add_month_figures(self, s: Schedule, items: list[Item], groups: list[str],
                           out: MonthFigures) -> None:
         month = str(s.month)
-        provider_of = {ln.entry: ln.provider for ln in s.lines}
-        for entry, values in sorted(s.rate_values.items()):
-            provider = provider_of.get(entry)
-            if provider is None:
-                continue
+        for provider, _, values in rated_entries(s):
             for item in items:
                 first, second = count(values.get(item.first)), count(values.get(item.second))
                 out[(provider, month, item.key, OF_WHICH)] += second
