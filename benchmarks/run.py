@@ -86,6 +86,14 @@ def measure(args: list[str], cwd: Path, env: dict, runs: int, before=None) -> tu
     return statistics.median(times), max(peaks)
 
 
+def scheme_of(out: Path) -> str:
+    """The scheme a set made by benchmarks/national.py is of (its pbr.yaml's first)."""
+    found = re.search(r"schemes:\s*(?:\[\s*)?([\w.-]+)", (out / "pbr.yaml").read_text())
+    if not found:
+        raise SystemExit(f"{out / 'pbr.yaml'} names no scheme; make OUT with national.py")
+    return found.group(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="a folder made by benchmarks/national.py")
@@ -95,10 +103,7 @@ def main() -> None:
     parser.add_argument("--skip-report", action="store_true")
     args = parser.parse_args()
     out = args.out.resolve()
-    found = re.search(r"schemes:\s*(?:\[\s*)?([\w.-]+)", (out / "pbr.yaml").read_text())
-    if not found:
-        raise SystemExit(f"{out / 'pbr.yaml'} names no scheme; make OUT with national.py")
-    model = found.group(1)
+    model = scheme_of(out)
     # A client-level (cohort) calculation reads every month; a service-level one its window.
     reads_all = re.search(r"^cohort:", (out / "models" / f"{model}.yaml").read_text(), re.M)
     returns = out / "returns" / model

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import READ_CALAMINE, measure  # noqa: E402
+from run import READ_CALAMINE, measure, scheme_of  # noqa: E402
 
 ROWS = """
 import sys
@@ -56,10 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     for out in (s.resolve() for s in args.sets):
-        found = re.search(r"schemes:\s*(?:\[\s*)?([\w.-]+)", (out / "pbr.yaml").read_text())
-        if not found:
-            raise SystemExit(f"{out / 'pbr.yaml'} names no scheme; make OUT with national.py")
-        model = found.group(1)
+        model = scheme_of(out)
         returns = out / "returns" / model
         months = sorted(p.name for p in returns.iterdir() if p.is_dir())
         files = sorted(str(p) for p in returns.rglob("*.xlsx"))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import measure  # noqa: E402
+from run import measure, scheme_of  # noqa: E402
 
 
 def main() -> None:
@@ -36,10 +35,7 @@ def main() -> None:
                         help="only the first N providers' statements (default: every one)")
     args = parser.parse_args()
     out = args.out.resolve()
-    found = re.search(r"schemes:\s*(?:\[\s*)?([\w.-]+)", (out / "pbr.yaml").read_text())
-    if not found:
-        raise SystemExit(f"{out / 'pbr.yaml'} names no scheme; make OUT with national.py")
-    model = found.group(1)
+    model = scheme_of(out)
     returns = out / "returns" / model
     months = sorted(p.name for p in returns.iterdir() if p.is_dir())
     cache = Path(tempfile.mkdtemp(prefix="pbr-bench-cache-"))
