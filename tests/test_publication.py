@@ -308,7 +308,7 @@ def _attack(shown: list, truth: dict, exact: bool, targets: int = 3):
     number >= 0 rounded to some b*z with |x - b*z| <= b - 1 (or, `exact`, the figures are the
     true sums, as the unpublished report shows them). {figure: (true value, lowest, highest)}."""
     import numpy as np
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import LinearConstraint
 
     b = shown[0][1].base
     summed: dict[tuple, int] = defaultdict(int)  # (item, provider, month, measure) -> true
@@ -335,20 +335,34 @@ def _attack(shown: list, truth: dict, exact: bool, targets: int = 3):
             cons = [LinearConstraint(np.hstack([np.zeros_like(a), b * a]), v, v),
                     LinearConstraint(np.hstack([np.eye(n), -b * np.eye(n)]), -(b - 1), b - 1)]
             size = 2 * n
-        figures = sorted({(c[0], c[1], c[3]) for c in names})
-        small = [f for f in figures if 0 < summed.get((item, *f), 0) < b]
-        for f in small[:targets]:
-            ends = []
-            for sign in (1, -1):
-                cost = np.zeros(size)
-                for c in names:
-                    if (c[0], c[1], c[3]) == f:
-                        cost[index[c]] = sign
-                res = milp(cost, constraints=cons, integrality=np.ones(size),
-                           bounds=Bounds(np.zeros(size), np.full(size, np.inf)))
-                assert res.success, res.message
-                ends.append(round(sign * res.fun))
-            found[(item, *f)] = (summed[(item, *f)], ends[0], ends[1])
+        found.update(solve_small((names, index, cons, size), item, summed, b, targets))
+    return found
+
+
+def solve_small(problem, item, summed, b, targets) -> dict:
+    """The attacker's question for each month figure under the base (at most `targets`):
+    the least and the most its true count can be, given every release's constraints.
+    `problem` is (cell names, their variables' index, the constraints, the variables' count).
+    Returns {(item, provider, month, group): (true, least, most)}."""
+    import numpy as np
+    from scipy.optimize import Bounds, milp
+
+    names, index, cons, size = problem
+    found = {}
+    figures = sorted({(c[0], c[1], c[3]) for c in names})
+    small = [f for f in figures if 0 < summed.get((item, *f), 0) < b]
+    for f in small[:targets]:
+        ends = []
+        for sign in (1, -1):
+            cost = np.zeros(size)
+            for c in names:
+                if (c[0], c[1], c[3]) == f:
+                    cost[index[c]] = sign
+            res = milp(cost, constraints=cons, integrality=np.ones(size),
+                       bounds=Bounds(np.zeros(size), np.full(size, np.inf)))
+            assert res.success, res.message
+            ends.append(round(sign * res.fun))
+        found[(item, *f)] = (summed[(item, *f)], ends[0], ends[1])
     return found
 
 

@@ -23,7 +23,7 @@ from pbr_cli.periods import parse_period
 from pbr_cli.reporting.publication import build_publication, possible_values
 from pbr_cli.reporting.publication_release import _name
 from tests.conftest import ROOT
-from tests.test_publication import KEY, months_of
+from tests.test_publication import KEY, months_of, solve_small
 
 
 def _renamed_completion(tmp_path):
@@ -175,7 +175,7 @@ def _attack_many(ledgers: list[list], truth: dict, targets: int = 3):
     is one unknown, each ledger's rounding of it its own b*z (|x - b*z| <= b - 1). Items are
     matched by their label (a renamed component's is the same). {figure: (x, low, high)}."""
     import numpy as np
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import LinearConstraint
 
     from pbr_cli.reporting.publication import items_of
     from tests.test_publication import _equations
@@ -208,20 +208,7 @@ def _attack_many(ledgers: list[list], truth: dict, targets: int = 3):
             link[:, :n] = np.eye(n)
             link[:, n * (k + 1):n * (k + 2)] = -b * np.eye(n)
             cons.append(LinearConstraint(link, -(b - 1), b - 1))
-        figures = sorted({(c[0], c[1], c[3]) for c in names})
-        small = [f for f in figures if 0 < summed.get((item, *f), 0) < b]
-        for f in small[:targets]:
-            ends = []
-            for sign in (1, -1):
-                cost = np.zeros(size)
-                for c in names:
-                    if (c[0], c[1], c[3]) == f:
-                        cost[index[c]] = sign
-                res = milp(cost, constraints=cons, integrality=np.ones(size),
-                           bounds=Bounds(np.zeros(size), np.full(size, np.inf)))
-                assert res.success, res.message
-                ends.append(round(sign * res.fun))
-            found[(item, *f)] = (summed[(item, *f)], ends[0], ends[1])
+        found.update(solve_small((names, index, cons, size), item, summed, b, targets))
     return found
 
 
