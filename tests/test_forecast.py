@@ -643,3 +643,30 @@ def test_a_provider_joining_and_one_leaving_by_the_register_move_the_projection_
     assert [p1[m] for m in out["projected_months"]] == ["3000.00"] * 6 + ["0.00"] * 3
     assert [p2[m] for m in out["projected_months"]] == ["0.00"] * 2 + ["3000.00"] * 7
     assert [n["provider"] for n in out["no_basis"]] == ["P2"]
+
+
+def test_a_range_never_narrows_further_ahead_and_always_holds_the_expected_figure(monkeypatch):
+    """Calibrated points are measured, so noisy: a farther month's may be narrower than a
+    nearer one's, or lie wholly on one side of the expected figure. By hand (80%: the 10th
+    and 90th points): one month ahead -10%..+20%; two ahead the table says -5%..+30%, so the
+    low side stays at the nearer -10% and the high side takes +30%; three ahead it says
+    +2%..+25% (all above the expected figure), so -10%..+30%: the widest so far, and 0 inside.
+    Beyond the table (six months ahead) the last sides grow with sqrt(6 / 3)."""
+    from pbr_cli.forecast import ranges
+
+    table = {"cohort": {"total": {1: [(0.1, -0.10), (0.9, 0.20)],
+                                  2: [(0.1, -0.05), (0.9, 0.30)],
+                                  3: [(0.1, 0.02), (0.9, 0.25)]}}}
+    monkeypatch.setattr(ranges, "QUANTILES", table)
+    assert ranges.relative_band("cohort", "total", 1, 80) == pytest.approx((-0.10, 0.20))
+    assert ranges.relative_band("cohort", "total", 2, 80) == pytest.approx((-0.10, 0.30))
+    assert ranges.relative_band("cohort", "total", 3, 80) == pytest.approx((-0.10, 0.30))
+    grow = (6 / 3) ** 0.5
+    assert ranges.relative_band("cohort", "total", 6, 80) == pytest.approx((-0.10 * grow,
+                                                                            0.30 * grow))
+    # the shipped calibration: every kind's range is at least as wide a month further on
+    for kind, levels in ranges.QUANTILES.items():
+        for level_of in levels:
+            bands = [ranges.relative_band(kind, level_of, h, 80) for h in range(1, 9)]
+            for (lo0, hi0), (lo1, hi1) in zip(bands, bands[1:], strict=False):
+                assert lo1 <= lo0 <= 0 <= hi0 <= hi1

@@ -23,8 +23,10 @@ No range's top is above the most that could be paid (ceiling.py: a provider's or
 scheme's month, or its period), unless the expected figure itself is (a component rounded
 on its own can pass a ceiling rounded once by a penny): the top is then the expected figure.
 
-Beyond the calibrated months ahead the last one's quantiles grow with the square root of the
-months ahead. A period's range is its recorded months plus the sum of its projected months'
+A range never narrows further ahead: each side is the widest of the calibrated points up to
+that many months ahead (the points are measured, so noisy; what is unknown one month ahead is
+still unknown six months ahead), and always holds the expected figure. Beyond the calibrated
+months ahead the last one's sides grow with the square root of the months ahead. A period's range is its recorded months plus the sum of its projected months'
 low and high sides (their errors move together: a level missed one month is missed the next).
 Nothing here prices or draws anything.
 """
@@ -99,11 +101,13 @@ def relative_band(kind: str, level_of: str, ahead: int, level: int) -> tuple[flo
     if not table:
         return (-0.25 * math.sqrt(ahead), 0.25 * math.sqrt(ahead))  # no calibration: ±25%/√h
     last = max(table)
-    points = table[max([h for h in table if h <= ahead] or [min(table)])]
     grow = math.sqrt(ahead / last) if ahead > last else 1.0
-    low = quantile(points, (100 - level) / 200)
-    high = quantile(points, (100 + level) / 200)
-    return (low * grow, high * grow)
+    # never narrower than a nearer month's: what is unknown a month ahead is still unknown
+    # further on (the calibrated points are noisy, not a reason for a range to shrink)
+    nearer = [h for h in table if h <= ahead] or [min(table)]
+    low = min(quantile(table[h], (100 - level) / 200) for h in nearer)
+    high = max(quantile(table[h], (100 + level) / 200) for h in nearer)
+    return (min(0.0, low) * grow, max(0.0, high) * grow)
 
 
 def _scaled(value: Decimal, relative: float) -> Decimal:
