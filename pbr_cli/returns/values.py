@@ -15,6 +15,7 @@ from pbr_cli.expr import Expr, ExprError
 from pbr_cli.model.kinds import ColumnType, Within
 from pbr_cli.model.records import Column, Model, Sheet, period_facts
 from pbr_cli.periods import Month
+from pbr_cli.returns import columns as whole
 from pbr_cli.returns.cells import shown
 from pbr_cli.returns.fast import ABSENT, PerRow
 from pbr_cli.returns.register import Register, entry_active
@@ -105,28 +106,58 @@ class ValueRules:
                 for k, value in enumerate(days):
                     if value is not None and value >= self.model.start:
                         self.not_before_start(place, values[k], kept[k] + 1)
-            for bound in self.bounds(col):
-                formula = bound.formula
-                if formula.names <= set(constant):
-                    try:
-                        fixed = formula.evaluate(constant)
-                    except ExprError:
-                        continue
-                    self.fixed_bound(place, bound, values, fixed, kept)
+            self.column_bounds(place, typed, kept, constant)
+
+    def whole_columns(self, rows: TypedRows, month: Month | None) -> None:
+        """column_rules, each rule finding the failing cells of a whole column at once
+        (columns.py); the same problems in the same order."""
+        constant = self.context(None, month)
+        typed, kept, name = rows.typed, rows.kept, rows.spec.name
+        excel = [r + 1 for r in kept]
+        for col in rows.columns:
+            place = Place(rows.spec, col, rows.positions[col.name])
+            values = typed[col.name]
+            if col.required:
+                whole.say_required(self.add_say, col, name, place.j,
+                                   whole.required(values, excel, place.j, name, self.flagged),
+                                   self.why_required(col))
+            if col.within is not None:
+                days = values if col.type != ColumnType.DATE_TIME else [day_of(v) for v in values]
+                whole.say_dates(self.add_say, col, (name, place.j), excel, values,
+                                whole.date_rules(col, values, days, month, self.model.start),
+                                month, self.model.start)
+            self.column_bounds(place, typed, kept, constant)
+
+    def add_say(self, message: Message, sheet: str, row: int, col: int, **fields: Any) -> None:
+        self.add(message.code, message.text(**fields), sheet, row, col)
+
+    def column_bounds(self, place: Place, typed: dict[str, list[Any]], kept: list[int],
+                      constant: dict[str, Any]) -> None:
+        """A column's min and max: worked out once when they read only parameters; compared
+        with the row's own value when they name one of its columns."""
+        values = typed[place.col.name]
+        for bound in self.bounds(place.col):
+            formula = bound.formula
+            if formula.names <= set(constant):
+                try:
+                    fixed = formula.evaluate(constant)
+                except ExprError:
                     continue
-                elif (len(formula.names) == 1 and formula.text.strip() in typed
-                      and formula.text.strip() not in constant):
-                    limits: Any = typed[formula.text.strip()]
-                else:
-                    limits = PerRow(formula, constant, typed)
-                for k, value in enumerate(values):
-                    if value is None:
-                        continue
-                    limit = limits[k]
-                    if limit is None or isinstance(value, date) != isinstance(limit, date):
-                        continue
-                    if (value < limit) if bound.below else (value > limit):
-                        self.out_of_bounds(place, bound, value, limit, kept[k])
+                self.fixed_bound(place, bound, values, fixed, kept)
+                continue
+            elif (len(formula.names) == 1 and formula.text.strip() in typed
+                  and formula.text.strip() not in constant):
+                limits: Any = typed[formula.text.strip()]
+            else:
+                limits = PerRow(formula, constant, typed)
+            for k, value in enumerate(values):
+                if value is None:
+                    continue
+                limit = limits[k]
+                if limit is None or isinstance(value, date) != isinstance(limit, date):
+                    continue
+                if (value < limit) if bound.below else (value > limit):
+                    self.out_of_bounds(place, bound, value, limit, kept[k])
 
     def fixed_bound(self, place: Place, bound: Bound, values: list[Any], limit: Any,
                     kept: list[int]) -> None:
