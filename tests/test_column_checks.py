@@ -73,7 +73,7 @@ def _value(rng: random.Random, kind: str, codes: list[str], month: Month, start:
     anything = [None, "", "  ", True, 7, 2.5, 41000.0, float("nan"), float("inf"), "abc",
                 "12", "£1,200.50", "2013-05-03", "03/05/2013", "2013-05-03 14:30",
                 date(2013, 5, 3), datetime(2013, 5, 3, 14, 30, 0, 999_700), -3, 2**60,
-                1e300, "Summary offence", " summary  OFFENCE ", "SUMMARY", "x y", "\u0421001"]
+                1e300, 2.0**55, "Summary offence", " summary  OFFENCE ", "SUMMARY", "x y", "\u0421001"]
     if rng.random() < 0.25:
         return rng.choice(anything)
     if kind == ColumnType.TEXT:

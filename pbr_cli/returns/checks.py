@@ -114,17 +114,12 @@ class _Checker:
         problem of their cells. Column by column: each cell is converted once, and a rule
         whose limit does not change from row to row is worked out once."""
         columns = [c for c in spec.read_columns if c.name in positions]
-        body = raw.rows
         special = raw.special
         self.details = raw.details
-        cols_raw = {c.name: [row[positions[c.name]] if positions[c.name] < len(row) else None
-                             for row in body] for c in columns}
-        specials_at = {r for r, j in special if j in {positions[c.name] for c in columns}}
-        blank = [[v is None or (type(v) is str and not v.strip()) for v in cols_raw[c.name]]
-                 for c in columns]
-        kept = [r for r, flags in enumerate(zip(*blank, strict=True))
-                if r and (not all(flags) or r in specials_at)]
-        for r in kept:
+        at = {c.name: positions[c.name] for c in columns}
+        at_once = None if self.by_cell else whole.kept_cells(raw, at)
+        cells, kept = at_once if at_once is not None else self.kept_cells(raw, at)
+        for r in kept if raw.hidden_rows else ():
             if r + 1 in raw.hidden_rows:
                 self.say(Layout.HIDDEN_ROW, spec.name, r + 1, number=r + 1)
         typed: dict[str, list[Any]] = {}
@@ -132,13 +127,12 @@ class _Checker:
         marked = {k for _, k in special}  # columns with a cell the reader marked
         for col in columns:
             j = positions[col.name]
-            values = [cols_raw[col.name][r] for r in kept]
             done = None
             if not self.by_cell and j not in marked:
-                done = whole.convert_column(col, values, rows, j, spec.name, self.model.codes,
-                                            self.say)
-            typed[col.name] = (done if done is not None else
-                               self.convert_column(col, values, kept, j, spec.name, special))
+                done = whole.convert_column(col, cells[col.name], rows, j, spec.name,
+                                            self.model.codes, self.say)
+            typed[col.name] = (done if done is not None else self.convert_column(
+                col, cells[col.name], kept, j, spec.name, special))
         found = TypedRows(spec, columns, typed, kept, positions)
         if spec.register_column is not None:
             self.values.row_rules(found, provider, month)
@@ -146,11 +140,26 @@ class _Checker:
             self.values.column_rules(found, month)
         else:
             self.values.whole_columns(found, month)
-        found = self.values.before_start(found)
+        found = self.values.before_start(found, at_once=not self.by_cell)
         out = {c.name: found.typed.get(c.name) or [None] * len(found.kept)
                for c in spec.read_columns}
         out["_row"] = [r + 1 for r in found.kept]
         return out
+
+    @staticmethod
+    def kept_cells(raw: RawSheet, at: dict[str, int]) -> tuple[dict[str, list[Any]], list[int]]:
+        """(each column's cells in the rows that hold anything, those rows' indices), a cell
+        at a time: a row is kept when a cell of a column read holds anything, or the reader
+        marked one."""
+        body = raw.rows
+        cols_raw = {name: [row[j] if j < len(row) else None for row in body]
+                    for name, j in at.items()}
+        specials_at = {r for r, j in raw.special if j in set(at.values())}
+        blank = [[v is None or (type(v) is str and not v.strip()) for v in cols_raw[name]]
+                 for name in at]
+        kept = [r for r, flags in enumerate(zip(*blank, strict=True))
+                if r and (not all(flags) or r in specials_at)]
+        return {name: [cells[r] for r in kept] for name, cells in cols_raw.items()}, kept
 
     def convert_column(self, col: Column, values: list[Any], kept: list[int], j: int,
                        sheet: str, special: dict[tuple[int, int], str]) -> list[Any]:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
+from itertools import zip_longest
+from operator import is_not
 from typing import Any
 
 from pbr_cli.model.kinds import ColumnType, Within
@@ -24,6 +27,30 @@ _NONE = type(None)
 _EXACT = 2**53  # a float beyond this may not be the whole number it shows
 
 
+def _full(cells: list[Any]) -> bool:
+    """No cell blank (None, or text of nothing but spaces)."""
+    kinds = set(map(type, cells))
+    if _NONE in kinds:
+        return False
+    if str not in kinds:
+        return True
+    return all(map(str.strip, cells if kinds == {str} else
+                   [v for v in cells if type(v) is str]))
+
+
+def kept_cells(raw: Any, at: dict[str, int]) -> tuple[dict[str, list[Any]], list[int]] | None:
+    """checks._Checker.kept_cells when a column read has no blank cell (every row is kept):
+    the sheet turned into columns at once (a short row's missing cells None). None when
+    each row is to be looked at."""
+    body = raw.rows
+    across = list(zip_longest(*body)) if body else []
+    cols = {name: list(across[j][1:]) if j < len(across) else [None] * (len(body) - 1)
+            for name, j in at.items()}
+    if not any(_full(cells) for cells in cols.values()):
+        return None
+    return cols, list(range(1, len(body)))
+
+
 def _texts(values: list[Any]) -> list[Any] | None:
     """A text column whose cells are all printable ASCII with no space inside (or blank):
     each stripped, a blank None. None when any cell needs looking at (cells.convert)."""
@@ -34,10 +61,15 @@ def _texts(values: list[Any]) -> list[Any] | None:
     joined = "".join(texts)
     if not (joined.isascii() and joined.isprintable()):
         return None
-    stripped = [v.strip() if v is not None else None for v in values]
-    if " " in "|".join(t for t in stripped if t):
+    if len(texts) == len(values):
+        stripped = list(map(str.strip, values))
+        if " " in "|".join(stripped):
+            return None
+        return stripped if all(stripped) else [t or None for t in stripped]
+    some = [v.strip() if v is not None else None for v in values]
+    if " " in "|".join(t for t in some if t):
         return None
-    return [t or None for t in stripped]
+    return [t or None for t in some]
 
 
 def _integers(values: list[Any]) -> list[Any] | None:
@@ -47,18 +79,21 @@ def _integers(values: list[Any]) -> list[Any] | None:
         return list(values)
     if not kinds <= {int, float, _NONE}:
         return None
-    import numpy as np
-
-    floats = [v for v in values if type(v) is float]
-    held = np.fromiter(floats, dtype=float, count=len(floats))
-    if not bool(np.all((held == np.floor(held)) & (np.abs(held) < _EXACT))):
-        return None  # a fraction, an infinity, NaN or a float too big to be exact
+    floats = values if kinds == {float} else [v for v in values if type(v) is float]
+    # a fraction, an infinity, NaN or a float too big to be exact: looked at (cells.convert)
+    if not all(map(float.is_integer, floats)) or max(map(abs, floats)) >= _EXACT:
+        return None
+    if kinds == {float}:
+        return list(map(int, values))
     return [int(v) if type(v) is float else v for v in values]
 
 
 def _dates(values: list[Any]) -> list[Any] | None:
     """A date column of dates (a date and time is its day)."""
-    if not set(map(type, values)) <= {date, datetime, _NONE}:
+    kinds = set(map(type, values))
+    if kinds <= {date, _NONE}:
+        return list(values)
+    if not kinds <= {date, datetime, _NONE}:
         return None
     return [v.date() if type(v) is datetime else v for v in values]
 
@@ -70,24 +105,39 @@ def convert_column(col: Column, values: list[Any], rows: list[int], j: int, shee
                    codes: dict[str, CodeList], say: Say) -> list[Any] | None:
     """The column's cells as its type, with a problem for each that cannot be; None when
     the column is to be checked a cell at a time. `rows` are the cells' Excel rows."""
-    bulk = _BULK.get(col.type)  # type: ignore[call-overload]
+    bulk = _BULK.get(col.type)
     if bulk is not None:
         return bulk(values)
-    if col.type != ColumnType.CODE or not set(map(type, values)) <= {str, int, float, _NONE}:
+    kinds = set(map(type, values))
+    if col.type != ColumnType.CODE or not kinds <= {str, int, float, _NONE}:
         return None
-    # each distinct value converted once; the cells that are not a code, in row order
-    found = {key: convert(key[1], col, codes) for key in set(zip(map(type, values), values,
-                                                                 strict=True))}
-    results = [found[(type(v), v)] for v in values]
-    for k, (_, code, detail) in enumerate(results):
-        if code:
-            say(Cells.CONVERTED[code], sheet, rows[k], j, header=col.header, detail=detail)
+    # each distinct value converted once (by its type too: 1, 1.0 and True are one key)
+    if kinds <= {str, _NONE}:
+        found = {v: convert(v, col, codes) for v in set(values)}
+        results = list(map(found.__getitem__, values))
+    else:
+        typed = {key: convert(key[1], col, codes)
+                 for key in set(zip(map(type, values), values, strict=True))}
+        results = [typed[(type(v), v)] for v in values]
+        found = dict(enumerate(typed.values()))
+    if any(code for _, code, _ in found.values()):  # the cells that are not a code, in order
+        for k, (_, code, detail) in enumerate(results):
+            if code:
+                say(Cells.CONVERTED[code], sheet, rows[k], j, header=col.header,
+                    detail=detail)
     return [result for result, _, _ in results]
+
+
+def present(values: list[Any]) -> list[Any]:
+    """The column's values that are not blank (None), in order."""
+    return values if None not in values else list(filter(partial(is_not, None), values))
 
 
 def required(values: list[Any], rows: list[int], j: int, sheet: str,
              flagged: set[tuple[str | None, int | None, int | None]]) -> list[int]:
     """The Excel rows of a required column's blank cells that have no problem already."""
+    if None not in values:
+        return []
     return [rows[k] for k, v in enumerate(values)
             if v is None and (sheet, rows[k], j) not in flagged]
 
@@ -95,12 +145,40 @@ def required(values: list[Any], rows: list[int], j: int, sheet: str,
 def outside_month(days: list[Any], month: Month) -> list[int]:
     """The positions of the days outside the month."""
     first, last = month.first_day, month.last_day
+    filled = present(days)
+    if not filled or (first <= min(filled) and max(filled) <= last):
+        return []  # the usual column, found at once: its earliest and latest days are in
     return [k for k, v in enumerate(days) if v is not None and not first <= v <= last]
 
 
 def from_start(days: list[Any], start: date) -> list[int]:
     """The positions of the days on or after the scheme's start."""
+    filled = present(days)
+    if not filled or max(filled) < start:
+        return []
     return [k for k, v in enumerate(days) if v is not None and v >= start]
+
+
+def none_before(days: list[Any], start: date) -> bool:
+    """Whether no day of the column is before the scheme starts, found at once."""
+    filled = present(days)
+    return not filled or min(filled) >= start
+
+
+def all_within(values: list[Any], limit: Any, below: bool) -> bool:
+    """Whether no value of the column can be beyond a limit the same for every row (then
+    none is looked at): its values and the limit are all dates, or all numbers, and its
+    least (or greatest) is within it."""
+    filled = present(values)
+    if not filled:
+        return True
+    kinds = set(map(type, filled))
+    if isinstance(limit, date):
+        if not kinds <= {date} or type(limit) is not date:
+            return False
+    elif not kinds <= {int} or type(limit) is not int:
+        return False
+    return min(filled) >= limit if below else max(filled) <= limit
 
 
 def date_rules(col: Column, values: list[Any], days: list[Any], month: Month | None,
@@ -163,4 +241,10 @@ def table(columns: dict[str, list[Any]], names: list[str]) -> Any:
     block = np.empty((len(names), n), dtype=object)
     for i, name in enumerate(names):
         block[i] = np.fromiter(columns[name], dtype=object, count=n)
-    return pd.DataFrame(block.T, columns=names, dtype=object, copy=False)
+    heading = _HEADINGS.get(tuple(names))
+    if heading is None:  # an Index cannot be changed, so every table of a sheet shares one
+        heading = _HEADINGS[tuple(names)] = pd.DataFrame(columns=names, dtype=object).columns
+    return pd.DataFrame(block.T, columns=heading, dtype=object, copy=False)
+
+
+_HEADINGS: dict[tuple[str, ...], Any] = {}  # a sheet's column names -> the tables' Index

@@ -59,6 +59,13 @@ class Bound:
         return self.message is Bounds.BELOW
 
 
+def _whole(limit: Any) -> Any:
+    """A whole Fraction as an int: the same comparisons, with whole numbers."""
+    if isinstance(limit, Fraction) and limit.denominator == 1:
+        return int(limit)
+    return limit
+
+
 class ValueRules:
     """The value rules of one return's sheets, with what they have worked out so far."""
 
@@ -126,15 +133,17 @@ class ValueRules:
                 whole.say_dates(self.add_say, col, (name, place.j), excel, values,
                                 whole.date_rules(col, values, days, month, self.model.start),
                                 month, self.model.start)
-            self.column_bounds(place, typed, kept, constant)
+            self.column_bounds(place, typed, kept, constant, whole.all_within)
 
     def add_say(self, message: Message, sheet: str, row: int, col: int, **fields: Any) -> None:
         self.add(message.code, message.text(**fields), sheet, row, col)
 
     def column_bounds(self, place: Place, typed: dict[str, list[Any]], kept: list[int],
-                      constant: dict[str, Any]) -> None:
+                      constant: dict[str, Any], within: Callable[..., bool] | None = None
+                      ) -> None:
         """A column's min and max: worked out once when they read only parameters; compared
-        with the row's own value when they name one of its columns."""
+        with the row's own value when they name one of its columns. `within(values, limit,
+        below)`: whether the column is within a fixed limit, found at once (columns.py)."""
         values = typed[place.col.name]
         for bound in self.bounds(place.col):
             formula = bound.formula
@@ -142,6 +151,8 @@ class ValueRules:
                 try:
                     fixed = formula.evaluate(constant)
                 except ExprError:
+                    continue
+                if within is not None and within(values, _whole(fixed), bound.below):
                     continue
                 self.fixed_bound(place, bound, values, fixed, kept)
                 continue
@@ -164,8 +175,7 @@ class ValueRules:
         """A min/max that is the same for every row (it reads only parameters)."""
         if limit is None:
             return
-        if isinstance(limit, Fraction) and limit.denominator == 1:
-            limit = int(limit)  # the same comparisons, with whole numbers
+        limit = _whole(limit)
         is_date = isinstance(limit, date)
         if bound.below:
             outside = [k for k, v in enumerate(values)
@@ -284,15 +294,19 @@ class ValueRules:
         self.say(Dates.NOT_BEFORE, place, row, value=shown(value),
                  start=self.model.start.isoformat())
 
-    def before_start(self, rows: TypedRows) -> TypedRows:
+    def before_start(self, rows: TypedRows, at_once: bool = False) -> TypedRows:
         """Rows whose own date (a column dated within the return's month) falls before the
-        scheme starts never count: left out, with a warning (a scheme starting mid-month)."""
+        scheme starts never count: left out, with a warning (a scheme starting mid-month).
+        `at_once`: a column whose earliest day is not before the start is not walked."""
         start = self.model.start
         kept, typed = rows.kept, rows.typed
         drop: set[int] = set()
         for col in rows.columns:
             if col.type not in (ColumnType.DATE, ColumnType.DATE_TIME) or (
                     col.within != Within.PERIOD):
+                continue
+            if at_once and col.type == ColumnType.DATE and whole.none_before(
+                    typed[col.name], start):
                 continue
             place = Place(rows.spec, col, rows.positions[col.name])
             for k, value in enumerate(typed[col.name]):
