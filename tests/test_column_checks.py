@@ -47,6 +47,15 @@ EVERY_KIND = """\
         - {name: opened, header: Opened, type: date, within: before-start, required: false}
         - {name: closed, header: Closed, type: date, min: seen, required: false}
         - {name: later, header: Later visits, type: integer, min: visits, required: false}
+    - name: Sessions
+      description: Each contract's sessions this month.
+      key: [contract_id]
+      columns:
+        - {name: contract_id, header: Contract, type: text, register: true}
+        - {name: sessions, header: Sessions, type: integer, min: 0,
+           max: "IF(sessions > 30, extra, own_target)"}
+        - {name: extra, header: Extra sessions, type: integer, required: false,
+           required_when: "IF(own_target > 40, sessions > 3, extra > 0)"}
 measures:
 """
 

@@ -134,8 +134,10 @@ class _Checker:
             typed[col.name] = (done if done is not None else self.convert_column(
                 col, cells[col.name], kept, j, spec.name, special))
         found = TypedRows(spec, columns, typed, kept, positions)
-        if spec.register_column is not None:
+        if spec.register_column is not None and self.by_cell:
             self.values.row_rules(found, provider, month)
+        elif spec.register_column is not None:
+            self.values.whole_rows(found, provider, month)
         elif self.by_cell:
             self.values.column_rules(found, month)
         else:

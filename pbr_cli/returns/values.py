@@ -219,6 +219,61 @@ class ValueRules:
                 self.value_rules(Place(spec, col, rows.positions[col.name]), values, context,
                                  entry, r, month)
 
+    def whole_rows(self, rows: TypedRows, provider: str | None, month: Month | None) -> None:
+        """row_rules a column at a time: each row's entry looked up once, then each rule over
+        a whole column, a formula reading only the names it names (each distinct set of their
+        values worked out once); the same problems in the same order."""
+        spec, typed, kept = rows.spec, rows.typed, rows.kept
+        reg_col = spec.register_column
+        assert reg_col is not None
+        at = Place(spec, reg_col, rows.positions.get(reg_col.name, -1))
+        keys = typed.get(reg_col.name) or [None] * len(kept)
+        entries = [self.entry_for(key, at, r, provider, month)
+                   for key, r in zip(keys, kept, strict=True)]
+        bases = {id(e): self.context(e, month) for e in entries}  # what a rule may read
+
+        def reads(formula: Expr, k: int) -> dict[str, Any]:
+            """The names the formula reads that have a value in row k: the entry's, the
+            parameters' and the period's (even a blank one), else the row's own."""
+            base, found = bases[id(entries[k])], {}
+            for name in formula.names:
+                if name in base:
+                    found[name] = base[name]
+                elif name in typed and typed[name][k] is not None:
+                    found[name] = typed[name][k]
+            return found
+
+        excel = [r + 1 for r in kept]
+        for col in rows.columns:
+            place = Place(spec, col, rows.positions[col.name])
+            values = typed[col.name]
+            for k in (range(len(values)) if None in values else ()):
+                if values[k] is not None:
+                    continue
+                needed = col.required
+                if col.required_when is not None and entries[k] is not None:
+                    needed = self.formula_true(col.required_when, reads(col.required_when, k))
+                if needed and (spec.name, excel[k], place.j) not in self.flagged:
+                    self.say(Required.MISSING, place, excel[k], why=self.why_required(col))
+            if col.within is not None:
+                days = values if col.type != ColumnType.DATE_TIME else [day_of(v) for v in values]
+                whole.say_dates(self.add_say, col, (spec.name, place.j), excel, values,
+                                whole.date_rules(col, values, days, month, self.model.start),
+                                month, self.model.start)
+            for bound in self.bounds(col):
+                for k, value in enumerate(values):
+                    context = reads(bound.formula, k) if value is not None else {}
+                    if value is None or len(context) < len(bound.formula.names):
+                        continue
+                    try:
+                        limit = self.evaluate(bound.formula, context)
+                    except ExprError:
+                        continue
+                    if isinstance(value, date) != isinstance(limit, date):
+                        continue
+                    if (value < limit) if bound.below else (value > limit):
+                        self.out_of_bounds(place, bound, value, limit, kept[k])
+
     def context(self, entry: dict[str, Any] | None, month: Month | None) -> dict[str, Any]:
         """The names a rule may read: parameters, period facts and the register entry (a
         fresh dict each time: callers add the row's values)."""
