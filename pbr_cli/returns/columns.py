@@ -181,26 +181,20 @@ def all_within(values: list[Any], limit: Any, below: bool) -> bool:
     return min(filled) >= limit if below else max(filled) <= limit
 
 
-def date_rules(col: Column, values: list[Any], days: list[Any], month: Month | None,
-               start: date) -> tuple[list[int], list[int]]:
-    """(the cells outside the month, the cells not before the scheme starts), as positions."""
-    outside = (outside_month(days, month)
-               if col.within == Within.PERIOD and month is not None else [])
-    late = from_start(days, start) if col.within == Within.BEFORE_START else []
-    return outside, late
-
-
 def say_dates(say: Say, col: Column, where: tuple[str, int], rows: list[int],
-              values: list[Any], found: tuple[list[int], list[int]], month: Month | None,
-              start: date) -> None:
+              values: list[Any], month: Month | None, start: date) -> None:
+    """A date column's dates outside the month, or not before the scheme starts."""
     sheet, j = where
-    outside, late = found
-    for k in outside:
-        say(Dates.OUTSIDE, sheet, rows[k], j, header=col.header, value=shown(values[k]),
-            month=month.label() if month is not None else "")
-    for k in late:
-        say(Dates.NOT_BEFORE, sheet, rows[k], j, header=col.header, value=shown(values[k]),
-            start=start.isoformat())
+    days = values if col.type != ColumnType.DATE_TIME else [
+        v.date() if isinstance(v, datetime) else v for v in values]
+    if col.within == Within.PERIOD and month is not None:
+        for k in outside_month(days, month):
+            say(Dates.OUTSIDE, sheet, rows[k], j, header=col.header, value=shown(values[k]),
+                month=month.label())
+    if col.within == Within.BEFORE_START:
+        for k in from_start(days, start):
+            say(Dates.NOT_BEFORE, sheet, rows[k], j, header=col.header, value=shown(values[k]),
+                start=start.isoformat())
 
 
 def say_required(say: Say, col: Column, sheet: str, j: int, rows: list[int], why: str) -> None:

@@ -129,10 +129,8 @@ class ValueRules:
                                    whole.required(values, excel, place.j, name, self.flagged),
                                    self.why_required(col))
             if col.within is not None:
-                days = values if col.type != ColumnType.DATE_TIME else [day_of(v) for v in values]
-                whole.say_dates(self.add_say, col, (name, place.j), excel, values,
-                                whole.date_rules(col, values, days, month, self.model.start),
-                                month, self.model.start)
+                whole.say_dates(self.add_say, col, (name, place.j), excel, values, month,
+                                self.model.start)
             self.column_bounds(place, typed, kept, constant, whole.all_within)
 
     def add_say(self, message: Message, sheet: str, row: int, col: int, **fields: Any) -> None:
@@ -256,10 +254,8 @@ class ValueRules:
                 if needed and (spec.name, excel[k], place.j) not in self.flagged:
                     self.say(Required.MISSING, place, excel[k], why=self.why_required(col))
             if col.within is not None:
-                days = values if col.type != ColumnType.DATE_TIME else [day_of(v) for v in values]
-                whole.say_dates(self.add_say, col, (spec.name, place.j), excel, values,
-                                whole.date_rules(col, values, days, month, self.model.start),
-                                month, self.model.start)
+                whole.say_dates(self.add_say, col, (spec.name, place.j), excel, values, month,
+                                self.model.start)
             for bound in self.bounds(col):
                 for k, value in enumerate(values):
                     context = reads(bound.formula, k) if value is not None else {}
