@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from functools import partial
 from itertools import zip_longest
-from operator import is_not
+from operator import is_not, itemgetter
 from typing import Any
 
 from pbr_cli.model.kinds import ColumnType, Within
@@ -43,9 +43,12 @@ def kept_cells(raw: Any, at: dict[str, int]) -> tuple[dict[str, list[Any]], list
     the sheet turned into columns at once (a short row's missing cells None). None when
     each row is to be looked at."""
     body = raw.rows
-    across = list(zip_longest(*body)) if body else []
-    cols = {name: list(across[j][1:]) if j < len(across) else [None] * (len(body) - 1)
-            for name, j in at.items()}
+    if body and at and min(map(len, body)) > max(at.values()):  # every row reaches them
+        cols = {name: list(map(itemgetter(j), body[1:])) for name, j in at.items()}
+    else:
+        across = list(zip_longest(*body)) if body else []
+        cols = {name: list(across[j][1:]) if j < len(across) else [None] * (len(body) - 1)
+                for name, j in at.items()}
     if not any(_full(cells) for cells in cols.values()):
         return None
     return cols, list(range(1, len(body)))
