@@ -255,3 +255,38 @@ def test_a_column_of_usual_cells_is_converted_whole_and_one_odd_cell_is_still_fo
             if p.sheet == "Reviews" and p.row == 51]
     assert said and said[0].column == "ABCDEFG"[j], said
     assert {"not-a-date", "date-as-text", "not-an-integer", "suspicious-characters"} & set(codes)
+
+
+@pytest.mark.parametrize("by_cell", [True, False])
+def test_a_limit_read_from_a_blank_register_field_is_no_limit(tmp_path, by_cell):
+    """A sheet of register entries whose max names a register field the register leaves
+    blank (T1's spare sessions): the row is not compared with it (as a limit naming a blank
+    cell of the row is not), instead of the checks failing on `3 > None`. T2's spare is 5,
+    so its 7 sessions are 2 too many."""
+    (tmp_path / "hip.register.csv").write_text(
+        "Contract,Provider code,Own target hours,Spare\nT1,NORTH,36,\nT2,NORTH,48,5\n",
+        encoding="utf-8")
+    text = MODEL.replace(
+        "    - {name: own_target, header: Own target hours, type: integer, min: 1}\n",
+        "    - {name: own_target, header: Own target hours, type: integer, min: 1}\n"
+        "    - {name: spare, header: Spare, type: integer, required: false}\n").replace(
+        "measures:\n", """    - name: Sessions
+      description: Each contract's sessions this month.
+      key: [contract_id]
+      columns:
+        - {name: contract_id, header: Contract, type: text, register: true}
+        - {name: sessions, header: Sessions, type: integer, max: spare}
+measures:
+""", 1)
+    (tmp_path / "hip-fracture-tariff.yaml").write_text(text, encoding="utf-8")
+    model = load_model(tmp_path / "hip-fracture-tariff.yaml")
+    register = load_register(model, tmp_path / "hip.register.csv")
+    month = Month(2014, 5)
+    sheets = {"Cover": _cover(model, "NORTH", month),
+              "Sessions": RawSheet("Sessions", [["Contract", "Sessions"], ["T1", 3], ["T2", 7]])}
+    raw = RawWorkbook("NORTH-2014-05.xlsx", "0" * 64, list(sheets), set(), sheets)
+    checked = check_return(raw, model, register, month, by_cell=by_cell)
+    said = [(p.code, p.row, p.column, p.message) for p in checked.problems
+            if p.sheet == "Sessions"]
+    assert said == [("above-maximum", 3, "B", said[0][3])], said
+    assert "7" in said[0][3] and "5" in said[0][3], said

@@ -265,7 +265,7 @@ class ValueRules:
                         limit = self.evaluate(bound.formula, context)
                     except ExprError:
                         continue
-                    if isinstance(value, date) != isinstance(limit, date):
+                    if limit is None or isinstance(value, date) != isinstance(limit, date):
                         continue
                     if (value < limit) if bound.below else (value > limit):
                         self.out_of_bounds(place, bound, value, limit, kept[k])
@@ -336,7 +336,7 @@ class ValueRules:
                 limit = self.evaluate(bound.formula, context)
             except ExprError:
                 continue
-            if isinstance(value, date) != isinstance(limit, date):
+            if limit is None or isinstance(value, date) != isinstance(limit, date):
                 continue
             if (value < limit) if bound.below else (value > limit):
                 self.out_of_bounds(place, bound, value, limit, r)
