@@ -6,7 +6,9 @@ found, each pointing at its sheet and cell. Nothing here prints or raises for ba
 
 Here: the sheets and their columns (rules.Layout) and each cell as its column's type
 (rules.Cells); the Cover is checked in cover.py, the value rules in values.py, the checks
-across rows in across_rows.py.
+across rows in across_rows.py. By default a sheet's columns are checked whole (columns.py);
+`check_return(..., by_cell=True)` checks a cell at a time, the reference the column checks
+give exactly the same problems as (tests/test_column_checks.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from pbr_cli.model.records import Column, Model, Sheet
 from pbr_cli.periods import Month
 from pbr_cli.problems import Problem, ProblemCode, Severity, column_letter
+from pbr_cli.returns import columns as whole
 from pbr_cli.returns.across_rows import duplicate_keys, group_checks, missing_entries
 from pbr_cli.returns.cells import convert, is_blank
 from pbr_cli.returns.checked import CheckedReturn
@@ -30,9 +33,10 @@ from pbr_cli.workbook.reader import RawSheet, RawWorkbook
 
 class _Checker:
     def __init__(self, raw: RawWorkbook, model: Model, register: Register,
-                 expected_month: Month | None):
+                 expected_month: Month | None, by_cell: bool = False):
         self.raw, self.model, self.register = raw, model, register
         self.expected_month = expected_month
+        self.by_cell = by_cell  # the reference: a cell at a time
         self.problems: list[Problem] = []
         self.flagged: set[tuple[str | None, int | None, int | None]] = set()  # cells with a problem
         self.positions: dict[str, dict[str, int]] = {}
@@ -86,9 +90,13 @@ class _Checker:
                     j < len(row) and not is_blank(row[j]) for row in raw.rows[1:]):
                 self.say(Layout.HIDDEN_COLUMN, spec.name, None, j, header=spec.header(name))
         self.merged(raw, spec, positions)
-        frame = pd.DataFrame(self.rows(raw, spec, positions, provider, month),
-                             columns=[*names, "_row"], dtype=object)
-        duplicate_keys(spec, frame, positions, self.add)
+        found = self.rows(raw, spec, positions, provider, month)
+        if self.by_cell:
+            frame = pd.DataFrame(found, columns=[*names, "_row"], dtype=object)
+            duplicate_keys(spec, frame, positions, self.add)
+        else:
+            frame = whole.table(found, [*names, "_row"])
+            whole.duplicate_keys(spec, found, positions, self.add)
         if spec.one_row_per == "register-entry" and provider and month:
             missing_entries(self.model, self.register, spec, frame, provider, month, self.add)
         return frame
@@ -106,34 +114,54 @@ class _Checker:
         problem of their cells. Column by column: each cell is converted once, and a rule
         whose limit does not change from row to row is worked out once."""
         columns = [c for c in spec.read_columns if c.name in positions]
-        body = raw.rows
         special = raw.special
         self.details = raw.details
-        cols_raw = {c.name: [row[positions[c.name]] if positions[c.name] < len(row) else None
-                             for row in body] for c in columns}
-        specials_at = {r for r, j in special if j in {positions[c.name] for c in columns}}
-        blank = [[v is None or (type(v) is str and not v.strip()) for v in cols_raw[c.name]]
-                 for c in columns]
-        kept = [r for r, flags in enumerate(zip(*blank, strict=True))
-                if r and (not all(flags) or r in specials_at)]
-        for r in kept:
+        at = {c.name: positions[c.name] for c in columns}
+        at_once = None if self.by_cell else whole.kept_cells(raw, at)
+        cells, kept = at_once if at_once is not None else self.kept_cells(raw, at)
+        for r in kept if raw.hidden_rows else ():
             if r + 1 in raw.hidden_rows:
                 self.say(Layout.HIDDEN_ROW, spec.name, r + 1, number=r + 1)
         typed: dict[str, list[Any]] = {}
+        rows = [r + 1 for r in kept]
+        marked = {k for _, k in special}  # columns with a cell the reader marked
         for col in columns:
             j = positions[col.name]
-            values = [cols_raw[col.name][r] for r in kept]
-            typed[col.name] = self.convert_column(col, values, kept, j, spec.name, special)
+            done = None
+            if not self.by_cell and j not in marked:
+                done = whole.convert_column(col, cells[col.name], rows, j, spec.name,
+                                            self.model.codes, self.say)
+            typed[col.name] = (done if done is not None else self.convert_column(
+                col, cells[col.name], kept, j, spec.name, special))
         found = TypedRows(spec, columns, typed, kept, positions)
-        if spec.register_column is not None:
+        if spec.register_column is not None and self.by_cell:
             self.values.row_rules(found, provider, month)
-        else:
+        elif spec.register_column is not None:
+            self.values.whole_rows(found, provider, month)
+        elif self.by_cell:
             self.values.column_rules(found, month)
-        found = self.values.before_start(found)
+        else:
+            self.values.whole_columns(found, month)
+        found = self.values.before_start(found, at_once=not self.by_cell)
         out = {c.name: found.typed.get(c.name) or [None] * len(found.kept)
                for c in spec.read_columns}
         out["_row"] = [r + 1 for r in found.kept]
         return out
+
+    @staticmethod
+    def kept_cells(raw: RawSheet, at: dict[str, int]) -> tuple[dict[str, list[Any]], list[int]]:
+        """(each column's cells in the rows that hold anything, those rows' indices), a cell
+        at a time: a row is kept when a cell of a column read holds anything, or the reader
+        marked one."""
+        body = raw.rows
+        cols_raw = {name: [row[j] if j < len(row) else None for row in body]
+                    for name, j in at.items()}
+        specials_at = {r for r, j in raw.special if j in set(at.values())}
+        blank = [[v is None or (type(v) is str and not v.strip()) for v in cols_raw[name]]
+                 for name in at]
+        kept = [r for r, flags in enumerate(zip(*blank, strict=True))
+                if r and (not all(flags) or r in specials_at)]
+        return {name: [cells[r] for r in kept] for name, cells in cols_raw.items()}, kept
 
     def convert_column(self, col: Column, values: list[Any], kept: list[int], j: int,
                        sheet: str, special: dict[tuple[int, int], str]) -> list[Any]:
@@ -176,9 +204,10 @@ class _Checker:
 
 
 def check_return(raw: RawWorkbook, model: Model, register: Register,
-                 expected_month: Month | None = None) -> CheckedReturn:
-    """Check a read workbook; never raises for bad data, returns every problem found."""
-    checker = _Checker(raw, model, register, expected_month)
+                 expected_month: Month | None = None, by_cell: bool = False) -> CheckedReturn:
+    """Check a read workbook; never raises for bad data, returns every problem found.
+    `by_cell`: a cell at a time (the reference), not a column at a time."""
+    checker = _Checker(raw, model, register, expected_month, by_cell)
     provider, month = check_cover(raw, model, register, expected_month, checker.add)
     for name in sorted(raw.hidden):
         if model.sheet(name) is not None or name == COVER_SHEET:

@@ -15,6 +15,7 @@ from pbr_cli.expr import Expr, ExprError
 from pbr_cli.model.kinds import ColumnType, Within
 from pbr_cli.model.records import Column, Model, Sheet, period_facts
 from pbr_cli.periods import Month
+from pbr_cli.returns import columns as whole
 from pbr_cli.returns.cells import shown
 from pbr_cli.returns.fast import ABSENT, PerRow
 from pbr_cli.returns.register import Register, entry_active
@@ -56,6 +57,13 @@ class Bound:
     @property
     def below(self) -> bool:
         return self.message is Bounds.BELOW
+
+
+def _whole(limit: Any) -> Any:
+    """A whole Fraction as an int: the same comparisons, with whole numbers."""
+    if isinstance(limit, Fraction) and limit.denominator == 1:
+        return int(limit)
+    return limit
 
 
 class ValueRules:
@@ -105,36 +113,67 @@ class ValueRules:
                 for k, value in enumerate(days):
                     if value is not None and value >= self.model.start:
                         self.not_before_start(place, values[k], kept[k] + 1)
-            for bound in self.bounds(col):
-                formula = bound.formula
-                if formula.names <= set(constant):
-                    try:
-                        fixed = formula.evaluate(constant)
-                    except ExprError:
-                        continue
-                    self.fixed_bound(place, bound, values, fixed, kept)
+            self.column_bounds(place, typed, kept, constant)
+
+    def whole_columns(self, rows: TypedRows, month: Month | None) -> None:
+        """column_rules, each rule finding the failing cells of a whole column at once
+        (columns.py); the same problems in the same order."""
+        constant = self.context(None, month)
+        typed, kept, name = rows.typed, rows.kept, rows.spec.name
+        excel = [r + 1 for r in kept]
+        for col in rows.columns:
+            place = Place(rows.spec, col, rows.positions[col.name])
+            values = typed[col.name]
+            if col.required:
+                whole.say_required(self.add_say, col, name, place.j,
+                                   whole.required(values, excel, place.j, name, self.flagged),
+                                   self.why_required(col))
+            if col.within is not None:
+                whole.say_dates(self.add_say, col, (name, place.j), excel, values, month,
+                                self.model.start)
+            self.column_bounds(place, typed, kept, constant, whole.all_within)
+
+    def add_say(self, message: Message, sheet: str, row: int, col: int, **fields: Any) -> None:
+        self.add(message.code, message.text(**fields), sheet, row, col)
+
+    def column_bounds(self, place: Place, typed: dict[str, list[Any]], kept: list[int],
+                      constant: dict[str, Any], within: Callable[..., bool] | None = None
+                      ) -> None:
+        """A column's min and max: worked out once when they read only parameters; compared
+        with the row's own value when they name one of its columns. `within(values, limit,
+        below)`: whether the column is within a fixed limit, found at once (columns.py)."""
+        values = typed[place.col.name]
+        for bound in self.bounds(place.col):
+            formula = bound.formula
+            if formula.names <= set(constant):
+                try:
+                    fixed = formula.evaluate(constant)
+                except ExprError:
                     continue
-                elif (len(formula.names) == 1 and formula.text.strip() in typed
-                      and formula.text.strip() not in constant):
-                    limits: Any = typed[formula.text.strip()]
-                else:
-                    limits = PerRow(formula, constant, typed)
-                for k, value in enumerate(values):
-                    if value is None:
-                        continue
-                    limit = limits[k]
-                    if limit is None or isinstance(value, date) != isinstance(limit, date):
-                        continue
-                    if (value < limit) if bound.below else (value > limit):
-                        self.out_of_bounds(place, bound, value, limit, kept[k])
+                if within is not None and within(values, _whole(fixed), bound.below):
+                    continue
+                self.fixed_bound(place, bound, values, fixed, kept)
+                continue
+            elif (len(formula.names) == 1 and formula.text.strip() in typed
+                  and formula.text.strip() not in constant):
+                limits: Any = typed[formula.text.strip()]
+            else:
+                limits = PerRow(formula, constant, typed)
+            for k, value in enumerate(values):
+                if value is None:
+                    continue
+                limit = limits[k]
+                if limit is None or isinstance(value, date) != isinstance(limit, date):
+                    continue
+                if (value < limit) if bound.below else (value > limit):
+                    self.out_of_bounds(place, bound, value, limit, kept[k])
 
     def fixed_bound(self, place: Place, bound: Bound, values: list[Any], limit: Any,
                     kept: list[int]) -> None:
         """A min/max that is the same for every row (it reads only parameters)."""
         if limit is None:
             return
-        if isinstance(limit, Fraction) and limit.denominator == 1:
-            limit = int(limit)  # the same comparisons, with whole numbers
+        limit = _whole(limit)
         is_date = isinstance(limit, date)
         if bound.below:
             outside = [k for k, v in enumerate(values)
@@ -177,6 +216,59 @@ class ValueRules:
             for col in rows.columns:
                 self.value_rules(Place(spec, col, rows.positions[col.name]), values, context,
                                  entry, r, month)
+
+    def whole_rows(self, rows: TypedRows, provider: str | None, month: Month | None) -> None:
+        """row_rules a column at a time: each row's entry looked up once, then each rule over
+        a whole column, a formula reading only the names it names (each distinct set of their
+        values worked out once); the same problems in the same order."""
+        spec, typed, kept = rows.spec, rows.typed, rows.kept
+        reg_col = spec.register_column
+        assert reg_col is not None
+        at = Place(spec, reg_col, rows.positions.get(reg_col.name, -1))
+        keys = typed.get(reg_col.name) or [None] * len(kept)
+        entries = [self.entry_for(key, at, r, provider, month)
+                   for key, r in zip(keys, kept, strict=True)]
+        bases = {id(e): self.context(e, month) for e in entries}  # what a rule may read
+
+        def reads(formula: Expr, k: int) -> dict[str, Any]:
+            """The names the formula reads that have a value in row k: the entry's, the
+            parameters' and the period's (even a blank one), else the row's own."""
+            base, found = bases[id(entries[k])], {}
+            for name in formula.names:
+                if name in base:
+                    found[name] = base[name]
+                elif name in typed and typed[name][k] is not None:
+                    found[name] = typed[name][k]
+            return found
+
+        excel = [r + 1 for r in kept]
+        for col in rows.columns:
+            place = Place(spec, col, rows.positions[col.name])
+            values = typed[col.name]
+            for k in (range(len(values)) if None in values else ()):
+                if values[k] is not None:
+                    continue
+                needed = col.required
+                if col.required_when is not None and entries[k] is not None:
+                    needed = self.formula_true(col.required_when, reads(col.required_when, k))
+                if needed and (spec.name, excel[k], place.j) not in self.flagged:
+                    self.say(Required.MISSING, place, excel[k], why=self.why_required(col))
+            if col.within is not None:
+                whole.say_dates(self.add_say, col, (spec.name, place.j), excel, values, month,
+                                self.model.start)
+            for bound in self.bounds(col):
+                for k, value in enumerate(values):
+                    context = reads(bound.formula, k) if value is not None else {}
+                    if value is None or len(context) < len(bound.formula.names):
+                        continue
+                    try:
+                        limit = self.evaluate(bound.formula, context)
+                    except ExprError:
+                        continue
+                    if limit is None or isinstance(value, date) != isinstance(limit, date):
+                        continue
+                    if (value < limit) if bound.below else (value > limit):
+                        self.out_of_bounds(place, bound, value, limit, kept[k])
 
     def context(self, entry: dict[str, Any] | None, month: Month | None) -> dict[str, Any]:
         """The names a rule may read: parameters, period facts and the register entry (a
@@ -244,7 +336,7 @@ class ValueRules:
                 limit = self.evaluate(bound.formula, context)
             except ExprError:
                 continue
-            if isinstance(value, date) != isinstance(limit, date):
+            if limit is None or isinstance(value, date) != isinstance(limit, date):
                 continue
             if (value < limit) if bound.below else (value > limit):
                 self.out_of_bounds(place, bound, value, limit, r)
@@ -253,15 +345,19 @@ class ValueRules:
         self.say(Dates.NOT_BEFORE, place, row, value=shown(value),
                  start=self.model.start.isoformat())
 
-    def before_start(self, rows: TypedRows) -> TypedRows:
+    def before_start(self, rows: TypedRows, at_once: bool = False) -> TypedRows:
         """Rows whose own date (a column dated within the return's month) falls before the
-        scheme starts never count: left out, with a warning (a scheme starting mid-month)."""
+        scheme starts never count: left out, with a warning (a scheme starting mid-month).
+        `at_once`: a column whose earliest day is not before the start is not walked."""
         start = self.model.start
         kept, typed = rows.kept, rows.typed
         drop: set[int] = set()
         for col in rows.columns:
             if col.type not in (ColumnType.DATE, ColumnType.DATE_TIME) or (
                     col.within != Within.PERIOD):
+                continue
+            if at_once and col.type == ColumnType.DATE and whole.none_before(
+                    typed[col.name], start):
                 continue
             place = Place(rows.spec, col, rows.positions[col.name])
             for k, value in enumerate(typed[col.name]):
