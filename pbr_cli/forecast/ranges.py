@@ -26,8 +26,10 @@ on its own can pass a ceiling rounded once by a penny): the top is then the expe
 A range never narrows further ahead: each side is the widest of the calibrated points up to
 that many months ahead (the points are measured, so noisy; what is unknown one month ahead is
 still unknown six months ahead), and always holds the expected figure. Beyond the calibrated
-months ahead the last one's sides grow with the square root of the months ahead. A period's range is its recorded months plus the sum of its projected months'
-low and high sides (their errors move together: a level missed one month is missed the next).
+months ahead the last one's sides grow with the square root of the months ahead.
+
+A period's range is its recorded months plus the sum of its projected months' low and high
+sides (their errors move together: a level missed one month is missed the next).
 Nothing here prices or draws anything.
 """
 
