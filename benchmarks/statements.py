@@ -63,12 +63,11 @@ def main() -> None:
                         args.runs, validated)
     cold = validate[0] + calculate[0]
     loads.append(os.getloadavg()[0])
-    wanted = []
-    if args.providers:
-        listing = subprocess.run(
-            [sys.executable, "-m", "pbr_cli", "calculate", "-m", model, "-p", months[-1],
-             "--dry-run", "--json"], cwd=out, env=env, capture_output=True, text=True)
-        wanted = [p["provider"] for p in json.loads(listing.stdout)["providers"]][:args.providers]
+    listing = subprocess.run(
+        [sys.executable, "-m", "pbr_cli", "calculate", "-m", model, "-p", months[-1],
+         "--dry-run", "--json"], cwd=out, env=env, capture_output=True, text=True)
+    paid = [p["provider"] for p in json.loads(listing.stdout)["providers"]]
+    wanted = paid[:args.providers] if args.providers else []
 
     def statements_args() -> list[str]:
         return ["pbr_cli", "statements", "-m", model, "-p", months[-1], "-o", str(folder)]
@@ -88,6 +87,10 @@ def main() -> None:
         made = measure(statements_args(), out, env, args.runs, clear)
         count = len(list(folder.glob("*-statement.pdf")))
     loads.append(os.getloadavg()[0])
+    written = len(list(folder.glob("*-statement.pdf")))
+    if written < (1 if wanted else len(paid)):
+        raise SystemExit(f"pbr statements stopped after {written} of {len(paid)} statements "
+                         "(its crash report says why): no measure")
     print(f"{out.name}: cold run {cold:.2f} s (validate {validate[0]:.2f} s, {validate[1]:,} "
           f"MiB; calculate {calculate[0]:.2f} s, {calculate[1]:,} MiB)")
     print(f"pbr statements, {count} providers ({count} workbooks, {count} PDFs): "
