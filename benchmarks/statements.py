@@ -7,7 +7,9 @@ run (`pbr validate` of every month from an empty cache and ledger, then `pbr cal
 the last month, recorded as a draft), then `pbr statements` of the last month for every
 provider paid (or the first N), a workbook and a PDF each, from the cache and ledger the
 cold run left. It prints each time, the peak memory of pbr's process, the time a statement
-and the statements' time as a ratio of the cold run (the target: below 1).
+and the statements' time as a ratio of the cold run (the target: below 1), and the machine's
+load average as each step began and as the last ended (on a shared machine, compare the
+ratio, not the times).
 """
 
 from __future__ import annotations
@@ -54,17 +56,18 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "pbr_cli", "validate", str(returns), "-m", model],
                        cwd=out, env=env, capture_output=True, check=False)
 
+    loads = [os.getloadavg()[0]]
     validate = measure(["pbr_cli", "validate", str(returns), "-m", model], out, env, args.runs,
                        from_scratch)
     calculate = measure(["pbr_cli", "calculate", "-m", model, "-p", months[-1]], out, env,
                         args.runs, validated)
     cold = validate[0] + calculate[0]
-    wanted = []
-    if args.providers:
-        listing = subprocess.run(
-            [sys.executable, "-m", "pbr_cli", "calculate", "-m", model, "-p", months[-1],
-             "--dry-run", "--json"], cwd=out, env=env, capture_output=True, text=True)
-        wanted = [p["provider"] for p in json.loads(listing.stdout)["providers"]][:args.providers]
+    loads.append(os.getloadavg()[0])
+    listing = subprocess.run(
+        [sys.executable, "-m", "pbr_cli", "calculate", "-m", model, "-p", months[-1],
+         "--dry-run", "--json"], cwd=out, env=env, capture_output=True, text=True)
+    paid = [p["provider"] for p in json.loads(listing.stdout)["providers"]]
+    wanted = paid[:args.providers] if args.providers else []
 
     def statements_args() -> list[str]:
         return ["pbr_cli", "statements", "-m", model, "-p", months[-1], "-o", str(folder)]
@@ -83,11 +86,18 @@ def main() -> None:
     else:
         made = measure(statements_args(), out, env, args.runs, clear)
         count = len(list(folder.glob("*-statement.pdf")))
+    loads.append(os.getloadavg()[0])
+    written = len(list(folder.glob("*-statement.pdf")))
+    if written < (1 if wanted else len(paid)):
+        raise SystemExit(f"pbr statements stopped after {written} of {len(paid)} statements "
+                         "(its crash report says why): no measure")
     print(f"{out.name}: cold run {cold:.2f} s (validate {validate[0]:.2f} s, {validate[1]:,} "
           f"MiB; calculate {calculate[0]:.2f} s, {calculate[1]:,} MiB)")
     print(f"pbr statements, {count} providers ({count} workbooks, {count} PDFs): "
           f"{made[0]:.2f} s, {made[1]:,} MiB; {made[0] / max(count, 1):.3f} s a statement; "
           f"{made[0] / cold:.2f} of the cold run")
+    print("load average (1 minute) at the start, after the cold run, at the end: "
+          + ", ".join(f"{x:.1f}" for x in loads))
     from_scratch()
     shutil.rmtree(ledger.parent, ignore_errors=True)
     shutil.rmtree(folder, ignore_errors=True)

@@ -18,6 +18,7 @@ from typing import Any
 from pbr_cli import __version__
 from pbr_cli.ledger.records import LineKind
 from pbr_cli.money import format_money, fraction_to_decimal
+from pbr_cli.outputs.pdf_table import Look, draw_table
 from pbr_cli.outputs.schedule import KIND_SHOWN, code_label
 from pbr_cli.outputs.typeface import add_typeface
 from pbr_cli.outputs.xlsx import atomic_output
@@ -76,7 +77,6 @@ def _standing(s: Schedule) -> tuple[str, tuple[int, int, int]]:
 
 def _render(s: Schedule) -> Any:
     from fpdf import FPDF
-    from fpdf.fonts import FontFace
 
     p = s.providers[0]
     model = s.model
@@ -103,7 +103,6 @@ def _render(s: Schedule) -> Any:
 
     pdf = Statement(orientation="L", unit="mm", format="A4")
     first_page(pdf, f"{model.title}: payment statement {s.month} {p.provider}")
-    head = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=HEAD_FILL)
 
     def title(text: str, size: int = 14) -> None:
         pdf.set_font("DejaVu", "B", size)
@@ -120,14 +119,8 @@ def _render(s: Schedule) -> Any:
               right: set[int] = frozenset(), size: float = 8) -> None:  # type: ignore[assignment]
         if not rows:
             return
-        pdf.set_font("DejaVu", "", size)
-        align = ["RIGHT" if j in right else "LEFT" for j in range(len(headers))]
-        with pdf.table(col_widths=widths, headings_style=head, repeat_headings=1, align="LEFT",
-                       line_height=size * 0.55, text_align=align, padding=1,
-                       first_row_as_headings=True, width=sum(widths)) as t:
-            t.row(headers)
-            for r in rows:
-                t.row(r)
+        draw_table(pdf, Look("DejaVu", size, (255, 255, 255), HEAD_FILL), headers, rows,
+                   widths, right)
         pdf.ln(3)
 
     title(f"{model.title}")

@@ -3,9 +3,10 @@ and shared by every PDF it writes.
 
 fpdf2 parses a typeface for each document it is added to (its tables, a width for each of its
 6,000 characters), and measures a text's width a character at a time, often the same text
-many times over (a table's cell is laid out twice, and a line is measured again as each
-character is added). A statement for every provider of a month would parse the typeface
-hundreds of times and measure the same texts millions of times. Here:
+many times over (a line of a paragraph is measured again as each character is added; a
+statement's tables are laid out by pbr_cli.outputs.pdf_table, which measures each cell once,
+with these widths). A statement for every provider of a month would parse the typeface
+hundreds of times and measure the same texts many times over. Here:
 
 - the first document of a process parses the typeface; every later one gets a copy of what
   was parsed, with its own record of the characters it uses and its own copy of the font file
