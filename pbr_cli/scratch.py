@@ -7,7 +7,9 @@ system's temporary folder, where a stopped run would leave client ids for anyone
 The folder is removed once the file is made, or when pbr exits; one left by a process that was killed (nothing runs
 on SIGKILL) is removed by the next pbr that makes a file in the same folder, once its
 process is gone. Only this machine's are judged: a folder shared between machines holds
-others' that may be in use.
+others' that may be in use. Runs writing into one folder at once (statements written by
+worker processes) each make their own folder inside `.pbr-tmp`; one that finds it removed
+by another's release, as empty, at that moment makes it again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 FOLDER = ".pbr-tmp"
+_ATTEMPTS = 20  # .pbr-tmp removed by another run as this one makes its folder in it
 
 
 class _Made:
@@ -47,11 +50,19 @@ def scratch_folder(output: Path) -> Path:
         _MADE.pid, _MADE.folders = os.getpid(), set()
         atexit.register(_remove_all, os.getpid())
     base = Path(output).absolute() / FOLDER
-    base.mkdir(parents=True, exist_ok=True)
-    _remove_left(base)
-    mine = Path(tempfile.mkdtemp(prefix=f"{_host()}-{os.getpid()}-", dir=base))  # 0700
-    _MADE.folders.add(mine)
-    return mine
+    for attempt in range(_ATTEMPTS):
+        base.mkdir(parents=True, exist_ok=True)
+        _remove_left(base)
+        try:
+            mine = Path(tempfile.mkdtemp(prefix=f"{_host()}-{os.getpid()}-", dir=base))  # 0700
+        except FileNotFoundError:
+            # another run released its folder and removed .pbr-tmp, empty, between the two
+            if attempt == _ATTEMPTS - 1 or not Path(output).absolute().is_dir():
+                raise
+            continue
+        _MADE.folders.add(mine)
+        return mine
+    raise AssertionError("unreachable")
 
 
 def release(folder: Path) -> None:

@@ -298,3 +298,30 @@ def test_a_month_hidden_or_archived_in_the_returns_folder_is_named(tmp_path, mis
     result = CliRunner().invoke(app, ["calculate", "-m", SCHEME, "-p", "2013-04", "--dry-run",
                                       "--config", str(config)])
     assert result.exit_code in (0, 1), result.output
+
+
+def test_a_private_folder_is_made_though_another_run_removes_pbr_tmp_at_that_moment(
+        tmp_path, monkeypatch):
+    """Statements written by two worker processes into one folder: one finished its file and
+    removed `.pbr-tmp` as empty just after the other had made it and before it made its own
+    folder inside, and the other stopped with FileNotFoundError (a crash report). The other
+    run's removal is made to happen at exactly that moment, twice."""
+    from pbr_cli import scratch
+
+    removals = []
+    real_mkdtemp = scratch.tempfile.mkdtemp
+
+    def mkdtemp_after_another_run_removed_the_base(*args, **kwargs):
+        base = Path(kwargs["dir"])
+        if len(removals) < 2:
+            base.rmdir()  # the other run's release(): .pbr-tmp was empty
+            removals.append(base)
+        return real_mkdtemp(*args, **kwargs)
+
+    monkeypatch.setattr(scratch.tempfile, "mkdtemp", mkdtemp_after_another_run_removed_the_base)
+    mine = scratch.scratch_folder(tmp_path)
+    assert len(removals) == 2
+    assert mine.is_dir() and mine.parent == tmp_path / ".pbr-tmp"
+    assert oct(mine.stat().st_mode & 0o777) == "0o700"
+    scratch.release(mine)
+    assert not (tmp_path / ".pbr-tmp").exists()
