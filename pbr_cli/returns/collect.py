@@ -20,6 +20,7 @@ from pbr_cli.names import shown
 from pbr_cli.problems import FATAL, Problem
 from pbr_cli.returns.checked import CheckedReturn, PackedTables
 from pbr_cli.returns.checks import check_return
+from pbr_cli.returns.cohort_records import Interned, compact
 from pbr_cli.returns.folders import month_of_folder
 from pbr_cli.returns.layout import COVER_SHEET
 from pbr_cli.returns.register import Register
@@ -44,6 +45,10 @@ class Collection:
     unreadable: list[Unreadable] = field(default_factory=list)
     model_of: dict[str, str] = field(default_factory=dict)  # path -> model (no model given)
     nameless: list[str] = field(default_factory=list)  # no model given, none on the Cover
+    # read without tables: what the returns' records were compacted with (their clients' ids
+    # and groups, each held once)
+    clients: Interned | None = None
+    groups: Interned | None = None
 
 
 PARALLEL_FROM = 48  # files to read before it pays to start more than one worker process
@@ -93,8 +98,25 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
 
     With `tables` False, each return is kept without its tables once it is checked (and
     cached whole): only its cover's facts, its problems and, for a client-level model, its
-    records as columns. What `pbr validate` holds then stays small however many returns it
-    checks."""
+    records as columns, compacted (cohort_records.compact, with Collection.clients and
+    .groups) as each return comes in. What `pbr validate` holds then stays small however
+    many returns it checks."""
+    result = Collection()
+    clients, groups = Interned(), Interned()
+    if not tables:
+        result.clients, result.groups = clients, groups
+
+    def held(found: Any) -> Any:
+        """What is kept of a return as it comes in."""
+        if tables:
+            return found
+        checked = found.checked if isinstance(found, Chosen) else found
+        if isinstance(checked, CheckedReturn):
+            checked.tables = {}
+            if checked.cohort:
+                checked.cohort = compact(checked.cohort, clients, groups)
+        return found
+
     done: list[Any] = [None] * len(files)
     todo: list[tuple[int, Path, str | None]] = []  # to read
     kept: list[tuple[int, Path, str, str | None]] = []  # in the cache
@@ -118,7 +140,8 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     def take(items: list, answers) -> None:
         for at, answer in answers:
             i, path, _ = items[at]
-            done[i] = _lost(path, answer, model, seconds) if isinstance(answer, Lost) else answer
+            done[i] = (_lost(path, answer, model, seconds) if isinstance(answer, Lost)
+                       else held(answer))
             if progress:
                 progress(path)
 
@@ -131,7 +154,7 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
             if found is None:  # unreadable after all: read it
                 again.append((i, path, key))
                 continue
-            found = _named_as(found if tables else _without_tables(found), str(path))
+            found = _named_as(held(found), str(path))
             done[i] = found if model is not None else Chosen(name, found)
             if progress:
                 progress(path)
@@ -145,7 +168,8 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
         if cache is not None and KILLED:  # a worker ended while it may have been writing
             remove_left_by(cache.folder, KILLED)
             KILLED.clear()
-    result = Collection()
+    clients.seal()  # every return is in: the ids are numbered
+    groups.seal()
     for path, checked in zip(files, done, strict=True):
         label = shown(path)
         if label != str(path):  # a name that cannot be printed as it is: shown escaped
