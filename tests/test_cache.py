@@ -338,6 +338,36 @@ def test_validate_holds_each_id_once_and_each_record_as_32_bit_numbers(monkeypat
     assert collection.clients is not None and sorted(collection.clients.names) == sorted(ids)
 
 
+def test_a_calculation_keeps_the_tables_and_holds_the_records_compact(monkeypatch):
+    """`pbr calculate` reads with compact_records: the returns keep their tables, and their
+    records are the same records held compact, from which the history has the same
+    episodes, reviews and problems as from the records as record_columns made them."""
+    from pbr_cli.pricing.cohort.history import build_history
+    from tests.conftest import COHORT_MODEL_PATH
+
+    model = load_model(COHORT_MODEL_PATH)
+    register = load_register(model)
+    paths = sorted((ROOT / "sample_returns" / "wigan-cohort").rglob("*.xlsx"))
+    monkeypatch.setenv("PBR_WORKERS", "1")
+    whole = read_and_check(paths, model, register)
+    held = read_and_check(paths, model, register, compact_records=True)
+    for x, y in zip(whole.returns, held.returns, strict=True):
+        assert len(y.tables) > 0 and _records(x.cohort) == _records(y.cohort)
+        assert all(part["client"].dtype == np.int32 for part in (y.cohort or {}).values())
+    covered: dict = {}
+    for r in whole.returns:
+        covered.setdefault(r.provider, set()).add(r.month)
+    first = min(r.month for r in whole.returns)
+    plain, compact = (build_history(model, [r for r in c.returns if r.month != first], covered)
+                      for c in (whole, held))
+    assert len(plain.problems) > 10 and compact.problems == plain.problems
+    assert plain.clients == compact.clients
+    for name, values in plain.episodes.items():
+        assert values.tolist() == compact.episodes[name].tolist(), name
+    assert plain.reviews.tolist() == compact.reviews.tolist()
+    assert plain.by_client.tolist() == compact.by_client.tolist()
+
+
 def _records(cohort):
     """A return's records as plain lists, from either form they are kept in."""
     from pbr_cli.returns.cohort_records import number
