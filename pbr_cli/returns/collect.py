@@ -85,7 +85,7 @@ def _fit_in_memory() -> int:
 def read_and_check(files: list[Path], model: Model | None, register: Register | None,
                    progress: Callable[[Path], None] | None = None, cache=None,
                    choose: Callable[[str], tuple[Model, Register]] | None = None,
-                   tables: bool = True, compact_records: bool | None = None) -> Collection:
+                   tables: bool = True) -> Collection:
     """Read and check each file; with a cache (pbr_cli.cache), a file unchanged since it
     was last checked against the same model and register is not read again. The files left
     to read are shared among worker processes (see worker_count); the result is the same,
@@ -100,22 +100,20 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     cached whole): only its cover's facts, its problems and, for a client-level model, its
     records as columns, compacted (cohort_records.compact, with Collection.clients and
     .groups) as each return comes in. What `pbr validate` holds then stays small however
-    many returns it checks. `compact_records` (without tables, the default) compacts the
-    records of returns kept with their tables too: for a caller that reads the records only
-    through pbr_cli.pricing.cohort.history (`pbr calculate`)."""
+    many returns it checks."""
     result = Collection()
     clients, groups = Interned(), Interned()
-    compacting = not tables if compact_records is None else compact_records
-    if compacting:
+    if not tables:
         result.clients, result.groups = clients, groups
 
     def held(found: Any) -> Any:
         """What is kept of a return as it comes in."""
+        if tables:
+            return found
         checked = found.checked if isinstance(found, Chosen) else found
         if isinstance(checked, CheckedReturn):
-            if not tables:
-                checked.tables = {}
-            if compacting and checked.cohort:
+            checked.tables = {}
+            if checked.cohort:
                 checked.cohort = compact(checked.cohort, clients, groups)
         return found
 
@@ -190,6 +188,20 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
             checked = checked.checked
         (result.unreadable if isinstance(checked, Unreadable) else result.returns).append(checked)
     return result
+
+
+def compact_records(collection: Collection) -> Collection:
+    """The collection with its returns' client-level records held compact (their tables
+    kept): for a caller that reads the records only through pbr_cli.pricing.cohort.history
+    (`pbr calculate`)."""
+    clients, groups = Interned(), Interned()
+    for r in collection.returns:
+        if r.cohort:
+            r.cohort = compact(r.cohort, clients, groups)
+    clients.seal()
+    groups.seal()
+    collection.clients, collection.groups = clients, groups
+    return collection
 
 
 @dataclass
