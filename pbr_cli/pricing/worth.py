@@ -24,7 +24,6 @@ from pbr_cli.problems import Problem
 from pbr_cli.returns.checked import CheckedReturn
 from pbr_cli.returns.cohort_records import declares_opening
 from pbr_cli.returns.collect import Collection, read_and_check
-from pbr_cli.returns.collect import compact_records as compact
 from pbr_cli.returns.folders import month_of_folder, returns_for_months
 from pbr_cli.returns.register import Register
 
@@ -117,7 +116,7 @@ def read_months(cache: ReturnCache | None, model: Model, register: Register, roo
                 compact_records: bool = False) -> Collection:
     """Read and check, once each, every return that working out `months` needs; with
     `compact_records`, their client-level records are held compact (for a caller that reads
-    them only through the history: returns/collect.py, compact_records)."""
+    them only through the history: returns/collect.py, read_and_check)."""
     needed: set[Month] = set()
     for month in months:
         needed |= set(history_months(model, month))
@@ -130,8 +129,8 @@ def read_months(cache: ReturnCache | None, model: Model, register: Register, roo
         if progress:
             progress(counter["n"], len(files), path)
 
-    collection = read_and_check(files, model, register, tick, cache)
-    return compact(collection) if compact_records else collection
+    return read_and_check(files, model, register, tick, cache,
+                          tables=None if compact_records else True)
 
 
 @dataclass(frozen=True)

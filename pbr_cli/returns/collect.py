@@ -85,7 +85,7 @@ def _fit_in_memory() -> int:
 def read_and_check(files: list[Path], model: Model | None, register: Register | None,
                    progress: Callable[[Path], None] | None = None, cache=None,
                    choose: Callable[[str], tuple[Model, Register]] | None = None,
-                   tables: bool = True) -> Collection:
+                   tables: bool | None = True) -> Collection:
     """Read and check each file; with a cache (pbr_cli.cache), a file unchanged since it
     was last checked against the same model and register is not read again. The files left
     to read are shared among worker processes (see worker_count); the result is the same,
@@ -100,19 +100,22 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     cached whole): only its cover's facts, its problems and, for a client-level model, its
     records as columns, compacted (cohort_records.compact, with Collection.clients and
     .groups) as each return comes in. What `pbr validate` holds then stays small however
-    many returns it checks."""
+    many returns it checks. With `tables` None, each return keeps its tables and its records
+    are compacted as it comes in: for a caller that reads the records only through
+    pbr_cli.pricing.cohort.history (`pbr calculate`)."""
     result = Collection()
     clients, groups = Interned(), Interned()
-    if not tables:
+    if tables is not True:
         result.clients, result.groups = clients, groups
 
     def held(found: Any) -> Any:
         """What is kept of a return as it comes in."""
-        if tables:
+        if tables is True:
             return found
         checked = found.checked if isinstance(found, Chosen) else found
         if isinstance(checked, CheckedReturn):
-            checked.tables = {}
+            if tables is False:
+                checked.tables = {}
             if checked.cohort:
                 checked.cohort = compact(checked.cohort, clients, groups)
         return found
@@ -188,20 +191,6 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
             checked = checked.checked
         (result.unreadable if isinstance(checked, Unreadable) else result.returns).append(checked)
     return result
-
-
-def compact_records(collection: Collection) -> Collection:
-    """The collection with its returns' client-level records held compact (their tables
-    kept): for a caller that reads the records only through pbr_cli.pricing.cohort.history
-    (`pbr calculate`)."""
-    clients, groups = Interned(), Interned()
-    for r in collection.returns:
-        if r.cohort:
-            r.cohort = compact(r.cohort, clients, groups)
-    clients.seal()
-    groups.seal()
-    collection.clients, collection.groups = clients, groups
-    return collection
 
 
 @dataclass
@@ -320,7 +309,7 @@ def _read_one(job: tuple[int, Path, str | None]) -> Any:
         checked = _check(raw, model, register, path)
     if key:
         cache.put(key, checked)
-    return checked if _JOB.get("tables", True) else _without_tables(checked)
+    return checked if _JOB.get("tables", True) is not False else _without_tables(checked)
 
 
 def _without_tables(checked: Any) -> Any:
@@ -370,7 +359,7 @@ def _read_chosen(path: Path, raw, cache) -> Chosen:
     if cache is not None:
         cache.put(cache.key_of(raw.sha256, _absolute(path), model, register,
                                month_of_folder(path)), checked)
-    return Chosen(name, checked if _JOB.get("tables", True) else _without_tables(checked))
+    return Chosen(name, checked if _JOB.get("tables", True) is not False else _without_tables(checked))
 
 
 def cover_model(sheet) -> str | None:
