@@ -8,6 +8,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pbr_cli.cache import ReturnCache
@@ -261,9 +262,10 @@ def test_client_level_rows_are_kept_as_columns_in_the_cache(tmp_path, monkeypatc
 def test_a_caller_wanting_only_problems_and_records_keeps_no_tables(tmp_path, monkeypatch,
                                                                     workers):
     """`pbr validate` reads with tables=False: each return is kept with its cover's facts, its
-    problems (the same, in the same order) and its records as columns, but no tables, whether
-    read now (in one worker or two) or found in the cache; the cache still holds the whole
-    return, tables and all, for the calculation that follows."""
+    problems (the same, in the same order) and its records as columns (the same records,
+    compacted: ids and groups as codes), but no tables, whether read now (in one worker or
+    two) or found in the cache; the cache still holds the whole return, tables and all, for
+    the calculation that follows."""
     from tests.conftest import COHORT_MODEL_PATH
 
     model = load_model(COHORT_MODEL_PATH)
@@ -281,11 +283,106 @@ def test_a_caller_wanting_only_problems_and_records_keeps_no_tables(tmp_path, mo
         assert [r.path for r in kept.returns] == [r.path for r in whole.returns]
         assert kept.unreadable == whole.unreadable
         for x, y in zip(whole.returns, kept.returns, strict=True):
-            assert (x.sha256, x.provider, x.month, x.problems, x.positions, x.cohort) == (
-                y.sha256, y.provider, y.month, y.problems, y.positions, y.cohort)
+            assert (x.sha256, x.provider, x.month, x.problems, x.positions) == (
+                y.sha256, y.provider, y.month, y.problems, y.positions)
+            assert _records(x.cohort) == _records(y.cohort)
             assert len(x.tables) > 0 and len(y.tables) == 0
+            for part in (y.cohort or {}).values():
+                assert part["client"].dtype == np.int32 and part["day"].dtype == np.int32
     cached = read_and_check(paths, model, register, cache=ReturnCache(tmp_path / "cache"))
     same(whole, cached)  # the cache holds every table
+
+
+def test_validate_holds_each_id_once_and_each_record_as_32_bit_numbers(monkeypatch):
+    """What `pbr validate` keeps of a client-level return once it is checked grows with its
+    rows by numbers, not text: every client's id (and every group) is one text, held once
+    however many rows of however many returns name it, and each column of a record is a
+    32-bit number a row (Excel row, day, episode start, client, group). In record_columns'
+    form every row held its own copy of the id's text and 64-bit numbers: 3,600 returns of
+    the national set held about 100 bytes a row that way."""
+    from tests.conftest import COHORT_MODEL_PATH
+
+    model = load_model(COHORT_MODEL_PATH)
+    register = load_register(model)
+    paths = sorted((ROOT / "sample_returns" / "wigan-cohort").rglob("*.xlsx"))
+    monkeypatch.setenv("PBR_WORKERS", "1")
+    collection = read_and_check(paths, model, register, tables=False)
+    plain = read_and_check(paths, model, register)
+    ids = {c for r in plain.returns for part in (r.cohort or {}).values() for c in part["client"]}
+    groups = {g for r in plain.returns for part in (r.cohort or {}).values()
+              for g in part["group"]}
+    texts: set[int] = set()
+
+    def walk(value) -> None:
+        if isinstance(value, str):
+            texts.add(id(value))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif hasattr(value, "names"):  # what the ids and groups are numbered by
+            walk(value.names)
+
+    rows = 0
+    for r in collection.returns:
+        for kind, part in (r.cohort or {}).items():
+            walk({name: v for name, v in part.items() if name != "holds"})
+            rows += part["n"]
+            for name in ("row", "day", "start", "client", "group"):
+                if name in part:
+                    assert memoryview(part[name]).nbytes == 4 * part["n"], (r.path, kind, name)
+    assert rows > 500 and len(ids) < rows / 2  # an id is named by several rows
+    assert len(texts) <= len(ids) + len(groups)
+    assert collection.clients is not None and sorted(collection.clients.names) == sorted(ids)
+
+
+def test_a_calculation_keeps_the_tables_and_holds_the_records_compact(monkeypatch):
+    """`pbr calculate` reads with compact_records: the returns keep their tables, and their
+    records are the same records held compact, from which the history has the same
+    episodes, reviews and problems as from the records as record_columns made them."""
+    from pbr_cli.pricing.cohort.history import build_history
+    from tests.conftest import COHORT_MODEL_PATH
+
+    model = load_model(COHORT_MODEL_PATH)
+    register = load_register(model)
+    paths = sorted((ROOT / "sample_returns" / "wigan-cohort").rglob("*.xlsx"))
+    monkeypatch.setenv("PBR_WORKERS", "1")
+    whole = read_and_check(paths, model, register)
+    held = read_and_check(paths, model, register, tables=None)
+    for x, y in zip(whole.returns, held.returns, strict=True):
+        assert len(y.tables) > 0 and _records(x.cohort) == _records(y.cohort)
+        assert all(part["client"].dtype == np.int32 for part in (y.cohort or {}).values())
+    covered: dict = {}
+    for r in whole.returns:
+        covered.setdefault(r.provider, set()).add(r.month)
+    first = min(r.month for r in whole.returns)
+    plain, compact = (build_history(model, [r for r in c.returns if r.month != first], covered)
+                      for c in (whole, held))
+    assert len(plain.problems) > 10 and compact.problems == plain.problems
+    assert plain.clients == compact.clients
+    for name, values in plain.episodes.items():
+        assert values.tolist() == compact.episodes[name].tolist(), name
+    assert plain.reviews.tolist() == compact.reviews.tolist()
+    assert plain.by_client.tolist() == compact.by_client.tolist()
+
+
+def _records(cohort):
+    """A return's records as plain lists, from either form they are kept in."""
+    from pbr_cli.returns.cohort_records import number
+
+    out = {}
+    for kind, part in (cohort or {}).items():
+        texts = {}
+        for name, at in (("client", 0), ("group", 1)):
+            values = part[name]
+            texts[name] = ([part["interned"][at].names[c] for c in values.tolist()]
+                           if isinstance(values, np.ndarray) else list(values))
+        out[kind] = (part["n"], texts, {name: number(part, name).tolist()
+                                        for name in ("row", "day", "start") if name in part},
+                     part["holds"])
+    return out
 
 
 def test_validate_lets_each_returns_records_go_once_the_history_has_them(monkeypatch):
@@ -301,7 +398,8 @@ def test_validate_lets_each_returns_records_go_once_the_history_has_them(monkeyp
     register = load_register(model)
     paths = sorted((ROOT / "sample_returns" / "wigan-cohort").rglob("*.xlsx"))
     monkeypatch.setenv("PBR_WORKERS", "1")
-    returns = read_and_check(paths, model, register, tables=False).returns
+    collection = read_and_check(paths, model, register, tables=False)
+    returns = collection.returns
     covered: dict = {}
     for r in returns:
         covered.setdefault(r.provider, set()).add(r.month)
@@ -312,7 +410,7 @@ def test_validate_lets_each_returns_records_go_once_the_history_has_them(monkeyp
     kept = copy.deepcopy(returns)
     plain = build_history(model, kept, covered, report_assumed=False).problems
     once = build_history(model, returns, covered, report_assumed=False,
-                         records_once=True).problems
+                         records_once=True, clients=collection.clients).problems
     assert len(plain) > 10 and once == plain
     assert all(r.cohort is not None for r in kept)
     assert all(r.cohort is None for r in returns)

@@ -276,7 +276,7 @@ def _calculate(scheme: Scheme, month: Month, output: Path | None, ledger: Ledger
     nxt = first_unapproved(ledger, model, start)
     earlier = sorted(Month.parse(p) for p in approved if Month.parse(p) < month) \
         if month == nxt and ledger is not None else []
-    collection = scheme.read([month, *earlier])
+    collection = scheme.read([month, *earlier], compact_records=True)
     unfiled = scheme.unfiled_history(month, collection)
     said = history_missing(scheme, month, unfiled) if unfiled else ""
     if unfiled and not_recorded != WHAT_IF:

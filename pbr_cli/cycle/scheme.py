@@ -191,12 +191,14 @@ class Scheme(Configured):
                 if m < self.go_live and m < month and m not in filed
                 and not (self.root / str(m)).is_dir()]
 
-    def read(self, months: list[Month]) -> Collection:
-        """Every return the months need, read and checked once (the cache first)."""
+    def read(self, months: list[Month], compact_records: bool = False) -> Collection:
+        """Every return the months need, read and checked once (the cache first); with
+        `compact_records`, their client-level records held compact (pricing reads them
+        only through the history)."""
         from pbr_cli.pricing.worth import read_months
 
         return read_months(self.cfg.cache, self.model, self.register, self.root, months,
-                           self.progress)
+                           self.progress, compact_records)
 
     def schedule(self, month: Month, collection: Collection,
                  earlier: Paid | None = None) -> Schedule:

@@ -110,7 +110,7 @@ def validate_paths(paths: list[Path], model_name: str | None, register_path: Pat
         results.append(_unreadable(bad))
     for model, returns in groups.values():
         if model.cohort is not None:
-            check_episodes(model, returns)
+            check_episodes(model, returns, collection.clients)
         duplicate_returns(returns)
         for r in returns:
             results.append(FileResult(r.path, r.status, model.name, r.provider,
@@ -140,7 +140,7 @@ def duplicate_returns(returns) -> None:
             r.problems.append(problem)
 
 
-def check_episodes(model, returns) -> None:
+def check_episodes(model, returns, clients=None) -> None:
     """Client-level checks across the files being validated (a discharge needs its
     presentation, reviews need an episode...). A check that needs a month not among the
     files is not made: validate a provider's whole folder to check everything."""
@@ -154,7 +154,7 @@ def check_episodes(model, returns) -> None:
         covered[r.provider].add(r.month)
     by_file = {r.path: r for r in usable}
     for problem in build_history(model, usable, covered, report_assumed=False,
-                                 records_once=True).problems:
+                                 records_once=True, clients=clients).problems:
         by_file[problem.file].problems.append(problem)
 
 

@@ -112,8 +112,11 @@ def remember(cache: ReturnCache | None, model: Model, register: Register, month:
 
 def read_months(cache: ReturnCache | None, model: Model, register: Register, root: Path,
                 months: list[Month],
-                progress: Callable[[int, int, Path], None] | None) -> Collection:
-    """Read and check, once each, every return that working out `months` needs."""
+                progress: Callable[[int, int, Path], None] | None,
+                compact_records: bool = False) -> Collection:
+    """Read and check, once each, every return that working out `months` needs; with
+    `compact_records`, their client-level records are held compact (for a caller that reads
+    them only through the history: returns/collect.py, read_and_check)."""
     needed: set[Month] = set()
     for month in months:
         needed |= set(history_months(model, month))
@@ -126,7 +129,8 @@ def read_months(cache: ReturnCache | None, model: Model, register: Register, roo
         if progress:
             progress(counter["n"], len(files), path)
 
-    return read_and_check(files, model, register, tick, cache)
+    return read_and_check(files, model, register, tick, cache,
+                          tables=None if compact_records else True)
 
 
 @dataclass(frozen=True)

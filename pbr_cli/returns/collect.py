@@ -20,6 +20,7 @@ from pbr_cli.names import shown
 from pbr_cli.problems import FATAL, Problem
 from pbr_cli.returns.checked import CheckedReturn, PackedTables
 from pbr_cli.returns.checks import check_return
+from pbr_cli.returns.cohort_records import Interned, compact
 from pbr_cli.returns.folders import month_of_folder
 from pbr_cli.returns.layout import COVER_SHEET
 from pbr_cli.returns.register import Register
@@ -44,6 +45,10 @@ class Collection:
     unreadable: list[Unreadable] = field(default_factory=list)
     model_of: dict[str, str] = field(default_factory=dict)  # path -> model (no model given)
     nameless: list[str] = field(default_factory=list)  # no model given, none on the Cover
+    # read without tables: what the returns' records were compacted with (their clients' ids
+    # and groups, each held once)
+    clients: Interned | None = None
+    groups: Interned | None = None
 
 
 PARALLEL_FROM = 48  # files to read before it pays to start more than one worker process
@@ -80,7 +85,7 @@ def _fit_in_memory() -> int:
 def read_and_check(files: list[Path], model: Model | None, register: Register | None,
                    progress: Callable[[Path], None] | None = None, cache=None,
                    choose: Callable[[str], tuple[Model, Register]] | None = None,
-                   tables: bool = True) -> Collection:
+                   tables: bool | None = True) -> Collection:
     """Read and check each file; with a cache (pbr_cli.cache), a file unchanged since it
     was last checked against the same model and register is not read again. The files left
     to read are shared among worker processes (see worker_count); the result is the same,
@@ -93,8 +98,28 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
 
     With `tables` False, each return is kept without its tables once it is checked (and
     cached whole): only its cover's facts, its problems and, for a client-level model, its
-    records as columns. What `pbr validate` holds then stays small however many returns it
-    checks."""
+    records as columns, compacted (cohort_records.compact, with Collection.clients and
+    .groups) as each return comes in. What `pbr validate` holds then stays small however
+    many returns it checks. With `tables` None, each return keeps its tables and its records
+    are compacted as it comes in: for a caller that reads the records only through
+    pbr_cli.pricing.cohort.history (`pbr calculate`)."""
+    result = Collection()
+    clients, groups = Interned(), Interned()
+    if tables is not True:
+        result.clients, result.groups = clients, groups
+
+    def held(found: Any) -> Any:
+        """What is kept of a return as it comes in."""
+        if tables is True:
+            return found
+        checked = found.checked if isinstance(found, Chosen) else found
+        if isinstance(checked, CheckedReturn):
+            if tables is False:
+                checked.tables = {}
+            if checked.cohort:
+                checked.cohort = compact(checked.cohort, clients, groups)
+        return found
+
     done: list[Any] = [None] * len(files)
     todo: list[tuple[int, Path, str | None]] = []  # to read
     kept: list[tuple[int, Path, str, str | None]] = []  # in the cache
@@ -118,7 +143,8 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     def take(items: list, answers) -> None:
         for at, answer in answers:
             i, path, _ = items[at]
-            done[i] = _lost(path, answer, model, seconds) if isinstance(answer, Lost) else answer
+            done[i] = (_lost(path, answer, model, seconds) if isinstance(answer, Lost)
+                       else held(answer))
             if progress:
                 progress(path)
 
@@ -131,7 +157,7 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
             if found is None:  # unreadable after all: read it
                 again.append((i, path, key))
                 continue
-            found = _named_as(found if tables else _without_tables(found), str(path))
+            found = _named_as(held(found), str(path))
             done[i] = found if model is not None else Chosen(name, found)
             if progress:
                 progress(path)
@@ -145,7 +171,8 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
         if cache is not None and KILLED:  # a worker ended while it may have been writing
             remove_left_by(cache.folder, KILLED)
             KILLED.clear()
-    result = Collection()
+    clients.seal()  # every return is in: the ids are numbered
+    groups.seal()
     for path, checked in zip(files, done, strict=True):
         label = shown(path)
         if label != str(path):  # a name that cannot be printed as it is: shown escaped
@@ -282,7 +309,7 @@ def _read_one(job: tuple[int, Path, str | None]) -> Any:
         checked = _check(raw, model, register, path)
     if key:
         cache.put(key, checked)
-    return checked if _JOB.get("tables", True) else _without_tables(checked)
+    return checked if _JOB.get("tables", True) is not False else _without_tables(checked)
 
 
 def _without_tables(checked: Any) -> Any:
@@ -332,7 +359,7 @@ def _read_chosen(path: Path, raw, cache) -> Chosen:
     if cache is not None:
         cache.put(cache.key_of(raw.sha256, _absolute(path), model, register,
                                month_of_folder(path)), checked)
-    return Chosen(name, checked if _JOB.get("tables", True) else _without_tables(checked))
+    return Chosen(name, checked if _JOB.get("tables", True) is not False else _without_tables(checked))
 
 
 def cover_model(sheet) -> str | None:

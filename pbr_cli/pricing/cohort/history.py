@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window, month_number, month_numbers
@@ -25,7 +24,7 @@ from pbr_cli.pricing.cohort.rows import Rows, dense, gather
 from pbr_cli.pricing.records import Source
 from pbr_cli.problems import ERROR, WARNING, Problem, Severity
 from pbr_cli.returns.checked import CheckedReturn
-from pbr_cli.returns.cohort_records import KINDS, OPENING
+from pbr_cli.returns.cohort_records import KINDS, OPENING, Interned
 
 DAYS = date.max.toordinal() + 2  # more than any day ordinal: (code, day) pairs as one number
 OPEN = date.max.toordinal()  # the end of an episode still open
@@ -95,7 +94,8 @@ class History:
 
 def build_history(model: Model, returns: Iterable[CheckedReturn],
                   covered: dict[str, set[Month]], report_assumed: bool = True,
-                  later: Iterable[CheckedReturn] = (), records_once: bool = False) -> History:
+                  later: Iterable[CheckedReturn] = (), records_once: bool = False,
+                  clients: Interned | None = None) -> History:
     """Episodes from every return given; `covered` says which months of each provider's
     records are present, so that a check needing a missing month is not made. Of the
     `later` returns (months after the one worked out) only the opening caseload is read: a
@@ -108,35 +108,36 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
 
     With `records_once`, each return's records (CheckedReturn.cohort) are let go once they
     are gathered, for a caller that needs them no more (`pbr validate`): the returns' records
-    and the joined history are then not both held."""
+    and the joined history are then not both held. `clients` is what the returns' records
+    were compacted with (cohort_records.compact), when they were."""
     cohort = model.cohort
     assert cohort is not None
     later = [r for r in later if r.provider is not None]
     files = sorted([*(r for r in returns if r.provider is not None), *later],
                    key=lambda r: r.path)
     provider_names = sorted({r.provider for r in files if r.provider is not None})
+    interned = Interned() if clients is None else clients
     tables = gather(model, files, {p: i for i, p in enumerate(provider_names)},
-                    frozenset(r.path for r in later))
+                    frozenset(r.path for r in later), interned)
     if records_once:
         for r in files:
             r.cohort = None
-    everyone = [c for kind in KINDS for c in tables[kind].client_names]
-    codes, uniques = pd.factorize(np.array(everyone, dtype=object))
-    # in the order of the ids (as Python orders strings: by code point)
+    # the clients the rows name, numbered again in the order of their ids (as Python orders
+    # strings: by code point)
+    used = np.unique(np.concatenate([tables[kind].client for kind in KINDS]))
+    uniques = [interned.names[c] for c in used.tolist()]
     # (numpy strings drop a trailing NUL: then sort them as Python objects)
-    order = (np.argsort(uniques, kind="stable") if "\x00" in "".join(uniques)
+    order = (np.argsort(np.array(uniques, dtype=object), kind="stable")
+             if "\x00" in "".join(uniques)
              else np.argsort(np.array(uniques, dtype=str), kind="stable"))
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
-    codes, uniques = rank[codes], uniques[order]
-    at = 0
+    uniques = [uniques[i] for i in order.tolist()]
     for kind in KINDS:
         rows = tables[kind]
-        rows.client = codes[at:at + len(rows)].astype(np.int64)
-        at += len(rows)
-        rows.client_names = []
+        rows.client = rank[np.searchsorted(used, rows.client)]
         rows.sort()
-    history = History(model, files, tables, provider_names, list(uniques))
+    history = History(model, files, tables, provider_names, uniques)
     _episodes(history, covered, report_assumed)
     history.freeze()
     return history

@@ -16,7 +16,7 @@ import numpy as np
 
 from pbr_cli.model.records import Model
 from pbr_cli.returns.checked import CheckedReturn
-from pbr_cli.returns.cohort_records import EVENT_OF, KINDS, OPENING, record_columns
+from pbr_cli.returns.cohort_records import EVENT_OF, KINDS, OPENING, Interned, number, record_columns
 
 
 class Rows:
@@ -25,9 +25,11 @@ class Rows:
     History.providers, .clients and .files)."""
 
     def __init__(self, parts: list[tuple[int, int, dict[str, Any]]], kind: str,
-                 holds: list[str]):
+                 holds: list[str], clients: Interned):
         def cat(name: str) -> np.ndarray:
-            return np.frombuffer(b"".join(part[name] for _, _, part in parts), np.int64).copy()
+            if not parts:
+                return np.zeros(0, np.int64)
+            return np.concatenate([number(part, name) for _, _, part in parts])
 
         sizes = [part["n"] for _, _, part in parts]
         self.file = np.repeat(np.array([f for f, _, _ in parts], np.int64), sizes)
@@ -37,12 +39,13 @@ class Rows:
         self.start = cat("start") if kind == "discharges" else self.day
         self.opening = np.repeat(np.array([bool(part.get(OPENING)) for _, _, part in parts],
                                           bool), sizes)  # rows of an opening caseload
-        self.client_names = [c for _, _, part in parts for c in part["client"]]
-        self.group = np.array([g for _, _, part in parts for g in part["group"]], object)
+        # client: a code in `clients` (History numbers them again, in the order of the ids)
+        self.client = (np.concatenate([_client_codes(part, clients) for _, _, part in parts])
+                       if parts else np.zeros(0, np.int64))
+        self.group = np.array([g for _, _, part in parts for g in _groups(part)], object)
         self.holds = {name: np.frombuffer(b"".join(part["holds"].get(name) or bytes(part["n"])
                                                    for _, _, part in parts), bool).copy()
                       for name in holds}
-        self.client = np.zeros(len(self.row), np.int64)  # set by History
 
     def sort(self) -> None:
         """Into date order (then provider, client, file and row)."""
@@ -54,6 +57,26 @@ class Rows:
 
     def __len__(self) -> int:
         return len(self.row)
+
+
+def _client_codes(part: dict[str, Any], clients: Interned) -> np.ndarray:
+    """A part's clients as codes in `clients`."""
+    codes = part["client"]
+    if not isinstance(codes, np.ndarray):  # ids as text (record_columns)
+        return clients.code(codes)
+    held = part["interned"][0]
+    if held is clients:
+        return codes.astype(np.int64)
+    return clients.code([held.names[c] for c in codes.tolist()])
+
+
+def _groups(part: dict[str, Any]) -> list[str]:
+    """A part's groups as text."""
+    groups = part["group"]
+    if not isinstance(groups, np.ndarray):
+        return groups
+    names = part["interned"][1].names
+    return [names[g] for g in groups.tolist()]
 
 
 def dense(*columns: np.ndarray) -> np.ndarray:
@@ -74,9 +97,12 @@ def dense(*columns: np.ndarray) -> np.ndarray:
 
 
 def gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int],
-           openings_only: frozenset[str] = frozenset()) -> dict[str, Rows]:
+           openings_only: frozenset[str] = frozenset(),
+           clients: Interned | None = None) -> dict[str, Rows]:
     """Each record sheet's rows from every return, leaving out rows with errors; of the
-    returns named in `openings_only` (a later month's), only the opening caseload."""
+    returns named in `openings_only` (a later month's), only the opening caseload. Clients
+    are codes in `clients` (new ids added to it)."""
+    clients = Interned() if clients is None else clients
 
     cohort = model.cohort
     assert cohort is not None
@@ -96,18 +122,21 @@ def gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int]
                     part, kind = {**part, OPENING: True}, "presentations"
                 parts[kind].append((f, providers[r.provider or ""], part))
     return {kind: Rows(parts[kind], kind, [o.name for o in cohort.outcomes
-                                           if o.event == EVENT_OF.get(kind)])
+                                           if o.event == EVENT_OF.get(kind)], clients)
             for kind in KINDS}
 
 
 def _without(part: dict[str, Any], bad: set[int]) -> dict[str, Any]:
-    """record_columns' part without the given Excel rows."""
-    keep = ~np.isin(np.frombuffer(part["row"], np.int64), list(bad))
-    out: dict[str, Any] = {"n": int(keep.sum())}
+    """record_columns' (or compact's) part without the given Excel rows."""
+    keep = ~np.isin(number(part, "row"), list(bad))
+    out: dict[str, Any] = {**part, "n": int(keep.sum())}
     for name in ("client", "group"):
-        out[name] = [v for v, ok in zip(part[name], keep.tolist(), strict=True) if ok]
+        values = part[name]
+        out[name] = (values[keep] if isinstance(values, np.ndarray) else
+                     [v for v, ok in zip(values, keep.tolist(), strict=True) if ok])
     for name in ("row", "day", "start"):
         if name in part:
-            out[name] = np.frombuffer(part[name], np.int64)[keep].tobytes()
+            kept = number(part, name)[keep]
+            out[name] = kept.tobytes() if isinstance(part[name], bytes) else kept
     out["holds"] = {k: np.frombuffer(v, bool)[keep].tobytes() for k, v in part["holds"].items()}
     return out
