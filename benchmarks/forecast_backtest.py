@@ -284,7 +284,8 @@ def calibration(errors: list[Error]) -> dict[str, dict[str, dict[int, list[tuple
 
 def write_calibration(errors: list[Error], seeds: list[int], target: Path) -> None:
     table = calibration(errors)
-    lines = [f'{target.read_text().split("QUANTILES")[0].rstrip()}', "",
+    head = target.read_text().split("QUANTILES")[0].split("\n# measured on")[0]
+    lines = [head.rstrip(), "",
              f"# measured on the generated histories of seeds {', '.join(map(str, seeds))}",
              "QUANTILES: dict[str, dict[str, dict[int, list[tuple[float, float]]]]] = {"]
     for kind, levels in table.items():

@@ -1,8 +1,7 @@
 """The relative errors (actual / expected - 1) of past forecasts, by kind of scheme, for the
 scheme's total and for a provider, by months ahead: (probability, relative error) points.
-Written by `python benchmarks/forecast_backtest.py --calibrate`; ranges.py reads it."""
-
-# measured on the generated histories of seeds 1, 2
+Written by `python benchmarks/forecast_backtest.py --calibrate` (or `--calibrate-from`);
+ranges.py reads it."""
 
 # measured on the generated histories of seeds 1, 2, 3, 4
 QUANTILES: dict[str, dict[str, dict[int, list[tuple[float, float]]]]] = {
