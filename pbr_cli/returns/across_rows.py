@@ -28,9 +28,17 @@ def duplicate_keys(spec: Sheet, frame: Any, positions: dict[str, int], add: Add)
             if None not in k]
     if len(set(keys)) == len(keys):
         return  # the usual case, found at once; the rows are walked only to say where
+    say_duplicates(spec, ((v[:-1], v[-1]) for v in frame[[*key_cols, "_row"]].itertuples(
+        index=False, name=None)), positions, add)
+
+
+def say_duplicates(spec: Sheet, keyed_rows: Any, positions: dict[str, int], add: Add) -> None:
+    """Each row (key, Excel row) whose whole key an earlier row had: the second row, naming
+    the first (a key with a blank part is no key)."""
+    key_cols = list(spec.key)
     first_seen: dict[tuple, int] = {}
-    for values in frame[[*key_cols, "_row"]].itertuples(index=False, name=None):
-        key, row = values[:-1], values[-1]
+    for key, row in keyed_rows:
+        key = tuple(key)
         if any(v is None for v in key):
             continue
         if key in first_seen:

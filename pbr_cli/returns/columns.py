@@ -18,8 +18,9 @@ from typing import Any
 from pbr_cli.model.kinds import ColumnType, Within
 from pbr_cli.model.records import CodeList, Column, Sheet
 from pbr_cli.periods import Month
+from pbr_cli.returns.across_rows import say_duplicates
 from pbr_cli.returns.cells import convert, shown
-from pbr_cli.returns.rules import Cells, Dates, DuplicateRows, Required
+from pbr_cli.returns.rules import Cells, Dates, Required
 
 # say(message, sheet, row, column index, **fields), as checks._Checker.say
 Say = Callable[..., None]
@@ -216,16 +217,7 @@ def duplicate_keys(spec: Sheet, columns: dict[str, list[Any]], positions: dict[s
     whole = [k for k in keys if None not in k]
     if len(set(whole)) == len(whole):
         return
-    first_seen: dict[tuple, int] = {}
-    for key, row in zip(keys, columns["_row"], strict=True):
-        if None in key:
-            continue
-        if key in first_seen:
-            named = ", ".join(f"{spec.header(c)} {v}" for c, v in zip(key_cols, key, strict=True))
-            add(DuplicateRows.TWICE.code, DuplicateRows.TWICE.text(
-                shown=named, first=first_seen[key]), spec.name, row, positions.get(key_cols[0]))
-        else:
-            first_seen[key] = row
+    say_duplicates(spec, zip(keys, columns["_row"], strict=True), positions, add)
 
 
 def table(columns: dict[str, list[Any]], names: list[str]) -> Any:

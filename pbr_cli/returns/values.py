@@ -258,17 +258,8 @@ class ValueRules:
                                 self.model.start)
             for bound in self.bounds(col):
                 for k, value in enumerate(values):
-                    context = reads(bound.formula, k) if value is not None else {}
-                    if value is None or len(context) < len(bound.formula.names):
-                        continue
-                    try:
-                        limit = self.evaluate(bound.formula, context)
-                    except ExprError:
-                        continue
-                    if limit is None or isinstance(value, date) != isinstance(limit, date):
-                        continue
-                    if (value < limit) if bound.below else (value > limit):
-                        self.out_of_bounds(place, bound, value, limit, kept[k])
+                    if value is not None:
+                        self.bound_check(place, bound, value, reads(bound.formula, k), kept[k])
 
     def context(self, entry: dict[str, Any] | None, month: Month | None) -> dict[str, Any]:
         """The names a rule may read: parameters, period facts and the register entry (a
@@ -330,16 +321,23 @@ class ValueRules:
         if col.within == Within.BEFORE_START and day_of(value) >= self.model.start:
             self.not_before_start(place, value, r + 1)
         for bound in self.bounds(col):
-            if bound.formula.names - set(context):
-                continue
-            try:
-                limit = self.evaluate(bound.formula, context)
-            except ExprError:
-                continue
-            if limit is None or isinstance(value, date) != isinstance(limit, date):
-                continue
-            if (value < limit) if bound.below else (value > limit):
-                self.out_of_bounds(place, bound, value, limit, r)
+            self.bound_check(place, bound, value, context, r)
+
+    def bound_check(self, place: Place, bound: Bound, value: Any, context: dict[str, Any],
+                    r: int) -> None:
+        """A value against one min or max worked out from `context` (no limit where a name it
+        reads has no value, the formula cannot be worked out, or the limit is blank or of
+        another kind than the value)."""
+        if bound.formula.names - set(context):
+            return
+        try:
+            limit = self.evaluate(bound.formula, context)
+        except ExprError:
+            return
+        if limit is None or isinstance(value, date) != isinstance(limit, date):
+            return
+        if (value < limit) if bound.below else (value > limit):
+            self.out_of_bounds(place, bound, value, limit, r)
 
     def not_before_start(self, place: Place, value: date, row: int) -> None:
         self.say(Dates.NOT_BEFORE, place, row, value=shown(value),
