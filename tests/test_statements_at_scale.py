@@ -150,3 +150,62 @@ def test_a_statement_whose_worker_dies_is_named_and_stops_the_command(tmp_path, 
     assert raised.value.code == "statement-lost"
     assert f"the statement for {doomed} could not be written" in str(raised.value)
     assert "exit code 3" in str(raised.value)
+
+
+def _text_pdf(texts, target, add):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_creation_date(statement_pdf.FIXED)
+    add(pdf, "DejaVu", "", statement_pdf.FONTS / "DejaVuSans.ttf")
+    add(pdf, "DejaVu", "B", statement_pdf.FONTS / "DejaVuSans-Bold.ttf")
+    pdf.add_page()
+    for i, text in enumerate(texts):
+        pdf.set_font("DejaVu", "B" if i % 2 else "", 9)
+        pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
+    return pdf
+
+
+def test_a_font_cut_from_the_common_cut_is_the_cut_of_the_whole_file(tmp_path, monkeypatch):
+    """60 documents of random text (in the regular and the bold, each a random share of the
+    common characters, some with a character beyond them: Greek, Cyrillic, CJK that DejaVu
+    lacks): the PDF written by write_pdf, its fonts cut from the common cut where they can
+    be, is byte for byte the PDF of fpdf2's own parse and cut of the whole file. Most of the
+    documents were cut from the common cut."""
+    import random
+
+    from fontTools import ttLib
+
+    rng = random.Random(20261206)
+    monkeypatch.setattr(typeface, "_PARSED", {})
+    monkeypatch.setattr(typeface, "_WIDTHS", {})
+    monkeypatch.setattr(typeface, "_COMMON_CUT", {})
+    cmap = ttLib.TTFont(statement_pdf.FONTS / "DejaVuSans.ttf").getBestCmap()
+    common = [chr(c) for lo, hi in typeface.COMMON for c in range(max(lo, 0x20), hi) if c in cmap]
+    inside = {c for lo, hi in typeface.COMMON for c in range(lo, hi)}
+    beyond = ["Ω", "Ж", "ש", "中", "ﬁ"]  # (DejaVu has no 中: a missing glyph, not a glyph)
+    cuts = []
+    real = typeface._font_file
+
+    def noted(parsed, data, number):
+        cuts.append(any(data is cut for cut, _ in typeface._COMMON_CUT.values()))
+        return real(parsed, data, number)
+
+    monkeypatch.setattr(typeface, "_font_file", noted)
+    expected = 0
+    for n in range(60):
+        share = rng.sample(common, rng.randint(1, 120))
+        texts = ["".join(rng.choice(share) for _ in range(rng.randint(1, 200)))
+                 for _ in range(rng.randint(1, 4))]
+        if n % 5 == 0:
+            texts.append(rng.choice(beyond) + texts[0])
+        for style in (0, 1):  # a typeface is cut from the common cut if its text is inside
+            text = "".join(t for i, t in enumerate(texts) if i % 2 == style)
+            expected += all(ord(c) in inside or ord(c) not in cmap for c in text)
+        ours = tmp_path / f"ours-{n}.pdf"
+        typeface.write_pdf(_text_pdf(texts, ours, typeface.add_typeface), ours)
+        own = tmp_path / f"own-{n}.pdf"
+        _text_pdf(texts, own, _own_parse).output(str(own))
+        assert ours.read_bytes() == own.read_bytes(), texts
+    assert cuts.count(True) == expected
+    assert 96 <= expected < 120  # the 48 documents within COMMON, both typefaces; some others

@@ -13,6 +13,7 @@ from pbr_cli.assurance.verdicts import HEADERS, SHEET, Verdict
 from pbr_cli.ledger.samples import StoredSample
 from pbr_cli.money import format_money
 from pbr_cli.outputs.schedule import TABLE_ROW, Layout, heading, write_table
+from pbr_cli.outputs.typeface import write_pdf
 from pbr_cli.outputs.xlsx import Formats, atomic_output, made_workbook, print_setup
 from pbr_cli.pricing.records import Schedule
 
@@ -154,5 +155,5 @@ def write_request_pdf(schedule: Schedule, sample: StoredSample, provider: str,
         for i in mine:
             t.row([i["id"], i["what"], format_money_text(i["amount"])])
     with atomic_output(target) as tmp:
-        pdf.output(str(tmp))
+        write_pdf(pdf, tmp)
     return target

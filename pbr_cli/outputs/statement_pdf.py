@@ -20,7 +20,7 @@ from pbr_cli.ledger.records import LineKind
 from pbr_cli.money import format_money, fraction_to_decimal
 from pbr_cli.outputs.pdf_table import Look, draw_table
 from pbr_cli.outputs.schedule import KIND_SHOWN, code_label
-from pbr_cli.outputs.typeface import add_typeface
+from pbr_cli.outputs.typeface import add_typeface, common_cut, write_pdf
 from pbr_cli.outputs.xlsx import atomic_output
 from pbr_cli.pricing.records import PAID, Schedule, State, accrued_note
 
@@ -52,18 +52,21 @@ def first_page(pdf, title: str) -> None:
     pdf.add_page()
 
 def parse_typefaces() -> None:
-    """Parse the typeface of statements now (once a process: pbr_cli.outputs.typeface), so
-    that worker processes started after this begin with it."""
+    """Parse the typeface of statements now, and cut it to the characters nearly every PDF
+    uses (once a process: pbr_cli.outputs.typeface), so that worker processes started after
+    this begin with both."""
     from fpdf import FPDF
 
     pdf = FPDF()
     add_typeface(pdf, "DejaVu", "", FONTS / "DejaVuSans.ttf")
     add_typeface(pdf, "DejaVu", "B", FONTS / "DejaVuSans-Bold.ttf")
+    for font in pdf.fonts.values():
+        common_cut(font)
 
 
 def write_statement_pdf(s: Schedule, target: Path) -> Path:
     with atomic_output(Path(target)) as tmp:
-        _render(s).output(str(tmp))
+        write_pdf(_render(s), tmp)
     return Path(target)
 
 
