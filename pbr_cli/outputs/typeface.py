@@ -87,6 +87,7 @@ def write_pdf(pdf: Any, target: Path) -> None:
     """`pdf.output(target)`, each shared typeface cut from its cut to COMMON where the
     document uses no other character (the same bytes, sooner)."""
     measured = tuple(_CLASSES.values())
+    font: Any
     for font in pdf.fonts.values():
         if not isinstance(font, measured):
             continue
