@@ -86,10 +86,9 @@ def _font_file(parsed: Any, data: bytes, number: int) -> Any:
 def write_pdf(pdf: Any, target: Path) -> None:
     """`pdf.output(target)`, each shared typeface cut from its cut to COMMON where the
     document uses no other character (the same bytes, sooner)."""
-    measured = tuple(_CLASSES.values())
-    font: Any
+    measured = set(_CLASSES.values())
     for font in pdf.fonts.values():
-        if not isinstance(font, measured):
+        if type(font) not in measured:
             continue
         cut, names = common_cut(font)
         if set(font.subset.get_all_glyph_names()) <= names:
