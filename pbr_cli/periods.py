@@ -25,6 +25,10 @@ ACCEPTED_FORMS = (
 )
 
 
+DAYS_IN = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # a month's days, February's
+# in a common year (calendar.monthrange gives the same, at many times the cost)
+
+
 @dataclass(frozen=True, order=True)
 class Month:
     year: int
@@ -57,7 +61,9 @@ class Month:
 
     @property
     def days(self) -> int:
-        return calendar.monthrange(self.year, self.month)[1]
+        if self.month == 2 and calendar.isleap(self.year):
+            return 29
+        return DAYS_IN[self.month]
 
     def plus(self, months: int) -> Month:
         index = self.year * 12 + (self.month - 1) + months

@@ -52,6 +52,17 @@ def test_periods_resolve_to_exact_dates(text, start, end):
     assert start.isoformat() in period.describe()
 
 
+def test_a_month_knows_its_days_in_every_year():
+    """February has 29 days in 2012 and 2000, 28 in 2013 and 1900; every month of years 1
+    to 9999 has the days the calendar gives it."""
+    import calendar
+
+    assert [Month(y, 2).days for y in (2012, 2000, 2013, 1900)] == [29, 29, 28, 28]
+    assert Month(2013, 4).last_day == date(2013, 4, 30)
+    assert all(Month(y, m).days == calendar.monthrange(y, m)[1]
+               for y in range(1, 10_000) for m in range(1, 13))
+
+
 @pytest.mark.parametrize("bad", ["2013-13", "June", "2013/15", "2013-09..2013-04", ""])
 def test_bad_period_lists_accepted_forms(bad):
     with pytest.raises(PbrError) as err:

@@ -35,12 +35,32 @@ def fisher_greater(a: int, b: int, c: int, d: int) -> Fraction:
         a  b    (the provider: cases, others)
         c  d    (the comparison: cases, others)
 
-    the hypergeometric tail P(X >= a) = sum over x of C(a+c, x) C(b+d, a+b-x) / C(N, a+b)."""
+    the hypergeometric tail P(X >= a) = sum over x of C(a+c, x) C(b+d, a+b-x) / C(N, a+b).
+
+    Summed over the shorter side (the tail itself, or 1 less the terms below a), each term
+    worked from the one before: at national scale a table's margins are tens of thousands,
+    and working every C() afresh took most of a year's report."""
     row, col, n = a + b, a + c, a + b + c + d
     if row == 0 or col == 0:
         return Fraction(1)
-    top = sum(comb(col, x) * comb(n - col, row - x) for x in range(a, min(row, col) + 1))
-    return Fraction(top, comb(n, row))
+    low, high = max(0, row - (n - col)), min(row, col)  # the values X can take
+    if a <= low:
+        return Fraction(1)
+    if high - a < a - low:
+        return Fraction(_terms(col, n - col, row, a, high), comb(n, row))
+    return 1 - Fraction(_terms(col, n - col, row, low, a - 1), comb(n, row))
+
+
+def _terms(k: int, m: int, row: int, first: int, last: int) -> int:
+    """The sum of C(k, x) C(m, row - x) for x = first..last. Each term is the one before
+    times (k - x)(row - x) / ((x + 1)(m - row + x + 1)), a whole number, so the division is
+    exact."""
+    term = comb(k, first) * comb(m, row - first)
+    total = term
+    for x in range(first, last):
+        term = term * (k - x) * (row - x) // ((x + 1) * (m - row + x + 1))
+        total += term
+    return total
 
 
 def benjamini_hochberg(pvalues: list[Fraction], q: Fraction) -> list[bool]:
