@@ -237,8 +237,14 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
                     f"presentation on {iso_day(D.start[d])}; the episode is taken from this "
                     "discharge"), start_col, WARNING)))
 
+    # each step's arrays over every row are let go once the step is done (at national scale
+    # they are most of what working out the episodes holds: docs/scale.md, Memory)
+    del key, key_p, key_d, first_p, unique, index, order, new_run, run, run_start, rank
+    del first_d, matched, start_present, closes, was, changed, ep_dis
+
     # -- each client's episodes at a provider, in start order ------------------------------
     n_e = len(ep_pres)
+    del ep_pres
     pc = dense(np.r_[ep["provider"], R.provider, D.provider],
                 np.r_[ep["client"], R.client, D.client])
     ep["pc"], review_pc, discharge_pc = pc[:n_e], pc[n_e:n_e + len(R)], pc[n_e + len(R):]
@@ -265,6 +271,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
         position = np.empty(n_e, np.int64)
         position[in_list] = np.arange(n_e)
     found += _two_providers(h, ep, met, position, covered)
+    del met, discharge_pc, refused
 
     # -- reviews: each belongs to the latest episode it falls in ---------------------------
     at_key = ep["pc"][in_list] * DAYS + ep["start"][in_list]
@@ -280,6 +287,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
         hit = looking & (ep["end"][candidate] >= R.day)
         owner[hit] = candidate[hit]
         k = k - 1
+    del at_key, k, looking, review_pc
     outside = owner < 0
     all_present = month_numbers(R.day) < first_missing[R.provider]
     for i in np.flatnonzero(outside & (all_present | report_assumed)).tolist():
@@ -294,6 +302,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
                                 "review (a month's return is missing); it is left out", None,
                                 WARNING)
         found.append(((4, int(i)), problem))
+    del high, low, all_present
     owned = np.flatnonzero(~outside)
     was = ep["group"][owner[owned]]
     said = R.group[owned]
@@ -310,9 +319,12 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     renumber[final] = np.arange(n_e)
     h.episodes = {name: ep[name][final] for name in
                   ("provider", "client", "start", "end", "group", "pres", "dis", "opening")}
+    pres = ep["pres"]
+    del ep, final, in_list, position, pc, owned, was, said, outside
     # (with no episode at all, every review is outside: nothing to renumber)
     owner_final = (np.where(owner >= 0, renumber[np.maximum(owner, 0)], NONE) if n_e
                    else np.full(len(R), NONE, np.int64))
+    del renumber, owner
     reviewed = np.flatnonzero(owner_final >= 0)
     by_owner = reviewed[np.argsort(owner_final[reviewed], kind="stable")]
     h.reviews = by_owner  # review rows, by episode (then date order)
@@ -330,7 +342,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     h.known_provider = np.r_[P.provider, D.provider[assumed]]
     by_client = np.lexsort((np.arange(len(h.known_day)), h.known_day, known_client))
     counted = np.ones(len(h.known_day), bool)
-    counted[:n_p] = np.isin(np.arange(n_p), ep["pres"])  # a refused presentation is not known
+    counted[:n_p] = np.isin(np.arange(n_p), pres)  # a refused presentation is not known
     h.by_client = by_client[counted[by_client]]
     h.client_day = known_client[h.by_client] * DAYS + h.known_day[h.by_client]
 
