@@ -180,6 +180,7 @@ def test_a_font_cut_from_the_common_cut_is_the_cut_of_the_whole_file(tmp_path, m
     monkeypatch.setattr(typeface, "_PARSED", {})
     monkeypatch.setattr(typeface, "_WIDTHS", {})
     monkeypatch.setattr(typeface, "_COMMON_CUT", {})
+    monkeypatch.setattr(typeface, "_WRITTEN", typeface.COMMON_FROM)  # each from the common cut
     cmap = ttLib.TTFont(statement_pdf.FONTS / "DejaVuSans.ttf").getBestCmap()
     common = [chr(c) for lo, hi in typeface.COMMON for c in range(max(lo, 0x20), hi) if c in cmap]
     inside = {c for lo, hi in typeface.COMMON for c in range(lo, hi)}

@@ -43,6 +43,10 @@ WIDTHS_KEPT = 500_000  # widths kept at most (then forgotten, and measured again
 # The characters nearly every PDF draws from (code point ranges, the last one not in each).
 COMMON = ((0x00, 0x7F), (0xA0, 0x180), (0x2010, 0x2040), (0x20AC, 0x20AD), (0x2122, 0x2123),
           (0x2190, 0x2194), (0x2212, 0x2213), (0x2260, 0x2261), (0x2264, 0x2266))
+COMMON_FROM = 4  # the PDF of a process from which the common cut is made: making it costs
+# about what it saves nine PDFs, so a process writing a few PDFs does without (worker
+# processes writing statements begin with it: statement_pdf.parse_typefaces)
+_WRITTEN = 0  # PDFs written by write_pdf in this process
 # file -> its cut to COMMON (bytes) and the names of the glyphs the cut holds
 _COMMON_CUT: dict[str, tuple[bytes, frozenset[str]]] = {}
 
@@ -86,10 +90,13 @@ def _font_file(parsed: Any, data: bytes, number: int) -> Any:
 def write_pdf(pdf: Any, target: Path) -> None:
     """`pdf.output(target)`, each shared typeface cut from its cut to COMMON where the
     document uses no other character (the same bytes, sooner)."""
+    global _WRITTEN
+    _WRITTEN += 1
     measured = set(_CLASSES.values())
     for font in pdf.fonts.values():
-        if type(font) not in measured:
-            continue
+        if type(font) not in measured or (
+                _WRITTEN < COMMON_FROM and font.ttffile not in _COMMON_CUT):
+            continue  # (a process writing a PDF or two does not make the common cut)
         cut, names = common_cut(font)
         if set(font.subset.get_all_glyph_names()) <= names:
             font.ttfont = _font_file(font.ttfont, cut, 0)
