@@ -604,3 +604,32 @@ def test_an_opening_caseload_row_must_be_before_the_start_and_declared_once(
     twice = next(p for p in out["problems"] if p["code"] == "overlapping-episodes")
     assert twice["cell"].startswith("Opening caseload!") and "P1-2012-05" in twice["file"]
     assert "already in the opening caseload (Opening caseload!B2 of" in twice["message"]
+
+
+def test_a_calculation_keeps_a_client_level_returns_records_and_lets_its_tables_go():
+    """`pbr calculate` reads the months' returns with their client-level records compact and
+    their tables let go (the history reads only the records): a look at a let-go table is
+    said as a fault, never read as a return with no rows; a service-level return keeps its
+    tables. The month's schedule is the one worked out from returns that keep everything."""
+    from pbr_cli.cycle.scheme import Scheme
+    from pbr_cli.periods import Month
+    from pbr_cli.returns.checked import TablesLetGo
+
+    scheme = Scheme.named(None, "wigan-cohort")
+    june = Month(2013, 6)
+    let_go = scheme.read([june], compact_records=True)
+    kept = scheme.read([june])
+    returns = [r for r in let_go.returns if r.cohort]
+    assert len(returns) >= 10
+    for r in returns:
+        assert isinstance(r.tables, TablesLetGo)
+        with pytest.raises(RuntimeError, match="tables were let go"):
+            r.tables.get("Presentations")
+    assert all(not isinstance(r.tables, TablesLetGo) for r in kept.returns)
+    let_go_schedule, kept_schedule = scheme.schedule(june, let_go), scheme.schedule(june, kept)
+    assert let_go_schedule.total() == kept_schedule.total() != 0
+    assert [(line.provider, line.component, line.amount) for p in let_go_schedule.providers
+            for line in p.lines] == [(line.provider, line.component, line.amount)
+                                     for p in kept_schedule.providers for line in p.lines]
+    service = Scheme.named(None, "birmingham-90-10").read([june], compact_records=True)
+    assert service.returns and all(len(r.tables) for r in service.returns)

@@ -193,8 +193,8 @@ class Scheme(Configured):
 
     def read(self, months: list[Month], compact_records: bool = False) -> Collection:
         """Every return the months need, read and checked once (the cache first); with
-        `compact_records`, their client-level records held compact (pricing reads them
-        only through the history)."""
+        `compact_records`, their client-level records held compact and their tables let
+        go (pricing reads them only through the history)."""
         from pbr_cli.pricing.worth import read_months
 
         return read_months(self.cfg.cache, self.model, self.register, self.root, months,

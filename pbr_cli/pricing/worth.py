@@ -115,8 +115,9 @@ def read_months(cache: ReturnCache | None, model: Model, register: Register, roo
                 progress: Callable[[int, int, Path], None] | None,
                 compact_records: bool = False) -> Collection:
     """Read and check, once each, every return that working out `months` needs; with
-    `compact_records`, their client-level records are held compact (for a caller that reads
-    them only through the history: returns/collect.py, read_and_check)."""
+    `compact_records`, their client-level records are held compact and their tables let go
+    (for a caller that reads them only through the history: returns/collect.py,
+    read_and_check)."""
     needed: set[Month] = set()
     for month in months:
         needed |= set(history_months(model, month))

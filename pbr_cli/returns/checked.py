@@ -54,6 +54,19 @@ class PackedTables(MutableMapping):
         return len(self._open())
 
 
+class TablesLetGo(MutableMapping):
+    """What a return holds in place of its tables once a run that reads only its records
+    let them go (`pbr calculate` of a client-level scheme: the history reads
+    CheckedReturn.cohort). A look at them is a fault in pbr, said as one, never read as a
+    return with no rows."""
+
+    def _fault(self, *_: Any) -> Any:
+        raise RuntimeError("a return's tables were let go once its records were kept, "
+                           "and something read them")
+
+    __getitem__ = __setitem__ = __delitem__ = __iter__ = __len__ = _fault
+
+
 @dataclass
 class CheckedReturn:
     path: str

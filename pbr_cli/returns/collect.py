@@ -18,7 +18,7 @@ from pbr_cli.errors import PbrError
 from pbr_cli.model.records import Model
 from pbr_cli.names import shown
 from pbr_cli.problems import FATAL, Problem
-from pbr_cli.returns.checked import CheckedReturn, PackedTables
+from pbr_cli.returns.checked import CheckedReturn, PackedTables, TablesLetGo
 from pbr_cli.returns.checks import check_return
 from pbr_cli.returns.cohort_records import Interned, compact
 from pbr_cli.returns.folders import month_of_folder
@@ -100,8 +100,9 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     cached whole): only its cover's facts, its problems and, for a client-level model, its
     records as columns, compacted (cohort_records.compact, with Collection.clients and
     .groups) as each return comes in. What `pbr validate` holds then stays small however
-    many returns it checks. With `tables` None, each return keeps its tables and its records
-    are compacted as it comes in: for a caller that reads the records only through
+    many returns it checks. With `tables` None, a return with client-level records keeps
+    only them, compacted as it comes in, its tables let go (TablesLetGo), and any other
+    return keeps its tables: for a caller that reads client-level returns only through
     pbr_cli.pricing.cohort.history (`pbr calculate`)."""
     result = Collection()
     clients, groups = Interned(), Interned()
@@ -118,6 +119,8 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
                 checked.tables = {}
             if checked.cohort:
                 checked.cohort = compact(checked.cohort, clients, groups)
+                if tables is None:  # its records are all the history reads of it
+                    checked.tables = TablesLetGo()
         return found
 
     done: list[Any] = [None] * len(files)
