@@ -152,7 +152,7 @@ def test_a_statement_whose_worker_dies_is_named_and_stops_the_command(tmp_path, 
     assert "exit code 3" in str(raised.value)
 
 
-def _text_pdf(texts, target, add):
+def _text_pdf(texts, add):
     from fpdf import FPDF
 
     pdf = FPDF()
@@ -204,9 +204,9 @@ def test_a_font_cut_from_the_common_cut_is_the_cut_of_the_whole_file(tmp_path, m
             text = "".join(t for i, t in enumerate(texts) if i % 2 == style)
             expected += all(ord(c) in inside or ord(c) not in cmap for c in text)
         ours = tmp_path / f"ours-{n}.pdf"
-        typeface.write_pdf(_text_pdf(texts, ours, typeface.add_typeface), ours)
+        typeface.write_pdf(_text_pdf(texts, typeface.add_typeface), ours)
         own = tmp_path / f"own-{n}.pdf"
-        _text_pdf(texts, own, _own_parse).output(str(own))
+        _text_pdf(texts, _own_parse).output(str(own))
         assert ours.read_bytes() == own.read_bytes(), texts
     assert cuts.count(True) == expected
     assert 64 <= expected < 80  # the 32 documents within COMMON, both typefaces; some others
