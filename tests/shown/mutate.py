@@ -38,11 +38,19 @@ def load(path: Path) -> Parts:
     return parts
 
 
+def entry(name: str, compress: int = zipfile.ZIP_DEFLATED) -> zipfile.ZipInfo:
+    """A zip entry dated 1980-01-01, not now: the same seed and index make the same bytes
+    whenever they are made (a name alone takes the clock's time, to two seconds)."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = compress
+    return info
+
+
 def save(parts: Parts) -> bytes:
     buf = BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in parts.items():
-            z.writestr(name, data)
+            z.writestr(entry(name), data)
     return buf.getvalue()
 
 
@@ -397,11 +405,12 @@ def damage(data: bytes, rng: random.Random) -> tuple[bytes, str]:
         names = src.namelist()
         again = rng.choice([n for n in names if "sheet" in n] or names)
         for n in names:
-            z.writestr(n, src.read(n))
+            z.writestr(entry(n, zipfile.ZIP_STORED), src.read(n))
         import warnings
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            z.writestr(again, src.read(again).replace(b"<v>", b"<v>9", 1))
+            z.writestr(entry(again, zipfile.ZIP_STORED),
+                       src.read(again).replace(b"<v>", b"<v>9", 1))
     return buf.getvalue(), f"{again} a second time, its first value prefixed with 9"
 
 
