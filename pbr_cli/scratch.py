@@ -75,6 +75,17 @@ def release(folder: Path) -> None:
         pass
 
 
+def remove_left(output: Path) -> None:
+    """Remove from `output`'s private folders those of this machine's pbr processes that
+    have gone (a worker ended halfway through a file), and .pbr-tmp when it is then empty."""
+    base = Path(output).absolute() / FOLDER
+    _remove_left(base)
+    try:
+        base.rmdir()
+    except OSError:
+        pass  # in use by a running process, or not there
+
+
 def _remove_left(base: Path) -> None:
     """Remove the folders of this machine's pbr processes that are no longer running."""
     pattern = re.compile(re.escape(_host()) + r"-(\d+)-.*")

@@ -95,8 +95,8 @@ class _Hand:
     fresh: bool = True  # has answered nothing yet
 
 
-# The workers this process killed while they might have been writing (their half-made files
-# are found by their pid).
+# The workers this process killed, or that ended otherwise than by finishing, while they
+# might have been writing (their half-made files are found by their pid).
 KILLED: set[int] = set()
 
 
@@ -305,8 +305,10 @@ class Workers:
 
 
 def _end(hand: _Hand) -> None:
-    """Kill the worker (if it is still running) and wait for it to go; its pid is then among
-    KILLED (what it was writing may be left half-made: pbr_cli.cache.remove_left_by)."""
+    """Kill the worker (if it is still running) and wait for it to go. A worker pbr killed,
+    or one that ended other than by finishing (a signal of anyone's: Ctrl-C reaches every
+    process of the terminal's group, and may end a worker before pbr does), is then among
+    KILLED: what it was writing may be left half-made (pbr_cli.cache.remove_left_by)."""
     if hand.process.exitcode is None:
         KILLED.add(hand.process.pid)
         try:
@@ -314,6 +316,8 @@ def _end(hand: _Hand) -> None:
         except OSError:
             pass
         hand.process.join(5)
+    elif hand.process.exitcode != 0:
+        KILLED.add(hand.process.pid)
     hand.channel.close()
 
 

@@ -210,3 +210,39 @@ def test_a_font_cut_from_the_common_cut_is_the_cut_of_the_whole_file(tmp_path, m
         assert ours.read_bytes() == own.read_bytes(), texts
     assert cuts.count(True) == expected
     assert 64 <= expected < 80  # the 32 documents within COMMON, both typefaces; some others
+
+
+def test_a_statement_worker_ended_by_ctrl_c_halfway_leaves_no_half_made_file(tmp_path,
+                                                                             monkeypatch):
+    """Ctrl-C reaches every process of the terminal's group: a worker ended by it halfway
+    through a provider's workbook left the workbook's temporary file and its private parts
+    folder in the statements folder. pbr removes what its ended workers left there."""
+    import signal
+
+    from pbr_cli.errors import PbrError
+    from pbr_cli.jobs import statements
+    from pbr_cli.outputs import schedule as schedule_writer
+    from pbr_cli.outputs.xlsx import made_workbook
+
+    schedule, register = _schedule("troubled-families", "2013-06")
+    codes = [p.provider for p in schedule.providers]
+    many = (codes * 10)[:statements.PARALLEL_FROM + 2]
+    doomed = many[-1]
+    real = schedule_writer.render_schedule
+
+    def halfway(s, path, what="payment schedule", evidence_file=None):
+        if s.providers[0].provider == doomed:
+            with made_workbook(path, "half") as wb:
+                wb.add_worksheet("Half")
+                os.kill(os.getpid(), signal.SIGINT)
+        return real(s, path, what, evidence_file)
+
+    monkeypatch.setattr(schedule_writer, "render_schedule", halfway)
+    monkeypatch.setenv("PBR_WORKERS", "2")
+    with pytest.raises(PbrError) as raised:
+        statements.write_statements(schedule, register, tmp_path, many)
+    assert raised.value.code == "statement-lost"
+    assert "SIGINT" in str(raised.value)
+    left = [p.name for p in tmp_path.rglob("*") if p.name.endswith(".tmp") or
+            p.name == ".pbr-tmp"]
+    assert left == []

@@ -138,18 +138,30 @@ def write_statements(schedule: Schedule, register: Register, folder: Path,
     if count == 1:
         _JOB["job"] = job
         return [_write_one(code) for code in codes]
+    from pbr_cli.outputs.schedule import evidence_path
     from pbr_cli.outputs.statement_pdf import parse_typefaces
-    from pbr_cli.workers import Lost, Workers
+    from pbr_cli.outputs.xlsx import remove_half_made
+    from pbr_cli.workers import KILLED, Lost, Workers
 
     parse_typefaces()  # once, here: every worker starts with it
 
     written: list[tuple[str, Path, Path] | None] = [None] * len(codes)
-    with Workers(_write_one, codes, count, STATEMENT_SECONDS, _start, job) as pool:
-        for at, answer in pool.answers():
-            if isinstance(answer, Lost):
-                raise PbrError(f"the statement for {codes[at]} could not be written: its "
-                               f"worker {_said(answer)}", code="statement-lost")
-            written[at] = answer
+    ended = set(KILLED)
+    try:
+        with Workers(_write_one, codes, count, STATEMENT_SECONDS, _start, job) as pool:
+            for at, answer in pool.answers():
+                if isinstance(answer, Lost):
+                    raise PbrError(f"the statement for {codes[at]} could not be written: its "
+                                   f"worker {_said(answer)}", code="statement-lost")
+                written[at] = answer
+    finally:
+        if KILLED - ended:  # a worker ended halfway (a stop, a deadline, a crash)
+            remove_half_made(folder, {statement_filename(schedule, code, suffix)
+                                      for code in codes for suffix in (".xlsx", ".pdf")}
+                             | {evidence_path(folder / statement_filename(schedule, code,
+                                                                           ".xlsx")).name
+                                for code in codes})
+            KILLED.difference_update(KILLED - ended)
     return [w for w in written if w is not None]
 
 

@@ -68,6 +68,25 @@ def atomic_output(target: Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
+def remove_half_made(folder: Path, names: set[str]) -> None:
+    """Remove what a process ended halfway through writing files named `names` in `folder`
+    left there (nothing runs in a process a signal ends): their temporary files
+    (`atomic_output`) and its private parts folder (pbr_cli.scratch)."""
+    from pbr_cli.scratch import remove_left
+
+    folder = Path(folder)
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith(".") and name.endswith(".tmp") and "." in name[1:-4]:
+            if name[1:-4].rsplit(".", 1)[0] in names and entry.is_file():
+                entry.unlink(missing_ok=True)
+    remove_left(folder)
+
+
 # What the system says when a file cannot be written where it is asked to be: the disk or
 # the quota is full, the folder is read-only or not ours, the device failed.
 WRITE_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
