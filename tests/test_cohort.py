@@ -633,3 +633,27 @@ def test_a_calculation_keeps_a_client_level_returns_records_and_lets_its_tables_
                                      for p in kept_schedule.providers for line in p.lines]
     service = Scheme.named(None, "birmingham-90-10").read([june], compact_records=True)
     assert service.returns and all(len(r.tables) for r in service.returns)
+
+
+@given(st.lists(st.tuples(st.integers(-3, 3), st.integers(0, 2**40), st.integers(-5, 5)),
+                max_size=60),
+       st.integers(0, 60), st.booleans())
+def test_dense_codes_are_the_ranks_numpy_unique_gives(rows, cut, wide):
+    """`dense` numbers the distinct rows in place, in parts, to hold less at national scale:
+    the codes are numpy's unique inverse over the rows (as the code was before), whether a
+    column comes whole or in two parts, and when the columns together span more than int64
+    can number at once (they are renumbered between columns)."""
+    import numpy as np
+
+    from pbr_cli.pricing.cohort.rows import dense
+
+    columns = [np.array([r[i] for r in rows], np.int64) for i in range(3)]
+    if wide:  # columns whose product of ranges passes 2**62
+        columns.insert(1, np.array([r[1] * 1024 for r in rows], np.int64))
+    stacked = np.stack(columns, axis=1) if rows else np.zeros((0, len(columns)), np.int64)
+    expected = (np.unique(stacked, axis=0, return_inverse=True)[1].reshape(-1) if rows
+                else np.zeros(0, np.int64))
+    assert dense(*columns).tolist() == expected.tolist()
+    cut = min(cut, len(rows))
+    parts = [(c[:cut], c[cut:]) for c in columns]
+    assert dense(*parts).tolist() == expected.tolist()

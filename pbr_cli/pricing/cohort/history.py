@@ -138,9 +138,29 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
         rows.client = rank[np.searchsorted(used, rows.client)]
         rows.sort()
     history = History(model, files, tables, provider_names, uniques)
+    del used, order, rank
+    if records_once:
+        give_back_memory()  # the records, and the rows' order before sorting
     _episodes(history, covered, report_assumed)
     history.freeze()
     return history
+
+
+def give_back_memory() -> None:
+    """Hand the memory freed so far back to the system, where its C library keeps it for
+    the process otherwise (glibc: malloc_trim). The returns' records are many small blocks;
+    freed, they leave holes the history's large arrays (each its own mapping) never reuse,
+    and at national scale the process then holds both (docs/scale.md, Memory)."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # another C library: nothing to ask
 
 
 def _covered_array(history: History, covered: dict[str, set[Month]]) -> np.ndarray:
@@ -167,8 +187,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     found: list[tuple[tuple[int, ...], Problem]] = []  # (order, problem): sorted at the end
 
     # -- discharges: each closes the episode its start names -------------------------------
-    key = dense(np.concatenate([P.provider, D.provider]),
-                 np.concatenate([P.client, D.client]), np.concatenate([P.day, D.start]))
+    key = dense((P.provider, D.provider), (P.client, D.client), (P.day, D.start))
     key_p, key_d = key[:n_p], key[n_p:]
     first_p = np.full(int(key.max()) + 1 if len(key) else 0, NONE, np.int64)
     unique, index = np.unique(key_p, return_index=True)
@@ -245,8 +264,7 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     # -- each client's episodes at a provider, in start order ------------------------------
     n_e = len(ep_pres)
     del ep_pres
-    pc = dense(np.r_[ep["provider"], R.provider, D.provider],
-                np.r_[ep["client"], R.client, D.client])
+    pc = dense((ep["provider"], R.provider, D.provider), (ep["client"], R.client, D.client))
     ep["pc"], review_pc, discharge_pc = pc[:n_e], pc[n_e:n_e + len(R)], pc[n_e + len(R):]
     in_list = np.lexsort((ep["tie"], ep["start"], ep["pc"]))  # each pc's episodes, in order
     position = np.empty(n_e, np.int64)
@@ -317,10 +335,12 @@ def _episodes(h: History, covered: dict[str, set[Month]], report_assumed: bool) 
     final = np.lexsort((position, ep["client"], ep["start"], ep["provider"]))
     renumber = np.empty(n_e, np.int64)
     renumber[final] = np.arange(n_e)
-    h.episodes = {name: ep[name][final] for name in
-                  ("provider", "client", "start", "end", "group", "pres", "dis", "opening")}
     pres = ep["pres"]
-    del ep, final, in_list, position, pc, owned, was, said, outside
+    del in_list, position, pc, owned, was, said, outside
+    h.episodes = {}
+    for name in ("provider", "client", "start", "end", "group", "pres", "dis", "opening"):
+        h.episodes[name] = ep.pop(name)[final]  # each array let go as its copy is made
+    del ep, final
     # (with no episode at all, every review is outside: nothing to renumber)
     owner_final = (np.where(owner >= 0, renumber[np.maximum(owner, 0)], NONE) if n_e
                    else np.full(len(R), NONE, np.int64))
@@ -407,10 +427,15 @@ def _case_twins(h: History, P: Rows) -> list[tuple[tuple[int, ...], Problem]]:
     assert h.model.cohort is not None
     client_column = h.model.cohort.client
 
-    folded = list(map(str.casefold, h.clients))
     out: list[tuple[tuple[int, ...], Problem]] = []
-    if len(set(folded)) == len(folded):  # the usual case: no two ids differ only in case
+    # the usual case, no two ids differ only in case, told by the folded ids' hashes (the
+    # folded ids themselves, held at once, are most of this check's memory at national
+    # scale); where two hashes meet, the ids are compared as text
+    hashes = np.sort(np.fromiter((hash(name.casefold()) for name in h.clients), np.int64,
+                                 count=len(h.clients)))
+    if not (hashes[1:] == hashes[:-1]).any():
         return out
+    del hashes
     first: dict[str, int] = {}
     for index, name in enumerate(h.clients):
         other = first.setdefault(name.casefold(), index)

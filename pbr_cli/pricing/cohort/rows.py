@@ -79,21 +79,46 @@ def _groups(part: dict[str, Any]) -> list[str]:
     return [names[g] for g in groups.tolist()]
 
 
-def dense(*columns: np.ndarray) -> np.ndarray:
-    """Codes 0..k-1 for the distinct rows of the given integer columns, in their order."""
-    code = np.zeros(len(columns[0]), np.int64)
-    if not len(code):
+def dense(*columns: np.ndarray | tuple[np.ndarray, ...]) -> np.ndarray:
+    """Codes 0..k-1 for the distinct rows of the given integer columns, in their order. A
+    column given as a tuple of arrays is those arrays one after another.
+
+    Made in place over one array of codes (at national scale a column is millions of rows,
+    and numpy's unique would hold five such arrays at once: docs/scale.md, Memory)."""
+    n = sum(len(part) for part in columns[0]) if isinstance(columns[0], tuple) else len(columns[0])
+    code = np.zeros(n, np.int64)
+    if not n:
         return code
     size = 1  # how many values code can take
     for column in columns:
-        column = np.asarray(column, np.int64)
-        low, high = int(column.min()), int(column.max())
+        parts = column if isinstance(column, tuple) else (column,)
+        low = min(int(part.min()) for part in parts if len(part))
+        high = max(int(part.max()) for part in parts if len(part))
         if size * (high - low + 1) >= 2 ** 62:  # too many to number at once: renumber first
-            code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
+            _ranks(code)
             size = int(code.max()) + 1
-        code = code * (high - low + 1) + (column - low)
+        code *= high - low + 1
+        at = 0
+        for part in parts:
+            code[at:at + len(part)] += part
+            at += len(part)
+        code -= low
         size *= high - low + 1
-    return np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
+    return _ranks(code)
+
+
+def _ranks(code: np.ndarray) -> np.ndarray:
+    """Each value of `code` replaced, in place, by its rank among the distinct values."""
+    order = np.argsort(code, kind="stable")
+    ordered = code[order]
+    new = np.empty(len(code), bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    np.cumsum(new, dtype=np.int64, out=ordered)
+    del new
+    ordered -= 1
+    code[order] = ordered
+    return code
 
 
 def gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int],
