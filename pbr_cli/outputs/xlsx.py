@@ -280,11 +280,11 @@ def write_rows(ws, top: int, rows: list[list], formats: list,
                   for n, tail in zip(numbers, cell.column(values), strict=True)]
                  for start, style, values in zip(starts, styles, columns, strict=True)]
         tall = heights[first:first + _CHUNK]
-        xml += [f'<row r="{n}" spans="1:{width}"'
-                + (f' ht="{tall[k]:g}" customHeight="1"' if k < len(tall) and tall[k] else "")
-                + f'>{"".join(parts)}</row>'
-                for k, (n, parts) in enumerate(zip(numbers, zip(*cells, strict=True),
-                                                   strict=True))]
+        xml.append("".join(  # a chunk's rows as one text: written as it is, never joined again
+            f'<row r="{n}" spans="1:{width}"'
+            + (f' ht="{tall[k]:g}" customHeight="1"' if k < len(tall) and tall[k] else "")
+            + f'>{"".join(parts)}</row>'
+            for k, (n, parts) in enumerate(zip(numbers, zip(*cells, strict=True), strict=True))))
     ws._check_dimensions(top, 0)
     ws._check_dimensions(last, width - 1)
     blocks = getattr(ws, "_pbr_blocks", None)
@@ -333,7 +333,8 @@ def _write_rows_around(ws, original, blocks: list[tuple[int, int, list[str]]]) -
             if start < top:
                 ws.dim_rowmin, ws.dim_rowmax = start, top - 1
                 original()
-            ws.fh.write("".join(xml))
+            for piece in xml:  # a chunk at a time (the whole block at once is another copy of it)
+                ws.fh.write(piece)
             start = last + 1
         if start <= hi:
             ws.dim_rowmin, ws.dim_rowmax = start, hi

@@ -139,9 +139,9 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
         rows.sort()
     history = History(model, files, tables, provider_names, uniques)
     del used, order, rank
-    if records_once:
-        give_back_memory()  # the records, and the rows' order before sorting
+    give_back_memory()  # the records let go, and the rows' order before sorting
     _episodes(history, covered, report_assumed)
+    give_back_memory()  # what working out the episodes held
     history.freeze()
     return history
 
