@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window, month_number, month_numbers
-from pbr_cli.pricing.cohort.rows import Rows, dense, gather
+from pbr_cli.pricing.cohort.rows import Rows, dense, gather, give_back_memory
 from pbr_cli.pricing.records import Source
 from pbr_cli.problems import ERROR, WARNING, Problem, Severity
 from pbr_cli.returns.checked import CheckedReturn
@@ -144,23 +144,6 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     give_back_memory()  # what working out the episodes held
     history.freeze()
     return history
-
-
-def give_back_memory() -> None:
-    """Hand the memory freed so far back to the system, where its C library keeps it for
-    the process otherwise (glibc: malloc_trim). The returns' records are many small blocks;
-    freed, they leave holes the history's large arrays (each its own mapping) never reuse,
-    and at national scale the process then holds both (docs/scale.md, Memory)."""
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # another C library: nothing to ask
 
 
 def _covered_array(history: History, covered: dict[str, set[Month]]) -> np.ndarray:
