@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "pbr_cli"
 
 FOUNDATION = {"pbr_cli", "errors", "money", "periods", "problems", "names", "files", "expr", "cache",
-              "scratch", "workers"}
+              "scratch", "workers", "memory"}
 LAYERS: list[str] = ["foundation", "ledger", "model", "workbook", "returns", "pricing", "reporting",
                      "assurance", "forecast", "outputs", "cycle", "jobs", "cli"]
 # `python -m pbr_cli` is the command line, though it sits at the top level

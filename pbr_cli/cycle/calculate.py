@@ -161,12 +161,14 @@ def leftovers(target: Path) -> list[Path]:
 def render(schedule: Schedule, pending: PendingFile) -> str:
     """Write the schedule into `pending` (its evidence CSV too, when one sheet cannot hold
     the evidence) and return the workbook's SHA-256."""
+    from pbr_cli.memory import give_back_memory
     from pbr_cli.outputs.schedule import evidence_path, render_schedule
     from pbr_cli.outputs.xlsx import not_writable
 
     for old in pending.companions:
         old.discard()
     pending.companions.clear()
+    give_back_memory()  # what pricing the month freed: at national scale, most of what it held
     try:
         render_schedule(schedule, pending.tmp,
                         evidence_file=lambda: pending.companion(evidence_path(pending.target)))

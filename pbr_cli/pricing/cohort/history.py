@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pbr_cli.memory import give_back_memory
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month, Window, month_number, month_numbers
-from pbr_cli.pricing.cohort.rows import Rows, dense, gather, give_back_memory
+from pbr_cli.pricing.cohort.rows import Rows, dense, gather
 from pbr_cli.pricing.records import Source
 from pbr_cli.problems import ERROR, WARNING, Problem, Severity
 from pbr_cli.returns.checked import CheckedReturn

@@ -1,6 +1,6 @@
 """A cohort model's record sheets as columns: each sheet's usable rows from every return,
 in date order, as arrays (history.py builds the episodes from them); `dense` numbers their
-distinct rows, and `give_back_memory` hands what they freed back to the system.
+distinct rows.
 
 Input: checked returns, their records already columns (returns/cohort_records.py, at check
 time). A row with an error of its own is left out here; an opening caseload row joins the
@@ -120,23 +120,6 @@ def _ranks(code: np.ndarray) -> np.ndarray:
     ordered -= 1
     code[order] = ordered
     return code
-
-
-def give_back_memory() -> None:
-    """Hand the memory freed so far back to the system, where its C library keeps it for
-    the process otherwise (glibc: malloc_trim). The returns' records are many small blocks;
-    freed, they leave holes the history's large arrays (each its own mapping) never reuse,
-    and at national scale the process then holds both (docs/scale.md, Memory)."""
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # another C library: nothing to ask
 
 
 def gather(model: Model, returns: list[CheckedReturn], providers: dict[str, int],
