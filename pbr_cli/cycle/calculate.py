@@ -153,9 +153,9 @@ class PendingFile:
 
 def leftovers(target: Path) -> list[Path]:
     """Temporary files of `target` left by runs that were stopped before renaming them."""
-    import glob
+    from pbr_cli.outputs.xlsx import half_made
 
-    return sorted(target.parent.glob(f".{glob.escape(target.name)}.*.tmp"))
+    return half_made(target)
 
 
 def render(schedule: Schedule, pending: PendingFile) -> str:

@@ -138,7 +138,6 @@ def write_statements(schedule: Schedule, register: Register, folder: Path,
     if count == 1:
         _JOB["job"] = job
         return [_write_one(code) for code in codes]
-    from pbr_cli.outputs.schedule import evidence_path
     from pbr_cli.outputs.statement_pdf import parse_typefaces
     from pbr_cli.outputs.xlsx import remove_half_made
     from pbr_cli.workers import KILLED, Lost, Workers
@@ -157,10 +156,7 @@ def write_statements(schedule: Schedule, register: Register, folder: Path,
     finally:
         if KILLED - ended:  # a worker ended halfway (a stop, a deadline, a crash)
             remove_half_made(folder, {statement_filename(schedule, code, suffix)
-                                      for code in codes for suffix in (".xlsx", ".pdf")}
-                             | {evidence_path(folder / statement_filename(schedule, code,
-                                                                           ".xlsx")).name
-                                for code in codes})
+                                      for code in codes for suffix in (".xlsx", ".pdf")})
             KILLED.difference_update(KILLED - ended)
     return [w for w in written if w is not None]
 

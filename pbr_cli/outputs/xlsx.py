@@ -45,7 +45,7 @@ def atomic_output(target: Path) -> Iterator[Path]:
     refuse_unless_file(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        for stale in half_made(target):
             stale.unlink(missing_ok=True)  # left by a run that was killed while writing
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
@@ -68,23 +68,22 @@ def atomic_output(target: Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
+def half_made(target: Path) -> list[Path]:
+    """The temporary files of `target` (`atomic_output`'s) left by processes stopped before
+    they renamed them."""
+    return sorted(Path(target).parent.glob(f".{glob.escape(Path(target).name)}.*.tmp"))
+
+
 def remove_half_made(folder: Path, names: set[str]) -> None:
     """Remove what a process ended halfway through writing files named `names` in `folder`
-    left there (nothing runs in a process a signal ends): their temporary files
-    (`atomic_output`) and its private parts folder (pbr_cli.scratch)."""
+    left there (nothing runs in a process a signal ends): their temporary files and its
+    private parts folder (pbr_cli.scratch)."""
     from pbr_cli.scratch import remove_left
 
-    folder = Path(folder)
-    try:
-        entries = list(folder.iterdir())
-    except OSError:
-        return
-    for entry in entries:
-        name = entry.name
-        if name.startswith(".") and name.endswith(".tmp") and "." in name[1:-4]:
-            if name[1:-4].rsplit(".", 1)[0] in names and entry.is_file():
-                entry.unlink(missing_ok=True)
-    remove_left(folder)
+    for name in sorted(names):
+        for stale in half_made(Path(folder) / name):
+            stale.unlink(missing_ok=True)
+    remove_left(Path(folder))
 
 
 # What the system says when a file cannot be written where it is asked to be: the disk or

@@ -110,7 +110,7 @@ def dense(*columns: np.ndarray | tuple[np.ndarray, ...]) -> np.ndarray:
 
 def _ranks(code: np.ndarray) -> np.ndarray:
     """Each value of `code` replaced, in place, by its rank among the distinct values."""
-    order = np.argsort(code, kind="stable")
+    order = np.argsort(code)  # (a rank needs no stable order: equal values share one)
     ordered = code[order]
     new = np.empty(len(code), bool)
     new[0] = True
