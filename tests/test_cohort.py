@@ -635,6 +635,65 @@ def test_a_calculation_keeps_a_client_level_returns_records_and_lets_its_tables_
     assert service.returns and all(len(r.tables) for r in service.returns)
 
 
+def test_a_calculations_last_use_of_its_records_lets_them_go_and_reads_their_codes_as_they_are(
+        monkeypatch):
+    """`pbr calculate` works out nothing more from its returns' records once the month's
+    schedule is made (`last`): the history reads the clients' codes the records were
+    compacted with (no second table of every client's id is built) and the records of the
+    month and before are let go as the history gathers them, so the records and the history
+    are not both held at national scale. The schedule, lines and evidence alike, is the one
+    worked out from returns that keep everything."""
+    from pbr_cli.cycle.scheme import Scheme
+    from pbr_cli.periods import Month
+    from pbr_cli.returns.cohort_records import Interned
+
+    scheme = Scheme.named(None, "wigan-cohort")
+    june = Month(2013, 6)
+    kept = scheme.read([june], compact_records=True)
+    let_go = scheme.read([june], compact_records=True)
+    assert let_go.clients is not None and let_go.clients.sealed
+    kept_schedule = scheme.schedule(june, kept)
+
+    def numbered_again(self, texts):
+        raise AssertionError("the history numbered the clients' ids again")
+
+    monkeypatch.setattr(Interned, "code", numbered_again)
+    schedule = scheme.schedule(june, let_go, last=True)
+    assert [r.month for r in let_go.returns if r.cohort is not None] == []
+    assert all(r.cohort is not None for r in kept.returns if not r.errors and r.provider)
+    assert schedule.total() == kept_schedule.total() != 0
+    assert [(p.provider, ln.component, ln.groups, ln.amount, ln.figures)
+            for p in schedule.providers for ln in p.lines] == [
+        (p.provider, ln.component, ln.groups, ln.amount, ln.figures)
+        for p in kept_schedule.providers for ln in p.lines]
+    assert schedule.evidence == kept_schedule.evidence and len(schedule.evidence) > 100
+    assert [str(p) for p in schedule.problems] == [str(p) for p in kept_schedule.problems]
+
+
+def test_the_codes_a_history_reads_as_they_are_are_only_those_every_return_shares():
+    """The history reads the clients' codes as they are only when every return's records
+    were compacted with one table of ids: a return compacted with another, or holding its
+    ids as text, or with no records, makes it number them itself."""
+    import dataclasses
+
+    from pbr_cli.cycle.scheme import Scheme
+    from pbr_cli.periods import Month
+    from pbr_cli.returns.cohort_records import Interned, compact, compacted_with
+
+    scheme = Scheme.named(None, "wigan-cohort")
+    found = scheme.read([Month(2012, 6)], compact_records=True)
+    returns = [r for r in found.returns if r.cohort]
+    assert len(returns) >= 4 and compacted_with(returns) is found.clients
+    texts = scheme.read([Month(2012, 6)])
+    plain = [r for r in texts.returns if r.cohort]
+    assert compacted_with(plain) is None
+    assert compacted_with([*returns[:-1], plain[-1]]) is None
+    assert compacted_with([*returns, dataclasses.replace(returns[0], cohort=None)]) is None
+    other = dataclasses.replace(plain[0], cohort=compact(plain[0].cohort, Interned(), Interned()))
+    assert compacted_with([*returns, other]) is None
+    assert compacted_with([]) is None
+
+
 @given(st.lists(st.tuples(st.integers(-3, 3), st.integers(0, 2**40), st.integers(-5, 5)),
                 max_size=60),
        st.integers(0, 60), st.booleans())

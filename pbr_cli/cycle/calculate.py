@@ -296,7 +296,7 @@ def _calculate(scheme: Scheme, month: Month, output: Path | None, ledger: Ledger
         adjustments = [*with_recovered(ledger, model.name, adjustments),
                        *recoveries_due(ledger, model.name)]
     paid = paid and paid.with_adjustments(carried(adjustments))
-    schedule = scheme.schedule(month, collection, paid)
+    schedule = scheme.schedule(month, collection, paid, last=True)
     if unfiled:
         schedule.problems.append(Problem("", WARNING, "history-incomplete",
                                          f"{said}: these figures are not what is due"))

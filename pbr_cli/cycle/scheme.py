@@ -201,9 +201,10 @@ class Scheme(Configured):
                            self.progress, compact_records)
 
     def schedule(self, month: Month, collection: Collection,
-                 earlier: Paid | None = None) -> Schedule:
+                 earlier: Paid | None = None, last: bool = False) -> Schedule:
         """The month's schedule, worked out from the returns read (and what was paid for
-        earlier months, where a formula reads it)."""
+        earlier months, where a formula reads it); `last`: the caller works out nothing more
+        from the collection's records (pricing.worth.month_schedule)."""
         from pbr_cli.pricing.worth import month_schedule
 
-        return month_schedule(self.model, self.register, month, collection, earlier)
+        return month_schedule(self.model, self.register, month, collection, earlier, last)

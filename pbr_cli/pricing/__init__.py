@@ -81,9 +81,11 @@ def history_months(model: Model, month: Month) -> list[Month]:
 
 def calculate(model: Model, register: Register, month: Month,
               returns: list[CheckedReturn], extra_problems: list[Problem] | None = None,
-              inputs: list[InputFile] | None = None, earlier: Paid | None = None) -> Schedule:
+              earlier: Paid | None = None, records_once: bool = False) -> Schedule:
     """The month's schedule from the returns given; `earlier` is what was paid for the
-    months before it, where a formula reads it (docs/models.md, "What was paid before")."""
+    months before it, where a formula reads it (docs/models.md, "What was paid before").
+    With `records_once`, the returns' client-level records are let go once the history has
+    them (kind.MonthInputs)."""
     problems: list[Problem] = list(extra_problems or [])
     months = history_months(model, month)
     replaced: list[tuple[str, Month, str]] = []
@@ -98,9 +100,9 @@ def calculate(model: Model, register: Register, month: Month,
     for r in sorted(returns, key=lambda r: (str(r.month), r.provider or "", r.path)):
         all_inputs.append(InputFile(InputRole.RETURN, r.path, r.sha256, r.provider or "",
                                     str(r.month or ""), id(r) in used))
-    all_inputs += inputs or []
     price: Callable[[MonthInputs], Kind] = kind_of(model).part("pricing")
-    kind = price(MonthInputs(model, register, month, chosen, problems, later, earlier))
+    kind = price(MonthInputs(model, register, month, chosen, problems, later, earlier,
+                              records_once))
     results: list[ProviderResult] = []
     evidence: list[Evidence] = []
     for provider in register.providers():

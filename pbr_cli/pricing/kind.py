@@ -50,6 +50,9 @@ class MonthInputs:
     later: dict[tuple[str, Month], CheckedReturn] = field(default_factory=dict)
     # what the ledger says was paid for earlier months (None: no ledger was read)
     earlier: Paid | None = None
+    # the returns' client-level records are read once, by the history, then let go
+    # (pricing.worth.month_schedule's `last`)
+    records_once: bool = False
 
     @property
     def usable(self) -> dict[tuple[str, Month], CheckedReturn]:

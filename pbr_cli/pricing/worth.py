@@ -50,9 +50,21 @@ def month_inputs(model: Model, month: Month,
 
 
 def month_schedule(model: Model, register: Register, month: Month,
-                   collection: Collection, earlier: Paid | None = None) -> Schedule:
+                   collection: Collection, earlier: Paid | None = None,
+                   last: bool = False) -> Schedule:
+    """The month's schedule from the collection's returns. With `last`, the caller works out
+    nothing more from their records (`pbr calculate`): the client-level records of `month`
+    and the months before it are let go as the history gathers them, so the records and the
+    history are not both held. A later month's return, read for its opening caseload, keeps
+    its records: whether it declares one is asked again (result_key)."""
     returns, unreadable = month_inputs(model, month, collection)
-    return calculate(model, register, month, _copies(returns), unreadable, earlier=earlier)
+    copies = _copies(returns)
+    if last:
+        for r in returns:
+            if r.month is not None and r.month <= month:
+                r.cohort = None  # its copy holds them until the history has them
+    return calculate(model, register, month, copies, unreadable, earlier=earlier,
+                     records_once=last)
 
 
 def result_key(cache: ReturnCache | None, model: Model, register: Register, month: Month,

@@ -183,6 +183,25 @@ def compact(columns: dict[str, dict[str, Any]], clients: Interned,
     return out
 
 
+def compacted_with(returns: list[CheckedReturn]) -> Interned | None:
+    """The clients' codes every return's records were compacted with (compact), if they all
+    were, with one; else None."""
+    import numpy as np
+
+    found = None
+    for r in returns:
+        if r.cohort is None:
+            return None
+        for part in r.cohort.values():
+            if not isinstance(part["client"], np.ndarray):
+                return None
+            held = part["interned"][0]
+            if found is not None and held is not found:
+                return None
+            found = held
+    return found
+
+
 def number(part: dict[str, Any], name: str):
     """A part's column of numbers (Excel row, day ordinal, episode start) as int64, from
     either form record_columns or compact gives."""

@@ -40,7 +40,7 @@ class CohortPricing:
         for provider, when in usable:
             covered[provider].add(when)
         history = build_history(self.model, usable.values(), covered,
-                                later=inputs.later.values())
+                                later=inputs.later.values(), records_once=inputs.records_once)
         by_file = {r.path: r for r in usable.values()}
         current_files = {r.path for (_, when), r in inputs.chosen.items() if when == self.month}
         for problem in history.problems:
@@ -67,6 +67,7 @@ class CohortPricing:
             paid_before += sum((e.amount for e in apply_cap(events, cap, paid_before, year)),
                                Decimal("0.00"))
         events, figures = self.calc.events(provider, month)
+        self.calc.done_with(provider)  # each provider is priced once
         events = apply_cap(events, cap, paid_before, year)
         if any(e.cap_reduction for e in events):
             self.problems.append(Problem.on_payment(

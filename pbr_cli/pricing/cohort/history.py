@@ -25,7 +25,7 @@ from pbr_cli.pricing.cohort.rows import Rows, dense, gather
 from pbr_cli.pricing.records import Source
 from pbr_cli.problems import ERROR, WARNING, Problem, Severity
 from pbr_cli.returns.checked import CheckedReturn
-from pbr_cli.returns.cohort_records import KINDS, OPENING, Interned
+from pbr_cli.returns.cohort_records import KINDS, OPENING, Interned, compacted_with
 
 DAYS = date.max.toordinal() + 2  # more than any day ordinal: (code, day) pairs as one number
 OPEN = date.max.toordinal()  # the end of an episode still open
@@ -110,14 +110,16 @@ def build_history(model: Model, returns: Iterable[CheckedReturn],
     With `records_once`, each return's records (CheckedReturn.cohort) are let go once they
     are gathered, for a caller that needs them no more (`pbr validate`): the returns' records
     and the joined history are then not both held. `clients` is what the returns' records
-    were compacted with (cohort_records.compact), when they were."""
+    were compacted with (cohort_records.compact), when they were; else, when every return's
+    records were compacted with one, that one: its codes are read as they are, and no
+    second table of every client's id is made."""
     cohort = model.cohort
     assert cohort is not None
     later = [r for r in later if r.provider is not None]
     files = sorted([*(r for r in returns if r.provider is not None), *later],
                    key=lambda r: r.path)
     provider_names = sorted({r.provider for r in files if r.provider is not None})
-    interned = Interned() if clients is None else clients
+    interned = clients if clients is not None else compacted_with(files) or Interned()
     tables = gather(model, files, {p: i for i, p in enumerate(provider_names)},
                     frozenset(r.path for r in later), interned)
     if records_once:

@@ -85,6 +85,7 @@ class CohortMonth:
             self.spans[name] = slice(int(lo), int(hi))
         self._facts: dict[str, _Facts] = {}
         self._outcomes: dict[str, dict[str, Any]] = {}
+        self._review_day: np.ndarray | None = None
         codes = (list(self.model.codes[self.cohort.group_codes].values)
                  if self.cohort.group_codes in self.model.codes else [])
         self._codes = {c: i for i, c in enumerate(codes)}
@@ -106,6 +107,10 @@ class CohortMonth:
                 provider, span, groups, group, [clients[c] for c in
                                       self.history.episodes["client"][span].tolist()], names)
         return found
+
+    def done_with(self, provider: str) -> None:
+        """The provider is priced: its facts are let go (they are made again if asked for)."""
+        self._facts.pop(provider, None)
 
     def outcome_facts(self, outcome: Outcome) -> dict[str, Any]:
         """For every episode: its event record and day (NONE: none); for a first-review
@@ -130,7 +135,7 @@ class CohortMonth:
             rows = h.reviews
             out["reviews"] = rows
             out["review_owner"] = h.review_owner
-            out["review_day"] = R.day[rows]
+            out["review_day"] = self._review_days(R.day, rows)
             out["review_holds"] = R.holds[outcome.name][rows]
             record = np.full(n, NONE, np.int64)
             holding = np.flatnonzero(out["review_holds"])
@@ -156,6 +161,12 @@ class CohortMonth:
                 h.by_client) - 1, 0))] if len(h.by_client) else NONE, NONE)
         self._outcomes[outcome.name] = out
         return out
+
+    def _review_days(self, day: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Each review's day, in episode order: one array for every first-review outcome."""
+        if self._review_day is None:
+            self._review_day = day[rows]
+        return self._review_day
 
     def _review_span(self, of: dict[str, Any], span: slice) -> slice:
         lo, hi = np.searchsorted(of["review_owner"], [span.start, span.stop])
