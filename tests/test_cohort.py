@@ -670,6 +670,23 @@ def test_a_calculations_last_use_of_its_records_lets_them_go_and_reads_their_cod
     assert [str(p) for p in schedule.problems] == [str(p) for p in kept_schedule.problems]
 
 
+@given(st.lists(st.lists(st.sampled_from(["A1", "a1", "B2", "", " ", "é", "e\u0301", "Z9"]),
+                         max_size=12), max_size=6))
+def test_interned_texts_are_numbered_in_the_order_first_met_across_calls(calls):
+    """Each distinct text gets the next code the first time any call meets it, and the same
+    code ever after: a plain count, text by text, agrees."""
+    import numpy as np
+
+    from pbr_cli.returns.cohort_records import Interned
+
+    interned, plain = Interned(), {}
+    for texts in calls:
+        codes = interned.code(texts)
+        expected = [plain.setdefault(t, len(plain)) for t in texts]
+        assert codes.dtype == np.int64 and codes.tolist() == expected
+    assert interned.names == list(plain) and len(interned) == len(plain)
+
+
 def test_the_codes_a_history_reads_as_they_are_are_only_those_every_return_shares():
     """The history reads the clients' codes as they are only when every return's records
     were compacted with one table of ids: a return compacted with another, or holding its

@@ -144,14 +144,11 @@ class Interned:
         codes, names = self.codes, self.names
         if self.sealed:
             raise ValueError("no text is numbered once the codes are sealed")
-        out = np.empty(len(texts), np.int64)
-        for i, text in enumerate(texts):
-            found = codes.get(text)
-            if found is None:
-                found = codes[text] = len(names)
-                names.append(text)
-            out[i] = found
-        return out
+        # the texts not yet numbered, in the order first met, then every text looked up
+        new = [text for text in dict.fromkeys(texts) if text not in codes]
+        codes.update(zip(new, range(len(names), len(names) + len(new)), strict=True))
+        names.extend(new)
+        return np.fromiter(map(codes.__getitem__, texts), np.int64, len(texts))
 
     def __len__(self) -> int:
         return len(self.names)
