@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pbr_cli.cli.app import app
+from tests.conftest import ROOT
 from tests.corpus import Kit, replace_in, rewrite_zip, with_extra_sheet
 
 runner = CliRunner()
@@ -429,3 +430,48 @@ def test_a_sheet_using_a_prefix_it_never_declares_is_refused(kit):
     code, problems = validate(kit, path, annotate=False)
     assert code == 2
     assert "prefix 'x:'" in found(problems, "corrupt-workbook", None)["message"]
+
+
+def _styles_of(path: Path):
+    from pbr_cli.workbook.package import open_package
+    from pbr_cli.workbook.styles import read_styles
+
+    pkg = open_package(str(path), path.read_bytes())
+    return read_styles(str(path), pkg.zip, pkg.parts)
+
+
+def test_styles_seen_before_are_given_again_only_for_the_same_parts(kit, monkeypatch):
+    """A workbook's styles are worked out from its styles and theme parts alone, so parts
+    already seen in the process give the StyleBook worked out then. Read one after another
+    (the shipped samples, the LibreOffice returns, and returns whose styles or theme differ
+    by one colour) each is exactly what reading it alone gives; white text by the theme on a
+    white fill is hidden under Office's theme and not under one whose light 1 is black."""
+    from pbr_cli.workbook import styles as styles_module
+
+    clean = kit.write_return()
+    clean = clean.rename(clean.with_name("clean-copy.xlsx"))
+    white_on_white = e2_with(kit, font=b'<color theme="0"/>',
+                             fill=b'<fgColor rgb="FFFFFFFF"/>')
+    data = white_on_white.read_bytes()
+    theme = next(n for n in zipfile.ZipFile(BytesIO(data)).namelist() if "theme" in n)
+    black_light = white_on_white.with_name("black-light.xlsx")
+    black_light.write_bytes(rewrite_zip(data, lambda n, b: re.sub(
+        rb'(<a:lt1>.*?(?:val|lastClr)=")[0-9A-Fa-f]{6}', rb"\g<1>000000", b, flags=re.S)
+        if n == theme else b))
+    files = [*sorted((ROOT / "sample_returns").rglob("*.xlsx"))[:40],
+             *sorted((ROOT / "tests" / "libreoffice").glob("*.xlsx")),
+             white_on_white, black_light, clean]
+    monkeypatch.setattr(styles_module, "_SEEN", {})
+    carried = [_styles_of(path) for path in files]
+    again = [_styles_of(path) for path in files]
+    assert all(a is b for a, b in zip(carried, again, strict=True))  # given again, as seen
+    monkeypatch.setattr(styles_module, "_SEEN_LARGEST", -1)  # nothing kept: each on its own
+    alone = []
+    for path in files:
+        styles_module._SEEN.clear()
+        alone.append(_styles_of(path))
+    assert carried == alone
+    assert len({id(s) for s in carried}) >= 4  # different parts, different styles
+    hidden = [look for look in carried[-3].looks.values() if look.font is not None]
+    assert hidden and hidden[0].font == (255, 255, 255)
+    assert not [look for look in carried[-2].looks.values() if look.font is not None]

@@ -15,9 +15,10 @@ import colorsys
 import re
 import zipfile
 from dataclasses import dataclass, field
+from typing import Any
 
 from pbr_cli.workbook import numfmt
-from pbr_cli.workbook.package import _parse_xml, _read_part, local
+from pbr_cli.workbook.package import UnreadableFile, _parse_xml, _read_part, local
 
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
 # The colours a number format may name ([White]0): Excel's eight
@@ -50,12 +51,39 @@ class StyleBook:
         return frozenset(i for i, look in self.looks.items() if look.invisible)
 
 
+# The styles already worked out in this process, by the bytes of the parts they come from
+# (the returns of one programme mostly share their template's): a few, and small ones only.
+_SEEN: dict[tuple[bytes, bytes | None], StyleBook] = {}
+_SEEN_MOST, _SEEN_LARGEST = 8, 2**20
+
+
 def read_styles(path: str, archive: zipfile.ZipFile, parts: dict[str, str]) -> StyleBook:
+    """The workbook's styles, worked out from its styles and theme parts alone: parts of the
+    same bytes give the same StyleBook, so one seen before in this process is given again
+    (it is only read, never changed)."""
     if "styles" not in parts or parts["styles"] not in archive.namelist():
         return StyleBook()
-    name = parts["styles"]
-    styles = _parse_xml(path, _read_part(path, archive, name), name)
-    theme = _theme(path, archive, parts.get("theme"))
+    name, theme_name = parts["styles"], parts.get("theme")
+    data = _read_part(path, archive, name)
+    try:
+        theme_data = (_read_part(path, archive, theme_name)
+                      if theme_name is not None and theme_name in archive.namelist() else None)
+    except UnreadableFile:
+        _parse_xml(path, data, name)  # damaged styles are said first, as they are read first
+        raise
+    key = (data, theme_data)
+    found = _SEEN.get(key)
+    if found is None:
+        styles = _parse_xml(path, data, name)
+        found = _styles(styles, _theme(path, theme_name, theme_data))
+        if len(data) + len(theme_data or b"") <= _SEEN_LARGEST:
+            if len(_SEEN) >= _SEEN_MOST:
+                _SEEN.clear()
+            _SEEN[key] = found
+    return found
+
+
+def _styles(styles: Any, theme: list[tuple[int, int, int]]) -> StyleBook:
     codes: dict[int, str] = {}
     fonts: list[tuple[int, int, int]] = []
     fills: list[tuple[int, int, int] | None] = []
@@ -126,13 +154,13 @@ def _hex(text: str) -> tuple[int, int, int] | None:
         return None
 
 
-def _theme(path: str, archive: zipfile.ZipFile, part: str | None) -> list[tuple[int, int, int]]:
+def _theme(path: str, part: str | None, data: bytes | None) -> list[tuple[int, int, int]]:
     """The theme's colours in the order cells name them (0 light 1, 1 dark 1, 2 light 2,
     3 dark 2, then the accents and links); Office's own when the workbook has none."""
     colours = [WHITE, BLACK, (0xEE, 0xEC, 0xE1), (0x1F, 0x49, 0x7D)]
-    if part is None or part not in archive.namelist():
+    if part is None or data is None:
         return colours
-    root = _parse_xml(path, _read_part(path, archive, part), part)
+    root = _parse_xml(path, data, part)
     scheme = next((n for n in root.iter() if local(n.tag) == "clrScheme"), None)
     if scheme is None:
         return colours
