@@ -72,3 +72,28 @@ def test_an_output_named_as_a_device_or_a_pipe_is_refused_not_replaced(tmp_path)
     assert stat.S_ISFIFO(os.stat(pipe).st_mode) and folder.is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()
                   if not p.name.startswith("ledger")) == ["folder.xlsx", "pipe"]
+
+
+def test_only_regular_files_are_taken_for_a_schedules_half_made_copies(tmp_path):
+    """What a stopped run leaves beside an output, `.<name>.<random>.tmp`, is removed, or put
+    in place when it is the approved schedule: a folder or a link of such a name, made by
+    someone else in the output folder, is neither, and the clean-up neither fails on it nor
+    follows it."""
+    import os
+
+    from pbr_cli.outputs.xlsx import half_made, remove_half_made
+
+    target = tmp_path / "s.xlsx"
+    left = tmp_path / ".s.xlsx.abc.tmp"
+    left.write_bytes(b"half")
+    folder = tmp_path / ".s.xlsx.dir.tmp"
+    folder.mkdir()
+    (folder / "inside").write_text("kept")
+    elsewhere = tmp_path / "elsewhere.xlsx"
+    elsewhere.write_bytes(b"someone else's")
+    link = tmp_path / ".s.xlsx.link.tmp"
+    os.symlink(elsewhere, link)
+    assert half_made(target) == [left]
+    remove_half_made(tmp_path, {"s.xlsx"})
+    assert not left.exists() and (folder / "inside").read_text() == "kept"
+    assert link.is_symlink() and elsewhere.read_bytes() == b"someone else's"

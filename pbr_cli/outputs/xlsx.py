@@ -70,8 +70,10 @@ def atomic_output(target: Path) -> Iterator[Path]:
 
 def half_made(target: Path) -> list[Path]:
     """The temporary files of `target` (`atomic_output`'s) left by processes stopped before
-    they renamed them."""
-    return sorted(Path(target).parent.glob(f".{glob.escape(Path(target).name)}.*.tmp"))
+    they renamed them: regular files only (a folder or a link of such a name is someone
+    else's, neither removed nor followed)."""
+    found = Path(target).parent.glob(f".{glob.escape(Path(target).name)}.*.tmp")
+    return sorted(p for p in found if not p.is_symlink() and p.is_file())
 
 
 def remove_half_made(folder: Path, names: set[str]) -> None:
