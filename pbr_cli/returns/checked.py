@@ -81,7 +81,8 @@ class CheckedReturn:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["tables"] = PackedTables.of(self.tables)
+        if not isinstance(self.tables, TablesLetGo):  # (let go: kept so)
+            state["tables"] = PackedTables.of(self.tables)
         return state
 
     def column_of(self, sheet: str, column: str) -> str | None:

@@ -128,9 +128,17 @@ class Interned:
     a group) held once, however many rows of however many returns name it."""
 
     def __init__(self) -> None:
-        self.codes: dict[str, int] = {}
+        self.codes: dict[str, int] | None = {}
         self.names: list[str] = []
         self.sealed = False
+
+    @classmethod
+    def of(cls, names: list[str]) -> Interned:
+        """Texts numbered already (`names`, by code), to be numbered on: the lookup from
+        text to code is made when a text is first numbered."""
+        made = cls()
+        made.names, made.codes = names, None
+        return made
 
     def seal(self) -> None:
         """Nothing more is numbered: the lookup from text to code is let go (the texts,
@@ -141,9 +149,11 @@ class Interned:
         """The codes of `texts` (an int64 array), new texts numbered on."""
         import numpy as np
 
-        codes, names = self.codes, self.names
         if self.sealed:
             raise ValueError("no text is numbered once the codes are sealed")
+        if self.codes is None:
+            self.codes = dict(zip(self.names, range(len(self.names)), strict=True))
+        codes, names = self.codes, self.names
         # the texts not yet numbered, in the order first met, then every text looked up
         new = [text for text in dict.fromkeys(texts) if text not in codes]
         codes.update(zip(new, range(len(names), len(names) + len(new)), strict=True))

@@ -22,6 +22,7 @@ from pbr_cli.returns.checked import CheckedReturn, PackedTables, TablesLetGo
 from pbr_cli.returns.checks import check_return
 from pbr_cli.returns.cohort_records import Interned, compact
 from pbr_cli.returns.folders import month_of_folder
+from pbr_cli.returns.joined import load_joined, store_joined
 from pbr_cli.returns.layout import COVER_SHEET
 from pbr_cli.returns.register import Register
 from pbr_cli.workbook.package import UnreadableFile
@@ -126,9 +127,19 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     done: list[Any] = [None] * len(files)
     todo: list[tuple[int, Path, str | None]] = []  # to read
     kept: list[tuple[int, Path, str, str | None]] = []  # in the cache
-    for i, path in enumerate(files):
-        key, name = _cache_key(cache, Path(path), model, register, choose)
-        if key and cache.has(key):
+    keys = [_cache_key(cache, Path(path), model, register, choose) for path in files]
+    # a client-level run's records, kept joined: the returns it holds are taken from it
+    joining = cache is not None and model is not None and tables is None
+    joined = (load_joined(cache, model, register, {key for key, _ in keys if key})
+              if joining else None)
+    if joined is not None:
+        clients, groups = result.clients, result.groups = joined.clients, joined.groups
+    for i, (path, (key, name)) in enumerate(zip(files, keys, strict=True)):
+        if joined is not None and key in joined.returns:
+            done[i] = _named_as(joined.returns.pop(key), str(path))
+            if progress:
+                progress(path)
+        elif key and cache.has(key):
             kept.append((i, Path(path), key, name))
         else:
             todo.append((i, Path(path), key))
@@ -176,6 +187,11 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
             KILLED.clear()
     clients.seal()  # every return is in: the ids are numbered
     groups.seal()
+    if joining:
+        members = [(key, r) for (key, _), r in zip(keys, done, strict=True)
+                   if key and isinstance(r, CheckedReturn)]
+        if {key for key, _ in members} != (joined.members if joined else set()):
+            store_joined(cache, model, register, members, clients, groups)
     for path, checked in zip(files, done, strict=True):
         label = shown(path)
         if label != str(path):  # a name that cannot be printed as it is: shown escaped

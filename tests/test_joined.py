@@ -1,0 +1,129 @@
+"""The records of every return a client-level run read, kept joined in the cache
+(pbr_cli/returns/joined.py): a monthly run takes the earlier months from the one entry, and
+what it takes is what reading the files gives; a changed return alone is read again; an
+entry that cannot be trusted or read is passed over."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from pbr_cli.cache import ReturnCache
+from pbr_cli.model import load_model
+from pbr_cli.pricing.cohort.history import build_history
+from pbr_cli.returns.collect import read_and_check
+from pbr_cli.returns.joined import joined_key
+from pbr_cli.returns.register import load_register
+from tests.conftest import COHORT_MODEL_PATH, ROOT
+from tests.test_cache import _records
+
+SAMPLES = ROOT / "sample_returns" / "wigan-cohort"
+
+
+@pytest.fixture
+def months(tmp_path, monkeypatch):
+    """The shipped cohort returns, copied (month folder by month folder): the earlier
+    months' files, and every file."""
+    monkeypatch.setenv("PBR_WORKERS", "1")
+    for folder in sorted(SAMPLES.iterdir()):
+        shutil.copytree(folder, tmp_path / "returns" / folder.name)
+    every = sorted((tmp_path / "returns").rglob("*.xlsx"))
+    last = max(p.parent.name for p in every)
+    return [p for p in every if p.parent.name != last], every
+
+
+@pytest.fixture
+def scheme():
+    model = load_model(COHORT_MODEL_PATH)
+    return model, load_register(model)
+
+
+def same_as_read(kept, fresh, model) -> None:
+    """Every return as reading the files gives it: cover facts, problems, records; and the
+    history from them the same."""
+    assert [r.path for r in kept.returns] == [r.path for r in fresh.returns]
+    assert kept.unreadable == fresh.unreadable
+    for x, y in zip(fresh.returns, kept.returns, strict=True):
+        assert (x.sha256, x.provider, x.month, x.problems, x.positions) == (
+            y.sha256, y.provider, y.month, y.problems, y.positions)
+        assert _records(x.cohort) == _records(y.cohort), x.path
+    covered: dict = {}
+    for r in fresh.returns:
+        covered.setdefault(r.provider, set()).add(r.month)
+    first = min(r.month for r in fresh.returns)  # left out: the history has problems to find
+    plain, joined = (build_history(model, [r for r in c.returns if r.month != first], covered,
+                                   clients=c.clients)
+                     for c in (fresh, kept))
+    assert len(plain.problems) > 10 and joined.problems == plain.problems
+    assert plain.clients == joined.clients
+    for name, values in plain.episodes.items():
+        assert values.tolist() == joined.episodes[name].tolist(), name
+
+
+def test_a_monthly_run_takes_the_earlier_months_from_one_entry_as_reading_gives_them(
+        tmp_path, months, scheme):
+    model, register = scheme
+    earlier, every = months
+    folder = tmp_path / "cache"
+    read_and_check(earlier, model, register, cache=ReturnCache(folder), tables=None)
+    cache = ReturnCache(folder)
+    kept = read_and_check(every, model, register, cache=cache, tables=None)
+    new = len(every) - len(earlier)
+    # one entry loaded for every earlier return; the new month's files read
+    assert (cache.hits, cache.misses) == (1, new) and new > 3
+    fresh = read_and_check(every, model, register, tables=None)
+    same_as_read(kept, fresh, model)
+    # the entry now holds the new month too: the next run reads nothing, loads one entry
+    cache = ReturnCache(folder)
+    again = read_and_check(every, model, register, cache=cache, tables=None)
+    assert (cache.hits, cache.misses) == (1, 0)
+    same_as_read(again, fresh, model)
+
+
+def test_a_changed_earlier_return_alone_is_read_again(tmp_path, months, scheme):
+    model, register = scheme
+    earlier, every = months
+    folder = tmp_path / "cache"
+    read_and_check(every, model, register, cache=ReturnCache(folder), tables=None)
+    # one earlier return replaced by another provider's return of the same month: its
+    # bytes, so its key, change; it is read again, and its new records are used
+    changed = earlier[5]
+    other = next(p for p in earlier if p.parent == changed.parent and p != changed)
+    shutil.copy(other, changed)
+    cache = ReturnCache(folder)
+    kept = read_and_check(every, model, register, cache=cache, tables=None)
+    assert (cache.hits, cache.misses) == (1, 1)
+    fresh = read_and_check(every, model, register, tables=None)
+    same_as_read(kept, fresh, model)
+    assert any(p.file == str(changed) for r in kept.returns for p in r.problems)
+
+
+def test_an_entry_others_could_have_written_or_a_damaged_one_is_passed_over(tmp_path, months,
+                                                                               scheme):
+    model, register = scheme
+    _, every = months
+    folder = tmp_path / "cache"
+    read_and_check(every, model, register, cache=ReturnCache(folder), tables=None)
+    entry = ReturnCache(folder)._file(joined_key(model, register))
+    assert entry.is_file()
+    fresh = read_and_check(every, model, register, tables=None)
+    whole = entry.read_bytes()
+    for spoil in ("writable by others", "truncated", "not an entry"):
+        if spoil == "writable by others":
+            os.chmod(entry, 0o666)
+        elif spoil == "truncated":
+            os.chmod(entry, 0o600)
+            entry.write_bytes(whole[: len(whole) // 2])
+        else:
+            import pickle
+
+            entry.write_bytes(pickle.dumps({"shape": 1, "keys": ["x"], "covers": [None]}))
+        cache = ReturnCache(folder)
+        kept = read_and_check(every, model, register, cache=cache, tables=None)
+        # every return from its own entry, none from the joined one (which, not being
+        # one, was loaded and passed over)
+        assert cache.hits == len(every) + (spoil == "not an entry"), spoil
+        same_as_read(kept, fresh, model)
+        entry.write_bytes(whole)
