@@ -27,8 +27,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from pbr_cli.cache import FORMAT, ReturnCache, code_sha256
 from pbr_cli.memory import give_back_memory
 from pbr_cli.returns.checked import CheckedReturn
@@ -77,6 +75,8 @@ def store_joined(cache: ReturnCache, model, register, members: list[tuple[str, C
 
 def _pack(members: list[tuple[str, CheckedReturn]], clients: Interned,
           groups: Interned) -> dict[str, Any] | None:
+    import numpy as np  # (here: a run of service-level returns never needs it)
+
     kinds: dict[str, dict[str, Any]] = {}
     covers: list[CheckedReturn] = []
     for at, (_, r) in enumerate(members):
