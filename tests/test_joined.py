@@ -127,3 +127,36 @@ def test_an_entry_others_could_have_written_or_a_damaged_one_is_passed_over(tmp_
         assert cache.hits == len(every) + (spoil == "not an entry"), spoil
         same_as_read(kept, fresh, model)
         entry.write_bytes(whole)
+
+
+def test_runs_over_months_with_returns_changed_moved_and_removed_take_what_reading_gives(
+        tmp_path, months, scheme):
+    """Months come in one at a time, as monthly runs see them; between runs an earlier
+    return is changed, another is moved to another name (the same bytes: a new key, since
+    problems name the file), and another is removed. Each run gives what reading every file
+    afresh gives, and loads the joined entry for every return it holds unchanged."""
+    import random
+
+    model, register = scheme
+    _, every = months
+    folders = sorted({p.parent for p in every})
+    chance = random.Random(20261207)
+    cache_folder = tmp_path / "cache"
+    seen: set = set()
+    for step, folder in enumerate(folders[3:9:2]):
+        present = sorted(p for f in folders if f <= folder for p in f.glob("*.xlsx"))
+        if step:
+            earlier = sorted(p for p in present if p.parent < folder)
+            changed, moved, removed = chance.sample(earlier, 3)
+            same_month = [p for p in earlier if p.parent == changed.parent and p != changed]
+            shutil.copy(chance.choice(same_month), changed)
+            moved.rename(moved.with_name("moved-" + moved.name))
+            removed.unlink()
+            present = sorted(p for f in folders if f <= folder for p in f.glob("*.xlsx"))
+        cache = ReturnCache(cache_folder)
+        kept = read_and_check(present, model, register, cache=cache, tables=None)
+        new = [p for p in present if p not in seen]
+        if step:  # the entry, and every file it does not hold unchanged
+            assert (cache.hits, cache.misses) == (1, len(new) + 1), step
+        same_as_read(kept, read_and_check(present, model, register, tables=None), model)
+        seen = set(present)
