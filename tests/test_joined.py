@@ -6,6 +6,7 @@ entry that cannot be trusted or read is passed over."""
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 
 import pytest
@@ -110,21 +111,24 @@ def test_an_entry_others_could_have_written_or_a_damaged_one_is_passed_over(tmp_
     assert entry.is_file()
     fresh = read_and_check(every, model, register, tables=None)
     whole = entry.read_bytes()
-    for spoil in ("writable by others", "truncated", "not an entry"):
+    for spoil in ("writable by others", "truncated", "not an entry", "a column cut short"):
         if spoil == "writable by others":
             os.chmod(entry, 0o666)
         elif spoil == "truncated":
             os.chmod(entry, 0o600)
             entry.write_bytes(whole[: len(whole) // 2])
-        else:
-            import pickle
-
+        elif spoil == "not an entry":
             entry.write_bytes(pickle.dumps({"shape": 1, "keys": ["x"], "covers": [None]}))
+        else:  # the entry's shape, one of its columns a row short
+            held = pickle.loads(whole)
+            held["columns"]["presentations"]["client"] = \
+                held["columns"]["presentations"]["client"][:-1]
+            entry.write_bytes(pickle.dumps(held))
         cache = ReturnCache(folder)
         kept = read_and_check(every, model, register, cache=cache, tables=None)
         # every return from its own entry, none from the joined one (which, not being
         # one, was loaded and passed over)
-        assert cache.hits == len(every) + (spoil == "not an entry"), spoil
+        assert cache.hits == len(every) + (spoil in ("not an entry", "a column cut short")), spoil
         same_as_read(kept, fresh, model)
         entry.write_bytes(whole)
 

@@ -132,8 +132,9 @@ def _unpack(found: Any, keys: set[str]) -> Joined | None:
     cohorts: dict[int, dict[str, Any]] = {at: {} for at in wanted if found["cohort"][at]}
     for kind, column in found["columns"].items():
         offsets = column["offsets"].tolist()
-        if any(len(blob) != offsets[-1] for blob in column["holds"].values()):
-            return None
+        if any(len(values) != offsets[-1] for values in (
+                *column["holds"].values(), *(column[name] for name in NUMBERS if name in column))):
+            return None  # every column as long as the rows it holds
         for i, at in enumerate(column["at"].tolist()):
             if at not in cohorts:
                 continue
