@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = 3  # raised whenever what is stored changes shape
+# the folders entries are kept in: a key's first two characters (a return's key, 64 hex
+# digits; what a month is worth, `m` and 64, pbr_cli/pricing/worth.py)
+FOLDER = r"[0-9a-f]{2}|m[0-9a-f]"
 
 
 def code_sha256() -> str:
@@ -151,7 +154,7 @@ def remove_left_by(folder: Path, pids: set[int]) -> int:
     named = re.compile(r"\.(\d+)-.*\.tmp")
     removed = 0
     for sub in Path(folder).iterdir():
-        if not (sub.is_dir() and not sub.is_symlink() and re.fullmatch(r"[0-9a-f]{2}", sub.name)):
+        if not (sub.is_dir() and not sub.is_symlink() and re.fullmatch(FOLDER, sub.name)):
             continue
         for entry in sub.iterdir():
             found = named.fullmatch(entry.name)
@@ -174,10 +177,10 @@ def clear(folder: Path) -> int:
     if not folder.is_dir():
         return 0
     for sub in folder.iterdir():
-        if not (sub.is_dir() and not sub.is_symlink() and re.fullmatch(r"[0-9a-f]{2}", sub.name)):
+        if not (sub.is_dir() and not sub.is_symlink() and re.fullmatch(FOLDER, sub.name)):
             continue
         for entry in sub.iterdir():
-            if entry.is_file() and re.fullmatch(r"[0-9a-f]{64}\.pickle|\..*\.tmp", entry.name):
+            if entry.is_file() and re.fullmatch(r"m?[0-9a-f]{64}\.pickle|\..*\.tmp", entry.name):
                 entry.unlink()
                 removed += 1
         try:

@@ -124,6 +124,30 @@ def test_cache_clear_removes_its_entries_and_nothing_else(tmp_path, files, monke
     assert cold.hits == 0
 
 
+def test_cache_clear_removes_what_a_calculation_keeps_too(tmp_path):
+    """A client-level calculation keeps, beside each return's entry, what each earlier month
+    is worth (keys `m...`, in folders `m0` to `mf`) and the returns it read joined; `pbr
+    cache clear` removes those too (it once left every month's worth in place, though it
+    says it removes every entry), and says how many it removed."""
+    import subprocess
+
+    from tests.test_cli import _script
+
+    folder = tmp_path / "cache"
+    env = dict(os.environ, PBR_CACHE=str(folder), PBR_LEDGER=str(tmp_path / "ledger.sqlite"))
+    run = subprocess.run([*_script(), "calculate", "-m", "wigan-cohort", "-p", "2012-09",
+                          "--dry-run", "--config", str(ROOT / "pbr.yaml")], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode in (0, 1), run.stderr
+    entries = sorted(folder.rglob("*.pickle"))
+    assert any(p.name.startswith("m") for p in entries) and len(entries) > 20
+    cleared = subprocess.run([*_script(), "cache", "clear"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert cleared.returncode == 0, cleared.stderr
+    assert f"{len(entries)} entries removed" in cleared.stdout
+    assert not list(folder.rglob("*")), sorted(folder.rglob("*"))
+
+
 def test_broken_or_foreign_entries_are_ignored(tmp_path, files):
     model = load_model(MODEL_PATH)
     register = load_register(model)
