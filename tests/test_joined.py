@@ -164,3 +164,23 @@ def test_runs_over_months_with_returns_changed_moved_and_removed_take_what_readi
             assert (cache.hits, cache.misses) == (1, len(new) + 1), step
         same_as_read(kept, read_and_check(present, model, register, tables=None), model)
         seen = set(present)
+
+
+def test_an_earlier_month_worked_out_again_leaves_the_latest_entry(tmp_path, months, scheme):
+    """A run that reads fewer returns than the entry holds (an earlier month calculated
+    again) takes them from it and leaves it as it is: the next monthly run still finds every
+    earlier return there."""
+    model, register = scheme
+    earlier, every = months
+    folder = tmp_path / "cache"
+    read_and_check(every, model, register, cache=ReturnCache(folder), tables=None)
+    entry = ReturnCache(folder)._file(joined_key(model, register))
+    before = entry.stat().st_mtime_ns, entry.read_bytes()
+    cache = ReturnCache(folder)
+    again = read_and_check(earlier, model, register, cache=cache, tables=None)
+    assert (cache.hits, cache.misses) == (1, 0)
+    same_as_read(again, read_and_check(earlier, model, register, tables=None), model)
+    assert (entry.stat().st_mtime_ns, entry.read_bytes()) == before
+    cache = ReturnCache(folder)
+    read_and_check(every, model, register, cache=cache, tables=None)
+    assert (cache.hits, cache.misses) == (1, 0)

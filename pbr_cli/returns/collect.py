@@ -190,7 +190,9 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     if joining:
         members = [(key, r) for (key, _), r in zip(keys, done, strict=True)
                    if key and isinstance(r, CheckedReturn)]
-        if {key for key, _ in members} != (joined.members if joined else set()):
+        # written again when this run read a return the entry does not hold (not when it
+        # read fewer: a run of an earlier month again leaves the latest months' entry)
+        if joined is None or not {key for key, _ in members} <= joined.members:
             store_joined(cache, model, register, members, clients, groups)
     for path, checked in zip(files, done, strict=True):
         label = shown(path)

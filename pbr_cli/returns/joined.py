@@ -12,9 +12,9 @@ The next month's run takes from it every return whose key (pbr_cli.cache: the SH
 bytes, path, month folder, model, register and pbr's code) is among the files it reads, and
 reads or loads only the others: the new month's, and any earlier return changed since. A
 changed return's key is another, so it alone is read again; the rest are taken as they were.
-What is taken is what the return's own entry would give (tests/test_joined.py), and the
-entry is written again, with the new returns, whenever what was read differs from what it
-held.
+What is taken is what the return's own entry would give (tests/test_joined.py). The entry
+is written again, holding what the run read, whenever the run read a return it does not
+hold; a run that read fewer (an earlier month worked out again) leaves it as it is.
 
 No Excel, no Typer, no rich: plain records in, plain records out.
 """
