@@ -4,7 +4,9 @@ A return's checked form depends only on its bytes, the model, the contract regis
 (problems name it), the month folder it is filed in, and pbr's own code; the cache key is the
 SHA-256 of all of them (the code as the SHA-256 of every file of the package, not the version
 string, which a fix need not change), so any change to any of them is a miss and the file is
-read again.
+read again. A file is hashed before it is read; what is read is kept only under the key of
+the bytes read (pbr_cli/returns/collect.py), so a file replaced in between is never kept as
+the bytes it was hashed as.
 Entries are pickles written atomically into a folder only the user can write; an entry that
 cannot be loaded, or a folder or file others could have written, is ignored. Deleting the
 folder is always safe.

@@ -154,11 +154,14 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     pools = [(Workers(_read_one, todo, worker_count(len(todo)), seconds, _start, job), todo)
              ] if todo else []
 
+    read_now: set[int] = set()  # the files read by this run (not found in the cache)
+
     def take(items: list, answers) -> None:
         for at, answer in answers:
             i, path, _ = items[at]
             done[i] = (_lost(path, answer, model, seconds) if isinstance(answer, Lost)
                        else held(answer))
+            read_now.add(i)
             if progress:
                 progress(path)
 
@@ -188,8 +191,11 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
     clients.seal()  # every return is in: the ids are numbered
     groups.seal()
     if joining:
-        members = [(key, r) for (key, _), r in zip(keys, done, strict=True)
-                   if key and isinstance(r, CheckedReturn)]
+        assert model is not None  # (joining: a model was given)
+        # (a file read now is kept under its key only if it is still the bytes hashed)
+        members = [(key, r) for i, ((key, _), r) in enumerate(zip(keys, done, strict=True))
+                   if key and isinstance(r, CheckedReturn) and (
+                       i not in read_now or key == _key_of_read(cache, r, files[i], model, register))]
         # written again when this run read a return the entry does not hold (not when it
         # read fewer: a run of an earlier month again leaves the latest months' entry)
         if joined is None or not {key for key, _ in members} <= joined.members:
@@ -328,7 +334,9 @@ def _read_one(job: tuple[int, Path, str | None]) -> Any:
         if model is None:
             return _read_chosen(path, raw, cache)
         checked = _check(raw, model, register, path)
-    if key:
+    # kept under the key of the bytes hashed before the run, only if those are the bytes read
+    # (a file replaced in between is used as read, and kept under no other bytes' key)
+    if key and (isinstance(checked, Unreadable) or key == _key_of_read(cache, checked, path, model, register)):
         cache.put(key, checked)
     return checked if _JOB.get("tables", True) is not False else _without_tables(checked)
 
@@ -411,6 +419,14 @@ def _named_as(found: Any, label: str) -> Any:
     old, found.path = found.path, label
     found.problems = [replace(p, file=label) if p.file == old else p for p in found.problems]
     return found
+
+
+def _key_of_read(cache, checked: CheckedReturn, path: Path, model: Model,
+                 register: Register | None) -> str:
+    """The cache key of the bytes a return was read from (as _cache_key makes it from the
+    bytes it hashes)."""
+    return cache.key_of(checked.sha256, _absolute(Path(path)), model, register,
+                        month_of_folder(Path(path)))
 
 
 def _cache_key(cache, path: Path, model: Model | None, register: Register | None,
