@@ -187,12 +187,14 @@ def test_an_earlier_month_worked_out_again_leaves_the_latest_entry(tmp_path, mon
     assert (cache.hits, cache.misses) == (1, 0)
 
 
+@pytest.mark.parametrize("replacement", ["another return", "not a workbook"])
 def test_a_return_changed_while_a_run_reads_it_is_never_kept_as_its_earlier_bytes(
-        tmp_path, months, scheme, monkeypatch):
+        tmp_path, months, scheme, monkeypatch, replacement):
     """A file replaced after pbr hashed it and before a worker read it (someone with write
     access to the returns, during a run): what the worker read is not kept under the key of
     the bytes hashed, in the return's own entry or the joined one. Else, with the file put
-    back, a later run would take the replacement's records for the original's bytes."""
+    back, a later run would take the replacement's records (or its being unreadable) for the
+    original's bytes."""
     from pathlib import Path
 
     from pbr_cli.returns import collect
@@ -200,7 +202,9 @@ def test_a_return_changed_while_a_run_reads_it_is_never_kept_as_its_earlier_byte
     model, register = scheme
     _, every = months
     target = every[7]
-    other = next(p for p in every if p.parent == target.parent and p != target)
+    other = (next(p for p in every if p.parent == target.parent and p != target)
+             if replacement == "another return"
+             else ROOT / "sample_returns" / "faulty" / "P03-2013-06-really-a-csv.xlsx")
     original = target.read_bytes()
     real = collect._cache_key
 
@@ -213,12 +217,16 @@ def test_a_return_changed_while_a_run_reads_it_is_never_kept_as_its_earlier_byte
     monkeypatch.setattr(collect, "_cache_key", swapping)
     folder = tmp_path / "cache"
     during = read_and_check(every, model, register, cache=ReturnCache(folder), tables=None)
-    assert next(r for r in during.returns if r.path == str(target)).sha256 != \
-        hashlib.sha256(original).hexdigest()  # the run itself used what it read
+    # the run itself used what it read
+    if replacement == "another return":
+        assert next(r for r in during.returns if r.path == str(target)).sha256 != \
+            hashlib.sha256(original).hexdigest()
+    else:
+        assert [u.path for u in during.unreadable] == [str(target)]
     monkeypatch.setattr(collect, "_cache_key", real)
     target.write_bytes(original)  # back as it was when it was hashed
     kept = read_and_check(every, model, register, cache=ReturnCache(folder), tables=None)
     same_as_read(kept, read_and_check(every, model, register, tables=None), model)
     # nor is the return's own entry the replacement's
     alone = read_and_check([target], model, register, cache=ReturnCache(folder))
-    assert alone.returns[0].sha256 == hashlib.sha256(original).hexdigest()
+    assert not alone.unreadable and alone.returns[0].sha256 == hashlib.sha256(original).hexdigest()

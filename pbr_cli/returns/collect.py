@@ -195,7 +195,7 @@ def read_and_check(files: list[Path], model: Model | None, register: Register | 
         # (a file read now is kept under its key only if it is still the bytes hashed)
         members = [(key, r) for i, ((key, _), r) in enumerate(zip(keys, done, strict=True))
                    if key and isinstance(r, CheckedReturn) and (
-                       i not in read_now or key == _key_of_read(cache, r, files[i], model, register))]
+                       i not in read_now or key == _key_of_read(cache, r.sha256, files[i], model, register))]
         # written again when this run read a return the entry does not hold (not when it
         # read fewer: a run of an earlier month again leaves the latest months' entry)
         if joined is None or not {key for key, _ in members} <= joined.members:
@@ -330,13 +330,15 @@ def _read_one(job: tuple[int, Path, str | None]) -> Any:
         checked: Any = Unreadable(str(path), exc.code, exc.why)
         if model is None:
             return Chosen("", checked)  # not cached: no model to key it by
+        read = exc.sha256  # None: nothing was read
     else:
         if model is None:
             return _read_chosen(path, raw, cache)
         checked = _check(raw, model, register, path)
+        read = checked.sha256
     # kept under the key of the bytes hashed before the run, only if those are the bytes read
     # (a file replaced in between is used as read, and kept under no other bytes' key)
-    if key and (isinstance(checked, Unreadable) or key == _key_of_read(cache, checked, path, model, register)):
+    if key and read and key == _key_of_read(cache, read, path, model, register):
         cache.put(key, checked)
     return checked if _JOB.get("tables", True) is not False else _without_tables(checked)
 
@@ -421,11 +423,11 @@ def _named_as(found: Any, label: str) -> Any:
     return found
 
 
-def _key_of_read(cache, checked: CheckedReturn, path: Path, model: Model,
+def _key_of_read(cache, sha256: str, path: Path, model: Model,
                  register: Register | None) -> str:
-    """The cache key of the bytes a return was read from (as _cache_key makes it from the
-    bytes it hashes)."""
-    return cache.key_of(checked.sha256, _absolute(Path(path)), model, register,
+    """The cache key of the bytes a return was read from, by their SHA-256 (as _cache_key
+    makes it from the bytes it hashes)."""
+    return cache.key_of(sha256, _absolute(Path(path)), model, register,
                         month_of_folder(Path(path)))
 
 

@@ -58,6 +58,7 @@ class UnreadableFile(PbrError):
         super().__init__(f"{path}: {why}", code=code)
         self.path = path
         self.why = why
+        self.sha256: str | None = None  # of the bytes found unreadable, once they were read
 
 
 @dataclass

@@ -161,6 +161,15 @@ def read_workbook(path: Path | str, wanted: list[str] | Callable[[RawSheet | Non
         raise UnreadableFile(label, "file-not-found", "this is a folder, not a file") from None
     except OSError as exc:
         raise UnreadableFile(label, "file-not-found", f"cannot open it ({exc.strerror})") from None
+    try:
+        return _read_bytes(label, data, wanted, first)
+    except UnreadableFile as exc:
+        exc.sha256 = hashlib.sha256(data).hexdigest()  # which bytes were found unreadable
+        raise
+
+
+def _read_bytes(label: str, data: bytes, wanted: list[str] | Callable[[RawSheet | None],
+                list[str]] | None, first: str) -> RawWorkbook:
     pkg = open_package(label, data)
     pkg.looks = read_styles(label, pkg.zip, pkg.parts)  # what each cell style shows
     names = list(pkg.sheets)
