@@ -8,8 +8,8 @@ read again. A file is hashed before it is read; what is read is kept only under 
 the bytes read (pbr_cli/returns/collect.py), so a file replaced in between is never kept as
 the bytes it was hashed as.
 Entries are pickles written atomically into a folder only the user can write; an entry that
-cannot be loaded, or a folder or file others could have written, is ignored. Deleting the
-folder is always safe.
+cannot be loaded, a folder or file others could have written, or an entry or folder of
+entries that is a link, is ignored. Deleting the folder is always safe.
 
 The folder is `$PBR_CACHE`, else the config's `cache:`, else OUTPUT/.cache; `PBR_CACHE=off`
 turns the cache off.
@@ -81,21 +81,27 @@ class ReturnCache:
     def _file(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.pickle"
 
-    def _private_folder(self, folder: Path) -> bool:
+    def _private_folder(self, folder: Path, own: bool = False) -> bool:
         """_private, remembered for the run once it is true."""
         text = str(folder)
         if text in self._checked:
             return True
-        if self._private(folder):
+        if self._private(folder, own):
             self._checked[text] = True
             return True
         return False
 
-    def _private(self, path: Path) -> bool:
-        """Written by this user alone: nobody else could have planted what it holds."""
+    def _private(self, path: Path, own: bool = True) -> bool:
+        """Written by this user alone: nobody else could have planted what it holds. What
+        pbr made itself (`own`: a folder of entries, an entry) is also no link: pbr makes
+        each a file or folder of its own, so a link was put there by something else. (The
+        cache's own folder may be a link the user made, to another disk.)"""
         try:
-            info = path.stat()
+            info = path.lstat() if own else path.stat()
         except OSError:
+            return False
+        if own and (stat.S_ISLNK(info.st_mode) or (stat.S_ISREG(info.st_mode)
+                                                   and info.st_nlink != 1)):
             return False
         getuid = getattr(os, "getuid", None)
         if getuid is None:  # Windows: no owner to compare; trusted only in the user's profile
@@ -112,7 +118,7 @@ class ReturnCache:
 
     def get(self, key: str) -> Any | None:
         target = self._file(key)
-        if not (self._private_folder(self.folder) and self._private_folder(target.parent)
+        if not (self._private_folder(self.folder) and self._private_folder(target.parent, True)
                 and self._private(target)):
             self.misses += 1
             return None

@@ -166,6 +166,36 @@ def test_broken_or_foreign_entries_are_ignored(tmp_path, files):
     assert third.hits == 0
 
 
+def test_an_entry_or_folder_of_the_cache_that_is_a_link_is_not_trusted(tmp_path, files):
+    """pbr writes each entry as a file of its own in a folder of its own: an entry that is a
+    symbolic or hard link, or a folder of entries that is a symbolic link, was put there by
+    something else, and is ignored (the file read again), whoever owns what it points to."""
+    model = load_model(MODEL_PATH)
+    register = load_register(model)
+    folder = tmp_path / "cache"
+    read_and_check(files, model, register, cache=ReturnCache(folder))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    entries = sorted(folder.rglob("*.pickle"))
+    # an entry made a symbolic link to its own copy, another a hard link
+    moved = elsewhere / entries[0].name
+    entries[0].rename(moved)
+    entries[0].symlink_to(moved)
+    os.link(entries[1], elsewhere / "second")
+    # a folder of entries made a symbolic link to a copy of it
+    sub = entries[2].parent
+    if sub in (entries[0].parent, entries[1].parent):
+        sub = next(p.parent for p in entries if p.parent not in (entries[0].parent,
+                                                                  entries[1].parent))
+    held = len(list(sub.glob("*.pickle")))
+    shutil.move(str(sub), str(elsewhere / "sub"))
+    sub.symlink_to(elsewhere / "sub", target_is_directory=True)
+    cache = ReturnCache(folder)
+    again = read_and_check(files, model, register, cache=cache)
+    same(again, read_and_check(files, model, register))
+    assert cache.hits == len(files) - 2 - held
+
+
 def test_cache_can_be_turned_off_and_pointed_elsewhere(tmp_path, monkeypatch):
     monkeypatch.setenv("PBR_CACHE", "off")
     assert ReturnCache.for_folder(tmp_path / "x") is None
