@@ -88,14 +88,20 @@ def _unusual(buf: bytes) -> bool:
     the rarest first: fast."""
     return (b"\t" in buf or b"\r" in buf or (b"&" in buf and b"&#" in buf)
             or (b"'" in buf and b"='" in buf) or b" =" in buf or b"= " in buf
-            or b":c" in buf or b":row" in buf or b":f" in buf
+            or bool(_PREFIXED_TAG_RE.search(buf))
             or bool(_LOWER_REF_RE.search(buf)) or bool(_NEWLINE_IN_TAG_RE.search(buf)))
 
 
 _LOWER_REF_RE = re.compile(rb' r="[a-z]')
+# ":c", ":row" or ":f" (a prefixed cell, row or formula): one search from each colon
+_PREFIXED_TAG_RE = re.compile(rb":(?:c|row|f)")
 # A namespace prefix on a tag or an attribute's name, and one declared (xmlns:x=): a prefix
 # used but never declared is not well-formed XML (a spreadsheet shows such a sheet empty).
-_PREFIX_USED_RE = re.compile(rb"(?:<|</|\s)([A-Za-z_][\w.-]*):[A-Za-z_][\w.-]*(?=\s*=|[\s/>])")
+# (found from each colon followed by a name: prefixes_used)
+_AFTER_COLON_RE = re.compile(rb":[A-Za-z_][\w.-]*(?=\s*=|[\s/>])")
+_NAME_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_NAME_STARTS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_SPACES = frozenset(b" \t\n\r\x0b\x0c")
 _PREFIX_DECLARED_RE = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=")
 
 
@@ -109,6 +115,27 @@ _ATTR_RE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 # a cell of the shared string table: its index (the usual spelling, then any)
 _QUICK_SHARED_RE = re.compile(rb't="s"[^>]*><v>(\d+)<')
 _SHARED_RE = re.compile(rb"\st" + _Q + rb"s[\"'][^>]*>\s*<(?:[\w.-]+:)?v\s*>\s*(\d+)")
+
+
+def prefixes_used(buf: bytes) -> list[bytes]:
+    """The namespace prefixes used on tags and attributes' names, in order: a prefix after
+    "<", "</" or white space, then ":" and a name followed by "=", white space, "/" or ">"
+    (what the pattern tests/test_sheet_scan.py names plainly finds, the same list). Found
+    from each colon followed by a name, looking back to the prefix's start: a sheet's colons
+    are few, where the plain pattern tries every "<" and space (most of reading a return
+    once, as rows that say spans="1:7" carry a colon into every chunk)."""
+    found = []
+    for after in _AFTER_COLON_RE.finditer(buf):
+        colon = start = after.start()
+        while start and buf[start - 1] in _NAME_CHARS:  # (each run walked once: linear)
+            start -= 1
+        if start == colon or start == 0 or buf[start] not in _NAME_STARTS:
+            continue
+        before = buf[start - 1]
+        if before == 0x3C or before in _SPACES or (before == 0x2F and start > 1
+                                                    and buf[start - 2] == 0x3C):
+            found.append(buf[start:colon])
+    return found
 
 
 def _attrs(tag_body: bytes | None) -> dict[bytes, bytes]:
@@ -184,7 +211,7 @@ def scan_sheet(pkg: Package, part: str) -> SheetScan:
             formulas = formulas or bool(_FORMULA_RE.search(buf))
             errors = errors or bool(_ERROR_RE.search(buf))
         if b":" in chunk:
-            used.update(_PREFIX_USED_RE.findall(buf))
+            used.update(prefixes_used(buf))
             declared.update(_PREFIX_DECLARED_RE.findall(buf))
         visible.feed(chunk, MAX_COLUMNS, usual)
         if watcher is not None:
