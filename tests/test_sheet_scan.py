@@ -116,6 +116,12 @@ def test_the_prefixes_a_sheet_uses_are_found_as_the_plain_pattern_finds_them():
                  b"<x.y-z:b/>", b"< a:b =", b"a:b>", b"<9a:b>", b"<x:a:b>", b"\tp" * 300 + b":q>",
                  b"<" + b"n" * 100_000 + b":t>"):
         assert prefixes_used(text) == plain.findall(text), text[:40]
+    # names as long as the windows looked back over, and one longer, after each lead
+    for n in (1, 63, 64, 65, 255, 256, 257, 1023, 1024, 1025, 4096 + 64 + 1):
+        for lead in (b"", b"<", b"</", b" ", b'"', b"9", b"/"):
+            text = b"x" + lead + b"p" * n + b':q="1">'
+            assert prefixes_used(text) == plain.findall(text), (lead, n)
+            assert prefixes_used(text[1:]) == plain.findall(text[1:]), (lead, n)
 
 
 def test_a_chunk_is_called_unusual_exactly_when_the_plain_byte_searches_say_so():

@@ -99,7 +99,7 @@ _PREFIXED_TAG_RE = re.compile(rb":(?:c|row|f)")
 # used but never declared is not well-formed XML (a spreadsheet shows such a sheet empty).
 # (found from each colon followed by a name: prefixes_used)
 _AFTER_COLON_RE = re.compile(rb":[A-Za-z_][\w.-]*(?=\s*=|[\s/>])")
-_NAME_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_NAME_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 _NAME_STARTS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _SPACES = frozenset(b" \t\n\r\x0b\x0c")
 _PREFIX_DECLARED_RE = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=")
@@ -126,9 +126,8 @@ def prefixes_used(buf: bytes) -> list[bytes]:
     once, as rows that say spans="1:7" carry a colon into every chunk)."""
     found = []
     for after in _AFTER_COLON_RE.finditer(buf):
-        colon = start = after.start()
-        while start and buf[start - 1] in _NAME_CHARS:  # (each run walked once: linear)
-            start -= 1
+        colon = after.start()
+        start = _run_start(buf, colon)
         if start == colon or start == 0 or buf[start] not in _NAME_STARTS:
             continue
         before = buf[start - 1]
@@ -136,6 +135,21 @@ def prefixes_used(buf: bytes) -> list[bytes]:
                                                     and buf[start - 2] == 0x3C):
             found.append(buf[start:colon])
     return found
+
+
+def _run_start(buf: bytes, end: int) -> int:
+    """Where the run of a name's characters ending at `end` begins: looked back over in
+    windows growing fourfold, each stripped of those characters at C speed (a hostile name
+    of millions of characters costs what reading it does)."""
+    start, size = end, 64
+    while start:
+        window = buf[max(0, start - size):start]
+        kept = len(window.rstrip(_NAME_BYTES))
+        start -= len(window) - kept
+        if kept:  # a character of no name: the run begins after it
+            return start
+        size = min(size * 4, 1 << 20)
+    return 0
 
 
 def _attrs(tag_body: bytes | None) -> dict[bytes, bytes]:
