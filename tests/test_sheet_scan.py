@@ -105,7 +105,7 @@ def test_the_prefixes_a_sheet_uses_are_found_as_the_plain_pattern_finds_them():
                               b"\x0b", b"\x0c", b'"', b"'", b"a", b"x14ac", b"Z", b"_", b"9",
                               b".", b"-", b"r", b"c", b"row", b"dyDescent", b"1:7", b"\xc3\xa9"])
 
-    @settings(max_examples=3000, deadline=None)
+    @settings(max_examples=1500, deadline=None)
     @given(st.lists(pieces, max_size=40))
     def agree(parts):
         text = b"".join(parts)
@@ -142,7 +142,7 @@ def test_a_chunk_is_called_unusual_exactly_when_the_plain_byte_searches_say_so()
     pieces = st.sampled_from([b":", b"c", b"r", b"row", b"f", b"ro", b" ", b"=", b"'", b'"',
                               b"&", b"#", b"\t", b"\r", b"\n", b"<", b">", b' r="', b"a", b"A"])
 
-    @settings(max_examples=3000, deadline=None)
+    @settings(max_examples=1500, deadline=None)
     @given(st.lists(pieces, max_size=30))
     def agree(parts):
         text = b"".join(parts)
