@@ -78,6 +78,12 @@ class ReturnCache:
         parts = ["cover", sha256, str(path), code_sha256(), FORMAT]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
+    def joined_key(self, model, register, shape: int) -> str:
+        """The key of the entry holding every return a client-level run read, joined
+        (pbr_cli/returns/joined.py: one for a model and register; `shape`, its own format)."""
+        parts = ["joined", model.sha256, register.sha256, code_sha256(), FORMAT, shape]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
     def _file(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.pickle"
 

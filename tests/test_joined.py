@@ -16,7 +16,7 @@ from pbr_cli.cache import ReturnCache
 from pbr_cli.model import load_model
 from pbr_cli.pricing.cohort.history import build_history
 from pbr_cli.returns.collect import read_and_check
-from pbr_cli.returns.joined import joined_key
+from pbr_cli.returns.joined import SHAPE
 from pbr_cli.returns.register import load_register
 from tests.conftest import COHORT_MODEL_PATH, ROOT
 from tests.test_cache import _records
@@ -108,7 +108,7 @@ def test_an_entry_others_could_have_written_or_a_damaged_one_is_passed_over(tmp_
     _, every = months
     folder = tmp_path / "cache"
     read_and_check(every, model, register, cache=ReturnCache(folder), tables=None)
-    entry = ReturnCache(folder)._file(joined_key(model, register))
+    entry = ReturnCache(folder)._file(ReturnCache(folder).joined_key(model, register, SHAPE))
     assert entry.is_file()
     fresh = read_and_check(every, model, register, tables=None)
     whole = entry.read_bytes()
@@ -175,7 +175,7 @@ def test_an_earlier_month_worked_out_again_leaves_the_latest_entry(tmp_path, mon
     earlier, every = months
     folder = tmp_path / "cache"
     read_and_check(every, model, register, cache=ReturnCache(folder), tables=None)
-    entry = ReturnCache(folder)._file(joined_key(model, register))
+    entry = ReturnCache(folder)._file(ReturnCache(folder).joined_key(model, register, SHAPE))
     before = entry.stat().st_mtime_ns, entry.read_bytes()
     cache = ReturnCache(folder)
     again = read_and_check(earlier, model, register, cache=cache, tables=None)

@@ -22,12 +22,10 @@ No Excel, no Typer, no rich: plain records in, plain records out.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from pbr_cli.cache import FORMAT, ReturnCache, code_sha256
+from pbr_cli.cache import ReturnCache
 from pbr_cli.memory import give_back_memory
 from pbr_cli.returns.checked import CheckedReturn
 from pbr_cli.returns.cohort_records import Interned
@@ -47,15 +45,10 @@ class Joined:
     members: frozenset[str]  # every key the entry holds
 
 
-def joined_key(model, register) -> str:
-    parts = ["joined", model.sha256, register.sha256, code_sha256(), FORMAT, SHAPE]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-
-
 def load_joined(cache: ReturnCache, model, register, keys: set[str]) -> Joined | None:
     """The joined entry's returns among `keys`, or None where there is no entry, it holds
     none of them, or it cannot be read as one."""
-    found = cache.get(joined_key(model, register))
+    found = cache.get(cache.joined_key(model, register, SHAPE))
     try:
         return _unpack(found, keys) if found is not None else None
     except Exception:  # a damaged or foreign entry: read the returns one by one
@@ -68,7 +61,7 @@ def store_joined(cache: ReturnCache, model, register, members: list[tuple[str, C
     `clients` and `groups` (as read_and_check compacts them)."""
     packed = _pack(members, clients, groups)
     if packed is not None:
-        cache.put(joined_key(model, register), packed)
+        cache.put(cache.joined_key(model, register, SHAPE), packed)
         del packed
         give_back_memory()  # what packing and pickling held (at national scale, tens of MiB)
 
