@@ -19,6 +19,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -266,3 +268,16 @@ def test_the_pictures_were_made_by_this_version_from_approved_months():
     assert "flagged in vermillion" in chart and "flagged providers in vermillion" in readme
     assert "orange" not in chart and "£ beside" not in chart
     assert "Made by pbr " + __version__ in manifest["pictures"]["statement.png"]["words"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(st.sampled_from("ab /\t\n\r\x0b\x0c-é"), max_size=60),
+       width=st.floats(min_value=0, max_value=40, allow_nan=False))
+def test_the_lines_a_text_takes_are_those_textwrap_gives(text, width):
+    """However the count is quickened (a text is wrapped once, whatever column it is tried
+    in), it is what wrapping every line of the text plainly gives."""
+    fits = max(int((width - 2) / 1.0 + 1e-6), 4)
+    plain = sum(max(len(textwrap.wrap(part.replace("/", "/ "), fits)), 1)
+                for part in text.split("\n"))
+    assert lines_in(text, width, 1.0) == plain
+    assert lines_in(text, width, 1.0) == plain  # and again, once it is remembered

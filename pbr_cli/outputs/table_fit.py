@@ -5,6 +5,7 @@ wrapped in rows tall enough for it (`fit_columns`, `row_heights`)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -255,10 +256,20 @@ def pages_across(widths: Sequence[float], repeat: int) -> int:
 def lines_in(text: str, width: float, char: float = CHAR) -> int:
     """How many lines `text` takes wrapped in a column `width` wide (`char` the width of
     one of its characters)."""
+    fits = max(int((width - 2) / char + 1e-6), 4)
+    return sum(_lines(part, fits) for part in text.split("\n"))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _lines(part: str, fits: int) -> int:
+    """The lines one line of text takes wrapped at `fits` characters: worked out once for
+    each text and width, as a table's widths are tried over and over."""
     import textwrap
 
-    fits = max(int((width - 2) / char + 1e-6), 4)
-    return sum(max(len(textwrap.wrap(_breaks(part), fits)), 1) for part in text.split("\n"))
+    spaced = _breaks(part)
+    if len(spaced) <= fits and "\t" not in spaced:
+        return 1  # (every word fits on the one line)
+    return max(len(textwrap.wrap(spaced, fits)), 1)
 
 
 def _breaks(text: str) -> str:
