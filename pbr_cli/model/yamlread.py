@@ -15,9 +15,14 @@ from typing import Any
 import yaml
 
 Path = tuple[Any, ...]
-# libyaml's parser where PyYAML was built with it: the same nodes and lines, a tenth of the
-# time (every command reads a model), and a nesting depth it refuses past 1,000 levels
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's parser where PyYAML was built with it: the same nodes and lines in a tenth of the
+# time (every command reads a model). Some builds of it recurse without a limit and crash
+# the process on a text nested some 30,000 deep; each level of nesting takes one of these
+# characters at least (a bracket, an indicator or a line break), so a text with fewer than
+# _C_MOST of them is read by libyaml and any other by PyYAML's own parser, which stops.
+_C_LOADER = getattr(yaml, "CSafeLoader", None)
+_NESTS = "[{-?:\n\r\x85\u2028\u2029"
+_C_MOST = 5000
 
 _STANDARD = {
     "tag:yaml.org,2002:str",
@@ -41,7 +46,7 @@ class YamlProblem(ValueError):
 def read_yaml(text: str) -> tuple[Any, dict[Path, int]]:
     """Parse `text`; return the data and a map from key path to 1-based line number."""
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=_loader(text))
     except RecursionError:
         raise YamlProblem(0, "nested too deeply (a model is a few levels deep)") from None
     except yaml.MarkedYAMLError as exc:
@@ -58,6 +63,13 @@ def read_yaml(text: str) -> tuple[Any, dict[Path, int]]:
         return _value(node, (), lines, set()), lines
     except RecursionError:
         raise YamlProblem(0, "nested too deeply (a model is a few levels deep)") from None
+
+
+def _loader(text: str) -> Any:
+    """libyaml's loader for a text that cannot nest deep enough to crash it."""
+    if _C_LOADER is not None and sum(map(text.count, _NESTS)) < _C_MOST:
+        return _C_LOADER
+    return yaml.SafeLoader
 
 
 def _value(node: yaml.Node, path: Path, lines: dict[Path, int], seen: set[int]) -> Any:
