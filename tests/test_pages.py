@@ -271,11 +271,14 @@ def test_the_pictures_were_made_by_this_version_from_approved_months():
 
 
 @settings(max_examples=400, deadline=None)
-@given(text=st.text(st.sampled_from("ab /\t\n\r\x0b\x0c-é"), max_size=60),
+@given(piece=st.text(st.sampled_from("ab /\t\n\r\x0b\x0c-é"), max_size=60),
+       repeat=st.sampled_from([1, 1, 2, 9, 12]),
        width=st.floats(min_value=0, max_value=40, allow_nan=False))
-def test_the_lines_a_text_takes_are_those_textwrap_gives(text, width):
+def test_the_lines_a_text_takes_are_those_textwrap_gives(piece, repeat, width):
     """However the count is quickened (a text is wrapped once, whatever column it is tried
-    in), it is what wrapping every line of the text plainly gives."""
+    in; a text over 500 characters each time), it is what wrapping every line of the text
+    plainly gives."""
+    text = piece * repeat
     fits = max(int((width - 2) / 1.0 + 1e-6), 4)
     plain = sum(max(len(textwrap.wrap(part.replace("/", "/ "), fits)), 1)
                 for part in text.split("\n"))

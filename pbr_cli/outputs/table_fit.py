@@ -257,19 +257,25 @@ def lines_in(text: str, width: float, char: float = CHAR) -> int:
     """How many lines `text` takes wrapped in a column `width` wide (`char` the width of
     one of its characters)."""
     fits = max(int((width - 2) / char + 1e-6), 4)
-    return sum(_lines(part, fits) for part in text.split("\n"))
+    return sum(_remembered(part, fits) if len(part) <= _REMEMBERED else _lines(part, fits)
+               for part in text.split("\n"))
 
 
-@functools.lru_cache(maxsize=1 << 16)
+_REMEMBERED = 500  # characters: a longer text is wrapped each time (what is kept stays small)
+
+
 def _lines(part: str, fits: int) -> int:
-    """The lines one line of text takes wrapped at `fits` characters: worked out once for
-    each text and width, as a table's widths are tried over and over."""
+    """The lines one line of text takes wrapped at `fits` characters."""
     import textwrap
 
     spaced = _breaks(part)
     if len(spaced) <= fits and "\t" not in spaced:
         return 1  # (every word fits on the one line)
     return max(len(textwrap.wrap(spaced, fits)), 1)
+
+
+# worked out once for each text and width, as a table's widths are tried over and over
+_remembered = functools.lru_cache(maxsize=1 << 14)(_lines)
 
 
 def _breaks(text: str) -> str:
