@@ -154,6 +154,10 @@ def test_a_reduction_that_is_not_significant_is_not_paid(scheme):
     ("10, 100, 130, 1000, 0.05", False),     # z = 0.86
     ("130, 1000, 100, 1000, 0.05", False),   # higher, not lower
     ("0, 50, 0, 50, 0.05", False),           # no spread at all
+    # z = 1.64485384, just past the 5% critical value 1.64485363: p = 0.04999998, at or under
+    # the level. The critical value is the normal quantile itself, compared exactly: taken to
+    # six places (1.644854, as assurance's sample size takes z) it would say no.
+    ("112, 366, 133, 366, 0.05", True),
 ])
 def test_significantly_lower_by_hand(args, expected):
     assert parse(f"significantly_lower({args})").evaluate({}) is expected
