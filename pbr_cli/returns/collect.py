@@ -425,8 +425,10 @@ def _named_as(found: Any, label: str) -> Any:
 
 def _key_of_read(cache, sha256: str, path: Path, model: Model,
                  register: Register | None) -> str:
-    """The cache key of the bytes a return was read from, by their SHA-256 (as _cache_key
-    makes it from the bytes it hashes)."""
+    """The cache key of a return's bytes, by their SHA-256: its path from the root (the same
+    file however it is given) and the month folder it is filed in, with the model, register
+    and pbr's code (pbr_cli.cache). One recipe, for the bytes hashed before a run
+    (_cache_key) and the bytes a worker read."""
     return cache.key_of(sha256, _absolute(Path(path)), model, register,
                         month_of_folder(Path(path)))
 
@@ -449,15 +451,13 @@ def _cache_key(cache, path: Path, model: Model | None, register: Register | None
     except OSError:  # too large, not a regular file, unreadable: the reader says which
         return None, None
     sha = hashlib.sha256(data).hexdigest()
-    month = month_of_folder(path)
-    path = _absolute(path)  # the same file however it is given
     name = None
     if model is None:
-        name = cache.get(cache.cover_key(sha, path))
+        name = cache.get(cache.cover_key(sha, _absolute(path)))
         if not name:
             return None, None
         try:
             model, register = choose(name)
         except PbrError:
             return None, None  # read it, and say what is wrong with the model
-    return cache.key_of(sha, path, model, register, month), name
+    return _key_of_read(cache, sha, path, model, register), name
