@@ -92,6 +92,25 @@ def shared_cache(tmp_path_factory):
     os.environ.pop("PBR_PUBLICATION_KEY", None)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_command_tree():
+    """pbr's commands made into click's command tree once for the run: CliRunner made it
+    again from every command's signature at each call (about 15 ms, a thousand times)."""
+    import typer.testing
+
+    real = typer.testing._get_command
+    made: dict[int, tuple[Any, Any]] = {}
+
+    def once(app: Any) -> Any:
+        if id(app) not in made:
+            made[id(app)] = (app, real(app))  # (the app kept, so its id stays its own)
+        return made[id(app)][1]
+
+    typer.testing._get_command = once
+    yield
+    typer.testing._get_command = real
+
+
 def made_once(tmp_path_factory, name: str, make: Callable[[Path], Any]) -> Any:
     """What a module fixture makes, made once for the whole run: the first worker to ask makes
     it in a shared folder (`make(folder)`, whose result is kept), and the others wait and
