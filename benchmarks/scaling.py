@@ -12,6 +12,9 @@ every sheet (the limit, and the row count), `pbr validate` of every month from a
 cache, then `pbr calculate` of the last month (its schedule written and recorded in a ledger
 of its own): the cold run. It prints each time, the time per million rows, the ratio to the
 limit and the peak memory (max RSS), then how far each set's time per row is from the first's.
+With --report, it then times `pbr report` of the set's first financial year from the cache
+the cold run left (the report reads every return of the year and works out each month),
+and prints its peak memory beside the cold run's.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", type=Path, nargs="+", help="folders made by national.py")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--report", action="store_true",
+                        help="also `pbr report` of the first financial year, warm")
     args = parser.parse_args()
     results = []
     for out in (s.resolve() for s in args.sets):
@@ -84,6 +89,13 @@ def main() -> None:
         calculate = measure(["pbr_cli", "calculate", "-m", model, "-p", months[-1]], out, env,
                             args.runs, validated)
         cold = validate[0] + calculate[0]
+        if args.report:
+            first = int(months[0][:4]) - (int(months[0][5:]) < 4)
+            year = f"{first}/{(first + 1) % 100:02d}"
+            report = measure(["pbr_cli", "report", "-m", model, "-p", year, "-o",
+                              str(out / "out" / "scaling-report.xlsx")], out, env, args.runs)
+            print(f"{out.name}: pbr report {year} (warm) {report[0]:.2f} s, "
+                  f"{report[1]:,} MiB", flush=True)
         results.append((out.name, len(files), rows, limit, validate, calculate, cold))
         print(f"{out.name}: {len(files):,} files, {rows:,} rows; limit {limit[0]:.2f} s; "
               f"validate {validate[0]:.2f} s ({validate[1]:,} MiB); calculate "

@@ -358,3 +358,35 @@ def test_signals_on_a_scheme_without_client_records_are_refused_at_their_line(tm
         load_model(path)
     assert "signals.checks" in err.value.message
     assert "signals are worked out from a cohort model's client records" in err.value.message
+
+
+def test_a_report_lets_each_months_events_go_and_its_signals_are_the_same(folder):
+    """`pbr report` of a national year held every month's events (evidence rows) to the end,
+    though only the signals' proportions read them: 802 MB at the 1× national set, growing
+    with every month. Each month's events are now let go once the proportions are gathered;
+    the signals are those worked out from the whole schedules, and every client's id and
+    day is held once across the signal records."""
+    from pbr_cli.assurance.signals import period_signals
+    from pbr_cli.assurance.signals_data import Proportions, from_period
+    from pbr_cli.cycle.config import load_config
+    from pbr_cli.cycle.scheme import Scheme
+    from pbr_cli.jobs.report import period_schedules, without_events
+    from pbr_cli.periods import parse_period
+
+    model = load_model(WIGAN)
+    scheme = Scheme(load_config(folder / "pbr.yaml", required=True), model=model)
+    whole = period_schedules(scheme, parse_period("2013-Q2"))
+    gathered = Proportions(model)
+    light = period_schedules(scheme, parse_period("2013-Q2"), each=without_events(gathered))
+    assert [len(s.evidence) > 100 for s in whole.schedules] == [True] * 3
+    assert [s.evidence for s in light.schedules] == [[], [], []]
+    assert [s.lines for s in light.schedules] == [s.lines for s in whole.schedules]
+    assert period_signals(light, gathered.listed()) == period_signals(whole)
+    data = from_period(whole)
+    assert data.proportions == gathered.listed() and len(data.proportions) > 10
+    held: dict = {}
+    records = [*data.presentations, *data.discharges, *data.reviews]
+    assert len(records) > 1000
+    for r in records:
+        assert held.setdefault(r.client, r.client) is r.client
+        assert held.setdefault(r.day, r.day) is r.day

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from pbr_cli.assurance.signals_cohort import SIGNALS, Finding
-from pbr_cli.assurance.signals_data import SignalData, from_period
+from pbr_cli.assurance.signals_data import Proportion, SignalData, from_period
 from pbr_cli.assurance.signals_stats import benjamini_hochberg, shown_p
 from pbr_cli.model.records import Model
 from pbr_cli.model.signals import SIGNAL_NAMES
@@ -74,9 +74,10 @@ def assess(model: Model, data: SignalData, period: str = "") -> Signals:
     return Signals(model, period, [str(m) for m in data.months], spec.false_discovery, findings)
 
 
-def period_signals(ps: PeriodSchedules) -> Signals:
-    """The signals of a period worked out from its returns and schedules."""
-    return assess(ps.model, from_period(ps), ps.period.text)
+def period_signals(ps: PeriodSchedules, proportions: list[Proportion] | None = None) -> Signals:
+    """The signals of a period worked out from its returns and schedules (and the rolling
+    `proportions`, where they were gathered as the schedules were made)."""
+    return assess(ps.model, from_period(ps, proportions), ps.period.text)
 
 
 COLUMNS = [

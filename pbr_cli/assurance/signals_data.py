@@ -13,11 +13,13 @@ from typing import Any
 
 from pbr_cli.model.records import Model
 from pbr_cli.periods import Month
+from pbr_cli.pricing.records import Schedule
 from pbr_cli.pricing.worth import PeriodSchedules
+from pbr_cli.returns.checked import read_once
 from pbr_cli.returns.versions import latest_version
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Presentation:
     provider: str
     client: str
@@ -26,7 +28,7 @@ class Presentation:
     opening: bool = False  # in treatment when the scheme started: earns no tariff
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Discharge:
     provider: str
     client: str
@@ -35,7 +37,7 @@ class Discharge:
     group: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Review:
     provider: str
     client: str
@@ -90,11 +92,11 @@ def _rows(frame: Any, columns: list[str]) -> list[tuple[Any, ...]]:
     return list(zip(*cols, strict=True))
 
 
-def from_period(ps: PeriodSchedules) -> SignalData:
+def from_period(ps: PeriodSchedules, proportions: list[Proportion] | None = None) -> SignalData:
     """The period's signal data: every record since the scheme start up to the period's
     end (the signals compare the period with what came before), from the return pricing
     uses for each provider and month; and the rolling proportions of the period's
-    schedules."""
+    schedules (`proportions`, where they were gathered as the schedules were made)."""
     model = ps.model
     cohort = model.cohort
     assert cohort is not None
@@ -105,21 +107,31 @@ def from_period(ps: PeriodSchedules) -> SignalData:
             by_key.setdefault((r.provider, r.month), []).append(r)
     data = SignalData(months, sorted({p for p, _ in by_key}))
     rnd = model.signals.round_columns if model.signals else ()
+    shared: dict[Any, Any] = {}  # each client's id and each day held once, however many rows name it
     for (provider, _), found in sorted(by_key.items()):
         best, _, clash = latest_version(found)
         if clash or best.errors:
             continue
-        _read_return(model, best, provider, data, rnd)
-    data.proportions = _proportions(model, ps)
+        _read_return(model, best, provider, data, rnd, shared)
+    if proportions is None:
+        gathered = Proportions(model)
+        for s in ps.schedules:
+            gathered.gather(s)
+        proportions = gathered.listed()
+    data.proportions = proportions
     return data
 
 
 def _read_return(model: Model, r: Any, provider: str, data: SignalData,
-                 rnd: tuple[str, ...]) -> None:
+                 rnd: tuple[str, ...], shared: dict[Any, Any]) -> None:
     cohort = model.cohort
     assert cohort is not None
+
+    def one(value: Any) -> Any:  # (a national period: a million rows, a few hundred days)
+        return shared.setdefault(value, value)
+
     c, g = cohort.client, cohort.group
-    tables = r.tables
+    tables = read_once(r.tables)
     sheets = [(cohort.presentations, False)]
     if cohort.opening is not None:
         sheets.append((cohort.opening, True))
@@ -127,36 +139,47 @@ def _read_return(model: Model, r: Any, provider: str, data: SignalData,
         for client, day, group in _rows(tables.get(ref.sheet), [c, ref.date, g]):
             when = _day(day)
             if client is not None and when is not None:
-                data.presentations.append(Presentation(provider, str(client), when, str(group),
+                data.presentations.append(Presentation(provider, one(str(client)),
+                                                       one(when), one(str(group)),
                                                        opening))
     d = cohort.discharges
     for client, start, day, group in _rows(tables.get(d.sheet),
                                            [c, d.episode_start or "", d.date, g]):
         began, when = _day(start), _day(day)
         if client is not None and began is not None and when is not None:
-            data.discharges.append(Discharge(provider, str(client), began, when, str(group)))
+            data.discharges.append(Discharge(provider, one(str(client)),
+                                             one(began), one(when),
+                                             one(str(group))))
     if cohort.reviews is not None:
         v = cohort.reviews
         for row in _rows(tables.get(v.sheet), [c, v.date, *rnd]):
             when = _day(row[1])
             if row[0] is not None and when is not None:
-                data.reviews.append(Review(provider, str(row[0]), when,
-                                           tuple(zip(rnd, row[2:], strict=True))))
+                values = tuple(zip(rnd, row[2:], strict=True))  # held once for each kind and value:
+                kinds = tuple(type(v) for v in row[2:])  # 10 and 10.0 are read apart
+                data.reviews.append(Review(provider, one(str(row[0])), one(when),
+                                           shared.setdefault((kinds, values), values)))
 
 
-def _proportions(model: Model, ps: PeriodSchedules) -> list[Proportion]:
+class Proportions:
     """Each provider's rolling proportion per outcome and group in each month, as its
-    schedule's events carry them (a month with no event of the outcome has none)."""
-    cohort = model.cohort
-    assert cohort is not None
-    seen: dict[tuple[str, Month, str, str], Proportion] = {}
-    for s in ps.schedules:
+    schedule's events carry them (a month with no event of the outcome has none), gathered
+    one schedule at a time: a report lets each month's events go once they are gathered."""
+
+    def __init__(self, model: Model):
+        assert model.cohort is not None
+        self.cohort = model.cohort
+        self.seen: dict[tuple[str, Month, str, str], Proportion] = {}
+
+    def gather(self, s: Schedule) -> None:
         for e in s.evidence:
-            outcome = cohort.outcome(e.component)
+            outcome = self.cohort.outcome(e.component)
             if outcome is None or outcome.reported_only or e.proportion is None:
                 continue
             bounds = tuple(b.lower for b in outcome.bands.get(e.group, ()))
             key = (e.provider, s.month, e.component, e.group)
-            seen.setdefault(key, Proportion(e.provider, s.month, e.component, e.group,
-                                            e.proportion, bounds))
-    return [seen[k] for k in sorted(seen)]
+            self.seen.setdefault(key, Proportion(e.provider, s.month, e.component, e.group,
+                                                 e.proportion, bounds))
+
+    def listed(self) -> list[Proportion]:
+        return [self.seen[k] for k in sorted(self.seen)]

@@ -14,13 +14,16 @@ from pbr_cli.periods import Period
 def run_signals(scheme: Scheme, period: Period, output: Path | None = None):
     """(the signals, their table, the files written)."""
     from pbr_cli.assurance.signals import period_signals, signals_table
-    from pbr_cli.jobs.report import period_schedules
+    from pbr_cli.assurance.signals_data import Proportions
+    from pbr_cli.jobs.report import period_schedules, without_events
 
     model = scheme.model
     if model.signals is None:
         raise PbrError(f"the model {model.name} names no signals: add a `signals:` section "
                        f"to {model.path} (docs/assurance.md, Signals)", code="nothing-to-do")
-    signals = period_signals(period_schedules(scheme, period))
+    gathered = Proportions(model)
+    ps = period_schedules(scheme, period, each=without_events(gathered))
+    signals = period_signals(ps, gathered.listed())
     table = signals_table(signals)
     written: list[Path] = []
     if output is not None:

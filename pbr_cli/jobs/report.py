@@ -3,25 +3,35 @@ their returns; the report (with the ledger's record of them) or the publication,
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pbr_cli.cycle.calculate import sha256_of
 from pbr_cli.cycle.paid import paid_in_ledger
 from pbr_cli.cycle.scheme import Configured, Scheme
 from pbr_cli.errors import PbrError
 from pbr_cli.ledger.store import Ledger
+from pbr_cli.model.records import Model
 from pbr_cli.names import shown
 from pbr_cli.periods import Month, Period
 from pbr_cli.pricing.earlier import reads_earlier
+from pbr_cli.pricing.records import Schedule
 from pbr_cli.pricing.worth import Excluded, PeriodSchedules
 from pbr_cli.returns.folders import returns_for_months
 
+if TYPE_CHECKING:
+    from pbr_cli.assurance.signals_data import Proportions
 
-def period_schedules(scheme: Scheme, period: Period,
-                     ledger: Ledger | None = None) -> PeriodSchedules:
+
+def period_schedules(scheme: Scheme, period: Period, ledger: Ledger | None = None,
+                     each: Callable[[Schedule], Schedule] | None = None) -> PeriodSchedules:
     """Work out every month of `period` inside the scheme that has returns, reading each
     file once. Months outside the scheme, or with no returns at all, are listed as excluded.
-    A formula reading what was paid before reads the `ledger` as it stands."""
+    A formula reading what was paid before reads the `ledger` as it stands. `each` is given
+    each month's schedule as it is made, and what it returns is kept (a report keeps it
+    without its events: `without_events`)."""
     model, register, root = scheme.model, scheme.register, scheme.root
     wanted: list[Month] = []
     excluded: list[Excluded] = []
@@ -42,8 +52,33 @@ def period_schedules(scheme: Scheme, period: Period,
     collection = scheme.read(wanted)
     paid = (paid_in_ledger(ledger, model.name)
             if ledger is not None and reads_earlier(model) else None)
-    schedules = [scheme.schedule(m, collection, paid) for m in wanted]
+    schedules = []
+    for month in wanted:
+        made = scheme.schedule(month, collection, paid)
+        schedules.append(each(made) if each is not None else made)
     return PeriodSchedules(model, period, register, schedules, excluded, collection)
+
+
+def _gathered(model: Model) -> Proportions | None:
+    """Where the model names signals: its rolling proportions, to be gathered month by month."""
+    if model.signals is None:
+        return None
+    from pbr_cli.assurance.signals_data import Proportions
+
+    return Proportions(model)
+
+
+def without_events(gathered: Proportions | None) -> Callable[[Schedule], Schedule]:
+    """A month's schedule as a report keeps it: its events (the evidence rows, tens of
+    thousands a national month) let go once the signals' proportions are gathered from them.
+    A report and the signals read no event row; a statement and a publication do, and keep
+    them."""
+    def each(schedule: Schedule) -> Schedule:
+        if gathered is not None:
+            gathered.gather(schedule)
+        return dataclasses.replace(schedule, evidence=[])
+
+    return each
 
 
 def run_report(scheme: Scheme, period: Period, publish: bool = False,
@@ -59,12 +94,13 @@ def run_report(scheme: Scheme, period: Period, publish: bool = False,
         return _publish(scheme, period, output)
     ledger = scheme.ledger.open(scheme.log, create=False)  # checked before any return is read
     try:
-        ps = period_schedules(scheme, period, ledger)
+        gathered = _gathered(scheme.model)
+        ps = period_schedules(scheme, period, ledger, without_events(gathered))
         report = build_report(ps, ledger, scheme.go_live)
-        if scheme.model.signals is not None:  # read beside the money, never changing it
+        if gathered is not None:  # read beside the money, never changing it
             from pbr_cli.assurance.signals import period_signals, signals_table
 
-            report.tables["signals"] = signals_table(period_signals(ps))
+            report.tables["signals"] = signals_table(period_signals(ps, gathered.listed()))
     finally:
         if ledger is not None:
             ledger.close()

@@ -11,6 +11,7 @@ No Excel, no Typer, no rich: plain records in, plain records out.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -32,7 +33,8 @@ OPEN = date.max.toordinal()  # the end of an episode still open
 NONE = -1  # no record, no day
 
 
-def iso_day(day: int) -> str:
+@functools.lru_cache(maxsize=1 << 14)  # each day's text made once: a month's events name a few
+def iso_day(day: int) -> str:  # hundred days, and a report holds a year of them
     return date.fromordinal(int(day)).isoformat()
 
 
