@@ -22,6 +22,8 @@ def resubmission_number(path: str | Path) -> int:
 def latest_version(found: list) -> tuple[Any, list, list]:
     """Of several returns for one provider and month: (the one to use, those it replaces,
     those that clash with it at the same version). The rule: the highest -vN in the name."""
+    if len(found) == 1:  # (nearly every provider's month: nothing to rank)
+        return found[0], [], []
     ranked = sorted(found, key=lambda r: (resubmission_number(r.path), r.path))
     top = resubmission_number(ranked[-1].path)
     best = [r for r in ranked if resubmission_number(r.path) == top]
