@@ -69,14 +69,17 @@ def _gathered(model: Model) -> Proportions | None:
 
 
 def without_events(gathered: Proportions | None) -> Callable[[Schedule], Schedule]:
-    """A month's schedule as a report keeps it: its events (the evidence rows, tens of
-    thousands a national month) let go once the signals' proportions are gathered from them.
-    A report and the signals read no event row; a statement and a publication do, and keep
-    them."""
+    """A month's schedule as a report keeps it: its events let go once the signals'
+    proportions are gathered from them (the evidence rows, tens of thousands a national
+    month, and a reported-only line's events, each a client and a day). A report and the
+    signals read no event; a statement and a publication do, and keep them."""
     def each(schedule: Schedule) -> Schedule:
         if gathered is not None:
             gathered.gather(schedule)
-        return dataclasses.replace(schedule, evidence=[])
+        providers = [dataclasses.replace(r, lines=[
+            dataclasses.replace(ln, counted=()) if ln.counted else ln for ln in r.lines])
+            for r in schedule.providers]
+        return dataclasses.replace(schedule, evidence=[], providers=providers)
 
     return each
 
