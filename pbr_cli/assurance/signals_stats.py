@@ -79,7 +79,8 @@ def benjamini_hochberg(pvalues: list[Fraction], q: Fraction) -> list[bool]:
 
 
 def shown_p(p: Fraction | None) -> str:
-    """A p-value as the tables show it: four significant places, or "< 0.0001"."""
+    """A p-value as the tables show it: four decimal places, or "< 0.0001" (text only: the
+    decision is made on the exact Fraction)."""
     if p is None:
         return ""
     if p < Fraction(1, 10_000):
