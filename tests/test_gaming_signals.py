@@ -397,3 +397,21 @@ def test_a_report_lets_each_months_events_go_and_its_signals_are_the_same(folder
     for r in records:
         assert held.setdefault(r.client, r.client) is r.client
         assert held.setdefault(r.day, r.day) is r.day
+
+
+def test_pbr_report_keeps_its_months_without_events_and_its_signals_whole(folder, tmp_path):
+    """What `pbr report` runs (jobs.report.run_report) keeps each month without its events,
+    and its Signals table is the one worked out from the whole schedules."""
+    from pbr_cli.assurance.signals import period_signals, signals_table
+    from pbr_cli.cycle.config import load_config
+    from pbr_cli.cycle.scheme import Scheme
+    from pbr_cli.jobs.report import period_schedules, run_report
+    from pbr_cli.periods import parse_period
+
+    scheme = Scheme(load_config(folder / "pbr.yaml", required=True), model=load_model(WIGAN))
+    report, written = run_report(scheme, parse_period("2013-Q2"), output=tmp_path / "r.xlsx")
+    assert [p.name for p in written] == ["r.xlsx", "wigan-cohort-2013-Q2-payments.csv"]
+    assert [len(s.evidence) for s in report.schedules] == [0, 0, 0]
+    assert not any(ln.counted for s in report.schedules for ln in s.lines)
+    whole = period_schedules(scheme, parse_period("2013-Q2"))
+    assert report.tables["signals"] == signals_table(period_signals(whole))
