@@ -111,6 +111,30 @@ def one_command_tree():
     typer.testing._get_command = real
 
 
+def pbr_in_process(*args: str, env: dict[str, str] | None = None,
+                   cwd: Path | str | None = None):
+    """`pbr ARGS` run in the test's own process, as a subprocess's result (returncode, stdout,
+    stderr apart), for tests of what a command does rather than of the process it runs in
+    (those run `python -m pbr_cli`). As the tests' subprocesses do, it sees no $PBR_LEDGER or
+    $PBR_CONFIG of the test's (`env` may set them), and runs in `cwd` when given."""
+    import os
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from pbr_cli.cli.app import app
+
+    changes: dict[str, str | None] = {"PBR_LEDGER": None, "PBR_CONFIG": None, **(env or {})}
+    here = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        done = CliRunner().invoke(app, list(args), env=changes, catch_exceptions=False)
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(["pbr", *args], done.exit_code, done.stdout, done.stderr)
+
+
 def made_once(tmp_path_factory, name: str, make: Callable[[Path], Any]) -> Any:
     """What a module fixture makes, made once for the whole run: the first worker to ask makes
     it in a shared folder (`make(folder)`, whose result is kept), and the others wait and

@@ -4,7 +4,8 @@ is; what failed recovered through the cycle, once.
 
 The flow runs the Wigan model and its sample returns through `pbr` as a real process, as a
 commissioner would: calculate, approve, `pbr assure sample`, fill in the verdicts, `pbr assure
-record`, the next month drafted and approved, statements and the report."""
+record`, the next month drafted and approved, statements and the report. The altered-draw
+tests run the same commands in the test's own process."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from pbr_cli.assurance.sample import Item, draw, sample_size, score, z_of
 from pbr_cli.ledger.records import Adjustment
 from pbr_cli.ledger.store import Ledger
 from pbr_cli.model.assurance import AssuranceSpec
-from tests.conftest import ROOT
+from tests.conftest import ROOT, pbr_in_process
 from tests.ledger_places import BACKENDS, Place
 
 SCHEME = "wigan-cohort"
@@ -76,8 +77,9 @@ def test_the_same_key_draws_the_same_sample_and_another_key_another():
 class Council:
     """A folder with a pbr.yaml over the shipped models and sample returns, and its ledger."""
 
-    def __init__(self, root: Path, ledger: str | None = None):
+    def __init__(self, root: Path, ledger: str | None = None, processes: bool = True):
         self.root = root
+        self.processes = processes  # each command a `python -m pbr_cli` of its own
         root.mkdir(parents=True, exist_ok=True)
         self.ledger = ledger or str(root / "out" / "ledger.sqlite")
         (root / "pbr.yaml").write_text(
@@ -86,6 +88,10 @@ class Council:
             f"schemes:\n  {SCHEME}: {{go_live: 2013-04}}\n")
 
     def pbr(self, *args: str) -> subprocess.CompletedProcess:
+        if not self.processes:
+            return pbr_in_process(*args, cwd=self.root, env={
+                "PBR_CONFIG": str(self.root / "pbr.yaml"), "PBR_USER": "J. Smith",
+                "COLUMNS": "80"})
         env = {**os.environ, "PBR_CONFIG": str(self.root / "pbr.yaml"),
                "PBR_USER": "J. Smith", "COLUMNS": "80"}
         env.pop("PBR_LEDGER", None)
@@ -247,7 +253,7 @@ def test_a_paid_month_is_sampled_checked_and_recovered_once(tmp_path):
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_an_altered_draw_is_caught_by_verify(tmp_path, kind):
     place = Place.new(kind, tmp_path)
-    council = Council(tmp_path / "council", place.arg)
+    council = Council(tmp_path / "council", place.arg, processes=False)
     council.paid("2013-04")
     council.sample("2013-04")
     assert place.verify() == []

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pbr_cli.cli.app import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, pbr_in_process
 from tests.test_cli import _script
 
 runner = CliRunner()
@@ -57,6 +57,14 @@ def _bare(tmp_path):
     env["HOME"] = str(tmp_path / "home")
     env["XDG_CONFIG_HOME"] = str(tmp_path / "home" / ".config")
     return env
+
+
+def _here(folder, tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """`pbr ARGS` in the test's own process, in `folder`, with a home of the test's own (what
+    `_bare` gives a subprocess): for what a command says and writes."""
+    home = tmp_path / "home"
+    return pbr_in_process(*args, cwd=folder, env={"HOME": str(home),
+                                                  "XDG_CONFIG_HOME": str(home / ".config")})
 
 
 def test_the_shipped_models_from_any_folder_and_a_broken_config_refused(tmp_path):
@@ -207,8 +215,7 @@ def test_money_changing_warnings_are_listed_before_approval(tmp_path):
             "episode-assumed (each is on the schedule's Warnings sheet)")
 
     def pbr(*args):
-        done = subprocess.run([*_script(), *args], cwd=folder, env=_bare(tmp_path),
-                              capture_output=True, text=True, timeout=600)
+        done = _here(folder, tmp_path, *args)
         assert done.returncode in (0, 1), done.stderr
         return done.stdout
 
@@ -238,9 +245,8 @@ def test_a_second_forecast_is_written_beside_the_first_and_thin_ranges_are_said(
                                      "output: out\nschemes: [birmingham-90-10]\n")
 
     def forecast(*args):
-        done = subprocess.run([*_script(), "forecast", "-m", "birmingham-90-10", "--no-budget",
-                               "--simulations", "10", *args], cwd=folder, env=_bare(tmp_path),
-                              capture_output=True, text=True, timeout=600)
+        done = _here(folder, tmp_path, "forecast", "-m", "birmingham-90-10", "--no-budget",
+                     "--simulations", "10", *args)
         assert done.returncode == 0, done.stderr
         return done
 
@@ -273,8 +279,7 @@ def test_an_output_into_a_missing_folder_makes_it_and_says_so(tmp_path):
                                      "output: out\nschemes: [birmingham-90-10]\n")
 
     def pbr(*args):
-        done = subprocess.run([*_script(), *args], cwd=folder, env=_bare(tmp_path),
-                              capture_output=True, text=True, timeout=600)
+        done = _here(folder, tmp_path, *args)
         assert done.returncode == 0, done.stderr
         return done
 
@@ -307,8 +312,7 @@ def test_forecast_and_statements_take_the_config_s_schemes(tmp_path):
                       "schemes: [birmingham-90-10]\n")
 
     def pbr(*args, code=0):
-        done = subprocess.run([*_script(), *args], cwd=folder, env=_bare(tmp_path),
-                              capture_output=True, text=True, timeout=600)
+        done = _here(folder, tmp_path, *args)
         assert done.returncode == code, done.stderr
         return done
 

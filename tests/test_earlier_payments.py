@@ -3,7 +3,8 @@ monthly on provisional volume and reconciled in the contract year's last month a
 year's verified volume, less the fees paid before in the year, read from the ledger.
 
 The model and register are the page's own (`fee-for-service.yaml`). The worked example runs
-through a real ledger with `pbr run` and `pbr approve` as subprocesses, with an earlier month
+through a real ledger with `pbr run` and `pbr approve` as subprocesses (on PostgreSQL, and
+in the other tests, pbr's commands run in the test's own process), with an earlier month
 still a draft and a return resubmitted after its month was approved; a property test checks
 that a year's payments add up to its verified volume at the price; and a plain second
 reading of the rule (`oracle`, below) is compared with the ledger's approved totals over
@@ -33,7 +34,7 @@ from pbr_cli.periods import Month
 from pbr_cli.pricing.earlier import Paid
 from pbr_cli.pricing.worth import month_schedule, read_months
 from pbr_cli.returns.register import load_register
-from tests.conftest import ROOT
+from tests.conftest import ROOT, pbr_in_process
 from tests.ledger_places import BACKENDS, Place
 
 DOC = (ROOT / "docs" / "models.md").read_text(encoding="utf-8")
@@ -46,8 +47,9 @@ class Scheme:
     """The page's model and register in a config of their own, with a ledger and returns."""
 
     def __init__(self, root: Path, automatic: bool = False, price: str | None = None,
-                 ledger: Place | None = None):
+                 ledger: Place | None = None, processes: bool = False):
         self.root = root
+        self.processes = processes  # each command a `python -m pbr_cli` of its own
         # the config's ledger: a file beside it, or a PostgreSQL schema of the test's own
         self.ledger = ledger.arg if ledger is not None else str(root / "out" / "ledger.sqlite")
         models = root / "models"
@@ -76,6 +78,8 @@ class Scheme:
                                            "verified_cases": verified}]}, filled_only=True))
 
     def pbr(self, *args: str) -> subprocess.CompletedProcess:
+        if not self.processes:
+            return pbr_in_process(*args, "--config", str(self.config), cwd=self.root)
         env = {k: v for k, v in os.environ.items() if k not in ("PBR_LEDGER", "PBR_CONFIG")}
         return subprocess.run([sys.executable, "-m", "pbr_cli", *args, "--config",
                                str(self.config)], cwd=self.root, env=env, capture_output=True,
@@ -136,7 +140,10 @@ def test_the_worked_example_through_the_ledger_with_an_earlier_month_not_approve
     £9,600 − £5,600 = £4,000.00 — and cannot be approved. February approved: March's draft
     pays P1 £12,240 − £8,000 = £4,240.00 and P2 £9,600 − £11,200 = −£1,600.00 (a clawback),
     approved; each provider's year is its verified cases at £80."""
-    scheme = Scheme(tmp_path, ledger=Place.new(backend, tmp_path))
+    # as a user runs it (each command a process of its own) on SQLite; in this process on
+    # PostgreSQL, where the ledger is what differs
+    scheme = Scheme(tmp_path, ledger=Place.new(backend, tmp_path),
+                    processes=backend == "sqlite")
     the_worked_example(scheme)
     runs = scheme.run()
     assert scheme.lines(runs["2016-01"]) == {("P1", "fees"): Decimal("4000.00"),

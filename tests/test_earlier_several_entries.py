@@ -5,7 +5,7 @@ where several of its entries were paid the component, the formula is not worked 
 
 The page's fee-for-service model (tests/test_earlier_payments.py's `Scheme`), with P1
 holding a second contract, C3, beside C1. Each month runs through a real ledger with
-`pbr run` and `pbr approve` as subprocesses."""
+`pbr run` and `pbr approve`, in the test's own process."""
 
 from __future__ import annotations
 

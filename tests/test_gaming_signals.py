@@ -32,7 +32,7 @@ from pbr_cli.assurance.signals_stats import (
 )
 from pbr_cli.model import load_model
 from pbr_cli.periods import Month
-from tests.conftest import ROOT, broken_model
+from tests.conftest import ROOT, broken_model, pbr_in_process
 
 WIGAN = ROOT / "models" / "wigan-cohort.yaml"
 APRIL = [Month(2013, 4)]
@@ -227,6 +227,11 @@ def _pbr(args: list[str], cwd, columns: int | None = None) -> subprocess.Complet
                           capture_output=True, text=True, timeout=300)
 
 
+def _here(args: list[str], cwd) -> subprocess.CompletedProcess:
+    """`pbr ARGS` in the test's own process, for what a command gives rather than how."""
+    return pbr_in_process(*args, cwd=cwd)
+
+
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     place = tmp_path_factory.mktemp("signals")
@@ -276,9 +281,9 @@ def test_signals_change_no_payment(folder, tmp_path):
                                     "output: out\n")
     got = {}
     for name, place in (("with", folder), ("without", other)):
-        report = _pbr(["report", "-m", "wigan-cohort", "-p", "2013-Q2", "--json"], place)
-        month = _pbr(["calculate", "-m", "wigan-cohort", "-p", "2013-06", "--dry-run", "--json"],
-                     place)
+        report = _here(["report", "-m", "wigan-cohort", "-p", "2013-Q2", "--json"], place)
+        month = _here(["calculate", "-m", "wigan-cohort", "-p", "2013-06", "--dry-run",
+                       "--json"], place)
         assert report.returncode in (0, 1) and month.returncode in (0, 1), report.stderr
         got[name] = (json.loads(report.stdout)["reports"][0], json.loads(month.stdout))
     (r1, s1), (r2, s2) = got["with"], got["without"]
@@ -316,7 +321,7 @@ def test_the_worked_example_of_docs_models_md():
 
 
 def test_the_report_gains_a_signals_sheet_and_section(folder):
-    out = _pbr(["report", "-m", "wigan-cohort", "-p", "2013-Q2", "-o", "r.xlsx"], folder)
+    out = _here(["report", "-m", "wigan-cohort", "-p", "2013-Q2", "-o", "r.xlsx"], folder)
     assert out.returncode in (0, 1), out.stderr
     assert "Signals: none raised. 0 signal(s) raised of 40 worked out" in out.stdout
     import openpyxl

@@ -1,7 +1,8 @@
 """What pbr says about a return it cannot use: the file, the sheet and the cell, in the words
 of the return (a tag not closed, a Cover sheet renamed, a duration too long), never a
 library's. Each return here is a shipped sample with its XML edited by hand, checked by
-`pbr` run as a user runs it."""
+`pbr validate --json` (in the test's process, an exception of pbr's failing the test) or, for
+what a person reads on the console, by `pbr` run as a user runs it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import pbr_in_process
 from tests.message_sweep import messages, names_a_library, write_mutants
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +50,8 @@ def pbr(*args: str) -> subprocess.CompletedProcess:
 
 
 def problems(path: Path) -> list[dict]:
-    done = pbr("validate", str(path), "--model", "birmingham-90-10", "--json")
+    done = pbr_in_process("validate", str(path), "--model", "birmingham-90-10", "--json",
+                          cwd=ROOT)
     assert "Traceback" not in done.stderr, done.stderr
     return [p for f in json.loads(done.stdout)["files"] for p in f["problems"]]
 

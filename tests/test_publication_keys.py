@@ -7,13 +7,10 @@ is refused, never made anew; a ledger made before key files keeps its scheme's k
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import openpyxl
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, pbr_in_process
 
 
 def _config(tmp_path, models, ledger: str = "ledger.sqlite", returns=None, key=None,
@@ -27,9 +24,8 @@ def _config(tmp_path, models, ledger: str = "ledger.sqlite", returns=None, key=N
 
 
 def _pbr(*args: str, env_extra: dict | None = None):
-    env = {k: v for k, v in os.environ.items() if k not in ("PBR_LEDGER", "PBR_CONFIG")}
-    return subprocess.run([sys.executable, "-m", "pbr_cli", *args], env={**env, **(env_extra or {})},
-                          capture_output=True, text=True, timeout=300)
+    """`pbr ARGS` in this process (each release is the command's own JSON and workbook)."""
+    return pbr_in_process(*args, env=env_extra)
 
 
 def _publish(cfg: str, period: str, model: str = "wigan-cohort", env_extra=None):
