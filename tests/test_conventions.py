@@ -245,8 +245,9 @@ def test_a_second_forecast_is_written_beside_the_first_and_thin_ranges_are_said(
                                      "output: out\nschemes: [birmingham-90-10]\n")
 
     def forecast(*args):
-        done = _here(folder, tmp_path, "forecast", "-m", "birmingham-90-10", "--no-budget",
-                     "--simulations", "10", *args)
+        done = subprocess.run([*_script(), "forecast", "-m", "birmingham-90-10", "--no-budget",
+                               "--simulations", "10", *args], cwd=folder, env=_bare(tmp_path),
+                              capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr
         return done
 
@@ -312,7 +313,8 @@ def test_forecast_and_statements_take_the_config_s_schemes(tmp_path):
                       "schemes: [birmingham-90-10]\n")
 
     def pbr(*args, code=0):
-        done = _here(folder, tmp_path, *args)
+        done = subprocess.run([*_script(), *args], cwd=folder, env=_bare(tmp_path),
+                              capture_output=True, text=True, timeout=600)
         assert done.returncode == code, done.stderr
         return done
 
