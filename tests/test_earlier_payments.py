@@ -3,8 +3,8 @@ monthly on provisional volume and reconciled in the contract year's last month a
 year's verified volume, less the fees paid before in the year, read from the ledger.
 
 The model and register are the page's own (`fee-for-service.yaml`). The worked example runs
-through a real ledger with `pbr run` and `pbr approve` as subprocesses (on PostgreSQL, and
-in the other tests, pbr's commands run in the test's own process), with an earlier month
+through a real ledger with `pbr run` and `pbr approve` as subprocesses on SQLite (on
+PostgreSQL, and in the other tests, in the test's own process), with an earlier month
 still a draft and a return resubmitted after its month was approved; a property test checks
 that a year's payments add up to its verified volume at the price; and a plain second
 reading of the rule (`oracle`, below) is compared with the ledger's approved totals over
