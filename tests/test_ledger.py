@@ -258,8 +258,10 @@ def test_killed_runs_leave_the_ledger_consistent(workspace, place, tmp_path):
     resubmit_april(workspace)
     snapshot = place.copy(tmp_path)
     # The same June from the same starting ledger, never interrupted: what a finished run
-    # gives, and how long it takes (each kill below lands within that time).
-    cmd = [sys.executable, "-m", "pbr_cli", *args(workspace, JUNE, ledger=snapshot.arg)]
+    # gives, and how long it takes (each kill below lands within that time). Its schedule is
+    # written apart, so that a schedule found below is a killed run's own.
+    cmd = [sys.executable, "-m", "pbr_cli", *args(workspace, JUNE, ledger=snapshot.arg),
+           "-o", str(tmp_path / "reference-2013-06.xlsx")]
     began = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     duration = time.monotonic() - began
